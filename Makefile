@@ -1,0 +1,96 @@
+# routevm top-level build.  Targets:
+#   all      routec and routevm (build/)
+#   demo     the product's main job on examples/support.route
+#   check    every test, under ASan/UBSan; ends with "N passed, N failed"
+#   bench    benchmarks side by side with the anchors (bench/RESULTS.md)
+#   fuzz     each libFuzzer harness for FUZZ_SECONDS (clang)
+#   install  into $(PREFIX) (binaries, stdlib, docs)
+#   deps     install missing Debian packages (as root) or print the command
+# Variables: BUILD (output dir), SAN=1 (sanitizers), CC, CFLAGS, PREFIX.
+
+PREFIX  ?= /usr/local
+BUILD   ?= build
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+SAN     ?=
+FUZZ_SECONDS ?= 60
+
+STDLIB_INSTALL := $(PREFIX)/share/routevm/stdlib
+ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
+              -Ivm -Icompiler -I$(BUILD)/gen \
+              -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
+LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lm
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+VM_SRC   := $(filter-out vm/routevm.c,$(wildcard vm/*.c))
+COMP_SRC := $(filter-out compiler/routec.c,$(wildcard compiler/*.c))
+GEN_SRC  := $(BUILD)/gen/parser.c $(BUILD)/gen/lexer.c
+VM_OBJ   := $(VM_SRC:%.c=$(BUILD)/%.o)
+COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
+TEST_SRC := $(wildcard tests/unit/*.c)
+TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all demo check bench fuzz install clean deps tests
+all: deps-ok $(BUILD)/routec $(TEST_BIN)
+
+deps-ok:
+	@sh mk/deps.sh
+
+deps:
+	@sh mk/deps.sh install
+
+$(BUILD)/gen/parser.c $(BUILD)/gen/parser.h: grammar/parser.y
+	@mkdir -p $(BUILD)/gen
+	bison -Wall -Werror -o $(BUILD)/gen/parser.c --defines=$(BUILD)/gen/parser.h $<
+
+$(BUILD)/gen/lexer.c $(BUILD)/gen/lexer.h: grammar/lexer.l $(BUILD)/gen/parser.h
+	@mkdir -p $(BUILD)/gen
+	flex -o $(BUILD)/gen/lexer.c --header-file=$(BUILD)/gen/lexer.h $<
+
+$(BUILD)/gen/%.o: $(BUILD)/gen/%.c
+	$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -Wno-shadow -c -o $@ $<
+
+$(BUILD)/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/libvm.a: $(VM_OBJ)
+	rm -f $@; ar rcs $@ $^
+$(BUILD)/libcompiler.a: $(COMP_OBJ)
+	rm -f $@; ar rcs $@ $^
+
+$(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+demo: all
+	@sh examples/demo.sh $(BUILD)
+
+# The suite runs against a sanitizer build (build/asan); the plain build is
+# built too, so a warning in either configuration shows up here.
+check: all
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CFLAGS='-O1 -g' all
+	@sh tests/run.sh build/asan
+
+bench: all
+	@sh bench/run.sh $(BUILD)
+
+fuzz:
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(PREFIX)/share/doc/routevm
+	install -m 755 $(BUILD)/routec $(DESTDIR)$(PREFIX)/bin/
+	cp -R stdlib/. $(DESTDIR)$(STDLIB_INSTALL)/
+	install -m 644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/routevm/
+
+clean:
+	rm -rf build

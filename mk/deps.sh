@@ -1,0 +1,20 @@
+#!/bin/sh
+# Checks that the Debian packages routevm builds with are installed.
+# "deps.sh install" (or any run as root) installs the missing ones with
+# apt-get; otherwise it prints the exact command and fails.
+PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev libjansson-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev lua5.4 python3"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+    echo "routevm: installing missing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null || {
+        echo "routevm: apt-get install failed for:$missing" >&2; exit 1; }
+    exit 0
+fi
+echo "routevm: missing Debian packages:$missing" >&2
+echo "install them with:  sudo apt-get install -y$missing" >&2
+exit 1

@@ -1,0 +1,26 @@
+/* The one allocation wrapper.  Every heap allocation in routec and routevm
+   goes through these, so tests can make the N-th allocation fail
+   (mem_fail_after) and check that each failure is survived.  On failure the
+   wrappers return NULL like malloc; callers report "out of memory". */
+#ifndef RV_MEM_H
+#define RV_MEM_H
+
+#include <stddef.h>
+
+void *mem_malloc(size_t n);
+void *mem_calloc(size_t count, size_t size);
+void *mem_realloc(void *p, size_t n);
+/* realloc to count*size bytes, NULL on overflow or failure ('p' stays valid) */
+void *mem_reallocarray(void *p, size_t count, size_t size);
+char *mem_strndup(const char *s, size_t n);
+
+/* Test hook: make every allocation after the next 'n' fail (-1 disables). */
+void mem_fail_after(long n);
+
+/* Growable arrays: ensure room for one more element in 'arr' with 'len'
+   used and 'cap' allocated.  Evaluates to 0 on success, -1 on failure. */
+#define MEM_GROW(arr, len, cap) \
+    ((len) < (cap) ? 0 : mem_grow((void **)&(arr), &(cap), sizeof *(arr)))
+int mem_grow(void **arr, size_t *cap, size_t elem);
+
+#endif

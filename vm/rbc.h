@@ -1,0 +1,45 @@
+/* Reading and writing .rbc files.
+
+   File layout (all integers little-endian):
+
+     0   magic      "\x7fRBC"
+     4   u16 major, u16 minor        RV_FORMAT_MAJOR / RV_FORMAT_MINOR
+     8   u32 flags                   bit 0: a signature follows the digest
+     12  u32 nsections
+     16  nsections x { u32 id, u32 offset, u32 size }   (offsets from file start)
+     ..  section payloads, each 4-byte aligned, in id order, no overlap
+     D   32-byte SHA-256 of bytes [0, D)
+     D+32 (if flagged) "SIG1", u32 64, 64-byte Ed25519 signature of bytes [0, D+32)
+
+   Section ids and their payloads are listed in vm/rbc.c.  A writer given the
+   same program produces the same bytes: no timestamps, no absolute paths, no
+   padding garbage. */
+#ifndef RV_RBC_H
+#define RV_RBC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "program.h"
+
+typedef struct { char msg[512]; } rv_err;
+
+/* Serialize 'p'.  With 'sign_key_pem' (path to an Ed25519 private key in
+   PEM) the file is signed.  On success returns 0 and a malloc'd buffer the
+   caller frees; on failure returns -1 with a message in 'err'. */
+int rbc_write(const rv_program *p, const char *sign_key_pem,
+              uint8_t **out, size_t *outlen, rv_err *err);
+
+/* Parse and verify a .rbc image.  With 'trust_pem' (path to an Ed25519
+   public key in PEM) an unsigned file or a bad signature is rejected.
+   Returns a new program the caller frees with rv_program_free(), or NULL
+   with a message in 'err'.  'buf' is borrowed.  The returned program has
+   passed ver_program(). */
+rv_program *rbc_load(const uint8_t *buf, size_t len, const char *trust_pem,
+                     rv_err *err);
+
+/* Read a whole file (at most 'max' bytes) into a malloc'd buffer. */
+int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                  rv_err *err);
+
+#endif
