@@ -1,0 +1,71 @@
+/* Bump allocator in blocks of at least 64 KiB; see arena.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "mem.h"
+
+struct arena_block {
+    arena_block *prev;
+    size_t cap;
+    _Alignas(16) unsigned char data[];
+};
+
+void *arena_alloc(arena *a, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (!a->head || a->cap - a->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        arena_block *b = mem_malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->prev = a->head;
+        b->cap = cap;
+        a->head = b;
+        a->used = 0;
+        a->cap = cap;
+    }
+    void *p = a->head->data + a->used;
+    a->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+char *arena_strndup(arena *a, const char *s, size_t n)
+{
+    char *d = arena_alloc(a, n + 1);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+char *arena_printf(arena *a, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *d = arena_alloc(a, (size_t)n + 1);
+    if (!d)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(d, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return d;
+}
+
+void arena_free(arena *a)
+{
+    arena_block *b = a->head;
+    while (b) {
+        arena_block *prev = b->prev;
+        free(b);
+        b = prev;
+    }
+    a->head = NULL;
+    a->used = a->cap = 0;
+}

@@ -1,0 +1,97 @@
+/* The abstract syntax tree of .route files.
+
+   One node type for everything, tagged by 'kind'; sibling lists are linked
+   through 'next'.  The parser builds nodes in the compilation's arena; the
+   resolver fills 'sym', the checker fills 'type' and 'elem'.  Literal
+   values are already in program units (see vm/program.h). */
+#ifndef RV_AST_H
+#define RV_AST_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "program.h"
+#include "source.h"
+
+typedef enum {
+    /* expressions */
+    E_INT, E_NUM, E_MONEY, E_RATE, E_DURATION, E_TOKENS, E_PERCENT,
+    E_BOOL, E_STR, E_REGEX, E_NAME, E_MEMBER, E_CALL, E_LIST,
+    E_NOT, E_NEG, E_BINARY,
+    /* routing targets */
+    T_REF, T_CHEAPEST, T_FASTEST, T_CASCADE, T_SPLIT, T_HOOK, T_ROUTE,
+    /* pieces */
+    N_RULE, N_ARM, N_ITEM, N_BUDGET, N_GACTION, N_GIVEN, N_REQITEM,
+    /* declarations */
+    D_IMPORT, D_CONST, D_PROVIDER, D_MODEL, D_GUARDRAIL, D_AGENT, D_TEST,
+    AST__COUNT
+} ast_kind;
+
+/* Binary operators; precedence lives in grammar/parser.y's table. */
+typedef enum {
+    OP_OR_, OP_AND_, OP_EQ_, OP_NE_, OP_LT_, OP_LE_, OP_GT_, OP_GE_,
+    OP_IN_, OP_NOTIN_, OP_MATCHES_, OP_ADD_, OP_SUB_, OP_MUL_, OP_DIV_
+} ast_binop;
+extern const char *const ast_binop_names[];
+
+typedef struct sym sym;   /* compiler/resolve.h */
+
+typedef struct ast ast;
+struct ast {
+    ast_kind kind;
+    src_span at;
+    ast *next;
+    /* set by later passes */
+    rv_type type, elem;     /* elem: element type of lists */
+    sym *sym;               /* E_NAME / E_MEMBER / T_REF / names in lists */
+    int field;              /* E_NAME/E_MEMBER resolved to a request/candidate/... field */
+    uint32_t ext;           /* pass-specific scratch (e.g. code generator indexes) */
+    union {
+        int64_t i;                                   /* numeric literals, E_BOOL */
+        struct { char *s; uint32_t len; } str;       /* E_STR, D_IMPORT path, D_TEST name */
+        struct { char *pat; uint32_t flags; } re;    /* E_REGEX */
+        char *name;                                  /* E_NAME, T_REF */
+        struct { ast *obj; char *name; src_span name_at; } member;  /* E_MEMBER */
+        struct { char *fn; src_span fn_at; ast *args; } call;       /* E_CALL */
+        ast *items;                                  /* E_LIST */
+        ast *operand;                                /* E_NOT, E_NEG */
+        struct { ast_binop op; ast *l, *r; } bin;    /* E_BINARY */
+        /* T_CHEAPEST/T_FASTEST: cands (E_NAME list), cond (where or NULL)
+           T_CASCADE: cands, cond (threshold), by, judge (E_NAME), check
+           T_SPLIT: arms (N_ARM list), cond (key)
+           T_HOOK: url (E_STR), cond (timeout), dflt
+           T_ROUTE: rules */
+        struct {
+            ast *cands, *cond, *judge, *check, *arms, *url, *dflt, *rules;
+            rv_bykind by;
+        } t;
+        struct { ast *cond, *target, *reason; } rule;   /* N_RULE: cond NULL = otherwise */
+        struct { ast *share, *target; } arm;            /* N_ARM */
+        /* N_ITEM: a 'name value' item of a block; N_REQITEM: a request item
+           of a test ('path' is set for meta.x = v) */
+        struct { char *name; src_span name_at; ast *value, *value2; char *path; } item;
+        struct { ast *amount; char *per; src_span per_at; } budget;  /* N_BUDGET */
+        struct { rv_gakind kind; rv_dir dir; ast *value, *text; } ga; /* N_GACTION */
+        /* N_GIVEN: model answers text [confidence c] | model fails what |
+           hook answers model */
+        struct { rv_givenkind kind; ast *who, *what, *confidence; } given;
+        struct {
+            char *name; src_span name_at;
+            ast *items;      /* provider/model/agent: N_ITEM/N_BUDGET...; guardrail: N_GACTION */
+            ast *from;       /* D_MODEL: provider name (E_NAME); D_CONST: value */
+            ast *route;      /* D_AGENT: target */
+            ast *guards, *fallback, *budgets;  /* D_AGENT: E_NAME lists, N_BUDGET list */
+            /* D_TEST */
+            ast *agent, *request, *givens, *expects;
+            ast *price_in, *price_out;   /* D_MODEL */
+            int file_level;  /* declared in a file given on the command line */
+        } decl;
+    } u;
+};
+
+ast *ast_new(arena *a, ast_kind kind, src_span at);
+/* Append 'tail' (a list) to list 'head'; returns the head. */
+ast *ast_append(ast *head, ast *tail);
+unsigned ast_count(const ast *list);
+
+#endif

@@ -1,0 +1,307 @@
+/* Diagnostics collection and printing; see diag.h.  Text output follows
+   clang's shape; JSON and SARIF are built with jansson. */
+#include <jansson.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "mem.h"
+
+const char *const diag_names[DG__COUNT] = {
+#define D(id, name, sev, desc) name,
+#include "diag.def"
+#undef D
+};
+const char *const diag_descs[DG__COUNT] = {
+#define D(id, name, sev, desc) desc,
+#include "diag.def"
+#undef D
+};
+static const diag_sev default_sev[DG__COUNT] = {
+#define D(id, name, sev, desc) SEV_##sev,
+#include "diag.def"
+#undef D
+};
+static const char *const sev_names[] = { "note", "warning", "error" };
+
+void diag_init(diag_ctx *d, const src_set *src)
+{
+    memset(d, 0, sizeof *d);
+    d->src = src;
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    va_list aq;
+    va_copy(aq, ap);
+    int n = vsnprintf(NULL, 0, fmt, aq);
+    va_end(aq);
+    char *s = n < 0 ? NULL : mem_malloc((size_t)n + 1);
+    if (s)
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+    return s;
+}
+
+void diag_vreport(diag_ctx *d, diag_code code, src_span at, const char *fmt, va_list ap)
+{
+    size_t cap = d->cap;
+    if (MEM_GROW(d->v, d->n, cap)) {
+        d->oom = 1;
+        d->nerr++;
+        return;
+    }
+    d->cap = (unsigned)cap;
+    diag *g = &d->v[d->n];
+    memset(g, 0, sizeof *g);
+    g->code = code;
+    g->sev = default_sev[code];
+    g->at = at;
+    g->msg = vformat(fmt, ap);
+    g->seq = d->n++;
+    if (!g->msg)
+        d->oom = 1;
+    if (g->sev == SEV_ERROR)
+        d->nerr++;
+    else if (g->sev == SEV_WARNING)
+        d->nwarn++;
+}
+
+void diag_report(diag_ctx *d, diag_code code, src_span at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    diag_vreport(d, code, at, fmt, ap);
+    va_end(ap);
+}
+
+void diag_hint(diag_ctx *d, const char *fmt, ...)
+{
+    if (!d->n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    free(d->v[d->n - 1].hint);
+    d->v[d->n - 1].hint = vformat(fmt, ap);
+    va_end(ap);
+}
+
+void diag_note(diag_ctx *d, src_span at, const char *fmt, ...)
+{
+    if (!d->n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    diag *g = &d->v[d->n - 1];
+    free(g->note);
+    g->note = vformat(fmt, ap);
+    g->note_at = at;
+    va_end(ap);
+}
+
+/* Damerau-free Levenshtein distance, bounded to short identifiers. */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            size_t sub = prev + (a[i - 1] != b[j - 1]);
+            size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+            row[j] = sub < best ? sub : best;
+            prev = cur;
+        }
+    }
+    return row[lb];
+}
+
+const char *diag_suggest(const char *word, const char *const *cands, size_t n)
+{
+    /* allow about one edit per three characters, at most three; ties go
+       to the earliest candidate so suggestions are deterministic */
+    size_t limit = strlen(word) / 3 + 1, bestd = SIZE_MAX;
+    const char *best = NULL;
+    if (limit > 3)
+        limit = 3;
+    for (size_t i = 0; i < n; i++) {
+        if (!cands[i] || !strcmp(cands[i], word))
+            continue;
+        size_t dist = edit_distance(word, cands[i]);
+        if (dist <= limit && dist < bestd) {
+            best = cands[i];
+            bestd = dist;
+        }
+    }
+    return best;
+}
+
+static int cmp_diag(const void *pa, const void *pb)
+{
+    const diag *a = pa, *b = pb;
+    if (a->at.file != b->at.file)
+        return a->at.file < b->at.file ? -1 : 1;
+    if (a->at.line != b->at.line)
+        return a->at.line < b->at.line ? -1 : 1;
+    if (a->at.col != b->at.col)
+        return a->at.col < b->at.col ? -1 : 1;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+void diag_sort(diag_ctx *d)
+{
+    if (d->n > 1)
+        qsort(d->v, d->n, sizeof *d->v, cmp_diag);
+}
+
+static const char *file_name(const diag_ctx *d, uint32_t f)
+{
+    return f < d->src->n ? d->src->files[f].name : "<input>";
+}
+
+/* The source line, then a caret under the span: '^' and '~' to its end
+   (or the line's end when the span runs on).  Tabs are kept so the caret
+   lines up in a terminal. */
+static void print_caret(const diag_ctx *d, src_span at, FILE *out)
+{
+    size_t len;
+    const char *line = src_line(d->src, at.file, at.line, &len);
+    if (!at.line || at.file >= d->src->n)
+        return;
+    fprintf(out, "    %.*s\n    ", (int)len, line);
+    size_t col = at.col ? at.col - 1 : 0;
+    for (size_t i = 0; i < col && i < len; i++)
+        fputc(line[i] == '\t' ? '\t' : ' ', out);
+    size_t end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
+    fputc('^', out);
+    for (size_t i = col + 1; i < end && i < len; i++)
+        fputc('~', out);
+    fputc('\n', out);
+}
+
+static void print_text(const diag_ctx *d, FILE *out)
+{
+    for (unsigned i = 0; i < d->n; i++) {
+        const diag *g = &d->v[i];
+        fprintf(out, "%s:%u:%u: %s: %s [%s]\n", file_name(d, g->at.file), g->at.line, g->at.col,
+                sev_names[g->sev], g->msg ? g->msg : "out of memory", diag_names[g->code]);
+        print_caret(d, g->at, out);
+        if (g->note) {
+            fprintf(out, "%s:%u:%u: note: %s\n", file_name(d, g->note_at.file),
+                    g->note_at.line, g->note_at.col, g->note);
+            print_caret(d, g->note_at, out);
+        }
+        if (g->hint)
+            fprintf(out, "hint: %s\n", g->hint);
+    }
+    if (d->nerr || d->nwarn)
+        fprintf(out, "%u error%s, %u warning%s\n", d->nerr, d->nerr == 1 ? "" : "s",
+                d->nwarn, d->nwarn == 1 ? "" : "s");
+}
+
+static json_t *span_json(const diag_ctx *d, src_span at)
+{
+    return json_pack("{s:s, s:i, s:i, s:i, s:i}", "file", file_name(d, at.file),
+                     "line", (json_int_t)at.line, "column", (json_int_t)at.col,
+                     "end_line", (json_int_t)at.end_line, "end_column", (json_int_t)at.end_col);
+}
+
+static json_t *diags_json(const diag_ctx *d)
+{
+    json_t *arr = json_array();
+    for (unsigned i = 0; i < d->n; i++) {
+        const diag *g = &d->v[i];
+        json_t *o = json_pack("{s:s, s:s, s:s}", "severity", sev_names[g->sev],
+                              "code", diag_names[g->code], "message", g->msg ? g->msg : "");
+        json_object_update_new(o, span_json(d, g->at));
+        if (g->hint)
+            json_object_set_new(o, "hint", json_string(g->hint));
+        if (g->note) {
+            json_t *n = span_json(d, g->note_at);
+            json_object_set_new(n, "message", json_string(g->note));
+            json_object_set_new(o, "related", n);
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *sarif_location(const diag_ctx *d, src_span at, const char *msg)
+{
+    json_t *region = json_pack("{s:i, s:i}", "startLine", (json_int_t)at.line,
+                               "startColumn", (json_int_t)at.col);
+    if (at.end_line)
+        json_object_set_new(region, "endLine", json_integer(at.end_line));
+    if (at.end_col)
+        json_object_set_new(region, "endColumn", json_integer(at.end_col));
+    json_t *loc = json_pack("{s:{s:{s:s}, s:o}}", "physicalLocation", "artifactLocation",
+                            "uri", file_name(d, at.file), "region", region);
+    if (msg)
+        json_object_set_new(loc, "message", json_pack("{s:s}", "text", msg));
+    return loc;
+}
+
+static json_t *sarif_json(const diag_ctx *d)
+{
+    static const char *const level[] = { "note", "warning", "error" };
+    json_t *rules = json_array();
+    for (int c = 0; c < DG__COUNT; c++)
+        json_array_append_new(rules, json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", diag_names[c],
+                              "shortDescription", "text", diag_descs[c],
+                              "defaultConfiguration", "level", level[default_sev[c]]));
+    json_t *results = json_array();
+    for (unsigned i = 0; i < d->n; i++) {
+        const diag *g = &d->v[i];
+        char *text = g->msg ? g->msg : "out of memory";
+        json_t *r = json_pack("{s:s, s:i, s:s, s:{s:s}, s:[o]}", "ruleId", diag_names[g->code],
+                              "ruleIndex", (json_int_t)g->code, "level", level[g->sev],
+                              "message", "text", text, "locations", sarif_location(d, g->at, NULL));
+        if (g->note)
+            json_object_set_new(r, "relatedLocations",
+                                json_pack("[o]", sarif_location(d, g->note_at, g->note)));
+        if (g->hint)
+            json_object_set_new(r, "properties", json_pack("{s:s}", "hint", g->hint));
+        json_array_append_new(results, r);
+    }
+    return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}, s:o}]}",
+                     "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
+                     "version", "2.1.0", "runs", "tool", "driver", "name", "routec",
+                     "informationUri", "https://github.com/routevm/routevm",
+                     "version", "0.1.0", "rules", rules, "results", results);
+}
+
+void diag_print(diag_ctx *d, diag_format fmt, FILE *out)
+{
+    if (fmt == DIAG_TEXT) {
+        print_text(d, out);
+        return;
+    }
+    json_t *j = fmt == DIAG_JSON ? diags_json(d) : sarif_json(d);
+    if (j) {
+        json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', out);
+        json_decref(j);
+    }
+}
+
+int diag_failed(const diag_ctx *d)
+{
+    return d->nerr > 0 || d->oom || (d->werror && d->nwarn > 0);
+}
+
+void diag_free(diag_ctx *d)
+{
+    for (unsigned i = 0; i < d->n; i++) {
+        free(d->v[i].msg);
+        free(d->v[i].hint);
+        free(d->v[i].note);
+    }
+    free(d->v);
+    memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,62 @@
+/* Diagnostics: collected during a compile, sorted by position, printed as
+   text (file:line:col: severity: message [name], the source line, a caret
+   under the span, hints), JSON or SARIF 2.1.0. */
+#ifndef RV_DIAG_H
+#define RV_DIAG_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "source.h"
+
+typedef enum {
+#define D(id, name, sev, desc) DG_##id,
+#include "diag.def"
+#undef D
+    DG__COUNT
+} diag_code;
+
+typedef enum { SEV_NOTE, SEV_WARNING, SEV_ERROR } diag_sev;
+
+typedef struct {
+    diag_code code;
+    diag_sev sev;
+    src_span at;
+    char *msg;
+    char *hint;           /* or NULL */
+    char *note;           /* related location's message, or NULL */
+    src_span note_at;
+    unsigned seq;
+} diag;
+
+typedef struct {
+    const src_set *src;
+    diag *v;
+    unsigned n, cap;
+    unsigned nerr, nwarn;
+    int werror;           /* warnings count as errors */
+    int oom;
+} diag_ctx;
+
+typedef enum { DIAG_TEXT, DIAG_JSON, DIAG_SARIF } diag_format;
+
+extern const char *const diag_names[DG__COUNT];
+extern const char *const diag_descs[DG__COUNT];
+
+void diag_init(diag_ctx *d, const src_set *src);
+/* Report a diagnostic of 'code' at its default severity. */
+void diag_report(diag_ctx *d, diag_code code, src_span at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void diag_vreport(diag_ctx *d, diag_code code, src_span at, const char *fmt, va_list ap);
+/* Attach a hint / a related note to the last diagnostic reported. */
+void diag_hint(diag_ctx *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void diag_note(diag_ctx *d, src_span at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Did-you-mean: the closest of 'cands' to 'word' within a small edit
+   distance, or NULL. */
+const char *diag_suggest(const char *word, const char *const *cands, size_t n);
+void diag_sort(diag_ctx *d);
+void diag_print(diag_ctx *d, diag_format fmt, FILE *out);
+int diag_failed(const diag_ctx *d);   /* errors, or warnings under -Werror */
+void diag_free(diag_ctx *d);
+
+#endif

@@ -1,0 +1,34 @@
+/* The parser's context and entry point: one call parses one source file
+   into a list of declarations.  grammar/lexer.l and grammar/parser.y share
+   this context; everything they allocate lives in 'arena'. */
+#ifndef RV_PARSE_H
+#define RV_PARSE_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+
+typedef struct {
+    arena *arena;
+    diag_ctx *diag;
+    uint32_t file;
+    ast *head, *tail;     /* declarations parsed so far */
+    int value_end;        /* last token ended a value: '/' is division, not a regex */
+    int oom;
+} parse_ctx;
+
+/* Parse 'len' bytes of 'text' (which must be NUL-terminated at 'len').
+   Declarations are appended to ctx->head; errors go to ctx->diag.
+   Returns 0 when the file parsed without syntax errors. */
+int parse_source(parse_ctx *ctx, const char *text, size_t len);
+
+/* Check that 'text' is valid UTF-8 (no overlongs, surrogates or NULs);
+   reports the first bad byte.  Returns 0 when valid. */
+int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len);
+
+/* Literal helpers shared by the lexer (exposed for tests). */
+int parse_scaled(const char *s, size_t n, int decimals, int64_t mul, int64_t *out);
+
+#endif
