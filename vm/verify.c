@@ -1,0 +1,800 @@
+/* The bytecode verifier.  rbc_load() (vm/rbc.c) has checked that the bytes
+   form well-sized tables; this file checks what the tables mean, so that
+   the interpreter (vm/vm.c) and the disassembler (vm/disasm.c) can index
+   every table without a bounds check and run every function without a stack
+   check.  It either accepts the whole program or rejects it with one
+   message, "verify: WHERE: WHAT", WHERE naming the table and index or the
+   pc.  Rules, in the order they are checked (the BPF order: tables, then
+   each instruction, then control flow, then stack depth):
+
+   (a) tables
+   - strings: each lies inside the blob, is followed by a NUL and contains
+     none.
+   - consts: type is a value type (not TEXT); BOOL is 0 or 1; STR names a
+     string, REGEX a regex, MODEL/AGENT/GUARDRAIL/PROVIDER an entry of its
+     table; a LIST's items range lies inside 'items'.
+   - items: each names a constant that is not itself a LIST (all items,
+     listed or not, so the check stays linear).
+   - regexes: pattern names a string; flags within RV_RE__ALL; the pattern
+     compiles with PCRE2 (options from ver_pcre2_options()).
+   - providers: name a string; kind a rv_provkind; endpoint, region,
+     key_env a string or RV_NONE.
+   - models: name and id strings; provider in range; system a string or
+     RV_NONE; prices, context, max_output, latency >= 0; caps only known bits.
+   - gactions: kind a rv_gakind; dir a rv_dir; DENY/REDACT: regex in range,
+     text a string; LIMIT: limit >= 0.
+   - guards: name a string; actions range inside 'gactions'.
+   - guard_refs: each names a guardrail.
+   - targets: is_agent 0 or 1; index names a model or an agent accordingly.
+   - model_refs: each names a model.
+   - funcs: kind a rv_fnkind; code [start, end) non-empty and inside the
+     code; no two functions share an instruction; every instruction belongs
+     to a function.
+   - agents: name a string; guard, fallback and rule ranges inside their
+     tables; budgets, backoff, timeout, worst_cost >= 0; retry at most
+     VER_MAX_RETRY; func names a ROUTE function; each rule in the agent's
+     range belongs to the agent.
+   - rules: agent in range; number >= 1; reason a string or RV_NONE;
+     otherwise 0 or 1.
+   - choices: kind a rv_choosekind; models range non-empty and inside
+     'model_refs'; where RV_NONE or a WHERE function.
+   - cascades: models range non-empty and inside 'model_refs'; by a
+     rv_bykind; judge RV_NONE or a model, and a model when by is JUDGE;
+     check RV_NONE or a CHECK function, and a function when by is CHECK.
+   - arms: share >= 0; target inside the code (and see SPLIT below).
+   - arms: share at most 100%.
+   - splits: arms range non-empty and inside 'arms'; no arm belongs to two
+     splits; shares sum to exactly 100% (1,000,000).
+   - hooks: url a string; timeout >= 0.
+   - givens: kind a rv_givenkind; model in range; ANSWER/FAIL: text a
+     string; ANSWER: confidence -1 or in [0, 1]; HOOK: hook RV_NONE or in
+     range.
+   - tests: name and request strings; agent in range; givens range inside
+     'givens'; expect names an EXPECT function.
+   - every 'loc' field, and pc_loc of every instruction, names a loc; every
+     loc names a file; every file's name and text are strings.
+
+   (b) each instruction
+   - the opcode is below OP__COUNT.
+   - the operand is in range for its kind: A_NONE 0; A_BOOL 0 or 1;
+     A_CONST/A_STR/A_REGEX/A_RULE/A_MODEL/A_AGENT/A_CHOICE/A_CASCADE/A_SPLIT/
+     A_HOOK an index into its table; the field and capability kinds below
+     their counts; A_BUILTIN below RV_BI__COUNT.
+   - INK's constant is a LIST.
+   - A_JUMP: the offset is >= 0 and the target is inside the same function
+     (a target equal to the function's end is outside: functions end with a
+     terminal).
+   - LDCAND and CANDCAP only in WHERE functions, LDRESP only in CHECK,
+     LDDEC only in EXPECT; RULE, DECIDE, DELEGATE, CHOOSE, CASCADE, SPLIT,
+     HOOK and FAIL only in ROUTE functions; RET only outside them.
+   - SPLIT: no split is used by two SPLITs; every arm target is after the
+     SPLIT and inside its function.  (With disjoint arms this keeps the
+     verifier linear in the size of the file.)
+
+   (c) control flow
+   - the last instruction of each function has no fall-through
+     (OP_NO_FALLTHROUGH).
+   - every instruction is reachable from its function's start.
+   - DELEGATE never leads back to the agent it started from (the language
+     has no loops, so delegation may not form one either).
+
+   (d) stack depth (one forward pass: all jumps are forward)
+   - where paths merge, they agree on the depth.
+   - no instruction pops more than the stack holds (CALLB pops its
+     builtin's arity; JMPFK and JMPTK need a value on top).
+   - RET runs at depth 1; DECIDE, DELEGATE, CHOOSE, CASCADE, FAIL, RULE and
+     HOOK at depth 0; SPLIT at depth 1 (its key), leaving 0.
+   - no function needs more than VER_MAX_STACK; the largest depth is stored
+     in p->max_stack.
+
+   Not checked (yet): operand types; the compiler's type checker owns them. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "mem.h"
+#include "opcodes.h"
+#include "verify.h"
+
+#define PERCENT_WHOLE 1000000
+#define NUM_ONE       1000000
+
+static int bad(rv_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int bad(rv_err *err, const char *fmt, ...)
+{
+    va_list ap;
+    int n = snprintf(err->msg, sizeof err->msg, "verify: ");
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static int oom(rv_err *err)
+{
+    snprintf(err->msg, sizeof err->msg, "out of memory");
+    return -1;
+}
+
+#define TRY(x) do { if ((x) < 0) return -1; } while (0)
+
+/* 'v' indexes a table of 'n' entries named 'what' (RV_NONE allowed when
+   'opt'). */
+static int ref(rv_err *err, const char *tbl, uint32_t i, const char *field,
+               uint32_t v, uint32_t n, const char *what, int opt)
+{
+    if (v == RV_NONE && opt)
+        return 0;
+    if (v == RV_NONE)
+        return bad(err, "%s[%u]: %s is missing", tbl, i, field);
+    if (v >= n)
+        return bad(err, "%s[%u]: %s %u out of range (%u %s)", tbl, i, field,
+                   v, n, what);
+    return 0;
+}
+
+/* [first, first+count) lies inside a table of 'n' entries. */
+static int range(rv_err *err, const char *tbl, uint32_t i, const char *field,
+                 uint32_t first, uint32_t count, uint32_t n, int nonempty)
+{
+    if ((uint64_t)first + count > n)
+        return bad(err, "%s[%u]: %s [%u, +%u) outside the table (%u entries)",
+                   tbl, i, field, first, count, n);
+    if (nonempty && count == 0)
+        return bad(err, "%s[%u]: %s is empty", tbl, i, field);
+    return 0;
+}
+
+static int enumv(rv_err *err, const char *tbl, uint32_t i, const char *field,
+                 uint32_t v, uint32_t n)
+{
+    return v < n ? 0 : bad(err, "%s[%u]: %s %u is not a known kind (< %u)",
+                           tbl, i, field, v, n);
+}
+
+static int nonneg(rv_err *err, const char *tbl, uint32_t i, const char *field,
+                  int64_t v)
+{
+    return v >= 0 ? 0 : bad(err, "%s[%u]: %s is negative (%lld)", tbl, i,
+                            field, (long long)v);
+}
+
+#define STR(tbl, i, f, v)    TRY(ref(err, tbl, i, f, v, p->nstr, "strings", 0))
+#define OPTSTR(tbl, i, f, v) TRY(ref(err, tbl, i, f, v, p->nstr, "strings", 1))
+#define LOC(tbl, i, v)       TRY(ref(err, tbl, i, "loc", v, p->nloc, "locs", 0))
+
+/* A function of kind 'kind', or RV_NONE when 'opt'. */
+static int fnref(const rv_program *p, rv_err *err, const char *tbl, uint32_t i,
+                 const char *field, uint32_t f, uint32_t kind, int opt)
+{
+    static const char *const kinds[RV_FN__COUNT] = {
+        "a route", "a where", "a check", "an expect" };
+    TRY(ref(err, tbl, i, field, f, p->nfunc, "functions", opt));
+    if (f != RV_NONE && p->funcs[f].kind != kind)
+        return bad(err, "%s[%u]: %s %u is not %s function", tbl, i, field, f,
+                   kinds[kind]);
+    return 0;
+}
+
+/* ============================================================== (a) tables */
+
+static int ver_strings(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nstr; i++) {
+        uint64_t end = (uint64_t)p->str_off[i] + p->str_len[i];
+        if (end >= p->blob_len || p->blob[end] != 0)
+            return bad(err, "strings[%u]: outside the blob or not NUL-terminated", i);
+        if (memchr(p->blob + p->str_off[i], 0, p->str_len[i]))
+            return bad(err, "strings[%u]: contains a NUL byte", i);
+    }
+    return 0;
+}
+
+static int ver_consts(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nconst; i++) {
+        const rv_const *k = &p->consts[i];
+        if (k->type >= RV_T__COUNT || k->type == RV_T_TEXT)
+            return bad(err, "consts[%u]: type %u is not a value type", i, k->type);
+        switch (k->type) {
+        case RV_T_BOOL:
+            if (k->i != 0 && k->i != 1)
+                return bad(err, "consts[%u]: bool value %lld is not 0 or 1", i,
+                           (long long)k->i);
+            break;
+        case RV_T_STR:   STR("consts", i, "string", k->str); break;
+        case RV_T_REGEX:
+            TRY(ref(err, "consts", i, "regex", k->str, p->nregex, "regexes", 0));
+            break;
+        case RV_T_LIST:
+            TRY(range(err, "consts", i, "items", k->first, k->count, p->nitem, 0));
+            break;
+        case RV_T_MODEL: case RV_T_AGENT: case RV_T_GUARDRAIL: case RV_T_PROVIDER: {
+            uint32_t n = k->type == RV_T_MODEL ? p->nmodel
+                       : k->type == RV_T_AGENT ? p->nagent
+                       : k->type == RV_T_GUARDRAIL ? p->nguard : p->nprovider;
+            if (k->i < 0 || k->i >= n)
+                return bad(err, "consts[%u]: %s %lld out of range (%u)", i,
+                           rv_type_names[k->type], (long long)k->i, n);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    for (uint32_t j = 0; j < p->nitem; j++) {
+        TRY(ref(err, "items", j, "constant", p->items[j], p->nconst,
+                "constants", 0));
+        if (p->consts[p->items[j]].type == RV_T_LIST)
+            return bad(err, "items[%u]: constant %u is a list (lists do not nest)",
+                       j, p->items[j]);
+    }
+    return 0;
+}
+
+uint32_t ver_pcre2_options(uint32_t flags)
+{
+    uint32_t o = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_NEVER_BACKSLASH_C;
+    if (flags & RV_RE_CASELESS)  o |= PCRE2_CASELESS;
+    if (flags & RV_RE_MULTILINE) o |= PCRE2_MULTILINE;
+    if (flags & RV_RE_DOTALL)    o |= PCRE2_DOTALL;
+    if (flags & RV_RE_EXTENDED)  o |= PCRE2_EXTENDED;
+    return o;
+}
+
+/* PCRE2 allocates through mem.h too, so failure injection reaches it. */
+static void *re_alloc(PCRE2_SIZE n, void *ud) { (void)ud; return mem_malloc(n); }
+static void re_free(void *q, void *ud) { (void)ud; free(q); }
+
+static int ver_regexes(const rv_program *p, rv_err *err)
+{
+    pcre2_general_context *gc = NULL;
+    pcre2_compile_context *cc = NULL;
+    int r = 0;
+    for (uint32_t i = 0; i < p->nregex && r == 0; i++) {
+        const rv_regex *re = &p->regexes[i];
+        STR("regexes", i, "pattern", re->pattern);
+        if (re->flags & ~RV_RE__ALL)
+            return bad(err, "regexes[%u]: unknown flags 0x%x", i, re->flags);
+        LOC("regexes", i, re->loc);
+    }
+    for (uint32_t i = 0; i < p->nregex && r == 0; i++) {
+        const rv_regex *re = &p->regexes[i];
+        int code;
+        PCRE2_SIZE at;
+        if (!gc && (!(gc = pcre2_general_context_create(re_alloc, re_free, NULL)) ||
+                    !(cc = pcre2_compile_context_create(gc)))) {
+            r = oom(err);
+            break;
+        }
+        pcre2_code *c = pcre2_compile((PCRE2_SPTR)rv_str(p, re->pattern),
+                                      p->str_len[re->pattern],
+                                      ver_pcre2_options(re->flags), &code, &at, cc);
+        if (c) {
+            pcre2_code_free(c);
+        } else if (code == PCRE2_ERROR_HEAP_FAILED) {
+            r = oom(err);
+        } else {
+            PCRE2_UCHAR msg[120];
+            pcre2_get_error_message(code, msg, sizeof msg);
+            r = bad(err, "regexes[%u]: pattern does not compile at offset %zu: %s",
+                    i, (size_t)at, (char *)msg);
+        }
+    }
+    pcre2_compile_context_free(cc);
+    pcre2_general_context_free(gc);
+    return r;
+}
+
+static int ver_providers(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nprovider; i++) {
+        const rv_provider *v = &p->providers[i];
+        STR("providers", i, "name", v->name);
+        TRY(enumv(err, "providers", i, "kind", v->kind, RV_PROV__COUNT));
+        OPTSTR("providers", i, "endpoint", v->endpoint);
+        OPTSTR("providers", i, "region", v->region);
+        OPTSTR("providers", i, "key_env", v->key_env);
+        LOC("providers", i, v->loc);
+    }
+    return 0;
+}
+
+static int ver_models(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nmodel; i++) {
+        const rv_model *m = &p->models[i];
+        STR("models", i, "name", m->name);
+        TRY(ref(err, "models", i, "provider", m->provider, p->nprovider, "providers", 0));
+        STR("models", i, "id", m->id);
+        OPTSTR("models", i, "system", m->system);
+        TRY(nonneg(err, "models", i, "price_in", m->price_in));
+        TRY(nonneg(err, "models", i, "price_out", m->price_out));
+        TRY(nonneg(err, "models", i, "context", m->context));
+        TRY(nonneg(err, "models", i, "max_output", m->max_output));
+        TRY(nonneg(err, "models", i, "latency", m->latency));
+        if (m->caps >> RV_CAP__COUNT)
+            return bad(err, "models[%u]: unknown capability bits 0x%x", i, m->caps);
+        LOC("models", i, m->loc);
+    }
+    return 0;
+}
+
+static int ver_guards(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->ngaction; i++) {
+        const rv_gaction *a = &p->gactions[i];
+        TRY(enumv(err, "gactions", i, "kind", a->kind, RV_GA__COUNT));
+        TRY(enumv(err, "gactions", i, "dir", a->dir, RV_DIR__COUNT));
+        if (a->kind == RV_GA_LIMIT) {
+            TRY(nonneg(err, "gactions", i, "limit", a->limit));
+        } else {
+            TRY(ref(err, "gactions", i, "regex", a->regex, p->nregex, "regexes", 0));
+            STR("gactions", i, "text", a->text);
+        }
+        LOC("gactions", i, a->loc);
+    }
+    for (uint32_t i = 0; i < p->nguard; i++) {
+        const rv_guardrail *g = &p->guards[i];
+        STR("guards", i, "name", g->name);
+        TRY(range(err, "guards", i, "actions", g->first, g->count, p->ngaction, 0));
+        LOC("guards", i, g->loc);
+    }
+    for (uint32_t i = 0; i < p->nguard_ref; i++)
+        TRY(ref(err, "guard_refs", i, "guardrail", p->guard_refs[i], p->nguard,
+                "guardrails", 0));
+    return 0;
+}
+
+static int ver_refs(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->ntarget; i++) {
+        const rv_target *t = &p->targets[i];
+        if (t->is_agent > 1)
+            return bad(err, "targets[%u]: is_agent %u is not 0 or 1", i, t->is_agent);
+        TRY(t->is_agent
+            ? ref(err, "targets", i, "agent", t->index, p->nagent, "agents", 0)
+            : ref(err, "targets", i, "model", t->index, p->nmodel, "models", 0));
+    }
+    for (uint32_t i = 0; i < p->nmodel_ref; i++)
+        TRY(ref(err, "model_refs", i, "model", p->model_refs[i], p->nmodel,
+                "models", 0));
+    return 0;
+}
+
+/* Fills 'owner' (ncode entries) with the function of each instruction. */
+static int ver_funcs(const rv_program *p, uint32_t *owner, rv_err *err)
+{
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        owner[pc] = RV_NONE;
+    for (uint32_t i = 0; i < p->nfunc; i++) {
+        const rv_func *f = &p->funcs[i];
+        TRY(enumv(err, "funcs", i, "kind", f->kind, RV_FN__COUNT));
+        if (f->start >= f->end || f->end > p->ncode)
+            return bad(err, "funcs[%u]: code [%u, %u) is empty or outside the code (%u instructions)",
+                       i, f->start, f->end, p->ncode);
+        for (uint32_t pc = f->start; pc < f->end; pc++) {
+            if (owner[pc] != RV_NONE)
+                return bad(err, "funcs[%u]: overlaps function %u at pc %u", i,
+                           owner[pc], pc);
+            owner[pc] = i;
+        }
+    }
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (owner[pc] == RV_NONE)
+            return bad(err, "code[%u]: instruction belongs to no function", pc);
+    return 0;
+}
+
+static int ver_agents(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nagent; i++) {
+        const rv_agent *a = &p->agents[i];
+        STR("agents", i, "name", a->name);
+        TRY(range(err, "agents", i, "guards", a->guard_first, a->guard_count,
+                  p->nguard_ref, 0));
+        TRY(nonneg(err, "agents", i, "budget_request", a->budget_request));
+        TRY(nonneg(err, "agents", i, "budget_day", a->budget_day));
+        TRY(fnref(p, err, "agents", i, "func", a->func, RV_FN_ROUTE, 0));
+        TRY(range(err, "agents", i, "fallback", a->fallback_first,
+                  a->fallback_count, p->ntarget, 0));
+        if (a->retry > VER_MAX_RETRY)
+            return bad(err, "agents[%u]: retry %u exceeds %d", i, a->retry,
+                       VER_MAX_RETRY);
+        TRY(nonneg(err, "agents", i, "backoff", a->backoff));
+        TRY(nonneg(err, "agents", i, "timeout", a->timeout));
+        TRY(range(err, "agents", i, "rules", a->rule_first, a->rule_count,
+                  p->nrule, 0));
+        for (uint32_t r = a->rule_first; r < a->rule_first + a->rule_count; r++)
+            if (p->rules[r].agent != i)
+                return bad(err, "agents[%u]: rule %u belongs to agent %u", i, r,
+                           p->rules[r].agent);
+        TRY(nonneg(err, "agents", i, "worst_cost", a->worst_cost));
+        LOC("agents", i, a->loc);
+    }
+    for (uint32_t i = 0; i < p->nrule; i++) {
+        const rv_rule *r = &p->rules[i];
+        TRY(ref(err, "rules", i, "agent", r->agent, p->nagent, "agents", 0));
+        if (r->number == 0)
+            return bad(err, "rules[%u]: number 0 (rules count from 1)", i);
+        OPTSTR("rules", i, "reason", r->reason);
+        if (r->otherwise > 1)
+            return bad(err, "rules[%u]: otherwise %u is not 0 or 1", i, r->otherwise);
+        LOC("rules", i, r->loc);
+    }
+    return 0;
+}
+
+/* 'armown' has narm entries. */
+static int ver_strategies(const rv_program *p, uint32_t *armown, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nchoice; i++) {
+        const rv_choice *c = &p->choices[i];
+        TRY(enumv(err, "choices", i, "kind", c->kind, RV_CHOOSE_FASTEST + 1));
+        TRY(range(err, "choices", i, "models", c->first, c->count, p->nmodel_ref, 1));
+        TRY(fnref(p, err, "choices", i, "where", c->where, RV_FN_WHERE, 1));
+        LOC("choices", i, c->loc);
+    }
+    for (uint32_t i = 0; i < p->ncascade; i++) {
+        const rv_cascade *c = &p->cascades[i];
+        TRY(range(err, "cascades", i, "models", c->first, c->count, p->nmodel_ref, 1));
+        TRY(enumv(err, "cascades", i, "by", c->by, RV_BY_CHECK + 1));
+        TRY(ref(err, "cascades", i, "judge", c->judge, p->nmodel, "models",
+                c->by != RV_BY_JUDGE));
+        TRY(fnref(p, err, "cascades", i, "check", c->check, RV_FN_CHECK,
+                  c->by != RV_BY_CHECK));
+        LOC("cascades", i, c->loc);
+    }
+    for (uint32_t i = 0; i < p->narm; i++) {
+        TRY(nonneg(err, "arms", i, "share", p->arms[i].share));
+        if (p->arms[i].share > PERCENT_WHOLE)
+            return bad(err, "arms[%u]: share above 100%%", i);
+        if (p->arms[i].target >= p->ncode)
+            return bad(err, "arms[%u]: target %u outside the code (%u instructions)",
+                       i, p->arms[i].target, p->ncode);
+    }
+    for (uint32_t a = 0; a < p->narm; a++)
+        armown[a] = RV_NONE;
+    for (uint32_t i = 0; i < p->nsplit; i++) {
+        const rv_split *s = &p->splits[i];
+        int64_t sum = 0;
+        TRY(range(err, "splits", i, "arms", s->first, s->count, p->narm, 1));
+        for (uint32_t a = s->first; a < s->first + s->count; a++) {
+            if (armown[a] != RV_NONE)
+                return bad(err, "splits[%u]: arm %u already belongs to split %u",
+                           i, a, armown[a]);
+            armown[a] = i;
+            sum += p->arms[a].share;    /* each <= 1e6, count < 2^32: no overflow */
+        }
+        if (sum != PERCENT_WHOLE)
+            return bad(err, "splits[%u]: shares sum to %lld millionths, not 100%%",
+                       i, (long long)sum);
+        LOC("splits", i, s->loc);
+    }
+    for (uint32_t i = 0; i < p->nhook; i++) {
+        STR("hooks", i, "url", p->hooks[i].url);
+        TRY(nonneg(err, "hooks", i, "timeout", p->hooks[i].timeout));
+        LOC("hooks", i, p->hooks[i].loc);
+    }
+    return 0;
+}
+
+static int ver_tests(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->ngiven; i++) {
+        const rv_given *g = &p->givens[i];
+        TRY(enumv(err, "givens", i, "kind", g->kind, RV_GIVEN__COUNT));
+        TRY(ref(err, "givens", i, "model", g->model, p->nmodel, "models", 0));
+        if (g->kind == RV_GIVEN_HOOK)
+            TRY(ref(err, "givens", i, "hook", g->hook, p->nhook, "hooks", 1));
+        else
+            STR("givens", i, "text", g->text);
+        if (g->kind == RV_GIVEN_ANSWER && g->confidence != -1 &&
+            (g->confidence < 0 || g->confidence > NUM_ONE))
+            return bad(err, "givens[%u]: confidence %lld is neither -1 nor in [0, 1]",
+                       i, (long long)g->confidence);
+    }
+    for (uint32_t i = 0; i < p->ntest; i++) {
+        const rv_test *t = &p->tests[i];
+        STR("tests", i, "name", t->name);
+        TRY(ref(err, "tests", i, "agent", t->agent, p->nagent, "agents", 0));
+        STR("tests", i, "request", t->request);
+        TRY(range(err, "tests", i, "givens", t->given_first, t->given_count,
+                  p->ngiven, 0));
+        TRY(fnref(p, err, "tests", i, "expect", t->expect, RV_FN_EXPECT, 0));
+        LOC("tests", i, t->loc);
+    }
+    return 0;
+}
+
+static int ver_locs(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nloc; i++)
+        TRY(ref(err, "locs", i, "file", p->locs[i].file, p->nfile, "files", 0));
+    for (uint32_t i = 0; i < p->nfile; i++) {
+        STR("files", i, "name", p->files[i].name);
+        STR("files", i, "text", p->files[i].text);
+    }
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (p->pc_loc[pc] >= p->nloc)
+            return bad(err, "code[%u]: source location %u out of range (%u locs)",
+                       pc, p->pc_loc[pc], p->nloc);
+    return 0;
+}
+
+/* ======================================================= (b) instructions */
+
+/* Which function kinds may contain 'op' (bit k: rv_fnkind k). */
+static unsigned allowed_in(rv_opcode op)
+{
+    switch (op) {
+    case OP_LDCAND: case OP_CANDCAP: return 1u << RV_FN_WHERE;
+    case OP_LDRESP:                  return 1u << RV_FN_CHECK;
+    case OP_LDDEC:                   return 1u << RV_FN_EXPECT;
+    case OP_RULE: case OP_DECIDE: case OP_DELEGATE: case OP_CHOOSE:
+    case OP_CASCADE: case OP_SPLIT: case OP_HOOK: case OP_FAIL:
+                                     return 1u << RV_FN_ROUTE;
+    case OP_RET:                     return ~(1u << RV_FN_ROUTE);
+    default:                         return ~0u;
+    }
+}
+
+/* The bound of each operand kind's index (0: no index). */
+static uint32_t arg_bound(const rv_program *p, rv_argkind k)
+{
+    switch (k) {
+    case A_NONE:      return 1;
+    case A_BOOL:      return 2;
+    case A_CONST:     return p->nconst;
+    case A_REQFIELD:  return RV_REQ__COUNT;
+    case A_STR:       return p->nstr;
+    case A_CANDFIELD: return RV_CAND__COUNT;
+    case A_CAP:       return RV_CAP__COUNT;
+    case A_RESPFIELD: return RV_RESP__COUNT;
+    case A_DECFIELD:  return RV_DEC__COUNT;
+    case A_REGEX:     return p->nregex;
+    case A_BUILTIN:   return RV_BI__COUNT;
+    case A_RULE:      return p->nrule;
+    case A_MODEL:     return p->nmodel;
+    case A_AGENT:     return p->nagent;
+    case A_CHOICE:    return p->nchoice;
+    case A_CASCADE:   return p->ncascade;
+    case A_SPLIT:     return p->nsplit;
+    case A_HOOK:      return p->nhook;
+    case A_JUMP:      break;
+    }
+    return 0;
+}
+
+/* 'splituse' has nsplit entries, RV_NONE until a SPLIT uses the split. */
+static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
+                     uint32_t *splituse, rv_err *err)
+{
+    static const char *const kinds[RV_FN__COUNT] = {
+        "a route", "a where", "a check", "an expect" };
+    const rv_func *f = &p->funcs[fi];
+    uint32_t w = p->code[pc];
+    rv_opcode op = INS_OP(w);
+    if (op >= OP__COUNT)
+        return bad(err, "code[%u]: unknown opcode %u", pc, (unsigned)op);
+    const rv_opinfo *in = &rv_ops[op];
+    if (in->kind == A_JUMP) {
+        int64_t t = (int64_t)pc + 1 + INS_SARG(w);
+        if (INS_SARG(w) < 0)
+            return bad(err, "code[%u]: %s jumps backward (offset %d)", pc,
+                       in->name, INS_SARG(w));
+        if (t >= f->end)
+            return bad(err, "code[%u]: jump target %lld outside function %u [%u, %u)",
+                       pc, (long long)t, fi, f->start, f->end);
+    } else if (INS_ARG(w) >= arg_bound(p, in->kind)) {
+        return bad(err, "code[%u]: %s operand %u out of range (%u)", pc,
+                   in->name, INS_ARG(w), arg_bound(p, in->kind));
+    }
+    if (op == OP_INK && p->consts[INS_ARG(w)].type != RV_T_LIST)
+        return bad(err, "code[%u]: INK constant %u is not a list", pc, INS_ARG(w));
+    if (!(allowed_in(op) >> f->kind & 1))
+        return bad(err, "code[%u]: %s not allowed in %s function (function %u)",
+                   pc, in->name, kinds[f->kind], fi);
+    if (op == OP_SPLIT) {
+        const rv_split *s = &p->splits[INS_ARG(w)];
+        if (splituse[INS_ARG(w)] != RV_NONE)
+            return bad(err, "code[%u]: split %u already used at pc %u", pc,
+                       INS_ARG(w), splituse[INS_ARG(w)]);
+        splituse[INS_ARG(w)] = pc;
+        for (uint32_t a = s->first; a < s->first + s->count; a++)
+            if (p->arms[a].target <= pc || p->arms[a].target >= f->end)
+                return bad(err, "code[%u]: split %u arm %u target %u outside (%u, %u)",
+                           pc, INS_ARG(w), a - s->first, p->arms[a].target, pc,
+                           f->end);
+    }
+    return 0;
+}
+
+/* ======================================== (c) control flow, (d) stack depth */
+
+/* Merges depth 'd' into successor 's' of 'pc'. */
+static int merge(int32_t *depth, uint32_t pc, uint32_t s, int32_t d, rv_err *err)
+{
+    if (depth[s] < 0)
+        depth[s] = d;
+    else if (depth[s] != d)
+        return bad(err, "code[%u]: stack depth %d from pc %u but %d on another path",
+                   s, d, pc, depth[s]);
+    return 0;
+}
+
+/* Propagates depth 'd' after the instruction at 'pc' to its successors. */
+static int successors(const rv_program *p, uint32_t pc, int32_t d,
+                      int32_t *depth, rv_err *err)
+{
+    uint32_t w = p->code[pc];
+    rv_opcode op = INS_OP(w);
+    if (!OP_NO_FALLTHROUGH(op))
+        TRY(merge(depth, pc, pc + 1, d, err));
+    if (rv_ops[op].kind == A_JUMP)
+        TRY(merge(depth, pc, (uint32_t)((int64_t)pc + 1 + INS_SARG(w)), d, err));
+    if (op == OP_SPLIT) {
+        const rv_split *s = &p->splits[INS_ARG(w)];
+        for (uint32_t a = s->first; a < s->first + s->count; a++)
+            TRY(merge(depth, pc, p->arms[a].target, d, err));
+    }
+    return 0;
+}
+
+static int ver_flow(const rv_program *p, const rv_func *f, uint32_t fi,
+                    int32_t *mark, rv_err *err)
+{
+    rv_opcode last = INS_OP(p->code[f->end - 1]);
+    if (!OP_NO_FALLTHROUGH(last))
+        return bad(err, "code[%u]: function %u ends with %s, which falls through",
+                   f->end - 1, fi, rv_ops[last].name);
+    mark[f->start] = 0;
+    for (uint32_t pc = f->start; pc < f->end; pc++) {
+        if (mark[pc] < 0)
+            return bad(err, "code[%u]: unreachable instruction at pc %u", pc, pc);
+        TRY(successors(p, pc, 0, mark, err));
+    }
+    return 0;
+}
+
+/* Delegation must not loop.  Each route function is a node with an edge
+   to the function of every agent it DELEGATEs to; retire nodes whose edges
+   all lead to retired nodes (Kahn's algorithm, backwards), and whatever
+   remains is on a cycle or leads into one.  Linear in code and functions. */
+static int ver_delegation(const rv_program *p, const uint32_t *owner, rv_err *err)
+{
+    uint32_t *out = mem_calloc(p->nfunc, sizeof *out);        /* live edges */
+    uint32_t *first = mem_calloc((size_t)p->nfunc + 1, sizeof *first);
+    uint32_t *queue = mem_calloc(p->nfunc, sizeof *queue);
+    uint32_t *src = NULL, nedge = 0, head = 0, tail = 0;
+    int r = -1;
+    if (!out || !first || !queue)
+        goto nomem;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (INS_OP(p->code[pc]) == OP_DELEGATE) {
+            out[owner[pc]]++;
+            first[p->agents[INS_ARG(p->code[pc])].func]++;
+            nedge++;
+        }
+    if (!(src = mem_calloc(nedge, sizeof *src)))
+        goto nomem;
+    for (uint32_t i = 1; i < p->nfunc; i++)
+        first[i] += first[i - 1];           /* the end of i's edges, for now */
+    first[p->nfunc] = nedge;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)     /* edges into i: [first[i], first[i+1]) */
+        if (INS_OP(p->code[pc]) == OP_DELEGATE)
+            src[--first[p->agents[INS_ARG(p->code[pc])].func]] = owner[pc];
+    for (uint32_t i = 0; i < p->nfunc; i++)
+        if (out[i] == 0)
+            queue[tail++] = i;
+    while (head < tail) {
+        uint32_t f = queue[head++];
+        for (uint32_t e = first[f]; e < first[f + 1]; e++)
+            if (--out[src[e]] == 0)
+                queue[tail++] = src[e];
+    }
+    r = 0;
+    for (uint32_t i = 0; i < p->nagent && r == 0; i++)
+        if (out[p->agents[i].func])
+            r = bad(err, "agents[%u]: delegation from '%s' never ends (it loops)",
+                    i, rv_str(p, p->agents[i].name));
+    goto done;
+nomem:
+    r = oom(err);
+done:
+    free(out);
+    free(first);
+    free(queue);
+    free(src);
+    return r;
+}
+
+/* The depth an instruction must run at, or -1 for any. */
+static int32_t exact_depth(rv_opcode op)
+{
+    switch (op) {
+    case OP_RET: case OP_SPLIT:  return 1;
+    case OP_DECIDE: case OP_DELEGATE: case OP_CHOOSE: case OP_CASCADE:
+    case OP_FAIL: case OP_RULE: case OP_HOOK:
+                                 return 0;
+    default:                     return -1;
+    }
+}
+
+static int ver_stack(rv_program *p, const rv_func *f, int32_t *depth, rv_err *err)
+{
+    depth[f->start] = 0;
+    for (uint32_t pc = f->start; pc < f->end; pc++) {
+        uint32_t w = p->code[pc];
+        rv_opcode op = INS_OP(w);
+        int32_t d = depth[pc], exact = exact_depth(op);
+        int32_t pops = op == OP_CALLB ? rv_builtins[INS_ARG(w)].arity : rv_ops[op].pop;
+        int32_t need = op == OP_JMPFK || op == OP_JMPTK ? 1 : pops;  /* read top */
+        if (d < need)
+            return bad(err, "code[%u]: stack underflow: %s needs %d, depth is %d",
+                       pc, rv_ops[op].name, need, d);
+        if (exact >= 0 && d != exact)
+            return bad(err, "code[%u]: %s at stack depth %d, must be %d", pc,
+                       rv_ops[op].name, d, exact);
+        int32_t nd = d - pops + rv_ops[op].push;
+        if (nd > VER_MAX_STACK)
+            return bad(err, "code[%u]: stack depth %d exceeds the limit %d", pc,
+                       nd, VER_MAX_STACK);
+        if ((uint32_t)nd > p->max_stack)
+            p->max_stack = (uint32_t)nd;
+        TRY(successors(p, pc, nd, depth, err));
+    }
+    return 0;
+}
+
+/* ================================================================= driver */
+
+int ver_program(rv_program *p, rv_err *err)
+{
+    uint32_t *owner = mem_calloc(p->ncode, sizeof *owner);
+    int32_t *depth = mem_calloc(p->ncode, sizeof *depth);
+    uint32_t *armown = mem_calloc(p->narm, sizeof *armown);
+    uint32_t *splituse = mem_calloc(p->nsplit, sizeof *splituse);
+    int r = -1;
+    if (!owner || !depth || !armown || !splituse) {
+        oom(err);
+        goto out;
+    }
+    p->max_stack = 0;
+    if (ver_strings(p, err) < 0 || ver_consts(p, err) < 0 ||
+        ver_regexes(p, err) < 0 || ver_providers(p, err) < 0 ||
+        ver_models(p, err) < 0 || ver_guards(p, err) < 0 ||
+        ver_refs(p, err) < 0 || ver_funcs(p, owner, err) < 0 ||
+        ver_agents(p, err) < 0 || ver_strategies(p, armown, err) < 0 ||
+        ver_tests(p, err) < 0 || ver_locs(p, err) < 0)
+        goto out;
+    for (uint32_t i = 0; i < p->nsplit; i++)
+        splituse[i] = RV_NONE;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (ver_instr(p, owner[pc], pc, splituse, err) < 0)
+            goto out;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        depth[pc] = -1;
+    for (uint32_t i = 0; i < p->nfunc; i++)
+        if (ver_flow(p, &p->funcs[i], i, depth, err) < 0)
+            goto out;
+    if (ver_delegation(p, owner, err) < 0)
+        goto out;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        depth[pc] = -1;
+    for (uint32_t i = 0; i < p->nfunc; i++)
+        if (ver_stack(p, &p->funcs[i], depth, err) < 0)
+            goto out;
+    r = 0;
+out:
+    free(owner);
+    free(depth);
+    free(armown);
+    free(splituse);
+    return r;
+}
