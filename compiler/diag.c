@@ -247,14 +247,11 @@ static json_t *sarif_location(const diag_ctx *d, src_span at, const char *msg)
     return loc;
 }
 
-static json_t *sarif_json(const diag_ctx *d)
+static const char *const sarif_level[] = { "note", "warning", "error" };
+
+static json_t *sarif_results(const diag_ctx *d)
 {
-    static const char *const level[] = { "note", "warning", "error" };
-    json_t *rules = json_array();
-    for (int c = 0; c < DG__COUNT; c++)
-        json_array_append_new(rules, json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", diag_names[c],
-                              "shortDescription", "text", diag_descs[c],
-                              "defaultConfiguration", "level", level[default_sev[c]]));
+    const char *const *level = sarif_level;
     json_t *results = json_array();
     for (unsigned i = 0; i < d->n; i++) {
         const diag *g = &d->v[i];
@@ -269,6 +266,16 @@ static json_t *sarif_json(const diag_ctx *d)
             json_object_set_new(r, "properties", json_pack("{s:s}", "hint", g->hint));
         json_array_append_new(results, r);
     }
+    return results;
+}
+
+static json_t *sarif_json(json_t *results)
+{
+    json_t *rules = json_array();
+    for (int c = 0; c < DG__COUNT; c++)
+        json_array_append_new(rules, json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", diag_names[c],
+                              "shortDescription", "text", diag_descs[c],
+                              "defaultConfiguration", "level", sarif_level[default_sev[c]]));
     return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}, s:o}]}",
                      "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
                      "version", "2.1.0", "runs", "tool", "driver", "name", "routec",
@@ -278,11 +285,24 @@ static json_t *sarif_json(const diag_ctx *d)
 
 void diag_print(diag_ctx *d, diag_format fmt, FILE *out)
 {
+    diag_print_all(&d, 1, fmt, out);
+}
+
+void diag_print_all(diag_ctx **ds, unsigned n, diag_format fmt, FILE *out)
+{
     if (fmt == DIAG_TEXT) {
-        print_text(d, out);
+        for (unsigned i = 0; i < n; i++)
+            print_text(ds[i], out);
         return;
     }
-    json_t *j = fmt == DIAG_JSON ? diags_json(d) : sarif_json(d);
+    json_t *all = json_array();
+    for (unsigned i = 0; i < n; i++)
+        {
+            json_t *part = fmt == DIAG_JSON ? diags_json(ds[i]) : sarif_results(ds[i]);
+            json_array_extend(all, part);
+            json_decref(part);
+        }
+    json_t *j = fmt == DIAG_JSON ? all : sarif_json(all);
     if (j) {
         json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', out);

@@ -56,6 +56,8 @@ void diag_note(diag_ctx *d, src_span at, const char *fmt, ...) __attribute__((fo
 const char *diag_suggest(const char *word, const char *const *cands, size_t n);
 void diag_sort(diag_ctx *d);
 void diag_print(diag_ctx *d, diag_format fmt, FILE *out);
+/* Several compilations' diagnostics as one text, JSON array or SARIF run. */
+void diag_print_all(diag_ctx **ds, unsigned n, diag_format fmt, FILE *out);
 int diag_failed(const diag_ctx *d);   /* errors, or warnings under -Werror */
 void diag_free(diag_ctx *d);
 

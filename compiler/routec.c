@@ -1,1 +1,290 @@
-int main(void) { return 0; }
+/* routec: the command-line front end of the compiler.
+
+     routec check FILE…  [-v] [--format text|json|sarif] [-Werror] [-I DIR] [--verify]
+     routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]
+     routec dis   FILE.rbc|FILE.route [--trust PUB.pem]
+
+   Each FILE given to 'check' is its own policy and is compiled on its own.
+   '--verify' is the test mode of 'check' (like clang -verify): instead of
+   printing diagnostics it compares them with the '# expect:' comments in
+   each file and prints PASS/FAIL lines (see tests/compile/README.md). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "disasm.h"
+#include "exitcode.h"
+#include "mem.h"
+#include "rbc.h"
+#include "verify_expect.h"
+
+typedef struct {
+    const char *out, *sign, *trust;
+    const char *incdirs[32];
+    unsigned nincdir;
+    diag_format format;
+    int werror, verbose, verify;
+    const char *files[256];
+    unsigned nfile;
+} options;
+
+static void usage(FILE *f)
+{
+    fputs("usage: routec check FILE...  [-v] [--format text|json|sarif] [-Werror] [-I DIR]\n"
+          "       routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]\n"
+          "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem]\n"
+          "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-o") || !strcmp(a, "--sign") || !strcmp(a, "--trust") || !strcmp(a, "-I") ||
+            !strcmp(a, "--format")) {
+            if (!val) {
+                fprintf(stderr, "routec: %s needs a value\n", a);
+                return -1;
+            }
+            i++;
+            if (!strcmp(a, "-o")) o->out = val;
+            else if (!strcmp(a, "--sign")) o->sign = val;
+            else if (!strcmp(a, "--trust")) o->trust = val;
+            else if (!strcmp(a, "-I")) {
+                if (o->nincdir == 32) { fprintf(stderr, "routec: too many -I\n"); return -1; }
+                o->incdirs[o->nincdir++] = val;
+            } else if (!strcmp(val, "text")) o->format = DIAG_TEXT;
+            else if (!strcmp(val, "json")) o->format = DIAG_JSON;
+            else if (!strcmp(val, "sarif")) o->format = DIAG_SARIF;
+            else {
+                fprintf(stderr, "routec: unknown format '%s' (text, json, sarif)\n", val);
+                return -1;
+            }
+        } else if (!strncmp(a, "-I", 2) && a[2]) {
+            if (o->nincdir == 32) { fprintf(stderr, "routec: too many -I\n"); return -1; }
+            o->incdirs[o->nincdir++] = a + 2;
+        } else if (!strcmp(a, "-Werror")) {
+            o->werror = 1;
+        } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+            o->verbose = 1;
+        } else if (!strcmp(a, "--verify")) {
+            o->verify = 1;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "routec: unknown option '%s'\n", a);
+            return -1;
+        } else {
+            if (o->nfile == 256) { fprintf(stderr, "routec: too many files\n"); return -1; }
+            o->files[o->nfile++] = a;
+        }
+    }
+    return 0;
+}
+
+/* Compile one policy through every check.  Returns the compiler (the
+   caller frees it) with *status: 0 clean, 1 findings, 2 I/O. */
+static rv_compiler *compile(const options *o, const char *file, int *status)
+{
+    rv_compiler *c = comp_new(NULL);
+    if (!c) {
+        fprintf(stderr, "routec: out of memory\n");
+        *status = RC_USAGE;
+        return NULL;
+    }
+    c->incdirs = mem_calloc(o->nincdir + 1, sizeof *c->incdirs);
+    if (!c->incdirs) {
+        comp_free(c);
+        *status = RC_USAGE;
+        return NULL;
+    }
+    memcpy(c->incdirs, o->incdirs, o->nincdir * sizeof *c->incdirs);
+    c->nincdir = o->nincdir;
+    c->verbose = o->verbose;
+    c->diag.werror = o->werror;
+    int r = comp_load(c, file);
+    if (r == -2) {
+        *status = RC_USAGE;
+        return c;
+    }
+    comp_check(c);
+    diag_sort(&c->diag);
+    *status = diag_failed(&c->diag) ? RC_FINDINGS : RC_OK;
+    return c;
+}
+
+static int cmd_check(const options *o)
+{
+    if (!o->nfile) {
+        fprintf(stderr, "routec check: no input files\n");
+        return RC_USAGE;
+    }
+    rv_compiler *cs[256];
+    diag_ctx *ds[256];
+    unsigned n = 0;
+    int worst = RC_OK, failed = 0;
+    for (unsigned i = 0; i < o->nfile; i++) {
+        int st;
+        rv_compiler *c = compile(o, o->files[i], &st);
+        if (st > worst)
+            worst = st;
+        if (!c)
+            continue;
+        if (o->verify) {
+            failed |= vx_verify(c, o->files[i], stdout) != 0;
+            comp_free(c);
+            continue;
+        }
+        cs[n] = c;
+        ds[n++] = &c->diag;
+    }
+    if (o->verify)
+        return failed ? RC_FINDINGS : worst == RC_USAGE ? RC_USAGE : RC_OK;
+    diag_print_all(ds, n, o->format, stdout);
+    for (unsigned i = 0; i < n; i++)
+        comp_free(cs[i]);
+    return worst;
+}
+
+static int write_atomic(const char *path, const uint8_t *buf, size_t len)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(buf, 1, len, f) == len;
+    ok &= fclose(f) == 0;
+    if (!ok || rename(tmp, path)) {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_build(const options *o)
+{
+    if (o->nfile != 1 || !o->out) {
+        fprintf(stderr, "routec build: needs one FILE and -o OUT.rbc\n");
+        return RC_USAGE;
+    }
+    int st;
+    rv_compiler *c = compile(o, o->files[0], &st);
+    if (!c)
+        return st;
+    diag_print(&c->diag, o->format, stderr);
+    if (st != RC_OK) {
+        comp_free(c);
+        return st;
+    }
+    rv_program *p = cg_program(c);
+    comp_free(c);
+    if (!p) {
+        fprintf(stderr, "routec: out of memory\n");
+        return RC_USAGE;
+    }
+    uint8_t *buf;
+    size_t len;
+    rv_err err;
+    int rc = RC_OK;
+    if (rbc_write(p, o->sign, &buf, &len, &err)) {
+        fprintf(stderr, "routec: %s\n", err.msg);
+        rc = RC_USAGE;
+    } else {
+        if (write_atomic(o->out, buf, len)) {
+            fprintf(stderr, "routec: %s: %s\n", o->out, strerror(errno));
+            rc = RC_USAGE;
+        }
+        free(buf);
+    }
+    rv_program_free(p);
+    return rc;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && !strcmp(s + a - b, suffix);
+}
+
+static int cmd_dis(const options *o)
+{
+    if (o->nfile != 1) {
+        fprintf(stderr, "routec dis: needs one FILE\n");
+        return RC_USAGE;
+    }
+    rv_program *p = NULL;
+    rv_err err;
+    if (ends_with(o->files[0], ".route")) {
+        int st;
+        rv_compiler *c = compile(o, o->files[0], &st);
+        if (!c)
+            return st;
+        if (st != RC_OK) {
+            diag_print(&c->diag, DIAG_TEXT, stderr);
+            comp_free(c);
+            return st;
+        }
+        p = cg_program(c);
+        comp_free(c);
+        if (!p)
+            return RC_USAGE;
+        /* round-trip through the file format so 'dis' shows what a .rbc holds */
+        uint8_t *buf;
+        size_t len;
+        if (rbc_write(p, NULL, &buf, &len, &err)) {
+            fprintf(stderr, "routec: %s\n", err.msg);
+            rv_program_free(p);
+            return RC_FINDINGS;
+        }
+        rv_program_free(p);
+        p = rbc_load(buf, len, NULL, &err);
+        free(buf);
+    } else {
+        uint8_t *buf;
+        size_t len;
+        if (rbc_read_file(o->files[0], 256u << 20, &buf, &len, &err)) {
+            fprintf(stderr, "routec: %s\n", err.msg);
+            return RC_USAGE;
+        }
+        p = rbc_load(buf, len, o->trust, &err);
+        free(buf);
+    }
+    if (!p) {
+        fprintf(stderr, "routec: %s: %s\n", o->files[0], err.msg);
+        return RC_FINDINGS;
+    }
+    dis_program(p, stdout);
+    rv_program_free(p);
+    return RC_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return RC_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return RC_OK;
+    }
+    options o = { .format = DIAG_TEXT };
+    if (parse_args(argc, argv, &o)) {
+        usage(stderr);
+        return RC_USAGE;
+    }
+    if (!strcmp(argv[1], "check"))
+        return cmd_check(&o);
+    if (!strcmp(argv[1], "build"))
+        return cmd_build(&o);
+    if (!strcmp(argv[1], "dis"))
+        return cmd_dis(&o);
+    fprintf(stderr, "routec: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return RC_USAGE;
+}

@@ -395,6 +395,10 @@ primary: INTLIT         { OOM($$ = NEW(E_INT, @$)); $$->u.i = $1; }
     | STRING            { OOM($$ = NEW(E_STR, @$)); $$->u.str.s = $1.s; $$->u.str.len = $1.len; }
     | REGEX             { OOM($$ = NEW(E_REGEX, @$)); $$->u.re.pat = $1.pat; $$->u.re.flags = $1.flags; }
     | name              { OOM($$ = NEW(E_NAME, @$)); $$->u.name = $1; }
+    | MODEL             { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "model"; }
+    | AGENT             { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "agent"; }
+    | PROVIDER          { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "provider"; }
+    | GUARDRAIL         { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "guardrail"; }
     | '[' list_opt ']'  { OOM($$ = NEW(E_LIST, @$)); $$->u.items = $2.head; }
     | '(' expr ')'      { $$ = $2; $$->at = @$; }
     ;

@@ -224,7 +224,7 @@ typedef struct {
     uint32_t name, agent;
     uint32_t request;           /* string: the request as OpenAI chat JSON */
     uint32_t given_first, given_count;
-    uint32_t expect;            /* function */
+    uint32_t expect, expect_count;  /* EXPECT functions [expect, expect+count), one per 'expect' */
     uint32_t loc;
 } rv_test;
 

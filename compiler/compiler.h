@@ -1,0 +1,119 @@
+/* rv_compiler: the state of one compilation, and the passes over it.
+
+       comp_load     read the root files and their imports, parse   (load.c)
+       res_declare   enter every declaration into the symbol table  (resolve.c)
+       chk_program   items, names, types, units, constants          (check.c)
+       lint_program  routes: reachability, shadowing, decisions,
+                     cycles, where-satisfiability, tiers, budgets   (lint.c, cost.c)
+       cg_program    code generation into an rv_program             (codegen.c)
+
+   Each pass reports into 'diag' and keeps going, so one run shows every
+   problem it can; a pass later in the list runs only on programs the
+   earlier ones accepted where it needs their results. */
+#ifndef RV_COMPILER_H
+#define RV_COMPILER_H
+
+#include <stdint.h>
+
+#include "arena.h"
+#include "ast.h"
+#include "diag.h"
+#include "program.h"
+#include "source.h"
+
+typedef enum { SYM_PROVIDER, SYM_MODEL, SYM_GUARDRAIL, SYM_AGENT, SYM_CONST, SYM__COUNT } sym_kind;
+extern const char *const sym_kind_names[SYM__COUNT];
+
+/* What the checker learned about a model (program units). */
+typedef struct {
+    const char *id, *system;
+    int64_t price_in, price_out, context, max_output, latency;
+    uint32_t tier, caps;
+    int priced;
+} model_info;
+
+typedef struct {
+    rv_provkind kind;
+    const char *endpoint, *region, *key_env;
+} provider_info;
+
+typedef struct {
+    ast *route;                 /* the route target */
+    ast *guards, *fallback;     /* E_NAME lists (resolved) */
+    int64_t budget_request, budget_day, backoff, timeout;
+    uint32_t retry, nrules;
+    int64_t in_limit, out_limit;  /* from guardrails; 0 = none */
+    int64_t worst;              /* worst-case cost, -1 when unknown */
+    int visiting, done;         /* cycle detection */
+} agent_info;
+
+struct sym {
+    sym_kind kind;
+    const char *name;
+    ast *decl;
+    sym *hnext;                 /* hash chain */
+    uint32_t index;             /* index in its program table */
+    int used;
+    int state;                  /* constants: 0 new, 1 folding, 2 done, 3 bad */
+    ast *value;                 /* constants: the folded literal */
+    union {
+        model_info model;
+        provider_info provider;
+        agent_info agent;
+        struct { int64_t in_limit, out_limit; } guard;
+    } u;
+};
+
+typedef struct {
+    arena arena;
+    src_set src;
+    diag_ctx diag;
+    const char **incdirs;
+    unsigned nincdir;
+    const char *stdlib;         /* stdlib directory (found by comp_new) */
+    ast *decls, *decls_tail;    /* all files, dependencies first */
+    unsigned nroot;             /* how many files were named by the user */
+    /* symbol table */
+    sym **buckets;
+    uint32_t nbucket, nsym;
+    sym **order;                /* declaration order, for deterministic tables */
+    uint32_t norder, order_cap;
+    /* per-kind counts, for program table sizes */
+    uint32_t count[SYM__COUNT];
+    int verbose;
+    int oom;
+    /* load.c's file states */
+    struct loaded_file *loaded;
+    uint32_t nloaded, loaded_cap;
+} rv_compiler;
+
+rv_compiler *comp_new(const char *argv0);
+void comp_free(rv_compiler *c);
+/* Parse 'path' and everything it imports.  Returns 0 when every file was read. */
+int comp_load(rv_compiler *c, const char *path);
+/* Compile in-memory text as if read from 'name' (fuzzing, tests). */
+int comp_load_text(rv_compiler *c, const char *name, const char *text, size_t len);
+/* Run every checking pass; returns 0 when there are no errors. */
+int comp_check(rv_compiler *c);
+/* Generate the program (only after comp_check succeeded). */
+rv_program *cg_program(rv_compiler *c);
+
+/* resolve.c */
+int res_declare(rv_compiler *c);
+sym *res_lookup(const rv_compiler *c, const char *name);
+/* Suggest the closest declared name of one of the kinds in 'mask'
+   (bit k = sym_kind k), or NULL. */
+const char *res_suggest(rv_compiler *c, const char *name, unsigned mask);
+
+/* check.c */
+int chk_program(rv_compiler *c);
+/* lint.c */
+void lint_program(rv_compiler *c);
+/* cost.c: worst-case cost of a request to 'agent' (money), -1 if unbounded */
+int64_t cost_agent(rv_compiler *c, sym *agent, const char **why);
+
+/* Fold a constant expression; returns the literal node or NULL (reported
+   when 'report'). */
+ast *chk_fold(rv_compiler *c, ast *e, int report);
+
+#endif

@@ -1,0 +1,323 @@
+/* Loading sources: the root files a user names, and everything they import.
+
+   An import path is resolved, in order, relative to the importing file's
+   directory, then in each -I directory, then in the standard library
+   ($ROUTEC_STDLIB, <bindir>/../share/routevm/stdlib next to the running
+   binary, the installed prefix, the source tree).  "std/x" names resolve in
+   the standard library only.  ".route" is appended when the path has no
+   extension.  Each file is parsed once, however often it is imported;
+   a file imported while it is still being loaded closes a cycle, which is
+   reported with the whole chain.  Imported declarations come before the
+   importer's in c->decls, so the order is deterministic. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "mem.h"
+#include "parse.h"
+
+#define MAX_SOURCE (64u << 20)   /* 64 MiB per file */
+
+struct loaded_file {
+    char *real;           /* realpath: identity of the file */
+    uint32_t file;        /* index in c->src */
+    int loading;          /* on the import stack */
+    src_span import_at;   /* where the import that is loading it stands */
+};
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+rv_compiler *comp_new(const char *argv0)
+{
+    rv_compiler *c = mem_calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    diag_init(&c->diag, &c->src);
+    const char *env = getenv("ROUTEC_STDLIB");
+    static char exe_rel[PATH_MAX + 32];
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    exe_rel[0] = 0;
+    if (n > 0) {
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(exe_rel, sizeof exe_rel, "%s/../share/routevm/stdlib", self);
+        }
+    }
+    (void)argv0;
+    if (env && is_dir(env))
+        c->stdlib = env;
+    else if (exe_rel[0] && is_dir(exe_rel))
+        c->stdlib = exe_rel;
+    else if (is_dir(RV_STDLIB_INSTALL))
+        c->stdlib = RV_STDLIB_INSTALL;
+    else
+        c->stdlib = RV_STDLIB_SRC;
+    return c;
+}
+
+void comp_free(rv_compiler *c)
+{
+    if (!c)
+        return;
+    for (uint32_t i = 0; i < c->nloaded; i++)
+        free(c->loaded[i].real);
+    free(c->loaded);
+    free(c->incdirs);
+    free(c->buckets);
+    free(c->order);
+    diag_free(&c->diag);
+    src_free(&c->src);
+    arena_free(&c->arena);
+    free(c);
+}
+
+static int read_file(const char *path, char **text, size_t *len, const char **why)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *why = strerror(errno);
+        return -1;
+    }
+    size_t cap = 65536, n = 0;
+    char *buf = mem_malloc(cap + 1);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        if (cap >= MAX_SOURCE) {
+            free(buf);
+            fclose(f);
+            *why = "file larger than 64 MiB";
+            return -1;
+        }
+        char *nb = mem_realloc(buf, cap * 2 + 1);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        free(buf);
+        *why = buf ? "read error" : "out of memory";
+        return -1;
+    }
+    buf[n] = 0;
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+/* Parse one file already in memory and append its declarations; the
+   imports it names are loaded first (depth first). */
+static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *dir);
+
+static int parse_into(rv_compiler *c, uint32_t file, ast **decls)
+{
+    parse_ctx p = { .arena = &c->arena, .diag = &c->diag, .file = file };
+    const src_file *f = &c->src.files[file];
+    if (parse_check_utf8(&p, f->text, f->len))
+        return -1;
+    int r = parse_source(&p, f->text, f->len);
+    if (p.oom)
+        c->oom = 1;
+    *decls = p.head;
+    return r;
+}
+
+static void append_decls(rv_compiler *c, ast *decls, int root)
+{
+    for (ast *d = decls, *next; d; d = next) {
+        next = d->next;
+        d->next = NULL;
+        d->u.decl.file_level = root;
+        if (!c->decls)
+            c->decls = d;
+        else
+            c->decls_tail->next = d;
+        c->decls_tail = d;
+    }
+}
+
+static struct loaded_file *find_loaded(rv_compiler *c, const char *real)
+{
+    for (uint32_t i = 0; i < c->nloaded; i++)
+        if (!strcmp(c->loaded[i].real, real))
+            return &c->loaded[i];
+    return NULL;
+}
+
+/* Load the file at 'path' (shown as 'name').  'from' is the import that
+   asked for it, NULL for a root file. */
+static int load_path(rv_compiler *c, const char *path, const char *name, const ast *from, int root)
+{
+    char real[PATH_MAX];
+    const char *why = NULL;
+    if (!realpath(path, real)) {
+        why = strerror(errno);
+        goto fail;
+    }
+    struct loaded_file *lf = find_loaded(c, real);
+    if (lf) {
+        if (lf->loading && from) {
+            diag_report(&c->diag, DG_IMPORT_CYCLE, from->at, "import cycle: '%s' imports itself through this import",
+                        c->src.files[lf->file].name);
+            diag_hint(&c->diag, "move the shared declarations into a file both can import");
+        }
+        return 0;
+    }
+    char *text;
+    size_t len;
+    if (read_file(real, &text, &len, &why))
+        goto fail;
+    int file = src_add(&c->src, name, path, text, len);
+    free(text);
+    size_t cap = c->loaded_cap;
+    if (file < 0 || MEM_GROW(c->loaded, c->nloaded, cap)) {
+        c->oom = 1;
+        return -1;
+    }
+    c->loaded_cap = (uint32_t)cap;
+    uint32_t me = c->nloaded++;
+    c->loaded[me].real = mem_strndup(real, strlen(real));
+    c->loaded[me].file = (uint32_t)file;
+    c->loaded[me].loading = 1;
+    if (!c->loaded[me].real) {
+        c->oom = 1;
+        return -1;
+    }
+    ast *decls = NULL;
+    int r = parse_into(c, (uint32_t)file, &decls);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        slash[1] = 0;
+    else
+        dir[0] = 0;
+    if (load_imports(c, (uint32_t)file, decls, dir))
+        r = -1;
+    c->loaded[me].loading = 0;
+    append_decls(c, decls, root);
+    return r;
+
+fail:
+    if (from)
+        diag_report(&c->diag, DG_IMPORT_NOT_FOUND, from->at, "cannot read '%s': %s", path, why);
+    else {
+        fprintf(stderr, "routec: %s: %s\n", path, why);
+        return -2;
+    }
+    return -1;
+}
+
+static int exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *dir)
+{
+    int r = 0;
+    for (ast *d = decls; d; d = d->next) {
+        if (d->kind != D_IMPORT)
+            continue;
+        const char *want = d->u.str.s;
+        if (!*want || strlen(want) > 512 || memchr(want, 0, d->u.str.len)) {
+            diag_report(&c->diag, DG_IMPORT_NOT_FOUND, d->at, "bad import path");
+            r = -1;
+            continue;
+        }
+        const char *base = strrchr(want, '/');
+        base = base ? base + 1 : want;
+        const char *ext = strchr(base, '.') ? "" : ".route";
+        char path[PATH_MAX], name[PATH_MAX];
+        int found = 0, std = !strncmp(want, "std/", 4);
+        if (!std && want[0] == '/') {
+            snprintf(path, sizeof path, "%s%s", want, ext);
+            found = exists(path);
+        }
+        if (!found && !std && want[0] != '/') {
+            snprintf(path, sizeof path, "%s%s%s", dir, want, ext);
+            found = exists(path);
+            for (unsigned i = 0; !found && i < c->nincdir; i++) {
+                snprintf(path, sizeof path, "%s/%s%s", c->incdirs[i], want, ext);
+                found = exists(path);
+            }
+        }
+        if (found)
+            snprintf(name, sizeof name, "%s", path);
+        if (!found && want[0] != '/') {
+            snprintf(path, sizeof path, "%s/%s%s", c->stdlib, want, ext);
+            snprintf(name, sizeof name, "%s%s", want, ext);   /* stable name, wherever installed */
+            found = exists(path);
+        }
+        if (!found) {
+            diag_report(&c->diag, DG_IMPORT_NOT_FOUND, d->at, "cannot find '%s%s'", want, ext);
+            if (std)
+                diag_hint(&c->diag, "standard modules are looked up in %s", c->stdlib);
+            else
+                diag_hint(&c->diag, "searched next to %s, in -I directories and in the standard library",
+                          c->src.files[file].name);
+            r = -1;
+            continue;
+        }
+        if (load_path(c, path, name, d, 0))
+            r = -1;
+    }
+    return r;
+}
+
+int comp_load(rv_compiler *c, const char *path)
+{
+    c->nroot++;
+    return load_path(c, path, path, NULL, 1);
+}
+
+int comp_load_text(rv_compiler *c, const char *name, const char *text, size_t len)
+{
+    int file = src_add(&c->src, name, name, text, len);
+    if (file < 0) {
+        c->oom = 1;
+        return -1;
+    }
+    c->nroot++;
+    ast *decls = NULL;
+    int r = parse_into(c, (uint32_t)file, &decls);
+    if (load_imports(c, (uint32_t)file, decls, ""))
+        r = -1;
+    append_decls(c, decls, 1);
+    return r;
+}
+
+int comp_check(rv_compiler *c)
+{
+    if (c->oom)
+        return -1;
+    res_declare(c);
+    if (!c->oom)
+        chk_program(c);
+    if (!c->oom && c->diag.nerr == 0)
+        lint_program(c);
+    if (c->oom)
+        diag_report(&c->diag, DG_SYNTAX, (src_span){ 0 }, "out of memory");
+    return diag_failed(&c->diag) ? -1 : 0;
+}
