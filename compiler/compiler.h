@@ -43,7 +43,8 @@ typedef struct {
     int64_t budget_request, budget_day, backoff, timeout;
     uint32_t retry, nrules;
     int64_t in_limit, out_limit;  /* from guardrails; 0 = none */
-    int64_t worst;              /* worst-case cost, -1 when unknown */
+    int64_t worst;              /* worst-case cost, -1 when unbounded */
+    const char *worst_why;      /* the model that makes it so */
     int visiting, done;         /* cycle detection */
 } agent_info;
 

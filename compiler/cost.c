@@ -1,0 +1,184 @@
+/* Worst-case cost of one request, computed statically from prices and
+   token bounds (money in picodollars, exact).
+
+   A call to model m costs in*m.price_in + out*m.price_out, where
+     in  = the agent's tightest 'limit input' guardrail, else m.context
+           (never more than m.context)
+     out = the agent's tightest 'limit output', else m.output, else
+           m.context (never more than either)
+   and a target costs
+     model            one call;              agent   that agent's route
+     route / split    the dearest choice;    cheapest/fastest  the dearest candidate
+     cascade          every step (each may be called), plus a judge call
+                      per step for 'by judge' (its input: the step's input
+                      and output)
+     hook             the dearest model of the policy (a hook may answer any)
+   and an agent costs max(route, each fallback): a failed call is assumed
+   unbilled, so retries and fallbacks are alternatives, not sums.  The
+   result is an upper bound; -1 means unbounded (overflow). */
+#include <string.h>
+
+#include "compiler.h"
+
+#define UNBOUNDED (-1)
+
+typedef struct {
+    rv_compiler *c;
+    int64_t in_limit, out_limit;
+    const char *why;        /* the most expensive model on the worst path */
+} coster;
+
+static int64_t add(int64_t a, int64_t b)
+{
+    if (a == UNBOUNDED || b == UNBOUNDED || a > INT64_MAX - b)
+        return UNBOUNDED;
+    return a + b;
+}
+
+static int64_t call_cost(const model_info *m, int64_t in_limit, int64_t out_limit, int64_t extra_in)
+{
+    int64_t in = in_limit && in_limit < m->context ? in_limit : m->context;
+    if (extra_in && in < m->context)
+        in = in + extra_in < m->context ? in + extra_in : m->context;
+    int64_t out = m->context;
+    if (m->max_output && m->max_output < out)
+        out = m->max_output;
+    if (out_limit && out_limit < out)
+        out = out_limit;
+    __int128 v = (__int128)in * m->price_in + (__int128)out * m->price_out;
+    return v > INT64_MAX ? UNBOUNDED : (int64_t)v;
+}
+
+static int64_t target_cost(coster *k, const ast *t);
+
+static int64_t one_call(coster *k, const sym *s, int64_t extra_in)
+{
+    k->why = s->name;
+    return call_cost(&s->u.model, k->in_limit, k->out_limit, extra_in);
+}
+
+static int64_t ref_cost(coster *k, sym *s)
+{
+    if (s->kind == SYM_AGENT) {
+        const char *why = NULL;
+        int64_t v = cost_agent(k->c, s, &why);
+        k->why = why;
+        return v;
+    }
+    return one_call(k, s, 0);
+}
+
+static int64_t cands_max(coster *k, const ast *cands)
+{
+    int64_t best = 0;
+    const char *why = NULL;
+    for (const ast *n = cands; n; n = n->next) {
+        int64_t v = ref_cost(k, n->sym);
+        if (v == UNBOUNDED || v > best) {
+            best = v;
+            why = k->why;
+            if (v == UNBOUNDED)
+                break;
+        }
+    }
+    k->why = why;
+    return best;
+}
+
+static int64_t target_cost(coster *k, const ast *t)
+{
+    int64_t best = 0, v;
+    const char *why = NULL;
+    switch (t->kind) {
+    case T_REF:
+        return ref_cost(k, t->sym);
+    case T_CHEAPEST:
+    case T_FASTEST:
+        return cands_max(k, t->u.t.cands);
+    case T_CASCADE: {
+        int64_t sum = 0;
+        for (const ast *n = t->u.t.cands; n; n = n->next) {
+            const model_info *m = &n->sym->u.model;
+            v = one_call(k, n->sym, 0);
+            if (v == UNBOUNDED || v > best)
+                best = v, why = n->sym->name;
+            sum = add(sum, v);
+            if (t->u.t.by == RV_BY_JUDGE) {
+                int64_t out = m->max_output && m->max_output < m->context ? m->max_output : m->context;
+                if (k->out_limit && k->out_limit < out)
+                    out = k->out_limit;
+                sum = add(sum, one_call(k, t->u.t.judge->sym, out));
+            }
+        }
+        k->why = why;
+        return sum;
+    }
+    case T_SPLIT:
+        for (const ast *a = t->u.t.arms; a; a = a->next) {
+            v = target_cost(k, a->u.arm.target);
+            if (v == UNBOUNDED || v > best)
+                best = v, why = k->why;
+            if (v == UNBOUNDED)
+                break;
+        }
+        k->why = why;
+        return best;
+    case T_HOOK:
+        for (uint32_t i = 0; i < k->c->norder; i++) {
+            sym *s = k->c->order[i];
+            if (s->kind != SYM_MODEL)
+                continue;
+            v = one_call(k, s, 0);
+            if (v == UNBOUNDED || v > best)
+                best = v, why = s->name;
+        }
+        v = target_cost(k, t->u.t.dflt);
+        if (v == UNBOUNDED || v > best)
+            best = v, why = k->why;
+        k->why = why;
+        return best;
+    case T_ROUTE:
+        for (const ast *r = t->u.t.rules; r; r = r->next) {
+            v = target_cost(k, r->u.rule.target);
+            if (v == UNBOUNDED || v > best)
+                best = v, why = k->why;
+            if (v == UNBOUNDED)
+                break;
+        }
+        k->why = why;
+        return best;
+    default:
+        return 0;
+    }
+}
+
+int64_t cost_agent(rv_compiler *c, sym *agent, const char **why)
+{
+    agent_info *a = &agent->u.agent;
+    if (a->done) {
+        *why = a->worst_why;
+        return a->worst;
+    }
+    if (a->visiting || !a->route) {   /* a cycle is reported by the linter */
+        *why = NULL;
+        return 0;
+    }
+    a->visiting = 1;
+    coster k = { .c = c, .in_limit = a->in_limit, .out_limit = a->out_limit };
+    int64_t best = target_cost(&k, a->route);
+    const char *w = k.why;
+    for (const ast *n = a->fallback; n; n = n->next)
+        for (const ast *m = n->kind == E_LIST ? n->u.items : n; m; m = n->kind == E_LIST ? m->next : NULL) {
+            if (!m->sym)
+                continue;
+            int64_t v = ref_cost(&k, m->sym);
+            if (v == UNBOUNDED || v > best)
+                best = v, w = k.why;
+        }
+    a->visiting = 0;
+    a->done = 1;
+    a->worst = best;
+    a->worst_why = w;
+    *why = w;
+    return best;
+}
