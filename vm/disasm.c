@@ -356,10 +356,12 @@ size_t dis_instr(const rv_program *p, size_t pc, FILE *out)
     }
     if (pc > 0 && same_line(l, pc_loc(p, pc - 1))) {
         snprintf(where, sizeof where, "|");
-    } else if (l) {
+    } else if (l) {             /* the file's last path component keeps the column narrow */
         const rv_file *f = file_of(p, l);
-        snprintf(where, sizeof where, "%.48s:%u",
-                 f && has_str(p, f->name) ? rv_str(p, f->name) : "?", l->line);
+        const char *name = f && has_str(p, f->name) ? rv_str(p, f->name) : "?";
+        const char *slash = strrchr(name, '/');
+        snprintf(where, sizeof where, "%.48s:%u", slash && slash[1] ? slash + 1 : name,
+                 l->line);
     } else {
         snprintf(where, sizeof where, "?");
     }
@@ -529,7 +531,10 @@ static void list_tests(const rv_program *p, FILE *out)
         put_str(p, t->name, out);
         fputs("  agent ", out);
         put_agent(p, t->agent, out);
-        fprintf(out, "  expect fn %u  (", t->expect);
+        if (t->expect_count == 1)
+            fprintf(out, "  expect fn %u  (", t->expect);
+        else
+            fprintf(out, "  expect fns [%u, +%u)  (", t->expect, t->expect_count);
         put_where(p, t->loc, out);
         fputs(")\n       request ", out);
         put_str(p, t->request, out);
@@ -597,7 +602,7 @@ static void func_title(const rv_program *p, uint32_t fi, FILE *out)
     case RV_FN_EXPECT:
         fputs("expect", out);
         for (uint32_t t = 0; t < p->ntest; t++)
-            if (p->tests[t].expect == fi) {
+            if (fi >= p->tests[t].expect && fi - p->tests[t].expect < p->tests[t].expect_count) {
                 fputs(" (test ", out);
                 put_str(p, p->tests[t].name, out);
                 fputc(')', out);

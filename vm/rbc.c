@@ -42,7 +42,7 @@
      19 funcs       u32 kind, start, end
      20 givens      u32 kind, model, hook, text, i64 confidence
      21 tests       u32 name, agent, request, given_first, given_count,
-                    expect, loc
+                    expect, expect_count, loc
      22 code        u32 (one instruction word, see opcodes.h)
      23 srcmap      special: u32 nrun, nrun x { u32 start_pc, u32 loc }: pc_loc
                     as runs; starts strictly increasing from 0, below ncode,
@@ -148,7 +148,7 @@ static const rbc_field f_given[] = {
 static const rbc_field f_test[] = {
     F(rv_test, name), F(rv_test, agent), F(rv_test, request),
     F(rv_test, given_first), F(rv_test, given_count), F(rv_test, expect),
-    F(rv_test, loc) };
+    F(rv_test, expect_count), F(rv_test, loc) };
 static const rbc_field f_loc[] = {
     F(rv_loc, file), F(rv_loc, line), F(rv_loc, col), F(rv_loc, len) };
 static const rbc_field f_file[] = { F(rv_file, name), F(rv_file, text) };

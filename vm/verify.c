@@ -50,7 +50,8 @@
      string; ANSWER: confidence -1 or in [0, 1]; HOOK: hook RV_NONE or in
      range.
    - tests: name and request strings; agent in range; givens range inside
-     'givens'; expect names an EXPECT function.
+     'givens'; expect range inside 'funcs' and every function in it an
+     EXPECT function.
    - every 'loc' field, and pc_loc of every instruction, names a loc; every
      loc names a file; every file's name and text are strings.
 
@@ -185,6 +186,8 @@ static int fnref(const rv_program *p, rv_err *err, const char *tbl, uint32_t i,
 
 static int ver_strings(const rv_program *p, rv_err *err)
 {
+    if (p->nstr && (!p->blob || !p->str_off || !p->str_len))
+        return bad(err, "strings: table missing");
     for (uint32_t i = 0; i < p->nstr; i++) {
         uint64_t end = (uint64_t)p->str_off[i] + p->str_len[i];
         if (end >= p->blob_len || p->blob[end] != 0)
@@ -484,8 +487,13 @@ static int ver_strategies(const rv_program *p, uint32_t *armown, rv_err *err)
     return 0;
 }
 
-static int ver_tests(const rv_program *p, rv_err *err)
+/* 'nexpect' has nfunc+1 entries: nexpect[i] counts EXPECT functions below
+   i, so a range is checked in constant time however the ranges overlap. */
+static int ver_tests(const rv_program *p, uint32_t *nexpect, rv_err *err)
 {
+    nexpect[0] = 0;
+    for (uint32_t i = 0; i < p->nfunc; i++)
+        nexpect[i + 1] = nexpect[i] + (p->funcs[i].kind == RV_FN_EXPECT);
     for (uint32_t i = 0; i < p->ngiven; i++) {
         const rv_given *g = &p->givens[i];
         TRY(enumv(err, "givens", i, "kind", g->kind, RV_GIVEN__COUNT));
@@ -506,7 +514,11 @@ static int ver_tests(const rv_program *p, rv_err *err)
         STR("tests", i, "request", t->request);
         TRY(range(err, "tests", i, "givens", t->given_first, t->given_count,
                   p->ngiven, 0));
-        TRY(fnref(p, err, "tests", i, "expect", t->expect, RV_FN_EXPECT, 0));
+        TRY(range(err, "tests", i, "expect", t->expect, t->expect_count,
+                  p->nfunc, 0));
+        if (nexpect[t->expect + t->expect_count] - nexpect[t->expect] != t->expect_count)
+            return bad(err, "tests[%u]: expect [%u, +%u) holds a function that is not an expect function",
+                       i, t->expect, t->expect_count);
         LOC("tests", i, t->loc);
     }
     return 0;
@@ -520,6 +532,8 @@ static int ver_locs(const rv_program *p, rv_err *err)
         STR("files", i, "name", p->files[i].name);
         STR("files", i, "text", p->files[i].text);
     }
+    if (p->ncode && !p->pc_loc)
+        return bad(err, "code: no source map");
     for (uint32_t pc = 0; pc < p->ncode; pc++)
         if (p->pc_loc[pc] >= p->nloc)
             return bad(err, "code[%u]: source location %u out of range (%u locs)",
@@ -760,8 +774,9 @@ int ver_program(rv_program *p, rv_err *err)
     int32_t *depth = mem_calloc(p->ncode, sizeof *depth);
     uint32_t *armown = mem_calloc(p->narm, sizeof *armown);
     uint32_t *splituse = mem_calloc(p->nsplit, sizeof *splituse);
+    uint32_t *nexpect = mem_calloc((size_t)p->nfunc + 1, sizeof *nexpect);
     int r = -1;
-    if (!owner || !depth || !armown || !splituse) {
+    if (!owner || !depth || !armown || !splituse || !nexpect) {
         oom(err);
         goto out;
     }
@@ -771,7 +786,7 @@ int ver_program(rv_program *p, rv_err *err)
         ver_models(p, err) < 0 || ver_guards(p, err) < 0 ||
         ver_refs(p, err) < 0 || ver_funcs(p, owner, err) < 0 ||
         ver_agents(p, err) < 0 || ver_strategies(p, armown, err) < 0 ||
-        ver_tests(p, err) < 0 || ver_locs(p, err) < 0)
+        ver_tests(p, nexpect, err) < 0 || ver_locs(p, err) < 0)
         goto out;
     for (uint32_t i = 0; i < p->nsplit; i++)
         splituse[i] = RV_NONE;
@@ -796,5 +811,6 @@ out:
     free(depth);
     free(armown);
     free(splituse);
+    free(nexpect);
     return r;
 }

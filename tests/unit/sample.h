@@ -299,7 +299,7 @@ SAMPLE_FN rv_program *sample_program(void)
         S(p, "classification is cheap"), 0,
         S(p, "{\"messages\":[{\"role\":\"user\",\"content\":\"label this\"}],"
              "\"user\":\"label this\",\"metadata\":{\"task\":\"classify\"}}"),
-        0, 3, 3, L(p, 25) };
+        0, 3, 3, 1, L(p, 25) };
     return p;
 }
 

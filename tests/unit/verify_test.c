@@ -105,7 +105,9 @@ static void deep_function(rv_program *p, uint32_t n)
     X(given_hook, "givens[2]: hook 5 out of range", p->givens[2].hook = 5) \
     X(test_agent, "tests[0]: agent 1 out of range", p->tests[0].agent = 1) \
     X(test_givens, "tests[0]: givens [1, +3) outside", p->tests[0].given_first = 1) \
-    X(test_expect, "tests[0]: expect 0 is not an expect function", p->tests[0].expect = 0) \
+    X(test_expect, "tests[0]: expect [0, +1) holds a function that is not an expect function", p->tests[0].expect = 0) \
+    X(test_expects, "tests[0]: expect [2, +2) holds a function that is not an expect function", p->tests[0].expect = 2; p->tests[0].expect_count = 2) \
+    X(test_expect_range, "tests[0]: expect [3, +2) outside the table (4 entries)", p->tests[0].expect_count = 2) \
     X(test_request, "tests[0]: request is missing", p->tests[0].request = RV_NONE) \
     X(loc_file, "locs[0]: file 1 out of range (1 files)", p->locs[0].file = 1) \
     X(file_name, "files[0]: name is missing", p->files[0].name = RV_NONE) \
