@@ -39,6 +39,17 @@ static void chk_target(checker *k, ast *t);
 
 static const char *type_name(rv_type t) { return t < RV_T__COUNT ? rv_type_names[t] : "?"; }
 
+/* "an int", "a string": for messages that name one value */
+static const char *a_type(rv_type t)
+{
+    static char buf[4][40];
+    static int i;
+    const char *n = type_name(t);
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s%s", t == RV_T_MONEY ? "" : strchr("aeiou", n[0]) ? "an " : "a ", n);
+    return buf[i];
+}
+
 static int is_text(const ast *e)
 {
     return e->type == RV_T_STR || (e->type == RV_T_LIST && (e->elem == RV_T_STR || e->elem == RV_T_NIL));
@@ -312,6 +323,12 @@ static rv_type chk_name(checker *k, ast *e, scope sc)
         e->ext = 'D';
         return rv_decfields[f].type;
     }
+    if (sc == SC_CONST && (field_lookup(rv_reqfields, RV_REQ__COUNT, name) >= 0 ||
+                           field_lookup(rv_candfields, RV_CAND__COUNT, name) >= 0)) {
+        diag_report(D, DG_NOT_CONSTANT, e->at, "'%s' depends on the request; this value must be known when "
+                    "the policy is compiled", name);
+        return RV_T__COUNT;
+    }
     if (!strcmp(name, "capabilities") && sc == SC_WHERE) {
         diag_report(D, DG_TYPE, e->at, "'capabilities' can only be tested with \"name\" in capabilities");
         return RV_T__COUNT;
@@ -449,10 +466,10 @@ static rv_type chk_call(checker *k, ast *e, scope sc)
         for (int i = 0; i < RV_BI__COUNT; i++) cands[i] = rv_builtins[i].name;
         cands[RV_BI__COUNT] = "matches";
         const char *sug = diag_suggest(fn, cands, RV_BI__COUNT + 1);
-        if (sug)
-            diag_hint(D, "did you mean '%s'?", sug);
-        else if (!strcmp(fn, "env"))
+        if (!strcmp(fn, "env"))
             diag_hint(D, "env() names an API key's variable and is only allowed in a provider's 'key'");
+        else if (sug)
+            diag_hint(D, "did you mean '%s'?", sug);
         return RV_T__COUNT;
     }
     const rv_biinfo *bi = &rv_builtins[b];
@@ -468,8 +485,8 @@ static rv_type chk_call(checker *k, ast *e, scope sc)
         rv_type want = bi->arg[i];
         int ok = want == RV_T_TEXT ? is_text(a) : a->type == want;
         if (!ok) {
-            diag_report(D, DG_TYPE, a->at, "argument %d of %s() must be a %s, not a %s", i + 1, fn,
-                        type_name(want), type_name(a->type));
+            diag_report(D, DG_TYPE, a->at, "argument %d of %s() must be %s, not %s", i + 1, fn,
+                        a_type(want), a_type(a->type));
             return RV_T__COUNT;
         }
     }
@@ -508,13 +525,13 @@ static rv_type chk_in(checker *k, ast *e, scope sc)
     if (a == RV_T__COUNT || b == RV_T__COUNT)
         return RV_T__COUNT;
     if (b != RV_T_LIST) {
-        diag_report(D, DG_TYPE, r->at, "'in' needs a list on its right, not a %s", type_name(b));
+        diag_report(D, DG_TYPE, r->at, "'in' needs a list on its right, not %s", a_type(b));
         if (b == RV_T_STR && a == RV_T_STR)
             diag_hint(D, "for a substring test write contains(text, \"part\")");
         return RV_T__COUNT;
     }
     if (r->elem != RV_T_NIL && !arith_comparable(a, r->elem)) {
-        diag_report(D, DG_TYPE, e->at, "cannot look for a %s in a list of %s", type_name(a), type_name(r->elem));
+        diag_report(D, DG_TYPE, e->at, "cannot look for %s in a list of %s", a_type(a), type_name(r->elem));
         return RV_T__COUNT;
     }
     return RV_T_BOOL;
@@ -610,8 +627,8 @@ static rv_type chk_expr(checker *k, ast *e, scope sc)
             } else if (elem == RV_T_NIL || (elem == RV_T_INT && it == RV_T_TOKENS)) {
                 elem = it;
             } else if (!(elem == RV_T_TOKENS && it == RV_T_INT) && it != elem) {
-                diag_report(D, DG_TYPE, i->at, "list items must have one type: this is a %s, earlier ones are %s",
-                            type_name(it), type_name(elem));
+                diag_report(D, DG_TYPE, i->at, "list items must have one type: this is %s, earlier ones are %s",
+                            a_type(it), a_type(elem));
                 t = RV_T__COUNT;
             }
         }
@@ -621,14 +638,14 @@ static rv_type chk_expr(checker *k, ast *e, scope sc)
     case E_NOT:
         t = chk_expr(k, e->u.operand, sc);
         if (t != RV_T__COUNT && t != RV_T_BOOL) {
-            diag_report(D, DG_TYPE, e->at, "'not' needs a bool, not a %s", type_name(t));
+            diag_report(D, DG_TYPE, e->at, "'not' needs a bool, not %s", a_type(t));
             t = RV_T__COUNT;
         }
         break;
     case E_NEG:
         t = chk_expr(k, e->u.operand, sc);
         if (t != RV_T__COUNT && !arith_numeric(t)) {
-            diag_report(D, DG_TYPE, e->at, "cannot negate a %s", type_name(t));
+            diag_report(D, DG_TYPE, e->at, "cannot negate %s", a_type(t));
             t = RV_T__COUNT;
         }
         break;
@@ -648,7 +665,7 @@ static int expect_type(checker *k, ast *e, scope sc, rv_type want, const char *w
         return -1;
     if (t == want || (want == RV_T_TOKENS && t == RV_T_INT) || (want == RV_T_NUM && t == RV_T_INT))
         return 0;
-    diag_report(D, DG_TYPE, e->at, "%s must be a %s, not a %s", what, type_name(want), type_name(t));
+    diag_report(D, DG_TYPE, e->at, "%s must be %s, not %s", what, a_type(want), a_type(t));
     if (want == RV_T_RATE && t == RV_T_MONEY)
         diag_hint(D, "prices are per token count: write $3/Mtok");
     if (want == RV_T_DURATION && t == RV_T_INT)
@@ -963,8 +980,8 @@ static void chk_target(checker *k, ast *t)
         if (t->u.t.by == RV_BY_CHECK) {
             rv_type ct = chk_expr(k, t->u.t.check, SC_CHECK);
             if (ct != RV_T__COUNT && ct != RV_T_BOOL && ct != RV_T_NUM)
-                diag_report(D, DG_TYPE, t->u.t.check->at, "a check must be a bool or a number from 0 to 1, not a %s",
-                            type_name(ct));
+                diag_report(D, DG_TYPE, t->u.t.check->at, "a check must be a bool or a number from 0 to 1, not %s",
+                            a_type(ct));
         }
         break;
     case T_SPLIT: {

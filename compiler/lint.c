@@ -335,10 +335,29 @@ static ast *find_shadow(rv_compiler *c, rule_index *ix, const conj *later)
 
 /* ---------------------------------------------------------------- route blocks */
 
+/* 1 always true, 0 always false, -1 depends on the request; 'and', 'or'
+   and 'not' are decided as far as their constant sides decide them. */
+static int truth3(rv_compiler *c, ast *e)
+{
+    ast *f = chk_fold(c, e, 0);
+    if (f && f->kind == E_BOOL)
+        return (int)f->u.i;
+    if (e->kind == E_NOT) {
+        int t = truth3(c, e->u.operand);
+        return t < 0 ? t : !t;
+    }
+    if (e->kind == E_BINARY && (e->u.bin.op == OP_AND_ || e->u.bin.op == OP_OR_)) {
+        int l = truth3(c, e->u.bin.l), r = truth3(c, e->u.bin.r), dominant = e->u.bin.op == OP_OR_;
+        if (l == dominant || r == dominant)
+            return dominant;
+        return l >= 0 && r >= 0 ? !dominant : -1;
+    }
+    return -1;
+}
+
 static int const_truth(rv_compiler *c, ast *cond)
 {
-    ast *f = cond ? chk_fold(c, cond, 0) : NULL;
-    return !cond ? 1 : f && f->kind == E_BOOL ? (int)f->u.i : -1;
+    return cond ? truth3(c, cond) : 1;
 }
 
 static int complementary(rv_compiler *c, ast *rules)

@@ -109,6 +109,7 @@ static ast_list push(ast_list l, ast *n)
 %token GIVEN "given"
 %token ANSWERS "answers"
 %token FAILS "fails"
+%token BADCHAR "invalid character"
 %token ARROW "->" EQEQ "==" NOTEQ "!=" LE "<=" GE ">="
 %token <str> IDENT "identifier"
 %token <s> STRING "string"
@@ -376,6 +377,9 @@ postfix: primary
     | name '(' args_opt ')'
                         { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = $1; $$->u.call.fn_at = @1;
                           $$->u.call.args = $3.head; }
+    | MATCHES '(' args_opt ')'
+                        { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = "matches"; $$->u.call.fn_at = @1;
+                          $$->u.call.args = $3.head; }
     ;
 args_opt: %empty        { $$.head = $$.tail = NULL; }
     | args
@@ -434,6 +438,8 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner, pa
     int n = yypcontext_expected_tokens(yyctx, exp, MAXEXP);
     yysymbol_kind_t got = yypcontext_token(yyctx);
     const src_span *at = yypcontext_location(yyctx);
+    if (got == YYSYMBOL_BADCHAR)
+        return 0;   /* the lexer has already said what is wrong */
     char buf[600];
     size_t o = 0;
     o += (size_t)snprintf(buf + o, sizeof buf - o, "unexpected %s",
