@@ -3,6 +3,7 @@
      routec check FILE…  [-v] [--format text|json|sarif] [-Werror] [-I DIR] [--verify]
      routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]
      routec dis   FILE.rbc|FILE.route [--trust PUB.pem]
+     routec verify FILE.rbc… [--trust PUB.pem]
 
    Each FILE given to 'check' is its own policy and is compiled on its own.
    '--verify' is the test mode of 'check' (like clang -verify): instead of
@@ -36,6 +37,7 @@ static void usage(FILE *f)
     fputs("usage: routec check FILE...  [-v] [--format text|json|sarif] [-Werror] [-I DIR]\n"
           "       routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]\n"
           "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem]\n"
+          "       routec verify FILE.rbc... [--trust PUB.pem]\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
 }
 
@@ -263,6 +265,41 @@ static int cmd_dis(const options *o)
     return RC_OK;
 }
 
+/* Load and verify each file as routevm would, and say what it holds. */
+static int cmd_verify(const options *o)
+{
+    if (!o->nfile) {
+        fprintf(stderr, "routec verify: no input files\n");
+        return RC_USAGE;
+    }
+    int rc = RC_OK;
+    for (unsigned i = 0; i < o->nfile; i++) {
+        uint8_t *buf;
+        size_t len;
+        rv_err err;
+        if (rbc_read_file(o->files[i], 256u << 20, &buf, &len, &err)) {
+            fprintf(stderr, "routec: %s\n", err.msg);
+            rc = RC_USAGE;
+            continue;
+        }
+        rv_program *p = rbc_load(buf, len, o->trust, &err);
+        free(buf);
+        if (!p) {
+            fprintf(stderr, "%s: rejected: %s\n", o->files[i], err.msg);
+            if (rc == RC_OK)
+                rc = RC_FINDINGS;
+            continue;
+        }
+        char hex[65];
+        for (int k = 0; k < 32; k++)
+            snprintf(hex + 2 * k, 3, "%02x", p->digest[k]);
+        printf("%s: ok, %u agents, %u models, %u instructions, sha256 %s%s\n", o->files[i], p->nagent,
+               p->nmodel, p->ncode, hex, o->trust ? ", signature verified" : "");
+        rv_program_free(p);
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -284,6 +321,8 @@ int main(int argc, char **argv)
         return cmd_build(&o);
     if (!strcmp(argv[1], "dis"))
         return cmd_dis(&o);
+    if (!strcmp(argv[1], "verify"))
+        return cmd_verify(&o);
     fprintf(stderr, "routec: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RC_USAGE;
