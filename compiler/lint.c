@@ -19,7 +19,8 @@
    - budget: the worst-case cost of a request (cost.c) over the budget;
      with -v each agent's worst case is printed as a note.
    - unused: models and guardrails declared in the files being checked
-     (not in imports) that nothing refers to. */
+     (not in imports) that nothing refers to, in files that declare an
+     agent (a file of models or guardrails alone is a library). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -768,10 +769,21 @@ void lint_program(rv_compiler *c)
                          "set the models' 'output', or raise the budget");
         }
     }
-    /* unused declarations in the files being checked */
+    /* unused declarations in the files being checked that declare agents
+       (a file of models or guardrails alone is a library) */
+    unsigned char *has_agent = mem_calloc(c->src.n + 1, 1);
+    if (!has_agent) {
+        c->oom = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < c->norder; i++)
+        if (c->order[i]->kind == SYM_AGENT && c->order[i]->decl->at.file < c->src.n)
+            has_agent[c->order[i]->decl->at.file] = 1;
     for (uint32_t i = 0; i < c->norder; i++) {
         sym *s = c->order[i];
-        if (!s->used && s->decl->u.decl.file_level && (s->kind == SYM_MODEL || s->kind == SYM_GUARDRAIL))
+        if (!s->used && s->decl->u.decl.file_level && (s->kind == SYM_MODEL || s->kind == SYM_GUARDRAIL) &&
+            s->decl->at.file < c->src.n && has_agent[s->decl->at.file])
             diag_report(D, DG_UNUSED, s->decl->u.decl.name_at, "%s '%s' is never used", sym_kind_names[s->kind], s->name);
     }
+    free(has_agent);
 }
