@@ -78,7 +78,7 @@ demo: all
 # built too, so a warning in either configuration shows up here.
 check: all
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CFLAGS='-O1 -g' all
-	@sh tests/run.sh build/asan
+	@SAN=1 CFLAGS='-O1 -g' sh tests/run.sh build/asan
 
 bench: all
 	@sh bench/run.sh $(BUILD)

@@ -1,0 +1,63 @@
+#!/bin/sh
+# Examples, the stdlib and the language reference compile cleanly; builds
+# are reproducible; .rbc files round-trip through dis and verify; signing
+# accepts what it should and refuses the rest; an installed routec finds its
+# stdlib.
+BIN=$1; ROOT=$(cd "$2" && pwd)
+RC="$ROOT/$BIN/routec"
+case "$BIN" in /*) RC="$BIN/routec" ;; esac
+cd "$ROOT" || exit 1
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+ok() { echo "PASS $1"; }
+bad() { echo "FAIL $1: $2"; }
+
+for f in examples/*.route stdlib/std/*.route; do
+    if out=$("$RC" check -Werror "$f" 2>&1); then ok "clean/$f"; else bad "clean/$f" "$out"; fi
+done
+
+# every complete example of docs/language.md ('# file: NAME' first line)
+mkdir -p "$T/doc"
+awk -v dir="$T/doc" '
+    /^```route[ \t]*$/ { inblock = 1; name = ""; buf = ""; next }
+    inblock && /^```/ { if (name != "") { printf "%s", buf > (dir "/" name); close(dir "/" name) } inblock = 0; next }
+    inblock { if (buf == "" && match($0, /^# file: */)) name = substr($0, RLENGTH + 1); buf = buf $0 "\n" }
+' docs/language.md
+n=0
+for f in "$T"/doc/*.route; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    if out=$("$RC" check -Werror "$f" 2>&1); then ok "doc/$(basename "$f")"; else bad "doc/$(basename "$f")" "$out"; fi
+done
+[ "$n" -gt 0 ] && ok "doc-examples-found ($n)" || bad doc-examples-found "no '# file:' examples in docs/language.md"
+
+for f in examples/*.route tests/compile/clean.route; do
+    b=$(basename "$f" .route)
+    "$RC" build "$f" -o "$T/$b.1.rbc" && "$RC" build "$f" -o "$T/$b.2.rbc" || { bad "build/$b" "build failed"; continue; }
+    if cmp -s "$T/$b.1.rbc" "$T/$b.2.rbc"; then ok "reproducible/$b"; else bad "reproducible/$b" "two builds differ"; fi
+    if "$RC" verify "$T/$b.1.rbc" >/dev/null; then ok "verify/$b"; else bad "verify/$b" "rejected"; fi
+    "$RC" dis "$T/$b.1.rbc" > "$T/$b.rbc.dis" && "$RC" dis "$f" > "$T/$b.route.dis"
+    if cmp -s "$T/$b.rbc.dis" "$T/$b.route.dis" && grep -q '^== fn 0' "$T/$b.rbc.dis"; then ok "dis-roundtrip/$b"
+    else bad "dis-roundtrip/$b" "listing of the .rbc differs from the listing of the source"; fi
+done
+
+# signing
+if openssl genpkey -algorithm ed25519 -out "$T/key.pem" 2>/dev/null &&
+   openssl pkey -in "$T/key.pem" -pubout -out "$T/pub.pem" 2>/dev/null &&
+   openssl genpkey -algorithm ed25519 -out "$T/other.pem" 2>/dev/null &&
+   openssl pkey -in "$T/other.pem" -pubout -out "$T/otherpub.pem" 2>/dev/null; then
+    "$RC" build examples/support.route -o "$T/s.rbc" --sign "$T/key.pem"
+    if "$RC" verify --trust "$T/pub.pem" "$T/s.rbc" >/dev/null; then ok sign/accepted; else bad sign/accepted "signed file refused"; fi
+    if ! "$RC" verify --trust "$T/otherpub.pem" "$T/s.rbc" >/dev/null 2>&1; then ok sign/wrong-key; else bad sign/wrong-key "accepted with another key"; fi
+    if ! "$RC" verify --trust "$T/pub.pem" "$T/support.1.rbc" >/dev/null 2>&1; then ok sign/unsigned-refused; else bad sign/unsigned-refused "unsigned file accepted"; fi
+    cp "$T/s.rbc" "$T/t.rbc"
+    printf 'X' | dd of="$T/t.rbc" bs=1 seek=100 conv=notrunc 2>/dev/null
+    if ! "$RC" verify --trust "$T/pub.pem" "$T/t.rbc" >/dev/null 2>&1 && ! "$RC" verify "$T/t.rbc" >/dev/null 2>&1
+    then ok sign/tampered; else bad sign/tampered "a modified file was accepted"; fi
+else
+    bad sign "openssl could not make an Ed25519 key"
+fi
+
+# an installed routec finds the stdlib next to itself
+if make -s -C "$ROOT" install PREFIX="$T/prefix" BUILD="$BIN" SAN="${SAN:-}" CFLAGS="${CFLAGS:--O2 -g}" >/dev/null 2>&1 &&
+   (unset ROUTEC_STDLIB; cd "$T" && "$T/prefix/bin/routec" check -Werror "$ROOT/examples/support.route" >/dev/null 2>&1)
+then ok install-finds-stdlib; else bad install-finds-stdlib "installed routec could not compile examples/support.route"; fi
