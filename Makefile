@@ -77,7 +77,7 @@ demo: all
 # The suite runs against a sanitizer build (build/asan); the plain build is
 # built too, so a warning in either configuration shows up here.
 check: all
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 CFLAGS='-O1 -g' all
+	@$(MAKE) -s --no-print-directory BUILD=build/asan SAN=1 CFLAGS='-O1 -g' all
 	@SAN=1 CFLAGS='-O1 -g' sh tests/run.sh build/asan
 
 bench: all

@@ -10,11 +10,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export ROUTEC_STDLIB="$ROOT/stdlib" ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=print_stacktrace=1
 LOG=$(mktemp); trap 'rm -f "$LOG"' EXIT
 run() {  # run NAME CMD...: a suite that crashes or exits non-zero without a FAIL line counts as one failure
+    name=$1; shift
     out=$("$@" 2>&1); rc=$?
     printf '%s\n' "$out" | grep -E '^(PASS|FAIL) ' >> "$LOG"
     printf '%s\n' "$out" | grep -v '^PASS ' | grep -v '^$'
     if [ $rc -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL '; then
-        echo "FAIL $1: exited with status $rc" | tee -a "$LOG"
+        echo "FAIL $name: exited with status $rc" | tee -a "$LOG"
     fi
 }
 for t in "$BIN"/tests/*; do
