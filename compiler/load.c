@@ -251,6 +251,11 @@ static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *d
         const char *ext = strchr(base, '.') ? "" : ".route";
         char path[PATH_MAX], name[PATH_MAX];
         int found = 0, std = !strncmp(want, "std/", 4);
+        if (c->std_only && (!std || strstr(want, ".."))) {
+            diag_report(&c->diag, DG_IMPORT_NOT_FOUND, d->at, "only standard modules can be imported here");
+            r = -1;
+            continue;
+        }
         if (!std && want[0] == '/') {
             snprintf(path, sizeof path, "%s%s", want, ext);
             found = exists(path);
