@@ -1,0 +1,44 @@
+/* The builtin functions of policy expressions (vm/builtins.def) and the
+   text measures behind them.
+
+   tokens(): an estimate of the token count a BPE tokenizer (cl100k-like)
+   gives, computed in one pass without a vocabulary: every run of letters
+   is ceil(len/4) tokens but at least one (common English words are one
+   token; long words split about every four characters), a run of digits is
+   one token per three digits, every other printable ASCII character is one
+   token, whitespace is folded into the next token, and each non-ASCII code
+   point counts by script: CJK ideographs, kana and hangul one token each,
+   other letters (accented Latin, Cyrillic, Greek, Arabic...) one token per
+   two code points, emoji and symbols two tokens.  Exact counts come from
+   the providers' usage reports; routing needs a fast, stable estimate.
+
+   lang(): the ISO 639-1 code of the language of a text, detected with
+   libexttextcat (n-gram language models shipped by Debian), or "" when the
+   text is too short (under 12 bytes of letters) or the detector cannot
+   tell.  Results are cached per text within a request.
+
+   bucket(): djb2 (h = h*33 + byte, from 5381, mod 2^32) modulo 100; the
+   split strategy uses the same bucket, so 'bucket(user) < 10' and a 10%
+   split arm by user select the same users. */
+#ifndef RV_BUILTINS_H
+#define RV_BUILTINS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "request.h"
+
+int64_t bi_tokens(const char *s, size_t n);
+uint32_t bi_djb2(const char *s, size_t n);
+static inline int64_t bi_bucket(const char *s, size_t n) { return bi_djb2(s, n) % 100; }
+/* Number of code points of valid UTF-8 text. */
+int64_t bi_len(const char *s, size_t n);
+
+/* Language detection; one detector per thread (not thread-safe). */
+typedef struct bi_langdet bi_langdet;
+bi_langdet *bi_lang_new(void);        /* NULL when the models cannot be loaded */
+void bi_lang_free(bi_langdet *d);
+/* Writes the code ("en", "de", ...; "" when unknown) into out[3]. */
+void bi_lang(bi_langdet *d, const char *s, size_t n, char out[4]);
+
+#endif

@@ -1,0 +1,70 @@
+/* The request model: an OpenAI chat-completions request, parsed with
+   jansson into the views the VM reads (vm/vm.c) and the builtins scan.
+
+   Parsing is strict and bounded: a size cap, jansson's nesting limit,
+   duplicate keys rejected (so a second "model" or "metadata" cannot
+   smuggle a different routing hint past a check), strings must be valid
+   UTF-8 without NUL.  Every error says what and where (line and column for
+   JSON syntax errors).
+
+   Views (rv_sv) point into the parsed JSON or into the request's own
+   arena; both live as long as the request. */
+#ifndef RV_REQUEST_H
+#define RV_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct { const char *s; uint32_t len; } rv_sv;
+
+typedef enum { RV_ROLE_SYSTEM, RV_ROLE_USER, RV_ROLE_ASSISTANT, RV_ROLE_TOOL } rv_role;
+
+typedef struct {
+    rv_sv text;          /* the message's text parts, joined with "\n" */
+    uint8_t role;        /* rv_role */
+    uint32_t images;     /* image parts */
+} rv_msg;
+
+typedef struct { rv_sv key, val; } rv_meta;
+
+typedef struct rv_request {
+    rv_sv model;         /* the agent the client addressed ("" if none) */
+    rv_sv input;         /* text of the last user message */
+    rv_sv system;        /* system messages' texts joined with "\n" */
+    rv_sv user;          /* the "user" field */
+    rv_msg *msgs;        uint32_t nmsg;
+    rv_sv *texts;        /* nmsg views: every message's text (the 'messages' list) */
+    rv_sv *tools;        uint32_t ntool;   /* function names */
+    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text */
+    uint32_t images, turns;
+    int stream;
+    int64_t max_tokens;  /* 0 = not given */
+    /* owned */
+    void *json;          /* json_t * */
+    char *arena;         size_t arena_len, arena_cap;
+    void *blocks;        /* further arena blocks */
+} rv_request;
+
+typedef struct {
+    size_t max_bytes;    /* default 16 MiB */
+    uint32_t max_messages;  /* default 10,000 */
+} rv_reqlimits;
+
+typedef struct {
+    char msg[256];
+    int line, column;    /* JSON syntax errors; 0 otherwise */
+} rv_reqerr;
+
+/* Parse 'len' bytes.  Returns a request the caller frees with req_free(),
+   or NULL with 'err' filled.  'lim' may be NULL for the defaults. */
+rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err);
+void req_free(rv_request *r);
+
+/* Copy 'n' bytes into the request's arena (for redacted texts and other
+   derived strings); NULL when out of memory. */
+char *req_alloc(rv_request *r, size_t n);
+
+/* The metadata value for 'key', or NULL. */
+const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen);
+
+#endif
