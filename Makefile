@@ -19,7 +19,7 @@ STDLIB_INSTALL := $(PREFIX)/share/routevm/stdlib
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
               -Ivm -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
-LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lm
+LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -34,7 +34,7 @@ TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all demo check bench fuzz install clean deps tests
-all: deps-ok $(BUILD)/routec $(TEST_BIN)
+all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN)
 
 deps-ok:
 	@sh mk/deps.sh
@@ -65,6 +65,9 @@ $(BUILD)/libcompiler.a: $(COMP_OBJ)
 $(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
@@ -88,7 +91,7 @@ fuzz:
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(PREFIX)/share/doc/routevm
-	install -m 755 $(BUILD)/routec $(DESTDIR)$(PREFIX)/bin/
+	install -m 755 $(BUILD)/routec $(BUILD)/routevm $(DESTDIR)$(PREFIX)/bin/
 	cp -R stdlib/. $(DESTDIR)$(STDLIB_INSTALL)/
 	install -m 644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/routevm/
 

@@ -4,6 +4,7 @@
      routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]
      routec dis   FILE.rbc|FILE.route [--trust PUB.pem]
      routec verify FILE.rbc… [--trust PUB.pem]
+     routec test  FILE…  [--coverage] [--threshold PCT] [-I DIR]
 
    Each FILE given to 'check' is its own policy and is compiled on its own.
    '--verify' is the test mode of 'check' (like clang -verify): instead of
@@ -20,6 +21,8 @@
 #include "exitcode.h"
 #include "mem.h"
 #include "rbc.h"
+#include "testrun.h"
+#include "verify.h"
 #include "verify_expect.h"
 
 typedef struct {
@@ -27,7 +30,8 @@ typedef struct {
     const char *incdirs[32];
     unsigned nincdir;
     diag_format format;
-    int werror, verbose, verify;
+    int werror, verbose, verify, coverage;
+    double threshold;
     const char *files[256];
     unsigned nfile;
 } options;
@@ -38,6 +42,7 @@ static void usage(FILE *f)
           "       routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]\n"
           "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem]\n"
           "       routec verify FILE.rbc... [--trust PUB.pem]\n"
+          "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
 }
 
@@ -46,6 +51,21 @@ static int parse_args(int argc, char **argv, options *o)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--threshold")) {
+            char *end;
+            o->threshold = val ? strtod(val, &end) : -1;
+            if (!val || *end || o->threshold < 0 || o->threshold > 100) {
+                fprintf(stderr, "routec: --threshold needs a percentage from 0 to 100\n");
+                return -1;
+            }
+            o->coverage = 1;
+            i++;
+            continue;
+        }
+        if (!strcmp(a, "--coverage")) {
+            o->coverage = 1;
+            continue;
+        }
         if (!strcmp(a, "-o") || !strcmp(a, "--sign") || !strcmp(a, "--trust") || !strcmp(a, "-I") ||
             !strcmp(a, "--format")) {
             if (!val) {
@@ -300,6 +320,60 @@ static int cmd_verify(const options *o)
     return rc;
 }
 
+/* Run the test blocks of each policy. */
+static int cmd_test(const options *o)
+{
+    if (!o->nfile) {
+        fprintf(stderr, "routec test: no input files\n");
+        return RC_USAGE;
+    }
+    unsigned passed = 0, failed = 0;
+    int usage_err = 0, below = 0;
+    for (unsigned i = 0; i < o->nfile; i++) {
+        int st;
+        rv_compiler *c = compile(o, o->files[i], &st);
+        if (!c || st != RC_OK) {
+            if (c)
+                diag_print(&c->diag, DIAG_TEXT, stdout);
+            printf("FAIL %s: the policy does not compile\n", o->files[i]);
+            failed++;
+            usage_err |= st == RC_USAGE;
+            comp_free(c);
+            continue;
+        }
+        rv_program *p = cg_program(c);
+        comp_free(c);
+        if (!p) {
+            fprintf(stderr, "routec: out of memory\n");
+            return RC_USAGE;
+        }
+        rv_err verr;
+        if (ver_program(p, &verr)) {   /* the program the runtime would load */
+            printf("FAIL %s: %s\n", o->files[i], verr.msg);
+            failed++;
+            rv_program_free(p);
+            continue;
+        }
+        tr_stats ts;
+        tr_run(p, o->coverage, stdout, &ts);
+        passed += ts.passed;
+        failed += ts.failed;
+        if (o->coverage) {
+            unsigned total = ts.rules + ts.branches, hit = ts.rules_hit + ts.branches_hit;
+            double pct = total ? 100.0 * hit / total : 100.0;
+            printf("%s: coverage %.1f%% (rules %u/%u, condition outcomes %u/%u)\n", o->files[i], pct,
+                   ts.rules_hit, ts.rules, ts.branches_hit, ts.branches);
+            if (o->threshold > 0 && pct + 1e-9 < o->threshold) {
+                printf("%s: coverage %.1f%% is below the threshold of %.1f%%\n", o->files[i], pct, o->threshold);
+                below = 1;
+            }
+        }
+        rv_program_free(p);
+    }
+    printf("%u passed, %u failed\n", passed, failed);
+    return usage_err ? RC_USAGE : (failed || below) ? RC_FINDINGS : RC_OK;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -323,6 +397,8 @@ int main(int argc, char **argv)
         return cmd_dis(&o);
     if (!strcmp(argv[1], "verify"))
         return cmd_verify(&o);
+    if (!strcmp(argv[1], "test"))
+        return cmd_test(&o);
     fprintf(stderr, "routec: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RC_USAGE;

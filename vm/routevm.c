@@ -1,0 +1,284 @@
+/* routevm: runs compiled routing policies.
+
+     routevm explain POLICY (--request REQ.json | --requests FILE.jsonl)
+                     [--agent NAME] [--brief] [--trust PUB.pem]
+
+   POLICY is a .rbc file (loaded and verified) or a .route file (compiled
+   in memory).  'explain' prints what the policy decides for the request as
+   one JSON object -- or one JSON line per request of a .jsonl file --
+   without any network access.  Errors are JSON too ({"error": {...}}),
+   with exit status 1; usage and I/O errors exit with 2. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "exitcode.h"
+#include "explain.h"
+#include "mem.h"
+#include "rbc.h"
+#include "vm.h"
+
+#define MAX_REQUEST (16u << 20)
+
+static void usage(FILE *f)
+{
+    fputs("usage: routevm explain POLICY (--request REQ.json | --requests FILE.jsonl)\n"
+          "                       [--agent NAME] [--brief] [--trust PUB.pem]\n"
+          "exit status: 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n", f);
+}
+
+/* Load POLICY: .route files are compiled in memory, anything else is read
+   as .rbc.  Diagnostics and load errors go to stderr. */
+static rv_program *load_policy(const char *path, const char *trust)
+{
+    size_t n = strlen(path);
+    if (n > 6 && !strcmp(path + n - 6, ".route")) {
+        rv_compiler *c = comp_new(NULL);
+        if (!c)
+            return NULL;
+        int r = comp_load(c, path);
+        if (r != -2)
+            comp_check(c);
+        diag_sort(&c->diag);
+        rv_program *p = NULL;
+        if (r == -2 || diag_failed(&c->diag))
+            diag_print(&c->diag, DIAG_TEXT, stderr);
+        else
+            p = cg_program(c);
+        comp_free(c);
+        if (!p)
+            return NULL;
+        /* through the file format, so the program is verified like any .rbc */
+        uint8_t *buf;
+        size_t len;
+        rv_err err;
+        if (rbc_write(p, NULL, &buf, &len, &err)) {
+            fprintf(stderr, "routevm: %s\n", err.msg);
+            rv_program_free(p);
+            return NULL;
+        }
+        rv_program_free(p);
+        p = rbc_load(buf, len, NULL, &err);
+        free(buf);
+        if (!p)
+            fprintf(stderr, "routevm: %s\n", err.msg);
+        return p;
+    }
+    uint8_t *buf;
+    size_t len;
+    rv_err err;
+    if (rbc_read_file(path, 256u << 20, &buf, &len, &err)) {
+        fprintf(stderr, "routevm: %s\n", err.msg);
+        return NULL;
+    }
+    rv_program *p = rbc_load(buf, len, trust, &err);
+    free(buf);
+    if (!p)
+        fprintf(stderr, "routevm: %s: %s\n", path, err.msg);
+    return p;
+}
+
+static void print_json(json_t *j)
+{
+    json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(j);
+}
+
+typedef struct {
+    rv_vm *vm;
+    ex_cache *cache;
+    const rv_program *p;
+    const char *agent;
+    int brief;
+} ctx;
+
+/* Decide one request; prints its line.  Returns 0, or 1 for a bad request. */
+static int one(ctx *x, const char *buf, size_t len)
+{
+    rv_reqerr rerr;
+    rv_reqlimits lim = { MAX_REQUEST, 10000 };
+    rv_request *req = req_parse(buf, len, &lim, &rerr);
+    if (!req) {
+        print_json(ex_error(rerr.msg, rerr.line, rerr.column));
+        return 1;
+    }
+    uint32_t a = x->agent ? vm_agent(x->p, x->agent, strlen(x->agent)) : vm_agent(x->p, req->model.s, req->model.len);
+    if (a == RV_NONE) {
+        char msg[300];
+        const char *want = x->agent ? x->agent : req->model.len ? req->model.s : NULL;
+        if (want)
+            snprintf(msg, sizeof msg, "no agent named '%.200s' in the policy", want);
+        else
+            snprintf(msg, sizeof msg, "the request names no agent (\"model\") and the policy has %u", x->p->nagent);
+        print_json(ex_error(msg, 0, 0));
+        req_free(req);
+        return 1;
+    }
+    if (x->brief) {
+        rv_status st = vm_start(x->vm, a, req);
+        while (st == RV_HOOK) {
+            rv_outcome none = { .ok = 0, .failure = "not called" };
+            st = vm_resume(x->vm, &none);
+        }
+        const rv_program *p = x->p;
+        if (st == RV_CALL)
+            printf("{\"agent\":\"%s\",\"model\":\"%s\",\"rule\":%u}\n", rv_str(p, p->agents[a].name),
+                   rv_str(p, p->models[x->vm->call.model].name),
+                   x->vm->rule != RV_NONE ? p->rules[x->vm->rule].number : 0);
+        else
+            printf("{\"agent\":\"%s\",\"decision\":\"%s\"}\n", rv_str(p, p->agents[a].name),
+                   st == RV_DENIED ? "denied" : "failed");
+    } else {
+        print_json(ex_explain(x->vm, x->cache, a, req));
+    }
+    req_free(req);
+    return 0;
+}
+
+static int read_capped(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "routevm: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 1 << 16, n = 0;
+    char *buf = mem_malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap)
+            break;
+        if (cap > MAX_REQUEST) {
+            n = cap;   /* over the limit: req_parse reports it */
+            break;
+        }
+        char *nb = mem_realloc(buf, cap * 2);
+        if (!nb) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = nb;
+        cap *= 2;
+    }
+    fclose(f);
+    if (!buf) {
+        fprintf(stderr, "routevm: out of memory\n");
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+    const char *policy = NULL, *request = NULL, *requests = NULL, *trust = NULL, *agent = NULL;
+    int brief = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if ((!strcmp(a, "--request") || !strcmp(a, "--requests") || !strcmp(a, "--trust") || !strcmp(a, "--agent")) && !v) {
+            fprintf(stderr, "routevm: %s needs a value\n", a);
+            return RC_USAGE;
+        }
+        if (!strcmp(a, "--request")) request = argv[++i];
+        else if (!strcmp(a, "--requests")) requests = argv[++i];
+        else if (!strcmp(a, "--trust")) trust = argv[++i];
+        else if (!strcmp(a, "--agent")) agent = argv[++i];
+        else if (!strcmp(a, "--brief")) brief = 1;
+        else if (a[0] == '-') {
+            fprintf(stderr, "routevm: unknown option '%s'\n", a);
+            return RC_USAGE;
+        } else if (!policy) policy = a;
+        else {
+            fprintf(stderr, "routevm: unexpected argument '%s'\n", a);
+            return RC_USAGE;
+        }
+    }
+    if (!policy || !!request == !!requests) {
+        usage(stderr);
+        return RC_USAGE;
+    }
+    rv_program *p = load_policy(policy, trust);
+    if (!p)
+        return RC_FINDINGS;
+    rv_image img;
+    char err[256];
+    if (vm_image_init(&img, p, err, sizeof err)) {
+        fprintf(stderr, "routevm: %s\n", err);
+        rv_program_free(p);
+        return RC_FINDINGS;
+    }
+    bi_langdet *lang = bi_lang_new();
+    rv_vm *vm = vm_new(&img, lang);
+    rv_cond conds[RV_MAX_CONDS];
+    ex_cache *cache = ex_cache_new(p);
+    int rc = RC_OK;
+    if (!vm || !cache) {
+        fprintf(stderr, "routevm: out of memory\n");
+        rc = RC_USAGE;
+        goto out;
+    }
+    vm->conds = conds;
+    vm->max_conds = RV_MAX_CONDS;
+    ctx x = { vm, cache, p, agent, brief };
+    if (request) {
+        char *buf;
+        size_t len;
+        if (read_capped(request, &buf, &len)) {
+            rc = RC_USAGE;
+            goto out;
+        }
+        rc = one(&x, buf, len) ? RC_FINDINGS : RC_OK;
+        free(buf);
+    } else {
+        FILE *f = strcmp(requests, "-") ? fopen(requests, "rb") : stdin;
+        if (!f) {
+            fprintf(stderr, "routevm: %s: %s\n", requests, strerror(errno));
+            rc = RC_USAGE;
+            goto out;
+        }
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        while ((n = getline(&line, &cap, f)) > 0) {
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                n--;
+            if (n == 0)
+                continue;
+            if (one(&x, line, (size_t)n))
+                rc = RC_FINDINGS;
+        }
+        free(line);
+        if (f != stdin)
+            fclose(f);
+    }
+out:
+    ex_cache_free(cache);
+    vm_free(vm);
+    bi_lang_free(lang);
+    vm_image_free(&img);
+    rv_program_free(p);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return RC_USAGE;
+    }
+    if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return RC_OK;
+    }
+    if (!strcmp(argv[1], "explain"))
+        return cmd_explain(argc, argv);
+    fprintf(stderr, "routevm: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return RC_USAGE;
+}
