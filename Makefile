@@ -51,7 +51,7 @@ $(BUILD)/gen/lexer.c $(BUILD)/gen/lexer.h: grammar/lexer.l $(BUILD)/gen/parser.h
 	flex -o $(BUILD)/gen/lexer.c --header-file=$(BUILD)/gen/lexer.h $<
 
 $(BUILD)/gen/%.o: $(BUILD)/gen/%.c
-	$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -Wno-shadow -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -Wno-shadow -MMD -MP -c -o $@ $<
 
 $(BUILD)/%.o: %.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h
 	@mkdir -p $(dir $@)

@@ -46,6 +46,8 @@ struct ast {
     sym *sym;               /* E_NAME / E_MEMBER / T_REF / names in lists */
     int field;              /* E_NAME/E_MEMBER resolved to a request/candidate/... field */
     uint32_t ext;           /* pass-specific scratch (e.g. code generator indexes) */
+    uint8_t fold_state;     /* check.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request */
+    ast *fold_val;
     union {
         int64_t i;                                   /* numeric literals, E_BOOL */
         struct { char *s; uint32_t len; } str;       /* E_STR, D_IMPORT path, D_TEST name */

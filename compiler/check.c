@@ -163,10 +163,33 @@ static ast *fold_const_sym(checker *k, sym *s, src_span use, int report)
 /* Fold a type-checked expression into a literal (E_INT..., E_STR, E_REGEX,
    E_BOOL, E_LIST of literals, or a model/agent/guardrail name), or NULL
    when it depends on the request. */
+static ast *fold_uncached(checker *k, ast *e, int report);
+
+/* Folding is asked for the same nodes many times (the linter, the code
+   generator): the answer is kept on the node once its type is known. */
 static ast *fold(checker *k, ast *e, int report)
 {
     if (!e || e->type == RV_T__COUNT)
         return NULL;
+    if (e->fold_state == 1)
+        return e->fold_val;
+    if (e->fold_state == 2 && !report)
+        return NULL;
+    ast *v = fold_uncached(k, e, report);
+    /* constants' own folding can fail for reasons reported elsewhere;
+       only cache a definite answer */
+    if (v) {
+        e->fold_state = 1;
+        e->fold_val = v;
+    } else if (!k->c->diag.oom && (!(e->kind == E_NAME || e->kind == E_MEMBER) || !e->sym ||
+                                    e->sym->kind != SYM_CONST)) {
+        e->fold_state = 2;   /* (a constant that failed to fold may be reported again) */
+    }
+    return v;
+}
+
+static ast *fold_uncached(checker *k, ast *e, int report)
+{
     if (e->kind <= E_REGEX)
         return e;
     if ((e->kind == E_NAME || e->kind == E_MEMBER) && e->sym) {

@@ -174,15 +174,19 @@ static void print_caret(const diag_ctx *d, src_span at, FILE *out)
     const char *line = src_line(d->src, at.file, at.line, &len);
     if (!at.line || at.file >= d->src->n)
         return;
-    fprintf(out, "    %.*s\n    ", (int)len, line);
-    size_t col = at.col ? at.col - 1 : 0;
-    for (size_t i = 0; i < col && i < len; i++)
-        fputc(line[i] == '\t' ? '\t' : ' ', out);
-    size_t end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
-    fputc('^', out);
-    for (size_t i = col + 1; i < end && i < len; i++)
-        fputc('~', out);
-    fputc('\n', out);
+    char buf[512];
+    size_t col = at.col ? at.col - 1 : 0, end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
+    size_t o = 0;
+    fputs("    ", out);
+    fwrite(line, 1, len, out);
+    fputs("\n    ", out);
+    for (size_t i = 0; i < col && i < len && o < sizeof buf - 2; i++)
+        buf[o++] = line[i] == '\t' ? '\t' : ' ';
+    buf[o++] = '^';
+    for (size_t i = col + 1; i < end && i < len && o < sizeof buf - 2; i++)
+        buf[o++] = '~';
+    buf[o++] = '\n';
+    fwrite(buf, 1, o, out);
 }
 
 static void print_text(const diag_ctx *d, FILE *out)

@@ -117,6 +117,7 @@ typedef struct {
     ast *e;
     uint32_t full;     /* hash of the whole atom */
     uint32_t subject;  /* hash of its left side, 0 for atoms only equality can imply */
+    uint32_t file;     /* the key an earlier rule is filed under for this atom */
 } atom;
 
 typedef struct { atom *v; uint32_t n; } conj;
@@ -203,6 +204,10 @@ static void make_atom(rv_compiler *c, ast *e, atom *a)
     a->subject = 0;
     if (e->kind == E_BINARY && (is_cmp(e->u.bin.op) || e->u.bin.op == OP_IN_) && folded(c, e->u.bin.r))
         a->subject = ex_hash(e->u.bin.l) | 1;
+    /* only an equal atom implies 'x == k': filed under its full hash, it
+       meets only later rules that have the same atom (a later 'x == k'
+       still offers its subject, to meet an earlier 'x in [...]') */
+    a->file = a->subject && e->u.bin.op != OP_EQ_ ? a->subject : a->full;
 }
 
 /* The index of the earlier rules of one block.  Each earlier rule is
@@ -279,7 +284,7 @@ static int ix_add(rule_index *ix, ast *rule, conj cj, int loose)
     } else {
         uint32_t keys[MAXATOMS];
         for (uint32_t i = 0; i < cj.n; i++)
-            keys[i] = cj.v[i].subject ? cj.v[i].subject : cj.v[i].full;
+            keys[i] = cj.v[i].file;
         e->key = combine(keys, cj.n) | 1;
         uint32_t h = e->key & (ix->nbucket - 1);
         e->next = ix->bucket[h];
@@ -417,7 +422,9 @@ static void lint_rules(rv_compiler *c, ast *block)
             diag_note(D, by->at, "rule %u", (unsigned)by->ext);
             diag_hint(D, "move the more specific rule first, or remove it");
         }
-        if (ix_add(&ix, r, cj, loose))
+        /* a shadowed rule need not be indexed: whatever implies it implies
+           the rule that shadows it */
+        if (!by && ix_add(&ix, r, cj, loose))
             c->oom = 1;
     }
     ix_free(&ix);

@@ -38,7 +38,19 @@ int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len)
 {
     const unsigned char *s = (const unsigned char *)text;
     uint32_t line = 1, col = 1;
-    for (size_t i = 0; i < len;) {
+    /* fast path: ASCII without NUL, eight bytes at a time */
+    size_t i = 0;
+    while (i + 8 <= len) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if ((w & 0x8080808080808080ull) || ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull))
+            break;
+        i += 8;
+    }
+    if (i == len)
+        return 0;
+    /* slow path from the start, to know lines and columns */
+    for (i = 0; i < len;) {
         unsigned c = s[i];
         size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
         int ok = n && c != 0 && i + n <= len;

@@ -198,7 +198,11 @@ static int cmd_build(const options *o)
     rv_compiler *c = compile(o, o->files[0], &st);
     if (!c)
         return st;
+    static char errbuf[1 << 16];
+    setvbuf(stderr, errbuf, _IOFBF, sizeof errbuf);   /* thousands of warnings, few writes */
     diag_print(&c->diag, o->format, stderr);
+    fflush(stderr);
+    setvbuf(stderr, NULL, _IONBF, 0);
     if (st != RC_OK) {
         comp_free(c);
         return st;
