@@ -302,7 +302,7 @@ uint32_t bi_djb2(const char *s, size_t n)
 /* The detector sees at most this many bytes from the start of the text
    (cut back to a code-point boundary): n-gram statistics settle within a
    few hundred bytes, and the cost of a guess grows with its input. */
-enum { LANG_SAMPLE = 1024, LANG_MIN_LETTERS = 12 };
+enum { LANG_SAMPLE = 1024, LANG_MIN_LETTERS = 24 };
 
 struct bi_langdet {
     void *tc;               /* textcat handle */

@@ -19,7 +19,7 @@
 
    lang(): the ISO 639-1 code of the language of a text, detected with
    libexttextcat (n-gram language models shipped by Debian), or "" when the
-   text is too short (under 12 bytes of letters) or the detector cannot
+   text is too short (under 24 bytes of letters: n-gram models guess wildly on less) or the detector cannot
    tell.  Results are cached per text within a request.
 
    bucket(): djb2 (h = h*33 + byte, from 5381, mod 2^32) modulo 100; the
