@@ -5,12 +5,15 @@
 
 #include "mem.h"
 
-static long fail_after = -1;   /* test hook only; single-threaded tests */
+static long fail_after = -1;   /* test hooks only; single-threaded tests */
+static unsigned long nalloc;
 
 void mem_fail_after(long n) { fail_after = n; }
+unsigned long mem_count(void) { return nalloc; }
 
 static int should_fail(void)
 {
+    nalloc++;
     if (fail_after < 0)
         return 0;
     if (fail_after == 0)

@@ -16,6 +16,8 @@ char *mem_strndup(const char *s, size_t n);
 
 /* Test hook: make every allocation after the next 'n' fail (-1 disables). */
 void mem_fail_after(long n);
+/* Test hook: allocations made through these wrappers so far. */
+unsigned long mem_count(void);
 
 /* Growable arrays: ensure room for one more element in 'arr' with 'len'
    used and 'cap' allocated.  Evaluates to 0 on success, -1 on failure. */
