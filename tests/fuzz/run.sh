@@ -15,6 +15,7 @@ CC=${FUZZ_CC:-clang}
 OUT="$ROOT/build/fuzz"
 mkdir -p "$OUT"
 cd "$ROOT" || exit 2
+export ROUTEVM_ROOT="$ROOT"
 
 SRC=""
 DIRS="vm compiler"
@@ -30,7 +31,7 @@ if [ -z "$FUZZ_VM_ONLY" ]; then
 fi
 CFLAGS="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  -Ivm -Icompiler -Ibuild/gen -DRV_STDLIB_SRC=\"$ROOT/stdlib\" -DRV_STDLIB_INSTALL=\"/usr/local/share/routevm/stdlib\""
-LIBS="-lpcre2-8 -lcrypto -ljansson -lm"
+LIBS="-lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm"
 
 status=0
 for h in tests/fuzz/fuzz_*.c; do
