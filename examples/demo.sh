@@ -1,8 +1,9 @@
 #!/bin/sh
-# make demo: the compiler's side of routevm on the support-desk policy.
-# Checks it (with the worst-case cost of a request), compiles it to
-# verified bytecode, verifies the file as routevm will, and prints the
-# listing; then shows what a policy with mistakes looks like to routec.
+# make demo: routevm on the support-desk policy, offline.  Checks it (with
+# the worst-case cost of a request), compiles it to verified bytecode,
+# verifies the file as routevm will, prints the listing, runs its test
+# blocks, explains two decisions; then shows what a policy with mistakes
+# looks like to routec.
 set -e
 BUILD=${1:-build}
 RC="$BUILD/routec"
@@ -22,6 +23,15 @@ say "routec verify $OUT/support.rbc"
 
 say "routec dis $OUT/support.rbc  (the support agent's route)"
 "$RC" dis "$OUT/support.rbc" | awk '/^== fn 0/{on=1} on && /^$/{exit} on'
+
+say "routec test examples/support.route   (test blocks, no network)"
+"$RC" test examples/support.route
+
+say "routevm explain examples/support.route --request examples/requests/complaint.json"
+"$BUILD/routevm" explain examples/support.route --request examples/requests/complaint.json | jq .
+
+say "routevm explain ... --request examples/requests/question.json   (a cascade: the plan)"
+"$BUILD/routevm" explain "$OUT/support.rbc" --request examples/requests/question.json | jq -c '{model, rule: .rule.number, strategy, plan, estimate}'
 
 say "a policy with mistakes: routec check examples/broken.route.txt"
 cp examples/broken.route.txt "$OUT/broken.route"
