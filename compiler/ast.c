@@ -9,10 +9,20 @@ const char *const ast_binop_names[] = {
 ast *ast_new(arena *a, ast_kind kind, src_span at)
 {
     ast *n = arena_alloc(a, sizeof *n);
-    if (n) {
-        n->kind = kind;
-        n->at = at;
-        n->ext = RV_NONE;
+    if (!n)
+        return NULL;
+    n->kind = kind;
+    n->at = at;
+    n->ext = RV_NONE;
+    if (kind >= T_CHEAPEST && kind <= T_ROUTE) {
+        if (!(n->u.t = arena_alloc(a, sizeof *n->u.t)))
+            return NULL;
+    } else if (kind == N_ITEM || kind == N_REQITEM) {
+        if (!(n->u.item = arena_alloc(a, sizeof *n->u.item)))
+            return NULL;
+    } else if (kind >= D_CONST && kind <= D_TEST) {
+        if (!(n->u.decl = arena_alloc(a, sizeof *n->u.decl)))
+            return NULL;
     }
     return n;
 }

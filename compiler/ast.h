@@ -37,6 +37,29 @@ extern const char *const ast_binop_names[];
 typedef struct sym sym;   /* compiler/resolve.h */
 
 typedef struct ast ast;
+
+/* The rarer node kinds keep their fields out of line, so the common
+   expression node stays small (the AST of a 100,000-line policy is a few
+   hundred thousand nodes). */
+/* T_CHEAPEST/T_FASTEST: cands (E_NAME list), cond (where or NULL)
+   T_CASCADE: cands, cond (threshold), by, judge (E_NAME), check
+   T_SPLIT: arms (N_ARM list), cond (key)
+   T_HOOK: url (E_STR), cond (timeout), dflt
+   T_ROUTE: rules */
+typedef struct {
+    ast *cands, *cond, *judge, *check, *arms, *url, *dflt, *rules;
+    rv_bykind by;
+} ast_target;
+/* N_ITEM: a 'name value' item of a block; N_REQITEM: a request item of a
+   test ('path' is set for meta.x = v) */
+typedef struct { char *name; src_span name_at; ast *value, *value2; char *path; } ast_item;
+typedef struct {
+    char *name; src_span name_at;
+    ast *items;      /* provider/model/agent: N_ITEM...; guardrail: N_GACTION; test: items */
+    ast *from;       /* D_MODEL: provider name (E_NAME); D_CONST: value */
+    ast *agent, *request, *givens, *expects;   /* D_TEST */
+    int file_level;  /* declared in a file given on the command line */
+} ast_decl;
 struct ast {
     ast_kind kind;
     src_span at;
@@ -63,31 +86,16 @@ struct ast {
            T_SPLIT: arms (N_ARM list), cond (key)
            T_HOOK: url (E_STR), cond (timeout), dflt
            T_ROUTE: rules */
-        struct {
-            ast *cands, *cond, *judge, *check, *arms, *url, *dflt, *rules;
-            rv_bykind by;
-        } t;
+        ast_target *t;
         struct { ast *cond, *target, *reason; } rule;   /* N_RULE: cond NULL = otherwise */
         struct { ast *share, *target; } arm;            /* N_ARM */
-        /* N_ITEM: a 'name value' item of a block; N_REQITEM: a request item
-           of a test ('path' is set for meta.x = v) */
-        struct { char *name; src_span name_at; ast *value, *value2; char *path; } item;
+        ast_item *item;                              /* N_ITEM, N_REQITEM */
         struct { ast *amount; char *per; src_span per_at; } budget;  /* N_BUDGET */
         struct { rv_gakind kind; rv_dir dir; ast *value, *text; } ga; /* N_GACTION */
         /* N_GIVEN: model answers text [confidence c] | model fails what |
            hook answers model */
         struct { rv_givenkind kind; ast *who, *what, *confidence; } given;
-        struct {
-            char *name; src_span name_at;
-            ast *items;      /* provider/model/agent: N_ITEM/N_BUDGET...; guardrail: N_GACTION */
-            ast *from;       /* D_MODEL: provider name (E_NAME); D_CONST: value */
-            ast *route;      /* D_AGENT: target */
-            ast *guards, *fallback, *budgets;  /* D_AGENT: E_NAME lists, N_BUDGET list */
-            /* D_TEST */
-            ast *agent, *request, *givens, *expects;
-            ast *price_in, *price_out;   /* D_MODEL */
-            int file_level;  /* declared in a file given on the command line */
-        } decl;
+        ast_decl *decl;
     } u;
 };
 

@@ -70,7 +70,7 @@ static sym *resolve_name(checker *k, const char *name, src_span at, unsigned mas
     if (!(mask & (1u << s->kind))) {
         diag_report(D, DG_WRONG_KIND, at, "'%s' is a %s, but a %s is expected here", name,
                     sym_kind_names[s->kind], what);
-        diag_note(D, s->decl->u.decl.name_at, "'%s' is declared here", name);
+        diag_note(D, s->decl->u.decl->name_at, "'%s' is declared here", name);
         return NULL;
     }
     s->used = 1;
@@ -147,7 +147,7 @@ static ast *fold_const_sym(checker *k, sym *s, src_span use, int report)
         return NULL;
     s->state = 1;
     checker sub = { .c = k->c };
-    ast *v = s->decl->u.decl.from;
+    ast *v = s->decl->u.decl->from;
     if (chk_expr(&sub, v, SC_CONST) == RV_T__COUNT) {
         s->state = 3;
         return NULL;
@@ -718,11 +718,11 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
         names[i] = spec[i].name;
     for (ast *it = items; it; it = it->next) {
         size_t i = 0;
-        while (i < n && strcmp(spec[i].name, it->u.item.name))
+        while (i < n && strcmp(spec[i].name, it->u.item->name))
             i++;
         if (i == n) {
-            diag_report(D, DG_UNKNOWN_PROPERTY, it->u.item.name_at, "%s blocks have no '%s'", block, it->u.item.name);
-            const char *sug = diag_suggest(it->u.item.name, names, n);
+            diag_report(D, DG_UNKNOWN_PROPERTY, it->u.item->name_at, "%s blocks have no '%s'", block, it->u.item->name);
+            const char *sug = diag_suggest(it->u.item->name, names, n);
             if (sug)
                 diag_hint(D, "did you mean '%s'?", sug);
             else {
@@ -735,8 +735,8 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
             continue;
         }
         if (found[i]) {
-            diag_report(D, DG_DUPLICATE_PROPERTY, it->u.item.name_at, "'%s' is given twice", it->u.item.name);
-            diag_note(D, found[i]->u.item.name_at, "first given here");
+            diag_report(D, DG_DUPLICATE_PROPERTY, it->u.item->name_at, "'%s' is given twice", it->u.item->name);
+            diag_note(D, found[i]->u.item->name_at, "first given here");
             continue;
         }
         found[i] = it;
@@ -745,9 +745,9 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
 
 static ast *single(checker *k, ast *item)
 {
-    ast *v = item->u.item.value;
+    ast *v = item->u.item->value;
     if (v && v->next) {
-        diag_report(D, DG_SYNTAX, v->next->at, "'%s' takes one value", item->u.item.name);
+        diag_report(D, DG_SYNTAX, v->next->at, "'%s' takes one value", item->u.item->name);
         return NULL;
     }
     return v;
@@ -755,9 +755,9 @@ static ast *single(checker *k, ast *item)
 
 static void missing(checker *k, ast *decl, const char *what, const char *example)
 {
-    diag_report(D, DG_MISSING_PROPERTY, decl->u.decl.name_at, "%s '%s' has no '%s'",
+    diag_report(D, DG_MISSING_PROPERTY, decl->u.decl->name_at, "%s '%s' has no '%s'",
                 sym_kind_names[decl->kind == D_PROVIDER ? SYM_PROVIDER : decl->kind == D_MODEL ? SYM_MODEL : SYM_AGENT],
-                decl->u.decl.name, what);
+                decl->u.decl->name, what);
     if (example)
         diag_hint(D, "add: %s", example);
 }
@@ -780,7 +780,7 @@ static void chk_provider(checker *k, sym *s)
     static const item_spec spec[] = { { "kind", 1 }, { "endpoint", 0 }, { "key", 0 }, { "region", 0 } };
     ast *f[4] = { 0 }, *d = s->decl, *v;
     provider_info *p = &s->u.provider;
-    scan_items(k, d->u.decl.items, spec, 4, f, "provider");
+    scan_items(k, d->u.decl->items, spec, 4, f, "provider");
     p->kind = RV_PROV_OPENAI;
     if (!f[0])
         missing(k, d, "kind", "kind openai   (or anthropic, bedrock)");
@@ -837,8 +837,8 @@ static void chk_model(checker *k, sym *s)
     };
     ast *f[8] = { 0 }, *d = s->decl, *v, *l;
     model_info *m = &s->u.model;
-    scan_items(k, d->u.decl.items, spec, 8, f, "model");
-    ast *from = d->u.decl.from;
+    scan_items(k, d->u.decl->items, spec, 8, f, "model");
+    ast *from = d->u.decl->from;
     from->sym = resolve_name(k, from->u.name, from->at, 1u << SYM_PROVIDER, "provider");
     if (!f[0])
         missing(k, d, "id", "id \"provider-model-id\"");
@@ -848,17 +848,17 @@ static void chk_model(checker *k, sym *s)
         m->id = l->u.str.s;
     }
     if (!f[1]) {
-        diag_report(D, DG_MISSING_PRICE, d->u.decl.name_at, "model '%s' has no price", d->u.decl.name);
+        diag_report(D, DG_MISSING_PRICE, d->u.decl->name_at, "model '%s' has no price", d->u.decl->name);
         diag_hint(D, "a missing price would make every cost and budget wrong; add: price in $0.15/Mtok, out $0.60/Mtok");
     } else {
         ast *it = f[1];
-        if (strcmp(it->u.item.path, "out")) {
+        if (strcmp(it->u.item->path, "out")) {
             diag_report(D, DG_SYNTAX, it->at, "a price reads: price in $X/Mtok, out $Y/Mtok");
         } else {
-            ast *pi = const_of(k, it->u.item.value, RV_T_RATE, "the input price");
-            ast *po = const_of(k, it->u.item.value2, RV_T_RATE, "the output price");
-            if (pi && po && !positive(k, pi, it->u.item.value, "a price", 1) &&
-                !positive(k, po, it->u.item.value2, "a price", 1)) {
+            ast *pi = const_of(k, it->u.item->value, RV_T_RATE, "the input price");
+            ast *po = const_of(k, it->u.item->value2, RV_T_RATE, "the output price");
+            if (pi && po && !positive(k, pi, it->u.item->value, "a price", 1) &&
+                !positive(k, po, it->u.item->value2, "a price", 1)) {
                 m->price_in = pi->u.i;
                 m->price_out = po->u.i;
                 m->priced = 1;
@@ -883,7 +883,7 @@ static void chk_model(checker *k, sym *s)
             m->tier = (uint32_t)l->u.i;
     }
     if (f[5]) {
-        for (ast *c0 = f[5]->u.item.value; c0; c0 = c0->next) {
+        for (ast *c0 = f[5]->u.item->value; c0; c0 = c0->next) {
             ast *items = c0->kind == E_LIST ? c0->u.items : c0;
             for (ast *c1 = items; c1; c1 = c0->kind == E_LIST ? c1->next : NULL) {
                 const char *nm = c1->kind == E_NAME ? c1->u.name : c1->kind == E_STR ? c1->u.str.s : NULL;
@@ -914,7 +914,7 @@ static void chk_model(checker *k, sym *s)
 static void chk_guardrail(checker *k, sym *s)
 {
     ast *limits[RV_DIR__COUNT] = { 0 };
-    for (ast *a = s->decl->u.decl.items; a; a = a->next) {
+    for (ast *a = s->decl->u.decl->items; a; a = a->next) {
         if (a->u.ga.kind == RV_GA_LIMIT) {
             ast *l = const_of(k, a->u.ga.value, RV_T_TOKENS, "a token limit");
             if (limits[a->u.ga.dir]) {
@@ -986,31 +986,31 @@ static void chk_target(checker *k, ast *t)
         break;
     case T_CHEAPEST:
     case T_FASTEST:
-        chk_cands(k, t->u.t.cands, t->kind == T_CHEAPEST ? "cheapest" : "fastest");
-        if (t->u.t.cond)
-            expect_type(k, t->u.t.cond, SC_WHERE, RV_T_BOOL, "a 'where' condition");
+        chk_cands(k, t->u.t->cands, t->kind == T_CHEAPEST ? "cheapest" : "fastest");
+        if (t->u.t->cond)
+            expect_type(k, t->u.t->cond, SC_WHERE, RV_T_BOOL, "a 'where' condition");
         break;
     case T_CASCADE:
-        chk_cands(k, t->u.t.cands, "cascade");
-        if ((v = const_of(k, t->u.t.cond, RV_T_NUM, "a confidence threshold"))) {
+        chk_cands(k, t->u.t->cands, "cascade");
+        if ((v = const_of(k, t->u.t->cond, RV_T_NUM, "a confidence threshold"))) {
             int64_t x = v->type == RV_T_INT ? v->u.i * 1000000 : v->u.i;
             if (x < 0 || x > 1000000)
-                diag_report(D, DG_BAD_VALUE, t->u.t.cond->at, "a confidence threshold is between 0 and 1");
-            t->u.t.cond = lit(k, E_NUM, t->u.t.cond->at, x);
+                diag_report(D, DG_BAD_VALUE, t->u.t->cond->at, "a confidence threshold is between 0 and 1");
+            t->u.t->cond = lit(k, E_NUM, t->u.t->cond->at, x);
         }
-        if (t->u.t.by == RV_BY_JUDGE)
-            t->u.t.judge->sym = resolve_name(k, t->u.t.judge->u.name, t->u.t.judge->at, 1u << SYM_MODEL, "model");
-        if (t->u.t.by == RV_BY_CHECK) {
-            rv_type ct = chk_expr(k, t->u.t.check, SC_CHECK);
+        if (t->u.t->by == RV_BY_JUDGE)
+            t->u.t->judge->sym = resolve_name(k, t->u.t->judge->u.name, t->u.t->judge->at, 1u << SYM_MODEL, "model");
+        if (t->u.t->by == RV_BY_CHECK) {
+            rv_type ct = chk_expr(k, t->u.t->check, SC_CHECK);
             if (ct != RV_T__COUNT && ct != RV_T_BOOL && ct != RV_T_NUM)
-                diag_report(D, DG_TYPE, t->u.t.check->at, "a check must be a bool or a number from 0 to 1, not %s",
+                diag_report(D, DG_TYPE, t->u.t->check->at, "a check must be a bool or a number from 0 to 1, not %s",
                             a_type(ct));
         }
         break;
     case T_SPLIT: {
         int64_t sum = 0;
         int ok = 1;
-        for (ast *a = t->u.t.arms; a; a = a->next) {
+        for (ast *a = t->u.t->arms; a; a = a->next) {
             ast *s = const_of(k, a->u.arm.share, RV_T_PERCENT, "a split share");
             if (!s || positive(k, s, a->u.arm.share, "a split share", 0))
                 ok = 0;
@@ -1022,22 +1022,22 @@ static void chk_target(checker *k, ast *t)
             diag_report(D, DG_SPLIT_SUM, t->at, "split shares add up to %lld.%04lld%%, not 100%%",
                         (long long)(sum / 10000), (long long)(sum % 10000));
         }
-        expect_type(k, t->u.t.cond, SC_ROUTE, RV_T_STR, "a split key");
+        expect_type(k, t->u.t->cond, SC_ROUTE, RV_T_STR, "a split key");
         break;
     }
     case T_HOOK: {
         const char *url;
-        check_url(k, t->u.t.url, &url);
-        if ((v = const_of(k, t->u.t.cond, RV_T_DURATION, "a hook timeout"))) {
+        check_url(k, t->u.t->url, &url);
+        if ((v = const_of(k, t->u.t->cond, RV_T_DURATION, "a hook timeout"))) {
             if (v->u.i <= 0 || v->u.i > 60000000)
-                diag_report(D, DG_BAD_VALUE, t->u.t.cond->at, "a hook timeout is between 1us and 60s");
-            t->u.t.cond = v;
+                diag_report(D, DG_BAD_VALUE, t->u.t->cond->at, "a hook timeout is between 1us and 60s");
+            t->u.t->cond = v;
         }
-        chk_target(k, t->u.t.dflt);
+        chk_target(k, t->u.t->dflt);
         break;
     }
     case T_ROUTE:
-        chk_rules(k, t->u.t.rules);
+        chk_rules(k, t->u.t->rules);
         break;
     default:
         break;
@@ -1054,14 +1054,14 @@ static void chk_agent(checker *k, sym *s)
     agent_info *a = &s->u.agent;
     k->agent = s;
     k->rule_no = 0;
-    scan_items(k, d->u.decl.items, spec, 7, f, "agent");
+    scan_items(k, d->u.decl->items, spec, 7, f, "agent");
     if (f[0]) {
-        a->guards = f[0]->u.item.value;
+        a->guards = f[0]->u.item->value;
         chk_names_into(k, a->guards, 1u << SYM_GUARDRAIL, "guardrail");
     }
     if (f[1]) {
         int seen[2] = { 0 };
-        for (ast *b = f[1]->u.item.value; b; b = b->next) {
+        for (ast *b = f[1]->u.item->value; b; b = b->next) {
             ast *amt = const_of(k, b->u.budget.amount, RV_T_MONEY, "a budget");
             int per = !strcmp(b->u.budget.per, "request") ? 0 : !strcmp(b->u.budget.per, "day") ? 1 : -1;
             if (per < 0) {
@@ -1077,11 +1077,11 @@ static void chk_agent(checker *k, sym *s)
     if (!f[2])
         missing(k, d, "route", "route { when ... -> model  otherwise -> model }");
     else {
-        a->route = f[2]->u.item.value;
+        a->route = f[2]->u.item->value;
         chk_target(k, a->route);
     }
     if (f[3]) {
-        a->fallback = f[3]->u.item.value;
+        a->fallback = f[3]->u.item->value;
         chk_names_into(k, a->fallback, 1u << SYM_MODEL | 1u << SYM_AGENT, "model");
     }
     if (f[4] && (v = single(k, f[4])) && (l = const_of(k, v, RV_T_INT, "a retry count"))) {
@@ -1105,8 +1105,8 @@ static void chk_agent(checker *k, sym *s)
 static void chk_test(checker *k, ast *d)
 {
     ast *req = NULL, *ex_tail = NULL;
-    d->u.decl.expects = NULL;
-    for (ast *it = d->u.decl.items, *next; it; it = next) {
+    d->u.decl->expects = NULL;
+    for (ast *it = d->u.decl->items, *next; it; it = next) {
         next = it->next;
         if (it->kind == N_GIVEN) {
             ast *g = it;
@@ -1146,39 +1146,39 @@ static void chk_test(checker *k, ast *d)
             }
             continue;
         }
-        if (!strcmp(it->u.item.name, "request")) {
+        if (!strcmp(it->u.item->name, "request")) {
             if (req) {
-                diag_report(D, DG_DUPLICATE_PROPERTY, it->u.item.name_at, "a test has one request");
+                diag_report(D, DG_DUPLICATE_PROPERTY, it->u.item->name_at, "a test has one request");
                 continue;
             }
             req = it;
-            ast *an = it->u.item.value;
+            ast *an = it->u.item->value;
             an->sym = resolve_name(k, an->u.name, an->at, 1u << SYM_AGENT, "agent");
-            d->u.decl.agent = an;
-            d->u.decl.request = chk_request(k->c, it);
+            d->u.decl->agent = an;
+            d->u.decl->request = chk_request(k->c, it);
         } else {
-            ast *e = it->u.item.value;
+            ast *e = it->u.item->value;
             expect_type(k, e, SC_EXPECT, RV_T_BOOL, "an expectation");
             ast *copy = it;
             copy->next = NULL;
             if (ex_tail)
                 ex_tail->next = copy;
             else
-                d->u.decl.expects = copy;
+                d->u.decl->expects = copy;
             ex_tail = copy;
         }
     }
     if (!req) {
-        diag_report(D, DG_MISSING_PROPERTY, d->u.decl.name_at, "test \"%s\" has no request", d->u.decl.name);
+        diag_report(D, DG_MISSING_PROPERTY, d->u.decl->name_at, "test \"%s\" has no request", d->u.decl->name);
         diag_hint(D, "add: request AGENT { user \"...\" }");
     }
-    if (!d->u.decl.expects) {
-        diag_report(D, DG_MISSING_PROPERTY, d->u.decl.name_at, "test \"%s\" expects nothing", d->u.decl.name);
+    if (!d->u.decl->expects) {
+        diag_report(D, DG_MISSING_PROPERTY, d->u.decl->name_at, "test \"%s\" expects nothing", d->u.decl->name);
         diag_hint(D, "add: expect model == some_model");
     }
     /* keep the givens in the items list for the code generator */
     ast *gh = NULL, *gt = NULL;
-    for (ast *it = d->u.decl.items, *next; it; it = next) {
+    for (ast *it = d->u.decl->items, *next; it; it = next) {
         next = it->next;
         if (it->kind != N_GIVEN)
             continue;
@@ -1186,7 +1186,7 @@ static void chk_test(checker *k, ast *d)
         if (gt) gt->next = it; else gh = it;
         gt = it;
     }
-    d->u.decl.givens = gh;
+    d->u.decl->givens = gh;
 }
 
 /* ---------------------------------------------------------------- driver */

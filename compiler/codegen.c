@@ -524,11 +524,11 @@ static void cg_target(cg *g, ast *t)
         emit(g, t->sym->kind == SYM_AGENT ? OP_DELEGATE : OP_DECIDE, t->sym->index);
         return;
     case T_ROUTE:
-        cg_rules(g, t->u.t.rules);
+        cg_rules(g, t->u.t->rules);
         return;
     case T_CHEAPEST:
     case T_FASTEST: {
-        uint32_t count, first = model_refs(g, t->u.t.cands, &count);
+        uint32_t count, first = model_refs(g, t->u.t->cands, &count);
         rv_choice *ch = NEWROW(g, p->choices, p->nchoice, cap_choice);
         if (!ch)
             return;
@@ -538,31 +538,31 @@ static void cg_target(cg *g, ast *t)
         ch->count = count;
         ch->where = RV_NONE;
         ch->loc = g->cur_loc;
-        if (t->u.t.cond)
-            defer_fn(g, t->u.t.cond, RV_FN_WHERE, idx);
+        if (t->u.t->cond)
+            defer_fn(g, t->u.t->cond, RV_FN_WHERE, idx);
         emit(g, OP_CHOOSE, idx);
         return;
     }
     case T_CASCADE: {
-        uint32_t count, first = model_refs(g, t->u.t.cands, &count);
+        uint32_t count, first = model_refs(g, t->u.t->cands, &count);
         rv_cascade *cs = NEWROW(g, p->cascades, p->ncascade, cap_cascade);
         if (!cs)
             return;
         uint32_t idx = p->ncascade - 1;
         cs->first = first;
         cs->count = count;
-        cs->threshold = t->u.t.cond->u.i;
-        cs->by = t->u.t.by;
-        cs->judge = t->u.t.by == RV_BY_JUDGE ? t->u.t.judge->sym->index : RV_NONE;
+        cs->threshold = t->u.t->cond->u.i;
+        cs->by = t->u.t->by;
+        cs->judge = t->u.t->by == RV_BY_JUDGE ? t->u.t->judge->sym->index : RV_NONE;
         cs->check = RV_NONE;
         cs->loc = g->cur_loc;
-        if (t->u.t.by == RV_BY_CHECK)
-            defer_fn(g, t->u.t.check, RV_FN_CHECK, idx);
+        if (t->u.t->by == RV_BY_CHECK)
+            defer_fn(g, t->u.t->check, RV_FN_CHECK, idx);
         emit(g, OP_CASCADE, idx);
         return;
     }
     case T_SPLIT: {
-        uint32_t n = ast_count(t->u.t.arms), first = p->narm;
+        uint32_t n = ast_count(t->u.t->arms), first = p->narm;
         for (uint32_t i = 0; i < n; i++)
             if (!NEWROW(g, p->arms, p->narm, cap_arm))
                 return;
@@ -573,11 +573,11 @@ static void cg_target(cg *g, ast *t)
         sp->first = first;
         sp->count = n;
         sp->loc = g->cur_loc;
-        cg_expr(g, t->u.t.cond);
+        cg_expr(g, t->u.t->cond);
         set_loc(g, t->at);
         emit(g, OP_SPLIT, idx);
         uint32_t i = 0;
-        for (ast *a = t->u.t.arms; a; a = a->next, i++) {
+        for (ast *a = t->u.t->arms; a; a = a->next, i++) {
             p->arms[first + i].share = a->u.arm.share->u.i;
             p->arms[first + i].target = p->ncode;
             g->dead = 0;
@@ -590,11 +590,11 @@ static void cg_target(cg *g, ast *t)
         if (!h)
             return;
         uint32_t idx = p->nhook - 1;
-        p->hooks[idx].url = istr(g, t->u.t.url->u.str.s);
-        p->hooks[idx].timeout = t->u.t.cond->u.i;
+        p->hooks[idx].url = istr(g, t->u.t->url->u.str.s);
+        p->hooks[idx].timeout = t->u.t->cond->u.i;
         p->hooks[idx].loc = g->cur_loc;
         emit(g, OP_HOOK, idx);
-        cg_target(g, t->u.t.dflt);
+        cg_target(g, t->u.t->dflt);
         return;
     }
     default:
@@ -648,7 +648,7 @@ static void collect_rules(cg *g, ast *t, uint32_t agent)
 {
     switch (t->kind) {
     case T_ROUTE:
-        for (ast *r = t->u.t.rules; r; r = r->next) {
+        for (ast *r = t->u.t->rules; r; r = r->next) {
             rv_rule *rule = NEWROW(g, g->p->rules, g->p->nrule, cap_rule);
             if (!rule)
                 return;
@@ -664,11 +664,11 @@ static void collect_rules(cg *g, ast *t, uint32_t agent)
         }
         return;
     case T_SPLIT:
-        for (ast *a = t->u.t.arms; a; a = a->next)
+        for (ast *a = t->u.t->arms; a; a = a->next)
             collect_rules(g, a->u.arm.target, agent);
         return;
     case T_HOOK:
-        collect_rules(g, t->u.t.dflt, agent);
+        collect_rules(g, t->u.t->dflt, agent);
         return;
     default:
         return;
@@ -682,7 +682,7 @@ static void cg_agent(cg *g, sym *s)
     rv_program *p = g->p;
     agent_info *a = &s->u.agent;
     rv_agent *ag = &p->agents[s->index];
-    set_loc(g, s->decl->u.decl.name_at);
+    set_loc(g, s->decl->u.decl->name_at);
     ag->name = istr(g, s->name);
     ag->loc = g->cur_loc;
     ag->guard_first = p->nguard_ref;
@@ -724,12 +724,12 @@ static void cg_agent(cg *g, sym *s)
 static void cg_model(cg *g, sym *s)
 {
     model_info *m = &s->u.model;
-    set_loc(g, s->decl->u.decl.name_at);
+    set_loc(g, s->decl->u.decl->name_at);
     rv_model *md = &g->p->models[s->index];
     uint32_t name = istr(g, s->name), id = istr(g, m->id), sys = istr(g, m->system);
     md = &g->p->models[s->index];
     md->name = name;
-    md->provider = s->decl->u.decl.from->sym->index;
+    md->provider = s->decl->u.decl->from->sym->index;
     md->id = id;
     md->system = sys;
     md->price_in = m->price_in;
@@ -745,7 +745,7 @@ static void cg_model(cg *g, sym *s)
 static void cg_provider(cg *g, sym *s)
 {
     provider_info *pi = &s->u.provider;
-    set_loc(g, s->decl->u.decl.name_at);
+    set_loc(g, s->decl->u.decl->name_at);
     uint32_t name = istr(g, s->name), ep = istr(g, pi->endpoint), rg = istr(g, pi->region), key = istr(g, pi->key_env);
     rv_provider *pr = &g->p->providers[s->index];
     pr->name = name;
@@ -759,9 +759,9 @@ static void cg_provider(cg *g, sym *s)
 static void cg_guardrail(cg *g, sym *s)
 {
     rv_program *p = g->p;
-    set_loc(g, s->decl->u.decl.name_at);
+    set_loc(g, s->decl->u.decl->name_at);
     uint32_t name = istr(g, s->name), loc = g->cur_loc, first = p->ngaction;
-    for (ast *a = s->decl->u.decl.items; a; a = a->next) {
+    for (ast *a = s->decl->u.decl->items; a; a = a->next) {
         set_loc(g, a->at);
         uint32_t re = RV_NONE, text = RV_NONE;
         int64_t limit = 0;
@@ -791,12 +791,12 @@ static void cg_guardrail(cg *g, sym *s)
 static void cg_test(cg *g, ast *d)
 {
     rv_program *p = g->p;
-    set_loc(g, d->u.decl.name_at);
+    set_loc(g, d->u.decl->name_at);
     uint32_t loc = g->cur_loc;
-    uint32_t name = istr(g, d->u.decl.name);
-    uint32_t req = d->u.decl.request ? intern(g, d->u.decl.request->u.str.s, d->u.decl.request->u.str.len) : RV_NONE;
+    uint32_t name = istr(g, d->u.decl->name);
+    uint32_t req = d->u.decl->request ? intern(g, d->u.decl->request->u.str.s, d->u.decl->request->u.str.len) : RV_NONE;
     uint32_t gfirst = p->ngiven;
-    for (ast *gv = d->u.decl.givens; gv; gv = gv->next) {
+    for (ast *gv = d->u.decl->givens; gv; gv = gv->next) {
         uint32_t text = RV_NONE;
         if (gv->u.given.kind == RV_GIVEN_ANSWER)
             text = intern(g, gv->u.given.what->u.str.s, gv->u.given.what->u.str.len);
@@ -813,8 +813,8 @@ static void cg_test(cg *g, ast *d)
     }
     uint32_t gcount = p->ngiven - gfirst;
     uint32_t first_fn = RV_NONE, nexp = 0;
-    for (ast *e = d->u.decl.expects; e; e = e->next) {
-        uint32_t fn = value_fn(g, e->u.item.value, RV_FN_EXPECT);
+    for (ast *e = d->u.decl->expects; e; e = e->next) {
+        uint32_t fn = value_fn(g, e->u.item->value, RV_FN_EXPECT);
         if (first_fn == RV_NONE)
             first_fn = fn;
         nexp++;
@@ -823,7 +823,7 @@ static void cg_test(cg *g, ast *d)
     if (!t)
         return;
     t->name = name;
-    t->agent = d->u.decl.agent->sym->index;
+    t->agent = d->u.decl->agent->sym->index;
     t->request = req;
     t->given_first = gfirst;
     t->given_count = gcount;

@@ -94,27 +94,27 @@ static int64_t target_cost(coster *k, const ast *t)
         return ref_cost(k, t->sym);
     case T_CHEAPEST:
     case T_FASTEST:
-        return cands_max(k, t->u.t.cands);
+        return cands_max(k, t->u.t->cands);
     case T_CASCADE: {
         int64_t sum = 0;
-        for (const ast *n = t->u.t.cands; n; n = n->next) {
+        for (const ast *n = t->u.t->cands; n; n = n->next) {
             const model_info *m = &n->sym->u.model;
             v = one_call(k, n->sym, 0);
             if (v == UNBOUNDED || v > best)
                 best = v, why = n->sym->name;
             sum = add(sum, v);
-            if (t->u.t.by == RV_BY_JUDGE) {
+            if (t->u.t->by == RV_BY_JUDGE) {
                 int64_t out = m->max_output && m->max_output < m->context ? m->max_output : m->context;
                 if (k->out_limit && k->out_limit < out)
                     out = k->out_limit;
-                sum = add(sum, one_call(k, t->u.t.judge->sym, out));
+                sum = add(sum, one_call(k, t->u.t->judge->sym, out));
             }
         }
         k->why = why;
         return sum;
     }
     case T_SPLIT:
-        for (const ast *a = t->u.t.arms; a; a = a->next) {
+        for (const ast *a = t->u.t->arms; a; a = a->next) {
             v = target_cost(k, a->u.arm.target);
             if (v == UNBOUNDED || v > best)
                 best = v, why = k->why;
@@ -132,13 +132,13 @@ static int64_t target_cost(coster *k, const ast *t)
             if (v == UNBOUNDED || v > best)
                 best = v, why = s->name;
         }
-        v = target_cost(k, t->u.t.dflt);
+        v = target_cost(k, t->u.t->dflt);
         if (v == UNBOUNDED || v > best)
             best = v, why = k->why;
         k->why = why;
         return best;
     case T_ROUTE:
-        for (const ast *r = t->u.t.rules; r; r = r->next) {
+        for (const ast *r = t->u.t->rules; r; r = r->next) {
             v = target_cost(k, r->u.rule.target);
             if (v == UNBOUNDED || v > best)
                 best = v, why = k->why;

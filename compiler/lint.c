@@ -383,7 +383,7 @@ static void lint_rules(rv_compiler *c, ast *block)
     rule_index ix = { 0 };
     ast *ender = NULL;              /* otherwise / always-true rule */
     int decided = 0;
-    for (ast *r = block->u.t.rules; r; r = r->next) {
+    for (ast *r = block->u.t->rules; r; r = r->next) {
         int truth = const_truth(c, r->u.rule.cond);
         if (ender) {
             diag_report(D, DG_UNREACHABLE, r->at, "rule %u can never be reached", (unsigned)r->ext);
@@ -428,7 +428,7 @@ static void lint_rules(rv_compiler *c, ast *block)
             c->oom = 1;
     }
     ix_free(&ix);
-    if (!decided && !complementary(c, block->u.t.rules)) {
+    if (!decided && !complementary(c, block->u.t->rules)) {
         diag_report(D, DG_UNDECIDED, block->at, "no model is chosen when no rule matches");
         diag_hint(D, "end the block with: otherwise -> some_model");
     }
@@ -579,7 +579,7 @@ static void lint_where(rv_compiler *c, ast *t, sym *agent)
 {
     where_ctx w = { .c = c, .in_bound = agent->u.agent.in_limit };
     unsigned alive = 0, n = 0;
-    for (ast *m = t->u.t.cands; m; m = m->next)
+    for (ast *m = t->u.t->cands; m; m = m->next)
         n++;
     ast **dead = mem_calloc(n + 1, sizeof *dead);
     if (!dead) {
@@ -587,22 +587,22 @@ static void lint_where(rv_compiler *c, ast *t, sym *agent)
         return;
     }
     unsigned nd = 0;
-    for (ast *m = t->u.t.cands; m; m = m->next) {
+    for (ast *m = t->u.t->cands; m; m = m->next) {
         w.m = &m->sym->u.model;
-        absval v = ab_eval(&w, t->u.t.cond);
+        absval v = ab_eval(&w, t->u.t->cond);
         if (v.kind == AV_BOOL && !v.b)
             dead[nd++] = m;
         else
             alive++;
     }
     if (!alive) {
-        diag_report(D, DG_WHERE_NEVER, t->u.t.cond->at, "no listed model can ever satisfy this condition");
+        diag_report(D, DG_WHERE_NEVER, t->u.t->cond->at, "no listed model can ever satisfy this condition");
         diag_hint(D, "check the models' context, tier, latency, prices and capabilities against it");
     } else {
         for (unsigned i = 0; i < nd; i++) {
             diag_report(D, DG_DEAD_CANDIDATE, dead[i]->at, "'%s' can never satisfy the 'where' of this %s",
                         dead[i]->u.name, t->kind == T_CHEAPEST ? "cheapest" : "fastest");
-            diag_note(D, t->u.t.cond->at, "the condition");
+            diag_note(D, t->u.t->cond->at, "the condition");
         }
     }
     free(dead);
@@ -615,17 +615,17 @@ static void lint_target(rv_compiler *c, ast *t, sym *agent)
     switch (t->kind) {
     case T_ROUTE:
         lint_rules(c, t);
-        for (ast *r = t->u.t.rules; r; r = r->next)
+        for (ast *r = t->u.t->rules; r; r = r->next)
             lint_target(c, r->u.rule.target, agent);
         return;
     case T_CHEAPEST:
     case T_FASTEST:
-        if (t->u.t.cond)
+        if (t->u.t->cond)
             lint_where(c, t, agent);
         return;
     case T_CASCADE: {
         ast *prev = NULL;
-        for (ast *m = t->u.t.cands; m; prev = m, m = m->next)
+        for (ast *m = t->u.t->cands; m; prev = m, m = m->next)
             if (prev && m->sym->u.model.tier < prev->sym->u.model.tier) {
                 diag_report(D, DG_CASCADE_TIER, m->at, "this cascade steps down from tier %u ('%s') to tier %u ('%s')",
                             prev->sym->u.model.tier, prev->u.name, m->sym->u.model.tier, m->u.name);
@@ -635,11 +635,11 @@ static void lint_target(rv_compiler *c, ast *t, sym *agent)
         return;
     }
     case T_SPLIT:
-        for (ast *a = t->u.t.arms; a; a = a->next)
+        for (ast *a = t->u.t->arms; a; a = a->next)
             lint_target(c, a->u.arm.target, agent);
         return;
     case T_HOOK:
-        lint_target(c, t->u.t.dflt, agent);
+        lint_target(c, t->u.t->dflt, agent);
         return;
     default:
         return;
@@ -681,15 +681,15 @@ static void visit_target(cycle_ctx *cc, ast *t)
             visit_ref(cc, t, t->sym);
         return;
     case T_ROUTE:
-        for (ast *r = t->u.t.rules; r; r = r->next)
+        for (ast *r = t->u.t->rules; r; r = r->next)
             visit_target(cc, r->u.rule.target);
         return;
     case T_SPLIT:
-        for (ast *a = t->u.t.arms; a; a = a->next)
+        for (ast *a = t->u.t->arms; a; a = a->next)
             visit_target(cc, a->u.arm.target);
         return;
     case T_HOOK:
-        visit_target(cc, t->u.t.dflt);
+        visit_target(cc, t->u.t->dflt);
         return;
     default:
         return;
@@ -763,13 +763,13 @@ void lint_program(rv_compiler *c)
             snprintf(money, sizeof money, "unbounded");
         else
             units_money(money, sizeof money, worst);
-        if (c->verbose && s->decl->u.decl.file_level)
-            diag_report(D, DG_WORST_COST, s->decl->u.decl.name_at, "worst-case cost of a request to '%s': %s%s%s%s",
+        if (c->verbose && s->decl->u.decl->file_level)
+            diag_report(D, DG_WORST_COST, s->decl->u.decl->name_at, "worst-case cost of a request to '%s': %s%s%s%s",
                         s->name, money, why ? " (calling " : "", why ? why : "", why ? ")" : "");
         int64_t b = s->u.agent.budget_request;
         if (b && (worst < 0 || worst > b)) {
             units_money(budget, sizeof budget, b);
-            diag_report(D, DG_BUDGET, s->decl->u.decl.name_at,
+            diag_report(D, DG_BUDGET, s->decl->u.decl->name_at,
                         "the worst-case cost of a request (%s, calling %s) exceeds the budget of %s per request",
                         money, why ? why : "?", budget);
             diag_hint(D, "bound the tokens with a guardrail ('limit input 8k tokens', 'limit output 1k tokens'), "
@@ -788,9 +788,9 @@ void lint_program(rv_compiler *c)
             has_agent[c->order[i]->decl->at.file] = 1;
     for (uint32_t i = 0; i < c->norder; i++) {
         sym *s = c->order[i];
-        if (!s->used && s->decl->u.decl.file_level && (s->kind == SYM_MODEL || s->kind == SYM_GUARDRAIL) &&
+        if (!s->used && s->decl->u.decl->file_level && (s->kind == SYM_MODEL || s->kind == SYM_GUARDRAIL) &&
             s->decl->at.file < c->src.n && has_agent[s->decl->at.file])
-            diag_report(D, DG_UNUSED, s->decl->u.decl.name_at, "%s '%s' is never used", sym_kind_names[s->kind], s->name);
+            diag_report(D, DG_UNUSED, s->decl->u.decl->name_at, "%s '%s' is never used", sym_kind_names[s->kind], s->name);
     }
     free(has_agent);
 }

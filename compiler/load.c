@@ -147,7 +147,7 @@ static void append_decls(rv_compiler *c, ast *decls, int root)
     for (ast *d = decls, *next; d; d = next) {
         next = d->next;
         d->next = NULL;
-        d->u.decl.file_level = root;
+        d->u.decl->file_level = root;
         if (!c->decls)
             c->decls = d;
         else

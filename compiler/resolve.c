@@ -73,16 +73,16 @@ int res_declare(rv_compiler *c)
     for (ast *d = c->decls; d; d = d->next) {
         if (d->kind == D_IMPORT || d->kind == D_TEST)
             continue;
-        const char *name = d->u.decl.name;
+        const char *name = d->u.decl->name;
         sym *old = res_lookup(c, name);
         if (old) {
-            diag_report(&c->diag, DG_REDECLARED, d->u.decl.name_at, "'%s' is already declared as a %s",
+            diag_report(&c->diag, DG_REDECLARED, d->u.decl->name_at, "'%s' is already declared as a %s",
                         name, sym_kind_names[old->kind]);
-            diag_note(&c->diag, old->decl->u.decl.name_at, "previous declaration of '%s'", name);
+            diag_note(&c->diag, old->decl->u.decl->name_at, "previous declaration of '%s'", name);
             continue;
         }
         if (is_reserved(name) && d->kind != D_CONST) {
-            diag_report(&c->diag, DG_BAD_VALUE, d->u.decl.name_at,
+            diag_report(&c->diag, DG_BAD_VALUE, d->u.decl->name_at,
                         "'%s' is a built-in name and cannot be declared", name);
             diag_hint(&c->diag, "choose another name, e.g. '%s_%s'", name,
                       sym_kind_names[kind_of(d->kind)]);
@@ -108,10 +108,10 @@ int res_declare(rv_compiler *c)
         if (d->kind != D_TEST)
             continue;
         for (ast *e = c->decls; e != d; e = e->next)
-            if (e->kind == D_TEST && !strcmp(e->u.decl.name, d->u.decl.name)) {
-                diag_report(&c->diag, DG_REDECLARED, d->u.decl.name_at, "a test named \"%s\" already exists",
-                            d->u.decl.name);
-                diag_note(&c->diag, e->u.decl.name_at, "previous test");
+            if (e->kind == D_TEST && !strcmp(e->u.decl->name, d->u.decl->name)) {
+                diag_report(&c->diag, DG_REDECLARED, d->u.decl->name_at, "a test named \"%s\" already exists",
+                            d->u.decl->name);
+                diag_note(&c->diag, e->u.decl->name_at, "previous test");
                 break;
             }
     }

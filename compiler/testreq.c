@@ -43,26 +43,26 @@ ast *chk_request(rv_compiler *c, ast *item)
     json_t *req = json_object(), *msgs = json_array(), *meta = json_object();
     json_int_t images = 0;
     int bad = 0;
-    json_object_set_new(req, "model", json_string(item->u.item.value->u.name));
-    for (ast *r = item->u.item.value2; r; r = r->next) {
-        const char *n = r->u.item.name;
+    json_object_set_new(req, "model", json_string(item->u.item->value->u.name));
+    for (ast *r = item->u.item->value2; r; r = r->next) {
+        const char *n = r->u.item->name;
         json_t *v = NULL;
-        if (r->u.item.path) {
+        if (r->u.item->path) {
             if (strcmp(n, "meta")) {
-                diag_report(D, DG_UNKNOWN_PROPERTY, r->u.item.name_at, "only meta.KEY = value can be assigned");
+                diag_report(D, DG_UNKNOWN_PROPERTY, r->u.item->name_at, "only meta.KEY = value can be assigned");
                 bad = 1;
-            } else if ((v = const_json(c, r->u.item.value))) {
-                json_object_set_new(meta, r->u.item.path, v);
+            } else if ((v = const_json(c, r->u.item->value))) {
+                json_object_set_new(meta, r->u.item->path, v);
             } else {
                 bad = 1;
             }
             continue;
         }
         if (!strcmp(n, "tools")) {
-            ast *f = chk_fold(c, r->u.item.value, 0);
+            ast *f = chk_fold(c, r->u.item->value, 0);
             json_t *tools = json_array();
             if (!f || f->kind != E_LIST) {
-                diag_report(D, DG_TYPE, r->u.item.value->at, "tools are a list of names: tools [\"lookup_order\"]");
+                diag_report(D, DG_TYPE, r->u.item->value->at, "tools are a list of names: tools [\"lookup_order\"]");
                 bad = 1;
             } else {
                 for (ast *t = f->u.items; t; t = t->next)
@@ -73,14 +73,14 @@ ast *chk_request(rv_compiler *c, ast *item)
             json_object_set_new(req, "tools", tools);
             continue;
         }
-        v = const_json(c, r->u.item.value);
+        v = const_json(c, r->u.item->value);
         if (!v) {
             bad = 1;
             continue;
         }
         if (!strcmp(n, "user") || !strcmp(n, "input") || !strcmp(n, "system") || !strcmp(n, "assistant")) {
             if (!json_is_string(v)) {
-                diag_report(D, DG_TYPE, r->u.item.value->at, "a message is a string");
+                diag_report(D, DG_TYPE, r->u.item->value->at, "a message is a string");
                 json_decref(v);
                 bad = 1;
                 continue;
@@ -98,7 +98,7 @@ ast *chk_request(rv_compiler *c, ast *item)
         } else {
             static const char *const names[] = { "user", "input", "system", "assistant", "stream", "max_tokens",
                                                   "tools", "images", "user_id", "meta" };
-            diag_report(D, DG_UNKNOWN_PROPERTY, r->u.item.name_at, "a test request has no '%s' of this type", n);
+            diag_report(D, DG_UNKNOWN_PROPERTY, r->u.item->name_at, "a test request has no '%s' of this type", n);
             const char *sug = diag_suggest(n, names, sizeof names / sizeof *names);
             if (sug && strcmp(sug, n))
                 diag_hint(D, "did you mean '%s'?", sug);

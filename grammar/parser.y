@@ -151,24 +151,24 @@ file: %empty
 
 decl: IMPORT STRING     { OOM($$ = NEW(D_IMPORT, @$)); $$->u.str.s = $2.s; $$->u.str.len = $2.len; }
     | CONST dotted '=' expr
-                        { OOM($$ = NEW(D_CONST, @$)); $$->u.decl.name = $2->u.name; $$->u.decl.name_at = @2;
-                          $$->u.decl.from = $4; }
+                        { OOM($$ = NEW(D_CONST, @$)); $$->u.decl->name = $2->u.name; $$->u.decl->name_at = @2;
+                          $$->u.decl->from = $4; }
     | PROVIDER name '{' items '}'
-                        { OOM($$ = NEW(D_PROVIDER, @$)); $$->u.decl.name = $2; $$->u.decl.name_at = @2;
-                          $$->u.decl.items = $4.head; }
+                        { OOM($$ = NEW(D_PROVIDER, @$)); $$->u.decl->name = $2; $$->u.decl->name_at = @2;
+                          $$->u.decl->items = $4.head; }
     | MODEL name FROM name '{' items '}'
-                        { OOM($$ = NEW(D_MODEL, @$)); $$->u.decl.name = $2; $$->u.decl.name_at = @2;
-                          ast *p; OOM(p = NEW(E_NAME, @4)); p->u.name = $4; $$->u.decl.from = p;
-                          $$->u.decl.items = $6.head; }
+                        { OOM($$ = NEW(D_MODEL, @$)); $$->u.decl->name = $2; $$->u.decl->name_at = @2;
+                          ast *p; OOM(p = NEW(E_NAME, @4)); p->u.name = $4; $$->u.decl->from = p;
+                          $$->u.decl->items = $6.head; }
     | GUARDRAIL name '{' gactions '}'
-                        { OOM($$ = NEW(D_GUARDRAIL, @$)); $$->u.decl.name = $2; $$->u.decl.name_at = @2;
-                          $$->u.decl.items = $4.head; }
+                        { OOM($$ = NEW(D_GUARDRAIL, @$)); $$->u.decl->name = $2; $$->u.decl->name_at = @2;
+                          $$->u.decl->items = $4.head; }
     | AGENT name '{' items '}'
-                        { OOM($$ = NEW(D_AGENT, @$)); $$->u.decl.name = $2; $$->u.decl.name_at = @2;
-                          $$->u.decl.items = $4.head; }
+                        { OOM($$ = NEW(D_AGENT, @$)); $$->u.decl->name = $2; $$->u.decl->name_at = @2;
+                          $$->u.decl->items = $4.head; }
     | TEST STRING '{' titems '}'
-                        { OOM($$ = NEW(D_TEST, @$)); $$->u.decl.name = $2.s; $$->u.decl.name_at = @2;
-                          $$->u.decl.items = $4.head; }
+                        { OOM($$ = NEW(D_TEST, @$)); $$->u.decl->name = $2.s; $$->u.decl->name_at = @2;
+                          $$->u.decl->items = $4.head; }
     ;
 
 /* a dotted name, for constants such as std.pii.email */
@@ -199,19 +199,19 @@ word: name
 items: %empty           { $$.head = $$.tail = NULL; }
     | items item        { $$ = push($1, $2); }
     ;
-item: name exprs        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = $1; $$->u.item.name_at = @1;
-                          $$->u.item.value = $2.head; }
+item: name exprs        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->value = $2.head; }
     | PRICE IN expr ',' name expr
-                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = "price"; $$->u.item.name_at = @1;
-                          $$->u.item.value = $3; $$->u.item.value2 = $6; $$->u.item.path = $5;
+                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "price"; $$->u.item->name_at = @1;
+                          $$->u.item->value = $3; $$->u.item->value2 = $6; $$->u.item->path = $5;
                           $$->ext = @5.col; }
-    | BUDGET budgets    { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = "budget"; $$->u.item.name_at = @1;
-                          $$->u.item.value = $2.head; }
+    | BUDGET budgets    { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "budget"; $$->u.item->name_at = @1;
+                          $$->u.item->value = $2.head; }
     | ROUTE '{' rules '}'
-                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = "route"; $$->u.item.name_at = @1;
-                          ast *t; OOM(t = NEW(T_ROUTE, @$)); t->u.t.rules = $3.head; $$->u.item.value = t; }
-    | ROUTE "->" target { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = "route"; $$->u.item.name_at = @1;
-                          $$->u.item.value = $3; }
+                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "route"; $$->u.item->name_at = @1;
+                          ast *t; OOM(t = NEW(T_ROUTE, @$)); t->u.t->rules = $3.head; $$->u.item->value = t; }
+    | ROUTE "->" target { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "route"; $$->u.item->name_at = @1;
+                          $$->u.item->value = $3; }
     ;
 budgets: budget         { $$ = one($1); }
     | budgets ',' budget { $$ = push($1, $3); }
@@ -245,11 +245,11 @@ titems: %empty          { $$.head = $$.tail = NULL; }
     | titems titem      { $$ = push($1, $2); }
     ;
 titem: REQUEST name '{' reqitems '}'
-                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = "request"; $$->u.item.name_at = @1;
-                          ast *a; OOM(a = NEW(E_NAME, @2)); a->u.name = $2; $$->u.item.value = a;
-                          $$->u.item.value2 = $4.head; }
-    | EXPECT expr       { OOM($$ = NEW(N_ITEM, @$)); $$->u.item.name = "expect"; $$->u.item.name_at = @1;
-                          $$->u.item.value = $2; }
+                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "request"; $$->u.item->name_at = @1;
+                          ast *a; OOM(a = NEW(E_NAME, @2)); a->u.name = $2; $$->u.item->value = a;
+                          $$->u.item->value2 = $4.head; }
+    | EXPECT expr       { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "expect"; $$->u.item->name_at = @1;
+                          $$->u.item->value = $2; }
     | GIVEN given       { $$ = $2; }
     ;
 given: name ANSWERS STRING
@@ -272,11 +272,11 @@ given: name ANSWERS STRING
 reqitems: %empty        { $$.head = $$.tail = NULL; }
     | reqitems reqitem  { $$ = push($1, $2); }
     ;
-reqitem: name expr      { OOM($$ = NEW(N_REQITEM, @$)); $$->u.item.name = $1; $$->u.item.name_at = @1;
-                          $$->u.item.value = $2; }
+reqitem: name expr      { OOM($$ = NEW(N_REQITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->value = $2; }
     | name '.' word '=' expr
-                        { OOM($$ = NEW(N_REQITEM, @$)); $$->u.item.name = $1; $$->u.item.name_at = @1;
-                          $$->u.item.path = $3; $$->u.item.value = $5; }
+                        { OOM($$ = NEW(N_REQITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->path = $3; $$->u.item->value = $5; }
     ;
 
 /* ---------------------------------------------------------------- routes */
@@ -305,30 +305,30 @@ reason_opt: %empty      { $$.s = NULL; $$.len = 0; }
            | route { rules } | ( target ) */
 target: name            { OOM($$ = NEW(T_REF, @$)); $$->u.name = $1; }
     | CHEAPEST cand_list where_opt
-                        { OOM($$ = NEW(T_CHEAPEST, @$)); $$->u.t.cands = $2; $$->u.t.cond = $3; }
+                        { OOM($$ = NEW(T_CHEAPEST, @$)); $$->u.t->cands = $2; $$->u.t->cond = $3; }
     | FASTEST cand_list where_opt
-                        { OOM($$ = NEW(T_FASTEST, @$)); $$->u.t.cands = $2; $$->u.t.cond = $3; }
+                        { OOM($$ = NEW(T_FASTEST, @$)); $$->u.t->cands = $2; $$->u.t->cond = $3; }
     | CASCADE cand_list UNTIL CONFIDENCE ">=" expr %prec BY_CASCADE
-                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t.cands = $2; $$->u.t.cond = $6;
-                          $$->u.t.by = RV_BY_LOGPROBS; }
+                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t->cands = $2; $$->u.t->cond = $6;
+                          $$->u.t->by = RV_BY_LOGPROBS; }
     | CASCADE cand_list UNTIL CONFIDENCE ">=" expr BY LOGPROBS
-                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t.cands = $2; $$->u.t.cond = $6;
-                          $$->u.t.by = RV_BY_LOGPROBS; }
+                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t->cands = $2; $$->u.t->cond = $6;
+                          $$->u.t->by = RV_BY_LOGPROBS; }
     | CASCADE cand_list UNTIL CONFIDENCE ">=" expr BY JUDGE name
-                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t.cands = $2; $$->u.t.cond = $6;
-                          $$->u.t.by = RV_BY_JUDGE; OOM($$->u.t.judge = NEW(E_NAME, @9));
-                          $$->u.t.judge->u.name = $9; }
+                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t->cands = $2; $$->u.t->cond = $6;
+                          $$->u.t->by = RV_BY_JUDGE; OOM($$->u.t->judge = NEW(E_NAME, @9));
+                          $$->u.t->judge->u.name = $9; }
     | CASCADE cand_list UNTIL CONFIDENCE ">=" expr BY CHECK expr
-                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t.cands = $2; $$->u.t.cond = $6;
-                          $$->u.t.by = RV_BY_CHECK; $$->u.t.check = $9; }
+                        { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t->cands = $2; $$->u.t->cond = $6;
+                          $$->u.t->by = RV_BY_CHECK; $$->u.t->check = $9; }
     | SPLIT arms BY expr
-                        { OOM($$ = NEW(T_SPLIT, @$)); $$->u.t.arms = $2.head; $$->u.t.cond = $4; }
+                        { OOM($$ = NEW(T_SPLIT, @$)); $$->u.t->arms = $2.head; $$->u.t->cond = $4; }
     | HOOK STRING TIMEOUT expr DEFAULT target
-                        { OOM($$ = NEW(T_HOOK, @$)); OOM($$->u.t.url = NEW(E_STR, @2));
-                          $$->u.t.url->u.str.s = $2.s; $$->u.t.url->u.str.len = $2.len;
-                          $$->u.t.cond = $4; $$->u.t.dflt = $6; }
+                        { OOM($$ = NEW(T_HOOK, @$)); OOM($$->u.t->url = NEW(E_STR, @2));
+                          $$->u.t->url->u.str.s = $2.s; $$->u.t->url->u.str.len = $2.len;
+                          $$->u.t->cond = $4; $$->u.t->dflt = $6; }
     | ROUTE '{' rules '}'
-                        { OOM($$ = NEW(T_ROUTE, @$)); $$->u.t.rules = $3.head; }
+                        { OOM($$ = NEW(T_ROUTE, @$)); $$->u.t->rules = $3.head; }
     | '(' target ')'    { $$ = $2; }
     ;
 cand_list: '[' names ']' { $$ = $2.head; }
