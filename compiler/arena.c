@@ -7,9 +7,16 @@
 #include "arena.h"
 #include "mem.h"
 
+/* Blocks double from 64 KiB; from 1 MiB on they are mapped (pre-faulted)
+   rather than malloc'd. */
+#define ARENA_FIRST (64u << 10)
+#define ARENA_MAPPED (1u << 20)
+#define ARENA_LARGEST (16u << 20)
+
 struct arena_block {
     arena_block *prev;
     size_t cap;
+    int mapped;
     _Alignas(16) unsigned char data[];
 };
 
@@ -17,10 +24,16 @@ void *arena_alloc(arena *a, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     if (!a->head || a->cap - a->used < n) {
-        size_t cap = n > 65536 ? n : 65536;
-        arena_block *b = mem_malloc(sizeof *b + cap);
+        size_t cap = a->head ? a->head->cap * 2 : ARENA_FIRST;
+        if (cap > ARENA_LARGEST)
+            cap = ARENA_LARGEST;
+        if (cap < n)
+            cap = n;
+        int mapped = cap >= ARENA_MAPPED;
+        arena_block *b = mapped ? mem_map(sizeof *b + cap) : mem_malloc(sizeof *b + cap);
         if (!b)
             return NULL;
+        b->mapped = mapped;
         b->prev = a->head;
         b->cap = cap;
         a->head = b;
@@ -29,7 +42,8 @@ void *arena_alloc(arena *a, size_t n)
     }
     void *p = a->head->data + a->used;
     a->used += n;
-    memset(p, 0, n);
+    if (!a->head->mapped)
+        memset(p, 0, n);   /* mapped blocks come zeroed */
     return p;
 }
 
@@ -63,7 +77,10 @@ void arena_free(arena *a)
     arena_block *b = a->head;
     while (b) {
         arena_block *prev = b->prev;
-        free(b);
+        if (b->mapped)
+            mem_unmap(b, sizeof *b + b->cap);
+        else
+            free(b);
         b = prev;
     }
     a->head = NULL;

@@ -47,6 +47,8 @@ int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len)
             break;
         i += 8;
     }
+    while (i < len && s[i] && s[i] < 0x80)
+        i++;
     if (i == len)
         return 0;
     /* slow path from the start, to know lines and columns */

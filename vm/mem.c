@@ -1,5 +1,7 @@
 /* Allocation wrappers with failure injection; see mem.h. */
+#define _GNU_SOURCE
 #include <stdint.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +44,25 @@ void *mem_reallocarray(void *p, size_t count, size_t size)
     if (size && count > SIZE_MAX / size)
         return NULL;
     return mem_realloc(p, count * size);
+}
+
+void *mem_map(size_t n)
+{
+    if (should_fail())
+        return NULL;
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, n, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+void mem_unmap(void *p, size_t n)
+{
+    if (p)
+        munmap(p, n);
 }
 
 char *mem_strndup(const char *s, size_t n)

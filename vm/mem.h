@@ -14,6 +14,12 @@ void *mem_realloc(void *p, size_t n);
 void *mem_reallocarray(void *p, size_t count, size_t size);
 char *mem_strndup(const char *s, size_t n);
 
+/* Large zeroed regions straight from the kernel, pre-faulted in one call
+   (a page fault per 4 KiB page is what a big compile would otherwise
+   spend most of its time on).  NULL on failure. */
+void *mem_map(size_t n);
+void mem_unmap(void *p, size_t n);
+
 /* Test hook: make every allocation after the next 'n' fail (-1 disables). */
 void mem_fail_after(long n);
 /* Test hook: allocations made through these wrappers so far. */
