@@ -396,8 +396,14 @@ static char *dotted(checker *k, ast *e)
 
 static rv_type chk_member(checker *k, ast *e, scope sc)
 {
-    char *path = dotted(k, e);
     e->field = -1;
+    /* the common case, meta.key, without building the dotted string */
+    ast *obj = e->u.member.obj;
+    if (obj->kind == E_NAME && !strcmp(obj->u.name, "meta") && sc != SC_CONST && sc != SC_EXPECT) {
+        e->ext = 'M';
+        return RV_T_STR;
+    }
+    char *path = dotted(k, e);
     if (!path) {
         diag_report(D, DG_TYPE, e->at, "only names have fields");
         return RV_T__COUNT;
