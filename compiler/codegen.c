@@ -854,7 +854,7 @@ rv_program *cg_program(rv_compiler *c)
     p->nagent = c->count[SYM_AGENT];
     for (uint32_t i = 0; i < c->src.n; i++) {
         p->files[i].name = istr(&g, c->src.files[i].name);
-        p->files[i].text = intern(&g, c->src.files[i].text, c->src.files[i].len);
+        p->files[i].text = c->strip ? istr(&g, "") : intern(&g, c->src.files[i].text, c->src.files[i].len);
     }
     p->nfile = c->src.n;
     for (uint32_t i = 0; i < c->norder; i++) {

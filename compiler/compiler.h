@@ -82,6 +82,7 @@ typedef struct {
     /* per-kind counts, for program table sizes */
     uint32_t count[SYM__COUNT];
     int verbose;
+    int strip;                  /* leave the source texts out of the program */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int oom;
     /* load.c's file states */

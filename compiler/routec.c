@@ -1,7 +1,7 @@
 /* routec: the command-line front end of the compiler.
 
      routec check FILE…  [-v] [--format text|json|sarif] [-Werror] [-I DIR] [--verify]
-     routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]
+     routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [-I DIR]
      routec dis   FILE.rbc|FILE.route [--trust PUB.pem]
      routec verify FILE.rbc… [--trust PUB.pem]
      routec test  FILE…  [--coverage] [--threshold PCT] [-I DIR]
@@ -30,7 +30,7 @@ typedef struct {
     const char *incdirs[32];
     unsigned nincdir;
     diag_format format;
-    int werror, verbose, verify, coverage;
+    int werror, verbose, verify, coverage, strip;
     double threshold;
     const char *files[256];
     unsigned nfile;
@@ -39,7 +39,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fputs("usage: routec check FILE...  [-v] [--format text|json|sarif] [-Werror] [-I DIR]\n"
-          "       routec build FILE -o OUT.rbc [--sign KEY.pem] [-I DIR]\n"
+          "       routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [-I DIR]\n"
           "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem]\n"
           "       routec verify FILE.rbc... [--trust PUB.pem]\n"
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
@@ -93,6 +93,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->werror = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = 1;
+        } else if (!strcmp(a, "--strip")) {
+            o->strip = 1;
         } else if (!strcmp(a, "--verify")) {
             o->verify = 1;
         } else if (a[0] == '-' && a[1]) {
@@ -125,6 +127,7 @@ static rv_compiler *compile(const options *o, const char *file, int *status)
     memcpy(c->incdirs, o->incdirs, o->nincdir * sizeof *c->incdirs);
     c->nincdir = o->nincdir;
     c->verbose = o->verbose;
+    c->strip = o->strip;
     c->diag.werror = o->werror;
     int r = comp_load(c, file);
     if (r == -2) {
@@ -271,14 +274,13 @@ static int cmd_dis(const options *o)
         p = rbc_load(buf, len, NULL, &err);
         free(buf);
     } else {
-        uint8_t *buf;
-        size_t len;
-        if (rbc_read_file(o->files[0], 256u << 20, &buf, &len, &err)) {
+        rbc_file rf;
+        if (rbc_map_file(o->files[0], 256u << 20, &rf, &err)) {
             fprintf(stderr, "routec: %s\n", err.msg);
             return RC_USAGE;
         }
-        p = rbc_load(buf, len, o->trust, &err);
-        free(buf);
+        p = rbc_load(rf.buf, rf.len, o->trust, &err);
+        rbc_unmap_file(&rf);
     }
     if (!p) {
         fprintf(stderr, "routec: %s: %s\n", o->files[0], err.msg);
@@ -298,16 +300,15 @@ static int cmd_verify(const options *o)
     }
     int rc = RC_OK;
     for (unsigned i = 0; i < o->nfile; i++) {
-        uint8_t *buf;
-        size_t len;
+        rbc_file rf;
         rv_err err;
-        if (rbc_read_file(o->files[i], 256u << 20, &buf, &len, &err)) {
+        if (rbc_map_file(o->files[i], 256u << 20, &rf, &err)) {
             fprintf(stderr, "routec: %s\n", err.msg);
             rc = RC_USAGE;
             continue;
         }
-        rv_program *p = rbc_load(buf, len, o->trust, &err);
-        free(buf);
+        rv_program *p = rbc_load(rf.buf, rf.len, o->trust, &err);
+        rbc_unmap_file(&rf);
         if (!p) {
             fprintf(stderr, "%s: rejected: %s\n", o->files[i], err.msg);
             if (rc == RC_OK)

@@ -10,11 +10,13 @@
 
 #include "explain.h"
 #include "mem.h"
+#include "rbc.h"
 #include "units.h"
 
 struct ex_cache {
     const rv_program *p;
     char **text;        /* per loc: the source text of the span, or NULL */
+    char **files;       /* stripped programs: file texts read from disk */
 };
 
 ex_cache *ex_cache_new(const rv_program *p)
@@ -24,7 +26,10 @@ ex_cache *ex_cache_new(const rv_program *p)
         return NULL;
     c->p = p;
     c->text = mem_calloc(p->nloc + 1, sizeof *c->text);
-    if (!c->text) {
+    c->files = mem_calloc(p->nfile + 1, sizeof *c->files);
+    if (!c->text || !c->files) {
+        free(c->text);
+        free(c->files);
         free(c);
         return NULL;
     }
@@ -37,7 +42,10 @@ void ex_cache_free(ex_cache *c)
         return;
     for (uint32_t i = 0; i < c->p->nloc; i++)
         free(c->text[i]);
+    for (uint32_t i = 0; i < c->p->nfile; i++)
+        free(c->files[i]);
     free(c->text);
+    free(c->files);
     free(c);
 }
 
@@ -64,6 +72,21 @@ static const char *span_text(ex_cache *c, uint32_t loc)
         return "";
     const char *t = rv_str(p, p->files[l->file].text);
     uint32_t tl = p->str_len[p->files[l->file].text], line = 1, i = 0;
+    if (!tl) {
+        /* a stripped program: the source file itself, if it is still there */
+        if (!c->files[l->file]) {
+            rbc_file f;
+            rv_err err;
+            if (rbc_map_file(rv_str(p, p->files[l->file].name), 64u << 20, &f, &err) == 0) {
+                c->files[l->file] = mem_strndup((const char *)f.buf, f.len);
+                rbc_unmap_file(&f);
+            }
+            if (!c->files[l->file])
+                c->files[l->file] = mem_strndup("", 0);
+        }
+        t = c->files[l->file] ? c->files[l->file] : "";
+        tl = (uint32_t)strlen(t);
+    }
     while (i < tl && line < l->line)
         line += t[i++] == '\n';
     i += l->col ? l->col - 1 : 0;

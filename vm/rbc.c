@@ -63,6 +63,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
@@ -844,4 +849,46 @@ int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
     *out = b;
     *len = n;
     return 0;
+}
+
+int rbc_map_file(const char *path, size_t max, rbc_file *f, rv_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    memset(f, 0, sizeof *f);
+    if (fd < 0) {
+        fail(err, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        if ((uint64_t)st.st_size > max) {
+            close(fd);
+            fail(err, "'%s' is larger than %zu bytes", path, max);
+            return -1;
+        }
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        close(fd);
+        if (p != MAP_FAILED) {
+            f->buf = p;
+            f->len = (size_t)st.st_size;
+            f->mapped = 1;
+            return 0;
+        }
+    } else {
+        close(fd);
+    }
+    uint8_t *b;
+    if (rbc_read_file(path, max, &b, &f->len, err))
+        return -1;
+    f->buf = b;
+    return 0;
+}
+
+void rbc_unmap_file(rbc_file *f)
+{
+    if (f->mapped)
+        munmap((void *)f->buf, f->len);
+    else
+        free((void *)f->buf);
+    memset(f, 0, sizeof *f);
 }

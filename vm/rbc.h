@@ -42,4 +42,11 @@ rv_program *rbc_load(const uint8_t *buf, size_t len, const char *trust_pem,
 int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
                   rv_err *err);
 
+/* Map a file (at most 'max' bytes) read-only: no copy, no fresh pages.
+   Release with rbc_unmap_file(); falls back to rbc_read_file() for what
+   cannot be mapped (pipes, empty files). */
+typedef struct { const uint8_t *buf; size_t len; int mapped; } rbc_file;
+int rbc_map_file(const char *path, size_t max, rbc_file *f, rv_err *err);
+void rbc_unmap_file(rbc_file *f);
+
 #endif

@@ -66,15 +66,14 @@ static rv_program *load_policy(const char *path, const char *trust)
             fprintf(stderr, "routevm: %s\n", err.msg);
         return p;
     }
-    uint8_t *buf;
-    size_t len;
+    rbc_file rf;
     rv_err err;
-    if (rbc_read_file(path, 256u << 20, &buf, &len, &err)) {
+    if (rbc_map_file(path, 256u << 20, &rf, &err)) {
         fprintf(stderr, "routevm: %s\n", err.msg);
         return NULL;
     }
-    rv_program *p = rbc_load(buf, len, trust, &err);
-    free(buf);
+    rv_program *p = rbc_load(rf.buf, rf.len, trust, &err);
+    rbc_unmap_file(&rf);
     if (!p)
         fprintf(stderr, "routevm: %s: %s\n", path, err.msg);
     return p;
