@@ -33,7 +33,7 @@ typedef struct {
 typedef struct {
     rv_compiler *c;
     rv_program *p;
-    size_t cap_str, cap_blob, cap_const, cap_item, cap_regex, cap_gaction, cap_guard_ref,
+    size_t cap_str, cap_strlen, cap_pcloc, cap_blob, cap_const, cap_item, cap_regex, cap_gaction, cap_guard_ref,
            cap_target, cap_model_ref, cap_rule, cap_choice, cap_cascade, cap_arm, cap_split,
            cap_hook, cap_func, cap_given, cap_test, cap_code, cap_loc;
     uint32_t *str_hash, str_hash_cap;       /* open addressing: index+1, 0 = empty */
@@ -133,9 +133,8 @@ static uint32_t intern(cg *g, const char *s, size_t n)
     }
     uint32_t idx = p->nstr;
     uint32_t n_off = p->nstr, n_len = p->nstr;
-    size_t cap_len = g->cap_str;
     if (!grow(g, (void **)&p->str_off, &n_off, &g->cap_str, sizeof *p->str_off) ||
-        !grow(g, (void **)&p->str_len, &n_len, &cap_len, sizeof *p->str_len))
+        !grow(g, (void **)&p->str_len, &n_len, &g->cap_strlen, sizeof *p->str_len))
         return 0;
     p->str_off[idx] = p->blob_len;
     p->str_len[idx] = (uint32_t)n;
@@ -284,9 +283,8 @@ static uint32_t emit(cg *g, rv_opcode op, uint32_t arg)
         return RV_NONE;
     }
     uint32_t n = p->ncode;
-    size_t cap = g->cap_code;
-    uint32_t *w = NEWROW(g, p->code, p->ncode, cap_code);
-    uint32_t *l = w ? grow(g, (void **)&p->pc_loc, &n, &cap, sizeof *p->pc_loc) : NULL;
+    uint32_t *l = grow(g, (void **)&p->pc_loc, &n, &g->cap_pcloc, sizeof *p->pc_loc);
+    uint32_t *w = l ? NEWROW(g, p->code, p->ncode, cap_code) : NULL;
     if (!w || !l)
         return RV_NONE;
     *w = INS(op, arg);

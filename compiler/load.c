@@ -195,7 +195,7 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
         return -1;
     }
     c->loaded_cap = (uint32_t)cap;
-    uint32_t me = c->nloaded++;
+    uint32_t me = c->nloaded;
     c->loaded[me].real = mem_strndup(real, strlen(real));
     c->loaded[me].file = (uint32_t)file;
     c->loaded[me].loading = 1;
@@ -203,6 +203,7 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
         c->oom = 1;
         return -1;
     }
+    c->nloaded++;
     ast *decls = NULL;
     int r = parse_into(c, (uint32_t)file, &decls);
     char dir[PATH_MAX];
