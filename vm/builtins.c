@@ -271,6 +271,17 @@ int64_t bi_len(const char *str, size_t n)
     int64_t count = 0;
     size_t i = 0;
     while (i < n) {
+        /* ASCII runs eight bytes at a time */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+            count += 8;
+        }
+        if (i >= n)
+            break;
         if (s[i] < 0x80) {
             i++;
         } else {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "guard.h"
+#include "litset.h"
 #include "mem.h"
 
 char *vm_scratch(rv_vm *vm, size_t n)
@@ -27,6 +28,8 @@ char *vm_scratch(rv_vm *vm, size_t n)
 
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
 {
+    if (vm->img->lits[re])
+        return ls_search(vm->img->lits[re], s, n);
     int rc = pcre2_match(vm->img->re[re], (PCRE2_SPTR)s, n, 0, 0, vm->md, NULL);
     return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }

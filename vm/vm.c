@@ -19,6 +19,7 @@
 
 #include "arith.h"
 #include "guard.h"
+#include "litset.h"
 #include "mem.h"
 #include "opcodes.h"
 #include "verify.h"
@@ -34,7 +35,12 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     memset(img, 0, sizeof *img);
     img->p = p;
     img->re = mem_calloc(p->nregex + 1, sizeof *img->re);
-    if (!img->re) {
+    img->lits = mem_calloc(p->nregex + 1, sizeof *img->lits);
+    if (!img->re || !img->lits) {
+        free(img->re);
+        free(img->lits);
+        img->re = NULL;
+        img->lits = NULL;
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -57,17 +63,36 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         if (cap + 1 > img->max_match)
             img->max_match = cap + 1;
         img->re[i] = re;
+        img->lits[i] = ls_compile(rv_str(p, p->regexes[i].pattern), p->str_len[p->regexes[i].pattern],
+                                  p->regexes[i].flags);
     }
+    /* a slot for every metadata key the code reads */
+    img->meta_slot = mem_malloc((p->nstr + 1) * sizeof *img->meta_slot);
+    if (!img->meta_slot) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(img);
+        return -1;
+    }
+    memset(img->meta_slot, 0xff, (p->nstr + 1) * sizeof *img->meta_slot);
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (INS_OP(p->code[pc]) == OP_LDMETA && img->meta_slot[INS_ARG(p->code[pc])] == RV_NONE)
+            img->meta_slot[INS_ARG(p->code[pc])] = img->nmeta_slot++;
     return 0;
 }
 
 void vm_image_free(rv_image *img)
 {
     if (img->re)
-        for (uint32_t i = 0; i < img->p->nregex; i++)
+        for (uint32_t i = 0; i < img->p->nregex; i++) {
             pcre2_code_free(img->re[i]);
+            ls_free(img->lits[i]);
+        }
     free(img->re);
+    free(img->lits);
+    free(img->meta_slot);
     img->re = NULL;
+    img->lits = NULL;
+    img->meta_slot = NULL;
 }
 
 rv_vm *vm_new(const rv_image *img, bi_langdet *lang)
@@ -82,7 +107,9 @@ rv_vm *vm_new(const rv_image *img, bi_langdet *lang)
     vm->scratch = mem_malloc(SCRATCH);
     vm->scratch_cap = SCRATCH;
     vm->md = pcre2_match_data_create(img->max_match, NULL);
-    if (!vm->scratch || !vm->md) {
+    vm->meta_val = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_val);
+    vm->meta_gen = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_gen);
+    if (!vm->scratch || !vm->md || !vm->meta_val || !vm->meta_gen) {
         vm_free(vm);
         return NULL;
     }
@@ -95,6 +122,8 @@ void vm_free(rv_vm *vm)
         return;
     pcre2_match_data_free(vm->md);
     free(vm->scratch);
+    free(vm->meta_val);
+    free(vm->meta_gen);
     free(vm);
 }
 
@@ -253,6 +282,9 @@ static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
     case RV_BI_bucket:
         r.u.i = a->t == RV_T_STR ? bi_bucket(a->u.s, a->n) : 0;
         break;
+    case RV_BI_bytes:
+        r.u.i = a->t == RV_T_STR ? a->n : 0;
+        break;
     default:
         r.t = RV_T_NIL;
         break;
@@ -376,7 +408,12 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
         vmcase(OP_PUSHB) { rv_value v = { .t = RV_T_BOOL, .u.i = A }; PUSH(v); vmbreak; }
         vmcase(OP_LDREQ) { PUSH(req_field(vm, A)); vmbreak; }
         vmcase(OP_LDMETA) {
-            const rv_sv *m = req_meta(vm->req, rv_str(p, A), p->str_len[A]);
+            uint32_t slot = vm->img->meta_slot[A];
+            if (vm->meta_gen[slot] != vm->gen) {
+                vm->meta_val[slot] = req_meta(vm->req, rv_str(p, A), p->str_len[A]);
+                vm->meta_gen[slot] = vm->gen;
+            }
+            const rv_sv *m = vm->meta_val[slot];
             rv_value v = { .t = m ? RV_T_STR : RV_T_NIL };
             if (m) { v.u.s = m->s; v.n = m->len; }
             PUSH(v);
@@ -710,6 +747,10 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, rv_request *req)
 {
     const rv_program *p = vm->img->p;
     vm->req = req;
+    if (++vm->gen == 0) {   /* after 2^32 requests: forget every cached key */
+        memset(vm->meta_gen, 0, vm->img->nmeta_slot * sizeof *vm->meta_gen);
+        vm->gen = 1;
+    }
     vm->state = VS_ROUTE;
     vm->agent = vm->first_agent = agent;
     vm->rule = vm->hook = vm->hook_met = RV_NONE;

@@ -33,7 +33,10 @@
 typedef struct rv_image {
     const rv_program *p;
     void **re;                  /* pcre2_code * per program regex */
+    struct ls_set **lits;       /* per regex: a literal-set matcher, or NULL (vm/litset.h) */
     uint32_t max_match;         /* largest ovector any regex needs */
+    uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
+    uint32_t nmeta_slot;
 } rv_image;
 
 /* Returns 0, or -1 with a message (a regex that will not compile). */
@@ -133,6 +136,10 @@ typedef struct rv_vm {
     char lang_cache[4];
     const char *lang_text;
     uint32_t lang_len;
+
+    /* metadata keys looked up at most once per request (image meta slots) */
+    const rv_sv **meta_val;
+    uint32_t *meta_gen, gen;
 
     uint32_t sp, stack_cap;
     rv_value stack[];
