@@ -13,12 +13,14 @@
    exist.  'where' and 'check' expressions become WHERE and CHECK functions
    placed after the route that uses them; each test's expectations become
    EXPECT functions. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compiler.h"
 #include "mem.h"
 #include "opcodes.h"
+#include "rbc.h"
 
 typedef struct { uint32_t *pc; uint32_t n, cap; } jumplist;
 
@@ -874,5 +876,28 @@ rv_program *cg_program(rv_compiler *c)
         rv_program_free(p);
         return NULL;
     }
+    return p;
+}
+
+rv_program *cg_program_loaded(rv_compiler *c, char *errbuf, size_t errlen)
+{
+    rv_program *p = cg_program(c);
+    uint8_t *buf;
+    size_t len;
+    rv_err err;
+    if (!p) {
+        snprintf(errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    int r = rbc_write(p, NULL, &buf, &len, &err);
+    rv_program_free(p);
+    if (r) {
+        snprintf(errbuf, errlen, "%s", err.msg);
+        return NULL;
+    }
+    p = rbc_load(buf, len, NULL, &err);
+    free(buf);
+    if (!p)
+        snprintf(errbuf, errlen, "%s", err.msg);
     return p;
 }

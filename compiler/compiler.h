@@ -100,6 +100,9 @@ int comp_load_text(rv_compiler *c, const char *name, const char *text, size_t le
 int comp_check(rv_compiler *c);
 /* Generate the program (only after comp_check succeeded). */
 rv_program *cg_program(rv_compiler *c);
+/* The same, passed through the file format: exactly what a .rbc of this
+   policy loads as, verified.  NULL with a message in 'err'. */
+rv_program *cg_program_loaded(rv_compiler *c, char *err, size_t errlen);
 
 /* resolve.c */
 int res_declare(rv_compiler *c);

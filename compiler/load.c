@@ -20,6 +20,7 @@
 #include "compiler.h"
 #include "mem.h"
 #include "parse.h"
+#include "rbc.h"
 
 #define MAX_SOURCE (64u << 20)   /* 64 MiB per file */
 
@@ -83,48 +84,6 @@ void comp_free(rv_compiler *c)
     free(c);
 }
 
-static int read_file(const char *path, char **text, size_t *len, const char **why)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *why = strerror(errno);
-        return -1;
-    }
-    size_t cap = 65536, n = 0;
-    char *buf = mem_malloc(cap + 1);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        if (cap >= MAX_SOURCE) {
-            free(buf);
-            fclose(f);
-            *why = "file larger than 64 MiB";
-            return -1;
-        }
-        char *nb = mem_realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int err = ferror(f);
-    fclose(f);
-    if (!buf || err) {
-        free(buf);
-        *why = buf ? "read error" : "out of memory";
-        return -1;
-    }
-    buf[n] = 0;
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 /* Parse one file already in memory and append its declarations; the
    imports it names are loaded first (depth first). */
 static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *dir);
@@ -170,8 +129,10 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
 {
     char real[PATH_MAX];
     const char *why = NULL;
+    char whybuf[sizeof ((rv_err *)0)->msg];
     if (!realpath(path, real)) {
-        why = strerror(errno);
+        snprintf(whybuf, sizeof whybuf, "cannot open '%s': %s", path, strerror(errno));
+        why = whybuf;
         goto fail;
     }
     struct loaded_file *lf = find_loaded(c, real);
@@ -183,12 +144,15 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
         }
         return 0;
     }
-    char *text;
-    size_t len;
-    if (read_file(real, &text, &len, &why))
+    rbc_file f;
+    rv_err err;
+    if (rbc_map_file(real, MAX_SOURCE, &f, &err)) {
+        snprintf(whybuf, sizeof whybuf, "%s", err.msg);
+        why = whybuf;
         goto fail;
-    int file = src_add(&c->src, name, path, text, len);
-    free(text);
+    }
+    int file = src_add(&c->src, name, path, (const char *)f.buf, f.len);
+    rbc_unmap_file(&f);
     size_t cap = c->loaded_cap;
     if (file < 0 || MEM_GROW(c->loaded, c->nloaded, cap)) {
         c->oom = 1;
@@ -221,9 +185,9 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
 
 fail:
     if (from)
-        diag_report(&c->diag, DG_IMPORT_NOT_FOUND, from->at, "cannot read '%s': %s", path, why);
+        diag_report(&c->diag, DG_IMPORT_NOT_FOUND, from->at, "%s", why);
     else {
-        fprintf(stderr, "routec: %s: %s\n", path, why);
+        fprintf(stderr, "routec: %s\n", why);
         return -2;
     }
     return -1;

@@ -258,21 +258,9 @@ static int cmd_dis(const options *o)
             comp_free(c);
             return st;
         }
-        p = cg_program(c);
+        /* through the file format, so 'dis' shows what a .rbc holds */
+        p = cg_program_loaded(c, err.msg, sizeof err.msg);
         comp_free(c);
-        if (!p)
-            return RC_USAGE;
-        /* round-trip through the file format so 'dis' shows what a .rbc holds */
-        uint8_t *buf;
-        size_t len;
-        if (rbc_write(p, NULL, &buf, &len, &err)) {
-            fprintf(stderr, "routec: %s\n", err.msg);
-            rv_program_free(p);
-            return RC_FINDINGS;
-        }
-        rv_program_free(p);
-        p = rbc_load(buf, len, NULL, &err);
-        free(buf);
     } else {
         rbc_file rf;
         if (rbc_map_file(o->files[0], 256u << 20, &rf, &err)) {
@@ -346,17 +334,12 @@ static int cmd_test(const options *o)
             comp_free(c);
             continue;
         }
-        rv_program *p = cg_program(c);
+        char err[512];
+        rv_program *p = cg_program_loaded(c, err, sizeof err);   /* what the runtime would load */
         comp_free(c);
         if (!p) {
-            fprintf(stderr, "routec: out of memory\n");
-            return RC_USAGE;
-        }
-        rv_err verr;
-        if (ver_program(p, &verr)) {   /* the program the runtime would load */
-            printf("FAIL %s: %s\n", o->files[i], verr.msg);
+            printf("FAIL %s: %s\n", o->files[i], err);
             failed++;
-            rv_program_free(p);
             continue;
         }
         tr_stats ts;

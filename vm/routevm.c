@@ -43,27 +43,12 @@ static rv_program *load_policy(const char *path, const char *trust)
             comp_check(c);
         diag_sort(&c->diag);
         rv_program *p = NULL;
+        char err[512];
         if (r == -2 || diag_failed(&c->diag))
             diag_print(&c->diag, DIAG_TEXT, stderr);
-        else
-            p = cg_program(c);
+        else if (!(p = cg_program_loaded(c, err, sizeof err)))
+            fprintf(stderr, "routevm: %s\n", err);
         comp_free(c);
-        if (!p)
-            return NULL;
-        /* through the file format, so the program is verified like any .rbc */
-        uint8_t *buf;
-        size_t len;
-        rv_err err;
-        if (rbc_write(p, NULL, &buf, &len, &err)) {
-            fprintf(stderr, "routevm: %s\n", err.msg);
-            rv_program_free(p);
-            return NULL;
-        }
-        rv_program_free(p);
-        p = rbc_load(buf, len, NULL, &err);
-        free(buf);
-        if (!p)
-            fprintf(stderr, "routevm: %s\n", err.msg);
         return p;
     }
     rbc_file rf;
@@ -137,43 +122,6 @@ static int one(ctx *x, const char *buf, size_t len)
     return 0;
 }
 
-static int read_capped(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "routevm: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    size_t cap = 1 << 16, n = 0;
-    char *buf = mem_malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        if (cap > MAX_REQUEST) {
-            n = cap;   /* over the limit: req_parse reports it */
-            break;
-        }
-        char *nb = mem_realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    fclose(f);
-    if (!buf) {
-        fprintf(stderr, "routevm: out of memory\n");
-        return -1;
-    }
-    *out = buf;
-    *len = n;
-    return 0;
-}
-
 static int cmd_explain(int argc, char **argv)
 {
     const char *policy = NULL, *request = NULL, *requests = NULL, *trust = NULL, *agent = NULL;
@@ -226,14 +174,16 @@ static int cmd_explain(int argc, char **argv)
     vm->max_conds = RV_MAX_CONDS;
     ctx x = { vm, cache, p, agent, brief };
     if (request) {
-        char *buf;
-        size_t len;
-        if (read_capped(request, &buf, &len)) {
+        /* mapped, so an oversized request costs nothing before it is refused */
+        rbc_file rf;
+        rv_err ferr;
+        if (rbc_map_file(request, (size_t)1 << 40, &rf, &ferr)) {
+            fprintf(stderr, "routevm: %s\n", ferr.msg);
             rc = RC_USAGE;
             goto out;
         }
-        rc = one(&x, buf, len) ? RC_FINDINGS : RC_OK;
-        free(buf);
+        rc = one(&x, (const char *)rf.buf, rf.len) ? RC_FINDINGS : RC_OK;
+        rbc_unmap_file(&rf);
     } else {
         FILE *f = strcmp(requests, "-") ? fopen(requests, "rb") : stdin;
         if (!f) {
