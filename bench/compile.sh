@@ -88,6 +88,8 @@ row build "$ROUTEC" build "$WORK/big.route" -o "$WORK/big.rbc"
 [ -s "$WORK/big.rbc" ] || fail "routec build wrote no $WORK/big.rbc: $(cat "$WORK/err.build")"
 "$ROUTEC" verify "$WORK/big.rbc" >"$WORK/verify.out" 2>&1 || fail "routec verify rejects big.rbc: $(cat "$WORK/verify.out")"
 row verify "$ROUTEC" verify "$WORK/big.rbc"
+"$ROUTEC" build --strip "$WORK/big.route" -o "$WORK/big-strip.rbc" 2>/dev/null
+row verify_strip "$ROUTEC" verify "$WORK/big-strip.rbc"
 
 {
     echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -99,7 +101,7 @@ row verify "$ROUTEC" verify "$WORK/big.rbc"
     echo "lines	$LINES"
     echo "runs	$RUNS"
     echo "verify_out	$(cat "$WORK/verify.out")"
-    for f in big.lua big.luac big.route big.rbc; do
+    for f in big.lua big.luac big.route big.rbc big-strip.rbc; do
         echo "file	$f	$(wc -l <"$WORK/$f" | tr -d ' ')	$(wc -c <"$WORK/$f" | tr -d ' ')"
     done
 } >"$WORK/meta"

@@ -66,6 +66,8 @@ ROWS = [
     Row("lua_load", "lua5.4 dofile big.luac (anchor)", "lua5.4 -e \"dofile('big.luac')\"", "big.luac"),
     Row("verify", "routec verify big.rbc", "routec verify big.rbc", "big.rbc"),
     Row("build", "routec build big.route", "routec build big.route -o big.rbc", "big.route"),
+    Row("verify_strip", "routec verify big-strip.rbc (built with --strip)", "routec verify big-strip.rbc",
+        "big-strip.rbc"),
 ]
 R = {r.name: r for r in ROWS}
 
@@ -110,7 +112,7 @@ out.append("- diagnostics on big.route (`routec check -v --format json`, once): 
 out.append("")
 out.append("| command | runs | min ms | median ms | max ms | peak RSS MB | ratio |")
 out.append("|---|---|---|---|---|---|---|")
-ratio_of = {"check": "luac_p", "verify": "lua_load", "build": "luac_p"}
+ratio_of = {"check": "luac_p", "verify": "lua_load", "build": "luac_p", "verify_strip": "lua_load"}
 for r in ROWS:
     if not r.ok and not r.ms:
         out.append("| `%s` | – | – | – | – | – | failed: %s |" % (r.cmd, r.error))
