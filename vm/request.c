@@ -23,12 +23,17 @@
 #define DEFAULT_MAX_BYTES (16u << 20)
 #define DEFAULT_MAX_MESSAGES 10000u
 
-typedef struct block { struct block *next; char data[]; } block;
+#define INLINE_ARENA 1024
+
+typedef struct block { struct block *next; _Alignas(16) char data[]; } block;
 
 char *req_alloc(rv_request *r, size_t n)
 {
+    n = (n + 7) & ~(size_t)7;
     if (r->arena_len + n > r->arena_cap) {
-        size_t cap = n > 65536 ? n : 65536;
+        size_t cap = r->arena_cap * 2 > n ? r->arena_cap * 2 : n;
+        if (cap < 4096)
+            cap = 4096;
         block *b = mem_malloc(sizeof *b + cap);
         if (!b)
             return NULL;
@@ -52,10 +57,6 @@ void req_free(rv_request *r)
         free(b);
     }
     json_decref(r->json);
-    free(r->msgs);
-    free(r->texts);
-    free(r->tools);
-    free(r->meta);
     free(r);
 }
 
@@ -127,7 +128,7 @@ static const char *parse_content(rv_request *r, json_t *content, rv_msg *m)
     if (!json_is_array(content))
         return "content must be a string, null or an array of parts";
     size_t n = json_array_size(content), nt = 0;
-    rv_sv stackparts[8], *parts = n <= 8 ? stackparts : mem_calloc(n, sizeof *parts);
+    rv_sv stackparts[8], *parts = n <= 8 ? stackparts : mem_calloc(n, sizeof *parts);   /* freed below */
     if (!parts)
         return "out of memory";
     const char *why = NULL;
@@ -164,13 +165,14 @@ static const char *parse_messages(rv_request *r, json_t *msgs, const rv_reqlimit
         return "\"messages\" is empty";
     if (n > lim->max_messages)
         return "too many messages";
-    r->msgs = mem_calloc(n, sizeof *r->msgs);
-    r->texts = mem_calloc(n, sizeof *r->texts);
+    r->msgs = (rv_msg *)req_alloc(r, n * sizeof *r->msgs);
+    r->texts = (rv_sv *)req_alloc(r, n * sizeof *r->texts);
     rv_sv *sys = mem_calloc(n, sizeof *sys);
     if (!r->msgs || !r->texts || !sys) {
         free(sys);
         return "out of memory";
     }
+    memset(r->msgs, 0, n * sizeof *r->msgs);
     uint32_t nsys = 0;
     const char *why = NULL;
     for (size_t i = 0; i < n && !why; i++) {
@@ -212,7 +214,7 @@ static const char *parse_tools(rv_request *r, json_t *root)
         return "\"tools\" must be an array";
     if (!n)
         return NULL;
-    r->tools = mem_calloc(n, sizeof *r->tools);
+    r->tools = (rv_sv *)req_alloc(r, n * sizeof *r->tools);
     if (!r->tools)
         return "out of memory";
     size_t i;
@@ -241,17 +243,28 @@ static const char *parse_meta(rv_request *r, json_t *meta)
     if (!json_is_object(meta))
         return "\"metadata\" must be an object";
     size_t n = json_object_size(meta);
-    r->meta = mem_calloc(n ? n : 1, sizeof *r->meta);
+    r->meta = (rv_meta *)req_alloc(r, (n ? n : 1) * sizeof *r->meta);
     if (!r->meta)
         return "out of memory";
     const char *key;
     json_t *v;
     json_object_foreach(meta, key, v) {
         rv_meta *m = &r->meta[r->nmeta];
-        m->key.s = key;
-        m->key.len = (uint32_t)strlen(key);
+        size_t klen = strlen(key);
+        char *kc = req_alloc(r, klen + 1);
+        if (!kc)
+            return "out of memory";
+        memcpy(kc, key, klen + 1);
+        m->key.s = kc;
+        m->key.len = (uint32_t)klen;
         if (json_is_string(v)) {
-            m->val = sv_of(v);
+            size_t vlen = json_string_length(v);
+            char *vc = req_alloc(r, vlen + 1);
+            if (!vc)
+                return "out of memory";
+            memcpy(vc, json_string_value(v), vlen + 1);
+            m->val.s = vc;
+            m->val.len = (uint32_t)vlen;
         } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
             char buf[64];
             int len = json_is_boolean(v) ? snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false")
@@ -291,9 +304,12 @@ rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_r
         snprintf(err->msg, sizeof err->msg, "request too large: %zu bytes (the limit is %zu)", len, lim->max_bytes);
         return NULL;
     }
-    rv_request *r = mem_calloc(1, sizeof *r);
+    rv_request *r = mem_malloc(sizeof *r + INLINE_ARENA);
     if (!r)
         return fail(NULL, err, "out of memory");
+    memset(r, 0, sizeof *r);
+    r->arena = r->inline_arena;
+    r->arena_cap = INLINE_ARENA;
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {

@@ -39,10 +39,13 @@ typedef struct rv_request {
     uint32_t images, turns;
     int stream;
     int64_t max_tokens;  /* 0 = not given */
-    /* owned */
+    /* owned: the parsed JSON, and an arena whose first block is this
+       struct's tail, so a typical request -- its views, message table and
+       metadata, copied -- is one allocation, a few cache lines apart */
     void *json;          /* json_t * */
     char *arena;         size_t arena_len, arena_cap;
     void *blocks;        /* further arena blocks */
+    _Alignas(16) char inline_arena[];
 } rv_request;
 
 typedef struct {
