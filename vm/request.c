@@ -23,12 +23,29 @@
 #define DEFAULT_MAX_BYTES (16u << 20)
 #define DEFAULT_MAX_MESSAGES 10000u
 
-#define INLINE_ARENA 1024
+#define INLINE_ARENA 512
 
 typedef struct block { struct block *next; _Alignas(16) char data[]; } block;
 
+/* Large pieces (message texts) get blocks of their own, so the small ones
+   -- the tables and the metadata a decision reads -- stay together in the
+   struct's tail. */
+#define BIG_PIECE 256
+
+static char *big_alloc(rv_request *r, size_t n)
+{
+    block *b = mem_malloc(sizeof *b + n);
+    if (!b)
+        return NULL;
+    b->next = r->blocks;
+    r->blocks = b;
+    return b->data;
+}
+
 char *req_alloc(rv_request *r, size_t n)
 {
+    if (n >= BIG_PIECE && r->arena_len + n > r->arena_cap)
+        return big_alloc(r, n);
     n = (n + 7) & ~(size_t)7;
     if (r->arena_len + n > r->arena_cap) {
         size_t cap = r->arena_cap * 2 > n ? r->arena_cap * 2 : n;
@@ -78,6 +95,18 @@ static rv_sv sv_of(json_t *s)
     return v;
 }
 
+/* Copy a view into the request arena, so the request outlives its JSON. */
+static int own(rv_request *r, rv_sv *v)
+{
+    char *d = req_alloc(r, (size_t)v->len + 1);
+    if (!d)
+        return -1;
+    memcpy(d, v->s, v->len);
+    d[v->len] = 0;
+    v->s = d;
+    return 0;
+}
+
 /* Join 'n' views with "\n" into the request arena. */
 static int join(rv_request *r, const rv_sv *parts, uint32_t n, rv_sv *out)
 {
@@ -123,7 +152,7 @@ static const char *parse_content(rv_request *r, json_t *content, rv_msg *m)
         return NULL;
     if (json_is_string(content)) {
         m->text = sv_of(content);
-        return NULL;
+        return own(r, &m->text) ? "out of memory" : NULL;
     }
     if (!json_is_array(content))
         return "content must be a string, null or an array of parts";
@@ -148,6 +177,8 @@ static const char *parse_content(rv_request *r, json_t *content, rv_msg *m)
         }
     }
     if (!why && nt && join(r, parts, (uint32_t)nt, &m->text))
+        why = "out of memory";
+    if (!why && nt == 1 && own(r, &m->text))   /* join() returns a single part as it is */
         why = "out of memory";
     if (parts != stackparts)
         free(parts);
@@ -225,13 +256,17 @@ static const char *parse_tools(rv_request *r, json_t *root)
             name = json_object_get(t, "name");
         if (!json_is_string(name))
             return "each tool needs a function name";
-        r->tools[r->ntool++] = sv_of(name);
+        r->tools[r->ntool] = sv_of(name);
+        if (own(r, &r->tools[r->ntool++]))
+            return "out of memory";
     }
     json_array_foreach(fns, i, t) {
         json_t *name = json_object_get(t, "name");
         if (!json_is_string(name))
             return "each function needs a name";
-        r->tools[r->ntool++] = sv_of(name);
+        r->tools[r->ntool] = sv_of(name);
+        if (own(r, &r->tools[r->ntool++]))
+            return "out of memory";
     }
     return NULL;
 }
@@ -288,9 +323,16 @@ static const char *parse_meta(rv_request *r, json_t *meta)
 
 const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen)
 {
-    for (uint32_t i = 0; i < r->nmeta; i++)
-        if (r->meta[i].key.len == keylen && !memcmp(r->meta[i].key.s, key, keylen))
+    for (uint32_t i = 0; i < r->nmeta; i++) {
+        const rv_sv *k = &r->meta[i].key;
+        if (k->len != keylen || k->s[0] != key[0])
+            continue;
+        uint32_t j = 1;
+        while (j < keylen && k->s[j] == key[j])   /* keys are short: no call to memcmp */
+            j++;
+        if (j >= keylen)
             return &r->meta[i].val;
+    }
     return NULL;
 }
 
@@ -332,11 +374,15 @@ rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_r
         if (!json_is_string(v))
             return fail(r, err, "\"model\" must be a string");
         r->model = sv_of(v);
+        if (own(r, &r->model))
+            return fail(r, err, "out of memory");
     }
     if ((v = json_object_get(root, "user")) && !json_is_null(v)) {
         if (!json_is_string(v))
             return fail(r, err, "\"user\" must be a string");
         r->user = sv_of(v);
+        if (own(r, &r->user))
+            return fail(r, err, "out of memory");
     }
     if ((v = json_object_get(root, "stream")) && !json_is_null(v)) {
         if (!json_is_boolean(v))
@@ -351,6 +397,9 @@ rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_r
             return fail(r, err, "\"max_tokens\" must be a positive integer");
         r->max_tokens = json_integer_value(v);
     }
+    /* every view now points into the request itself: the JSON can go */
+    json_decref(root);
+    r->json = NULL;
     if (!r->input.s)
         r->input.s = "";
     if (!r->system.s)

@@ -7,8 +7,9 @@
    UTF-8 without NUL.  Every error says what and where (line and column for
    JSON syntax errors).
 
-   Views (rv_sv) point into the parsed JSON or into the request's own
-   arena; both live as long as the request. */
+   Every view (rv_sv) points into the request's own arena: the parsed JSON
+   is released once the views are extracted, and a typical request is one
+   contiguous block. */
 #ifndef RV_REQUEST_H
 #define RV_REQUEST_H
 
@@ -42,7 +43,7 @@ typedef struct rv_request {
     /* owned: the parsed JSON, and an arena whose first block is this
        struct's tail, so a typical request -- its views, message table and
        metadata, copied -- is one allocation, a few cache lines apart */
-    void *json;          /* json_t * */
+    void *json;          /* json_t * while parsing; NULL after */
     char *arena;         size_t arena_len, arena_cap;
     void *blocks;        /* further arena blocks */
     _Alignas(16) char inline_arena[];

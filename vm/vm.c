@@ -30,6 +30,8 @@
 
 /* ---------------------------------------------------------------- image */
 
+static rv_value const_value(const rv_program *p, uint32_t k);
+
 int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
 {
     memset(img, 0, sizeof *img);
@@ -66,6 +68,14 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         img->lits[i] = ls_compile(rv_str(p, p->regexes[i].pattern), p->str_len[p->regexes[i].pattern],
                                   p->regexes[i].flags);
     }
+    img->kval = mem_malloc((p->nconst + 1) * sizeof *img->kval);
+    if (!img->kval) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(img);
+        return -1;
+    }
+    for (uint32_t k = 0; k < p->nconst; k++)
+        img->kval[k] = const_value(p, k);
     /* a slot for every metadata key the code reads */
     img->meta_slot = mem_malloc((p->nstr + 1) * sizeof *img->meta_slot);
     if (!img->meta_slot) {
@@ -90,6 +100,8 @@ void vm_image_free(rv_image *img)
     free(img->re);
     free(img->lits);
     free(img->meta_slot);
+    free(img->kval);
+    img->kval = NULL;
     img->re = NULL;
     img->lits = NULL;
     img->meta_slot = NULL;
@@ -165,16 +177,26 @@ static rv_value const_value(const rv_program *p, uint32_t k)
     return v;
 }
 
-static int values_equal(const rv_value *a, const rv_value *b)
+static inline int str_equal(const char *x, const char *y, uint32_t n)
 {
+    if (n > 16)
+        return !memcmp(x, y, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (x[i] != y[i])
+            return 0;
+    return 1;
+}
+
+static inline int values_equal(const rv_value *a, const rv_value *b)
+{
+    if (a->t == RV_T_STR && b->t == RV_T_STR)
+        return a->n == b->n && str_equal(a->u.s, b->u.s, a->n);
     if (a->t == RV_T_NIL || b->t == RV_T_NIL)
         return 0;
     if (arith_numeric(a->t) && arith_numeric(b->t))
         return arith_comparable(a->t, b->t) && arith_cmp(a->t, a->u.i, b->t, b->u.i) == 0;
     if (a->t != b->t)
         return 0;
-    if (a->t == RV_T_STR)
-        return a->n == b->n && !memcmp(a->u.s, b->u.s, a->n);
     return a->u.i == b->u.i;
 }
 
@@ -182,7 +204,7 @@ static int values_equal(const rv_value *a, const rv_value *b)
 static rv_value list_item(const rv_program *p, const rv_value *l, uint32_t i)
 {
     if (l->lk == 0)
-        return const_value(p, l->u.k[i]);
+        return const_value(p, l->u.k[i]);   /* (exec's INK reads the image's values) */
     rv_value v = { .t = RV_T_STR, .n = l->u.v[i].len, .u.s = l->u.v[i].s };
     return v;
 }
@@ -387,9 +409,20 @@ typedef enum {
     EX_FAIL         /* route failed: message in vm->error */
 } ex_result;
 
+/* With GCC and clang each opcode body jumps straight to the next one's
+   (computed goto); elsewhere it is a plain switch in a loop.  The bodies
+   are the same either way. */
+#if defined(__GNUC__) && !defined(RV_NO_COMPUTED_GOTO)
+#define vmdispatch(o) goto *dispatch[o];
+#define vmcase(l) L_##l:
+#define vmbreak do { w = code[pc++]; goto *dispatch[INS_OP(w)]; } while (0)
+#define vmdefault L_invalid: __attribute__((unused));
+#else
 #define vmdispatch(o) switch (o)
 #define vmcase(l) case l:
 #define vmbreak break
+#define vmdefault default:
+#endif
 
 static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint32_t *arg)
 {
@@ -400,11 +433,18 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
 #define POPV() (*--top)
 #define TOP() (top[-1])
 #define A INS_ARG(w)
+#if defined(__GNUC__) && !defined(RV_NO_COMPUTED_GOTO)
+    static const void *const dispatch[OP__COUNT] = {
+#define OP(name, kind, pop, push, doc) &&L_OP_##name,
+#include "opcodes.def"
+#undef OP
+    };
+#endif
+    const rv_value *kval = vm->img->kval;
     for (;;) {
         uint32_t w = code[pc++];
-        assert(top - stack <= (ptrdiff_t)vm->stack_cap);
         vmdispatch(INS_OP(w)) {
-        vmcase(OP_PUSHK) { PUSH(const_value(p, A)); vmbreak; }
+        vmcase(OP_PUSHK) { PUSH(kval[A]); vmbreak; }
         vmcase(OP_PUSHB) { rv_value v = { .t = RV_T_BOOL, .u.i = A }; PUSH(v); vmbreak; }
         vmcase(OP_LDREQ) { PUSH(req_field(vm, A)); vmbreak; }
         vmcase(OP_LDMETA) {
@@ -464,8 +504,11 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
             vmbreak;
         }
         vmcase(OP_INK) {
-            rv_value l = const_value(p, A), *x = &TOP();
-            int r = in_list(p, x, &l);
+            const rv_value *l = &kval[A];
+            rv_value *x = &TOP();
+            int r = 0;
+            for (uint32_t i = 0; i < l->n && !r; i++)
+                r = values_equal(x, &kval[l->u.k[i]]);
             x->t = RV_T_BOOL;
             x->u.i = r;
             vmbreak;
@@ -544,7 +587,7 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
         vmcase(OP_HOOK) { *arg = A; vm->pc = pc; return EX_HOOK; }
         vmcase(OP_FAIL) { vm->error = rv_str(p, A); return EX_FAIL; }
         vmcase(OP_RET) { *ret = POPV(); return EX_RET; }
-        default:
+        vmdefault
             vm->error = "invalid instruction";
             return EX_FAIL;
         }

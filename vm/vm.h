@@ -33,9 +33,11 @@
 typedef struct rv_image {
     const rv_program *p;
     void **re;                  /* pcre2_code * per program regex */
+    /* (kval, below, is filled from the constant table once) */
     struct ls_set **lits;       /* per regex: a literal-set matcher, or NULL (vm/litset.h) */
     uint32_t max_match;         /* largest ovector any regex needs */
     uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
+    struct rv_value_s *kval;    /* every constant as a ready stack value */
     uint32_t nmeta_slot;
 } rv_image;
 
@@ -45,7 +47,7 @@ void vm_image_free(rv_image *img);
 
 /* Values on the VM stack.  Strings and lists are views: into the program
    (constants), the request, or the VM's scratch space. */
-typedef struct {
+typedef struct rv_value_s {
     uint8_t t;                  /* rv_type */
     uint8_t lk;                 /* LIST: 0 constant items, 1 request views */
     uint32_t n;                 /* STR: bytes; LIST: items */
