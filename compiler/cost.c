@@ -85,6 +85,25 @@ static int64_t cands_max(coster *k, const ast *cands)
     return best;
 }
 
+static const ast *rule_target(const ast *r) { return r->u.rule.target; }
+static const ast *arm_target(const ast *a) { return a->u.arm.target; }
+
+/* The dearest of the targets of a list of rules or arms. */
+static int64_t dearest(coster *k, const ast *list, const ast *(*target)(const ast *))
+{
+    int64_t best = 0;
+    const char *why = NULL;
+    for (; list; list = list->next) {
+        int64_t v = target_cost(k, target(list));
+        if (v == UNBOUNDED || v > best)
+            best = v, why = k->why;
+        if (v == UNBOUNDED)
+            break;
+    }
+    k->why = why;
+    return best;
+}
+
 static int64_t target_cost(coster *k, const ast *t)
 {
     int64_t best = 0, v;
@@ -114,15 +133,7 @@ static int64_t target_cost(coster *k, const ast *t)
         return sum;
     }
     case T_SPLIT:
-        for (const ast *a = t->u.t->arms; a; a = a->next) {
-            v = target_cost(k, a->u.arm.target);
-            if (v == UNBOUNDED || v > best)
-                best = v, why = k->why;
-            if (v == UNBOUNDED)
-                break;
-        }
-        k->why = why;
-        return best;
+        return dearest(k, t->u.t->arms, arm_target);
     case T_HOOK:
         for (uint32_t i = 0; i < k->c->norder; i++) {
             sym *s = k->c->order[i];
@@ -138,15 +149,7 @@ static int64_t target_cost(coster *k, const ast *t)
         k->why = why;
         return best;
     case T_ROUTE:
-        for (const ast *r = t->u.t->rules; r; r = r->next) {
-            v = target_cost(k, r->u.rule.target);
-            if (v == UNBOUNDED || v > best)
-                best = v, why = k->why;
-            if (v == UNBOUNDED)
-                break;
-        }
-        k->why = why;
-        return best;
+        return dearest(k, t->u.t->rules, rule_target);
     default:
         return 0;
     }

@@ -85,6 +85,25 @@ static int redact(rv_vm *vm, uint32_t re, rv_sv *in, rv_sv with)
     return count;
 }
 
+/* A deny or redact action on one text: 1 when it refuses. */
+static int apply(rv_vm *vm, uint32_t guard, const rv_gaction *ga, rv_sv *text)
+{
+    const rv_program *p = vm->img->p;
+    if (ga->kind == RV_GA_DENY) {
+        if (gd_match(vm, ga->regex, text->s, text->len) <= 0)
+            return 0;
+        vm->denied_by = guard;
+        vm->deny_reason.s = rv_str(p, ga->text);
+        vm->deny_reason.len = p->str_len[ga->text];
+        return 1;
+    }
+    rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] };
+    int n = redact(vm, ga->regex, text, with);
+    if (n > 0)
+        vm->redacted += (uint32_t)n;
+    return 0;
+}
+
 static int input_message(const rv_msg *m)
 {
     return m->role == RV_ROLE_USER || m->role == RV_ROLE_SYSTEM;
@@ -117,21 +136,9 @@ int gd_input(rv_vm *vm, uint32_t agent)
                 rv_msg *m = &r->msgs[i];
                 if (!input_message(m))
                     continue;
-                if (ga->kind == RV_GA_DENY) {
-                    if (gd_match(vm, ga->regex, m->text.s, m->text.len) > 0) {
-                        vm->denied_by = p->guard_refs[a->guard_first + g];
-                        vm->deny_reason.s = rv_str(p, ga->text);
-                        vm->deny_reason.len = p->str_len[ga->text];
-                        return 1;
-                    }
-                } else {
-                    rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] };
-                    int n = redact(vm, ga->regex, &m->text, with);
-                    if (n > 0) {
-                        vm->redacted += (uint32_t)n;
-                        r->texts[i] = m->text;
-                    }
-                }
+                if (apply(vm, p->guard_refs[a->guard_first + g], ga, &m->text))
+                    return 1;
+                r->texts[i] = m->text;
             }
         }
     }
@@ -176,19 +183,8 @@ int gd_output(rv_vm *vm, uint32_t agent, rv_sv *text)
             const rv_gaction *ga = &p->gactions[gr->first + k];
             if (ga->dir != RV_DIR_OUTPUT || ga->kind == RV_GA_LIMIT)
                 continue;
-            if (ga->kind == RV_GA_DENY) {
-                if (gd_match(vm, ga->regex, text->s, text->len) > 0) {
-                    vm->denied_by = p->guard_refs[a->guard_first + g];
-                    vm->deny_reason.s = rv_str(p, ga->text);
-                    vm->deny_reason.len = p->str_len[ga->text];
-                    return 1;
-                }
-            } else {
-                rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] };
-                int n = redact(vm, ga->regex, text, with);
-                if (n > 0)
-                    vm->redacted += (uint32_t)n;
-            }
+            if (apply(vm, p->guard_refs[a->guard_first + g], ga, text))
+                return 1;
         }
     }
     return 0;
