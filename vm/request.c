@@ -363,11 +363,12 @@ rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_r
     if (!json_is_object(root))
         return fail(r, err, "the request must be a JSON object");
     json_t *v;
-    const char *why = parse_messages(r, json_object_get(root, "messages"), lim);
+    /* metadata first: it lands right after the struct, where decisions look */
+    const char *why = parse_meta(r, json_object_get(root, "metadata"));
+    if (!why)
+        why = parse_messages(r, json_object_get(root, "messages"), lim);
     if (!why)
         why = parse_tools(r, root);
-    if (!why)
-        why = parse_meta(r, json_object_get(root, "metadata"));
     if (why)
         return fail(r, err, "%s", why);
     if ((v = json_object_get(root, "model")) && !json_is_null(v)) {

@@ -29,17 +29,18 @@ typedef struct {
 typedef struct { rv_sv key, val; } rv_meta;
 
 typedef struct rv_request {
-    rv_sv model;         /* the agent the client addressed ("" if none) */
+    /* what most decisions read first, together */
+    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text */
+    int stream;
     rv_sv input;         /* text of the last user message */
-    rv_sv system;        /* system messages' texts joined with "\n" */
     rv_sv user;          /* the "user" field */
+    uint32_t images, turns;
+    int64_t max_tokens;  /* 0 = not given */
+    rv_sv model;         /* the agent the client addressed ("" if none) */
+    rv_sv system;        /* system messages' texts joined with "\n" */
     rv_msg *msgs;        uint32_t nmsg;
     rv_sv *texts;        /* nmsg views: every message's text (the 'messages' list) */
     rv_sv *tools;        uint32_t ntool;   /* function names */
-    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text */
-    uint32_t images, turns;
-    int stream;
-    int64_t max_tokens;  /* 0 = not given */
     /* owned: the parsed JSON, and an arena whose first block is this
        struct's tail, so a typical request -- its views, message table and
        metadata, copied -- is one allocation, a few cache lines apart */
