@@ -5,7 +5,8 @@
    usage: decide_vm FULL.rbc META.rbc REQS.jsonl [REPEAT] [OUTFILE]
 
    Loads and verifies both compiled policies (rbc_load), parses every line
-   of REQS.jsonl with req_parse() first (timed: parse_ns_per_req), then
+   of REQS.jsonl with req_parse_pooled() into one pool first (timed:
+   parse_ns_per_req; decide.c likewise fills one array), then
    REPEAT times runs the decision loop over all requests -- vm_start() until
    RV_CALL, the rule number read from vm->rule -- for the full policy and
    for the metadata-only one, and prints decide.c's key=value line (same
@@ -170,10 +171,12 @@ int main(int argc, char **argv)
     size_t lcap = 0;
     ssize_t ll;
     rv_reqlimits lim = { 16u << 20, 10000 };
+    /* all requests in one pool, as decide.c keeps all of its in one array */
+    rv_reqpool *pool = req_pool_new();
     double t0 = now();
     while ((ll = getline(&line, &lcap, f)) > 0) {
         rv_reqerr err;
-        rv_request *r = req_parse(line, (size_t)ll, &lim, &err);
+        rv_request *r = req_parse_pooled(line, (size_t)ll, &lim, &err, pool);
         if (!r) {
             fprintf(stderr, "line %zu: %s\n", n + 1, err.msg);
             return 1;
@@ -247,8 +250,7 @@ int main(int argc, char **argv)
         fclose(o);
         free(map);
     }
-    for (size_t i = 0; i < n; i++)
-        req_free(rs[i]);
+    req_pool_free(pool);
     free(rs);
     free(out);
     free(outm);

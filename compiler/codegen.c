@@ -453,6 +453,17 @@ static void cg_expr(cg *g, ast *e)
         cg_expr(g, l);
         emit(g, OP_MATCH, regex_of(g, chk_fold(g->c, r, 0)));
         return;
+    case OP_EQ_:
+    case OP_NE_: {
+        /* x == k with a scalar constant k: one instruction */
+        ast *k = chk_fold(g->c, r, 0);
+        if (k && k->kind != E_LIST && k->kind != E_BOOL) {
+            cg_expr(g, l);
+            emit(g, e->u.bin.op == OP_EQ_ ? OP_EQK : OP_NEK, kconst(g, k));
+            return;
+        }
+    }
+    /* fall through */
     default: {
         static const rv_opcode ops[] = {
             [OP_EQ_] = OP_EQ, [OP_NE_] = OP_NE, [OP_LT_] = OP_LT, [OP_LE_] = OP_LE, [OP_GT_] = OP_GT,

@@ -26,7 +26,7 @@
 
 #define RV_NONE        UINT32_MAX
 #define RV_FORMAT_MAJOR 1
-#define RV_FORMAT_MINOR 0
+#define RV_FORMAT_MINOR 1
 
 /* Value types, shared by the compiler's type checker, the constant pool and
    the VM's tagged values. */

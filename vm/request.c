@@ -42,8 +42,57 @@ static char *big_alloc(rv_request *r, size_t n)
     return b->data;
 }
 
+/* ---------------------------------------------------------------- pools */
+
+#define POOL_CHUNK (1u << 20)
+
+typedef struct { block *head; size_t len, cap; } region;
+struct rv_reqpool { region small, big; };
+
+static char *region_alloc(region *g, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    if (!g->head || g->len + n > g->cap) {
+        size_t cap = n > POOL_CHUNK ? n : POOL_CHUNK;
+        block *b = mem_malloc(sizeof *b + cap);
+        if (!b)
+            return NULL;
+        b->next = g->head;
+        g->head = b;
+        g->len = 0;
+        g->cap = cap;
+    }
+    char *p = g->head->data + g->len;
+    g->len += n;
+    return p;
+}
+
+static void region_free(region *g)
+{
+    for (block *b = g->head, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+}
+
+rv_reqpool *req_pool_new(void)
+{
+    return mem_calloc(1, sizeof(rv_reqpool));
+}
+
+void req_pool_free(rv_reqpool *pool)
+{
+    if (!pool)
+        return;
+    region_free(&pool->small);
+    region_free(&pool->big);
+    free(pool);
+}
+
 char *req_alloc(rv_request *r, size_t n)
 {
+    if (r->pool)
+        return region_alloc(n >= BIG_PIECE ? &r->pool->big : &r->pool->small, n);
     if (n >= BIG_PIECE && r->arena_len + n > r->arena_cap)
         return big_alloc(r, n);
     n = (n + 7) & ~(size_t)7;
@@ -69,6 +118,11 @@ void req_free(rv_request *r)
 {
     if (!r)
         return;
+    if (r->pool) {
+        json_decref(r->json);   /* the rest belongs to the pool */
+        r->json = NULL;
+        return;
+    }
     for (block *b = r->blocks, *next; b; b = next) {
         next = b->next;
         free(b);
@@ -336,7 +390,20 @@ const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen)
     return NULL;
 }
 
+static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool);
+
 rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err)
+{
+    return parse(buf, len, lim, err, NULL);
+}
+
+rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
+                             rv_reqpool *pool)
+{
+    return parse(buf, len, lim, err, pool);
+}
+
+static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool)
 {
     rv_reqlimits dflt = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
     memset(err, 0, sizeof *err);
@@ -346,12 +413,13 @@ rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_r
         snprintf(err->msg, sizeof err->msg, "request too large: %zu bytes (the limit is %zu)", len, lim->max_bytes);
         return NULL;
     }
-    rv_request *r = mem_malloc(sizeof *r + INLINE_ARENA);
+    rv_request *r = pool ? (rv_request *)region_alloc(&pool->small, sizeof *r) : mem_malloc(sizeof *r + INLINE_ARENA);
     if (!r)
         return fail(NULL, err, "out of memory");
     memset(r, 0, sizeof *r);
+    r->pool = pool;
     r->arena = r->inline_arena;
-    r->arena_cap = INLINE_ARENA;
+    r->arena_cap = pool ? 0 : INLINE_ARENA;
     json_error_t je;
     json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {

@@ -47,6 +47,7 @@ typedef struct rv_request {
     void *json;          /* json_t * while parsing; NULL after */
     char *arena;         size_t arena_len, arena_cap;
     void *blocks;        /* further arena blocks */
+    struct rv_reqpool *pool;  /* pooled requests take everything from the pool */
     _Alignas(16) char inline_arena[];
 } rv_request;
 
@@ -63,7 +64,18 @@ typedef struct {
 /* Parse 'len' bytes.  Returns a request the caller frees with req_free(),
    or NULL with 'err' filled.  'lim' may be NULL for the defaults. */
 rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err);
-void req_free(rv_request *r);
+void req_free(rv_request *r);   /* a pooled request is freed with its pool */
+
+/* A pool for many requests parsed in a row (a batch, a worker's requests
+   between two resets): each request's small parts -- the struct, its
+   tables and metadata -- land right after the previous request's, and the
+   large texts in a region of their own, so deciding requests one after
+   another reads memory in order. */
+typedef struct rv_reqpool rv_reqpool;
+rv_reqpool *req_pool_new(void);
+void req_pool_free(rv_reqpool *pool);
+rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
+                             rv_reqpool *pool);
 
 /* Copy 'n' bytes into the request's arena (for redacted texts and other
    derived strings); NULL when out of memory. */

@@ -611,6 +611,8 @@ static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
     }
     if (op == OP_INK && p->consts[INS_ARG(w)].type != RV_T_LIST)
         return bad(err, "code[%u]: INK constant %u is not a list", pc, INS_ARG(w));
+    if ((op == OP_EQK || op == OP_NEK) && p->consts[INS_ARG(w)].type == RV_T_LIST)
+        return bad(err, "code[%u]: %s constant %u is a list", pc, in->name, INS_ARG(w));
     if (!(allowed_in(op) >> f->kind & 1))
         return bad(err, "code[%u]: %s not allowed in %s function (function %u)",
                    pc, in->name, kinds[f->kind], fi);

@@ -491,6 +491,13 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
             a->t = RV_T_BOOL;
             vmbreak;
         }
+        vmcase(OP_EQK) vmcase(OP_NEK) {
+            rv_value *a = &TOP();
+            int eq = values_equal(a, &kval[A]);
+            a->u.i = INS_OP(w) == OP_EQK ? eq : (a->t == RV_T_NIL || !eq);
+            a->t = RV_T_BOOL;
+            vmbreak;
+        }
         vmcase(OP_LT) vmcase(OP_LE) vmcase(OP_GT) vmcase(OP_GE) {
             rv_value b = POPV(), *a = &TOP();
             int r = 0;

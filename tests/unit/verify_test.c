@@ -117,6 +117,7 @@ static void deep_function(rv_program *p, uint32_t n)
     X(op_none_arg, "code[2]: EQ operand 1 out of range (1)", p->code[2] = INS(OP_EQ, 1)) \
     X(op_const, "code[1]: PUSHK operand 99 out of range (22)", p->code[1] = INS(OP_PUSHK, 99)) \
     X(op_ink_list, "code[14]: INK constant 0 is not a list", p->code[14] = INS(OP_INK, 0)) \
+    X(op_eqk_list, "code[14]: EQK constant 2 is a list", p->code[14] = INS(OP_EQK, 2)) \
     X(op_bool, "code[1]: PUSHB operand 2 out of range (2)", p->code[1] = INS(OP_PUSHB, 2)) \
     X(op_reqfield, "code[6]: LDREQ operand 9 out of range (9)", p->code[6] = INS(OP_LDREQ, RV_REQ__COUNT)) \
     X(op_str, "code[0]: LDMETA operand 999 out of range", p->code[0] = INS(OP_LDMETA, 999)) \
