@@ -64,6 +64,19 @@ static int fit(__int128 v, int64_t *out)
 
 int arith_eval(arith_op op, rv_type a, int64_t x, rv_type b, int64_t y, int64_t *out)
 {
+    /* the common cases in 64 bits: same-scale sums and division by an int */
+    if (op == ARITH_ADD && (a == b || (a != RV_T_NUM && b != RV_T_NUM)))
+        return __builtin_add_overflow(x, y, out) ? -1 : 0;
+    if (op == ARITH_SUB && (a == b || (a != RV_T_NUM && b != RV_T_NUM)))
+        return __builtin_sub_overflow(x, y, out) ? -1 : 0;
+    if (op == ARITH_DIV && b == RV_T_INT) {
+        if (y == 0)
+            return -2;
+        if (x == INT64_MIN && y == -1)
+            return -1;
+        *out = x / y;
+        return 0;
+    }
     __int128 X = x, Y = y;
     /* bring INT up to NUM's scale when they mix in + and - */
     if (op == ARITH_ADD || op == ARITH_SUB) {

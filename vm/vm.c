@@ -674,7 +674,6 @@ static rv_status call(rv_vm *vm, uint32_t model, rv_purpose purpose)
     vm->call.model = model;
     vm->call.purpose = purpose;
     vm->call.attempt++;
-    vm->call.max_tokens = vm_expected_output(vm, model);
     vm->model = purpose == RV_PURPOSE_ANSWER ? model : vm->model;
     vm->state = VS_CALL;
     (void)p;

@@ -112,7 +112,6 @@ typedef struct rv_vm {
         uint32_t attempt;       /* 1-based attempts of this model */
         uint32_t cascade, step; /* cascade index (RV_NONE) and step within it */
         uint32_t fallback;      /* next fallback entry to try */
-        int64_t max_tokens;     /* after output limits */
     } call;
     uint32_t model;             /* the model that answered (RV_DONE) or was chosen */
 
