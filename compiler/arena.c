@@ -11,7 +11,7 @@
    rather than malloc'd. */
 #define ARENA_FIRST (64u << 10)
 #define ARENA_MAPPED (1u << 20)
-#define ARENA_LARGEST (16u << 20)
+#define ARENA_LARGEST (2u << 20)
 
 struct arena_block {
     arena_block *prev;
