@@ -56,6 +56,7 @@
    zero, and each payload is consumed exactly.  So a file the loader accepts
    is byte-for-byte what rbc_write() produces for the loaded program (the
    fuzz harness checks this). */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -485,8 +486,17 @@ typedef struct {
 static uint64_t take_le(rbc_cur *c, unsigned size)
 {
     uint64_t v = 0;
-    for (unsigned i = 0; i < size; i++)
-        v |= (uint64_t)c->b[i] << (8 * i);
+    if (size == 4) {            /* the common widths without a byte loop */
+        uint32_t x;
+        memcpy(&x, c->b, 4);
+        v = le32toh(x);
+    } else if (size == 8) {
+        memcpy(&v, c->b, 8);
+        v = le64toh(v);
+    } else {
+        for (unsigned i = 0; i < size; i++)
+            v |= (uint64_t)c->b[i] << (8 * i);
+    }
     c->b += size;
     c->left -= size;
     return v;
