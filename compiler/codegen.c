@@ -37,7 +37,7 @@ typedef struct {
     rv_program *p;
     size_t cap_str, cap_strlen, cap_pcloc, cap_blob, cap_const, cap_item, cap_regex, cap_gaction, cap_guard_ref,
            cap_target, cap_model_ref, cap_rule, cap_choice, cap_cascade, cap_arm, cap_split,
-           cap_hook, cap_func, cap_given, cap_test, cap_code, cap_loc;
+           cap_hook, cap_func, cap_given, cap_test, cap_code, cap_loc, cap_mtest;
     uint32_t *str_hash, str_hash_cap;       /* open addressing: index+1, 0 = empty */
     uint32_t *const_hash, const_hash_cap;
     uint32_t cur_loc;
@@ -322,6 +322,10 @@ static void jl_patch_here(cg *g, jumplist *jl)
     uint32_t here = g->p->ncode;
     for (uint32_t i = 0; i < jl->n; i++) {
         uint32_t pc = jl->pc[i];
+        if (INS_OP(g->p->code[pc]) == OP_JMT) {     /* its target is in the table */
+            g->p->mtests[INS_ARG(g->p->code[pc])].target = here;
+            continue;
+        }
         uint32_t off = here - pc - 1;
         g->p->code[pc] = INS(INS_OP(g->p->code[pc]), off & RV_ARG_MAX);
         if (off > (uint32_t)RV_JUMP_MAX)
@@ -333,6 +337,40 @@ static void jl_patch_here(cg *g, jumplist *jl)
 }
 
 static void cg_expr(cg *g, ast *e);
+
+/* A fused metadata test for 'e' -- meta.x == k, !=, in, not in, with a
+   constant k -- that jumps when 'e' is 'when'; RV_NONE when 'e' has
+   another shape.  JMT jumps when its test does not hold, so jumping when
+   'e' is true tests the negation (a missing key is unequal to anything,
+   in no list: the negations stay exact). */
+static uint32_t mtest_of(cg *g, ast *e, int when)
+{
+    if (g->dead || e->kind != E_BINARY)
+        return RV_NONE;
+    ast_binop op = e->u.bin.op;
+    ast *l = e->u.bin.l;
+    if (l->kind != E_MEMBER || l->ext != 'M')
+        return RV_NONE;
+    ast *k = chk_fold(g->c, e->u.bin.r, 0);
+    rv_mtop mop;
+    if ((op == OP_EQ_ || op == OP_NE_) && k && k->kind == E_STR)
+        mop = op == OP_EQ_ ? RV_MT_EQ : RV_MT_NE;
+    else if ((op == OP_IN_ || op == OP_NOTIN_) && k && k->kind == E_LIST)
+        mop = op == OP_IN_ ? RV_MT_IN : RV_MT_NOTIN;
+    else
+        return RV_NONE;
+    if (when)
+        mop = mop == RV_MT_EQ ? RV_MT_NE : mop == RV_MT_NE ? RV_MT_EQ : mop == RV_MT_IN ? RV_MT_NOTIN : RV_MT_IN;
+    uint32_t key = istr(g, l->u.member.name), konst = kconst(g, k);
+    rv_mtest *t = NEWROW(g, g->p->mtests, g->p->nmtest, cap_mtest);
+    if (!t)
+        return RV_NONE;
+    t->key = key;
+    t->konst = konst;
+    t->op = mop;
+    t->target = 0;   /* patched with the jump */
+    return g->p->nmtest - 1;
+}
 
 /* Jump (to a pc added to 'out') when 'e' evaluates to 'when'; fall
    through otherwise.
@@ -367,6 +405,11 @@ static void cg_branch(cg *g, ast *e, int when, jumplist *out)
         return;
     }
     set_loc(g, e->at);
+    uint32_t mt = mtest_of(g, e, when);
+    if (mt != RV_NONE) {
+        jl_add(g, out, emit(g, OP_JMT, mt));
+        return;
+    }
     cg_expr(g, e);
     if (when)
         emit(g, OP_NOT, 0);

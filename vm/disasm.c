@@ -299,6 +299,22 @@ static void op_hook(const rv_program *p, uint32_t h, FILE *out)
     put_unit(RV_T_DURATION, p->hooks[h].timeout, out);
 }
 
+/* JMT: #k meta."key" == "v" else -> target */
+static void op_mtest(const rv_program *p, uint32_t k, FILE *out)
+{
+    static const char *const ops[RV_MT__COUNT] = { "==", "!=", "in", "not in" };
+    if (k >= p->nmtest) {
+        fprintf(out, "?mtest%u", k);
+        return;
+    }
+    const rv_mtest *t = &p->mtests[k];
+    fprintf(out, "#%u meta.", k);
+    put_str(p, t->key, out);
+    fprintf(out, " %s ", t->op < RV_MT__COUNT ? ops[t->op] : "?");
+    put_const(p, t->konst, out);
+    fprintf(out, " else -> %04u", t->target);
+}
+
 static void field_name(const rv_fieldinfo *t, uint32_t n, uint32_t k,
                        const char *prefix, FILE *out)
 {
@@ -336,6 +352,7 @@ static void operand(const rv_program *p, size_t pc, uint32_t w, FILE *out)
     case A_CASCADE:   op_cascade(p, k, out); break;
     case A_SPLIT:     op_split(p, k, out); break;
     case A_HOOK:      op_hook(p, k, out); break;
+    case A_MTEST:     op_mtest(p, k, out); break;
     }
 }
 

@@ -34,7 +34,7 @@ typedef enum {
 typedef enum {
     A_NONE, A_CONST, A_BOOL, A_REQFIELD, A_STR, A_CANDFIELD, A_CAP,
     A_RESPFIELD, A_DECFIELD, A_REGEX, A_BUILTIN, A_JUMP, A_RULE, A_MODEL,
-    A_AGENT, A_CHOICE, A_CASCADE, A_SPLIT, A_HOOK
+    A_AGENT, A_CHOICE, A_CASCADE, A_SPLIT, A_HOOK, A_MTEST
 } rv_argkind;
 
 typedef struct {

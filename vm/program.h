@@ -26,7 +26,7 @@
 
 #define RV_NONE        UINT32_MAX
 #define RV_FORMAT_MAJOR 1
-#define RV_FORMAT_MINOR 1
+#define RV_FORMAT_MINOR 2
 
 /* Value types, shared by the compiler's type checker, the constant pool and
    the VM's tagged values. */
@@ -212,6 +212,12 @@ typedef struct {
 typedef enum { RV_FN_ROUTE, RV_FN_WHERE, RV_FN_CHECK, RV_FN_EXPECT, RV_FN__COUNT } rv_fnkind;
 typedef struct { uint32_t kind, start, end; } rv_func;  /* code [start, end) */
 
+/* A metadata test fused with its conditional jump (JMT): 'meta[key] op
+   const' and, when it does not hold, a jump to 'target' (like split arms,
+   the target lives in the table; each JMT has its own entry). */
+typedef enum { RV_MT_EQ, RV_MT_NE, RV_MT_IN, RV_MT_NOTIN, RV_MT__COUNT } rv_mtop;
+typedef struct { uint32_t key, konst, op, target; } rv_mtest;
+
 typedef enum { RV_GIVEN_ANSWER, RV_GIVEN_FAIL, RV_GIVEN_HOOK, RV_GIVEN__COUNT } rv_givenkind;
 typedef struct {
     uint32_t kind;              /* rv_givenkind */
@@ -255,6 +261,7 @@ typedef struct rv_program {
     rv_split    *splits;    uint32_t nsplit;
     rv_hook     *hooks;     uint32_t nhook;
     rv_func     *funcs;     uint32_t nfunc;
+    rv_mtest    *mtests;    uint32_t nmtest;
     rv_given    *givens;    uint32_t ngiven;
     rv_test     *tests;     uint32_t ntest;
     uint32_t    *code;      uint32_t ncode;

@@ -49,6 +49,7 @@
                     each run's loc different from the previous one
      24 locs        u32 file, line, col, len
      25 files       u32 name, text
+     26 mtests      u32 key, konst, op, target   (format 1.2)
 
    Every section is present exactly once, in id order.  The layout is
    canonical: each section starts at the first 4-aligned offset after the
@@ -158,8 +159,10 @@ static const rbc_field f_test[] = {
 static const rbc_field f_loc[] = {
     F(rv_loc, file), F(rv_loc, line), F(rv_loc, col), F(rv_loc, len) };
 static const rbc_field f_file[] = { F(rv_file, name), F(rv_file, text) };
+static const rbc_field f_mtest[] = {
+    F(rv_mtest, key), F(rv_mtest, konst), F(rv_mtest, op), F(rv_mtest, target) };
 
-enum { SEC_STRINGS = 1, SEC_SRCMAP = 23, SEC__COUNT = 25 };
+enum { SEC_STRINGS = 1, SEC_SRCMAP = 23, SEC__COUNT = 26 };
 
 /* A section: its table in rv_program ('arr' and 'cnt' are offsets of the
    array pointer and of its count) and the record layout.  The two special
@@ -200,6 +203,7 @@ static const rbc_section sections[SEC__COUNT + 1] = {
     [SEC_SRCMAP] = { "srcmap", 0, 0, 0, NULL, 0 },
     [24] = T("locs", locs, nloc, rv_loc, f_loc),
     [25] = T("files", files, nfile, rv_file, f_file),
+    [26] = T("mtests", mtests, nmtest, rv_mtest, f_mtest),
 };
 #undef T
 

@@ -434,6 +434,24 @@ static int ver_agents(const rv_program *p, rv_err *err)
 }
 
 /* 'armown' has narm entries. */
+/* Metadata tests: a string key, a scalar constant for == and !=, a list
+   for in and not in (the target is checked with the JMT that uses it). */
+static int ver_mtests(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->nmtest; i++) {
+        const rv_mtest *t = &p->mtests[i];
+        TRY(enumv(err, "mtests", i, "op", t->op, RV_MT__COUNT));
+        if (t->key >= p->nstr)
+            return bad(err, "mtests[%u]: key string %u out of range (%u)", i, t->key, p->nstr);
+        if (t->konst >= p->nconst)
+            return bad(err, "mtests[%u]: constant %u out of range (%u)", i, t->konst, p->nconst);
+        int list = p->consts[t->konst].type == RV_T_LIST;
+        if (list != (t->op == RV_MT_IN || t->op == RV_MT_NOTIN))
+            return bad(err, "mtests[%u]: constant %u %s a list", i, t->konst, list ? "is" : "is not");
+    }
+    return 0;
+}
+
 static int ver_strategies(const rv_program *p, uint32_t *armown, rv_err *err)
 {
     for (uint32_t i = 0; i < p->nchoice; i++) {
@@ -580,6 +598,7 @@ static uint32_t arg_bound(const rv_program *p, rv_argkind k)
     case A_CASCADE:   return p->ncascade;
     case A_SPLIT:     return p->nsplit;
     case A_HOOK:      return p->nhook;
+    case A_MTEST:     return p->nmtest;
     case A_JUMP:      break;
     }
     return 0;
@@ -587,7 +606,7 @@ static uint32_t arg_bound(const rv_program *p, rv_argkind k)
 
 /* 'splituse' has nsplit entries, RV_NONE until a SPLIT uses the split. */
 static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
-                     uint32_t *splituse, rv_err *err)
+                     uint32_t *splituse, uint32_t *mtuse, rv_err *err)
 {
     static const char *const kinds[RV_FN__COUNT] = {
         "a route", "a where", "a check", "an expect" };
@@ -616,6 +635,14 @@ static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
     if (!(allowed_in(op) >> f->kind & 1))
         return bad(err, "code[%u]: %s not allowed in %s function (function %u)",
                    pc, in->name, kinds[f->kind], fi);
+    if (op == OP_JMT) {
+        const rv_mtest *t = &p->mtests[INS_ARG(w)];
+        if (mtuse[INS_ARG(w)] != RV_NONE)
+            return bad(err, "code[%u]: mtest %u already used at pc %u", pc, INS_ARG(w), mtuse[INS_ARG(w)]);
+        mtuse[INS_ARG(w)] = pc;
+        if (t->target <= pc || t->target >= f->end)
+            return bad(err, "code[%u]: mtest %u target %u outside (%u, %u)", pc, INS_ARG(w), t->target, pc, f->end);
+    }
     if (op == OP_SPLIT) {
         const rv_split *s = &p->splits[INS_ARG(w)];
         if (splituse[INS_ARG(w)] != RV_NONE)
@@ -659,6 +686,8 @@ static int successors(const rv_program *p, uint32_t pc, int32_t d,
         for (uint32_t a = s->first; a < s->first + s->count; a++)
             TRY(merge(depth, pc, p->arms[a].target, d, err));
     }
+    if (op == OP_JMT)
+        TRY(merge(depth, pc, p->mtests[INS_ARG(w)].target, d, err));
     return 0;
 }
 
@@ -776,9 +805,10 @@ int ver_program(rv_program *p, rv_err *err)
     int32_t *depth = mem_calloc(p->ncode, sizeof *depth);
     uint32_t *armown = mem_calloc(p->narm, sizeof *armown);
     uint32_t *splituse = mem_calloc(p->nsplit, sizeof *splituse);
+    uint32_t *mtuse = mem_calloc(p->nmtest + 1, sizeof *mtuse);
     uint32_t *nexpect = mem_calloc((size_t)p->nfunc + 1, sizeof *nexpect);
     int r = -1;
-    if (!owner || !depth || !armown || !splituse || !nexpect) {
+    if (!owner || !depth || !armown || !splituse || !mtuse || !nexpect) {
         oom(err);
         goto out;
     }
@@ -787,13 +817,15 @@ int ver_program(rv_program *p, rv_err *err)
         ver_regexes(p, err) < 0 || ver_providers(p, err) < 0 ||
         ver_models(p, err) < 0 || ver_guards(p, err) < 0 ||
         ver_refs(p, err) < 0 || ver_funcs(p, owner, err) < 0 ||
-        ver_agents(p, err) < 0 || ver_strategies(p, armown, err) < 0 ||
+        ver_agents(p, err) < 0 || ver_strategies(p, armown, err) < 0 || ver_mtests(p, err) < 0 ||
         ver_tests(p, nexpect, err) < 0 || ver_locs(p, err) < 0)
         goto out;
     for (uint32_t i = 0; i < p->nsplit; i++)
         splituse[i] = RV_NONE;
+    for (uint32_t i = 0; i < p->nmtest; i++)
+        mtuse[i] = RV_NONE;
     for (uint32_t pc = 0; pc < p->ncode; pc++)
-        if (ver_instr(p, owner[pc], pc, splituse, err) < 0)
+        if (ver_instr(p, owner[pc], pc, splituse, mtuse, err) < 0)
             goto out;
     for (uint32_t pc = 0; pc < p->ncode; pc++)
         depth[pc] = -1;
@@ -813,6 +845,7 @@ out:
     free(depth);
     free(armown);
     free(splituse);
+    free(mtuse);
     free(nexpect);
     return r;
 }

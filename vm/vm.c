@@ -84,9 +84,12 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         return -1;
     }
     memset(img->meta_slot, 0xff, (p->nstr + 1) * sizeof *img->meta_slot);
-    for (uint32_t pc = 0; pc < p->ncode; pc++)
-        if (INS_OP(p->code[pc]) == OP_LDMETA && img->meta_slot[INS_ARG(p->code[pc])] == RV_NONE)
-            img->meta_slot[INS_ARG(p->code[pc])] = img->nmeta_slot++;
+    for (uint32_t pc = 0; pc < p->ncode; pc++) {
+        uint32_t w = p->code[pc], key = INS_OP(w) == OP_LDMETA ? INS_ARG(w)
+                     : INS_OP(w) == OP_JMT ? p->mtests[INS_ARG(w)].key : RV_NONE;
+        if (key != RV_NONE && img->meta_slot[key] == RV_NONE)
+            img->meta_slot[key] = img->nmeta_slot++;
+    }
     return 0;
 }
 
@@ -562,6 +565,38 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
                 vm->cover[pc - 1] |= t ? 1u : 2u;
             if (!t)
                 pc += (uint32_t)INS_SARG(w);
+            vmbreak;
+        }
+        vmcase(OP_JMT) {
+            const rv_mtest *t = &p->mtests[A];
+            uint32_t slot = vm->img->meta_slot[t->key];
+            if (vm->meta_gen[slot] != vm->gen) {
+                vm->meta_val[slot] = req_meta(vm->req, rv_str(p, t->key), p->str_len[t->key]);
+                vm->meta_gen[slot] = vm->gen;
+            }
+            const rv_sv *m = vm->meta_val[slot];
+            int hit = 0;
+            if (m) {
+                rv_value v = { .t = RV_T_STR, .n = m->len, .u.s = m->s };
+                const rv_value *k = &kval[t->konst];
+                if (t->op <= RV_MT_NE) {
+                    hit = values_equal(&v, k);
+                } else {
+                    for (uint32_t i = 0; i < k->n && !hit; i++)
+                        hit = values_equal(&v, &kval[k->u.k[i]]);
+                }
+            }
+            int holds = (t->op == RV_MT_EQ || t->op == RV_MT_IN) ? hit : !hit;
+            if (vm->conds && vm->nconds < vm->max_conds) {
+                rv_cond *c = &vm->conds[vm->nconds++];
+                c->pc = pc - 1;
+                c->loc = p->pc_loc[pc - 1];
+                c->result = (uint8_t)holds;
+            }
+            if (vm->cover)
+                vm->cover[pc - 1] |= holds ? 1u : 2u;
+            if (!holds)
+                pc = t->target;
             vmbreak;
         }
         vmcase(OP_JMPFK) { if (!truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }

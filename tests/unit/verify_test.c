@@ -118,6 +118,14 @@ static void deep_function(rv_program *p, uint32_t n)
     X(op_const, "code[1]: PUSHK operand 99 out of range (22)", p->code[1] = INS(OP_PUSHK, 99)) \
     X(op_ink_list, "code[14]: INK constant 0 is not a list", p->code[14] = INS(OP_INK, 0)) \
     X(op_eqk_list, "code[14]: EQK constant 2 is a list", p->code[14] = INS(OP_EQK, 2)) \
+    X(mtest_op, "mtests[0]: op 4 is not", mtest(p, 0, 0, 4)) \
+    X(mtest_key, "mtests[0]: key string 99999 out of range", mtest(p, 99999, 0, RV_MT_EQ)) \
+    X(mtest_const, "mtests[0]: constant 999 out of range", mtest(p, 0, 999, RV_MT_EQ)) \
+    X(mtest_list, "mtests[0]: constant 2 is a list", mtest(p, 0, 2, RV_MT_EQ)) \
+    X(mtest_notlist, "mtests[0]: constant 0 is not a list", mtest(p, 0, 0, RV_MT_IN)) \
+    X(mtest_target, "code[4]: mtest 0 target 0 outside (4,", mtest(p, 0, 0, RV_MT_EQ); p->code[4] = INS(OP_JMT, 0)) \
+    X(mtest_twice, "code[11]: mtest 0 already used at pc 4", mtest(p, 0, 0, RV_MT_EQ); p->mtests[0].target = 6; \
+      p->code[4] = INS(OP_JMT, 0); p->code[11] = INS(OP_JMT, 0)) \
     X(op_bool, "code[1]: PUSHB operand 2 out of range (2)", p->code[1] = INS(OP_PUSHB, 2)) \
     X(op_reqfield, "code[6]: LDREQ operand 9 out of range (9)", p->code[6] = INS(OP_LDREQ, RV_REQ__COUNT)) \
     X(op_str, "code[0]: LDMETA operand 999 out of range", p->code[0] = INS(OP_LDMETA, 999)) \
@@ -163,6 +171,14 @@ static void deep_function(rv_program *p, uint32_t n)
     X(split_depth, "code[18]: SPLIT at stack depth 2, must be 1", p->code[16] = INS(OP_PUSHB, 1)) \
     X(split_underflow, "code[18]: stack underflow: SPLIT needs 1, depth is 0", p->code[17] = INS(OP_RULE, 2)) \
     X(stack_limit, "code[311]: stack depth 257 exceeds the limit 256", deep_function(p, 257))
+
+/* Give the sample one metadata test (it has none). */
+static void mtest(rv_program *p, uint32_t key, uint32_t konst, uint32_t op)
+{
+    p->mtests = calloc(1, sizeof *p->mtests);
+    p->nmtest = 1;
+    p->mtests[0] = (rv_mtest){ key, konst, op, 0 };
+}
 
 #define X(name, msg, ...) static void m_##name(rv_program *p) { __VA_ARGS__; }
 CASES(X)
