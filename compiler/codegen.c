@@ -322,7 +322,7 @@ static void jl_patch_here(cg *g, jumplist *jl)
     uint32_t here = g->p->ncode;
     for (uint32_t i = 0; i < jl->n; i++) {
         uint32_t pc = jl->pc[i];
-        if (INS_OP(g->p->code[pc]) == OP_JMT) {     /* its target is in the table */
+        if (INS_OP(g->p->code[pc]) == OP_JMT || INS_OP(g->p->code[pc]) == OP_JKT) {   /* target in the table */
             g->p->mtests[INS_ARG(g->p->code[pc])].target = here;
             continue;
         }
@@ -372,6 +372,58 @@ static uint32_t mtest_of(cg *g, ast *e, int when)
     return g->p->nmtest - 1;
 }
 
+/* Builtins and fields that are never negative, for the division rewrite
+   below. */
+static int non_negative(const ast *x)
+{
+    if (x->kind == E_CALL)
+        return x->field == RV_BI_bytes || x->field == RV_BI_len || x->field == RV_BI_tokens ||
+               x->field == RV_BI_bucket;
+    return x->kind == E_NAME && x->ext == 'R' &&
+           (x->field == RV_REQ_IMAGES || x->field == RV_REQ_TURNS || x->field == RV_REQ_MAXTOK);
+}
+
+/* A comparison with a constant, fused with its jump (JKT); emits the left
+   side and returns the table row, or RV_NONE for another shape.  Only for
+   jumps when false: with a missing value on the left the negation of an
+   ordering would not be exact.
+     x / k > n   becomes   x > n*k + k - 1   (x >= 0, k > 0: integer division)
+     x / k >= n            x >= n*k
+     x / k < n             x < n*k
+     x / k <= n            x <= n*k + k - 1 */
+static uint32_t ktest_of(cg *g, ast *e, int when)
+{
+    if (g->dead || when || e->kind != E_BINARY || e->u.bin.op < OP_EQ_ || e->u.bin.op > OP_GE_)
+        return RV_NONE;
+    ast *l = e->u.bin.l, *k = chk_fold(g->c, e->u.bin.r, 0);
+    if (!k || k->kind == E_LIST || k->kind == E_BOOL || k->kind == E_NAME || k->kind == E_MEMBER || k->kind == E_REGEX)
+        return RV_NONE;
+    static const rv_mtop mops[] = { [OP_EQ_] = RV_MT_EQ, [OP_NE_] = RV_MT_NE, [OP_LT_] = RV_MT_LT,
+                                    [OP_LE_] = RV_MT_LE, [OP_GT_] = RV_MT_GT, [OP_GE_] = RV_MT_GE };
+    rv_mtop mop = mops[e->u.bin.op];
+    uint32_t konst;
+    ast *d = l->kind == E_BINARY && l->u.bin.op == OP_DIV_ ? chk_fold(g->c, l->u.bin.r, 0) : NULL;
+    int64_t n = k->u.i, kk = d ? d->u.i : 0, m;
+    if (d && d->kind == E_INT && kk > 0 && k->kind == E_INT && mop >= RV_MT_LT && non_negative(l->u.bin.l) &&
+        !__builtin_mul_overflow(n, kk, &m) && !__builtin_add_overflow(m, kk - 1, &m)) {
+        if (mop == RV_MT_LT || mop == RV_MT_GE)
+            m = n * kk;
+        konst = kscalar(g, l->u.bin.l->type, m, 0);
+        l = l->u.bin.l;
+    } else {
+        konst = kconst(g, k);
+    }
+    cg_expr(g, l);
+    rv_mtest *t = NEWROW(g, g->p->mtests, g->p->nmtest, cap_mtest);
+    if (!t)
+        return RV_NONE;
+    t->key = RV_NONE;
+    t->konst = konst;
+    t->op = mop;
+    t->target = 0;
+    return g->p->nmtest - 1;
+}
+
 /* Jump (to a pc added to 'out') when 'e' evaluates to 'when'; fall
    through otherwise.
      a and b, when false:  branch(a,false,out) branch(b,false,out)
@@ -408,6 +460,10 @@ static void cg_branch(cg *g, ast *e, int when, jumplist *out)
     uint32_t mt = mtest_of(g, e, when);
     if (mt != RV_NONE) {
         jl_add(g, out, emit(g, OP_JMT, mt));
+        return;
+    }
+    if ((mt = ktest_of(g, e, when)) != RV_NONE) {
+        jl_add(g, out, emit(g, OP_JKT, mt));
         return;
     }
     cg_expr(g, e);

@@ -106,7 +106,8 @@ static void append_decls(rv_compiler *c, ast *decls, int root)
     for (ast *d = decls, *next; d; d = next) {
         next = d->next;
         d->next = NULL;
-        d->u.decl->file_level = root;
+        if (d->kind != D_IMPORT)   /* imports keep their path, not a declaration */
+            d->u.decl->file_level = root;
         if (!c->decls)
             c->decls = d;
         else

@@ -302,14 +302,18 @@ static void op_hook(const rv_program *p, uint32_t h, FILE *out)
 /* JMT: #k meta."key" == "v" else -> target */
 static void op_mtest(const rv_program *p, uint32_t k, FILE *out)
 {
-    static const char *const ops[RV_MT__COUNT] = { "==", "!=", "in", "not in" };
+    static const char *const ops[RV_MT__COUNT] = { "==", "!=", "in", "not in", "<", "<=", ">", ">=" };
     if (k >= p->nmtest) {
         fprintf(out, "?mtest%u", k);
         return;
     }
     const rv_mtest *t = &p->mtests[k];
-    fprintf(out, "#%u meta.", k);
-    put_str(p, t->key, out);
+    if (t->key == RV_NONE) {
+        fprintf(out, "#%u pop()", k);
+    } else {
+        fprintf(out, "#%u meta.", k);
+        put_str(p, t->key, out);
+    }
     fprintf(out, " %s ", t->op < RV_MT__COUNT ? ops[t->op] : "?");
     put_const(p, t->konst, out);
     fprintf(out, " else -> %04u", t->target);

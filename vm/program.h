@@ -212,10 +212,13 @@ typedef struct {
 typedef enum { RV_FN_ROUTE, RV_FN_WHERE, RV_FN_CHECK, RV_FN_EXPECT, RV_FN__COUNT } rv_fnkind;
 typedef struct { uint32_t kind, start, end; } rv_func;  /* code [start, end) */
 
-/* A metadata test fused with its conditional jump (JMT): 'meta[key] op
-   const' and, when it does not hold, a jump to 'target' (like split arms,
-   the target lives in the table; each JMT has its own entry). */
-typedef enum { RV_MT_EQ, RV_MT_NE, RV_MT_IN, RV_MT_NOTIN, RV_MT__COUNT } rv_mtop;
+/* A test fused with its conditional jump: 'meta[key] op const' (JMT) or
+   'pop() op const' (JKT, key RV_NONE); when it does not hold, a jump to
+   'target' (like split arms, the target lives in the table; each such
+   instruction has its own entry).  JMT takes EQ..NOTIN, JKT EQ, NE and the
+   orderings. */
+typedef enum { RV_MT_EQ, RV_MT_NE, RV_MT_IN, RV_MT_NOTIN, RV_MT_LT, RV_MT_LE, RV_MT_GT, RV_MT_GE,
+               RV_MT__COUNT } rv_mtop;
 typedef struct { uint32_t key, konst, op, target; } rv_mtest;
 
 typedef enum { RV_GIVEN_ANSWER, RV_GIVEN_FAIL, RV_GIVEN_HOOK, RV_GIVEN__COUNT } rv_givenkind;

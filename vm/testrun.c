@@ -105,7 +105,7 @@ static void coverage_report(const rv_program *p, const uint32_t *cover, FILE *ou
                     fprintf(out, "  rule %u of %s never matched (%s)\n", r->number, rv_str(p, p->agents[r->agent].name),
                             loc_text(p, r->loc, where, sizeof where));
                 }
-            } else if (op == OP_JMPF || op == OP_JMT) {
+            } else if (op == OP_JMPF || op == OP_JMT || op == OP_JKT) {
                 st->branches += 2;
                 st->branches_hit += !!(cover[pc] & 1) + !!(cover[pc] & 2);
                 if ((cover[pc] & 3) != 3)

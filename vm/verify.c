@@ -441,13 +441,15 @@ static int ver_mtests(const rv_program *p, rv_err *err)
     for (uint32_t i = 0; i < p->nmtest; i++) {
         const rv_mtest *t = &p->mtests[i];
         TRY(enumv(err, "mtests", i, "op", t->op, RV_MT__COUNT));
-        if (t->key >= p->nstr)
+        if (t->key >= p->nstr && t->key != RV_NONE)
             return bad(err, "mtests[%u]: key string %u out of range (%u)", i, t->key, p->nstr);
         if (t->konst >= p->nconst)
             return bad(err, "mtests[%u]: constant %u out of range (%u)", i, t->konst, p->nconst);
         int list = p->consts[t->konst].type == RV_T_LIST;
         if (list != (t->op == RV_MT_IN || t->op == RV_MT_NOTIN))
             return bad(err, "mtests[%u]: constant %u %s a list", i, t->konst, list ? "is" : "is not");
+        if (t->key == RV_NONE ? t->op == RV_MT_IN || t->op == RV_MT_NOTIN : t->op >= RV_MT_LT)
+            return bad(err, "mtests[%u]: op %u does not go with %s", i, t->op, t->key == RV_NONE ? "a stack test" : "a key");
     }
     return 0;
 }
@@ -635,8 +637,11 @@ static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
     if (!(allowed_in(op) >> f->kind & 1))
         return bad(err, "code[%u]: %s not allowed in %s function (function %u)",
                    pc, in->name, kinds[f->kind], fi);
-    if (op == OP_JMT) {
+    if (op == OP_JMT || op == OP_JKT) {
         const rv_mtest *t = &p->mtests[INS_ARG(w)];
+        if ((t->key == RV_NONE) != (op == OP_JKT))
+            return bad(err, "code[%u]: %s with mtest %u, which %s a key", pc, in->name, INS_ARG(w),
+                       t->key == RV_NONE ? "has no" : "has");
         if (mtuse[INS_ARG(w)] != RV_NONE)
             return bad(err, "code[%u]: mtest %u already used at pc %u", pc, INS_ARG(w), mtuse[INS_ARG(w)]);
         mtuse[INS_ARG(w)] = pc;
@@ -686,7 +691,7 @@ static int successors(const rv_program *p, uint32_t pc, int32_t d,
         for (uint32_t a = s->first; a < s->first + s->count; a++)
             TRY(merge(depth, pc, p->arms[a].target, d, err));
     }
-    if (op == OP_JMT)
+    if (op == OP_JMT || op == OP_JKT)
         TRY(merge(depth, pc, p->mtests[INS_ARG(w)].target, d, err));
     return 0;
 }

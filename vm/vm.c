@@ -599,6 +599,33 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
                 pc = t->target;
             vmbreak;
         }
+        vmcase(OP_JKT) {
+            const rv_mtest *t = &p->mtests[A];
+            rv_value v = POPV();
+            const rv_value *k = &kval[t->konst];
+            int holds;
+            if (t->op <= RV_MT_NE) {
+                int eq = values_equal(&v, k);
+                holds = t->op == RV_MT_EQ ? eq : (v.t == RV_T_NIL || !eq);
+            } else if (arith_numeric(v.t) && arith_numeric(k->t) && arith_comparable(v.t, k->t)) {
+                int c = v.t == k->t || (v.t != RV_T_NUM && v.t != RV_T_PERCENT && k->t != RV_T_NUM && k->t != RV_T_PERCENT)
+                      ? (v.u.i > k->u.i) - (v.u.i < k->u.i) : arith_cmp(v.t, v.u.i, k->t, k->u.i);
+                holds = t->op == RV_MT_LT ? c < 0 : t->op == RV_MT_LE ? c <= 0 : t->op == RV_MT_GT ? c > 0 : c >= 0;
+            } else {
+                holds = 0;
+            }
+            if (vm->conds && vm->nconds < vm->max_conds) {
+                rv_cond *c = &vm->conds[vm->nconds++];
+                c->pc = pc - 1;
+                c->loc = p->pc_loc[pc - 1];
+                c->result = (uint8_t)holds;
+            }
+            if (vm->cover)
+                vm->cover[pc - 1] |= holds ? 1u : 2u;
+            if (!holds)
+                pc = t->target;
+            vmbreak;
+        }
         vmcase(OP_JMPFK) { if (!truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
         vmcase(OP_JMPTK) { if (truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
         vmcase(OP_RULE) {

@@ -118,7 +118,11 @@ static void deep_function(rv_program *p, uint32_t n)
     X(op_const, "code[1]: PUSHK operand 99 out of range (22)", p->code[1] = INS(OP_PUSHK, 99)) \
     X(op_ink_list, "code[14]: INK constant 0 is not a list", p->code[14] = INS(OP_INK, 0)) \
     X(op_eqk_list, "code[14]: EQK constant 2 is a list", p->code[14] = INS(OP_EQK, 2)) \
-    X(mtest_op, "mtests[0]: op 4 is not", mtest(p, 0, 0, 4)) \
+    X(mtest_op, "mtests[0]: op 8 is not", mtest(p, 0, 0, RV_MT__COUNT)) \
+    X(mtest_keyop, "mtests[0]: op 4 does not go with a key", mtest(p, 0, 0, RV_MT_LT)) \
+    X(mtest_stackop, "mtests[0]: op 2 does not go with a stack test", mtest(p, RV_NONE, 2, RV_MT_IN)) \
+    X(mtest_jkt_key, "code[4]: JKT with mtest 0, which has a key", mtest(p, 0, 0, RV_MT_EQ); p->mtests[0].target = 6; \
+      p->code[4] = INS(OP_JKT, 0)) \
     X(mtest_key, "mtests[0]: key string 99999 out of range", mtest(p, 99999, 0, RV_MT_EQ)) \
     X(mtest_const, "mtests[0]: constant 999 out of range", mtest(p, 0, 999, RV_MT_EQ)) \
     X(mtest_list, "mtests[0]: constant 2 is a list", mtest(p, 0, 2, RV_MT_EQ)) \

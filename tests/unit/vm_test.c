@@ -32,7 +32,9 @@ static const char *POLICY =
     "agent guarded { guard g  route { when contains(input, \"####\") -> b  otherwise -> a } }\n"
     "agent rules { route { when meta.task == \"x\" and len(input) > 3 -> b \"long x\"\n"
     "                      when meta.task in [\"y\", \"z\"] or stream -> c\n"
-    "                      otherwise -> a } }\n";
+    "                      otherwise -> a } }\n"
+    "agent div1 { route { when bytes(input) / 4 > 2 -> b  when bytes(input) / 4 >= 2 -> c  otherwise -> a } }\n"
+    "agent div2 { route { when bytes(input) / 4 < 2 -> a  when bytes(input) / 4 <= 2 -> b  otherwise -> c } }\n";
 
 static rv_program *compile(const char *text)
 {
@@ -238,6 +240,23 @@ int main(void)
           "model=%s", name(p, vm->call.model));
     req_free(r);
     vm->conds = NULL;
+
+    /* x / k compared with n is compiled as x compared with a rescaled n:
+       the boundaries must not move */
+    static const struct { int len; uint32_t m1, m2; } div[] = { { 7, 0, 0 }, { 8, 2, 1 }, { 11, 2, 1 }, { 12, 1, 2 } };
+    int div_ok = 1;
+    for (size_t i = 0; i < sizeof div / sizeof *div; i++) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "{\"messages\":[{\"role\":\"user\",\"content\":\"%.*s\"}]}", div[i].len,
+                 "xxxxxxxxxxxxxxxx");
+        r = request(buf);
+        vm_start(vm, vm_agent(p, "div1", 4), r);
+        div_ok &= vm->call.model == div[i].m1;
+        vm_start(vm, vm_agent(p, "div2", 4), r);
+        div_ok &= vm->call.model == div[i].m2;
+        req_free(r);
+    }
+    CHECK("integer division in conditions keeps its boundaries", div_ok, "a boundary moved");
 
     /* state size and allocation-free decisions */
     size_t size = sizeof(rv_vm) + vm->stack_cap * sizeof(rv_value);

@@ -1,0 +1,33 @@
+#!/bin/sh
+# The fuzzers' seed corpora replayed through the command-line tools, under
+# the sanitizers: every input ends in a verdict (exit 0, 1 or 2), never a
+# crash.  A crash a fuzzer finds is kept in tests/fuzz/corpus/ and so
+# replayed here from then on.
+BIN=$1; ROOT=$(cd "$2" && pwd)
+case "$BIN" in /*) B="$BIN" ;; *) B="$ROOT/$BIN" ;; esac
+cd "$ROOT" || exit 1
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99" UBSAN_OPTIONS="print_stacktrace=1:exitcode=99"
+replay() {  # replay NAME CMD... (the input file is the last argument)
+    name=$1; shift
+    n=0; bad=0
+    for f in tests/fuzz/corpus/"$name"/*; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        timeout 20 "$@" "$f" > /dev/null 2>&1; rc=$?
+        if [ $rc -gt 2 ]; then echo "    $f: exit status $rc"; bad=$((bad + 1)); fi
+    done
+    [ $bad -eq 0 ] && echo "PASS corpus/$name ($n inputs)" || echo "FAIL corpus/$name: $bad of $n inputs crashed or hung"
+}
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+# parse inputs are policies: give each a .route name
+mkdir -p "$T/parse"
+for f in tests/fuzz/corpus/parse/*; do cp "$f" "$T/parse/$(basename "$f").route"; done
+n=0; bad=0
+for f in "$T"/parse/*.route; do
+    n=$((n + 1))
+    timeout 20 "$B/routec" check "$f" > /dev/null 2>&1; rc=$?
+    if [ $rc -gt 2 ]; then echo "    $(basename "$f"): exit status $rc"; bad=$((bad + 1)); fi
+done
+[ $bad -eq 0 ] && echo "PASS corpus/parse ($n inputs)" || echo "FAIL corpus/parse: $bad of $n inputs crashed or hung"
+replay rbc "$B/routec" verify
+replay request "$B/routevm" explain tests/compile/clean.route --agent main --request
