@@ -448,6 +448,8 @@ static int ver_mtests(const rv_program *p, rv_err *err)
         int list = p->consts[t->konst].type == RV_T_LIST;
         if (list != (t->op == RV_MT_IN || t->op == RV_MT_NOTIN))
             return bad(err, "mtests[%u]: constant %u %s a list", i, t->konst, list ? "is" : "is not");
+        if (t->key != RV_NONE && t->op <= RV_MT_NE && p->consts[t->konst].type != RV_T_STR)
+            return bad(err, "mtests[%u]: metadata is compared with constant %u, which is not a string", i, t->konst);
         if (t->key == RV_NONE ? t->op == RV_MT_IN || t->op == RV_MT_NOTIN : t->op >= RV_MT_LT)
             return bad(err, "mtests[%u]: op %u does not go with %s", i, t->op, t->key == RV_NONE ? "a stack test" : "a key");
     }

@@ -577,13 +577,16 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
             const rv_sv *m = vm->meta_val[slot];
             int hit = 0;
             if (m) {
-                rv_value v = { .t = RV_T_STR, .n = m->len, .u.s = m->s };
+                /* metadata values are strings; the compiler fuses only
+                   string constants (or lists of them) into JMT */
                 const rv_value *k = &kval[t->konst];
                 if (t->op <= RV_MT_NE) {
-                    hit = values_equal(&v, k);
+                    hit = k->n == m->len && str_equal(k->u.s, m->s, m->len);
                 } else {
-                    for (uint32_t i = 0; i < k->n && !hit; i++)
-                        hit = values_equal(&v, &kval[k->u.k[i]]);
+                    for (uint32_t i = 0; i < k->n && !hit; i++) {
+                        const rv_value *it = &kval[k->u.k[i]];
+                        hit = it->t == RV_T_STR && it->n == m->len && str_equal(it->u.s, m->s, m->len);
+                    }
                 }
             }
             int holds = (t->op == RV_MT_EQ || t->op == RV_MT_IN) ? hit : !hit;

@@ -120,6 +120,7 @@ static void deep_function(rv_program *p, uint32_t n)
     X(op_eqk_list, "code[14]: EQK constant 2 is a list", p->code[14] = INS(OP_EQK, 2)) \
     X(mtest_op, "mtests[0]: op 8 is not", mtest(p, 0, 0, RV_MT__COUNT)) \
     X(mtest_keyop, "mtests[0]: op 4 does not go with a key", mtest(p, 0, 0, RV_MT_LT)) \
+    X(mtest_notstr, "mtests[0]: metadata is compared with constant 1, which is not a string", mtest(p, 0, 1, RV_MT_EQ)) \
     X(mtest_stackop, "mtests[0]: op 2 does not go with a stack test", mtest(p, RV_NONE, 2, RV_MT_IN)) \
     X(mtest_jkt_key, "code[4]: JKT with mtest 0, which has a key", mtest(p, 0, 0, RV_MT_EQ); p->mtests[0].target = 6; \
       p->code[4] = INS(OP_JKT, 0)) \
