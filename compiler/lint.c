@@ -302,16 +302,14 @@ static void ix_free(rule_index *ix)
     memset(ix, 0, sizeof *ix);
 }
 
-static ast *earliest(ast *a, ast *b) { return !a || (b && b->ext < a->ext) ? b : a; }
-
 /* The earliest earlier rule that 'later' implies, or NULL. */
 static ast *find_shadow(rv_compiler *c, rule_index *ix, const conj *later)
 {
     ast *found = NULL;
     for (uint32_t i = 0; i < ix->nloose; i++) {
         entry *e = &ix->v[ix->loose[i]];
-        if (conj_implies(c, later, &e->cj))
-            found = earliest(found, e->rule);
+        if ((!found || e->rule->ext < found->ext) && conj_implies(c, later, &e->cj))
+            found = e->rule;
     }
     uint32_t n = later->n, choices = 1;
     for (uint32_t i = 0; i < n; i++)
@@ -332,8 +330,10 @@ static ast *find_shadow(rv_compiler *c, rule_index *ix, const conj *later)
         uint32_t key = combine(keys, m) | 1;
         for (uint32_t i = ix->bucket[key & (ix->nbucket - 1)]; i; i = ix->v[i - 1].next) {
             entry *e = &ix->v[i - 1];
-            if (e->key == key && e->cj.n == m && conj_implies(c, later, &e->cj))
-                found = earliest(found, e->rule);
+            /* only an earlier rule than the one found so far can improve it */
+            if (e->key == key && e->cj.n == m && (!found || e->rule->ext < found->ext) &&
+                conj_implies(c, later, &e->cj))
+                found = e->rule;
         }
     }
     return found;
