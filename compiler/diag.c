@@ -165,45 +165,101 @@ static const char *file_name(const diag_ctx *d, uint32_t f)
     return f < d->src->n ? d->src->files[f].name : "<input>";
 }
 
+/* Text output is assembled in a buffer and written once per diagnostic:
+   a policy can have tens of thousands of warnings. */
+typedef struct { char *b; size_t n, cap; int oom; } sbuf;
+
+static void sb_put(sbuf *s, const char *p, size_t n)
+{
+    if (s->n + n + 1 > s->cap) {
+        size_t cap = (s->n + n + 1) * 2;
+        char *nb = mem_realloc(s->b, cap);
+        if (!nb) {
+            s->oom = 1;
+            return;
+        }
+        s->b = nb;
+        s->cap = cap;
+    }
+    memcpy(s->b + s->n, p, n);
+    s->n += n;
+}
+
+static void sb_str(sbuf *s, const char *p) { sb_put(s, p, strlen(p)); }
+
+static void sb_u32(sbuf *s, uint32_t v)
+{
+    char d[12];
+    size_t i = sizeof d;
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10));
+    sb_put(s, d + i, sizeof d - i);
+}
+
+/* file:line:col: severity: message */
+static void sb_head(sbuf *s, const diag_ctx *d, src_span at, const char *sev, const char *msg)
+{
+    sb_str(s, file_name(d, at.file));
+    sb_put(s, ":", 1);
+    sb_u32(s, at.line);
+    sb_put(s, ":", 1);
+    sb_u32(s, at.col);
+    sb_put(s, ": ", 2);
+    sb_str(s, sev);
+    sb_put(s, ": ", 2);
+    sb_str(s, msg);
+}
+
 /* The source line, then a caret under the span: '^' and '~' to its end
    (or the line's end when the span runs on).  Tabs are kept so the caret
    lines up in a terminal. */
-static void print_caret(const diag_ctx *d, src_span at, FILE *out)
+static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
 {
     size_t len;
     const char *line = src_line(d->src, at.file, at.line, &len);
     if (!at.line || at.file >= d->src->n)
         return;
-    char buf[512];
     size_t col = at.col ? at.col - 1 : 0, end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
+    sb_put(s, "    ", 4);
+    sb_put(s, line, len);
+    sb_put(s, "\n    ", 5);
+    char buf[512];
     size_t o = 0;
-    fputs("    ", out);
-    fwrite(line, 1, len, out);
-    fputs("\n    ", out);
     for (size_t i = 0; i < col && i < len && o < sizeof buf - 2; i++)
         buf[o++] = line[i] == '\t' ? '\t' : ' ';
     buf[o++] = '^';
     for (size_t i = col + 1; i < end && i < len && o < sizeof buf - 2; i++)
         buf[o++] = '~';
     buf[o++] = '\n';
-    fwrite(buf, 1, o, out);
+    sb_put(s, buf, o);
 }
 
 static void print_text(const diag_ctx *d, FILE *out)
 {
+    sbuf s = { 0 };
     for (unsigned i = 0; i < d->n; i++) {
         const diag *g = &d->v[i];
-        fprintf(out, "%s:%u:%u: %s: %s [%s]\n", file_name(d, g->at.file), g->at.line, g->at.col,
-                sev_names[g->sev], g->msg ? g->msg : "out of memory", diag_names[g->code]);
-        print_caret(d, g->at, out);
+        s.n = 0;
+        sb_head(&s, d, g->at, sev_names[g->sev], g->msg ? g->msg : "out of memory");
+        sb_put(&s, " [", 2);
+        sb_str(&s, diag_names[g->code]);
+        sb_put(&s, "]\n", 2);
+        sb_caret(&s, d, g->at);
         if (g->note) {
-            fprintf(out, "%s:%u:%u: note: %s\n", file_name(d, g->note_at.file),
-                    g->note_at.line, g->note_at.col, g->note);
-            print_caret(d, g->note_at, out);
+            sb_head(&s, d, g->note_at, "note", g->note);
+            sb_put(&s, "\n", 1);
+            sb_caret(&s, d, g->note_at);
         }
-        if (g->hint)
-            fprintf(out, "hint: %s\n", g->hint);
+        if (g->hint) {
+            sb_put(&s, "hint: ", 6);
+            sb_str(&s, g->hint);
+            sb_put(&s, "\n", 1);
+        }
+        if (!s.oom)
+            fwrite(s.b, 1, s.n, out);
     }
+    free(s.b);
     if (d->nerr || d->nwarn)
         fprintf(out, "%u error%s, %u warning%s\n", d->nerr, d->nerr == 1 ? "" : "s",
                 d->nwarn, d->nwarn == 1 ? "" : "s");

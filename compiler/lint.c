@@ -180,12 +180,26 @@ static int atom_implies(rv_compiler *c, ast *b, ast *a)
     return 0;
 }
 
+/* atom_implies() with the atoms' hashes as a first filter: beyond
+   equality and 'or', an implication needs the same left side, which the
+   subject hashes tell. */
+static int hashed_implies(rv_compiler *c, const atom *b, const atom *a)
+{
+    if (a->full == b->full && ex_equal(a->e, b->e))
+        return 1;
+    if (a->e->kind == E_BINARY && a->e->u.bin.op == OP_OR_)
+        return atom_implies(c, b->e, a->e);
+    if (!a->subject || a->subject != b->subject)
+        return 0;
+    return atom_implies(c, b->e, a->e);
+}
+
 static int conj_implies(rv_compiler *c, const conj *later, const conj *earlier)
 {
     for (uint32_t i = 0; i < earlier->n; i++) {
         int ok = 0;
         for (uint32_t j = 0; j < later->n && !ok; j++)
-            ok = atom_implies(c, later->v[j].e, earlier->v[i].e);
+            ok = hashed_implies(c, &later->v[j], &earlier->v[i]);
         if (!ok)
             return 0;
     }

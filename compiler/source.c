@@ -18,8 +18,8 @@ int src_add(src_set *s, const char *name, const char *path, const char *text, si
     f->text = mem_strndup(text, len);
     f->len = len;
     uint32_t nl = 1;
-    for (size_t i = 0; i < len; i++)
-        nl += text[i] == '\n';
+    for (const char *q = text, *e = text + len; (q = memchr(q, '\n', (size_t)(e - q))); q++)
+        nl++;
     f->line_start = mem_calloc(nl + 1, sizeof *f->line_start);
     if (!f->name || !f->path || !f->text || !f->line_start || len > UINT32_MAX - 1) {
         free(f->name); free(f->path); free(f->text); free(f->line_start);
@@ -27,9 +27,8 @@ int src_add(src_set *s, const char *name, const char *path, const char *text, si
     }
     f->nline = 0;
     f->line_start[f->nline++] = 0;
-    for (size_t i = 0; i < len; i++)
-        if (text[i] == '\n')
-            f->line_start[f->nline++] = (uint32_t)(i + 1);
+    for (const char *q = text, *e = text + len; (q = memchr(q, '\n', (size_t)(e - q))); q++)
+        f->line_start[f->nline++] = (uint32_t)(q - text + 1);
     return (int)s->n++;
 }
 
