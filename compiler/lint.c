@@ -237,7 +237,48 @@ typedef struct {
     uint32_t n, cap;
     uint32_t *bucket, nbucket;     /* entry index + 1 */
     uint32_t *loose, nloose, cap_loose;
+    uint32_t *seen, nseen, cap_seen;  /* set of every atom key filed so far (0 = empty slot) */
 } rule_index;
+
+/* The set of atom keys earlier rules were filed under: a later atom's key
+   that is not in it cannot be part of a match, which prunes the
+   combinations find_shadow() tries. */
+static int seen_has(const rule_index *ix, uint32_t key)
+{
+    if (!ix->cap_seen)
+        return 0;
+    for (uint32_t h = key & (ix->cap_seen - 1); ix->seen[h]; h = (h + 1) & (ix->cap_seen - 1))
+        if (ix->seen[h] == key)
+            return 1;
+    return 0;
+}
+
+static int seen_add(rule_index *ix, uint32_t key)
+{
+    if (seen_has(ix, key))
+        return 0;
+    if ((ix->nseen + 1) * 2 > ix->cap_seen) {
+        uint32_t cap = ix->cap_seen ? ix->cap_seen * 2 : 64, *t = mem_calloc(cap, sizeof *t);
+        if (!t)
+            return -1;
+        for (uint32_t i = 0; i < ix->cap_seen; i++)
+            if (ix->seen[i]) {
+                uint32_t h = ix->seen[i] & (cap - 1);
+                while (t[h])
+                    h = (h + 1) & (cap - 1);
+                t[h] = ix->seen[i];
+            }
+        free(ix->seen);
+        ix->seen = t;
+        ix->cap_seen = cap;
+    }
+    uint32_t h = key & (ix->cap_seen - 1);
+    while (ix->seen[h])
+        h = (h + 1) & (ix->cap_seen - 1);
+    ix->seen[h] = key;
+    ix->nseen++;
+    return 0;
+}
 
 static uint32_t combine(const uint32_t *keys, uint32_t n)
 {
@@ -297,8 +338,11 @@ static int ix_add(rule_index *ix, ast *rule, conj cj, int loose)
         ix->loose[ix->nloose++] = ix->n;
     } else {
         uint32_t keys[MAXATOMS];
-        for (uint32_t i = 0; i < cj.n; i++)
+        for (uint32_t i = 0; i < cj.n; i++) {
             keys[i] = cj.v[i].file;
+            if (seen_add(ix, keys[i]))
+                return -1;
+        }
         e->key = combine(keys, cj.n) | 1;
         uint32_t h = e->key & (ix->nbucket - 1);
         e->next = ix->bucket[h];
@@ -313,6 +357,7 @@ static void ix_free(rule_index *ix)
     free(ix->v);
     free(ix->bucket);
     free(ix->loose);
+    free(ix->seen);
     memset(ix, 0, sizeof *ix);
 }
 
@@ -325,21 +370,28 @@ static ast *find_shadow(rv_compiler *c, rule_index *ix, const conj *later)
         if ((!found || e->rule->ext < found->ext) && conj_implies(c, later, &e->cj))
             found = e->rule;
     }
-    uint32_t n = later->n, choices = 1;
-    for (uint32_t i = 0; i < n; i++)
-        choices *= later->v[i].subject ? 3 : 2;
+    /* each later atom may be left out, or offer its full hash or its
+       subject -- but only keys some earlier rule was filed under */
+    uint32_t n = later->n, choices = 1, offer[MAXATOMS][3], noffer[MAXATOMS];
+    for (uint32_t i = 0; i < n; i++) {
+        noffer[i] = 0;
+        offer[i][noffer[i]++] = 0;
+        if (seen_has(ix, later->v[i].full))
+            offer[i][noffer[i]++] = later->v[i].full;
+        if (later->v[i].subject && later->v[i].subject != later->v[i].full && seen_has(ix, later->v[i].subject))
+            offer[i][noffer[i]++] = later->v[i].subject;
+        choices *= noffer[i];
+    }
     if (!ix->nbucket || choices > 6561)
         return found;
     uint32_t keys[MAXATOMS];
     for (uint32_t combo = 1; combo < choices; combo++) {
         uint32_t m = 0, rest = combo;
         for (uint32_t i = 0; i < n; i++) {
-            uint32_t base = later->v[i].subject ? 3 : 2, pick = rest % base;
-            rest /= base;
-            if (pick == 1)
-                keys[m++] = later->v[i].full;
-            else if (pick == 2)
-                keys[m++] = later->v[i].subject;
+            uint32_t pick = rest % noffer[i];
+            rest /= noffer[i];
+            if (pick)
+                keys[m++] = offer[i][pick];
         }
         uint32_t key = combine(keys, m) | 1;
         for (uint32_t i = ix->bucket[key & (ix->nbucket - 1)]; i; i = ix->v[i - 1].next) {
