@@ -33,11 +33,16 @@ void diag_init(diag_ctx *d, const src_set *src)
 
 static char *vformat(const char *fmt, va_list ap)
 {
+    char buf[256];
     va_list aq;
     va_copy(aq, ap);
-    int n = vsnprintf(NULL, 0, fmt, aq);
+    int n = vsnprintf(buf, sizeof buf, fmt, aq);   /* most messages fit: format once */
     va_end(aq);
-    char *s = n < 0 ? NULL : mem_malloc((size_t)n + 1);
+    if (n < 0)
+        return NULL;
+    if ((size_t)n < sizeof buf)
+        return mem_strndup(buf, (size_t)n);
+    char *s = mem_malloc((size_t)n + 1);
     if (s)
         vsnprintf(s, (size_t)n + 1, fmt, ap);
     return s;
@@ -225,14 +230,19 @@ static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
     sb_put(s, line, len);
     sb_put(s, "\n    ", 5);
     char buf[512];
-    size_t o = 0;
-    for (size_t i = 0; i < col && i < len && o < sizeof buf - 2; i++)
-        buf[o++] = line[i] == '\t' ? '\t' : ' ';
-    buf[o++] = '^';
-    for (size_t i = col + 1; i < end && i < len && o < sizeof buf - 2; i++)
-        buf[o++] = '~';
-    buf[o++] = '\n';
-    sb_put(s, buf, o);
+    size_t pre = col < len ? col : len, tilde = end > col + 1 ? (end < len ? end : len) : col + 1;
+    if (pre > sizeof buf - 3)
+        pre = sizeof buf - 3;
+    tilde = tilde > col + 1 ? tilde - col - 1 : 0;
+    if (pre + 1 + tilde > sizeof buf - 2)
+        tilde = sizeof buf - 2 - pre - 1;
+    memset(buf, ' ', pre);
+    for (const char *t = memchr(line, '\t', pre); t; t = memchr(t + 1, '\t', pre - (size_t)(t + 1 - line)))
+        buf[t - line] = '\t';   /* keep tabs so the caret lines up */
+    buf[pre] = '^';
+    memset(buf + pre + 1, '~', tilde);
+    buf[pre + 1 + tilde] = '\n';
+    sb_put(s, buf, pre + 2 + tilde);
 }
 
 static void print_text(const diag_ctx *d, FILE *out)

@@ -38,9 +38,9 @@ const char *src_line(const src_set *s, uint32_t file, uint32_t line, size_t *len
     if (file >= s->n || line == 0 || line > s->files[file].nline)
         return "";
     const src_file *f = &s->files[file];
-    size_t b = f->line_start[line - 1], e = b;
-    while (e < f->len && f->text[e] != '\n')
-        e++;
+    size_t b = f->line_start[line - 1], e;
+    const char *nl = memchr(f->text + b, '\n', f->len - b);
+    e = nl ? (size_t)(nl - f->text) : f->len;
     if (e > b && f->text[e - 1] == '\r')
         e--;
     *len = e - b;
