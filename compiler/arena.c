@@ -10,7 +10,7 @@
 /* Blocks double from 64 KiB; from 1 MiB on they are mapped (pre-faulted)
    rather than malloc'd. */
 #define ARENA_FIRST (64u << 10)
-#define ARENA_MAPPED (1u << 20)
+#define ARENA_MAPPED (1u << 20)   /* (mem_map aligns mapped blocks to 2 MiB) */
 #define ARENA_LARGEST (2u << 20)
 
 struct arena_block {
@@ -30,6 +30,8 @@ void *arena_alloc(arena *a, size_t n)
         if (cap < n)
             cap = n;
         int mapped = cap >= ARENA_MAPPED;
+        if (mapped)   /* whole 2 MiB pages */
+            cap = (((sizeof(arena_block) + cap) + (2u << 20) - 1) & ~(size_t)((2u << 20) - 1)) - sizeof(arena_block);
         arena_block *b = mapped ? mem_map(sizeof *b + cap) : mem_malloc(sizeof *b + cap);
         if (!b)
             return NULL;

@@ -50,11 +50,24 @@ void *mem_map(size_t n)
 {
     if (should_fail())
         return NULL;
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-    if (p == MAP_FAILED)
+    /* Reserve, align to 2 MiB and ask for huge pages before touching the
+       memory, so the kernel can back it with a few large pages instead of
+       faulting in thousands of small ones. */
+    const size_t huge = 2u << 20;
+    size_t span = n + huge;
+    char *raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (raw == MAP_FAILED)
         return NULL;
+    char *p = (char *)(((uintptr_t)raw + huge - 1) & ~(uintptr_t)(huge - 1));
+    if (p > raw)
+        munmap(raw, (size_t)(p - raw));
+    if (raw + span > p + n)
+        munmap(p + n, (size_t)(raw + span - (p + n)));
 #ifdef MADV_HUGEPAGE
     madvise(p, n, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    madvise(p, n, MADV_POPULATE_WRITE);
 #endif
     return p;
 }
