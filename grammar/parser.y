@@ -126,7 +126,7 @@ static ast_list push(ast_list l, ast *n)
 %token <str> JUDGE "judge"
 %token <str> CHECK "check"
 
-%type <str> name word
+%type <str> name softname word
 %type <node> decl expr postfix primary target rule item budget gaction titem reqitem given
 %type <node> cand_list where_opt arm dotted
 %type <list> items budgets gactions titems reqitems rules arms exprs args args_opt names list_opt
@@ -177,7 +177,8 @@ dotted: name            { OOM($$ = NEW(E_NAME, @$)); $$->u.name = $1; }
     ;
 
 /* names: identifiers and the soft keywords */
-name: IDENT | INPUT | OUTPUT | REQUEST | CONFIDENCE | TIMEOUT | LOGPROBS | JUDGE | CHECK ;
+name: IDENT | softname ;
+softname: INPUT | OUTPUT | REQUEST | CONFIDENCE | TIMEOUT | LOGPROBS | JUDGE | CHECK ;
 /* after '.', any word at all: meta.model, meta.route */
 word: name
     | IMPORT { $$ = "import"; } | CONST { $$ = "const"; } | PROVIDER { $$ = "provider"; }
@@ -398,7 +399,8 @@ primary: INTLIT         { OOM($$ = NEW(E_INT, @$)); $$->u.i = $1; }
     | FALSE             { OOM($$ = NEW(E_BOOL, @$)); $$->u.i = 0; }
     | STRING            { OOM($$ = NEW(E_STR, @$)); $$->u.str.s = $1.s; $$->u.str.len = $1.len; }
     | REGEX             { OOM($$ = NEW(E_REGEX, @$)); $$->u.re.pat = $1.pat; $$->u.re.flags = $1.flags; }
-    | name              { OOM($$ = NEW(E_NAME, @$)); $$->u.name = $1; }
+    | IDENT             { OOM($$ = NEW(E_NAME, @$)); $$->u.name = $1; }   /* the common case, one reduction */
+    | softname          { OOM($$ = NEW(E_NAME, @$)); $$->u.name = $1; }
     | MODEL             { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "model"; }
     | AGENT             { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "agent"; }
     | PROVIDER          { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "provider"; }
