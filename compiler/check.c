@@ -394,6 +394,46 @@ static char *dotted(checker *k, ast *e)
     return l ? arena_printf(&k->c->arena, "%s.%s", l, e->u.member.name) : NULL;
 }
 
+/* The number of metadata key 'key' (open addressing over the keys met). */
+static int meta_key_id(rv_compiler *c, const char *key)
+{
+    uint32_t h = 2166136261u;
+    for (const char *q = key; *q; q++)
+        h = (h ^ (unsigned char)*q) * 16777619u;
+    if ((c->nmeta_key + 1) * 2 > c->cap_meta_key) {
+        uint32_t cap = c->cap_meta_key ? c->cap_meta_key * 2 : 64;
+        uint32_t *t = mem_calloc(cap, sizeof *t);     /* slot: id + 1 */
+        const char **keys = mem_reallocarray(c->meta_keys, cap, sizeof *keys);
+        if (!t || !keys) {
+            free(t);
+            if (keys)
+                c->meta_keys = keys;
+            c->oom = 1;
+            return -1;
+        }
+        c->meta_keys = keys;
+        for (uint32_t i = 0; i < c->nmeta_key; i++) {
+            uint32_t g = 2166136261u;
+            for (const char *q = keys[i]; *q; q++)
+                g = (g ^ (unsigned char)*q) * 16777619u;
+            uint32_t s = g & (cap - 1);
+            while (t[s])
+                s = (s + 1) & (cap - 1);
+            t[s] = i + 1;
+        }
+        free(c->meta_hash);
+        c->meta_hash = t;
+        c->cap_meta_key = cap;
+    }
+    uint32_t s = h & (c->cap_meta_key - 1);
+    for (; c->meta_hash[s]; s = (s + 1) & (c->cap_meta_key - 1))
+        if (!strcmp(c->meta_keys[c->meta_hash[s] - 1], key))
+            return (int)c->meta_hash[s] - 1;
+    c->meta_keys[c->nmeta_key] = key;
+    c->meta_hash[s] = ++c->nmeta_key;
+    return (int)c->nmeta_key - 1;
+}
+
 static rv_type chk_member(checker *k, ast *e, scope sc)
 {
     e->field = -1;
@@ -401,6 +441,7 @@ static rv_type chk_member(checker *k, ast *e, scope sc)
     ast *obj = e->u.member.obj;
     if (obj->kind == E_NAME && !strcmp(obj->u.name, "meta") && sc != SC_CONST && sc != SC_EXPECT) {
         e->ext = 'M';
+        e->field = meta_key_id(k->c, e->u.member.name);
         return RV_T_STR;
     }
     char *path = dotted(k, e);
@@ -411,6 +452,7 @@ static rv_type chk_member(checker *k, ast *e, scope sc)
     if (!strncmp(path, "meta.", 5) && sc != SC_CONST && sc != SC_EXPECT) {
         e->ext = 'M';
         e->u.member.name = path + 5;   /* the metadata key, dots included */
+        e->field = meta_key_id(k->c, e->u.member.name);
         return RV_T_STR;
     }
     if (!strncmp(path, "response.", 9) && sc == SC_CHECK) {

@@ -81,6 +81,10 @@ typedef struct {
     uint32_t norder, order_cap;
     /* per-kind counts, for program table sizes */
     uint32_t count[SYM__COUNT];
+    /* metadata keys numbered as the checker meets them (E_MEMBER 'M' nodes
+       carry the number in 'field'), so the linter compares numbers */
+    const char **meta_keys;
+    uint32_t *meta_hash, nmeta_key, cap_meta_key;
     int verbose;
     int strip;                  /* leave the source texts out of the program */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */

@@ -57,9 +57,7 @@ static uint32_t ex_hash(const ast *e)
     case E_STR: return mix(h, str_hash(e->u.str.s, e->u.str.len));
     case E_REGEX: return mix(mix(h, str_hash(e->u.re.pat, strlen(e->u.re.pat))), e->u.re.flags);
     case E_NAME: return e->sym ? mix(h, (uintptr_t)e->sym) : mix(mix(h, e->ext), (uint64_t)e->field);
-    case E_MEMBER: return e->sym ? mix(h, (uintptr_t)e->sym)
-                       : mix(mix(h, e->ext), e->ext == 'M' ? str_hash(e->u.member.name, strlen(e->u.member.name))
-                                                           : (uint32_t)e->field);
+    case E_MEMBER: return e->sym ? mix(h, (uintptr_t)e->sym) : mix(mix(h, e->ext), (uint32_t)e->field);
     case E_CALL: {
         h = mix(h, (uint64_t)e->field);
         for (const ast *a = e->u.call.args; a; a = a->next)
@@ -87,7 +85,7 @@ static int ex_equal(const ast *a, const ast *b)
     case E_MEMBER:
         if (a->sym || b->sym)
             return a->sym == b->sym;
-        return a->ext == b->ext && (a->ext == 'M' ? !strcmp(a->u.member.name, b->u.member.name) : a->field == b->field);
+        return a->ext == b->ext && a->field == b->field;   /* meta keys are numbered by the checker */
     case E_CALL: {
         if (a->field != b->field)
             return 0;

@@ -78,6 +78,8 @@ void comp_free(rv_compiler *c)
     free(c->incdirs);
     free(c->buckets);
     free(c->order);
+    free(c->meta_keys);
+    free(c->meta_hash);
     diag_free(&c->diag);
     src_free(&c->src);
     arena_free(&c->arena);
