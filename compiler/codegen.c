@@ -338,6 +338,19 @@ static void jl_patch_here(cg *g, jumplist *jl)
 
 static void cg_expr(cg *g, ast *e);
 
+/* A new row of the fused-test table; its target is patched with the jump. */
+static uint32_t new_mtest(cg *g, uint32_t key, uint32_t konst, rv_mtop op)
+{
+    rv_mtest *t = NEWROW(g, g->p->mtests, g->p->nmtest, cap_mtest);
+    if (!t)
+        return RV_NONE;
+    t->key = key;
+    t->konst = konst;
+    t->op = op;
+    t->target = 0;
+    return g->p->nmtest - 1;
+}
+
 /* A fused metadata test for 'e' -- meta.x == k, !=, in, not in, with a
    constant k -- that jumps when 'e' is 'when'; RV_NONE when 'e' has
    another shape.  JMT jumps when its test does not hold, so jumping when
@@ -362,14 +375,7 @@ static uint32_t mtest_of(cg *g, ast *e, int when)
     if (when)
         mop = mop == RV_MT_EQ ? RV_MT_NE : mop == RV_MT_NE ? RV_MT_EQ : mop == RV_MT_IN ? RV_MT_NOTIN : RV_MT_IN;
     uint32_t key = istr(g, l->u.member.name), konst = kconst(g, k);
-    rv_mtest *t = NEWROW(g, g->p->mtests, g->p->nmtest, cap_mtest);
-    if (!t)
-        return RV_NONE;
-    t->key = key;
-    t->konst = konst;
-    t->op = mop;
-    t->target = 0;   /* patched with the jump */
-    return g->p->nmtest - 1;
+    return new_mtest(g, key, konst, mop);
 }
 
 /* Builtins and fields that are never negative, for the division rewrite
@@ -414,14 +420,7 @@ static uint32_t ktest_of(cg *g, ast *e, int when)
         konst = kconst(g, k);
     }
     cg_expr(g, l);
-    rv_mtest *t = NEWROW(g, g->p->mtests, g->p->nmtest, cap_mtest);
-    if (!t)
-        return RV_NONE;
-    t->key = RV_NONE;
-    t->konst = konst;
-    t->op = mop;
-    t->target = 0;
-    return g->p->nmtest - 1;
+    return new_mtest(g, RV_NONE, konst, mop);
 }
 
 /* Jump (to a pc added to 'out') when 'e' evaluates to 'when'; fall

@@ -412,6 +412,20 @@ typedef enum {
     EX_FAIL         /* route failed: message in vm->error */
 } ex_result;
 
+/* Record an evaluated routing condition (explain) and its outcome
+   (coverage), when asked to. */
+static inline void trace_cond(rv_vm *vm, uint32_t pc, int result)
+{
+    if (vm->conds && vm->nconds < vm->max_conds) {
+        rv_cond *c = &vm->conds[vm->nconds++];
+        c->pc = pc;
+        c->loc = vm->img->p->pc_loc[pc];
+        c->result = (uint8_t)result;
+    }
+    if (vm->cover)
+        vm->cover[pc] |= result ? 1u : 2u;
+}
+
 /* With GCC and clang each opcode body jumps straight to the next one's
    (computed goto); elsewhere it is a plain switch in a loop.  The bodies
    are the same either way. */
@@ -555,14 +569,7 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
         vmcase(OP_JMPF) {
             rv_value v = POPV();
             int t = truthy(&v);
-            if (vm->conds && vm->nconds < vm->max_conds) {
-                rv_cond *c = &vm->conds[vm->nconds++];
-                c->pc = pc - 1;
-                c->loc = p->pc_loc[pc - 1];
-                c->result = (uint8_t)t;
-            }
-            if (vm->cover)
-                vm->cover[pc - 1] |= t ? 1u : 2u;
+            trace_cond(vm, pc - 1, t);
             if (!t)
                 pc += (uint32_t)INS_SARG(w);
             vmbreak;
@@ -590,14 +597,7 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
                 }
             }
             int holds = (t->op == RV_MT_EQ || t->op == RV_MT_IN) ? hit : !hit;
-            if (vm->conds && vm->nconds < vm->max_conds) {
-                rv_cond *c = &vm->conds[vm->nconds++];
-                c->pc = pc - 1;
-                c->loc = p->pc_loc[pc - 1];
-                c->result = (uint8_t)holds;
-            }
-            if (vm->cover)
-                vm->cover[pc - 1] |= holds ? 1u : 2u;
+            trace_cond(vm, pc - 1, holds);
             if (!holds)
                 pc = t->target;
             vmbreak;
@@ -617,14 +617,7 @@ static ex_result exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, 
             } else {
                 holds = 0;
             }
-            if (vm->conds && vm->nconds < vm->max_conds) {
-                rv_cond *c = &vm->conds[vm->nconds++];
-                c->pc = pc - 1;
-                c->loc = p->pc_loc[pc - 1];
-                c->result = (uint8_t)holds;
-            }
-            if (vm->cover)
-                vm->cover[pc - 1] |= holds ? 1u : 2u;
+            trace_cond(vm, pc - 1, holds);
             if (!holds)
                 pc = t->target;
             vmbreak;
