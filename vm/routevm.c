@@ -160,7 +160,7 @@ static int cmd_explain(int argc, char **argv)
         rv_program_free(p);
         return RC_FINDINGS;
     }
-    bi_langdet *lang = bi_lang_new();
+    bi_langdet *lang = vm_uses_builtin(p, RV_BI_lang) ? bi_lang_new() : NULL;
     rv_vm *vm = vm_new(&img, lang);
     rv_cond conds[RV_MAX_CONDS];
     ex_cache *cache = ex_cache_new(p);

@@ -126,7 +126,7 @@ int tr_run(const rv_program *p, int coverage, FILE *out, tr_stats *st)
         st->failed++;
         return -1;
     }
-    bi_langdet *lang = bi_lang_new();
+    bi_langdet *lang = vm_uses_builtin(p, RV_BI_lang) ? bi_lang_new() : NULL;
     rv_vm *vm = vm_new(&img, lang);
     uint32_t *cover = coverage ? mem_calloc(p->ncode + 1, sizeof *cover) : NULL;
     if (!vm || (coverage && !cover)) {

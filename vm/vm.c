@@ -142,6 +142,14 @@ void vm_free(rv_vm *vm)
     free(vm);
 }
 
+int vm_uses_builtin(const rv_program *p, rv_builtin b)
+{
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (INS_OP(p->code[pc]) == OP_CALLB && INS_ARG(p->code[pc]) == (uint32_t)b)
+            return 1;
+    return 0;
+}
+
 uint32_t vm_agent(const rv_program *p, const char *name, size_t len)
 {
     if (!name || !len)

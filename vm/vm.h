@@ -160,6 +160,11 @@ rv_status vm_resume(rv_vm *vm, const rv_outcome *o);
    answer for CHECK. */
 rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp);
 
+/* Does the program call builtin 'b' anywhere?  (A language detector
+   costs ~10 ms to load: drivers create one only for programs that call
+   lang().) */
+int vm_uses_builtin(const rv_program *p, rv_builtin b);
+
 /* Find an agent by name; RV_NONE if none.  With no name: the only agent,
    if the program has exactly one. */
 uint32_t vm_agent(const rv_program *p, const char *name, size_t len);
