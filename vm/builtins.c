@@ -3,7 +3,7 @@
    bucket() and split, and language detection for lang().  The rules are
    the header's comment (vm/builtins.h); this file only implements them.
 
-   The VM (vm/vm.c) calls these on views into the parsed request
+   The interpreter (vm/interp.c) calls these on views into the parsed request
    (vm/request.h); nothing here allocates except the detector, which holds
    libexttextcat's n-gram models for the life of a thread.  Text from a
    request is valid UTF-8, but every scan here is also safe on invalid

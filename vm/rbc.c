@@ -7,7 +7,7 @@
    bytes that remain before it allocates anything, rebuilds the tables, and
    hands the result to ver_program() (vm/verify.c), which checks what the
    tables mean.  Only a program that passes both is returned.  The
-   interpreter (vm/vm.c) and the disassembler (vm/disasm.c) then read it.
+   interpreter (vm/interp.c) and the disassembler (vm/disasm.c) then read it.
 
    Every integer is little-endian and written field by field (never a struct
    dump): u8 fields as 1 byte, u32 as 4, int64 as 8 (two's complement).

@@ -1,5 +1,5 @@
 /* The request model: an OpenAI chat-completions request, parsed with
-   jansson into the views the VM reads (vm/vm.c) and the builtins scan.
+   jansson into the views the VM reads (vm/interp.c, vm/decide.c) and the builtins scan.
 
    Parsing is strict and bounded: a size cap, jansson's nesting limit,
    duplicate keys rejected (so a second "model" or "metadata" cannot

@@ -1,6 +1,6 @@
 /* The bytecode verifier.  rbc_load() (vm/rbc.c) has checked that the bytes
    form well-sized tables; this file checks what the tables mean, so that
-   the interpreter (vm/vm.c) and the disassembler (vm/disasm.c) can index
+   the interpreter (vm/interp.c) and the disassembler (vm/disasm.c) can index
    every table without a bounds check and run every function without a stack
    check.  It either accepts the whole program or rejects it with one
    message, "verify: WHERE: WHAT", WHERE naming the table and index or the

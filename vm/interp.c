@@ -1,0 +1,508 @@
+/* The interpreter: exec() runs one function of a verified program from a
+   pc until it decides, suspends or returns.
+
+   One switch behind three macros (vmdispatch/vmcase/vmbreak, as in Lua) so
+   computed goto can replace it without touching the bodies.  What the
+   verifier proved -- operands in range, jumps inside the function, stack
+   depths -- is asserted here, not checked again.  Values, builtins and the
+   fields a program reads (request, candidate, response, decision) live
+   here too; the decision state machine around exec() is decide.c. */
+#define _GNU_SOURCE
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <assert.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arith.h"
+#include "guard.h"
+#include "opcodes.h"
+#include "vmstate.h"
+
+/* ---------------------------------------------------------------- values */
+
+
+
+static inline int str_equal(const char *x, const char *y, uint32_t n)
+{
+    if (n > 16)
+        return !memcmp(x, y, n);
+    for (uint32_t i = 0; i < n; i++)
+        if (x[i] != y[i])
+            return 0;
+    return 1;
+}
+
+static inline int values_equal(const rv_value *a, const rv_value *b)
+{
+    if (a->t == RV_T_STR && b->t == RV_T_STR)
+        return a->n == b->n && str_equal(a->u.s, b->u.s, a->n);
+    if (a->t == RV_T_NIL || b->t == RV_T_NIL)
+        return 0;
+    if (arith_numeric(a->t) && arith_numeric(b->t))
+        return arith_comparable(a->t, b->t) && arith_cmp(a->t, a->u.i, b->t, b->u.i) == 0;
+    if (a->t != b->t)
+        return 0;
+    return a->u.i == b->u.i;
+}
+
+/* Item 'i' of a list value. */
+static rv_value list_item(const rv_program *p, const rv_value *l, uint32_t i)
+{
+    if (l->lk == 0)
+        return vm_const_value(p, l->u.k[i]);   /* (exec's INK reads the image's values) */
+    rv_value v = { .t = RV_T_STR, .n = l->u.v[i].len, .u.s = l->u.v[i].s };
+    return v;
+}
+
+static int in_list(const rv_program *p, const rv_value *x, const rv_value *l)
+{
+    for (uint32_t i = 0; i < l->n; i++) {
+        rv_value it = list_item(p, l, i);
+        if (values_equal(x, &it))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- builtins */
+
+static int64_t text_tokens(const rv_program *p, const rv_value *v)
+{
+    if (v->t == RV_T_STR)
+        return bi_tokens(v->u.s, v->n);
+    int64_t t = 0;
+    for (uint32_t i = 0; v->t == RV_T_LIST && i < v->n; i++) {
+        rv_value it = list_item(p, v, i);
+        if (it.t == RV_T_STR)
+            t += bi_tokens(it.u.s, it.n);
+    }
+    return t;
+}
+
+static void ascii_case(rv_vm *vm, rv_value *v, int upper)
+{
+    char *d = vm_scratch(vm, v->n + 1);
+    if (!d) {
+        v->t = RV_T_NIL;
+        return;
+    }
+    for (uint32_t i = 0; i < v->n; i++) {
+        unsigned char ch = (unsigned char)v->u.s[i];
+        d[i] = (char)(upper ? (ch >= 'a' && ch <= 'z' ? ch - 32 : ch) : (ch >= 'A' && ch <= 'Z' ? ch + 32 : ch));
+    }
+    d[v->n] = 0;
+    v->u.s = d;
+}
+
+static int has_substr(const rv_value *h, const rv_value *n)
+{
+    if (n->n == 0)
+        return 1;
+    return h->n >= n->n && memmem(h->u.s, h->n, n->u.s, n->n) != NULL;
+}
+
+/* Call builtin 'b' on args[0..arity); the result replaces args[0]. */
+static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
+{
+    const rv_program *p = vm->img->p;
+    rv_value *a = &args[0], *x = &args[1];
+    rv_value r = { .t = rv_builtins[b].ret };
+    switch (b) {
+    case RV_BI_tokens:
+        r.u.i = text_tokens(p, a);
+        break;
+    case RV_BI_lang: {
+        if (a->u.s != vm->lang_text || a->n != vm->lang_len) {
+            if (vm->lang)
+                bi_lang(vm->lang, a->u.s, a->n, vm->lang_cache);
+            else
+                vm->lang_cache[0] = 0;
+            vm->lang_text = a->u.s;
+            vm->lang_len = a->n;
+        }
+        size_t n = strlen(vm->lang_cache);
+        r.u.s = vm->lang_cache;
+        r.n = (uint32_t)n;
+        break;
+    }
+    case RV_BI_contains:
+        if (a->t == RV_T_LIST)
+            r.u.i = x->t == RV_T_STR && in_list(p, x, a);
+        else
+            r.u.i = a->t == RV_T_STR && x->t == RV_T_STR && has_substr(a, x);
+        break;
+    case RV_BI_lower:
+    case RV_BI_upper:
+        r = *a;
+        if (r.t == RV_T_STR)
+            ascii_case(vm, &r, b == RV_BI_upper);
+        break;
+    case RV_BI_len:
+        r.u.i = a->t == RV_T_LIST ? a->n : a->t == RV_T_STR ? bi_len(a->u.s, a->n) : 0;
+        break;
+    case RV_BI_startswith:
+        r.u.i = a->t == RV_T_STR && x->t == RV_T_STR && a->n >= x->n && !memcmp(a->u.s, x->u.s, x->n);
+        break;
+    case RV_BI_endswith:
+        r.u.i = a->t == RV_T_STR && x->t == RV_T_STR && a->n >= x->n && !memcmp(a->u.s + a->n - x->n, x->u.s, x->n);
+        break;
+    case RV_BI_bucket:
+        r.u.i = a->t == RV_T_STR ? bi_bucket(a->u.s, a->n) : 0;
+        break;
+    case RV_BI_bytes:
+        r.u.i = a->t == RV_T_STR ? a->n : 0;
+        break;
+    default:
+        r.t = RV_T_NIL;
+        break;
+    }
+    if (a->t == RV_T_NIL && b != RV_BI_len)
+        r.t = r.t == RV_T_BOOL ? RV_T_BOOL : RV_T_NIL;
+    *a = r;
+}
+
+/* ---------------------------------------------------------------- fields */
+
+static rv_value req_field(rv_vm *vm, uint32_t f)
+{
+    const rv_request *r = vm->req;
+    rv_value v = { .t = rv_reqfields[f].type };
+    switch (f) {
+    case RV_REQ_INPUT: v.u.s = r->input.s; v.n = r->input.len; break;
+    case RV_REQ_SYSTEM: v.u.s = r->system.s; v.n = r->system.len; break;
+    case RV_REQ_USER: v.u.s = r->user.s; v.n = r->user.len; break;
+    case RV_REQ_MESSAGES: v.lk = 1; v.u.v = r->texts; v.n = r->nmsg; break;
+    case RV_REQ_TOOLS: v.lk = 1; v.u.v = r->tools; v.n = r->ntool; break;
+    case RV_REQ_IMAGES: v.u.i = r->images; break;
+    case RV_REQ_TURNS: v.u.i = r->turns; break;
+    case RV_REQ_STREAM: v.u.i = r->stream; break;
+    case RV_REQ_MAXTOK: v.u.i = r->max_tokens; break;
+    }
+    return v;
+}
+
+
+static rv_value cand_field(const rv_program *p, uint32_t m, uint32_t f)
+{
+    const rv_model *md = &p->models[m];
+    rv_value v = { .t = rv_candfields[f].type };
+    switch (f) {
+    case RV_CAND_CONTEXT: v.u.i = md->context; break;
+    case RV_CAND_TIER: v.u.i = md->tier; break;
+    case RV_CAND_LATENCY: v.u.i = md->latency; break;
+    case RV_CAND_PRICE_IN: v.u.i = md->price_in; break;
+    case RV_CAND_PRICE_OUT: v.u.i = md->price_out; break;
+    case RV_CAND_MAX_OUTPUT: v.u.i = md->max_output; break;
+    }
+    return v;
+}
+
+static rv_value resp_field(rv_vm *vm, const rv_outcome *o, uint32_t f)
+{
+    rv_value v = { .t = rv_respfields[f].type };
+    switch (f) {
+    case RV_RESP_TEXT: v.u.s = o->text.s ? o->text.s : ""; v.n = o->text.len; break;
+    case RV_RESP_FINISH: v.u.s = o->finish.s ? o->finish.s : ""; v.n = o->finish.len; break;
+    case RV_RESP_LOGPROB: v.u.i = o->logprob; break;
+    case RV_RESP_TOOL_CALLS: v.u.i = o->tool_calls; break;
+    case RV_RESP_OUT_TOKENS: v.u.i = o->out_tokens >= 0 ? o->out_tokens : bi_tokens(o->text.s, o->text.len); break;
+    }
+    (void)vm;
+    return v;
+}
+
+static rv_value dec_field(rv_vm *vm, uint32_t f)
+{
+    const rv_program *p = vm->img->p;
+    rv_value v = { .t = rv_decfields[f].type };
+    int answered = vm->model != RV_NONE && vm->denied_by == RV_NONE;
+    switch (f) {
+    case RV_DEC_MODEL: v.u.i = vm->model; if (!answered && vm->model == RV_NONE) v.t = RV_T_NIL; break;
+    case RV_DEC_RULE: v.u.i = vm->rule != RV_NONE ? p->rules[vm->rule].number : 0; break;
+    case RV_DEC_REASON:
+        v.u.s = vm->rule != RV_NONE ? rv_str(p, p->rules[vm->rule].reason) : "";
+        v.n = vm->rule != RV_NONE && p->rules[vm->rule].reason != RV_NONE ? p->str_len[p->rules[vm->rule].reason] : 0;
+        break;
+    case RV_DEC_AGENT: v.u.i = vm->agent; break;
+    case RV_DEC_PROVIDER:
+        if (vm->model == RV_NONE) v.t = RV_T_NIL;
+        else v.u.i = p->models[vm->model].provider;
+        break;
+    case RV_DEC_DENIED: v.u.i = vm->denied_by != RV_NONE; break;
+    case RV_DEC_DENIED_BY: if (vm->denied_by == RV_NONE) v.t = RV_T_NIL; else v.u.i = vm->denied_by; break;
+    case RV_DEC_REDACTED: v.u.i = vm->redacted; break;
+    case RV_DEC_COST: v.u.i = vm->cost; break;
+    case RV_DEC_ATTEMPTS: v.u.i = vm->attempts; break;
+    }
+    return v;
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+
+/* Record an evaluated routing condition (explain) and its outcome
+   (coverage), when asked to. */
+static inline void trace_cond(rv_vm *vm, uint32_t pc, int result)
+{
+    if (vm->conds && vm->nconds < vm->max_conds) {
+        rv_cond *c = &vm->conds[vm->nconds++];
+        c->pc = pc;
+        c->loc = vm->img->p->pc_loc[pc];
+        c->result = (uint8_t)result;
+    }
+    if (vm->cover)
+        vm->cover[pc] |= result ? 1u : 2u;
+}
+
+/* With GCC and clang each opcode body jumps straight to the next one's
+   (computed goto); elsewhere it is a plain switch in a loop.  The bodies
+   are the same either way. */
+#if defined(__GNUC__) && !defined(RV_NO_COMPUTED_GOTO)
+#define vmdispatch(o) goto *dispatch[o];
+#define vmcase(l) L_##l:
+#define vmbreak do { w = code[pc++]; goto *dispatch[INS_OP(w)]; } while (0)
+#define vmdefault L_invalid: __attribute__((unused));
+#else
+#define vmdispatch(o) switch (o)
+#define vmcase(l) case l:
+#define vmbreak break
+#define vmdefault default:
+#endif
+
+ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint32_t *arg)
+{
+    const rv_program *p = vm->img->p;
+    const uint32_t *code = p->code;
+    rv_value *stack = vm->stack, *top = stack;   /* 'top' points past the last value */
+#define PUSH(v) (*top++ = (v))
+#define POPV() (*--top)
+#define TOP() (top[-1])
+#define A INS_ARG(w)
+#if defined(__GNUC__) && !defined(RV_NO_COMPUTED_GOTO)
+    static const void *const dispatch[OP__COUNT] = {
+#define OP(name, kind, pop, push, doc) &&L_OP_##name,
+#include "opcodes.def"
+#undef OP
+    };
+#endif
+    const rv_value *kval = vm->img->kval;
+    for (;;) {
+        uint32_t w = code[pc++];
+        vmdispatch(INS_OP(w)) {
+        vmcase(OP_PUSHK) { PUSH(kval[A]); vmbreak; }
+        vmcase(OP_PUSHB) { rv_value v = { .t = RV_T_BOOL, .u.i = A }; PUSH(v); vmbreak; }
+        vmcase(OP_LDREQ) { PUSH(req_field(vm, A)); vmbreak; }
+        vmcase(OP_LDMETA) {
+            uint32_t slot = vm->img->meta_slot[A];
+            if (vm->meta_gen[slot] != vm->gen) {
+                vm->meta_val[slot] = req_meta(vm->req, rv_str(p, A), p->str_len[A]);
+                vm->meta_gen[slot] = vm->gen;
+            }
+            const rv_sv *m = vm->meta_val[slot];
+            rv_value v = { .t = m ? RV_T_STR : RV_T_NIL };
+            if (m) { v.u.s = m->s; v.n = m->len; }
+            PUSH(v);
+            vmbreak;
+        }
+        vmcase(OP_LDCAND) { PUSH(cand_field(p, ctx->cand, A)); vmbreak; }
+        vmcase(OP_CANDCAP) {
+            rv_value v = { .t = RV_T_BOOL, .u.i = (p->models[ctx->cand].caps >> A) & 1 };
+            PUSH(v);
+            vmbreak;
+        }
+        vmcase(OP_LDRESP) { PUSH(resp_field(vm, ctx->resp, A)); vmbreak; }
+        vmcase(OP_LDDEC) { PUSH(dec_field(vm, A)); vmbreak; }
+        vmcase(OP_POP) { top--; vmbreak; }
+        vmcase(OP_NOT) { TOP().u.i = !vm_truthy(&TOP()); TOP().t = RV_T_BOOL; vmbreak; }
+        vmcase(OP_NEG) { if (TOP().t != RV_T_NIL) TOP().u.i = -TOP().u.i; vmbreak; }
+        vmcase(OP_ADD) vmcase(OP_SUB) vmcase(OP_MUL) vmcase(OP_DIV) {
+            rv_value b = POPV(), *a = &TOP();
+            arith_op op = (arith_op)(INS_OP(w) - OP_ADD);
+            rv_type t = arith_type(op, a->t, b.t);
+            int64_t r;
+            if (t == RV_T_NIL || arith_eval(op, a->t, a->u.i, b.t, b.u.i, &r)) {
+                a->t = RV_T_NIL;    /* overflow, division by zero, a missing value */
+            } else {
+                a->t = t;
+                a->u.i = r;
+            }
+            vmbreak;
+        }
+        vmcase(OP_EQ) vmcase(OP_NE) {
+            rv_value b = POPV(), *a = &TOP();
+            int eq = values_equal(a, &b);
+            int nil = a->t == RV_T_NIL || b.t == RV_T_NIL;
+            a->u.i = INS_OP(w) == OP_EQ ? eq : (nil || !eq);
+            a->t = RV_T_BOOL;
+            vmbreak;
+        }
+        vmcase(OP_EQK) vmcase(OP_NEK) {
+            rv_value *a = &TOP();
+            int eq = values_equal(a, &kval[A]);
+            a->u.i = INS_OP(w) == OP_EQK ? eq : (a->t == RV_T_NIL || !eq);
+            a->t = RV_T_BOOL;
+            vmbreak;
+        }
+        vmcase(OP_LT) vmcase(OP_LE) vmcase(OP_GT) vmcase(OP_GE) {
+            rv_value b = POPV(), *a = &TOP();
+            int r = 0;
+            if (arith_numeric(a->t) && arith_numeric(b.t) && arith_comparable(a->t, b.t)) {
+                int c = arith_cmp(a->t, a->u.i, b.t, b.u.i);
+                rv_opcode op = INS_OP(w);
+                r = op == OP_LT ? c < 0 : op == OP_LE ? c <= 0 : op == OP_GT ? c > 0 : c >= 0;
+            }
+            a->t = RV_T_BOOL;
+            a->u.i = r;
+            vmbreak;
+        }
+        vmcase(OP_INK) {
+            const rv_value *l = &kval[A];
+            rv_value *x = &TOP();
+            int r = 0;
+            for (uint32_t i = 0; i < l->n && !r; i++)
+                r = values_equal(x, &kval[l->u.k[i]]);
+            x->t = RV_T_BOOL;
+            x->u.i = r;
+            vmbreak;
+        }
+        vmcase(OP_INL) {
+            rv_value l = POPV(), *x = &TOP();
+            int r = l.t == RV_T_LIST && in_list(p, x, &l);
+            x->t = RV_T_BOOL;
+            x->u.i = r;
+            vmbreak;
+        }
+        vmcase(OP_MATCH) {
+            rv_value *x = &TOP();
+            int r = 0;
+            if (x->t == RV_T_STR)
+                r = gd_match(vm, A, x->u.s, x->n) > 0;
+            else if (x->t == RV_T_LIST)
+                for (uint32_t i = 0; i < x->n && !r; i++) {
+                    rv_value it = list_item(p, x, i);
+                    r = it.t == RV_T_STR && gd_match(vm, A, it.u.s, it.n) > 0;
+                }
+            x->t = RV_T_BOOL;
+            x->u.i = r;
+            vmbreak;
+        }
+        vmcase(OP_CALLB) {
+            int n = rv_builtins[A].arity;
+            top -= n;
+            call_builtin(vm, (rv_builtin)A, top);
+            top++;
+            vmbreak;
+        }
+        vmcase(OP_JMP) { pc += (uint32_t)INS_SARG(w); vmbreak; }
+        vmcase(OP_JMPF) {
+            rv_value v = POPV();
+            int t = vm_truthy(&v);
+            trace_cond(vm, pc - 1, t);
+            if (!t)
+                pc += (uint32_t)INS_SARG(w);
+            vmbreak;
+        }
+        vmcase(OP_JMT) {
+            const rv_mtest *t = &p->mtests[A];
+            uint32_t slot = vm->img->meta_slot[t->key];
+            if (vm->meta_gen[slot] != vm->gen) {
+                vm->meta_val[slot] = req_meta(vm->req, rv_str(p, t->key), p->str_len[t->key]);
+                vm->meta_gen[slot] = vm->gen;
+            }
+            const rv_sv *m = vm->meta_val[slot];
+            int hit = 0;
+            if (m) {
+                /* metadata values are strings; the compiler fuses only
+                   string constants (or lists of them) into JMT */
+                const rv_value *k = &kval[t->konst];
+                if (t->op <= RV_MT_NE) {
+                    hit = k->n == m->len && str_equal(k->u.s, m->s, m->len);
+                } else {
+                    for (uint32_t i = 0; i < k->n && !hit; i++) {
+                        const rv_value *it = &kval[k->u.k[i]];
+                        hit = it->t == RV_T_STR && it->n == m->len && str_equal(it->u.s, m->s, m->len);
+                    }
+                }
+            }
+            int holds = (t->op == RV_MT_EQ || t->op == RV_MT_IN) ? hit : !hit;
+            trace_cond(vm, pc - 1, holds);
+            if (!holds)
+                pc = t->target;
+            vmbreak;
+        }
+        vmcase(OP_JKT) {
+            const rv_mtest *t = &p->mtests[A];
+            rv_value v = POPV();
+            const rv_value *k = &kval[t->konst];
+            int holds;
+            if (t->op <= RV_MT_NE) {
+                int eq = values_equal(&v, k);
+                holds = t->op == RV_MT_EQ ? eq : (v.t == RV_T_NIL || !eq);
+            } else if (arith_numeric(v.t) && arith_numeric(k->t) && arith_comparable(v.t, k->t)) {
+                int c = v.t == k->t || (v.t != RV_T_NUM && v.t != RV_T_PERCENT && k->t != RV_T_NUM && k->t != RV_T_PERCENT)
+                      ? (v.u.i > k->u.i) - (v.u.i < k->u.i) : arith_cmp(v.t, v.u.i, k->t, k->u.i);
+                holds = t->op == RV_MT_LT ? c < 0 : t->op == RV_MT_LE ? c <= 0 : t->op == RV_MT_GT ? c > 0 : c >= 0;
+            } else {
+                holds = 0;
+            }
+            trace_cond(vm, pc - 1, holds);
+            if (!holds)
+                pc = t->target;
+            vmbreak;
+        }
+        vmcase(OP_JMPFK) { if (!vm_truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
+        vmcase(OP_JMPTK) { if (vm_truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
+        vmcase(OP_RULE) {
+            vm->rule = A;
+            if (vm->cover)
+                vm->cover[pc - 1] |= 1u;
+            vmbreak;
+        }
+        vmcase(OP_DECIDE) { vm->call.model = A; return EX_DECIDE; }
+        vmcase(OP_DELEGATE) { *arg = A; return EX_DELEGATE; }
+        vmcase(OP_CHOOSE) { *arg = A; return EX_CHOOSE; }
+        vmcase(OP_CASCADE) { *arg = A; return EX_CASCADE; }
+        vmcase(OP_SPLIT) {
+            rv_value key = POPV();
+            const rv_split *s = &p->splits[A];
+            int64_t b = key.t == RV_T_STR ? bi_bucket(key.u.s, key.n) : 0, cum = 0;
+            uint32_t arm = s->count - 1;
+            for (uint32_t i = 0; i < s->count; i++) {
+                cum += p->arms[s->first + i].share;
+                if (b * 10000 < cum) {
+                    arm = i;
+                    break;
+                }
+            }
+            pc = p->arms[s->first + arm].target;
+            vmbreak;
+        }
+        vmcase(OP_HOOK) { *arg = A; vm->pc = pc; return EX_HOOK; }
+        vmcase(OP_FAIL) { vm->error = rv_str(p, A); return EX_FAIL; }
+        vmcase(OP_RET) { *ret = POPV(); return EX_RET; }
+        vmdefault
+            vm->error = "invalid instruction";
+            return EX_FAIL;
+        }
+    }
+#undef PUSH
+#undef POPV
+#undef TOP
+#undef A
+}
+
+rv_value vm_run(rv_vm *vm, uint32_t fn, const fn_ctx *ctx)
+{
+    rv_value r = { .t = RV_T_NIL };
+    uint32_t arg;
+    vm_exec(vm, vm->img->p->funcs[fn].start, ctx, &r, &arg);
+    return r;
+}
+
+rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp)
+{
+    fn_ctx ctx = { .cand = cand, .resp = resp };
+    return vm_run(vm, fn, &ctx);
+}
