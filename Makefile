@@ -17,24 +17,30 @@ FUZZ_SECONDS ?= 60
 
 STDLIB_INSTALL := $(PREFIX)/share/routevm/stdlib
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
-              -Ivm -Icompiler -I$(BUILD)/gen \
+              -Ivm -Ivm/providers -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
-LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm
+LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lz -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
 endif
 
 VM_SRC   := $(filter-out vm/routevm.c,$(wildcard vm/*.c))
+PROV_SRC := $(wildcard vm/providers/*.c)
 COMP_SRC := $(filter-out compiler/routec.c,$(wildcard compiler/*.c))
 GEN_SRC  := $(BUILD)/gen/parser.c $(BUILD)/gen/lexer.c
 VM_OBJ   := $(VM_SRC:%.c=$(BUILD)/%.o)
+PROV_OBJ := $(PROV_SRC:%.c=$(BUILD)/%.o)
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+# the fuzz harnesses of byte parsers with no command-line front end, linked
+# to a main() that runs them over files (tests/suites/corpus.sh)
+REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c
+REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
 
 .PHONY: all demo check bench fuzz install clean deps tests
-all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN)
+all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN) $(REPLAY_BIN)
 
 deps-ok:
 	@sh mk/deps.sh
@@ -61,14 +67,20 @@ $(BUILD)/libvm.a: $(VM_OBJ)
 	rm -f $@; ar rcs $@ $^
 $(BUILD)/libcompiler.a: $(COMP_OBJ)
 	rm -f $@; ar rcs $@ $^
+$(BUILD)/libproviders.a: $(PROV_OBJ)
+	rm -f $@; ar rcs $@ $^
 
 $(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+
+$(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
