@@ -29,8 +29,8 @@ typedef enum {
 
 /* Binary operators; precedence lives in grammar/parser.y's table. */
 typedef enum {
-    OP_OR_, OP_AND_, OP_EQ_, OP_NE_, OP_LT_, OP_LE_, OP_GT_, OP_GE_,
-    OP_IN_, OP_NOTIN_, OP_MATCHES_, OP_ADD_, OP_SUB_, OP_MUL_, OP_DIV_
+    AST_OR, AST_AND, AST_EQ, AST_NE, AST_LT, AST_LE, AST_GT, AST_GE,
+    AST_IN, AST_NOTIN, AST_MATCHES, AST_ADD, AST_SUB, AST_MUL, AST_DIV
 } ast_binop;
 extern const char *const ast_binop_names[];
 
@@ -69,7 +69,7 @@ struct ast {
     sym *sym;               /* E_NAME / E_MEMBER / T_REF / names in lists */
     int field;              /* E_NAME/E_MEMBER resolved to a request/candidate/... field */
     uint32_t ext;           /* pass-specific scratch (e.g. code generator indexes) */
-    uint8_t fold_state;     /* check.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request */
+    uint8_t fold_state;     /* fold.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request */
     ast *fold_val;
     union {
         int64_t i;                                   /* numeric literals, E_BOOL */

@@ -1,11 +1,14 @@
 /* rv_compiler: the state of one compilation, and the passes over it.
 
-       comp_load     read the root files and their imports, parse   (load.c)
+       import_file   read the root files and their imports, parse   (import.c)
        res_declare   enter every declaration into the symbol table  (resolve.c)
-       chk_program   items, names, types, units, constants          (check.c)
+       chk_program   items, names, types, units, constants          (check.c,
+                     typing.c, fold.c, testreq.c)
        lint_program  routes: reachability, shadowing, decisions,
-                     cycles, where-satisfiability, tiers, budgets   (lint.c, cost.c)
-       cg_program    code generation into an rv_program             (codegen.c)
+                     cycles, where-satisfiability, tiers, budgets   (lint.c,
+                     imply.c, cost.c)
+       cg_program    code generation into an rv_program             (codegen.c,
+                     tables.c)
 
    Each pass reports into 'diag' and keeps going, so one run shows every
    problem it can; a pass later in the list runs only on programs the
@@ -89,19 +92,28 @@ typedef struct {
     int strip;                  /* leave the source texts out of the program */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int oom;
-    /* load.c's file states */
+    /* import.c's file states */
     struct loaded_file *loaded;
     uint32_t nloaded, loaded_cap;
 } rv_compiler;
 
+/* compiler.c */
 rv_compiler *comp_new(const char *argv0);
 void comp_free(rv_compiler *c);
-/* Parse 'path' and everything it imports.  Returns 0 when every file was read. */
-int comp_load(rv_compiler *c, const char *path);
-/* Compile in-memory text as if read from 'name' (fuzzing, tests). */
-int comp_load_text(rv_compiler *c, const char *name, const char *text, size_t len);
 /* Run every checking pass; returns 0 when there are no errors. */
 int comp_check(rv_compiler *c);
+
+/* import.c: parse 'path' and everything it imports.  Returns 0 when every
+   file was read and parsed, -2 when the root file itself cannot be read
+   (reported on stderr), -1 otherwise (reported in c->diag). */
+int import_file(rv_compiler *c, const char *path);
+/* Compile in-memory text as if read from 'name' (fuzzing, tests); the
+   text is copied. */
+int import_text(rv_compiler *c, const char *name, const char *text, size_t len);
+/* Free import.c's file states (comp_free() calls it). */
+void import_free(rv_compiler *c);
+
+/* codegen.c */
 /* Generate the program (only after comp_check succeeded). */
 rv_program *cg_program(rv_compiler *c);
 /* The same, passed through the file format: exactly what a .rbc of this
@@ -121,9 +133,5 @@ int chk_program(rv_compiler *c);
 void lint_program(rv_compiler *c);
 /* cost.c: worst-case cost of a request to 'agent' (money), -1 if unbounded */
 int64_t cost_agent(rv_compiler *c, sym *agent, const char **why);
-
-/* Fold a constant expression; returns the literal node or NULL (reported
-   when 'report'). */
-ast *chk_fold(rv_compiler *c, ast *e, int report);
 
 #endif

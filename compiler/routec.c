@@ -23,7 +23,7 @@
 #include "rbc.h"
 #include "testrun.h"
 #include "verify.h"
-#include "verify_expect.h"
+#include "expectdiag.h"
 
 typedef struct {
     const char *out, *sign, *trust;
@@ -129,7 +129,7 @@ static rv_compiler *compile(const options *o, const char *file, int *status)
     c->verbose = o->verbose;
     c->strip = o->strip;
     c->diag.werror = o->werror;
-    int r = comp_load(c, file);
+    int r = import_file(c, file);
     if (r == -2) {
         *status = RC_USAGE;
         return c;
@@ -158,7 +158,7 @@ static int cmd_check(const options *o)
         if (!c)
             continue;
         if (o->verify) {
-            failed |= vx_verify(c, o->files[i], stdout) != 0;
+            failed |= xdiag_verify(c, o->files[i], stdout) != 0;
             comp_free(c);
             continue;
         }

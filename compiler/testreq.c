@@ -7,18 +7,20 @@
        max_tokens 500      "max_tokens"            tools ["a"]    function tools named a
        images 2            image parts on the last user message
        meta.KEY = v        "metadata": { "KEY": v } (string, number or bool)
-   Messages keep their order. */
+   Messages keep their order.  The checker (check.c) calls it once per test;
+   values are folded (fold.c). */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "fold.h"
+#include "testreq.h"
 
 #define D (&c->diag)
 
 static json_t *const_json(rv_compiler *c, ast *v)
 {
-    ast *f = chk_fold(c, v, 0);
+    ast *f = fold_expr(c, v, 0);
     if (!f) {
         diag_report(D, DG_NOT_CONSTANT, v->at, "test request values must be literals or constants");
         return NULL;
@@ -38,7 +40,7 @@ static void add_message(json_t *msgs, const char *role, json_t *text)
     json_array_append_new(msgs, json_pack("{s:s, s:o}", "role", role, "content", text));
 }
 
-ast *chk_request(rv_compiler *c, ast *item)
+ast *testreq_build(rv_compiler *c, ast *item)
 {
     json_t *req = json_object(), *msgs = json_array(), *meta = json_object();
     json_int_t images = 0;
@@ -59,7 +61,7 @@ ast *chk_request(rv_compiler *c, ast *item)
             continue;
         }
         if (!strcmp(n, "tools")) {
-            ast *f = chk_fold(c, r->u.item->value, 0);
+            ast *f = fold_expr(c, r->u.item->value, 0);
             json_t *tools = json_array();
             if (!f || f->kind != E_LIST) {
                 diag_report(D, DG_TYPE, r->u.item->value->at, "tools are a list of names: tools [\"lookup_order\"]");

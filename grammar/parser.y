@@ -351,23 +351,23 @@ arm: expr "->" target   { OOM($$ = NEW(N_ARM, @$)); $$->u.arm.share = $1; $$->u.
 exprs: expr             { $$ = one($1); }
     | exprs ',' expr    { $$ = push($1, $3); }
     ;
-expr: expr OR expr      { OOM($$ = binop(ctx, OP_OR_, $1, $3, @$)); }
-    | expr AND expr     { OOM($$ = binop(ctx, OP_AND_, $1, $3, @$)); }
+expr: expr OR expr      { OOM($$ = binop(ctx, AST_OR, $1, $3, @$)); }
+    | expr AND expr     { OOM($$ = binop(ctx, AST_AND, $1, $3, @$)); }
     | NOT expr          { OOM($$ = NEW(E_NOT, @$)); $$->u.operand = $2; }
-    | expr "==" expr    { OOM($$ = binop(ctx, OP_EQ_, $1, $3, @$)); }
-    | expr "!=" expr    { OOM($$ = binop(ctx, OP_NE_, $1, $3, @$)); }
-    | expr '<' expr     { OOM($$ = binop(ctx, OP_LT_, $1, $3, @$)); }
-    | expr "<=" expr    { OOM($$ = binop(ctx, OP_LE_, $1, $3, @$)); }
-    | expr '>' expr     { OOM($$ = binop(ctx, OP_GT_, $1, $3, @$)); }
-    | expr ">=" expr    { OOM($$ = binop(ctx, OP_GE_, $1, $3, @$)); }
-    | expr IN expr      { OOM($$ = binop(ctx, OP_IN_, $1, $3, @$)); }
+    | expr "==" expr    { OOM($$ = binop(ctx, AST_EQ, $1, $3, @$)); }
+    | expr "!=" expr    { OOM($$ = binop(ctx, AST_NE, $1, $3, @$)); }
+    | expr '<' expr     { OOM($$ = binop(ctx, AST_LT, $1, $3, @$)); }
+    | expr "<=" expr    { OOM($$ = binop(ctx, AST_LE, $1, $3, @$)); }
+    | expr '>' expr     { OOM($$ = binop(ctx, AST_GT, $1, $3, @$)); }
+    | expr ">=" expr    { OOM($$ = binop(ctx, AST_GE, $1, $3, @$)); }
+    | expr IN expr      { OOM($$ = binop(ctx, AST_IN, $1, $3, @$)); }
     | expr NOT IN expr %prec IN
-                        { OOM($$ = binop(ctx, OP_NOTIN_, $1, $4, @$)); }
-    | expr MATCHES expr { OOM($$ = binop(ctx, OP_MATCHES_, $1, $3, @$)); }
-    | expr '+' expr     { OOM($$ = binop(ctx, OP_ADD_, $1, $3, @$)); }
-    | expr '-' expr     { OOM($$ = binop(ctx, OP_SUB_, $1, $3, @$)); }
-    | expr '*' expr     { OOM($$ = binop(ctx, OP_MUL_, $1, $3, @$)); }
-    | expr '/' expr     { OOM($$ = binop(ctx, OP_DIV_, $1, $3, @$)); }
+                        { OOM($$ = binop(ctx, AST_NOTIN, $1, $4, @$)); }
+    | expr MATCHES expr { OOM($$ = binop(ctx, AST_MATCHES, $1, $3, @$)); }
+    | expr '+' expr     { OOM($$ = binop(ctx, AST_ADD, $1, $3, @$)); }
+    | expr '-' expr     { OOM($$ = binop(ctx, AST_SUB, $1, $3, @$)); }
+    | expr '*' expr     { OOM($$ = binop(ctx, AST_MUL, $1, $3, @$)); }
+    | expr '/' expr     { OOM($$ = binop(ctx, AST_DIV, $1, $3, @$)); }
     | '-' expr %prec UMINUS
                         { OOM($$ = NEW(E_NEG, @$)); $$->u.operand = $2; }
     | postfix

@@ -5,7 +5,7 @@
    function with the policy's source line above the instructions it
    produced.  'routec dis' and the VM's trace print through here; codegen
    tests compare this text.  Values print with their units through
-   vm/units.c.
+   vm/format.c.
 
    Programs are normally verified before they are printed, but every index
    is still checked here (printing '?N'), so a listing of a broken program
@@ -15,7 +15,7 @@
 
 #include "disasm.h"
 #include "opcodes.h"
-#include "units.h"
+#include "format.h"
 
 /* ================================================================ helpers */
 
@@ -98,8 +98,8 @@ static void put_provider(const rv_program *p, uint32_t v, FILE *out)
 
 static void put_unit(int type, int64_t v, FILE *out)
 {
-    char b[UNITS_BUF];
-    units_value(b, sizeof b, type, v);
+    char b[FMT_BUF];
+    fmt_value(b, sizeof b, type, v);
     fputs(b, out);
 }
 

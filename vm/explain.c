@@ -11,7 +11,7 @@
 #include "explain.h"
 #include "mem.h"
 #include "rbc.h"
-#include "units.h"
+#include "format.h"
 
 struct ex_cache {
     const rv_program *p;
@@ -112,7 +112,7 @@ json_t *ex_error(const char *msg, int line, int column)
 static json_t *money(int64_t pico)
 {
     char buf[64];
-    units_money(buf, sizeof buf, pico);
+    fmt_money(buf, sizeof buf, pico);
     return json_string(buf);
 }
 
@@ -147,7 +147,7 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, rv_request *req)
     json_t *hook = NULL;
     if (st == RV_HOOK) {
         const rv_hook *h = &p->hooks[vm->hook];
-        units_duration(buf, sizeof buf, h->timeout);
+        fmt_duration(buf, sizeof buf, h->timeout);
         hook = json_pack("{s:s, s:s, s:s}", "url", name_of(p, h->url), "timeout", buf,
                          "used", "default (explain does not call hooks)");
         rv_outcome none = { .ok = 0, .failure = "not called" };
@@ -208,7 +208,7 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, rv_request *req)
         if (vm->via == VIA_CASCADE) {
             const rv_cascade *cs = &p->cascades[vm->via_index];
             static const char *const by[] = { "logprobs", "judge", "check" };
-            units_num(buf, sizeof buf, cs->threshold);
+            fmt_num(buf, sizeof buf, cs->threshold);
             json_t *c = json_pack("{s:s, s:o, s:s, s:s}", "step", "cascade", "models", models_list(p, cs->first, cs->count),
                                   "until_confidence", buf, "by", by[cs->by]);
             if (cs->by == RV_BY_JUDGE)

@@ -38,7 +38,7 @@ static rv_program *load_policy(const char *path, const char *trust)
         rv_compiler *c = comp_new(NULL);
         if (!c)
             return NULL;
-        int r = comp_load(c, path);
+        int r = import_file(c, path);
         if (r != -2)
             comp_check(c);
         diag_sort(&c->diag);

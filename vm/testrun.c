@@ -18,7 +18,7 @@
 #include "mem.h"
 #include "opcodes.h"
 #include "testrun.h"
-#include "units.h"
+#include "format.h"
 #include "vm.h"
 
 static const rv_given *find_given(const rv_program *p, const rv_test *t, rv_givenkind kind, uint32_t model)
@@ -69,7 +69,7 @@ static void describe(const rv_vm *vm, rv_status st, char *buf, size_t n)
 {
     const rv_program *p = vm->img->p;
     char cost[48];
-    units_money(cost, sizeof cost, vm->cost);
+    fmt_money(cost, sizeof cost, vm->cost);
     if (st == RV_DENIED)
         snprintf(buf, n, "denied by %s (%.*s)", rv_str(p, p->guards[vm->denied_by].name),
                  (int)vm->deny_reason.len, vm->deny_reason.s);

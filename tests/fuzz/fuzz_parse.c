@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     c->std_only = 1;
     c->verbose = 1;
-    if (comp_load_text(c, "fuzz.route", (const char *)data, size) == 0 && comp_check(c) == 0) {
+    if (import_text(c, "fuzz.route", (const char *)data, size) == 0 && comp_check(c) == 0) {
         rv_program *p = cg_program(c);
         if (p) {
             uint8_t *buf = NULL, *buf2 = NULL;

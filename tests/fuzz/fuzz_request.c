@@ -26,7 +26,7 @@ static void init(void)
     snprintf(path, sizeof path, "%s/tests/compile/clean.route", root ? root : ".");
     rv_compiler *c = comp_new(NULL);
     rv_err err;
-    if (!c || comp_load(c, path) || comp_check(c) || !(prog = cg_program(c)) || ver_program(prog, &err)) {
+    if (!c || import_file(c, path) || comp_check(c) || !(prog = cg_program(c)) || ver_program(prog, &err)) {
         fprintf(stderr, "fuzz_request: cannot compile %s (set ROUTEVM_ROOT)\n", path);
         abort();
     }

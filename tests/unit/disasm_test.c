@@ -2,11 +2,11 @@
    match tests/unit/golden/sample.dis exactly.  After an intended change to
    the listing, regenerate the golden file with
        UPDATE_GOLDEN=1 build/tests/disasm_test .
-   and review the diff.  The unit formatting of vm/units.c is checked here
+   and review the diff.  The unit formatting of vm/format.c is checked here
    too, from a table. */
 #include "disasm.h"
 #include "sample.h"
-#include "units.h"
+#include "format.h"
 #include "verify.h"
 
 static char *listing(const rv_program *p, size_t *len)
@@ -107,35 +107,35 @@ static void test_damaged(void)
 
 typedef int (*unit_fn)(char *, size_t, int64_t);
 static const struct { const char *name; unit_fn fn; int64_t v; const char *want; } units[] = {
-    { "money cents",      units_money,    20000000000, "$0.02" },
-    { "money whole",      units_money,    300000000000000, "$300" },
-    { "money pico",       units_money,    1, "$0.000000000001" },
-    { "money zero",       units_money,    0, "$0" },
-    { "money negative",   units_money,    -1500000000000, "-$1.5" },
-    { "money min",        units_money,    INT64_MIN, "-$9223372.036854775808" },
-    { "rate",             units_rate,     150000, "$0.15/Mtok" },
-    { "rate fine",        units_rate,     37500, "$0.0375/Mtok" },
-    { "rate whole",       units_rate,     15000000, "$15/Mtok" },
-    { "duration ms",      units_duration, 200000, "200ms" },
-    { "duration s",       units_duration, 20000000, "20s" },
-    { "duration 1.5s",    units_duration, 1500000, "1.5s" },
-    { "duration us",      units_duration, 250, "0.25ms" },
-    { "duration zero",    units_duration, 0, "0ms" },
-    { "tokens k",         units_tokens,   8000, "8k tokens" },
-    { "tokens M",         units_tokens,   2000000, "2M tokens" },
-    { "tokens plain",     units_tokens,   8192, "8192 tokens" },
-    { "tokens small",     units_tokens,   12, "12 tokens" },
-    { "percent",          units_percent,  900000, "90%" },
-    { "percent frac",     units_percent,  125000, "12.5%" },
-    { "percent tiny",     units_percent,  1, "0.0001%" },
-    { "num",              units_num,      800000, "0.8" },
-    { "num whole",        units_num,      -2000000, "-2" },
-    { "num tiny",         units_num,      -1, "-0.000001" },
+    { "money cents",      fmt_money,    20000000000, "$0.02" },
+    { "money whole",      fmt_money,    300000000000000, "$300" },
+    { "money pico",       fmt_money,    1, "$0.000000000001" },
+    { "money zero",       fmt_money,    0, "$0" },
+    { "money negative",   fmt_money,    -1500000000000, "-$1.5" },
+    { "money min",        fmt_money,    INT64_MIN, "-$9223372.036854775808" },
+    { "rate",             fmt_rate,     150000, "$0.15/Mtok" },
+    { "rate fine",        fmt_rate,     37500, "$0.0375/Mtok" },
+    { "rate whole",       fmt_rate,     15000000, "$15/Mtok" },
+    { "duration ms",      fmt_duration, 200000, "200ms" },
+    { "duration s",       fmt_duration, 20000000, "20s" },
+    { "duration 1.5s",    fmt_duration, 1500000, "1.5s" },
+    { "duration us",      fmt_duration, 250, "0.25ms" },
+    { "duration zero",    fmt_duration, 0, "0ms" },
+    { "tokens k",         fmt_tokens,   8000, "8k tokens" },
+    { "tokens M",         fmt_tokens,   2000000, "2M tokens" },
+    { "tokens plain",     fmt_tokens,   8192, "8192 tokens" },
+    { "tokens small",     fmt_tokens,   12, "12 tokens" },
+    { "percent",          fmt_percent,  900000, "90%" },
+    { "percent frac",     fmt_percent,  125000, "12.5%" },
+    { "percent tiny",     fmt_percent,  1, "0.0001%" },
+    { "num",              fmt_num,      800000, "0.8" },
+    { "num whole",        fmt_num,      -2000000, "-2" },
+    { "num tiny",         fmt_num,      -1, "-0.000001" },
 };
 
 static void test_units(void)
 {
-    char buf[UNITS_BUF], name[64];
+    char buf[FMT_BUF], name[64];
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
         snprintf(name, sizeof name, "units %s", units[i].name);
         int n = units[i].fn(buf, sizeof buf, units[i].v);
@@ -145,7 +145,7 @@ static void test_units(void)
             pass(name, NULL);
     }
     char small[4];
-    int n = units_money(small, sizeof small, 20000000000);
+    int n = fmt_money(small, sizeof small, 20000000000);
     if (n != 5 || strcmp(small, "$0.") != 0)
         failf("units truncation", "got \"%s\" (%d)", small, n);
     else

@@ -19,7 +19,7 @@ static int pipeline(const char *root)
     rv_compiler *c = comp_new(NULL);
     if (!c)
         return 0;
-    int ok = comp_load(c, path) == 0 && comp_check(c) == 0;
+    int ok = import_file(c, path) == 0 && comp_check(c) == 0;
     rv_program *p = ok ? cg_program(c) : NULL;
     comp_free(c);
     if (!p)

@@ -41,7 +41,7 @@ static rv_program *compile(const char *text)
     rv_compiler *c = comp_new(NULL);
     rv_program *p = NULL;
     rv_err err;
-    if (c && comp_load_text(c, "vm_test.route", text, strlen(text)) == 0 && comp_check(c) == 0)
+    if (c && import_text(c, "vm_test.route", text, strlen(text)) == 0 && comp_check(c) == 0)
         p = cg_program(c);
     else if (c) {
         diag_sort(&c->diag);

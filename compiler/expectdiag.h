@@ -1,7 +1,7 @@
 /* 'routec check --verify': compare a compilation's diagnostics with the
    expectations written in the policy's own comments. */
-#ifndef RV_VERIFY_EXPECT_H
-#define RV_VERIFY_EXPECT_H
+#ifndef RV_EXPECTDIAG_H
+#define RV_EXPECTDIAG_H
 
 #include <stdio.h>
 
@@ -9,6 +9,6 @@
 
 /* Prints "PASS NAME" or "FAIL NAME: why" (plus details) to 'out'.
    Returns 0 when every diagnostic was expected and every expectation met. */
-int vx_verify(rv_compiler *c, const char *name, FILE *out);
+int xdiag_verify(rv_compiler *c, const char *name, FILE *out);
 
 #endif

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "verify_expect.h"
+#include "expectdiag.h"
 
 typedef struct {
     diag_sev sev;
@@ -66,7 +66,7 @@ static const char *sev_name(diag_sev s)
     return s == SEV_ERROR ? "error" : s == SEV_WARNING ? "warning" : "note";
 }
 
-int vx_verify(rv_compiler *c, const char *name, FILE *out)
+int xdiag_verify(rv_compiler *c, const char *name, FILE *out)
 {
     if (!c->src.n) {
         fprintf(out, "FAIL %s: could not be read\n", name);

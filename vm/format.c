@@ -1,13 +1,13 @@
 /* Unit formatting: integers in, exact decimal text out.  The scale of each
    unit is stated in program.h; every function here reduces to
-   units_decimal(), which splits a magnitude into whole and fractional
+   fmt_decimal(), which splits a magnitude into whole and fractional
    digits with integer division and trims the fraction's trailing zeros.
    Magnitudes are taken as uint64_t so INT64_MIN prints correctly. */
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "format.h"
 #include "program.h"
-#include "units.h"
 
 static uint64_t magnitude(int64_t v)
 {
@@ -15,50 +15,50 @@ static uint64_t magnitude(int64_t v)
 }
 
 /* Writes "whole[.frac]" of 'm' scaled by 10^digits into 'out' (at least
-   UNITS_BUF bytes). */
+   FMT_BUF bytes). */
 static void fixed(char *out, uint64_t m, int digits)
 {
     uint64_t scale = 1;
     for (int i = 0; i < digits; i++)
         scale *= 10;
     uint64_t whole = m / scale, frac = m % scale;
-    int len = snprintf(out, UNITS_BUF, "%" PRIu64, whole);
+    int len = snprintf(out, FMT_BUF, "%" PRIu64, whole);
     if (frac == 0)
         return;
     while (frac % 10 == 0) {      /* trim trailing zeros */
         frac /= 10;
         digits--;
     }
-    snprintf(out + len, (size_t)(UNITS_BUF - len), ".%0*" PRIu64, digits, frac);
+    snprintf(out + len, (size_t)(FMT_BUF - len), ".%0*" PRIu64, digits, frac);
 }
 
-int units_decimal(char *buf, size_t n, int64_t v, int digits)
+int fmt_decimal(char *buf, size_t n, int64_t v, int digits)
 {
-    char t[UNITS_BUF];
+    char t[FMT_BUF];
     if (digits < 0 || digits > 18)
         digits = 0;
     fixed(t, magnitude(v), digits);
     return snprintf(buf, n, "%s%s", v < 0 ? "-" : "", t);
 }
 
-int units_money(char *buf, size_t n, int64_t pico)
+int fmt_money(char *buf, size_t n, int64_t pico)
 {
-    char t[UNITS_BUF];
+    char t[FMT_BUF];
     fixed(t, magnitude(pico), 12);
     return snprintf(buf, n, "%s$%s", pico < 0 ? "-" : "", t);
 }
 
-int units_rate(char *buf, size_t n, int64_t pico_tok)
+int fmt_rate(char *buf, size_t n, int64_t pico_tok)
 {
-    char t[UNITS_BUF];
+    char t[FMT_BUF];
     fixed(t, magnitude(pico_tok), 6);   /* pico$/token == micro$/Mtok */
     return snprintf(buf, n, "%s$%s/Mtok", pico_tok < 0 ? "-" : "", t);
 }
 
 /* Seconds from one second up, milliseconds below. */
-int units_duration(char *buf, size_t n, int64_t us)
+int fmt_duration(char *buf, size_t n, int64_t us)
 {
-    char t[UNITS_BUF];
+    char t[FMT_BUF];
     uint64_t m = magnitude(us);
     int secs = m >= 1000000;
     fixed(t, m, secs ? 6 : 3);
@@ -66,7 +66,7 @@ int units_duration(char *buf, size_t n, int64_t us)
 }
 
 /* "k" and "M" only when exact, as a policy author would write them. */
-int units_tokens(char *buf, size_t n, int64_t tok)
+int fmt_tokens(char *buf, size_t n, int64_t tok)
 {
     uint64_t m = magnitude(tok);
     const char *sign = tok < 0 ? "-" : "";
@@ -77,29 +77,29 @@ int units_tokens(char *buf, size_t n, int64_t tok)
     return snprintf(buf, n, "%s%" PRIu64 " tokens", sign, m);
 }
 
-int units_percent(char *buf, size_t n, int64_t millionths)
+int fmt_percent(char *buf, size_t n, int64_t millionths)
 {
-    char t[UNITS_BUF];
+    char t[FMT_BUF];
     fixed(t, magnitude(millionths), 4);   /* 1% == 10,000 millionths */
     return snprintf(buf, n, "%s%s%%", millionths < 0 ? "-" : "", t);
 }
 
-int units_num(char *buf, size_t n, int64_t millionths)
+int fmt_num(char *buf, size_t n, int64_t millionths)
 {
-    return units_decimal(buf, n, millionths, 6);
+    return fmt_decimal(buf, n, millionths, 6);
 }
 
-int units_value(char *buf, size_t n, int type, int64_t v)
+int fmt_value(char *buf, size_t n, int type, int64_t v)
 {
     switch (type) {
     case RV_T_BOOL:     return snprintf(buf, n, "%s", v ? "true" : "false");
     case RV_T_INT:      return snprintf(buf, n, "%" PRId64, v);
-    case RV_T_NUM:      return units_num(buf, n, v);
-    case RV_T_MONEY:    return units_money(buf, n, v);
-    case RV_T_RATE:     return units_rate(buf, n, v);
-    case RV_T_DURATION: return units_duration(buf, n, v);
-    case RV_T_TOKENS:   return units_tokens(buf, n, v);
-    case RV_T_PERCENT:  return units_percent(buf, n, v);
+    case RV_T_NUM:      return fmt_num(buf, n, v);
+    case RV_T_MONEY:    return fmt_money(buf, n, v);
+    case RV_T_RATE:     return fmt_rate(buf, n, v);
+    case RV_T_DURATION: return fmt_duration(buf, n, v);
+    case RV_T_TOKENS:   return fmt_tokens(buf, n, v);
+    case RV_T_PERCENT:  return fmt_percent(buf, n, v);
     default:            return snprintf(buf, n, "?");
     }
 }

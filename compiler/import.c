@@ -1,21 +1,20 @@
-/* Loading sources: the root files a user names, and everything they import.
+/* Loading sources: the root files a user names, and everything they
+   import, read and parsed into the compilation's declaration list.
 
    An import path is resolved, in order, relative to the importing file's
    directory, then in each -I directory, then in the standard library
-   ($ROUTEC_STDLIB, <bindir>/../share/routevm/stdlib next to the running
-   binary, the installed prefix, the source tree).  "std/x" names resolve in
-   the standard library only.  ".route" is appended when the path has no
+   (c->stdlib, found by comp_new()).  "std/x" names resolve in the
+   standard library only.  ".route" is appended when the path has no
    extension.  Each file is parsed once, however often it is imported;
    a file imported while it is still being loaded closes a cycle, which is
-   reported with the whole chain.  Imported declarations come before the
-   importer's in c->decls, so the order is deterministic. */
+   reported at the import that closes it.  Imported declarations come
+   before the importer's in c->decls, so the order is deterministic. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "compiler.h"
 #include "mem.h"
@@ -30,61 +29,6 @@ struct loaded_file {
     int loading;          /* on the import stack */
     src_span import_at;   /* where the import that is loading it stands */
 };
-
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-rv_compiler *comp_new(const char *argv0)
-{
-    rv_compiler *c = mem_calloc(1, sizeof *c);
-    if (!c)
-        return NULL;
-    diag_init(&c->diag, &c->src);
-    const char *env = getenv("ROUTEC_STDLIB");
-    static char exe_rel[PATH_MAX + 32];
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    exe_rel[0] = 0;
-    if (n > 0) {
-        self[n] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(exe_rel, sizeof exe_rel, "%s/../share/routevm/stdlib", self);
-        }
-    }
-    (void)argv0;
-    if (env && is_dir(env))
-        c->stdlib = env;
-    else if (exe_rel[0] && is_dir(exe_rel))
-        c->stdlib = exe_rel;
-    else if (is_dir(RV_STDLIB_INSTALL))
-        c->stdlib = RV_STDLIB_INSTALL;
-    else
-        c->stdlib = RV_STDLIB_SRC;
-    return c;
-}
-
-void comp_free(rv_compiler *c)
-{
-    if (!c)
-        return;
-    for (uint32_t i = 0; i < c->nloaded; i++)
-        free(c->loaded[i].real);
-    free(c->loaded);
-    free(c->incdirs);
-    free(c->buckets);
-    free(c->order);
-    free(c->meta_keys);
-    free(c->meta_hash);
-    diag_free(&c->diag);
-    src_free(&c->src);
-    arena_free(&c->arena);
-    free(c);
-}
 
 /* Parse one file already in memory and append its declarations; the
    imports it names are loaded first (depth first). */
@@ -259,13 +203,13 @@ static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *d
     return r;
 }
 
-int comp_load(rv_compiler *c, const char *path)
+int import_file(rv_compiler *c, const char *path)
 {
     c->nroot++;
     return load_path(c, path, path, NULL, 1);
 }
 
-int comp_load_text(rv_compiler *c, const char *name, const char *text, size_t len)
+int import_text(rv_compiler *c, const char *name, const char *text, size_t len)
 {
     int file = src_add(&c->src, name, name, text, len);
     if (file < 0) {
@@ -281,16 +225,11 @@ int comp_load_text(rv_compiler *c, const char *name, const char *text, size_t le
     return r;
 }
 
-int comp_check(rv_compiler *c)
+void import_free(rv_compiler *c)
 {
-    if (c->oom)
-        return -1;
-    res_declare(c);
-    if (!c->oom)
-        chk_program(c);
-    if (!c->oom && c->diag.nerr == 0)
-        lint_program(c);
-    if (c->oom)
-        diag_report(&c->diag, DG_SYNTAX, (src_span){ 0 }, "out of memory");
-    return diag_failed(&c->diag) ? -1 : 0;
+    for (uint32_t i = 0; i < c->nloaded; i++)
+        free(c->loaded[i].real);
+    free(c->loaded);
+    c->loaded = NULL;
+    c->nloaded = c->loaded_cap = 0;
 }

@@ -1,0 +1,83 @@
+/* The compilation object (rv_compiler, compiler.h): creating it, with
+   the standard library's directory found once -- $ROUTEC_STDLIB,
+   <bindir>/../share/routevm/stdlib next to the running binary, the
+   installed prefix, the source tree, in that order -- freeing it, and
+   running the checking passes in order over what import.c loaded.  Code
+   generation (codegen.c) is asked for separately, only after the checks
+   passed. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "mem.h"
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+rv_compiler *comp_new(const char *argv0)
+{
+    rv_compiler *c = mem_calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    diag_init(&c->diag, &c->src);
+    const char *env = getenv("ROUTEC_STDLIB");
+    static char exe_rel[PATH_MAX + 32];
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    exe_rel[0] = 0;
+    if (n > 0) {
+        self[n] = 0;
+        char *slash = strrchr(self, '/');
+        if (slash) {
+            *slash = 0;
+            snprintf(exe_rel, sizeof exe_rel, "%s/../share/routevm/stdlib", self);
+        }
+    }
+    (void)argv0;
+    if (env && is_dir(env))
+        c->stdlib = env;
+    else if (exe_rel[0] && is_dir(exe_rel))
+        c->stdlib = exe_rel;
+    else if (is_dir(RV_STDLIB_INSTALL))
+        c->stdlib = RV_STDLIB_INSTALL;
+    else
+        c->stdlib = RV_STDLIB_SRC;
+    return c;
+}
+
+void comp_free(rv_compiler *c)
+{
+    if (!c)
+        return;
+    import_free(c);
+    free(c->incdirs);
+    free(c->buckets);
+    free(c->order);
+    free(c->meta_keys);
+    free(c->meta_hash);
+    diag_free(&c->diag);
+    src_free(&c->src);
+    arena_free(&c->arena);
+    free(c);
+}
+
+int comp_check(rv_compiler *c)
+{
+    if (c->oom)
+        return -1;
+    res_declare(c);
+    if (!c->oom)
+        chk_program(c);
+    if (!c->oom && c->diag.nerr == 0)
+        lint_program(c);
+    if (c->oom)
+        diag_report(&c->diag, DG_SYNTAX, (src_span){ 0 }, "out of memory");
+    return diag_failed(&c->diag) ? -1 : 0;
+}

@@ -1,0 +1,184 @@
+/* Constant folding: a type-checked expression that does not depend on the
+   request becomes a literal -- arithmetic with exact units and overflow
+   checks (vm/arith.c, the same code the VM runs), comparisons, 'and',
+   'or', 'not', lists of constants and the names of constants.  The
+   checker (check.c) folds item values, thresholds and shares that must be
+   known at compile time; the linter and the code generator fold
+   conditions to find what is constant.  Names of constants fold to the
+   value the expression typing gave them (typing.c, typ_const()), which
+   always ran first: folding never types anything and never reads the
+   request.  Answers are cached on the node. */
+#include <string.h>
+
+#include "arith.h"
+#include "fold.h"
+
+#define D (&c->diag)
+
+/* AST_ADD..AST_DIV map onto arith_op by subtraction. */
+_Static_assert(AST_SUB - AST_ADD == ARITH_SUB && AST_MUL - AST_ADD == ARITH_MUL &&
+               AST_DIV - AST_ADD == ARITH_DIV && ARITH_ADD == 0, "AST arithmetic operators follow arith_op");
+
+/* The folded value of a constant: set once its declaration was typed and
+   folded; NULL when that failed (and was reported there). */
+static ast *const_value(const sym *s)
+{
+    return s->state == 2 ? s->value : NULL;
+}
+
+ast *fold_lit(rv_compiler *c, ast_kind kind, src_span at, int64_t v)
+{
+    ast *n = ast_new(&c->arena, kind, at);
+    if (!n) {
+        c->oom = 1;
+        return NULL;
+    }
+    n->u.i = v;
+    return n;
+}
+
+static ast_kind lit_kind(rv_type t)
+{
+    switch (t) {
+    case RV_T_INT: return E_INT;
+    case RV_T_NUM: return E_NUM;
+    case RV_T_MONEY: return E_MONEY;
+    case RV_T_RATE: return E_RATE;
+    case RV_T_DURATION: return E_DURATION;
+    case RV_T_TOKENS: return E_TOKENS;
+    case RV_T_PERCENT: return E_PERCENT;
+    default: return E_BOOL;
+    }
+}
+
+/* Fold a type-checked expression into a literal (E_INT..., E_STR, E_REGEX,
+   E_BOOL, E_LIST of literals, or a model/agent/guardrail name), or NULL
+   when it depends on the request. */
+static ast *fold_uncached(rv_compiler *c, ast *e, int report);
+
+/* Folding is asked for the same nodes many times (the linter, the code
+   generator): the answer is kept on the node once its type is known. */
+static ast *fold(rv_compiler *c, ast *e, int report)
+{
+    if (!e || e->type == RV_T__COUNT)
+        return NULL;
+    if (e->fold_state == 1)
+        return e->fold_val;
+    if (e->fold_state == 2 && !report)
+        return NULL;
+    ast *v = fold_uncached(c, e, report);
+    /* constants' own folding can fail for reasons reported elsewhere;
+       only cache a definite answer */
+    if (v) {
+        e->fold_state = 1;
+        e->fold_val = v;
+    } else if (!c->diag.oom && (!(e->kind == E_NAME || e->kind == E_MEMBER) || !e->sym ||
+                                    e->sym->kind != SYM_CONST)) {
+        e->fold_state = 2;   /* (a constant that failed to fold may be reported again) */
+    }
+    return v;
+}
+
+static ast *fold_uncached(rv_compiler *c, ast *e, int report)
+{
+    if (e->kind <= E_REGEX)
+        return e;
+    if ((e->kind == E_NAME || e->kind == E_MEMBER) && e->sym) {
+        if (e->sym->kind == SYM_CONST)
+            return const_value(e->sym);
+        return e;
+    }
+    if (e->kind == E_LIST) {
+        ast *out = ast_new(&c->arena, E_LIST, e->at), *tail = NULL;
+        if (!out) {
+            c->oom = 1;
+            return NULL;
+        }
+        out->type = e->type;
+        out->elem = e->elem;
+        for (ast *i = e->u.items; i; i = i->next) {
+            ast *f = fold(c, i, report);
+            if (!f)
+                return NULL;
+            ast *copy = arena_alloc(&c->arena, sizeof *copy);
+            if (!copy) {
+                c->oom = 1;
+                return NULL;
+            }
+            *copy = *f;
+            copy->next = NULL;
+            if (tail)
+                tail->next = copy;
+            else
+                out->u.items = copy;
+            tail = copy;
+        }
+        return out;
+    }
+    if (e->kind == E_NEG) {
+        ast *a = fold(c, e->u.operand, report);
+        if (!a)
+            return NULL;
+        return fold_lit(c, a->kind, e->at, -a->u.i);
+    }
+    if (e->kind == E_NOT) {
+        ast *a = fold(c, e->u.operand, report);
+        if (!a)
+            return NULL;
+        ast *r = fold_lit(c, E_BOOL, e->at, !a->u.i);
+        if (r) r->type = RV_T_BOOL;
+        return r;
+    }
+    if (e->kind == E_BINARY) {
+        ast *a = fold(c, e->u.bin.l, report), *b = a ? fold(c, e->u.bin.r, report) : NULL;
+        if (!a || !b)
+            return NULL;
+        ast_binop op = e->u.bin.op;
+        int64_t v;
+        if (op >= AST_ADD && op <= AST_DIV) {
+            int r = arith_eval((arith_op)(op - AST_ADD), a->type, a->u.i, b->type, b->u.i, &v);
+            if (r) {
+                if (report)
+                    diag_report(D, DG_BAD_VALUE, e->at, r == -2 ? "division by zero" : "arithmetic overflow");
+                return NULL;
+            }
+            ast *n = fold_lit(c, lit_kind(e->type), e->at, v);
+            if (n) n->type = e->type;
+            return n;
+        }
+        if (op == AST_AND || op == AST_OR) {
+            ast *n = fold_lit(c, E_BOOL, e->at, op == AST_AND ? (a->u.i && b->u.i) : (a->u.i || b->u.i));
+            if (n) n->type = RV_T_BOOL;
+            return n;
+        }
+        if (op >= AST_EQ && op <= AST_GE && arith_numeric(a->type) && arith_numeric(b->type)) {
+            int cmp = arith_cmp(a->type, a->u.i, b->type, b->u.i);
+            int r = op == AST_EQ ? cmp == 0 : op == AST_NE ? cmp != 0 : op == AST_LT ? cmp < 0
+                  : op == AST_LE ? cmp <= 0 : op == AST_GT ? cmp > 0 : cmp >= 0;
+            ast *n = fold_lit(c, E_BOOL, e->at, r);
+            if (n) n->type = RV_T_BOOL;
+            return n;
+        }
+        if ((op == AST_EQ || op == AST_NE) && a->kind == E_STR && b->kind == E_STR) {
+            int eq = a->u.str.len == b->u.str.len && !memcmp(a->u.str.s, b->u.str.s, a->u.str.len);
+            ast *n = fold_lit(c, E_BOOL, e->at, op == AST_EQ ? eq : !eq);
+            if (n) n->type = RV_T_BOOL;
+            return n;
+        }
+        if ((op == AST_EQ || op == AST_NE) && a->kind == E_BOOL && b->kind == E_BOOL) {
+            ast *n = fold_lit(c, E_BOOL, e->at, op == AST_EQ ? a->u.i == b->u.i : a->u.i != b->u.i);
+            if (n) n->type = RV_T_BOOL;
+            return n;
+        }
+    }
+    if (report) {
+        diag_report(D, DG_NOT_CONSTANT, e->at, "this value must be known when the policy is compiled");
+        diag_hint(D, "only literals, constants and arithmetic on them are allowed here");
+    }
+    return NULL;
+}
+
+ast *fold_expr(rv_compiler *c, ast *e, int report)
+{
+    return fold(c, e, report);
+}
