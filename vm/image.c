@@ -111,6 +111,8 @@ rv_value vm_const_value(const rv_program *p, uint32_t k)
     case RV_T_REGEX:
         v.u.i = c->str;
         break;
+    case RV_T_NIL:
+        break;
     default:
         v.u.i = c->i;
         break;

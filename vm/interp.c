@@ -114,6 +114,10 @@ static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
         r.u.i = text_tokens(p, a);
         break;
     case RV_BI_lang: {
+        if (a->t != RV_T_STR) {
+            r.t = RV_T_NIL;
+            break;
+        }
         if (a->u.s != vm->lang_text || a->n != vm->lang_len) {
             if (vm->lang)
                 bi_lang(vm->lang, a->u.s, a->n, vm->lang_cache);
@@ -282,7 +286,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
 #define A INS_ARG(w)
 #if defined(__GNUC__) && !defined(RV_NO_COMPUTED_GOTO)
     static const void *const dispatch[OP__COUNT] = {
-#define OP(name, kind, pop, push, doc) &&L_OP_##name,
+#define OP(name, kind, pop, push, in, out, doc) &&L_OP_##name,
 #include "opcodes.def"
 #undef OP
     };
@@ -316,14 +320,22 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_LDDEC) { PUSH(dec_field(vm, A)); vmbreak; }
         vmcase(OP_POP) { top--; vmbreak; }
         vmcase(OP_NOT) { TOP().u.i = !vm_truthy(&TOP()); TOP().t = RV_T_BOOL; vmbreak; }
-        vmcase(OP_NEG) { if (TOP().t != RV_T_NIL) TOP().u.i = -TOP().u.i; vmbreak; }
+        vmcase(OP_NEG) {
+            /* -INT64_MIN overflows: nil, like every other overflow */
+            rv_value *a = &TOP();
+            if (arith_numeric(a->t) && a->u.i != INT64_MIN)
+                a->u.i = -a->u.i;
+            else
+                *a = (rv_value){ .t = RV_T_NIL };
+            vmbreak;
+        }
         vmcase(OP_ADD) vmcase(OP_SUB) vmcase(OP_MUL) vmcase(OP_DIV) {
             rv_value b = POPV(), *a = &TOP();
             arith_op op = (arith_op)(INS_OP(w) - OP_ADD);
             rv_type t = arith_type(op, a->t, b.t);
             int64_t r;
             if (t == RV_T_NIL || arith_eval(op, a->t, a->u.i, b.t, b.u.i, &r)) {
-                a->t = RV_T_NIL;    /* overflow, division by zero, a missing value */
+                *a = (rv_value){ .t = RV_T_NIL };   /* overflow, division by zero, a missing value */
             } else {
                 a->t = t;
                 a->u.i = r;

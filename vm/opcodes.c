@@ -11,7 +11,7 @@
 #include "opcodes.h"
 
 const rv_opinfo rv_ops[OP__COUNT] = {
-#define OP(name, kind, pop, push, doc) { #name, kind, pop, push, doc },
+#define OP(name, kind, pop, push, in, out, doc) { #name, kind, pop, push, in, out, doc },
 #include "opcodes.def"
 #undef OP
 };

@@ -23,8 +23,10 @@
 
 #include <stdint.h>
 
+#include "program.h"
+
 typedef enum {
-#define OP(name, kind, pop, push, doc) OP_##name,
+#define OP(name, kind, pop, push, in, out, doc) OP_##name,
 #include "opcodes.def"
 #undef OP
     OP__COUNT
@@ -37,10 +39,34 @@ typedef enum {
     A_AGENT, A_CHOICE, A_CASCADE, A_SPLIT, A_HOOK, A_MTEST
 } rv_argkind;
 
+/* Sets of value types (bit t: rv_type t), for the operand types of
+   opcodes.def and the verifier's abstract stack. */
+typedef uint32_t rv_tset;
+#define TS(t)       (1u << RV_T_##t)
+#define TS_ANY      ((1u << RV_T__COUNT) - 1)
+#define TS_NUMERIC  (TS(INT) | TS(NUM) | TS(MONEY) | TS(RATE) | TS(DURATION) | TS(TOKENS) | TS(PERCENT))
+#define TS_TEXT     (TS(STR) | TS(LIST))
+#define TS_STR      TS(STR)
+#define TS_LIST     TS(LIST)
+#define TS_BOOL     TS(BOOL)
+/* Operand-type columns of opcodes.def: the types each read value may
+   have besides nil; 'in[0]' is the deeper operand of two. */
+#define T0          { 0, 0 }
+#define T1(a)       { TS_##a, 0 }
+#define T2(a, b)    { TS_##a, TS_##b }
+#define T_BUILTIN   { 0, 0 }    /* from the builtin table */
+
+/* What an instruction pushes (the result column of opcodes.def). */
+typedef enum {
+    R_NONE, R_BOOL, R_CONST, R_FIELD, R_META, R_SAME, R_ARITH, R_BUILTIN
+} rv_result;
+
 typedef struct {
     const char *name;
     rv_argkind  kind;
     int8_t      pop, push;
+    rv_tset     in[2];
+    rv_result   out;
     const char *doc;
 } rv_opinfo;
 

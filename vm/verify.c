@@ -2,10 +2,11 @@
    form well-sized tables; this file checks what the tables mean, so that
    the interpreter (vm/interp.c) and the disassembler (vm/disasm.c) can index
    every table without a bounds check and run every function without a stack
-   check.  It either accepts the whole program or rejects it with one
-   message, "verify: WHERE: WHAT", WHERE naming the table and index or the
-   pc.  Rules, in the order they are checked (the BPF order: tables, then
-   each instruction, then control flow, then stack depth):
+   check, and on no operand of a type its instruction cannot take.  It
+   either accepts the whole program or rejects it with one message,
+   "verify: WHERE: WHAT", WHERE naming the table and index or the pc.
+   Rules, in the order they are checked (the BPF order: tables, then each
+   instruction, then control flow, then stack depth, then types):
 
    (a) tables
    - strings: each lies inside the blob, is followed by a NUL and contains
@@ -76,8 +77,13 @@
    - the last instruction of each function has no fall-through
      (OP_NO_FALLTHROUGH).
    - every instruction is reachable from its function's start.
-   - DELEGATE never leads back to the agent it started from (the language
-     has no loops, so delegation may not form one either).
+   - delegation and agent fallbacks never lead back to the agent they
+     started from: the graph whose edges go from a route function to the
+     function of each agent it DELEGATEs to, and from an agent's function
+     to the function of each agent in its fallback list, has no cycle (the
+     language has no loops, so a decision may not form one either; an
+     agent falling back to itself whose route finds no candidate would
+     recurse without end).
 
    (d) stack depth (one forward pass: all jumps are forward)
    - where paths merge, they agree on the depth.
@@ -88,7 +94,21 @@
    - no function needs more than VER_MAX_STACK; the largest depth is stored
      in p->max_stack.
 
-   Not checked (yet): operand types; the compiler's type checker owns them. */
+   (e) types (one forward pass, as the BPF verifier tracks register types)
+   - every stack slot at every pc has an abstract type: the set of value
+     types it may hold (nil included).  Where paths merge the sets are
+     joined (union); what each instruction pushes follows the result
+     column of vm/opcodes.def (ver_result).
+   - every value an instruction reads may only have the types its row of
+     opcodes.def admits (the builtin's argument types for CALLB), or nil
+     (ver_operand): no arithmetic or ordering on a string, list or bool,
+     no regex match or builtin on a value it cannot read, no split on a key
+     that is not a string, no INL on a value that is not a list.
+   - the stacks kept at merge points hold at most VER_MAX_MERGE values per
+     instruction on average (plus 65,536): the verifier's memory is linear
+     in the code.
+   The interpreter is safe on nil and on any operand all the same: a type
+   it does not expect gives nil (or false), never a wild read. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,6 +117,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "arith.h"
 #include "mem.h"
 #include "opcodes.h"
 #include "verify.h"
@@ -714,55 +735,80 @@ static int ver_flow(const rv_program *p, const rv_func *f, uint32_t fi,
     return 0;
 }
 
-/* Delegation must not loop.  Each route function is a node with an edge
-   to the function of every agent it DELEGATEs to; retire nodes whose edges
-   all lead to retired nodes (Kahn's algorithm, backwards), and whatever
-   remains is on a cycle or leads into one.  Linear in code and functions. */
+/* Delegation and agent fallbacks must not loop.  Each route function is
+   a node with an edge to the function of every agent it DELEGATEs to, and
+   of every agent that one of its agents falls back to; retire nodes whose
+   edges all lead to retired nodes (Kahn's algorithm, backwards), and
+   whatever remains is on a cycle or leads into one.  Linear in code,
+   functions and fallback targets. */
+static void each_edge(const rv_program *p, const uint32_t *owner,
+                      void (*fn)(void *ctx, uint32_t from, uint32_t to), void *ctx)
+{
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (INS_OP(p->code[pc]) == OP_DELEGATE)
+            fn(ctx, owner[pc], p->agents[INS_ARG(p->code[pc])].func);
+    for (uint32_t i = 0; i < p->nagent; i++) {
+        const rv_agent *a = &p->agents[i];
+        for (uint32_t t = a->fallback_first; t < a->fallback_first + a->fallback_count; t++)
+            if (p->targets[t].is_agent)
+                fn(ctx, a->func, p->agents[p->targets[t].index].func);
+    }
+}
+
+typedef struct { uint32_t *out, *first, *src, nedge; } edges;
+
+static void count_edge(void *ctx, uint32_t from, uint32_t to)
+{
+    edges *e = ctx;
+    e->out[from]++;
+    e->first[to]++;
+    e->nedge++;
+}
+
+static void place_edge(void *ctx, uint32_t from, uint32_t to)
+{
+    edges *e = ctx;
+    e->src[--e->first[to]] = from;
+}
+
 static int ver_delegation(const rv_program *p, const uint32_t *owner, rv_err *err)
 {
-    uint32_t *out = mem_calloc(p->nfunc, sizeof *out);        /* live edges */
-    uint32_t *first = mem_calloc((size_t)p->nfunc + 1, sizeof *first);
+    edges e = { mem_calloc(p->nfunc, sizeof *e.out),        /* live edges */
+                mem_calloc((size_t)p->nfunc + 1, sizeof *e.first), NULL, 0 };
     uint32_t *queue = mem_calloc(p->nfunc, sizeof *queue);
-    uint32_t *src = NULL, nedge = 0, head = 0, tail = 0;
+    uint32_t head = 0, tail = 0;
     int r = -1;
-    if (!out || !first || !queue)
+    if (!e.out || !e.first || !queue)
         goto nomem;
-    for (uint32_t pc = 0; pc < p->ncode; pc++)
-        if (INS_OP(p->code[pc]) == OP_DELEGATE) {
-            out[owner[pc]]++;
-            first[p->agents[INS_ARG(p->code[pc])].func]++;
-            nedge++;
-        }
-    if (!(src = mem_calloc(nedge, sizeof *src)))
+    each_edge(p, owner, count_edge, &e);
+    if (!(e.src = mem_calloc(e.nedge, sizeof *e.src)))
         goto nomem;
     for (uint32_t i = 1; i < p->nfunc; i++)
-        first[i] += first[i - 1];           /* the end of i's edges, for now */
-    first[p->nfunc] = nedge;
-    for (uint32_t pc = 0; pc < p->ncode; pc++)     /* edges into i: [first[i], first[i+1]) */
-        if (INS_OP(p->code[pc]) == OP_DELEGATE)
-            src[--first[p->agents[INS_ARG(p->code[pc])].func]] = owner[pc];
+        e.first[i] += e.first[i - 1];       /* the end of i's edges, for now */
+    e.first[p->nfunc] = e.nedge;
+    each_edge(p, owner, place_edge, &e);    /* edges into i: [first[i], first[i+1]) */
     for (uint32_t i = 0; i < p->nfunc; i++)
-        if (out[i] == 0)
+        if (e.out[i] == 0)
             queue[tail++] = i;
     while (head < tail) {
         uint32_t f = queue[head++];
-        for (uint32_t e = first[f]; e < first[f + 1]; e++)
-            if (--out[src[e]] == 0)
-                queue[tail++] = src[e];
+        for (uint32_t k = e.first[f]; k < e.first[f + 1]; k++)
+            if (--e.out[e.src[k]] == 0)
+                queue[tail++] = e.src[k];
     }
     r = 0;
     for (uint32_t i = 0; i < p->nagent && r == 0; i++)
-        if (out[p->agents[i].func])
-            r = bad(err, "agents[%u]: delegation from '%s' never ends (it loops)",
+        if (e.out[p->agents[i].func])
+            r = bad(err, "agents[%u]: delegation or fallback from '%s' never ends (it loops)",
                     i, rv_str(p, p->agents[i].name));
     goto done;
 nomem:
     r = oom(err);
 done:
-    free(out);
-    free(first);
+    free(e.out);
+    free(e.first);
     free(queue);
-    free(src);
+    free(e.src);
     return r;
 }
 
@@ -804,6 +850,184 @@ static int ver_stack(rv_program *p, const rv_func *f, int32_t *depth, rv_err *er
     return 0;
 }
 
+/* ============================================================== (e) types */
+
+/* How many values the instruction reads (pops, or peeks for JMPFK and
+   JMPTK). */
+static int reads(uint32_t w)
+{
+    rv_opcode op = INS_OP(w);
+    if (op == OP_CALLB)
+        return rv_builtins[INS_ARG(w)].arity;
+    return op == OP_JMPFK || op == OP_JMPTK ? 1 : rv_ops[op].pop;
+}
+
+static rv_tset of_type(rv_type t)
+{
+    return t == RV_T_TEXT ? TS_TEXT : 1u << t;
+}
+
+rv_tset ver_operand(const rv_program *p, uint32_t pc, int i)
+{
+    uint32_t w = p->code[pc];
+    if (INS_OP(w) == OP_CALLB)
+        return of_type(rv_builtins[INS_ARG(w)].arg[i]) | TS(NIL);
+    return rv_ops[INS_OP(w)].in[i] | TS(NIL);
+}
+
+/* R_FIELD: the type of field 'f' of the table the operand kind names.
+   Decision fields may be nil (no model, no guardrail). */
+static rv_tset field_type(rv_argkind kind, uint32_t f)
+{
+    switch (kind) {
+    case A_REQFIELD:  return of_type(rv_reqfields[f].type);
+    case A_CANDFIELD: return of_type(rv_candfields[f].type);
+    case A_RESPFIELD: return of_type(rv_respfields[f].type);
+    case A_DECFIELD:  return of_type(rv_decfields[f].type) | TS(NIL);
+    default:          return TS_ANY;
+    }
+}
+
+/* R_ARITH: the unit rule of arith.h over every pair of operand types;
+   nil for what does not combine, and always possible (overflow, division
+   by zero, a nil operand). */
+static rv_tset arith_types(rv_opcode op, rv_tset a, rv_tset b)
+{
+    rv_tset r = TS(NIL);
+    for (int x = 0; x < RV_T__COUNT; x++)
+        for (int y = 0; y < RV_T__COUNT; y++)
+            if ((a >> x & 1) && (b >> y & 1))
+                r |= 1u << arith_type((arith_op)(op - OP_ADD), (rv_type)x, (rv_type)y);
+    return r;
+}
+
+rv_tset ver_result(const rv_program *p, uint32_t pc, const rv_tset *arg)
+{
+    uint32_t w = p->code[pc];
+    rv_opcode op = INS_OP(w);
+    switch (rv_ops[op].out) {
+    case R_NONE:    return 0;
+    case R_BOOL:    return TS(BOOL);
+    case R_CONST:   return 1u << p->consts[INS_ARG(w)].type;
+    case R_FIELD:   return field_type(rv_ops[op].kind, INS_ARG(w));
+    case R_META:    return TS(STR) | TS(NIL);
+    case R_SAME:    return (arg[0] & rv_ops[op].in[0]) | TS(NIL);
+    case R_ARITH:   return arith_types(op, arg[0], arg[1]);
+    case R_BUILTIN: return of_type(rv_builtins[INS_ARG(w)].ret) | TS(NIL);
+    }
+    return TS_ANY;
+}
+
+/* The abstract stack: one type set per slot.  The state flowing out of
+   an instruction into the next is 'cur'; a state arriving by a jump, a
+   split arm or a fused test is joined (set union) into the target's
+   slots in 'pool', which start empty.  All jumps go forward, so one pass
+   in pc order sees every predecessor of an instruction before it. */
+typedef struct {
+    const rv_program *p;
+    const int32_t *depth;
+    uint32_t *soff;             /* per pc: its slots in 'pool', or RV_NONE */
+    rv_tset *pool;
+    rv_tset cur[VER_MAX_STACK + 1];
+} types;
+
+static void join(rv_tset *into, const rv_tset *from, int32_t n)
+{
+    for (int32_t i = 0; i < n; i++)
+        into[i] |= from[i];
+}
+
+/* Calls fn(ctx, t) for every target 't' the instruction at 'pc' reaches
+   other than by falling through. */
+static void each_target(const rv_program *p, uint32_t pc,
+                        void (*fn)(void *ctx, uint32_t t), void *ctx)
+{
+    uint32_t w = p->code[pc];
+    rv_opcode op = INS_OP(w);
+    if (rv_ops[op].kind == A_JUMP)
+        fn(ctx, (uint32_t)((int64_t)pc + 1 + INS_SARG(w)));
+    if (op == OP_SPLIT) {
+        const rv_split *s = &p->splits[INS_ARG(w)];
+        for (uint32_t a = s->first; a < s->first + s->count; a++)
+            fn(ctx, p->arms[a].target);
+    }
+    if (op == OP_JMT || op == OP_JKT)
+        fn(ctx, p->mtests[INS_ARG(w)].target);
+}
+
+static void mark_target(void *ctx, uint32_t t) { ((types *)ctx)->soff[t] = 0; }
+
+static void join_target(void *ctx, uint32_t t)
+{
+    types *ts = ctx;
+    join(ts->pool + ts->soff[t], ts->cur, ts->depth[t]);
+}
+
+/* Gives every merge target its slots; refuses more than VER_MAX_MERGE
+   slots per instruction on average (a bound on the verifier's memory). */
+static int alloc_states(types *ts, rv_err *err)
+{
+    const rv_program *p = ts->p;
+    uint64_t n = 0, limit = (uint64_t)VER_MAX_MERGE * p->ncode + 65536;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        ts->soff[pc] = RV_NONE;
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        each_target(p, pc, mark_target, ts);
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (ts->soff[pc] != RV_NONE) {
+            ts->soff[pc] = (uint32_t)n;
+            n += (uint64_t)ts->depth[pc];
+            if (n > limit)
+                return bad(err, "code[%u]: the stacks at merge points hold more than %llu values "
+                           "(%u per instruction)", pc, (unsigned long long)limit, VER_MAX_MERGE);
+        }
+    if (!(ts->pool = mem_calloc(n + 1, sizeof *ts->pool)))
+        return oom(err);
+    return 0;
+}
+
+/* Operand 'i' of the instruction at 'pc' holds 'have': each of its types
+   must be one the opcode takes. */
+static int check_operand(const rv_program *p, uint32_t pc, int i, int n, rv_tset have, rv_err *err)
+{
+    rv_tset stray = have & ~ver_operand(p, pc, i);
+    if (!stray)
+        return 0;
+    int t = __builtin_ctz(stray);
+    uint32_t w = p->code[pc];
+    if (INS_OP(w) == OP_CALLB)
+        return bad(err, "code[%u]: CALLB %s argument %d of %d may be of type %s, which it does not take",
+                   pc, rv_builtins[INS_ARG(w)].name, i + 1, n, rv_type_names[t]);
+    return bad(err, "code[%u]: %s operand %d of %d may be of type %s, which it does not take",
+               pc, rv_ops[INS_OP(w)].name, i + 1, n, rv_type_names[t]);
+}
+
+static int ver_types(types *ts, const rv_func *f, rv_err *err)
+{
+    const rv_program *p = ts->p;
+    for (uint32_t pc = f->start; pc < f->end; pc++) {
+        uint32_t w = p->code[pc];
+        rv_opcode op = INS_OP(w);
+        int32_t d = ts->depth[pc];
+        if (ts->soff[pc] != RV_NONE) {
+            rv_tset *st = ts->pool + ts->soff[pc];
+            if (pc > f->start && !OP_NO_FALLTHROUGH(INS_OP(p->code[pc - 1])))
+                join(st, ts->cur, d);
+            memcpy(ts->cur, st, (size_t)d * sizeof *st);
+        }
+        int n = reads(w);
+        rv_tset *args = ts->cur + d - n;
+        for (int i = 0; i < n; i++)
+            TRY(check_operand(p, pc, i, n, args[i], err));
+        rv_tset res = ver_result(p, pc, args);
+        int32_t nd = op == OP_JMPFK || op == OP_JMPTK ? d : d - n + rv_ops[op].push;
+        if (rv_ops[op].push)
+            ts->cur[nd - 1] = res;
+        each_target(p, pc, join_target, ts);
+    }
+    return 0;
+}
+
 /* ================================================================= driver */
 
 int ver_program(rv_program *p, rv_err *err)
@@ -814,8 +1038,9 @@ int ver_program(rv_program *p, rv_err *err)
     uint32_t *splituse = mem_calloc(p->nsplit, sizeof *splituse);
     uint32_t *mtuse = mem_calloc(p->nmtest + 1, sizeof *mtuse);
     uint32_t *nexpect = mem_calloc((size_t)p->nfunc + 1, sizeof *nexpect);
+    types *ts = mem_calloc(1, sizeof *ts);
     int r = -1;
-    if (!owner || !depth || !armown || !splituse || !mtuse || !nexpect) {
+    if (!owner || !depth || !armown || !splituse || !mtuse || !nexpect || !ts) {
         oom(err);
         goto out;
     }
@@ -846,8 +1071,19 @@ int ver_program(rv_program *p, rv_err *err)
     for (uint32_t i = 0; i < p->nfunc; i++)
         if (ver_stack(p, &p->funcs[i], depth, err) < 0)
             goto out;
+    ts->p = p;
+    ts->depth = depth;
+    ts->soff = owner;           /* (owners are not needed any more) */
+    if (alloc_states(ts, err) < 0)
+        goto out;
+    for (uint32_t i = 0; i < p->nfunc; i++)
+        if (ver_types(ts, &p->funcs[i], err) < 0)
+            goto out;
     r = 0;
 out:
+    if (ts)
+        free(ts->pool);
+    free(ts);
     free(owner);
     free(depth);
     free(armown);

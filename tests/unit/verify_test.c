@@ -164,7 +164,11 @@ static void deep_function(rv_program *p, uint32_t n)
     /* (c) control flow */ \
     X(falls_through, "code[29]: function 0 ends with RULE, which falls through", p->code[29] = INS(OP_RULE, 4)) \
     X(unreachable, "code[5]: unreachable instruction at pc 5", p->code[4] = INS(OP_JMP, 1)) \
-    X(delegate_loop, "agents[0]: delegation from 'support' never ends", p->code[5] = INS(OP_DELEGATE, 0)) \
+    X(delegate_loop, "agents[0]: delegation or fallback from 'support' never ends", p->code[5] = INS(OP_DELEGATE, 0)) \
+    X(fallback_loop, "agents[0]: delegation or fallback from 'support' never ends", \
+      p->targets[0] = (rv_target){ 1, 0 }) \
+    X(fallback_delegate_loop, "agents[0]: delegation or fallback from 'support' never ends", \
+      second_agent(p, 1)) \
     /* (d) stack depth */ \
     X(underflow, "code[0]: stack underflow: POP needs 1, depth is 0", p->code[0] = INS(OP_POP, 0)) \
     X(underflow_callb, "code[31]: stack underflow: CALLB needs 2, depth is 1", p->code[31] = INS(OP_CALLB, RV_BI_contains)) \
@@ -175,7 +179,69 @@ static void deep_function(rv_program *p, uint32_t n)
     X(rule_depth, "code[16]: RULE at stack depth 1, must be 0", p->code[15] = INS(OP_JMPFK, 5)) \
     X(split_depth, "code[18]: SPLIT at stack depth 2, must be 1", p->code[16] = INS(OP_PUSHB, 1)) \
     X(split_underflow, "code[18]: stack underflow: SPLIT needs 1, depth is 0", p->code[17] = INS(OP_RULE, 2)) \
-    X(stack_limit, "code[311]: stack depth 257 exceeds the limit 256", deep_function(p, 257))
+    X(stack_limit, "code[311]: stack depth 257 exceeds the limit 256", deep_function(p, 257)) \
+    /* (e) types */ \
+    X(type_neg_string, "code[32]: NEG operand 1 of 1 may be of type string, which it does not take", \
+      p->code[32] = INS(OP_NEG, 0)) \
+    X(type_mul_string, "code[34]: MUL operand 2 of 2 may be of type string", p->code[33] = INS(OP_PUSHK, 7)) \
+    X(type_compare_list, "code[9]: GT operand 2 of 2 may be of type list", p->code[8] = INS(OP_PUSHK, 2)) \
+    X(type_builtin_arg, "code[32]: CALLB tokens argument 1 of 1 may be of type int", \
+      p->code[31] = INS(OP_LDREQ, RV_REQ_IMAGES)) \
+    X(type_lang_arg, "code[32]: CALLB lang argument 1 of 1 may be of type tokens", \
+      p->code[31] = INS(OP_PUSHK, 1); p->code[32] = INS(OP_CALLB, RV_BI_lang)) \
+    X(type_match_int, "code[14]: MATCH operand 1 of 1 may be of type int", \
+      p->code[13] = INS(OP_LDREQ, RV_REQ_IMAGES); p->code[14] = INS(OP_MATCH, 0)) \
+    X(type_inl_string, "code[2]: INL operand 2 of 2 may be of type string", p->code[2] = INS(OP_INL, 0)) \
+    X(type_split_key, "code[18]: SPLIT operand 1 of 1 may be of type int", p->code[17] = INS(OP_LDREQ, RV_REQ_IMAGES)) \
+    X(type_merge, "may be of type bool, which", merge_function(p)) \
+    X(merge_limit, "the stacks at merge points hold more than", wide_function(p, 200, 600))
+
+/* An EXPECT function where a bool (jumped over a number) and a number
+   meet before NEG:  PUSHB 1; JMPFK +2; POP; PUSHK 1; NEG; RET.  Only the
+   jump's path brings the bool. */
+static void merge_function(rv_program *p)
+{
+    uint32_t start = p->ncode;
+    E(p, OP_PUSHB, 1);
+    E(p, OP_JMPFK, 2);
+    E(p, OP_POP, 0);
+    E(p, OP_PUSHK, 1);          /* tokens 3000 */
+    E(p, OP_NEG, 0);
+    E(p, OP_RET, 0);
+    sample_func(p, RV_FN_EXPECT, start);
+}
+
+/* An EXPECT function with 'depth' values on the stack across 'jumps'
+   merge points (JMP +0): more merged state than the verifier keeps. */
+static void wide_function(rv_program *p, uint32_t depth, uint32_t jumps)
+{
+    uint32_t start = p->ncode, n = 2 * depth + jumps;
+    p->code = mem_reallocarray(p->code, p->ncode + n, sizeof *p->code);
+    p->pc_loc = mem_reallocarray(p->pc_loc, p->ncode + n, sizeof *p->pc_loc);
+    if (!p->code || !p->pc_loc)
+        exit(2);
+    for (uint32_t i = 0; i < depth; i++)
+        E(p, OP_PUSHB, 1);
+    for (uint32_t i = 0; i < jumps; i++)
+        E(p, OP_JMP, 0);
+    for (uint32_t i = 1; i < depth; i++)
+        E(p, OP_POP, 0);
+    E(p, OP_RET, 0);
+    sample_func(p, RV_FN_EXPECT, start);
+}
+
+/* A second agent 'helper' whose route delegates back to 'support', and
+   'support' falling back to it ('fallback' 1) -- a loop through a
+   fallback edge and a delegation. */
+static void second_agent(rv_program *p, int fallback)
+{
+    uint32_t start = p->ncode;
+    E(p, OP_DELEGATE, 0);
+    sample_func(p, RV_FN_ROUTE, start);
+    p->agents[p->nagent++] = (rv_agent){ .name = S(p, "helper"), .func = p->nfunc - 1, .loc = 0 };
+    if (fallback)
+        p->targets[0] = (rv_target){ 1, 1 };
+}
 
 /* Give the sample one metadata test (it has none). */
 static void mtest(rv_program *p, uint32_t key, uint32_t konst, uint32_t op)
