@@ -119,6 +119,11 @@ static ast *fold_uncached(rv_compiler *c, ast *e, int report)
         ast *a = fold(c, e->u.operand, report);
         if (!a)
             return NULL;
+        if (a->u.i == INT64_MIN) {     /* its negation does not fit, as in the VM */
+            if (report)
+                diag_report(D, DG_BAD_VALUE, e->at, "arithmetic overflow");
+            return NULL;
+        }
         return fold_lit(c, a->kind, e->at, -a->u.i);
     }
     if (e->kind == E_NOT) {

@@ -152,6 +152,13 @@ static int64_t sat(rv_type ta, int64_t x, rv_type tb, int64_t y, arith_op op)
     return r < -INF ? -INF : r > INF ? INF : r;
 }
 
+/* -x for an interval bound: beyond INF is infinite (and INT64_MIN has no
+   negation). */
+static int64_t neg_bound(int64_t x)
+{
+    return x <= -INF ? INF : x >= INF ? -INF : -x;
+}
+
 typedef struct { rv_compiler *c; const model_info *m; int64_t in_bound; } where_ctx;
 
 static absval ab_eval(where_ctx *w, ast *e)
@@ -196,7 +203,7 @@ static absval ab_eval(where_ctx *w, ast *e)
     }
     case E_NEG: {
         absval a = ab_eval(w, e->u.operand);
-        return a.kind == AV_RANGE ? range(a.t, -a.hi, -a.lo) : unknown();
+        return a.kind == AV_RANGE ? range(a.t, neg_bound(a.hi), neg_bound(a.lo)) : unknown();
     }
     case E_BINARY:
         break;
