@@ -8,7 +8,7 @@
    of REQS.jsonl with req_parse_pooled() into one pool first (timed:
    parse_ns_per_req; decide.c likewise fills one array), then
    REPEAT times runs the decision loop over all requests -- vm_start() until
-   RV_CALL, the rule number read from vm->rule -- for the full policy and
+   RV_CALL, the rule number read from vm_result() -- for the full policy and
    for the metadata-only one, and prints decide.c's key=value line (same
    keys, so the two compare) with routevm's own figures after it:
 
@@ -38,6 +38,7 @@
 #include "rbc.h"
 #include "request.h"
 #include "vm.h"
+#include "vmstate.h"   /* sizeof the per-request state */
 
 /* ------------------------------------------------ allocation counting */
 
@@ -113,7 +114,7 @@ static void load(policy *pol, const char *path)
         fprintf(stderr, "decide_vm: %s: no agent 'decide'\n", path);
         exit(1);
     }
-    pol->vm = vm_new(&pol->img, NULL);
+    pol->vm = vm_new(&pol->img, NULL, NULL);
     if (!pol->vm) {
         fprintf(stderr, "decide_vm: out of memory\n");
         exit(1);
@@ -127,13 +128,14 @@ static double run(policy *pol, rv_request **rs, size_t n, uint16_t *out)
     const uint32_t agent = pol->agent;
     double t = now();
     for (size_t i = 0; i < n; i++) {
-        rv_status st = vm_start(vm, agent, rs[i]);
-        if (__builtin_expect(st != RV_CALL || vm->rule == RV_NONE, 0)) {
+        rv_status st = vm_start(vm, agent, rs[i], NULL);
+        const rv_result *res = vm_result(vm);
+        if (__builtin_expect(st != RV_CALL || res->rule == RV_NONE, 0)) {
             fprintf(stderr, "decide_vm: request %zu: no model call (status %d: %s)\n", i + 1, (int)st,
-                    vm->error ? vm->error : "");
+                    res->error ? res->error : "");
             exit(1);
         }
-        out[i] = (uint16_t)vm->rule;
+        out[i] = (uint16_t)res->rule;
     }
     return now() - t;
 }
@@ -155,7 +157,7 @@ int main(int argc, char **argv)
     size_t vm_bytes = sizeof(rv_vm) + full.vm->stack_cap * sizeof(rv_value);
     counting = 1;
     n_alloc = n_alloc_bytes = 0;
-    rv_vm *probe = vm_new(&full.img, NULL);
+    rv_vm *probe = vm_new(&full.img, NULL, NULL);
     counting = 0;
     unsigned long vm_alloc_bytes = n_alloc_bytes, vm_allocs = n_alloc;
     vm_free(probe);

@@ -2,8 +2,25 @@
 
    vm_start and vm_resume turn what the route code decides (interp.c) into
    model calls -- retries, fallbacks, cascade steps and judge calls -- and
-   then into a result: output guardrails, cost.  It does no I/O: every
-   call leaves through RV_CALL or RV_HOOK to the driver. */
+   then into a result: output guardrails, cost.  It does no I/O: every call
+   leaves through RV_CALL or RV_HOOK to the driver, and every run-time
+   input (clock, budgets, model state) comes through the driver's rv_env.
+
+   The machine is one loop over steps (run()), never a recursion: routing,
+   trying a target, deciding what follows a failure, taking a fallback.
+   Each step makes progress through a finite structure (the attempts of a
+   request are capped, the agents on a path are capped and acyclic by the
+   verifier), and the loop is bounded besides.
+
+   What follows a failed call (docs/language.md, "Failures"):
+     retryable class (timeout, reset, refused, overloaded, malformed, 429,
+     5xx and 408), attempts left, Retry-After within bounds
+                                  -> the same model again, after backoff
+     a judge                      -> its rating counts as 0: escalate
+     a cascade step               -> the next step
+     otherwise                    -> the deciding agent's next fallback
+     part of the answer already reached the client, or the deadline has
+     passed                       -> the request fails */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
@@ -15,27 +32,90 @@
 #include "opcodes.h"
 #include "vmstate.h"
 
-#define SCRATCH 2048
-#define MAX_ATTEMPTS 64      /* calls per request, whatever the policy says */
+#define MAX_STEPS        100000     /* backstop: steps of one run() */
+#define DEFAULT_BACKOFF  200000     /* µs, when the agent states none */
+#define MAX_BACKOFF      30000000   /* µs: no single wait is longer */
+#define MAX_RETRY_AFTER  60000000   /* µs: a longer Retry-After is not waited for */
+#define UNKNOWN_LATENCY  INT64_MAX
 
-rv_vm *vm_new(const rv_image *img, bi_langdet *lang)
+const char *const rv_failure_names[RV_FAIL__COUNT] = {
+#define X(n, s, r) s,
+    RV_FAILURES(X)
+#undef X
+};
+const uint8_t rv_failure_retry[RV_FAIL__COUNT] = {
+#define X(n, s, r) r,
+    RV_FAILURES(X)
+#undef X
+};
+
+rv_failure vm_failure_of_http(int status)
+{
+    if (status < 400 || status > 599)
+        return RV_FAIL_NONE;
+    if (status == 429)
+        return RV_FAIL_RATE;
+    if (status == 529)
+        return RV_FAIL_OVERLOADED;
+    if (status == 408 || status >= 500)
+        return RV_FAIL_SERVER;
+    if (status == 401 || status == 403)
+        return RV_FAIL_AUTH;
+    return RV_FAIL_CLIENT;
+}
+
+rv_failure vm_failure_parse(const char *name, size_t len, int *http)
+{
+    *http = 0;
+    if (len == 3 && name[0] >= '1' && name[0] <= '5' && name[1] >= '0' && name[1] <= '9' && name[2] >= '0' &&
+        name[2] <= '9') {
+        int s = (name[0] - '0') * 100 + (name[1] - '0') * 10 + (name[2] - '0');
+        rv_failure f = vm_failure_of_http(s);
+        if (f == RV_FAIL_NONE)
+            return RV_FAIL__COUNT;
+        *http = s;
+        return f;
+    }
+    for (int i = 1; i < RV_FAIL__COUNT; i++)
+        if (strlen(rv_failure_names[i]) == len && !memcmp(rv_failure_names[i], name, len))
+            return (rv_failure)i;
+    return RV_FAIL__COUNT;
+}
+
+rv_outcome vm_outcome_init(int ok)
+{
+    rv_outcome o;
+    memset(&o, 0, sizeof o);
+    o.ok = ok;
+    o.confidence = -1;
+    o.usage.input = o.usage.output = o.usage.cache_read = o.usage.cache_write = o.usage.reasoning = -1;
+    o.latency_us = o.ttft_us = -1;
+    o.retry_after_us = -1;
+    return o;
+}
+
+/* ---------------------------------------------------------------- the VM */
+
+rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
 {
     uint32_t cap = img->p->max_stack ? img->p->max_stack : 1;
     rv_vm *vm = mem_calloc(1, sizeof *vm + cap * sizeof(rv_value));
     if (!vm)
         return NULL;
     vm->img = img;
+    vm->env = env;
     vm->lang = lang;
     vm->stack_cap = cap;
-    vm->scratch = mem_malloc(SCRATCH);
-    vm->scratch_cap = SCRATCH;
+    vm->rand_state = 0x9e3779b97f4a7c15ull;
     vm->md = pcre2_match_data_create(img->max_match, NULL);
+    vm->feed = vm_feed_new();
     vm->meta_val = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_val);
     vm->meta_gen = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_gen);
-    if (!vm->scratch || !vm->md || !vm->meta_val || !vm->meta_gen) {
+    if (!vm->md || !vm->feed || !vm->meta_val || !vm->meta_gen || !vm_alloc(vm, 1)) {
         vm_free(vm);
         return NULL;
     }
+    vm_mem_reset(vm);
     return vm;
 }
 
@@ -44,10 +124,32 @@ void vm_free(rv_vm *vm)
     if (!vm)
         return;
     pcre2_match_data_free(vm->md);
-    free(vm->scratch);
+    if (vm->feed)
+        vm_feed_reset(vm);
+    free(vm->feed);
+    vm_mem_free(vm);
     free(vm->meta_val);
     free(vm->meta_gen);
     free(vm);
+}
+
+void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud)
+{
+    vm->obs = obs;
+    vm->obs_ud = ud;
+}
+
+const rv_call *vm_call(const rv_vm *vm) { return vm->state == VS_CALL ? &vm->call : NULL; }
+const rv_hookcall *vm_hook(const rv_vm *vm) { return vm->state == VS_HOOK ? &vm->hookcall : NULL; }
+const rv_result *vm_result(const rv_vm *vm) { return &vm->res; }
+const rv_image *vm_image(const rv_vm *vm) { return vm->img; }
+const rv_request *vm_request(const rv_vm *vm) { return vm->req; }
+uint32_t vm_next_fallback(const rv_vm *vm) { return vm->cur.fallback; }
+
+rv_value vm_run_expect(rv_vm *vm, uint32_t fn)
+{
+    fn_ctx ctx = { .cand = RV_NONE };
+    return vm_run(vm, fn, &ctx);
 }
 
 int vm_uses_builtin(const rv_program *p, rv_builtin b)
@@ -68,6 +170,40 @@ uint32_t vm_agent(const rv_program *p, const char *name, size_t len)
     return RV_NONE;
 }
 
+/* ---------------------------------------------------------------- environment */
+
+static int64_t now_us(rv_vm *vm)
+{
+    return vm->env && vm->env->now_us ? vm->env->now_us(vm->env->ud) : 0;
+}
+
+static uint64_t random64(rv_vm *vm)
+{
+    if (vm->env && vm->env->random)
+        return vm->env->random(vm->env->ud);
+    uint64_t x = vm->rand_state;    /* xorshift64: a fixed sequence */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return vm->rand_state = x;
+}
+
+static void model_state(rv_vm *vm, uint32_t m, rv_modelstate *st)
+{
+    st->latency_us = -1;
+    st->circuit = RV_CIRCUIT_CLOSED;
+    st->saturated = 0;
+    if (vm->env && vm->env->model_state)
+        vm->env->model_state(vm->env->ud, m, st);
+}
+
+static rv_spendkey spend_key(rv_vm *vm, uint32_t agent)
+{
+    const rv_program *p = vm->img->p;
+    rv_spendkey k = { rv_str(p, p->agents[agent].name), p->str_len[p->agents[agent].name], vm->day };
+    return k;
+}
+
 /* ---------------------------------------------------------------- estimates */
 
 int64_t vm_call_cost(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens)
@@ -77,11 +213,24 @@ int64_t vm_call_cost(const rv_program *p, uint32_t model, int64_t in_tokens, int
     return c > INT64_MAX ? INT64_MAX : (int64_t)c;
 }
 
+/* Cached input tokens are billed at the input price until a model declares
+   prices per token class; reasoning tokens are part of the output the
+   providers report, so they are not added again. */
+int64_t vm_usage_cost(const rv_program *p, uint32_t model, const rv_usage *u)
+{
+    const rv_model *m = &p->models[model];
+    int64_t in = (u->input > 0 ? u->input : 0) + (u->cache_read > 0 ? u->cache_read : 0) +
+                 (u->cache_write > 0 ? u->cache_write : 0);
+    int64_t out = u->output > 0 ? u->output : 0;
+    __int128 c = (__int128)in * m->price_in + (__int128)out * m->price_out;
+    return c > INT64_MAX ? INT64_MAX : (int64_t)c;
+}
+
 static int64_t conversation_tokens(rv_vm *vm)
 {
     if (vm->in_tokens < 0) {
         int64_t t = 0;
-        for (uint32_t i = 0; i < vm->req->nmsg; i++)
+        for (uint32_t i = 0; vm->req && i < vm->req->nmsg; i++)
             t += bi_tokens(vm->req->msgs[i].text.s, vm->req->msgs[i].text.len) + 4;  /* per-message framing */
         vm->in_tokens = t;
     }
@@ -95,42 +244,114 @@ int64_t vm_model_tokens(rv_vm *vm, uint32_t model)
     return conversation_tokens(vm) + (sys != RV_NONE ? bi_tokens(rv_str(p, sys), p->str_len[sys]) : 0);
 }
 
-int64_t vm_expected_output(const rv_vm *vm, uint32_t model)
+/* The tightest 'limit output' of the guardrails on the path; 0 if none. */
+static int64_t path_output_limit(const rv_vm *vm)
+{
+    int64_t lim = 0;
+    for (uint32_t i = 0; i < vm->nchain; i++) {
+        int64_t l = gd_output_limit(vm->img->p, vm->chain[i]);
+        if (l && (!lim || l < lim))
+            lim = l;
+    }
+    return lim;
+}
+
+int64_t vm_output_limit(const rv_vm *vm, uint32_t model)
 {
     const rv_program *p = vm->img->p;
-    int64_t out = vm->req && vm->req->max_tokens ? vm->req->max_tokens
-                : p->models[model].max_output ? p->models[model].max_output : 1000;
-    int64_t lim = gd_output_limit(p, vm->agent);
-    if (lim && lim < out)
+    int64_t out = vm->req && vm->req->max_tokens > 0 ? vm->req->max_tokens : 0;
+    int64_t lim = path_output_limit(vm), cap = p->models[model].max_output;
+    if (lim && (!out || lim < out))
         out = lim;
-    if (p->models[model].max_output && p->models[model].max_output < out)
-        out = p->models[model].max_output;
+    if (cap && (!out || cap < out))
+        out = cap;
     return out;
 }
 
-/* ---------------------------------------------------------------- decisions */
+int64_t vm_expected_output(const rv_vm *vm)
+{
+    if (vm->req && vm->req->max_tokens > 0)
+        return vm->req->max_tokens;
+    int64_t lim = path_output_limit(vm);
+    return lim ? lim : 1000;
+}
 
-static rv_status call(rv_vm *vm, uint32_t model, rv_purpose purpose)
+/* An upper bound on a call's input tokens: a byte-level tokenizer never
+   makes more tokens than bytes, plus each message's framing; never more
+   than the model's context. */
+static int64_t worst_input(rv_vm *vm, uint32_t model)
 {
     const rv_program *p = vm->img->p;
-    if (vm->attempts >= MAX_ATTEMPTS) {
-        vm->error = "too many model calls for one request";
-        vm->state = VS_END;
-        return RV_FAILED;
+    int64_t b = 0;
+    for (uint32_t i = 0; vm->req && i < vm->req->nmsg; i++)
+        b += (int64_t)vm->req->msgs[i].text.len + 4;
+    uint32_t sys = p->models[model].system;
+    if (sys != RV_NONE)
+        b += p->str_len[sys] + 4 + 64;  /* {agent}/{model} substitutions */
+    int64_t ctx = p->models[model].context;
+    return ctx && ctx < b ? ctx : b;
+}
+
+static int64_t worst_output(rv_vm *vm, uint32_t model)
+{
+    int64_t out = vm_output_limit(vm, model);
+    return out ? out : vm->img->p->models[model].context;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+typedef enum {
+    ST_ROUTE,       /* run the deciding agent's route code from vm->pc */
+    ST_TRY,         /* try vm->cur.model */
+    ST_NEXT,        /* vm->cur.model failed (vm->res.failure): what follows */
+    ST_FALLBACK,    /* take the deciding agent's next fallback */
+    ST_CALL,        /* suspend: RV_CALL */
+    ST_HOOK,        /* suspend: RV_HOOK */
+    ST_DONE, ST_DENIED, ST_FAILED
+} step;
+
+static void fail_msg(rv_vm *vm, rv_failure f, const char *msg)
+{
+    vm->res.failure = f;
+    vm->res.error = msg;
+}
+
+/* Aim at model 'm' for an answer (a fresh target: its attempts start at 1). */
+static void aim(rv_vm *vm, uint32_t m, rv_via via, uint32_t via_index)
+{
+    vm->cur.model = m;
+    vm->cur.purpose = RV_PURPOSE_ANSWER;
+    vm->cur.attempt = 0;
+    vm->cur.retry_after = -1;
+    vm->res.model = m;
+    vm->res.via = via;
+    vm->res.via_index = via_index;
+}
+
+/* Add 'agent' to the path: its input guardrails run on the text as the
+   agents before it left it (docs/language.md, delegation). */
+static step enter_agent(rv_vm *vm, uint32_t agent)
+{
+    const rv_program *p = vm->img->p;
+    if (vm->nchain >= RV_MAX_CHAIN) {
+        fail_msg(vm, RV_FAIL_NONE, "too many agents on one request's path (limit " RV_STR(RV_MAX_CHAIN) ")");
+        return ST_FAILED;
     }
-    if (vm->call.model != model || vm->call.purpose != purpose)
-        vm->call.attempt = 0;
-    vm->call.model = model;
-    vm->call.purpose = purpose;
-    vm->call.attempt++;
-    vm->model = purpose == RV_PURPOSE_ANSWER ? model : vm->model;
-    vm->state = VS_CALL;
-    (void)p;
-    return RV_CALL;
+    vm->chain[vm->nchain++] = agent;
+    vm->res.agent = agent;
+    vm->cur.fallback = 0;
+    vm->cur.cascade = RV_NONE;
+    vm->pc = p->funcs[p->agents[agent].func].start;
+    if (p->agents[agent].guard_count && gd_input(vm, agent))
+        return ST_DENIED;
+    return ST_ROUTE;
 }
 
 /* cheapest / fastest: the feasible candidate with the lowest estimated
-   cost or latency; ties go to list order.  RV_NONE when none is feasible. */
+   cost (every candidate at the same expected output) or latency (the
+   observed one, else the declared one; a model with neither loses to any
+   known latency); ties go to list order.  A model whose circuit is open
+   or whose rate limits are used up is not feasible.  RV_NONE if none is. */
 static uint32_t choose(rv_vm *vm, uint32_t c)
 {
     const rv_program *p = vm->img->p;
@@ -139,15 +360,21 @@ static uint32_t choose(rv_vm *vm, uint32_t c)
     int64_t best_v = 0;
     for (uint32_t i = 0; i < ch->count; i++) {
         uint32_t m = p->model_refs[ch->first + i];
+        rv_modelstate ms;
+        model_state(vm, m, &ms);
+        if (ms.circuit == RV_CIRCUIT_OPEN || ms.saturated)
+            continue;
         if (ch->where != RV_NONE) {
             fn_ctx ctx = { .cand = m };
             rv_value ok = vm_run(vm, ch->where, &ctx);
             if (!vm_truthy(&ok))
                 continue;
         }
-        int64_t v = ch->kind == RV_CHOOSE_CHEAPEST
-                  ? vm_call_cost(p, m, vm_model_tokens(vm, m), vm_expected_output(vm, m))
-                  : p->models[m].latency;
+        int64_t v;
+        if (ch->kind == RV_CHOOSE_CHEAPEST)
+            v = vm_call_cost(p, m, vm_model_tokens(vm, m), vm_expected_output(vm));
+        else
+            v = ms.latency_us >= 0 ? ms.latency_us : p->models[m].latency > 0 ? p->models[m].latency : UNKNOWN_LATENCY;
         if (best == RV_NONE || v < best_v) {
             best = m;
             best_v = v;
@@ -156,92 +383,406 @@ static uint32_t choose(rv_vm *vm, uint32_t c)
     return best;
 }
 
-static rv_status fallback(rv_vm *vm);
-
-/* Run the route of the current agent from vm->pc until it needs the
-   outside world or ends. */
-static rv_status route(rv_vm *vm)
+static step route_step(rv_vm *vm)
 {
     const rv_program *p = vm->img->p;
-    for (;;) {
-        uint32_t arg = 0;
-        rv_value dummy;
-        fn_ctx ctx = { 0 };
-        vm->sp = 0;
-        ex_result r = vm_exec(vm, vm->pc, &ctx, &dummy, &arg);
-        switch (r) {
-        case EX_DECIDE:
-            vm->call.cascade = RV_NONE;
-            vm->via = VIA_MODEL;
-            return call(vm, vm->call.model, RV_PURPOSE_ANSWER);
-        case EX_CASCADE:
-            vm->via = VIA_CASCADE;
-            vm->via_index = arg;
-            vm->call.cascade = arg;
-            vm->call.step = 0;
-            return call(vm, p->model_refs[p->cascades[arg].first], RV_PURPOSE_ANSWER);
-        case EX_CHOOSE: {
-            uint32_t m = choose(vm, arg);
-            vm->call.cascade = RV_NONE;
-            vm->via = VIA_CHOICE;
-            vm->via_index = arg;
-            if (m == RV_NONE) {
-                vm->error = "no candidate satisfies the 'where' condition";
-                return fallback(vm);
-            }
-            return call(vm, m, RV_PURPOSE_ANSWER);
+    uint32_t arg = 0;
+    rv_value ret;
+    fn_ctx ctx = { .cand = RV_NONE };
+    vm->sp = 0;
+    switch (vm_exec(vm, vm->pc, &ctx, &ret, &arg)) {
+    case EX_DECIDE:
+        vm->cur.cascade = RV_NONE;
+        aim(vm, arg, RV_VIA_MODEL, RV_NONE);
+        return ST_TRY;
+    case EX_CASCADE:
+        vm->cur.cascade = arg;
+        vm->cur.step = 0;
+        aim(vm, p->model_refs[p->cascades[arg].first], RV_VIA_CASCADE, arg);
+        return ST_TRY;
+    case EX_CHOOSE: {
+        uint32_t m = choose(vm, arg);
+        vm->cur.cascade = RV_NONE;
+        vm->res.via = RV_VIA_CHOICE;
+        vm->res.via_index = arg;
+        if (m == RV_NONE) {
+            fail_msg(vm, RV_FAIL_NONE, "no candidate satisfies the 'where' condition");
+            return ST_FALLBACK;
         }
-        case EX_DELEGATE:
-            if (++vm->attempts > MAX_ATTEMPTS) {
-                vm->error = "too many delegations";
-                vm->state = VS_END;
-                return RV_FAILED;
-            }
-            vm->attempts--;
-            vm->agent = arg;
-            vm->call.fallback = 0;
-            vm->pc = p->funcs[p->agents[arg].func].start;
+        aim(vm, m, RV_VIA_CHOICE, arg);
+        return ST_TRY;
+    }
+    case EX_DELEGATE:
+        return enter_agent(vm, arg);
+    case EX_HOOK: {
+        const rv_hook *h = &p->hooks[arg];
+        vm->res.hook = arg;
+        vm->hookcall.hook = arg;
+        vm->hookcall.url.s = rv_str(p, h->url);
+        vm->hookcall.url.len = p->str_len[h->url];
+        vm->hookcall.timeout_us = h->timeout;
+        return ST_HOOK;
+    }
+    case EX_FAIL:
+        /* no rule matched: the fallbacks are the policy's answer to that */
+        return ST_FALLBACK;
+    case EX_RET:
+    default:
+        fail_msg(vm, RV_FAIL_NONE, "the route returned a value");
+        return ST_FAILED;
+    }
+}
+
+/* The wait before retry 'attempt' (2, 3, ...): exponential from the
+   agent's backoff with equal jitter, at least the provider's Retry-After. */
+static int64_t backoff_for(rv_vm *vm, uint32_t attempt)
+{
+    const rv_agent *a = &vm->img->p->agents[vm->res.agent];
+    int64_t base = a->backoff > 0 ? a->backoff : DEFAULT_BACKOFF, d = base;
+    for (uint32_t i = 2; i < attempt && d < MAX_BACKOFF; i++)
+        d *= 2;
+    if (d > MAX_BACKOFF)
+        d = MAX_BACKOFF;
+    int64_t w = d / 2 + (int64_t)(random64(vm) % (uint64_t)(d / 2 + 1));
+    if (vm->cur.retry_after > w)
+        w = vm->cur.retry_after;
+    return w;
+}
+
+/* Record a call that was not made (a budget, an open circuit, the deadline)
+   and what follows it. */
+static step not_made(rv_vm *vm, rv_failure f, const char *why)
+{
+    rv_attempt *at = &vm->attempts[vm->res.nattempts++];
+    memset(at, 0, sizeof *at);
+    at->model = vm->cur.model;
+    at->purpose = (uint8_t)vm->cur.purpose;
+    at->attempt = vm->cur.attempt;
+    at->failure = (uint8_t)f;
+    at->latency_us = at->ttft_us = -1;
+    fail_msg(vm, f, why);
+    return f == RV_FAIL_DEADLINE ? ST_FAILED : ST_NEXT;
+}
+
+/* Reserve the call's worst case against the per-day budgets of the agent
+   addressed and of the agent deciding.  0 when reserved (or no budget). */
+static int reserve_day(rv_vm *vm, int64_t worst)
+{
+    const rv_program *p = vm->img->p;
+    uint32_t who[2] = { vm->res.first_agent, vm->res.agent };
+    vm->cur.nticket = 0;
+    for (int i = 0; i < 2; i++) {
+        const rv_agent *a = &p->agents[who[i]];
+        if (!a->budget_day || (i == 1 && who[1] == who[0]))
             continue;
-        case EX_HOOK:
-            vm->hook = vm->hook_met = arg;
-            vm->state = VS_HOOK;
-            return RV_HOOK;
-        case EX_FAIL:
+        if (!vm->env || !vm->env->reserve)
+            continue;
+        rv_spendkey k = spend_key(vm, who[i]);
+        uint64_t t = 0;
+        if (vm->env->reserve(vm->env->ud, &k, worst, a->budget_day, &t) != 0) {
+            for (uint8_t j = 0; j < vm->cur.nticket; j++)
+                if (vm->env->settle)
+                    vm->env->settle(vm->env->ud, vm->cur.ticket[j], 0);
+            vm->cur.nticket = 0;
+            return -1;
+        }
+        vm->cur.ticket[vm->cur.nticket++] = t;
+    }
+    return 0;
+}
+
+static void settle_day(rv_vm *vm, int64_t actual)
+{
+    for (uint8_t j = 0; j < vm->cur.nticket; j++)
+        if (vm->env && vm->env->settle)
+            vm->env->settle(vm->env->ud, vm->cur.ticket[j], actual);
+    vm->cur.nticket = 0;
+}
+
+/* The model's system template with {agent} and {model} substituted, in
+   per-request memory; "" when it has none.  NULL when out of memory. */
+static const char *system_template(rv_vm *vm, uint32_t m, uint32_t *len)
+{
+    const rv_program *p = vm->img->p;
+    uint32_t sys = p->models[m].system;
+    *len = 0;
+    if (sys == RV_NONE)
+        return "";
+    const char *t = rv_str(p, sys), *agent = rv_str(p, p->agents[vm->res.agent].name),
+               *model = rv_str(p, p->models[m].name);
+    uint32_t tl = p->str_len[sys], al = p->str_len[p->agents[vm->res.agent].name],
+             ml = p->str_len[p->models[m].name];
+    if (!memchr(t, '{', tl)) {
+        *len = tl;
+        return t;
+    }
+    size_t n = 0;
+    for (uint32_t i = 0; i < tl;) {   /* measure, then write */
+        if (tl - i >= 7 && !memcmp(t + i, "{agent}", 7)) { n += al; i += 7; }
+        else if (tl - i >= 7 && !memcmp(t + i, "{model}", 7)) { n += ml; i += 7; }
+        else { n++; i++; }
+    }
+    char *d = vm_alloc(vm, n + 1), *q = d;
+    if (!d)
+        return NULL;
+    for (uint32_t i = 0; i < tl;) {
+        if (tl - i >= 7 && !memcmp(t + i, "{agent}", 7)) { memcpy(q, agent, al); q += al; i += 7; }
+        else if (tl - i >= 7 && !memcmp(t + i, "{model}", 7)) { memcpy(q, model, ml); q += ml; i += 7; }
+        else *q++ = t[i++];
+    }
+    *q = 0;
+    *len = (uint32_t)n;
+    return d;
+}
+
+/* The judge's conversation (docs/language.md, "by judge"): the grading
+   instructions, then the question and the answer to rate. */
+static const char JUDGE_SYSTEM[] =
+    "You grade answers. Read the question and the answer, and rate how likely the answer is "
+    "correct and complete, from 0 (certainly wrong) to 1 (certainly right). Reply with the "
+    "number only.";
+
+static int judge_conversation(rv_vm *vm)
+{
+    const rv_sv *in = vm->req ? &vm->req->input : NULL;
+    static const char q[] = "Question:\n", a[] = "\n\nAnswer:\n";
+    size_t n = sizeof q - 1 + (in ? in->len : 0) + sizeof a - 1 + vm->cur.kept.len;
+    char *d = vm_alloc(vm, n + 1), *w = d;
+    if (!d)
+        return -1;
+    memcpy(w, q, sizeof q - 1), w += sizeof q - 1;
+    if (in && in->len)
+        memcpy(w, in->s, in->len), w += in->len;
+    memcpy(w, a, sizeof a - 1), w += sizeof a - 1;
+    if (vm->cur.kept.len)
+        memcpy(w, vm->cur.kept.s, vm->cur.kept.len), w += vm->cur.kept.len;
+    *w = 0;
+    vm->judge_msgs[0].role = RV_ROLE_SYSTEM;
+    vm->judge_msgs[0].text.s = JUDGE_SYSTEM;
+    vm->judge_msgs[0].text.len = sizeof JUDGE_SYSTEM - 1;
+    vm->judge_msgs[1].role = RV_ROLE_USER;
+    vm->judge_msgs[1].text.s = d;
+    vm->judge_msgs[1].text.len = (uint32_t)n;
+    return 0;
+}
+
+/* Try the current target: check what may stop the call before it is made,
+   then describe it and suspend. */
+static step try_step(rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    uint32_t m = vm->cur.model;
+    if (vm->res.nattempts >= RV_MAX_ATTEMPTS) {
+        fail_msg(vm, vm->res.failure, "too many model calls for one request (limit " RV_STR(RV_MAX_ATTEMPTS) ")");
+        return ST_FAILED;
+    }
+    vm->cur.attempt++;
+    int64_t backoff = vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt) : 0;
+    int64_t now = now_us(vm);
+    if (vm->deadline_us && now + backoff >= vm->deadline_us)
+        return not_made(vm, RV_FAIL_DEADLINE, "the request's deadline has passed");
+    rv_modelstate ms;
+    model_state(vm, m, &ms);
+    if (ms.circuit == RV_CIRCUIT_OPEN)
+        return not_made(vm, RV_FAIL_UNAVAILABLE, "the model's circuit is open");
+    if (ms.saturated)
+        return not_made(vm, RV_FAIL_UNAVAILABLE, "the model's rate limit is used up");
+    int judge = vm->cur.purpose == RV_PURPOSE_JUDGE;
+    if (judge && judge_conversation(vm))
+        return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
+    int64_t in_est = judge ? bi_tokens(vm->judge_msgs[1].text.s, vm->judge_msgs[1].text.len) + 64
+                           : vm_model_tokens(vm, m);
+    int64_t out_limit = judge ? 16 : vm_output_limit(vm, m);
+    int64_t est = vm_call_cost(p, m, in_est, out_limit ? out_limit : vm_expected_output(vm));
+    /* per request: the estimate of this call on top of what was spent */
+    for (uint32_t i = 0; i < vm->nchain; i++) {
+        int64_t b = p->agents[vm->chain[i]].budget_request;
+        if (b && (vm->res.cost > b - est || est > b))
+            return not_made(vm, RV_FAIL_BUDGET, "the call would exceed the per-request budget");
+    }
+    /* per day: the worst case, reserved before the call and settled after */
+    int64_t worst = judge ? vm_call_cost(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, 16)
+                          : vm_call_cost(p, m, worst_input(vm, m), worst_output(vm, m));
+    if (reserve_day(vm, worst))
+        return not_made(vm, RV_FAIL_BUDGET, "the daily budget is used up");
+
+    rv_call *c = &vm->call;
+    memset(c, 0, sizeof *c);
+    c->model = m;
+    c->provider = p->models[m].provider;
+    c->purpose = vm->cur.purpose;
+    c->attempt = vm->cur.attempt;
+    c->seq = vm->res.nattempts;
+    c->timeout_us = p->agents[vm->res.agent].timeout;
+    c->deadline_us = vm->deadline_us;
+    c->backoff_us = backoff;
+    c->max_output = out_limit;
+    c->est_input_tokens = in_est;
+    c->reserved = vm->cur.nticket ? worst : 0;
+    if (judge) {
+        c->msgs = vm->judge_msgs;
+        c->nmsgs = 2;
+    } else {
+        const rv_cascade *cs = vm->cur.cascade != RV_NONE ? &p->cascades[vm->cur.cascade] : NULL;
+        c->may_stream = !cs || vm->cur.step + 1 >= cs->count;
+        c->req = vm->req;
+        uint32_t sl;
+        const char *s = system_template(vm, m, &sl);
+        if (!s) {
+            settle_day(vm, 0);
+            return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
+        }
+        c->system.s = s;
+        c->system.len = sl;
+    }
+    rv_attempt *at = &vm->attempts[vm->res.nattempts++];
+    memset(at, 0, sizeof *at);
+    at->model = m;
+    at->purpose = (uint8_t)vm->cur.purpose;
+    at->attempt = vm->cur.attempt;
+    at->made = 1;
+    at->backoff_us = backoff;
+    at->latency_us = at->ttft_us = -1;
+    vm->res.ncalls++;
+    return ST_CALL;
+}
+
+/* The next step of the cascade (a step failed or was not sure enough). */
+static step escalate(rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    const rv_cascade *cs = &p->cascades[vm->cur.cascade];
+    vm->cur.step++;
+    aim(vm, p->model_refs[cs->first + vm->cur.step], RV_VIA_CASCADE, vm->cur.cascade);
+    return ST_TRY;
+}
+
+static step accept(rv_vm *vm, uint32_t model, rv_sv text, const rv_toolcall *tools, uint32_t ntools, int guarded);
+
+static step next_step(rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    const rv_attempt *at = &vm->attempts[vm->res.nattempts - 1];
+    rv_failure f = vm->res.failure;
+    if (f == RV_FAIL_STREAMED || f == RV_FAIL_DEADLINE)
+        return ST_FAILED;
+    if (at->made && rv_failure_retry[f] && vm->cur.attempt <= p->agents[vm->res.agent].retry &&
+        vm->cur.retry_after <= MAX_RETRY_AFTER)
+        return ST_TRY;
+    if (vm->cur.cascade != RV_NONE) {
+        const rv_cascade *cs = &p->cascades[vm->cur.cascade];
+        if (vm->cur.purpose == RV_PURPOSE_JUDGE)     /* an unrated answer is not accepted */
+            return vm->cur.step + 1 < cs->count ? escalate(vm) : ST_FALLBACK;
+        if (f == RV_FAIL_BUDGET && vm->cur.kept.s)  /* cannot afford to escalate: the best answer so far */
+            return accept(vm, p->model_refs[cs->first + vm->cur.step - 1], vm->cur.kept, NULL, 0, 0);
+        if (vm->cur.step + 1 < cs->count)
+            return escalate(vm);
+    }
+    return ST_FALLBACK;
+}
+
+static step fallback_step(rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    const rv_agent *a = &p->agents[vm->res.agent];
+    if (vm->cur.fallback < a->fallback_count) {
+        uint32_t idx = a->fallback_first + vm->cur.fallback++;
+        const rv_target *t = &p->targets[idx];
+        vm->cur.cascade = RV_NONE;
+        vm->cur.kept.s = NULL;
+        vm->cur.kept.len = 0;
+        if (!t->is_agent) {
+            aim(vm, t->index, RV_VIA_FALLBACK, idx);
+            return ST_TRY;
+        }
+        vm->res.via = RV_VIA_FALLBACK;
+        vm->res.via_index = idx;
+        return enter_agent(vm, t->index);
+    }
+    if (!vm->res.error)
+        fail_msg(vm, vm->res.failure, "the model failed and no fallback is left");
+    return ST_FAILED;
+}
+
+/* Accept an answer: copy it, run the output guardrails of every agent on
+   the path (the deciding agent's first, then back to the one addressed),
+   on the text -- unless they ran on it as it streamed ('guarded') -- and
+   on each tool call's arguments. */
+static step accept(rv_vm *vm, uint32_t model, rv_sv text, const rv_toolcall *tools, uint32_t ntools, int guarded)
+{
+    vm->res.model = model;
+    if (!vm_owns(vm, text.s)) {
+        char *d = vm_copy(vm, text.s ? text.s : "", text.len);
+        if (!d) {
+            fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
+            return ST_FAILED;
+        }
+        text.s = d;
+    }
+    rv_toolcall *tc = NULL;
+    if (ntools) {
+        tc = vm_alloc(vm, ntools * sizeof *tc);
+        if (!tc) {
+            fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
+            return ST_FAILED;
+        }
+        for (uint32_t i = 0; i < ntools; i++) {
+            const rv_sv *src[3] = { &tools[i].id, &tools[i].name, &tools[i].arguments };
+            rv_sv *dst[3] = { &tc[i].id, &tc[i].name, &tc[i].arguments };
+            for (int k = 0; k < 3; k++) {
+                char *d = vm_copy(vm, src[k]->s ? src[k]->s : "", src[k]->len);
+                if (!d) {
+                    fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
+                    return ST_FAILED;
+                }
+                dst[k]->s = d;
+                dst[k]->len = src[k]->len;
+            }
+        }
+    }
+    for (uint32_t i = vm->nchain; i-- > 0;) {
+        uint32_t agent = vm->chain[i];
+        if (!vm->img->p->agents[agent].guard_count)
+            continue;
+        if (!guarded && gd_output(vm, agent, &text))
+            return ST_DENIED;
+        for (uint32_t k = 0; k < ntools; k++)
+            if (gd_output(vm, agent, &tc[k].arguments))
+                return ST_DENIED;
+    }
+    vm->res.answer = text;
+    vm->res.tool_calls = tc;
+    vm->res.ntool_calls = ntools;
+    return ST_DONE;
+}
+
+static rv_status run(rv_vm *vm, step st)
+{
+    for (unsigned n = 0;; n++) {
+        if (n >= MAX_STEPS) {
+            fail_msg(vm, vm->res.failure, "the decision did not end");
+            st = ST_FAILED;
+        }
+        switch (st) {
+        case ST_ROUTE:    st = route_step(vm); break;
+        case ST_TRY:      st = try_step(vm); break;
+        case ST_NEXT:     st = next_step(vm); break;
+        case ST_FALLBACK: st = fallback_step(vm); break;
+        case ST_CALL:     vm->state = VS_CALL; return vm->res.status = RV_CALL;
+        case ST_HOOK:     vm->state = VS_HOOK; return vm->res.status = RV_HOOK;
+        case ST_DONE:     vm->state = VS_END; return vm->res.status = RV_DONE;
+        case ST_DENIED:   vm->state = VS_END; return vm->res.status = RV_DENIED;
+        case ST_FAILED:
         default:
             vm->state = VS_END;
-            return RV_FAILED;
-        case EX_RET:
-            vm->error = "route returned a value";
-            vm->state = VS_END;
-            return RV_FAILED;
+            if (!vm->res.error)
+                vm->res.error = "no decision";
+            return vm->res.status = RV_FAILED;
         }
     }
 }
 
-/* The next fallback of the deciding agent, or failure. */
-static rv_status fallback(rv_vm *vm)
-{
-    const rv_program *p = vm->img->p;
-    const rv_agent *a = &p->agents[vm->agent];
-    while (vm->call.fallback < a->fallback_count) {
-        const rv_target *t = &p->targets[a->fallback_first + vm->call.fallback++];
-        vm->call.cascade = RV_NONE;
-        vm->via = VIA_FALLBACK;
-        vm->via_index = a->fallback_first + vm->call.fallback - 1;
-        if (!t->is_agent)
-            return call(vm, t->index, RV_PURPOSE_ANSWER);
-        vm->agent = t->index;
-        vm->call.fallback = 0;
-        vm->pc = p->funcs[p->agents[t->index].func].start;
-        return route(vm);
-    }
-    if (!vm->error)
-        vm->error = "the model failed and no fallback is left";
-    vm->state = VS_END;
-    return RV_FAILED;
-}
-
-rv_status vm_start(rv_vm *vm, uint32_t agent, rv_request *req)
+rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts)
 {
     const rv_program *p = vm->img->p;
     vm->req = req;
@@ -249,62 +790,59 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, rv_request *req)
         memset(vm->meta_gen, 0, vm->img->nmeta_slot * sizeof *vm->meta_gen);
         vm->gen = 1;
     }
-    vm->state = VS_ROUTE;
-    vm->agent = vm->first_agent = agent;
-    vm->rule = vm->hook = vm->hook_met = RV_NONE;
-    vm->via = VIA_NONE;
-    vm->model = RV_NONE;
-    memset(&vm->call, 0, sizeof vm->call);
-    vm->call.model = RV_NONE;
-    vm->call.cascade = RV_NONE;
-    vm->answer.s = "";
-    vm->answer.len = 0;
-    vm->denied_by = RV_NONE;
-    vm->deny_reason.s = "";
-    vm->deny_reason.len = 0;
-    vm->redacted = 0;
-    vm->cost = 0;
-    vm->in_tokens = -1;
-    vm->attempts = 0;
-    vm->error = NULL;
-    vm->nconds = 0;
-    vm->scratch_len = 0;
+    vm_feed_reset(vm);
+    vm_mem_reset(vm);
     vm->lang_text = NULL;
-    if (p->agents[agent].guard_count && gd_input(vm, agent)) {
-        vm->state = VS_END;
-        return RV_DENIED;
+    vm->in_tokens = -1;
+    memset(&vm->res, 0, sizeof vm->res);
+    rv_result *r = &vm->res;
+    r->first_agent = r->agent = agent;
+    r->rule = r->hook = r->model = r->denied_by = RV_NONE;
+    r->via_index = RV_NONE;
+    r->answer.s = r->deny_reason.s = "";
+    r->error_pc = r->error_loc = RV_NONE;
+    r->attempts = vm->attempts;
+    r->guardacts = vm->guardacts;
+    memset(&vm->cur, 0, sizeof vm->cur);
+    vm->cur.model = RV_NONE;
+    vm->cur.cascade = RV_NONE;
+    vm->cur.retry_after = -1;
+    vm->start_us = now_us(vm);
+    vm->deadline_us = opts ? opts->deadline_us : 0;
+    vm->day = vm->start_us >= 0 ? vm->start_us / 86400000000LL : (vm->start_us + 1) / 86400000000LL - 1;
+    vm->nchain = 0;
+    if (agent >= p->nagent) {
+        fail_msg(vm, RV_FAIL_NONE, "no such agent");
+        return run(vm, ST_FAILED);
     }
-    vm->pc = p->funcs[p->agents[agent].func].start;
-    return route(vm);
+    return run(vm, enter_agent(vm, agent));
 }
 
-/* Accept an answer: output guardrails, then done. */
-static rv_status accept(rv_vm *vm, const rv_outcome *o)
-{
-    vm->answer = o->text;
-    if (!vm->answer.s)
-        vm->answer.s = "";
-    vm->model = vm->call.model;
-    vm->state = VS_END;
-    if (gd_output(vm, vm->agent, &vm->answer))
-        return RV_DENIED;
-    return RV_DONE;
-}
-
-static void bill(rv_vm *vm, const rv_outcome *o)
+/* Bill a call: the usage the provider reported, else the estimate (an
+   answer's output from its text); a failed call only what was reported. */
+static void bill(rv_vm *vm, rv_attempt *at, const rv_outcome *o, rv_sv text)
 {
     const rv_program *p = vm->img->p;
-    int64_t in = o->in_tokens >= 0 ? o->in_tokens : vm_model_tokens(vm, vm->call.model);
-    int64_t out = o->out_tokens >= 0 ? o->out_tokens : bi_tokens(o->text.s ? o->text.s : "", o->text.len);
-    int64_t c = vm_call_cost(p, vm->call.model, in, out);
-    vm->cost = vm->cost > INT64_MAX - c ? INT64_MAX : vm->cost + c;
+    rv_usage u = o->usage;
+    if (o->ok && u.input < 0) {
+        u.input = vm->cur.purpose == RV_PURPOSE_JUDGE ? vm->call.est_input_tokens : vm_model_tokens(vm, at->model);
+        at->estimated = 1;
+    }
+    if (o->ok && u.output < 0) {
+        u.output = bi_tokens(text.s ? text.s : "", text.len);
+        at->estimated = 1;
+    }
+    at->usage = u;
+    at->cost = vm_usage_cost(p, at->model, &u);
+    vm->res.cost = vm->res.cost > INT64_MAX - at->cost ? INT64_MAX : vm->res.cost + at->cost;
+    settle_day(vm, at->cost);
 }
 
 /* The confidence of a cascade step's answer, in millionths. */
 static int64_t confidence(rv_vm *vm, const rv_cascade *cs, const rv_outcome *o)
 {
     if (cs->by == RV_BY_CHECK) {
-        fn_ctx ctx = { .resp = o };
+        fn_ctx ctx = { .cand = RV_NONE, .resp = o };
         rv_value v = vm_run(vm, cs->check, &ctx);
         if (v.t == RV_T_BOOL)
             return v.u.i ? 1000000 : 0;
@@ -313,81 +851,102 @@ static int64_t confidence(rv_vm *vm, const rv_cascade *cs, const rv_outcome *o)
     return o->confidence >= 0 ? o->confidence : 0;   /* unknown confidence escalates */
 }
 
+/* A judge's rating: the first number in its answer, from 0 to 1; anything
+   else rates 0. */
+static int64_t rating(rv_sv t)
+{
+    char buf[32];
+    uint32_t i = 0;
+    while (i < t.len && !(t.s[i] >= '0' && t.s[i] <= '9') && t.s[i] != '.')
+        i++;
+    size_t n = t.len - i < sizeof buf - 1 ? t.len - i : sizeof buf - 1;
+    memcpy(buf, t.s + i, n);
+    buf[n] = 0;
+    char *end;
+    double d = strtod(buf, &end);
+    return end != buf && d >= 0 && d <= 1 ? (int64_t)(d * 1000000 + 0.5) : 0;
+}
+
 rv_status vm_resume(rv_vm *vm, const rv_outcome *o)
 {
     const rv_program *p = vm->img->p;
     if (vm->state == VS_HOOK) {
         vm->state = VS_ROUTE;
-        if (o->ok) {
+        if (o->ok)
             for (uint32_t m = 0; m < p->nmodel; m++)
                 if (p->str_len[p->models[m].name] == o->hook_model.len &&
                     !memcmp(rv_str(p, p->models[m].name), o->hook_model.s, o->hook_model.len)) {
-                    vm->call.cascade = RV_NONE;
-                    vm->via = VIA_HOOK;
-                    vm->via_index = vm->hook;
-                    return call(vm, m, RV_PURPOSE_ANSWER);
+                    vm->cur.cascade = RV_NONE;
+                    aim(vm, m, RV_VIA_HOOK, vm->res.hook);
+                    return run(vm, ST_TRY);
                 }
-        }
-        return route(vm);     /* the default target follows the HOOK */
+        return run(vm, ST_ROUTE);     /* the default target follows the HOOK */
     }
     if (vm->state != VS_CALL) {
-        vm->error = "nothing to resume";
+        if (vm->state != VS_END)
+            fail_msg(vm, RV_FAIL_NONE, "nothing to resume");
         return RV_FAILED;
     }
-    vm->attempts++;
-    const rv_agent *a = &p->agents[vm->agent];
+    vm->state = VS_ROUTE;
+    rv_attempt *at = &vm->attempts[vm->res.nattempts - 1];
+    rv_sv text = o->text;
+    int fed = vm_feed_active(vm);
+    if (fed)
+        text = vm_feed_text(vm);
+    at->ok = (uint8_t)(o->ok != 0);
+    at->latency_us = o->latency_us;
+    at->ttft_us = o->ttft_us;
+    at->http_status = (uint16_t)(o->http_status > 0 && o->http_status < 1000 ? o->http_status : 0);
+    bill(vm, at, o, text);
+    int streamed = fed && vm_feed_released(vm), denied = fed && vm_feed_denied(vm),
+        lost = fed && vm_feed_failed(vm);
+    vm_feed_reset(vm);
     if (!o->ok) {
-        if (vm->call.purpose == RV_PURPOSE_JUDGE) {
-            /* a judge that fails rates the answer 0: escalate */
-            const rv_cascade *cs = &p->cascades[vm->call.cascade];
-            vm->call.step++;
-            return call(vm, p->model_refs[cs->first + vm->call.step], RV_PURPOSE_ANSWER);
-        }
-        if (vm->call.attempt <= a->retry)
-            return call(vm, vm->call.model, RV_PURPOSE_ANSWER);
-        vm->error = o->failure ? o->failure : "the model failed";
-        return fallback(vm);
+        rv_failure f = o->failure > RV_FAIL_NONE && o->failure < RV_FAIL__COUNT ? o->failure
+                     : vm_failure_of_http(o->http_status) != RV_FAIL_NONE ? vm_failure_of_http(o->http_status)
+                     : RV_FAIL_ERROR;
+        if (streamed)
+            f = RV_FAIL_STREAMED;
+        at->failure = (uint8_t)f;
+        vm->cur.retry_after = o->retry_after_us;
+        const char *msg = o->detail ? vm_copy(vm, o->detail, strlen(o->detail)) : NULL;
+        fail_msg(vm, f, msg ? msg : rv_failure_names[f]);
+        return run(vm, ST_NEXT);
     }
-    if (vm->call.purpose == RV_PURPOSE_JUDGE) {
-        const rv_cascade *cs = &p->cascades[vm->call.cascade];
-        bill(vm, o);
-        int64_t conf = o->confidence;
-        if (conf < 0) {
-            /* the judge's answer is its rating: a number from 0 to 1 */
-            char buf[32];
-            size_t n = o->text.len < sizeof buf - 1 ? o->text.len : sizeof buf - 1;
-            memcpy(buf, o->text.s ? o->text.s : "", n);
-            buf[n] = 0;
-            double d = strtod(buf, NULL);
-            conf = d >= 0 && d <= 1 ? (int64_t)(d * 1000000 + 0.5) : 0;
-        }
-        uint32_t step = vm->call.step;
-        if (conf >= cs->threshold) {
-            rv_outcome kept = { .ok = 1, .text = vm->answer, .confidence = conf };
-            vm->call.model = p->model_refs[cs->first + step];
-            return accept(vm, &kept);
-        }
-        vm->call.step++;
-        return call(vm, p->model_refs[cs->first + vm->call.step], RV_PURPOSE_ANSWER);
+    if (denied)
+        return run(vm, ST_DENIED);
+    if (lost) {
+        fail_msg(vm, RV_FAIL_STREAMED, "the streamed answer could not be kept (too long, or out of memory)");
+        return run(vm, ST_FAILED);
     }
-    bill(vm, o);
-    if (vm->call.cascade != RV_NONE) {
-        const rv_cascade *cs = &p->cascades[vm->call.cascade];
-        if (vm->call.step + 1 < cs->count) {
-            int64_t conf;
+    vm->res.failure = RV_FAIL_NONE;
+    vm->res.error = NULL;
+    if (vm->cur.cascade != RV_NONE) {
+        const rv_cascade *cs = &p->cascades[vm->cur.cascade];
+        uint32_t step_model = p->model_refs[cs->first + vm->cur.step];
+        if (vm->cur.purpose == RV_PURPOSE_JUDGE) {
+            if (rating(text) >= cs->threshold)
+                return run(vm, accept(vm, step_model, vm->cur.kept, NULL, 0, 0));
+            return run(vm, escalate(vm));
+        }
+        if (vm->cur.step + 1 < cs->count) {
+            char *kept = vm_copy(vm, text.s ? text.s : "", text.len);
+            if (!kept) {
+                fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
+                return run(vm, ST_FAILED);
+            }
+            vm->cur.kept.s = kept;
+            vm->cur.kept.len = text.len;
             if (cs->by == RV_BY_JUDGE && o->confidence < 0) {
-                vm->answer = o->text;   /* kept while the judge rates it */
-                uint32_t step = vm->call.step;
-                rv_status s = call(vm, cs->judge, RV_PURPOSE_JUDGE);
-                vm->call.step = step;
-                return s;
+                vm->cur.model = cs->judge;
+                vm->cur.purpose = RV_PURPOSE_JUDGE;
+                vm->cur.attempt = 0;
+                vm->cur.retry_after = -1;
+                return run(vm, ST_TRY);
             }
-            conf = confidence(vm, cs, o);
-            if (conf < cs->threshold) {
-                vm->call.step++;
-                return call(vm, p->model_refs[cs->first + vm->call.step], RV_PURPOSE_ANSWER);
-            }
+            if (confidence(vm, cs, o) < cs->threshold)
+                return run(vm, escalate(vm));
         }
     }
-    return accept(vm, o);
+    return run(vm, accept(vm, vm->cur.model, text, o->tool_calls, o->ntool_calls, fed));
 }

@@ -139,35 +139,59 @@ static json_t *fallback_plan(const rv_program *p, uint32_t agent, uint32_t from)
     return arr;
 }
 
-json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, rv_request *req)
+/* The observer that collects evaluated conditions. */
+#define MAX_CONDS 256
+typedef struct { uint32_t pc, loc; uint8_t result; } cond;
+typedef struct { cond c[MAX_CONDS]; uint32_t n, dropped; } condlog;
+
+static void on_cond(void *ud, uint32_t pc, uint32_t loc, int result)
 {
-    const rv_program *p = vm->img->p;
+    condlog *l = ud;
+    if (l->n < MAX_CONDS)
+        l->c[l->n++] = (cond){ pc, loc, (uint8_t)result };
+    else
+        l->dropped++;
+}
+
+static const rv_observer explain_observer = { on_cond, NULL };
+
+json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, const rv_request *req)
+{
+    const rv_program *p = vm_image(vm)->p;
     char buf[512];
-    rv_status st = vm_start(vm, agent, req);
+    condlog log = { .n = 0 };
+    vm_set_observer(vm, &explain_observer, &log);
+    rv_status st = vm_start(vm, agent, req, NULL);
     json_t *hook = NULL;
     if (st == RV_HOOK) {
-        const rv_hook *h = &p->hooks[vm->hook];
+        const rv_hookcall *hc = vm_hook(vm);
+        const rv_hook *h = &p->hooks[hc->hook];
         fmt_duration(buf, sizeof buf, h->timeout);
         hook = json_pack("{s:s, s:s, s:s}", "url", name_of(p, h->url), "timeout", buf,
                          "used", "default (explain does not call hooks)");
-        rv_outcome none = { .ok = 0, .failure = "not called" };
+        rv_outcome none = vm_outcome_init(0);
+        none.failure = RV_FAIL_ERROR;
+        none.detail = "not called";
         st = vm_resume(vm, &none);
     }
+    vm_set_observer(vm, NULL, NULL);
+    const rv_result *res = vm_result(vm);
+    const rv_call *call = vm_call(vm);
     json_t *o = json_object();
     json_object_set_new(o, "agent", json_string(name_of(p, p->agents[agent].name)));
-    if (vm->agent != agent)
-        json_object_set_new(o, "delegated_to", json_string(name_of(p, p->agents[vm->agent].name)));
+    if (res->agent != agent)
+        json_object_set_new(o, "delegated_to", json_string(name_of(p, p->agents[res->agent].name)));
     json_object_set_new(o, "decision", json_string(st == RV_CALL ? "call" : st == RV_DENIED ? "denied" : "failed"));
     if (st == RV_CALL) {
-        const rv_model *m = &p->models[vm->call.model];
+        const rv_model *m = &p->models[call->model];
         const rv_provider *pr = &p->providers[m->provider];
         json_object_set_new(o, "model", json_string(name_of(p, m->name)));
         json_object_set_new(o, "model_id", json_string(name_of(p, m->id)));
         json_object_set_new(o, "provider", json_string(name_of(p, pr->name)));
         json_object_set_new(o, "provider_kind", json_string(rv_provkind_names[pr->kind]));
     }
-    if (vm->rule != RV_NONE) {
-        const rv_rule *r = &p->rules[vm->rule];
+    if (res->rule != RV_NONE) {
+        const rv_rule *r = &p->rules[res->rule];
         ex_loc(p, r->loc, buf, sizeof buf);
         json_t *rj = json_pack("{s:i, s:s}", "number", (json_int_t)r->number, "at", buf);
         if (r->reason != RV_NONE)
@@ -178,35 +202,37 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, rv_request *req)
         json_object_set_new(o, "rule", rj);
     }
     static const char *const via[] = { "none", "model", "choice", "cascade", "hook", "fallback" };
-    json_object_set_new(o, "strategy", json_string(vm->via == VIA_CHOICE
-        ? (p->choices[vm->via_index].kind == RV_CHOOSE_CHEAPEST ? "cheapest" : "fastest") : via[vm->via]));
+    json_object_set_new(o, "strategy", json_string(res->via == RV_VIA_CHOICE
+        ? (p->choices[res->via_index].kind == RV_CHOOSE_CHEAPEST ? "cheapest" : "fastest") : via[res->via]));
     json_t *ev = json_array();
-    for (uint32_t i = 0; i < vm->nconds; i++) {
-        ex_loc(p, vm->conds[i].loc, buf, sizeof buf);
+    for (uint32_t i = 0; i < log.n; i++) {
+        ex_loc(p, log.c[i].loc, buf, sizeof buf);
         json_array_append_new(ev, json_pack("{s:s, s:s, s:b}", "at", buf, "condition",
-                                            span_text(cache, vm->conds[i].loc), "result", vm->conds[i].result));
+                                            span_text(cache, log.c[i].loc), "result", log.c[i].result));
     }
     json_object_set_new(o, "evaluated", ev);
+    if (log.dropped)
+        json_object_set_new(o, "evaluated_not_shown", json_integer(log.dropped));
     /* guardrails */
     json_t *g = json_object();
-    json_object_set_new(g, "redactions", json_integer(vm->redacted));
+    json_object_set_new(g, "redactions", json_integer(res->redacted));
     if (st == RV_DENIED)
-        json_object_set_new(g, "denied", json_pack("{s:s, s:s%}", "guardrail", name_of(p, p->guards[vm->denied_by].name),
-                                                   "reason", vm->deny_reason.s, (size_t)vm->deny_reason.len));
+        json_object_set_new(g, "denied", json_pack("{s:s, s:s%}", "guardrail", name_of(p, p->guards[res->denied_by].name),
+                                                   "reason", res->deny_reason.s, (size_t)res->deny_reason.len));
     json_object_set_new(o, "guardrails", g);
     if (hook)
         json_object_set_new(o, "hook", hook);
     if (st == RV_CALL) {
-        uint32_t m = vm->call.model;
-        int64_t out = vm_expected_output(vm, m);
-        int64_t in = vm_model_tokens(vm, m);
+        uint32_t m = call->model;
+        int64_t out = call->max_output ? call->max_output : vm_expected_output(vm);
+        int64_t in = call->est_input_tokens;
         int64_t cost = vm_call_cost(p, m, in, out);
         json_object_set_new(o, "estimate", json_pack("{s:I, s:I, s:o, s:I}", "input_tokens", (json_int_t)in,
                                                      "output_tokens", (json_int_t)out, "cost", money(cost),
                                                      "cost_picodollars", (json_int_t)cost));
         json_t *plan = json_array();
-        if (vm->via == VIA_CASCADE) {
-            const rv_cascade *cs = &p->cascades[vm->via_index];
+        if (res->via == RV_VIA_CASCADE) {
+            const rv_cascade *cs = &p->cascades[res->via_index];
             static const char *const by[] = { "logprobs", "judge", "check" };
             fmt_num(buf, sizeof buf, cs->threshold);
             json_t *c = json_pack("{s:s, s:o, s:s, s:s}", "step", "cascade", "models", models_list(p, cs->first, cs->count),
@@ -215,22 +241,26 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, rv_request *req)
                 json_object_set_new(c, "judge", json_string(name_of(p, p->models[cs->judge].name)));
             json_array_append_new(plan, c);
         }
-        if (vm->via == VIA_CHOICE) {
-            const rv_choice *ch = &p->choices[vm->via_index];
+        if (res->via == RV_VIA_CHOICE) {
+            const rv_choice *ch = &p->choices[res->via_index];
             json_array_append_new(plan, json_pack("{s:s, s:o}", "step", ch->kind == RV_CHOOSE_CHEAPEST ? "cheapest" : "fastest",
                                                   "candidates", models_list(p, ch->first, ch->count)));
         }
-        const rv_agent *a = &p->agents[vm->agent];
+        const rv_agent *a = &p->agents[res->agent];
         if (a->retry)
             json_array_append_new(plan, json_pack("{s:s, s:i}", "step", "retry", "times", (json_int_t)a->retry));
-        json_t *fb = fallback_plan(p, vm->agent, vm->call.fallback);
+        json_t *fb = fallback_plan(p, res->agent, vm_next_fallback(vm));
         if (json_array_size(fb))
             json_array_append_new(plan, json_pack("{s:s, s:o}", "step", "fallback", "targets", fb));
         else
             json_decref(fb);
         json_object_set_new(o, "plan", plan);
     } else if (st == RV_FAILED) {
-        json_object_set_new(o, "error", json_string(vm->error ? vm->error : "no decision"));
+        json_object_set_new(o, "error", json_string(res->error ? res->error : "no decision"));
+        if (res->error_loc != RV_NONE) {
+            ex_loc(p, res->error_loc, buf, sizeof buf);
+            json_object_set_new(o, "error_at", json_string(buf));
+        }
     }
     return o;
 }

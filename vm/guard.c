@@ -14,17 +14,7 @@
 #include "guard.h"
 #include "litset.h"
 #include "mem.h"
-
-char *vm_scratch(rv_vm *vm, size_t n)
-{
-    /* a bump region; the request arena takes what does not fit */
-    if (vm->scratch_len + n <= vm->scratch_cap) {
-        char *p = vm->scratch + vm->scratch_len;
-        vm->scratch_len += n;
-        return p;
-    }
-    return vm->req ? req_alloc(vm->req, n) : NULL;
-}
+#include "vmstate.h"
 
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
 {
@@ -71,7 +61,7 @@ static int redact(rv_vm *vm, uint32_t re, rv_sv *in, rv_sv with)
     if (!count)
         return 0;
     size_t tail = in->len - last;
-    char *d = vm_scratch(vm, out_len + tail + 1);
+    char *d = vm_alloc(vm, out_len + tail + 1);
     if (!d) {
         free(out);
         return -1;
@@ -86,21 +76,20 @@ static int redact(rv_vm *vm, uint32_t re, rv_sv *in, rv_sv with)
 }
 
 /* A deny or redact action on one text: 1 when it refuses. */
-static int apply(rv_vm *vm, uint32_t guard, const rv_gaction *ga, rv_sv *text)
+static int apply(rv_vm *vm, uint32_t guard, uint32_t action, rv_sv *text)
 {
     const rv_program *p = vm->img->p;
+    const rv_gaction *ga = &p->gactions[action];
     if (ga->kind == RV_GA_DENY) {
         if (gd_match(vm, ga->regex, text->s, text->len) <= 0)
             return 0;
-        vm->denied_by = guard;
-        vm->deny_reason.s = rv_str(p, ga->text);
-        vm->deny_reason.len = p->str_len[ga->text];
+        vm_deny(vm, guard, action, rv_str(p, ga->text), p->str_len[ga->text]);
         return 1;
     }
     rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] };
     int n = redact(vm, ga->regex, text, with);
     if (n > 0)
-        vm->redacted += (uint32_t)n;
+        vm_note_redactions(vm, guard, action, (uint32_t)n);
     return 0;
 }
 
@@ -113,7 +102,7 @@ int gd_input(rv_vm *vm, uint32_t agent)
 {
     const rv_program *p = vm->img->p;
     const rv_agent *a = &p->agents[agent];
-    rv_request *r = vm->req;
+    rv_request *r = (rv_request *)vm->req;   /* redaction rewrites the views in place */
     for (uint32_t g = 0; g < a->guard_count; g++) {
         const rv_guardrail *gr = &p->guards[p->guard_refs[a->guard_first + g]];
         for (uint32_t k = 0; k < gr->count; k++) {
@@ -125,9 +114,8 @@ int gd_input(rv_vm *vm, uint32_t agent)
                 for (uint32_t i = 0; i < r->nmsg; i++)
                     tok += bi_tokens(r->msgs[i].text.s, r->msgs[i].text.len);
                 if (tok > ga->limit) {
-                    vm->denied_by = p->guard_refs[a->guard_first + g];
-                    vm->deny_reason.s = "the input is longer than the guardrail's token limit";
-                    vm->deny_reason.len = (uint32_t)strlen(vm->deny_reason.s);
+                    static const char why[] = "the input is longer than the guardrail's token limit";
+                    vm_deny(vm, p->guard_refs[a->guard_first + g], gr->first + k, why, sizeof why - 1);
                     return 1;
                 }
                 continue;
@@ -136,7 +124,7 @@ int gd_input(rv_vm *vm, uint32_t agent)
                 rv_msg *m = &r->msgs[i];
                 if (!input_message(m))
                     continue;
-                if (apply(vm, p->guard_refs[a->guard_first + g], ga, &m->text))
+                if (apply(vm, p->guard_refs[a->guard_first + g], gr->first + k, &m->text))
                     return 1;
                 r->texts[i] = m->text;
             }
@@ -151,13 +139,13 @@ int gd_input(rv_vm *vm, uint32_t agent)
         else if (r->msgs[i].role == RV_ROLE_SYSTEM && nsys < 64)
             sys[nsys++] = r->msgs[i].text;
     }
-    if (vm->redacted && nsys == 1)
+    if (vm->res.redacted && nsys == 1)
         r->system = sys[0];
-    else if (vm->redacted && nsys > 1) {
+    else if (vm->res.redacted && nsys > 1) {
         size_t len = 0;
         for (uint32_t i = 0; i < nsys; i++)
             len += sys[i].len + 1;
-        char *d = vm_scratch(vm, len + 1), *q = d;
+        char *d = vm_alloc(vm, len + 1), *q = d;
         if (d) {
             for (uint32_t i = 0; i < nsys; i++) {
                 if (i)
@@ -183,7 +171,7 @@ int gd_output(rv_vm *vm, uint32_t agent, rv_sv *text)
             const rv_gaction *ga = &p->gactions[gr->first + k];
             if (ga->dir != RV_DIR_OUTPUT || ga->kind == RV_GA_LIMIT)
                 continue;
-            if (apply(vm, p->guard_refs[a->guard_first + g], ga, text))
+            if (apply(vm, p->guard_refs[a->guard_first + g], gr->first + k, text))
                 return 1;
         }
     }
@@ -203,4 +191,41 @@ int64_t gd_output_limit(const rv_program *p, uint32_t agent)
         }
     }
     return lim;
+}
+
+void vm_deny(rv_vm *vm, uint32_t guard, uint32_t action, const char *reason, size_t len)
+{
+    vm->res.denied_by = guard;
+    vm->res.deny_reason.s = reason;
+    vm->res.deny_reason.len = (uint32_t)len;
+    if (vm->res.nguardacts < RV_MAX_GUARDACTS) {
+        const rv_gaction *ga = &vm->img->p->gactions[action];
+        rv_guardact *g = &vm->guardacts[vm->res.nguardacts++];
+        g->guard = guard;
+        g->action = action;
+        g->kind = (uint8_t)ga->kind;
+        g->dir = (uint8_t)ga->dir;
+        g->denied = 1;
+        g->count = 0;
+    }
+}
+
+void vm_note_redactions(rv_vm *vm, uint32_t guard, uint32_t action, uint32_t count)
+{
+    vm->res.redacted += count;
+    for (uint32_t i = 0; i < vm->res.nguardacts; i++)
+        if (vm->guardacts[i].action == action && vm->guardacts[i].guard == guard && !vm->guardacts[i].denied) {
+            vm->guardacts[i].count += count;
+            return;
+        }
+    if (vm->res.nguardacts < RV_MAX_GUARDACTS) {
+        const rv_gaction *ga = &vm->img->p->gactions[action];
+        rv_guardact *g = &vm->guardacts[vm->res.nguardacts++];
+        g->guard = guard;
+        g->action = action;
+        g->kind = (uint8_t)ga->kind;
+        g->dir = (uint8_t)ga->dir;
+        g->denied = 0;
+        g->count = count;
+    }
 }

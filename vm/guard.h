@@ -16,7 +16,5 @@ int gd_output(rv_vm *vm, uint32_t agent, rv_sv *text);
 int64_t gd_output_limit(const rv_program *p, uint32_t agent);
 /* Does regex 're' match anywhere in 's'? (-1 on a match error) */
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n);
-/* Scratch space for derived strings (reset by vm_start). */
-char *vm_scratch(rv_vm *vm, size_t n);
 
 #endif

@@ -83,7 +83,7 @@ static int64_t text_tokens(const rv_program *p, const rv_value *v)
 
 static void ascii_case(rv_vm *vm, rv_value *v, int upper)
 {
-    char *d = vm_scratch(vm, v->n + 1);
+    char *d = vm_alloc(vm, v->n + 1);
     if (!d) {
         v->t = RV_T_NIL;
         return;
@@ -210,8 +210,8 @@ static rv_value resp_field(rv_vm *vm, const rv_outcome *o, uint32_t f)
     case RV_RESP_TEXT: v.u.s = o->text.s ? o->text.s : ""; v.n = o->text.len; break;
     case RV_RESP_FINISH: v.u.s = o->finish.s ? o->finish.s : ""; v.n = o->finish.len; break;
     case RV_RESP_LOGPROB: v.u.i = o->logprob; break;
-    case RV_RESP_TOOL_CALLS: v.u.i = o->tool_calls; break;
-    case RV_RESP_OUT_TOKENS: v.u.i = o->out_tokens >= 0 ? o->out_tokens : bi_tokens(o->text.s, o->text.len); break;
+    case RV_RESP_TOOL_CALLS: v.u.i = o->ntool_calls; break;
+    case RV_RESP_OUT_TOKENS: v.u.i = o->usage.output >= 0 ? o->usage.output : bi_tokens(o->text.s, o->text.len); break;
     }
     (void)vm;
     return v;
@@ -221,24 +221,24 @@ static rv_value dec_field(rv_vm *vm, uint32_t f)
 {
     const rv_program *p = vm->img->p;
     rv_value v = { .t = rv_decfields[f].type };
-    int answered = vm->model != RV_NONE && vm->denied_by == RV_NONE;
+    const rv_result *r = &vm->res;
     switch (f) {
-    case RV_DEC_MODEL: v.u.i = vm->model; if (!answered && vm->model == RV_NONE) v.t = RV_T_NIL; break;
-    case RV_DEC_RULE: v.u.i = vm->rule != RV_NONE ? p->rules[vm->rule].number : 0; break;
+    case RV_DEC_MODEL: if (r->model == RV_NONE) v.t = RV_T_NIL; else v.u.i = r->model; break;
+    case RV_DEC_RULE: v.u.i = r->rule != RV_NONE ? p->rules[r->rule].number : 0; break;
     case RV_DEC_REASON:
-        v.u.s = vm->rule != RV_NONE ? rv_str(p, p->rules[vm->rule].reason) : "";
-        v.n = vm->rule != RV_NONE && p->rules[vm->rule].reason != RV_NONE ? p->str_len[p->rules[vm->rule].reason] : 0;
+        v.u.s = r->rule != RV_NONE ? rv_str(p, p->rules[r->rule].reason) : "";
+        v.n = r->rule != RV_NONE && p->rules[r->rule].reason != RV_NONE ? p->str_len[p->rules[r->rule].reason] : 0;
         break;
-    case RV_DEC_AGENT: v.u.i = vm->agent; break;
+    case RV_DEC_AGENT: v.u.i = r->agent; break;
     case RV_DEC_PROVIDER:
-        if (vm->model == RV_NONE) v.t = RV_T_NIL;
-        else v.u.i = p->models[vm->model].provider;
+        if (r->model == RV_NONE) v.t = RV_T_NIL;
+        else v.u.i = p->models[r->model].provider;
         break;
-    case RV_DEC_DENIED: v.u.i = vm->denied_by != RV_NONE; break;
-    case RV_DEC_DENIED_BY: if (vm->denied_by == RV_NONE) v.t = RV_T_NIL; else v.u.i = vm->denied_by; break;
-    case RV_DEC_REDACTED: v.u.i = vm->redacted; break;
-    case RV_DEC_COST: v.u.i = vm->cost; break;
-    case RV_DEC_ATTEMPTS: v.u.i = vm->attempts; break;
+    case RV_DEC_DENIED: v.u.i = r->denied_by != RV_NONE; break;
+    case RV_DEC_DENIED_BY: if (r->denied_by == RV_NONE) v.t = RV_T_NIL; else v.u.i = r->denied_by; break;
+    case RV_DEC_REDACTED: v.u.i = r->redacted; break;
+    case RV_DEC_COST: v.u.i = r->cost; break;
+    case RV_DEC_ATTEMPTS: v.u.i = r->ncalls; break;
     }
     return v;
 }
@@ -246,18 +246,20 @@ static rv_value dec_field(rv_vm *vm, uint32_t f)
 /* ---------------------------------------------------------------- the loop */
 
 
-/* Record an evaluated routing condition (explain) and its outcome
-   (coverage), when asked to. */
+/* An error in the route code at 'pc': the message and where it is. */
+static void runtime_error(rv_vm *vm, uint32_t pc, const char *msg)
+{
+    vm->res.error = msg;
+    vm->res.error_pc = pc;
+    vm->res.error_loc = pc < vm->img->p->ncode ? vm->img->p->pc_loc[pc] : RV_NONE;
+}
+
+/* Tell the observer (explain's trace, test coverage) that the routing
+   condition at 'pc' was evaluated. */
 static inline void trace_cond(rv_vm *vm, uint32_t pc, int result)
 {
-    if (vm->conds && vm->nconds < vm->max_conds) {
-        rv_cond *c = &vm->conds[vm->nconds++];
-        c->pc = pc;
-        c->loc = vm->img->p->pc_loc[pc];
-        c->result = (uint8_t)result;
-    }
-    if (vm->cover)
-        vm->cover[pc] |= result ? 1u : 2u;
+    if (vm->obs && vm->obs->cond)
+        vm->obs->cond(vm->obs_ud, pc, vm->img->p->pc_loc[pc], result);
 }
 
 /* With GCC and clang each opcode body jumps straight to the next one's
@@ -467,12 +469,12 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_JMPFK) { if (!vm_truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
         vmcase(OP_JMPTK) { if (vm_truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
         vmcase(OP_RULE) {
-            vm->rule = A;
-            if (vm->cover)
-                vm->cover[pc - 1] |= 1u;
+            vm->res.rule = A;
+            if (vm->obs && vm->obs->rule)
+                vm->obs->rule(vm->obs_ud, pc - 1, A);
             vmbreak;
         }
-        vmcase(OP_DECIDE) { vm->call.model = A; return EX_DECIDE; }
+        vmcase(OP_DECIDE) { *arg = A; return EX_DECIDE; }
         vmcase(OP_DELEGATE) { *arg = A; return EX_DELEGATE; }
         vmcase(OP_CHOOSE) { *arg = A; return EX_CHOOSE; }
         vmcase(OP_CASCADE) { *arg = A; return EX_CASCADE; }
@@ -492,10 +494,10 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             vmbreak;
         }
         vmcase(OP_HOOK) { *arg = A; vm->pc = pc; return EX_HOOK; }
-        vmcase(OP_FAIL) { vm->error = rv_str(p, A); return EX_FAIL; }
+        vmcase(OP_FAIL) { runtime_error(vm, pc - 1, rv_str(p, A)); return EX_FAIL; }
         vmcase(OP_RET) { *ret = POPV(); return EX_RET; }
         vmdefault
-            vm->error = "invalid instruction";
+            runtime_error(vm, pc - 1, "invalid instruction");
             return EX_FAIL;
         }
     }

@@ -59,14 +59,14 @@ typedef uint32_t rv_tset;
 /* What an instruction pushes (the result column of opcodes.def). */
 typedef enum {
     R_NONE, R_BOOL, R_CONST, R_FIELD, R_META, R_SAME, R_ARITH, R_BUILTIN
-} rv_result;
+} rv_pushkind;
 
 typedef struct {
     const char *name;
     rv_argkind  kind;
     int8_t      pop, push;
     rv_tset     in[2];
-    rv_result   out;
+    rv_pushkind out;
     const char *doc;
 } rv_opinfo;
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "envmem.h"
 #include "exitcode.h"
 #include "explain.h"
 #include "mem.h"
@@ -102,16 +103,18 @@ static int one(ctx *x, const char *buf, size_t len)
         return 1;
     }
     if (x->brief) {
-        rv_status st = vm_start(x->vm, a, req);
+        rv_status st = vm_start(x->vm, a, req, NULL);
         while (st == RV_HOOK) {
-            rv_outcome none = { .ok = 0, .failure = "not called" };
+            rv_outcome none = vm_outcome_init(0);
+            none.failure = RV_FAIL_ERROR;
             st = vm_resume(x->vm, &none);
         }
         const rv_program *p = x->p;
+        const rv_result *res = vm_result(x->vm);
         if (st == RV_CALL)
             printf("{\"agent\":\"%s\",\"model\":\"%s\",\"rule\":%u}\n", rv_str(p, p->agents[a].name),
-                   rv_str(p, p->models[x->vm->call.model].name),
-                   x->vm->rule != RV_NONE ? p->rules[x->vm->rule].number : 0);
+                   rv_str(p, p->models[vm_call(x->vm)->model].name),
+                   res->rule != RV_NONE ? p->rules[res->rule].number : 0);
         else
             printf("{\"agent\":\"%s\",\"decision\":\"%s\"}\n", rv_str(p, p->agents[a].name),
                    st == RV_DENIED ? "denied" : "failed");
@@ -161,8 +164,8 @@ static int cmd_explain(int argc, char **argv)
         return RC_FINDINGS;
     }
     bi_langdet *lang = vm_uses_builtin(p, RV_BI_lang) ? bi_lang_new() : NULL;
-    rv_vm *vm = vm_new(&img, lang);
-    rv_cond conds[RV_MAX_CONDS];
+    rv_memenv *env = memenv_new(p->nmodel);
+    rv_vm *vm = env ? vm_new(&img, memenv_env(env), lang) : NULL;
     ex_cache *cache = ex_cache_new(p);
     int rc = RC_OK;
     if (!vm || !cache) {
@@ -170,8 +173,6 @@ static int cmd_explain(int argc, char **argv)
         rc = RC_USAGE;
         goto out;
     }
-    vm->conds = conds;
-    vm->max_conds = RV_MAX_CONDS;
     ctx x = { vm, cache, p, agent, brief };
     if (request) {
         /* mapped, so an oversized request costs nothing before it is refused */
@@ -209,6 +210,7 @@ static int cmd_explain(int argc, char **argv)
 out:
     ex_cache_free(cache);
     vm_free(vm);
+    memenv_free(env);
     bi_lang_free(lang);
     vm_image_free(&img);
     rv_program_free(p);

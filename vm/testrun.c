@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "envmem.h"
 #include "explain.h"
 #include "mem.h"
 #include "opcodes.h"
@@ -32,12 +33,13 @@ static const rv_given *find_given(const rv_program *p, const rv_test *t, rv_give
 }
 
 /* Decide the test's request, answering every call from the givens. */
-static rv_status decide(rv_vm *vm, const rv_test *t, rv_request *req)
+static rv_status decide(rv_vm *vm, const rv_test *t, const rv_request *req)
 {
-    const rv_program *p = vm->img->p;
-    rv_status st = vm_start(vm, t->agent, req);
+    const rv_program *p = vm_image(vm)->p;
+    rv_status st = vm_start(vm, t->agent, req, NULL);
     for (int guard = 0; guard < 256 && (st == RV_CALL || st == RV_HOOK); guard++) {
-        rv_outcome o = { .ok = 1, .confidence = 1000000, .in_tokens = -1, .out_tokens = -1 };
+        rv_outcome o = vm_outcome_init(1);
+        o.confidence = 1000000;
         o.text.s = "";
         if (st == RV_HOOK) {
             const rv_given *g = find_given(p, t, RV_GIVEN_HOOK, 0);
@@ -46,13 +48,17 @@ static rv_status decide(rv_vm *vm, const rv_test *t, rv_request *req)
                 o.hook_model.len = p->str_len[p->models[g->model].name];
             } else {
                 o.ok = 0;
-                o.failure = "no given answer for the hook";
+                o.failure = RV_FAIL_ERROR;
+                o.detail = "no given answer for the hook";
             }
         } else {
-            const rv_given *g = find_given(p, t, RV_GIVEN_ANSWER, vm->call.model);
+            const rv_given *g = find_given(p, t, RV_GIVEN_ANSWER, vm_call(vm)->model);
             if (g && g->kind == RV_GIVEN_FAIL) {
                 o.ok = 0;
-                o.failure = rv_str(p, g->text);
+                o.failure = vm_failure_parse(rv_str(p, g->text), p->str_len[g->text], &o.http_status);
+                if (o.failure == RV_FAIL__COUNT)
+                    o.failure = RV_FAIL_ERROR;
+                o.detail = rv_str(p, g->text);
             } else if (g) {
                 o.text.s = rv_str(p, g->text);
                 o.text.len = p->str_len[g->text];
@@ -67,20 +73,37 @@ static rv_status decide(rv_vm *vm, const rv_test *t, rv_request *req)
 
 static void describe(const rv_vm *vm, rv_status st, char *buf, size_t n)
 {
-    const rv_program *p = vm->img->p;
+    const rv_program *p = vm_image(vm)->p;
+    const rv_result *r = vm_result(vm);
     char cost[48];
-    fmt_money(cost, sizeof cost, vm->cost);
+    fmt_money(cost, sizeof cost, r->cost);
     if (st == RV_DENIED)
-        snprintf(buf, n, "denied by %s (%.*s)", rv_str(p, p->guards[vm->denied_by].name),
-                 (int)vm->deny_reason.len, vm->deny_reason.s);
+        snprintf(buf, n, "denied by %s (%.*s)", rv_str(p, p->guards[r->denied_by].name),
+                 (int)r->deny_reason.len, r->deny_reason.s);
     else if (st == RV_FAILED)
-        snprintf(buf, n, "failed: %s", vm->error ? vm->error : "no decision");
+        snprintf(buf, n, "failed: %s", r->error ? r->error : "no decision");
     else
-        snprintf(buf, n, "model %s, rule %u, %u attempt%s, cost %s",
-                 vm->model != RV_NONE ? rv_str(p, p->models[vm->model].name) : "none",
-                 vm->rule != RV_NONE ? p->rules[vm->rule].number : 0, vm->attempts,
-                 vm->attempts == 1 ? "" : "s", cost);
+        snprintf(buf, n, "model %s, rule %u, %u call%s, cost %s",
+                 r->model != RV_NONE ? rv_str(p, p->models[r->model].name) : "none",
+                 r->rule != RV_NONE ? p->rules[r->rule].number : 0, r->ncalls,
+                 r->ncalls == 1 ? "" : "s", cost);
 }
+
+/* Coverage: per pc, bit 0 the condition held (or the rule was entered),
+   bit 1 it did not. */
+static void on_cond(void *ud, uint32_t pc, uint32_t loc, int result)
+{
+    (void)loc;
+    ((uint32_t *)ud)[pc] |= result ? 1u : 2u;
+}
+
+static void on_rule(void *ud, uint32_t pc, uint32_t rule)
+{
+    (void)rule;
+    ((uint32_t *)ud)[pc] |= 1u;
+}
+
+static const rv_observer coverage_observer = { on_cond, on_rule };
 
 static const char *loc_text(const rv_program *p, uint32_t loc, char *buf, size_t n)
 {
@@ -127,14 +150,16 @@ int tr_run(const rv_program *p, int coverage, FILE *out, tr_stats *st)
         return -1;
     }
     bi_langdet *lang = vm_uses_builtin(p, RV_BI_lang) ? bi_lang_new() : NULL;
-    rv_vm *vm = vm_new(&img, lang);
+    rv_memenv *env = memenv_new(p->nmodel);
+    rv_vm *vm = env ? vm_new(&img, memenv_env(env), lang) : NULL;
     uint32_t *cover = coverage ? mem_calloc(p->ncode + 1, sizeof *cover) : NULL;
     if (!vm || (coverage && !cover)) {
         fprintf(out, "FAIL policy: out of memory\n");
         st->failed++;
         goto out;
     }
-    vm->cover = cover;
+    if (cover)
+        vm_set_observer(vm, &coverage_observer, cover);
     for (uint32_t i = 0; i < p->ntest; i++) {
         const rv_test *t = &p->tests[i];
         const char *name = rv_str(p, t->name);
@@ -151,7 +176,7 @@ int tr_run(const rv_program *p, int coverage, FILE *out, tr_stats *st)
         int ok = 1;
         for (uint32_t k = 0; k < t->expect_count; k++) {
             uint32_t fn = t->expect + k;
-            rv_value v = vm_run_fn(vm, fn, 0, NULL);
+            rv_value v = vm_run_expect(vm, fn);
             if (v.t == RV_T_BOOL && v.u.i)
                 continue;
             if (ok)
@@ -173,7 +198,6 @@ int tr_run(const rv_program *p, int coverage, FILE *out, tr_stats *st)
             fprintf(out, "    decision: %s\n", what);
         ok ? st->passed++ : st->failed++;
         req_free(req);
-        vm->req = NULL;
     }
     if (coverage) {
         fprintf(out, "coverage:\n");
@@ -183,6 +207,7 @@ int tr_run(const rv_program *p, int coverage, FILE *out, tr_stats *st)
 out:
     free(cover);
     vm_free(vm);
+    memenv_free(env);
     bi_lang_free(lang);
     vm_image_free(&img);
     return st->failed ? -1 : 0;

@@ -1,4 +1,4 @@
-/* The VM: runs a verified program for one request.
+/* The VM and its contract with drivers.
 
    A request's decision is a small state machine around the route code:
 
@@ -10,15 +10,41 @@
                                                                               ──▶ DONE | DENIED | FAILED
 
    The VM never does I/O.  Whenever it needs the outside world it returns
-   to its caller -- RV_CALL (ask a model), RV_HOOK (ask a routing hook) --
-   and the caller resumes it with the outcome.  'routevm explain' answers
-   nothing (it reports the first CALL and the plan), 'routec test' answers
-   from the test's 'given' lines, the gateway from live providers; the
-   decision is the same code in all of them.
+   to its driver -- RV_CALL (ask a model), RV_HOOK (ask a routing hook) --
+   and the driver resumes it with the outcome.  'routevm explain' answers
+   nothing (it reports the first call and the plan), 'routec test' answers
+   from the test's 'given' lines, 'simulate' from recorded outcomes, 'run'
+   and 'serve' from live providers: the decision is the same code in all
+   of them, and so are its inputs, which reach the VM through one
+   environment (rv_env) the driver supplies.
 
-   The image (program plus its compiled regexes) is immutable and shared;
-   an rv_vm is per request, allocated once and reused: starting a request
-   allocates nothing beyond the request itself. */
+   The contract, in short:
+   - rv_vm is opaque.  After RV_CALL, vm_call() describes the call
+     completely (model, purpose, attempt, timeouts, backoff, streaming,
+     output limit, the conversation to send); after RV_HOOK, vm_hook();
+     at any time vm_result() the decision so far and, once the state
+     machine has ended, its outcome.
+   - Ownership.  The request passed to vm_start is borrowed and read-only;
+     it must stay valid while the driver calls into the VM for that
+     decision (vm_resume, vm_feed, vm_run_expect).
+     Everything the driver passes to vm_resume or vm_feed is borrowed only
+     for the duration of that call: the VM copies what it keeps (an answer
+     it may still accept, a tool call's arguments) into per-request memory
+     it owns, so a driver may free its buffers as soon as the call
+     returns.  Every pointer the VM hands out (vm_call, vm_hook,
+     vm_result, released stream text) points into the VM or the program
+     and stays valid until the next vm_resume, vm_feed, vm_start or
+     vm_free, whichever comes first, unless said otherwise.
+   - Inputs that change decisions at run time (the clock, spend against
+     budgets, observed latency, circuit and rate-limit state, randomness
+     for backoff jitter) come only through rv_env.  vm/envmem.h is an
+     in-memory implementation for tests, explain and simulate.
+   - Tracing and coverage attach through an observer (vm_set_observer),
+     in the manner of lua_sethook.
+
+   The image (program plus compiled regexes) is immutable and shared by
+   every VM and thread; an rv_vm is per request, allocated once and
+   reused: starting a request allocates nothing. */
 #ifndef RV_VM_H
 #define RV_VM_H
 
@@ -28,12 +54,14 @@
 #include "program.h"
 #include "request.h"
 
+/* ---------------------------------------------------------------- image */
+
 /* A loaded program ready to run: the program and its regexes compiled
-   (with the JIT where available) once. */
+   (with the JIT where available) once.  Read-only after vm_image_init;
+   shared by any number of VMs and threads. */
 typedef struct rv_image {
     const rv_program *p;
     void **re;                  /* pcre2_code * per program regex */
-    /* (kval, below, is filled from the constant table once) */
     struct ls_set **lits;       /* per regex: a literal-set matcher, or NULL (vm/litset.h) */
     uint32_t max_match;         /* largest ovector any regex needs */
     uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
@@ -41,12 +69,13 @@ typedef struct rv_image {
     uint32_t nmeta_slot;
 } rv_image;
 
-/* Returns 0, or -1 with a message (a regex that will not compile). */
+/* Returns 0, or -1 with a message (a regex that will not compile).  'p' is
+   borrowed and must outlive the image. */
 int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen);
 void vm_image_free(rv_image *img);
 
 /* Values on the VM stack.  Strings and lists are views: into the program
-   (constants), the request, or the VM's scratch space. */
+   (constants), the request, or the VM's per-request memory. */
 typedef struct rv_value_s {
     uint8_t t;                  /* rv_type */
     uint8_t lk;                 /* LIST: 0 constant items, 1 request views */
@@ -59,106 +88,295 @@ typedef struct rv_value_s {
     } u;
 } rv_value;
 
+/* ---------------------------------------------------------------- environment */
+
+/* Circuit-breaker state of a model, as the driver tracks it. */
+typedef enum { RV_CIRCUIT_CLOSED, RV_CIRCUIT_HALF_OPEN, RV_CIRCUIT_OPEN } rv_circuit;
+
+/* What the driver knows about a model at run time. */
+typedef struct {
+    int64_t latency_us;         /* observed latency (e.g. an EWMA); -1 when not measured */
+    uint8_t circuit;            /* rv_circuit: an OPEN model is not called */
+    uint8_t saturated;          /* its rate limits (rpm, tpm) are used up: not called */
+} rv_modelstate;
+
+/* A spend ledger key: the agent (by name, stable across policy reloads)
+   and the UTC day (days since 1970-01-01). */
+typedef struct {
+    const char *agent;          /* borrowed for the duration of the call */
+    uint32_t agent_len;
+    int64_t day;
+} rv_spendkey;
+
+/* The decision's inputs from the outside world.  Every member may be NULL;
+   the defaults are stated.  Callbacks must not call back into the VM.  The
+   VM calls them from the thread that called vm_start/vm_resume. */
+typedef struct rv_env {
+    void *ud;                   /* passed to every callback */
+    /* The wall clock, microseconds since the epoch.  Default: 0 (no
+       deadlines are enforced, per-day budgets count in day 0). */
+    int64_t (*now_us)(void *ud);
+    /* Reserve 'amount' picodollars against 'key' atomically unless the
+       day's spend plus open reservations plus 'amount' would exceed
+       'limit'.  Returns 0 and a ticket when reserved, 1 when the budget
+       refuses, -1 on an error (the VM treats it as a refusal: fail
+       closed).  Default: always reserved. */
+    int (*reserve)(void *ud, const rv_spendkey *key, int64_t amount, int64_t limit, uint64_t *ticket);
+    /* Replace reservation 'ticket' by the actual cost 'actual' (0 for a
+       call that was not billed). */
+    void (*settle)(void *ud, uint64_t ticket, int64_t actual);
+    /* The day's settled spend plus open reservations for 'key' (reports
+       only; decisions go through reserve).  Default: 0. */
+    int64_t (*spent)(void *ud, const rv_spendkey *key);
+    /* Run-time state of model 'model' (an index of the program).
+       Default: not measured, circuit closed, not saturated. */
+    void (*model_state)(void *ud, uint32_t model, rv_modelstate *out);
+    /* 64 random bits, for backoff jitter.  Default: a fixed sequence. */
+    uint64_t (*random)(void *ud);
+} rv_env;
+
+/* ---------------------------------------------------------------- calls */
+
 typedef enum {
-    RV_CALL,        /* call vm->call.model (see vm->call) and resume with the outcome */
-    RV_HOOK,        /* ask hook vm->hook and resume with the outcome */
-    RV_DONE,        /* answered: vm->model answered, vm->answer holds the text */
-    RV_DENIED,      /* a guardrail refused: vm->denied_by, vm->deny_reason */
-    RV_FAILED       /* no answer: vm->error */
+    RV_CALL,        /* call the model vm_call() describes, then vm_resume */
+    RV_HOOK,        /* ask the hook vm_hook() describes, then vm_resume */
+    RV_DONE,        /* answered: vm_result() */
+    RV_DENIED,      /* a guardrail refused: vm_result()->denied_by, ->deny_reason */
+    RV_FAILED       /* no answer: vm_result()->error, ->failure */
 } rv_status;
 
 typedef enum { RV_PURPOSE_ANSWER, RV_PURPOSE_JUDGE } rv_purpose;
 
-/* What the caller reports after a CALL or HOOK. */
+/* Why a call failed.  'retry' says whether the VM tries the same model
+   again (after backoff, within the attempts the policy allows and the
+   request's deadline); the others go to the next candidate at once.
+   Documented in docs/language.md ("Failures"). */
+#define RV_FAILURES(X) \
+    X(NONE,        "none",           0) \
+    X(TIMEOUT,     "timeout",        1) /* connect, first byte, idle gap, attempt */ \
+    X(RESET,       "reset",          1) /* connection reset or closed early */ \
+    X(REFUSED,     "refused",        1) /* connection refused, DNS or TLS failure */ \
+    X(OVERLOADED,  "overloaded",     1) /* the provider says it is overloaded */ \
+    X(MALFORMED,   "malformed",      1) /* an answer that cannot be read */ \
+    X(RATE,        "rate_limited",   1) /* HTTP 429 */ \
+    X(SERVER,      "server_error",   1) /* HTTP 5xx, 408 */ \
+    X(CLIENT,      "client_error",   0) /* HTTP 400, 404, 413, 422, other 4xx */ \
+    X(AUTH,        "auth",           0) /* HTTP 401, 403 */ \
+    X(CONTEXT,     "context_length", 0) /* the conversation is too long for the model */ \
+    X(FILTERED,    "content_filter", 0) /* the provider refused the content */ \
+    X(ERROR,       "error",          0) /* any other error the provider reports */ \
+    X(BUDGET,      "budget",         0) /* not called: a budget refused the cost */ \
+    X(UNAVAILABLE, "unavailable",    0) /* not called: circuit open or rate limit used up */ \
+    X(DEADLINE,    "deadline",       0) /* not called: the request's deadline has passed */ \
+    X(STREAMED,    "stream_broken",  0) /* failed after part of the answer reached the client */
+
+typedef enum {
+#define X(n, s, r) RV_FAIL_##n,
+    RV_FAILURES(X)
+#undef X
+    RV_FAIL__COUNT
+} rv_failure;
+
+extern const char *const rv_failure_names[RV_FAIL__COUNT];
+extern const uint8_t rv_failure_retry[RV_FAIL__COUNT];
+
+/* The class of an HTTP error status (RV_FAIL_NONE for 1xx-3xx). */
+rv_failure vm_failure_of_http(int status);
+/* A failure by name: a class name above, a test's alias ("error" ...) or an
+   HTTP status ("429", "503"); *http gets the status or 0.  RV_FAIL__COUNT
+   when the name is unknown. */
+rv_failure vm_failure_parse(const char *name, size_t len, int *http);
+
+/* A message of a conversation the VM builds itself (a judge's). */
+typedef struct { uint8_t role; rv_sv text; } rv_chatmsg;   /* role: rv_role */
+
+/* Everything about the call the driver is to make (after RV_CALL). */
+typedef struct {
+    uint32_t model;             /* index into the program's models */
+    uint32_t provider;          /* the model's provider */
+    rv_purpose purpose;         /* an answer, or a judge's rating of one */
+    uint32_t attempt;           /* 1-based attempt of this model for this purpose */
+    uint32_t seq;               /* 0-based index of the call within the request */
+    int64_t timeout_us;         /* this attempt's limit (the agent's 'timeout'); 0 = none */
+    int64_t deadline_us;        /* the request's absolute deadline (env clock); 0 = none */
+    int64_t backoff_us;         /* wait this long before sending (retries: jittered
+                                   exponential backoff, at least a Retry-After) */
+    int may_stream;             /* the answer may reach the client as it arrives: no
+                                   later step can reject it (vm_feed applies the output
+                                   guardrails); 0 for a cascade step that may escalate
+                                   and for judges -- buffer those */
+    int64_t max_output;         /* output tokens to ask for: the least of the request's
+                                   max_tokens, the guardrails' 'limit output' and the
+                                   model's output cap; 0 = no limit known */
+    /* The conversation.  For an answer: the client's request 'req', with
+       'system' (the model's template, {agent} and {model} substituted;
+       empty if none) sent before the client's own system messages, and
+       the request's texts as redacted by the input guardrails.  For a
+       judge: 'msgs' only, which the VM built (req is NULL). */
+    const rv_request *req;
+    rv_sv system;
+    const rv_chatmsg *msgs;
+    uint32_t nmsgs;
+    int64_t est_input_tokens;   /* the VM's estimate of the input, system included */
+    int64_t reserved;           /* picodollars reserved for this call (worst case) */
+} rv_call;
+
+/* After RV_HOOK: the routing hook to ask.  The hook answers a model name;
+   a failure or an unknown name takes the route's default. */
+typedef struct {
+    uint32_t hook;              /* index into the program's hooks */
+    rv_sv url;
+    int64_t timeout_us;
+} rv_hookcall;
+
+/* Tokens of a call by class, as the provider reports them; -1 = not
+   reported (the VM estimates input and output; the others count as 0).
+   'input' excludes cached tokens: cache reads and writes are their own
+   classes, each billed once at its own price.  Reasoning tokens are part
+   of the output the provider bills; they are reported for attribution. */
+typedef struct {
+    int64_t input, output, cache_read, cache_write, reasoning;
+} rv_usage;
+
+/* A tool call in an answer.  Output guardrails screen its arguments. */
+typedef struct { rv_sv id, name, arguments; } rv_toolcall;
+
+/* What the driver reports after a CALL or HOOK.  Borrowed for the duration
+   of vm_resume only: the VM copies what it keeps. */
 typedef struct {
     int ok;
     /* a model's answer */
     rv_sv text, finish;
-    int64_t confidence;         /* num (1e-6), or -1 when unknown (logprobs missing) */
+    int64_t confidence;         /* num (1e-6), or -1 when unknown */
     int64_t logprob;            /* mean token logprob, num; 0 when unknown */
-    uint32_t tool_calls;
-    int64_t in_tokens, out_tokens;  /* usage; -1 = unknown (the VM estimates) */
-    /* a hook's answer: the model's name */
+    const rv_toolcall *tool_calls;
+    uint32_t ntool_calls;
+    rv_usage usage;
+    int64_t latency_us, ttft_us; /* measured; -1 when unknown */
+    /* a hook's answer: a model's name */
     rv_sv hook_model;
-    /* a failure */
-    const char *failure;        /* "timeout", "429", ... */
+    /* a failure (ok == 0) */
+    rv_failure failure;
+    int http_status;            /* 0 when not an HTTP status */
+    int64_t retry_after_us;     /* the provider's Retry-After; -1 when absent */
+    const char *detail;         /* a message for the result and traces, or NULL */
 } rv_outcome;
 
-/* One evaluated routing condition, for explain and coverage. */
-typedef struct { uint32_t pc, loc; uint8_t result; } rv_cond;
+/* An outcome with everything unknown: start from this. */
+rv_outcome vm_outcome_init(int ok);
 
-#define RV_MAX_CONDS 256
+/* ---------------------------------------------------------------- results */
 
-typedef struct rv_vm {
-    const rv_image *img;
-    rv_request *req;
-    bi_langdet *lang;           /* optional; lang() returns "" without it */
+/* How the route reached the model. */
+typedef enum { RV_VIA_NONE, RV_VIA_MODEL, RV_VIA_CHOICE, RV_VIA_CASCADE, RV_VIA_HOOK, RV_VIA_FALLBACK } rv_via;
 
-    /* where we are */
-    enum { VS_ROUTE, VS_CALL, VS_HOOK, VS_END } state;
-    uint32_t agent;             /* agent whose route decided (after delegation) */
+/* One call of the request, in order.  Calls not made (a budget or an open
+   circuit refused them) are listed too, with 'made' 0. */
+typedef struct {
+    uint32_t model;
+    uint8_t purpose;            /* rv_purpose */
+    uint8_t made, ok;
+    uint8_t failure;            /* rv_failure when !ok */
+    uint16_t http_status;
+    uint32_t attempt;
+    rv_usage usage;             /* as billed: reported, else estimated */
+    uint8_t estimated;          /* input or output was estimated */
+    int64_t cost;               /* picodollars */
+    int64_t latency_us, ttft_us;
+    int64_t backoff_us;
+} rv_attempt;
+
+/* A guardrail action that did something. */
+typedef struct {
+    uint32_t guard, action;     /* guardrail and action indexes (program) */
+    uint8_t kind, dir;          /* rv_gakind, rv_dir */
+    uint8_t denied;             /* this action refused the request */
+    uint32_t count;             /* redactions made */
+} rv_guardact;
+
+#define RV_MAX_ATTEMPTS 64      /* calls per request, whatever the policy says */
+#define RV_MAX_GUARDACTS 64     /* guardrail actions recorded per request */
+
+typedef struct {
+    rv_status status;           /* the last status vm_start/vm_resume returned */
     uint32_t first_agent;       /* the agent addressed */
-    uint32_t fn, pc;
-    uint32_t rule;              /* rule index of the decision, RV_NONE if none */
-    uint32_t hook;              /* RV_HOOK: hook index */
-    enum { VIA_NONE, VIA_MODEL, VIA_CHOICE, VIA_CASCADE, VIA_HOOK, VIA_FALLBACK } via;
-    uint32_t via_index;         /* choice, cascade, hook or fallback entry */
-    uint32_t hook_met;          /* a hook on the path (RV_NONE): explain reports its default */
-
-    /* the call in progress */
-    struct {
-        uint32_t model;
-        rv_purpose purpose;
-        uint32_t attempt;       /* 1-based attempts of this model */
-        uint32_t cascade, step; /* cascade index (RV_NONE) and step within it */
-        uint32_t fallback;      /* next fallback entry to try */
-    } call;
-    uint32_t model;             /* the model that answered (RV_DONE) or was chosen */
-
-    /* results */
-    rv_sv answer;
+    uint32_t agent;             /* the agent whose route decided (after delegation) */
+    uint32_t rule;              /* index into the program's rules, RV_NONE if none */
+    rv_via via;
+    uint32_t via_index;         /* choice, cascade, hook or fallback target */
+    uint32_t hook;              /* a hook on the path, RV_NONE */
+    uint32_t model;             /* the model that answered (DONE) or was chosen */
+    rv_sv answer;               /* DONE: the answer, output guardrails applied */
+    const rv_toolcall *tool_calls;  /* DONE: the answer's tool calls, screened */
+    uint32_t ntool_calls;
     uint32_t denied_by;         /* guardrail, RV_NONE */
     rv_sv deny_reason;
     uint32_t redacted;          /* redactions made (input and output) */
-    int64_t cost;               /* money, exact */
-    int64_t in_tokens;          /* estimated tokens of the conversation */
-    uint32_t attempts;          /* model calls made, failures included */
-    const char *error;
+    const rv_guardact *guardacts;
+    uint32_t nguardacts;
+    const rv_attempt *attempts;
+    uint32_t nattempts;         /* calls tried, including those not made */
+    uint32_t ncalls;            /* calls made, failures included */
+    int64_t cost;               /* picodollars, every billed call */
+    rv_failure failure;         /* FAILED: the last failure's class */
+    const char *error;          /* FAILED: why, for people */
+    uint32_t error_pc;          /* FAILED in the route code: where, else RV_NONE */
+    uint32_t error_loc;         /*   and its source location (program locs), else RV_NONE */
+} rv_result;
 
-    /* trace of evaluated conditions (optional) */
-    rv_cond *conds;
-    uint32_t nconds, max_conds;
-    uint32_t *cover;            /* optional: per pc, bit 0 fell through, bit 1 jumped */
+/* ---------------------------------------------------------------- observer */
 
-    /* scratch for builtins and redaction (reset per request) */
-    char *scratch;
-    size_t scratch_len, scratch_cap;
-    void *md;                   /* pcre2_match_data * */
-    char lang_cache[4];
-    const char *lang_text;
-    uint32_t lang_len;
+/* Called as the route code runs (explain's condition trace, test
+   coverage).  Any member may be NULL. */
+typedef struct {
+    /* a routing condition at 'pc' (source location 'loc') was evaluated */
+    void (*cond)(void *ud, uint32_t pc, uint32_t loc, int result);
+    /* the rule at 'pc' was entered */
+    void (*rule)(void *ud, uint32_t pc, uint32_t rule);
+} rv_observer;
 
-    /* metadata keys looked up at most once per request (image meta slots) */
-    const rv_sv **meta_val;
-    uint32_t *meta_gen, gen;
+/* ---------------------------------------------------------------- the VM */
 
-    uint32_t sp, stack_cap;
-    rv_value stack[];
-} rv_vm;
+typedef struct rv_vm rv_vm;
 
-/* A VM for 'img'; the caller frees it with vm_free().  'lang' may be NULL. */
-rv_vm *vm_new(const rv_image *img, bi_langdet *lang);
+/* Limits of one decision (0 = the default). */
+typedef struct {
+    int64_t deadline_us;        /* absolute deadline for the whole request (env clock) */
+} rv_startopts;
+
+/* A VM for 'img'; the caller frees it with vm_free().  'env' and 'lang'
+   may be NULL; both are borrowed and must outlive the VM. */
+rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang);
 void vm_free(rv_vm *vm);
+void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud);
 
-/* Start deciding 'req' for 'agent' (an agent index).  The request may be
-   modified (redaction).  Returns the first status. */
-rv_status vm_start(rv_vm *vm, uint32_t agent, rv_request *req);
+/* Start deciding 'req' for 'agent' (an agent index).  'opts' may be NULL. */
+rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts);
 rv_status vm_resume(rv_vm *vm, const rv_outcome *o);
 
-/* Run a WHERE, CHECK or EXPECT function (tests call EXPECT functions
-   after a decision); 'cand' is the candidate model for WHERE, 'resp' the
-   answer for CHECK. */
-rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp);
+/* Streaming the answer of a call with may_stream set: feed each piece as
+   it arrives.  '*release' gets the text the client may see now -- output
+   guardrails applied; text a redaction pattern could still match is held
+   back until the match is decided.  Returns 0, or 1 when an output 'deny'
+   matched: stop the stream and tell the client (vm_resume then gives
+   RV_DENIED).  After the last piece, vm_feed_end() releases what was held
+   back; then vm_resume with the outcome (its 'text' is ignored: the VM
+   has the fed text). */
+int vm_feed(rv_vm *vm, const char *chunk, size_t len, rv_sv *release);
+int vm_feed_end(rv_vm *vm, rv_sv *release);
+
+const rv_call *vm_call(const rv_vm *vm);        /* after RV_CALL, else NULL */
+const rv_hookcall *vm_hook(const rv_vm *vm);    /* after RV_HOOK, else NULL */
+const rv_result *vm_result(const rv_vm *vm);    /* any time after vm_start */
+const rv_image *vm_image(const rv_vm *vm);
+const rv_request *vm_request(const rv_vm *vm);
+
+/* The deciding agent's next fallback entry (0-based, within its list):
+   the entries from it on have not been tried (explain's plan). */
+uint32_t vm_next_fallback(const rv_vm *vm);
+
+/* Run a test's EXPECT function on the decision just made. */
+rv_value vm_run_expect(rv_vm *vm, uint32_t fn);
 
 /* Does the program call builtin 'b' anywhere?  (A language detector
    costs ~10 ms to load: drivers create one only for programs that call
@@ -169,17 +387,25 @@ int vm_uses_builtin(const rv_program *p, rv_builtin b);
    if the program has exactly one. */
 uint32_t vm_agent(const rv_program *p, const char *name, size_t len);
 
-/* Estimated cost of a call to 'model' with the request's tokens and the
-   given output tokens. */
+/* Cost of a call to 'model' with the given usage (unreported classes count
+   as 0), exact, saturating at INT64_MAX. */
+int64_t vm_usage_cost(const rv_program *p, uint32_t model, const rv_usage *u);
+/* Estimated cost of a call to 'model' with 'in_tokens' and 'out_tokens'. */
 int64_t vm_call_cost(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens);
 
 /* Estimated input tokens of a call to 'model': the conversation plus the
    model's system template (computed once per request, on demand). */
 int64_t vm_model_tokens(rv_vm *vm, uint32_t model);
 
-/* Output tokens assumed when estimating a call before it is made: the
-   request's max_tokens, else the model's output limit, else 1,000
-   (capped by the output limits). */
-int64_t vm_expected_output(const rv_vm *vm, uint32_t model);
+/* Output tokens a call to 'model' may produce: the least of the request's
+   max_tokens, the guardrails' 'limit output' and the model's output cap;
+   0 when none is known. */
+int64_t vm_output_limit(const rv_vm *vm, uint32_t model);
+
+/* Output tokens assumed when comparing candidates' costs ('cheapest') and
+   estimating a call before it is made: the request's max_tokens, else
+   the guardrails' 'limit output', else 1,000 -- the same for every
+   candidate. */
+int64_t vm_expected_output(const rv_vm *vm);
 
 #endif

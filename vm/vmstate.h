@@ -1,9 +1,80 @@
 /* Internals shared by the VM's own files (image.c, interp.c, decide.c,
-   guard.c): not for drivers, which see only vm.h. */
+   guard.c, vmmem.c): the state of one decision.  Not for drivers, which
+   see only vm.h. */
 #ifndef RV_VMSTATE_H
 #define RV_VMSTATE_H
 
 #include "vm.h"
+
+#define RV_MAX_CHAIN 64         /* agents on one request's path (delegations, agent fallbacks) */
+#define RV_STR_(x) #x
+#define RV_STR(x) RV_STR_(x)
+
+/* A block of per-request memory (vmmem.c). */
+typedef struct vm_block {
+    struct vm_block *next;
+    size_t len, cap;
+    _Alignas(16) char data[];
+} vm_block;
+
+struct rv_vm {
+    const rv_image *img;
+    const rv_env *env;
+    const rv_request *req;
+    bi_langdet *lang;
+    const rv_observer *obs;
+    void *obs_ud;
+
+    /* where we are */
+    enum { VS_IDLE, VS_ROUTE, VS_CALL, VS_HOOK, VS_END } state;
+    uint32_t pc;                /* route code: where to continue (after a hook) */
+    uint32_t chain[RV_MAX_CHAIN];   /* agents whose guardrails apply, addressed first */
+    uint32_t nchain;
+
+    /* the target being tried */
+    struct {
+        uint32_t model;
+        rv_purpose purpose;
+        uint32_t attempt;       /* 1-based attempts of this model for this purpose */
+        uint32_t cascade, step; /* cascade index (RV_NONE) and step within it */
+        uint32_t fallback;      /* next fallback entry of the deciding agent */
+        rv_sv kept;             /* a cascade step's answer while the judge rates it (VM memory) */
+        int64_t retry_after;    /* the last failure's Retry-After, -1 if none */
+        uint64_t ticket[2];     /* day-budget reservations of the call in flight */
+        uint8_t nticket;
+    } cur;
+    rv_call call;
+    rv_hookcall hookcall;
+    rv_chatmsg judge_msgs[2];
+    rv_result res;
+    rv_attempt attempts[RV_MAX_ATTEMPTS];
+    rv_guardact guardacts[RV_MAX_GUARDACTS];
+    rv_toolcall *tools;         /* the accepted answer's tool calls (VM memory) */
+
+    /* clock and estimates */
+    int64_t start_us, deadline_us, day;
+    int64_t in_tokens;          /* estimated tokens of the conversation, -1 until needed */
+    uint64_t rand_state;
+
+    /* streaming (feed.c); allocated with the VM */
+    struct vm_feed *feed;
+
+    /* per-request memory: copies of what the VM keeps, derived strings
+       (redactions, lower(), templates); reset by vm_start */
+    vm_block *mem;              /* current block; the first is kept across requests */
+    size_t mem_used, mem_cap;   /* bytes handed out this request, and the cap */
+    void *md;                   /* pcre2_match_data * */
+    char lang_cache[4];
+    const char *lang_text;
+    uint32_t lang_len;
+
+    /* metadata keys looked up at most once per request (image meta slots) */
+    const rv_sv **meta_val;
+    uint32_t *meta_gen, gen;
+
+    uint32_t sp, stack_cap;
+    rv_value stack[];
+};
 
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
 
@@ -19,17 +90,43 @@ typedef struct {
 /* How exec() left a function. */
 typedef enum {
     EX_RET,         /* a WHERE/CHECK/EXPECT function returned (value in *ret) */
-    EX_DECIDE,      /* route chose model vm->call.model */
+    EX_DECIDE,      /* route chose model 'arg' */
     EX_CASCADE,     /* route chose cascade 'arg' */
     EX_CHOOSE,      /* route chose choice set 'arg' */
     EX_DELEGATE,    /* route continues in agent 'arg' */
     EX_HOOK,        /* route asks hook 'arg'; resume at vm->pc */
-    EX_FAIL         /* route failed: message in vm->error */
+    EX_FAIL         /* route failed: message in vm->res.error, pc in vm->res.error_pc */
 } ex_result;
 
 /* Run code from 'pc' until it decides, suspends or returns (interp.c). */
 ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint32_t *arg);
 /* Run function 'fn' to its RET; NIL if it does not return a value. */
 rv_value vm_run(rv_vm *vm, uint32_t fn, const fn_ctx *ctx);
+
+/* Per-request memory (vmmem.c): 'n' bytes, 16-byte aligned, valid until
+   the next vm_start; NULL when the request's memory cap is reached or the
+   system is out of memory. */
+void *vm_alloc(rv_vm *vm, size_t n);
+/* A NUL-terminated copy of 'n' bytes of 's' in per-request memory. */
+char *vm_copy(rv_vm *vm, const char *s, size_t n);
+/* Forget this request's memory (keeps the first block). */
+void vm_mem_reset(rv_vm *vm);
+void vm_mem_free(rv_vm *vm);
+/* Does 's' point into this request's memory? */
+int vm_owns(const rv_vm *vm, const char *s);
+
+/* Streaming (feed.c). */
+struct vm_feed *vm_feed_new(void);
+void vm_feed_reset(rv_vm *vm);      /* forget the stream (buffers freed) */
+rv_sv vm_feed_text(rv_vm *vm);      /* the whole answer, guardrails applied, copied */
+int vm_feed_active(const rv_vm *vm);
+int vm_feed_denied(const rv_vm *vm);    /* an output deny refused it (vm_deny recorded) */
+int vm_feed_failed(const rv_vm *vm);    /* it could not be kept: too long, out of memory */
+int vm_feed_released(const rv_vm *vm);  /* some text reached the driver */
+
+/* Record guardrail actions (guard.c calls these): a refusal, and
+   redactions made by one action. */
+void vm_deny(rv_vm *vm, uint32_t guard, uint32_t action, const char *reason, size_t len);
+void vm_note_redactions(rv_vm *vm, uint32_t guard, uint32_t action, uint32_t count);
 
 #endif

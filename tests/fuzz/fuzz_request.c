@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "envmem.h"
 #include "explain.h"
 #include "verify.h"
 #include "vm.h"
@@ -17,7 +18,7 @@ static rv_program *prog;
 static rv_image img;
 static rv_vm *vm;
 static ex_cache *cache;
-static rv_cond conds[RV_MAX_CONDS];
+static rv_memenv *env;
 
 static void init(void)
 {
@@ -34,10 +35,9 @@ static void init(void)
     char e[256];
     if (vm_image_init(&img, prog, e, sizeof e))
         abort();
-    vm = vm_new(&img, NULL);
+    env = memenv_new(prog->nmodel);
+    vm = vm_new(&img, memenv_env(env), NULL);
     cache = ex_cache_new(prog);
-    vm->conds = conds;
-    vm->max_conds = RV_MAX_CONDS;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -54,10 +54,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(s);
         json_decref(j);
         /* a second decision answering every call */
-        rv_status st = vm_start(vm, a, r);
+        rv_status st = vm_start(vm, a, r, NULL);
         for (int i = 0; i < 64 && (st == RV_CALL || st == RV_HOOK); i++) {
-            rv_outcome o = { .ok = (i + size) % 3 != 0, .confidence = (int64_t)((i * 370001u + size) % 1000001u),
-                             .in_tokens = -1, .out_tokens = -1, .failure = "fuzz" };
+            rv_outcome o = vm_outcome_init((i + size) % 3 != 0);
+            o.confidence = (int64_t)((i * 370001u + size) % 1000001u);
+            o.failure = (rv_failure)((i + size) % RV_FAIL__COUNT);
+            o.detail = "fuzz";
             o.text.s = (const char *)data;
             o.text.len = (uint32_t)(size < 64 ? size : 64);
             o.hook_model.s = "mid";

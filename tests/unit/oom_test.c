@@ -36,13 +36,13 @@ static int pipeline(const char *root)
     rv_image img;
     char e[128];
     ok = vm_image_init(&img, q, e, sizeof e) == 0;
-    rv_vm *vm = ok ? vm_new(&img, NULL) : NULL;
+    rv_vm *vm = ok ? vm_new(&img, NULL, NULL) : NULL;
     static const char req[] = "{\"model\":\"support\",\"messages\":[{\"role\":\"user\",\"content\":"
                               "\"write to jane@example.com, it is a complaint\"}],\"metadata\":{\"intent\":\"complaint\"}}";
     rv_reqerr rerr;
     rv_request *r = vm ? req_parse(req, sizeof req - 1, NULL, &rerr) : NULL;
     if (r) {
-        rv_status st = vm_start(vm, 0, r);
+        rv_status st = vm_start(vm, 0, r, NULL);
         ok = st == RV_CALL;
         req_free(r);
     } else {

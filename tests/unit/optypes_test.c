@@ -135,14 +135,14 @@ static void admitted(rv_opcode op, uint32_t b, const char *name)
         rv_program_free(p);
         return;
     }
-    rv_vm *vm = vm_new(&img, NULL);
+    rv_vm *vm = vm_new(&img, NULL, NULL);
     uint32_t bad = 0;
     for (uint32_t f = first_fn; vm && f < p->nfunc; f++) {
         uint32_t at = p->funcs[f].start + (uint32_t)n;
         rv_tset arg[2] = { 0, 0 };
         for (int i = 0; i < n; i++)
             arg[i] = 1u << p->consts[INS_ARG(p->code[p->funcs[f].start + i])].type;
-        rv_value v = vm_run_fn(vm, f, 0, NULL);
+        rv_value v = vm_run_expect(vm, f);
         rv_tset want = ver_result(p, at, arg);
         if (!(want >> v.t & 1) && !bad++)
             snprintf(why, sizeof why, "function %u (pc %u): result of type %s, predicted 0x%x", f, at,

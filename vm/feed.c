@@ -1,0 +1,263 @@
+/* Streaming an answer through the output guardrails (vm_feed).
+
+   When a driver streams a model's answer to its client, the output
+   guardrails must hold for the text the client sees, yet the client should
+   see text as soon as it is safe.  Each output 'deny' and 'redact' action
+   on the path (the deciding agent's guardrails first, then back to the
+   agent addressed, each in policy order -- the order vm_resume applies
+   them to a whole answer) is a stage of a pipeline; a stage receives the
+   text its predecessor released and releases text on to the next.
+
+   A stage matches with PCRE2_PARTIAL_HARD over everything it has received:
+   the earliest place where a match starts -- complete, or cut off by the
+   end of the text so far (a complete match that more text could still
+   extend counts as cut off) -- bounds what it may release.  Text before
+   that place can never become part of a match, whatever arrives later, so
+   it goes on; the rest is held back until the match is decided.  A
+   redaction releases its replacement once its match is complete; a deny
+   whose match completes refuses the answer: the driver stops the stream
+   and vm_resume reports RV_DENIED.  At the end of the stream each stage in
+   turn matches what it holds without the partial flag and releases the
+   rest.  Thus the streamed text equals what the same guardrails make of
+   the whole answer, and a pattern split across chunks is still found.
+
+   A match error (match or depth limit, out of memory) fails closed: the
+   answer is refused.  The buffers grow with the answer and are capped with
+   the rest of the request's memory. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "vmstate.h"
+
+#define FEED_CAP ((size_t)64 << 20)     /* bytes of answer a stream may carry */
+
+typedef struct { char *s; size_t len, cap; } fbuf;
+
+typedef struct {
+    uint32_t guard, action;
+    const rv_gaction *ga;
+    fbuf in;                    /* everything this stage received */
+    size_t done;                /* in[0, done) has been matched and released */
+} fstage;
+
+struct vm_feed {
+    int active;                 /* a stream is being fed */
+    fstage *st;
+    uint32_t nst;
+    fbuf out;                   /* what the last stage released: the answer so far */
+    size_t released;            /* bytes of 'out' handed to the driver */
+    size_t total;               /* bytes fed */
+    int denied, failed;
+};
+
+static int fb_add(fbuf *b, const char *s, size_t n)
+{
+    if (!n)
+        return 0;
+    if (b->len + n > FEED_CAP)
+        return -1;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = mem_realloc(b->s, cap);
+        if (!d)
+            return -1;
+        b->s = d;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+    return 0;
+}
+
+void vm_feed_reset(rv_vm *vm)
+{
+    struct vm_feed *f = vm->feed;
+    if (!f)
+        return;
+    for (uint32_t i = 0; i < f->nst; i++)
+        free(f->st[i].in.s);
+    free(f->out.s);
+    memset(f, 0, sizeof *f);    /* the stage table was per-request memory */
+}
+
+struct vm_feed *vm_feed_new(void)
+{
+    return mem_calloc(1, sizeof(struct vm_feed));
+}
+
+/* The stages of the path's output guardrails; -1 when out of memory. */
+static int feed_open(rv_vm *vm, struct vm_feed *f)
+{
+    const rv_program *p = vm->img->p;
+    uint32_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t c = vm->nchain; c-- > 0;) {
+            const rv_agent *a = &p->agents[vm->chain[c]];
+            for (uint32_t g = 0; g < a->guard_count; g++) {
+                uint32_t gi = p->guard_refs[a->guard_first + g];
+                const rv_guardrail *gr = &p->guards[gi];
+                for (uint32_t k = 0; k < gr->count; k++) {
+                    const rv_gaction *ga = &p->gactions[gr->first + k];
+                    if (ga->dir != RV_DIR_OUTPUT || ga->kind == RV_GA_LIMIT)
+                        continue;
+                    if (pass) {
+                        memset(&f->st[n], 0, sizeof f->st[n]);
+                        f->st[n].guard = gi;
+                        f->st[n].action = gr->first + k;
+                        f->st[n].ga = ga;
+                    }
+                    n++;
+                }
+            }
+        }
+        if (!pass) {
+            f->st = n ? vm_alloc(vm, n * sizeof *f->st) : NULL;
+            if (n && !f->st)
+                return -1;
+            n = 0;
+        }
+    }
+    f->nst = n;
+    f->active = 1;
+    return 0;
+}
+
+/* Run stage 'k' over what it holds and pass what it may release to stage
+   k + 1 (or the output).  'final': no more text will come. */
+static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final);
+
+static int pass_on(rv_vm *vm, struct vm_feed *f, uint32_t k, const char *s, size_t n, int final)
+{
+    if (k + 1 >= f->nst)
+        return fb_add(&f->out, s, n);
+    if (fb_add(&f->st[k + 1].in, s, n))
+        return -1;
+    return final ? 0 : stage_run(vm, f, k + 1, 0);
+}
+
+static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
+{
+    const rv_program *p = vm->img->p;
+    fstage *s = &f->st[k];
+    pcre2_code *re = vm->img->re[s->ga->regex];
+    uint32_t opts = final ? 0 : PCRE2_PARTIAL_HARD;
+    while (s->done <= s->in.len) {
+        int rc = pcre2_match(re, (PCRE2_SPTR)(s->in.s ? s->in.s : ""), s->in.len, s->done, opts, vm->md, NULL);
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            if (pass_on(vm, f, k, s->in.s + s->done, s->in.len - s->done, final))
+                return -1;
+            s->done = s->in.len;
+            return 0;
+        }
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(vm->md);
+        if (rc == PCRE2_ERROR_PARTIAL) {
+            if (pass_on(vm, f, k, s->in.s + s->done, ov[0] - s->done, final))
+                return -1;
+            s->done = ov[0];
+            return 0;
+        }
+        if (rc < 0) {       /* the guardrail cannot decide: fail closed */
+            f->denied = 1;
+            vm_deny(vm, s->guard, s->action, "the guardrail could not be applied to the answer", 48);
+            return -1;
+        }
+        if (s->ga->kind == RV_GA_DENY) {
+            f->denied = 1;
+            vm_deny(vm, s->guard, s->action, rv_str(p, s->ga->text), p->str_len[s->ga->text]);
+            return -1;
+        }
+        /* a redaction: the text before the match, then the replacement */
+        if (pass_on(vm, f, k, s->in.s + s->done, ov[0] - s->done, final) ||
+            pass_on(vm, f, k, rv_str(p, s->ga->text), p->str_len[s->ga->text], final))
+            return -1;
+        vm_note_redactions(vm, s->guard, s->action, 1);
+        if (ov[1] > ov[0]) {
+            s->done = ov[1];
+        } else {            /* an empty match: keep one byte and move on */
+            if (ov[0] >= s->in.len) {
+                s->done = s->in.len + 1;
+                break;
+            }
+            if (pass_on(vm, f, k, s->in.s + ov[0], 1, final))
+                return -1;
+            s->done = ov[0] + 1;
+        }
+    }
+    if (s->done > s->in.len)
+        s->done = s->in.len;
+    return 0;
+}
+
+static int release(struct vm_feed *f, rv_sv *out)
+{
+    out->s = f->out.s ? f->out.s + f->released : "";
+    out->len = (uint32_t)(f->out.len - f->released);
+    f->released = f->out.len;
+    return f->denied || f->failed;
+}
+
+int vm_feed(rv_vm *vm, const char *chunk, size_t len, rv_sv *out)
+{
+    struct vm_feed *f = vm->feed;
+    out->s = "";
+    out->len = 0;
+    if (vm->state != VS_CALL || !vm->call.may_stream || f->denied || f->failed)
+        return 1;
+    if (!f->active && feed_open(vm, f)) {
+        f->failed = 1;
+        return 1;
+    }
+    f->total += len;
+    int rc = f->total > FEED_CAP ? -1
+           : f->nst ? (fb_add(&f->st[0].in, chunk, len) ? -1 : stage_run(vm, f, 0, 0))
+           : fb_add(&f->out, chunk, len);
+    if (rc && !f->denied)
+        f->failed = 1;
+    return release(f, out);
+}
+
+int vm_feed_end(rv_vm *vm, rv_sv *out)
+{
+    struct vm_feed *f = vm->feed;
+    out->s = "";
+    out->len = 0;
+    if (!f->active)
+        return 0;
+    if (f->denied || f->failed)
+        return 1;
+    for (uint32_t k = 0; k < f->nst; k++)
+        if (stage_run(vm, f, k, 1)) {
+            if (!f->denied)
+                f->failed = 1;
+            return 1;
+        }
+    return release(f, out);
+}
+
+/* For vm_resume: the whole answer as the guardrails left it (copied into
+   per-request memory), whether the stream was refused, and whether any
+   text reached the client. */
+rv_sv vm_feed_text(rv_vm *vm)
+{
+    rv_sv t = { "", 0 };
+    struct vm_feed *f = vm->feed;
+    if (f->out.len) {
+        char *d = vm_copy(vm, f->out.s, f->out.len);
+        if (d) {
+            t.s = d;
+            t.len = (uint32_t)f->out.len;
+        }
+    }
+    return t;
+}
+
+int vm_feed_active(const rv_vm *vm) { return vm->feed->active; }
+int vm_feed_denied(const rv_vm *vm) { return vm->feed->denied; }
+int vm_feed_failed(const rv_vm *vm) { return vm->feed->failed; }
+int vm_feed_released(const rv_vm *vm) { return vm->feed->released > 0; }
