@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and runs every libFuzzer target tests/fuzz/fuzz_NAME.c for $1
 # seconds each (default 60), with ASan and UBSan.  Each target is linked
-# against the project's sources: vm/*.c except vm/routevm.c, compiler/*.c
+# against the project's sources: vm/*.c except vm/routevm.c,
+# vm/providers/*.c, compiler/*.c
 # except compiler/routec.c, and build/gen/{parser,lexer}.c when present
 # (run 'make' first to generate them).  Seeds come from
 # tests/fuzz/corpus/NAME/ if it exists; the working corpus and any crash
@@ -18,8 +19,8 @@ cd "$ROOT" || exit 2
 export ROUTEVM_ROOT="$ROOT"
 
 SRC=""
-DIRS="vm compiler"
-[ -n "$FUZZ_VM_ONLY" ] && DIRS="vm"
+DIRS="vm vm/providers compiler"
+[ -n "$FUZZ_VM_ONLY" ] && DIRS="vm vm/providers"
 for f in $(for d in $DIRS; do ls "$d"/*.c; done); do
     case "$f" in vm/routevm.c|compiler/routec.c) continue ;; esac
     [ -f "$f" ] && SRC="$SRC $f"
@@ -30,8 +31,8 @@ if [ -z "$FUZZ_VM_ONLY" ]; then
     done
 fi
 CFLAGS="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- -Ivm -Icompiler -Ibuild/gen -DRV_STDLIB_SRC=\"$ROOT/stdlib\" -DRV_STDLIB_INSTALL=\"/usr/local/share/routevm/stdlib\""
-LIBS="-lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm"
+ -Ivm -Ivm/providers -Icompiler -Ibuild/gen -DRV_STDLIB_SRC=\"$ROOT/stdlib\" -DRV_STDLIB_INSTALL=\"/usr/local/share/routevm/stdlib\""
+LIBS="-lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lz -lm"
 
 status=0
 for h in tests/fuzz/fuzz_*.c; do

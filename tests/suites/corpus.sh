@@ -1,5 +1,6 @@
 #!/bin/sh
-# The fuzzers' seed corpora replayed through the command-line tools, under
+# The fuzzers' seed corpora replayed through the command-line tools (or,
+# for parsers without one, through the harness itself), under
 # the sanitizers: every input ends in a verdict (exit 0, 1 or 2), never a
 # crash.  A crash a fuzzer finds is kept in tests/fuzz/corpus/ and so
 # replayed here from then on.
@@ -31,3 +32,6 @@ done
 [ $bad -eq 0 ] && echo "PASS corpus/parse ($n inputs)" || echo "FAIL corpus/parse: $bad of $n inputs crashed or hung"
 replay rbc "$B/routec" verify
 replay request "$B/routevm" explain tests/compile/clean.route --agent main --request
+# stream decoders: no command-line front end, so the harness itself runs
+# each input (tests/fuzz/replay.c; an abort is a broken property)
+replay eventstream "$B/replay/fuzz_eventstream"
