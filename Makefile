@@ -1,5 +1,5 @@
 # routevm top-level build.  Targets:
-#   all      routec and routevm (build/)
+#   all      routec, routevm and the mock provider mockprov (build/)
 #   demo     the product's main job on examples/support.route
 #   check    every test, under ASan/UBSan; ends with "N passed, N failed"
 #   bench    benchmarks side by side with the anchors (bench/RESULTS.md)
@@ -38,9 +38,14 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # to a main() that runs them over files (tests/suites/corpus.sh)
 REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c
 REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
+# The mock model provider (test infrastructure for end-to-end tests and the
+# demo; tests/mock/README.md).  Its objects live outside $(BUILD)/tests,
+# whose executables tests/run.sh runs as unit tests.
+MOCK_SRC := $(wildcard tests/mock/*.c)
+MOCK_OBJ := $(MOCK_SRC:tests/mock/%.c=$(BUILD)/mock/%.o)
 
 .PHONY: all demo check bench fuzz install clean deps tests
-all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN) $(REPLAY_BIN)
+all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN) $(REPLAY_BIN) $(BUILD)/mockprov
 
 deps-ok:
 	@sh mk/deps.sh
@@ -75,6 +80,13 @@ $(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libv
 
 $(BUILD)/routevm: $(BUILD)/vm/routevm.o $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mock/%.o: tests/mock/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/mockprov: $(MOCK_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ -levent -ljansson -lpcre2-8 -lm
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
