@@ -2,7 +2,8 @@
 # routevm decides exactly as the hand-written C anchor does.
 #
 # The decision benchmark's 20-rule policy exists by hand in C
-# (../shared/anchors/decide/decide.c, beside the clone) and in .route
+# (tests/decide/anchor/decide.c, vendored from the performance anchors; see
+# its README) and in .route
 # (bench/policies/decide20.route, and decide20_meta.route without the four
 # message scans).  This suite generates requests with the anchors' gen.py
 # (seed 42) plus the boundary cases of tests/decide/edge.py, converts them to
@@ -11,14 +12,14 @@
 # 'routevm explain --brief', request by request, for both variants.
 #
 # usage: sh tests/suites/decide_agree.sh BIN ROOT
-# Env: DECIDE_AGREE_N (20000 requests), DECIDE_ANCHORS (the anchors' decide/
-# directory; default ROOT/../shared/anchors/decide).
+# Env: DECIDE_AGREE_N (20000 requests), DECIDE_ANCHORS (a directory holding
+# gen.py and decide.c; default ROOT/tests/decide/anchor).
 BIN=$1; ROOT=$(cd "$2" && pwd)
 RC="$ROOT/$BIN/routec" RV="$ROOT/$BIN/routevm"
 case "$BIN" in /*) RC="$BIN/routec" RV="$BIN/routevm" ;; esac
 cd "$ROOT" || exit 1
 N=${DECIDE_AGREE_N:-20000}
-A=${DECIDE_ANCHORS:-$ROOT/../shared/anchors/decide}
+A=${DECIDE_ANCHORS:-$ROOT/tests/decide/anchor}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 ok() { echo "PASS $1"; }
 bad() { echo "FAIL $1: $2"; }
@@ -29,7 +30,7 @@ for f in bench/policies/decide20.route bench/policies/decide20_meta.route; do
 done
 
 if [ ! -f "$A/gen.py" ] || [ ! -f "$A/decide.c" ]; then
-    bad decide-agree "the decision anchors are not at $A (gen.py, decide.c; the clone expects ../shared beside it, or set DECIDE_ANCHORS)"
+    bad decide-agree "the decision anchor is not at $A (gen.py, decide.c)"
     exit 0
 fi
 if ! out=$(cc -O2 -o "$T/decide" "$A/decide.c" -ljansson 2>&1); then

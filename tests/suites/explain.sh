@@ -1,6 +1,6 @@
 #!/bin/sh
 # routevm explain cases (tests/explain/*.case, see its README) and the
-# JSONTestSuite vectors as requests: every input gives a decision or a JSON
+# JSONTestSuite vectors (tests/vectors/json) as requests: every input gives a decision or a JSON
 # error with exit status 1, never a crash.
 BIN=$1; ROOT=$(cd "$2" && pwd)
 RV="$ROOT/$BIN/routevm"
@@ -54,8 +54,8 @@ printf '%s\n' '{"model":"support","messages":[{"role":"user","content":"hi"}],"m
 if [ $rc = 1 ] && [ "$(wc -l < "$T/many.out")" = 3 ] && [ "$(jq -s '[.[0].model, (.[1].error.message|startswith("invalid JSON")), .[2].model]' -c "$T/many.out")" = '["titan_lite",true,"titan_lite"]' ]
 then echo "PASS explain/requests-jsonl"; else echo "FAIL explain/requests-jsonl: rc=$rc"; cat "$T/many.out"; fi
 
-# JSONTestSuite: each document as a request body
-V="$ROOT/../shared/vectors/json/test_parsing"
+# JSONTestSuite (vendored in tests/vectors/json): each document as a request body
+V="$ROOT/tests/vectors/json/test_parsing"
 if [ -d "$V" ]; then
     bad=0; n=0
     for f in "$V"/*.json; do
