@@ -85,8 +85,8 @@ $(BUILD)/mock/%.o: tests/mock/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(BUILD)/mockprov: $(MOCK_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ -levent -ljansson -lpcre2-8 -lm
+$(BUILD)/mockprov: $(MOCK_OBJ) $(BUILD)/libproviders.a $(BUILD)/libvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ -levent $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)

@@ -1,13 +1,14 @@
 /* mockprov: a scripted model provider for routevm's end-to-end tests and
    demo.  It listens on 127.0.0.1 (an ephemeral port unless told), speaks
-   the OpenAI chat-completions and Anthropic Messages dialects, answers
+   the OpenAI chat-completions, Anthropic Messages and Bedrock Converse /
+   ConverseStream dialects (verifying SigV4 signatures), answers
    from a script (script.h, README.md) and injects the faults the script
    names.  This file holds the command line, routing by path, the request
    log and the process's lifetime: it exits 0 on SIGTERM or SIGINT, or when
    --max-seconds have passed, closing every connection first.
 
    The neighbours: http.c reads requests and carries out plans; openai.c,
-   anthropic.c (and their helpers in dialect.c) decide what to answer;
+   anthropic.c, bedrock.c (and their helpers in dialect.c) decide what to answer;
    plan.c turns an answer into timed bytes. */
 #include <errno.h>
 #include <event2/event.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "anthropic.h"
+#include "bedrock.h"
 #include "dialect.h"
 #include "http.h"
 #include "openai.h"
@@ -31,9 +33,10 @@ typedef struct {
 static const char usage[] =
     "usage: mockprov --script FILE [--port N] [--port-file FILE] [--log FILE]\n"
     "                [--max-seconds N] [--openai-key K] [--anthropic-key K]\n"
+    "                [--aws-access-key ID --aws-secret-key KEY [--aws-region R]]\n"
     "                [--openai-prefix /v1] [--max-body BYTES] [--max-conns N]\n"
     "                [--request-ms N]\n"
-    "Serves the scripted OpenAI and Anthropic dialects on 127.0.0.1 and prints\n"
+    "Serves the scripted OpenAI, Anthropic and Bedrock dialects on 127.0.0.1 and prints\n"
     "the port on stdout (and into --port-file).  See tests/mock/README.md.\n";
 
 /* ---- the request log: one JSON object per line ----------------------- */
@@ -138,6 +141,8 @@ static void route(mock *m, const http_request *req, dl_result *res)
         handler = oai_handle;
     else if (path_is(req, "/v1/messages", ""))
         handler = ant_handle;
+    else if (req->path_len > 7 && !memcmp(req->target, "/model/", 7))
+        handler = bed_handle;
     if (!handler) {
         no_route(res, req, 404);
         return;
@@ -214,6 +219,9 @@ static int parse_args(int argc, char **argv, options *o, dl_config *cfg)
         else if (!strcmp(a, "--log")) o->log = v;
         else if (!strcmp(a, "--openai-key")) cfg->openai_key = v;
         else if (!strcmp(a, "--anthropic-key")) cfg->anthropic_key = v;
+        else if (!strcmp(a, "--aws-access-key")) cfg->aws_access_key = v;
+        else if (!strcmp(a, "--aws-secret-key")) cfg->aws_secret_key = v;
+        else if (!strcmp(a, "--aws-region")) cfg->aws_region = v;
         else if (!strcmp(a, "--openai-prefix")) ok = ok && (v[0] == '/' || !v[0]), cfg->openai_prefix = v;
         else if (!strcmp(a, "--port")) ok = ok && !number(v, 0, 65535, &o->port);
         else if (!strcmp(a, "--max-seconds")) ok = ok && !number(v, 1, 86400, &o->max_seconds);
@@ -246,6 +254,16 @@ static void merge_auth(dl_config *cfg, const scr_auth *a)
     if (!cfg->aws_secret_key) cfg->aws_secret_key = a->aws_secret_key;
     if (!cfg->aws_region) cfg->aws_region = a->aws_region;
     if (!cfg->openai_prefix) cfg->openai_prefix = a->openai_prefix ? a->openai_prefix : "/v1";
+}
+
+/* Bedrock verification needs both halves of the key pair or neither. */
+static int check_aws(const dl_config *cfg)
+{
+    if (!cfg->aws_access_key != !cfg->aws_secret_key) {
+        fprintf(stderr, "mockprov: an AWS access key needs its secret key, and the other way round\n");
+        return -1;
+    }
+    return 0;
 }
 
 static int serve(mock *m, const options *o)
@@ -295,6 +313,10 @@ int main(int argc, char **argv)
         return 2;
     }
     merge_auth(&m.cfg, scr_auth_of(m.cfg.script));
+    if (check_aws(&m.cfg)) {
+        scr_free(m.cfg.script);
+        return 2;
+    }
     if (o.log && !(m.log = fopen(o.log, "a"))) {
         fprintf(stderr, "mockprov: cannot open %s: %s\n", o.log, strerror(errno));
         scr_free(m.cfg.script);

@@ -10,9 +10,14 @@
 #   # curl: 0 | 18 | 52|56            accepted curl exit statuses (default 0)
 #   # max-time: 5                     curl --max-time in seconds
 #   # repeat: 3                       send it N times; runs[i] holds each
+#   # sign: good | MODE | curl         Bedrock paths: SigV4 by
+#                                     tests/mock/sigv4_sign.py MODE (default
+#                                     good), or curl's own --aws-sigv4
 #   the request body, then "---", then jq expressions that must all be true
 # of a document {status, headers, body (parsed JSON or null), text,
-# events (SSE: [{event, data, json}]), deltas (the streamed text pieces),
+# events (SSE: [{event, data, json}]; event-stream frames decoded by
+# tests/mock/evstream_decode.py: [{event, type, headers, data, json}, and
+# {error} where the framing breaks]), deltas (the streamed text pieces),
 # curl, ms, log (the mock's log line for the request), runs}.  Then: protocol errors over raw sockets, bad
 # scripts (tests/mock/bad/NAME.json must fail with NAME.err's text), and
 # the mock's lifetime (SIGTERM, --max-seconds).  No timing upper bounds:
@@ -63,7 +68,9 @@ def sse: gsub("\r\n"; "\n") | gsub("\r"; "\n") | split("\n\n")
     text: $body,
     body: (try ($body | fromjson) catch null),
     curl: $rc, ms: $ms, log: $logs[0] }
-| .events = (if (.headers["content-type"] // "") | startswith("text/event-stream") then ($body | sse) else [] end)
+| .events = (if (.headers["content-type"] // "") | startswith("text/event-stream") then ($body | sse)
+             elif .headers["content-type"] == "application/vnd.amazon.eventstream" then $es[0]
+             else [] end)
 | .deltas = [.events[].json | objects | (.choices[0].delta.content // .delta.text // empty) | select(. != "")]
 EOF
 
@@ -77,8 +84,8 @@ auth_args() {  # auth_args PATH: prints one header per line
 
 # settings CASEFILE: the case's "# key: value" lines as shell variables
 settings() {
-    path=; mock=main; method=POST; maxt=5; auth=default; want=0; n=1
-    eval "$(awk '/^---$/{exit} /^# (path|mock|method|max-time|auth|curl|repeat): /{
+    path=; mock=main; method=POST; maxt=5; auth=default; want=0; n=1; sign=good
+    eval "$(awk '/^---$/{exit} /^# (path|mock|method|max-time|auth|curl|repeat|sign): /{
         k = $2; sub(/:$/, "", k); v = $0; sub(/^# [a-z-]+: /, "", v); gsub(/\047/, "", v)
         if (k == "max-time") k = "maxt"; if (k == "curl") k = "want"; if (k == "repeat") k = "n"
         printf "%s=\047%s\047\n", k, v }' "$1")"
@@ -92,7 +99,16 @@ send() {
     before=$(wc -l < "$log")
     { [ "$auth" = default ] && auth_args "$path"; sed -n 's/^# header: //p' "$c"; } > "$T/hdrs"
     set -- -sS -X "$method" --max-time "$maxt" -o "$T/body" -D "$T/head" -w '%{time_total}' \
-        -H 'Content-Type: application/json' -H 'Expect:'
+        -H 'Content-Type: application/json'
+    # no "Expect: 100-continue" round trip (curl's signer would sign the emptied header)
+    [ "$sign" = curl ] || set -- "$@" -H 'Expect:'
+    case "$path" in /model/*)
+        if [ "$sign" = curl ]; then
+            set -- "$@" --aws-sigv4 aws:amz:us-east-1:bedrock --user 'AKIDMOCKEXAMPLE:mock/secret/KEY+example'
+        elif [ "$auth" = default ]; then
+            python3 tests/mock/sigv4_sign.py "$sign" "127.0.0.1:$port" "$path" "$req" >> "$T/hdrs"
+        fi ;;
+    esac
     while IFS= read -r h; do set -- "$@" -H "$h"; done < "$T/hdrs"
     [ "$method" = POST ] && set -- "$@" --data-binary "@$req"
     : > "$T/body"; : > "$T/head"
@@ -100,8 +116,12 @@ send() {
     ms=$(echo "${secs:-0}" | awk '{printf "%d", $1 * 1000}')
     after=$(wc -l < "$log")
     if [ "$after" -gt "$before" ]; then tail -n 1 "$log" > "$T/logline"; else echo null > "$T/logline"; fi
+    echo '[]' > "$T/es"
+    if grep -qi '^content-type: application/vnd.amazon.eventstream' "$T/head"; then
+        python3 tests/mock/evstream_decode.py "$T/body" > "$T/es"
+    fi
     jq -n --rawfile head "$T/head" --rawfile body "$T/body" --argjson rc "$rc" --argjson ms "$ms" \
-        --slurpfile logs "$T/logline" -f "$T/doc.jq" > "$out" || echo '{}' > "$out"
+        --slurpfile logs "$T/logline" --slurpfile es "$T/es" -f "$T/doc.jq" > "$out" || echo '{}' > "$out"
 }
 
 for c in tests/mock/cases/*.case; do
