@@ -35,6 +35,7 @@ typedef enum {
 extern const char *const ast_binop_names[];
 
 typedef struct sym sym;   /* compiler/resolve.h */
+struct call_settings;     /* compiler/compiler.h */
 
 typedef struct ast ast;
 
@@ -50,8 +51,10 @@ typedef struct {
     ast *cands, *cond, *judge, *check, *arms, *url, *dflt, *rules;
     rv_bykind by;
 } ast_target;
-/* N_ITEM: a 'name value' item of a block; N_REQITEM: a request item of a
-   test ('path' is set for meta.x = v) */
+/* N_ITEM: a 'name value' item of a block ('price in X, out Y, ...': value
+   X, value2 the N_ITEM list of the other classes; 'fallback on C -> T':
+   path "on", value the classes, value2 T); N_REQITEM: a request item of
+   a test ('path' is set for meta.x = v) */
 typedef struct { char *name; src_span name_at; ast *value, *value2; char *path; } ast_item;
 typedef struct {
     char *name; src_span name_at;
@@ -87,7 +90,10 @@ struct ast {
            T_HOOK: url (E_STR), cond (timeout), dflt
            T_ROUTE: rules */
         ast_target *t;
-        struct { ast *cond, *target, *reason; } rule;   /* N_RULE: cond NULL = otherwise */
+        /* N_RULE: cond NULL = otherwise; opts: the N_ITEM call settings as
+           written, calls: as the checker merged them with the enclosing
+           rule's */
+        struct { ast *cond, *target, *reason, *opts; struct call_settings *calls; } rule;
         struct { ast *share, *target; } arm;            /* N_ARM */
         ast_item *item;                              /* N_ITEM, N_REQITEM */
         struct { ast *amount; char *per; src_span per_at; } budget;  /* N_BUDGET */

@@ -9,6 +9,7 @@
 
 #include "compiler.h"
 #include "fold.h"
+#include "format.h"
 #include "testreq.h"
 #include "typing.h"
 
@@ -20,7 +21,7 @@ typedef struct {
 
 #define D (&k->c->diag)
 
-static void chk_target(checker *k, ast *t);
+static void chk_target(checker *k, ast *t, const call_settings *outer);
 
 /* ---------------------------------------------------------------- names */
 
@@ -62,7 +63,7 @@ typedef struct { const char *name; int required; } item_spec;
 /* Find unknown and duplicate items; fill 'found' (one ast per spec entry). */
 static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, ast **found, const char *block)
 {
-    const char *names[16];
+    const char *names[40];
     for (size_t i = 0; i < n; i++)
         names[i] = spec[i].name;
     for (ast *it = items; it; it = it->next) {
@@ -75,7 +76,7 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
             if (sug)
                 diag_hint(D, "did you mean '%s'?", sug);
             else {
-                char list[256];
+                char list[512];
                 size_t o = 0;
                 for (size_t j = 0; j < n && o < sizeof list - 32; j++)
                     o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", names[j]);
@@ -178,15 +179,283 @@ static int positive(checker *k, ast *lit_, ast *at, const char *what, int allow_
     return 0;
 }
 
+/* ---------------------------------------------------------------- failure classes */
+
+/* A failure class by name, or an HTTP status or status class that names
+   classes exactly: 429 (rate_limited), 529 (overloaded), 408 and 5xx
+   (server_error; 5xx also overloaded).  Adds it to '*mask'; reports an
+   unknown name.  'allowed' is the mask of classes this list may name. */
+static void add_class(checker *k, ast *v, uint32_t allowed, const char *what, uint32_t *mask)
+{
+    uint32_t m = 0;
+    if (v->kind == E_NAME) {
+        for (int i = 1; i < RV_FAIL__COUNT; i++)
+            if (!strcmp(rv_failure_names[i], v->u.name))
+                m = 1u << i;
+        if (!strcmp(v->u.name, "5xx"))
+            m = 1u << RV_FAIL_SERVER | 1u << RV_FAIL_OVERLOADED;
+    } else if (v->kind == E_INT) {
+        m = v->u.i == 429 ? 1u << RV_FAIL_RATE : v->u.i == 529 ? 1u << RV_FAIL_OVERLOADED
+          : v->u.i == 408 ? 1u << RV_FAIL_SERVER : 0;
+    }
+    if (!m) {
+        diag_report(D, DG_UNKNOWN_FAILURE, v->at, "not a failure class");
+        const char *cands[RV_FAIL__COUNT + 1];
+        for (int i = 0; i < RV_FAIL__COUNT; i++)
+            cands[i] = rv_failure_names[i];
+        cands[RV_FAIL__COUNT] = "5xx";
+        const char *sug = v->kind == E_NAME ? diag_suggest(v->u.name, cands + 1, RV_FAIL__COUNT) : NULL;
+        if (sug)
+            diag_hint(D, "did you mean '%s'?", sug);
+        else if (v->kind == E_INT && v->u.i >= 400 && v->u.i <= 599)
+            diag_hint(D, "statuses are named by class: HTTP %lld is %s; 429, 529, 408 and 5xx are also accepted",
+                      (long long)v->u.i, v->u.i >= 500 ? "server_error (5xx)" : v->u.i == 401 || v->u.i == 403 ? "auth"
+                      : "client_error");
+        else
+            diag_hint(D, "the classes are timeout, reset, refused, overloaded, malformed, rate_limited, server_error, "
+                         "client_error, auth, context_length, content_filter, error, budget, unavailable");
+        return;
+    }
+    if (m & ~allowed) {
+        diag_report(D, DG_BAD_VALUE, v->at, "%s cannot name '%s'", what,
+                     rv_failure_names[__builtin_ctz(m & ~allowed)]);
+        diag_hint(D, allowed == RV_RETRY_CLASSES
+                  ? "budget, unavailable, deadline and stream_broken mean no call was made, or none may be made again"
+                  : "after a passed deadline or a broken stream nothing more is tried");
+        return;
+    }
+    *mask |= m;
+}
+
+/* The classes of a list item: 'retry_on [429, 5xx, timeout]' or
+   'fallback on context_length, auth -> m' (one list, or names separated
+   by commas). */
+static uint32_t class_mask(checker *k, ast *values, uint32_t allowed, const char *what)
+{
+    uint32_t mask = 0;
+    for (ast *v = values; v; v = v->next) {
+        if (v->kind == E_LIST)
+            for (ast *i = v->u.items; i; i = i->next)
+                add_class(k, i, allowed, what, &mask);
+        else
+            add_class(k, v, allowed, what, &mask);
+    }
+    return mask;
+}
+
+/* Retrying these repeats the failure: the same conversation to the same
+   model fails the same way. */
+#define FUTILE_RETRY (1u << RV_FAIL_CLIENT | 1u << RV_FAIL_AUTH | 1u << RV_FAIL_CONTEXT | 1u << RV_FAIL_FILTERED)
+
+/* timeout, backoff, retry, retry_on: the items at 'f[0..3]' (any NULL). */
+static void chk_calls(checker *k, ast *const *f, call_settings *cs)
+{
+    ast *v, *l;
+    cs->timeout = cs->backoff = 0;
+    cs->retry = RV_NONE;
+    cs->retry_on = 0;
+    if (f[0] && (v = single(k, f[0])) && (l = const_of(k, v, RV_T_DURATION, "a timeout")) &&
+        !positive(k, l, v, "a timeout", 0))
+        cs->timeout = l->u.i;
+    if (f[1] && (v = single(k, f[1])) && (l = const_of(k, v, RV_T_DURATION, "a backoff")) &&
+        !positive(k, l, v, "a backoff", 0))
+        cs->backoff = l->u.i;
+    if (f[2] && (v = single(k, f[2])) && (l = const_of(k, v, RV_T_INT, "a retry count"))) {
+        if (l->u.i < 0 || l->u.i > 10)
+            diag_report(D, DG_BAD_VALUE, v->at, "retries are between 0 and 10");
+        else
+            cs->retry = (uint32_t)l->u.i;
+    }
+    if (f[3]) {
+        cs->retry_on = RV_RETRY_STATED | class_mask(k, f[3]->u.item->value, RV_RETRY_CLASSES, "retry_on");
+        uint32_t futile = cs->retry_on & FUTILE_RETRY;
+        if (futile) {
+            diag_report(D, DG_RETRY_FUTILE, f[3]->at, "retrying after '%s' repeats the failure",
+                        rv_failure_names[__builtin_ctz(futile)]);
+            diag_hint(D, "the same conversation to the same model fails the same way; use 'fallback on %s -> MODEL'",
+                      rv_failure_names[__builtin_ctz(futile)]);
+        }
+    }
+}
+
+/* Take the 'fallback on ...' items out of '*items' (so scan_items sees
+   one 'fallback' at most) and return them; any other 'X on' is reported. */
+static ast *take_onfail(checker *k, ast **items)
+{
+    ast *head = NULL, *tail = NULL;
+    for (ast **pp = items; *pp;) {
+        ast *it = *pp;
+        if (it->kind != N_ITEM || !it->u.item->path || strcmp(it->u.item->path, "on")) {
+            pp = &it->next;
+            continue;
+        }
+        *pp = it->next;
+        it->next = NULL;
+        if (strcmp(it->u.item->name, "fallback")) {
+            diag_report(D, DG_SYNTAX, it->u.item->name_at, "only 'fallback' takes 'on CLASS -> TARGET'");
+            continue;
+        }
+        if (tail)
+            tail->next = it;
+        else
+            head = it;
+        tail = it;
+    }
+    return head;
+}
+
+/* 'fallback on CLASSES -> TARGET' items: the classes of each (arena) and
+   the target resolved ('mask': the kinds it may name). */
+static uint32_t *chk_onfail(checker *k, ast *list, unsigned mask)
+{
+    uint32_t n = ast_count(list), i = 0;
+    uint32_t *on = arena_alloc(&k->c->arena, (n ? n : 1) * sizeof *on);
+    if (!on) {
+        k->c->oom = 1;
+        return NULL;
+    }
+    for (ast *it = list; it; it = it->next, i++) {
+        on[i] = class_mask(k, it->u.item->value, RV_FALLBACK_CLASSES, "'fallback on'");
+        ast *t = it->u.item->value2;
+        t->sym = resolve_name(k, t->u.name, t->at, mask, "model");
+    }
+    return on;
+}
+
+/* ---------------------------------------------------------------- models */
+
+/* price in X, out Y [, cached Z] [, cache_write W] [, reasoning R] */
+static void chk_price(checker *k, model_info *m, ast *it)
+{
+    static const char *const classes[] = { "out", "cached", "cache_write", "reasoning" };
+    ast *f[4] = { 0 };
+    int ok = 1;
+    for (ast *c = it->u.item->value2; c; c = c->next) {
+        size_t i = 0;
+        while (i < 4 && strcmp(classes[i], c->u.item->name))
+            i++;
+        if (i == 4) {
+            diag_report(D, DG_UNKNOWN_PROPERTY, c->u.item->name_at, "prices have no class '%s'", c->u.item->name);
+            const char *sug = diag_suggest(c->u.item->name, classes, 4);
+            diag_hint(D, sug ? "did you mean '%s'?" : "%s", sug ? sug : "the classes are in, out, cached, cache_write, reasoning");
+            ok = 0;
+        } else if (f[i]) {
+            diag_report(D, DG_DUPLICATE_PROPERTY, c->u.item->name_at, "the '%s' price is given twice", classes[i]);
+            ok = 0;
+        } else {
+            f[i] = c;
+        }
+    }
+    if (!f[0]) {
+        diag_report(D, DG_SYNTAX, it->at, "a price reads: price in $X/Mtok, out $Y/Mtok");
+        diag_hint(D, "cache and reasoning prices may follow: ..., cached $Z/Mtok, cache_write $W/Mtok, reasoning $R/Mtok");
+        return;
+    }
+    int64_t v[5] = { 0, 0, -1, -1, -1 };
+    ast *pi = const_of(k, it->u.item->value, RV_T_RATE, "the input price");
+    if (!pi || positive(k, pi, it->u.item->value, "a price", 1))
+        ok = 0;
+    else
+        v[0] = pi->u.i;
+    for (int i = 0; i < 4; i++) {
+        if (!f[i])
+            continue;
+        ast *l = const_of(k, f[i]->u.item->value, RV_T_RATE, i ? "a token class's price" : "the output price");
+        if (!l || positive(k, l, f[i]->u.item->value, "a price", 1))
+            ok = 0;
+        else
+            v[i + 1] = l->u.i;
+    }
+    if (!ok)
+        return;
+    m->price_in = v[0];
+    m->price_out = v[1];
+    m->price_cached = v[2];
+    m->price_cache_write = v[3];
+    m->price_reasoning = v[4];
+    m->priced = 1;
+}
+
+/* A call parameter: a number or int within rv_params[p]'s range. */
+static void chk_param(checker *k, model_info *m, int p, ast *item)
+{
+    ast *v = single(k, item), *l;
+    const rv_paraminfo *pi = &rv_params[p];
+    if (!v || !(l = const_of(k, v, pi->type, pi->name)))
+        return;
+    int64_t x = l->u.i;
+    if (pi->type == RV_T_NUM && l->type == RV_T_INT) {
+        if (x > INT64_MAX / 1000000 || x < INT64_MIN / 1000000)
+            x = x < 0 ? INT64_MIN : INT64_MAX;
+        else
+            x *= 1000000;
+    }
+    if (x < pi->lo || x > pi->hi) {
+        char lo[FMT_BUF], hi[FMT_BUF];
+        fmt_value(lo, sizeof lo, pi->type, pi->lo);
+        fmt_value(hi, sizeof hi, pi->type, pi->hi);
+        diag_report(D, DG_BAD_VALUE, v->at, "%s is between %s and %s", pi->name, lo, pi->type == RV_T_INT &&
+                    pi->hi == INT64_MAX ? "2^63-1" : hi);
+        return;
+    }
+    m->params_set |= 1u << p;
+    m->params[p] = x;
+}
+
+/* stop "..." or stop ["...", ...]: 1 to RV_MAX_STOP non-empty strings. */
+static void chk_stop(checker *k, model_info *m, ast *item)
+{
+    ast *v = single(k, item);
+    if (!v || typ_expr(k->c, v, TYP_CONST) == RV_T__COUNT)
+        return;
+    ast *l = fold_expr(k->c, v, 1);
+    if (!l)
+        return;
+    if (l->kind == E_STR) {
+        ast *list = ast_new(&k->c->arena, E_LIST, v->at);
+        ast *one = arena_alloc(&k->c->arena, sizeof *one);
+        if (!list || !one) {
+            k->c->oom = 1;
+            return;
+        }
+        *one = *l;
+        one->next = NULL;
+        list->type = RV_T_LIST;
+        list->elem = RV_T_STR;
+        list->u.items = one;
+        l = list;
+    }
+    unsigned n = l->kind == E_LIST ? ast_count(l->u.items) : 0;
+    if (l->kind != E_LIST || (n && l->elem != RV_T_STR) || n < 1 || n > RV_MAX_STOP) {
+        diag_report(D, DG_BAD_VALUE, v->at, "stop takes a string or a list of 1 to %d strings", RV_MAX_STOP);
+        return;
+    }
+    for (ast *i = l->u.items; i; i = i->next)
+        if (!i->u.str.len) {
+            diag_report(D, DG_BAD_VALUE, v->at, "a stop sequence cannot be empty");
+            return;
+        }
+    m->stop = l;
+}
+
 static void chk_model(checker *k, sym *s)
 {
-    static const item_spec spec[] = {
+    enum { NBASE = 8, NCALL = 4, NLIMIT = 4, NSPEC = NBASE + NCALL + NLIMIT + RV_PARAM__COUNT };
+    static const item_spec base[NBASE + NCALL + NLIMIT] = {
         { "id", 1 }, { "price", 1 }, { "context", 1 }, { "output", 0 }, { "tier", 0 },
         { "capabilities", 0 }, { "latency", 0 }, { "system", 0 },
+        { "timeout", 0 }, { "backoff", 0 }, { "retry", 0 }, { "retry_on", 0 },
+        { "rpm", 0 }, { "tpm", 0 }, { "max_tokens", 0 }, { "stop", 0 },
     };
-    ast *f[8] = { 0 }, *d = s->decl, *v, *l;
+    item_spec spec[NSPEC];
+    memcpy(spec, base, sizeof base);
+    for (int i = 0; i < RV_PARAM__COUNT; i++)
+        spec[NBASE + NCALL + NLIMIT + i] = (item_spec){ rv_params[i].name, 0 };
+    ast *f[NSPEC] = { 0 }, *d = s->decl, *v, *l;
     model_info *m = &s->u.model;
-    scan_items(k, d->u.decl->items, spec, 8, f, "model");
+    m->price_cached = m->price_cache_write = m->price_reasoning = -1;
+    m->onfail = take_onfail(k, &d->u.decl->items);
+    scan_items(k, d->u.decl->items, spec, NSPEC, f, "model");
     ast *from = d->u.decl->from;
     from->sym = resolve_name(k, from->u.name, from->at, 1u << SYM_PROVIDER, "provider");
     if (!f[0])
@@ -200,19 +469,7 @@ static void chk_model(checker *k, sym *s)
         diag_report(D, DG_MISSING_PRICE, d->u.decl->name_at, "model '%s' has no price", d->u.decl->name);
         diag_hint(D, "a missing price would make every cost and budget wrong; add: price in $0.15/Mtok, out $0.60/Mtok");
     } else {
-        ast *it = f[1];
-        if (strcmp(it->u.item->path, "out")) {
-            diag_report(D, DG_SYNTAX, it->at, "a price reads: price in $X/Mtok, out $Y/Mtok");
-        } else {
-            ast *pi = const_of(k, it->u.item->value, RV_T_RATE, "the input price");
-            ast *po = const_of(k, it->u.item->value2, RV_T_RATE, "the output price");
-            if (pi && po && !positive(k, pi, it->u.item->value, "a price", 1) &&
-                !positive(k, po, it->u.item->value2, "a price", 1)) {
-                m->price_in = pi->u.i;
-                m->price_out = po->u.i;
-                m->priced = 1;
-            }
-        }
+        chk_price(k, m, f[1]);
     }
     if (!f[2])
         missing(k, d, "context", "context 128k tokens");
@@ -258,6 +515,27 @@ static void chk_model(checker *k, sym *s)
         m->latency = l->u.i;
     if (f[7] && (v = single(k, f[7])) && (l = const_of(k, v, RV_T_STR, "a system prompt")))
         m->system = l->u.str.s;
+    chk_calls(k, f + NBASE, &m->calls);
+    ast **lim = f + NBASE + NCALL;
+    if (lim[0] && (v = single(k, lim[0])) && (l = const_of(k, v, RV_T_INT, "a rate limit (requests per minute)")) &&
+        !positive(k, l, v, "a rate limit", 0))
+        m->rpm = l->u.i;
+    if (lim[1] && (v = single(k, lim[1])) && (l = const_of(k, v, RV_T_TOKENS, "a rate limit (tokens per minute)")) &&
+        !positive(k, l, v, "a rate limit", 0))
+        m->tpm = l->u.i;
+    if (lim[2] && (v = single(k, lim[2])) && (l = const_of(k, v, RV_T_TOKENS, "max_tokens")) &&
+        !positive(k, l, v, "max_tokens", 0)) {
+        m->max_tokens = l->u.i;
+        if (m->context && l->u.i > m->context)
+            diag_report(D, DG_BAD_VALUE, v->at, "max_tokens is larger than the context");
+    }
+    if (lim[3])
+        chk_stop(k, m, lim[3]);
+    for (int i = 0; i < RV_PARAM__COUNT; i++)
+        if (f[NBASE + NCALL + NLIMIT + i])
+            chk_param(k, m, i, f[NBASE + NCALL + NLIMIT + i]);
+    if (m->onfail)
+        m->onfail_on = chk_onfail(k, m->onfail, 1u << SYM_MODEL);
 }
 
 static void chk_guardrail(checker *k, sym *s)
@@ -316,17 +594,47 @@ static void chk_cands(checker *k, ast *cands, const char *strategy)
     }
 }
 
-static void chk_rules(checker *k, ast *rules)
+/* A rule's call settings ({ timeout 5s  retry 1 ... } after its target),
+   merged over those of the enclosing rule ('outer', NULL for none). */
+static call_settings *rule_calls(checker *k, ast *r, const call_settings *outer)
+{
+    static const item_spec spec[] = { { "timeout", 0 }, { "backoff", 0 }, { "retry", 0 }, { "retry_on", 0 } };
+    call_settings *cs = arena_alloc(&k->c->arena, sizeof *cs);
+    if (!cs) {
+        k->c->oom = 1;
+        return NULL;
+    }
+    ast *f[4] = { 0 };
+    ast *opts = r->u.rule.opts, *on;
+    if (opts && (on = take_onfail(k, &opts))) {
+        diag_report(D, DG_UNKNOWN_PROPERTY, on->u.item->name_at, "rule blocks have no 'fallback on'");
+        diag_hint(D, "a rule takes timeout, backoff, retry and retry_on; 'fallback on' belongs to agents and models");
+    }
+    scan_items(k, opts, spec, 4, f, "rule");
+    chk_calls(k, f, cs);
+    if (outer) {
+        if (!cs->timeout) cs->timeout = outer->timeout;
+        if (!cs->backoff) cs->backoff = outer->backoff;
+        if (cs->retry == RV_NONE) cs->retry = outer->retry;
+        if (!cs->retry_on) cs->retry_on = outer->retry_on;
+    }
+    return cs;
+}
+
+static void chk_rules(checker *k, ast *rules, const call_settings *outer)
 {
     for (ast *r = rules; r; r = r->next) {
         r->ext = ++k->rule_no;
         if (r->u.rule.cond)
             typ_expect(k->c, r->u.rule.cond, TYP_ROUTE, RV_T_BOOL, "a rule's condition");
-        chk_target(k, r->u.rule.target);
+        r->u.rule.calls = rule_calls(k, r, outer);
+        chk_target(k, r->u.rule.target, r->u.rule.calls);
     }
 }
 
-static void chk_target(checker *k, ast *t)
+/* 'outer': the call settings of the rule whose target this is (NULL at
+   an agent's route), inherited by the rules of nested blocks. */
+static void chk_target(checker *k, ast *t, const call_settings *outer)
 {
     ast *v;
     switch (t->kind) {
@@ -365,7 +673,7 @@ static void chk_target(checker *k, ast *t)
                 ok = 0;
             else
                 sum += s->u.i, a->u.arm.share = s;
-            chk_target(k, a->u.arm.target);
+            chk_target(k, a->u.arm.target, outer);
         }
         if (ok && sum != 1000000) {
             diag_report(D, DG_SPLIT_SUM, t->at, "split shares add up to %lld.%04lld%%, not 100%%",
@@ -382,11 +690,11 @@ static void chk_target(checker *k, ast *t)
                 diag_report(D, DG_BAD_VALUE, t->u.t->cond->at, "a hook timeout is between 1us and 60s");
             t->u.t->cond = v;
         }
-        chk_target(k, t->u.t->dflt);
+        chk_target(k, t->u.t->dflt, outer);
         break;
     }
     case T_ROUTE:
-        chk_rules(k, t->u.t->rules);
+        chk_rules(k, t->u.t->rules, outer);
         break;
     default:
         break;
@@ -397,13 +705,14 @@ static void chk_agent(checker *k, sym *s)
 {
     static const item_spec spec[] = {
         { "guard", 0 }, { "budget", 0 }, { "route", 1 }, { "fallback", 0 },
-        { "retry", 0 }, { "backoff", 0 }, { "timeout", 0 },
+        { "timeout", 0 }, { "backoff", 0 }, { "retry", 0 }, { "retry_on", 0 },
     };
-    ast *f[7] = { 0 }, *d = s->decl, *v, *l;
+    ast *f[8] = { 0 }, *d = s->decl;
     agent_info *a = &s->u.agent;
     k->agent = s;
     k->rule_no = 0;
-    scan_items(k, d->u.decl->items, spec, 7, f, "agent");
+    a->onfail = take_onfail(k, &d->u.decl->items);
+    scan_items(k, d->u.decl->items, spec, 8, f, "agent");
     if (f[0]) {
         a->guards = f[0]->u.item->value;
         chk_names_into(k, a->guards, 1u << SYM_GUARDRAIL, "guardrail");
@@ -427,24 +736,20 @@ static void chk_agent(checker *k, sym *s)
         missing(k, d, "route", "route { when ... -> model  otherwise -> model }");
     else {
         a->route = f[2]->u.item->value;
-        chk_target(k, a->route);
+        chk_target(k, a->route, NULL);
     }
     if (f[3]) {
         a->fallback = f[3]->u.item->value;
         chk_names_into(k, a->fallback, 1u << SYM_MODEL | 1u << SYM_AGENT, "model");
     }
-    if (f[4] && (v = single(k, f[4])) && (l = const_of(k, v, RV_T_INT, "a retry count"))) {
-        if (l->u.i < 0 || l->u.i > 10)
-            diag_report(D, DG_BAD_VALUE, v->at, "retries are between 0 and 10");
-        else
-            a->retry = (uint32_t)l->u.i;
-    }
-    if (f[5] && (v = single(k, f[5])) && (l = const_of(k, v, RV_T_DURATION, "a backoff")) &&
-        !positive(k, l, v, "a backoff", 0))
-        a->backoff = l->u.i;
-    if (f[6] && (v = single(k, f[6])) && (l = const_of(k, v, RV_T_DURATION, "a timeout")) &&
-        !positive(k, l, v, "a timeout", 0))
-        a->timeout = l->u.i;
+    call_settings cs;
+    chk_calls(k, f + 4, &cs);
+    a->timeout = cs.timeout;
+    a->backoff = cs.backoff;
+    a->retry = cs.retry == RV_NONE ? 0 : cs.retry;
+    a->retry_on = cs.retry_on;
+    if (a->onfail)
+        a->onfail_on = chk_onfail(k, a->onfail, 1u << SYM_MODEL | 1u << SYM_AGENT);
     a->nrules = k->rule_no;
     k->agent = NULL;
 }
@@ -467,7 +772,10 @@ static void chk_test(checker *k, ast *d)
             g->u.given.who->sym = resolve_name(k, g->u.given.who->u.name, g->u.given.who->at, 1u << SYM_MODEL, "model");
             if (g->u.given.kind == RV_GIVEN_FAIL) {
                 ast *w = g->u.given.what;
-                static const char *const fails[] = { "timeout", "reset", "refused", "error", "overloaded", "malformed" };
+                /* the classes a driver reports for a call that was made */
+                static const char *const fails[] = { "timeout", "reset", "refused", "overloaded", "malformed",
+                                                     "rate_limited", "server_error", "client_error", "auth",
+                                                     "context_length", "content_filter", "error" };
                 const char *name = w->kind == E_NAME ? w->u.name : NULL;
                 int ok = 0;
                 for (size_t i = 0; name && i < sizeof fails / sizeof *fails; i++)
@@ -478,11 +786,14 @@ static void chk_test(checker *k, ast *d)
                     w->kind = E_NAME;
                 }
                 if (!ok) {
-                    diag_report(D, DG_BAD_VALUE, w->at, "a model fails with timeout, reset, refused, error, "
-                                "overloaded, malformed or an HTTP status 400-599");
+                    diag_report(D, DG_UNKNOWN_FAILURE, w->at, "a model fails with a failure class or an HTTP "
+                                "status 400-599");
                     const char *sug = name ? diag_suggest(name, fails, sizeof fails / sizeof *fails) : NULL;
                     if (sug)
                         diag_hint(D, "did you mean '%s'?", sug);
+                    else
+                        diag_hint(D, "the classes are timeout, reset, refused, overloaded, malformed, rate_limited, "
+                                     "server_error, client_error, auth, context_length, content_filter, error");
                 }
             } else if (g->u.given.confidence) {
                 ast *cv = const_of(k, g->u.given.confidence, RV_T_NUM, "a confidence");

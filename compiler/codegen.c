@@ -542,6 +542,11 @@ static void cg_agent(cg *g, sym *s)
         }
     ag = &p->agents[s->index];
     ag->fallback_count = p->ntarget - ag->fallback_first;
+    uint32_t nonfail, onfail = tab_onfail(&g->t, a->onfail, a->onfail_on, &nonfail);
+    ag = &p->agents[s->index];
+    ag->onfail_first = onfail;
+    ag->onfail_count = nonfail;
+    ag->retry_on = a->retry_on;
     ag->retry = a->retry;
     ag->backoff = a->backoff;
     ag->timeout = a->timeout;

@@ -27,12 +27,34 @@
 typedef enum { SYM_PROVIDER, SYM_MODEL, SYM_GUARDRAIL, SYM_AGENT, SYM_CONST, SYM__COUNT } sym_kind;
 extern const char *const sym_kind_names[SYM__COUNT];
 
+/* Call settings a model, a rule or an agent states (program units; see
+   rv_model in program.h). */
+typedef struct call_settings {
+    int64_t timeout, backoff;   /* 0 = not stated */
+    uint32_t retry;             /* RV_NONE = not stated */
+    uint32_t retry_on;          /* failure-class mask, 0 = not stated */
+} call_settings;
+
 /* What the checker learned about a model (program units). */
 typedef struct {
     const char *id, *system;
     int64_t price_in, price_out, context, max_output, latency;
+    int64_t price_cached, price_cache_write, price_reasoning;   /* -1 = not stated */
     uint32_t tier, caps;
     int priced;
+    call_settings calls;
+    int64_t rpm, tpm, max_tokens;   /* 0 = not stated */
+    uint32_t params_set;
+    int64_t params[RV_PARAM__COUNT];
+    ast *stop;                  /* folded list of strings, or NULL */
+    ast *onfail;                /* 'fallback on' items (N_ITEM, path "on"); value2->sym the model */
+    uint32_t *onfail_on;        /* their class masks (arena), one per item */
+    int visiting;               /* cost.c: on the path of stand-ins being costed */
+    int memo_ok;                /* cost.c: the last cost with stand-ins, and its inputs */
+    int64_t memo_in, memo_out, memo_extra, memo_val;
+    const char *memo_why;
+    uint8_t chain_state;        /* lint.c: 0 new, 1 on the path, 2 done */
+    uint32_t chain;             /* lint.c: the longest chain of stand-ins from here */
 } model_info;
 
 typedef struct {
@@ -45,6 +67,9 @@ typedef struct {
     ast *guards, *fallback;     /* E_NAME lists (resolved) */
     int64_t budget_request, budget_day, backoff, timeout;
     uint32_t retry, nrules;
+    uint32_t retry_on;          /* failure-class mask, 0 = not stated */
+    ast *onfail;                /* 'fallback on' items, as for models */
+    uint32_t *onfail_on;
     int64_t in_limit, out_limit;  /* from guardrails; 0 = none */
     int64_t worst;              /* worst-case cost, -1 when unbounded */
     const char *worst_why;      /* the model that makes it so */

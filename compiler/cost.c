@@ -1,11 +1,14 @@
 /* Worst-case cost of one request, computed statically from prices and
    token bounds (money in picodollars, exact).
 
-   A call to model m costs in*m.price_in + out*m.price_out, where
+   A call to model m costs in*IN + out*OUT, where
      in  = the agent's tightest 'limit input' guardrail, else m.context
            (never more than m.context)
      out = the agent's tightest 'limit output', else m.output, else
-           m.context (never more than either)
+           m.context (never more than either, nor than m.max_tokens)
+     IN  = the dearest of m's input, cached and cache_write prices (any
+           input token may turn out to be a cache write)
+     OUT = the dearer of m's output and reasoning prices
    and a target costs
      model            one call;              agent   that agent's route
      route / split    the dearest choice;    cheapest/fastest  the dearest candidate
@@ -13,9 +16,10 @@
                       per step for 'by judge' (its input: the step's input
                       and output)
      hook             the dearest model of the policy (a hook may answer any)
-   and an agent costs max(route, each fallback): a failed call is assumed
-   unbilled, so retries and fallbacks are alternatives, not sums.  The
-   result is an upper bound; -1 means unbounded (overflow). */
+   and an agent costs max(route, each fallback, each 'fallback on'
+   target): a failed call is assumed unbilled, so retries, fallbacks and
+   a model's stand-ins ('fallback on' in a model) are alternatives, not
+   sums.  The result is an upper bound; -1 means unbounded (overflow). */
 #include <string.h>
 
 #include "compiler.h"
@@ -43,18 +47,55 @@ static int64_t call_cost(const model_info *m, int64_t in_limit, int64_t out_limi
     int64_t out = m->context;
     if (m->max_output && m->max_output < out)
         out = m->max_output;
+    if (m->max_tokens && m->max_tokens < out)
+        out = m->max_tokens;
     if (out_limit && out_limit < out)
         out = out_limit;
-    __int128 v = (__int128)in * m->price_in + (__int128)out * m->price_out;
+    int64_t pin = m->price_in, pout = m->price_out;
+    if (m->price_cached > pin) pin = m->price_cached;
+    if (m->price_cache_write > pin) pin = m->price_cache_write;
+    if (m->price_reasoning > pout) pout = m->price_reasoning;
+    __int128 v = (__int128)in * pin + (__int128)out * pout;
     return v > INT64_MAX ? UNBOUNDED : (int64_t)v;
 }
 
 static int64_t target_cost(coster *k, const ast *t);
 
-static int64_t one_call(coster *k, const sym *s, int64_t extra_in)
+/* A call to 's', or to one of its stand-ins ('fallback on' entries,
+   acyclic: lint.c reports a cycle as fallback-cycle, and 'visiting'
+   stops the walk on one), whichever is dearer. */
+static int64_t one_call(coster *k, sym *s, int64_t extra_in)
 {
-    k->why = s->name;
-    return call_cost(&s->u.model, k->in_limit, k->out_limit, extra_in);
+    model_info *m = &s->u.model;
+    if (m->onfail && m->memo_ok && m->memo_in == k->in_limit && m->memo_out == k->out_limit &&
+        m->memo_extra == extra_in) {
+        k->why = m->memo_why;       /* (shared stand-ins are costed once, not once per path) */
+        return m->memo_val;
+    }
+    int64_t best = call_cost(m, k->in_limit, k->out_limit, extra_in);
+    const char *why = s->name;
+    if (!m->onfail || m->visiting) {
+        k->why = why;
+        return best;
+    }
+    m->visiting = 1;
+    for (const ast *it = m->onfail; it && best != UNBOUNDED; it = it->next) {
+        sym *to = it->u.item->value2->sym;
+        if (!to)
+            continue;
+        int64_t v = one_call(k, to, extra_in);
+        if (v == UNBOUNDED || v > best)
+            best = v, why = k->why;
+    }
+    m->visiting = 0;
+    m->memo_ok = 1;
+    m->memo_in = k->in_limit;
+    m->memo_out = k->out_limit;
+    m->memo_extra = extra_in;
+    m->memo_val = best;
+    m->memo_why = why;
+    k->why = why;
+    return best;
 }
 
 static int64_t ref_cost(coster *k, sym *s)
@@ -178,6 +219,13 @@ int64_t cost_agent(rv_compiler *c, sym *agent, const char **why)
             if (v == UNBOUNDED || v > best)
                 best = v, w = k.why;
         }
+    for (const ast *it = a->onfail; it; it = it->next) {
+        if (!it->u.item->value2->sym)
+            continue;
+        int64_t v = ref_cost(&k, it->u.item->value2->sym);
+        if (v == UNBOUNDED || v > best)
+            best = v, w = k.why;
+    }
     a->visiting = 0;
     a->done = 1;
     a->worst = best;

@@ -398,9 +398,73 @@ static void visit_agent(cycle_ctx *cc, sym *a)
         for (ast *m = n->kind == E_LIST ? n->u.items : n; m; m = n->kind == E_LIST ? m->next : NULL)
             if (m->sym && m->sym->kind == SYM_AGENT)
                 visit_ref(cc, m, m->sym);
+    for (ast *it = ai->onfail; it; it = it->next)
+        if (it->u.item->value2->sym && it->u.item->value2->sym->kind == SYM_AGENT)
+            visit_ref(cc, it->u.item->value2, it->u.item->value2->sym);
     cc->depth--;
     ai->visiting = 0;
     ai->done = 1;
+}
+
+/* ---------------------------------------------------------------- models' stand-ins */
+
+/* The longest chain of 'fallback on' stand-ins from 's' (memoized in
+   'chain'; 'state' 1 while on the path): a chain that leads back to a
+   model it left is fallback-cycle, one longer than MAX_STANDINS is cut
+   there -- so the search (and cost.c's) never goes deeper than that. */
+#define MAX_STANDINS 16
+
+static unsigned standin_chain(rv_compiler *c, sym *s, unsigned depth)
+{
+    model_info *m = &s->u.model;
+    if (m->chain_state == 2)
+        return m->chain;
+    if (depth > MAX_STANDINS) {
+        diag_report(D, DG_BAD_VALUE, s->decl->u.decl->name_at,
+                    "a chain of 'fallback on' stand-ins through '%s' is longer than %d models", s->name, MAX_STANDINS);
+        return MAX_STANDINS + 1;
+    }
+    m->chain_state = 1;
+    unsigned longest = 0;
+    for (ast *it = m->onfail; it; it = it->next) {
+        ast *t = it->u.item->value2;
+        if (!t->sym)
+            continue;
+        if (t->sym->u.model.chain_state == 1) {
+            diag_report(D, DG_FALLBACK_CYCLE, t->at, "'fallback on' leads back to '%s', which already failed",
+                        t->sym->name);
+            diag_hint(D, "a stand-in is called when its model has failed; retry the model instead ('retry', 'retry_on')");
+            continue;
+        }
+        unsigned n = standin_chain(c, t->sym, depth + 1);
+        if (n > longest)
+            longest = n;
+        if (longest > MAX_STANDINS)
+            break;
+    }
+    m->chain_state = 2;
+    m->chain = longest + 1;
+    return m->chain;
+}
+
+static void lint_standins(rv_compiler *c)
+{
+    for (uint32_t i = 0; i < c->norder; i++) {
+        sym *s = c->order[i];
+        if (s->kind != SYM_MODEL || !s->u.model.onfail)
+            continue;
+        standin_chain(c, s, 0);
+        uint32_t k = 0;
+        for (ast *it = s->u.model.onfail; it; it = it->next, k++) {
+            sym *to = it->u.item->value2->sym;
+            if (to && s->u.model.onfail_on && (s->u.model.onfail_on[k] >> RV_FAIL_CONTEXT & 1) &&
+                to->u.model.context <= s->u.model.context)
+                diag_report(D, DG_SHORT_FALLBACK, it->u.item->value2->at,
+                            "'%s' has no larger context than '%s' (%lld tokens against %lld): a conversation too "
+                            "long for one is too long for the other", to->name, s->name,
+                            (long long)to->u.model.context, (long long)s->u.model.context);
+        }
+    }
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -434,6 +498,7 @@ void lint_program(rv_compiler *c)
         if (c->order[i]->kind == SYM_AGENT)
             visit_agent(&cc, c->order[i]);
     free(cc.path);
+    lint_standins(c);
     int cyclic = c->diag.nerr > 0;
     for (uint32_t i = 0; i < c->norder; i++) {
         sym *s = c->order[i];

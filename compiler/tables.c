@@ -269,6 +269,11 @@ void tab_rules(tab_builder *tb, ast *t, uint32_t agent)
             tb->p->rules[idx].reason = r->u.rule.reason ? tab_intern(tb, r->u.rule.reason->u.str.s,
                                                                  r->u.rule.reason->u.str.len) : RV_NONE;
             tb->p->rules[idx].otherwise = !r->u.rule.cond;
+            const call_settings *cs = r->u.rule.calls;
+            tb->p->rules[idx].timeout = cs ? cs->timeout : 0;
+            tb->p->rules[idx].backoff = cs ? cs->backoff : 0;
+            tb->p->rules[idx].retry = cs ? cs->retry : RV_NONE;
+            tb->p->rules[idx].retry_on = cs ? cs->retry_on : 0;
             tb->p->rules[idx].loc = tb->cur_loc;
             tab_rules(tb, r->u.rule.target, agent);
         }
@@ -285,13 +290,48 @@ void tab_rules(tab_builder *tb, ast *t, uint32_t agent)
     }
 }
 
+/* 'fallback on' entries: rows of 'targets' with their class masks;
+   returns the first row and sets '*count'. */
+uint32_t tab_onfail(tab_builder *tb, ast *items, const uint32_t *on, uint32_t *count)
+{
+    uint32_t first = tb->p->ntarget, i = 0;
+    for (ast *it = items; it; it = it->next, i++) {
+        rv_target *t = TAB_ROW(tb, tb->p->targets, tb->p->ntarget, cap_target);
+        if (!t)
+            break;
+        const sym *to = it->u.item->value2->sym;
+        t->is_agent = to->kind == SYM_AGENT;
+        t->index = to->index;
+        t->on = on[i];
+    }
+    *count = tb->p->ntarget - first;
+    return first;
+}
+
 void tab_model(tab_builder *tb, sym *s)
 {
     model_info *m = &s->u.model;
     tab_loc(tb, s->decl->u.decl->name_at);
     rv_model *md = &tb->p->models[s->index];
     uint32_t name = tab_str(tb, s->name), id = tab_str(tb, m->id), sys = tab_str(tb, m->system);
+    uint32_t stop = m->stop ? tab_const(tb, m->stop) : RV_NONE, nonfail;
+    uint32_t onfail = tab_onfail(tb, m->onfail, m->onfail_on, &nonfail);
     md = &tb->p->models[s->index];
+    md->price_cached = m->price_cached;
+    md->price_cache_write = m->price_cache_write;
+    md->price_reasoning = m->price_reasoning;
+    md->timeout = m->calls.timeout;
+    md->backoff = m->calls.backoff;
+    md->retry = m->calls.retry;
+    md->retry_on = m->calls.retry_on;
+    md->onfail_first = onfail;
+    md->onfail_count = nonfail;
+    md->rpm = m->rpm;
+    md->tpm = m->tpm;
+    md->max_tokens = m->max_tokens;
+    md->params_set = m->params_set;
+    memcpy(md->params, m->params, sizeof md->params);
+    md->stop = stop;
     md->name = name;
     md->provider = s->decl->u.decl->from->sym->index;
     md->id = id;

@@ -44,6 +44,9 @@ void tab_loc(tab_builder *tb, src_span at);
 uint32_t tab_model_refs(tab_builder *tb, ast *cands, uint32_t *count);
 void tab_rules(tab_builder *tb, ast *target, uint32_t agent);
 void tab_model(tab_builder *tb, sym *s);
+/* Rows of 'targets' for 'fallback on' items ('on': their class masks);
+   the first row, and '*count'. */
+uint32_t tab_onfail(tab_builder *tb, ast *items, const uint32_t *on, uint32_t *count);
 void tab_provider(tab_builder *tb, sym *s);
 void tab_guardrail(tab_builder *tb, sym *s);
 

@@ -109,6 +109,7 @@ static ast_list push(ast_list l, ast *n)
 %token GIVEN "given"
 %token ANSWERS "answers"
 %token FAILS "fails"
+%token ON "on"
 %token BADCHAR "invalid character"
 %token ARROW "->" EQEQ "==" NOTEQ "!=" LE "<=" GE ">="
 %token <str> IDENT "identifier"
@@ -128,8 +129,9 @@ static ast_list push(ast_list l, ast *n)
 
 %type <str> name softname word
 %type <node> decl expr postfix primary target rule item budget gaction titem reqitem given
-%type <node> cand_list where_opt arm dotted
+%type <node> cand_list where_opt arm dotted pclass
 %type <list> items budgets gactions titems reqitems rules arms exprs args args_opt names list_opt
+%type <list> pclasses ropts
 %type <s> reason_opt
 
 %left OR
@@ -191,21 +193,30 @@ word: name
     | IN { $$ = "in"; } | MATCHES { $$ = "matches"; } | TRUE { $$ = "true"; } | FALSE { $$ = "false"; }
     | PRICE { $$ = "price"; } | DENY { $$ = "deny"; } | REDACT { $$ = "redact"; } | LIMIT { $$ = "limit"; }
     | WITH { $$ = "with"; } | BUDGET { $$ = "budget"; } | PER { $$ = "per"; } | EXPECT { $$ = "expect"; }
-    | GIVEN { $$ = "given"; } | ANSWERS { $$ = "answers"; } | FAILS { $$ = "fails"; }
+    | GIVEN { $$ = "given"; } | ANSWERS { $$ = "answers"; } | FAILS { $$ = "fails"; } | ON { $$ = "on"; }
     ;
 
 /* ---------------------------------------------------------------- items */
 
-/* items -> (name value, ... | price in X, out Y | budget ... | route ...)* */
+/* items -> (name value, ... | price in X, out Y, ... | name on classes -> name
+             | budget ... | route ...)* */
 items: %empty           { $$.head = $$.tail = NULL; }
     | items item        { $$ = push($1, $2); }
     ;
 item: name exprs        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
                           $$->u.item->value = $2.head; }
-    | PRICE IN expr ',' name expr
+    | PRICE IN expr pclasses
                         { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "price"; $$->u.item->name_at = @1;
-                          $$->u.item->value = $3; $$->u.item->value2 = $6; $$->u.item->path = $5;
-                          $$->ext = @5.col; }
+                          $$->u.item->value = $3; $$->u.item->value2 = $4.head; }
+    /* a misspelled 'price' reads like one, so the checker can say so */
+    | name IN expr pclasses
+                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->value = $3; $$->u.item->value2 = $4.head; }
+    /* fallback on context_length -> long_model */
+    | name ON exprs "->" name
+                        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->path = "on"; $$->u.item->value = $3.head;
+                          OOM($$->u.item->value2 = NEW(E_NAME, @5)); $$->u.item->value2->u.name = $5; }
     | BUDGET budgets    { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "budget"; $$->u.item->name_at = @1;
                           $$->u.item->value = $2.head; }
     | ROUTE '{' rules '}'
@@ -213,6 +224,13 @@ item: name exprs        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->
                           ast *t; OOM(t = NEW(T_ROUTE, @$)); t->u.t->rules = $3.head; $$->u.item->value = t; }
     | ROUTE "->" target { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "route"; $$->u.item->name_at = @1;
                           $$->u.item->value = $3; }
+    ;
+/* the prices after 'in': ', out X, cached Y, ...' */
+pclasses: %empty        { $$.head = $$.tail = NULL; }
+    | pclasses ',' pclass { $$ = push($1, $3); }
+    ;
+pclass: name expr       { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->value = $2; }
     ;
 budgets: budget         { $$ = one($1); }
     | budgets ',' budget { $$ = push($1, $3); }
@@ -286,15 +304,21 @@ rules: %empty           { $$.head = $$.tail = NULL; }
     | rules rule        { $$ = push($1, $2); }
     | rules error       { $$ = $1; }
     ;
-/* rule -> 'when' expr '->' target [reason] | 'otherwise' '->' target [reason] */
-rule: WHEN expr "->" target reason_opt
+/* rule -> 'when' expr '->' target [reason] [{ items }]
+         | 'otherwise' '->' target [reason] [{ items }]
+   (the items are the rule's call settings: timeout, retry, ...) */
+rule: WHEN expr "->" target reason_opt ropts
                         { OOM($$ = NEW(N_RULE, @$)); $$->u.rule.cond = $2; $$->u.rule.target = $4;
+                          $$->u.rule.opts = $6.head;
                           if ($5.s) { OOM($$->u.rule.reason = NEW(E_STR, @5)); $$->u.rule.reason->u.str.s = $5.s;
                                       $$->u.rule.reason->u.str.len = $5.len; } }
-    | OTHERWISE "->" target reason_opt
-                        { OOM($$ = NEW(N_RULE, @$)); $$->u.rule.target = $3;
+    | OTHERWISE "->" target reason_opt ropts
+                        { OOM($$ = NEW(N_RULE, @$)); $$->u.rule.target = $3; $$->u.rule.opts = $5.head;
                           if ($4.s) { OOM($$->u.rule.reason = NEW(E_STR, @4)); $$->u.rule.reason->u.str.s = $4.s;
                                       $$->u.rule.reason->u.str.len = $4.len; } }
+    ;
+ropts: %empty           { $$.head = $$.tail = NULL; }
+    | '{' items '}'     { $$ = $2; }
     ;
 reason_opt: %empty      { $$.s = NULL; $$.len = 0; }
     | STRING            { $$ = $1; }
@@ -405,6 +429,7 @@ primary: INTLIT         { OOM($$ = NEW(E_INT, @$)); $$->u.i = $1; }
     | AGENT             { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "agent"; }
     | PROVIDER          { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "provider"; }
     | GUARDRAIL         { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "guardrail"; }
+    | BUDGET            { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "budget"; }   /* the failure class */
     | '[' list_opt ']'  { OOM($$ = NEW(E_LIST, @$)); $$->u.items = $2.head; }
     | '(' expr ')'      { $$ = $2; $$->at = @$; }
     ;

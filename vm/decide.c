@@ -38,17 +38,6 @@
 #define MAX_RETRY_AFTER  60000000   /* µs: a longer Retry-After is not waited for */
 #define UNKNOWN_LATENCY  INT64_MAX
 
-const char *const rv_failure_names[RV_FAIL__COUNT] = {
-#define X(n, s, r) s,
-    RV_FAILURES(X)
-#undef X
-};
-const uint8_t rv_failure_retry[RV_FAIL__COUNT] = {
-#define X(n, s, r) r,
-    RV_FAILURES(X)
-#undef X
-};
-
 rv_failure vm_failure_of_http(int status)
 {
     if (status < 400 || status > 599)
@@ -213,16 +202,34 @@ int64_t vm_call_cost(const rv_program *p, uint32_t model, int64_t in_tokens, int
     return c > INT64_MAX ? INT64_MAX : (int64_t)c;
 }
 
-/* Cached input tokens are billed at the input price until a model declares
-   prices per token class; reasoning tokens are part of the output the
-   providers report, so they are not added again. */
+static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
+
+/* Each token class once, at its own price: cache reads and writes at the
+   model's 'cached' and 'cache_write' prices, else the input price;
+   reasoning tokens are part of the output the providers report, billed
+   at the 'reasoning' price when the model states one. */
 int64_t vm_usage_cost(const rv_program *p, uint32_t model, const rv_usage *u)
 {
     const rv_model *m = &p->models[model];
-    int64_t in = (u->input > 0 ? u->input : 0) + (u->cache_read > 0 ? u->cache_read : 0) +
-                 (u->cache_write > 0 ? u->cache_write : 0);
-    int64_t out = u->output > 0 ? u->output : 0;
-    __int128 c = (__int128)in * m->price_in + (__int128)out * m->price_out;
+    int64_t out = pos(u->output), reasoning = m->price_reasoning >= 0 ? pos(u->reasoning) : 0;
+    if (reasoning > out)
+        reasoning = out;
+    __int128 c = (__int128)pos(u->input) * m->price_in
+               + (__int128)pos(u->cache_read) * (m->price_cached >= 0 ? m->price_cached : m->price_in)
+               + (__int128)pos(u->cache_write) * (m->price_cache_write >= 0 ? m->price_cache_write : m->price_in)
+               + (__int128)(out - reasoning) * m->price_out
+               + (__int128)reasoning * (m->price_reasoning >= 0 ? m->price_reasoning : 0);
+    return c > INT64_MAX ? INT64_MAX : (int64_t)c;
+}
+
+int64_t vm_call_worst(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens)
+{
+    const rv_model *m = &p->models[model];
+    int64_t in = m->price_in, out = m->price_out;
+    if (m->price_cached > in) in = m->price_cached;
+    if (m->price_cache_write > in) in = m->price_cache_write;
+    if (m->price_reasoning > out) out = m->price_reasoning;
+    __int128 c = (__int128)in_tokens * in + (__int128)out_tokens * out;
     return c > INT64_MAX ? INT64_MAX : (int64_t)c;
 }
 
@@ -260,11 +267,13 @@ int64_t vm_output_limit(const rv_vm *vm, uint32_t model)
 {
     const rv_program *p = vm->img->p;
     int64_t out = vm->req && vm->req->max_tokens > 0 ? vm->req->max_tokens : 0;
-    int64_t lim = path_output_limit(vm), cap = p->models[model].max_output;
+    int64_t lim = path_output_limit(vm), cap = p->models[model].max_output, ask = p->models[model].max_tokens;
     if (lim && (!out || lim < out))
         out = lim;
     if (cap && (!out || cap < out))
         out = cap;
+    if (ask && (!out || ask < out))
+        out = ask;
     return out;
 }
 
@@ -298,6 +307,71 @@ static int64_t worst_output(rv_vm *vm, uint32_t model)
     return out ? out : vm->img->p->models[model].context;
 }
 
+/* ---------------------------------------------------------------- call settings */
+
+/* The classes retried when nobody states 'retry_on'. */
+static uint32_t default_retry_on(void)
+{
+    uint32_t m = RV_RETRY_STATED;
+    for (int k = 0; k < RV_FAIL__COUNT; k++)
+        if (rv_failure_retry[k])
+            m |= 1u << k;
+    return m;
+}
+
+/* The deciding rule's settings apply to the calls its target makes --
+   unless the request has moved on to a fallback, or to another agent. */
+static uint32_t rule_in_force(const rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    uint32_t r = vm->res.rule;
+    return r != RV_NONE && p->rules[r].agent == vm->res.agent ? r : RV_NONE;
+}
+
+rv_callsettings vm_call_settings(const rv_vm *vm, uint32_t model)
+{
+    const rv_program *p = vm->img->p;
+    const rv_agent *a = &p->agents[vm->res.agent];
+    const rv_model *m = &p->models[model];
+    rv_callsettings cs = { a->timeout, a->backoff, a->retry, a->retry_on ? a->retry_on : default_retry_on() };
+    if (m->timeout) cs.timeout_us = m->timeout;
+    if (m->backoff) cs.backoff_us = m->backoff;
+    if (m->retry != RV_NONE) cs.retry = m->retry;
+    if (m->retry_on) cs.retry_on = m->retry_on;
+    if (vm->cur.rule != RV_NONE) {
+        const rv_rule *r = &p->rules[vm->cur.rule];
+        if (r->timeout) cs.timeout_us = r->timeout;
+        if (r->backoff) cs.backoff_us = r->backoff;
+        if (r->retry != RV_NONE) cs.retry = r->retry;
+        if (r->retry_on) cs.retry_on = r->retry_on;
+    }
+    if (!cs.backoff_us)
+        cs.backoff_us = DEFAULT_BACKOFF;
+    return cs;
+}
+
+/* The first 'fallback on' entry of [first, first+count) for class 'f'
+   that this request has not taken yet (each is taken at most once), or
+   RV_NONE; marks it taken. */
+static uint32_t take_onfail(rv_vm *vm, uint32_t first, uint32_t count, rv_failure f)
+{
+    const rv_program *p = vm->img->p;
+    for (uint32_t t = first; t < first + count; t++) {
+        if (!(p->targets[t].on >> f & 1))
+            continue;
+        uint32_t i = 0;
+        while (i < vm->nonfail_used && vm->onfail_used[i] != t)
+            i++;
+        if (i < vm->nonfail_used)
+            continue;
+        if (vm->nonfail_used == RV_MAX_ATTEMPTS)
+            return RV_NONE;             /* as many as a request has calls: enough */
+        vm->onfail_used[vm->nonfail_used++] = t;
+        return t;
+    }
+    return RV_NONE;
+}
+
 /* ---------------------------------------------------------------- steps */
 
 typedef enum {
@@ -319,6 +393,7 @@ static void fail_msg(rv_vm *vm, rv_failure f, const char *msg)
 /* Aim at model 'm' for an answer (a fresh target: its attempts start at 1). */
 static void aim(rv_vm *vm, uint32_t m, rv_via via, uint32_t via_index)
 {
+    vm->cur.rule = via == RV_VIA_FALLBACK ? RV_NONE : rule_in_force(vm);
     vm->cur.model = m;
     vm->cur.purpose = RV_PURPOSE_ANSWER;
     vm->cur.attempt = 0;
@@ -434,11 +509,11 @@ static step route_step(rv_vm *vm)
 }
 
 /* The wait before retry 'attempt' (2, 3, ...): exponential from the
-   agent's backoff with equal jitter, at least the provider's Retry-After. */
-static int64_t backoff_for(rv_vm *vm, uint32_t attempt)
+   backoff in force ('base') with equal jitter, at least the provider's
+   Retry-After. */
+static int64_t backoff_for(rv_vm *vm, uint32_t attempt, int64_t base)
 {
-    const rv_agent *a = &vm->img->p->agents[vm->res.agent];
-    int64_t base = a->backoff > 0 ? a->backoff : DEFAULT_BACKOFF, d = base;
+    int64_t d = base;
     for (uint32_t i = 2; i < attempt && d < MAX_BACKOFF; i++)
         d *= 2;
     if (d > MAX_BACKOFF)
@@ -566,6 +641,24 @@ static int judge_conversation(rv_vm *vm)
     return 0;
 }
 
+/* The model's generation parameters and stop sequences, for the driver. */
+static void call_params(const rv_vm *vm, uint32_t m, rv_call *c)
+{
+    const rv_program *p = vm->img->p;
+    const rv_model *md = &p->models[m];
+    c->params_set = md->params_set;
+    memcpy(c->params, md->params, sizeof c->params);
+    c->nstop = 0;
+    if (md->stop == RV_NONE)
+        return;
+    const rv_const *l = &p->consts[md->stop];
+    for (uint32_t i = 0; i < l->count && i < RV_MAX_STOP; i++) {
+        const rv_const *k = &p->consts[p->items[l->first + i]];
+        c->stop[c->nstop].s = rv_str(p, k->str);
+        c->stop[c->nstop++].len = p->str_len[k->str];
+    }
+}
+
 /* Try the current target: check what may stop the call before it is made,
    then describe it and suspend. */
 static step try_step(rv_vm *vm)
@@ -577,7 +670,8 @@ static step try_step(rv_vm *vm)
         return ST_FAILED;
     }
     vm->cur.attempt++;
-    int64_t backoff = vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt) : 0;
+    rv_callsettings set = vm_call_settings(vm, m);
+    int64_t backoff = vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt, set.backoff_us) : 0;
     int64_t now = now_us(vm);
     if (vm->deadline_us && now + backoff >= vm->deadline_us)
         return not_made(vm, RV_FAIL_DEADLINE, "the request's deadline has passed");
@@ -601,8 +695,8 @@ static step try_step(rv_vm *vm)
             return not_made(vm, RV_FAIL_BUDGET, "the call would exceed the per-request budget");
     }
     /* per day: the worst case, reserved before the call and settled after */
-    int64_t worst = judge ? vm_call_cost(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, 16)
-                          : vm_call_cost(p, m, worst_input(vm, m), worst_output(vm, m));
+    int64_t worst = judge ? vm_call_worst(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, 16)
+                          : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
     if (reserve_day(vm, worst))
         return not_made(vm, RV_FAIL_BUDGET, "the daily budget is used up");
 
@@ -613,12 +707,13 @@ static step try_step(rv_vm *vm)
     c->purpose = vm->cur.purpose;
     c->attempt = vm->cur.attempt;
     c->seq = vm->res.nattempts;
-    c->timeout_us = p->agents[vm->res.agent].timeout;
+    c->timeout_us = set.timeout_us;
     c->deadline_us = vm->deadline_us;
     c->backoff_us = backoff;
     c->max_output = out_limit;
     c->est_input_tokens = in_est;
     c->reserved = vm->cur.nticket ? worst : 0;
+    call_params(vm, m, c);
     if (judge) {
         c->msgs = vm->judge_msgs;
         c->nmsgs = 2;
@@ -666,27 +761,43 @@ static step next_step(rv_vm *vm)
     rv_failure f = vm->res.failure;
     if (f == RV_FAIL_STREAMED || f == RV_FAIL_DEADLINE)
         return ST_FAILED;
-    if (at->made && rv_failure_retry[f] && vm->cur.attempt <= p->agents[vm->res.agent].retry &&
+    rv_callsettings set = vm_call_settings(vm, vm->cur.model);
+    if (at->made && (set.retry_on >> f & 1) && vm->cur.attempt <= set.retry &&
         vm->cur.retry_after <= MAX_RETRY_AFTER)
         return ST_TRY;
+    /* the model's stand-in for this class takes its place, for the same
+       purpose (a cascade step, a judge) under the same rule */
+    const rv_model *md = &p->models[vm->cur.model];
+    uint32_t t = take_onfail(vm, md->onfail_first, md->onfail_count, f);
+    if (t != RV_NONE) {
+        vm->cur.model = p->targets[t].index;
+        vm->cur.attempt = 0;
+        vm->cur.retry_after = -1;
+        if (vm->cur.purpose == RV_PURPOSE_ANSWER)
+            vm->res.model = vm->cur.model;
+        return ST_TRY;
+    }
     if (vm->cur.cascade != RV_NONE) {
         const rv_cascade *cs = &p->cascades[vm->cur.cascade];
         if (vm->cur.purpose == RV_PURPOSE_JUDGE)     /* an unrated answer is not accepted */
             return vm->cur.step + 1 < cs->count ? escalate(vm) : ST_FALLBACK;
         if (f == RV_FAIL_BUDGET && vm->cur.kept.s)  /* cannot afford to escalate: the best answer so far */
-            return accept(vm, p->model_refs[cs->first + vm->cur.step - 1], vm->cur.kept, NULL, 0, 0);
+            return accept(vm, vm->cur.kept_model, vm->cur.kept, NULL, 0, 0);
         if (vm->cur.step + 1 < cs->count)
             return escalate(vm);
     }
     return ST_FALLBACK;
 }
 
+/* The deciding agent's 'fallback on' entry for the failure's class, else
+   its next plain fallback. */
 static step fallback_step(rv_vm *vm)
 {
     const rv_program *p = vm->img->p;
     const rv_agent *a = &p->agents[vm->res.agent];
-    if (vm->cur.fallback < a->fallback_count) {
-        uint32_t idx = a->fallback_first + vm->cur.fallback++;
+    uint32_t on = take_onfail(vm, a->onfail_first, a->onfail_count, vm->res.failure);
+    if (on != RV_NONE || vm->cur.fallback < a->fallback_count) {
+        uint32_t idx = on != RV_NONE ? on : a->fallback_first + vm->cur.fallback++;
         const rv_target *t = &p->targets[idx];
         vm->cur.cascade = RV_NONE;
         vm->cur.kept.s = NULL;
@@ -806,6 +917,8 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     memset(&vm->cur, 0, sizeof vm->cur);
     vm->cur.model = RV_NONE;
     vm->cur.cascade = RV_NONE;
+    vm->cur.rule = RV_NONE;
+    vm->nonfail_used = 0;
     vm->cur.retry_after = -1;
     vm->start_us = now_us(vm);
     vm->deadline_us = opts ? opts->deadline_us : 0;
@@ -923,10 +1036,9 @@ rv_status vm_resume(rv_vm *vm, const rv_outcome *o)
     vm->res.error = NULL;
     if (vm->cur.cascade != RV_NONE) {
         const rv_cascade *cs = &p->cascades[vm->cur.cascade];
-        uint32_t step_model = p->model_refs[cs->first + vm->cur.step];
         if (vm->cur.purpose == RV_PURPOSE_JUDGE) {
             if (rating(text) >= cs->threshold)
-                return run(vm, accept(vm, step_model, vm->cur.kept, NULL, 0, 0));
+                return run(vm, accept(vm, vm->cur.kept_model, vm->cur.kept, NULL, 0, 0));
             return run(vm, escalate(vm));
         }
         if (vm->cur.step + 1 < cs->count) {
@@ -937,6 +1049,7 @@ rv_status vm_resume(rv_vm *vm, const rv_outcome *o)
             }
             vm->cur.kept.s = kept;
             vm->cur.kept.len = text.len;
+            vm->cur.kept_model = vm->cur.model;
             if (cs->by == RV_BY_JUDGE && o->confidence < 0) {
                 vm->cur.model = cs->judge;
                 vm->cur.purpose = RV_PURPOSE_JUDGE;

@@ -213,6 +213,61 @@ static void put_where(const rv_program *p, uint32_t loc, FILE *out)
     fprintf(out, ":%u", l->line);
 }
 
+/* [timeout, rate_limited]: the classes of a failure-class mask */
+static void put_classes(uint32_t mask, FILE *out)
+{
+    int first = 1;
+    fputc('[', out);
+    for (unsigned k = 1; k < 32; k++)
+        if (mask >> k & 1) {
+            fputs(first ? "" : ", ", out);
+            first = 0;
+            if (k < RV_FAIL__COUNT)
+                fputs(rv_failure_names[k], out);
+            else
+                fprintf(out, "?class%u", k);
+        }
+    fputc(']', out);
+}
+
+/* The call settings a model, rule or agent states ("" when none). */
+static void put_calls(int64_t timeout, int64_t backoff, uint32_t retry, uint32_t retry_on, FILE *out)
+{
+    if (timeout) {
+        fputs("  timeout ", out);
+        put_unit(RV_T_DURATION, timeout, out);
+    }
+    if (backoff) {
+        fputs("  backoff ", out);
+        put_unit(RV_T_DURATION, backoff, out);
+    }
+    if (retry != RV_NONE)
+        fprintf(out, "  retry %u", retry);
+    if (retry_on) {
+        fputs("  retry_on ", out);
+        put_classes(retry_on & ~RV_RETRY_STATED, out);
+    }
+}
+
+/* "fallback on [classes] -> target" for entries [first, first+count). */
+static void put_onfail(const rv_program *p, uint32_t first, uint32_t count, FILE *out)
+{
+    if (!in_range(first, count, p->ntarget)) {
+        fprintf(out, "\n       fallback on ?[%u, +%u)", first, count);
+        return;
+    }
+    for (uint32_t k = first; k < first + count; k++) {
+        const rv_target *t = &p->targets[k];
+        fputs("\n       fallback on ", out);
+        put_classes(t->on, out);
+        fputs(" -> ", out);
+        if (t->is_agent)
+            put_agent(p, t->index, out);
+        else
+            put_model(p, t->index, out);
+    }
+}
+
 /* ======================================================= operand printers */
 
 static void op_jump(const rv_program *p, size_t pc, uint32_t w, FILE *out)
@@ -419,6 +474,40 @@ static void list_providers(const rv_program *p, FILE *out)
     }
 }
 
+/* A model's call settings, limits and parameters, on a line of their own
+   when it states any. */
+static void list_model_calls(const rv_program *p, const rv_model *m, FILE *out)
+{
+    if (!m->timeout && !m->backoff && m->retry == RV_NONE && !m->retry_on && !m->rpm && !m->tpm &&
+        !m->max_tokens && !m->params_set && m->stop == RV_NONE && !m->onfail_count)
+        return;
+    fputs("\n     ", out);
+    put_calls(m->timeout, m->backoff, m->retry, m->retry_on, out);
+    if (m->rpm)
+        fprintf(out, "  rpm %lld", (long long)m->rpm);
+    if (m->tpm) {
+        fputs("  tpm ", out);
+        put_unit(RV_T_TOKENS, m->tpm, out);
+    }
+    if (m->max_tokens) {
+        fputs("  max_tokens ", out);
+        put_unit(RV_T_TOKENS, m->max_tokens, out);
+    }
+    for (int k = 0; k < RV_PARAM__COUNT; k++)
+        if (m->params_set >> k & 1) {
+            fprintf(out, "  %s ", rv_params[k].name);
+            put_unit(rv_params[k].type, m->params[k], out);
+        }
+    if (m->stop != RV_NONE) {
+        fputs("  stop ", out);
+        if (m->stop < p->nconst)
+            put_value(p, &p->consts[m->stop], out);
+        else
+            fprintf(out, "?const%u", m->stop);
+    }
+    put_onfail(p, m->onfail_first, m->onfail_count, out);
+}
+
 static void list_models(const rv_program *p, FILE *out)
 {
     fprintf(out, "models (%u)\n", p->nmodel);
@@ -434,6 +523,13 @@ static void list_models(const rv_program *p, FILE *out)
         put_unit(RV_T_RATE, m->price_in, out);
         fputs(", out ", out);
         put_unit(RV_T_RATE, m->price_out, out);
+        static const char *const classes[3] = { "cached", "cache_write", "reasoning" };
+        const int64_t prices[3] = { m->price_cached, m->price_cache_write, m->price_reasoning };
+        for (int k = 0; k < 3; k++)
+            if (prices[k] >= 0) {
+                fprintf(out, ", %s ", classes[k]);
+                put_unit(RV_T_RATE, prices[k], out);
+            }
         fputs("  context ", out);
         put_unit(RV_T_TOKENS, m->context, out);
         if (m->max_output) {
@@ -452,6 +548,7 @@ static void list_models(const rv_program *p, FILE *out)
             fputs("\n       system ", out);
             put_str(p, m->system, out);
         }
+        list_model_calls(p, m, out);
         fputc('\n', out);
     }
 }
@@ -520,14 +617,22 @@ static void list_agents(const rv_program *p, FILE *out)
         put_unit(RV_T_DURATION, a->backoff, out);
         fputs("  timeout ", out);
         put_unit(RV_T_DURATION, a->timeout, out);
+        if (a->retry_on) {
+            fputs("  retry_on ", out);
+            put_classes(a->retry_on & ~RV_RETRY_STATED, out);
+        }
+        put_onfail(p, a->onfail_first, a->onfail_count, out);
         fputc('\n', out);
         for (uint32_t r = a->rule_first; in_range(a->rule_first, a->rule_count, p->nrule) &&
                                          r < a->rule_first + a->rule_count; r++) {
+            const rv_rule *ru = &p->rules[r];
             fputs("       rule ", out);
             op_rule(p, r, out);
             fputs("  (", out);
-            put_where(p, p->rules[r].loc, out);
-            fputs(")\n", out);
+            put_where(p, ru->loc, out);
+            fputc(')', out);
+            put_calls(ru->timeout, ru->backoff, ru->retry, ru->retry_on, out);
+            fputc('\n', out);
         }
     }
 }

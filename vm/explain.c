@@ -126,10 +126,36 @@ static json_t *models_list(const rv_program *p, uint32_t first, uint32_t count)
     return a;
 }
 
+/* The names of the failure classes in a mask. */
+static json_t *class_list(uint32_t mask)
+{
+    json_t *a = json_array();
+    for (int k = 1; k < RV_FAIL__COUNT; k++)
+        if (mask >> k & 1)
+            json_array_append_new(a, json_string(rv_failure_names[k]));
+    return a;
+}
+
+static const char *target_name(const rv_program *p, const rv_target *t)
+{
+    return name_of(p, t->is_agent ? p->agents[t->index].name : p->models[t->index].name);
+}
+
+/* 'fallback on' entries [first, first+count) as plan entries. */
+static void onfail_plan(const rv_program *p, uint32_t first, uint32_t count, json_t *arr)
+{
+    for (uint32_t i = first; i < first + count; i++) {
+        const rv_target *t = &p->targets[i];
+        json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", t->is_agent ? "agent" : "model", target_name(p, t),
+                                             "when", "a call fails with one of", "on", class_list(t->on)));
+    }
+}
+
 static json_t *fallback_plan(const rv_program *p, uint32_t agent, uint32_t from)
 {
     const rv_agent *a = &p->agents[agent];
     json_t *arr = json_array();
+    onfail_plan(p, a->onfail_first, a->onfail_count, arr);
     for (uint32_t i = from; i < a->fallback_count; i++) {
         const rv_target *t = &p->targets[a->fallback_first + i];
         json_array_append_new(arr, json_pack("{s:s, s:s}", t->is_agent ? "agent" : "model",
@@ -246,9 +272,20 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, const rv_request 
             json_array_append_new(plan, json_pack("{s:s, s:o}", "step", ch->kind == RV_CHOOSE_CHEAPEST ? "cheapest" : "fastest",
                                                   "candidates", models_list(p, ch->first, ch->count)));
         }
-        const rv_agent *a = &p->agents[res->agent];
-        if (a->retry)
-            json_array_append_new(plan, json_pack("{s:s, s:i}", "step", "retry", "times", (json_int_t)a->retry));
+        rv_callsettings cs = vm_call_settings(vm, m);
+        if (cs.timeout_us) {
+            fmt_duration(buf, sizeof buf, cs.timeout_us);
+            json_object_set_new(o, "timeout", json_string(buf));
+        }
+        if (cs.retry)
+            json_array_append_new(plan, json_pack("{s:s, s:i, s:o}", "step", "retry", "times", (json_int_t)cs.retry,
+                                                  "on", class_list(cs.retry_on)));
+        const rv_model *md = &p->models[m];
+        if (md->onfail_count) {
+            json_t *ins = json_array();
+            onfail_plan(p, md->onfail_first, md->onfail_count, ins);
+            json_array_append_new(plan, json_pack("{s:s, s:o}", "step", "stand-in", "targets", ins));
+        }
         json_t *fb = fallback_plan(p, res->agent, vm_next_fallback(vm));
         if (json_array_size(fb))
             json_array_append_new(plan, json_pack("{s:s, s:o}", "step", "fallback", "targets", fb));

@@ -1,6 +1,7 @@
 /* Name tables shared by the compiler and the VM (types, fields, builtins,
-   capabilities), and the destructor of rv_program.  The tables are
-   expansions of the X-lists in program.h and builtins.def. */
+   capabilities, failure classes, call parameters), and the destructor of
+   rv_program.  The tables are expansions of the X-lists in program.h and
+   builtins.def. */
 #include <stdlib.h>
 
 #include "program.h"
@@ -22,6 +23,22 @@ const rv_fieldinfo rv_decfields[RV_DEC__COUNT] = { RV_DECFIELDS(X) };
 const char *const rv_cap_names[RV_CAP__COUNT] = { RV_CAPS(X) };
 const char *const rv_provkind_names[RV_PROV__COUNT] = { RV_PROVKINDS(X) };
 #undef X
+
+const char *const rv_failure_names[RV_FAIL__COUNT] = {
+#define X(n, s, r) s,
+    RV_FAILURES(X)
+#undef X
+};
+const uint8_t rv_failure_retry[RV_FAIL__COUNT] = {
+#define X(n, s, r) r,
+    RV_FAILURES(X)
+#undef X
+};
+const rv_paraminfo rv_params[RV_PARAM__COUNT] = {
+#define X(n, s, t, lo, hi) { s, RV_T_##t, lo, hi },
+    RV_PARAMS(X)
+#undef X
+};
 
 const rv_biinfo rv_builtins[RV_BI__COUNT] = {
 #define BI(name, ar, a0, a1, ret, doc) \

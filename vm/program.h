@@ -25,8 +25,8 @@
 #include <stdint.h>
 
 #define RV_NONE        UINT32_MAX
-#define RV_FORMAT_MAJOR 1
-#define RV_FORMAT_MINOR 2
+#define RV_FORMAT_MAJOR 2
+#define RV_FORMAT_MINOR 0
 
 /* Value types, shared by the compiler's type checker, the constant pool and
    the VM's tagged values. */
@@ -76,6 +76,60 @@ extern const char *const rv_type_names[RV_T__COUNT];
     X(TEXT, "text") X(VISION, "vision") X(TOOLS, "tools") X(JSON, "json") \
     X(STREAMING, "streaming") X(LOGPROBS, "logprobs") X(AUDIO, "audio") \
     X(REASONING, "reasoning")
+/* Why a model call failed, by class.  The third column says whether the
+   VM retries the class by default (a 'retry_on' list replaces that
+   choice for a model, a rule or an agent).  The numbering is part of the
+   .rbc format: failure-class masks ('retry_on', 'fallback on') have bit k
+   for class k.  Documented in docs/language.md ("Failures"). */
+#define RV_FAILURES(X) \
+    X(NONE,        "none",           0) \
+    X(TIMEOUT,     "timeout",        1) /* connect, first byte, idle gap, attempt */ \
+    X(RESET,       "reset",          1) /* connection reset or closed early */ \
+    X(REFUSED,     "refused",        1) /* connection refused, DNS or TLS failure */ \
+    X(OVERLOADED,  "overloaded",     1) /* the provider says it is overloaded */ \
+    X(MALFORMED,   "malformed",      1) /* an answer that cannot be read */ \
+    X(RATE,        "rate_limited",   1) /* HTTP 429 */ \
+    X(SERVER,      "server_error",   1) /* HTTP 5xx, 408 */ \
+    X(CLIENT,      "client_error",   0) /* HTTP 400, 404, 413, 422, other 4xx */ \
+    X(AUTH,        "auth",           0) /* HTTP 401, 403 */ \
+    X(CONTEXT,     "context_length", 0) /* the conversation is too long for the model */ \
+    X(FILTERED,    "content_filter", 0) /* the provider refused the content */ \
+    X(ERROR,       "error",          0) /* any other error the provider reports */ \
+    X(BUDGET,      "budget",         0) /* not called: a budget refused the cost */ \
+    X(UNAVAILABLE, "unavailable",    0) /* not called: circuit open or rate limit used up */ \
+    X(DEADLINE,    "deadline",       0) /* not called: the request's deadline has passed */ \
+    X(STREAMED,    "stream_broken",  0) /* failed after part of the answer reached the client */
+
+typedef enum {
+#define X(n, s, r) RV_FAIL_##n,
+    RV_FAILURES(X)
+#undef X
+    RV_FAIL__COUNT
+} rv_failure;
+
+/* Failure-class masks.  A 'retry_on' mask has RV_RETRY_STATED (bit 0, the
+   class 'none', which never retries) set when the policy states it, and
+   only classes of calls that were made (timeout .. error): a call that
+   was not made, or whose answer already reached the client, is never
+   tried again.  A 'fallback on' mask names classes timeout .. unavailable
+   (after a passed deadline or a broken stream nothing follows). */
+#define RV_RETRY_STATED      1u
+#define RV_CLASSES(lo, hi)   ((2u << RV_FAIL_##hi) - (1u << RV_FAIL_##lo))
+#define RV_RETRY_CLASSES     RV_CLASSES(TIMEOUT, ERROR)
+#define RV_FALLBACK_CLASSES  RV_CLASSES(TIMEOUT, UNAVAILABLE)
+
+/* Generation parameters a model's calls carry (rv_model.params, the call
+   descriptor): name, type, least and greatest value (program units).
+   Drivers pass the ones a model states to its provider. */
+#define RV_PARAMS(X) \
+    X(TEMPERATURE,  "temperature",       NUM, 0, 2000000) \
+    X(TOP_P,        "top_p",             NUM, 0, 1000000) \
+    X(TOP_K,        "top_k",             INT, 1, 1000000) \
+    X(SEED,         "seed",              INT, 0, INT64_MAX) \
+    X(PRESENCE,     "presence_penalty",  NUM, -2000000, 2000000) \
+    X(FREQUENCY,    "frequency_penalty", NUM, -2000000, 2000000)
+#define RV_MAX_STOP 4           /* stop sequences per model */
+
 /* Provider wire formats. */
 #define RV_PROVKINDS(X) X(OPENAI, "openai") X(ANTHROPIC, "anthropic") X(BEDROCK, "bedrock")
 
@@ -97,6 +151,9 @@ typedef enum { RV_CAPS(X) RV_CAP__COUNT } rv_cap;
 #define X(n, s) RV_PROV_##n,
 typedef enum { RV_PROVKINDS(X) RV_PROV__COUNT } rv_provkind;
 #undef X
+#define X(n, s, t, lo, hi) RV_PARAM_##n,
+typedef enum { RV_PARAMS(X) RV_PARAM__COUNT } rv_param;
+#undef X
 
 typedef struct { const char *name; rv_type type; } rv_fieldinfo;
 extern const rv_fieldinfo rv_reqfields[RV_REQ__COUNT];
@@ -105,6 +162,10 @@ extern const rv_fieldinfo rv_respfields[RV_RESP__COUNT];
 extern const rv_fieldinfo rv_decfields[RV_DEC__COUNT];
 extern const char *const rv_cap_names[RV_CAP__COUNT];
 extern const char *const rv_provkind_names[RV_PROV__COUNT];
+extern const char *const rv_failure_names[RV_FAIL__COUNT];
+extern const uint8_t rv_failure_retry[RV_FAIL__COUNT];
+typedef struct { const char *name; rv_type type; int64_t lo, hi; } rv_paraminfo;
+extern const rv_paraminfo rv_params[RV_PARAM__COUNT];
 
 /* Builtins, from vm/builtins.def. */
 typedef enum {
@@ -141,12 +202,29 @@ typedef struct {
     uint32_t loc;
 } rv_provider;
 
+/* A model.  Prices are per token class: 'price_in' for input tokens,
+   'price_out' for output; cache reads, cache writes and reasoning tokens
+   have their own price when the policy states one (-1 when it does not:
+   cache tokens are then billed at 'price_in', reasoning tokens as output;
+   see vm_usage_cost()).  The call settings (timeout, backoff, retry,
+   retry_on) override the agent's for calls to this model, and are
+   overridden by a rule's. */
 typedef struct {
     uint32_t name, provider, id, system;  /* system: prompt template or RV_NONE */
     int64_t  price_in, price_out;         /* rate */
+    int64_t  price_cached, price_cache_write, price_reasoning;   /* rate, -1 = not stated */
     int64_t  context, max_output;         /* tokens; max_output 0 = unknown */
     int64_t  latency;                     /* declared, duration */
     uint32_t tier, caps;
+    int64_t  timeout, backoff;            /* duration; 0 = not stated */
+    uint32_t retry;                       /* extra attempts; RV_NONE = not stated */
+    uint32_t retry_on;                    /* failure-class mask; 0 = not stated */
+    uint32_t onfail_first, onfail_count;  /* 'fallback on' entries, into 'targets' */
+    int64_t  rpm, tpm;                    /* rate limits per minute (requests, tokens); 0 = none */
+    int64_t  max_tokens;                  /* the most output to ask for; 0 = not stated */
+    uint32_t params_set;                  /* bit k: params[k] is stated */
+    int64_t  params[RV_PARAM__COUNT];     /* rv_param, in the units of rv_params[k].type */
+    uint32_t stop;                        /* constant: a list of 1..RV_MAX_STOP strings, or RV_NONE */
     uint32_t loc;
 } rv_model;
 
@@ -161,8 +239,10 @@ typedef struct {
 } rv_gaction;
 typedef struct { uint32_t name, first, count, loc; } rv_guardrail;  /* actions */
 
-/* A reference to a model or an agent (fallback lists). */
-typedef struct { uint32_t is_agent, index; } rv_target;
+/* A reference to a model or an agent (fallback lists).  'on' is a
+   failure-class mask (RV_FALLBACK_CLASSES) for a 'fallback on' entry,
+   0 for an entry of a plain fallback list. */
+typedef struct { uint32_t is_agent, index, on; } rv_target;
 
 typedef struct {
     uint32_t name;
@@ -172,15 +252,23 @@ typedef struct {
     uint32_t fallback_first, fallback_count;/* into 'targets' */
     uint32_t retry;
     int64_t  backoff, timeout;              /* duration; 0 = default */
+    uint32_t retry_on;                      /* failure-class mask; 0 = not stated */
+    uint32_t onfail_first, onfail_count;    /* 'fallback on' entries, into 'targets' */
     uint32_t rule_first, rule_count;        /* into 'rules' */
     int64_t  worst_cost;                    /* money, computed by the compiler */
     uint32_t loc;
 } rv_agent;
 
+/* A rule.  Its call settings apply to the calls its target makes (a
+   nested rule has its enclosing rule's unless it states its own); they
+   override the model's and the agent's. */
 typedef struct {
     uint32_t agent, number;     /* number: 1-based, in source order in the agent */
     uint32_t reason;            /* string or RV_NONE */
     uint32_t otherwise;         /* 1 for the 'otherwise' arm */
+    int64_t  timeout, backoff;  /* duration; 0 = not stated */
+    uint32_t retry;             /* RV_NONE = not stated */
+    uint32_t retry_on;          /* failure-class mask; 0 = not stated */
     uint32_t loc;
 } rv_rule;
 

@@ -23,17 +23,23 @@
       4 regexes     u32 pattern, u32 flags, u32 loc
       5 providers   u32 name, kind, endpoint, region, key_env, loc
       6 models      u32 name, provider, id, system, i64 price_in, price_out,
-                    context, max_output, latency, u32 tier, caps, loc
+                    price_cached, price_cache_write, price_reasoning,
+                    context, max_output, latency, u32 tier, caps,
+                    i64 timeout, backoff, u32 retry, retry_on, onfail_first,
+                    onfail_count, i64 rpm, tpm, max_tokens, u32 params_set,
+                    i64 params[k] for each k of RV_PARAMS, u32 stop, loc
       7 gactions    u32 kind, dir, regex, text, i64 limit, u32 loc
       8 guards      u32 name, first, count, loc
       9 guard_refs  u32
-     10 targets     u32 is_agent, index
+     10 targets     u32 is_agent, index, on
      11 model_refs  u32
      12 agents      u32 name, guard_first, guard_count, i64 budget_request,
                     budget_day, u32 func, fallback_first, fallback_count,
-                    retry, i64 backoff, timeout, u32 rule_first, rule_count,
-                    i64 worst_cost, u32 loc
-     13 rules       u32 agent, number, reason, otherwise, loc
+                    retry, i64 backoff, timeout, u32 retry_on, onfail_first,
+                    onfail_count, rule_first, rule_count, i64 worst_cost,
+                    u32 loc
+     13 rules       u32 agent, number, reason, otherwise, i64 timeout,
+                    backoff, u32 retry, retry_on, loc
      14 choices     u32 kind, first, count, where, loc
      15 cascades    u32 first, count, i64 threshold, u32 by, judge, check, loc
      16 arms        i64 share, u32 target
@@ -50,6 +56,10 @@
      24 locs        u32 file, line, col, len
      25 files       u32 name, text
      26 mtests      u32 key, konst, op, target   (format 1.2)
+
+   Format 2.0 added the call settings of models, rules and agents, prices
+   per token class, rate limits, call parameters and 'fallback on'
+   entries (the fields of models, targets, agents and rules above). 
 
    Every section is present exactly once, in id order.  The layout is
    canonical: each section starts at the first 4-aligned offset after the
@@ -115,8 +125,17 @@ static const rbc_field f_provider[] = {
 static const rbc_field f_model[] = {
     F(rv_model, name), F(rv_model, provider), F(rv_model, id),
     F(rv_model, system), F(rv_model, price_in), F(rv_model, price_out),
+    F(rv_model, price_cached), F(rv_model, price_cache_write),
+    F(rv_model, price_reasoning),
     F(rv_model, context), F(rv_model, max_output), F(rv_model, latency),
-    F(rv_model, tier), F(rv_model, caps), F(rv_model, loc) };
+    F(rv_model, tier), F(rv_model, caps), F(rv_model, timeout),
+    F(rv_model, backoff), F(rv_model, retry), F(rv_model, retry_on),
+    F(rv_model, onfail_first), F(rv_model, onfail_count), F(rv_model, rpm),
+    F(rv_model, tpm), F(rv_model, max_tokens), F(rv_model, params_set),
+#define X(n, s, t, lo, hi) F(rv_model, params[RV_PARAM_##n]),
+    RV_PARAMS(X)
+#undef X
+    F(rv_model, stop), F(rv_model, loc) };
 static const rbc_field f_gaction[] = {
     F(rv_gaction, kind), F(rv_gaction, dir), F(rv_gaction, regex),
     F(rv_gaction, text), F(rv_gaction, limit), F(rv_gaction, loc) };
@@ -124,17 +143,19 @@ static const rbc_field f_guard[] = {
     F(rv_guardrail, name), F(rv_guardrail, first), F(rv_guardrail, count),
     F(rv_guardrail, loc) };
 static const rbc_field f_target[] = {
-    F(rv_target, is_agent), F(rv_target, index) };
+    F(rv_target, is_agent), F(rv_target, index), F(rv_target, on) };
 static const rbc_field f_agent[] = {
     F(rv_agent, name), F(rv_agent, guard_first), F(rv_agent, guard_count),
     F(rv_agent, budget_request), F(rv_agent, budget_day), F(rv_agent, func),
     F(rv_agent, fallback_first), F(rv_agent, fallback_count),
     F(rv_agent, retry), F(rv_agent, backoff), F(rv_agent, timeout),
+    F(rv_agent, retry_on), F(rv_agent, onfail_first), F(rv_agent, onfail_count),
     F(rv_agent, rule_first), F(rv_agent, rule_count), F(rv_agent, worst_cost),
     F(rv_agent, loc) };
 static const rbc_field f_rule[] = {
     F(rv_rule, agent), F(rv_rule, number), F(rv_rule, reason),
-    F(rv_rule, otherwise), F(rv_rule, loc) };
+    F(rv_rule, otherwise), F(rv_rule, timeout), F(rv_rule, backoff),
+    F(rv_rule, retry), F(rv_rule, retry_on), F(rv_rule, loc) };
 static const rbc_field f_choice[] = {
     F(rv_choice, kind), F(rv_choice, first), F(rv_choice, count),
     F(rv_choice, where), F(rv_choice, loc) };

@@ -22,11 +22,19 @@
      key_env a string or RV_NONE.
    - models: name and id strings; provider in range; system a string or
      RV_NONE; prices, context, max_output, latency >= 0; caps only known bits.
+   - models: the prices of cache reads, cache writes and reasoning >= -1
+     (-1: not stated); timeout, backoff, rpm, tpm, max_tokens >= 0; retry
+     RV_NONE or at most VER_MAX_RETRY; retry_on 0, or RV_RETRY_STATED
+     with classes of RV_RETRY_CLASSES only; params_set only known bits and
+     every stated parameter within its range (rv_params); stop RV_NONE or
+     a list constant of 1 to RV_MAX_STOP non-empty strings; the 'fallback
+     on' range inside 'targets', each entry a model with a non-empty 'on'.
    - gactions: kind a rv_gakind; dir a rv_dir; DENY/REDACT: regex in range,
      text a string; LIMIT: limit >= 0.
    - guards: name a string; actions range inside 'gactions'.
    - guard_refs: each names a guardrail.
-   - targets: is_agent 0 or 1; index names a model or an agent accordingly.
+   - targets: is_agent 0 or 1; index names a model or an agent accordingly;
+     'on' only classes of RV_FALLBACK_CLASSES.
    - model_refs: each names a model.
    - funcs: kind a rv_fnkind; code [start, end) non-empty and inside the
      code; no two functions share an instruction; every instruction belongs
@@ -35,8 +43,11 @@
      tables; budgets, backoff, timeout, worst_cost >= 0; retry at most
      VER_MAX_RETRY; func names a ROUTE function; each rule in the agent's
      range belongs to the agent.
+   - agents: retry_on as for models; every entry of the fallback list has
+     'on' 0, every entry of the 'fallback on' range a non-empty 'on'.
    - rules: agent in range; number >= 1; reason a string or RV_NONE;
-     otherwise 0 or 1.
+     otherwise 0 or 1; timeout, backoff >= 0; retry RV_NONE or at most
+     VER_MAX_RETRY; retry_on as for models.
    - choices: kind a rv_choosekind; models range non-empty and inside
      'model_refs'; where RV_NONE or a WHERE function.
    - cascades: models range non-empty and inside 'model_refs'; by a
@@ -80,10 +91,10 @@
    - delegation and agent fallbacks never lead back to the agent they
      started from: the graph whose edges go from a route function to the
      function of each agent it DELEGATEs to, and from an agent's function
-     to the function of each agent in its fallback list, has no cycle (the
-     language has no loops, so a decision may not form one either; an
-     agent falling back to itself whose route finds no candidate would
-     recurse without end).
+     to the function of each agent in its fallback list and its 'fallback
+     on' entries, has no cycle (the language has no loops, so a decision
+     may not form one either; an agent falling back to itself whose route
+     finds no candidate would recurse without end).
 
    (d) stack depth (one forward pass: all jumps are forward)
    - where paths merge, they agree on the depth.
@@ -329,6 +340,76 @@ static int ver_providers(const rv_program *p, rv_err *err)
     return 0;
 }
 
+/* A failure-class mask of 'retry_on': 0, or stated with retryable
+   classes only. */
+static int retry_mask(rv_err *err, const char *tbl, uint32_t i, uint32_t mask)
+{
+    if (mask && (!(mask & RV_RETRY_STATED) || (mask & ~(RV_RETRY_STATED | RV_RETRY_CLASSES))))
+        return bad(err, "%s[%u]: retry_on 0x%x names classes that are never retried", tbl, i, mask);
+    return 0;
+}
+
+static int retry_count(rv_err *err, const char *tbl, uint32_t i, uint32_t retry)
+{
+    if (retry != RV_NONE && retry > VER_MAX_RETRY)
+        return bad(err, "%s[%u]: retry %u exceeds %d", tbl, i, retry, VER_MAX_RETRY);
+    return 0;
+}
+
+/* 'fallback on' entries [first, first+count) of 'targets': each with a
+   non-empty class mask, and a model when 'models_only'. */
+static int onfail_range(const rv_program *p, rv_err *err, const char *tbl, uint32_t i,
+                        uint32_t first, uint32_t count, int models_only)
+{
+    TRY(range(err, tbl, i, "fallback on", first, count, p->ntarget, 0));
+    for (uint32_t t = first; t < first + count; t++) {
+        if (!p->targets[t].on)
+            return bad(err, "%s[%u]: 'fallback on' entry %u names no failure class", tbl, i, t);
+        if (models_only && p->targets[t].is_agent)
+            return bad(err, "%s[%u]: 'fallback on' entry %u is not a model", tbl, i, t);
+    }
+    return 0;
+}
+
+static int price_class(rv_err *err, uint32_t i, const char *field, int64_t v)
+{
+    return v >= -1 ? 0 : bad(err, "models[%u]: %s is below -1 (%lld)", i, field, (long long)v);
+}
+
+/* The call settings, class prices, limits and parameters of model 'i'. */
+static int ver_model_calls(const rv_program *p, uint32_t i, rv_err *err)
+{
+    const rv_model *m = &p->models[i];
+    TRY(price_class(err, i, "price_cached", m->price_cached));
+    TRY(price_class(err, i, "price_cache_write", m->price_cache_write));
+    TRY(price_class(err, i, "price_reasoning", m->price_reasoning));
+    TRY(nonneg(err, "models", i, "timeout", m->timeout));
+    TRY(nonneg(err, "models", i, "backoff", m->backoff));
+    TRY(nonneg(err, "models", i, "rpm", m->rpm));
+    TRY(nonneg(err, "models", i, "tpm", m->tpm));
+    TRY(nonneg(err, "models", i, "max_tokens", m->max_tokens));
+    TRY(retry_count(err, "models", i, m->retry));
+    TRY(retry_mask(err, "models", i, m->retry_on));
+    TRY(onfail_range(p, err, "models", i, m->onfail_first, m->onfail_count, 1));
+    if (m->params_set >> RV_PARAM__COUNT)
+        return bad(err, "models[%u]: unknown parameter bits 0x%x", i, m->params_set);
+    for (int k = 0; k < RV_PARAM__COUNT; k++)
+        if ((m->params_set >> k & 1) && (m->params[k] < rv_params[k].lo || m->params[k] > rv_params[k].hi))
+            return bad(err, "models[%u]: %s %lld out of range", i, rv_params[k].name, (long long)m->params[k]);
+    if (m->stop != RV_NONE) {
+        TRY(ref(err, "models", i, "stop", m->stop, p->nconst, "constants", 0));
+        const rv_const *k = &p->consts[m->stop];
+        if (k->type != RV_T_LIST || k->count < 1 || k->count > RV_MAX_STOP)
+            return bad(err, "models[%u]: stop constant %u is not a list of 1 to %d strings", i, m->stop, RV_MAX_STOP);
+        for (uint32_t j = k->first; j < k->first + k->count; j++) {
+            const rv_const *s = &p->consts[p->items[j]];
+            if (s->type != RV_T_STR || p->str_len[s->str] == 0)
+                return bad(err, "models[%u]: stop sequence %u is not a non-empty string", i, j - k->first);
+        }
+    }
+    return 0;
+}
+
 static int ver_models(const rv_program *p, rv_err *err)
 {
     for (uint32_t i = 0; i < p->nmodel; i++) {
@@ -344,6 +425,7 @@ static int ver_models(const rv_program *p, rv_err *err)
         TRY(nonneg(err, "models", i, "latency", m->latency));
         if (m->caps >> RV_CAP__COUNT)
             return bad(err, "models[%u]: unknown capability bits 0x%x", i, m->caps);
+        TRY(ver_model_calls(p, i, err));
         LOC("models", i, m->loc);
     }
     return 0;
@@ -384,6 +466,8 @@ static int ver_refs(const rv_program *p, rv_err *err)
         TRY(t->is_agent
             ? ref(err, "targets", i, "agent", t->index, p->nagent, "agents", 0)
             : ref(err, "targets", i, "model", t->index, p->nmodel, "models", 0));
+        if (t->on & ~RV_FALLBACK_CLASSES)
+            return bad(err, "targets[%u]: 'on' 0x%x names classes that never fall back", i, t->on);
     }
     for (uint32_t i = 0; i < p->nmodel_ref; i++)
         TRY(ref(err, "model_refs", i, "model", p->model_refs[i], p->nmodel,
@@ -430,6 +514,11 @@ static int ver_agents(const rv_program *p, rv_err *err)
         if (a->retry > VER_MAX_RETRY)
             return bad(err, "agents[%u]: retry %u exceeds %d", i, a->retry,
                        VER_MAX_RETRY);
+        TRY(retry_mask(err, "agents", i, a->retry_on));
+        for (uint32_t t = a->fallback_first; t < a->fallback_first + a->fallback_count; t++)
+            if (p->targets[t].on)
+                return bad(err, "agents[%u]: fallback entry %u has a failure class", i, t);
+        TRY(onfail_range(p, err, "agents", i, a->onfail_first, a->onfail_count, 0));
         TRY(nonneg(err, "agents", i, "backoff", a->backoff));
         TRY(nonneg(err, "agents", i, "timeout", a->timeout));
         TRY(range(err, "agents", i, "rules", a->rule_first, a->rule_count,
@@ -449,6 +538,10 @@ static int ver_agents(const rv_program *p, rv_err *err)
         OPTSTR("rules", i, "reason", r->reason);
         if (r->otherwise > 1)
             return bad(err, "rules[%u]: otherwise %u is not 0 or 1", i, r->otherwise);
+        TRY(nonneg(err, "rules", i, "timeout", r->timeout));
+        TRY(nonneg(err, "rules", i, "backoff", r->backoff));
+        TRY(retry_count(err, "rules", i, r->retry));
+        TRY(retry_mask(err, "rules", i, r->retry_on));
         LOC("rules", i, r->loc);
     }
     return 0;
@@ -750,6 +843,9 @@ static void each_edge(const rv_program *p, const uint32_t *owner,
     for (uint32_t i = 0; i < p->nagent; i++) {
         const rv_agent *a = &p->agents[i];
         for (uint32_t t = a->fallback_first; t < a->fallback_first + a->fallback_count; t++)
+            if (p->targets[t].is_agent)
+                fn(ctx, a->func, p->agents[p->targets[t].index].func);
+        for (uint32_t t = a->onfail_first; t < a->onfail_first + a->onfail_count; t++)
             if (p->targets[t].is_agent)
                 fn(ctx, a->func, p->agents[p->targets[t].index].func);
     }

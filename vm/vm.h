@@ -97,7 +97,9 @@ typedef enum { RV_CIRCUIT_CLOSED, RV_CIRCUIT_HALF_OPEN, RV_CIRCUIT_OPEN } rv_cir
 typedef struct {
     int64_t latency_us;         /* observed latency (e.g. an EWMA); -1 when not measured */
     uint8_t circuit;            /* rv_circuit: an OPEN model is not called */
-    uint8_t saturated;          /* its rate limits (rpm, tpm) are used up: not called */
+    uint8_t saturated;          /* its rate limits (the model's rpm and tpm in the
+                                   program, as the driver counts its calls and tokens)
+                                   are used up: not called, like an open circuit */
 } rv_modelstate;
 
 /* A spend ledger key: the agent (by name, stable across policy reloads)
@@ -147,38 +149,13 @@ typedef enum {
 
 typedef enum { RV_PURPOSE_ANSWER, RV_PURPOSE_JUDGE } rv_purpose;
 
-/* Why a call failed.  'retry' says whether the VM tries the same model
-   again (after backoff, within the attempts the policy allows and the
-   request's deadline); the others go to the next candidate at once.
-   Documented in docs/language.md ("Failures"). */
-#define RV_FAILURES(X) \
-    X(NONE,        "none",           0) \
-    X(TIMEOUT,     "timeout",        1) /* connect, first byte, idle gap, attempt */ \
-    X(RESET,       "reset",          1) /* connection reset or closed early */ \
-    X(REFUSED,     "refused",        1) /* connection refused, DNS or TLS failure */ \
-    X(OVERLOADED,  "overloaded",     1) /* the provider says it is overloaded */ \
-    X(MALFORMED,   "malformed",      1) /* an answer that cannot be read */ \
-    X(RATE,        "rate_limited",   1) /* HTTP 429 */ \
-    X(SERVER,      "server_error",   1) /* HTTP 5xx, 408 */ \
-    X(CLIENT,      "client_error",   0) /* HTTP 400, 404, 413, 422, other 4xx */ \
-    X(AUTH,        "auth",           0) /* HTTP 401, 403 */ \
-    X(CONTEXT,     "context_length", 0) /* the conversation is too long for the model */ \
-    X(FILTERED,    "content_filter", 0) /* the provider refused the content */ \
-    X(ERROR,       "error",          0) /* any other error the provider reports */ \
-    X(BUDGET,      "budget",         0) /* not called: a budget refused the cost */ \
-    X(UNAVAILABLE, "unavailable",    0) /* not called: circuit open or rate limit used up */ \
-    X(DEADLINE,    "deadline",       0) /* not called: the request's deadline has passed */ \
-    X(STREAMED,    "stream_broken",  0) /* failed after part of the answer reached the client */
-
-typedef enum {
-#define X(n, s, r) RV_FAIL_##n,
-    RV_FAILURES(X)
-#undef X
-    RV_FAIL__COUNT
-} rv_failure;
-
-extern const char *const rv_failure_names[RV_FAIL__COUNT];
-extern const uint8_t rv_failure_retry[RV_FAIL__COUNT];
+/* Why a call failed: rv_failure, whose classes (RV_FAILURES) are listed
+   in program.h because policies name them ('retry_on', 'fallback on').
+   Whether the VM tries the same model again follows rv_failure_retry
+   unless the rule, the model or the agent states a 'retry_on' list
+   (within the attempts the policy allows and the request's deadline);
+   the others go to the next candidate at once.  Documented in
+   docs/language.md ("Failures"). */
 
 /* The class of an HTTP error status (RV_FAIL_NONE for 1xx-3xx). */
 rv_failure vm_failure_of_http(int status);
@@ -197,7 +174,8 @@ typedef struct {
     rv_purpose purpose;         /* an answer, or a judge's rating of one */
     uint32_t attempt;           /* 1-based attempt of this model for this purpose */
     uint32_t seq;               /* 0-based index of the call within the request */
-    int64_t timeout_us;         /* this attempt's limit (the agent's 'timeout'); 0 = none */
+    int64_t timeout_us;         /* this attempt's limit: the 'timeout' in force (the rule's,
+                                   else the model's, else the agent's); 0 = none */
     int64_t deadline_us;        /* the request's absolute deadline (env clock); 0 = none */
     int64_t backoff_us;         /* wait this long before sending (retries: jittered
                                    exponential backoff, at least a Retry-After) */
@@ -206,8 +184,9 @@ typedef struct {
                                    guardrails); 0 for a cascade step that may escalate
                                    and for judges -- buffer those */
     int64_t max_output;         /* output tokens to ask for: the least of the request's
-                                   max_tokens, the guardrails' 'limit output' and the
-                                   model's output cap; 0 = no limit known */
+                                   max_tokens, the guardrails' 'limit output', the
+                                   model's output cap and its 'max_tokens'; 0 = no
+                                   limit known */
     /* The conversation.  For an answer: the client's request 'req', with
        'system' (the model's template, {agent} and {model} substituted;
        empty if none) sent before the client's own system messages, and
@@ -219,7 +198,26 @@ typedef struct {
     uint32_t nmsgs;
     int64_t est_input_tokens;   /* the VM's estimate of the input, system included */
     int64_t reserved;           /* picodollars reserved for this call (worst case) */
+    /* Generation parameters the model states (rv_params, program.h): send
+       params[k] when bit k of params_set is set, converted from program
+       units (a NUM is millionths: 700000 is 0.7); leave the rest to the
+       client's request, which the model's values override.  Its stop
+       sequences replace the client's when nstop > 0 (views into the
+       program). */
+    uint32_t params_set;
+    int64_t params[RV_PARAM__COUNT];
+    rv_sv stop[RV_MAX_STOP];
+    uint32_t nstop;
 } rv_call;
+
+/* The call settings in force for a call to 'model' at this point of the
+   decision (docs/language.md, "Call settings"): the deciding rule's, else
+   the model's, else the agent's, else the defaults.  'retry_on' is a
+   failure-class mask (bit k: class k is retried). */
+typedef struct {
+    int64_t timeout_us, backoff_us;
+    uint32_t retry, retry_on;
+} rv_callsettings;
 
 /* After RV_HOOK: the routing hook to ask.  The hook answers a model name;
    a failure or an unknown name takes the route's default. */
@@ -232,8 +230,11 @@ typedef struct {
 /* Tokens of a call by class, as the provider reports them; -1 = not
    reported (the VM estimates input and output; the others count as 0).
    'input' excludes cached tokens: cache reads and writes are their own
-   classes, each billed once at its own price.  Reasoning tokens are part
-   of the output the provider bills; they are reported for attribution. */
+   classes, each billed once at its own price (the model's 'cached' and
+   'cache_write' prices, else its input price).  Reasoning tokens are part
+   of 'output', as every provider reports them: they are billed at the
+   model's 'reasoning' price when it states one (and the rest of the
+   output at the output price), else as output.  See vm_usage_cost(). */
 typedef struct {
     int64_t input, output, cache_read, cache_write, reasoning;
 } rv_usage;
@@ -374,6 +375,8 @@ const rv_request *vm_request(const rv_vm *vm);
 /* The deciding agent's next fallback entry (0-based, within its list):
    the entries from it on have not been tried (explain's plan). */
 uint32_t vm_next_fallback(const rv_vm *vm);
+/* The call settings for a call to 'model' now (see rv_callsettings). */
+rv_callsettings vm_call_settings(const rv_vm *vm, uint32_t model);
 
 /* Run a test's EXPECT function on the decision just made. */
 rv_value vm_run_expect(rv_vm *vm, uint32_t fn);
@@ -388,18 +391,28 @@ int vm_uses_builtin(const rv_program *p, rv_builtin b);
 uint32_t vm_agent(const rv_program *p, const char *name, size_t len);
 
 /* Cost of a call to 'model' with the given usage (unreported classes count
-   as 0), exact, saturating at INT64_MAX. */
+   as 0), exact, saturating at INT64_MAX:
+       input x price_in + cache_read x (cached, else price_in)
+     + cache_write x (cache_write, else price_in)
+     + (output - R) x price_out + R x reasoning
+   where R is the reasoning tokens (at most the output) when the model
+   prices reasoning, else 0. */
 int64_t vm_usage_cost(const rv_program *p, uint32_t model, const rv_usage *u);
-/* Estimated cost of a call to 'model' with 'in_tokens' and 'out_tokens'. */
+/* Estimated cost of a call to 'model' with 'in_tokens' and 'out_tokens'
+   (input at the input price, output at the output price). */
 int64_t vm_call_cost(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens);
+/* The most such a call can cost, whatever classes its tokens turn out to
+   be: input at the dearest of the input and cache prices, output at the
+   dearer of the output and reasoning prices (budget reservations). */
+int64_t vm_call_worst(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens);
 
 /* Estimated input tokens of a call to 'model': the conversation plus the
    model's system template (computed once per request, on demand). */
 int64_t vm_model_tokens(rv_vm *vm, uint32_t model);
 
 /* Output tokens a call to 'model' may produce: the least of the request's
-   max_tokens, the guardrails' 'limit output' and the model's output cap;
-   0 when none is known. */
+   max_tokens, the guardrails' 'limit output', the model's output cap and
+   its 'max_tokens'; 0 when none is known. */
 int64_t vm_output_limit(const rv_vm *vm, uint32_t model);
 
 /* Output tokens assumed when comparing candidates' costs ('cheapest') and

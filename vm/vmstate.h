@@ -39,10 +39,14 @@ struct rv_vm {
         uint32_t cascade, step; /* cascade index (RV_NONE) and step within it */
         uint32_t fallback;      /* next fallback entry of the deciding agent */
         rv_sv kept;             /* a cascade step's answer while the judge rates it (VM memory) */
+        uint32_t kept_model;    /* the model that gave it (the step's, or its stand-in) */
+        uint32_t rule;          /* the rule whose call settings apply, RV_NONE */
         int64_t retry_after;    /* the last failure's Retry-After, -1 if none */
         uint64_t ticket[2];     /* day-budget reservations of the call in flight */
         uint8_t nticket;
     } cur;
+    uint32_t onfail_used[RV_MAX_ATTEMPTS];  /* 'fallback on' entries taken (targets indexes) */
+    uint32_t nonfail_used;
     rv_call call;
     rv_hookcall hookcall;
     rv_chatmsg judge_msgs[2];

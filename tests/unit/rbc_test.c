@@ -185,7 +185,7 @@ typedef struct {
 } load_case;
 
 static void m_magic(uint8_t *b, size_t *n)     { (void)n; b[1] = 'X'; }
-static void m_major(uint8_t *b, size_t *n)     { (void)n; b[4] = 2; b[6] = 3; }
+static void m_major(uint8_t *b, size_t *n)     { (void)n; b[4] = RV_FORMAT_MAJOR + 1; b[6] = 3; }
 static void m_minor(uint8_t *b, size_t *n)     { (void)n; b[6] = 7; }
 static void m_flags(uint8_t *b, size_t *n)     { (void)n; b[8] = 4; }
 static void m_digest(uint8_t *b, size_t *n)    { b[*n - 1] ^= 1; }
@@ -236,7 +236,7 @@ static void m_verify(uint8_t *b, size_t *n)
 
 static const load_case load_cases[] = {
     { "load bad magic", m_magic, 0, "not a .rbc file (bad magic)" },
-    { "load version", m_major, 1, "unsupported format version 2.3 (this routevm reads 1.x)" },
+    { "load version", m_major, 1, "unsupported format version 3.3 (this routevm reads 2.x)" },
     { "load newer minor", m_minor, 1, NULL },
     { "load unknown flags", m_flags, 1, "unknown flags 0x4" },
     { "load checksum", m_digest, 0, "checksum mismatch: file is corrupt or was modified" },
@@ -372,7 +372,8 @@ static void test_read_file(void)
 
 /* Loads a damaged image.  Returns 1 if rejected, 0 if accepted; an
    accepted program must verify again, print, and re-serialize to the same
-   bytes (the format is canonical, except that any 1.x minor loads). */
+   bytes (the format is canonical, except that any minor version of the
+   major one this build reads loads). */
 static int try_load(const char *name, const uint8_t *b, size_t n, FILE *devnull)
 {
     rv_err err;
@@ -388,7 +389,7 @@ static int try_load(const char *name, const uint8_t *b, size_t n, FILE *devnull)
         failf(name, "accepted program cannot be written: %s", err.msg);
     } else {
         if (wn >= 8 && n >= 8 && memcmp(w + 6, b + 6, 2) != 0) {
-            memcpy(w + 6, b + 6, 2);    /* any 1.x minor version loads */
+            memcpy(w + 6, b + 6, 2);    /* any minor version loads */
             sample_fix_digest(w, wn);
         }
         if (wn != n || memcmp(w, b, n) != 0)

@@ -25,7 +25,7 @@ static const char SAMPLE_SOURCE[] =
     "import \"std/bedrock\"\n"                                                   /* 1 */
     "provider openai { endpoint \"https://api.openai.com/v1\" key env(\"OPENAI_API_KEY\") }\n"
     "model titan_lite from bedrock { id \"amazon.titan-text-lite-v1\" price in $0.15/Mtok, out $0.20/Mtok context 4k tokens tier 1 }\n"
-    "model claude_sonnet from bedrock { id \"anthropic.claude-3-5-sonnet\" price in $3/Mtok, out $15/Mtok context 200k tokens tier 3 }\n"
+    "model claude_sonnet from bedrock { id \"anthropic.claude-3-5-sonnet\" price in $3/Mtok, out $15/Mtok, cached $0.3/Mtok, cache_write $3.75/Mtok context 200k tokens tier 3 timeout 60s retry 1 retry_on [rate_limited, server_error] rpm 500 tpm 200k tokens max_tokens 4k tokens temperature 0.2 fallback on context_length -> gpt4o_mini }\n"
     "model gpt4o_mini from openai { id \"gpt-4o-mini\" price in $0.15/Mtok, out $0.60/Mtok context 128k tokens tier 2 }\n"
     "guardrail pii {\n"                                                           /* 6 */
     "  deny   input  matches /\\b\\d{3}-\\d{2}-\\d{4}\\b/ \"contains an SSN\"\n"
@@ -37,12 +37,12 @@ static const char SAMPLE_SOURCE[] =
     "  budget $0.02 per request, $300 per day\n"
     "  route {\n"
     "    when meta.task == \"classify\" -> titan_lite \"short labels\"\n"         /* 15 */
-    "    when tokens(input) > 3k -> cheapest [gpt4o_mini, claude_sonnet] where context >= tokens(input) * 2\n"
+    "    when tokens(input) > 3k -> cheapest [gpt4o_mini, claude_sonnet] where context >= tokens(input) * 2 { timeout 5s }\n"
     "    when meta.tier in [\"gold\", \"platinum\"] -> split 90% -> titan_lite, 10% -> gpt4o_mini by user\n"
     "    when images > 0 -> hook \"https://router.internal/pick\" timeout 50ms default claude_sonnet\n"
     "    otherwise -> cascade [titan_lite, claude_sonnet] until confidence >= 0.8 by check response.finish == \"stop\"\n"
     "  }\n"                                                                       /* 20 */
-    "  fallback [gpt4o_mini]\n"
+    "  fallback [gpt4o_mini]  fallback on overloaded -> titan_lite\n"
     "  retry 2 backoff 200ms\n"
     "  timeout 20s\n"
     "}\n"
@@ -140,17 +140,27 @@ SAMPLE_FN rv_program *sample_program(void)
         S(p, "OPENAI_API_KEY"), L(p, 2) };
 
     p->models[p->nmodel++] = (rv_model){
-        S(p, "titan_lite"), 0, S(p, "amazon.titan-text-lite-v1"), RV_NONE,
-        150000, 200000, 4000, 0, 0, 1, 1u << RV_CAP_TEXT, L(p, 3) };
+        .name = S(p, "titan_lite"), .provider = 0, .id = S(p, "amazon.titan-text-lite-v1"), .system = RV_NONE,
+        .price_in = 150000, .price_out = 200000, .price_cached = -1, .price_cache_write = -1,
+        .price_reasoning = -1, .context = 4000, .tier = 1, .caps = 1u << RV_CAP_TEXT,
+        .retry = RV_NONE, .stop = RV_NONE, .loc = L(p, 3) };
     p->models[p->nmodel++] = (rv_model){
-        S(p, "claude_sonnet"), 0, S(p, "anthropic.claude-3-5-sonnet"),
-        S(p, "You are a careful support agent."), 3000000, 15000000, 200000, 8192,
-        1500000, 3, 1u << RV_CAP_TEXT | 1u << RV_CAP_VISION | 1u << RV_CAP_TOOLS,
-        L(p, 4) };
+        .name = S(p, "claude_sonnet"), .provider = 0, .id = S(p, "anthropic.claude-3-5-sonnet"),
+        .system = S(p, "You are a careful support agent."), .price_in = 3000000, .price_out = 15000000,
+        .price_cached = 300000, .price_cache_write = 3750000, .price_reasoning = -1,
+        .context = 200000, .max_output = 8192, .latency = 1500000, .tier = 3,
+        .caps = 1u << RV_CAP_TEXT | 1u << RV_CAP_VISION | 1u << RV_CAP_TOOLS,
+        .timeout = 60000000, .retry = 1,
+        .retry_on = RV_RETRY_STATED | 1u << RV_FAIL_RATE | 1u << RV_FAIL_SERVER,
+        .onfail_first = 1, .onfail_count = 1, .rpm = 500, .tpm = 200000, .max_tokens = 4000,
+        .params_set = 1u << RV_PARAM_TEMPERATURE, .params = { [RV_PARAM_TEMPERATURE] = 200000 },
+        .stop = RV_NONE, .loc = L(p, 4) };
     p->models[p->nmodel++] = (rv_model){
-        S(p, "gpt4o_mini"), 1, S(p, "gpt-4o-mini"), RV_NONE, 150000, 600000,
-        128000, 16000, 450000, 2,
-        1u << RV_CAP_TEXT | 1u << RV_CAP_JSON | 1u << RV_CAP_LOGPROBS, L(p, 5) };
+        .name = S(p, "gpt4o_mini"), .provider = 1, .id = S(p, "gpt-4o-mini"), .system = RV_NONE,
+        .price_in = 150000, .price_out = 600000, .price_cached = -1, .price_cache_write = -1,
+        .price_reasoning = -1, .context = 128000, .max_output = 16000, .latency = 450000, .tier = 2,
+        .caps = 1u << RV_CAP_TEXT | 1u << RV_CAP_JSON | 1u << RV_CAP_LOGPROBS,
+        .retry = RV_NONE, .stop = RV_NONE, .loc = L(p, 5) };
 
     p->regexes[p->nregex++] = (rv_regex){ S(p, "\\b\\d{3}-\\d{2}-\\d{4}\\b"), 0, L(p, 7) };
     p->regexes[p->nregex++] = (rv_regex){ S(p, "[\\w.]+@[\\w.]+"), RV_RE_CASELESS, L(p, 8) };
@@ -162,7 +172,9 @@ SAMPLE_FN rv_program *sample_program(void)
         RV_GA_LIMIT, RV_DIR_INPUT, RV_NONE, RV_NONE, 8000, L(p, 9) };
     p->guards[p->nguard++] = (rv_guardrail){ S(p, "pii"), 0, 3, L(p, 6) };
     p->guard_refs[p->nguard_ref++] = 0;
-    p->targets[p->ntarget++] = (rv_target){ 0, MINI };
+    p->targets[p->ntarget++] = (rv_target){ 0, MINI, 0 };
+    p->targets[p->ntarget++] = (rv_target){ 0, MINI, 1u << RV_FAIL_CONTEXT };
+    p->targets[p->ntarget++] = (rv_target){ 0, TITAN, 1u << RV_FAIL_OVERLOADED };
 
     /* constants: those the code uses, then one of each remaining type */
     uint32_t k_classify = K(p, RV_T_STR, 0, S(p, "classify"));
@@ -284,12 +296,14 @@ SAMPLE_FN rv_program *sample_program(void)
     static const char *const reasons[5] = { "short labels", NULL, NULL, NULL, NULL };
     for (uint32_t r = 0; r < 5; r++)
         p->rules[p->nrule++] = (rv_rule){
-            0, r + 1, reasons[r] ? S(p, reasons[r]) : RV_NONE, r == 4, L(p, 15 + r) };
+            .agent = 0, .number = r + 1, .reason = reasons[r] ? S(p, reasons[r]) : RV_NONE,
+            .otherwise = r == 4, .timeout = r == 1 ? 5000000 : 0, .retry = RV_NONE, .loc = L(p, 15 + r) };
     p->agents[p->nagent++] = (rv_agent){
         .name = S(p, "support"), .guard_first = 0, .guard_count = 1,
         .budget_request = 20000000000, .budget_day = 300000000000000,
         .func = 0, .fallback_first = 0, .fallback_count = 1, .retry = 2,
-        .backoff = 200000, .timeout = 20000000, .rule_first = 0, .rule_count = 5,
+        .backoff = 200000, .timeout = 20000000, .onfail_first = 2, .onfail_count = 1,
+        .rule_first = 0, .rule_count = 5,
         .worst_cost = 123450000, .loc = L(p, 11) };
 
     p->givens[p->ngiven++] = (rv_given){ RV_GIVEN_ANSWER, TITAN, RV_NONE, S(p, "billing"), 900000 };

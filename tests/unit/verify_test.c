@@ -52,6 +52,36 @@ static void deep_function(rv_program *p, uint32_t n)
     X(model_context, "models[1]: context is negative", p->models[1].context = INT64_MIN) \
     X(model_caps, "models[0]: unknown capability bits 0x100", p->models[0].caps = 1u << 8) \
     X(model_loc, "models[0]: loc 999 out of range", p->models[0].loc = 999) \
+    X(model_price_cached, "models[1]: price_cached is below -1 (-2)", p->models[1].price_cached = -2) \
+    X(model_price_cache_write, "models[0]: price_cache_write is below -1", p->models[0].price_cache_write = INT64_MIN) \
+    X(model_price_reasoning, "models[2]: price_reasoning is below -1", p->models[2].price_reasoning = -7) \
+    X(model_timeout, "models[1]: timeout is negative", p->models[1].timeout = -1) \
+    X(model_backoff, "models[1]: backoff is negative", p->models[1].backoff = -1) \
+    X(model_rpm, "models[1]: rpm is negative", p->models[1].rpm = -500) \
+    X(model_tpm, "models[1]: tpm is negative", p->models[1].tpm = -1) \
+    X(model_max_tokens, "models[1]: max_tokens is negative", p->models[1].max_tokens = -1) \
+    X(model_retry, "models[1]: retry 101 exceeds 100", p->models[1].retry = 101) \
+    X(model_retry_on_unstated, "models[1]: retry_on 0x40 names classes that are never retried", \
+      p->models[1].retry_on = 1u << RV_FAIL_RATE) \
+    X(model_retry_on_budget, "models[1]: retry_on 0x2001 names classes that are never retried", \
+      p->models[1].retry_on = RV_RETRY_STATED | 1u << RV_FAIL_BUDGET) \
+    X(model_onfail_range, "models[1]: fallback on [1, +5) outside", p->models[1].onfail_count = 5) \
+    X(model_onfail_on, "models[1]: 'fallback on' entry 1 names no failure class", p->targets[1].on = 0) \
+    X(model_onfail_agent, "models[1]: 'fallback on' entry 1 is not a model", p->targets[1].is_agent = 1; \
+      p->targets[1].index = 0) \
+    X(model_param_bits, "models[1]: unknown parameter bits 0x41", p->models[1].params_set |= 1u << RV_PARAM__COUNT) \
+    X(model_param_range, "models[1]: temperature 3000000 out of range", \
+      p->models[1].params[RV_PARAM_TEMPERATURE] = 3000000) \
+    X(model_param_negative, "models[0]: top_p -1 out of range", p->models[0].params_set = 1u << RV_PARAM_TOP_P; \
+      p->models[0].params[RV_PARAM_TOP_P] = -1) \
+    X(model_stop_range, "models[1]: stop 999 out of range", p->models[1].stop = 999) \
+    X(model_stop_list, "models[1]: stop constant 0 is not a list of 1 to 4 strings", p->models[1].stop = 0) \
+    X(model_stop_string, "models[1]: stop sequence 1 is not a non-empty string", p->models[1].stop = 2; \
+      p->items[1] = 1) \
+    X(model_stop_empty, "models[1]: stop sequence 0 is not a non-empty string", p->models[1].stop = 2; \
+      p->consts[3].str = S(p, "")) \
+    X(model_stop_many, "models[1]: stop constant 2 is not a list of 1 to 4 strings", p->models[1].stop = 2; \
+      p->consts[2].count = 0) \
     X(gaction_kind, "gactions[0]: kind 3 is not a known kind", p->gactions[0].kind = 3) \
     X(gaction_dir, "gactions[0]: dir 2 is not a known kind", p->gactions[0].dir = 2) \
     X(gaction_regex, "gactions[1]: regex 2 out of range", p->gactions[1].regex = 2) \
@@ -63,6 +93,7 @@ static void deep_function(rv_program *p, uint32_t n)
     X(target_model, "targets[0]: model 3 out of range", p->targets[0].index = 3) \
     X(target_agent, "targets[0]: agent 2 out of range", p->targets[0].is_agent = 1; p->targets[0].index = 2) \
     X(model_ref, "model_refs[1]: model 7 out of range", p->model_refs[1] = 7) \
+    X(target_on, "targets[0]: 'on' 0x8000 names classes that never fall back", p->targets[0].on = 1u << RV_FAIL_DEADLINE) \
     X(func_kind, "funcs[1]: kind 4 is not a known kind", p->funcs[1].kind = 4) \
     X(func_empty, "funcs[1]: code [30, 30) is empty", p->funcs[1].end = 30) \
     X(func_outside, "funcs[3]: code [41, 56) is empty or outside the code (55", p->funcs[3].end = 56) \
@@ -71,15 +102,25 @@ static void deep_function(rv_program *p, uint32_t n)
     X(agent_func, "agents[0]: func 1 is not a route function", p->agents[0].func = 1) \
     X(agent_func_range, "agents[0]: func 4 out of range (4 functions)", p->agents[0].func = 4) \
     X(agent_guards, "agents[0]: guards [0, +2) outside", p->agents[0].guard_count = 2) \
-    X(agent_fallback, "agents[0]: fallback [1, +1) outside", p->agents[0].fallback_first = 1) \
+    X(agent_fallback, "agents[0]: fallback [3, +1) outside", p->agents[0].fallback_first = 3) \
     X(agent_retry, "agents[0]: retry 101 exceeds 100", p->agents[0].retry = 101) \
     X(agent_budget, "agents[0]: budget_day is negative", p->agents[0].budget_day = -1) \
     X(agent_rules, "agents[0]: rules [3, +5) outside", p->agents[0].rule_first = 3) \
     X(agent_rule_owner, "agents[0]: rule 2 belongs to agent 1", p->rules[2].agent = 1) \
+    X(agent_retry_on, "agents[0]: retry_on 0x10001 names classes that are never retried", \
+      p->agents[0].retry_on = RV_RETRY_STATED | 1u << RV_FAIL_STREAMED) \
+    X(agent_fallback_on, "agents[0]: fallback entry 0 has a failure class", p->targets[0].on = 1u << RV_FAIL_TIMEOUT) \
+    X(agent_onfail_on, "agents[0]: 'fallback on' entry 2 names no failure class", p->targets[2].on = 0) \
+    X(agent_onfail_range, "agents[0]: fallback on [2, +2) outside", p->agents[0].onfail_count = 2) \
     X(rule_agent, "rules[4]: agent 5 out of range", p->agents[0].rule_count = 4; p->rules[4].agent = 5) \
     X(rule_number, "rules[0]: number 0", p->rules[0].number = 0) \
     X(rule_reason, "rules[1]: reason 9999 out of range", p->rules[1].reason = 9999) \
     X(rule_otherwise, "rules[3]: otherwise 2 is not 0 or 1", p->rules[3].otherwise = 2) \
+    X(rule_timeout, "rules[1]: timeout is negative", p->rules[1].timeout = -5000000) \
+    X(rule_backoff, "rules[0]: backoff is negative", p->rules[0].backoff = -1) \
+    X(rule_retry, "rules[2]: retry 4294967294 exceeds 100", p->rules[2].retry = RV_NONE - 1) \
+    X(rule_retry_on, "rules[4]: retry_on 0x80000003 names classes that are never retried", \
+      p->rules[4].retry_on = RV_RETRY_STATED | 1u << RV_FAIL_TIMEOUT | 1u << 31) \
     X(choice_kind, "choices[0]: kind 2 is not a known kind", p->choices[0].kind = 2) \
     X(choice_empty, "choices[0]: models is empty", p->choices[0].count = 0) \
     X(choice_range, "choices[0]: models [3, +2) outside", p->choices[0].first = 3) \
@@ -166,9 +207,11 @@ static void deep_function(rv_program *p, uint32_t n)
     X(unreachable, "code[5]: unreachable instruction at pc 5", p->code[4] = INS(OP_JMP, 1)) \
     X(delegate_loop, "agents[0]: delegation or fallback from 'support' never ends", p->code[5] = INS(OP_DELEGATE, 0)) \
     X(fallback_loop, "agents[0]: delegation or fallback from 'support' never ends", \
-      p->targets[0] = (rv_target){ 1, 0 }) \
+      p->targets[0] = (rv_target){ 1, 0, 0 }) \
     X(fallback_delegate_loop, "agents[0]: delegation or fallback from 'support' never ends", \
       second_agent(p, 1)) \
+    X(onfail_loop, "agents[0]: delegation or fallback from 'support' never ends", \
+      p->targets[2] = (rv_target){ 1, 0, 1u << RV_FAIL_OVERLOADED }) \
     /* (d) stack depth */ \
     X(underflow, "code[0]: stack underflow: POP needs 1, depth is 0", p->code[0] = INS(OP_POP, 0)) \
     X(underflow_callb, "code[31]: stack underflow: CALLB needs 2, depth is 1", p->code[31] = INS(OP_CALLB, RV_BI_contains)) \
@@ -240,7 +283,7 @@ static void second_agent(rv_program *p, int fallback)
     sample_func(p, RV_FN_ROUTE, start);
     p->agents[p->nagent++] = (rv_agent){ .name = S(p, "helper"), .func = p->nfunc - 1, .loc = 0 };
     if (fallback)
-        p->targets[0] = (rv_target){ 1, 1 };
+        p->targets[0] = (rv_target){ 1, 1, 0 };
 }
 
 /* Give the sample one metadata test (it has none). */

@@ -140,6 +140,172 @@ static uint32_t vm_guard_index(const rv_program *p, const char *n)
     return RV_NONE;
 }
 
+#define AG(n) vm_agent(p, n, strlen(n))
+#define MD(n) vm_agent_model(p, n)
+
+/* ---------------------------------------------------------------- call settings */
+
+static const char *CALLS =
+    "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+    "model m from p { id \"m\" price in $1/Mtok, out $2/Mtok context 8k tokens\n"
+    "  timeout 5s  backoff 10ms  retry 2  retry_on [timeout]\n"
+    "  temperature 0.7  top_k 40  stop [\"###\", \"END\"]  max_tokens 300 tokens\n"
+    "  fallback on context_length -> long }\n"
+    "model long from p { id \"l\" price in $2/Mtok, out $4/Mtok, cached $0.5/Mtok, cache_write $3/Mtok,\n"
+    "  reasoning $10/Mtok context 100k tokens }\n"
+    "model plain from p { id \"p\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+    "model spare from p { id \"s\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+    "model judge from p { id \"j\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+    "agent direct { route -> m  timeout 20s  retry 1 }\n"
+    "agent ruled { route { when meta.k == \"r\" -> m { timeout 1s  retry 0 }  otherwise -> plain }\n"
+    "  timeout 20s  retry 1  fallback spare }\n"
+    "agent nested { route { when stream -> route { otherwise -> plain } { timeout 3s  retry_on [] }\n"
+    "                       otherwise -> plain }  retry 3 }\n"
+    "agent classes { route -> plain  fallback spare  fallback on rate_limited -> long  fallback on unavailable -> m\n"
+    "  retry 1  retry_on [server_error] }\n"
+    "agent judged { route -> cascade [m, plain] until confidence >= 0.5 by judge judge }\n";
+
+static void test_call_settings(void)
+{
+    rv_program *p = compile(CALLS);
+    if (!p) {
+        printf("FAIL call settings: compile\n");
+        failures++;
+        return;
+    }
+    rv_image img;
+    char err[256];
+    if (vm_image_init(&img, p, err, sizeof err)) {
+        printf("FAIL image: %s\n", err);
+        failures++;
+        rv_program_free(p);
+        return;
+    }
+    rv_memenv *env = memenv_new(p->nmodel);
+    memenv_set_time(env, 1700000000000000LL);
+    rv_vm *vm = vm_new(&img, memenv_env(env), NULL);
+    const rv_result *res = vm_result(vm);
+    const char *plain = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+    rv_request *r = request(plain);
+    rv_outcome to = failure(RV_FAIL_TIMEOUT, 0), s503 = failure(RV_FAIL_NONE, 503),
+               ctx = failure(RV_FAIL_CONTEXT, 400), rate = failure(RV_FAIL_RATE, 429), ok = answer("fine", -1);
+
+    /* the model's settings override the agent's */
+    rv_status st = vm_start(vm, AG("direct"), r, NULL);
+    const rv_call *c = vm_call(vm);
+    CHECK("the model's timeout is the call's", st == RV_CALL && c->timeout_us == 5000000, "timeout=%lld",
+          c ? (long long)c->timeout_us : -1LL);
+    CHECK("the model's parameters reach the call", c && c->params_set == (1u << RV_PARAM_TEMPERATURE | 1u << RV_PARAM_TOP_K) &&
+          c->params[RV_PARAM_TEMPERATURE] == 700000 && c->params[RV_PARAM_TOP_K] == 40 && c->nstop == 2 &&
+          c->stop[0].len == 3 && !memcmp(c->stop[0].s, "###", 3) && c->stop[1].len == 3 && !memcmp(c->stop[1].s, "END", 3),
+          "params_set=%x nstop=%u", c ? c->params_set : 0, c ? c->nstop : 0);
+    CHECK("the model's max_tokens bounds the output asked for", c && c->max_output == 300, "max_output=%lld",
+          c ? (long long)c->max_output : -1LL);
+    st = vm_resume(vm, &to);
+    CHECK("retry_on [timeout] retries a timeout, after the model's backoff", st == RV_CALL && vm_call(vm)->attempt == 2 &&
+          vm_call(vm)->backoff_us >= 5000 && vm_call(vm)->backoff_us <= 10000, "st=%d backoff=%lld", st,
+          vm_call(vm) ? (long long)vm_call(vm)->backoff_us : -1LL);
+    st = vm_resume(vm, &s503);
+    CHECK("retry_on [timeout] does not retry a 503", st == RV_FAILED && res->failure == RV_FAIL_SERVER &&
+          res->nattempts == 2, "st=%d attempts=%u", st, res->nattempts);
+
+    /* retry 2 of the model, not the agent's 1 */
+    st = vm_start(vm, AG("direct"), r, NULL);
+    for (int i = 0; i < 2 && st == RV_CALL; i++)
+        st = vm_resume(vm, &to);
+    CHECK("the model's retry count is used", st == RV_CALL && vm_call(vm)->attempt == 3, "st=%d", st);
+    st = vm_resume(vm, &to);
+    CHECK("then no more", st == RV_FAILED && res->nattempts == 3, "st=%d attempts=%u", st, res->nattempts);
+
+    /* a stand-in for the class: context_length goes to 'long' */
+    st = vm_start(vm, AG("direct"), r, NULL);
+    st = vm_resume(vm, &ctx);
+    CHECK("fallback on context_length calls the stand-in", st == RV_CALL && cm(vm) == MD("long") &&
+          vm_call(vm)->attempt == 1 && vm_call(vm)->timeout_us == 20000000 && vm_call(vm)->params_set == 0 &&
+          vm_call(vm)->nstop == 0, "model=%s", name(p, cm(vm)));
+    st = vm_resume(vm, &ctx);
+    CHECK("a stand-in is taken once", st == RV_FAILED && res->nattempts == 2, "st=%d attempts=%u", st, res->nattempts);
+    st = vm_start(vm, AG("direct"), r, NULL);
+    st = vm_resume(vm, &ctx);
+    st = vm_resume(vm, &ok);
+    CHECK("the stand-in's answer is the request's", st == RV_DONE && res->model == MD("long"), "st=%d model=%s", st,
+          name(p, res->model));
+
+    /* a rule's settings override the model's; a fallback has none */
+    rv_request *rr = request("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"k\":\"r\"}}");
+    st = vm_start(vm, AG("ruled"), rr, NULL);
+    CHECK("the rule's timeout is the call's", st == RV_CALL && cm(vm) == MD("m") && vm_call(vm)->timeout_us == 1000000,
+          "timeout=%lld", vm_call(vm) ? (long long)vm_call(vm)->timeout_us : -1LL);
+    st = vm_resume(vm, &to);
+    CHECK("the rule's retry 0 stops retries", st == RV_CALL && cm(vm) == MD("spare") && res->via == RV_VIA_FALLBACK &&
+          vm_call(vm)->timeout_us == 20000000, "model=%s", name(p, cm(vm)));
+    st = vm_resume(vm, &to);
+    CHECK("a fallback uses the agent's retries, not the rule's", st == RV_CALL && cm(vm) == MD("spare") &&
+          vm_call(vm)->attempt == 2, "st=%d model=%s", st, name(p, cm(vm)));
+    req_free(rr);
+
+    /* a nested rule inherits its enclosing rule's settings */
+    rr = request("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}");
+    st = vm_start(vm, AG("nested"), rr, NULL);
+    CHECK("a nested rule has the enclosing rule's timeout", st == RV_CALL && vm_call(vm)->timeout_us == 3000000,
+          "timeout=%lld", vm_call(vm) ? (long long)vm_call(vm)->timeout_us : -1LL);
+    st = vm_resume(vm, &to);
+    CHECK("and its retry_on []: nothing retries", st == RV_FAILED && res->nattempts == 1, "st=%d", st);
+    req_free(rr);
+
+    /* the agent's 'fallback on' per class, before its plain fallbacks */
+    st = vm_start(vm, AG("classes"), r, NULL);
+    st = vm_resume(vm, &rate);
+    CHECK("a class's fallback first (429 is not in the agent's retry_on)", st == RV_CALL && cm(vm) == MD("long"),
+          "model=%s", name(p, cm(vm)));
+    st = vm_resume(vm, &rate);
+    CHECK("then the plain fallbacks", st == RV_CALL && cm(vm) == MD("spare"), "model=%s", name(p, cm(vm)));
+    st = vm_start(vm, AG("classes"), r, NULL);
+    st = vm_resume(vm, &s503);
+    CHECK("the agent's retry_on retries a 503", st == RV_CALL && cm(vm) == MD("plain") && vm_call(vm)->attempt == 2,
+          "model=%s", name(p, cm(vm)));
+    st = vm_resume(vm, &s503);
+    CHECK("another class goes to the plain fallback", st == RV_CALL && cm(vm) == MD("spare"), "model=%s",
+          name(p, cm(vm)));
+    memenv_set_model(env, MD("plain"), -1, RV_CIRCUIT_CLOSED, 1);
+    st = vm_start(vm, AG("classes"), r, NULL);
+    CHECK("a saturated model is not called; fallback on unavailable", st == RV_CALL && cm(vm) == MD("m") &&
+          !res->attempts[0].made && res->attempts[0].failure == RV_FAIL_UNAVAILABLE, "model=%s", name(p, cm(vm)));
+    memenv_set_model(env, MD("plain"), -1, RV_CIRCUIT_CLOSED, 0);
+
+    /* a cascade step's stand-in answers for the step, and is judged */
+    st = vm_start(vm, AG("judged"), r, NULL);
+    st = vm_resume(vm, &ctx);
+    CHECK("a cascade step's stand-in", st == RV_CALL && cm(vm) == MD("long") && vm_call(vm)->purpose == RV_PURPOSE_ANSWER,
+          "model=%s", name(p, cm(vm)));
+    st = vm_resume(vm, &ok);
+    CHECK("its answer goes to the judge", st == RV_CALL && cm(vm) == MD("judge"), "model=%s", name(p, cm(vm)));
+    rv_outcome yes = answer("0.9", -1);
+    st = vm_resume(vm, &yes);
+    CHECK("and is accepted as the stand-in's", st == RV_DONE && res->model == MD("long"), "st=%d model=%s", st,
+          name(p, res->model));
+
+    /* prices per token class */
+    rv_usage u = { .input = 1000, .output = 500, .cache_read = 2000, .cache_write = 100, .reasoning = 300 };
+    int64_t want = 1000 * 2000000LL + 2000 * 500000LL + 100 * 3000000LL + 200 * 4000000LL + 300 * 10000000LL;
+    CHECK("each token class at its own price", vm_usage_cost(p, MD("long"), &u) == want, "cost=%lld want=%lld",
+          (long long)vm_usage_cost(p, MD("long"), &u), (long long)want);
+    want = (1000 + 2000 + 100) * 1000000LL + 500 * 2000000LL;
+    CHECK("unpriced classes: cache at the input price, reasoning as output", vm_usage_cost(p, MD("m"), &u) == want,
+          "cost=%lld want=%lld", (long long)vm_usage_cost(p, MD("m"), &u), (long long)want);
+    rv_usage over = { .input = 0, .output = 100, .cache_read = -1, .cache_write = -1, .reasoning = 400 };
+    CHECK("reasoning is never more than the output", vm_usage_cost(p, MD("long"), &over) == 100 * 10000000LL,
+          "cost=%lld", (long long)vm_usage_cost(p, MD("long"), &over));
+    CHECK("the worst case takes the dearest class", vm_call_worst(p, MD("long"), 10, 10) == 10 * 3000000LL + 10 * 10000000LL,
+          "worst=%lld", (long long)vm_call_worst(p, MD("long"), 10, 10));
+
+    req_free(r);
+    vm_free(vm);
+    memenv_free(env);
+    vm_image_free(&img);
+    rv_program_free(p);
+}
+
 int main(void)
 {
     rv_program *p = compile(POLICY);
@@ -157,8 +323,6 @@ int main(void)
     memenv_set_time(env, 1700000000000000LL);
     rv_vm *vm = vm_new(&img, memenv_env(env), NULL);
     const rv_result *res = vm_result(vm);
-#define AG(n) vm_agent(p, n, strlen(n))
-#define MD(n) vm_agent_model(p, n)
     const char *plain = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}],\"user\":\"u1\"}";
     rv_request *r;
     rv_status st;
@@ -580,5 +744,6 @@ int main(void)
     memenv_free(env);
     vm_image_free(&img);
     rv_program_free(p);
+    test_call_settings();
     return failures ? 1 : 0;
 }
