@@ -34,9 +34,10 @@ PROV_OBJ := $(PROV_SRC:%.c=$(BUILD)/%.o)
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-# the fuzz harnesses of byte parsers with no command-line front end, linked
-# to a main() that runs them over files (tests/suites/corpus.sh)
-REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c
+# the fuzz harnesses of byte parsers with no command-line front end, and
+# the .rbc harness (which runs what it loads), linked to a main() that runs
+# them over files (tests/suites/corpus.sh)
+REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c tests/fuzz/fuzz_rbc.c
 REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
 # The mock model provider (test infrastructure for end-to-end tests and the
 # demo; tests/mock/README.md).  Its objects live outside $(BUILD)/tests,
@@ -110,7 +111,7 @@ check: all
 bench: all
 	@sh bench/run.sh $(BUILD)
 
-fuzz:
+fuzz: all
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all

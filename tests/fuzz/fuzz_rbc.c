@@ -1,4 +1,5 @@
-/* libFuzzer target for the .rbc loader (vm/rbc.c) and verifier.
+/* libFuzzer target for the .rbc loader (vm/rbc.c), the verifier and
+   everything that runs what the verifier accepts.
 
    The first input byte selects a mode, the rest is the image:
      even  load the image as is (exercises the header and digest checks)
@@ -7,11 +8,17 @@
            checksum
    An accepted program must verify again, disassemble, and re-serialize to
    the same bytes (the format is canonical; only the minor version may
-   differ).  Seeds: tests/fuzz/corpus/rbc/: mode0-sample and mode1-sample
-   are the sample program of tests/unit/sample.h behind a mode byte;
-   sample.rbc is the bare file (read as mode 0x7f, i.e. odd, minus its
-   first byte).  RBC_SAMPLE_OUT=FILE build/tests/rbc_test writes the bare
-   file; the mode files are it behind a 0x00 or 0x01 byte. */
+   differ).  Then it is run: a few fixed requests are decided for its
+   first agents, model and hook calls answered by a pattern of successes,
+   failures and confidences drawn from the input; explain describes one
+   decision; the program's own test blocks run.  A program the verifier
+   accepts but the VM cannot run safely crashes here (ASan, UBSan), and a
+   decision that does not end within MAX_STEPS resumptions aborts.
+
+   Seeds are not kept in the repository: tests/fuzz/seeds.sh builds them
+   from every example and compiler test case at the current format
+   (tests/fuzz/run.sh and make check call it).  tests/fuzz/corpus/rbc/
+   holds the inputs that once crashed, replayed by make check. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +27,41 @@
 #include <openssl/evp.h>
 
 #include "disasm.h"
+#include "explain.h"
 #include "rbc.h"
+#include "testrun.h"
 #include "verify.h"
+#include "vm.h"
+
+#define MAX_AGENTS 4        /* agents decided per program */
+#define MAX_STEPS  10000    /* resumptions per decision before it counts as a hang */
+
+static const char *const requests[] = {
+    "{\"model\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"label this ticket please\"}],"
+    "\"user\":\"u-17\",\"metadata\":{\"task\":\"classify\",\"tier\":\"gold\",\"intent\":\"complaint\"}}",
+    "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+    "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"Bonjour, ma commande est en retard. 123-45-6789\"},"
+    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x.example/a.png\"}}]}],"
+    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"lookup\"}}],\"stream\":true,\"max_tokens\":300}",
+    "{\"messages\":[{\"role\":\"user\",\"content\":\"a\"},{\"role\":\"assistant\",\"content\":\"b\"},"
+    "{\"role\":\"user\",\"content\":\"write me a very long essay about routing policies and budgets\"}],"
+    "\"metadata\":{\"task\":\"\"}}",
+};
+#define NREQ (sizeof requests / sizeof requests[0])
+
+static FILE *devnull;
+static rv_request *reqs[NREQ];
+
+static void init(void)
+{
+    if (!(devnull = fopen("/dev/null", "w")))
+        abort();
+    for (size_t i = 0; i < NREQ; i++) {
+        rv_reqerr rerr;
+        if (!(reqs[i] = req_parse(requests[i], strlen(requests[i]), NULL, &rerr)))
+            abort();
+    }
+}
 
 static void fix_digest(uint8_t *b, size_t len)
 {
@@ -31,14 +71,78 @@ static void fix_digest(uint8_t *b, size_t len)
         EVP_Digest(b, len - tail, b + len - tail, &n, EVP_sha256(), NULL);
 }
 
+/* The answer to the i-th call of a decision: a success or a failure, a
+   confidence, a text and (for hooks) one of the program's model names,
+   all drawn from 'seed'. */
+static rv_outcome answer(const rv_program *p, uint32_t seed, int i)
+{
+    static const char *const texts[] = { "0.9", "stop", "", "the answer is bad, email a@b.c", "0.1" };
+    uint32_t h = seed * 2654435761u + (uint32_t)i * 40503u;
+    rv_outcome o = { .ok = h % 4 != 0, .confidence = (h >> 3) % 3 == 0 ? -1 : (int64_t)((h >> 5) % 1000001u),
+                     .in_tokens = (h >> 7) % 2 ? -1 : 100, .out_tokens = (h >> 8) % 2 ? -1 : 50,
+                     .logprob = -(int64_t)((h >> 9) % 2000000u), .failure = (h >> 11) % 2 ? "timeout" : "503" };
+    const char *t = texts[(h >> 12) % 5];
+    o.text.s = t;
+    o.text.len = (uint32_t)strlen(t);
+    o.finish.s = "stop";
+    o.finish.len = 4;
+    if (p->nmodel && (h >> 15) % 3) {
+        uint32_t m = p->models[(h >> 17) % p->nmodel].name;
+        o.hook_model.s = rv_str(p, m);
+        o.hook_model.len = p->str_len[m];
+    }
+    return o;
+}
+
+static void decide(rv_vm *vm, const rv_program *p, uint32_t agent, rv_request *req, uint32_t seed)
+{
+    rv_status st = vm_start(vm, agent, req);
+    int i = 0;
+    while (st == RV_CALL || st == RV_HOOK) {
+        if (++i > MAX_STEPS)
+            abort();                        /* a decision that does not end */
+        rv_outcome o = answer(p, seed, i);
+        st = vm_resume(vm, &o);
+    }
+}
+
+/* Run an accepted program the ways the tools do. */
+static void run(const rv_program *p, uint32_t seed)
+{
+    rv_image img;
+    char err[256];
+    if (vm_image_init(&img, p, err, sizeof err))
+        return;                             /* (out of memory) */
+    rv_vm *vm = vm_new(&img, NULL);
+    ex_cache *cache = ex_cache_new(p);
+    rv_cond conds[RV_MAX_CONDS];
+    if (vm && cache) {
+        vm->conds = conds;
+        vm->max_conds = RV_MAX_CONDS;
+        for (uint32_t a = 0; a < p->nagent && a < MAX_AGENTS; a++)
+            for (size_t r = 0; r < NREQ; r++)
+                decide(vm, p, a, reqs[r], seed + (uint32_t)r);
+        if (p->nagent) {
+            json_t *j = ex_explain(vm, cache, seed % p->nagent, reqs[seed % NREQ]);
+            char *s = json_dumps(j, JSON_COMPACT);
+            free(s);
+            json_decref(j);
+        }
+    }
+    ex_cache_free(cache);
+    vm_free(vm);
+    vm_image_free(&img);
+    tr_stats ts;
+    tr_run(p, 1, devnull, &ts);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static FILE *devnull;
     rv_err err;
     if (size < 1)
         return 0;
-    if (!devnull && !(devnull = fopen("/dev/null", "w")))
-        abort();
+    if (!devnull)
+        init();
     size_t len = size - 1;
     uint8_t *b = malloc(len ? len : 1);   /* exact size: ASan sees overreads */
     if (!b)
@@ -64,6 +168,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();                    /* accepted a non-canonical image */
         }
         free(w);
+        run(p, (uint32_t)size ^ (uint32_t)data[size / 2]);
         rv_program_free(p);
     } else if (!err.msg[0] || !memchr(err.msg, 0, sizeof err.msg)) {
         abort();                            /* rejected without a message */

@@ -1,12 +1,15 @@
 #!/bin/sh
 # Builds and runs every libFuzzer target tests/fuzz/fuzz_NAME.c for $1
-# seconds each (default 60), with ASan and UBSan.  Each target is linked
-# against the project's sources: vm/*.c except vm/routevm.c,
-# vm/providers/*.c, compiler/*.c
+# seconds each (default 60), with ASan and UBSan, one process each.  Each
+# target is linked against the project's sources: vm/*.c except
+# vm/routevm.c, vm/providers/*.c, compiler/*.c
 # except compiler/routec.c, and build/gen/{parser,lexer}.c when present
 # (run 'make' first to generate them).  Seeds come from
-# tests/fuzz/corpus/NAME/ if it exists; the working corpus and any crash
-# files go to build/fuzz/NAME/.  Exits non-zero if a target fails to build
+# tests/fuzz/corpus/NAME/ if it exists and, for rbc, from
+# tests/fuzz/seeds.sh, which compiles every example and compiler test case
+# with build/routec at the current format into build/fuzz/seeds/rbc; the
+# working corpus and any crash files go to build/fuzz/NAME/.  The final
+# coverage (cov: edges, ft: features) of each run is printed.  Exits non-zero if a target fails to build
 # or finds a crash.
 #   FUZZ_TARGETS="rbc parse" sh tests/fuzz/run.sh 300    # a subset
 #   FUZZ_VM_ONLY=1 sh tests/fuzz/run.sh 300    # link vm/ only (compiler broken)
@@ -53,11 +56,20 @@ for h in tests/fuzz/fuzz_*.c; do
     mkdir -p "$work" "$OUT/$name/crashes"
     seeds=""
     [ -d "tests/fuzz/corpus/$name" ] && seeds="tests/fuzz/corpus/$name"
+    if [ "$name" = rbc ]; then
+        if ! sh tests/fuzz/seeds.sh build "$OUT/seeds"; then
+            echo "FAIL fuzz $name: no seeds (run make first)"
+            status=1
+            continue
+        fi
+        seeds="$seeds $OUT/seeds/rbc"
+    fi
     echo "fuzz: running $name for ${SECS}s"
     if "$bin" -max_total_time="$SECS" -print_final_stats=1 \
             -artifact_prefix="$OUT/$name/crashes/" "$work" $seeds \
             > "$OUT/$name/log" 2>&1; then
-        echo "PASS fuzz $name ($(grep -c . "$work"/* 2>/dev/null | wc -l) corpus files)"
+        cov=$(grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$OUT/$name/log" | tail -1 | grep -oE 'cov: [0-9]+ ft: [0-9]+')
+        echo "PASS fuzz $name ($(ls "$work" | wc -l) corpus files, $cov)"
     else
         echo "FAIL fuzz $name: see $OUT/$name/log and $OUT/$name/crashes/"
         tail -40 "$OUT/$name/log"

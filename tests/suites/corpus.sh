@@ -30,7 +30,28 @@ for f in "$T"/parse/*.route; do
     if [ $rc -gt 2 ]; then echo "    $(basename "$f"): exit status $rc"; bad=$((bad + 1)); fi
 done
 [ $bad -eq 0 ] && echo "PASS corpus/parse ($n inputs)" || echo "FAIL corpus/parse: $bad of $n inputs crashed or hung"
-replay rbc "$B/routec" verify
+# .rbc: the seeds are built from the sources at the current format
+# (tests/fuzz/seeds.sh), and with the inputs that once crashed they run
+# through the harness itself -- load, verify, decide, explain, test blocks
+# (tests/fuzz/replay.c) -- then the bare files through the tools
+each() {  # each LABEL CMD... (files as the last arguments): one verdict per file
+    label=$1; shift
+    n=0; bad=0
+    for f in $FILES; do
+        [ -f "$f" ] || continue
+        n=$((n + 1))
+        timeout 60 "$@" "$f" > "$T/out" 2>&1; rc=$?
+        if [ $rc -gt 2 ]; then echo "    $f: exit status $rc"; tail -5 "$T/out"; bad=$((bad + 1)); fi
+    done
+    [ $bad -eq 0 ] && echo "PASS corpus/$label ($n inputs)" || echo "FAIL corpus/$label: $bad of $n inputs crashed or hung"
+}
+if sh tests/fuzz/seeds.sh "$B" "$T/seeds" > "$T/seeds.log" 2>&1; then
+    FILES="$T/seeds/rbc/* tests/fuzz/corpus/rbc/*" each rbc-harness "$B/replay/fuzz_rbc"
+    FILES="$T/seeds/rbc-files/*" each rbc-verify "$B/routec" verify
+    FILES="$T/seeds/rbc-files/*" each rbc-explain "$B/routevm" explain --request examples/requests/complaint.json
+else
+    echo "FAIL corpus/rbc: the seeds do not build"; cat "$T/seeds.log"
+fi
 replay request "$B/routevm" explain tests/compile/clean.route --agent main --request
 # stream decoders: no command-line front end, so the harness itself runs
 # each input (tests/fuzz/replay.c; an abort is a broken property)
