@@ -8,13 +8,16 @@
    extension.  Each file is parsed once, however often it is imported;
    a file imported while it is still being loaded closes a cycle, which is
    reported at the import that closes it.  Imported declarations come
-   before the importer's in c->decls, so the order is deterministic. */
+   before the importer's in c->decls, so the order is deterministic.
+   A root file may be "-" (standard input) or a pipe (/dev/fd/N); every
+   file is read within MAX_SOURCE bytes. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "compiler.h"
 #include "mem.h"
@@ -75,12 +78,25 @@ static struct loaded_file *find_loaded(rv_compiler *c, const char *real)
 static int load_path(rv_compiler *c, const char *path, const char *name, const ast *from, int root)
 {
     char real[PATH_MAX];
+    int unreal = 0;       /* standard input or a pipe: imports are looked up from "." */
     const char *why = NULL;
     char whybuf[sizeof ((rv_err *)0)->msg];
-    if (!realpath(path, real)) {
-        snprintf(whybuf, sizeof whybuf, "cannot open '%s': %s", path, strerror(errno));
-        why = whybuf;
-        goto fail;
+    if (!from && !strcmp(path, "-")) {
+        /* standard input: read once, named as such; its imports are looked
+           up from the current directory */
+        snprintf(real, sizeof real, "-");
+        name = "<stdin>";
+        unreal = 1;
+    } else if (!realpath(path, real)) {
+        /* a root file named by a path with no real one, such as a pipe's
+           /dev/fd/N (a shell's <(...)), is read as named */
+        if (from || access(path, R_OK) != 0) {
+            snprintf(whybuf, sizeof whybuf, "cannot open '%s': %s", path, strerror(errno));
+            why = whybuf;
+            goto fail;
+        }
+        snprintf(real, sizeof real, "%s", path);
+        unreal = 1;
     }
     struct loaded_file *lf = find_loaded(c, real);
     if (lf) {
@@ -120,7 +136,7 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
-    if (slash)
+    if (slash && !unreal)
         slash[1] = 0;
     else
         dir[0] = 0;

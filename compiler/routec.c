@@ -249,6 +249,11 @@ static int cmd_dis(const options *o)
     rv_program *p = NULL;
     rv_err err;
     if (ends_with(o->files[0], ".route")) {
+        if (o->trust) {
+            fprintf(stderr, "routec: %s: refused: --trust shows only signed .rbc files, and a .route source "
+                            "has no signature\n", o->files[0]);
+            return RC_FINDINGS;
+        }
         int st;
         rv_compiler *c = compile(o, o->files[0], &st);
         if (!c)
@@ -375,6 +380,11 @@ int main(int argc, char **argv)
     options o = { .format = DIAG_TEXT };
     if (parse_args(argc, argv, &o)) {
         usage(stderr);
+        return RC_USAGE;
+    }
+    rv_err kerr;
+    if (o.trust && rbc_check_key(o.trust, &kerr)) {
+        fprintf(stderr, "routec: %s\n", kerr.msg);
         return RC_USAGE;
     }
     if (!strcmp(argv[1], "check"))

@@ -81,6 +81,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
 #include "mem.h"
@@ -386,16 +387,24 @@ static int writable(const rv_program *p, rv_err *err)
     return 0;
 }
 
+#define MAX_KEY_FILE (64u << 10)   /* a PEM key is a few hundred bytes */
+
 static EVP_PKEY *read_key(const char *path, int private, rv_err *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fail(err, "cannot open key '%s': %s", path, strerror(errno));
+    uint8_t *text;
+    size_t len;
+    rv_err rerr;
+    int r = rbc_read_file(path, MAX_KEY_FILE, &text, &len, &rerr);
+    if (r) {
+        fail(err, "cannot read key: %s", rerr.msg);
         return NULL;
     }
-    EVP_PKEY *k = private ? PEM_read_PrivateKey(f, NULL, NULL, NULL)
-                          : PEM_read_PUBKEY(f, NULL, NULL, NULL);
-    fclose(f);
+    BIO *bio = BIO_new_mem_buf(text, (int)len);
+    EVP_PKEY *k = !bio ? NULL : private ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)
+                                        : PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+    OPENSSL_cleanse(text, len);     /* a private key's text */
+    free(text);
     if (!k) {
         fail(err, "cannot read %s key from '%s' (PEM expected)",
              private ? "private" : "public", path);
@@ -407,6 +416,13 @@ static EVP_PKEY *read_key(const char *path, int private, rv_err *err)
         return NULL;
     }
     return k;
+}
+
+int rbc_check_key(const char *path, rv_err *err)
+{
+    EVP_PKEY *k = read_key(path, 0, err);
+    EVP_PKEY_free(k);
+    return k ? 0 : -1;
 }
 
 static int sign(const char *key_pem, const uint8_t *msg, size_t len,
@@ -835,18 +851,16 @@ rv_program *rbc_load(const uint8_t *buf, size_t len, const char *trust_pem,
     return p;
 }
 
-int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
-                  rv_err *err)
+/* Reads all of 'fd' (which it closes unless it is standard input), at
+   most 'max' bytes: never more than max + 1 bytes are read, so an endless
+   pipe costs nothing beyond the cap. */
+static int read_fd(int fd, const char *path, size_t max, uint8_t **out, size_t *len, rv_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    *out = NULL;
-    *len = 0;
-    if (!f) {
-        fail(err, "cannot open '%s': %s", path, strerror(errno));
-        return -1;
-    }
     uint8_t *b = NULL;
     size_t n = 0, cap = 0;
+    int r = 0;
+    *out = NULL;
+    *len = 0;
     for (;;) {
         if (n == cap) {
             size_t limit = max < SIZE_MAX ? max + 1 : SIZE_MAX;
@@ -855,66 +869,89 @@ int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
                 ncap = limit;
             uint8_t *nb = ncap > cap ? mem_realloc(b, ncap) : NULL;
             if (!nb) {
-                free(b);
-                fclose(f);
                 fail(err, "%s", OOM);
-                return -1;
+                r = -1;
+                break;
             }
             b = nb;
             cap = ncap;
         }
-        size_t got = fread(b + n, 1, cap - n, f);
-        n += got;
+        ssize_t got = read(fd, b + n, cap - n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            fail(err, "cannot read '%s': %s", path, strerror(errno));
+            r = -1;
+            break;
+        }
+        n += (size_t)got;
         if (n > max) {
-            free(b);
-            fclose(f);
             fail(err, "'%s' is larger than %zu bytes", path, max);
-            return -1;
+            r = RBC_TOO_LARGE;
+            break;
         }
         if (got == 0)
             break;
     }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (r) {
         free(b);
-        fail(err, "cannot read '%s'", path);
-        return -1;
+        return r;
     }
     *out = b;
     *len = n;
     return 0;
 }
 
+/* Opens 'path', "-" being standard input. */
+static int open_input(const char *path, rv_err *err)
+{
+    if (!strcmp(path, "-"))
+        return STDIN_FILENO;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        fail(err, "cannot open '%s': %s", path, strerror(errno));
+    return fd;
+}
+
+int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
+                  rv_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open_input(path, err);
+    return fd < 0 ? -1 : read_fd(fd, path, max, out, len, err);
+}
+
 int rbc_map_file(const char *path, size_t max, rbc_file *f, rv_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open_input(path, err);
     struct stat st;
     memset(f, 0, sizeof *f);
-    if (fd < 0) {
-        fail(err, "cannot open '%s': %s", path, strerror(errno));
+    if (fd < 0)
         return -1;
-    }
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
         if ((uint64_t)st.st_size > max) {
-            close(fd);
+            if (fd != STDIN_FILENO)
+                close(fd);
             fail(err, "'%s' is larger than %zu bytes", path, max);
-            return -1;
+            return RBC_TOO_LARGE;
         }
         void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
-        close(fd);
         if (p != MAP_FAILED) {
+            if (fd != STDIN_FILENO)
+                close(fd);
             f->buf = p;
             f->len = (size_t)st.st_size;
             f->mapped = 1;
             return 0;
         }
-    } else {
-        close(fd);
     }
     uint8_t *b;
-    if (rbc_read_file(path, max, &b, &f->len, err))
-        return -1;
+    int r = read_fd(fd, path, max, &b, &f->len, err);
+    if (r)
+        return r;
     f->buf = b;
     return 0;
 }

@@ -38,13 +38,23 @@ int rbc_write(const rv_program *p, const char *sign_key_pem,
 rv_program *rbc_load(const uint8_t *buf, size_t len, const char *trust_pem,
                      rv_err *err);
 
-/* Read a whole file (at most 'max' bytes) into a malloc'd buffer. */
+/* Can 'path' be read as an Ed25519 public key in PEM?  0, or -1 with a
+   message.  The tools check a --trust key before anything else, so that a
+   key they cannot read is an I/O error, not a rejected policy. */
+int rbc_check_key(const char *path, rv_err *err);
+
+/* Read a whole file (at most 'max' bytes) into a malloc'd buffer the
+   caller frees.  'path' "-" is standard input.  Pipes, terminals and
+   devices are read too, never more than max + 1 bytes.  Returns 0, -1
+   (cannot open or read; message in 'err'), or RBC_TOO_LARGE when the input
+   holds more than 'max' bytes (message in 'err'; nothing is kept). */
+#define RBC_TOO_LARGE (-2)
 int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
                   rv_err *err);
 
 /* Map a file (at most 'max' bytes) read-only: no copy, no fresh pages.
-   Release with rbc_unmap_file(); falls back to rbc_read_file() for what
-   cannot be mapped (pipes, empty files). */
+   Release with rbc_unmap_file(); what cannot be mapped (pipes, standard
+   input, empty files) is read as rbc_read_file() does.  Same returns. */
 typedef struct { const uint8_t *buf; size_t len; int mapped; } rbc_file;
 int rbc_map_file(const char *path, size_t max, rbc_file *f, rv_err *err);
 void rbc_unmap_file(rbc_file *f);

@@ -9,19 +9,23 @@
    without any network access.  Errors are JSON too ({"error": {...}}),
    with exit status 1; usage and I/O errors exit with 2. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "compiler.h"
 #include "envmem.h"
 #include "exitcode.h"
 #include "explain.h"
+#include "lines.h"
 #include "mem.h"
 #include "rbc.h"
 #include "vm.h"
 
-#define MAX_REQUEST (16u << 20)
+#define MAX_REQUEST (16u << 20)   /* bytes of one request, from a file, a pipe or a line */
+#define MAX_POLICY  (256u << 20)  /* bytes of a .rbc policy */
 
 static void usage(FILE *f)
 {
@@ -31,21 +35,35 @@ static void usage(FILE *f)
 }
 
 /* Load POLICY: .route files are compiled in memory, anything else is read
-   as .rbc.  Diagnostics and load errors go to stderr. */
-static rv_program *load_policy(const char *path, const char *trust)
+   as .rbc.  Diagnostics and load errors go to stderr; on failure *rc is
+   RC_USAGE when the file cannot be read, RC_FINDINGS when it is refused.
+   With 'trust' only a signed .rbc is run: a source file has no signature
+   to check, so it is refused. */
+static rv_program *load_policy(const char *path, const char *trust, int *rc)
 {
     size_t n = strlen(path);
+    *rc = RC_FINDINGS;
     if (n > 6 && !strcmp(path + n - 6, ".route")) {
-        rv_compiler *c = comp_new(NULL);
-        if (!c)
+        if (trust) {
+            fprintf(stderr, "routevm: %s: refused: --trust runs only signed .rbc files, and a .route source "
+                            "has no signature (build one with 'routec build --sign KEY.pem')\n", path);
             return NULL;
+        }
+        rv_compiler *c = comp_new(NULL);
+        if (!c) {
+            fprintf(stderr, "routevm: out of memory\n");
+            *rc = RC_USAGE;
+            return NULL;
+        }
         int r = import_file(c, path);
         if (r != -2)
             comp_check(c);
         diag_sort(&c->diag);
         rv_program *p = NULL;
         char err[512];
-        if (r == -2 || diag_failed(&c->diag))
+        if (r == -2)
+            *rc = RC_USAGE;     /* (import_file printed why) */
+        else if (diag_failed(&c->diag))
             diag_print(&c->diag, DIAG_TEXT, stderr);
         else if (!(p = cg_program_loaded(c, err, sizeof err)))
             fprintf(stderr, "routevm: %s\n", err);
@@ -54,8 +72,9 @@ static rv_program *load_policy(const char *path, const char *trust)
     }
     rbc_file rf;
     rv_err err;
-    if (rbc_map_file(path, 256u << 20, &rf, &err)) {
+    if (rbc_map_file(path, MAX_POLICY, &rf, &err)) {
         fprintf(stderr, "routevm: %s\n", err.msg);
+        *rc = RC_USAGE;
         return NULL;
     }
     rv_program *p = rbc_load(rf.buf, rf.len, trust, &err);
@@ -125,6 +144,69 @@ static int one(ctx *x, const char *buf, size_t len)
     return 0;
 }
 
+static int too_large(size_t len)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "request too large: %s%zu bytes (the limit is %u)",
+             len > MAX_REQUEST ? "more than " : "", (size_t)MAX_REQUEST, MAX_REQUEST);
+    print_json(ex_error(msg, 0, 0));
+    return RC_FINDINGS;
+}
+
+/* --request FILE ("-": standard input): a regular file is mapped, so an
+   oversized one costs nothing before it is refused; a pipe is read up to
+   the cap and no further. */
+static int explain_file(ctx *x, const char *path)
+{
+    rbc_file rf;
+    rv_err err;
+    int r = rbc_map_file(path, MAX_REQUEST, &rf, &err);
+    if (r == RBC_TOO_LARGE)
+        return too_large(MAX_REQUEST + 1);
+    if (r) {
+        fprintf(stderr, "routevm: %s\n", err.msg);
+        return RC_USAGE;
+    }
+    int rc = one(x, (const char *)rf.buf, rf.len) ? RC_FINDINGS : RC_OK;
+    rbc_unmap_file(&rf);
+    return rc;
+}
+
+/* --requests FILE ("-": standard input): one request per line, each line
+   within the cap (a longer one is an error and is skipped). */
+static int explain_lines(ctx *x, const char *path)
+{
+    int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+    if (fd < 0) {
+        fprintf(stderr, "routevm: cannot open '%s': %s\n", path, strerror(errno));
+        return RC_USAGE;
+    }
+    ln_reader *lr = ln_open(fd, MAX_REQUEST);
+    int rc = RC_OK;
+    if (!lr) {
+        fprintf(stderr, "routevm: out of memory\n");
+        rc = RC_USAGE;
+    }
+    for (ln_status st = LN_LINE; lr && st != LN_END;) {
+        const char *line;
+        size_t len;
+        st = ln_next(lr, &line, &len);
+        if (st == LN_LINE && len > 0 && one(x, line, len))
+            rc = RC_FINDINGS;
+        else if (st == LN_TOO_LONG)
+            rc = too_large(len);
+        else if (st == LN_ERROR) {
+            fprintf(stderr, "routevm: cannot read '%s': %s\n", path, strerror(errno));
+            rc = RC_USAGE;
+            break;
+        }
+    }
+    ln_close(lr);
+    if (fd != STDIN_FILENO)
+        close(fd);
+    return rc;
+}
+
 static int cmd_explain(int argc, char **argv)
 {
     const char *policy = NULL, *request = NULL, *requests = NULL, *trust = NULL, *agent = NULL;
@@ -153,9 +235,15 @@ static int cmd_explain(int argc, char **argv)
         usage(stderr);
         return RC_USAGE;
     }
-    rv_program *p = load_policy(policy, trust);
+    rv_err kerr;
+    if (trust && rbc_check_key(trust, &kerr)) {
+        fprintf(stderr, "routevm: %s\n", kerr.msg);
+        return RC_USAGE;
+    }
+    int rc = RC_OK;
+    rv_program *p = load_policy(policy, trust, &rc);
     if (!p)
-        return RC_FINDINGS;
+        return rc;
     rv_image img;
     char err[256];
     if (vm_image_init(&img, p, err, sizeof err)) {
@@ -167,46 +255,16 @@ static int cmd_explain(int argc, char **argv)
     rv_memenv *env = memenv_new(p->nmodel);
     rv_vm *vm = env ? vm_new(&img, memenv_env(env), lang) : NULL;
     ex_cache *cache = ex_cache_new(p);
-    int rc = RC_OK;
     if (!vm || !cache) {
         fprintf(stderr, "routevm: out of memory\n");
         rc = RC_USAGE;
         goto out;
     }
     ctx x = { vm, cache, p, agent, brief };
-    if (request) {
-        /* mapped, so an oversized request costs nothing before it is refused */
-        rbc_file rf;
-        rv_err ferr;
-        if (rbc_map_file(request, (size_t)1 << 40, &rf, &ferr)) {
-            fprintf(stderr, "routevm: %s\n", ferr.msg);
-            rc = RC_USAGE;
-            goto out;
-        }
-        rc = one(&x, (const char *)rf.buf, rf.len) ? RC_FINDINGS : RC_OK;
-        rbc_unmap_file(&rf);
-    } else {
-        FILE *f = strcmp(requests, "-") ? fopen(requests, "rb") : stdin;
-        if (!f) {
-            fprintf(stderr, "routevm: %s: %s\n", requests, strerror(errno));
-            rc = RC_USAGE;
-            goto out;
-        }
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        while ((n = getline(&line, &cap, f)) > 0) {
-            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                n--;
-            if (n == 0)
-                continue;
-            if (one(&x, line, (size_t)n))
-                rc = RC_FINDINGS;
-        }
-        free(line);
-        if (f != stdin)
-            fclose(f);
-    }
+    if (request)
+        rc = explain_file(&x, request);
+    else
+        rc = explain_lines(&x, requests);
 out:
     ex_cache_free(cache);
     vm_free(vm);

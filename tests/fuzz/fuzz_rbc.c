@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "disasm.h"
+#include "envmem.h"
 #include "explain.h"
 #include "rbc.h"
 #include "testrun.h"
@@ -71,21 +72,31 @@ static void fix_digest(uint8_t *b, size_t len)
         EVP_Digest(b, len - tail, b + len - tail, &n, EVP_sha256(), NULL);
 }
 
-/* The answer to the i-th call of a decision: a success or a failure, a
-   confidence, a text and (for hooks) one of the program's model names,
-   all drawn from 'seed'. */
+/* The answer to the i-th call of a decision: a success or a failure of
+   some class, a confidence, a text, tool calls and (for hooks) one of the
+   program's model names, all drawn from 'seed'. */
 static rv_outcome answer(const rv_program *p, uint32_t seed, int i)
 {
-    static const char *const texts[] = { "0.9", "stop", "", "the answer is bad, email a@b.c", "0.1" };
+    static const char *const texts[] = { "0.9", "stop", "", "the answer is bad, email a@b.c 123-45-6789", "0.1" };
+    static const rv_toolcall tools[] = { { { "c1", 2 }, { "lookup", 6 }, { "{\"ssn\":\"123-45-6789\"}", 21 } } };
     uint32_t h = seed * 2654435761u + (uint32_t)i * 40503u;
-    rv_outcome o = { .ok = h % 4 != 0, .confidence = (h >> 3) % 3 == 0 ? -1 : (int64_t)((h >> 5) % 1000001u),
-                     .in_tokens = (h >> 7) % 2 ? -1 : 100, .out_tokens = (h >> 8) % 2 ? -1 : 50,
-                     .logprob = -(int64_t)((h >> 9) % 2000000u), .failure = (h >> 11) % 2 ? "timeout" : "503" };
+    rv_outcome o = vm_outcome_init(h % 4 != 0);
+    o.confidence = (h >> 3) % 3 == 0 ? -1 : (int64_t)((h >> 5) % 1000001u);
+    o.usage.input = (h >> 7) % 2 ? -1 : 100;
+    o.usage.output = (h >> 8) % 2 ? -1 : 50;
+    o.logprob = -(int64_t)((h >> 9) % 2000000u);
+    o.failure = (rv_failure)(1 + (h >> 11) % (RV_FAIL__COUNT - 1));
+    o.http_status = (h >> 16) % 2 ? 503 : 0;
+    o.retry_after_us = (h >> 18) % 2 ? -1 : 1500000;
     const char *t = texts[(h >> 12) % 5];
     o.text.s = t;
     o.text.len = (uint32_t)strlen(t);
     o.finish.s = "stop";
     o.finish.len = 4;
+    if ((h >> 20) % 3 == 0) {
+        o.tool_calls = tools;
+        o.ntool_calls = 1;
+    }
     if (p->nmodel && (h >> 15) % 3) {
         uint32_t m = p->models[(h >> 17) % p->nmodel].name;
         o.hook_model.s = rv_str(p, m);
@@ -94,16 +105,33 @@ static rv_outcome answer(const rv_program *p, uint32_t seed, int i)
     return o;
 }
 
-static void decide(rv_vm *vm, const rv_program *p, uint32_t agent, rv_request *req, uint32_t seed)
+/* Feed a streamed answer in two pieces, as a driver would. */
+static void stream(rv_vm *vm, const rv_outcome *o)
 {
-    rv_status st = vm_start(vm, agent, req);
+    rv_sv rel;
+    size_t half = o->text.len / 2;
+    if (vm_feed(vm, o->text.s, half, &rel) == 0 && vm_feed(vm, o->text.s + half, o->text.len - half, &rel) == 0)
+        vm_feed_end(vm, &rel);
+}
+
+static void decide(rv_vm *vm, const rv_program *p, uint32_t agent, const rv_request *req, uint32_t seed)
+{
+    rv_status st = vm_start(vm, agent, req, NULL);
     int i = 0;
     while (st == RV_CALL || st == RV_HOOK) {
         if (++i > MAX_STEPS)
             abort();                        /* a decision that does not end */
         rv_outcome o = answer(p, seed, i);
+        const rv_call *c = vm_call(vm);
+        if (st == RV_CALL && (!c || c->model >= p->nmodel))
+            abort();                        /* a call the driver cannot make */
+        if (st == RV_CALL && o.ok && c->may_stream && (seed >> i) % 2)
+            stream(vm, &o);
         st = vm_resume(vm, &o);
     }
+    const rv_result *r = vm_result(vm);
+    if (!r || r->status != st)
+        abort();
 }
 
 /* Run an accepted program the ways the tools do. */
@@ -113,12 +141,14 @@ static void run(const rv_program *p, uint32_t seed)
     char err[256];
     if (vm_image_init(&img, p, err, sizeof err))
         return;                             /* (out of memory) */
-    rv_vm *vm = vm_new(&img, NULL);
+    rv_memenv *env = memenv_new(p->nmodel);
+    rv_vm *vm = env ? vm_new(&img, memenv_env(env), NULL) : NULL;
     ex_cache *cache = ex_cache_new(p);
-    rv_cond conds[RV_MAX_CONDS];
     if (vm && cache) {
-        vm->conds = conds;
-        vm->max_conds = RV_MAX_CONDS;
+        memenv_seed(env, seed);
+        for (uint32_t m = 0; m < p->nmodel; m++)
+            memenv_set_model(env, m, (seed >> (m % 16)) % 3 ? -1 : (int64_t)m * 1000,
+                             (rv_circuit)((seed + m) % 5 == 0 ? RV_CIRCUIT_OPEN : RV_CIRCUIT_CLOSED), 0);
         for (uint32_t a = 0; a < p->nagent && a < MAX_AGENTS; a++)
             for (size_t r = 0; r < NREQ; r++)
                 decide(vm, p, a, reqs[r], seed + (uint32_t)r);
@@ -131,6 +161,7 @@ static void run(const rv_program *p, uint32_t seed)
     }
     ex_cache_free(cache);
     vm_free(vm);
+    memenv_free(env);
     vm_image_free(&img);
     tr_stats ts;
     tr_run(p, 1, devnull, &ts);

@@ -160,7 +160,7 @@ static void test_signatures(void)
     free(t);
     char missing[80];
     snprintf(missing, sizeof missing, "%s/nonexistent.pem", tmpdir);
-    expect_load("sign missing key file", b, n, missing, "cannot open key");
+    expect_load("sign missing key file", b, n, missing, "cannot read key: cannot open");
     free(b);
 
     expect_load("sign unsigned rejected", sample, sample_len, pub, "file is not signed");
