@@ -9,8 +9,8 @@
 # tests/fuzz/seeds.sh, which compiles every example and compiler test case
 # with build/routec at the current format into build/fuzz/seeds/rbc; the
 # working corpus and any crash files go to build/fuzz/NAME/.  The final
-# coverage (cov: edges, ft: features) of each run is printed.  Exits non-zero if a target fails to build
-# or finds a crash.
+# coverage (cov: edges, ft: features) of each run is printed.  Exits
+# non-zero if a target fails to build or finds a crash.
 #   FUZZ_TARGETS="rbc parse" sh tests/fuzz/run.sh 300    # a subset
 #   FUZZ_VM_ONLY=1 sh tests/fuzz/run.sh 300    # link vm/ only (compiler broken)
 SECS=${1:-60}
