@@ -62,7 +62,7 @@ fi
 echo "decide: building the C anchor, the routevm harness and the policies"
 cc -O2 -march=native -o "$WORK/decide" "$WORK/anchor/decide.c" -ljansson || fail "cannot build decide.c"
 (cd "$ROOT" && cc -O2 -Ivm -Icompiler -I"$BUILD/gen" -o "$WORK/decide_vm" bench/decide_vm.c \
-    "$BUILD/libcompiler.a" "$BUILD/libvm.a" -lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm) ||
+    "$BUILD/libcompiler.a" "$BUILD/libvm.a" -lpcre2-8 -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lm) ||
     fail "cannot build bench/decide_vm.c"
 "$BUILD/routec" build "$ROOT/bench/policies/decide20.route" -o "$WORK/full.rbc" || fail "routec build decide20.route"
 "$BUILD/routec" build "$ROOT/bench/policies/decide20_meta.route" -o "$WORK/meta.rbc" || fail "routec build decide20_meta.route"

@@ -27,7 +27,7 @@
 
    Built by bench/decide.sh:
      cc -O2 -Ivm -Icompiler -Ibuild/gen bench/decide_vm.c build/libcompiler.a build/libvm.a \
-        -lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm */
+        -lpcre2-8 -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lm */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>

@@ -294,6 +294,33 @@ int64_t bi_len(const char *str, size_t n)
     return count;
 }
 
+size_t bi_utf8_invalid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        while (i + 8 <= n) {    /* ASCII eight bytes at a time */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        if (s[i] < 0x80) {
+            i++;
+            continue;
+        }
+        uint32_t cp;
+        size_t len = utf8_decode(s + i, n - i, &cp);
+        if (!len)
+            return i;
+        i += len;
+    }
+    return n;
+}
+
 uint32_t bi_djb2(const char *s, size_t n)
 {
     uint32_t h = 5381;

@@ -38,6 +38,11 @@ uint32_t bi_djb2(const char *s, size_t n);
 static inline int64_t bi_bucket(const char *s, size_t n) { return bi_djb2(s, n) % 100; }
 /* Number of code points of valid UTF-8 text (an invalid byte counts one). */
 int64_t bi_len(const char *s, size_t n);
+/* The offset of the first byte of s[0..n) that does not begin a
+   well-formed UTF-8 sequence (an overlong form, a surrogate, a code point
+   above U+10FFFF, a stray or truncated byte), or n when all of it is
+   valid UTF-8. */
+size_t bi_utf8_invalid(const char *s, size_t n);
 
 /* Language detection; one detector per thread (not thread-safe). */
 typedef struct bi_langdet bi_langdet;

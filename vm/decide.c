@@ -100,7 +100,7 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
     vm->feed = vm_feed_new();
     vm->meta_val = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_val);
     vm->meta_gen = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_gen);
-    if (!vm->md || !vm->feed || !vm->meta_val || !vm->meta_gen || !vm_alloc(vm, 1)) {
+    if (!vm->md || !vm->feed || !vm->meta_val || !vm->meta_gen || !vm_alloc(vm, 1) || gd_init(&vm->ov)) {
         vm_free(vm);
         return NULL;
     }
@@ -113,6 +113,7 @@ void vm_free(rv_vm *vm)
     if (!vm)
         return;
     pcre2_match_data_free(vm->md);
+    gd_free(&vm->ov);
     if (vm->feed)
         vm_feed_reset(vm);
     free(vm->feed);
@@ -235,12 +236,8 @@ int64_t vm_call_worst(const rv_program *p, uint32_t model, int64_t in_tokens, in
 
 static int64_t conversation_tokens(rv_vm *vm)
 {
-    if (vm->in_tokens < 0) {
-        int64_t t = 0;
-        for (uint32_t i = 0; vm->req && i < vm->req->nmsg; i++)
-            t += bi_tokens(vm->req->msgs[i].text.s, vm->req->msgs[i].text.len) + 4;  /* per-message framing */
-        vm->in_tokens = t;
-    }
+    if (vm->in_tokens < 0)
+        vm->in_tokens = vm->req ? gd_input_tokens(vm) : 0;
     return vm->in_tokens;
 }
 
@@ -292,8 +289,8 @@ static int64_t worst_input(rv_vm *vm, uint32_t model)
 {
     const rv_program *p = vm->img->p;
     int64_t b = 0;
-    for (uint32_t i = 0; vm->req && i < vm->req->nmsg; i++)
-        b += (int64_t)vm->req->msgs[i].text.len + 4;
+    if (vm->req)
+        b += gd_input_bytes(vm);
     uint32_t sys = p->models[model].system;
     if (sys != RV_NONE)
         b += p->str_len[sys] + 4 + 64;  /* {agent}/{model} substitutions */
@@ -619,7 +616,7 @@ static const char JUDGE_SYSTEM[] =
 
 static int judge_conversation(rv_vm *vm)
 {
-    const rv_sv *in = vm->req ? &vm->req->input : NULL;
+    const rv_sv *in = vm->req ? &vm->ov.input : NULL;     /* as the input guardrails left it */
     static const char q[] = "Question:\n", a[] = "\n\nAnswer:\n";
     size_t n = sizeof q - 1 + (in ? in->len : 0) + sizeof a - 1 + vm->cur.kept.len;
     char *d = vm_alloc(vm, n + 1), *w = d;
@@ -721,6 +718,7 @@ static step try_step(rv_vm *vm)
         const rv_cascade *cs = vm->cur.cascade != RV_NONE ? &p->cascades[vm->cur.cascade] : NULL;
         c->may_stream = !cs || vm->cur.step + 1 >= cs->count;
         c->req = vm->req;
+        c->texts = vm_texts(vm);
         uint32_t sl;
         const char *s = system_template(vm, m, &sl);
         if (!s) {
@@ -903,6 +901,7 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     }
     vm_feed_reset(vm);
     vm_mem_reset(vm);
+    gd_begin(vm);
     vm->lang_text = NULL;
     vm->in_tokens = -1;
     memset(&vm->res, 0, sizeof vm->res);

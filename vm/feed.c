@@ -148,7 +148,7 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
     pcre2_code *re = vm->img->re[s->ga->regex];
     uint32_t opts = final ? 0 : PCRE2_PARTIAL_HARD;
     while (s->done <= s->in.len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)(s->in.s ? s->in.s : ""), s->in.len, s->done, opts, vm->md, NULL);
+        int rc = pcre2_match(re, (PCRE2_SPTR)(s->in.s ? s->in.s : ""), s->in.len, s->done, opts, vm->md, vm->ov.mctx);
         if (rc == PCRE2_ERROR_NOMATCH) {
             if (pass_on(vm, f, k, s->in.s + s->done, s->in.len - s->done, final))
                 return -1;

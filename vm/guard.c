@@ -1,163 +1,399 @@
 /* Guardrails at run time; see guard.h.
 
-   Input actions look at every user and system message (everything the
-   model will read from the client), so a secret cannot hide in an earlier
-   turn; 'limit input' counts the estimated tokens of all messages.
-   Redaction rewrites the matched text in every such message before the
-   route runs, so conditions, hooks and models all see the redacted text.
-   The redacted text itself never reaches traces or explanations: only the
-   count of redactions. */
+   Input actions look at every text slot of the request -- everything the
+   provider will receive as text: system, user and assistant turns, tool
+   results, tool-call and function-call arguments, names, refusals, every
+   text-like content part, tool descriptions -- so a secret cannot hide in
+   an earlier turn or another kind of field.  'limit input' counts the
+   estimated tokens of all of them.  Redaction replaces the matched text in
+   the VM's overlay (never in the request) before the route runs, so
+   conditions, hooks and models all see the redacted text.  The redacted
+   text itself never reaches traces or explanations: only the count of
+   redactions.
+
+   Nothing here truncates: a text, a join of texts or a redaction that
+   would not fit the VM's per-request memory refuses the request. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <string.h>
+#include <time.h>
 
 #include "guard.h"
 #include "litset.h"
 #include "mem.h"
 #include "vmstate.h"
 
+/* ---------------------------------------------------------------- memory */
+
+/* 'n' bytes of the VM's per-request memory for the overlay; NULL when out
+   of memory or past the overlay's limit (GD_MEM_FACTOR). */
+static void *gd_alloc(rv_vm *vm, size_t n)
+{
+    gd_overlay *ov = &vm->ov;
+    if (n > ov->mem_limit - ov->mem_used)
+        return NULL;
+    void *p = vm_alloc(vm, n);
+    if (p)
+        ov->mem_used += n;
+    return p;
+}
+
+void gd_free(gd_overlay *ov)
+{
+    pcre2_match_context_free(ov->mctx);
+    pcre2_jit_stack_free(ov->jit_stack);
+    ov->mctx = ov->jit_stack = NULL;
+}
+
+int gd_init(gd_overlay *ov)
+{
+    memset(ov, 0, sizeof *ov);
+    pcre2_match_context *mc = pcre2_match_context_create(NULL);
+    if (!mc)
+        return -1;
+    ov->mctx = mc;
+    pcre2_set_match_limit(mc, GD_MATCH_LIMIT);
+    pcre2_set_depth_limit(mc, GD_DEPTH_LIMIT);
+    pcre2_set_heap_limit(mc, GD_HEAP_LIMIT_KIB);
+    /* without a JIT (some platforms) there is no stack to give */
+    pcre2_jit_stack *js = pcre2_jit_stack_create(32u << 10, GD_JIT_STACK, NULL);
+    if (js) {
+        ov->jit_stack = js;
+        pcre2_jit_stack_assign(mc, NULL, js);
+    }
+    return 0;
+}
+
+const rv_sv *vm_texts(const rv_vm *vm)
+{
+    return vm->ov.texts;
+}
+
+/* ---------------------------------------------------------------- matching */
+
+/* Why a match stopped, and the reason a refused request gives. */
+typedef struct { const char *error, *reason; } stop;
+
+static const stop stops[] = {
+#define STOP(what) { "a regex stopped: " what, "refused: a guardrail's pattern could not be checked (" what ")" }
+    STOP("the match limit was reached"),
+    STOP("the depth limit was reached"),
+    STOP("the heap limit was reached"),
+    STOP("the JIT stack limit was reached"),
+    STOP("the request's regex time budget was spent"),
+    STOP("the match failed"),
+    STOP("out of memory"),
+#undef STOP
+};
+enum { S_MATCH, S_DEPTH, S_HEAP, S_JIT, S_BUDGET, S_OTHER, S_MEMORY };
+
+static int stopped(gd_overlay *ov, int which)
+{
+    ov->re_error = stops[which].error;
+    return -1;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* After a match of 'n' bytes: is the request's regex time spent?  Reading
+   the clock costs about as much as a short match, so it is read after
+   every 16th match and after every match of a long text; the first
+   reading starts the budget. */
+static int budget_spent(gd_overlay *ov, size_t n)
+{
+    if ((++ov->matches & 15) && n < 4096)
+        return 0;
+    int64_t t = now_ns();
+    if (!ov->re_start_ns) {
+        ov->re_start_ns = t;
+        return 0;
+    }
+    return t - ov->re_start_ns > (int64_t)GD_REGEX_BUDGET_MS * 1000000;
+}
+
+/* pcre2_match from 'off' under the limits and the budget: >= 0 a match,
+   PCRE2_ERROR_NOMATCH, or -2 when it stopped (ov->re_error set). */
+static int run_match(rv_vm *vm, uint32_t re, const char *s, size_t n, size_t off)
+{
+    gd_overlay *ov = &vm->ov;
+    int rc = pcre2_match(vm->img->re[re], (PCRE2_SPTR)s, n, off, 0, vm->md, ov->mctx);
+    if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
+        stopped(ov, rc == PCRE2_ERROR_MATCHLIMIT ? S_MATCH : rc == PCRE2_ERROR_DEPTHLIMIT ? S_DEPTH
+                  : rc == PCRE2_ERROR_HEAPLIMIT ? S_HEAP : rc == PCRE2_ERROR_JIT_STACKLIMIT ? S_JIT
+                  : rc == PCRE2_ERROR_NOMEMORY ? S_MEMORY : S_OTHER);
+        return -2;
+    }
+    if (budget_spent(ov, n - off)) {
+        stopped(ov, S_BUDGET);
+        return -2;
+    }
+    return rc;
+}
+
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
 {
     if (vm->img->lits[re])
-        return ls_search(vm->img->lits[re], s, n);
-    int rc = pcre2_match(vm->img->re[re], (PCRE2_SPTR)s, n, 0, 0, vm->md, NULL);
+        return ls_search(vm->img->lits[re], s, n);     /* linear: needs no limit */
+    if (vm->ov.re_error)
+        return -1;      /* a stopped request stays stopped */
+    int rc = run_match(vm, re, s, n, 0);
     return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
 }
 
-/* Replace every match of 're' in 'in' with 'with'; returns the number of
-   replacements (0 leaves 'in' untouched), -1 when out of memory. */
-static int redact(rv_vm *vm, uint32_t re, rv_sv *in, rv_sv with)
+/* Replace every match of 're' in 'in' with 'with', into the VM's memory:
+   the number of replacements (0 leaves '*out' untouched), or -1 when a
+   match stopped or memory ran out (ov->re_error says which). */
+static int redact(rv_vm *vm, uint32_t re, rv_sv in, rv_sv with, rv_sv *out)
 {
-    PCRE2_SIZE off = 0;
-    size_t out_len = 0, cap = 0;
-    char *out = NULL;
+    gd_overlay *ov = &vm->ov;
+    char *buf = NULL;
+    size_t len = 0, cap = 0, last = 0, off = 0;
     int count = 0;
-    size_t last = 0;
-    pcre2_code *code = vm->img->re[re];
-    while (off <= in->len) {
-        int rc = pcre2_match(code, (PCRE2_SPTR)in->s, in->len, off, 0, vm->md, NULL);
-        if (rc < 0)
+    while (off <= in.len) {
+        int rc = run_match(vm, re, in.s, in.len, off);
+        if (rc == PCRE2_ERROR_NOMATCH)
             break;
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(vm->md);
-        size_t need = out_len + (ov[0] - last) + with.len;
-        if (need + 1 > cap) {
-            size_t ncap = (need + 1) * 2 > in->len + 64 ? (need + 1) * 2 : in->len + 64;
-            char *n = mem_realloc(out, ncap);
-            if (!n) {
-                free(out);
-                return -1;
-            }
-            out = n;
+        if (rc < 0)
+            return -1;
+        PCRE2_SIZE *ov_ = pcre2_get_ovector_pointer(vm->md);
+        size_t need = len + (ov_[0] - last) + with.len + (in.len - ov_[1]);
+        if (need > cap) {
+            size_t ncap = need * 2 > in.len + 64 ? need * 2 : in.len + 64;
+            char *nb = gd_alloc(vm, ncap);
+            if (!nb)
+                return stopped(ov, S_MEMORY);
+            if (len)
+                memcpy(nb, buf, len);
+            buf = nb;
             cap = ncap;
         }
-        memcpy(out + out_len, in->s + last, ov[0] - last);
-        out_len += ov[0] - last;
-        memcpy(out + out_len, with.s, with.len);
-        out_len += with.len;
-        last = ov[1];
+        memcpy(buf + len, in.s + last, ov_[0] - last);
+        len += ov_[0] - last;
+        memcpy(buf + len, with.s, with.len);
+        len += with.len;
+        last = ov_[1];
         count++;
-        off = ov[1] > ov[0] ? ov[1] : ov[1] + 1;   /* an empty match moves on */
+        off = ov_[1] > ov_[0] ? ov_[1] : ov_[1] + 1;   /* an empty match moves on */
     }
     if (!count)
         return 0;
-    size_t tail = in->len - last;
-    char *d = vm_alloc(vm, out_len + tail + 1);
-    if (!d) {
-        free(out);
-        return -1;
-    }
-    memcpy(d, out, out_len);
-    memcpy(d + out_len, in->s + last, tail);
-    d[out_len + tail] = 0;
-    free(out);
-    in->s = d;
-    in->len = (uint32_t)(out_len + tail);
+    memcpy(buf + len, in.s + last, in.len - last);
+    len += in.len - last;
+    if (len > UINT32_MAX)
+        return stopped(ov, S_MEMORY);
+    out->s = buf;
+    out->len = (uint32_t)len;
     return count;
 }
 
-/* A deny or redact action on one text: 1 when it refuses. */
+/* ---------------------------------------------------------------- actions */
+
+static int refuse(rv_vm *vm, uint32_t guard, uint32_t action, const char *why)
+{
+    vm_deny(vm, guard, action, why, strlen(why));
+    return 1;
+}
+
+/* The reason of a refusal because a match stopped. */
+static const char *stop_reason(const gd_overlay *ov)
+{
+    for (size_t i = 0; i < sizeof stops / sizeof *stops; i++)
+        if (ov->re_error == stops[i].error)
+            return stops[i].reason;
+    return stops[S_OTHER].reason;
+}
+
+/* A deny or redact action (index 'action') on one text: 1 when it refuses. */
 static int apply(rv_vm *vm, uint32_t guard, uint32_t action, rv_sv *text)
 {
     const rv_program *p = vm->img->p;
     const rv_gaction *ga = &p->gactions[action];
     if (ga->kind == RV_GA_DENY) {
-        if (gd_match(vm, ga->regex, text->s, text->len) <= 0)
+        int m = gd_match(vm, ga->regex, text->s, text->len);
+        if (m < 0)
+            return refuse(vm, guard, action, stop_reason(&vm->ov));
+        if (m == 0)
             return 0;
         vm_deny(vm, guard, action, rv_str(p, ga->text), p->str_len[ga->text]);
         return 1;
     }
-    rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] };
-    int n = redact(vm, ga->regex, text, with);
-    if (n > 0)
+    rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] }, out;
+    if (vm->img->lits[ga->regex] && !ls_search(vm->img->lits[ga->regex], text->s, text->len))
+        return 0;   /* (literal sets only say whether; the regex finds where) */
+    if (vm->ov.re_error)
+        return refuse(vm, guard, action, stop_reason(&vm->ov));
+    int n = redact(vm, ga->regex, *text, with, &out);
+    if (n < 0)
+        return refuse(vm, guard, action, stop_reason(&vm->ov));
+    if (n > 0) {
+        *text = out;
         vm_note_redactions(vm, guard, action, (uint32_t)n);
+    }
     return 0;
 }
 
-static int input_message(const rv_msg *m)
+/* The overlay's slot texts as the VM's own table, before the first change. */
+static rv_sv *own_texts(rv_vm *vm)
 {
-    return m->role == RV_ROLE_USER || m->role == RV_ROLE_SYSTEM;
+    gd_overlay *ov = &vm->ov;
+    if (!ov->changed) {
+        rv_sv *t = gd_alloc(vm, (size_t)ov->nslot * sizeof *t);
+        if (!t)
+            return NULL;
+        memcpy(t, ov->texts, (size_t)ov->nslot * sizeof *t);
+        ov->texts = t;
+        ov->changed = 1;
+    }
+    return (rv_sv *)ov->texts;
+}
+
+/* Join 'n' views with "\n" into the VM's memory (the view itself for one). */
+static int join(rv_vm *vm, const rv_sv *const *v, uint32_t n, rv_sv *out)
+{
+    static const rv_sv empty = { "", 0 };
+    if (n <= 1) {
+        *out = n ? *v[0] : empty;
+        return 0;
+    }
+    size_t len = n - 1;
+    for (uint32_t i = 0; i < n; i++)
+        len += v[i]->len;
+    char *d = len <= UINT32_MAX ? gd_alloc(vm, len) : NULL, *q = d;
+    if (!d)
+        return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i)
+            *q++ = '\n';
+        memcpy(q, v[i]->s, v[i]->len);
+        q += v[i]->len;
+    }
+    out->s = d;
+    out->len = (uint32_t)len;
+    return 0;
+}
+
+/* Rebuild what routing reads from the (redacted) slot texts: each
+   message's text, 'input', 'system'. */
+static int rebuild(rv_vm *vm)
+{
+    gd_overlay *ov = &vm->ov;
+    const rv_request *r = vm->req;
+    rv_sv *mt = gd_alloc(vm, (size_t)r->nmsg * sizeof *mt);
+    const rv_sv **tmp = gd_alloc(vm, (size_t)(r->npart > r->nmsg ? r->npart : r->nmsg) * sizeof *tmp + sizeof *tmp);
+    if (!mt || !tmp)
+        return -1;
+    for (uint32_t i = 0; i < r->nmsg; i++) {
+        const rv_msg *m = &r->msgs[i];
+        uint32_t n = 0;
+        if (m->content == RV_CONTENT_STRING) {
+            for (uint32_t k = m->slot; k < m->slot + m->nslots; k++)
+                if (r->slots[k].kind == RV_SLOT_CONTENT)
+                    tmp[n++] = &ov->texts[k];
+        } else if (m->content == RV_CONTENT_PARTS) {
+            for (uint32_t k = m->part; k < m->part + m->nparts; k++)
+                if (r->parts[k].kind == RV_PART_TEXT)
+                    tmp[n++] = &ov->texts[r->parts[k].slot];
+        }
+        if (join(vm, tmp, n, &mt[i]))
+            return -1;
+        if (m->role == RV_ROLE_USER)
+            ov->input = mt[i];
+    }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->nmsg; i++)
+        if (r->msgs[i].role == RV_ROLE_SYSTEM)
+            tmp[n++] = &mt[i];
+    if (join(vm, tmp, n, &ov->system))
+        return -1;
+    ov->msg_texts = mt;
+    return 0;
+}
+
+int64_t gd_input_bytes(const rv_vm *vm)
+{
+    const gd_overlay *ov = &vm->ov;
+    int64_t b = 4 * (int64_t)vm->req->nmsg;
+    for (uint32_t i = 0; i < ov->nslot; i++)
+        b += ov->texts[i].len;
+    return b;
+}
+
+int64_t gd_input_tokens(const rv_vm *vm)
+{
+    const gd_overlay *ov = &vm->ov;
+    int64_t t = 4 * (int64_t)vm->req->nmsg;     /* per-message framing */
+    for (uint32_t i = 0; i < ov->nslot; i++)
+        t += bi_tokens(ov->texts[i].s, ov->texts[i].len);
+    return t;
+}
+
+static const char *const out_of_memory = "refused: the redacted texts would need more memory than the request's limit";
+
+/* One input action over every slot: 1 when it refuses. */
+static int input_action(rv_vm *vm, uint32_t guard, uint32_t action)
+{
+    gd_overlay *ov = &vm->ov;
+    const rv_gaction *ga = &vm->img->p->gactions[action];
+    if (ga->kind == RV_GA_LIMIT) {
+        int64_t tok = 0;
+        for (uint32_t i = 0; i < ov->nslot; i++)
+            tok += bi_tokens(ov->texts[i].s, ov->texts[i].len);
+        return tok > ga->limit ? refuse(vm, guard, action, "the input is longer than the guardrail's token limit") : 0;
+    }
+    for (uint32_t i = 0; i < ov->nslot; i++) {
+        rv_sv t = ov->texts[i];
+        if (apply(vm, guard, action, &t))
+            return 1;
+        if (t.s != ov->texts[i].s || t.len != ov->texts[i].len) {
+            rv_sv *own = own_texts(vm);
+            if (!own)
+                return refuse(vm, guard, action, out_of_memory);
+            own[i] = t;
+        }
+    }
+    return 0;
+}
+
+void gd_begin(rv_vm *vm)
+{
+    gd_overlay *ov = &vm->ov;
+    const rv_request *r = vm->req;
+    ov->mem_used = 0;
+    ov->mem_limit = (size_t)GD_MEM_FACTOR * (r ? r->body_len : 0) + GD_MEM_BASE;
+    ov->changed = 0;
+    ov->matches = 0;
+    ov->re_start_ns = 0;
+    ov->re_error = NULL;
+    static const rv_sv empty = { "", 0 };
+    ov->texts = r ? r->slot_texts : NULL;
+    ov->nslot = r ? r->nslot : 0;
+    ov->msg_texts = r ? r->texts : NULL;
+    ov->input = r ? r->input : empty;
+    ov->system = r ? r->system : empty;
 }
 
 int gd_input(rv_vm *vm, uint32_t agent)
 {
     const rv_program *p = vm->img->p;
     const rv_agent *a = &p->agents[agent];
-    rv_request *r = (rv_request *)vm->req;   /* redaction rewrites the views in place */
+    if (!vm->req)
+        return 0;
+    uint32_t before = vm->res.redacted;
     for (uint32_t g = 0; g < a->guard_count; g++) {
-        const rv_guardrail *gr = &p->guards[p->guard_refs[a->guard_first + g]];
-        for (uint32_t k = 0; k < gr->count; k++) {
-            const rv_gaction *ga = &p->gactions[gr->first + k];
-            if (ga->dir != RV_DIR_INPUT)
-                continue;
-            if (ga->kind == RV_GA_LIMIT) {
-                int64_t tok = 0;
-                for (uint32_t i = 0; i < r->nmsg; i++)
-                    tok += bi_tokens(r->msgs[i].text.s, r->msgs[i].text.len);
-                if (tok > ga->limit) {
-                    static const char why[] = "the input is longer than the guardrail's token limit";
-                    vm_deny(vm, p->guard_refs[a->guard_first + g], gr->first + k, why, sizeof why - 1);
-                    return 1;
-                }
-                continue;
-            }
-            for (uint32_t i = 0; i < r->nmsg; i++) {
-                rv_msg *m = &r->msgs[i];
-                if (!input_message(m))
-                    continue;
-                if (apply(vm, p->guard_refs[a->guard_first + g], gr->first + k, &m->text))
-                    return 1;
-                r->texts[i] = m->text;
-            }
-        }
+        uint32_t guard = p->guard_refs[a->guard_first + g];
+        const rv_guardrail *gr = &p->guards[guard];
+        for (uint32_t k = 0; k < gr->count; k++)
+            if (p->gactions[gr->first + k].dir == RV_DIR_INPUT && input_action(vm, guard, gr->first + k))
+                return 1;
     }
-    /* the derived views follow the (possibly redacted) messages */
-    rv_sv sys[64];
-    uint32_t nsys = 0;
-    for (uint32_t i = 0; i < r->nmsg; i++) {
-        if (r->msgs[i].role == RV_ROLE_USER)
-            r->input = r->msgs[i].text;
-        else if (r->msgs[i].role == RV_ROLE_SYSTEM && nsys < 64)
-            sys[nsys++] = r->msgs[i].text;
-    }
-    if (vm->res.redacted && nsys == 1)
-        r->system = sys[0];
-    else if (vm->res.redacted && nsys > 1) {
-        size_t len = 0;
-        for (uint32_t i = 0; i < nsys; i++)
-            len += sys[i].len + 1;
-        char *d = vm_alloc(vm, len + 1), *q = d;
-        if (d) {
-            for (uint32_t i = 0; i < nsys; i++) {
-                if (i)
-                    *q++ = '\n';
-                memcpy(q, sys[i].s, sys[i].len);
-                q += sys[i].len;
-            }
-            *q = 0;
-            r->system.s = d;
-            r->system.len = (uint32_t)(q - d);
-        }
-    }
+    /* the views routing reads follow the redacted texts */
+    if (vm->res.redacted != before && rebuild(vm))
+        return refuse(vm, p->guard_refs[a->guard_first], p->guards[p->guard_refs[a->guard_first]].first, out_of_memory);
     return 0;
 }
 
@@ -166,12 +402,13 @@ int gd_output(rv_vm *vm, uint32_t agent, rv_sv *text)
     const rv_program *p = vm->img->p;
     const rv_agent *a = &p->agents[agent];
     for (uint32_t g = 0; g < a->guard_count; g++) {
-        const rv_guardrail *gr = &p->guards[p->guard_refs[a->guard_first + g]];
+        uint32_t guard = p->guard_refs[a->guard_first + g];
+        const rv_guardrail *gr = &p->guards[guard];
         for (uint32_t k = 0; k < gr->count; k++) {
             const rv_gaction *ga = &p->gactions[gr->first + k];
             if (ga->dir != RV_DIR_OUTPUT || ga->kind == RV_GA_LIMIT)
                 continue;
-            if (apply(vm, p->guard_refs[a->guard_first + g], gr->first + k, text))
+            if (apply(vm, guard, gr->first + k, text))
                 return 1;
         }
     }

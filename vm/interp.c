@@ -174,10 +174,11 @@ static rv_value req_field(rv_vm *vm, uint32_t f)
     const rv_request *r = vm->req;
     rv_value v = { .t = rv_reqfields[f].type };
     switch (f) {
-    case RV_REQ_INPUT: v.u.s = r->input.s; v.n = r->input.len; break;
-    case RV_REQ_SYSTEM: v.u.s = r->system.s; v.n = r->system.len; break;
+    /* the texts come through the guardrails' overlay: redacted, if they were */
+    case RV_REQ_INPUT: v.u.s = vm->ov.input.s; v.n = vm->ov.input.len; break;
+    case RV_REQ_SYSTEM: v.u.s = vm->ov.system.s; v.n = vm->ov.system.len; break;
     case RV_REQ_USER: v.u.s = r->user.s; v.n = r->user.len; break;
-    case RV_REQ_MESSAGES: v.lk = 1; v.u.v = r->texts; v.n = r->nmsg; break;
+    case RV_REQ_MESSAGES: v.lk = 1; v.u.v = vm->ov.msg_texts; v.n = r->nmsg; break;
     case RV_REQ_TOOLS: v.lk = 1; v.u.v = r->tools; v.n = r->ntool; break;
     case RV_REQ_IMAGES: v.u.i = r->images; break;
     case RV_REQ_TURNS: v.u.i = r->turns; break;
@@ -392,12 +393,16 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             rv_value *x = &TOP();
             int r = 0;
             if (x->t == RV_T_STR)
-                r = gd_match(vm, A, x->u.s, x->n) > 0;
+                r = gd_match(vm, A, x->u.s, x->n);
             else if (x->t == RV_T_LIST)
-                for (uint32_t i = 0; i < x->n && !r; i++) {
+                for (uint32_t i = 0; i < x->n && r == 0; i++) {
                     rv_value it = list_item(p, x, i);
-                    r = it.t == RV_T_STR && gd_match(vm, A, it.u.s, it.n) > 0;
+                    r = it.t == RV_T_STR ? gd_match(vm, A, it.u.s, it.n) : 0;
                 }
+            if (r < 0) {    /* a match that stopped is not "no match": the decision fails */
+                runtime_error(vm, pc - 1, vm->ov.re_error);
+                return EX_FAIL;
+            }
             x->t = RV_T_BOOL;
             x->u.i = r;
             vmbreak;

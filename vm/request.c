@@ -1,75 +1,241 @@
-/* Parsing OpenAI chat-completions requests into rv_request; see
-   request.h.  Accepted shapes:
+/* Parsing OpenAI chat-completions requests into rv_request; see request.h.
 
-     messages[]  role system|developer|user|assistant|tool|function;
-                 content a string, null, or parts [{type:text,text},
-                 {type:image_url,...}, {type:input_image|image,...}]
-     tools[]     {type:function, function:{name}}  (and legacy functions[])
-     metadata    an object; string values as they are, numbers and bools
-                 as their JSON text; other values are refused
-     user, stream, max_tokens | max_completion_tokens, model
+   yajl, a streaming parser (bench/RESULTS.md compares it with jansson,
+   cJSON, json-c, json-parser and jsmn on the benchmark's requests), calls
+   back for every token.  The callbacks keep a stack of frames, one per
+   open array or object, each knowing what it is -- the root, a message, a
+   content part, a tool call, a value kept only as a span -- so the
+   request is read in one pass by a state machine, without a tree and
+   without recursion.  What they find goes into growable tables in the
+   parser's scratch space; at the end the tables are copied into the
+   request's own memory, the small ones a decision reads first (metadata,
+   messages) right after the struct.
 
-   Anything else in the request is ignored (it is passed to providers
-   untouched by the runtime, not read by policies). */
-#include <jansson.h>
+   Strings without escapes are views of the request's copy of the body;
+   strings with escapes are decoded by yajl and copied.  yajl's own UTF-8
+   check is loose (it takes overlong forms and encoded surrogates) and it
+   decodes unpaired \u surrogates lossily, so the whole body is checked as
+   strict UTF-8 first and every escaped string's escapes are checked here
+   (no \u0000, no unpaired surrogate) before its decoded text is trusted.
+
+   Sections: memory · errors · strings · keys · values · yajl callbacks ·
+   finishing · the public API. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <yajl/yajl_parse.h>
+
+#include "builtins.h"
 #include "mem.h"
 #include "request.h"
 
 #define DEFAULT_MAX_BYTES (16u << 20)
 #define DEFAULT_MAX_MESSAGES 10000u
+#define MAX_SAFE_INT 9007199254740991LL     /* 2^53 - 1 */
 
-#define INLINE_ARENA 512
+/* ================================================================ memory */
 
-typedef struct block { struct block *next; _Alignas(16) char data[]; } block;
+/* A request's memory is a chain of blocks: unpooled, blocks of its own;
+   pooled, shared blocks of the pool, each counting the requests that use
+   it, plus blocks of their own for allocations too big to share. */
+#define BLOCK_SIZE (256u << 10)
+#define BIG_ALLOC (BLOCK_SIZE / 4)
+#define POOL_KEEP 64u               /* free blocks a pool keeps for later */
+#define FIRST_BLOCK 4096u
 
-/* Large pieces (message texts) get blocks of their own, so the small ones
-   -- the tables and the metadata a decision reads -- stay together in the
-   struct's tail. */
-#define BIG_PIECE 256
+typedef struct block {
+    struct block *next;     /* unpooled: the request's chain; pooled: the free list */
+    uint32_t refs;          /* pooled: requests using it */
+    uint8_t own;            /* pooled: one big allocation, freed with its request */
+    size_t cap, used;
+    _Alignas(16) char data[];
+} block;
 
-static char *big_alloc(rv_request *r, size_t n)
+/* Pooled: a block a request uses (allocated in the pool's current block). */
+typedef struct bref { struct bref *next; block *b; } bref;
+
+/* The parser's scratch space: yajl's allocations, bump-allocated in
+   chunks (a failure leaves yajl through longjmp: yajl cannot survive a
+   NULL), and the growable tables.  A pool keeps it between parses. */
+typedef struct { void *v; uint32_t n, cap, esz; } vec;
+
+typedef struct {
+    block *chunks;
+    jmp_buf *jb;
+    size_t bytes, limit;    /* scratch bytes used by this parse, and the most allowed */
+    vec frames, keys, msgs, parts, slots, stexts, calls, tools, meta, extra, stops;
+} scratch;
+
+struct rv_reqpool {
+    block *cur;             /* the block being filled */
+    block *free;
+    uint32_t nfree;
+    size_t nblocks;
+    scratch sc;
+};
+
+static void *bump(block *b, size_t n)
 {
-    block *b = mem_malloc(sizeof *b + n);
-    if (!b)
-        return NULL;
-    b->next = r->blocks;
-    r->blocks = b;
-    return b->data;
-}
-
-/* ---------------------------------------------------------------- pools */
-
-#define POOL_CHUNK (1u << 20)
-
-typedef struct { block *head; size_t len, cap; } region;
-struct rv_reqpool { region small, big; };
-
-static char *region_alloc(region *g, size_t n)
-{
-    n = (n + 15) & ~(size_t)15;
-    if (!g->head || g->len + n > g->cap) {
-        size_t cap = n > POOL_CHUNK ? n : POOL_CHUNK;
-        block *b = mem_malloc(sizeof *b + cap);
-        if (!b)
-            return NULL;
-        b->next = g->head;
-        g->head = b;
-        g->len = 0;
-        g->cap = cap;
-    }
-    char *p = g->head->data + g->len;
-    g->len += n;
+    void *p = b->data + b->used;
+    b->used += n;
     return p;
 }
 
-static void region_free(region *g)
+static block *block_new(size_t cap)
 {
-    for (block *b = g->head, *next; b; b = next) {
+    block *b = mem_malloc(sizeof *b + cap);
+    if (b) {
+        memset(b, 0, sizeof *b);
+        b->cap = cap;
+    }
+    return b;
+}
+
+/* A block back to its pool: kept for later, or freed. */
+static void pool_release(rv_reqpool *pool, block *b)
+{
+    if (!b->own && pool->nfree < POOL_KEEP) {
+        b->used = 0;
+        b->next = pool->free;
+        pool->free = b;
+        pool->nfree++;
+        return;
+    }
+    pool->nblocks--;
+    free(b);
+}
+
+/* Make 'n' bytes (plus a bref) available in the pool's current block. */
+static block *pool_room(rv_reqpool *pool, size_t n)
+{
+    block *c = pool->cur;
+    if (c && c->used + n + sizeof(bref) <= c->cap)
+        return c;
+    if (c && c->refs == 0)
+        pool_release(pool, c);
+    pool->cur = NULL;
+    if (pool->free) {
+        c = pool->free;
+        pool->free = c->next;
+        pool->nfree--;
+    } else {
+        if (!(c = block_new(BLOCK_SIZE)))
+            return NULL;
+        pool->nblocks++;
+    }
+    c->next = NULL;
+    c->refs = 0;
+    return pool->cur = c;
+}
+
+/* Record that the request whose brefs start at '*head' uses 'b'. */
+static void pool_ref(block *c, bref **head, block *b)
+{
+    if (*head && (*head)->b == b)
+        return;
+    bref *f = bump(c, sizeof *f);
+    f->b = b;
+    f->next = *head;
+    *head = f;
+    b->refs++;
+}
+
+static void *pool_alloc(rv_request *r, size_t n)
+{
+    rv_reqpool *pool = r->pool;
+    bref **head = (bref **)&r->mem;
+    if (n > BIG_ALLOC) {
+        block *c = pool_room(pool, 0), *b = c ? block_new(n) : NULL;
+        if (!b)
+            return NULL;
+        pool->nblocks++;
+        b->own = 1;
+        b->used = n;
+        pool_ref(c, head, c);       /* the bref lives in 'c' */
+        pool_ref(c, head, b);
+        return b->data;
+    }
+    block *c = pool_room(pool, n + sizeof(bref));
+    if (!c)
+        return NULL;
+    pool_ref(c, head, c);
+    return bump(c, n);
+}
+
+static void *own_alloc(rv_request *r, size_t n)
+{
+    block *b = r->mem;
+    if (b->used + n > b->cap) {
+        size_t cap = b->cap * 2 > n ? b->cap * 2 : n;
+        block *nb = block_new(cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        r->mem = b = nb;
+    }
+    return bump(b, n);
+}
+
+/* 'n' bytes of the request's memory, 8-aligned; NULL when out of memory
+   or past the request's memory limit (r->mem_bytes > r->mem_limit). */
+static void *req_mem(rv_request *r, size_t n)
+{
+    n = (n + 7) & ~(size_t)7;
+    r->mem_bytes += n;
+    if (r->mem_bytes > r->mem_limit)
+        return NULL;
+    return r->pool ? pool_alloc(r, n) : own_alloc(r, n);
+}
+
+/* A new, zeroed request whose memory limit is 'limit'. */
+static rv_request *request_new(rv_reqpool *pool, size_t first, size_t limit)
+{
+    rv_request *r;
+    size_t sz = (sizeof *r + 7) & ~(size_t)7;
+    if (pool) {
+        block *c = pool_room(pool, sz + sizeof(bref));
+        if (!c)
+            return NULL;
+        r = bump(c, sz);
+        memset(r, 0, sizeof *r);
+        r->pool = pool;
+        pool_ref(c, (bref **)&r->mem, c);
+    } else {
+        block *b = block_new(sz + first);
+        if (!b)
+            return NULL;
+        r = bump(b, sz);
+        memset(r, 0, sizeof *r);
+        r->mem = b;
+    }
+    r->mem_bytes = sz;
+    r->mem_limit = limit;
+    return r;
+}
+
+void req_free(rv_request *r)
+{
+    if (!r)
+        return;
+    rv_reqpool *pool = r->pool;
+    if (pool) {
+        /* newest first: a bref is always read before the block holding it goes */
+        for (bref *f = r->mem, *next; f; f = next) {
+            next = f->next;
+            block *b = f->b;
+            if (--b->refs == 0 && b != pool->cur)
+                pool_release(pool, b);
+        }
+        return;
+    }
+    for (block *b = r->mem, *next; b; b = next) {
         next = b->next;
         free(b);
     }
@@ -80,317 +246,1463 @@ rv_reqpool *req_pool_new(void)
     return mem_calloc(1, sizeof(rv_reqpool));
 }
 
+static void scratch_free(scratch *sc);
+
 void req_pool_free(rv_reqpool *pool)
 {
     if (!pool)
         return;
-    region_free(&pool->small);
-    region_free(&pool->big);
-    free(pool);
-}
-
-char *req_alloc(rv_request *r, size_t n)
-{
-    if (r->pool)
-        return region_alloc(n >= BIG_PIECE ? &r->pool->big : &r->pool->small, n);
-    if (n >= BIG_PIECE && r->arena_len + n > r->arena_cap)
-        return big_alloc(r, n);
-    n = (n + 7) & ~(size_t)7;
-    if (r->arena_len + n > r->arena_cap) {
-        size_t cap = r->arena_cap * 2 > n ? r->arena_cap * 2 : n;
-        if (cap < 4096)
-            cap = 4096;
-        block *b = mem_malloc(sizeof *b + cap);
-        if (!b)
-            return NULL;
-        b->next = r->blocks;
-        r->blocks = b;
-        r->arena = b->data;
-        r->arena_len = 0;
-        r->arena_cap = cap;
-    }
-    char *p = r->arena + r->arena_len;
-    r->arena_len += n;
-    return p;
-}
-
-void req_free(rv_request *r)
-{
-    if (!r)
-        return;
-    if (r->pool) {
-        json_decref(r->json);   /* the rest belongs to the pool */
-        r->json = NULL;
-        return;
-    }
-    for (block *b = r->blocks, *next; b; b = next) {
+    if (pool->cur)
+        free(pool->cur);
+    for (block *b = pool->free, *next; b; b = next) {
         next = b->next;
         free(b);
     }
-    json_decref(r->json);
-    free(r);
+    scratch_free(&pool->sc);
+    free(pool);
 }
 
-static rv_request *fail(rv_request *r, rv_reqerr *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static rv_request *fail(rv_request *r, rv_reqerr *err, const char *fmt, ...)
+size_t req_pool_blocks(const rv_reqpool *pool)
 {
+    return pool ? pool->nblocks : 0;
+}
+
+/* ---------------------------------------------------------------- scratch */
+
+#define CHUNK_MIN (16u << 10)
+
+static void *ya_malloc(void *ctx, size_t n)
+{
+    scratch *sc = ctx;
+    size_t need = ((n + 15) & ~(size_t)15) + 16;   /* a 16-byte header holds the size */
+    block *c = sc->chunks;
+    sc->bytes += need;
+    if (sc->bytes > sc->limit)
+        longjmp(*sc->jb, 1);
+    if (!c || c->used + need > c->cap) {
+        size_t cap = c && c->cap * 2 > need ? c->cap * 2 : need > CHUNK_MIN ? need : CHUNK_MIN;
+        if (!(c = block_new(cap)))
+            longjmp(*sc->jb, 1);
+        c->next = sc->chunks;
+        sc->chunks = c;
+    }
+    char *p = bump(c, need);
+    memcpy(p, &n, sizeof n);
+    return p + 16;
+}
+
+static void *ya_realloc(void *ctx, void *old, size_t n)
+{
+    void *p = ya_malloc(ctx, n);
+    if (old) {
+        size_t was;
+        memcpy(&was, (char *)old - 16, sizeof was);
+        memcpy(p, old, was < n ? was : n);
+    }
+    return p;
+}
+
+static void ya_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;    /* the chunks go at once after the parse */
+}
+
+/* Tables larger than this are given back after a parse rather than kept. */
+#define KEEP_TABLE (1u << 20)
+
+/* Ready for a parse: the tables empty, one chunk kept. */
+static void scratch_reset(scratch *sc, size_t limit)
+{
+    block *c = sc->chunks;
+    if (c) {
+        for (block *b = c->next, *next; b; b = next) {
+            next = b->next;
+            free(b);
+        }
+        c->next = NULL;
+        c->used = 0;
+    }
+    vec *v[] = { &sc->frames, &sc->keys, &sc->msgs, &sc->parts, &sc->slots, &sc->stexts, &sc->calls,
+                 &sc->tools, &sc->meta, &sc->extra, &sc->stops };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
+        v[i]->n = 0;
+        if ((size_t)v[i]->cap * v[i]->esz > KEEP_TABLE) {
+            free(v[i]->v);
+            v[i]->v = NULL;
+            v[i]->cap = 0;
+        }
+    }
+    sc->bytes = 0;
+    sc->limit = limit;
+}
+
+static void scratch_free(scratch *sc)
+{
+    for (block *b = sc->chunks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    vec *v[] = { &sc->frames, &sc->keys, &sc->msgs, &sc->parts, &sc->slots, &sc->stexts, &sc->calls,
+                 &sc->tools, &sc->meta, &sc->extra, &sc->stops };
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        free(v[i]->v);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* Room for one more element of 'elem' bytes; its index, or RV_REQ_NONE. */
+static uint32_t vec_push(scratch *sc, vec *v, size_t elem)
+{
+    sc->bytes += elem;
+    if (sc->bytes > sc->limit)
+        return RV_REQ_NONE;
+    if (v->n == v->cap) {
+        uint32_t cap = v->cap ? v->cap * 2 : 16;
+        if (v->cap > UINT32_MAX / 2)
+            return RV_REQ_NONE;
+        void *nv = mem_reallocarray(v->v, cap, elem);
+        if (!nv)
+            return RV_REQ_NONE;
+        v->v = nv;
+        v->cap = cap;
+        v->esz = (uint32_t)elem;
+    }
+    memset((char *)v->v + (size_t)v->n * elem, 0, elem);
+    return v->n++;
+}
+
+#define AT(vecp, type, i) (&((type *)(vecp)->v)[i])
+
+/* ================================================================ the parser */
+
+/* What an open array or object is. */
+typedef enum {
+    C_ROOT, C_MESSAGES, C_MSG, C_PARTS, C_PART, C_IMAGE_URL, C_AUDIO, C_FILE, C_TCALLS, C_TCALL,
+    C_TCALL_FN, C_FCALL, C_META, C_TOOLS, C_TOOL, C_TOOL_FN, C_FUNCS, C_FUNC, C_STOP, C_STREAMOPT,
+    C_TCHOICE, C_TCHOICE_FN, C_RESPFMT, C_SKIP
+} ctxkind;
+
+/* Keys the request model knows; any other key is F_OTHER. */
+#define FIELDS(X) \
+    X(MODEL, "model") X(MESSAGES, "messages") X(METADATA, "metadata") X(USER, "user") \
+    X(STREAM, "stream") X(STREAM_OPTIONS, "stream_options") X(MAX_TOKENS, "max_tokens") \
+    X(MAX_COMPLETION_TOKENS, "max_completion_tokens") X(TEMPERATURE, "temperature") X(TOP_P, "top_p") \
+    X(FREQUENCY_PENALTY, "frequency_penalty") X(PRESENCE_PENALTY, "presence_penalty") X(N, "n") \
+    X(SEED, "seed") X(LOGPROBS, "logprobs") X(TOP_LOGPROBS, "top_logprobs") \
+    X(PARALLEL_TOOL_CALLS, "parallel_tool_calls") X(STOP, "stop") X(TOOLS, "tools") \
+    X(FUNCTIONS, "functions") X(TOOL_CHOICE, "tool_choice") X(FUNCTION_CALL, "function_call") \
+    X(RESPONSE_FORMAT, "response_format") X(ROLE, "role") X(CONTENT, "content") X(NAME, "name") \
+    X(TOOL_CALLS, "tool_calls") X(TOOL_CALL_ID, "tool_call_id") X(REFUSAL, "refusal") X(TYPE, "type") \
+    X(TEXT, "text") X(IMAGE_URL, "image_url") X(INPUT_AUDIO, "input_audio") X(FILE, "file") \
+    X(URL, "url") X(DETAIL, "detail") X(DATA, "data") X(FORMAT, "format") X(FILE_ID, "file_id") \
+    X(FILE_DATA, "file_data") X(ID, "id") X(FUNCTION, "function") X(ARGUMENTS, "arguments") \
+    X(DESCRIPTION, "description") X(PARAMETERS, "parameters") X(STRICT, "strict") \
+    X(INCLUDE_USAGE, "include_usage") X(JSON_SCHEMA, "json_schema")
+
+typedef enum {
+    F_OTHER,
+#define X(id, s) F_##id,
+    FIELDS(X)
+#undef X
+    F__COUNT
+} field;
+
+static const struct { const char *s; uint8_t len; } field_names[] = {
+    { "", 0 },
+#define X(id, s) { s, sizeof s - 1 },
+    FIELDS(X)
+#undef X
+};
+
+typedef struct {
+    uint8_t ctx;        /* ctxkind */
+    uint8_t field;      /* objects: the field of the key being read */
+    uint32_t idx;       /* its record (message, part, tool call, tool, extra field) */
+    uint32_t start;     /* offset of its '{' or '[' */
+    uint32_t key0;      /* objects: its first key on the key stack */
+    rv_sv key;          /* objects: the key being read, decoded */
+} frame;
+
+typedef struct { rv_sv s; uint32_t hash, off; } keyref;
+
+/* A message while it is parsed. */
+typedef struct {
+    rv_msg m;
+    uint32_t content_slot;
+    uint8_t has_role;
+} pmsg;
+
+typedef struct {
+    rv_request *r;
+    scratch *sc;
+    yajl_handle h;
+    const char *body;
+    uint32_t len;
+    const rv_reqlimits *lim;
+    rv_reqerr *err;
+    int failed;
+    int started;            /* the root object was opened */
+    uint32_t cur_msg;       /* the message being parsed, RV_REQ_NONE outside one */
+    rv_span max_tokens, max_completion_tokens;
+    int64_t max_tokens_v, max_completion_tokens_v;
+} parser;
+
+/* ---------------------------------------------------------------- errors */
+
+/* Line and column (1-based, in bytes) of offset 'off'. */
+static void position(const char *b, uint32_t off, int *line, int *col)
+{
+    int ln = 1;
+    uint32_t bol = 0;
+    for (const char *p = b, *e = b + off; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++) {
+        ln++;
+        bol = (uint32_t)(p - b) + 1;
+    }
+    *line = ln;
+    *col = (int)(off - bol) + 1;
+}
+
+/* Fail the parse with a message, placed at 'off' (RV_REQ_NONE: nowhere);
+   returns 0, which stops yajl when a callback returns it. */
+static int bad(parser *P, uint32_t off, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(parser *P, uint32_t off, const char *fmt, ...)
+{
+    if (P->failed)
+        return 0;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    vsnprintf(P->err->msg, sizeof P->err->msg, fmt, ap);
     va_end(ap);
-    req_free(r);
-    return NULL;
-}
-
-static rv_sv sv_of(json_t *s)
-{
-    rv_sv v = { json_string_value(s), (uint32_t)json_string_length(s) };
-    return v;
-}
-
-/* Copy a view into the request arena, so the request outlives its JSON. */
-static int own(rv_request *r, rv_sv *v)
-{
-    char *d = req_alloc(r, (size_t)v->len + 1);
-    if (!d)
-        return -1;
-    memcpy(d, v->s, v->len);
-    d[v->len] = 0;
-    v->s = d;
+    if (off != RV_REQ_NONE && off <= P->len)
+        position(P->body, off, &P->err->line, &P->err->column);
+    P->failed = 1;
     return 0;
 }
 
-/* Join 'n' views with "\n" into the request arena. */
-static int join(rv_request *r, const rv_sv *parts, uint32_t n, rv_sv *out)
+/* Out of memory, or over the request's memory limit. */
+static int no_memory(parser *P)
+{
+    if (P->r->mem_bytes > P->r->mem_limit || P->sc->bytes > P->sc->limit)
+        return bad(P, RV_REQ_NONE, "the request is too complex: its parsed form would take more than %d times its size",
+                   RV_REQ_MEM_FACTOR);
+    return bad(P, RV_REQ_NONE, "out of memory");
+}
+
+/* ---------------------------------------------------------------- strings */
+
+static uint32_t consumed(parser *P)
+{
+    return (uint32_t)yajl_get_bytes_consumed(P->h);
+}
+
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = (unsigned char)s[i];
+        v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
+/* The escapes of the string token at [q, end): no \u0000, no unpaired
+   surrogate.  (yajl has checked their syntax.) */
+static int check_escapes(parser *P, uint32_t q, uint32_t end)
+{
+    const char *b = P->body;
+    uint32_t last = end - 1;    /* the closing quote */
+    for (uint32_t i = q + 1; i < last; i++) {
+        if (b[i] != '\\')
+            continue;
+        if (b[i + 1] != 'u') {
+            i++;
+            continue;
+        }
+        int cp = hex4(b + i + 2);
+        if (cp == 0)
+            return bad(P, i, "invalid JSON: a string holds NUL (\\u0000)");
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return bad(P, i, "invalid JSON: unpaired surrogate \\u%04X", (unsigned)cp);
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            int lo = i + 11 < last && b[i + 6] == '\\' && b[i + 7] == 'u' ? hex4(b + i + 8) : 0;
+            if (lo < 0xDC00 || lo > 0xDFFF)
+                return bad(P, i, "invalid JSON: unpaired surrogate \\u%04X", (unsigned)cp);
+            i += 6;
+        }
+        i += 5;
+    }
+    return 1;
+}
+
+/* The decoded view and the token span of the string yajl just handed
+   over ('s', 'n'): a view of the body when it has no escape, else its
+   escapes checked and its decoded bytes copied into the request. */
+static int string_of(parser *P, const unsigned char *s, size_t n, rv_sv *v, rv_span *raw)
+{
+    const char *b = P->body, *p = (const char *)s;
+    uint32_t end = consumed(P);     /* just past the closing quote */
+    if (p >= b && p + n <= b + P->len) {
+        v->s = p;
+        v->len = (uint32_t)n;
+        raw->off = (uint32_t)(p - b) - 1;
+        raw->len = end - raw->off;
+        return 1;
+    }
+    /* the opening quote: the nearest '"' before the closing one that is
+       not escaped (preceded by an even number of backslashes) */
+    uint32_t q = end - 1;
+    for (;;) {
+        q--;
+        if (b[q] != '"')
+            continue;
+        uint32_t k = q;
+        while (k > 0 && b[k - 1] == '\\')
+            k--;
+        if (((q - k) & 1) == 0)
+            break;
+    }
+    raw->off = q;
+    raw->len = end - q;
+    if (!check_escapes(P, q, end))
+        return 0;
+    char *d = req_mem(P->r, n);
+    if (!d)
+        return no_memory(P);
+    memcpy(d, s, n);
+    v->s = d;
+    v->len = (uint32_t)n;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- keys */
+
+static uint32_t fnv1a(const char *s, uint32_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+/* The known keys by their first byte and length (filled once, then only
+   read): a key is compared with the one or two names that can match. */
+#define FIELD_BUCKETS 256
+static uint8_t field_bucket[FIELD_BUCKETS][4];
+static pthread_once_t field_once = PTHREAD_ONCE_INIT;
+
+static unsigned bucket_of(const char *s, uint32_t n)
+{
+    return ((unsigned char)s[0] * 7u + n) % FIELD_BUCKETS;
+}
+
+static void field_init(void)
+{
+    for (int f = 1; f < F__COUNT; f++) {
+        uint8_t *b = field_bucket[bucket_of(field_names[f].s, field_names[f].len)];
+        int i = 0;
+        while (b[i])
+            i++;
+        b[i] = (uint8_t)f;      /* (a unit test checks no bucket overflows: request_test) */
+    }
+}
+
+static field field_of(const char *s, uint32_t n)
+{
+    if (!n)
+        return F_OTHER;
+    const uint8_t *b = field_bucket[bucket_of(s, n)];
+    for (int i = 0; i < 4 && b[i]; i++)
+        if (field_names[b[i]].len == n && !memcmp(field_names[b[i]].s, s, n))
+            return (field)b[i];
+    return F_OTHER;
+}
+
+static int key_equal(const keyref *a, const keyref *b)
+{
+    return a->hash == b->hash && a->s.len == b->s.len && !memcmp(a->s.s, b->s.s, a->s.len);
+}
+
+static int key_cmp(const void *x, const void *y)
+{
+    const keyref *a = x, *b = y;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    if (a->s.len != b->s.len)
+        return a->s.len < b->s.len ? -1 : 1;
+    int c = memcmp(a->s.s, b->s.s, a->s.len);
+    return c ? c : (a->off > b->off) - (a->off < b->off);
+}
+
+static int duplicate(parser *P, const keyref *k)
+{
+    return bad(P, k->off, "invalid JSON: duplicate key \"%.*s\" in an object", k->s.len > 64 ? 64 : (int)k->s.len, k->s.s);
+}
+
+/* Small objects check each new key against the earlier ones; a larger one
+   is sorted when it closes. */
+#define PAIRWISE_KEYS 16
+
+static int object_keys_done(parser *P, frame *f)
+{
+    vec *ks = &P->sc->keys;
+    uint32_t n = ks->n - f->key0;
+    if (n > PAIRWISE_KEYS) {
+        keyref *k = AT(ks, keyref, f->key0);
+        qsort(k, n, sizeof *k, key_cmp);
+        for (uint32_t i = 1; i < n; i++)
+            if (key_equal(&k[i - 1], &k[i]))
+                return duplicate(P, &k[i]);
+    }
+    ks->n = f->key0;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- values */
+
+enum { V_STRING, V_NUMBER, V_BOOL, V_NULL, V_OBJECT, V_ARRAY };
+
+static const char *const vnames[] = { "a string", "a number", "a bool", "null", "an object", "an array" };
+
+static frame *top(parser *P)
+{
+    return P->sc->frames.n ? AT(&P->sc->frames, frame, P->sc->frames.n - 1) : NULL;
+}
+
+static uint32_t new_slot(parser *P, rv_slotkind kind, rv_sv text, rv_span raw)
+{
+    uint32_t i = vec_push(P->sc, &P->sc->slots, sizeof(rv_slot));
+    if (i == RV_REQ_NONE || vec_push(P->sc, &P->sc->stexts, sizeof(rv_sv)) == RV_REQ_NONE) {
+        no_memory(P);
+        return RV_REQ_NONE;
+    }
+    *AT(&P->sc->stexts, rv_sv, i) = text;
+    rv_slot *s = AT(&P->sc->slots, rv_slot, i);
+    s->raw = raw;
+    s->msg = kind == RV_SLOT_TOOL_DESC ? RV_REQ_NONE : P->cur_msg;
+    s->kind = (uint8_t)kind;
+    s->role = RV_ROLE_SYSTEM;
+    return i;
+}
+
+static pmsg *cur_msg(parser *P) { return AT(&P->sc->msgs, pmsg, P->cur_msg); }
+
+/* An integer literal within [lo, hi] (no fraction, no exponent). */
+static int int_literal(const char *s, uint32_t n, int64_t lo, int64_t hi, int64_t *out)
+{
+    if (!n || memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n) || n > 24)
+        return 0;
+    char buf[32];
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    errno = 0;
+    long long v = strtoll(buf, NULL, 10);
+    if (errno == ERANGE || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* A finite number; -0 is 0. */
+static int finite_number(const char *s, uint32_t n, double *out)
+{
+    char buf[64];
+    if (n >= sizeof buf) {
+        /* a long literal: digits past the 17th do not change a double,
+           but its exponent must be read; strtod reads it from the body */
+        char *end;
+        double d = strtod(s, &end);
+        if (!isfinite(d))
+            return 0;
+        *out = d == 0 ? 0 : d;
+        return 1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = 0;
+    double d = strtod(buf, NULL);
+    if (!isfinite(d))
+        return 0;
+    *out = d == 0 ? 0 : d;
+    return 1;
+}
+
+/* A scalar's text as written (numbers and bools in metadata). */
+static rv_sv raw_text(parser *P, rv_span sp)
+{
+    rv_sv v = { P->body + sp.off, sp.len };
+    return v;
+}
+
+static int meta_value(parser *P, frame *f, int kind, rv_sv str, rv_span sp)
+{
+    if (kind == V_NULL)
+        return 1;
+    if (kind == V_OBJECT || kind == V_ARRAY)
+        return bad(P, sp.off, "metadata values must be strings, numbers or bools");
+    uint32_t i = vec_push(P->sc, &P->sc->meta, sizeof(rv_meta));
+    if (i == RV_REQ_NONE)
+        return no_memory(P);
+    rv_meta *m = AT(&P->sc->meta, rv_meta, i);
+    m->key = f->key;
+    m->val = kind == V_STRING ? str : raw_text(P, sp);
+    return 1;
+}
+
+/* The root's field 'fd' has a scalar value (containers: see open_child). */
+static int root_scalar(parser *P, field fd, int kind, rv_sv str, rv_span sp)
+{
+    rv_request *r = P->r;
+    rv_reqparams *pr = &r->params;
+    const char *name = field_names[fd].s;
+    if (kind == V_NULL && fd != F_OTHER)
+        return 1;       /* null is "not given" for every modelled field */
+    switch (fd) {
+    case F_MODEL:
+        if (kind != V_STRING)
+            return bad(P, sp.off, "\"model\" must be a string");
+        r->model = str;
+        r->model_span = sp;
+        return 1;
+    case F_USER:
+        if (kind != V_STRING)
+            return bad(P, sp.off, "\"user\" must be a string");
+        r->user = str;
+        pr->user = sp;
+        return 1;
+    case F_STREAM:
+        if (kind != V_BOOL)
+            return bad(P, sp.off, "\"stream\" must be true or false");
+        r->stream = P->body[sp.off] == 't';
+        pr->stream = sp;
+        return 1;
+    case F_MAX_TOKENS:
+    case F_MAX_COMPLETION_TOKENS: {
+        int64_t v;
+        if (kind != V_NUMBER || !int_literal(P->body + sp.off, sp.len, 1, MAX_SAFE_INT, &v))
+            return bad(P, sp.off, "\"%s\" must be a positive integer (at most 2^53-1)", name);
+        if (fd == F_MAX_TOKENS) {
+            P->max_tokens = sp;
+            P->max_tokens_v = v;
+        } else {
+            P->max_completion_tokens = sp;
+            P->max_completion_tokens_v = v;
+        }
+        return 1;
+    }
+    case F_TEMPERATURE:
+    case F_TOP_P:
+    case F_FREQUENCY_PENALTY:
+    case F_PRESENCE_PENALTY: {
+        double d;
+        if (kind != V_NUMBER || !finite_number(P->body + sp.off, sp.len, &d))
+            return bad(P, sp.off, "\"%s\" must be a finite number", name);
+        rv_span *s = fd == F_TEMPERATURE ? &pr->temperature : fd == F_TOP_P ? &pr->top_p
+                   : fd == F_FREQUENCY_PENALTY ? &pr->frequency_penalty : &pr->presence_penalty;
+        double *dv = fd == F_TEMPERATURE ? &pr->temperature_v : fd == F_TOP_P ? &pr->top_p_v
+                   : fd == F_FREQUENCY_PENALTY ? &pr->frequency_penalty_v : &pr->presence_penalty_v;
+        *s = sp;
+        *dv = d;
+        return 1;
+    }
+    case F_N:
+        if (kind != V_NUMBER || !int_literal(P->body + sp.off, sp.len, 1, MAX_SAFE_INT, &pr->n_v))
+            return bad(P, sp.off, "\"n\" must be a positive integer (at most 2^53-1)");
+        pr->n = sp;
+        return 1;
+    case F_TOP_LOGPROBS:
+        if (kind != V_NUMBER || !int_literal(P->body + sp.off, sp.len, 0, MAX_SAFE_INT, &pr->top_logprobs_v))
+            return bad(P, sp.off, "\"top_logprobs\" must be a non-negative integer (at most 2^53-1)");
+        pr->top_logprobs = sp;
+        return 1;
+    case F_SEED:
+        if (kind != V_NUMBER || !int_literal(P->body + sp.off, sp.len, INT64_MIN, INT64_MAX, &pr->seed_v))
+            return bad(P, sp.off, "\"seed\" must be an integer within 64 bits");
+        pr->seed = sp;
+        return 1;
+    case F_LOGPROBS:
+    case F_PARALLEL_TOOL_CALLS:
+        if (kind != V_BOOL)
+            return bad(P, sp.off, "\"%s\" must be true or false", name);
+        if (fd == F_LOGPROBS) {
+            pr->logprobs = sp;
+            pr->logprobs_v = P->body[sp.off] == 't';
+        } else {
+            pr->parallel_tool_calls = sp;
+            pr->parallel_tool_calls_v = P->body[sp.off] == 't';
+        }
+        return 1;
+    case F_STOP: {
+        if (kind != V_STRING)
+            return bad(P, sp.off, "\"stop\" must be a string or an array of strings");
+        uint32_t i = vec_push(P->sc, &P->sc->stops, sizeof(rv_sv));
+        if (i == RV_REQ_NONE)
+            return no_memory(P);
+        *AT(&P->sc->stops, rv_sv, i) = str;
+        pr->stop = sp;
+        return 1;
+    }
+    case F_TOOL_CHOICE:
+        if (kind != V_STRING)
+            return bad(P, sp.off, "\"tool_choice\" must be a string or an object");
+        pr->tool_choice = sp;
+        pr->tool_choice_mode = str;
+        return 1;
+    case F_FUNCTION_CALL:
+        if (kind != V_STRING)
+            return bad(P, sp.off, "\"function_call\" must be a string or an object");
+        pr->function_call = sp;
+        return 1;
+    case F_MESSAGES:
+        return bad(P, sp.off, "\"messages\" must be an array");
+    case F_METADATA:
+        return bad(P, sp.off, "\"metadata\" must be an object");
+    case F_STREAM_OPTIONS:
+        return bad(P, sp.off, "\"stream_options\" must be an object");
+    case F_TOOLS:
+    case F_FUNCTIONS:
+        return bad(P, sp.off, "\"%s\" must be an array", name);
+    case F_RESPONSE_FORMAT:
+        return bad(P, sp.off, "\"response_format\" must be an object");
+    default: {
+        uint32_t i = vec_push(P->sc, &P->sc->extra, sizeof(rv_field));
+        if (i == RV_REQ_NONE)
+            return no_memory(P);
+        rv_field *x = AT(&P->sc->extra, rv_field, i);
+        x->key = top(P)->key;
+        x->val = sp;
+        return 1;
+    }
+    }
+}
+
+static int role_of(rv_sv s, uint8_t *role, uint8_t *wrole)
+{
+    static const struct { const char *s; uint8_t role, wrole; } roles[] = {
+        { "system", RV_ROLE_SYSTEM, RV_WROLE_SYSTEM },       { "developer", RV_ROLE_SYSTEM, RV_WROLE_DEVELOPER },
+        { "user", RV_ROLE_USER, RV_WROLE_USER },             { "assistant", RV_ROLE_ASSISTANT, RV_WROLE_ASSISTANT },
+        { "tool", RV_ROLE_TOOL, RV_WROLE_TOOL },             { "function", RV_ROLE_TOOL, RV_WROLE_FUNCTION },
+    };
+    for (size_t i = 0; i < sizeof roles / sizeof *roles; i++)
+        if (strlen(roles[i].s) == s.len && !memcmp(roles[i].s, s.s, s.len)) {
+            *role = roles[i].role;
+            *wrole = roles[i].wrole;
+            return 1;
+        }
+    return 0;
+}
+
+/* A string field of a record, or a type error. */
+static int want_string(parser *P, int kind, rv_span sp, const char *what)
+{
+    if (kind == V_STRING || kind == V_NULL)
+        return 1;
+    return bad(P, sp.off, "%s must be a string, not %s", what, vnames[kind]);
+}
+
+/* A scalar value inside frame 'f' (the root excepted). */
+static int scalar_in(parser *P, frame *f, int kind, rv_sv str, rv_span sp)
+{
+    scratch *sc = P->sc;
+    switch (f->ctx) {
+    case C_SKIP:
+        return 1;
+    case C_META:
+        return meta_value(P, f, kind, str, sp);
+    case C_MESSAGES:
+        return bad(P, sp.off, "each message must be an object");
+    case C_PARTS:
+        return bad(P, sp.off, "each content part must be an object with a \"type\"");
+    case C_TCALLS:
+        return bad(P, sp.off, "each tool call must be an object");
+    case C_TOOLS:
+        return bad(P, sp.off, "each tool must be an object");
+    case C_FUNCS:
+        return bad(P, sp.off, "each function must be an object");
+    case C_STOP: {
+        if (kind != V_STRING)
+            return bad(P, sp.off, "\"stop\" must be a string or an array of strings");
+        uint32_t i = vec_push(sc, &sc->stops, sizeof(rv_sv));
+        if (i == RV_REQ_NONE)
+            return no_memory(P);
+        *AT(&sc->stops, rv_sv, i) = str;
+        return 1;
+    }
+    case C_MSG: {
+        pmsg *m = cur_msg(P);
+        switch (f->field) {
+        case F_ROLE:
+            if (kind != V_STRING)
+                return bad(P, sp.off, "each message needs a string \"role\"");
+            if (!role_of(str, &m->m.role, &m->m.wrole))
+                return bad(P, sp.off, "unknown message role \"%.*s\" (system, developer, user, assistant, tool, function)",
+                           str.len > 32 ? 32 : (int)str.len, str.s);
+            m->has_role = 1;
+            return 1;
+        case F_CONTENT:
+            if (kind == V_NULL) {
+                m->m.content = RV_CONTENT_NULL;
+                return 1;
+            }
+            if (kind != V_STRING)
+                return bad(P, sp.off, "content must be a string, null or an array of parts");
+            m->m.content = RV_CONTENT_STRING;
+            m->content_slot = new_slot(P, RV_SLOT_CONTENT, str, sp);
+            return m->content_slot != RV_REQ_NONE;
+        case F_NAME:
+        case F_REFUSAL:
+            if (!want_string(P, kind, sp, f->field == F_NAME ? "a message's \"name\"" : "\"refusal\""))
+                return 0;
+            return kind == V_NULL || new_slot(P, f->field == F_NAME ? RV_SLOT_NAME : RV_SLOT_REFUSAL, str, sp) != RV_REQ_NONE;
+        case F_TOOL_CALL_ID:
+            if (!want_string(P, kind, sp, "\"tool_call_id\""))
+                return 0;
+            if (kind == V_STRING)
+                m->m.tool_call_id = str;
+            return 1;
+        case F_TOOL_CALLS:
+            if (kind == V_NULL)
+                return 1;
+            return bad(P, sp.off, "\"tool_calls\" must be an array");
+        case F_FUNCTION_CALL:
+            if (kind == V_NULL)
+                return 1;
+            return bad(P, sp.off, "a message's \"function_call\" must be an object");
+        default:
+            return 1;
+        }
+    }
+    case C_PART: {
+        rv_part *pt = AT(&sc->parts, rv_part, f->idx);
+        switch (f->field) {
+        case F_TYPE:
+            if (kind != V_STRING)
+                return bad(P, sp.off, "a content part's \"type\" must be a string");
+            pt->type = str;
+            return 1;
+        case F_TEXT:
+        case F_REFUSAL:
+            if (kind == V_STRING) {
+                uint32_t s = new_slot(P, f->field == F_TEXT ? RV_SLOT_PART : RV_SLOT_REFUSAL, str, sp);
+                if (s == RV_REQ_NONE)
+                    return 0;
+                if (pt->slot == RV_REQ_NONE)
+                    pt->slot = s;
+            }
+            return 1;
+        case F_IMAGE_URL:
+            if (kind == V_STRING)
+                pt->a = str;
+            return 1;
+        default:
+            return 1;
+        }
+    }
+    case C_IMAGE_URL:
+    case C_AUDIO:
+    case C_FILE: {
+        rv_part *pt = AT(&sc->parts, rv_part, f->idx);
+        if (kind != V_STRING)
+            return 1;
+        if (f->field == F_URL || f->field == F_DATA || f->field == F_FILE_ID)
+            pt->a = str;
+        else if (f->field == F_DETAIL || f->field == F_FORMAT || f->field == F_FILE_DATA)
+            pt->b = str;
+        return 1;
+    }
+    case C_TCALL: {
+        rv_reqcall *c = AT(&sc->calls, rv_reqcall, f->idx);
+        if (f->field == F_ID || f->field == F_TYPE) {
+            if (!want_string(P, kind, sp, f->field == F_ID ? "a tool call's \"id\"" : "a tool call's \"type\""))
+                return 0;
+            if (kind == V_STRING)
+                *(f->field == F_ID ? &c->id : &c->type) = str;
+        } else if (f->field == F_FUNCTION && kind != V_NULL) {
+            return bad(P, sp.off, "a tool call's \"function\" must be an object");
+        }
+        return 1;
+    }
+    case C_TCALL_FN:
+    case C_FCALL:
+        if (f->field == F_NAME) {
+            if (!want_string(P, kind, sp, "a function's \"name\""))
+                return 0;
+            if (kind == V_STRING) {
+                if (f->ctx == C_TCALL_FN)
+                    AT(&sc->calls, rv_reqcall, f->idx)->name = str;
+                else
+                    cur_msg(P)->m.fc_name = str;
+            }
+        } else if (f->field == F_ARGUMENTS) {
+            if (!want_string(P, kind, sp, "a function's \"arguments\""))
+                return 0;
+            if (kind == V_STRING) {
+                uint32_t s = new_slot(P, f->ctx == C_TCALL_FN ? RV_SLOT_TOOL_ARGS : RV_SLOT_FUNC_ARGS, str, sp);
+                if (s == RV_REQ_NONE)
+                    return 0;
+                if (f->ctx == C_TCALL_FN)
+                    AT(&sc->calls, rv_reqcall, f->idx)->args = s;
+            }
+        }
+        return 1;
+    case C_TOOL:
+    case C_TOOL_FN:
+    case C_FUNC: {
+        rv_tooldef *t = AT(&sc->tools, rv_tooldef, f->idx);
+        switch (f->field) {
+        case F_TYPE:
+            if (f->ctx == C_TOOL && kind == V_STRING)
+                t->type = str;
+            return 1;
+        case F_NAME:
+            if (!want_string(P, kind, sp, "a tool's \"name\""))
+                return 0;
+            if (kind == V_STRING)
+                t->name = str;
+            return 1;
+        case F_DESCRIPTION:
+            if (!want_string(P, kind, sp, "a tool's \"description\""))
+                return 0;
+            if (kind == V_STRING && (t->desc = new_slot(P, RV_SLOT_TOOL_DESC, str, sp)) == RV_REQ_NONE)
+                return 0;
+            return 1;
+        case F_PARAMETERS:
+            t->parameters = sp;
+            return 1;
+        case F_STRICT:
+            t->strict = sp;
+            return 1;
+        case F_FUNCTION:
+            if (f->ctx == C_TOOL && kind != V_NULL)
+                return bad(P, sp.off, "a tool's \"function\" must be an object");
+            return 1;
+        default:
+            return 1;
+        }
+    }
+    case C_STREAMOPT:
+        if (f->field == F_INCLUDE_USAGE) {
+            if (kind != V_BOOL)
+                return bad(P, sp.off, "\"include_usage\" must be true or false");
+            P->r->params.include_usage = sp;
+            P->r->params.include_usage_v = P->body[sp.off] == 't';
+        }
+        return 1;
+    case C_TCHOICE:
+        if (f->field == F_TYPE && kind == V_STRING)
+            P->r->params.tool_choice_mode = str;
+        return 1;
+    case C_TCHOICE_FN:
+        if (f->field == F_NAME && kind == V_STRING)
+            P->r->params.tool_choice_name = str;
+        return 1;
+    case C_RESPFMT:
+        if (f->field == F_TYPE && kind == V_STRING)
+            P->r->params.response_format_type = str;
+        else if (f->field == F_JSON_SCHEMA)
+            P->r->params.response_format_schema = sp;
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+/* A scalar value: check and record it where its frame says. */
+static int scalar(parser *P, int kind, rv_sv str, rv_span sp)
+{
+    frame *f = top(P);
+    if (!f)
+        return bad(P, sp.off, "the request must be a JSON object");
+    if (f->ctx == C_ROOT)
+        return root_scalar(P, (field)f->field, kind, str, sp);
+    return scalar_in(P, f, kind, str, sp);
+}
+
+/* What an object or array opened as the value of field 'fd' of frame 'f'
+   is; C_SKIP when it is only kept as a span; -1 (with the error set) when
+   it is of the wrong type. */
+static int child_of(parser *P, frame *f, int kind, uint32_t off)
+{
+    int obj = kind == V_OBJECT;
+    field fd = (field)f->field;
+    switch (f->ctx) {
+    case C_SKIP:
+        return C_SKIP;
+    case C_ROOT:
+        switch (fd) {
+        case F_MESSAGES: return obj ? (bad(P, off, "\"messages\" must be an array"), -1) : C_MESSAGES;
+        case F_METADATA: return obj ? C_META : (bad(P, off, "\"metadata\" must be an object"), -1);
+        case F_STREAM_OPTIONS: return obj ? C_STREAMOPT : (bad(P, off, "\"stream_options\" must be an object"), -1);
+        case F_TOOLS: return obj ? (bad(P, off, "\"tools\" must be an array"), -1) : C_TOOLS;
+        case F_FUNCTIONS: return obj ? (bad(P, off, "\"functions\" must be an array"), -1) : C_FUNCS;
+        case F_STOP: return obj ? (bad(P, off, "\"stop\" must be a string or an array of strings"), -1) : C_STOP;
+        case F_TOOL_CHOICE: return obj ? C_TCHOICE : (bad(P, off, "\"tool_choice\" must be a string or an object"), -1);
+        case F_RESPONSE_FORMAT: return obj ? C_RESPFMT : (bad(P, off, "\"response_format\" must be an object"), -1);
+        case F_FUNCTION_CALL: return C_SKIP;
+        case F_OTHER: return C_SKIP;
+        default: {
+            rv_sv none = { "", 0 };
+            rv_span sp = { off, 1 };
+            root_scalar(P, fd, kind, none, sp);     /* a scalar-only field: its type error */
+            if (!P->failed)
+                bad(P, off, "\"%s\" must not be %s", field_names[fd].s, vnames[kind]);
+            return -1;
+        }
+        }
+    case C_MESSAGES: return obj ? C_MSG : (bad(P, off, "each message must be an object"), -1);
+    case C_MSG:
+        switch (fd) {
+        case F_CONTENT:
+            if (obj) {
+                bad(P, off, "content must be a string, null or an array of parts");
+                return -1;
+            }
+            return C_PARTS;
+        case F_TOOL_CALLS: return obj ? (bad(P, off, "\"tool_calls\" must be an array"), -1) : C_TCALLS;
+        case F_FUNCTION_CALL: return obj ? C_FCALL : (bad(P, off, "a message's \"function_call\" must be an object"), -1);
+        case F_ROLE: bad(P, off, "each message needs a string \"role\""); return -1;
+        case F_NAME: case F_REFUSAL: case F_TOOL_CALL_ID:
+            bad(P, off, "\"%s\" must be a string, not %s", field_names[fd].s, vnames[kind]);
+            return -1;
+        default: return C_SKIP;
+        }
+    case C_PARTS: return obj ? C_PART : (bad(P, off, "each content part must be an object with a \"type\""), -1);
+    case C_PART:
+        switch (fd) {
+        case F_TYPE: bad(P, off, "a content part's \"type\" must be a string"); return -1;
+        case F_IMAGE_URL: return obj ? C_IMAGE_URL : C_SKIP;
+        case F_INPUT_AUDIO: return obj ? C_AUDIO : C_SKIP;
+        case F_FILE: return obj ? C_FILE : C_SKIP;
+        default: return C_SKIP;
+        }
+    case C_TCALLS: return obj ? C_TCALL : (bad(P, off, "each tool call must be an object"), -1);
+    case C_TCALL:
+        if (fd == F_FUNCTION)
+            return obj ? C_TCALL_FN : (bad(P, off, "a tool call's \"function\" must be an object"), -1);
+        if (fd == F_ID || fd == F_TYPE) {
+            bad(P, off, "a tool call's \"%s\" must be a string", field_names[fd].s);
+            return -1;
+        }
+        return C_SKIP;
+    case C_TCALL_FN:
+    case C_FCALL:
+        if (fd == F_NAME || fd == F_ARGUMENTS) {
+            bad(P, off, "a function's \"%s\" must be a string", field_names[fd].s);
+            return -1;
+        }
+        return C_SKIP;
+    case C_TOOLS: return obj ? C_TOOL : (bad(P, off, "each tool must be an object"), -1);
+    case C_FUNCS: return obj ? C_FUNC : (bad(P, off, "each function must be an object"), -1);
+    case C_TOOL:
+    case C_TOOL_FN:
+    case C_FUNC:
+        if (fd == F_FUNCTION && f->ctx == C_TOOL)
+            return obj ? C_TOOL_FN : (bad(P, off, "a tool's \"function\" must be an object"), -1);
+        if (fd == F_NAME || fd == F_DESCRIPTION) {
+            bad(P, off, "a tool's \"%s\" must be a string", field_names[fd].s);
+            return -1;
+        }
+        return C_SKIP;
+    case C_META:
+        bad(P, off, "metadata values must be strings, numbers or bools");
+        return -1;
+    case C_STOP:
+        bad(P, off, "\"stop\" must be a string or an array of strings");
+        return -1;
+    case C_STREAMOPT:
+        if (fd == F_INCLUDE_USAGE) {
+            bad(P, off, "\"include_usage\" must be true or false");
+            return -1;
+        }
+        return C_SKIP;
+    case C_TCHOICE: return fd == F_FUNCTION && obj ? C_TCHOICE_FN : C_SKIP;
+    default: return C_SKIP;
+    }
+}
+
+/* Open an object or array at offset 'off'. */
+static int open_value(parser *P, int kind, uint32_t off)
+{
+    scratch *sc = P->sc;
+    frame *f = top(P);
+    int child;
+    if (!f) {
+        if (P->started || kind != V_OBJECT)
+            return bad(P, off, "the request must be a JSON object");
+        P->started = 1;
+        child = C_ROOT;
+    } else if ((child = child_of(P, f, kind, off)) < 0) {
+        return 0;
+    }
+    if (sc->frames.n >= RV_REQ_MAX_DEPTH)
+        return bad(P, off, "invalid JSON: nesting too deep (the limit is %d)", RV_REQ_MAX_DEPTH);
+    uint32_t idx = f ? f->idx : 0;
+    switch (child) {
+    case C_MSG:
+        if (sc->msgs.n >= P->lim->max_messages)
+            return bad(P, off, "too many messages (the limit is %u)", P->lim->max_messages);
+        if ((idx = vec_push(sc, &sc->msgs, sizeof(pmsg))) == RV_REQ_NONE)
+            return no_memory(P);
+        P->cur_msg = idx;
+        {
+            pmsg *m = cur_msg(P);
+            m->content_slot = RV_REQ_NONE;
+            m->m.part = sc->parts.n;
+            m->m.slot = sc->slots.n;
+            m->m.call = sc->calls.n;
+        }
+        break;
+    case C_PARTS:
+        cur_msg(P)->m.content = RV_CONTENT_PARTS;
+        break;
+    case C_PART:
+        if ((idx = vec_push(sc, &sc->parts, sizeof(rv_part))) == RV_REQ_NONE)
+            return no_memory(P);
+        AT(&sc->parts, rv_part, idx)->slot = RV_REQ_NONE;
+        cur_msg(P)->m.nparts++;
+        break;
+    case C_TCALL:
+        if ((idx = vec_push(sc, &sc->calls, sizeof(rv_reqcall))) == RV_REQ_NONE)
+            return no_memory(P);
+        AT(&sc->calls, rv_reqcall, idx)->args = RV_REQ_NONE;
+        cur_msg(P)->m.ncalls++;
+        break;
+    case C_TOOL:
+    case C_FUNC:
+        if ((idx = vec_push(sc, &sc->tools, sizeof(rv_tooldef))) == RV_REQ_NONE)
+            return no_memory(P);
+        AT(&sc->tools, rv_tooldef, idx)->desc = RV_REQ_NONE;
+        AT(&sc->tools, rv_tooldef, idx)->legacy = child == C_FUNC;
+        break;
+    case C_SKIP:
+        if (f && f->ctx == C_ROOT && f->field == F_OTHER) {
+            if ((idx = vec_push(sc, &sc->extra, sizeof(rv_field))) == RV_REQ_NONE)
+                return no_memory(P);
+            AT(&sc->extra, rv_field, idx)->key = f->key;
+        }
+        break;
+    default:
+        break;
+    }
+    uint32_t fi = vec_push(sc, &sc->frames, sizeof(frame));
+    if (fi == RV_REQ_NONE)
+        return no_memory(P);
+    frame *nf = AT(&sc->frames, frame, fi);
+    nf->ctx = (uint8_t)child;
+    nf->idx = idx;
+    nf->start = off;
+    nf->key0 = sc->keys.n;
+    return 1;
+}
+
+/* A record's frame closed: check it is complete. */
+static int record_done(parser *P, frame *f, rv_span sp)
+{
+    scratch *sc = P->sc;
+    switch (f->ctx) {
+    case C_MSG: {
+        pmsg *m = cur_msg(P);
+        if (!m->has_role)
+            return bad(P, f->start, "each message needs a string \"role\"");
+        m->m.raw = sp;
+        m->m.nslots = sc->slots.n - m->m.slot;
+        for (uint32_t i = m->m.slot; i < sc->slots.n; i++)
+            AT(&sc->slots, rv_slot, i)->role = m->m.role;
+        P->cur_msg = RV_REQ_NONE;
+        return 1;
+    }
+    case C_PART: {
+        rv_part *pt = AT(&sc->parts, rv_part, f->idx);
+        static const struct { const char *s; uint8_t kind; } kinds[] = {
+            { "text", RV_PART_TEXT },         { "input_text", RV_PART_TEXT },  { "output_text", RV_PART_TEXT },
+            { "image_url", RV_PART_IMAGE },   { "input_image", RV_PART_IMAGE }, { "image", RV_PART_IMAGE },
+            { "input_audio", RV_PART_AUDIO }, { "file", RV_PART_FILE },         { "input_file", RV_PART_FILE },
+            { "refusal", RV_PART_REFUSAL },
+        };
+        if (!pt->type.s)
+            return bad(P, f->start, "each content part must be an object with a \"type\"");
+        pt->kind = RV_PART_OTHER;
+        for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
+            if (strlen(kinds[i].s) == pt->type.len && !memcmp(kinds[i].s, pt->type.s, pt->type.len))
+                pt->kind = kinds[i].kind;
+        if ((pt->kind == RV_PART_TEXT || pt->kind == RV_PART_REFUSAL) && pt->slot == RV_REQ_NONE)
+            return bad(P, f->start, "a %.*s part needs a string \"%s\"", (int)pt->type.len, pt->type.s,
+                       pt->kind == RV_PART_TEXT ? "text" : "refusal");
+        if (pt->kind == RV_PART_IMAGE)
+            cur_msg(P)->m.images++;
+        pt->raw = sp;
+        return 1;
+    }
+    case C_TCALL:
+        AT(&sc->calls, rv_reqcall, f->idx)->raw = sp;
+        return 1;
+    case C_TOOL:
+    case C_FUNC: {
+        rv_tooldef *t = AT(&sc->tools, rv_tooldef, f->idx);
+        if (!t->name.s)
+            return bad(P, f->start, f->ctx == C_TOOL ? "each tool needs a function name" : "each function needs a name");
+        t->raw = sp;
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
+/* Where a closed object or array is kept: its span, by its parent. */
+static void span_done(parser *P, frame *parent, frame *f, rv_span sp)
+{
+    rv_reqparams *pr = &P->r->params;
+    if (parent->ctx == C_ROOT) {
+        switch (parent->field) {
+        case F_MESSAGES: pr->messages = sp; break;
+        case F_METADATA: pr->metadata = sp; break;
+        case F_STREAM_OPTIONS: pr->stream_options = sp; break;
+        case F_TOOLS: pr->tools = sp; break;
+        case F_FUNCTIONS: pr->functions = sp; break;
+        case F_STOP: pr->stop = sp; break;
+        case F_TOOL_CHOICE: pr->tool_choice = sp; break;
+        case F_FUNCTION_CALL: pr->function_call = sp; break;
+        case F_RESPONSE_FORMAT: pr->response_format = sp; break;
+        case F_OTHER: AT(&P->sc->extra, rv_field, f->idx)->val = sp; break;
+        default: break;
+        }
+    } else if (parent->ctx == C_TOOL || parent->ctx == C_TOOL_FN || parent->ctx == C_FUNC) {
+        rv_tooldef *t = AT(&P->sc->tools, rv_tooldef, parent->idx);
+        if (parent->field == F_PARAMETERS)
+            t->parameters = sp;
+        else if (parent->field == F_STRICT)
+            t->strict = sp;
+    } else if (parent->ctx == C_RESPFMT && parent->field == F_JSON_SCHEMA) {
+        pr->response_format_schema = sp;
+    }
+}
+
+static int close_value(parser *P)
+{
+    scratch *sc = P->sc;
+    frame *f = top(P);
+    uint32_t end = consumed(P);
+    rv_span sp = { f->start, end - f->start };
+    if (f->key0 < sc->keys.n && !object_keys_done(P, f))
+        return 0;
+    if (!record_done(P, f, sp))
+        return 0;
+    frame fc = *f;
+    sc->frames.n--;
+    frame *parent = top(P);
+    if (parent)
+        span_done(P, parent, &fc, sp);
+    else
+        P->r->root_end = end - 1;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- yajl callbacks */
+
+static int on_null(void *ctx)
+{
+    parser *P = ctx;
+    rv_span sp = { consumed(P) - 4, 4 };
+    rv_sv none = { "", 0 };
+    return scalar(P, V_NULL, none, sp);
+}
+
+static int on_bool(void *ctx, int b)
+{
+    parser *P = ctx;
+    uint32_t n = b ? 4 : 5;
+    rv_span sp = { consumed(P) - n, n };
+    rv_sv none = { "", 0 };
+    return scalar(P, V_BOOL, none, sp);
+}
+
+static int on_number(void *ctx, const char *s, size_t n)
+{
+    parser *P = ctx;
+    if (s < P->body || s + n > P->body + P->len)   /* a number alone at the end of the body */
+        return bad(P, 0, "the request must be a JSON object");
+    rv_span sp = { (uint32_t)(s - P->body), (uint32_t)n };
+    rv_sv none = { "", 0 };
+    return scalar(P, V_NUMBER, none, sp);
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t n)
+{
+    parser *P = ctx;
+    rv_sv v;
+    rv_span sp;
+    return string_of(P, s, n, &v, &sp) && scalar(P, V_STRING, v, sp);
+}
+
+static int on_key(void *ctx, const unsigned char *s, size_t n)
+{
+    parser *P = ctx;
+    scratch *sc = P->sc;
+    rv_sv v;
+    rv_span sp;
+    if (!string_of(P, s, n, &v, &sp))
+        return 0;
+    frame *f = top(P);
+    uint32_t i = vec_push(sc, &sc->keys, sizeof(keyref));
+    if (i == RV_REQ_NONE)
+        return no_memory(P);
+    keyref *k = AT(&sc->keys, keyref, i);
+    k->s = v;
+    k->hash = fnv1a(v.s, v.len);
+    k->off = sp.off;
+    if (i - f->key0 < PAIRWISE_KEYS)
+        for (uint32_t j = f->key0; j < i; j++)
+            if (key_equal(AT(&sc->keys, keyref, j), k))
+                return duplicate(P, k);
+    f->key = v;
+    f->field = f->ctx == C_SKIP || f->ctx == C_META ? F_OTHER : (uint8_t)field_of(v.s, v.len);
+    return 1;
+}
+
+static int on_start_map(void *ctx) { parser *P = ctx; return open_value(P, V_OBJECT, consumed(P) - 1); }
+static int on_start_array(void *ctx) { parser *P = ctx; return open_value(P, V_ARRAY, consumed(P) - 1); }
+static int on_end(void *ctx) { return close_value(ctx); }
+
+static const yajl_callbacks callbacks = {
+    on_null, on_bool, NULL, NULL, on_number, on_string, on_start_map, on_key, on_end, on_start_array, on_end,
+};
+
+/* ---------------------------------------------------------------- finishing */
+
+/* Copy table 'v' ('elem' bytes per element) into the request. */
+static void *table(parser *P, const vec *v, size_t elem)
+{
+    if (!v->n)
+        return NULL;
+    void *d = req_mem(P->r, (size_t)v->n * elem);
+    if (d)
+        memcpy(d, v->v, (size_t)v->n * elem);
+    return d;
+}
+
+/* Join 'n' views with "\n" into the request ('*out' is the one view
+   itself when n == 1). */
+static int join(parser *P, const rv_sv *const *parts, uint32_t n, rv_sv *out)
 {
     if (n == 1) {
-        *out = parts[0];
-        return 0;
+        *out = *parts[0];
+        return 1;
     }
     size_t len = 0;
     for (uint32_t i = 0; i < n; i++)
-        len += parts[i].len + (i > 0);
+        len += parts[i]->len + (i > 0);
     if (len > UINT32_MAX)
-        return -1;
-    char *d = req_alloc(r, len + 1), *p = d;
+        return bad(P, RV_REQ_NONE, "the request's texts are too long (more than 4 GiB)");
+    char *d = req_mem(P->r, len + 1), *p = d;
     if (!d)
-        return -1;
+        return no_memory(P);
     for (uint32_t i = 0; i < n; i++) {
         if (i)
             *p++ = '\n';
-        memcpy(p, parts[i].s, parts[i].len);
-        p += parts[i].len;
+        memcpy(p, parts[i]->s, parts[i]->len);
+        p += parts[i]->len;
     }
     *p = 0;
     out->s = d;
     out->len = (uint32_t)len;
-    return 0;
+    return 1;
 }
 
-static int role_of(const char *s)
+/* A message's routing text: its string content, or its text parts joined. */
+static int message_text(parser *P, pmsg *pm, const rv_sv **tmp)
 {
-    if (!strcmp(s, "system") || !strcmp(s, "developer")) return RV_ROLE_SYSTEM;
-    if (!strcmp(s, "user")) return RV_ROLE_USER;
-    if (!strcmp(s, "assistant")) return RV_ROLE_ASSISTANT;
-    if (!strcmp(s, "tool") || !strcmp(s, "function")) return RV_ROLE_TOOL;
-    return -1;
-}
-
-/* A message's content: its text parts joined, its image parts counted. */
-static const char *parse_content(rv_request *r, json_t *content, rv_msg *m)
-{
+    rv_request *r = P->r;
+    rv_msg *m = &pm->m;
     static const rv_sv empty = { "", 0 };
     m->text = empty;
-    if (!content || json_is_null(content))
-        return NULL;
-    if (json_is_string(content)) {
-        m->text = sv_of(content);
-        return own(r, &m->text) ? "out of memory" : NULL;
+    if (m->content == RV_CONTENT_STRING) {
+        m->text = r->slot_texts[pm->content_slot];
+        return 1;
     }
-    if (!json_is_array(content))
-        return "content must be a string, null or an array of parts";
-    size_t n = json_array_size(content), nt = 0;
-    rv_sv stackparts[8], *parts = n <= 8 ? stackparts : mem_calloc(n, sizeof *parts);   /* freed below */
-    if (!parts)
-        return "out of memory";
-    const char *why = NULL;
-    for (size_t i = 0; i < n && !why; i++) {
-        json_t *part = json_array_get(content, i);
-        const char *type = json_string_value(json_object_get(part, "type"));
-        if (!json_is_object(part) || !type)
-            why = "each content part must be an object with a \"type\"";
-        else if (!strcmp(type, "text")) {
-            json_t *t = json_object_get(part, "text");
-            if (!json_is_string(t))
-                why = "a text part needs a string \"text\"";
-            else
-                parts[nt++] = sv_of(t);
-        } else if (!strcmp(type, "image_url") || !strcmp(type, "input_image") || !strcmp(type, "image")) {
-            m->images++;
-        }
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < m->nparts; i++) {
+        const rv_part *pt = &r->parts[m->part + i];
+        if (pt->kind == RV_PART_TEXT)
+            tmp[n++] = &r->slot_texts[pt->slot];
     }
-    if (!why && nt && join(r, parts, (uint32_t)nt, &m->text))
-        why = "out of memory";
-    if (!why && nt == 1 && own(r, &m->text))   /* join() returns a single part as it is */
-        why = "out of memory";
-    if (parts != stackparts)
-        free(parts);
-    return why;
+    return n ? join(P, tmp, n, &m->text) : 1;
 }
 
-static const char *parse_messages(rv_request *r, json_t *msgs, const rv_reqlimits *lim)
+static int finish(parser *P)
 {
-    if (!msgs)
-        return "the request has no \"messages\"";
-    if (!json_is_array(msgs))
-        return "\"messages\" must be an array";
-    size_t n = json_array_size(msgs);
-    if (n == 0)
-        return "\"messages\" is empty";
-    if (n > lim->max_messages)
-        return "too many messages";
-    r->msgs = (rv_msg *)req_alloc(r, n * sizeof *r->msgs);
-    r->texts = (rv_sv *)req_alloc(r, n * sizeof *r->texts);
-    rv_sv *sys = mem_calloc(n, sizeof *sys);
-    if (!r->msgs || !r->texts || !sys) {
-        free(sys);
-        return "out of memory";
+    rv_request *r = P->r;
+    scratch *sc = P->sc;
+    rv_reqparams *pr = &r->params;
+    if (!pr->messages.len)
+        return bad(P, RV_REQ_NONE, "the request has no \"messages\"");
+    if (!sc->msgs.n)
+        return bad(P, pr->messages.off, "\"messages\" is empty");
+    if (P->max_completion_tokens.len) {
+        r->max_tokens = P->max_completion_tokens_v;
+        pr->max_tokens = P->max_completion_tokens;
+        pr->max_tokens_key.s = "max_completion_tokens";
+    } else if (P->max_tokens.len) {
+        r->max_tokens = P->max_tokens_v;
+        pr->max_tokens = P->max_tokens;
+        pr->max_tokens_key.s = "max_tokens";
     }
-    memset(r->msgs, 0, n * sizeof *r->msgs);
-    uint32_t nsys = 0;
-    const char *why = NULL;
-    for (size_t i = 0; i < n && !why; i++) {
-        json_t *m = json_array_get(msgs, i);
-        if (!json_is_object(m)) {
-            why = "each message must be an object";
-            break;
-        }
-        const char *role = json_string_value(json_object_get(m, "role"));
-        int rl = role ? role_of(role) : -1;
-        if (rl < 0) {
-            why = role ? "unknown message role (system, developer, user, assistant, tool)"
-                       : "each message needs a string \"role\"";
-            break;
-        }
-        rv_msg *msg = &r->msgs[r->nmsg++];
-        msg->role = (uint8_t)rl;
-        why = parse_content(r, json_object_get(m, "content"), msg);
-        r->texts[r->nmsg - 1] = msg->text;
-        r->images += msg->images;
-        if (rl == RV_ROLE_USER) {
+    pr->max_tokens_key.len = pr->max_tokens_key.s ? (uint32_t)strlen(pr->max_tokens_key.s) : 0;
+    /* metadata first: it lands right after the struct, where decisions look */
+    r->nmeta = sc->meta.n;
+    r->nmsg = sc->msgs.n;
+    r->nslot = sc->slots.n;
+    r->npart = sc->parts.n;
+    r->ncall = sc->calls.n;
+    r->ntooldef = sc->tools.n;
+    r->nextra = sc->extra.n;
+    pr->nstop = sc->stops.n;
+    if ((sc->meta.n && !(r->meta = table(P, &sc->meta, sizeof(rv_meta)))) ||
+        !(r->msgs = req_mem(r, (size_t)r->nmsg * sizeof *r->msgs)) ||
+        !(r->texts = req_mem(r, (size_t)r->nmsg * sizeof *r->texts)) ||
+        (sc->slots.n && !(r->slots = table(P, &sc->slots, sizeof(rv_slot)))) ||
+        (sc->slots.n && !(r->slot_texts = table(P, &sc->stexts, sizeof(rv_sv)))) ||
+        (sc->parts.n && !(r->parts = table(P, &sc->parts, sizeof(rv_part)))) ||
+        (sc->calls.n && !(r->calls = table(P, &sc->calls, sizeof(rv_reqcall)))) ||
+        (sc->tools.n && !(r->tooldefs = table(P, &sc->tools, sizeof(rv_tooldef)))) ||
+        (sc->extra.n && !(r->extra = table(P, &sc->extra, sizeof(rv_field)))) ||
+        (sc->stops.n && !(pr->stop_v = table(P, &sc->stops, sizeof(rv_sv)))))
+        return no_memory(P);
+    /* routing's views: each message's text, input, system, turns, images */
+    const rv_sv **tmp = NULL;
+    uint32_t maxparts = 0, nsys = 0;
+    for (uint32_t i = 0; i < r->nmsg; i++) {
+        const pmsg *pm = AT(&sc->msgs, pmsg, i);
+        if (pm->m.nparts > maxparts)
+            maxparts = pm->m.nparts;
+        nsys += pm->m.role == RV_ROLE_SYSTEM;
+    }
+    size_t ntmp = (maxparts > nsys ? maxparts : nsys) + 1;
+    if (!(tmp = mem_reallocarray(NULL, ntmp, sizeof *tmp)))    /* freed below */
+        return no_memory(P);
+    int ok = 1;
+    for (uint32_t i = 0; i < r->nmsg && ok; i++) {
+        pmsg *pm = AT(&sc->msgs, pmsg, i);
+        ok = message_text(P, pm, tmp);
+        r->msgs[i] = pm->m;
+        r->texts[i] = pm->m.text;
+        r->images += pm->m.images;
+        if (pm->m.role == RV_ROLE_USER) {
             r->turns++;
-            r->input = msg->text;
-        } else if (rl == RV_ROLE_SYSTEM) {
-            sys[nsys++] = msg->text;
+            r->input = pm->m.text;
         }
     }
-    if (!why && nsys && join(r, sys, nsys, &r->system))
-        why = "out of memory";
-    free(sys);
-    return why;
+    nsys = 0;
+    for (uint32_t i = 0; i < r->nmsg && ok; i++)
+        if (r->msgs[i].role == RV_ROLE_SYSTEM)
+            tmp[nsys++] = &r->msgs[i].text;
+    if (ok && nsys)
+        ok = join(P, tmp, nsys, &r->system);
+    free(tmp);
+    if (!ok)
+        return 0;
+    /* the tools' names: tools, then legacy functions */
+    if (r->ntooldef) {
+        if (!(r->tools = req_mem(r, (size_t)r->ntooldef * sizeof *r->tools)))
+            return no_memory(P);
+        for (int legacy = 0; legacy < 2; legacy++)
+            for (uint32_t i = 0; i < r->ntooldef; i++)
+                if (r->tooldefs[i].legacy == legacy)
+                    r->tools[r->ntool++] = r->tooldefs[i].name;
+    }
+    static const rv_sv empty = { "", 0 };
+    if (!r->input.s)
+        r->input = empty;
+    if (!r->system.s)
+        r->system = empty;
+    if (!r->user.s)
+        r->user = empty;
+    if (!r->model.s)
+        r->model = empty;
+    return 1;
 }
 
-static const char *parse_tools(rv_request *r, json_t *root)
+/* ---------------------------------------------------------------- the public API */
+
+/* yajl over the body; 0 with the error set on failure.  A failed
+   allocation inside yajl comes back here through longjmp. */
+static int run_yajl(parser *P)
 {
-    json_t *tools = json_object_get(root, "tools"), *fns = json_object_get(root, "functions");
-    size_t n = (json_is_array(tools) ? json_array_size(tools) : 0) + (json_is_array(fns) ? json_array_size(fns) : 0);
-    if (tools && !json_is_array(tools) && !json_is_null(tools))
-        return "\"tools\" must be an array";
-    if (!n)
+    static yajl_alloc_funcs af = { ya_malloc, ya_realloc, ya_free, NULL };
+    yajl_alloc_funcs funcs = af;
+    jmp_buf jb;
+    funcs.ctx = P->sc;
+    P->sc->jb = &jb;
+    if (setjmp(jb)) {
+        P->failed = 0;      /* whatever was said, the cause is memory */
+        return no_memory(P);
+    }
+    yajl_handle h = yajl_alloc(&callbacks, &funcs, P);
+    if (!h)
+        return no_memory(P);
+    P->h = h;
+    yajl_config(h, yajl_dont_validate_strings, 1);  /* the body was checked as a whole */
+    yajl_status st = yajl_parse(h, (const unsigned char *)P->body, P->len);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (st == yajl_status_error && !P->failed) {
+        uint32_t at = consumed(P);
+        unsigned char *e = yajl_get_error(h, 0, (const unsigned char *)P->body, P->len);
+        size_t n = strlen((const char *)e);
+        while (n && (e[n - 1] == '\n' || e[n - 1] == ' ' || e[n - 1] == '.'))
+            n--;
+        bad(P, at, "invalid JSON: %.*s", (int)n, (const char *)e);
+    } else if (st != yajl_status_ok && !P->failed) {
+        bad(P, consumed(P), "invalid JSON");
+    }
+    /* yajl's memory is the scratch's: nothing to free here */
+    return !P->failed;
+}
+
+static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool)
+{
+    rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
+    memset(err, 0, sizeof *err);
+    if (lim && lim->max_bytes)
+        use.max_bytes = lim->max_bytes;
+    if (lim && lim->max_messages)
+        use.max_messages = lim->max_messages;
+    lim = &use;
+    pthread_once(&field_once, field_init);
+    size_t max = lim->max_bytes < UINT32_MAX ? lim->max_bytes : UINT32_MAX - 1;
+    if (len > max) {
+        snprintf(err->msg, sizeof err->msg, "request too large: %zu bytes (the limit is %zu)", len, max);
         return NULL;
-    r->tools = (rv_sv *)req_alloc(r, n * sizeof *r->tools);
-    if (!r->tools)
-        return "out of memory";
-    size_t i;
-    json_t *t;
-    json_array_foreach(tools, i, t) {
-        json_t *name = json_object_get(json_object_get(t, "function"), "name");
-        if (!json_is_string(name))
-            name = json_object_get(t, "name");
-        if (!json_is_string(name))
-            return "each tool needs a function name";
-        r->tools[r->ntool] = sv_of(name);
-        if (own(r, &r->tools[r->ntool++]))
-            return "out of memory";
     }
-    json_array_foreach(fns, i, t) {
-        json_t *name = json_object_get(t, "name");
-        if (!json_is_string(name))
-            return "each function needs a name";
-        r->tools[r->ntool] = sv_of(name);
-        if (own(r, &r->tools[r->ntool++]))
-            return "out of memory";
-    }
-    return NULL;
-}
-
-static const char *parse_meta(rv_request *r, json_t *meta)
-{
-    if (!meta || json_is_null(meta))
+    size_t limit = RV_REQ_MEM_FACTOR * len + RV_REQ_MEM_BASE;
+    rv_request *r = request_new(pool, len + 1024, limit);
+    char *body = r ? req_mem(r, len + 1) : NULL;
+    if (!body) {
+        req_free(r);
+        snprintf(err->msg, sizeof err->msg, "out of memory");
         return NULL;
-    if (!json_is_object(meta))
-        return "\"metadata\" must be an object";
-    size_t n = json_object_size(meta);
-    r->meta = (rv_meta *)req_alloc(r, (n ? n : 1) * sizeof *r->meta);
-    if (!r->meta)
-        return "out of memory";
-    const char *key;
-    json_t *v;
-    json_object_foreach(meta, key, v) {
-        rv_meta *m = &r->meta[r->nmeta];
-        size_t klen = strlen(key);
-        char *kc = req_alloc(r, klen + 1);
-        if (!kc)
-            return "out of memory";
-        memcpy(kc, key, klen + 1);
-        m->key.s = kc;
-        m->key.len = (uint32_t)klen;
-        if (json_is_string(v)) {
-            size_t vlen = json_string_length(v);
-            char *vc = req_alloc(r, vlen + 1);
-            if (!vc)
-                return "out of memory";
-            memcpy(vc, json_string_value(v), vlen + 1);
-            m->val.s = vc;
-            m->val.len = (uint32_t)vlen;
-        } else if (json_is_integer(v) || json_is_real(v) || json_is_boolean(v)) {
-            char buf[64];
-            int len = json_is_boolean(v) ? snprintf(buf, sizeof buf, "%s", json_is_true(v) ? "true" : "false")
-                    : json_is_integer(v) ? snprintf(buf, sizeof buf, "%" JSON_INTEGER_FORMAT, json_integer_value(v))
-                    : snprintf(buf, sizeof buf, "%.17g", json_real_value(v));
-            char *d = req_alloc(r, (size_t)len + 1);
-            if (!d)
-                return "out of memory";
-            memcpy(d, buf, (size_t)len + 1);
-            m->val.s = d;
-            m->val.len = (uint32_t)len;
-        } else if (json_is_null(v)) {
-            continue;
-        } else {
-            return "metadata values must be strings, numbers or bools";
-        }
-        r->nmeta++;
     }
-    return NULL;
-}
-
-const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen)
-{
-    for (uint32_t i = 0; i < r->nmeta; i++) {
-        const rv_sv *k = &r->meta[i].key;
-        if (k->len != keylen || k->s[0] != key[0])
-            continue;
-        uint32_t j = 1;
-        while (j < keylen && k->s[j] == key[j])   /* keys are short: no call to memcmp */
-            j++;
-        if (j >= keylen)
-            return &r->meta[i].val;
+    memcpy(body, buf, len);
+    body[len] = 0;
+    r->body = body;
+    r->body_len = (uint32_t)len;
+    scratch local = { 0 }, *sc = pool ? &pool->sc : &local;
+    scratch_reset(sc, limit);
+    parser P = { .r = r, .sc = sc, .body = body, .len = (uint32_t)len, .lim = lim, .err = err,
+                 .cur_msg = RV_REQ_NONE };
+    size_t bad_at = bi_utf8_invalid(body, len);
+    if (bad_at < len)
+        bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
+    else if (run_yajl(&P))
+        finish(&P);
+    if (pool)
+        scratch_reset(sc, 0);   /* keep one chunk and the tables' room */
+    else
+        scratch_free(sc);
+    if (P.failed) {
+        req_free(r);
+        return NULL;
     }
-    return NULL;
+    return r;
 }
-
-static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool);
 
 rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err)
 {
@@ -403,79 +1715,30 @@ rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *li
     return parse(buf, len, lim, err, pool);
 }
 
-static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool)
+const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen)
 {
-    rv_reqlimits dflt = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
-    memset(err, 0, sizeof *err);
-    if (!lim)
-        lim = &dflt;
-    if (len > lim->max_bytes) {
-        snprintf(err->msg, sizeof err->msg, "request too large: %zu bytes (the limit is %zu)", len, lim->max_bytes);
-        return NULL;
+    for (uint32_t i = 0; i < r->nmeta; i++) {
+        const rv_sv *k = &r->meta[i].key;
+        if (k->len != keylen || (keylen && k->s[0] != key[0]))
+            continue;
+        uint32_t j = 1;
+        while (j < keylen && k->s[j] == key[j])   /* keys are short: no call to memcmp */
+            j++;
+        if (j >= keylen)
+            return &r->meta[i].val;
     }
-    rv_request *r = pool ? (rv_request *)region_alloc(&pool->small, sizeof *r) : mem_malloc(sizeof *r + INLINE_ARENA);
-    if (!r)
-        return fail(NULL, err, "out of memory");
-    memset(r, 0, sizeof *r);
-    r->pool = pool;
-    r->arena = r->inline_arena;
-    r->arena_cap = pool ? 0 : INLINE_ARENA;
-    json_error_t je;
-    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
-        err->line = je.line;
-        err->column = je.column;
-        return fail(r, err, "invalid JSON: %s", je.text);
-    }
-    r->json = root;
-    if (!json_is_object(root))
-        return fail(r, err, "the request must be a JSON object");
-    json_t *v;
-    /* metadata first: it lands right after the struct, where decisions look */
-    const char *why = parse_meta(r, json_object_get(root, "metadata"));
-    if (!why)
-        why = parse_messages(r, json_object_get(root, "messages"), lim);
-    if (!why)
-        why = parse_tools(r, root);
-    if (why)
-        return fail(r, err, "%s", why);
-    if ((v = json_object_get(root, "model")) && !json_is_null(v)) {
-        if (!json_is_string(v))
-            return fail(r, err, "\"model\" must be a string");
-        r->model = sv_of(v);
-        if (own(r, &r->model))
-            return fail(r, err, "out of memory");
-    }
-    if ((v = json_object_get(root, "user")) && !json_is_null(v)) {
-        if (!json_is_string(v))
-            return fail(r, err, "\"user\" must be a string");
-        r->user = sv_of(v);
-        if (own(r, &r->user))
-            return fail(r, err, "out of memory");
-    }
-    if ((v = json_object_get(root, "stream")) && !json_is_null(v)) {
-        if (!json_is_boolean(v))
-            return fail(r, err, "\"stream\" must be true or false");
-        r->stream = json_is_true(v);
-    }
-    v = json_object_get(root, "max_completion_tokens");
-    if (!v || json_is_null(v))
-        v = json_object_get(root, "max_tokens");
-    if (v && !json_is_null(v)) {
-        if (!json_is_integer(v) || json_integer_value(v) <= 0)
-            return fail(r, err, "\"max_tokens\" must be a positive integer");
-        r->max_tokens = json_integer_value(v);
-    }
-    /* every view now points into the request itself: the JSON can go */
-    json_decref(root);
-    r->json = NULL;
-    if (!r->input.s)
-        r->input.s = "";
-    if (!r->system.s)
-        r->system.s = "";
-    if (!r->user.s)
-        r->user.s = "";
-    if (!r->model.s)
-        r->model.s = "";
-    return r;
+    return NULL;
+}
+
+const char *req_slotkind_name(rv_slotkind k)
+{
+    static const char *const names[] = { "content", "part", "refusal", "name", "tool arguments",
+                                         "function arguments", "tool description" };
+    return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
+}
+
+const char *req_role_name(rv_role r)
+{
+    static const char *const names[] = { "system", "user", "assistant", "tool" };
+    return (unsigned)r < sizeof names / sizeof *names ? names[r] : "?";
 }

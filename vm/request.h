@@ -1,15 +1,73 @@
-/* The request model: an OpenAI chat-completions request, parsed with
-   jansson into the views the VM reads (vm/interp.c, vm/decide.c) and the builtins scan.
+/* The request model: an OpenAI chat-completions request, parsed once into
+   what routing reads and what a provider needs to forward it, without a
+   second parse.
 
-   Parsing is strict and bounded: a size cap, jansson's nesting limit,
-   duplicate keys rejected (so a second "model" or "metadata" cannot
-   smuggle a different routing hint past a check), strings must be valid
-   UTF-8 without NUL.  Every error says what and where (line and column for
-   JSON syntax errors).
+   The body.  The request owns a copy of the bytes it was parsed from
+   ('body', 'body_len'): the caller's buffer is only read during
+   req_parse() and may be freed or reused as soon as it returns.  Every
+   other view of the request points into that copy or into the request's
+   own memory, and lives until req_free().
 
-   Every view (rv_sv) points into the request's own arena: the parsed JSON
-   is released once the views are extracted, and a typical request is one
-   contiguous block. */
+   Views.  An rv_sv is decoded text: a view straight into the body when the
+   JSON string had no escape, else the decoded bytes in the request's
+   memory.  Views are NOT NUL-terminated: always use 'len'.  An rv_span is
+   a range of the body: the JSON text of a value exactly as the client
+   sent it (a string's span includes its quotes; len 0 = absent).
+
+   What is modelled (every other top-level field is kept as a raw span in
+   'extra', for pass-through):
+
+     model                   'model' (decoded) and 'model_span'
+     messages[]              rv_msg: role (as written and as routing sees
+                             it), content (absent, null, a string, or
+                             parts), name, tool_calls, tool_call_id,
+                             legacy function_call, refusal
+       content parts         rv_part: text-like parts (text, input_text,
+                             output_text, ... : any part with a string
+                             "text"), image_url / input_image / image
+                             (url and detail), input_audio (data, format),
+                             file, refusal, others as raw spans
+       tool_calls[]          rv_reqcall: id, type, function name and
+                             arguments
+     tools[], functions[]    rv_tooldef: name, description, parameters
+                             (raw span), strict; legacy functions flagged
+     tool_choice, response_format, temperature, top_p, frequency_penalty,
+     presence_penalty, max_tokens / max_completion_tokens, stop, n, seed,
+     logprobs, top_logprobs, stream, stream_options, parallel_tool_calls,
+     user, metadata          typed in rv_reqparams, each with its raw span
+
+   Text slots.  Every string the provider will receive as text is a slot
+   (rv_slot): message content given as a string, the text of every
+   text-like content part, refusals, message names, tool-call and legacy
+   function-call arguments, and tool descriptions -- with its role,
+   message index and kind, its decoded text and the span of its JSON string
+   token, so a provider can splice a replacement (a redaction) into the
+   original bytes without re-serializing (vm/forward.h).  Input guardrails
+   screen every slot (vm/guard.h).  Tool parameter schemas and
+   response_format schemas are JSON structure, not text slots.
+
+   Parsing is strict and bounded (yajl, a streaming parser: no tree is
+   built): a size cap; the body must be valid UTF-8 (no overlong forms, no
+   surrogates) and no string may hold NUL (\u0000) or an unpaired
+   surrogate escape; nesting deeper than RV_REQ_MAX_DEPTH is refused
+   without recursion; no object may repeat a key (so a second "model" or
+   "content" cannot smuggle a different value past a check); numbers that
+   routing or providers read are checked (below); the number of messages
+   is capped.  Every error says what, and where (line and column) when it
+   is tied to a place in the body.
+
+   Numbers: max_tokens, max_completion_tokens, n and top_logprobs must be
+   integer literals (no fraction or exponent) from 1 (0 for top_logprobs)
+   to 2^53-1; seed an integer literal within 64 bits; temperature, top_p
+   and the penalties finite numbers (1e999 is refused; -0 is 0).  A number
+   anywhere else is kept as written and passed through: a metadata value
+   that is a number or a bool is its JSON text as written ("1.50" stays
+   "1.50").
+
+   Memory: a request holds at most RV_REQ_MEM_FACTOR times its body size
+   plus RV_REQ_MEM_BASE bytes (the copy of the body included), and parsing
+   needs at most as much again in scratch space; a request that would need
+   more is refused with an error, never truncated. */
 #ifndef RV_REQUEST_H
 #define RV_REQUEST_H
 
@@ -17,16 +75,117 @@
 #include <stdint.h>
 
 typedef struct { const char *s; uint32_t len; } rv_sv;
+typedef struct { uint32_t off, len; } rv_span;
 
+#define RV_REQ_NONE UINT32_MAX      /* no index */
+#define RV_REQ_MAX_DEPTH 512        /* nesting of arrays and objects */
+#define RV_REQ_MEM_FACTOR 8
+#define RV_REQ_MEM_BASE (64u << 10)
+
+/* Roles as routing sees them (developer is system, function is tool). */
 typedef enum { RV_ROLE_SYSTEM, RV_ROLE_USER, RV_ROLE_ASSISTANT, RV_ROLE_TOOL } rv_role;
+/* Roles as written. */
+typedef enum {
+    RV_WROLE_SYSTEM, RV_WROLE_DEVELOPER, RV_WROLE_USER, RV_WROLE_ASSISTANT, RV_WROLE_TOOL, RV_WROLE_FUNCTION
+} rv_wrole;
+
+typedef enum { RV_CONTENT_ABSENT, RV_CONTENT_NULL, RV_CONTENT_STRING, RV_CONTENT_PARTS } rv_content;
+
+typedef enum {
+    RV_SLOT_CONTENT,    /* a message's content given as a string */
+    RV_SLOT_PART,       /* the "text" of a content part */
+    RV_SLOT_REFUSAL,    /* an assistant's "refusal" (message field or part) */
+    RV_SLOT_NAME,       /* a message's "name" */
+    RV_SLOT_TOOL_ARGS,  /* tool_calls[].function.arguments */
+    RV_SLOT_FUNC_ARGS,  /* legacy function_call.arguments */
+    RV_SLOT_TOOL_DESC   /* a tool's (or legacy function's) description; 'msg' is RV_REQ_NONE */
+} rv_slotkind;
+
+/* A text slot; its decoded text is rv_request.slot_texts[i] (a table of
+   its own, so an overlay of redacted texts has the same shape). */
+typedef struct {
+    rv_span raw;        /* the JSON string token, quotes included */
+    uint32_t msg;       /* message index, RV_REQ_NONE for tool descriptions */
+    uint8_t kind;       /* rv_slotkind */
+    uint8_t role;       /* rv_role of the message (a tool result has RV_ROLE_TOOL);
+                           RV_ROLE_SYSTEM for tool descriptions */
+} rv_slot;
+
+typedef enum {
+    RV_PART_TEXT,       /* type text, input_text, output_text: 'slot' is its text */
+    RV_PART_IMAGE,      /* image_url, input_image, image: a = url, b = detail */
+    RV_PART_AUDIO,      /* input_audio: a = data, b = format */
+    RV_PART_FILE,       /* file, input_file: a = file_id, b = file_data */
+    RV_PART_REFUSAL,    /* refusal: 'slot' is its text */
+    RV_PART_OTHER       /* anything else: only 'type' and 'raw' (and 'slot' if it has a string "text") */
+} rv_partkind;
 
 typedef struct {
-    rv_sv text;          /* the message's text parts, joined with "\n" */
-    uint8_t role;        /* rv_role */
-    uint32_t images;     /* image parts */
+    rv_sv type;         /* as written */
+    rv_sv a, b;         /* by kind, see rv_partkind ("" when absent) */
+    rv_span raw;        /* the part object */
+    uint32_t slot;      /* its text slot, or RV_REQ_NONE */
+    uint8_t kind;       /* rv_partkind */
+} rv_part;
+
+typedef struct {
+    rv_sv id, type, name;   /* id, type ("function"), function.name */
+    uint32_t args;          /* slot of function.arguments, or RV_REQ_NONE */
+    rv_span raw;            /* the tool call object */
+} rv_reqcall;
+
+typedef struct {
+    rv_sv type;         /* "function" ("" for legacy functions) */
+    rv_sv name;
+    uint32_t desc;      /* slot of the description, or RV_REQ_NONE */
+    rv_span parameters; /* the JSON schema as written */
+    rv_span strict;
+    rv_span raw;        /* the tool object */
+    uint8_t legacy;     /* from "functions" */
+} rv_tooldef;
+
+typedef struct {
+    rv_sv text;         /* routing's text: the string content, or the text
+                           parts joined with "\n"; "" for none */
+    uint8_t role;       /* rv_role */
+    uint8_t wrole;      /* rv_wrole */
+    uint8_t content;    /* rv_content */
+    uint32_t images;    /* image parts */
+    uint32_t part, nparts;  /* its content parts: parts[part .. part + nparts) */
+    uint32_t slot, nslots;  /* its text slots, in document order */
+    uint32_t call, ncalls;  /* its tool calls */
+    rv_sv tool_call_id;     /* "" when absent */
+    rv_sv fc_name;          /* legacy function_call.name, "" when absent */
+    rv_span raw;            /* the message object */
 } rv_msg;
 
 typedef struct { rv_sv key, val; } rv_meta;
+typedef struct { rv_sv key; rv_span val; } rv_field;
+
+/* The parameters a provider translates; each 'span' is the value as
+   written (len 0 when absent), the typed value beside it is valid when
+   the span is present. */
+typedef struct {
+    rv_span temperature, top_p, frequency_penalty, presence_penalty;
+    double temperature_v, top_p_v, frequency_penalty_v, presence_penalty_v;
+    rv_span max_tokens;         /* whichever of max_completion_tokens / max_tokens gave rv_request.max_tokens */
+    rv_sv max_tokens_key;       /* its key: "max_tokens" or "max_completion_tokens" */
+    rv_span n, seed, logprobs, top_logprobs, parallel_tool_calls;
+    int64_t n_v, seed_v, top_logprobs_v;
+    uint8_t logprobs_v, parallel_tool_calls_v;
+    rv_span stop;               /* a string or an array of strings */
+    const rv_sv *stop_v;        uint32_t nstop;
+    rv_span stream, stream_options, include_usage;
+    uint8_t include_usage_v;
+    rv_span tool_choice;        /* a string ("none", "auto", "required") or an object */
+    rv_sv tool_choice_mode;     /* the string, or the object's "type" */
+    rv_sv tool_choice_name;     /* the object's function name */
+    rv_span function_call;      /* legacy top-level function_call, as written */
+    rv_span response_format;
+    rv_sv response_format_type;
+    rv_span response_format_schema;     /* its "json_schema" object */
+    rv_span user, metadata, tools, functions, messages;
+} rv_reqparams;
 
 typedef struct rv_request {
     /* what most decisions read first, together */
@@ -37,51 +196,71 @@ typedef struct rv_request {
     uint32_t images, turns;
     int64_t max_tokens;  /* 0 = not given */
     rv_sv model;         /* the agent the client addressed ("" if none) */
-    rv_sv system;        /* system messages' texts joined with "\n" */
+    rv_sv system;        /* system and developer messages' texts joined with "\n" */
     rv_msg *msgs;        uint32_t nmsg;
     rv_sv *texts;        /* nmsg views: every message's text (the 'messages' list) */
-    rv_sv *tools;        uint32_t ntool;   /* function names */
-    /* owned: the parsed JSON, and an arena whose first block is this
-       struct's tail, so a typical request -- its views, message table and
-       metadata, copied -- is one allocation, a few cache lines apart */
-    void *json;          /* json_t * while parsing; NULL after */
-    char *arena;         size_t arena_len, arena_cap;
-    void *blocks;        /* further arena blocks */
-    struct rv_reqpool *pool;  /* pooled requests take everything from the pool */
-    _Alignas(16) char inline_arena[];
+    rv_sv *tools;        uint32_t ntool;   /* function names: tools, then legacy functions */
+
+    /* text slots, in document order (a message's slots are contiguous) */
+    rv_slot *slots;      uint32_t nslot;
+    rv_sv *slot_texts;   /* nslot views: each slot's decoded text */
+
+    /* for forwarding */
+    const char *body;    uint32_t body_len;     /* the request's copy */
+    rv_span model_span;  /* the "model" value (len 0 if absent) */
+    uint32_t root_end;   /* offset of the root object's closing '}' */
+    rv_part *parts;      uint32_t npart;
+    rv_reqcall *calls;  uint32_t ncall;
+    rv_tooldef *tooldefs; uint32_t ntooldef;
+    rv_field *extra;     uint32_t nextra;  /* every top-level field not modelled here */
+    rv_reqparams params;
+
+    /* owned memory (vm/request.c) */
+    size_t mem_bytes;    /* bytes this request holds, the body's copy included */
+    size_t mem_limit;
+    void *mem;           /* its blocks */
+    struct rv_reqpool *pool;
 } rv_request;
 
 typedef struct {
-    size_t max_bytes;    /* default 16 MiB */
+    size_t max_bytes;       /* default 16 MiB; at most 4 GiB - 1 */
     uint32_t max_messages;  /* default 10,000 */
 } rv_reqlimits;
 
 typedef struct {
     char msg[256];
-    int line, column;    /* JSON syntax errors; 0 otherwise */
+    int line, column;    /* where in the body (1-based), 0 when not tied to a place */
 } rv_reqerr;
 
-/* Parse 'len' bytes.  Returns a request the caller frees with req_free(),
-   or NULL with 'err' filled.  'lim' may be NULL for the defaults. */
+/* Parse 'len' bytes (borrowed: copied, and not used after return).
+   Returns a request the caller frees with req_free(), or NULL with 'err'
+   filled.  'lim' may be NULL for the defaults. */
 rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err);
-void req_free(rv_request *r);   /* a pooled request is freed with its pool */
+void req_free(rv_request *r);
 
-/* A pool for many requests parsed in a row (a batch, a worker's requests
-   between two resets): each request's small parts -- the struct, its
-   tables and metadata -- land right after the previous request's, and the
-   large texts in a region of their own, so deciding requests one after
-   another reads memory in order. */
+/* A pool for the requests of one thread (a batch, a worker's requests in
+   flight): requests take their memory from the pool's blocks, packed one
+   after another, so deciding requests in a row reads memory in order,
+   and the pool keeps the parser's scratch space between parses.  Requests
+   may be freed in any order (a gateway's requests finish out of order):
+   a block returns to the pool when every request that used it is freed,
+   so a long-lived request keeps at most the blocks it shares.  A pool and
+   its requests belong to one thread at a time; a parsed request may be
+   read by any number of threads (it is never modified).
+   req_pool_free() frees the pool; its requests must be freed first. */
 typedef struct rv_reqpool rv_reqpool;
 rv_reqpool *req_pool_new(void);
 void req_pool_free(rv_reqpool *pool);
 rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
                              rv_reqpool *pool);
-
-/* Copy 'n' bytes into the request's arena (for redacted texts and other
-   derived strings); NULL when out of memory. */
-char *req_alloc(rv_request *r, size_t n);
+/* Blocks the pool holds (in use or free), for tests. */
+size_t req_pool_blocks(const rv_reqpool *pool);
 
 /* The metadata value for 'key', or NULL. */
 const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen);
+
+/* Names of kinds and roles, for explanations. */
+const char *req_slotkind_name(rv_slotkind k);
+const char *req_role_name(rv_role r);
 
 #endif

@@ -112,9 +112,11 @@ static int one(ctx *x, const char *buf, size_t len)
     uint32_t a = x->agent ? vm_agent(x->p, x->agent, strlen(x->agent)) : vm_agent(x->p, req->model.s, req->model.len);
     if (a == RV_NONE) {
         char msg[300];
+        /* (the request's model is a view into its body: not NUL-terminated) */
         const char *want = x->agent ? x->agent : req->model.len ? req->model.s : NULL;
+        int wlen = x->agent ? (int)strlen(x->agent) : (int)req->model.len;
         if (want)
-            snprintf(msg, sizeof msg, "no agent named '%.200s' in the policy", want);
+            snprintf(msg, sizeof msg, "no agent named '%.*s' in the policy", wlen > 200 ? 200 : wlen, want);
         else
             snprintf(msg, sizeof msg, "the request names no agent (\"model\") and the policy has %u", x->p->nagent);
         print_json(ex_error(msg, 0, 0));

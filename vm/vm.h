@@ -190,9 +190,13 @@ typedef struct {
     /* The conversation.  For an answer: the client's request 'req', with
        'system' (the model's template, {agent} and {model} substituted;
        empty if none) sent before the client's own system messages, and
-       the request's texts as redacted by the input guardrails.  For a
-       judge: 'msgs' only, which the VM built (req is NULL). */
+       'texts' in place of the request's own: one per text slot of 'req'
+       (req->nslot; vm/request.h), as the input guardrails left them --
+       a provider splices them into the body (vm/forward.h) or translates
+       from them.  For a judge: 'msgs' only, which the VM built (req and
+       texts are NULL). */
     const rv_request *req;
+    const rv_sv *texts;
     rv_sv system;
     const rv_chatmsg *msgs;
     uint32_t nmsgs;
@@ -371,6 +375,11 @@ const rv_hookcall *vm_hook(const rv_vm *vm);    /* after RV_HOOK, else NULL */
 const rv_result *vm_result(const rv_vm *vm);    /* any time after vm_start */
 const rv_image *vm_image(const rv_vm *vm);
 const rv_request *vm_request(const rv_vm *vm);
+/* The texts the provider receives, one per text slot of the request
+   (vm_request(vm)->nslot views, in slot order): the request's own, or as
+   the input guardrails redacted them (vm/guard.c).  Valid until the VM
+   starts its next request. */
+const rv_sv *vm_texts(const rv_vm *vm);
 
 /* The deciding agent's next fallback entry (0-based, within its list):
    the entries from it on have not been tried (explain's plan). */

@@ -4,6 +4,7 @@
 #ifndef RV_VMSTATE_H
 #define RV_VMSTATE_H
 
+#include "guard.h"
 #include "vm.h"
 
 #define RV_MAX_CHAIN 64         /* agents on one request's path (delegations, agent fallbacks) */
@@ -21,6 +22,7 @@ struct rv_vm {
     const rv_image *img;
     const rv_env *env;
     const rv_request *req;
+    gd_overlay ov;              /* the request's texts as this decision sees them (guard.h) */
     bi_langdet *lang;
     const rv_observer *obs;
     void *obs_ud;

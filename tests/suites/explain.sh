@@ -11,7 +11,8 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 gen() {
     case "$1" in
     non_utf8) printf '{"model":"support","messages":[{"role":"user","content":"caf\351"}]}' ;;
-    deep) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":" + "[" * 100000 + "]" * 100000 + "}")' ;;
+    deep) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"x\":" + "[" * 100000 + "]" * 100000 + "}")' ;;
+    deep_messages) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":" + "[" * 100000 + "]" * 100000 + "}")' ;;
     50mb) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "a" * (50 << 20) + "\"}]}")' ;;
     esac
 }

@@ -557,8 +557,12 @@ int main(void)
     req_free(r);
     r = request("{\"messages\":[{\"role\":\"user\",\"content\":\"card 1234 and 5678\"}]}");
     st = vm_start(vm, AG("guarded"), r, NULL);
-    CHECK("redaction happens before routing", st == RV_CALL && cm(vm) == 1 && res->redacted == 2 &&
-          !strcmp(r->input.s, "card #### and ####"), "model=%s input=%s", name(p, cm(vm)), r->input.s);
+    CHECK("redaction happens before routing", st == RV_CALL && cm(vm) == 1 && res->redacted == 2,
+          "model=%s redacted=%u", name(p, cm(vm)), res->redacted);
+    CHECK("the call carries the redacted texts", vm_call(vm)->texts == vm_texts(vm) && vm_texts(vm)[0].len == 18 &&
+          !memcmp(vm_texts(vm)[0].s, "card #### and ####", 18), "text=%.*s", (int)vm_texts(vm)[0].len, vm_texts(vm)[0].s);
+    CHECK("redaction leaves the request as it was", r->input.len == 18 && !memcmp(r->input.s, "card 1234 and 5678", 18) &&
+          r->slot_texts[0].s == r->input.s, "input=%.*s", (int)r->input.len, r->input.s);
     rv_outcome badword = answer("this is bad, bad", 1000000);
     st = vm_resume(vm, &badword);
     CHECK("output redaction", st == RV_DONE && res->answer.len == 16 && !memcmp(res->answer.s, "this is ***, ***", 16),
