@@ -34,6 +34,15 @@ typedef enum {
 } ast_binop;
 extern const char *const ast_binop_names[];
 
+/* Expressions and routing targets nest at most this deep: each operator,
+   call, list, field access, parenthesis and nested target is one level (a
+   chain of 'and' is one level per 'and').  The parser stops deeper input
+   with "nesting too deep", so the passes over the tree, which recurse,
+   need a bounded stack.  Constants defined in terms of constants are held
+   to the same depth; imports to AST_MAX_IMPORTS. */
+#define AST_MAX_DEPTH   1000
+#define AST_MAX_IMPORTS 128
+
 typedef struct sym sym;   /* compiler/resolve.h */
 struct call_settings;     /* compiler/compiler.h */
 
@@ -73,6 +82,7 @@ struct ast {
     int field;              /* E_NAME/E_MEMBER resolved to a request/candidate/... field */
     uint32_t ext;           /* pass-specific scratch (e.g. code generator indexes) */
     uint8_t fold_state;     /* fold.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request */
+    uint16_t depth;         /* expressions and targets: nesting depth, at most AST_MAX_DEPTH */
     ast *fold_val;
     union {
         int64_t i;                                   /* numeric literals, E_BOOL */

@@ -74,6 +74,8 @@ typedef struct {
     int64_t worst;              /* worst-case cost, -1 when unbounded */
     const char *worst_why;      /* the model that makes it so */
     int visiting, done;         /* cycle detection */
+    uint32_t chain;             /* the most agents a request to it passes through (lint.c) */
+    sym *next_in_chain;         /* the agent after it on such a path, or NULL */
 } agent_info;
 
 struct sym {
@@ -117,6 +119,9 @@ typedef struct {
     int strip;                  /* leave the source texts out of the program */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int oom;
+    uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */
+    uint32_t typ_depth;         /* typing.c: typ_expr() frames, at most TYP_MAX_DEPTH */
+    uint32_t typ_too_deep;      /* typing.c: times that limit was met (reported once) */
     /* import.c's file states */
     struct loaded_file *loaded;
     uint32_t nloaded, loaded_cap;
@@ -156,7 +161,10 @@ const char *res_suggest(rv_compiler *c, const char *name, unsigned mask);
 int chk_program(rv_compiler *c);
 /* lint.c */
 void lint_program(rv_compiler *c);
-/* cost.c: worst-case cost of a request to 'agent' (money), -1 if unbounded */
+/* cost.c: worst-case cost of a request to 'agent' (money), -1 if unbounded.
+   The agents it delegates to are computed first (recursively); lint.c
+   calls it on the agents in an order that has them done already, so the
+   recursion never goes deeper than one agent. */
 int64_t cost_agent(rv_compiler *c, sym *agent, const char **why);
 
 #endif

@@ -213,7 +213,17 @@ static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *d
             r = -1;
             continue;
         }
-        if (load_path(c, path, name, d, 0))
+        if (c->import_depth >= AST_MAX_IMPORTS) {
+            diag_report(&c->diag, DG_TOO_DEEP, d->at, "imports nest too deep (limit %d)", AST_MAX_IMPORTS);
+            diag_hint(&c->diag, "each file imported by an imported file is a level; import shared files "
+                      "from one place");
+            r = -1;
+            continue;
+        }
+        c->import_depth++;
+        int lr = load_path(c, path, name, d, 0);
+        c->import_depth--;
+        if (lr)
             r = -1;
     }
     return r;

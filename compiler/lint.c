@@ -22,9 +22,10 @@
 #include "arith.h"
 #include "compiler.h"
 #include "fold.h"
+#include "format.h"
 #include "imply.h"
 #include "mem.h"
-#include "format.h"
+#include "vm.h"
 
 #define D (&c->diag)
 
@@ -338,72 +339,162 @@ static void lint_target(rv_compiler *c, ast *t, sym *agent)
 
 /* ---------------------------------------------------------------- agent graph */
 
-/* Depth-first search over agent references (route targets and fallbacks);
-   'path' holds the agents on the stack, for the message. */
-typedef struct { rv_compiler *c; sym **path; unsigned depth; } cycle_ctx;
+/* Depth-first search over agent references (route targets and
+   fallbacks), with an explicit stack: a chain of delegations is as long
+   as the policy makes it.  'frames' holds the agents on the current path
+   (for the message), each with its range of 'edges' still to follow;
+   'post' receives the agents as they are finished, delegates before the
+   agents that use them (the order cost.c needs). */
+typedef struct { ast *ref; sym *to; } edge;
+typedef struct { sym *agent; uint32_t start, next; } frame;
+typedef struct {
+    rv_compiler *c;
+    frame *frames;
+    uint32_t nframe;
+    edge *edges;
+    uint32_t nedge, cap_edge;
+    sym **post;
+    uint32_t npost;
+    uint32_t ncycle;        /* cycles reported */
+} cycle_ctx;
 
-static void visit_agent(cycle_ctx *cc, sym *a);
-
-static void visit_ref(cycle_ctx *cc, ast *ref, sym *target)
+static void add_edge(cycle_ctx *cc, ast *ref, sym *to)
 {
-    rv_compiler *c = cc->c;
-    if (target->u.agent.visiting) {
-        char chain[1024];
-        size_t o = 0;
-        unsigned start = 0;
-        while (start < cc->depth && cc->path[start] != target)
-            start++;
-        for (unsigned i = start; i < cc->depth && o < sizeof chain - 64; i++)
-            o += (size_t)snprintf(chain + o, sizeof chain - o, "'%s' -> ", cc->path[i]->name);
-        snprintf(chain + o, sizeof chain - o, "'%s'", target->name);
-        diag_report(D, DG_DELEGATION_CYCLE, ref->at, "agents route or fall back to each other in a cycle: %s", chain);
-        diag_hint(D, "a request would never reach a model; break the cycle with a model");
-        return;
+    if (cc->nedge == cc->cap_edge) {
+        uint32_t cap = cc->cap_edge ? cc->cap_edge * 2 : 64;
+        edge *e = mem_reallocarray(cc->edges, cap, sizeof *e);
+        if (!e) {
+            cc->c->oom = 1;
+            return;
+        }
+        cc->edges = e;
+        cc->cap_edge = cap;
     }
-    visit_agent(cc, target);
+    cc->edges[cc->nedge].ref = ref;
+    cc->edges[cc->nedge++].to = to;
 }
 
-static void visit_target(cycle_ctx *cc, ast *t)
+/* The agents a target delegates to, in source order (targets nest at most
+   AST_MAX_DEPTH deep). */
+static void target_edges(cycle_ctx *cc, ast *t)
 {
     switch (t->kind) {
     case T_REF:
         if (t->sym && t->sym->kind == SYM_AGENT)
-            visit_ref(cc, t, t->sym);
+            add_edge(cc, t, t->sym);
         return;
     case T_ROUTE:
         for (ast *r = t->u.t->rules; r; r = r->next)
-            visit_target(cc, r->u.rule.target);
+            target_edges(cc, r->u.rule.target);
         return;
     case T_SPLIT:
         for (ast *a = t->u.t->arms; a; a = a->next)
-            visit_target(cc, a->u.arm.target);
+            target_edges(cc, a->u.arm.target);
         return;
     case T_HOOK:
-        visit_target(cc, t->u.t->dflt);
+        target_edges(cc, t->u.t->dflt);
         return;
     default:
         return;
     }
 }
 
-static void visit_agent(cycle_ctx *cc, sym *a)
+static void push_agent(cycle_ctx *cc, sym *a)
 {
     agent_info *ai = &a->u.agent;
-    if (ai->done || !ai->route)
-        return;
     ai->visiting = 1;
-    cc->path[cc->depth++] = a;
-    visit_target(cc, ai->route);
+    frame *f = &cc->frames[cc->nframe++];
+    f->agent = a;
+    f->start = f->next = cc->nedge;
+    target_edges(cc, ai->route);
     for (ast *n = ai->fallback; n; n = n->next)
         for (ast *m = n->kind == E_LIST ? n->u.items : n; m; m = n->kind == E_LIST ? m->next : NULL)
             if (m->sym && m->sym->kind == SYM_AGENT)
-                visit_ref(cc, m, m->sym);
+                add_edge(cc, m, m->sym);
     for (ast *it = ai->onfail; it; it = it->next)
         if (it->u.item->value2->sym && it->u.item->value2->sym->kind == SYM_AGENT)
-            visit_ref(cc, it->u.item->value2, it->u.item->value2->sym);
-    cc->depth--;
-    ai->visiting = 0;
-    ai->done = 1;
+            add_edge(cc, it->u.item->value2, it->u.item->value2->sym);
+}
+
+static void report_cycle(cycle_ctx *cc, ast *ref, sym *target)
+{
+    rv_compiler *c = cc->c;
+    char chain[1024];
+    size_t o = 0;
+    uint32_t start = 0;
+    while (start < cc->nframe && cc->frames[start].agent != target)
+        start++;
+    for (uint32_t i = start; i < cc->nframe && o < sizeof chain - 64; i++)
+        o += (size_t)snprintf(chain + o, sizeof chain - o, "'%s' -> ", cc->frames[i].agent->name);
+    snprintf(chain + o, sizeof chain - o, "'%s'", target->name);
+    diag_report(D, DG_DELEGATION_CYCLE, ref->at, "agents route or fall back to each other in a cycle: %s", chain);
+    cc->ncycle++;
+    diag_hint(D, "a request would never reach a model; break the cycle with a model");
+}
+
+/* A request to the agent of finished frame 'f' passes through it and
+   then at most the longest chain among the agents it delegates or falls
+   back to (all finished, or on a cycle already reported).  The VM holds
+   RV_MAX_CHAIN agents on a path; a longer chain is reported once, at the
+   agent where it first becomes too long. */
+static void chain_length(cycle_ctx *cc, frame *f)
+{
+    rv_compiler *c = cc->c;
+    agent_info *ai = &f->agent->u.agent;
+    ai->chain = 1;
+    ai->next_in_chain = NULL;
+    for (uint32_t i = f->start; i < cc->nedge; i++) {
+        sym *to = cc->edges[i].to;
+        if (to->u.agent.done && to->u.agent.chain + 1 > ai->chain) {
+            ai->chain = to->u.agent.chain + 1;
+            ai->next_in_chain = to;
+        }
+    }
+    if (ai->chain != RV_MAX_CHAIN + 1 || cc->ncycle)   /* (on a cycle, chains are no news) */
+        return;
+    char path[1024];
+    size_t o = 0;
+    unsigned n = 0;
+    for (sym *s = f->agent; s && o < sizeof path - 80; s = s->u.agent.next_in_chain, n++) {
+        if (n == 3 && ai->chain > 5) {   /* the first three, then the last */
+            o += (size_t)snprintf(path + o, sizeof path - o, " -> ...");
+            while (s->u.agent.next_in_chain)
+                s = s->u.agent.next_in_chain;
+        }
+        o += (size_t)snprintf(path + o, sizeof path - o, "%s'%s'", n ? " -> " : "", s->name);
+    }
+    diag_report(D, DG_DELEGATION_CHAIN, f->agent->decl->u.decl->name_at,
+                "a request to '%s' can pass through %u agents, more than a request's path holds (%d): %s",
+                f->agent->name, ai->chain, RV_MAX_CHAIN, path);
+    diag_hint(D, "route to a model in fewer steps; the agents that lead here have longer chains still");
+}
+
+/* Every agent reachable from 'root' that is not finished yet.  The top
+   frame's edges run from its 'next' to the end of 'edges' (an agent's
+   edges are dropped when it is finished). */
+static void visit_agent(cycle_ctx *cc, sym *root)
+{
+    if (root->u.agent.done || !root->u.agent.route)
+        return;
+    push_agent(cc, root);
+    while (cc->nframe && !cc->c->oom) {
+        frame *f = &cc->frames[cc->nframe - 1];
+        if (f->next == cc->nedge) {
+            agent_info *ai = &f->agent->u.agent;
+            chain_length(cc, f);
+            ai->visiting = 0;
+            ai->done = 1;
+            cc->post[cc->npost++] = f->agent;
+            cc->nedge = f->start;
+            cc->nframe--;
+            continue;
+        }
+        edge e = cc->edges[f->next++];
+        if (e.to->u.agent.visiting)
+            report_cycle(cc, e.ref, e.to);
+        else if (!e.to->u.agent.done && e.to->u.agent.route)
+            push_agent(cc, e.to);
+    }
 }
 
 /* ---------------------------------------------------------------- models' stand-ins */
@@ -486,8 +577,11 @@ static void guard_limits(sym *s)
 
 void lint_program(rv_compiler *c)
 {
-    cycle_ctx cc = { .c = c, .path = mem_calloc(c->count[SYM_AGENT] + 1, sizeof(sym *)) };
-    if (!cc.path) {
+    cycle_ctx cc = { .c = c, .frames = mem_calloc(c->count[SYM_AGENT] + 1, sizeof *cc.frames),
+                     .post = mem_calloc(c->count[SYM_AGENT] + 1, sizeof *cc.post) };
+    if (!cc.frames || !cc.post) {
+        free(cc.frames);
+        free(cc.post);
         c->oom = 1;
         return;
     }
@@ -497,9 +591,10 @@ void lint_program(rv_compiler *c)
     for (uint32_t i = 0; i < c->norder; i++)
         if (c->order[i]->kind == SYM_AGENT)
             visit_agent(&cc, c->order[i]);
-    free(cc.path);
+    free(cc.frames);
+    free(cc.edges);
     lint_standins(c);
-    int cyclic = c->diag.nerr > 0;
+    int cyclic = c->diag.nerr > 0 || c->oom;
     for (uint32_t i = 0; i < c->norder; i++) {
         sym *s = c->order[i];
         if (s->kind == SYM_AGENT) {
@@ -507,6 +602,13 @@ void lint_program(rv_compiler *c)
             lint_target(c, s->u.agent.route, s);
         }
     }
+    /* worst cases, delegates first: cost_agent() then finds every agent a
+       route delegates to already computed, and never recurses deeper */
+    for (uint32_t i = 0; i < cc.npost && !cyclic; i++) {
+        const char *why;
+        cost_agent(c, cc.post[i], &why);
+    }
+    free(cc.post);
     for (uint32_t i = 0; i < c->norder && !cyclic; i++) {
         sym *s = c->order[i];
         if (s->kind != SYM_AGENT)

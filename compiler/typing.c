@@ -474,7 +474,25 @@ static rv_type type_of_binary(rv_compiler *c, ast *e, typ_scope sc)
 }
 
 /* Returns the type, or RV_T__COUNT after reporting an error. */
+static rv_type type_of(rv_compiler *c, ast *e, typ_scope sc);
+
 rv_type typ_expr(rv_compiler *c, ast *e, typ_scope sc)
+{
+    if (c->typ_depth >= TYP_MAX_DEPTH) {
+        if (!c->typ_too_deep++) {   /* once: every constant on the chain fails with it */
+            diag_report(D, DG_TOO_DEEP, e->at, "constants defined in terms of constants nest too deep here "
+                        "(limit %d levels)", TYP_MAX_DEPTH);
+            diag_hint(D, "define the constants from literals, or in fewer steps");
+        }
+        return e->type = RV_T__COUNT;
+    }
+    c->typ_depth++;
+    rv_type t = type_of(c, e, sc);
+    c->typ_depth--;
+    return t;
+}
+
+static rv_type type_of(rv_compiler *c, ast *e, typ_scope sc)
 {
     rv_type t = RV_T__COUNT;
     switch (e->kind) {

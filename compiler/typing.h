@@ -8,6 +8,12 @@
 /* Where an expression sits decides what its bare names mean (typing.c). */
 typedef enum { TYP_CONST, TYP_ROUTE, TYP_WHERE, TYP_CHECK, TYP_EXPECT } typ_scope;
 
+/* Typing recurses into the definitions of the constants an expression
+   names (each nested at most AST_MAX_DEPTH); the whole recursion is held
+   to this many levels, so a long chain of constants defined in terms of
+   each other is an error (too-deep), not a stack overflow. */
+#define TYP_MAX_DEPTH (2 * AST_MAX_DEPTH)
+
 /* Type 'e' in scope 'sc': fills e->type (and e->elem, e->sym, e->field,
    e->ext) on every node; returns the type, or RV_T__COUNT after
    reporting an error. */

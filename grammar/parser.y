@@ -49,8 +49,18 @@ int rv_yylex(RV_YYSTYPE *lval, src_span *lloc, yyscan_t scanner);
     } while (0)
 #define NEW(kind, at) ast_new(ctx->arena, (kind), (at))
 #define OOM(p) do { if (!(p)) { ctx->oom = 1; YYABORT; } } while (0)
+/* Node 'n' is nested 'd' deep: past AST_MAX_DEPTH the construct is
+   reported and skipped by error recovery.  Bison's own stack holds a few
+   states per level, so it is sized for the limit; running out of it means
+   the input nests too deep as well (see rv_yyerror). */
+#define NEST(n, d) do { if (nest(ctx, (n), (d))) YYERROR; } while (0)
+#define YYMAXDEPTH (16 * AST_MAX_DEPTH + 200)
 static void rv_yyerror(src_span *at, yyscan_t scanner, parse_ctx *ctx, const char *msg);
 static ast *binop(parse_ctx *ctx, ast_binop op, ast *l, ast *r, src_span at);
+static int nest(parse_ctx *ctx, ast *n, unsigned d);
+static unsigned dep(const ast *n) { return n ? n->depth : 0; }
+static unsigned max_dep(const ast *list, int targets);
+static unsigned max2(unsigned a, unsigned b) { return a > b ? a : b; }
 static ast_list one(ast *n) { ast_list l = { n, n }; return l; }
 static ast_list push(ast_list l, ast *n)
 {
@@ -221,7 +231,8 @@ item: name exprs        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->
                           $$->u.item->value = $2.head; }
     | ROUTE '{' rules '}'
                         { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "route"; $$->u.item->name_at = @1;
-                          ast *t; OOM(t = NEW(T_ROUTE, @$)); t->u.t->rules = $3.head; $$->u.item->value = t; }
+                          ast *t; OOM(t = NEW(T_ROUTE, @$)); t->u.t->rules = $3.head; $$->u.item->value = t;
+                          NEST(t, 1 + max_dep($3.head, 1)); }
     | ROUTE "->" target { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = "route"; $$->u.item->name_at = @1;
                           $$->u.item->value = $3; }
     ;
@@ -347,14 +358,15 @@ target: name            { OOM($$ = NEW(T_REF, @$)); $$->u.name = $1; }
                         { OOM($$ = NEW(T_CASCADE, @$)); $$->u.t->cands = $2; $$->u.t->cond = $6;
                           $$->u.t->by = RV_BY_CHECK; $$->u.t->check = $9; }
     | SPLIT arms BY expr
-                        { OOM($$ = NEW(T_SPLIT, @$)); $$->u.t->arms = $2.head; $$->u.t->cond = $4; }
+                        { OOM($$ = NEW(T_SPLIT, @$)); $$->u.t->arms = $2.head; $$->u.t->cond = $4;
+                          NEST($$, 1 + max_dep($2.head, 1)); }
     | HOOK STRING TIMEOUT expr DEFAULT target
                         { OOM($$ = NEW(T_HOOK, @$)); OOM($$->u.t->url = NEW(E_STR, @2));
                           $$->u.t->url->u.str.s = $2.s; $$->u.t->url->u.str.len = $2.len;
-                          $$->u.t->cond = $4; $$->u.t->dflt = $6; }
+                          $$->u.t->cond = $4; $$->u.t->dflt = $6; NEST($$, 1 + dep($6)); }
     | ROUTE '{' rules '}'
-                        { OOM($$ = NEW(T_ROUTE, @$)); $$->u.t->rules = $3.head; }
-    | '(' target ')'    { $$ = $2; }
+                        { OOM($$ = NEW(T_ROUTE, @$)); $$->u.t->rules = $3.head; NEST($$, 1 + max_dep($3.head, 1)); }
+    | '(' target ')'    { $$ = $2; NEST($$, 1 + dep($2)); }
     ;
 cand_list: '[' names ']' { $$ = $2.head; }
     ;
@@ -375,36 +387,36 @@ arm: expr "->" target   { OOM($$ = NEW(N_ARM, @$)); $$->u.arm.share = $1; $$->u.
 exprs: expr             { $$ = one($1); }
     | exprs ',' expr    { $$ = push($1, $3); }
     ;
-expr: expr OR expr      { OOM($$ = binop(ctx, AST_OR, $1, $3, @$)); }
-    | expr AND expr     { OOM($$ = binop(ctx, AST_AND, $1, $3, @$)); }
-    | NOT expr          { OOM($$ = NEW(E_NOT, @$)); $$->u.operand = $2; }
-    | expr "==" expr    { OOM($$ = binop(ctx, AST_EQ, $1, $3, @$)); }
-    | expr "!=" expr    { OOM($$ = binop(ctx, AST_NE, $1, $3, @$)); }
-    | expr '<' expr     { OOM($$ = binop(ctx, AST_LT, $1, $3, @$)); }
-    | expr "<=" expr    { OOM($$ = binop(ctx, AST_LE, $1, $3, @$)); }
-    | expr '>' expr     { OOM($$ = binop(ctx, AST_GT, $1, $3, @$)); }
-    | expr ">=" expr    { OOM($$ = binop(ctx, AST_GE, $1, $3, @$)); }
-    | expr IN expr      { OOM($$ = binop(ctx, AST_IN, $1, $3, @$)); }
+expr: expr OR expr      { OOM($$ = binop(ctx, AST_OR, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr AND expr     { OOM($$ = binop(ctx, AST_AND, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | NOT expr          { OOM($$ = NEW(E_NOT, @$)); $$->u.operand = $2; NEST($$, 1 + dep($2)); }
+    | expr "==" expr    { OOM($$ = binop(ctx, AST_EQ, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr "!=" expr    { OOM($$ = binop(ctx, AST_NE, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr '<' expr     { OOM($$ = binop(ctx, AST_LT, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr "<=" expr    { OOM($$ = binop(ctx, AST_LE, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr '>' expr     { OOM($$ = binop(ctx, AST_GT, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr ">=" expr    { OOM($$ = binop(ctx, AST_GE, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr IN expr      { OOM($$ = binop(ctx, AST_IN, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
     | expr NOT IN expr %prec IN
-                        { OOM($$ = binop(ctx, AST_NOTIN, $1, $4, @$)); }
-    | expr MATCHES expr { OOM($$ = binop(ctx, AST_MATCHES, $1, $3, @$)); }
-    | expr '+' expr     { OOM($$ = binop(ctx, AST_ADD, $1, $3, @$)); }
-    | expr '-' expr     { OOM($$ = binop(ctx, AST_SUB, $1, $3, @$)); }
-    | expr '*' expr     { OOM($$ = binop(ctx, AST_MUL, $1, $3, @$)); }
-    | expr '/' expr     { OOM($$ = binop(ctx, AST_DIV, $1, $3, @$)); }
+                        { OOM($$ = binop(ctx, AST_NOTIN, $1, $4, @$)); NEST($$, 1 + max2(dep($1), dep($4))); }
+    | expr MATCHES expr { OOM($$ = binop(ctx, AST_MATCHES, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr '+' expr     { OOM($$ = binop(ctx, AST_ADD, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr '-' expr     { OOM($$ = binop(ctx, AST_SUB, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr '*' expr     { OOM($$ = binop(ctx, AST_MUL, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
+    | expr '/' expr     { OOM($$ = binop(ctx, AST_DIV, $1, $3, @$)); NEST($$, 1 + max2(dep($1), dep($3))); }
     | '-' expr %prec UMINUS
-                        { OOM($$ = NEW(E_NEG, @$)); $$->u.operand = $2; }
+                        { OOM($$ = NEW(E_NEG, @$)); $$->u.operand = $2; NEST($$, 1 + dep($2)); }
     | postfix
     ;
 postfix: primary
     | postfix '.' word  { OOM($$ = NEW(E_MEMBER, @$)); $$->u.member.obj = $1; $$->u.member.name = $3;
-                          $$->u.member.name_at = @3; }
+                          $$->u.member.name_at = @3; NEST($$, 1 + dep($1)); }
     | name '(' args_opt ')'
                         { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = $1; $$->u.call.fn_at = @1;
-                          $$->u.call.args = $3.head; }
+                          $$->u.call.args = $3.head; NEST($$, 1 + max_dep($3.head, 0)); }
     | MATCHES '(' args_opt ')'
                         { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = "matches"; $$->u.call.fn_at = @1;
-                          $$->u.call.args = $3.head; }
+                          $$->u.call.args = $3.head; NEST($$, 1 + max_dep($3.head, 0)); }
     ;
 args_opt: %empty        { $$.head = $$.tail = NULL; }
     | args
@@ -430,8 +442,8 @@ primary: INTLIT         { OOM($$ = NEW(E_INT, @$)); $$->u.i = $1; }
     | PROVIDER          { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "provider"; }
     | GUARDRAIL         { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "guardrail"; }
     | BUDGET            { OOM($$ = NEW(E_NAME, @$)); $$->u.name = "budget"; }   /* the failure class */
-    | '[' list_opt ']'  { OOM($$ = NEW(E_LIST, @$)); $$->u.items = $2.head; }
-    | '(' expr ')'      { $$ = $2; $$->at = @$; }
+    | '[' list_opt ']'  { OOM($$ = NEW(E_LIST, @$)); $$->u.items = $2.head; NEST($$, 1 + max_dep($2.head, 0)); }
+    | '(' expr ')'      { $$ = $2; $$->at = @$; NEST($$, 1 + dep($2)); }
     ;
 list_opt: %empty        { $$.head = $$.tail = NULL; }
     | exprs
@@ -451,9 +463,35 @@ static ast *binop(parse_ctx *ctx, ast_binop op, ast *l, ast *r, src_span at)
     return n;
 }
 
+static int nest(parse_ctx *ctx, ast *n, unsigned d)
+{
+    n->depth = (uint16_t)(d < AST_MAX_DEPTH ? d : AST_MAX_DEPTH);
+    if (d <= AST_MAX_DEPTH)
+        return 0;
+    diag_report(ctx->diag, DG_TOO_DEEP, n->at, "nesting too deep (limit %d)", AST_MAX_DEPTH);
+    if (n->kind == E_BINARY && (n->u.bin.op == AST_AND || n->u.bin.op == AST_OR))
+        diag_hint(ctx->diag, "each 'and'/'or' is a level; to test one value against many, use 'in [...]'");
+    return -1;
+}
+
+/* The deepest of a list of expressions, or of the targets of a list of
+   rules or split arms ('targets'). */
+static unsigned max_dep(const ast *list, int targets)
+{
+    unsigned d = 0;
+    for (; list; list = list->next) {
+        const ast *x = !targets ? list : list->kind == N_RULE ? list->u.rule.target : list->u.arm.target;
+        d = max2(d, dep(x));
+    }
+    return d;
+}
+
 static void rv_yyerror(src_span *at, yyscan_t scanner, parse_ctx *ctx, const char *msg)
 {
-    diag_report(ctx->diag, DG_SYNTAX, *at, "%s", msg);
+    if (!strcmp(msg, "memory exhausted"))   /* the parser's stack, sized for AST_MAX_DEPTH */
+        diag_report(ctx->diag, DG_TOO_DEEP, *at, "nesting too deep (limit %d)", AST_MAX_DEPTH);
+    else
+        diag_report(ctx->diag, DG_SYNTAX, *at, "%s", msg);
 }
 
 /* "unexpected X, expected Y or Z", with did-you-mean when an identifier

@@ -300,6 +300,8 @@ typedef struct {
 } rv_guardact;
 
 #define RV_MAX_ATTEMPTS 64      /* calls per request, whatever the policy says */
+#define RV_MAX_CHAIN 64         /* agents on one request's path (delegations, agent fallbacks);
+                                   routec rejects policies with longer chains */
 #define RV_MAX_GUARDACTS 64     /* guardrail actions recorded per request */
 
 typedef struct {

@@ -7,7 +7,6 @@
 #include "guard.h"
 #include "vm.h"
 
-#define RV_MAX_CHAIN 64         /* agents on one request's path (delegations, agent fallbacks) */
 #define RV_STR_(x) #x
 #define RV_STR(x) RV_STR_(x)
 
