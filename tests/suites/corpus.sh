@@ -56,3 +56,4 @@ replay request "$B/routevm" explain tests/compile/clean.route --agent main --req
 # stream decoders: no command-line front end, so the harness itself runs
 # each input (tests/fuzz/replay.c; an abort is a broken property)
 replay eventstream "$B/replay/fuzz_eventstream"
+replay sse "$B/replay/fuzz_sse"
