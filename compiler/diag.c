@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "jsonw.h"
 #include "mem.h"
 
 const char *const diag_names[DG__COUNT] = {
@@ -275,9 +276,17 @@ static void print_text(const diag_ctx *d, FILE *out)
                 d->nwarn, d->nwarn == 1 ? "" : "s");
 }
 
+/* Messages and paths may quote any bytes (a file name from the command
+   line): the writer escapes what is not UTF-8. */
+static json_t *text(const char *s)
+{
+    return jw_jstring(s, strlen(s));
+}
+
 static json_t *span_json(const diag_ctx *d, src_span at)
 {
-    return json_pack("{s:s, s:i, s:i, s:i, s:i}", "file", file_name(d, at.file),
+    const char *f = file_name(d, at.file);
+    return json_pack("{s:o, s:i, s:i, s:i, s:i}", "file", jw_jstring(f, strlen(f)),
                      "line", (json_int_t)at.line, "column", (json_int_t)at.col,
                      "end_line", (json_int_t)at.end_line, "end_column", (json_int_t)at.end_col);
 }
@@ -287,14 +296,14 @@ static json_t *diags_json(const diag_ctx *d)
     json_t *arr = json_array();
     for (unsigned i = 0; i < d->n; i++) {
         const diag *g = &d->v[i];
-        json_t *o = json_pack("{s:s, s:s, s:s}", "severity", sev_names[g->sev],
-                              "code", diag_names[g->code], "message", g->msg ? g->msg : "");
+        json_t *o = json_pack("{s:s, s:s, s:o}", "severity", sev_names[g->sev],
+                              "code", diag_names[g->code], "message", text(g->msg ? g->msg : ""));
         json_object_update_new(o, span_json(d, g->at));
         if (g->hint)
-            json_object_set_new(o, "hint", json_string(g->hint));
+            json_object_set_new(o, "hint", text(g->hint));
         if (g->note) {
             json_t *n = span_json(d, g->note_at);
-            json_object_set_new(n, "message", json_string(g->note));
+            json_object_set_new(n, "message", text(g->note));
             json_object_set_new(o, "related", n);
         }
         json_array_append_new(arr, o);
@@ -310,10 +319,10 @@ static json_t *sarif_location(const diag_ctx *d, src_span at, const char *msg)
         json_object_set_new(region, "endLine", json_integer(at.end_line));
     if (at.end_col)
         json_object_set_new(region, "endColumn", json_integer(at.end_col));
-    json_t *loc = json_pack("{s:{s:{s:s}, s:o}}", "physicalLocation", "artifactLocation",
-                            "uri", file_name(d, at.file), "region", region);
+    json_t *loc = json_pack("{s:{s:{s:o}, s:o}}", "physicalLocation", "artifactLocation",
+                            "uri", text(file_name(d, at.file)), "region", region);
     if (msg)
-        json_object_set_new(loc, "message", json_pack("{s:s}", "text", msg));
+        json_object_set_new(loc, "message", json_pack("{s:o}", "text", text(msg)));
     return loc;
 }
 
@@ -325,15 +334,15 @@ static json_t *sarif_results(const diag_ctx *d)
     json_t *results = json_array();
     for (unsigned i = 0; i < d->n; i++) {
         const diag *g = &d->v[i];
-        char *text = g->msg ? g->msg : "out of memory";
-        json_t *r = json_pack("{s:s, s:i, s:s, s:{s:s}, s:[o]}", "ruleId", diag_names[g->code],
+        const char *msg = g->msg ? g->msg : "out of memory";
+        json_t *r = json_pack("{s:s, s:i, s:s, s:{s:o}, s:[o]}", "ruleId", diag_names[g->code],
                               "ruleIndex", (json_int_t)g->code, "level", level[g->sev],
-                              "message", "text", text, "locations", sarif_location(d, g->at, NULL));
+                              "message", "text", text(msg), "locations", sarif_location(d, g->at, NULL));
         if (g->note)
             json_object_set_new(r, "relatedLocations",
                                 json_pack("[o]", sarif_location(d, g->note_at, g->note)));
         if (g->hint)
-            json_object_set_new(r, "properties", json_pack("{s:s}", "hint", g->hint));
+            json_object_set_new(r, "properties", json_pack("{s:o}", "hint", text(g->hint)));
         json_array_append_new(results, r);
     }
     return results;
@@ -374,8 +383,7 @@ void diag_print_all(diag_ctx **ds, unsigned n, diag_format fmt, FILE *out)
         }
     json_t *j = fmt == DIAG_JSON ? all : sarif_json(all);
     if (j) {
-        json_dumpf(j, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        fputc('\n', out);
+        jw_print(out, j, 2);
         json_decref(j);
     }
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "explain.h"
+#include "jsonw.h"
 #include "mem.h"
 #include "rbc.h"
 #include "format.h"
@@ -99,9 +100,17 @@ static const char *span_text(ex_cache *c, uint32_t loc)
     return c->text[loc] ? c->text[loc] : "";
 }
 
+/* A source span as JSON: a stripped program's text comes from whatever
+   file now has its name, so it may hold any bytes. */
+static json_t *source_text(ex_cache *c, uint32_t loc)
+{
+    const char *t = span_text(c, loc);
+    return jw_jstring(t, strlen(t));
+}
+
 json_t *ex_error(const char *msg, int line, int column)
 {
-    json_t *e = json_pack("{s:s}", "message", msg);
+    json_t *e = json_pack("{s:o}", "message", jw_jstring(msg, strlen(msg)));
     if (line > 0) {
         json_object_set_new(e, "line", json_integer(line));
         json_object_set_new(e, "column", json_integer(column));
@@ -224,7 +233,7 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, const rv_request 
             json_object_set_new(rj, "reason", json_string(name_of(p, r->reason)));
         if (r->otherwise)
             json_object_set_new(rj, "otherwise", json_true());
-        json_object_set_new(rj, "source", json_string(span_text(cache, r->loc)));
+        json_object_set_new(rj, "source", source_text(cache, r->loc));
         json_object_set_new(o, "rule", rj);
     }
     static const char *const via[] = { "none", "model", "choice", "cascade", "hook", "fallback" };
@@ -233,8 +242,8 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, const rv_request 
     json_t *ev = json_array();
     for (uint32_t i = 0; i < log.n; i++) {
         ex_loc(p, log.c[i].loc, buf, sizeof buf);
-        json_array_append_new(ev, json_pack("{s:s, s:s, s:b}", "at", buf, "condition",
-                                            span_text(cache, log.c[i].loc), "result", log.c[i].result));
+        json_array_append_new(ev, json_pack("{s:s, s:o, s:b}", "at", buf, "condition",
+                                            source_text(cache, log.c[i].loc), "result", log.c[i].result));
     }
     json_object_set_new(o, "evaluated", ev);
     if (log.dropped)
@@ -293,7 +302,8 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, const rv_request 
             json_decref(fb);
         json_object_set_new(o, "plan", plan);
     } else if (st == RV_FAILED) {
-        json_object_set_new(o, "error", json_string(res->error ? res->error : "no decision"));
+        const char *e = res->error ? res->error : "no decision";
+        json_object_set_new(o, "error", jw_jstring(e, strlen(e)));
         if (res->error_loc != RV_NONE) {
             ex_loc(p, res->error_loc, buf, sizeof buf);
             json_object_set_new(o, "error_at", json_string(buf));

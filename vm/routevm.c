@@ -19,6 +19,7 @@
 #include "envmem.h"
 #include "exitcode.h"
 #include "explain.h"
+#include "jsonw.h"
 #include "lines.h"
 #include "mem.h"
 #include "rbc.h"
@@ -86,9 +87,31 @@ static rv_program *load_policy(const char *path, const char *trust, int *rc)
 
 static void print_json(json_t *j)
 {
-    json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    fputc('\n', stdout);
+    jw_print(stdout, j, 0);
     json_decref(j);
+}
+
+/* --brief: one line, straight through the writer (no tree). */
+static void print_brief(const rv_program *p, uint32_t agent, rv_status st, const rv_vm *vm)
+{
+    const rv_result *res = vm_result(vm);
+    jw_writer w;
+    jw_init(&w, stdout, 0);
+    jw_object(&w);
+    jw_key(&w, "agent");
+    jw_string(&w, rv_str(p, p->agents[agent].name), p->str_len[p->agents[agent].name]);
+    if (st == RV_CALL) {
+        uint32_t m = p->models[vm_call(vm)->model].name;
+        jw_key(&w, "model");
+        jw_string(&w, rv_str(p, m), p->str_len[m]);
+        jw_key(&w, "rule");
+        jw_int(&w, res->rule != RV_NONE ? p->rules[res->rule].number : 0);
+    } else {
+        jw_key(&w, "decision");
+        jw_cstring(&w, st == RV_DENIED ? "denied" : "failed");
+    }
+    jw_end(&w);
+    jw_finish(&w);
 }
 
 typedef struct {
@@ -130,15 +153,7 @@ static int one(ctx *x, const char *buf, size_t len)
             none.failure = RV_FAIL_ERROR;
             st = vm_resume(x->vm, &none);
         }
-        const rv_program *p = x->p;
-        const rv_result *res = vm_result(x->vm);
-        if (st == RV_CALL)
-            printf("{\"agent\":\"%s\",\"model\":\"%s\",\"rule\":%u}\n", rv_str(p, p->agents[a].name),
-                   rv_str(p, p->models[vm_call(x->vm)->model].name),
-                   res->rule != RV_NONE ? p->rules[res->rule].number : 0);
-        else
-            printf("{\"agent\":\"%s\",\"decision\":\"%s\"}\n", rv_str(p, p->agents[a].name),
-                   st == RV_DENIED ? "denied" : "failed");
+        print_brief(x->p, a, st, x->vm);
     } else {
         print_json(ex_explain(x->vm, x->cache, a, req));
     }

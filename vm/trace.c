@@ -6,6 +6,7 @@
    durations are integer microseconds. */
 #include <string.h>
 
+#include "jsonw.h"
 #include "trace.h"
 
 static const char *const via_names[] = { "none", "model", "choice", "cascade", "hook", "fallback" };
@@ -37,12 +38,12 @@ static int set(json_t *o, const char *k, json_t *v)
 
 static int set_str(json_t *o, const char *k, const char *s)
 {
-    return s ? set(o, k, json_string(s)) : 0;
+    return s ? set(o, k, jw_jstring(s, strlen(s))) : 0;
 }
 
 static int set_strn(json_t *o, const char *k, const char *s, size_t n)
 {
-    return set(o, k, json_stringn(s ? s : "", s ? n : 0));
+    return set(o, k, jw_jstring(s, n));
 }
 
 static int set_int(json_t *o, const char *k, int64_t v)
@@ -283,8 +284,7 @@ int tr_write(FILE *out, const rv_program *p, const rv_result *res, const tr_requ
     size_t i;
     json_t *rec;
     json_array_foreach(arr, i, rec) {
-        bad |= json_dumpf(rec, out, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        bad |= fputc('\n', out) == EOF;
+        bad |= jw_print(out, rec, 0) != 0;
     }
     json_decref(arr);
     bad |= fflush(out) != 0;

@@ -10,7 +10,8 @@
 
    (a) tables
    - strings: each lies inside the blob, is followed by a NUL and contains
-     none.
+     none, and is UTF-8 (as every source is; what the tools print as JSON
+     and SARIF can then quote any string as it is).
    - consts: type is a value type (not TEXT); BOOL is 0 or 1; STR names a
      string, REGEX a regex, MODEL/AGENT/GUARDRAIL/PROVIDER an entry of its
      table; a LIST's items range lies inside 'items'.
@@ -216,6 +217,34 @@ static int fnref(const rv_program *p, rv_err *err, const char *tbl, uint32_t i,
 
 /* ============================================================== (a) tables */
 
+/* The offset of the first byte that breaks UTF-8 (RFC 3629: no
+   overlongs, no surrogates, nothing above U+10FFFF), or SIZE_MAX. */
+static size_t utf8_invalid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < n;) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (!len || n - i < len)
+            return i;
+        uint32_t cp = c & (0x7f >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return i;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return i;
+        i += len;
+    }
+    return SIZE_MAX;
+}
+
 static int ver_strings(const rv_program *p, rv_err *err)
 {
     if (p->nstr && (!p->blob || !p->str_off || !p->str_len))
@@ -226,6 +255,9 @@ static int ver_strings(const rv_program *p, rv_err *err)
             return bad(err, "strings[%u]: outside the blob or not NUL-terminated", i);
         if (memchr(p->blob + p->str_off[i], 0, p->str_len[i]))
             return bad(err, "strings[%u]: contains a NUL byte", i);
+        size_t at = utf8_invalid(p->blob + p->str_off[i], p->str_len[i]);
+        if (at != SIZE_MAX)
+            return bad(err, "strings[%u]: not UTF-8 at byte %zu", i, at);
     }
     return 0;
 }

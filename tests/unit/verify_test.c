@@ -29,6 +29,9 @@ static void deep_function(rv_program *p, uint32_t n)
     /* (a) tables */ \
     X(str_outside, "strings[3]: outside the blob", p->str_off[3] = p->blob_len) \
     X(str_nul, "strings[0]: contains a NUL byte", p->blob[p->str_off[0] + 1] = 0) \
+    X(str_utf8, "strings[0]: not UTF-8 at byte 2", p->blob[p->str_off[0] + 2] = (char)0xff) \
+    X(str_utf8_overlong, "strings[1]: not UTF-8 at byte 0", p->blob[p->str_off[1]] = (char)0xc0; \
+      p->blob[p->str_off[1] + 1] = (char)0xaf) \
     X(const_type, "consts[0]: type 16 is not a value type", p->consts[0].type = RV_T_TEXT) \
     X(const_type_range, "consts[0]: type 200 is not a value type", p->consts[0].type = 200) \
     X(const_bool, "consts[15]: bool value 2 is not 0 or 1", p->consts[15].i = 2) \
@@ -43,7 +46,7 @@ static void deep_function(rv_program *p, uint32_t n)
     X(regex_pattern, "regexes[0]: pattern is missing", p->regexes[0].pattern = RV_NONE) \
     X(regex_flags, "regexes[1]: unknown flags 0x10", p->regexes[1].flags = 16) \
     X(regex_compile, "regexes[0]: pattern does not compile at offset 3", p->regexes[0].pattern = S(p, "a(b")) \
-    X(regex_utf8, "regexes[1]: pattern does not compile", p->regexes[1].pattern = S(p, "\xff\xfe")) \
+    X(regex_utf8, "not UTF-8 at byte 0", p->regexes[1].pattern = S(p, "\xff\xfe")) \
     X(provider_kind, "providers[0]: kind 3 is not a known kind", p->providers[0].kind = 3) \
     X(provider_endpoint, "providers[1]: endpoint 9999 out of range", p->providers[1].endpoint = 9999) \
     X(provider_name, "providers[0]: name is missing", p->providers[0].name = RV_NONE) \

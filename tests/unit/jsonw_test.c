@@ -1,0 +1,188 @@
+/* The JSON writer (vm/jsonw.c).  Three kinds of cases:
+   - differential: random trees (strings with quotes, backslashes, control
+     characters and multi-byte UTF-8; integers at their extremes; nesting)
+     print byte for byte as jansson prints them, compact and indented;
+   - bytes that are not UTF-8, a table of inputs and their exact escapes,
+     each output read back by jansson as valid JSON;
+   - the streaming writer's shapes (what 'routevm explain --brief' prints). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+static int failures;
+
+static void check(const char *name, int ok, const char *got, const char *want)
+{
+    if (ok) {
+        printf("PASS jsonw %s\n", name);
+    } else {
+        printf("FAIL jsonw %s: got %s, want %s\n", name, got, want);
+        failures++;
+    }
+}
+
+static uint64_t rng = 88172645463325252ull;
+static uint32_t next(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)rng;
+}
+
+static json_t *random_string(void)
+{
+    static const char *const pieces[] = { "a", "Z", " ", "\"", "\\", "/", "\n", "\t", "\r", "\b", "\f",
+        "\x01", "\x1f", "\x7f", "é", "ß", "€", "😀", "日本", "'", "<", "{", "}", "]" };
+    char buf[256];
+    size_t n = 0, k = next() % 12;
+    for (size_t i = 0; i < k; i++) {
+        const char *p = pieces[next() % (sizeof pieces / sizeof *pieces)];
+        size_t l = strlen(p);
+        memcpy(buf + n, p, l);
+        n += l;
+    }
+    return json_stringn(buf, n);
+}
+
+static json_t *random_tree(int depth)
+{
+    static const int64_t ints[] = { 0, 1, -1, 42, INT64_MAX, INT64_MIN, 1000000000000 };
+    switch (depth > 3 ? next() % 5 : next() % 7) {
+    case 0: return random_string();
+    case 1: return json_integer(ints[next() % 7]);
+    case 2: return json_boolean(next() % 2);
+    case 3: return json_null();
+    case 4: return json_real((double)(next() % 1000) / 8);
+    case 5: {
+        json_t *o = json_object();
+        for (uint32_t i = 0, n = next() % 5; i < n; i++) {
+            char key[32];
+            snprintf(key, sizeof key, "k%u\"\\%u", i, next() % 100);
+            json_object_set_new(o, key, random_tree(depth + 1));
+        }
+        return o;
+    }
+    default: {
+        json_t *a = json_array();
+        for (uint32_t i = 0, n = next() % 5; i < n; i++)
+            json_array_append_new(a, random_tree(depth + 1));
+        return a;
+    }
+    }
+}
+
+/* What jw_print writes for 'v', as a string the caller frees. */
+static char *printed(const json_t *v, int indent)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f || jw_print(f, v, indent) != 0)
+        exit(2);
+    fclose(f);
+    return buf;
+}
+
+static void differential(void)
+{
+    int bad_compact = 0, bad_indent = 0;
+    char first[600] = "";
+    for (int i = 0; i < 2000; i++) {
+        json_t *t = random_tree(0);
+        for (int indent = 0; indent <= 2; indent += 2) {
+            char *mine = printed(t, indent);
+            char *theirs = json_dumps(t, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(indent) : JSON_COMPACT));
+            size_t tl = theirs ? strlen(theirs) : 0;
+            int same = theirs && strlen(mine) == tl + 1 && !memcmp(mine, theirs, tl) && mine[tl] == '\n';
+            if (!same) {
+                *(indent ? &bad_indent : &bad_compact) += 1;
+                if (!first[0])
+                    snprintf(first, sizeof first, "%.280s | %.280s", mine, theirs ? theirs : "(null)");
+            }
+            free(mine);
+            free(theirs);
+        }
+        json_decref(t);
+    }
+    check("2000 random trees print as jansson does, compact", !bad_compact, first, "the same");
+    check("2000 random trees print as jansson does, indented", !bad_indent, first, "the same");
+}
+
+static const struct { const char *name, *in, *want; } bytes[] = {
+    { "lone continuation byte", "a\x80" "b", "\"a\\uFFFDb\"\n" },
+    { "byte 0xff", "\xff", "\"\\uFFFD\"\n" },
+    { "truncated sequence", "x\xc3", "\"x\\uFFFD\"\n" },
+    { "overlong slash", "\xc0\xaf", "\"\\uFFFD\\uFFFD\"\n" },
+    { "surrogate", "\xed\xa0\x80", "\"\\uFFFD\\uFFFD\\uFFFD\"\n" },
+    { "above U+10FFFF", "\xf4\x90\x80\x80", "\"\\uFFFD\\uFFFD\\uFFFD\\uFFFD\"\n" },
+    { "valid four bytes", "\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"\n" },
+    { "control and quote", "\x01\"\x1f", "\"\\u0001\\\"\\u001F\"\n" },
+    { "NUL inside", "a\0b", "\"a\\u0000b\"\n" },
+};
+
+static void not_utf8(void)
+{
+    for (size_t i = 0; i < sizeof bytes / sizeof *bytes; i++) {
+        size_t n = strlen(bytes[i].in);
+        if (!strcmp(bytes[i].name, "NUL inside"))
+            n = 3;
+        json_t *s = jw_jstring(bytes[i].in, n);
+        char *got = printed(s, 0);
+        json_error_t e;
+        json_t *back = json_loads(got, JSON_DECODE_ANY | JSON_ALLOW_NUL, &e);
+        char name[96];
+        snprintf(name, sizeof name, "escape %s", bytes[i].name);
+        check(name, !strcmp(got, bytes[i].want) && back != NULL, got, bytes[i].want);
+        json_decref(back);
+        json_decref(s);
+        free(got);
+    }
+}
+
+static void streaming(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    jw_writer w;
+    jw_init(&w, f, 0);
+    jw_object(&w);
+    jw_key(&w, "agent");
+    jw_cstring(&w, "sup\"port\n");
+    jw_key(&w, "model");
+    jw_string(&w, "m\xff", 2);
+    jw_key(&w, "rule");
+    jw_int(&w, 3);
+    jw_key(&w, "list");
+    jw_array(&w);
+    jw_bool(&w, 1);
+    jw_null(&w);
+    jw_object(&w);
+    jw_end(&w);
+    jw_end(&w);
+    jw_end(&w);
+    int r = jw_finish(&w);
+    fclose(f);
+    const char *want = "{\"agent\":\"sup\\\"port\\n\",\"model\":\"m\\uFFFD\",\"rule\":3,\"list\":[true,null,{}]}\n";
+    check("streaming writer", r == 0 && !strcmp(buf, want), buf, want);
+    free(buf);
+
+    f = open_memstream(&buf, &len);
+    jw_init(&w, f, 0);
+    jw_object(&w);
+    r = jw_finish(&w);       /* an object left open */
+    fclose(f);
+    check("an unfinished document is an error", r == -1, buf, "-1");
+    free(buf);
+}
+
+int main(void)
+{
+    differential();
+    not_utf8();
+    streaming();
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,247 @@
+/* The JSON writer; see jsonw.h.  Strings are written in runs: bytes that
+   need no escape go out with one fwrite, a byte that does (or a sequence
+   that is not UTF-8, RFC 3629: no overlongs, no surrogates, nothing above
+   U+10FFFF) is written as its escape.  Layout follows jansson's dump
+   (jansson.h JSON_COMPACT / JSON_INDENT), so a tree prints the same
+   through either whenever its strings are UTF-8. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+void jw_init(jw_writer *w, FILE *out, int indent)
+{
+    memset(w, 0, sizeof *w);
+    w->out = out;
+    w->indent = indent;
+}
+
+/* Length of the UTF-8 sequence at s[0..n), or 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) { len = 2; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { len = 3; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { len = 4; cp = c & 0x07; }
+    else return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+static void put(jw_writer *w, const char *s, size_t n)
+{
+    if (n && fwrite(s, 1, n, w->out) != n)
+        w->err = -1;
+}
+
+static void quoted(jw_writer *w, const char *str, size_t n)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t run = 0, i = 0;
+    put(w, "\"", 1);
+    while (i < n) {
+        unsigned c = s[i];
+        size_t len = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(s + i, n - i) : 0;
+        if (len) {
+            i += len;
+            continue;
+        }
+        put(w, str + run, i - run);
+        char esc[8] = { '\\', 0 };
+        size_t el = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default:
+            if (c < 0x20) {
+                memcpy(esc + 1, "u00", 3);
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+            } else {
+                memcpy(esc + 1, "uFFFD", 5);    /* a byte that is not UTF-8 */
+            }
+            el = 6;
+        }
+        put(w, esc, el);
+        run = ++i;
+    }
+    put(w, str + run, n - run);
+    put(w, "\"", 1);
+}
+
+static void newline(jw_writer *w)
+{
+    static const char spaces[] = "                                ";
+    put(w, "\n", 1);
+    for (int n = w->indent * w->depth; n > 0; n -= 32)
+        put(w, spaces, n < 32 ? (size_t)n : 32);
+}
+
+/* Before a value or a key: the comma and the layout of a new member.
+   After a key the value follows directly. */
+static void member(jw_writer *w)
+{
+    if (w->depth == 0)
+        return;
+    uint8_t *st = &w->state[w->depth - 1];
+    if (*st == 2) {
+        *st = 1;
+        return;
+    }
+    if (*st)
+        put(w, ",", 1);
+    *st = 1;
+    if (w->indent)
+        newline(w);
+}
+
+static void open_container(jw_writer *w, char open, char close)
+{
+    member(w);
+    put(w, &open, 1);
+    if (w->depth == JW_MAX_DEPTH) {
+        w->err = -1;
+        return;
+    }
+    w->close[w->depth] = close;
+    w->state[w->depth++] = 0;
+}
+
+void jw_object(jw_writer *w) { open_container(w, '{', '}'); }
+void jw_array(jw_writer *w) { open_container(w, '[', ']'); }
+
+void jw_end(jw_writer *w)
+{
+    if (w->depth == 0) {
+        w->err = -1;
+        return;
+    }
+    int d = --w->depth;
+    if (w->state[d] && w->indent)
+        newline(w);
+    put(w, &w->close[d], 1);
+}
+
+void jw_key(jw_writer *w, const char *k)
+{
+    member(w);
+    quoted(w, k, strlen(k));
+    put(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
+    if (w->depth)
+        w->state[w->depth - 1] = 2;
+}
+
+void jw_string(jw_writer *w, const char *s, size_t n)
+{
+    member(w);
+    quoted(w, s ? s : "", s ? n : 0);
+}
+
+void jw_cstring(jw_writer *w, const char *s) { jw_string(w, s, s ? strlen(s) : 0); }
+
+void jw_int(jw_writer *w, int64_t v)
+{
+    char buf[24];
+    member(w);
+    put(w, buf, (size_t)snprintf(buf, sizeof buf, "%" PRId64, v));
+}
+
+void jw_bool(jw_writer *w, int v)
+{
+    member(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void jw_null(jw_writer *w)
+{
+    member(w);
+    put(w, "null", 4);
+}
+
+void jw_value(jw_writer *w, const json_t *v)
+{
+    const char *key;
+    json_t *item;
+    size_t i;
+    switch (v ? json_typeof(v) : JSON_NULL) {
+    case JSON_OBJECT:
+        jw_object(w);
+        json_object_foreach((json_t *)v, key, item) {
+            jw_key(w, key);
+            jw_value(w, item);
+        }
+        jw_end(w);
+        break;
+    case JSON_ARRAY:
+        jw_array(w);
+        json_array_foreach(v, i, item)
+            jw_value(w, item);
+        jw_end(w);
+        break;
+    case JSON_STRING:
+        jw_string(w, json_string_value(v), json_string_length(v));
+        break;
+    case JSON_INTEGER:
+        jw_int(w, json_integer_value(v));
+        break;
+    case JSON_REAL: {
+        /* jansson's own shortest round-trip form */
+        char *s = json_dumps(v, JSON_ENCODE_ANY);
+        member(w);
+        if (s)
+            put(w, s, strlen(s));
+        else
+            w->err = -1;
+        free(s);
+        break;
+    }
+    case JSON_TRUE:
+        jw_bool(w, 1);
+        break;
+    case JSON_FALSE:
+        jw_bool(w, 0);
+        break;
+    case JSON_NULL:
+        jw_null(w);
+        break;
+    }
+}
+
+int jw_finish(jw_writer *w)
+{
+    put(w, "\n", 1);
+    return w->err || w->depth ? -1 : 0;
+}
+
+int jw_print(FILE *out, const json_t *v, int indent)
+{
+    jw_writer w;
+    jw_init(&w, out, indent);
+    jw_value(&w, v);
+    return jw_finish(&w);
+}
+
+json_t *jw_jstring(const char *s, size_t n)
+{
+    return json_stringn_nocheck(s ? s : "", s ? n : 0);
+}

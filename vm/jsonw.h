@@ -1,0 +1,59 @@
+/* The one JSON writer.  Every JSON document routec and routevm print --
+   explain's decisions and its --brief lines, diagnostics as JSON and
+   SARIF, traces -- goes through here, so escaping is done in one place:
+   '"', '\' and control characters are escaped (as jansson does), and bytes
+   that are not UTF-8 become U+FFFD, so the output is always valid JSON
+   whatever bytes a name, a path or a message holds.
+
+   Two ways in: a streaming writer for small fixed shapes on hot paths
+   (routevm explain --brief: no tree, no allocation), and jw_print() for a
+   jansson tree built by the caller.  Build trees with jw_jstring() where a
+   string may hold arbitrary bytes (json_string() refuses them and would
+   drop the member). */
+#ifndef RV_JSONW_H
+#define RV_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <jansson.h>
+
+#define JW_MAX_DEPTH 64
+
+typedef struct {
+    FILE *out;
+    int indent;                 /* spaces per level; 0: compact */
+    int depth;
+    char close[JW_MAX_DEPTH];   /* per open container: '}' or ']' */
+    uint8_t state[JW_MAX_DEPTH];    /* per open container: 0 empty, 1 has members, 2 a key awaits its value */
+    int err;                    /* a write failed, or the nesting went too deep */
+} jw_writer;
+
+/* A writer to 'out' (borrowed).  'indent' 0 writes compact JSON (jansson's
+   JSON_COMPACT), n > 0 indents by n spaces (JSON_INDENT(n)). */
+void jw_init(jw_writer *w, FILE *out, int indent);
+void jw_object(jw_writer *w);
+void jw_array(jw_writer *w);
+void jw_end(jw_writer *w);              /* closes the innermost object or array */
+void jw_key(jw_writer *w, const char *k);
+void jw_string(jw_writer *w, const char *s, size_t n);
+void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
+void jw_int(jw_writer *w, int64_t v);
+void jw_bool(jw_writer *w, int v);
+void jw_null(jw_writer *w);
+/* A jansson value (any type, any depth below JW_MAX_DEPTH). */
+void jw_value(jw_writer *w, const json_t *v);
+/* Ends a document: a newline, and the writer's status (0, or -1 when a
+   write failed). */
+int jw_finish(jw_writer *w);
+
+/* Print jansson tree 'v' as one document and a newline; 'indent' as in
+   jw_init.  Returns 0 or -1.  Does not take 'v'. */
+int jw_print(FILE *out, const json_t *v, int indent);
+
+/* A jansson string of any bytes (NULL only when out of memory); jw_*
+   escapes it on the way out. */
+json_t *jw_jstring(const char *s, size_t n);
+
+#endif
