@@ -22,6 +22,7 @@
 #include "arith.h"
 #include "fold.h"
 #include "mem.h"
+#include "regexlint.h"
 #include "typing.h"
 
 #define D (&c->diag)
@@ -62,6 +63,15 @@ static void check_regex(rv_compiler *c, ast *e)
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)e->u.re.pat, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
     if (re) {
         pcre2_code_free(re);
+        size_t q;
+        if (rl_nested_quantifier(e->u.re.pat, (opts & PCRE2_CASELESS) != 0, &q)) {
+            src_span at = e->at;
+            at.col = e->at.col + 1 + (uint32_t)q;
+            at.end_line = at.line;
+            at.end_col = at.col + 1;
+            diag_report(D, DG_SLOW_REGEX, at, "this repetition repeats a group that repeats without bound: "
+                        "matching can take exponential time (it stops at the match limit and the request is refused)");
+        }
         return;
     }
     PCRE2_UCHAR msg[256];

@@ -12,6 +12,13 @@ gen() {
     case "$1" in
     non_utf8) printf '{"model":"support","messages":[{"role":"user","content":"caf\351"}]}' ;;
     deep) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"x\":" + "[" * 100000 + "]" * 100000 + "}")' ;;
+    # 1,000 messages each just under the match limit (about 2 ms each here):
+    # the request's regex time budget stops it
+    regex_budget) python3 -c 'import json, sys; sys.stdout.write(json.dumps({"messages": [{"role": "user", "content": "a" * 18 + "!"}] * 1000}))' ;;
+    # 100 system messages, an address to redact in the first and what the
+    # route looks for in the last: 'system' keeps them all
+    many_systems) python3 -c 'import json, sys; m = [{"role": "system", "content": "rule %d" % i} for i in range(100)]; m[0]["content"] = "mail jane@example.com"; m[99]["content"] = "LAST-MARKER"; sys.stdout.write(json.dumps({"messages": m + [{"role": "user", "content": "hi"}]}))' ;;
+    too_many_messages) python3 -c 'import json, sys; sys.stdout.write(json.dumps({"model": "support", "messages": [{"role": "user", "content": "x"}] * 10001}))' ;;
     deep_messages) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":" + "[" * 100000 + "]" * 100000 + "}")' ;;
     50mb) python3 -c 'import sys; sys.stdout.write("{\"model\":\"support\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "a" * (50 << 20) + "\"}]}")' ;;
     esac
