@@ -357,21 +357,413 @@ static void defer_fn(cg *g, ast *expr, rv_fnkind kind, uint32_t owner)
 }
 
 
+
+/* ---------------------------------------------------------------- dispatch */
+
+/* A rule block whose rules mostly test one metadata key against string
+   constants ('meta.task == "code"', 'meta.tenant in [...]', as a top-level
+   conjunct) is dispatched on that key: DISPATCH hashes the key's value to
+   a class and jumps through the rules of that class only (rv_dispatch in
+   vm/program.h).  A rule's test of the key is a necessary condition of the
+   rule, so leaving it out of the other classes' lists cannot change which
+   rule matches first.  20,000 per-tenant rules then cost one hash lookup,
+   not 20,000 tests.
+
+   The plan: for every rule that will be emitted (rules after one that
+   always matches, and rules whose condition folds to false, are not), the
+   values its test of the chosen key admits; then per class the rules in
+   order, a list cut after a rule that surely matches for the class (no
+   condition, or only the key's test).  Rules in no list could never match
+   and are not emitted, as the linear form leaves out rules after
+   'otherwise'; a rule whose whole condition is the key's test is emitted
+   without it (every list that reaches it has passed it). */
+
+#define DISPATCH_MIN_RULES 4        /* keyed rules that make a dispatch pay */
+
+typedef struct {
+    ast *rule;
+    ast *vals;                  /* the folded E_STR or E_LIST the key is tested against, or NULL (free) */
+    int sure;                   /* the key's test is the whole condition (or there is none) */
+} drule;
+
+typedef struct {
+    drule *r;
+    uint32_t n;
+    int key;                    /* metadata key number (E_MEMBER 'field') */
+    const char *keyname;
+} dplan;
+
+/* The test of metadata key 'key' among the top-level conjuncts of 'e', as
+   its folded constant (E_STR or E_LIST), or NULL.  '*only' is set when the
+   test is all of 'e'.  An explicit stack bounds the walk (conditions can be
+   long chains of 'and'). */
+static ast *key_test(cg *g, ast *e, int key, int *only)
+{
+    ast *stack[64];
+    int sp = 0;
+    *only = 0;
+    if (!e)
+        return NULL;
+    stack[sp++] = e;
+    while (sp) {
+        ast *x = stack[--sp];
+        if (x->kind == E_BINARY && x->u.bin.op == AST_AND) {
+            if (sp + 2 > (int)(sizeof stack / sizeof *stack))
+                return NULL;
+            stack[sp++] = x->u.bin.r;
+            stack[sp++] = x->u.bin.l;
+            continue;
+        }
+        if (x->kind != E_BINARY || (x->u.bin.op != AST_EQ && x->u.bin.op != AST_IN))
+            continue;
+        ast *l = x->u.bin.l;
+        if (l->kind != E_MEMBER || l->ext != 'M' || l->field != key)
+            continue;
+        ast *k = fold_expr(g->t.c, x->u.bin.r, 0);
+        if (!k || (x->u.bin.op == AST_EQ ? k->kind != E_STR : k->kind != E_LIST))
+            continue;
+        *only = x == e;
+        return k;
+    }
+    return NULL;
+}
+
+/* The key most rules test (its number; -1 if none), counting each rule
+   once per key among its top-level conjuncts. */
+static int best_key(cg *g, drule *r, uint32_t n, const char **name)
+{
+    uint32_t nk = g->t.c->nmeta_key, best_n = 0;
+    int best = -1;
+    uint32_t *count = nk ? arena_alloc(&g->t.c->arena, nk * sizeof *count) : NULL;
+    if (!count)
+        return -1;
+    memset(count, 0, nk * sizeof *count);
+    for (uint32_t i = 0; i < n; i++) {
+        ast *stack[64], *e = r[i].rule->u.rule.cond;
+        int sp = 0;
+        if (e)
+            stack[sp++] = e;
+        int seen_first = -1;
+        while (sp) {
+            ast *x = stack[--sp];
+            if (x->kind == E_BINARY && x->u.bin.op == AST_AND && sp + 2 <= 64) {
+                stack[sp++] = x->u.bin.r;
+                stack[sp++] = x->u.bin.l;
+                continue;
+            }
+            if (x->kind == E_BINARY && (x->u.bin.op == AST_EQ || x->u.bin.op == AST_IN) &&
+                x->u.bin.l->kind == E_MEMBER && x->u.bin.l->ext == 'M' && x->u.bin.l->field >= 0 &&
+                (uint32_t)x->u.bin.l->field < nk && x->u.bin.l->field != seen_first) {
+                seen_first = x->u.bin.l->field;     /* (a rule testing a key twice counts once, mostly) */
+                if (++count[x->u.bin.l->field] > best_n) {
+                    best_n = count[x->u.bin.l->field];
+                    best = x->u.bin.l->field;
+                    *name = x->u.bin.l->u.member.name;
+                }
+            }
+        }
+    }
+    return best_n >= DISPATCH_MIN_RULES ? best : -1;
+}
+
+/* Plan a dispatch for 'rules'; 0 when the block stays linear. */
+static int plan_dispatch(cg *g, ast *rules, dplan *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    if (g->t.c->no_dispatch)
+        return 0;
+    uint32_t n = 0;
+    for (ast *r = rules; r; r = r->next)
+        n++;
+    if (n < DISPATCH_MIN_RULES)
+        return 0;
+    pl->r = arena_alloc(&g->t.c->arena, n * sizeof *pl->r);
+    if (!pl->r)
+        return 0;
+    for (ast *r = rules; r; r = r->next) {
+        ast *cond = r->u.rule.cond, *f = cond ? fold_expr(g->t.c, cond, 0) : NULL;
+        if (f && f->kind == E_BOOL && !f->u.i)
+            continue;                               /* never emitted */
+        pl->r[pl->n].rule = r;
+        pl->r[pl->n].sure = !cond || (f && f->kind == E_BOOL);
+        pl->n++;
+        if (pl->r[pl->n - 1].sure)
+            break;                                  /* nothing after it is emitted */
+    }
+    pl->key = best_key(g, pl->r, pl->n, &pl->keyname);
+    if (pl->key < 0)
+        return 0;
+    for (uint32_t i = 0; i < pl->n; i++) {
+        int only;
+        drule *d = &pl->r[i];
+        if (d->sure)
+            continue;
+        d->vals = key_test(g, d->rule->u.rule.cond, pl->key, &only);
+        d->sure = d->vals && only;
+    }
+    return 1;
+}
+
+/* The classes' values, in first-seen order (class c >= 1 is value c - 1),
+   with a hash index from a value to its class. */
+typedef struct { const char *s; uint32_t len; } dval;
+typedef struct {
+    dval *v;
+    uint32_t n, cap;
+    uint32_t *h, hcap;          /* open addressing: class, 0 = empty */
+} dvals;
+
+static uint32_t dval_hash(const char *s, uint32_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t k = 0; k < n; k++)
+        h = (h ^ (unsigned char)s[k]) * 16777619u;
+    return h;
+}
+
+/* The class of value 's'; 0 when it has none (and 'add' is 0), RV_NONE
+   when out of memory. */
+static uint32_t dval_class(cg *g, dvals *d, const char *s, uint32_t len, int add)
+{
+    if (!d->h) {
+        d->hcap = 64;
+        if (!(d->h = arena_alloc(&g->t.c->arena, d->hcap * sizeof *d->h)))
+            return RV_NONE;
+        memset(d->h, 0, d->hcap * sizeof *d->h);
+    }
+    uint32_t slot = dval_hash(s, len) & (d->hcap - 1);
+    for (; d->h[slot]; slot = (slot + 1) & (d->hcap - 1)) {
+        dval *x = &d->v[d->h[slot] - 1];
+        if (x->len == len && !memcmp(x->s, s, len))
+            return d->h[slot];
+    }
+    if (!add)
+        return 0;
+    if (d->n + 1 > d->cap) {
+        uint32_t ncap = d->cap ? d->cap * 2 : 16;
+        dval *nv = arena_alloc(&g->t.c->arena, ncap * sizeof *nv);
+        if (!nv)
+            return RV_NONE;
+        if (d->n)
+            memcpy(nv, d->v, d->n * sizeof *nv);
+        d->v = nv;
+        d->cap = ncap;
+    }
+    d->v[d->n] = (dval){ s, len };
+    d->h[slot] = ++d->n;
+    if (d->n * 2 > d->hcap) {               /* grow and rehash */
+        uint32_t ncap = d->hcap * 2, *nh = arena_alloc(&g->t.c->arena, ncap * sizeof *nh);
+        if (!nh)
+            return RV_NONE;
+        memset(nh, 0, ncap * sizeof *nh);
+        for (uint32_t j = 0; j < d->n; j++) {
+            uint32_t sj = dval_hash(d->v[j].s, d->v[j].len) & (ncap - 1);
+            while (nh[sj])
+                sj = (sj + 1) & (ncap - 1);
+            nh[sj] = j + 1;
+        }
+        d->h = nh;
+        d->hcap = ncap;
+    }
+    return d->n;
+}
+
+/* Calls fn on each string value a key test admits. */
+#define EACH_VALUE(vals, one) \
+    for (const ast *one = (vals)->kind == E_STR ? (vals) : (vals)->u.items; one; \
+         one = (vals)->kind == E_STR ? NULL : one->next) \
+        if (one->kind == E_STR)
+
+/* The rule lists of a plan: per class, rule positions ascending, each cut
+   after its first sure rule.  'list' holds them back to back, class c at
+   [first[c], first[c + 1]).  0, or -1 when they would be longer than
+   'bound' entries (or memory ran out). */
+typedef struct { uint32_t *list, *first; uint32_t nclass; uint8_t *used; } dlists;
+
+static int build_lists(cg *g, const dplan *pl, dvals *vals, dlists *out, uint64_t bound)
+{
+    arena *a = &g->t.c->arena;
+    for (uint32_t i = 0; i < pl->n; i++)
+        if (pl->r[i].vals)
+            EACH_VALUE(pl->r[i].vals, one)
+                if (dval_class(g, vals, one->u.str.s, one->u.str.len, 1) == RV_NONE)
+                    return -1;
+    uint32_t nclass = vals->n + 1;
+    /* the rules each class admits by its value, in order (counted, then placed) */
+    uint32_t *spec_first = arena_alloc(a, (nclass + 1) * sizeof *spec_first), nspec = 0;
+    uint32_t *free_rules = arena_alloc(a, (pl->n + 1) * sizeof *free_rules), nfree = 0;
+    if (!spec_first || !free_rules)
+        return -1;
+    memset(spec_first, 0, (nclass + 1) * sizeof *spec_first);
+    for (uint32_t i = 0; i < pl->n; i++) {
+        if (!pl->r[i].vals) {
+            free_rules[nfree++] = i;
+            continue;
+        }
+        EACH_VALUE(pl->r[i].vals, one) {
+            spec_first[dval_class(g, vals, one->u.str.s, one->u.str.len, 0)]++;
+            nspec++;
+        }
+    }
+    uint32_t *spec = arena_alloc(a, (nspec + 1) * sizeof *spec), *fill = arena_alloc(a, (nclass + 1) * sizeof *fill);
+    if (!spec || !fill)
+        return -1;
+    for (uint32_t c = 0, acc = 0; c <= nclass; c++) {
+        uint32_t k = c < nclass ? spec_first[c] : 0;
+        spec_first[c] = acc;
+        fill[c] = acc;
+        acc += k;
+    }
+    for (uint32_t i = 0; i < pl->n; i++)
+        if (pl->r[i].vals)
+            EACH_VALUE(pl->r[i].vals, one) {
+                uint32_t c = dval_class(g, vals, one->u.str.s, one->u.str.len, 0);
+                if (fill[c] == spec_first[c] || spec[fill[c] - 1] != i)   /* a value listed twice */
+                    spec[fill[c]++] = i;
+            }
+    /* each class: the free rules merged with its own, cut after a sure one */
+    out->nclass = nclass;
+    out->first = arena_alloc(a, (nclass + 1) * sizeof *out->first);
+    out->used = arena_alloc(a, pl->n + 1);
+    uint32_t cap = 1024, n = 0;
+    out->list = arena_alloc(a, cap * sizeof *out->list);
+    if (!out->first || !out->used || !out->list)
+        return -1;
+    memset(out->used, 0, pl->n + 1);
+    for (uint32_t c = 0; c < nclass; c++) {
+        out->first[c] = n;
+        uint32_t f = 0, s = spec_first[c], se = fill[c];
+        for (;;) {
+            uint32_t i;
+            if (f < nfree && (s >= se || free_rules[f] < spec[s]))
+                i = free_rules[f++];
+            else if (s < se)
+                i = spec[s++];
+            else
+                break;
+            if (n >= bound)
+                return -1;
+            if (n == cap) {
+                uint32_t *nl = arena_alloc(a, 2 * cap * sizeof *nl);
+                if (!nl)
+                    return -1;
+                memcpy(nl, out->list, cap * sizeof *nl);
+                out->list = nl;
+                cap *= 2;
+            }
+            out->list[n++] = i;
+            out->used[i] = 1;
+            if (pl->r[i].sure)
+                break;
+        }
+    }
+    out->first[nclass] = n;
+    return 0;
+}
+
 static void cg_target(cg *g, ast *t);
+
+/* Emit one rule: its condition (jumping to 'next' when it fails), RULE and
+   the target. */
+static void cg_rule(cg *g, ast *r, jumplist *next)
+{
+    tab_loc(&g->t, r->at);
+    ast *cond = r->u.rule.cond;
+    if (cond)
+        cg_branch(g, cond, 0, next);
+    tab_loc(&g->t, r->at);
+    emit(g, OP_RULE, g->rule_base + (uint32_t)r->ext - 1);
+    cg_target(g, r->u.rule.target);
+}
+
+/* A dispatched rule block (see "dispatch" above):
+     DISPATCH k
+     rule i:   condition (fails to C_i)  RULE  target
+     C_i:      CHAIN k                   (only when rule i can fail)
+     end:      FAIL "no rule matched"
+   The class lists are filled once every rule's pc is known.  Returns 0
+   when the plan does not fit the tables (the block is then emitted
+   linearly by the caller, nothing having been emitted). */
+static int cg_dispatched(cg *g, const dplan *pl)
+{
+    rv_program *p = g->t.p;
+    dvals vals = { 0 };
+    dlists dl;
+    if (build_lists(g, pl, &vals, &dl, 4ull * pl->n + 64) || dl.nclass > RV_ARG_MAX)
+        return 0;                   /* the lists would outgrow the rules */
+    uint32_t k = p->ndispatch;
+    rv_dispatch *dsp = TAB_ROW(&g->t, p->dispatches, p->ndispatch, cap_dispatch);
+    if (!dsp)
+        return 0;
+    dsp->key = tab_intern(&g->t, pl->keyname, strlen(pl->keyname));
+    dsp->vfirst = p->ndvalue;
+    dsp->vcount = vals.n;
+    dsp->cfirst = p->ndclass;
+    dsp->ccount = dl.nclass;
+    for (uint32_t v = 0; v < vals.n; v++) {
+        uint32_t str = tab_intern(&g->t, vals.v[v].s, vals.v[v].len);
+        rv_dvalue *dv = TAB_ROW(&g->t, p->dvalues, p->ndvalue, cap_dvalue);
+        if (!dv)
+            return 1;
+        dv->value = str;
+        dv->cls = v + 1;
+    }
+    emit(g, OP_DISPATCH, k);
+    uint32_t *start = arena_alloc(&g->t.c->arena, (pl->n + 1) * sizeof *start);
+    if (!start) {
+        g->t.oom = 1;
+        return 1;
+    }
+    for (uint32_t i = 0; i < pl->n; i++) {
+        start[i] = RV_NONE;
+        if (!dl.used[i])
+            continue;               /* in no class's list: it could never match */
+        g->dead = 0;                /* reached through the lists */
+        start[i] = p->ncode;
+        ast *r = pl->r[i].rule;
+        if (pl->r[i].vals && pl->r[i].sure) {
+            /* its whole condition is the key's test, which the dispatch
+               has passed for every class that lists it */
+            tab_loc(&g->t, r->at);
+            emit(g, OP_RULE, g->rule_base + (uint32_t)r->ext - 1);
+            cg_target(g, r->u.rule.target);
+            continue;
+        }
+        jumplist next = { 0 };
+        cg_rule(g, r, &next);
+        jl_patch_here(g, &next);
+        emit(g, OP_CHAIN, k);       /* (not emitted when nothing jumps here) */
+    }
+    g->dead = 0;
+    uint32_t end = emit(g, OP_FAIL, tab_str(&g->t, "no rule matched"));
+    for (uint32_t c = 0; c < dl.nclass; c++) {
+        rv_dclass *dc = TAB_ROW(&g->t, p->dclasses, p->ndclass, cap_dclass);
+        if (!dc)
+            return 1;
+        dc->first = p->ndpc;
+        dc->count = dl.first[c + 1] - dl.first[c];
+        for (uint32_t e = dl.first[c]; e < dl.first[c + 1]; e++) {
+            uint32_t *row = TAB_ROW(&g->t, p->dpcs, p->ndpc, cap_dpc);
+            if (!row)
+                return 1;
+            *row = start[dl.list[e]];
+        }
+    }
+    p->dispatches[k].end = end;
+    g->dead = 1;
+    return 1;
+}
 
 static void cg_rules(cg *g, ast *rules)
 {
+    dplan pl;
+    if (!g->dead && plan_dispatch(g, rules, &pl) && cg_dispatched(g, &pl))
+        return;
     for (ast *r = rules; r; r = r->next) {
         if (g->dead)
             return;
-        tab_loc(&g->t, r->at);
         jumplist next = { 0 };
-        ast *cond = r->u.rule.cond;
-        if (cond)
-            cg_branch(g, cond, 0, &next);
-        tab_loc(&g->t, r->at);
-        emit(g, OP_RULE, g->rule_base + (uint32_t)r->ext - 1);
-        cg_target(g, r->u.rule.target);
+        cg_rule(g, r, &next);
         jl_patch_here(g, &next);
     }
     if (!g->dead) {

@@ -117,6 +117,7 @@ typedef struct {
     uint32_t *meta_hash, nmeta_key, cap_meta_key;
     int verbose;
     int strip;                  /* leave the source texts out of the program */
+    int no_dispatch;            /* rule blocks stay linear (differential tests) */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int oom;
     uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */

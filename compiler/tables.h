@@ -15,7 +15,8 @@ typedef struct {
     rv_program *p;
     size_t cap_str, cap_strlen, cap_pcloc, cap_blob, cap_const, cap_item, cap_regex, cap_gaction, cap_guard_ref,
            cap_target, cap_model_ref, cap_rule, cap_choice, cap_cascade, cap_arm, cap_split,
-           cap_hook, cap_func, cap_given, cap_test, cap_code, cap_loc, cap_mtest;
+           cap_hook, cap_func, cap_given, cap_test, cap_code, cap_loc, cap_mtest,
+           cap_dispatch, cap_dvalue, cap_dclass, cap_dpc;
     uint32_t *str_hash, str_hash_cap;       /* open addressing: index+1, 0 = empty */
     uint32_t *const_hash, const_hash_cap;
     uint32_t cur_loc;                       /* the location of what is added next */

@@ -563,6 +563,14 @@ static int reserve_day(rv_vm *vm, int64_t worst)
     return 0;
 }
 
+/* Is there a per-day budget to reserve against (and a ledger to hold it)? */
+static int day_budgeted(const rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    return vm->env && vm->env->reserve &&
+           (p->agents[vm->res.first_agent].budget_day || p->agents[vm->res.agent].budget_day);
+}
+
 static void settle_day(rv_vm *vm, int64_t actual)
 {
     for (uint8_t j = 0; j < vm->cur.nticket; j++)
@@ -613,6 +621,14 @@ static const char JUDGE_SYSTEM[] =
     "You grade answers. Read the question and the answer, and rate how likely the answer is "
     "correct and complete, from 0 (certainly wrong) to 1 (certainly right). Reply with the "
     "number only.";
+
+#define JUDGE_OUTPUT 16     /* tokens a rating needs */
+
+/* Estimated input tokens of the judge's conversation (built). */
+static int64_t judge_tokens(rv_vm *vm)
+{
+    return bi_tokens(JUDGE_SYSTEM, sizeof JUDGE_SYSTEM - 1) + bi_tokens(vm->judge_msgs[1].text.s, vm->judge_msgs[1].text.len) + 8;
+}
 
 static int judge_conversation(rv_vm *vm)
 {
@@ -681,21 +697,26 @@ static step try_step(rv_vm *vm)
     int judge = vm->cur.purpose == RV_PURPOSE_JUDGE;
     if (judge && judge_conversation(vm))
         return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
-    int64_t in_est = judge ? bi_tokens(vm->judge_msgs[1].text.s, vm->judge_msgs[1].text.len) + 64
-                           : vm_model_tokens(vm, m);
-    int64_t out_limit = judge ? 16 : vm_output_limit(vm, m);
-    int64_t est = vm_call_cost(p, m, in_est, out_limit ? out_limit : vm_expected_output(vm));
-    /* per request: the estimate of this call on top of what was spent */
+    int64_t out_limit = judge ? JUDGE_OUTPUT : vm_output_limit(vm, m);
+    /* per request: the estimate of this call on top of what was spent
+       (estimated only when a budget asks: tokens() reads every message) */
     for (uint32_t i = 0; i < vm->nchain; i++) {
         int64_t b = p->agents[vm->chain[i]].budget_request;
-        if (b && (vm->res.cost > b - est || est > b))
+        if (!b)
+            continue;
+        int64_t est = vm_call_cost(p, m, judge ? judge_tokens(vm) : vm_model_tokens(vm, m),
+                                   out_limit ? out_limit : vm_expected_output(vm));
+        if (vm->res.cost > b - est || est > b)
             return not_made(vm, RV_FAIL_BUDGET, "the call would exceed the per-request budget");
     }
     /* per day: the worst case, reserved before the call and settled after */
-    int64_t worst = judge ? vm_call_worst(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, 16)
-                          : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
-    if (reserve_day(vm, worst))
-        return not_made(vm, RV_FAIL_BUDGET, "the daily budget is used up");
+    int64_t worst = 0;
+    if (day_budgeted(vm)) {
+        worst = judge ? vm_call_worst(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, JUDGE_OUTPUT)
+                      : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
+        if (reserve_day(vm, worst))
+            return not_made(vm, RV_FAIL_BUDGET, "the daily budget is used up");
+    }
 
     rv_call *c = &vm->call;
     memset(c, 0, sizeof *c);
@@ -708,7 +729,6 @@ static step try_step(rv_vm *vm)
     c->deadline_us = vm->deadline_us;
     c->backoff_us = backoff;
     c->max_output = out_limit;
-    c->est_input_tokens = in_est;
     c->reserved = vm->cur.nticket ? worst : 0;
     call_params(vm, m, c);
     if (judge) {
@@ -937,7 +957,7 @@ static void bill(rv_vm *vm, rv_attempt *at, const rv_outcome *o, rv_sv text)
     const rv_program *p = vm->img->p;
     rv_usage u = o->usage;
     if (o->ok && u.input < 0) {
-        u.input = vm->cur.purpose == RV_PURPOSE_JUDGE ? vm->call.est_input_tokens : vm_model_tokens(vm, at->model);
+        u.input = vm->cur.purpose == RV_PURPOSE_JUDGE ? judge_tokens(vm) : vm_model_tokens(vm, at->model);
         at->estimated = 1;
     }
     if (o->ok && u.output < 0) {

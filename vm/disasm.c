@@ -374,6 +374,36 @@ static void op_mtest(const rv_program *p, uint32_t k, FILE *out)
     fprintf(out, " else -> %04u", t->target);
 }
 
+/* DISPATCH/CHAIN: #k meta."key" (V values, C classes, E entries) end -> pc;
+   DISPATCH also lists each class: its values and its rules' pcs. */
+static void op_dispatch(const rv_program *p, uint32_t k, int full, FILE *out)
+{
+    if (k >= p->ndispatch) {
+        fprintf(out, "?dispatch%u", k);
+        return;
+    }
+    const rv_dispatch *d = &p->dispatches[k];
+    fprintf(out, "#%u meta.", k);
+    put_str(p, d->key, out);
+    fprintf(out, " end -> %04u", d->end);
+    if (!full)
+        return;
+    for (uint32_t c = 0; c < d->ccount && d->cfirst + c < p->ndclass; c++) {
+        const rv_dclass *dc = &p->dclasses[d->cfirst + c];
+        fprintf(out, "\n                   class %u", c);
+        if (c == 0)
+            fputs(" (other)", out);
+        for (uint32_t v = d->vfirst; v < d->vfirst + d->vcount && v < p->ndvalue; v++)
+            if (p->dvalues[v].cls == c) {
+                fputc(' ', out);
+                put_str(p, p->dvalues[v].value, out);
+            }
+        fputs(" ->", out);
+        for (uint32_t i = dc->first; i < dc->first + dc->count && i < p->ndpc; i++)
+            fprintf(out, " %04u", p->dpcs[i]);
+    }
+}
+
 static void field_name(const rv_fieldinfo *t, uint32_t n, uint32_t k,
                        const char *prefix, FILE *out)
 {
@@ -412,6 +442,7 @@ static void operand(const rv_program *p, size_t pc, uint32_t w, FILE *out)
     case A_SPLIT:     op_split(p, k, out); break;
     case A_HOOK:      op_hook(p, k, out); break;
     case A_MTEST:     op_mtest(p, k, out); break;
+    case A_DISPATCH:  op_dispatch(p, k, INS_OP(w) == OP_DISPATCH, out); break;
     }
 }
 

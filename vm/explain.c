@@ -260,7 +260,7 @@ json_t *ex_explain(rv_vm *vm, ex_cache *cache, uint32_t agent, const rv_request 
     if (st == RV_CALL) {
         uint32_t m = call->model;
         int64_t out = call->max_output ? call->max_output : vm_expected_output(vm);
-        int64_t in = call->est_input_tokens;
+        int64_t in = vm_model_tokens(vm, m);
         int64_t cost = vm_call_cost(p, m, in, out);
         json_object_set_new(o, "estimate", json_pack("{s:I, s:I, s:o, s:I}", "input_tokens", (json_int_t)in,
                                                      "output_tokens", (json_int_t)out, "cost", money(cost),

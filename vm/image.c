@@ -16,6 +16,8 @@
 #include "verify.h"
 #include "vmstate.h"
 
+static int dispatch_table(rv_image *img);
+
 int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
 {
     memset(img, 0, sizeof *img);
@@ -70,11 +72,78 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     memset(img->meta_slot, 0xff, (p->nstr + 1) * sizeof *img->meta_slot);
     for (uint32_t pc = 0; pc < p->ncode; pc++) {
         uint32_t w = p->code[pc], key = INS_OP(w) == OP_LDMETA ? INS_ARG(w)
-                     : INS_OP(w) == OP_JMT ? p->mtests[INS_ARG(w)].key : RV_NONE;
+                     : INS_OP(w) == OP_JMT ? p->mtests[INS_ARG(w)].key
+                     : INS_OP(w) == OP_DISPATCH ? p->dispatches[INS_ARG(w)].key : RV_NONE;
         if (key != RV_NONE && img->meta_slot[key] == RV_NONE)
             img->meta_slot[key] = img->nmeta_slot++;
     }
+    if (dispatch_table(img)) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(img);
+        return -1;
+    }
     return 0;
+}
+
+/* Where a dispatch's value hashes: FNV-1a of the bytes, mixed with the
+   dispatch's index so that one table serves every dispatch. */
+static uint32_t dhash(uint32_t k, const char *s, uint32_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h ^ (k * 0x9e3779b9u);
+}
+
+static uint64_t head8(const char *s, uint32_t n)
+{
+    uint64_t h = 0;
+    memcpy(&h, s, n < 8 ? n : 8);
+    return h;
+}
+
+/* One open-addressing table over the values of every dispatch, at most
+   half full.  A value listed twice in one dispatch keeps its first row. */
+static int dispatch_table(rv_image *img)
+{
+    const rv_program *p = img->p;
+    uint32_t cap = 16;
+    while (cap < 2 * (uint64_t)p->ndvalue + 2)
+        cap *= 2;
+    img->dslot = mem_malloc(cap * sizeof *img->dslot);
+    if (!img->dslot)
+        return -1;
+    for (uint32_t i = 0; i < cap; i++)
+        img->dslot[i].len = UINT32_MAX;
+    img->dmask = cap - 1;
+    for (uint32_t k = 0; k < p->ndispatch; k++) {
+        const rv_dispatch *d = &p->dispatches[k];
+        for (uint32_t r = d->vfirst; r < d->vfirst + d->vcount; r++) {
+            uint32_t str = p->dvalues[r].value, n = p->str_len[str];
+            const char *s = rv_str(p, str);
+            if (vm_dispatch_find(img, k, s, n))
+                continue;
+            uint32_t h = dhash(k, s, n), i = h & img->dmask;
+            while (img->dslot[i].len != UINT32_MAX)
+                i = (i + 1) & img->dmask;
+            const rv_dclass *c = &p->dclasses[d->cfirst + p->dvalues[r].cls];
+            img->dslot[i] = (struct rv_dslot){ h, n, head8(s, n), s, k, p->dvalues[r].cls, p->dpcs + c->first, c->count };
+        }
+    }
+    return 0;
+}
+
+const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
+{
+    uint32_t h = dhash(k, s, n);
+    uint64_t head = head8(s, n);
+    for (uint32_t i = h & img->dmask; img->dslot[i].len != UINT32_MAX; i = (i + 1) & img->dmask) {
+        const struct rv_dslot *e = &img->dslot[i];
+        if (e->hash == h && e->len == n && e->head == head && e->dispatch == k &&
+            (n <= 8 || !memcmp(e->s + 8, s + 8, n - 8)))
+            return e;
+    }
+    return NULL;
 }
 
 void vm_image_free(rv_image *img)
@@ -88,6 +157,8 @@ void vm_image_free(rv_image *img)
     free(img->lits);
     free(img->meta_slot);
     free(img->kval);
+    free(img->dslot);
+    img->dslot = NULL;
     img->kval = NULL;
     img->re = NULL;
     img->lits = NULL;

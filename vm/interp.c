@@ -247,6 +247,19 @@ static rv_value dec_field(rv_vm *vm, uint32_t f)
 /* ---------------------------------------------------------------- the loop */
 
 
+/* The request's metadata value for key 'key' (a string index the image
+   gave a slot), looked up once per request. */
+static inline const rv_sv *meta_lookup(rv_vm *vm, uint32_t key)
+{
+    uint32_t slot = vm->img->meta_slot[key];
+    if (vm->meta_gen[slot] != vm->gen) {
+        const rv_program *p = vm->img->p;
+        vm->meta_val[slot] = req_meta(vm->req, rv_str(p, key), p->str_len[key]);
+        vm->meta_gen[slot] = vm->gen;
+    }
+    return vm->meta_val[slot];
+}
+
 /* An error in the route code at 'pc': the message and where it is. */
 static void runtime_error(rv_vm *vm, uint32_t pc, const char *msg)
 {
@@ -302,12 +315,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_PUSHB) { rv_value v = { .t = RV_T_BOOL, .u.i = A }; PUSH(v); vmbreak; }
         vmcase(OP_LDREQ) { PUSH(req_field(vm, A)); vmbreak; }
         vmcase(OP_LDMETA) {
-            uint32_t slot = vm->img->meta_slot[A];
-            if (vm->meta_gen[slot] != vm->gen) {
-                vm->meta_val[slot] = req_meta(vm->req, rv_str(p, A), p->str_len[A]);
-                vm->meta_gen[slot] = vm->gen;
-            }
-            const rv_sv *m = vm->meta_val[slot];
+            const rv_sv *m = meta_lookup(vm, A);
             rv_value v = { .t = m ? RV_T_STR : RV_T_NIL };
             if (m) { v.u.s = m->s; v.n = m->len; }
             PUSH(v);
@@ -425,12 +433,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         }
         vmcase(OP_JMT) {
             const rv_mtest *t = &p->mtests[A];
-            uint32_t slot = vm->img->meta_slot[t->key];
-            if (vm->meta_gen[slot] != vm->gen) {
-                vm->meta_val[slot] = req_meta(vm->req, rv_str(p, t->key), p->str_len[t->key]);
-                vm->meta_gen[slot] = vm->gen;
-            }
-            const rv_sv *m = vm->meta_val[slot];
+            const rv_sv *m = meta_lookup(vm, t->key);
             int hit = 0;
             if (m) {
                 /* metadata values are strings; the compiler fuses only
@@ -469,6 +472,33 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             trace_cond(vm, pc - 1, holds);
             if (!holds)
                 pc = t->target;
+            vmbreak;
+        }
+        vmcase(OP_DISPATCH) {
+            const rv_dispatch *d = &p->dispatches[A];
+            const rv_sv *m = meta_lookup(vm, d->key);
+            const struct rv_dslot *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
+            vm->dk = A;
+            if (e) {
+                vm->dnext = e->pcs;
+                vm->dlim = e->pcs + e->npcs;
+            } else {
+                vm->dnext = p->dpcs + p->dclasses[d->cfirst].first;
+                vm->dlim = vm->dnext + p->dclasses[d->cfirst].count;
+            }
+            pc = vm->dnext < vm->dlim ? *vm->dnext++ : d->end;
+            vmbreak;
+        }
+        vmcase(OP_CHAIN) {
+            /* the next rule of the class after this one; always forward */
+            uint32_t here = pc - 1;
+            if (vm->dk != A) {
+                pc = p->dispatches[A].end;
+                vmbreak;
+            }
+            while (vm->dnext < vm->dlim && *vm->dnext <= here)
+                vm->dnext++;
+            pc = vm->dnext < vm->dlim ? *vm->dnext++ : p->dispatches[A].end;
             vmbreak;
         }
         vmcase(OP_JMPFK) { if (!vm_truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }

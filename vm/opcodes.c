@@ -59,8 +59,10 @@ PIN(EQK, 38)
 PIN(NEK, 39)
 PIN(JMT, 40)
 PIN(JKT, 41)
+PIN(DISPATCH, 42)
+PIN(CHAIN, 43)
 #undef PIN
-_Static_assert(OP__COUNT == 42, "opcodes.def: a new opcode is pinned above (and the .rbc format bumped)");
+_Static_assert(OP__COUNT == 44, "opcodes.def: a new opcode is pinned above (and the .rbc format bumped)");
 
 /* The interpreter computes the arithmetic operation as 'op - OP_ADD'. */
 _Static_assert(OP_SUB - OP_ADD == ARITH_SUB && OP_MUL - OP_ADD == ARITH_MUL && OP_DIV - OP_ADD == ARITH_DIV &&

@@ -17,7 +17,11 @@
    - SPLIT's arm targets live in the split table, not in the word; the
      verifier treats them like jump targets.
    - HOOK either ends the function (the hook answered) or falls through to
-     the code of its default target. */
+     the code of its default target.
+   - DISPATCH's targets (the rule lists of its classes, and its end) live in
+     the dispatch tables; CHAIN continues the list DISPATCH chose, always
+     forward.  The verifier treats every listed pc and the end as targets
+     of the DISPATCH, entered with an empty stack, as CHAIN leaves it. */
 #ifndef RV_OPCODES_H
 #define RV_OPCODES_H
 
@@ -36,7 +40,7 @@ typedef enum {
 typedef enum {
     A_NONE, A_CONST, A_BOOL, A_REQFIELD, A_STR, A_CANDFIELD, A_CAP,
     A_RESPFIELD, A_DECFIELD, A_REGEX, A_BUILTIN, A_JUMP, A_RULE, A_MODEL,
-    A_AGENT, A_CHOICE, A_CASCADE, A_SPLIT, A_HOOK, A_MTEST
+    A_AGENT, A_CHOICE, A_CASCADE, A_SPLIT, A_HOOK, A_MTEST, A_DISPATCH
 } rv_argkind;
 
 /* Sets of value types (bit t: rv_type t), for the operand types of
@@ -90,6 +94,6 @@ extern const rv_opinfo rv_ops[OP__COUNT];
 /* Does control never reach the next instruction from this one?  (JMP and
    SPLIT go elsewhere; terminals go nowhere.) */
 #define OP_NO_FALLTHROUGH(op) \
-    (OP_IS_TERMINAL(op) || (op) == OP_JMP || (op) == OP_SPLIT)
+    (OP_IS_TERMINAL(op) || (op) == OP_JMP || (op) == OP_SPLIT || (op) == OP_DISPATCH || (op) == OP_CHAIN)
 
 #endif

@@ -61,7 +61,7 @@ void rv_program_free(rv_program *p)
     free(p->models); free(p->gactions); free(p->guards); free(p->guard_refs);
     free(p->targets); free(p->model_refs); free(p->agents); free(p->rules);
     free(p->choices); free(p->cascades); free(p->arms); free(p->splits);
-    free(p->hooks); free(p->funcs); free(p->mtests); free(p->givens); free(p->tests);
+    free(p->hooks); free(p->funcs); free(p->mtests); free(p->dispatches); free(p->dvalues); free(p->dclasses); free(p->dpcs); free(p->givens); free(p->tests);
     free(p->code); free(p->pc_loc); free(p->locs); free(p->files);
     free(p);
 }

@@ -26,7 +26,7 @@
 
 #define RV_NONE        UINT32_MAX
 #define RV_FORMAT_MAJOR 2
-#define RV_FORMAT_MINOR 0
+#define RV_FORMAT_MINOR 1
 
 /* Value types, shared by the compiler's type checker, the constant pool and
    the VM's tagged values. */
@@ -309,6 +309,24 @@ typedef enum { RV_MT_EQ, RV_MT_NE, RV_MT_IN, RV_MT_NOTIN, RV_MT_LT, RV_MT_LE, RV
                RV_MT__COUNT } rv_mtop;
 typedef struct { uint32_t key, konst, op, target; } rv_mtest;
 
+/* A dispatch on a metadata key (DISPATCH, format 2.1).  The value of
+   meta[key] picks a class: the class of the 'dvalues' row with that value
+   (exact bytes), else class 0 -- a missing key or any other value.  Each
+   class lists, ascending, the pcs of the rules that can match a request
+   of that class ('dpcs'); a rule left out tests 'key' against values of
+   other classes, so it could not match.  DISPATCH jumps to the class's
+   first rule; a rule that does not match ends in CHAIN, which jumps to the
+   class's next rule after it, and after the last one to 'end'.  Rules run
+   in source order either way: first-match semantics are kept exactly. */
+typedef struct {
+    uint32_t key;               /* string: the metadata key */
+    uint32_t vfirst, vcount;    /* into 'dvalues' */
+    uint32_t cfirst, ccount;    /* into 'dclasses'; class 0 first */
+    uint32_t end;               /* pc after the dispatched rules */
+} rv_dispatch;
+typedef struct { uint32_t value, cls; } rv_dvalue;     /* value: a string */
+typedef struct { uint32_t first, count; } rv_dclass;   /* into 'dpcs' */
+
 typedef enum { RV_GIVEN_ANSWER, RV_GIVEN_FAIL, RV_GIVEN_HOOK, RV_GIVEN__COUNT } rv_givenkind;
 typedef struct {
     uint32_t kind;              /* rv_givenkind */
@@ -353,6 +371,10 @@ typedef struct rv_program {
     rv_hook     *hooks;     uint32_t nhook;
     rv_func     *funcs;     uint32_t nfunc;
     rv_mtest    *mtests;    uint32_t nmtest;
+    rv_dispatch *dispatches; uint32_t ndispatch;
+    rv_dvalue   *dvalues;   uint32_t ndvalue;
+    rv_dclass   *dclasses;  uint32_t ndclass;
+    uint32_t    *dpcs;      uint32_t ndpc;
     rv_given    *givens;    uint32_t ngiven;
     rv_test     *tests;     uint32_t ntest;
     uint32_t    *code;      uint32_t ncode;

@@ -56,10 +56,15 @@
      24 locs        u32 file, line, col, len
      25 files       u32 name, text
      26 mtests      u32 key, konst, op, target   (format 1.2)
+     27 dispatches  u32 key, vfirst, vcount, cfirst, ccount, end   (format 2.1)
+     28 dvalues     u32 value, cls
+     29 dclasses    u32 first, count
+     30 dpcs        u32
 
    Format 2.0 added the call settings of models, rules and agents, prices
    per token class, rate limits, call parameters and 'fallback on'
-   entries (the fields of models, targets, agents and rules above). 
+   entries (the fields of models, targets, agents and rules above).
+   Format 2.1 added the dispatch sections 27-30.
 
    Every section is present exactly once, in id order.  The layout is
    canonical: each section starts at the first 4-aligned offset after the
@@ -183,8 +188,13 @@ static const rbc_field f_loc[] = {
 static const rbc_field f_file[] = { F(rv_file, name), F(rv_file, text) };
 static const rbc_field f_mtest[] = {
     F(rv_mtest, key), F(rv_mtest, konst), F(rv_mtest, op), F(rv_mtest, target) };
+static const rbc_field f_dispatch[] = {
+    F(rv_dispatch, key), F(rv_dispatch, vfirst), F(rv_dispatch, vcount), F(rv_dispatch, cfirst),
+    F(rv_dispatch, ccount), F(rv_dispatch, end) };
+static const rbc_field f_dvalue[] = { F(rv_dvalue, value), F(rv_dvalue, cls) };
+static const rbc_field f_dclass[] = { F(rv_dclass, first), F(rv_dclass, count) };
 
-enum { SEC_STRINGS = 1, SEC_SRCMAP = 23, SEC__COUNT = 26 };
+enum { SEC_STRINGS = 1, SEC_SRCMAP = 23, SEC__COUNT = 30 };
 
 /* A section: its table in rv_program ('arr' and 'cnt' are offsets of the
    array pointer and of its count) and the record layout.  The two special
@@ -226,6 +236,10 @@ static const rbc_section sections[SEC__COUNT + 1] = {
     [24] = T("locs", locs, nloc, rv_loc, f_loc),
     [25] = T("files", files, nfile, rv_file, f_file),
     [26] = T("mtests", mtests, nmtest, rv_mtest, f_mtest),
+    [27] = T("dispatches", dispatches, ndispatch, rv_dispatch, f_dispatch),
+    [28] = T("dvalues", dvalues, ndvalue, rv_dvalue, f_dvalue),
+    [29] = T("dclasses", dclasses, ndclass, rv_dclass, f_dclass),
+    [30] = T("dpcs", dpcs, ndpc, uint32_t, f_u32),
 };
 #undef T
 

@@ -59,6 +59,11 @@
    - splits: arms range non-empty and inside 'arms'; no arm belongs to two
      splits; shares sum to exactly 100% (1,000,000).
    - hooks: url a string; timeout >= 0.
+   - dispatches: key a string; values range inside 'dvalues'; classes
+     range non-empty and inside 'dclasses'.
+   - dvalues: value a string; class at least 1 and below its dispatch's
+     class count (class 0 is "any other value").
+   - dclasses: pcs range inside 'dpcs'.
    - givens: kind a rv_givenkind; model in range; ANSWER/FAIL: text a
      string; ANSWER: confidence -1 or in [0, 1]; HOOK: hook RV_NONE or in
      range.
@@ -84,6 +89,12 @@
    - SPLIT: no split is used by two SPLITs; every arm target is after the
      SPLIT and inside its function.  (With disjoint arms this keeps the
      verifier linear in the size of the file.)
+   - DISPATCH: no dispatch is used by two DISPATCHes; its end is after the
+     DISPATCH and inside its function; each class's pcs are strictly
+     ascending, after the DISPATCH and before its end.
+   - CHAIN: its dispatch's DISPATCH comes before it, and its end after it
+     (so CHAIN, which goes to a listed pc after itself or to the end,
+     always jumps forward).
 
    (c) control flow
    - the last instruction of each function has no fall-through
@@ -101,8 +112,12 @@
    - where paths merge, they agree on the depth.
    - no instruction pops more than the stack holds (CALLB pops its
      builtin's arity; JMPFK and JMPTK need a value on top).
-   - RET runs at depth 1; DECIDE, DELEGATE, CHOOSE, CASCADE, FAIL, RULE and
-     HOOK at depth 0; SPLIT at depth 1 (its key), leaving 0.
+   - RET runs at depth 1; DECIDE, DELEGATE, CHOOSE, CASCADE, FAIL, RULE,
+     HOOK, DISPATCH and CHAIN at depth 0; SPLIT at depth 1 (its key),
+     leaving 0.
+   - DISPATCH's successors are every pc its classes list and its end;
+     CHAIN's are some of those, reached at the same depth 0 with nothing
+     on the stack, so CHAIN adds no edge of its own to (c), (d) or (e).
    - no function needs more than VER_MAX_STACK; the largest depth is stored
      in p->max_stack.
 
@@ -657,6 +672,55 @@ static int ver_strategies(const rv_program *p, uint32_t *armown, rv_err *err)
 
 /* 'nexpect' has nfunc+1 entries: nexpect[i] counts EXPECT functions below
    i, so a range is checked in constant time however the ranges overlap. */
+static int ver_dispatches(const rv_program *p, rv_err *err)
+{
+    for (uint32_t i = 0; i < p->ndispatch; i++) {
+        const rv_dispatch *d = &p->dispatches[i];
+        TRY(ref(err, "dispatches", i, "key", d->key, p->nstr, "strings", 0));
+        TRY(range(err, "dispatches", i, "values", d->vfirst, d->vcount, p->ndvalue, 0));
+        TRY(range(err, "dispatches", i, "classes", d->cfirst, d->ccount, p->ndclass, 1));
+        for (uint32_t v = d->vfirst; v < d->vfirst + d->vcount; v++) {
+            TRY(ref(err, "dvalues", v, "value", p->dvalues[v].value, p->nstr, "strings", 0));
+            if (p->dvalues[v].cls == 0 || p->dvalues[v].cls >= d->ccount)
+                return bad(err, "dvalues[%u]: class %u outside [1, %u) of dispatch %u", v,
+                           p->dvalues[v].cls, d->ccount, i);
+        }
+    }
+    for (uint32_t c = 0; c < p->ndclass; c++)
+        TRY(range(err, "dclasses", c, "pcs", p->dclasses[c].first, p->dclasses[c].count, p->ndpc, 0));
+    return 0;
+}
+
+/* DISPATCH at 'pc' in function 'f': its end and every listed pc lie after
+   it, before the end, ascending within each class. */
+static int ver_dispatch_at(const rv_program *p, const rv_func *f, uint32_t pc, uint32_t k, rv_err *err)
+{
+    const rv_dispatch *d = &p->dispatches[k];
+    if (d->end <= pc || d->end >= f->end)
+        return bad(err, "code[%u]: dispatch %u end %u outside (%u, %u)", pc, k, d->end, pc, f->end);
+    for (uint32_t c = d->cfirst; c < d->cfirst + d->ccount; c++) {
+        uint32_t last = pc;
+        for (uint32_t i = p->dclasses[c].first; i < p->dclasses[c].first + p->dclasses[c].count; i++) {
+            if (p->dpcs[i] <= last || p->dpcs[i] >= d->end)
+                return bad(err, "code[%u]: dispatch %u class %u lists pc %u, not in (%u, %u) ascending",
+                           pc, k, c - d->cfirst, p->dpcs[i], last, d->end);
+            last = p->dpcs[i];
+        }
+    }
+    return 0;
+}
+
+/* Calls fn(ctx, t) for every pc DISPATCH 'k' may jump to (a pc listed
+   twice is passed twice). */
+static void each_dispatch_target(const rv_program *p, uint32_t k, void (*fn)(void *ctx, uint32_t t), void *ctx)
+{
+    const rv_dispatch *d = &p->dispatches[k];
+    for (uint32_t c = d->cfirst; c < d->cfirst + d->ccount; c++)
+        for (uint32_t i = p->dclasses[c].first; i < p->dclasses[c].first + p->dclasses[c].count; i++)
+            fn(ctx, p->dpcs[i]);
+    fn(ctx, d->end);
+}
+
 static int ver_tests(const rv_program *p, uint32_t *nexpect, rv_err *err)
 {
     nexpect[0] = 0;
@@ -720,6 +784,7 @@ static unsigned allowed_in(rv_opcode op)
     case OP_LDDEC:                   return 1u << RV_FN_EXPECT;
     case OP_RULE: case OP_DECIDE: case OP_DELEGATE: case OP_CHOOSE:
     case OP_CASCADE: case OP_SPLIT: case OP_HOOK: case OP_FAIL:
+    case OP_DISPATCH: case OP_CHAIN:
                                      return 1u << RV_FN_ROUTE;
     case OP_RET:                     return ~(1u << RV_FN_ROUTE);
     default:                         return ~0u;
@@ -749,14 +814,16 @@ static uint32_t arg_bound(const rv_program *p, rv_argkind k)
     case A_SPLIT:     return p->nsplit;
     case A_HOOK:      return p->nhook;
     case A_MTEST:     return p->nmtest;
+    case A_DISPATCH:  return p->ndispatch;
     case A_JUMP:      break;
     }
     return 0;
 }
 
-/* 'splituse' has nsplit entries, RV_NONE until a SPLIT uses the split. */
+/* 'splituse' has nsplit entries, RV_NONE until a SPLIT uses the split;
+   'mtuse' and 'dispuse' likewise for fused tests and dispatches. */
 static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
-                     uint32_t *splituse, uint32_t *mtuse, rv_err *err)
+                     uint32_t *splituse, uint32_t *mtuse, uint32_t *dispuse, rv_err *err)
 {
     static const char *const kinds[RV_FN__COUNT] = {
         "a route", "a where", "a check", "an expect" };
@@ -795,6 +862,19 @@ static int ver_instr(const rv_program *p, uint32_t fi, uint32_t pc,
         mtuse[INS_ARG(w)] = pc;
         if (t->target <= pc || t->target >= f->end)
             return bad(err, "code[%u]: mtest %u target %u outside (%u, %u)", pc, INS_ARG(w), t->target, pc, f->end);
+    }
+    if (op == OP_DISPATCH) {
+        if (dispuse[INS_ARG(w)] != RV_NONE)
+            return bad(err, "code[%u]: dispatch %u already used at pc %u", pc, INS_ARG(w), dispuse[INS_ARG(w)]);
+        dispuse[INS_ARG(w)] = pc;
+        TRY(ver_dispatch_at(p, f, pc, INS_ARG(w), err));
+    }
+    if (op == OP_CHAIN) {
+        uint32_t k = INS_ARG(w);
+        if (dispuse[k] == RV_NONE || dispuse[k] < f->start)
+            return bad(err, "code[%u]: CHAIN of dispatch %u before (or without) its DISPATCH", pc, k);
+        if (p->dispatches[k].end <= pc)
+            return bad(err, "code[%u]: CHAIN after the end %u of dispatch %u", pc, p->dispatches[k].end, k);
     }
     if (op == OP_SPLIT) {
         const rv_split *s = &p->splits[INS_ARG(w)];
@@ -841,6 +921,13 @@ static int successors(const rv_program *p, uint32_t pc, int32_t d,
     }
     if (op == OP_JMT || op == OP_JKT)
         TRY(merge(depth, pc, p->mtests[INS_ARG(w)].target, d, err));
+    if (op == OP_DISPATCH) {
+        const rv_dispatch *ds = &p->dispatches[INS_ARG(w)];
+        for (uint32_t c = ds->cfirst; c < ds->cfirst + ds->ccount; c++)
+            for (uint32_t i = p->dclasses[c].first; i < p->dclasses[c].first + p->dclasses[c].count; i++)
+                TRY(merge(depth, pc, p->dpcs[i], d, err));
+        TRY(merge(depth, pc, ds->end, d, err));
+    }
     return 0;
 }
 
@@ -946,7 +1033,7 @@ static int32_t exact_depth(rv_opcode op)
     switch (op) {
     case OP_RET: case OP_SPLIT:  return 1;
     case OP_DECIDE: case OP_DELEGATE: case OP_CHOOSE: case OP_CASCADE:
-    case OP_FAIL: case OP_RULE: case OP_HOOK:
+    case OP_FAIL: case OP_RULE: case OP_HOOK: case OP_DISPATCH: case OP_CHAIN:
                                  return 0;
     default:                     return -1;
     }
@@ -1081,6 +1168,8 @@ static void each_target(const rv_program *p, uint32_t pc,
     }
     if (op == OP_JMT || op == OP_JKT)
         fn(ctx, p->mtests[INS_ARG(w)].target);
+    if (op == OP_DISPATCH)
+        each_dispatch_target(p, INS_ARG(w), fn, ctx);
 }
 
 static void mark_target(void *ctx, uint32_t t) { ((types *)ctx)->soff[t] = 0; }
@@ -1165,10 +1254,11 @@ int ver_program(rv_program *p, rv_err *err)
     uint32_t *armown = mem_calloc(p->narm, sizeof *armown);
     uint32_t *splituse = mem_calloc(p->nsplit, sizeof *splituse);
     uint32_t *mtuse = mem_calloc(p->nmtest + 1, sizeof *mtuse);
+    uint32_t *dispuse = mem_calloc(p->ndispatch + 1, sizeof *dispuse);
     uint32_t *nexpect = mem_calloc((size_t)p->nfunc + 1, sizeof *nexpect);
     types *ts = mem_calloc(1, sizeof *ts);
     int r = -1;
-    if (!owner || !depth || !armown || !splituse || !mtuse || !nexpect || !ts) {
+    if (!owner || !depth || !armown || !splituse || !mtuse || !dispuse || !nexpect || !ts) {
         oom(err);
         goto out;
     }
@@ -1177,15 +1267,17 @@ int ver_program(rv_program *p, rv_err *err)
         ver_regexes(p, err) < 0 || ver_providers(p, err) < 0 ||
         ver_models(p, err) < 0 || ver_guards(p, err) < 0 ||
         ver_refs(p, err) < 0 || ver_funcs(p, owner, err) < 0 ||
-        ver_agents(p, err) < 0 || ver_strategies(p, armown, err) < 0 || ver_mtests(p, err) < 0 ||
+        ver_agents(p, err) < 0 || ver_strategies(p, armown, err) < 0 || ver_mtests(p, err) < 0 || ver_dispatches(p, err) < 0 ||
         ver_tests(p, nexpect, err) < 0 || ver_locs(p, err) < 0)
         goto out;
     for (uint32_t i = 0; i < p->nsplit; i++)
         splituse[i] = RV_NONE;
     for (uint32_t i = 0; i < p->nmtest; i++)
         mtuse[i] = RV_NONE;
+    for (uint32_t i = 0; i < p->ndispatch; i++)
+        dispuse[i] = RV_NONE;
     for (uint32_t pc = 0; pc < p->ncode; pc++)
-        if (ver_instr(p, owner[pc], pc, splituse, mtuse, err) < 0)
+        if (ver_instr(p, owner[pc], pc, splituse, mtuse, dispuse, err) < 0)
             goto out;
     for (uint32_t pc = 0; pc < p->ncode; pc++)
         depth[pc] = -1;
@@ -1217,6 +1309,7 @@ out:
     free(armown);
     free(splituse);
     free(mtuse);
+    free(dispuse);
     free(nexpect);
     return r;
 }

@@ -67,6 +67,18 @@ typedef struct rv_image {
     uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
     struct rv_value_s *kval;    /* every constant as a ready stack value */
     uint32_t nmeta_slot;
+    /* the values of every dispatch, hashed (vm_dispatch_class): a slot
+       holds what a lookup compares, so a hit reads one cache line and the
+       value's bytes only past the first 8 */
+    struct rv_dslot {
+        uint32_t hash, len;     /* len: the value's bytes; UINT32_MAX empty */
+        uint64_t head;          /* its first 8 bytes, zero-padded */
+        const char *s;
+        uint32_t dispatch, cls;
+        const uint32_t *pcs;    /* the class's rule list (dpcs), 'npcs' long */
+        uint32_t npcs;
+    } *dslot;
+    uint32_t dmask;
 } rv_image;
 
 /* Returns 0, or -1 with a message (a regex that will not compile).  'p' is
@@ -200,7 +212,6 @@ typedef struct {
     rv_sv system;
     const rv_chatmsg *msgs;
     uint32_t nmsgs;
-    int64_t est_input_tokens;   /* the VM's estimate of the input, system included */
     int64_t reserved;           /* picodollars reserved for this call (worst case) */
     /* Generation parameters the model states (rv_params, program.h): send
        params[k] when bit k of params_set is set, converted from program

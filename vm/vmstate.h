@@ -73,6 +73,11 @@ struct rv_vm {
     const char *lang_text;
     uint32_t lang_len;
 
+    /* the dispatch in progress (DISPATCH, CHAIN): its index and what is
+       left of its class's rule list */
+    uint32_t dk;
+    const uint32_t *dnext, *dlim;
+
     /* metadata keys looked up at most once per request (image meta slots) */
     const rv_sv **meta_val;
     uint32_t *meta_gen, gen;
@@ -82,6 +87,11 @@ struct rv_vm {
 };
 
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
+
+/* The slot of value 's' (n bytes) in dispatch 'k' (image.c): its class and
+   the class's rule list; NULL when the dispatch does not list the value
+   (class 0). */
+const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n);
 
 /* Constant 'k' of 'p' as a stack value. */
 rv_value vm_const_value(const rv_program *p, uint32_t k);

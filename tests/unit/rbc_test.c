@@ -208,9 +208,9 @@ static void m_strnul(uint8_t *b, size_t *n)
 }
 static void m_trailing(uint8_t *b, size_t *n)
 {
-    /* grow the last section (mtests) by 4 zero bytes over the final
-       padding: the digest moves, so rebuild the tail */
-    uint32_t e = 16 + 25 * 12;
+    /* grow the last section by 4 zero bytes over the final padding: the
+       digest moves, so rebuild the tail */
+    uint32_t e = 16 + (rd32(b + 12) - 1) * 12;
     wr32(b + e + 8, rd32(b + e + 8) + 4);
     memmove(b + *n - 32 + 4, b + *n - 32, 32);
     memset(b + *n - 32, 0, 4);

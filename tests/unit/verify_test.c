@@ -240,6 +240,36 @@ static void deep_function(rv_program *p, uint32_t n)
     X(type_inl_string, "code[2]: INL operand 2 of 2 may be of type string", p->code[2] = INS(OP_INL, 0)) \
     X(type_split_key, "code[18]: SPLIT operand 1 of 1 may be of type int", p->code[17] = INS(OP_LDREQ, RV_REQ_IMAGES)) \
     X(type_merge, "may be of type bool, which", merge_function(p)) \
+    /* dispatches: (a) tables */ \
+    X(dispatch_key, "dispatches[0]: key 999 out of range", dispatch_function(p); p->dispatches[0].key = 999) \
+    X(dispatch_values, "dispatches[0]: values [0, +2) outside the table (1 entries)", \
+      dispatch_function(p); p->dispatches[0].vcount = 2) \
+    X(dispatch_classes, "dispatches[0]: classes is empty", dispatch_function(p); p->dispatches[0].ccount = 0) \
+    X(dvalue_string, "dvalues[0]: value 999 out of range", dispatch_function(p); p->dvalues[0].value = 999) \
+    X(dvalue_class, "dvalues[0]: class 2 outside [1, 2) of dispatch 0", dispatch_function(p); p->dvalues[0].cls = 2) \
+    X(dvalue_class_zero, "dvalues[0]: class 0 outside [1, 2) of dispatch 0", dispatch_function(p); p->dvalues[0].cls = 0) \
+    X(dclass_range, "dclasses[1]: pcs [1, +9) outside the table (3 entries)", dispatch_function(p); p->dclasses[1].count = 9) \
+    /* (b) instructions */ \
+    X(dispatch_twice, "code[58]: dispatch 0 already used at pc 55", dispatch_function(p); p->code[58] = INS(OP_DISPATCH, 0)) \
+    X(dispatch_end_back, "code[55]: dispatch 0 end 55 outside (55, 62)", dispatch_function(p); p->dispatches[0].end = 55) \
+    X(dispatch_end_out, "code[55]: dispatch 0 end 62 outside (55, 62)", dispatch_function(p); p->dispatches[0].end = 62) \
+    X(dispatch_list_order, "code[55]: dispatch 0 class 1 lists pc 56, not in (60, 61) ascending", \
+      dispatch_function(p); p->dpcs[1] = 60; p->dpcs[2] = 56) \
+    X(dispatch_list_back, "code[55]: dispatch 0 class 0 lists pc 55, not in (55, 61) ascending", \
+      dispatch_function(p); p->dpcs[0] = 55) \
+    X(dispatch_list_end, "code[55]: dispatch 0 class 0 lists pc 61, not in (55, 61) ascending", \
+      dispatch_function(p); p->dpcs[0] = 61) \
+    X(dispatch_in_where, "code[30]: DISPATCH not allowed in a where function", \
+      dispatch_function(p); p->code[30] = INS(OP_DISPATCH, 0)) \
+    X(chain_before, "code[55]: CHAIN of dispatch 0 before (or without) its DISPATCH", \
+      dispatch_function(p); p->code[55] = INS(OP_CHAIN, 0)) \
+    X(chain_after_end, "code[59]: CHAIN after the end 59 of dispatch 0", \
+      dispatch_function(p); p->dispatches[0].end = 59; p->dclasses[0].count = 0; p->dclasses[1].count = 1) \
+    X(chain_other_function, "code[5]: CHAIN of dispatch 0 before (or without) its DISPATCH", \
+      dispatch_function(p); p->code[5] = INS(OP_CHAIN, 0)) \
+    /* (d) stack depth */ \
+    X(chain_depth, "code[59]: CHAIN at stack depth 2, must be 0", \
+      dispatch_function(p); p->code[57] = INS(OP_PUSHB, 1); p->code[58] = INS(OP_JMP, 0)) \
     X(merge_limit, "the stacks at merge points hold more than", wide_function(p, 200, 600))
 
 /* An EXPECT function where a bool (jumped over a number) and a number
@@ -289,6 +319,44 @@ static void second_agent(rv_program *p, int fallback)
         p->targets[0] = (rv_target){ 1, 1, 0 };
 }
 
+/* A route function dispatched on meta.tier, appended at pc 55:
+     55 DISPATCH 0        class 0 (other) -> 60; class 1 "pro" -> 56 60
+     56 PUSHB 1
+     57 JMPF +1           (-> 59)
+     58 DECIDE 0
+     59 CHAIN 0
+     60 DECIDE 1
+     61 FAIL "no rule matched"  (the end) */
+static void dispatch_function(rv_program *p)
+{
+    uint32_t s = p->ncode;
+    E(p, OP_DISPATCH, 0);
+    E(p, OP_PUSHB, 1);
+    E(p, OP_JMPF, 1);
+    E(p, OP_DECIDE, 0);
+    E(p, OP_CHAIN, 0);
+    E(p, OP_DECIDE, 1);
+    E(p, OP_FAIL, (int32_t)S(p, "no rule matched"));
+    sample_func(p, RV_FN_ROUTE, s);
+    p->dispatches = calloc(1, sizeof *p->dispatches);
+    p->dvalues = calloc(1, sizeof *p->dvalues);
+    p->dclasses = calloc(2, sizeof *p->dclasses);
+    p->dpcs = calloc(3, sizeof *p->dpcs);
+    if (!p->dispatches || !p->dvalues || !p->dclasses || !p->dpcs)
+        exit(2);
+    p->ndispatch = 1;
+    p->ndvalue = 1;
+    p->ndclass = 2;
+    p->ndpc = 3;
+    p->dispatches[0] = (rv_dispatch){ S(p, "tier"), 0, 1, 0, 2, s + 6 };
+    p->dvalues[0] = (rv_dvalue){ S(p, "pro"), 1 };
+    p->dclasses[0] = (rv_dclass){ 0, 1 };
+    p->dclasses[1] = (rv_dclass){ 1, 2 };
+    p->dpcs[0] = s + 5;
+    p->dpcs[1] = s + 1;
+    p->dpcs[2] = s + 5;
+}
+
 /* Give the sample one metadata test (it has none). */
 static void mtest(rv_program *p, uint32_t key, uint32_t konst, uint32_t op)
 {
@@ -319,6 +387,14 @@ int main(int argc, char **argv)
         failf("verify sample", "%s", err.msg);
     else
         pass("verify sample", "max stack %u", p->max_stack);
+    rv_program_free(p);
+
+    p = sample_program();
+    dispatch_function(p);
+    if (ver_program(p, &err) < 0)
+        failf("verify sample with a dispatch", "%s", err.msg);
+    else
+        pass("verify sample with a dispatch", NULL);
     rv_program_free(p);
 
     p = sample_program();

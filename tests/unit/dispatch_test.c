@@ -1,0 +1,255 @@
+/* Dispatched rule blocks against the linear form.
+
+   Random policies whose rules test metadata keys (==, !=, in, not in, and,
+   or, not), request fields and nothing at all are compiled twice -- with
+   rule blocks dispatched on a metadata key where the compiler chooses to,
+   and with every block linear -- and both programs decide the same random
+   requests: the rule and the model must be the same every time (first
+   match kept exactly).  Then a policy of 20,000 per-tenant rules: it is
+   dispatched, and deciding a tenant near the end runs a handful of
+   instructions, not 20,000 tests (counted with the observer: conditions
+   evaluated per decision). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "opcodes.h"
+#include "verify.h"
+#include "vm.h"
+
+static int failures;
+#define CHECK(name, cond, ...) do { if (cond) printf("PASS %s\n", name); \
+    else { printf("FAIL %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } } while (0)
+
+static uint64_t rng = 0x2545f4914f6cdd1dull;
+static uint32_t rnd(uint32_t n)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng % n);
+}
+
+/* A growable text buffer. */
+typedef struct { char *s; size_t len, cap; } buf;
+static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (b->s && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->cap = (b->cap + (size_t)n + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+        if (!b->s)
+            abort();
+    }
+}
+
+static rv_program *compile(const char *text, int no_dispatch)
+{
+    rv_compiler *c = comp_new(NULL);
+    rv_program *p = NULL;
+    rv_err err;
+    if (!c)
+        return NULL;
+    c->no_dispatch = no_dispatch;
+    if (import_text(c, "dispatch_test.route", text, strlen(text)) == 0 && comp_check(c) == 0)
+        p = cg_program(c);
+    else {
+        diag_sort(&c->diag);
+        diag_print(&c->diag, DIAG_TEXT, stdout);
+    }
+    comp_free(c);
+    if (p && ver_program(p, &err)) {
+        printf("FAIL verify: %s\n", err.msg);
+        rv_program_free(p);
+        p = NULL;
+    }
+    return p;
+}
+
+static const char *const KEYS[] = { "task", "tier", "region" };
+static const char *const VALS[] = { "a", "b", "c", "d", "e", "f" };
+
+/* One condition term on metadata or the request. */
+static void term(buf *b)
+{
+    const char *k = KEYS[rnd(3)];
+    switch (rnd(8)) {
+    case 0: case 1: case 2: put(b, "meta.%s == \"%s\"", k, VALS[rnd(6)]); break;
+    case 3: put(b, "meta.%s in [\"%s\", \"%s\"]", k, VALS[rnd(6)], VALS[rnd(6)]); break;
+    case 4: put(b, "meta.%s != \"%s\"", k, VALS[rnd(6)]); break;
+    case 5: put(b, "meta.%s not in [\"%s\", \"%s\"]", k, VALS[rnd(6)], VALS[rnd(6)]); break;
+    case 6: put(b, "stream"); break;
+    default: put(b, "bytes(input) > %u", rnd(8)); break;
+    }
+}
+
+static void condition(buf *b)
+{
+    for (uint32_t i = 0, n = 1 + rnd(3); i < n; i++) {
+        if (i)
+            put(b, rnd(6) < 4 ? " and " : " or ");
+        int neg = rnd(6) == 0;
+        if (neg)
+            put(b, "not (");
+        term(b);
+        if (neg)
+            put(b, ")");
+    }
+}
+
+static void policy(buf *b, uint32_t nrules)
+{
+    put(b, "provider p { kind openai endpoint \"https://x.example/v1\" }\n");
+    for (int m = 0; m < 8; m++)
+        put(b, "model m%d from p { id \"m%d\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n", m, m);
+    put(b, "agent x { route {\n");
+    for (uint32_t i = 0; i < nrules; i++) {
+        put(b, "  when ");
+        condition(b);
+        put(b, " -> m%u\n", rnd(8));
+    }
+    put(b, "  otherwise -> m7\n} }\n");
+}
+
+static void request(buf *b)
+{
+    b->len = 0;
+    put(b, "{\"messages\":[{\"role\":\"user\",\"content\":\"%.*s\"}]", (int)rnd(9), "xxxxxxxx");
+    if (rnd(2))
+        put(b, ",\"stream\":true");
+    put(b, ",\"metadata\":{");
+    int first = 1;
+    for (int k = 0; k < 3; k++) {
+        if (rnd(5) == 0)
+            continue;           /* a missing key */
+        put(b, "%s\"%s\":\"%s\"", first ? "" : ",", KEYS[k], rnd(7) == 0 ? "zz" : VALS[rnd(6)]);
+        first = 0;
+    }
+    put(b, "}}");
+}
+
+static int has_dispatch(const rv_program *p)
+{
+    for (uint32_t pc = 0; pc < p->ncode; pc++)
+        if (INS_OP(p->code[pc]) == OP_DISPATCH)
+            return 1;
+    return 0;
+}
+
+typedef struct { uint32_t n; } counter;
+static void count_cond(void *ud, uint32_t pc, uint32_t loc, int result)
+{
+    (void)pc; (void)loc; (void)result;
+    ((counter *)ud)->n++;
+}
+
+int main(void)
+{
+    /* differential: random policies, random requests */
+    unsigned policies = 0, dispatched = 0, decisions = 0, mismatches = 0;
+    char first_bad[512] = "";
+    buf src = { 0 }, req = { 0 };
+    for (int round = 0; round < 400; round++) {
+        src.len = 0;
+        policy(&src, 4 + rnd(30));
+        rv_program *pd = compile(src.s, 0), *pl = compile(src.s, 1);
+        if (!pd || !pl) {
+            printf("FAIL dispatch differential: policy %d does not compile\n%s\n", round, src.s);
+            failures++;
+            rv_program_free(pd);
+            rv_program_free(pl);
+            break;
+        }
+        policies++;
+        dispatched += has_dispatch(pd);
+        rv_image id, il;
+        char err[200];
+        if (vm_image_init(&id, pd, err, sizeof err) || vm_image_init(&il, pl, err, sizeof err)) {
+            printf("FAIL dispatch image: %s\n", err);
+            return 1;
+        }
+        rv_vm *vd = vm_new(&id, NULL, NULL), *vl = vm_new(&il, NULL, NULL);
+        for (int q = 0; q < 200; q++) {
+            request(&req);
+            rv_reqerr rerr;
+            rv_request *r = req_parse(req.s, req.len, NULL, &rerr);
+            if (!r) {
+                printf("FAIL dispatch request: %s: %s\n", req.s, rerr.msg);
+                failures++;
+                continue;
+            }
+            rv_status sd = vm_start(vd, 0, r, NULL), sl = vm_start(vl, 0, r, NULL);
+            const rv_result *a = vm_result(vd), *b = vm_result(vl);
+            uint32_t md = sd == RV_CALL ? vm_call(vd)->model : RV_NONE, ml = sl == RV_CALL ? vm_call(vl)->model : RV_NONE;
+            decisions++;
+            if (sd != sl || a->rule != b->rule || md != ml) {
+                if (!mismatches++)
+                    snprintf(first_bad, sizeof first_bad, "request %s: rule %u/%u model %u/%u", req.s, a->rule,
+                             b->rule, md, ml);
+            }
+            req_free(r);
+        }
+        vm_free(vd);
+        vm_free(vl);
+        vm_image_free(&id);
+        vm_image_free(&il);
+        rv_program_free(pd);
+        rv_program_free(pl);
+    }
+    CHECK("dispatched blocks decide as the linear form", mismatches == 0 && decisions > 0,
+          "%u of %u decisions differ; first: %s", mismatches, decisions, first_bad);
+    CHECK("random policies are dispatched", dispatched * 3 > policies, "%u of %u", dispatched, policies);
+
+    /* 20,000 per-tenant rules */
+    src.len = 0;
+    put(&src, "provider p { kind openai endpoint \"https://x.example/v1\" }\n");
+    for (int m = 0; m < 4; m++)
+        put(&src, "model m%d from p { id \"m%d\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n", m, m);
+    put(&src, "agent x { route {\n");
+    for (int i = 0; i < 20000; i++)
+        put(&src, "  when meta.tenant == \"t%05d\" -> m%d\n", i, i % 3);
+    put(&src, "  otherwise -> m3\n} }\n");
+    rv_program *p = compile(src.s, 0);
+    CHECK("20,000 tenant rules compile, dispatched", p && has_dispatch(p), "no dispatch");
+    if (p) {
+        rv_image img;
+        char err[200];
+        vm_image_init(&img, p, err, sizeof err);
+        rv_vm *vm = vm_new(&img, NULL, NULL);
+        counter n = { 0 };
+        rv_observer obs = { count_cond, NULL };
+        vm_set_observer(vm, &obs, &n);
+        static const char *const reqs[] = {
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"tenant\":\"t19999\"}}",
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"tenant\":\"t00007\"}}",
+            "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"tenant\":\"nobody\"}}",
+        };
+        static const uint32_t want[] = { 19999 % 3, 7 % 3, 3 };
+        int ok = 1;
+        for (int i = 0; i < 3; i++) {
+            rv_reqerr rerr;
+            rv_request *r = req_parse(reqs[i], strlen(reqs[i]), NULL, &rerr);
+            n.n = 0;
+            rv_status st = r ? vm_start(vm, 0, r, NULL) : RV_FAILED;
+            ok &= st == RV_CALL && vm_call(vm)->model == want[i] && n.n <= 1;
+            req_free(r);
+        }
+        CHECK("a tenant's rule is found without testing the others", ok, "wrong model or %u conditions", n.n);
+        vm_free(vm);
+        vm_image_free(&img);
+        rv_program_free(p);
+    }
+    free(src.s);
+    free(req.s);
+    return failures ? 1 : 0;
+}
