@@ -1,12 +1,14 @@
 # routevm top-level build.  Targets:
 #   all      routec, routevm and the mock provider mockprov (build/)
 #   demo     the product's main job on examples/support.route
-#   check    every test, under ASan/UBSan; ends with "N passed, N failed"
+#   check    every test, under ASan/UBSan (and the threads test under TSan);
+#            ends with "N passed, N failed"
 #   bench    benchmarks side by side with the anchors (bench/RESULTS.md)
 #   fuzz     each libFuzzer harness for FUZZ_SECONDS (clang)
 #   install  into $(PREFIX) (binaries, stdlib, docs)
 #   deps     install missing Debian packages (as root) or print the command
-# Variables: BUILD (output dir), SAN=1 (sanitizers), CC, CFLAGS, PREFIX.
+# Variables: BUILD (output dir), SAN=1 (ASan, UBSan) or SAN=thread (TSan),
+# CC, CFLAGS, PREFIX.
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -23,6 +25,12 @@ LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
+endif
+# SAN=thread: ThreadSanitizer, for the threads test (make check builds
+# build/tsan/tests/threads_test with it; tests/suites/tsan.sh runs it)
+ifeq ($(SAN),thread)
+ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=thread
 endif
 
 VM_SRC   := $(filter-out vm/routevm.c,$(wildcard vm/*.c))
@@ -106,6 +114,7 @@ demo: all
 # built too, so a warning in either configuration shows up here.
 check: all
 	@$(MAKE) -s --no-print-directory BUILD=build/asan SAN=1 CFLAGS='-O1 -g' all
+	@$(MAKE) -s --no-print-directory BUILD=build/tsan SAN=thread CFLAGS='-O1 -g' build/tsan/tests/threads_test
 	@SAN=1 CFLAGS='-O1 -g' sh tests/run.sh build/asan
 
 bench: all

@@ -6,6 +6,7 @@
    generation (codegen.c) is asked for separately, only after the checks
    passed. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,25 @@ static int is_dir(const char *p)
     return p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* <bindir>/../share/routevm/stdlib of the running binary, found once per
+   process (compilers on several threads share it, read-only). */
+static char exe_rel[PATH_MAX + 32];
+static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
+
+static void find_exe_rel(void)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return;
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash) {
+        *slash = 0;
+        snprintf(exe_rel, sizeof exe_rel, "%s/../share/routevm/stdlib", self);
+    }
+}
+
 rv_compiler *comp_new(const char *argv0)
 {
     rv_compiler *c = mem_calloc(1, sizeof *c);
@@ -28,18 +48,7 @@ rv_compiler *comp_new(const char *argv0)
         return NULL;
     diag_init(&c->diag, &c->src);
     const char *env = getenv("ROUTEC_STDLIB");
-    static char exe_rel[PATH_MAX + 32];
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    exe_rel[0] = 0;
-    if (n > 0) {
-        self[n] = 0;
-        char *slash = strrchr(self, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(exe_rel, sizeof exe_rel, "%s/../share/routevm/stdlib", self);
-        }
-    }
+    pthread_once(&exe_once, find_exe_rel);
     (void)argv0;
     if (env && is_dir(env))
         c->stdlib = env;

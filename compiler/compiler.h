@@ -12,7 +12,9 @@
 
    Each pass reports into 'diag' and keeps going, so one run shows every
    problem it can; a pass later in the list runs only on programs the
-   earlier ones accepted where it needs their results. */
+   earlier ones accepted where it needs their results.  Compilations are
+   independent: each thread may run its own (tests/unit/threads_test.c
+   checks it under ThreadSanitizer). */
 #ifndef RV_COMPILER_H
 #define RV_COMPILER_H
 

@@ -31,15 +31,18 @@
 
 static const char *type_name(rv_type t) { return t < RV_T__COUNT ? rv_type_names[t] : "?"; }
 
-/* "an int", "a string": for messages that name one value */
+/* "an int", "a string": for messages that name one value (constant
+   strings, so compilers on several threads share nothing) */
 const char *typ_phrase(rv_type t)
 {
-    static char buf[4][40];
-    static int i;
-    const char *n = type_name(t);
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s%s", t == RV_T_MONEY ? "" : strchr("aeiou", n[0]) ? "an " : "a ", n);
-    return buf[i];
+    static const char *const phrase[RV_T__COUNT] = {
+        [RV_T_NIL] = "a nil", [RV_T_BOOL] = "a bool", [RV_T_INT] = "an int", [RV_T_NUM] = "a number",
+        [RV_T_MONEY] = "money", [RV_T_RATE] = "a price", [RV_T_DURATION] = "a duration",
+        [RV_T_TOKENS] = "a tokens", [RV_T_PERCENT] = "a percent", [RV_T_STR] = "a string",
+        [RV_T_REGEX] = "a regex", [RV_T_LIST] = "a list", [RV_T_MODEL] = "a model", [RV_T_AGENT] = "an agent",
+        [RV_T_GUARDRAIL] = "a guardrail", [RV_T_PROVIDER] = "a provider", [RV_T_TEXT] = "a string or list",
+    };
+    return t < RV_T__COUNT && phrase[t] ? phrase[t] : "a ?";
 }
 
 static int is_text(const ast *e)

@@ -7,8 +7,11 @@
 
 #include "mem.h"
 
-static long fail_after = -1;   /* test hooks only; single-threaded tests */
-static unsigned long nalloc;
+/* Test hooks, per thread: a test counting or failing the allocations of
+   its own thread is not disturbed by others, and threads share nothing
+   here. */
+static _Thread_local long fail_after = -1;
+static _Thread_local unsigned long nalloc;
 
 void mem_fail_after(long n) { fail_after = n; }
 unsigned long mem_count(void) { return nalloc; }

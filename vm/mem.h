@@ -20,9 +20,11 @@ char *mem_strndup(const char *s, size_t n);
 void *mem_map(size_t n);
 void mem_unmap(void *p, size_t n);
 
-/* Test hook: make every allocation after the next 'n' fail (-1 disables). */
+/* Test hook: make every allocation of the calling thread after its next
+   'n' fail (-1 disables). */
 void mem_fail_after(long n);
-/* Test hook: allocations made through these wrappers so far. */
+/* Test hook: allocations the calling thread made through these wrappers
+   so far. */
 unsigned long mem_count(void);
 
 /* Growable arrays: ensure room for one more element in 'arr' with 'len'
