@@ -33,11 +33,14 @@ ALL_CFLAGS += -fsanitize=thread -fno-omit-frame-pointer
 LDFLAGS += -fsanitize=thread
 endif
 
-VM_SRC   := $(filter-out vm/routevm.c,$(wildcard vm/*.c))
+VM_SRC   := $(filter-out vm/routevm.c vm/cli_%.c,$(wildcard vm/*.c))
+# routevm's commands that load policies through the compiler (vm/cli.h)
+CLI_SRC  := $(wildcard vm/cli_*.c)
 PROV_SRC := $(wildcard vm/providers/*.c)
 COMP_SRC := $(filter-out compiler/routec.c,$(wildcard compiler/*.c))
 GEN_SRC  := $(BUILD)/gen/parser.c $(BUILD)/gen/lexer.c
 VM_OBJ   := $(VM_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PROV_OBJ := $(PROV_SRC:%.c=$(BUILD)/%.o)
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
 TEST_SRC := $(wildcard tests/unit/*.c)
@@ -87,7 +90,7 @@ $(BUILD)/libproviders.a: $(PROV_OBJ)
 $(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
+$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(CLI_OBJ) $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/mock/%.o: tests/mock/%.c

@@ -15,6 +15,7 @@
 
 #include "compiler.h"
 #include "mem.h"
+#include "override.h"
 
 static int is_dir(const char *p)
 {
@@ -82,6 +83,7 @@ int comp_check(rv_compiler *c)
     if (c->oom)
         return -1;
     res_declare(c);
+    ovr_check(c);
     if (!c->oom)
         chk_program(c);
     if (!c->oom && c->diag.nerr == 0)

@@ -125,6 +125,7 @@ typedef struct {
     uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */
     uint32_t typ_depth;         /* typing.c: typ_expr() frames, at most TYP_MAX_DEPTH */
     uint32_t typ_too_deep;      /* typing.c: times that limit was met (reported once) */
+    struct ovr *overrides;      /* constants given other values (override.h) */
     /* import.c's file states */
     struct loaded_file *loaded;
     uint32_t nloaded, loaded_cap;

@@ -23,6 +23,7 @@
 #include "fold.h"
 #include "mem.h"
 #include "regexlint.h"
+#include "override.h"
 #include "typing.h"
 
 #define D (&c->diag)
@@ -101,11 +102,19 @@ ast *typ_const(rv_compiler *c, sym *s, src_span use, int report)
     if (s->state == 3)
         return NULL;
     s->state = 1;
-    ast *v = s->decl->u.decl->from;
-    if (typ_expr(c, v, TYP_CONST) == RV_T__COUNT) {
+    ast *v = s->decl->u.decl->from, *o = ovr_value(c, s);
+    if (typ_expr(c, v, TYP_CONST) == RV_T__COUNT || (o && typ_expr(c, o, TYP_CONST) == RV_T__COUNT)) {
         s->state = 3;
         return NULL;
     }
+    if (o && (o->type != v->type || (v->type == RV_T_LIST && o->elem != v->elem && o->elem != RV_T_NIL))) {
+        diag_report(D, DG_TYPE, o->at, "'%s' is declared as %s; it cannot be given %s", s->name,
+                    typ_phrase(v->type), typ_phrase(o->type));
+        s->state = 3;
+        return NULL;
+    }
+    if (o)
+        v = o;
     ast *f = fold_expr(c, v, 1);
     if (s->state == 1) {
         s->value = f;

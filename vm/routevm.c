@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "compiler.h"
 #include "envmem.h"
 #include "exitcode.h"
@@ -32,6 +33,7 @@ static void usage(FILE *f)
 {
     fputs("usage: routevm explain POLICY (--request REQ.json | --requests FILE.jsonl)\n"
           "                       [--agent NAME] [--brief] [--trust PUB.pem]\n"
+          "       routevm simulate POLICY --replay DATA.jsonl [--json] [--html OUT.html] ...  (routevm simulate -h)\n"
           "exit status: 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n", f);
 }
 
@@ -304,6 +306,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "explain"))
         return cmd_explain(argc, argv);
+    if (!strcmp(argv[1], "simulate"))
+        return cli_simulate(argc, argv);
     fprintf(stderr, "routevm: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RC_USAGE;

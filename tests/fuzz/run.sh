@@ -25,7 +25,7 @@ SRC=""
 DIRS="vm vm/providers compiler"
 [ -n "$FUZZ_VM_ONLY" ] && DIRS="vm vm/providers"
 for f in $(for d in $DIRS; do ls "$d"/*.c; done); do
-    case "$f" in vm/routevm.c|compiler/routec.c) continue ;; esac
+    case "$f" in vm/routevm.c|vm/cli_*.c|compiler/routec.c) continue ;; esac
     [ -f "$f" ] && SRC="$SRC $f"
 done
 if [ -z "$FUZZ_VM_ONLY" ]; then

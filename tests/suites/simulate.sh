@@ -1,0 +1,64 @@
+#!/bin/sh
+# routevm simulate cases (tests/simulate/*.case, see its README): exit
+# status, stderr and stdout patterns, and jq expressions over --json.
+BIN=$1; ROOT=$(cd "$2" && pwd)
+RV="$ROOT/$BIN/routevm"
+case "$BIN" in /*) RV="$BIN/routevm" ;; esac
+cd "$ROOT" || exit 1
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+
+gen() {
+    case "$1" in
+    oversized)
+        head -n 1 tests/simulate/data/basic.jsonl
+        python3 -c 'import sys; sys.stdout.write("{\"id\": \"" + "x" * (20 << 20) + "\"}\n")'
+        sed -n 2p tests/simulate/data/basic.jsonl ;;
+    esac
+}
+
+for c in tests/simulate/*.case; do
+    name=simulate/$(basename "$c" .case)
+    policy=$(sed -n 's/^# policy: //p' "$c" | head -n 1)
+    replay=$(sed -n 's/^# replay: //p' "$c" | head -n 1)
+    args=$(sed -n 's/^# args: //p' "$c" | head -n 1)
+    want=$(sed -n 's/^# exit: //p' "$c" | head -n 1); want=${want:-0}
+    case "$replay" in @gen:*) gen "${replay#@gen:}" > "$T/gen.jsonl"; replay="$T/gen.jsonl" ;; esac
+    args=$(printf '%s' "$args" | sed "s|@html|$T/out.html|")
+    rm -f "$T/out.html"
+    # shellcheck disable=SC2086
+    "$RV" simulate "$policy" --replay "$replay" $args > "$T/out" 2> "$T/err"; rc=$?
+    failed=""
+    [ "$rc" = "$want" ] || failed="
+    exit status $rc, want $want"
+    while IFS= read -r pat; do
+        [ -n "$pat" ] || continue
+        grep -Eq -- "$pat" "$T/err" || failed="$failed
+    stderr does not match: $pat"
+    done <<EOF2
+$(sed -n 's/^# stderr: //p' "$c")
+EOF2
+    while IFS= read -r pat; do
+        [ -n "$pat" ] || continue
+        grep -Eq -- "$pat" "$T/out" || failed="$failed
+    stdout does not match: $pat"
+    done <<EOF2
+$(sed -n 's/^# stdout: //p' "$c")
+EOF2
+    while IFS= read -r expr; do
+        [ -n "$expr" ] || continue
+        jq -e "$expr" "$T/out" > /dev/null 2>&1 || failed="$failed
+    not true: $expr"
+    done <<EOF2
+$(awk 'f{print} /^---$/{f=1}' "$c")
+EOF2
+    if grep -q -- '@html' "$c"; then
+        if ! [ -s "$T/out.html" ]; then failed="$failed
+    no HTML page written"
+        elif grep -qi '<script\|src="http\|href="http' "$T/out.html"; then failed="$failed
+    the HTML page is not self-contained"
+        elif [ "$(grep -o '<svg class="chart"' "$T/out.html" | wc -l)" -lt 2 ]; then failed="$failed
+    the HTML page has fewer than 2 charts"
+        fi
+    fi
+    if [ -z "$failed" ]; then echo "PASS $name"; else echo "FAIL $name:$failed"; head -c 600 "$T/out" "$T/err"; echo; fi
+done

@@ -1,0 +1,35 @@
+/* routevm's backtest commands, above the VM and the compiler:
+
+     routevm simulate   vm/cli_simulate.c   replay recorded traffic (vm/simulate.h)
+     routevm diff       vm/cli_diff.c       what traffic a policy change moves
+     routevm report     vm/cli_report.c     cost and latency from traces
+
+   These files are linked into routevm only (not libvm), since they load
+   policies through the compiler.  Each command returns an exit status
+   (compiler/exitcode.h) and writes errors to stderr. */
+#ifndef RV_CLI_H
+#define RV_CLI_H
+
+#include <stddef.h>
+
+#include "program.h"
+
+int cli_simulate(int argc, char **argv);
+int cli_diff(int argc, char **argv);
+int cli_report(int argc, char **argv);
+
+/* A constant override, NAME=VALUE (compiler/override.h). */
+typedef struct { const char *name, *value; } cli_set;
+
+/* Load POLICY: a .route file is compiled in memory with the overrides in
+   'sets' applied; anything else is loaded as .rbc, verified (and, with
+   'trust', its signature checked; a .route source is then refused).
+   Overrides need the source: with 'nsets' > 0 a .rbc is refused.
+   Diagnostics go to stderr.  Returns a program the caller frees with
+   rv_program_free(), or NULL. */
+rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets);
+
+/* Parse "NAME=VALUE" into 's' (pointers into 'arg').  Returns 0, or -1. */
+int cli_parse_set(char *arg, cli_set *s);
+
+#endif
