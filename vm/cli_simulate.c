@@ -23,6 +23,7 @@
 #include "compiler.h"
 #include "exitcode.h"
 #include "format.h"
+#include "jsonw.h"
 #include "mem.h"
 #include "simulate.h"
 #include "svg.h"
@@ -323,8 +324,8 @@ static json_t *to_json(const opts *o, figures *f, char *beaten)
     const rv_program *p = f->p;
     sim_result *r = &f->base->r;
     json_t *j = json_object();
-    json_object_set_new(j, "policy", json_string(o->policy));
-    json_object_set_new(j, "replay", json_string(o->replay));
+    json_object_set_new(j, "policy", jw_jstring(o->policy, strlen(o->policy)));
+    json_object_set_new(j, "replay", jw_jstring(o->replay, strlen(o->replay)));
     json_object_set_new(j, "records", json_integer((json_int_t)r->records));
     json_object_set_new(j, "requests", json_integer((json_int_t)r->requests));
     json_object_set_new(j, "answered", json_integer((json_int_t)r->answered));
@@ -390,14 +391,14 @@ static json_t *to_json(const opts *o, figures *f, char *beaten)
     }
     json_t *ex = json_array();
     for (uint32_t i = 0; i < r->nexamples; i++)
-        json_array_append_new(ex, json_string(r->examples[i]));
+        json_array_append_new(ex, jw_jstring(r->examples[i], strlen(r->examples[i])));
     json_object_set_new(j, "not_replayed", ex);
     json_t *bt = json_array();
     for (char *line = beaten, *nl; line && *line; line = nl + 1) {
         nl = strchr(line, '\n');
         if (!nl)
             break;
-        json_array_append_new(bt, json_stringn(line, (size_t)(nl - line)));
+        json_array_append_new(bt, jw_jstring(line, (size_t)(nl - line)));
     }
     json_object_set_new(j, "beaten", bt);
     return j;
@@ -705,8 +706,8 @@ int cli_simulate(int argc, char **argv)
     int nbeaten = sim_beaten(&base.r, p, beaten, sizeof beaten);
     if (o.json) {
         json_t *j = to_json(&o, &f, beaten);
-        json_dumpf(j, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        fputc('\n', stdout);
+        if (jw_print(stdout, j, 0))
+            rc = RC_USAGE;
         json_decref(j);
     } else {
         print_text(stdout, &o, &f, beaten);

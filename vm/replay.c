@@ -7,15 +7,18 @@
    outcomes, whose texts and ids are copied into blocks the set owns.  A
    record is added whole or not at all.
 
-   Files are read through a bounded line reader: a line longer than the
-   cap is skipped as it streams past, so a file of any size costs at most
-   the cap in memory for its longest line. */
+   Files are read through the capped line reader (vm/lines.h): a line
+   longer than the cap is skipped as it streams past, so a file of any
+   size costs at most the cap in memory for its longest line. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
+#include "lines.h"
 #include "mem.h"
 #include "replay.h"
 
@@ -386,66 +389,6 @@ int rp_add_line(rp_set *s, const char *buf, size_t len, uint32_t line, char *err
 
 /* ---------------------------------------------------------------- files */
 
-/* A line reader that never holds more than 'max' bytes of a line. */
-typedef struct {
-    FILE *f;
-    char chunk[1 << 16];
-    size_t pos, end;
-    char *line;
-    size_t len, cap, max;
-    int toolong, eof;
-} reader;
-
-/* The next line in r->line[0..r->len) (no newline; a trailing \r is
-   dropped); r->toolong when it was longer than the cap.  Returns 0 at the
-   end of the input, -1 on a read error or when out of memory. */
-static int next_line(reader *r)
-{
-    r->len = 0;
-    r->toolong = 0;
-    int any = 0;
-    for (;;) {
-        if (r->pos == r->end) {
-            if (r->eof)
-                return any;
-            r->end = fread(r->chunk, 1, sizeof r->chunk, r->f);
-            r->pos = 0;
-            if (r->end == 0) {
-                if (ferror(r->f))
-                    return -1;
-                r->eof = 1;
-                return any;
-            }
-        }
-        any = 1;
-        const char *start = r->chunk + r->pos;
-        const char *nl = memchr(start, '\n', r->end - r->pos);
-        size_t n = nl ? (size_t)(nl - start) : r->end - r->pos;
-        r->pos += n + (nl != NULL);
-        if (!r->toolong && r->len + n > r->max) {
-            r->toolong = 1;
-        } else if (!r->toolong && n) {
-            if (r->len + n > r->cap) {
-                size_t cap = r->cap ? r->cap : 4096;
-                while (cap < r->len + n)
-                    cap *= 2;
-                char *b = mem_realloc(r->line, cap);
-                if (!b)
-                    return -1;
-                r->line = b;
-                r->cap = cap;
-            }
-            memcpy(r->line + r->len, start, n);
-            r->len += n;
-        }
-        if (nl) {
-            if (!r->toolong && r->len && r->line[r->len - 1] == '\r')
-                r->len--;
-            return 1;
-        }
-    }
-}
-
 static int blank(const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -457,36 +400,40 @@ static int blank(const char *s, size_t n)
 int rp_read_file(rp_set *s, const char *path, const rp_limits *lim, FILE *log, rp_stats *st)
 {
     memset(st, 0, sizeof *st);
-    reader *r = mem_calloc(1, sizeof *r);
-    if (!r) {
-        fprintf(log, "routevm: out of memory\n");
-        return -1;
-    }
-    r->max = lim && lim->max_line ? lim->max_line : RP_MAX_LINE;
+    size_t max = lim && lim->max_line ? lim->max_line : RP_MAX_LINE;
     if (lim && lim->max_records)
         s->max_records = lim->max_records;
     int std = !strcmp(path, "-");
-    r->f = std ? stdin : fopen(path, "rb");
-    if (!r->f) {
+    int fd = std ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         fprintf(log, "routevm: %s: %s\n", path, strerror(errno));
-        free(r);
         return -1;
     }
-    int rc = 0, got;
+    ln_reader *r = ln_open(fd, max);
+    if (!r) {
+        fprintf(log, "routevm: out of memory\n");
+        if (!std)
+            close(fd);
+        return -1;
+    }
+    int rc = 0;
+    ln_status ls;
+    const char *line;
+    size_t len;
     char err[320];
-    while ((got = next_line(r)) > 0) {
+    while ((ls = ln_next(r, &line, &len)) == LN_LINE || ls == LN_TOO_LONG) {
         st->lines++;
-        if (r->toolong) {
-            fprintf(log, "%s:%u: line longer than %zu bytes, skipped\n", path, st->lines, r->max);
+        if (ls == LN_TOO_LONG) {
+            fprintf(log, "%s:%u: line longer than %zu bytes, skipped\n", path, st->lines, max);
             st->bad++;
-        } else if (blank(r->line, r->len)) {
+        } else if (blank(line, len)) {
             continue;
         } else if (s->nrec >= s->max_records) {
             fprintf(log, "%s:%u: more than %zu records; the rest of the file is not read\n", path, st->lines,
                     s->max_records);
             rc = 1;
             break;
-        } else if (rp_add_line(s, r->line, r->len, st->lines, err, sizeof err) == 0) {
+        } else if (rp_add_line(s, line, len, st->lines, err, sizeof err) == 0) {
             st->records++;
             continue;
         } else {
@@ -498,13 +445,12 @@ int rp_read_file(rp_set *s, const char *path, const rp_limits *lim, FILE *log, r
             break;
         }
     }
-    if (got < 0) {
-        fprintf(log, "routevm: %s: %s\n", path, ferror(r->f) ? strerror(errno) : "out of memory");
+    if (ls == LN_ERROR) {
+        fprintf(log, "routevm: %s: %s\n", path, strerror(errno));
         rc = -1;
     }
+    ln_close(r);
     if (!std)
-        fclose(r->f);
-    free(r->line);
-    free(r);
+        close(fd);
     return rc;
 }
