@@ -50,7 +50,8 @@ static uint32_t emit(cg *g, rv_opcode op, uint32_t arg)
     if (g->dead)
         return RV_NONE;
     if (arg > RV_ARG_MAX) {
-        g->t.oom = 1;   /* a table too large for the encoding */
+        g->t.oom = 1;
+        g->t.too_large = "a table has more rows than an instruction's 24-bit operand can name";
         return RV_NONE;
     }
     uint32_t n = p->ncode;
@@ -97,8 +98,10 @@ static void jl_patch_here(cg *g, jumplist *jl)
         }
         uint32_t off = here - pc - 1;
         g->t.p->code[pc] = INS(INS_OP(g->t.p->code[pc]), off & RV_ARG_MAX);
-        if (off > (uint32_t)RV_JUMP_MAX)
+        if (off > (uint32_t)RV_JUMP_MAX) {
             g->t.oom = 1;
+            g->t.too_large = "a route is longer than a jump can cross (2^23 instructions)";
+        }
     }
     if (jl->n)
         g->dead = 0;
@@ -1037,6 +1040,7 @@ rv_program *cg_program(rv_compiler *c)
             cg_test(&g, d);
     tab_free(&g.t);
     free(g.defer);
+    c->cg_too_large = g.t.too_large;
     if (g.t.oom) {
         rv_program_free(p);
         return NULL;
@@ -1044,16 +1048,49 @@ rv_program *cg_program(rv_compiler *c)
     return p;
 }
 
-rv_program *cg_program_loaded(rv_compiler *c, char *errbuf, size_t errlen)
+/* cg_program(), with the reason it failed in 'errbuf'. */
+static rv_program *generate(rv_compiler *c, char *errbuf, size_t errlen)
 {
     rv_program *p = cg_program(c);
+    if (!p)
+        snprintf(errbuf, errlen, "%s%s", c->cg_too_large ? "the policy is too large for the .rbc format: " : "",
+                 c->cg_too_large ? c->cg_too_large : "out of memory");
+    return p;
+}
+
+int cg_build(rv_compiler *c, const char *sign, uint8_t **out, size_t *outlen, char *errbuf, size_t errlen)
+{
+    rv_program *p = generate(c, errbuf, errlen);
+    rv_err err;
+    if (!p)
+        return -1;
+    int r = rbc_write(p, sign, out, outlen, &err);
+    rv_program_free(p);
+    if (r) {
+        snprintf(errbuf, errlen, "%s", err.msg);
+        return -2;
+    }
+    /* what is written must load: the loader and the verifier, as routevm
+       runs them, see these very bytes */
+    p = rbc_load(*out, *outlen, NULL, &err);
+    if (!p) {
+        snprintf(errbuf, errlen, "internal error: the compiled program does not verify: %s", err.msg);
+        free(*out);
+        *out = NULL;
+        return -1;
+    }
+    rv_program_free(p);
+    return 0;
+}
+
+rv_program *cg_program_loaded(rv_compiler *c, char *errbuf, size_t errlen)
+{
+    rv_program *p = generate(c, errbuf, errlen);
     uint8_t *buf;
     size_t len;
     rv_err err;
-    if (!p) {
-        snprintf(errbuf, errlen, "out of memory");
+    if (!p)
         return NULL;
-    }
     int r = rbc_write(p, NULL, &buf, &len, &err);
     rv_program_free(p);
     if (r) {

@@ -54,6 +54,7 @@ typedef struct {
     int visiting;               /* cost.c: on the path of stand-ins being costed */
     int memo_ok;                /* cost.c: the last cost with stand-ins, and its inputs */
     int64_t memo_in, memo_out, memo_extra, memo_val;
+    const sym *memo_agent;
     const char *memo_why;
     uint8_t chain_state;        /* lint.c: 0 new, 1 on the path, 2 done */
     uint32_t chain;             /* lint.c: the longest chain of stand-ins from here */
@@ -120,6 +121,7 @@ typedef struct {
     int verbose;
     int strip;                  /* leave the source texts out of the program */
     int no_dispatch;            /* rule blocks stay linear (differential tests) */
+    const char *cg_too_large;   /* codegen.c: the format's limit a program outgrew, or NULL */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int oom;
     uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */
@@ -153,6 +155,12 @@ rv_program *cg_program(rv_compiler *c);
 /* The same, passed through the file format: exactly what a .rbc of this
    policy loads as, verified.  NULL with a message in 'err'. */
 rv_program *cg_program_loaded(rv_compiler *c, char *err, size_t errlen);
+/* The .rbc bytes of the policy, signed with the PEM private key at 'sign'
+   (NULL: unsigned), and loaded and verified as routevm would before they
+   are returned: what builds, verifies.  0 with '*buf' owned by the caller
+   (free()); otherwise a message in 'err' and -1 when the program could not
+   be made, -2 when it could not be written (the signing key). */
+int cg_build(rv_compiler *c, const char *sign, uint8_t **buf, size_t *len, char *err, size_t errlen);
 
 /* resolve.c */
 int res_declare(rv_compiler *c);

@@ -624,7 +624,14 @@ void lint_program(rv_compiler *c)
             diag_report(D, DG_WORST_COST, s->decl->u.decl->name_at, "worst-case cost of a request to '%s': %s%s%s%s",
                         s->name, money, why ? " (calling " : "", why ? why : "", why ? ")" : "");
         int64_t b = s->u.agent.budget_request;
-        if (b && (worst < 0 || worst > b)) {
+        if (worst == RV_COST_UNBOUNDED) {
+            fmt_money(money, sizeof money, INT64_MAX);
+            diag_report(D, DG_UNBOUNDED_COST, s->decl->u.decl->name_at,
+                        "the worst-case cost of a request to '%s' has no bound: calling %s may cost more than %s, "
+                        "the most money can hold", s->name, why ? why : "?", money);
+            diag_hint(D, "check the prices and context sizes, and bound the tokens with a guardrail "
+                         "('limit input 8k tokens', 'limit output 1k tokens')");
+        } else if (b && worst > b) {
             fmt_money(budget, sizeof budget, b);
             diag_report(D, DG_BUDGET, s->decl->u.decl->name_at,
                         "the worst-case cost of a request (%s, calling %s) exceeds the budget of %s per request",

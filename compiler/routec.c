@@ -213,27 +213,21 @@ static int cmd_build(const options *o)
         comp_free(c);
         return st;
     }
-    rv_program *p = cg_program(c);
-    comp_free(c);
-    if (!p) {
-        fprintf(stderr, "routec: out of memory\n");
-        return RC_USAGE;
-    }
     uint8_t *buf;
     size_t len;
-    rv_err err;
-    int rc = RC_OK;
-    if (rbc_write(p, o->sign, &buf, &len, &err)) {
-        fprintf(stderr, "routec: %s\n", err.msg);
-        rc = RC_USAGE;
-    } else {
-        if (write_atomic(o->out, buf, len)) {
-            fprintf(stderr, "routec: %s: %s\n", o->out, strerror(errno));
-            rc = RC_USAGE;
-        }
-        free(buf);
+    char err[sizeof ((rv_err *)0)->msg + 64];
+    int r = cg_build(c, o->sign, &buf, &len, err, sizeof err);
+    comp_free(c);
+    if (r) {
+        fprintf(stderr, "routec: %s: %s\n", o->files[0], err);
+        return r == -2 ? RC_USAGE : RC_FINDINGS;
     }
-    rv_program_free(p);
+    int rc = RC_OK;
+    if (write_atomic(o->out, buf, len)) {
+        fprintf(stderr, "routec: %s: %s\n", o->out, strerror(errno));
+        rc = RC_USAGE;
+    }
+    free(buf);
     return rc;
 }
 

@@ -20,6 +20,7 @@ void *tab_grow(tab_builder *tb, void **arr, uint32_t *n, size_t *cap, size_t ele
 {
     if (*n == UINT32_MAX - 1) {
         tb->oom = 1;
+        tb->too_large = "a table has more than 2^32 rows";
         return NULL;
     }
     if (*n >= *cap) {
@@ -85,6 +86,7 @@ uint32_t tab_intern(tab_builder *tb, const char *s, size_t n)
     }
     if ((size_t)p->blob_len + n + 1 > UINT32_MAX) {
         tb->oom = 1;
+        tb->too_large = "the strings take more than 4 GiB";
         return 0;
     }
     while (p->blob_len + n + 1 > tb->cap_blob) {

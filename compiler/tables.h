@@ -9,7 +9,9 @@
 /* The program under construction ('p', owned by the caller) and what
    interning needs.  Zero-initialize with 'c' set, set 'p', and free the
    builder's own memory with tab_free().  On failure a function sets 'oom'
-   and returns 0 (or NULL); the program is then to be thrown away. */
+   and returns 0 (or NULL); the program is then to be thrown away.  When
+   what failed is a limit of the .rbc format (a table past 2^32 rows, an
+   index past an instruction's 24-bit operand), 'too_large' says which. */
 typedef struct {
     rv_compiler *c;
     rv_program *p;
@@ -21,6 +23,7 @@ typedef struct {
     uint32_t *const_hash, const_hash_cap;
     uint32_t cur_loc;                       /* the location of what is added next */
     int oom;
+    const char *too_large;                  /* with 'oom': a limit of the format, not memory */
 } tab_builder;
 
 /* Append a zeroed element of size 'elem' to the array '*arr' of '*n'

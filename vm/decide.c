@@ -622,7 +622,12 @@ static const char JUDGE_SYSTEM[] =
     "correct and complete, from 0 (certainly wrong) to 1 (certainly right). Reply with the "
     "number only.";
 
-#define JUDGE_OUTPUT 16     /* tokens a rating needs */
+#define JUDGE_OUTPUT RV_JUDGE_OUTPUT     /* tokens a rating needs */
+#define JUDGE_Q "Question:\n"
+#define JUDGE_A "\n\nAnswer:\n"
+/* what routec's worst case allows for (tokens never outnumber bytes) */
+_Static_assert(sizeof JUDGE_SYSTEM + sizeof JUDGE_Q + sizeof JUDGE_A + 2 * 4 + 16 <= RV_JUDGE_OVERHEAD,
+               "the judge's instructions fit RV_JUDGE_OVERHEAD");
 
 /* Estimated input tokens of the judge's conversation (built). */
 static int64_t judge_tokens(rv_vm *vm)
@@ -633,7 +638,7 @@ static int64_t judge_tokens(rv_vm *vm)
 static int judge_conversation(rv_vm *vm)
 {
     const rv_sv *in = vm->req ? &vm->ov.input : NULL;     /* as the input guardrails left it */
-    static const char q[] = "Question:\n", a[] = "\n\nAnswer:\n";
+    static const char q[] = JUDGE_Q, a[] = JUDGE_A;
     size_t n = sizeof q - 1 + (in ? in->len : 0) + sizeof a - 1 + vm->cur.kept.len;
     char *d = vm_alloc(vm, n + 1), *w = d;
     if (!d)

@@ -633,7 +633,10 @@ static void list_agents(const rv_program *p, FILE *out)
         fputs(" per request, ", out);
         put_unit(RV_T_MONEY, a->budget_day, out);
         fputs(" per day  worst case ", out);
-        put_unit(RV_T_MONEY, a->worst_cost, out);
+        if (a->worst_cost == RV_COST_UNBOUNDED)
+            fputs("unbounded", out);
+        else
+            put_unit(RV_T_MONEY, a->worst_cost, out);
         fputs("\n       fallback [", out);
         for (uint32_t k = 0; in_range(a->fallback_first, a->fallback_count, p->ntarget) &&
                              k < a->fallback_count; k++) {

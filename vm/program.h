@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #define RV_NONE        UINT32_MAX
+#define RV_COST_UNBOUNDED (-1)      /* an agent's worst case beyond the money range (rv_agent) */
 #define RV_FORMAT_MAJOR 2
 #define RV_FORMAT_MINOR 1
 
@@ -255,7 +256,8 @@ typedef struct {
     uint32_t retry_on;                      /* failure-class mask; 0 = not stated */
     uint32_t onfail_first, onfail_count;    /* 'fallback on' entries, into 'targets' */
     uint32_t rule_first, rule_count;        /* into 'rules' */
-    int64_t  worst_cost;                    /* money, computed by the compiler */
+    int64_t  worst_cost;                    /* money, computed by the compiler; RV_COST_UNBOUNDED
+                                               when it exceeds what money can hold */
     uint32_t loc;
 } rv_agent;
 

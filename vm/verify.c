@@ -41,7 +41,8 @@
      code; no two functions share an instruction; every instruction belongs
      to a function.
    - agents: name a string; guard, fallback and rule ranges inside their
-     tables; budgets, backoff, timeout, worst_cost >= 0; retry at most
+     tables; budgets, backoff, timeout >= 0; worst_cost >= 0 or
+     RV_COST_UNBOUNDED; retry at most
      VER_MAX_RETRY; func names a ROUTE function; each rule in the agent's
      range belongs to the agent.
    - agents: retry_on as for models; every entry of the fallback list has
@@ -574,7 +575,8 @@ static int ver_agents(const rv_program *p, rv_err *err)
             if (p->rules[r].agent != i)
                 return bad(err, "agents[%u]: rule %u belongs to agent %u", i, r,
                            p->rules[r].agent);
-        TRY(nonneg(err, "agents", i, "worst_cost", a->worst_cost));
+        if (a->worst_cost != RV_COST_UNBOUNDED)
+            TRY(nonneg(err, "agents", i, "worst_cost", a->worst_cost));
         LOC("agents", i, a->loc);
     }
     for (uint32_t i = 0; i < p->nrule; i++) {

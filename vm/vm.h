@@ -313,6 +313,12 @@ typedef struct {
 #define RV_MAX_ATTEMPTS 64      /* calls per request, whatever the policy says */
 #define RV_MAX_CHAIN 64         /* agents on one request's path (delegations, agent fallbacks);
                                    routec rejects policies with longer chains */
+/* A judge's call (cascades 'by judge'): it answers a number, at most
+   RV_JUDGE_OUTPUT tokens; besides the question and the answer it reads
+   at most RV_JUDGE_OVERHEAD tokens of grading instructions, labels and
+   framing.  routec's static worst case counts judges with these. */
+#define RV_JUDGE_OUTPUT   16
+#define RV_JUDGE_OVERHEAD 320
 #define RV_MAX_GUARDACTS 64     /* guardrail actions recorded per request */
 
 typedef struct {

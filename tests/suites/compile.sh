@@ -9,6 +9,22 @@ for f in tests/compile/*.route; do
     # shellcheck disable=SC2086
     "$RC" check --verify $args "$f"
 done
+# what checks without errors builds, and the file verifies; what has
+# errors builds nothing
+T=$(mktemp -d "${TMPDIR:-/tmp}/routevm-compile.XXXXXX"); trap 'rm -rf "$T"' EXIT
+for f in tests/compile/*.route; do
+    name=$(basename "$f" .route)
+    args=$(sed -n 's/^# args: //p' "$f" | head -n 1 | sed 's/-v//; s/-Werror//')
+    # shellcheck disable=SC2086
+    "$RC" check $args "$f" >/dev/null 2>&1; rc=$?
+    # shellcheck disable=SC2086
+    "$RC" build $args "$f" -o "$T/$name.rbc" >/dev/null 2>"$T/err"; brc=$?
+    if [ $rc -eq 0 ]; then
+        if [ $brc -eq 0 ] && "$RC" verify "$T/$name.rbc" >/dev/null 2>>"$T/err"; then echo "PASS build/$name"
+        else echo "FAIL build/$name: checks clean but build exits $brc or the file does not verify"; head -3 "$T/err"; fi
+    elif [ $brc -ne 0 ] && [ ! -e "$T/$name.rbc" ]; then echo "PASS build/$name (refused)"
+    else echo "FAIL build/$name: check exits $rc but build exits $brc"; fi
+done
 # golden text output, caret lines included
 for g in tests/compile/golden/*.txt; do
     [ -f "$g" ] || continue

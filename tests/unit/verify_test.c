@@ -108,6 +108,7 @@ static void deep_function(rv_program *p, uint32_t n)
     X(agent_fallback, "agents[0]: fallback [3, +1) outside", p->agents[0].fallback_first = 3) \
     X(agent_retry, "agents[0]: retry 101 exceeds 100", p->agents[0].retry = 101) \
     X(agent_budget, "agents[0]: budget_day is negative", p->agents[0].budget_day = -1) \
+    X(agent_worst_cost, "agents[0]: worst_cost is negative (-2)", p->agents[0].worst_cost = -2) \
     X(agent_rules, "agents[0]: rules [3, +5) outside", p->agents[0].rule_first = 3) \
     X(agent_rule_owner, "agents[0]: rule 2 belongs to agent 1", p->rules[2].agent = 1) \
     X(agent_retry_on, "agents[0]: retry_on 0x10001 names classes that are never retried", \
