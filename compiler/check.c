@@ -10,6 +10,7 @@
 #include "compiler.h"
 #include "fold.h"
 #include "format.h"
+#include "parse.h"
 #include "testreq.h"
 #include "typing.h"
 
@@ -39,8 +40,8 @@ static sym *resolve_name(checker *k, const char *name, src_span at, unsigned mas
         return NULL;
     }
     if (!(mask & (1u << s->kind))) {
-        diag_report(D, DG_WRONG_KIND, at, "'%s' is a %s, but a %s is expected here", name,
-                    sym_kind_names[s->kind], what);
+        diag_report(D, DG_WRONG_KIND, at, "'%s' is %s %s, but %s %s is expected here", name,
+                    diag_a(sym_kind_names[s->kind]), sym_kind_names[s->kind], diag_a(what), what);
         diag_note(D, s->decl->u.decl->name_at, "'%s' is declared here", name);
         return NULL;
     }
@@ -80,7 +81,7 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
                 size_t o = 0;
                 for (size_t j = 0; j < n && o < sizeof list - 32; j++)
                     o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", j ? ", " : "", names[j]);
-                diag_hint(D, "a %s block has: %s", block, list);
+                diag_hint(D, "%s %s block has: %s", diag_a(block), block, list);
             }
             continue;
         }
@@ -188,6 +189,8 @@ static int positive(checker *k, ast *lit_, ast *at, const char *what, int allow_
 static void add_class(checker *k, ast *v, uint32_t allowed, const char *what, uint32_t *mask)
 {
     uint32_t m = 0;
+    if (v->kind == E_INT && v->u.i == PARSE_BAD_LITERAL)
+        return;         /* the lexer said what is wrong */
     if (v->kind == E_NAME) {
         for (int i = 1; i < RV_FAIL__COUNT; i++)
             if (!strcmp(rv_failure_names[i], v->u.name))
@@ -573,7 +576,7 @@ static void chk_names_into(checker *k, ast *list, unsigned mask, const char *wha
             continue;
         }
         if (n->kind != E_NAME) {
-            diag_report(D, DG_TYPE, n->at, "expected the name of a %s", what);
+            diag_report(D, DG_TYPE, n->at, "expected the name of %s %s", diag_a(what), what);
             continue;
         }
         n->sym = resolve_name(k, n->u.name, n->at, mask, what);

@@ -88,6 +88,8 @@ int comp_check(rv_compiler *c)
         chk_program(c);
     if (!c->oom && c->diag.nerr == 0)
         lint_program(c);
+    else if (!c->oom && !c->parse_recovered && !diag_has(&c->diag, DG_BAD_UTF8))
+        lint_undecided(c);      /* (a rule lost to a syntax error would make it wrong) */
     if (c->oom)
         diag_report(&c->diag, DG_SYNTAX, (src_span){ 0 }, "out of memory");
     return diag_failed(&c->diag) ? -1 : 0;

@@ -123,6 +123,7 @@ typedef struct {
     int no_dispatch;            /* rule blocks stay linear (differential tests) */
     const char *cg_too_large;   /* codegen.c: the format's limit a program outgrew, or NULL */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
+    int parse_recovered;        /* a syntax error made the parser skip text */
     int oom;
     uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */
     uint32_t typ_depth;         /* typing.c: typ_expr() frames, at most TYP_MAX_DEPTH */
@@ -173,6 +174,9 @@ const char *res_suggest(rv_compiler *c, const char *name, unsigned mask);
 int chk_program(rv_compiler *c);
 /* lint.c */
 void lint_program(rv_compiler *c);
+/* Only the check that every route block decides, for a program with
+   errors (lint_program needs an error-free one). */
+void lint_undecided(rv_compiler *c);
 /* cost.c: worst-case cost of a request to 'agent' (money), -1 if unbounded.
    The agents it delegates to are computed first (recursively); lint.c
    calls it on the agents in an order that has them done already, so the

@@ -237,13 +237,32 @@ static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
     tilde = tilde > col + 1 ? tilde - col - 1 : 0;
     if (pre + 1 + tilde > sizeof buf - 2)
         tilde = sizeof buf - 2 - pre - 1;
-    memset(buf, ' ', pre);
-    for (const char *t = memchr(line, '\t', pre); t; t = memchr(t + 1, '\t', pre - (size_t)(t + 1 - line)))
-        buf[t - line] = '\t';   /* keep tabs so the caret lines up */
-    buf[pre] = '^';
-    memset(buf + pre + 1, '~', tilde);
-    buf[pre + 1 + tilde] = '\n';
-    sb_put(s, buf, pre + 2 + tilde);
+    /* one column per character, not per byte (UTF-8 continuation bytes
+       take none); tabs are kept so the caret lines up in a terminal */
+    size_t o = 0;
+    for (size_t i = 0; i < pre; i++)
+        if (((unsigned char)line[i] & 0xc0) != 0x80)
+            buf[o++] = line[i] == '\t' ? '\t' : ' ';
+    buf[o++] = '^';
+    for (size_t i = pre + 1; i < pre + 1 + tilde && i < len; i++)
+        if (((unsigned char)line[i] & 0xc0) != 0x80)
+            buf[o++] = '~';
+    buf[o++] = '\n';
+    sb_put(s, buf, o);
+}
+
+/* A byte column of 'line' of 'file' as a column in code points, as SARIF
+   counts them ("columnKind": "unicodeCodePoints"). */
+static uint32_t cp_col(const diag_ctx *d, uint32_t file, uint32_t lineno, uint32_t col)
+{
+    size_t len;
+    if (!lineno || !col || file >= d->src->n)
+        return col;
+    const char *line = src_line(d->src, file, lineno, &len);
+    uint32_t cp = 1;
+    for (size_t i = 0; i + 1 < col && i < len; i++)
+        cp += ((unsigned char)line[i] & 0xc0) != 0x80;
+    return col - 1 > len ? cp + (uint32_t)(col - 1 - len) : cp;
 }
 
 static void print_text(const diag_ctx *d, FILE *out)
@@ -314,11 +333,11 @@ static json_t *diags_json(const diag_ctx *d)
 static json_t *sarif_location(const diag_ctx *d, src_span at, const char *msg)
 {
     json_t *region = json_pack("{s:i, s:i}", "startLine", (json_int_t)at.line,
-                               "startColumn", (json_int_t)at.col);
+                               "startColumn", (json_int_t)cp_col(d, at.file, at.line, at.col));
     if (at.end_line)
         json_object_set_new(region, "endLine", json_integer(at.end_line));
     if (at.end_col)
-        json_object_set_new(region, "endColumn", json_integer(at.end_col));
+        json_object_set_new(region, "endColumn", json_integer(cp_col(d, at.file, at.end_line, at.end_col)));
     json_t *loc = json_pack("{s:{s:{s:o}, s:o}}", "physicalLocation", "artifactLocation",
                             "uri", text(file_name(d, at.file)), "region", region);
     if (msg)
@@ -355,11 +374,12 @@ static json_t *sarif_json(json_t *results)
         json_array_append_new(rules, json_pack("{s:s, s:{s:s}, s:{s:s}}", "id", diag_names[c],
                               "shortDescription", "text", diag_descs[c],
                               "defaultConfiguration", "level", sarif_level[default_sev[c]]));
-    return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}, s:o}]}",
+    return json_pack("{s:s, s:s, s:[{s:{s:{s:s, s:s, s:s, s:o}}, s:s, s:o}]}",
                      "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
                      "version", "2.1.0", "runs", "tool", "driver", "name", "routec",
                      "informationUri", "https://github.com/routevm/routevm",
-                     "version", "0.1.0", "rules", rules, "results", results);
+                     "version", "0.1.0", "rules", rules, "columnKind", "unicodeCodePoints",
+                     "results", results);
 }
 
 void diag_print(diag_ctx *d, diag_format fmt, FILE *out)
@@ -402,4 +422,17 @@ void diag_free(diag_ctx *d)
     }
     free(d->v);
     memset(d, 0, sizeof *d);
+}
+
+const char *diag_a(const char *word)
+{
+    return word && strchr("aeiouAEIOU", word[0]) && word[0] ? "an" : "a";
+}
+
+int diag_has(const diag_ctx *d, diag_code code)
+{
+    for (unsigned i = 0; i < d->n; i++)
+        if (d->v[i].code == code)
+            return 1;
+    return 0;
 }

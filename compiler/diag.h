@@ -54,6 +54,10 @@ void diag_note(diag_ctx *d, src_span at, const char *fmt, ...) __attribute__((fo
 /* Did-you-mean: the closest of 'cands' to 'word' within a small edit
    distance, or NULL. */
 const char *diag_suggest(const char *word, const char *const *cands, size_t n);
+/* "an" before a word that starts with a vowel ("an agent"), else "a". */
+const char *diag_a(const char *word);
+/* Has a diagnostic of 'code' been reported? */
+int diag_has(const diag_ctx *d, diag_code code);
 void diag_sort(diag_ctx *d);
 void diag_print(diag_ctx *d, diag_format fmt, FILE *out);
 /* Several compilations' diagnostics as one text, JSON array or SARIF run. */

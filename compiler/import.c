@@ -46,6 +46,8 @@ static int parse_into(rv_compiler *c, uint32_t file, ast **decls)
     int r = parse_source(&p, f->text, f->len);
     if (p.oom)
         c->oom = 1;
+    if (p.recovered)
+        c->parse_recovered = 1;
     *decls = p.head;
     return r;
 }
@@ -101,8 +103,14 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
     struct loaded_file *lf = find_loaded(c, real);
     if (lf) {
         if (lf->loading && from) {
-            diag_report(&c->diag, DG_IMPORT_CYCLE, from->at, "import cycle: '%s' imports itself through this import",
-                        c->src.files[lf->file].name);
+            /* the files still loading are the import stack, in order */
+            char chain[1024];
+            size_t o = 0;
+            for (uint32_t i = (uint32_t)(lf - c->loaded); i < c->nloaded && o < sizeof chain - 80; i++)
+                if (c->loaded[i].loading)
+                    o += (size_t)snprintf(chain + o, sizeof chain - o, "'%s' -> ", c->src.files[c->loaded[i].file].name);
+            snprintf(chain + o, sizeof chain - o, "'%s'", c->src.files[lf->file].name);
+            diag_report(&c->diag, DG_IMPORT_CYCLE, from->at, "import cycle: %s", chain);
             diag_hint(&c->diag, "move the shared declarations into a file both can import");
         }
         return 0;

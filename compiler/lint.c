@@ -70,6 +70,14 @@ static int complementary(rv_compiler *c, ast *rules)
 
 static void lint_target(rv_compiler *c, ast *t, sym *agent);
 
+static void report_undecided(rv_compiler *c, ast *block)
+{
+    if (complementary(c, block->u.t->rules))
+        return;
+    diag_report(D, DG_UNDECIDED, block->at, "no model is chosen when no rule matches");
+    diag_hint(D, "end the block with: otherwise -> some_model");
+}
+
 static void lint_rules(rv_compiler *c, ast *block)
 {
     imply_index ix = { 0 };
@@ -112,10 +120,44 @@ static void lint_rules(rv_compiler *c, ast *block)
             c->oom = 1;
     }
     imply_free(&ix);
-    if (!decided && !complementary(c, block->u.t->rules)) {
-        diag_report(D, DG_UNDECIDED, block->at, "no model is chosen when no rule matches");
-        diag_hint(D, "end the block with: otherwise -> some_model");
+    if (!decided)
+        report_undecided(c, block);
+}
+
+/* Routes only: every route block decides.  For policies with errors
+   elsewhere (a type error in a condition), so that 'undecided' is not
+   hidden until they are fixed; an ill-typed condition counts as one that
+   depends on the request. */
+static void undecided_in(rv_compiler *c, ast *t)
+{
+    switch (t->kind) {
+    case T_ROUTE: {
+        int decided = 0;
+        for (ast *r = t->u.t->rules; r && !decided; r = r->next)
+            decided = const_truth(c, r->u.rule.cond) == 1;
+        if (!decided)
+            report_undecided(c, t);
+        for (ast *r = t->u.t->rules; r; r = r->next)
+            undecided_in(c, r->u.rule.target);
+        return;
     }
+    case T_SPLIT:
+        for (ast *a = t->u.t->arms; a; a = a->next)
+            undecided_in(c, a->u.arm.target);
+        return;
+    case T_HOOK:
+        undecided_in(c, t->u.t->dflt);
+        return;
+    default:
+        return;
+    }
+}
+
+void lint_undecided(rv_compiler *c)
+{
+    for (uint32_t i = 0; i < c->norder; i++)
+        if (c->order[i]->kind == SYM_AGENT && c->order[i]->u.agent.route)
+            undecided_in(c, c->order[i]->u.agent.route);
 }
 
 /* ---------------------------------------------------------------- where: three-valued, with intervals */

@@ -16,6 +16,7 @@ typedef struct {
     uint32_t file;
     ast *head, *tail;     /* declarations parsed so far */
     int value_end;        /* last token ended a value: '/' is division, not a regex */
+    int recovered;        /* a syntax error skipped text (declarations may be missing) */
     int oom;
 } parse_ctx;
 
@@ -27,6 +28,11 @@ int parse_source(parse_ctx *ctx, const char *text, size_t len);
 /* Check that 'text' is valid UTF-8 (no overlongs, surrogates or NULs);
    reports the first bad byte.  Returns 0 when valid. */
 int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len);
+
+/* The value of a numeric literal the lexer rejected (and reported): the
+   checker treats it as already wrong, so one bad literal is one
+   diagnostic.  No literal reads as it: literals are never negative. */
+#define PARSE_BAD_LITERAL INT64_MIN
 
 /* Literal helpers shared by the lexer (exposed for tests). */
 int parse_scaled(const char *s, size_t n, int decimals, int64_t mul, int64_t *out);

@@ -10,13 +10,11 @@
 
 const char *const sym_kind_names[SYM__COUNT] = { "provider", "model", "guardrail", "agent", "constant" };
 
-/* Names the language gives a meaning to; declaring one would make rules
-   read one thing and do another. */
+/* Names the language gives a meaning to -- the fields of requests,
+   candidate models and decisions, and a few more; declaring one would
+   make rules read one thing and do another. */
 static const char *const reserved[] = {
-    "input", "system", "user", "messages", "tools", "images", "turns", "stream",
-    "max_tokens", "meta", "response", "capabilities", "context", "tier", "latency",
-    "price_in", "price_out", "max_output", "model", "rule", "reason", "agent",
-    "provider", "denied", "guardrail", "redacted", "cost", "attempts", "env", "std",
+    "meta", "response", "capabilities", "env", "std",
 };
 
 static uint32_t hash(const char *s)
@@ -48,12 +46,21 @@ static sym_kind kind_of(ast_kind k)
     }
 }
 
+static int in_fields(const rv_fieldinfo *f, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(f[i].name, name))
+            return 1;
+    return 0;
+}
+
 static int is_reserved(const char *name)
 {
     for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
         if (!strcmp(reserved[i], name))
             return 1;
-    return 0;
+    return in_fields(rv_reqfields, RV_REQ__COUNT, name) || in_fields(rv_candfields, RV_CAND__COUNT, name) ||
+           in_fields(rv_decfields, RV_DEC__COUNT, name);
 }
 
 int res_declare(rv_compiler *c)
@@ -76,17 +83,18 @@ int res_declare(rv_compiler *c)
         const char *name = d->u.decl->name;
         sym *old = res_lookup(c, name);
         if (old) {
-            diag_report(&c->diag, DG_REDECLARED, d->u.decl->name_at, "'%s' is already declared as a %s",
-                        name, sym_kind_names[old->kind]);
+            diag_report(&c->diag, DG_REDECLARED, d->u.decl->name_at, "'%s' is already declared as %s %s",
+                        name, diag_a(sym_kind_names[old->kind]), sym_kind_names[old->kind]);
             diag_note(&c->diag, old->decl->u.decl->name_at, "previous declaration of '%s'", name);
             continue;
         }
-        if (is_reserved(name) && d->kind != D_CONST) {
+        /* reported once; the name is still declared, so its uses do not
+           each say it is missing */
+        if (is_reserved(name)) {
             diag_report(&c->diag, DG_BAD_VALUE, d->u.decl->name_at,
                         "'%s' is a built-in name and cannot be declared", name);
             diag_hint(&c->diag, "choose another name, e.g. '%s_%s'", name,
-                      sym_kind_names[kind_of(d->kind)]);
-            continue;
+                      d->kind == D_CONST ? "value" : sym_kind_names[kind_of(d->kind)]);
         }
         sym *s = arena_alloc(&c->arena, sizeof *s);
         if (!s) {

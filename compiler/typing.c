@@ -22,6 +22,7 @@
 #include "arith.h"
 #include "fold.h"
 #include "mem.h"
+#include "parse.h"
 #include "regexlint.h"
 #include "override.h"
 #include "typing.h"
@@ -320,7 +321,8 @@ static rv_type type_of_member(rv_compiler *c, ast *e, typ_scope sc)
         return RV_T__COUNT;
     }
     if (s->kind != SYM_CONST) {
-        diag_report(D, DG_WRONG_KIND, e->at, "'%s' is a %s, not a constant", path, sym_kind_names[s->kind]);
+        diag_report(D, DG_WRONG_KIND, e->at, "'%s' is %s %s, not a constant", path, diag_a(sym_kind_names[s->kind]),
+                    sym_kind_names[s->kind]);
         return RV_T__COUNT;
     }
     e->sym = s;
@@ -517,6 +519,10 @@ rv_type typ_expr(rv_compiler *c, ast *e, typ_scope sc)
 static rv_type type_of(rv_compiler *c, ast *e, typ_scope sc)
 {
     rv_type t = RV_T__COUNT;
+    if (e->kind < E_BOOL && e->u.i == PARSE_BAD_LITERAL) {   /* the lexer reported it */
+        e->type = t;
+        return t;
+    }
     switch (e->kind) {
     case E_INT: t = RV_T_INT; break;
     case E_NUM: t = RV_T_NUM; break;

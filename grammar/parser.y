@@ -488,6 +488,7 @@ static unsigned max_dep(const ast *list, int targets)
 
 static void rv_yyerror(src_span *at, yyscan_t scanner, parse_ctx *ctx, const char *msg)
 {
+    ctx->recovered = 1;
     if (!strcmp(msg, "memory exhausted"))   /* the parser's stack, sized for AST_MAX_DEPTH */
         diag_report(ctx->diag, DG_TOO_DEEP, *at, "nesting too deep (limit %d)", AST_MAX_DEPTH);
     else
@@ -503,6 +504,7 @@ static int yyreport_syntax_error(const yypcontext_t *yyctx, yyscan_t scanner, pa
     int n = yypcontext_expected_tokens(yyctx, exp, MAXEXP);
     yysymbol_kind_t got = yypcontext_token(yyctx);
     const src_span *at = yypcontext_location(yyctx);
+    ctx->recovered = 1;
     if (got == YYSYMBOL_BADCHAR)
         return 0;   /* the lexer has already said what is wrong */
     char buf[600];

@@ -59,3 +59,9 @@ if "$RC" check --format sarif tests/compile/undeclared.route tests/compile/shado
     echo "PASS format-sarif"; else echo "FAIL format-sarif: unexpected shape"; fi
 if "$RC" check --format sarif tests/compile/undeclared.route | jq -e '.runs[0] as $r | all($r.results[]; $r.tool.driver.rules[.ruleIndex].id == .ruleId)' >/dev/null; then
     echo "PASS sarif-rule-index"; else echo "FAIL sarif-rule-index: ruleIndex does not name ruleId"; fi
+# SARIF counts columns in code points and says so: on line 8 of
+# messages.route an "é" (two bytes) stands before the error
+if "$RC" check --format sarif tests/compile/messages.route | jq -e '.runs[0].columnKind == "unicodeCodePoints" and
+    ([.runs[0].results[] | select(.ruleId == "type") | .locations[0].physicalLocation.region
+      | select(.startLine == 8) | .startColumn] == [42])' >/dev/null; then
+    echo "PASS sarif-columns"; else echo "FAIL sarif-columns: no columnKind, or byte columns"; fi
