@@ -4,12 +4,6 @@
 
 #define MILLION 1000000
 
-int arith_numeric(rv_type t)
-{
-    return t == RV_T_INT || t == RV_T_NUM || t == RV_T_MONEY || t == RV_T_RATE ||
-           t == RV_T_DURATION || t == RV_T_TOKENS || t == RV_T_PERCENT;
-}
-
 static int scaled(rv_type t) { return t == RV_T_NUM || t == RV_T_PERCENT; }
 
 rv_type arith_type(arith_op op, rv_type a, rv_type b)
@@ -105,14 +99,6 @@ int arith_eval(arith_op op, rv_type a, int64_t x, rv_type b, int64_t y, int64_t 
     return fit(X / Y, out);    /* MONEY / TOKENS = RATE: both in picodollars */
 }
 
-int arith_comparable(rv_type a, rv_type b)
-{
-    if (a == b)
-        return a != RV_T_REGEX && a != RV_T_LIST;
-    if ((a == RV_T_INT && b == RV_T_TOKENS) || (a == RV_T_TOKENS && b == RV_T_INT))
-        return 1;
-    return (a == RV_T_INT && scaled(b)) || (scaled(a) && b == RV_T_INT) || (scaled(a) && scaled(b));
-}
 
 int arith_cmp(rv_type a, int64_t x, rv_type b, int64_t y)
 {

@@ -253,7 +253,7 @@ static int64_t path_output_limit(const rv_vm *vm)
 {
     int64_t lim = 0;
     for (uint32_t i = 0; i < vm->nchain; i++) {
-        int64_t l = gd_output_limit(vm->img->p, vm->chain[i]);
+        int64_t l = vm->img->out_limit[vm->chain[i]];
         if (l && (!lim || l < lim))
             lim = l;
     }
@@ -307,14 +307,15 @@ static int64_t worst_output(rv_vm *vm, uint32_t model)
 /* ---------------------------------------------------------------- call settings */
 
 /* The classes retried when nobody states 'retry_on'. */
-static uint32_t default_retry_on(void)
-{
-    uint32_t m = RV_RETRY_STATED;
-    for (int k = 0; k < RV_FAIL__COUNT; k++)
-        if (rv_failure_retry[k])
-            m |= 1u << k;
-    return m;
-}
+/* The classes that retry by default (RV_FAILURES' third column), as a
+   mask. */
+static const uint32_t default_retry_on_mask = RV_RETRY_STATED
+#define X(n, s, r) | ((uint32_t)(r) << RV_FAIL_##n)
+    RV_FAILURES(X)
+#undef X
+    ;
+
+static uint32_t default_retry_on(void) { return default_retry_on_mask; }
 
 /* The deciding rule's settings apply to the calls its target makes --
    unless the request has moved on to a fallback, or to another agent. */

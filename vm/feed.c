@@ -78,7 +78,7 @@ static int fb_add(fbuf *b, const char *s, size_t n)
 void vm_feed_reset(rv_vm *vm)
 {
     struct vm_feed *f = vm->feed;
-    if (!f)
+    if (!f || (!f->active && !f->nst && !f->out.s))
         return;
     for (uint32_t i = 0; i < f->nst; i++)
         free(f->st[i].in.s);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "litset.h"
 #include "mem.h"
 #include "opcodes.h"
@@ -77,6 +78,14 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         if (key != RV_NONE && img->meta_slot[key] == RV_NONE)
             img->meta_slot[key] = img->nmeta_slot++;
     }
+    img->out_limit = mem_calloc(p->nagent + 1, sizeof *img->out_limit);
+    if (!img->out_limit) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(img);
+        return -1;
+    }
+    for (uint32_t a = 0; a < p->nagent; a++)
+        img->out_limit[a] = gd_output_limit(p, a);
     if (dispatch_table(img)) {
         snprintf(err, errlen, "out of memory");
         vm_image_free(img);
@@ -158,7 +167,9 @@ void vm_image_free(rv_image *img)
     free(img->meta_slot);
     free(img->kval);
     free(img->dslot);
+    free(img->out_limit);
     img->dslot = NULL;
+    img->out_limit = NULL;
     img->kval = NULL;
     img->re = NULL;
     img->lits = NULL;

@@ -79,6 +79,7 @@ typedef struct rv_image {
         uint32_t npcs;
     } *dslot;
     uint32_t dmask;
+    int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */
 } rv_image;
 
 /* Returns 0, or -1 with a message (a regex that will not compile).  'p' is
