@@ -147,17 +147,18 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
     fstage *s = &f->st[k];
     pcre2_code *re = vm->img->re[s->ga->regex];
     uint32_t opts = final ? 0 : PCRE2_PARTIAL_HARD;
+    const char *in = s->in.s ? s->in.s : "";   /* (nothing fed yet: no pointer arithmetic on NULL) */
     while (s->done <= s->in.len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)(s->in.s ? s->in.s : ""), s->in.len, s->done, opts, vm->md, vm->ov.mctx);
+        int rc = pcre2_match(re, (PCRE2_SPTR)in, s->in.len, s->done, opts, vm->md, vm->ov.mctx);
         if (rc == PCRE2_ERROR_NOMATCH) {
-            if (pass_on(vm, f, k, s->in.s + s->done, s->in.len - s->done, final))
+            if (pass_on(vm, f, k, in + s->done, s->in.len - s->done, final))
                 return -1;
             s->done = s->in.len;
             return 0;
         }
         PCRE2_SIZE *ov = pcre2_get_ovector_pointer(vm->md);
         if (rc == PCRE2_ERROR_PARTIAL) {
-            if (pass_on(vm, f, k, s->in.s + s->done, ov[0] - s->done, final))
+            if (pass_on(vm, f, k, in + s->done, ov[0] - s->done, final))
                 return -1;
             s->done = ov[0];
             return 0;
@@ -173,7 +174,7 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
             return -1;
         }
         /* a redaction: the text before the match, then the replacement */
-        if (pass_on(vm, f, k, s->in.s + s->done, ov[0] - s->done, final) ||
+        if (pass_on(vm, f, k, in + s->done, ov[0] - s->done, final) ||
             pass_on(vm, f, k, rv_str(p, s->ga->text), p->str_len[s->ga->text], final))
             return -1;
         vm_note_redactions(vm, s->guard, s->action, 1);
@@ -184,7 +185,7 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
                 s->done = s->in.len + 1;
                 break;
             }
-            if (pass_on(vm, f, k, s->in.s + ov[0], 1, final))
+            if (pass_on(vm, f, k, in + ov[0], 1, final))
                 return -1;
             s->done = ov[0] + 1;
         }
