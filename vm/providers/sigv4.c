@@ -219,13 +219,16 @@ char *sv4_uri_encode(const char *s, size_t n, int keep_slash)
     return b.p;
 }
 
+/* Appends the lowercase hex of a digest (at most 32 bytes). */
 static void put_hex(sb *b, const unsigned char *d, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        char e[2] = { hex[d[i] >> 4], hex[d[i] & 15] };
-        sb_put(b, e, 2);
+    char e[64];
+    for (size_t i = 0; i < n && i < 32; i++) {
+        e[2 * i] = hex[d[i] >> 4];
+        e[2 * i + 1] = hex[d[i] & 15];
     }
+    sb_put(b, e, 2 * (n < 32 ? n : 32));
 }
 
 /* ------------------------------------------------------------------ */
