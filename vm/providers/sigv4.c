@@ -589,16 +589,13 @@ static int sha256(sv4_signer *s, const void *d, size_t n, unsigned char out[32])
            EVP_DigestFinal_ex(s->mdctx, out, &len) == 1 && len == 32 ? 0 : -1;
 }
 
+/* The MAC context got its digest once, in sv4_signer_new(): passing it
+   again would fetch SHA-256 from the provider store on every call. */
 static int hmac(sv4_signer *s, const void *key, size_t klen, const void *msg, size_t mlen,
                 unsigned char out[32])
 {
-    char digest[] = "SHA256";
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
     size_t len = 0;
-    return EVP_MAC_init(s->macctx, key, klen, params) == 1 &&
+    return EVP_MAC_init(s->macctx, key, klen, NULL) == 1 &&
            EVP_MAC_update(s->macctx, msg, mlen) == 1 &&
            EVP_MAC_final(s->macctx, out, &len, 32) == 1 && len == 32 ? 0 : -1;
 }
@@ -653,7 +650,12 @@ sv4_signer *sv4_signer_new(void)
     s->mdctx = EVP_MD_CTX_new();
     s->mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     s->macctx = s->mac ? EVP_MAC_CTX_new(s->mac) : NULL;
-    if (!s->md || !s->mdctx || !s->macctx) {
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!s->md || !s->mdctx || !s->macctx || EVP_MAC_CTX_set_params(s->macctx, params) != 1) {
         sv4_signer_free(s);
         return NULL;
     }
