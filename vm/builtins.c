@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include <libexttextcat/textcat.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "builtins.h"
 #include "mem.h"
@@ -474,4 +476,69 @@ void bi_lang(bi_langdet *d, const char *s, size_t n, char out[4])
         d->last_hash = h;
     }
     memcpy(out, d->last, 4);
+}
+
+/* ------------------------------------------------------------------ */
+/* number(), numbers(), capture()                                      */
+/* ------------------------------------------------------------------ */
+
+static int is_digit(char c) { return c >= '0' && c <= '9'; }
+static int is_alnum(char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'); }
+
+/* Three digits, then no further digit: a thousands group after a ','. */
+static int group_at(const char *s, size_t n, size_t i)
+{
+    return i + 3 <= n && is_digit(s[i]) && is_digit(s[i + 1]) && is_digit(s[i + 2]) && (i + 3 == n || !is_digit(s[i + 3]));
+}
+
+int bi_next_number(const char *s, size_t n, size_t *pos, int64_t *value, int *ok, size_t *start, size_t *end)
+{
+    size_t i = *pos;
+    while (i < n && !is_digit(s[i]))
+        i++;
+    if (i >= n)
+        return 0;
+    int neg = i > 0 && s[i - 1] == '-' && (i < 2 || !is_alnum(s[i - 2]));
+    *start = neg ? i - 1 : i;
+    uint64_t whole = 0;
+    *ok = 1;
+    for (;;) {
+        while (i < n && is_digit(s[i])) {
+            if (whole > (uint64_t)(INT64_MAX / 1000000 - 9) / 10)
+                *ok = 0;
+            else
+                whole = whole * 10 + (uint64_t)(s[i] - '0');
+            i++;
+        }
+        if (i + 1 < n && s[i] == ',' && group_at(s, n, i + 1))
+            i++;
+        else
+            break;
+    }
+    int64_t frac = 0, scale = 100000;
+    if (i + 1 < n && s[i] == '.' && is_digit(s[i + 1])) {
+        for (i++; i < n && is_digit(s[i]); i++) {
+            frac += scale * (s[i] - '0');
+            scale /= 10;
+        }
+    }
+    int64_t v = (int64_t)whole * 1000000 + frac;
+    *value = neg ? -v : v;
+    *end = i;
+    *pos = i;
+    return 1;
+}
+
+int bi_capture(const void *code, void *md, const char *s, size_t n, size_t *start, size_t *len)
+{
+    int rc = pcre2_match((const pcre2_code *)code, (PCRE2_SPTR)s, n, 0, 0, md, NULL);
+    if (rc == PCRE2_ERROR_NOMATCH)
+        return 0;
+    if (rc < 0)
+        return -1;
+    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+    int g = rc >= 2 && ov[2] != PCRE2_UNSET ? 1 : 0;
+    *start = ov[2 * g];
+    *len = ov[2 * g + 1] - ov[2 * g];
+    return 1;
 }

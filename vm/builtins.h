@@ -44,6 +44,23 @@ int64_t bi_len(const char *s, size_t n);
    valid UTF-8. */
 size_t bi_utf8_invalid(const char *s, size_t n);
 
+/* Numbers written in text, for number() and numbers(): an optional '-'
+   right before the first digit (not after a letter or digit), digits
+   with optional ',' between groups of three, an optional '.' and more
+   digits ("1,234.5", "-3", "$12" is 12).  The value is fixed point
+   (millionths): decimals past the sixth are dropped; a number whose whole
+   part does not fit (above about 9.2 trillion) has ok = 0.  Finds the
+   next number at or after *pos; returns 1 with its value and span
+   [start, end) and moves *pos past it, or 0 when none is left. */
+int bi_next_number(const char *s, size_t n, size_t *pos, int64_t *value, int *ok, size_t *start, size_t *end);
+
+/* The span capture() answers for regex 'code' (a pcre2_code *) on s[0..n):
+   the first match's first capture group when the pattern has one and it
+   took part in the match, else the whole match.  'md' is pcre2 match data
+   large enough for the pattern.  Returns 1 with the span, 0 when there is
+   no match, -1 when PCRE2 gave up (a match limit). */
+int bi_capture(const void *code, void *md, const char *s, size_t n, size_t *start, size_t *len);
+
 /* Language detection; one detector per thread (not thread-safe). */
 typedef struct bi_langdet bi_langdet;
 bi_langdet *bi_lang_new(void);        /* NULL when the models cannot be loaded */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arith.h"
+#include "format.h"
 #include "guard.h"
 #include "opcodes.h"
 #include "vmstate.h"
@@ -112,6 +113,58 @@ static int has_substr(const rv_value *h, const rv_value *n)
     return h->n >= n->n && memmem(h->u.s, h->n, n->u.s, n->n) != NULL;
 }
 
+/* numbers(s): the numbers of a string as a list of their decimal texts,
+   in per-request memory; at most 4,096 of them. */
+#define MAX_NUMBERS 4096
+static rv_value numbers_of(rv_vm *vm, const rv_value *a)
+{
+    rv_value r = { .t = RV_T_LIST, .lk = 1 };
+    size_t pos = 0, s0, e0, count = 0;
+    int64_t v;
+    int ok;
+    while (count < MAX_NUMBERS && bi_next_number(a->u.s, a->n, &pos, &v, &ok, &s0, &e0))
+        count += ok;
+    rv_sv *items = vm_alloc(vm, (count ? count : 1) * sizeof *items);
+    if (!items)
+        return (rv_value){ .t = RV_T_NIL };
+    pos = 0;
+    for (size_t i = 0; i < count && bi_next_number(a->u.s, a->n, &pos, &v, &ok, &s0, &e0);) {
+        if (!ok)
+            continue;
+        char buf[FMT_BUF];
+        int len = fmt_num(buf, sizeof buf, v);
+        char *t = vm_copy(vm, buf, (size_t)len);
+        if (!t)
+            return (rv_value){ .t = RV_T_NIL };
+        items[i++] = (rv_sv){ t, (uint32_t)len };
+    }
+    r.u.v = items;
+    r.n = (uint32_t)count;
+    return r;
+}
+
+/* overlap(a, b): the share of a's distinct items that b holds, percent. */
+static rv_value overlap_of(const rv_program *p, const rv_value *a, const rv_value *b)
+{
+    rv_value r = { .t = RV_T_PERCENT, .u.i = 1000000 };
+    uint64_t distinct = 0, found = 0;
+    for (uint32_t i = 0; i < a->n; i++) {
+        rv_value it = list_item(p, a, i);
+        int seen = 0;
+        for (uint32_t k = 0; k < i && !seen; k++) {
+            rv_value e = list_item(p, a, k);
+            seen = values_equal(&it, &e);
+        }
+        if (seen)
+            continue;
+        distinct++;
+        found += (uint64_t)in_list(p, &it, b);
+    }
+    if (distinct)
+        r.u.i = (int64_t)(found * 1000000 / distinct);
+    return r;
+}
+
 /* Call builtin 'b' on args[0..arity); the result replaces args[0]. */
 static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
 {
@@ -166,6 +219,31 @@ static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
         break;
     case RV_BI_bytes:
         r.u.i = a->t == RV_T_STR ? a->n : 0;
+        break;
+    case RV_BI_capture: {
+        size_t st, len;
+        r.t = RV_T_NIL;     /* no match: missing */
+        if (a->t == RV_T_STR && x->t == RV_T_REGEX &&
+            bi_capture(vm->img->re[x->u.i], vm->md, a->u.s, a->n, &st, &len) == 1) {
+            r.t = RV_T_STR;
+            r.u.s = a->u.s + st;
+            r.n = (uint32_t)len;
+        }
+        break;
+    }
+    case RV_BI_number: {
+        size_t pos = 0, s0, e0;
+        int ok;
+        r.t = RV_T_NIL;
+        if (a->t == RV_T_STR && bi_next_number(a->u.s, a->n, &pos, &r.u.i, &ok, &s0, &e0) && ok)
+            r.t = RV_T_NUM;
+        break;
+    }
+    case RV_BI_numbers:
+        r = a->t == RV_T_STR ? numbers_of(vm, a) : (rv_value){ .t = RV_T_NIL };
+        break;
+    case RV_BI_overlap:
+        r = a->t == RV_T_LIST && x->t == RV_T_LIST ? overlap_of(p, a, x) : (rv_value){ .t = RV_T_NIL };
         break;
     default:
         r.t = RV_T_NIL;

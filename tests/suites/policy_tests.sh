@@ -7,7 +7,7 @@ RC="$ROOT/$BIN/routec"
 case "$BIN" in /*) RC="$BIN/routec" ;; esac
 cd "$ROOT" || exit 1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-for f in examples/*.route tests/compile/clean.route; do
+for f in examples/*.route tests/compile/clean.route tests/builtins/*.route; do
     "$RC" test "$f" | sed "s|^\(PASS\|FAIL\) |\1 $(basename "$f" .route): |" | grep -v ' passed, .* failed$'
 done
 awk -v dir="$T" '

@@ -13,6 +13,8 @@ gen() {
         head -n 1 tests/simulate/data/basic.jsonl
         python3 -c 'import sys; sys.stdout.write("{\"id\": \"" + "x" * (20 << 20) + "\"}\n")'
         sed -n 2p tests/simulate/data/basic.jsonl ;;
+    gsm8k-tune) head -n 264 tests/vectors/routellm/gsm8k-dev.jsonl ;;
+    gsm8k-held) tail -n +265 tests/vectors/routellm/gsm8k-dev.jsonl ;;
     esac
 }
 
@@ -25,8 +27,9 @@ for c in tests/simulate/*.case; do
     case "$replay" in @gen:*) gen "${replay#@gen:}" > "$T/gen.jsonl"; replay="$T/gen.jsonl" ;; esac
     args=$(printf '%s' "$args" | sed "s|@html|$T/out.html|")
     rm -f "$T/out.html"
-    # shellcheck disable=SC2086
-    "$RV" simulate "$policy" --replay "$replay" $args > "$T/out" 2> "$T/err"; rc=$?
+    # args may quote: --sweep "name=1 tokens..9 tokens/1 tokens"
+    eval "set -- $args"
+    "$RV" simulate "$policy" --replay "$replay" "$@" > "$T/out" 2> "$T/err"; rc=$?
     failed=""
     [ "$rc" = "$want" ] || failed="
     exit status $rc, want $want"

@@ -207,6 +207,44 @@ static void test_djb2(void)
     }
 }
 
+/* number() and numbers(): each text's numbers, in order, as value
+   (millionths) and span; ok 0 for a whole part that does not fit. */
+static void test_numbers(void)
+{
+    static const struct { const char *text; int n; int64_t v[4]; int ok[4]; size_t start[4], end[4]; } cases[] = {
+        { "no digits", 0, { 0 }, { 0 }, { 0 }, { 0 } },
+        { "#### 18", 1, { 18000000 }, { 1 }, { 5 }, { 7 } },
+        { "1,234.5 and -3", 2, { 1234500000, -3000000 }, { 1, 1 }, { 0, 12 }, { 7, 14 } },
+        { "3-4", 2, { 3000000, 4000000 }, { 1, 1 }, { 0, 2 }, { 1, 3 } },
+        { "$12.", 1, { 12000000 }, { 1 }, { 1 }, { 3 } },
+        { "1,23 1,2345", 4, { 1000000, 23000000, 1000000, 2345000000 }, { 1, 1, 1, 1 }, { 0, 2, 5, 7 }, { 1, 4, 6, 11 } },
+        { "0.1234567", 1, { 123456 }, { 1 }, { 0 }, { 9 } },
+        { "x-5 a1", 2, { 5000000, 1000000 }, { 1, 1 }, { 2, 5 }, { 3, 6 } },
+        { "99999999999999999999 7", 2, { 0, 7000000 }, { 0, 1 }, { 0, 21 }, { 20, 22 } },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "numbers \"%s\"", cases[i].text);
+        const char *t = cases[i].text;
+        size_t pos = 0, st, en;
+        int64_t v;
+        int ok, k = 0, bad = 0;
+        while (bi_next_number(t, strlen(t), &pos, &v, &ok, &st, &en)) {
+            if (k >= cases[i].n || ok != cases[i].ok[k] || (ok && v != cases[i].v[k]) || st != cases[i].start[k] ||
+                en != cases[i].end[k]) {
+                FAIL(name, "number %d: value %lld ok %d span [%zu, %zu)", k, (long long)v, ok, st, en);
+                bad = 1;
+                break;
+            }
+            k++;
+        }
+        if (!bad && k != cases[i].n)
+            FAIL(name, "%d numbers, want %d", k, cases[i].n);
+        else if (!bad)
+            PASS(name);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* lang()                                                              */
 /* ------------------------------------------------------------------ */
@@ -372,6 +410,7 @@ int main(int argc, char **argv)
     test_cl100k(root);
     test_len();
     test_djb2();
+    test_numbers();
     test_lang_oom();
 
     double t0 = now_ns();
