@@ -26,8 +26,9 @@ typedef struct { const char *name, *value; } cli_set;
    'trust', its signature checked; a .route source is then refused).
    Overrides need the source: with 'nsets' > 0 a .rbc is refused.
    Diagnostics go to stderr.  Returns a program the caller frees with
-   rv_program_free(), or NULL. */
-rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets);
+   rv_program_free(), or NULL with the exit status in '*rc': RC_USAGE when
+   the file cannot be read, RC_FINDINGS when it is not a valid policy. */
+rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc);
 
 /* Parse "NAME=VALUE" into 's' (pointers into 'arg').  Returns 0, or -1. */
 int cli_parse_set(char *arg, cli_set *s);

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "compiler.h"
+#include "exitcode.h"
 #include "override.h"
 #include "rbc.h"
 
@@ -20,8 +21,9 @@ int cli_parse_set(char *arg, cli_set *s)
     return 0;
 }
 
-static rv_program *compile(const char *path, const cli_set *sets, size_t nsets)
+static rv_program *compile(const char *path, const cli_set *sets, size_t nsets, int *rc)
 {
+    *rc = RC_FINDINGS;
     rv_compiler *c = comp_new(NULL);
     if (!c) {
         fprintf(stderr, "routevm: out of memory\n");
@@ -35,6 +37,8 @@ static rv_program *compile(const char *path, const cli_set *sets, size_t nsets)
     diag_sort(&c->diag);
     rv_program *p = NULL;
     char err[512];
+    if (r == -2)
+        *rc = RC_USAGE;
     if (r == -2 || diag_failed(&c->diag))
         diag_print(&c->diag, DIAG_TEXT, stderr);
     else if (!(p = cg_program_loaded(c, err, sizeof err)))
@@ -43,15 +47,16 @@ static rv_program *compile(const char *path, const cli_set *sets, size_t nsets)
     return p;
 }
 
-rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets)
+rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc)
 {
+    *rc = RC_FINDINGS;
     size_t n = strlen(path);
     if (n > 6 && !strcmp(path + n - 6, ".route")) {
         if (trust) {
             fprintf(stderr, "routevm: %s: --trust runs only signed .rbc files; build and sign the policy first\n", path);
             return NULL;
         }
-        return compile(path, sets, nsets);
+        return compile(path, sets, nsets, rc);
     }
     if (nsets) {
         fprintf(stderr, "routevm: %s: --set and --sweep recompile the policy and need its .route source\n", path);
@@ -61,6 +66,7 @@ rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *
     rv_err err;
     if (rbc_map_file(path, 256u << 20, &rf, &err)) {
         fprintf(stderr, "routevm: %s\n", err.msg);
+        *rc = RC_USAGE;
         return NULL;
     }
     rv_program *p = rbc_load(rf.buf, rf.len, trust, &err);

@@ -210,9 +210,10 @@ static uint32_t model_named(const rv_program *p, const char *name)
    exit status. */
 static int replay(const opts *o, const rp_set *data, const cli_set *sets, size_t nsets, run *out, rv_program **keep)
 {
-    rv_program *p = cli_load_policy(o->policy, o->trust, sets, nsets);
+    int lrc;
+    rv_program *p = cli_load_policy(o->policy, o->trust, sets, nsets, &lrc);
     if (!p)
-        return RC_FINDINGS;
+        return lrc;
     sim_opts so = { RV_NONE, o->output_tokens };
     if (o->agent && (so.agent = vm_agent(p, o->agent, strlen(o->agent))) == RV_NONE) {
         fprintf(stderr, "routevm: the policy has no agent named '%s'\n", o->agent);

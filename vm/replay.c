@@ -387,6 +387,31 @@ int rp_add_line(rp_set *s, const char *buf, size_t len, uint32_t line, char *err
     return r;
 }
 
+rv_request *rp_request(const char *buf, size_t len, char *err, size_t errlen)
+{
+    json_error_t je;
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        snprintf(err, errlen, "invalid JSON at column %d: %s", je.column, je.text);
+        return NULL;
+    }
+    size_t blen = 0;
+    char *body = NULL;
+    if (!json_is_object(root))
+        snprintf(err, errlen, "a request must be a JSON object");
+    else
+        body = request_body(root, buf, len, &blen, err, errlen);
+    json_decref(root);
+    if (!body)
+        return NULL;
+    rv_reqerr rerr;
+    rv_request *r = req_parse(body, blen, NULL, &rerr);
+    free(body);
+    if (!r)
+        snprintf(err, errlen, "%s", rerr.msg);
+    return r;
+}
+
 /* ---------------------------------------------------------------- files */
 
 static int blank(const char *s, size_t n)

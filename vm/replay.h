@@ -98,6 +98,12 @@ int rp_add_line(rp_set *s, const char *buf, size_t len, uint32_t line, char *err
    cannot be read (reported). */
 int rp_read_file(rp_set *s, const char *path, const rp_limits *lim, FILE *log, rp_stats *st);
 
+/* The request of one line -- a replay record or a plain OpenAI request
+   body -- built as rp_add_line builds a record's (extra scalar fields
+   become metadata): a new request the caller frees with req_free(), or
+   NULL with a message in 'err'.  'diff' reads its traffic with it. */
+rv_request *rp_request(const char *buf, size_t len, char *err, size_t errlen);
+
 /* The outcome 'r' recorded for model id 'model' (an index into
    s->models), or NULL. */
 const rp_outcome *rp_find(const rp_set *s, const rp_record *r, uint32_t model);

@@ -34,6 +34,7 @@ static void usage(FILE *f)
     fputs("usage: routevm explain POLICY (--request REQ.json | --requests FILE.jsonl)\n"
           "                       [--agent NAME] [--brief] [--trust PUB.pem]\n"
           "       routevm simulate POLICY --replay DATA.jsonl [--json] [--html OUT.html] ...  (routevm simulate -h)\n"
+          "       routevm diff OLD NEW --requests TRAFFIC.jsonl [--json] [--fail-on-change]\n"
           "exit status: 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n", f);
 }
 
@@ -308,6 +309,8 @@ int main(int argc, char **argv)
         return cmd_explain(argc, argv);
     if (!strcmp(argv[1], "simulate"))
         return cli_simulate(argc, argv);
+    if (!strcmp(argv[1], "diff"))
+        return cli_diff(argc, argv);
     fprintf(stderr, "routevm: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RC_USAGE;
