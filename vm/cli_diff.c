@@ -306,8 +306,10 @@ int cli_diff(int argc, char **argv)
         rc = RC_USAGE;
         goto out;
     }
-    qsort(moves, nmoves, sizeof *moves, by_count);
-    qsort(rules, nrules, sizeof *rules, by_count);
+    if (nmoves)
+        qsort(moves, nmoves, sizeof *moves, by_count);
+    if (nrules)
+        qsort(rules, nrules, sizeof *rules, by_count);
     if (json) {
         json_t *j = json_pack("{s:o, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
                               "old", jw_jstring(pol[0], strlen(pol[0])), "new", jw_jstring(pol[1], strlen(pol[1])),
