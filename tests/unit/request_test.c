@@ -1,0 +1,375 @@
+/* The request model (vm/request.h) and the OpenAI writer (vm/forward.h):
+   a table of requests and what parsing them must give (an error message,
+   or facts about the model), the memory bound on adversarial shapes, pools
+   whose requests are freed out of order, and splices that re-parse to the
+   same structure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "forward.h"
+#include "request.h"
+
+static int failures, passes;
+
+#define CHECK(name, cond, ...) do { \
+        if (cond) { passes++; printf("PASS request/%s\n", name); } \
+        else { failures++; printf("FAIL request/%s: ", name); printf(__VA_ARGS__); printf("\n"); } \
+    } while (0)
+
+static int sv_is(rv_sv v, const char *s)
+{
+    return v.len == strlen(s) && !memcmp(v.s, s, v.len);
+}
+
+/* ---------------------------------------------------------------- errors */
+
+typedef struct { char *s; size_t n, cap; } buf;
+
+static void put(buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->n, s, n + 1);
+    b->n += n;
+}
+
+
+
+/* Each request and the start of the error it must give ("" = accepted). */
+static const struct { const char *name, *json, *error; } cases[] = {
+    { "ok", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "" },
+    { "not-object", "[1]", "the request must be a JSON object" },
+    { "number-alone", "7", "the request must be a JSON object" },
+    { "trailing", "{\"messages\":[{\"role\":\"user\"}]} {}", "invalid JSON: parse error: trailing garbage" },
+    { "overlong-utf8", "{\"messages\":[{\"role\":\"user\",\"content\":\"\xc0\x80\"}]}", "invalid JSON: invalid UTF-8" },
+    { "surrogate-utf8", "{\"messages\":[{\"role\":\"user\",\"content\":\"\xed\xa0\x80\"}]}", "invalid JSON: invalid UTF-8" },
+    { "above-10ffff", "{\"messages\":[{\"role\":\"user\",\"content\":\"\xf4\x90\x80\x80\"}]}", "invalid JSON: invalid UTF-8" },
+    { "lone-high-escape", "{\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800abc\"}]}", "invalid JSON: unpaired surrogate \\uD800" },
+    { "lone-low-escape", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\\udc00\"}]}", "invalid JSON: unpaired surrogate \\uDC00" },
+    { "high-then-other", "{\"messages\":[{\"role\":\"user\",\"content\":\"\\ud800\\u0041\"}]}", "invalid JSON: unpaired surrogate" },
+    { "pair-ok", "{\"messages\":[{\"role\":\"user\",\"content\":\"\\ud83d\\ude00\"}]}", "" },
+    { "nul-escape", "{\"messages\":[{\"role\":\"user\",\"content\":\"a\\u0000b\"}]}", "invalid JSON: a string holds NUL" },
+    { "nul-in-key", "{\"messages\":[{\"role\":\"user\"}],\"a\\u0000\":1}", "invalid JSON: a string holds NUL" },
+    { "dup-root", "{\"model\":\"a\",\"messages\":[{\"role\":\"user\"}],\"model\":\"b\"}", "invalid JSON: duplicate key \"model\"" },
+    { "dup-escaped", "{\"messages\":[{\"role\":\"user\"}],\"a\":1,\"\\u0061\":2}", "invalid JSON: duplicate key \"a\"" },
+    { "dup-in-message", "{\"messages\":[{\"role\":\"user\",\"content\":\"ok\",\"content\":\"123-45-6789\"}]}",
+      "invalid JSON: duplicate key \"content\"" },
+    { "dup-in-part", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a\",\"text\":\"b\"}]}]}",
+      "invalid JSON: duplicate key \"text\"" },
+    { "dup-in-passthrough", "{\"messages\":[{\"role\":\"user\"}],\"x\":{\"k\":1,\"k\":2}}", "invalid JSON: duplicate key \"k\"" },
+    { "dup-in-large-object", "{\"messages\":[{\"role\":\"user\"}],\"x\":{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,"
+      "\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"k10\":0,\"k11\":1,\"k12\":2,\"k13\":3,\"k14\":4,\"k15\":5,\"k16\":6,\"k17\":7,\"k3\":3}}",
+      "invalid JSON: duplicate key \"k3\"" },
+    { "no-messages", "{\"model\":\"m\"}", "the request has no \"messages\"" },
+    { "null-messages", "{\"messages\":null}", "the request has no \"messages\"" },
+    { "empty-messages", "{\"messages\":[]}", "\"messages\" is empty" },
+    { "message-not-object", "{\"messages\":[\"hi\"]}", "each message must be an object" },
+    { "no-role", "{\"messages\":[{\"content\":\"hi\"}]}", "each message needs a string \"role\"" },
+    { "bad-role", "{\"messages\":[{\"role\":\"wizard\"}]}", "unknown message role \"wizard\"" },
+    { "content-number", "{\"messages\":[{\"role\":\"user\",\"content\":3}]}", "content must be a string, null or an array of parts" },
+    { "part-no-type", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"text\":\"x\"}]}]}", "each content part must be an object with a \"type\"" },
+    { "text-part-no-text", "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"input_text\"}]}]}", "a input_text part needs a string \"text\"" },
+    { "tool-no-name", "{\"messages\":[{\"role\":\"user\"}],\"tools\":[{\"type\":\"function\",\"function\":{}}]}", "each tool needs a function name" },
+    { "metadata-object", "{\"messages\":[{\"role\":\"user\"}],\"metadata\":{\"a\":{}}}", "metadata values must be strings, numbers or bools" },
+    { "max-tokens-1e308", "{\"messages\":[{\"role\":\"user\"}],\"max_tokens\":1e308}", "\"max_tokens\" must be a positive integer" },
+    { "max-tokens-float", "{\"messages\":[{\"role\":\"user\"}],\"max_tokens\":10.0}", "\"max_tokens\" must be a positive integer" },
+    { "max-tokens-minus-zero", "{\"messages\":[{\"role\":\"user\"}],\"max_tokens\":-0}", "\"max_tokens\" must be a positive integer" },
+    { "max-tokens-20-digits", "{\"messages\":[{\"role\":\"user\"}],\"max_tokens\":12345678901234567890}", "\"max_tokens\" must be a positive integer" },
+    { "max-tokens-2^53", "{\"messages\":[{\"role\":\"user\"}],\"max_tokens\":9007199254740992}", "\"max_tokens\" must be a positive integer" },
+    { "max-completion-tokens", "{\"messages\":[{\"role\":\"user\"}],\"max_completion_tokens\":\"5\"}", "\"max_completion_tokens\" must be a positive integer" },
+    { "temperature-1e999", "{\"messages\":[{\"role\":\"user\"}],\"temperature\":1e999}", "\"temperature\" must be a finite number" },
+    { "seed-20-digits", "{\"messages\":[{\"role\":\"user\"}],\"seed\":-92233720368547758080}", "\"seed\" must be an integer within 64 bits" },
+    { "seed-min", "{\"messages\":[{\"role\":\"user\"}],\"seed\":-9223372036854775808}", "" },
+    { "n-zero", "{\"messages\":[{\"role\":\"user\"}],\"n\":0}", "\"n\" must be a positive integer" },
+    { "stream-string", "{\"messages\":[{\"role\":\"user\"}],\"stream\":\"yes\"}", "\"stream\" must be true or false" },
+    { "stop-number", "{\"messages\":[{\"role\":\"user\"}],\"stop\":[1]}", "\"stop\" must be a string or an array of strings" },
+    { "model-array", "{\"messages\":[{\"role\":\"user\"}],\"model\":[]}", "\"model\" must be a string" },
+    { "passthrough-1e999", "{\"messages\":[{\"role\":\"user\"}],\"logit_bias\":{\"1\":1e999}}", "" },
+};
+
+static void test_errors(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rv_reqerr err;
+        rv_request *r = req_parse(cases[i].json, strlen(cases[i].json), NULL, &err);
+        char name[96];
+        snprintf(name, sizeof name, "parse/%s", cases[i].name);
+        if (!*cases[i].error)
+            CHECK(name, r != NULL, "refused: %s", err.msg);
+        else
+            CHECK(name, !r && !strncmp(err.msg, cases[i].error, strlen(cases[i].error)),
+                  "want \"%s\", got %s", cases[i].error, r ? "a request" : err.msg);
+        req_free(r);
+    }
+    /* the limits on counts, one past each */
+    static const struct { const char *name, *head, *item, *tail, *error; int n; } over[] = {
+        { "too-many-stops", "{\"messages\":[{\"role\":\"user\"}],\"stop\":[\"\"", ",\"%d\"", "]}",
+          "too many stop sequences (the limit is 64)", RV_REQ_MAX_STOP },
+        { "too-many-metadata", "{\"messages\":[{\"role\":\"user\"}],\"metadata\":{\"k\":1", ",\"k%d\":1", "}}",
+          "too many metadata entries (the limit is 1024)", RV_REQ_MAX_META },
+        { "too-many-tools", "{\"messages\":[{\"role\":\"user\"}],\"tools\":[{\"name\":\"t\"}", ",{\"name\":\"t%d\"}", "]}",
+          "too many tools (the limit is 1024)", RV_REQ_MAX_TOOLS },
+        { "too-many-messages", "{\"messages\":[{\"role\":\"user\"}", ",{\"role\":\"user\",\"name\":\"%d\"}", "]}",
+          "too many messages (the limit is 10000)", 10000 },
+    };
+    for (size_t k = 0; k < sizeof over / sizeof *over; k++) {
+        buf b = { 0 };
+        char item[64];
+        put(&b, over[k].head);
+        for (int i = 1; i <= over[k].n; i++) {     /* the limit, plus one */
+            snprintf(item, sizeof item, over[k].item, i);
+            put(&b, item);
+        }
+        put(&b, over[k].tail);
+        rv_reqerr e;
+        rv_request *q = req_parse(b.s, b.n, NULL, &e);
+        char name[96];
+        snprintf(name, sizeof name, "limit/%s", over[k].name);
+        CHECK(name, !q && !strcmp(e.msg, over[k].error), "got %s", q ? "a request" : e.msg);
+        req_free(q);
+        free(b.s);
+    }
+    rv_reqerr err;
+    static const char at[] = "{\n  \"messages\": [\n    {\"role\": 7}]}";
+    rv_request *r = req_parse(at, sizeof at - 1, NULL, &err);
+    CHECK("parse/error-position", !r && err.line == 3 && err.column == 14, "line %d column %d: %s", err.line, err.column, err.msg);
+    req_free(r);
+}
+
+/* ---------------------------------------------------------------- the model */
+
+static const char full[] =
+    "{\"model\":\"support\",\"temperature\":-0,\"top_p\":0.5,\"n\":2,\"seed\":42,\"max_tokens\":100,"
+    "\"max_completion_tokens\":50,\"stop\":[\"a\",\"\\n\"],\"logprobs\":true,\"top_logprobs\":3,"
+    "\"stream\":true,\"stream_options\":{\"include_usage\":false},\"user\":\"u-1\","
+    "\"metadata\":{\"tier\":\"pro\",\"n\":1.50,\"b\":true,\"z\":null},"
+    "\"tool_choice\":{\"type\":\"function\",\"function\":{\"name\":\"lookup\"}},"
+    "\"response_format\":{\"type\":\"json_schema\",\"json_schema\":{\"name\":\"x\",\"schema\":{}}},"
+    "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"description\":\"finds\",\"parameters\":{\"type\":\"object\"}}}],"
+    "\"functions\":[{\"name\":\"legacy\"}],\"logit_bias\":{\"42\":-100},\"store\":false,"
+    "\"messages\":["
+    "{\"role\":\"developer\",\"content\":\"be brief\"},"
+    "{\"role\":\"user\",\"name\":\"ann\",\"content\":[{\"type\":\"text\",\"text\":\"look\"},"
+    "{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x/y.png\",\"detail\":\"low\"}},"
+    "{\"type\":\"input_text\",\"text\":\"caf\\u00e9\"},{\"type\":\"input_audio\",\"input_audio\":{\"data\":\"AAA\",\"format\":\"wav\"}}]},"
+    "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":[{\"id\":\"c1\",\"type\":\"function\","
+    "\"function\":{\"name\":\"lookup\",\"arguments\":\"{\\\"q\\\":1}\"}}]},"
+    "{\"role\":\"tool\",\"tool_call_id\":\"c1\",\"content\":\"found\"}]}";
+
+static void test_model(void)
+{
+    rv_reqerr err;
+    rv_request *r = req_parse(full, sizeof full - 1, NULL, &err);
+    CHECK("model/parses", r != NULL, "%s", err.msg);
+    if (!r)
+        return;
+    const rv_reqparams *p = &r->params;
+    CHECK("model/model", sv_is(r->model, "support") && r->model_span.len == 9 &&
+          !memcmp(r->body + r->model_span.off, "\"support\"", 9), "model span %u+%u", r->model_span.off, r->model_span.len);
+    CHECK("model/numbers", p->temperature.len && p->temperature_v == 0 && p->top_p_v == 0.5 && p->n_v == 2 &&
+          p->seed_v == 42 && p->top_logprobs_v == 3 && p->logprobs_v, "temperature %g", p->temperature_v);
+    CHECK("model/max-completion-tokens-wins", r->max_tokens == 50 && sv_is(p->max_tokens_key, "max_completion_tokens"),
+          "max_tokens %lld", (long long)r->max_tokens);
+    CHECK("model/stop", p->nstop == 2 && sv_is(p->stop_v[0], "a") && sv_is(p->stop_v[1], "\n"), "nstop %u", p->nstop);
+    CHECK("model/stream-options", r->stream && p->stream_options.len && p->include_usage.len && !p->include_usage_v, "-");
+    CHECK("model/metadata-as-written", r->nmeta == 3 && sv_is(*req_meta(r, "n", 1), "1.50") && sv_is(*req_meta(r, "b", 1), "true") &&
+          !req_meta(r, "z", 1), "nmeta %u", r->nmeta);
+    CHECK("model/tool-choice", sv_is(p->tool_choice_mode, "function") && sv_is(p->tool_choice_name, "lookup"), "-");
+    CHECK("model/response-format", sv_is(p->response_format_type, "json_schema") && p->response_format_schema.len &&
+          r->body[p->response_format_schema.off] == '{', "-");
+    CHECK("model/tools", r->ntooldef == 2 && r->ntool == 2 && sv_is(r->tools[0], "lookup") && sv_is(r->tools[1], "legacy") &&
+          r->tooldefs[0].desc != RV_REQ_NONE && r->tooldefs[0].parameters.len == 17 && r->tooldefs[1].legacy, "ntool %u", r->ntool);
+    CHECK("model/extra", r->nextra == 2 && sv_is(r->extra[0].key, "logit_bias") && r->extra[0].val.len == 11 &&
+          sv_is(r->extra[1].key, "store"), "nextra %u", r->nextra);
+    CHECK("model/messages", r->nmsg == 4 && r->msgs[0].wrole == RV_WROLE_DEVELOPER && r->msgs[0].role == RV_ROLE_SYSTEM &&
+          r->msgs[1].nparts == 4 && r->msgs[1].images == 1 && r->images == 1 && r->turns == 1 && r->msgs[2].ncalls == 1 &&
+          r->msgs[2].content == RV_CONTENT_NULL && sv_is(r->msgs[3].tool_call_id, "c1"), "nmsg %u", r->nmsg);
+    const rv_part *pt = &r->parts[r->msgs[1].part];
+    CHECK("model/parts", pt[0].kind == RV_PART_TEXT && pt[1].kind == RV_PART_IMAGE && sv_is(pt[1].a, "https://x/y.png") &&
+          sv_is(pt[1].b, "low") && pt[2].kind == RV_PART_TEXT && pt[3].kind == RV_PART_AUDIO && sv_is(pt[3].b, "wav"), "-");
+    CHECK("model/texts", sv_is(r->input, "look\ncaf\xc3\xa9") && sv_is(r->system, "be brief") && sv_is(r->texts[3], "found"),
+          "input '%.*s'", (int)r->input.len, r->input.s);
+    CHECK("model/tool-call", sv_is(r->calls[0].id, "c1") && sv_is(r->calls[0].name, "lookup") &&
+          sv_is(r->slot_texts[r->calls[0].args], "{\"q\":1}"), "-");
+    /* slots in document order: tool description, content, name, two parts,
+       arguments, tool result */
+    static const uint8_t kinds[] = { RV_SLOT_TOOL_DESC, RV_SLOT_CONTENT, RV_SLOT_NAME, RV_SLOT_PART, RV_SLOT_PART,
+                                     RV_SLOT_TOOL_ARGS, RV_SLOT_CONTENT };
+    static const uint8_t roles[] = { RV_ROLE_SYSTEM, RV_ROLE_SYSTEM, RV_ROLE_USER, RV_ROLE_USER, RV_ROLE_USER,
+                                     RV_ROLE_ASSISTANT, RV_ROLE_TOOL };
+    int ok = r->nslot == 7;
+    for (uint32_t i = 0; ok && i < r->nslot; i++) {
+        const rv_slot *s = &r->slots[i];
+        ok = s->kind == kinds[i] && s->role == roles[i] && r->body[s->raw.off] == '"' &&
+             r->body[s->raw.off + s->raw.len - 1] == '"';
+    }
+    CHECK("model/slots", ok, "nslot %u", r->nslot);
+    CHECK("model/escaped-slot-span", r->slots[4].raw.len == 11 && !memcmp(r->body + r->slots[4].raw.off, "\"caf\\u00e9\"", 11), "-");
+    req_free(r);
+}
+
+/* ---------------------------------------------------------------- memory */
+
+/* A request of about 'size' bytes of shape 'shape'. */
+static buf shape(int kind, size_t size)
+{
+    buf b = { 0 };
+    char item[128];
+    put(&b, kind == 1 ? "{\"messages\":[" : "{\"messages\":[{\"role\":\"user\",\"content\":");
+    if (kind == 0) {            /* text parts, the shortest there are */
+        put(&b, "[");
+        for (size_t i = 0; b.n < size; i++)
+            put(&b, i ? ",{\"type\":\"text\",\"text\":\"\"}" : "{\"type\":\"text\",\"text\":\"\"}");
+        put(&b, "]}]}");
+    } else if (kind == 1) {     /* the most messages allowed, the shortest there are */
+        for (size_t i = 0; i < 10000 && b.n < size; i++)
+            put(&b, i ? ",{\"role\":\"user\"}" : "{\"role\":\"user\"}");
+        put(&b, "]}");
+    } else if (kind == 2) {     /* metadata entries */
+        put(&b, "\"x\"}],\"metadata\":{");
+        for (size_t i = 0; i < RV_REQ_MAX_META && b.n < size; i++) {
+            snprintf(item, sizeof item, "%s\"%zx\":1", i ? "," : "", i);
+            put(&b, item);
+        }
+        put(&b, "}}");
+    } else if (kind == 3) {     /* a pass-through object with many keys */
+        put(&b, "\"x\"}],\"x\":{");
+        for (size_t i = 0; b.n < size; i++) {
+            snprintf(item, sizeof item, "%s\"%zx\":0", i ? "," : "", i);
+            put(&b, item);
+        }
+        put(&b, "}}");
+    } else if (kind == 4) {     /* escapes to decode */
+        put(&b, "\"");
+        while (b.n < size)
+            put(&b, "\\u00e9\\n");
+        put(&b, "\"}]}");
+    } else if (kind == 5) {     /* tool calls */
+        put(&b, "null,\"tool_calls\":[");
+        for (size_t i = 0; b.n < size; i++)
+            put(&b, i ? ",{\"function\":{\"arguments\":\"\"}}" : "{\"function\":{\"arguments\":\"\"}}");
+        put(&b, "]}]}");
+    } else {                    /* stop strings */
+        put(&b, "\"x\"}],\"stop\":[");
+        for (size_t i = 0; i < RV_REQ_MAX_STOP && b.n < size; i++)
+            put(&b, i ? ",\"\"" : "\"\"");
+        put(&b, "]}");
+    }
+    return b;
+}
+
+static void test_memory(void)
+{
+    static const char *const names[] = { "text-parts", "messages", "metadata", "passthrough-keys", "escapes",
+                                         "tool-calls", "stop-strings" };
+    for (int k = 0; k < 7; k++) {
+        size_t size = k == 0 ? (16u << 20) - 64 : (2u << 20);
+        buf b = shape(k, size);
+        rv_reqerr err;
+        rv_request *r = req_parse(b.s, b.n, NULL, &err);
+        size_t bound = RV_REQ_MEM_FACTOR * b.n + RV_REQ_MEM_BASE;
+        char name[64];
+        snprintf(name, sizeof name, "memory/%s", names[k]);
+        CHECK(name, r && r->mem_bytes <= bound && r->scratch_bytes <= bound,
+              "%s: %zu bytes held, %zu scratch, for %zu (bound %zu)", r ? "parsed" : err.msg, r ? r->mem_bytes : 0,
+              r ? r->scratch_bytes : 0, b.n, bound);
+        if (k == 0 && r)
+            printf("INFO 16 MiB of %u text parts: %zu bytes held (%.1fx), %zu scratch (%.1fx)\n", r->nslot, r->mem_bytes,
+                   (double)r->mem_bytes / b.n, r->scratch_bytes, (double)r->scratch_bytes / b.n);
+        req_free(r);
+        free(b.s);
+    }
+}
+
+/* ---------------------------------------------------------------- pools */
+
+static void test_pool(void)
+{
+    enum { N = 3000 };
+    rv_reqpool *pool = req_pool_new();
+    rv_request **rs = calloc(N, sizeof *rs);
+    char json[256];
+    int ok = 1;
+    for (int round = 0; round < 3 && ok; round++) {
+        for (int i = 0; i < N && ok; i++) {
+            rv_reqerr err;
+            int n = snprintf(json, sizeof json, "{\"messages\":[{\"role\":\"user\",\"content\":\"request %d of round %d %s\"}]}",
+                             i, round, i % 7 ? "" : "with a longer text to make the sizes differ");
+            ok = (rs[i] = req_parse_pooled(json, (size_t)n, NULL, &err, pool)) != NULL;
+        }
+        /* finish out of order: a stride through the table */
+        for (int i = 0, j = 0; i < N; i++, j = (j + 1237) % N) {
+            char want[64];
+            snprintf(want, sizeof want, "request %d of round %d", j, round);
+            ok &= rs[j] && rs[j]->input.len >= strlen(want) && !memcmp(rs[j]->input.s, want, strlen(want));
+            req_free(rs[j]);
+            rs[j] = NULL;
+        }
+    }
+    CHECK("pool/out-of-order", ok && req_pool_blocks(pool) <= 65, "blocks held %zu", req_pool_blocks(pool));
+    free(rs);
+    req_pool_free(pool);
+}
+
+/* ---------------------------------------------------------------- forwarding */
+
+static void test_forward(void)
+{
+    rv_reqerr err;
+    rv_request *r = req_parse(full, sizeof full - 1, NULL, &err);
+    if (!r)
+        return;
+    rv_sv *t = calloc(r->nslot, sizeof *t);
+    memcpy(t, r->slot_texts, r->nslot * sizeof *t);
+    t[1] = (rv_sv){ "say \"hi\"\n", 9 };
+    fw_edits e = { .model = "gpt-4o", .model_len = 6, .texts = t, .include_usage = 1, .max_tokens = 20 };
+    size_t n;
+    char *out = fw_openai_body(r, &e, &n, NULL);
+    rv_request *q = out ? req_parse(out, n, NULL, &err) : NULL;
+    CHECK("forward/reparses", q != NULL, "%s", out ? err.msg : "no body");
+    if (q) {
+        CHECK("forward/edits", sv_is(q->model, "gpt-4o") && sv_is(q->slot_texts[1], "say \"hi\"\n") && q->params.include_usage_v &&
+              q->max_tokens == 20 && q->nslot == r->nslot && q->nmsg == r->nmsg && q->npart == r->npart &&
+              q->nextra == r->nextra && q->body_len == n, "model %.*s", (int)q->model.len, q->model.s);
+        int same = 1;
+        for (uint32_t i = 2; i < r->nslot; i++)
+            same &= q->slot_texts[i].len == r->slot_texts[i].len && !memcmp(q->slot_texts[i].s, r->slot_texts[i].s, r->slot_texts[i].len);
+        CHECK("forward/other-texts-kept", same, "-");
+    }
+    free(out);
+    req_free(q);
+    req_free(r);
+    /* no model, no stream_options: both inserted */
+    static const char bare[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":true}";
+    r = req_parse(bare, sizeof bare - 1, NULL, &err);
+    fw_edits e2 = { .model = "m\"1", .model_len = 3, .include_usage = 1 };
+    out = r ? fw_openai_body(r, &e2, &n, NULL) : NULL;
+    static const char want[] = "{\"model\":\"m\\\"1\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"stream\":true,"
+                               "\"stream_options\":{\"include_usage\":true}}";
+    CHECK("forward/insertions", out && n == sizeof want - 1 && !memcmp(out, want, n), "got %s", out ? out : "nothing");
+    free(out);
+    req_free(r);
+    /* nothing to change: the same bytes */
+    r = req_parse(full, sizeof full - 1, NULL, &err);
+    fw_edits none = { 0 };
+    out = r ? fw_openai_body(r, &none, &n, NULL) : NULL;
+    CHECK("forward/unchanged", out && n == sizeof full - 1 && !memcmp(out, full, n), "-");
+    free(out);
+    free(t);
+    req_free(r);
+}
+
+int main(void)
+{
+    test_errors();
+    test_model();
+    test_memory();
+    test_pool();
+    test_forward();
+    printf("%d passed, %d failed\n", passes, failures);
+    return failures ? 1 : 0;
+}
