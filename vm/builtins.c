@@ -176,6 +176,32 @@ static unsigned char script_of(uint32_t cp)
    "->", ");"). */
 enum { W_ASCII = 1, W_HALF = 4, W_FULL = 8, DIGITS_PER_TOKEN = 3, PUNCT_PER_TOKEN = 2 };
 
+/* The end of the run of ASCII letters starting at s[i]: eight bytes at a
+   time (a word's length is what a branch predictor cannot guess). */
+static size_t letter_run(const unsigned char *s, size_t i, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    while (i + 8 <= n) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        uint64_t x = (v | 0x20 * ones) & ~high;             /* lower case, 7 bits */
+        uint64_t ge_a = (x + (0x80 - 'a') * ones) & high;    /* x >= 'a' */
+        uint64_t gt_z = (x + (0x80 - 'z' - 1) * ones) & high; /* x > 'z' */
+        uint64_t other = ~(ge_a & ~gt_z & ~v) & high;        /* not an ASCII letter */
+        if (other) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            return i + (size_t)(__builtin_ctzll(other) >> 3);
+#else
+            break;
+#endif
+        }
+        i += 8;
+    }
+    while (i < n && byte_class[s[i]] == K_LETTER)
+        i++;
+    return i;
+}
+
 int64_t bi_tokens(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
@@ -187,20 +213,25 @@ int64_t bi_tokens(const char *str, size_t n)
 
 /* End the letter, digit and punctuation runs in progress, adding their
    tokens; FLUSH() ends all three. */
-#define FLUSH_W() (t += (int64_t)((w + 7) / 8), w = 0)
-#define FLUSH_D() (t += (int64_t)((d + DIGITS_PER_TOKEN - 1) / DIGITS_PER_TOKEN), d = 0)
-#define FLUSH_P() (t += (int64_t)((p + PUNCT_PER_TOKEN - 1) / PUNCT_PER_TOKEN), p = 0)
+#define FLUSH_W() (w ? (t += (int64_t)((w + 7) / 8), w = 0) : 0)
+#define FLUSH_D() (d ? (t += (int64_t)((d + DIGITS_PER_TOKEN - 1) / DIGITS_PER_TOKEN), d = 0) : 0)
+#define FLUSH_P() (p ? (t += (int64_t)((p + PUNCT_PER_TOKEN - 1) / PUNCT_PER_TOKEN), p = 0) : 0)
 #define FLUSH() (FLUSH_W(), FLUSH_D(), FLUSH_P())
 
     while (i < n) {
         unsigned k = byte_class[s[i]];
         switch (k) {
         case K_LETTER: {
-            size_t j = i + 1;
             FLUSH_D(), FLUSH_P();
-            while (j < n && byte_class[s[j]] == K_LETTER)
-                j++;
+            size_t j = letter_run(s, i + 1, n);
             w += (j - i) * W_ASCII;
+            /* prose: words and single spaces, without going round the switch */
+            while (j + 1 < n && s[j] == ' ' && byte_class[s[j + 1]] == K_LETTER) {
+                FLUSH_W();
+                i = j + 1;
+                j = letter_run(s, i + 1, n);
+                w += (j - i) * W_ASCII;
+            }
             i = j;
             continue;
         }
