@@ -1,8 +1,10 @@
 #!/bin/sh
 # Checks that the Debian packages routevm builds with are installed.
 # "deps.sh install" (or any run as root) installs the missing ones with
-# apt-get; otherwise it prints the exact command and fails.
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev lua5.4 lua-cjson jq python3 curl"
+# apt-get; otherwise it prints the exact command and fails.  libcjson-dev,
+# libjson-c-dev, libjsonparser-dev and libjsmn-dev are only for
+# bench/jsonparse.sh, which compares JSON parsers for the request model.
+PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -125,6 +125,10 @@ static void usage(const rv_request *r, const fw_edits *e, edits *es)
     if (p->include_usage.len) {             /* "include_usage": false */
         n = 4;
         add(es, p->include_usage.off, p->include_usage.len, dup_text("true", &n), n);
+    } else if (p->stream_options.len && r->body[p->stream_options.off] == 'n') {    /* null */
+        static const char w[] = "{\"include_usage\":true}";
+        n = sizeof w - 1;
+        add(es, p->stream_options.off, p->stream_options.len, dup_text(w, &n), n);
     } else if (p->stream_options.len) {     /* an object without it */
         uint32_t at = p->stream_options.off + 1, k = at;
         while (k < r->body_len && strchr(" \t\r\n", r->body[k]))

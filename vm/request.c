@@ -443,6 +443,7 @@ typedef struct {
     int started;            /* the root object was opened */
     uint32_t cur_msg;       /* the message being parsed, RV_REQ_NONE outside one */
     rv_span max_tokens, max_completion_tokens;
+    rv_span max_tokens_null, max_completion_tokens_null;    /* given as null */
     int64_t max_tokens_v, max_completion_tokens_v;
 } parser;
 
@@ -767,8 +768,19 @@ static int root_scalar(parser *P, field fd, int kind, rv_sv str, rv_span sp)
     rv_request *r = P->r;
     rv_reqparams *pr = &r->params;
     const char *name = field_names[fd].s;
-    if (kind == V_NULL && fd != F_OTHER)
-        return 1;       /* null is "not given" for every modelled field */
+    if (kind == V_NULL && fd != F_OTHER) {
+        /* null is "not given"; where a provider may put a value, it
+           replaces the null (rather than add a second key) */
+        if (fd == F_MODEL)
+            r->model_span = sp;
+        else if (fd == F_MAX_TOKENS)
+            P->max_tokens_null = sp;
+        else if (fd == F_MAX_COMPLETION_TOKENS)
+            P->max_completion_tokens_null = sp;
+        else if (fd == F_STREAM_OPTIONS)
+            pr->stream_options = sp;
+        return 1;
+    }
     switch (fd) {
     case F_MODEL:
         if (kind != V_STRING)
@@ -1552,6 +1564,10 @@ static int finish(parser *P)
         r->max_tokens = P->max_tokens_v;
         pr->max_tokens = P->max_tokens;
         pr->max_tokens_key.s = "max_tokens";
+    } else if (P->max_completion_tokens_null.len || P->max_tokens_null.len) {
+        int mct = P->max_completion_tokens_null.len != 0;     /* a null, for a provider to replace */
+        pr->max_tokens = mct ? P->max_completion_tokens_null : P->max_tokens_null;
+        pr->max_tokens_key.s = mct ? "max_completion_tokens" : "max_tokens";
     }
     pr->max_tokens_key.len = pr->max_tokens_key.s ? (uint32_t)strlen(pr->max_tokens_key.s) : 0;
     /* metadata first: it lands right after the struct, where decisions look */

@@ -174,7 +174,9 @@ typedef struct { rv_sv key; rv_span val; } rv_field;
 
 /* The parameters a provider translates; each 'span' is the value as
    written (len 0 when absent), the typed value beside it is valid when
-   the span is present. */
+   the span is present.  For model, max_tokens and stream_options the span
+   may be a null the client wrote (the value is then absent): a provider
+   replaces it rather than adding a second key. */
 typedef struct {
     rv_span temperature, top_p, frequency_penalty, presence_penalty;
     double temperature_v, top_p_v, frequency_penalty_v, presence_penalty_v;
@@ -217,7 +219,7 @@ typedef struct rv_request {
 
     /* for forwarding */
     const char *body;    uint32_t body_len;     /* the request's copy */
-    rv_span model_span;  /* the "model" value (len 0 if absent) */
+    rv_span model_span;  /* the "model" value (len 0 if absent; it may be null) */
     uint32_t root_end;   /* offset of the root object's closing '}' */
     rv_part *parts;      uint32_t npart;
     rv_reqcall *calls;  uint32_t ncall;

@@ -123,6 +123,7 @@ typedef struct {
     const rv_program *p;
     const char *agent;
     int brief;
+    rv_reqpool *pool;       /* one request at a time: its memory is reused by the next */
 } ctx;
 
 /* Decide one request; prints its line.  Returns 0, or 1 for a bad request. */
@@ -130,7 +131,7 @@ static int one(ctx *x, const char *buf, size_t len)
 {
     rv_reqerr rerr;
     rv_reqlimits lim = { MAX_REQUEST, 10000 };
-    rv_request *req = req_parse(buf, len, &lim, &rerr);
+    rv_request *req = req_parse_pooled(buf, len, &lim, &rerr, x->pool);
     if (!req) {
         print_json(ex_error(rerr.msg, rerr.line, rerr.column));
         return 1;
@@ -275,18 +276,20 @@ static int cmd_explain(int argc, char **argv)
     rv_memenv *env = memenv_new(p->nmodel);
     rv_vm *vm = env ? vm_new(&img, memenv_env(env), lang) : NULL;
     ex_cache *cache = ex_cache_new(p);
-    if (!vm || !cache) {
+    rv_reqpool *pool = req_pool_new();
+    if (!vm || !cache || !pool) {
         fprintf(stderr, "routevm: out of memory\n");
         rc = RC_USAGE;
         goto out;
     }
-    ctx x = { vm, cache, p, agent, brief };
+    ctx x = { vm, cache, p, agent, brief, pool };
     if (request)
         rc = explain_file(&x, request);
     else
         rc = explain_lines(&x, requests);
 out:
     ex_cache_free(cache);
+    req_pool_free(pool);
     vm_free(vm);
     memenv_free(env);
     bi_lang_free(lang);

@@ -1,9 +1,18 @@
 /* libFuzzer target: arbitrary bytes as a chat-completions request through
-   the request parser and a full decision -- guardrails, routing, explain
-   output -- for every agent of a policy that uses every strategy
-   (tests/compile/clean.route, compiled once).  Model and hook calls are
-   answered with alternating successes and failures, so retries, fallbacks
-   and cascade steps run too. */
+   the request parser, the OpenAI writer and a full decision.
+
+   Every request that parses is checked against the model's own promises:
+   each text slot's span is a JSON string token inside the body whose
+   content is the slot's text when it has no escape; then every slot is
+   replaced (a text with quotes, a backslash, a control character and
+   non-ASCII) and the model, output limit and stream_options changed
+   through vm/forward.c, and the result must parse again to the same
+   structure (messages, parts, tool calls, tools, metadata, pass-through
+   fields, slot kinds and roles) with exactly the replaced texts.  Then
+   every agent of a policy that uses every strategy and guardrails
+   (tests/compile/clean.route, compiled once) decides it twice: explain,
+   and a decision whose model and hook calls are answered with alternating
+   successes and failures, so retries, fallbacks and cascade steps run. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +20,7 @@
 #include "compiler.h"
 #include "envmem.h"
 #include "explain.h"
+#include "forward.h"
 #include "verify.h"
 #include "vm.h"
 
@@ -40,6 +50,65 @@ static void init(void)
     cache = ex_cache_new(prog);
 }
 
+#define ASSERT(c) do { if (!(c)) { fprintf(stderr, "fuzz_request: %s:%d: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
+
+static int sv_eq(rv_sv a, rv_sv b)
+{
+    return a.len == b.len && (!a.len || !memcmp(a.s, b.s, a.len));
+}
+
+/* The slots' spans are string tokens in the body. */
+static void check_slots(const rv_request *r)
+{
+    for (uint32_t i = 0; i < r->nslot; i++) {
+        rv_span sp = r->slots[i].raw;
+        ASSERT(sp.len >= 2 && sp.off + sp.len <= r->body_len);
+        ASSERT(r->body[sp.off] == '"' && r->body[sp.off + sp.len - 1] == '"');
+        rv_sv t = r->slot_texts[i], raw = { r->body + sp.off + 1, sp.len - 2 };
+        if (!memchr(raw.s, '\\', raw.len))
+            ASSERT(sv_eq(t, raw) && t.s == raw.s);
+        ASSERT(r->slots[i].msg == RV_REQ_NONE ? r->slots[i].kind == RV_SLOT_TOOL_DESC : r->slots[i].msg < r->nmsg);
+    }
+}
+
+/* Splice a replacement into every slot and parse the result again. */
+static void check_splice(const rv_request *r)
+{
+    static const char *const with[] = { "re\"da\\cted\n\xc3\xa9", "\x01\t}{\"", "" };
+    rv_sv *t = calloc(r->nslot + 1, sizeof *t);
+    ASSERT(t);
+    for (uint32_t i = 0; i < r->nslot; i++) {
+        t[i].s = with[i % 3];
+        t[i].len = (uint32_t)strlen(with[i % 3]);
+    }
+    fw_edits e = { .model = "fuzz-model", .model_len = 10, .texts = t, .include_usage = 1, .max_tokens = 7 };
+    size_t n;
+    char *out = fw_openai_body(r, &e, &n, NULL);
+    ASSERT(out);
+    rv_reqerr err;
+    rv_reqlimits lim = { 64u << 20, 10000 };
+    rv_request *q = req_parse(out, n, &lim, &err);
+    if (!q)
+        fprintf(stderr, "fuzz_request: the spliced request does not parse: %s\n", err.msg);
+    ASSERT(q);
+    ASSERT(q->nmsg == r->nmsg && q->nslot == r->nslot && q->npart == r->npart && q->ncall == r->ncall &&
+           q->ntooldef == r->ntooldef && q->nextra == r->nextra && q->nmeta == r->nmeta && q->images == r->images &&
+           q->turns == r->turns && q->stream == r->stream);
+    for (uint32_t i = 0; i < r->nslot; i++)
+        ASSERT(sv_eq(q->slot_texts[i], t[i]) && q->slots[i].kind == r->slots[i].kind && q->slots[i].role == r->slots[i].role &&
+               q->slots[i].msg == r->slots[i].msg);
+    for (uint32_t i = 0; i < r->nmeta; i++)
+        ASSERT(sv_eq(q->meta[i].key, r->meta[i].key) && sv_eq(q->meta[i].val, r->meta[i].val));
+    for (uint32_t i = 0; i < r->nextra; i++)
+        ASSERT(sv_eq(q->extra[i].key, r->extra[i].key) && q->extra[i].val.len == r->extra[i].val.len &&
+               !memcmp(q->body + q->extra[i].val.off, r->body + r->extra[i].val.off, r->extra[i].val.len));
+    ASSERT(q->model.len == 10 && !memcmp(q->model.s, "fuzz-model", 10) && q->max_tokens == 7);
+    ASSERT(!q->stream || q->params.include_usage_v);
+    req_free(q);
+    free(out);
+    free(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!prog)
@@ -48,6 +117,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rv_request *r = req_parse((const char *)data, size, NULL, &rerr);
     if (!r)
         return 0;
+    ASSERT(r->mem_bytes <= RV_REQ_MEM_FACTOR * size + RV_REQ_MEM_BASE);
+    ASSERT(r->scratch_bytes <= RV_REQ_MEM_FACTOR * size + RV_REQ_MEM_BASE);
+    check_slots(r);
+    check_splice(r);
     for (uint32_t a = 0; a < prog->nagent; a++) {
         json_t *j = ex_explain(vm, cache, a, r);
         char *s = json_dumps(j, JSON_COMPACT);
@@ -56,6 +129,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* a second decision answering every call */
         rv_status st = vm_start(vm, a, r, NULL);
         for (int i = 0; i < 64 && (st == RV_CALL || st == RV_HOOK); i++) {
+            if (st == RV_CALL) {
+                const rv_call *c = vm_call(vm);
+                ASSERT(!c->req || (c->texts == vm_texts(vm) && c->req == r));
+            }
             rv_outcome o = vm_outcome_init((i + size) % 3 != 0);
             o.confidence = (int64_t)((i * 370001u + size) % 1000001u);
             o.failure = (rv_failure)((i + size) % RV_FAIL__COUNT);
