@@ -77,16 +77,22 @@ static void describe(const rv_vm *vm, rv_status st, char *buf, size_t n)
     const rv_result *r = vm_result(vm);
     char cost[48];
     fmt_money(cost, sizeof cost, r->cost);
-    if (st == RV_DENIED)
+    if (st == RV_DENIED) {
         snprintf(buf, n, "denied by %s (%.*s)", rv_str(p, p->guards[r->denied_by].name),
                  (int)r->deny_reason.len, r->deny_reason.s);
-    else if (st == RV_FAILED)
-        snprintf(buf, n, "failed: %s", r->error ? r->error : "no decision");
-    else
+    } else if (st == RV_FAILED) {
+        char at[300] = "", loc[256];
+        if (r->error_loc != RV_NONE) {     /* an error in the route code: where */
+            ex_loc(p, r->error_loc, loc, sizeof loc);
+            snprintf(at, sizeof at, " (at %s)", loc);
+        }
+        snprintf(buf, n, "failed: %s%s", r->error ? r->error : "no decision", at);
+    } else {
         snprintf(buf, n, "model %s, rule %u, %u call%s, cost %s",
                  r->model != RV_NONE ? rv_str(p, p->models[r->model].name) : "none",
                  r->rule != RV_NONE ? p->rules[r->rule].number : 0, r->ncalls,
                  r->ncalls == 1 ? "" : "s", cost);
+    }
 }
 
 /* Coverage: per pc, bit 0 the condition held (or the rule was entered),

@@ -14,6 +14,7 @@
 #include "compiler.h"
 #include "envmem.h"
 #include "mem.h"
+#include "opcodes.h"
 #include "verify.h"
 #include "vm.h"
 
@@ -735,6 +736,38 @@ int main(void)
         req_free(r);
     }
     CHECK("integer division in conditions keeps its boundaries", div_ok, "a boundary moved");
+
+    /* a run-time error in the route code carries its pc and source position */
+    {
+        rv_program *q = compile("provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+                                "model a from p { id \"a\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+                                "agent x {\n  route -> a\n}\n");
+        uint32_t at = RV_NONE;
+        for (uint32_t pc = 0; q && pc < q->ncode; pc++)
+            if (INS_OP(q->code[pc]) == OP_DECIDE) {
+                q->code[pc] = INS(OP_FAIL, q->agents[0].name);   /* as a crafted file could */
+                at = pc;
+            }
+        rv_image qi;
+        char e2[200];
+        rv_err verr;
+        int ready = q && at != RV_NONE && ver_program(q, &verr) == 0 && vm_image_init(&qi, q, e2, sizeof e2) == 0;
+        if (ready) {
+            rv_vm *qv = vm_new(&qi, NULL, NULL);
+            r = request(plain);
+            st = vm_start(qv, 0, r, NULL);
+            const rv_result *qr = vm_result(qv);
+            CHECK("a run-time error names its pc and source line", st == RV_FAILED && qr->error_pc == at &&
+                  qr->error_loc != RV_NONE && q->locs[qr->error_loc].line == 4 && !strcmp(qr->error, "x"),
+                  "st=%d pc=%u line=%u", st, qr->error_pc, qr->error_loc != RV_NONE ? q->locs[qr->error_loc].line : 0);
+            req_free(r);
+            vm_free(qv);
+            vm_image_free(&qi);
+        } else {
+            CHECK("a run-time error names its pc and source line", 0, "setup failed");
+        }
+        rv_program_free(q);
+    }
 
     /* allocation-free decisions */
     r = request("{\"messages\":[{\"role\":\"user\",\"content\":\"abcd\"}],\"metadata\":{\"task\":\"y\"}}");
