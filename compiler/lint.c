@@ -319,7 +319,7 @@ static void lint_where(rv_compiler *c, ast *t, sym *agent)
         c->oom = 1;
         return;
     }
-    unsigned nd = 0;
+    unsigned nd = 0, always = 0;
     for (ast *m = t->u.t->cands; m; m = m->next) {
         w.m = &m->sym->u.model;
         absval v = ab_eval(&w, t->u.t->cond);
@@ -327,11 +327,19 @@ static void lint_where(rv_compiler *c, ast *t, sym *agent)
             dead[nd++] = m;
         else
             alive++;
+        always += v.kind == AV_BOOL && v.b;
     }
     if (!alive) {
         diag_report(D, DG_WHERE_NEVER, t->u.t->cond->at, "no listed model can ever satisfy this condition");
         diag_hint(D, "check the models' context, tier, latency, prices and capabilities against it");
-    } else {
+    } else if (!always && !agent->u.agent.fallback) {
+        /* the VM sends a choice without a candidate to the deciding
+           agent's plain fallbacks; with none the request is not decided */
+        diag_report(D, DG_WHERE_UNDECIDED, t->u.t->cond->at, "a request for which no listed model satisfies this "
+                    "condition is not decided: agent '%s' has no fallback", agent->name);
+        diag_hint(D, "add a fallback to the agent ('fallback some_model'), or list a model that always qualifies");
+    }
+    if (alive) {
         for (unsigned i = 0; i < nd; i++) {
             diag_report(D, DG_DEAD_CANDIDATE, dead[i]->at, "'%s' can never satisfy the 'where' of this %s",
                         dead[i]->u.name, t->kind == T_CHEAPEST ? "cheapest" : "fastest");
