@@ -2,7 +2,7 @@
 
      routec check FILE…  [-v] [--format text|json|sarif] [-Werror] [-I DIR] [--verify]
      routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--no-dispatch] [-I DIR]
-     routec dis   FILE.rbc|FILE.route [--trust PUB.pem]
+     routec dis   FILE.rbc|FILE.route [--trust PUB.pem] [-I DIR]
      routec verify FILE.rbc… [--trust PUB.pem]
      routec test  FILE…  [--coverage] [--threshold PCT] [-I DIR]
 
@@ -40,7 +40,7 @@ static void usage(FILE *f)
 {
     fputs("usage: routec check FILE...  [-v] [--format text|json|sarif] [-Werror] [-I DIR]\n"
           "       routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--no-dispatch] [-I DIR]\n"
-          "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem]\n"
+          "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem] [-I DIR]\n"
           "       routec verify FILE.rbc... [--trust PUB.pem]\n"
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);

@@ -32,7 +32,7 @@
 static void usage(FILE *f)
 {
     fputs("usage: routevm explain POLICY (--request REQ.json | --requests FILE.jsonl)\n"
-          "                       [--agent NAME] [--brief] [--trust PUB.pem]\n"
+          "                       [--agent NAME] [--brief] [--trust PUB.pem] [-I DIR]...\n"
           "       routevm simulate POLICY --replay DATA.jsonl [--json] [--html OUT.html] ...  (routevm simulate -h)\n"
           "       routevm diff OLD NEW --requests TRAFFIC.jsonl [--json] [--fail-on-change]\n"
           "exit status: 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n", f);
@@ -42,8 +42,10 @@ static void usage(FILE *f)
    as .rbc.  Diagnostics and load errors go to stderr; on failure *rc is
    RC_USAGE when the file cannot be read, RC_FINDINGS when it is refused.
    With 'trust' only a signed .rbc is run: a source file has no signature
-   to check, so it is refused. */
-static rv_program *load_policy(const char *path, const char *trust, int *rc)
+   to check, so it is refused.  A source's imports are also looked for in
+   the 'nincdir' directories of 'incdirs' (-I, borrowed). */
+static rv_program *load_policy(const char *path, const char *trust, const char *const *incdirs, unsigned nincdir,
+                               int *rc)
 {
     size_t n = strlen(path);
     *rc = RC_FINDINGS;
@@ -54,7 +56,12 @@ static rv_program *load_policy(const char *path, const char *trust, int *rc)
             return NULL;
         }
         rv_compiler *c = comp_new(NULL);
-        if (!c) {
+        if (c && nincdir && (c->incdirs = mem_calloc(nincdir, sizeof *c->incdirs))) {
+            memcpy(c->incdirs, incdirs, nincdir * sizeof *incdirs);
+            c->nincdir = nincdir;
+        }
+        if (!c || (nincdir && !c->incdirs)) {
+            comp_free(c);
             fprintf(stderr, "routevm: out of memory\n");
             *rc = RC_USAGE;
             return NULL;
@@ -231,14 +238,23 @@ static int explain_lines(ctx *x, const char *path)
 static int cmd_explain(int argc, char **argv)
 {
     const char *policy = NULL, *request = NULL, *requests = NULL, *trust = NULL, *agent = NULL;
+    const char *incdirs[32];
+    unsigned nincdir = 0;
     int brief = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if ((!strcmp(a, "--request") || !strcmp(a, "--requests") || !strcmp(a, "--trust") || !strcmp(a, "--agent")) && !v) {
+        if ((!strcmp(a, "--request") || !strcmp(a, "--requests") || !strcmp(a, "--trust") || !strcmp(a, "--agent") ||
+             !strcmp(a, "-I")) && !v) {
             fprintf(stderr, "routevm: %s needs a value\n", a);
             return RC_USAGE;
         }
-        if (!strcmp(a, "--request")) request = argv[++i];
+        if (!strncmp(a, "-I", 2)) {     /* -I DIR or -IDIR: where imports are looked for */
+            if (nincdir == sizeof incdirs / sizeof *incdirs) {
+                fprintf(stderr, "routevm: too many -I\n");
+                return RC_USAGE;
+            }
+            incdirs[nincdir++] = a[2] ? a + 2 : argv[++i];
+        } else if (!strcmp(a, "--request")) request = argv[++i];
         else if (!strcmp(a, "--requests")) requests = argv[++i];
         else if (!strcmp(a, "--trust")) trust = argv[++i];
         else if (!strcmp(a, "--agent")) agent = argv[++i];
@@ -262,7 +278,7 @@ static int cmd_explain(int argc, char **argv)
         return RC_USAGE;
     }
     int rc = RC_OK;
-    rv_program *p = load_policy(policy, trust, &rc);
+    rv_program *p = load_policy(policy, trust, incdirs, nincdir, &rc);
     if (!p)
         return rc;
     rv_image img;
