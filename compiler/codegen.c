@@ -1035,7 +1035,7 @@ rv_program *cg_program(rv_compiler *c)
     for (uint32_t i = 0; i < c->norder; i++)
         if (c->order[i]->kind == SYM_AGENT)
             cg_agent(&g, c->order[i]);
-    for (ast *d = c->decls; d; d = d->next)
+    for (ast *d = c->decls; d && !c->strip_tests; d = d->next)   /* (production programs need no tests) */
         if (d->kind == D_TEST)
             cg_test(&g, d);
     tab_free(&g.t);

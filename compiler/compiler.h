@@ -120,6 +120,7 @@ typedef struct {
     uint32_t *meta_hash, nmeta_key, cap_meta_key;
     int verbose;
     int strip;                  /* leave the source texts out of the program */
+    int strip_tests;            /* leave the tests out of the program (their functions, requests, givens) */
     int no_dispatch;            /* rule blocks stay linear (differential tests) */
     const char *cg_too_large;   /* codegen.c: the format's limit a program outgrew, or NULL */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */

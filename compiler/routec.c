@@ -1,7 +1,7 @@
 /* routec: the command-line front end of the compiler.
 
      routec check FILE…  [-v] [--format text|json|sarif] [-Werror] [-I DIR] [--verify]
-     routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--no-dispatch] [-I DIR]
+     routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--strip-tests] [--no-dispatch] [-I DIR]
      routec dis   FILE.rbc|FILE.route [--trust PUB.pem] [-I DIR]
      routec verify FILE.rbc… [--trust PUB.pem]
      routec test  FILE…  [--coverage] [--threshold PCT] [-I DIR]
@@ -30,7 +30,7 @@ typedef struct {
     const char *incdirs[32];
     unsigned nincdir;
     diag_format format;
-    int werror, verbose, verify, coverage, strip, no_dispatch;
+    int werror, verbose, verify, coverage, strip, strip_tests, no_dispatch;
     double threshold;
     const char *files[256];
     unsigned nfile;
@@ -39,7 +39,7 @@ typedef struct {
 static void usage(FILE *f)
 {
     fputs("usage: routec check FILE...  [-v] [--format text|json|sarif] [-Werror] [-I DIR]\n"
-          "       routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--no-dispatch] [-I DIR]\n"
+          "       routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--strip-tests] [--no-dispatch] [-I DIR]\n"
           "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem] [-I DIR]\n"
           "       routec verify FILE.rbc... [--trust PUB.pem]\n"
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
@@ -93,6 +93,8 @@ static int parse_args(int argc, char **argv, options *o)
             o->werror = 1;
         } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
             o->verbose = 1;
+        } else if (!strcmp(a, "--strip-tests")) {
+            o->strip_tests = 1;
         } else if (!strcmp(a, "--strip")) {
             o->strip = 1;
         } else if (!strcmp(a, "--no-dispatch")) {
@@ -130,6 +132,7 @@ static rv_compiler *compile(const options *o, const char *file, int *status)
     c->nincdir = o->nincdir;
     c->verbose = o->verbose;
     c->strip = o->strip;
+    c->strip_tests = o->strip_tests;
     c->no_dispatch = o->no_dispatch;
     c->diag.werror = o->werror;
     int r = import_file(c, file);
