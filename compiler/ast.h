@@ -81,7 +81,8 @@ struct ast {
     sym *sym;               /* E_NAME / E_MEMBER / T_REF / names in lists */
     int field;              /* E_NAME/E_MEMBER resolved to a request/candidate/... field */
     uint32_t ext;           /* pass-specific scratch (e.g. code generator indexes) */
-    uint8_t fold_state;     /* fold.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request */
+    uint8_t fold_state;     /* fold.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request,
+                               3 an error in constant arithmetic (reported) */
     uint16_t depth;         /* expressions and targets: nesting depth, at most AST_MAX_DEPTH */
     ast *fold_val;
     union {

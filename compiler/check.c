@@ -24,6 +24,28 @@ typedef struct {
 
 static void chk_target(checker *k, ast *t, const call_settings *outer);
 
+/* Keys fall into 100 buckets and bucket b goes to the first arm whose
+   running share exceeds b% (vm/interp.c), so an arm takes
+   ceil(cum/1%) - ceil(cum_before/1%) percent of the keys: a share that is
+   not a whole percent is not what the policy says. */
+static void split_granularity(checker *k, ast *t)
+{
+    int64_t cum = 0;
+    for (ast *a = t->u.t->arms; a; a = a->next) {
+        int64_t before = cum, s = a->u.arm.share->u.i;
+        cum += s;
+        if (s % 10000 == 0)
+            continue;
+        int64_t got = (cum + 9999) / 10000 - (before + 9999) / 10000;
+        char want[FMT_BUF];
+        fmt_percent(want, sizeof want, s);
+        diag_report(D, DG_SPLIT_GRANULARITY, a->u.arm.share->at,
+                    "this arm takes %lld%% of the keys, not %s: keys fall into 100 buckets of 1%%",
+                    (long long)got, want);
+        diag_hint(D, "give each arm a whole percentage");
+    }
+}
+
 /* ---------------------------------------------------------------- names */
 
 
@@ -681,6 +703,8 @@ static void chk_target(checker *k, ast *t, const call_settings *outer)
         if (ok && sum != 1000000) {
             diag_report(D, DG_SPLIT_SUM, t->at, "split shares add up to %lld.%04lld%%, not 100%%",
                         (long long)(sum / 10000), (long long)(sum % 10000));
+        } else if (ok) {
+            split_granularity(k, t);
         }
         typ_expect(k->c, t->u.t->cond, TYP_ROUTE, RV_T_STR, "a split key");
         break;

@@ -64,7 +64,7 @@ static ast *fold(rv_compiler *c, ast *e, int report)
         return NULL;
     if (e->fold_state == 1)
         return e->fold_val;
-    if (e->fold_state == 2 && !report)
+    if (e->fold_state == 3 || (e->fold_state == 2 && !report))
         return NULL;
     ast *v = fold_uncached(c, e, report);
     /* constants' own folding can fail for reasons reported elsewhere;
@@ -72,7 +72,7 @@ static ast *fold(rv_compiler *c, ast *e, int report)
     if (v) {
         e->fold_state = 1;
         e->fold_val = v;
-    } else if (!c->diag.oom && (!(e->kind == E_NAME || e->kind == E_MEMBER) || !e->sym ||
+    } else if (e->fold_state != 3 && !c->diag.oom && (!(e->kind == E_NAME || e->kind == E_MEMBER) || !e->sym ||
                                     e->sym->kind != SYM_CONST)) {
         e->fold_state = 2;   /* (a constant that failed to fold may be reported again) */
     }
@@ -120,8 +120,8 @@ static ast *fold_uncached(rv_compiler *c, ast *e, int report)
         if (!a)
             return NULL;
         if (a->u.i == INT64_MIN) {     /* its negation does not fit, as in the VM */
-            if (report)
-                diag_report(D, DG_BAD_VALUE, e->at, "arithmetic overflow");
+            diag_report(D, DG_BAD_VALUE, e->at, "arithmetic overflow");
+            e->fold_state = 3;
             return NULL;
         }
         return fold_lit(c, a->kind, e->at, -a->u.i);
@@ -143,8 +143,10 @@ static ast *fold_uncached(rv_compiler *c, ast *e, int report)
         if (op >= AST_ADD && op <= AST_DIV) {
             int r = arith_eval((arith_op)(op - AST_ADD), a->type, a->u.i, b->type, b->u.i, &v);
             if (r) {
-                if (report)
-                    diag_report(D, DG_BAD_VALUE, e->at, r == -2 ? "division by zero" : "arithmetic overflow");
+                /* an error in constants, whatever asked: reported once */
+                diag_report(D, DG_BAD_VALUE, e->at, r == -2 ? "division by zero" : "arithmetic overflow");
+                diag_hint(D, "constant arithmetic is exact in 64 bits; at run time this would be a missing value");
+                e->fold_state = 3;
                 return NULL;
             }
             ast *n = fold_lit(c, lit_kind(e->type), e->at, v);

@@ -157,6 +157,145 @@ static int atom_implies(rv_compiler *c, ast *b, ast *a)
     return 0;
 }
 
+/* ---------------------------------------------------------------- contradictions and complements */
+
+/* 'x op k' with a constant k: 1 and its parts, else 0. */
+static int const_test(rv_compiler *c, ast *a, ast_binop *op, ast **k)
+{
+    if (a->kind != E_BINARY || a->type == RV_T__COUNT)
+        return 0;
+    ast_binop o = a->u.bin.op;
+    if (!is_cmp(o) && o != AST_IN && o != AST_NOTIN)
+        return 0;
+    *k = folded(c, a->u.bin.r);
+    *op = o;
+    return *k != NULL;
+}
+
+static int in_list(const ast *list, const ast *x)
+{
+    for (const ast *y = list->u.items; y; y = y->next)
+        if (imply_equal(x, y) || (arith_numeric(x->type) && arith_numeric(y->type) &&
+                                  arith_comparable(x->type, y->type) && !arith_cmp(x->type, x->u.i, y->type, y->u.i)))
+            return 1;
+    return 0;
+}
+
+/* The values 'x op k' admits, for a numeric k: a lower and/or an upper
+   bound, each strict or not. */
+typedef struct { const ast *lo, *hi; int lo_strict, hi_strict; } bounds;
+
+static bounds bounds_of(ast_binop op, const ast *k)
+{
+    bounds b = { NULL, NULL, 0, 0 };
+    if (op == AST_GT || op == AST_GE || op == AST_EQ)
+        b.lo = k, b.lo_strict = op == AST_GT;
+    if (op == AST_LT || op == AST_LE || op == AST_EQ)
+        b.hi = k, b.hi_strict = op == AST_LT;
+    return b;
+}
+
+/* Is there no value above 'lo' and below 'hi'? */
+static int gap(const ast *lo, int lo_strict, const ast *hi, int hi_strict)
+{
+    if (!lo || !hi)
+        return 0;
+    int cmp = arith_cmp(lo->type, lo->u.i, hi->type, hi->u.i);
+    return cmp > 0 || (cmp == 0 && (lo_strict || hi_strict));
+}
+
+/* Can atoms 'a' and 'b' never hold together? */
+static int disjoint(rv_compiler *c, ast *a, ast *b)
+{
+    if ((a->kind == E_NOT && imply_equal(a->u.operand, b)) || (b->kind == E_NOT && imply_equal(b->u.operand, a)))
+        return 1;
+    ast_binop ao, bo;
+    ast *ka, *kb;
+    if (!const_test(c, a, &ao, &ka) || !const_test(c, b, &bo, &kb) || !imply_equal(a->u.bin.l, b->u.bin.l))
+        return 0;
+    if (is_cmp(ao) && is_cmp(bo) && arith_numeric(ka->type) && arith_numeric(kb->type) &&
+        arith_comparable(ka->type, kb->type)) {
+        int same = !arith_cmp(ka->type, ka->u.i, kb->type, kb->u.i);
+        if ((ao == AST_EQ && bo == AST_NE) || (ao == AST_NE && bo == AST_EQ))
+            return same;
+        if (ao == AST_NE || bo == AST_NE)
+            return 0;
+        bounds x = bounds_of(ao, ka), y = bounds_of(bo, kb);
+        return gap(x.lo, x.lo_strict, y.hi, y.hi_strict) || gap(y.lo, y.lo_strict, x.hi, x.hi_strict);
+    }
+    int la = ka->kind == E_LIST, lb = kb->kind == E_LIST;
+    if (ao == AST_EQ && bo == AST_EQ && !la && !lb && ka->kind == kb->kind)
+        return !imply_equal(ka, kb);
+    if (((ao == AST_EQ && bo == AST_NE) || (ao == AST_NE && bo == AST_EQ)) && !la && !lb)
+        return imply_equal(ka, kb);
+    if (ao == AST_EQ && !la && lb && (bo == AST_IN || bo == AST_NOTIN))
+        return bo == AST_IN ? !in_list(kb, ka) : in_list(kb, ka);
+    if (bo == AST_EQ && !lb && la && (ao == AST_IN || ao == AST_NOTIN))
+        return ao == AST_IN ? !in_list(ka, kb) : in_list(ka, kb);
+    if (ao == AST_IN && bo == AST_IN && la && lb) {
+        for (const ast *x = ka->u.items; x; x = x->next)
+            if (in_list(kb, x))
+                return 0;
+        return 1;
+    }
+    return 0;
+}
+
+int imply_contradiction(rv_compiler *c, const imply_conj *cj, ast *clash[2])
+{
+    for (uint32_t i = 0; i < cj->n; i++)
+        for (uint32_t j = i + 1; j < cj->n; j++)
+            if (disjoint(c, cj->v[i].e, cj->v[j].e)) {
+                clash[0] = cj->v[i].e;
+                clash[1] = cj->v[j].e;
+                return 1;
+            }
+    return 0;
+}
+
+/* A value that is never missing at run time: request and candidate
+   fields (metadata aside), response fields, literals, constants, and
+   builtins over such values.  Arithmetic may overflow, and a missing
+   value fails every ordering, so 'x <= k' and 'x > k' can both be false. */
+static int never_missing(const ast *e)
+{
+    switch (e->kind) {
+    case E_NAME:
+        return e->ext == 'R' || e->ext == 'C' || (e->sym && e->sym->kind == SYM_CONST);
+    case E_MEMBER:
+        return e->ext == 'P' || (e->sym && e->sym->kind == SYM_CONST);
+    case E_CALL:
+        for (const ast *a = e->u.call.args; a; a = a->next)
+            if (!never_missing(a))
+                return 0;
+        return 1;
+    default:
+        return e->kind < E_NAME;
+    }
+}
+
+int imply_complement(rv_compiler *c, ast *a, ast *b)
+{
+    if ((b->kind == E_NOT && imply_equal(a, b->u.operand)) || (a->kind == E_NOT && imply_equal(b, a->u.operand)))
+        return 1;
+    ast_binop ao, bo;
+    ast *ka, *kb;
+    if (!const_test(c, a, &ao, &ka) || !const_test(c, b, &bo, &kb) || !imply_equal(a->u.bin.l, b->u.bin.l))
+        return 0;
+    int same = imply_equal(ka, kb) || (arith_numeric(ka->type) && arith_numeric(kb->type) &&
+                                       arith_comparable(ka->type, kb->type) &&
+                                       !arith_cmp(ka->type, ka->u.i, kb->type, kb->u.i));
+    if (!same)
+        return 0;
+    /* a missing value is unequal to anything and in no list */
+    if ((ao == AST_EQ && bo == AST_NE) || (ao == AST_NE && bo == AST_EQ) ||
+        (ao == AST_IN && bo == AST_NOTIN) || (ao == AST_NOTIN && bo == AST_IN))
+        return 1;
+    int ordered = (ao == AST_LT && bo == AST_GE) || (ao == AST_GE && bo == AST_LT) ||
+                  (ao == AST_LE && bo == AST_GT) || (ao == AST_GT && bo == AST_LE);
+    return ordered && never_missing(a->u.bin.l);
+}
+
 /* atom_implies() with the atoms' hashes as a first filter: beyond
    equality and 'or', an implication needs the same left side, which the
    subject hashes tell. */

@@ -30,6 +30,15 @@ typedef struct { imply_atom *v; uint32_t n; int many, loose; } imply_conj;
    memory runs out. */
 int imply_conj_of(rv_compiler *c, ast *cond, imply_conj *cj);
 
+/* Two atoms of 'cj' that can never hold together ('images > 0' and
+   'images < 0', 'x == "a"' and 'x == "b"', 'x == k' and 'x not in
+   [k, ...]', 'c' and 'not c'): 1 and the two in clash[0..1], else 0. */
+int imply_contradiction(rv_compiler *c, const imply_conj *cj, ast *clash[2]);
+
+/* Is 'b' true exactly when 'a' is false, for every request -- missing
+   values included ('x <= k' and 'x > k' only when x cannot be missing)? */
+int imply_complement(rv_compiler *c, ast *a, ast *b);
+
 /* The earlier rules of one block, filed by their atoms' keys.  Zero-
    initialize; free with imply_free(). */
 typedef struct { uint32_t key, next; ast *rule; imply_conj cj; } imply_entry;

@@ -58,12 +58,14 @@ static int const_truth(rv_compiler *c, ast *cond)
     return cond ? truth3(c, cond) : 1;
 }
 
+/* Does the block have two rules one of which holds whenever the other
+   does not ('c' and 'not c', 'x == k' and 'x != k', 'x in L' and 'x not
+   in L', 'x <= k' and 'x > k' ...)?  Then some rule always matches. */
 static int complementary(rv_compiler *c, ast *rules)
 {
     for (ast *a = rules; a; a = a->next)
-        for (ast *b = rules; b; b = b->next)
-            if (a->u.rule.cond && b->u.rule.cond && b->u.rule.cond->kind == E_NOT &&
-                imply_equal(a->u.rule.cond, b->u.rule.cond->u.operand))
+        for (ast *b = a->next; b; b = b->next)
+            if (a->u.rule.cond && b->u.rule.cond && imply_complement(c, a->u.rule.cond, b->u.rule.cond))
                 return 1;
     return 0;
 }
@@ -106,6 +108,13 @@ static void lint_rules(rv_compiler *c, ast *block)
         if (imply_conj_of(c, r->u.rule.cond, &cj)) {
             c->oom = 1;
             break;
+        }
+        ast *clash[2];
+        if (imply_contradiction(c, &cj, clash)) {
+            diag_report(D, DG_UNREACHABLE, r->u.rule.cond->at, "this condition can never be true: rule %u never matches",
+                        (unsigned)r->ext);
+            diag_note(D, clash[1]->at, "this test contradicts an earlier one of the same value");
+            continue;
         }
         ast *by = cj.many ? NULL : imply_find_shadow(c, &ix, &cj);
         if (by) {
@@ -372,6 +381,16 @@ static void lint_target(rv_compiler *c, ast *t, sym *agent)
                             prev->sym->u.model.tier, prev->u.name, m->sym->u.model.tier, m->u.name);
                 diag_hint(D, "a cascade escalates: list models from the cheapest, lowest tier up");
                 break;
+            }
+        /* by logprobs (the default): a step whose model returns none has
+           no confidence and always escalates (the last step is accepted
+           as it is) */
+        for (ast *m = t->u.t->cands; t->u.t->by == RV_BY_LOGPROBS && m && m->next; m = m->next)
+            if (!(m->sym->u.model.caps >> RV_CAP_LOGPROBS & 1)) {
+                diag_report(D, DG_CASCADE_LOGPROBS, m->at, "'%s' returns no logprobs: its answers have no "
+                            "confidence, so this cascade always escalates past it", m->u.name);
+                diag_hint(D, "measure confidence another way ('by check EXPR', 'by judge MODEL'), or declare "
+                             "the model's 'logprobs' capability if its provider returns them");
             }
         return;
     }

@@ -440,6 +440,22 @@ static rv_type type_of_in(rv_compiler *c, ast *e, typ_scope sc)
     return RV_T_BOOL;
 }
 
+/* bucket() is a whole number 0..99: compared with a percentage or a
+   number it reads as a fraction (bucket(user) < 10% holds for bucket 0
+   alone, 1% of the keys), so the units must agree. */
+static int bucket_trap(rv_compiler *c, ast *e)
+{
+    ast *l = e->u.bin.l, *r = e->u.bin.r;
+    ast *bk = l->kind == E_CALL && l->field == RV_BI_bucket ? l : r->kind == E_CALL && r->field == RV_BI_bucket ? r : NULL;
+    ast *other = bk == l ? r : l;
+    if (!bk || (other->type != RV_T_PERCENT && other->type != RV_T_NUM))
+        return 0;
+    diag_report(D, DG_TYPE, e->at, "bucket() is a whole number from 0 to 99, not %s", other->type == RV_T_PERCENT
+                ? "a percentage" : "a fraction");
+    diag_hint(D, "each bucket is 1%% of the keys: bucket(user) < 10 selects 10%%, as a 10%% split arm does");
+    return 1;
+}
+
 static rv_type type_of_binary(rv_compiler *c, ast *e, typ_scope sc)
 {
     ast_binop op = e->u.bin.op;
@@ -475,14 +491,14 @@ static rv_type type_of_binary(rv_compiler *c, ast *e, typ_scope sc)
             type_error(c, e, "cannot compare %s with %s", a, b);
             return RV_T__COUNT;
         }
-        return RV_T_BOOL;
+        return bucket_trap(c, e) ? RV_T__COUNT : RV_T_BOOL;
     case AST_LT: case AST_LE: case AST_GT: case AST_GE:
         if (!arith_comparable(a, b) || !arith_numeric(a)) {
             type_error(c, e, arith_numeric(a) && arith_numeric(b) ? "cannot order %s against %s (different units)"
                              : "cannot order %s against %s", a, b);
             return RV_T__COUNT;
         }
-        return RV_T_BOOL;
+        return bucket_trap(c, e) ? RV_T__COUNT : RV_T_BOOL;
     default: {
         rv_type t = arith_type((arith_op)(op - AST_ADD), a, b);
         if (t == RV_T_NIL) {
@@ -578,6 +594,11 @@ static rv_type type_of(rv_compiler *c, ast *e, typ_scope sc)
     default: break;
     }
     e->type = t;
+    /* arithmetic on constants is folded now, so an overflow or a division
+       by zero is an error wherever it stands (fold.c reports it once),
+       not a value that is silently missing at run time */
+    if (t != RV_T__COUNT && (e->kind == E_NEG || (e->kind == E_BINARY && e->u.bin.op >= AST_ADD)))
+        fold_expr(c, e, 0);
     return t;
 }
 

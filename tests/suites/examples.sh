@@ -30,6 +30,21 @@ for f in "$T"/doc/*.route; do
 done
 [ "$n" -gt 0 ] && ok "doc-examples-found ($n)" || bad doc-examples-found "no '# file:' examples in docs/language.md"
 
+# every ```route block of the README is a complete policy, clean under -Werror
+mkdir -p "$T/readme"
+awk -v dir="$T/readme" '
+    /^```route[ \t]*$/ { inblock = 1; n++; next }
+    inblock && /^```/ { inblock = 0; close(dir "/readme" n ".route"); next }
+    inblock { print > (dir "/readme" n ".route") }
+' README.md
+n=0
+for f in "$T"/readme/*.route; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    if out=$("$RC" check -Werror "$f" 2>&1); then ok "readme/$(basename "$f")"; else bad "readme/$(basename "$f")" "$out"; fi
+done
+[ "$n" -gt 0 ] && ok "readme-examples-found ($n)" || bad readme-examples-found "no route blocks in README.md"
+
 for f in examples/*.route tests/compile/clean.route; do
     b=$(basename "$f" .route)
     "$RC" build "$f" -o "$T/$b.1.rbc" && "$RC" build "$f" -o "$T/$b.2.rbc" || { bad "build/$b" "build failed"; continue; }
