@@ -463,14 +463,58 @@ static void chk_stop(checker *k, model_info *m, ast *item)
     m->stop = l;
 }
 
+/* tags [eu, hipaa, "us-east"]: the policy's own labels, names or strings,
+   tested in 'where' with "eu" in tags.  Kept as a list of strings. */
+static void chk_tags(checker *k, model_info *m, ast *item)
+{
+    ast *list = ast_new(&k->c->arena, E_LIST, item->at), *tail = NULL;
+    if (!list) {
+        k->c->oom = 1;
+        return;
+    }
+    list->type = RV_T_LIST;
+    list->elem = RV_T_STR;
+    for (ast *c0 = item->u.item->value; c0; c0 = c0->next) {
+        ast *items = c0->kind == E_LIST ? c0->u.items : c0;
+        for (ast *c1 = items; c1; c1 = c0->kind == E_LIST ? c1->next : NULL) {
+            const char *nm = c1->kind == E_NAME ? c1->u.name : c1->kind == E_STR ? c1->u.str.s : NULL;
+            if (!nm || !*nm) {
+                diag_report(D, DG_BAD_VALUE, c1->at, "a tag is a name or a non-empty string");
+                continue;
+            }
+            int dup = 0;
+            for (ast *t = list->u.items; t && !dup; t = t->next)
+                dup = !strcmp(t->u.str.s, nm);
+            if (dup) {
+                diag_report(D, DG_BAD_VALUE, c1->at, "tag '%s' is given twice", nm);
+                continue;
+            }
+            ast *t = ast_new(&k->c->arena, E_STR, c1->at);
+            if (!t) {
+                k->c->oom = 1;
+                return;
+            }
+            t->type = RV_T_STR;
+            t->u.str.s = (char *)nm;
+            t->u.str.len = (uint32_t)strlen(nm);
+            if (tail)
+                tail->next = t;
+            else
+                list->u.items = t;
+            tail = t;
+        }
+    }
+    m->tags = list;
+}
+
 static void chk_model(checker *k, sym *s)
 {
-    enum { NBASE = 8, NCALL = 4, NLIMIT = 4, NSPEC = NBASE + NCALL + NLIMIT + RV_PARAM__COUNT };
+    enum { NBASE = 8, NCALL = 4, NLIMIT = 5, NSPEC = NBASE + NCALL + NLIMIT + RV_PARAM__COUNT };
     static const item_spec base[NBASE + NCALL + NLIMIT] = {
         { "id", 1 }, { "price", 1 }, { "context", 1 }, { "output", 0 }, { "tier", 0 },
         { "capabilities", 0 }, { "latency", 0 }, { "system", 0 },
         { "timeout", 0 }, { "backoff", 0 }, { "retry", 0 }, { "retry_on", 0 },
-        { "rpm", 0 }, { "tpm", 0 }, { "max_tokens", 0 }, { "stop", 0 },
+        { "rpm", 0 }, { "tpm", 0 }, { "max_tokens", 0 }, { "stop", 0 }, { "tags", 0 },
     };
     item_spec spec[NSPEC];
     memcpy(spec, base, sizeof base);
@@ -556,6 +600,8 @@ static void chk_model(checker *k, sym *s)
     }
     if (lim[3])
         chk_stop(k, m, lim[3]);
+    if (lim[4])
+        chk_tags(k, m, lim[4]);
     for (int i = 0; i < RV_PARAM__COUNT; i++)
         if (f[NBASE + NCALL + NLIMIT + i])
             chk_param(k, m, i, f[NBASE + NCALL + NLIMIT + i]);

@@ -49,6 +49,7 @@ typedef struct {
     uint32_t params_set;
     int64_t params[RV_PARAM__COUNT];
     ast *stop;                  /* folded list of strings, or NULL */
+    ast *tags;                  /* list of strings (E_LIST of E_STR), or NULL */
     ast *onfail;                /* 'fallback on' items (N_ITEM, path "on"); value2->sym the model */
     uint32_t *onfail_on;        /* their class masks (arena), one per item */
     int visiting;               /* cost.c: on the path of stand-ins being costed */
@@ -88,8 +89,9 @@ struct sym {
     sym *hnext;                 /* hash chain */
     uint32_t index;             /* index in its program table */
     int used;
-    int state;                  /* constants: 0 new, 1 folding, 2 done, 3 bad */
-    ast *value;                 /* constants: the folded literal */
+    int state;                  /* constants: 0 new, 1 folding, 2 done, 3 bad, 4 reads the request */
+    ast *value;                 /* constants: the folded literal (state 2), or the typed
+                                   expression of one that reads the request (state 4) */
     union {
         model_info model;
         provider_info provider;

@@ -266,6 +266,14 @@ static absval ab_eval(where_ctx *w, ast *e)
     if (op == AST_IN || op == AST_NOTIN) {
         if (e->u.bin.r->ext == 'K')
             return known_bool(((w->m->caps >> e->u.bin.r->field) & 1) == (op == AST_IN));
+        ast *tag = e->u.bin.r->kind == E_NAME && e->u.bin.r->ext == 'C' && e->u.bin.r->field == RV_CAND_TAGS
+                 ? fold_expr(w->c, e->u.bin.l, 0) : NULL;
+        if (tag && tag->kind == E_STR) {
+            int has = 0;
+            for (const ast *t = w->m->tags ? w->m->tags->u.items : NULL; t && !has; t = t->next)
+                has = t->u.str.len == tag->u.str.len && !memcmp(t->u.str.s, tag->u.str.s, tag->u.str.len);
+            return known_bool(has == (op == AST_IN));
+        }
         return unknown();
     }
     absval a = ab_eval(w, e->u.bin.l), b = ab_eval(w, e->u.bin.r);

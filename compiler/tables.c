@@ -317,6 +317,7 @@ void tab_model(tab_builder *tb, sym *s)
     rv_model *md = &tb->p->models[s->index];
     uint32_t name = tab_str(tb, s->name), id = tab_str(tb, m->id), sys = tab_str(tb, m->system);
     uint32_t stop = m->stop ? tab_const(tb, m->stop) : RV_NONE, nonfail;
+    uint32_t tags = m->tags && m->tags->u.items ? tab_const(tb, m->tags) : RV_NONE;
     uint32_t onfail = tab_onfail(tb, m->onfail, m->onfail_on, &nonfail);
     md = &tb->p->models[s->index];
     md->price_cached = m->price_cached;
@@ -334,6 +335,7 @@ void tab_model(tab_builder *tb, sym *s)
     md->params_set = m->params_set;
     memcpy(md->params, m->params, sizeof md->params);
     md->stop = stop;
+    md->tags = tags;
     md->name = name;
     md->provider = s->decl->u.decl->from->sym->index;
     md->id = id;

@@ -102,9 +102,14 @@ ast *typ_const(rv_compiler *c, sym *s, src_span use, int report)
     }
     if (s->state == 3)
         return NULL;
+    if (s->state == 4)
+        return s->value;
     s->state = 1;
+    /* typed where the request is visible: a constant that reads it is a
+       named expression, used wherever the request is */
+    unsigned errs = c->diag.nerr;
     ast *v = s->decl->u.decl->from, *o = ovr_value(c, s);
-    if (typ_expr(c, v, TYP_CONST) == RV_T__COUNT || (o && typ_expr(c, o, TYP_CONST) == RV_T__COUNT)) {
+    if (typ_expr(c, v, TYP_ROUTE) == RV_T__COUNT || (o && typ_expr(c, o, TYP_CONST) == RV_T__COUNT)) {
         s->state = 3;
         return NULL;
     }
@@ -116,12 +121,34 @@ ast *typ_const(rv_compiler *c, sym *s, src_span use, int report)
     }
     if (o)
         v = o;
-    ast *f = fold_expr(c, v, 1);
+    ast *f = fold_expr(c, v, 0);
     if (s->state == 1) {
-        s->value = f;
-        s->state = f ? 2 : 3;
+        s->value = f ? f : v;
+        s->state = f ? 2 : c->diag.nerr > errs ? 3 : 4;
     }
-    return s->value;
+    return s->state == 3 ? NULL : s->value;
+}
+
+/* A use of constant 's' that reads the request: the node becomes (a
+   shallow copy of) its expression, so every later pass -- folding,
+   implication, the linter's intervals, code generation -- sees the
+   condition itself, as if it were written out here. */
+static rv_type use_named(rv_compiler *c, ast *e, sym *s, typ_scope sc)
+{
+    if (sc == TYP_CONST || sc == TYP_EXPECT) {
+        diag_report(D, DG_NOT_CONSTANT, e->at, "'%s' reads the request; %s", s->name,
+                    sc == TYP_CONST ? "this value must be known when the policy is compiled"
+                                    : "an expectation sees the decision, not the request");
+        diag_note(D, s->decl->u.decl->name_at, "'%s' is declared here", s->name);
+        return RV_T__COUNT;
+    }
+    const ast *v = s->value;
+    src_span at = e->at;
+    ast *next = e->next;
+    *e = *v;
+    e->at = at;
+    e->next = next;
+    return v->type;
 }
 
 /* ---------------------------------------------------------------- expressions */
@@ -170,6 +197,8 @@ static rv_type type_of_name(rv_compiler *c, ast *e, typ_scope sc)
     if (sc == TYP_WHERE && (f = field_lookup(rv_candfields, RV_CAND__COUNT, name)) >= 0) {
         e->field = f;
         e->ext = 'C';
+        if (f == RV_CAND_TAGS)
+            e->elem = RV_T_STR;
         return rv_candfields[f].type;
     }
     if (sc == TYP_EXPECT && (f = field_lookup(rv_decfields, RV_DEC__COUNT, name)) >= 0) {
@@ -204,6 +233,8 @@ static rv_type type_of_name(rv_compiler *c, ast *e, typ_scope sc)
         ast *v = typ_const(c, s, e->at, 1);
         if (!v)
             return RV_T__COUNT;
+        if (s->state == 4)
+            return use_named(c, e, s, sc);
         e->elem = v->elem;
         return v->type;
     }
@@ -330,6 +361,8 @@ static rv_type type_of_member(rv_compiler *c, ast *e, typ_scope sc)
     ast *v = typ_const(c, s, e->at, 1);
     if (!v)
         return RV_T__COUNT;
+    if (s->state == 4)
+        return use_named(c, e, s, sc);
     e->elem = v->elem;
     return v->type;
 }
@@ -397,6 +430,37 @@ static rv_type type_of_call(rv_compiler *c, ast *e, typ_scope sc)
     return bi->ret;
 }
 
+static int as_number(rv_compiler *c, ast *e);
+
+/* "eu" in tags: some model must have the tag (a misspelled tag would
+   silently never match). */
+static int known_tag(rv_compiler *c, ast *l)
+{
+    ast *f = fold_expr(c, l, 0);
+    if (!f || f->kind != E_STR)
+        return 1;           /* a tag read from the request: nothing to check */
+    const char *cands[64];
+    size_t n = 0;
+    for (uint32_t i = 0; i < c->norder; i++) {
+        const sym *s = c->order[i];
+        if (s->kind != SYM_MODEL || !s->u.model.tags)
+            continue;
+        for (const ast *t = s->u.model.tags->u.items; t; t = t->next) {
+            if (t->u.str.len == f->u.str.len && !memcmp(t->u.str.s, f->u.str.s, f->u.str.len))
+                return 1;
+            if (n < sizeof cands / sizeof *cands)
+                cands[n++] = t->u.str.s;
+        }
+    }
+    diag_report(D, DG_BAD_VALUE, l->at, "no model has the tag \"%s\"", f->u.str.s);
+    const char *sug = diag_suggest(f->u.str.s, cands, n);
+    if (sug)
+        diag_hint(D, "did you mean \"%s\"?", sug);
+    else
+        diag_hint(D, "models declare their tags: tags [eu, hipaa]");
+    return 0;
+}
+
 static rv_type type_of_in(rv_compiler *c, ast *e, typ_scope sc)
 {
     ast *l = e->u.bin.l, *r = e->u.bin.r;
@@ -433,11 +497,63 @@ static rv_type type_of_in(rv_compiler *c, ast *e, typ_scope sc)
             diag_hint(D, "for a substring test write contains(text, \"part\")");
         return RV_T__COUNT;
     }
+    if (r->elem != RV_T_NIL && !arith_comparable(a, r->elem) && arith_numeric(r->elem) &&
+        l->kind == E_MEMBER && l->ext == 'M' && (r->elem == RV_T_INT || r->elem == RV_T_NUM || r->elem == RV_T_PERCENT)) {
+        if (as_number(c, l))        /* meta.tier in [1, 2]: the value read as a number */
+            return RV_T__COUNT;
+        a = RV_T_NUM;
+    }
     if (r->elem != RV_T_NIL && !arith_comparable(a, r->elem)) {
         diag_report(D, DG_TYPE, e->at, "cannot look for %s in a list of %s", typ_phrase(a), type_name(r->elem));
         return RV_T__COUNT;
     }
+    if (r->kind == E_NAME && r->ext == 'C' && r->field == RV_CAND_TAGS && a == RV_T_STR)
+        return known_tag(c, l) ? RV_T_BOOL : RV_T__COUNT;
     return RV_T_BOOL;
+}
+
+/* meta.KEY is a string; compared with an int, a number or a percentage
+   it is read as a number at run time: the node becomes decimal(meta.KEY),
+   missing when the value is not one (a comparison with it is false).
+   0, or -1 when memory runs out. */
+static int as_number(rv_compiler *c, ast *e)
+{
+    ast *arg = arena_alloc(&c->arena, sizeof *arg);
+    if (!arg) {
+        c->oom = 1;
+        return -1;
+    }
+    *arg = *e;
+    arg->next = NULL;
+    memset(&e->u, 0, sizeof e->u);
+    e->kind = E_CALL;
+    e->u.call.fn = "decimal";
+    e->u.call.fn_at = e->at;
+    e->u.call.args = arg;
+    e->field = RV_BI_decimal;
+    e->type = RV_T_NUM;
+    e->sym = NULL;
+    e->ext = 0;
+    return 0;
+}
+
+static int unitless(rv_type t) { return t == RV_T_INT || t == RV_T_NUM || t == RV_T_PERCENT; }
+
+/* A metadata value on one side of a comparison, a unitless number on the
+   other: read the metadata as a number.  Updates the operand types. */
+static int meta_numbers(rv_compiler *c, ast *e, rv_type *a, rv_type *b)
+{
+    ast *l = e->u.bin.l, *r = e->u.bin.r;
+    if (l->kind == E_MEMBER && l->ext == 'M' && unitless(*b)) {
+        if (as_number(c, l))
+            return -1;
+        *a = RV_T_NUM;
+    } else if (r->kind == E_MEMBER && r->ext == 'M' && unitless(*a)) {
+        if (as_number(c, r))
+            return -1;
+        *b = RV_T_NUM;
+    }
+    return 0;
 }
 
 /* bucket() is a whole number 0..99: compared with a percentage or a
@@ -463,6 +579,8 @@ static rv_type type_of_binary(rv_compiler *c, ast *e, typ_scope sc)
         return type_of_in(c, e, sc);
     rv_type a = typ_expr(c, e->u.bin.l, sc), b = typ_expr(c, e->u.bin.r, sc);
     if (a == RV_T__COUNT || b == RV_T__COUNT)
+        return RV_T__COUNT;
+    if (op >= AST_EQ && op <= AST_GE && meta_numbers(c, e, &a, &b))
         return RV_T__COUNT;
     switch (op) {
     case AST_AND:
@@ -496,6 +614,10 @@ static rv_type type_of_binary(rv_compiler *c, ast *e, typ_scope sc)
         if (!arith_comparable(a, b) || !arith_numeric(a)) {
             type_error(c, e, arith_numeric(a) && arith_numeric(b) ? "cannot order %s against %s (different units)"
                              : "cannot order %s against %s", a, b);
+            if ((e->u.bin.l->ext == 'M' && e->u.bin.l->kind == E_MEMBER) ||
+                (e->u.bin.r->ext == 'M' && e->u.bin.r->kind == E_MEMBER))
+                diag_hint(D, "metadata is read as a number when compared with an int, a number or a percentage; "
+                             "other units need decimal(meta.KEY) and arithmetic");
             return RV_T__COUNT;
         }
         return bucket_trap(c, e) ? RV_T__COUNT : RV_T_BOOL;

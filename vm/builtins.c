@@ -298,6 +298,64 @@ int64_t bi_tokens(const char *str, size_t n)
 /* len() and bucket()                                                  */
 /* ------------------------------------------------------------------ */
 
+int bi_decimal(const char *s, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    int neg = 0, digits = 0, dot = 0, frac = 0;
+    if (i < n && (s[i] == '-' || s[i] == '+'))
+        neg = s[i++] == '-';
+    __int128 v = 0;
+    for (; i < n; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            if (v > (__int128)INT64_MAX * 1000000)   /* already too large for any exponent that keeps it exact */
+                return -1;
+            v = v * 10 + (s[i] - '0');
+            digits++;
+            frac += dot;
+        } else if (s[i] == '.' && !dot) {
+            dot = 1;
+        } else {
+            break;
+        }
+    }
+    if (!digits)
+        return -1;
+    int64_t e = 0;
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        int eneg = 0, ed = 0;
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            eneg = s[i++] == '-';
+        for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, ed++)
+            if (e < 100000)
+                e = e * 10 + (s[i] - '0');
+        if (!ed)
+            return -1;
+        if (eneg)
+            e = -e;
+    }
+    if (i != n)
+        return -1;
+    for (int64_t shift = 6 - frac + e; shift != 0; shift += shift < 0 ? 1 : -1) {
+        if (shift > 0) {
+            if (v == 0)
+                break;
+            v *= 10;
+            if (v > INT64_MAX)
+                return -1;
+        } else {
+            if (v % 10)
+                return -1;      /* more precise than a millionth */
+            v /= 10;
+            if (v == 0)
+                break;
+        }
+    }
+    if (v > INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)v : (int64_t)v;
+    return 0;
+}
+
 int64_t bi_len(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -36,6 +36,12 @@
 int64_t bi_tokens(const char *s, size_t n);
 uint32_t bi_djb2(const char *s, size_t n);
 static inline int64_t bi_bucket(const char *s, size_t n) { return bi_djb2(s, n) % 100; }
+/* The decimal number s[0..n) holds, in millionths (decimal()): an optional
+   sign, digits with an optional fraction, an optional exponent, nothing
+   else ("2", "-0.25", "1.5e3", as JSON writes numbers).  0 and '*out', or
+   -1 when it is not such a number, is more precise than 1e-6 or does not
+   fit in 64 bits: exact, like every number of a policy. */
+int bi_decimal(const char *s, size_t n, int64_t *out);
 /* Number of code points of valid UTF-8 text (an invalid byte counts one). */
 int64_t bi_len(const char *s, size_t n);
 /* The offset of the first byte of s[0..n) that does not begin a

@@ -575,6 +575,13 @@ static void list_models(const rv_program *p, FILE *out)
         for (unsigned c = 0; c < 32; c++)
             if (m->caps >> c & 1)
                 fprintf(out, " %s", c < RV_CAP__COUNT ? rv_cap_names[c] : "?");
+        if (m->tags != RV_NONE) {
+            fputs("  tags ", out);
+            if (m->tags < p->nconst)
+                put_value(p, &p->consts[m->tags], out);
+            else
+                fprintf(out, "?const%u", m->tags);
+        }
         if (m->system != RV_NONE) {
             fputs("\n       system ", out);
             put_str(p, m->system, out);

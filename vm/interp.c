@@ -245,6 +245,10 @@ static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
     case RV_BI_overlap:
         r = a->t == RV_T_LIST && x->t == RV_T_LIST ? overlap_of(p, a, x) : (rv_value){ .t = RV_T_NIL };
         break;
+    case RV_BI_decimal:
+        if (a->t != RV_T_STR || bi_decimal(a->u.s, a->n, &r.u.i))
+            r.t = RV_T_NIL;     /* not a number: missing, not an error */
+        break;
     default:
         r.t = RV_T_NIL;
         break;
@@ -287,6 +291,12 @@ static rv_value cand_field(const rv_program *p, uint32_t m, uint32_t f)
     case RV_CAND_PRICE_IN: v.u.i = md->price_in; break;
     case RV_CAND_PRICE_OUT: v.u.i = md->price_out; break;
     case RV_CAND_MAX_OUTPUT: v.u.i = md->max_output; break;
+    case RV_CAND_TAGS:
+        if (md->tags != RV_NONE)
+            v = vm_const_value(p, md->tags);
+        else
+            v.n = 0;            /* an empty list: no item is in it */
+        break;
     }
     return v;
 }

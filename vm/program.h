@@ -26,8 +26,8 @@
 
 #define RV_NONE        UINT32_MAX
 #define RV_COST_UNBOUNDED (-1)      /* an agent's worst case beyond the money range (rv_agent) */
-#define RV_FORMAT_MAJOR 2
-#define RV_FORMAT_MINOR 1
+#define RV_FORMAT_MAJOR 3
+#define RV_FORMAT_MINOR 0
 
 /* Value types, shared by the compiler's type checker, the constant pool and
    the VM's tagged values. */
@@ -60,7 +60,8 @@ extern const char *const rv_type_names[RV_T__COUNT];
 #define RV_CANDFIELDS(X) \
     X(CONTEXT, "context", TOKENS) X(TIER, "tier", INT) \
     X(LATENCY, "latency", DURATION) X(PRICE_IN, "price_in", RATE) \
-    X(PRICE_OUT, "price_out", RATE) X(MAX_OUTPUT, "max_output", TOKENS)
+    X(PRICE_OUT, "price_out", RATE) X(MAX_OUTPUT, "max_output", TOKENS) \
+    X(TAGS, "tags", LIST)
 /* Response fields readable by LDRESP inside cascade checks. */
 #define RV_RESPFIELDS(X) \
     X(TEXT, "text", STR) X(FINISH, "finish", STR) X(LOGPROB, "logprob", NUM) \
@@ -226,6 +227,7 @@ typedef struct {
     uint32_t params_set;                  /* bit k: params[k] is stated */
     int64_t  params[RV_PARAM__COUNT];     /* rv_param, in the units of rv_params[k].type */
     uint32_t stop;                        /* constant: a list of 1..RV_MAX_STOP strings, or RV_NONE */
+    uint32_t tags;                        /* constant: a list of strings (the policy's labels), or RV_NONE */
     uint32_t loc;
 } rv_model;
 

@@ -27,7 +27,7 @@
                     context, max_output, latency, u32 tier, caps,
                     i64 timeout, backoff, u32 retry, retry_on, onfail_first,
                     onfail_count, i64 rpm, tpm, max_tokens, u32 params_set,
-                    i64 params[k] for each k of RV_PARAMS, u32 stop, loc
+                    i64 params[k] for each k of RV_PARAMS, u32 stop, tags, loc
       7 gactions    u32 kind, dir, regex, text, i64 limit, u32 loc
       8 guards      u32 name, first, count, loc
       9 guard_refs  u32
@@ -64,7 +64,9 @@
    Format 2.0 added the call settings of models, rules and agents, prices
    per token class, rate limits, call parameters and 'fallback on'
    entries (the fields of models, targets, agents and rules above).
-   Format 2.1 added the dispatch sections 27-30.
+   Format 2.1 added the dispatch sections 27-30.  Format 3.0 added the
+   models' tags (a field of models; 'tags', a candidate field) and the
+   builtin number().
 
    Every section is present exactly once, in id order.  The layout is
    canonical: each section starts at the first 4-aligned offset after the
@@ -141,7 +143,7 @@ static const rbc_field f_model[] = {
 #define X(n, s, t, lo, hi) F(rv_model, params[RV_PARAM_##n]),
     RV_PARAMS(X)
 #undef X
-    F(rv_model, stop), F(rv_model, loc) };
+    F(rv_model, stop), F(rv_model, tags), F(rv_model, loc) };
 static const rbc_field f_gaction[] = {
     F(rv_gaction, kind), F(rv_gaction, dir), F(rv_gaction, regex),
     F(rv_gaction, text), F(rv_gaction, limit), F(rv_gaction, loc) };

@@ -28,7 +28,8 @@
      RV_NONE or at most VER_MAX_RETRY; retry_on 0, or RV_RETRY_STATED
      with classes of RV_RETRY_CLASSES only; params_set only known bits and
      every stated parameter within its range (rv_params); stop RV_NONE or
-     a list constant of 1 to RV_MAX_STOP non-empty strings; the 'fallback
+     a list constant of 1 to RV_MAX_STOP non-empty strings; tags RV_NONE or
+     a list constant of non-empty strings; the 'fallback
      on' range inside 'targets', each entry a model with a non-empty 'on'.
    - gactions: kind a rv_gakind; dir a rv_dir; DENY/REDACT: regex in range,
      text a string; LIMIT: limit >= 0.
@@ -444,6 +445,17 @@ static int ver_model_calls(const rv_program *p, uint32_t i, rv_err *err)
     for (int k = 0; k < RV_PARAM__COUNT; k++)
         if ((m->params_set >> k & 1) && (m->params[k] < rv_params[k].lo || m->params[k] > rv_params[k].hi))
             return bad(err, "models[%u]: %s %lld out of range", i, rv_params[k].name, (long long)m->params[k]);
+    if (m->tags != RV_NONE) {
+        TRY(ref(err, "models", i, "tags", m->tags, p->nconst, "constants", 0));
+        const rv_const *k = &p->consts[m->tags];
+        if (k->type != RV_T_LIST)
+            return bad(err, "models[%u]: tags constant %u is not a list", i, m->tags);
+        for (uint32_t j = k->first; j < k->first + k->count; j++) {
+            const rv_const *t = &p->consts[p->items[j]];
+            if (t->type != RV_T_STR || p->str_len[t->str] == 0)
+                return bad(err, "models[%u]: tag %u is not a non-empty string", i, j - k->first);
+        }
+    }
     if (m->stop != RV_NONE) {
         TRY(ref(err, "models", i, "stop", m->stop, p->nconst, "constants", 0));
         const rv_const *k = &p->consts[m->stop];

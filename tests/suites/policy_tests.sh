@@ -10,6 +10,12 @@ T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 for f in examples/*.route tests/compile/clean.route tests/builtins/*.route; do
     "$RC" test "$f" | sed "s|^\(PASS\|FAIL\) |\1 $(basename "$f" .route): |" | grep -v ' passed, .* failed$'
 done
+# compiler cases that compile cleanly and carry tests (the behaviour of what they accept)
+for f in tests/compile/*.route; do
+    [ "$f" = tests/compile/clean.route ] && continue
+    grep -q '^test ' "$f" && ! grep -q '^# expect:' "$f" || continue
+    "$RC" test "$f" | sed "s|^\(PASS\|FAIL\) |\1 compile/$(basename "$f" .route): |" | grep -v ' passed, .* failed$'
+done
 awk -v dir="$T" '
     /^```route[ \t]*$/ { inblock = 1; name = ""; buf = ""; next }
     inblock && /^```/ { if (name != "") { printf "%s", buf > (dir "/" name); close(dir "/" name) } inblock = 0; next }

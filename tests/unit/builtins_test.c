@@ -245,6 +245,31 @@ static void test_numbers(void)
     }
 }
 
+/* decimal(): exact decimals in millionths, or missing (-1) */
+static void test_decimal(void)
+{
+    static const struct { const char *text; int ok; int64_t want; } cases[] = {
+        { "2", 1, 2000000 }, { "-0.25", 1, -250000 }, { "+7", 1, 7000000 }, { "1.5e3", 1, 1500000000 },
+        { "1E-6", 1, 1 }, { "0.000001", 1, 1 }, { "12.50", 1, 12500000 }, { "0", 1, 0 }, { "-0", 1, 0 },
+        { "9223372036854.775807", 1, INT64_MAX }, { "0e-999999", 1, 0 }, { "100e-2", 1, 1000000 },
+        { "0.0000001", 0, 0 }, { "1e-7", 0, 0 }, { "9223372036855", 0, 0 }, { "1e13", 0, 0 },
+        { "99999999999999999999999999999999999999", 0, 0 }, { "", 0, 0 }, { "-", 0, 0 }, { ".", 0, 0 },
+        { "2x", 0, 0 }, { " 2", 0, 0 }, { "2 ", 0, 0 }, { "1e", 0, 0 }, { "1e+", 0, 0 }, { "0x10", 0, 0 },
+        { "1.2.3", 0, 0 }, { "three", 0, 0 }, { "NaN", 0, 0 }, { "inf", 0, 0 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[80];
+        snprintf(name, sizeof name, "decimal \"%s\"", cases[i].text);
+        int64_t v = -42;
+        int r = bi_decimal(cases[i].text, strlen(cases[i].text), &v);
+        if ((r == 0) != cases[i].ok || (cases[i].ok && v != cases[i].want))
+            FAIL(name, "got %d, %lld; want %s %lld", r, (long long)v, cases[i].ok ? "a number" : "none",
+                 (long long)cases[i].want);
+        else
+            PASS(name);
+    }
+}
+
 /* ------------------------------------------------------------------ */
 /* lang()                                                              */
 /* ------------------------------------------------------------------ */
@@ -411,6 +436,7 @@ int main(int argc, char **argv)
     test_len();
     test_djb2();
     test_numbers();
+    test_decimal();
     test_lang_oom();
 
     double t0 = now_ns();

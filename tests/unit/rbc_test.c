@@ -236,7 +236,7 @@ static void m_verify(uint8_t *b, size_t *n)
 
 static const load_case load_cases[] = {
     { "load bad magic", m_magic, 0, "not a .rbc file (bad magic)" },
-    { "load version", m_major, 1, "unsupported format version 3.3 (this routevm reads 2.x)" },
+    { "load version", m_major, 1, "unsupported format version 4.3 (this routevm reads 3.x)" },
     { "load newer minor", m_minor, 1, NULL },
     { "load unknown flags", m_flags, 1, "unknown flags 0x4" },
     { "load checksum", m_digest, 0, "checksum mismatch: file is corrupt or was modified" },

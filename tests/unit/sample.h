@@ -143,7 +143,7 @@ SAMPLE_FN rv_program *sample_program(void)
         .name = S(p, "titan_lite"), .provider = 0, .id = S(p, "amazon.titan-text-lite-v1"), .system = RV_NONE,
         .price_in = 150000, .price_out = 200000, .price_cached = -1, .price_cache_write = -1,
         .price_reasoning = -1, .context = 4000, .tier = 1, .caps = 1u << RV_CAP_TEXT,
-        .retry = RV_NONE, .stop = RV_NONE, .loc = L(p, 3) };
+        .retry = RV_NONE, .stop = RV_NONE, .tags = RV_NONE, .loc = L(p, 3) };
     p->models[p->nmodel++] = (rv_model){
         .name = S(p, "claude_sonnet"), .provider = 0, .id = S(p, "anthropic.claude-3-5-sonnet"),
         .system = S(p, "You are a careful support agent."), .price_in = 3000000, .price_out = 15000000,
@@ -154,13 +154,13 @@ SAMPLE_FN rv_program *sample_program(void)
         .retry_on = RV_RETRY_STATED | 1u << RV_FAIL_RATE | 1u << RV_FAIL_SERVER,
         .onfail_first = 1, .onfail_count = 1, .rpm = 500, .tpm = 200000, .max_tokens = 4000,
         .params_set = 1u << RV_PARAM_TEMPERATURE, .params = { [RV_PARAM_TEMPERATURE] = 200000 },
-        .stop = RV_NONE, .loc = L(p, 4) };
+        .stop = RV_NONE, .tags = RV_NONE, .loc = L(p, 4) };
     p->models[p->nmodel++] = (rv_model){
         .name = S(p, "gpt4o_mini"), .provider = 1, .id = S(p, "gpt-4o-mini"), .system = RV_NONE,
         .price_in = 150000, .price_out = 600000, .price_cached = -1, .price_cache_write = -1,
         .price_reasoning = -1, .context = 128000, .max_output = 16000, .latency = 450000, .tier = 2,
         .caps = 1u << RV_CAP_TEXT | 1u << RV_CAP_JSON | 1u << RV_CAP_LOGPROBS,
-        .retry = RV_NONE, .stop = RV_NONE, .loc = L(p, 5) };
+        .retry = RV_NONE, .stop = RV_NONE, .tags = RV_NONE, .loc = L(p, 5) };
 
     p->regexes[p->nregex++] = (rv_regex){ S(p, "\\b\\d{3}-\\d{2}-\\d{4}\\b"), 0, L(p, 7) };
     p->regexes[p->nregex++] = (rv_regex){ S(p, "[\\w.]+@[\\w.]+"), RV_RE_CASELESS, L(p, 8) };

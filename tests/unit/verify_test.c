@@ -83,6 +83,11 @@ static void deep_function(rv_program *p, uint32_t n)
       p->items[1] = 1) \
     X(model_stop_empty, "models[1]: stop sequence 0 is not a non-empty string", p->models[1].stop = 2; \
       p->consts[3].str = S(p, "")) \
+    X(model_tags_range, "models[2]: tags 999 out of range", p->models[2].tags = 999) \
+    X(model_tags_list, "models[2]: tags constant 0 is not a list", p->models[2].tags = 0) \
+    X(model_tags_string, "models[2]: tag 1 is not a non-empty string", p->models[2].tags = 2; p->items[1] = 1) \
+    X(model_tags_empty, "models[2]: tag 0 is not a non-empty string", p->models[2].tags = 2; \
+      p->consts[3].str = S(p, "")) \
     X(model_stop_many, "models[1]: stop constant 2 is not a list of 1 to 4 strings", p->models[1].stop = 2; \
       p->consts[2].count = 0) \
     X(gaction_kind, "gactions[0]: kind 3 is not a known kind", p->gactions[0].kind = 3) \
@@ -179,12 +184,12 @@ static void deep_function(rv_program *p, uint32_t n)
     X(op_bool, "code[1]: PUSHB operand 2 out of range (2)", p->code[1] = INS(OP_PUSHB, 2)) \
     X(op_reqfield, "code[6]: LDREQ operand 9 out of range (9)", p->code[6] = INS(OP_LDREQ, RV_REQ__COUNT)) \
     X(op_str, "code[0]: LDMETA operand 999 out of range", p->code[0] = INS(OP_LDMETA, 999)) \
-    X(op_candfield, "code[30]: LDCAND operand 6 out of range (6)", p->code[30] = INS(OP_LDCAND, 6)) \
+    X(op_candfield, "code[30]: LDCAND operand 7 out of range (7)", p->code[30] = INS(OP_LDCAND, 7)) \
     X(op_cap, "code[30]: CANDCAP operand 8 out of range (8)", p->code[30] = INS(OP_CANDCAP, 8)) \
     X(op_respfield, "code[37]: LDRESP operand 5 out of range (5)", p->code[37] = INS(OP_LDRESP, 5)) \
     X(op_decfield, "code[41]: LDDEC operand 10 out of range (10)", p->code[41] = INS(OP_LDDEC, 10)) \
     X(op_regex, "code[14]: MATCH operand 2 out of range (2)", p->code[14] = INS(OP_MATCH, 2)) \
-    X(op_builtin, "code[7]: CALLB operand 14 out of range (14)", p->code[7] = INS(OP_CALLB, RV_BI__COUNT)) \
+    X(op_builtin, "code[7]: CALLB operand 15 out of range (15)", p->code[7] = INS(OP_CALLB, RV_BI__COUNT)) \
     X(op_rule, "code[4]: RULE operand 5 out of range (5)", p->code[4] = INS(OP_RULE, 5)) \
     X(op_model, "code[5]: DECIDE operand 3 out of range (3)", p->code[5] = INS(OP_DECIDE, 3)) \
     X(op_agent, "code[5]: DELEGATE operand 1 out of range (1)", p->code[5] = INS(OP_DELEGATE, 1)) \
