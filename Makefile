@@ -21,7 +21,7 @@ STDLIB_INSTALL := $(PREFIX)/share/routevm/stdlib
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
               -Ivm -Ivm/providers -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
-LDLIBS  := -lpcre2-8 -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
+LDLIBS  := -lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined

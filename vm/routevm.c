@@ -2,12 +2,15 @@
 
      routevm explain POLICY (--request REQ.json | --requests FILE.jsonl)
                      [--agent NAME] [--brief] [--trust PUB.pem]
+     routevm run     POLICY --request REQ.json [--agent NAME] [--stream]
+                     [--trace FILE] [--trust PUB.pem] [timeouts]
 
    POLICY is a .rbc file (loaded and verified) or a .route file (compiled
    in memory).  'explain' prints what the policy decides for the request as
    one JSON object -- or one JSON line per request of a .jsonl file --
    without any network access.  Errors are JSON too ({"error": {...}}),
-   with exit status 1; usage and I/O errors exit with 2. */
+   with exit status 1; usage and I/O errors exit with 2.  'run' decides
+   and calls the providers (vm/run.h has its exit statuses). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@
 #include "lines.h"
 #include "mem.h"
 #include "rbc.h"
+#include "run.h"
 #include "vm.h"
 
 #define MAX_REQUEST (16u << 20)   /* bytes of one request, from a file, a pipe or a line */
@@ -35,7 +39,12 @@ static void usage(FILE *f)
           "                       [--agent NAME] [--brief] [--trust PUB.pem] [-I DIR]...\n"
           "       routevm simulate POLICY --replay DATA.jsonl [--json] [--html OUT.html] ...  (routevm simulate -h)\n"
           "       routevm diff OLD NEW --requests TRAFFIC.jsonl [--json] [--fail-on-change]\n"
-          "exit status: 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n", f);
+          "       routevm run POLICY --request REQ.json [--agent NAME] [--stream] [--trace FILE]\n"
+          "                   [--trust PUB.pem] [--deadline MS] [--connect-timeout MS]\n"
+          "                   [--first-byte-timeout MS] [--idle-timeout MS]\n"
+          "exit status (explain): 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n"
+          "exit status (run): 0 answered, 1 bad policy or request, 2 usage or I/O error,\n"
+          "                   3 denied by a guardrail, 4 failed (no model answered, or a stream broke)\n", f);
 }
 
 /* Load POLICY: .route files are compiled in memory, anything else is read
@@ -314,6 +323,81 @@ out:
     return rc;
 }
 
+/* A duration option in milliseconds. */
+static int ms_arg(const char *opt, const char *v, int64_t *out)
+{
+    char *end;
+    long long ms = strtoll(v, &end, 10);
+    if (*v < '0' || *v > '9' || *end || ms <= 0 || ms > 86400000) {
+        fprintf(stderr, "routevm: %s takes milliseconds (1 to 86400000), not '%s'\n", opt, v);
+        return -1;
+    }
+    *out = ms * 1000;
+    return 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    const char *policy = NULL, *request = NULL, *trust = NULL, *trace = NULL;
+    run_opts o = { 0 };
+    o.out = stdout;
+    static const char *const valued[] = { "--request", "--trust", "--agent", "--trace", "--deadline",
+                                          "--connect-timeout", "--first-byte-timeout", "--idle-timeout", NULL };
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int takes = 0;
+        for (int k = 0; valued[k]; k++)
+            takes |= !strcmp(a, valued[k]);
+        if (takes && !v) {
+            fprintf(stderr, "routevm: %s needs a value\n", a);
+            return RUN_USAGE;
+        }
+        if (takes)
+            i++;
+        if (!strcmp(a, "--request")) request = v;
+        else if (!strcmp(a, "--trust")) trust = v;
+        else if (!strcmp(a, "--agent")) o.agent = v;
+        else if (!strcmp(a, "--trace")) trace = v;
+        else if (!strcmp(a, "--deadline")) { if (ms_arg(a, v, &o.deadline_us)) return RUN_USAGE; }
+        else if (!strcmp(a, "--connect-timeout")) { if (ms_arg(a, v, &o.connect_timeout_us)) return RUN_USAGE; }
+        else if (!strcmp(a, "--first-byte-timeout")) { if (ms_arg(a, v, &o.first_byte_timeout_us)) return RUN_USAGE; }
+        else if (!strcmp(a, "--idle-timeout")) { if (ms_arg(a, v, &o.idle_timeout_us)) return RUN_USAGE; }
+        else if (!strcmp(a, "--stream")) o.stream = 1;
+        else if (a[0] == '-') {
+            fprintf(stderr, "routevm: unknown option '%s'\n", a);
+            return RUN_USAGE;
+        } else if (!policy) policy = a;
+        else {
+            fprintf(stderr, "routevm: unexpected argument '%s'\n", a);
+            return RUN_USAGE;
+        }
+    }
+    if (!policy || !request) {
+        usage(stderr);
+        return RUN_USAGE;
+    }
+    rbc_file rf;
+    rv_err ferr;
+    if (rbc_map_file(request, MAX_REQUEST, &rf, &ferr)) {
+        fprintf(stderr, "routevm: %s\n", ferr.msg);
+        return RUN_USAGE;
+    }
+    if (trace && !(o.trace = fopen(trace, "a"))) {
+        fprintf(stderr, "routevm: %s: %s\n", trace, strerror(errno));
+        rbc_unmap_file(&rf);
+        return RUN_USAGE;
+    }
+    rv_program *p = load_policy(policy, trust);
+    int rc = p ? run_request(p, (const char *)rf.buf, rf.len, &o) : RUN_BAD;
+    rv_program_free(p);
+    rbc_unmap_file(&rf);
+    if (o.trace && fclose(o.trace)) {
+        fprintf(stderr, "routevm: %s: %s\n", trace, strerror(errno));
+        rc = rc ? rc : RUN_USAGE;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -330,6 +414,8 @@ int main(int argc, char **argv)
         return cli_simulate(argc, argv);
     if (!strcmp(argv[1], "diff"))
         return cli_diff(argc, argv);
+    if (!strcmp(argv[1], "run"))
+        return cmd_run(argc, argv);
     fprintf(stderr, "routevm: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RC_USAGE;

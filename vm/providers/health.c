@@ -1,0 +1,93 @@
+/* Model health; see health.h. */
+#include <stdlib.h>
+
+#include "health.h"
+
+typedef struct {
+    int64_t latency;            /* EWMA, -1 before the first success */
+    uint32_t fails;             /* consecutive failures that count */
+    uint8_t circuit;            /* rv_circuit */
+    int64_t open_until;
+} hl_model;
+
+struct hl_health {
+    const rv_program *p;
+    rv_memenv *env;
+    hl_model *m;
+    uint32_t n;
+};
+
+hl_health *hl_new(const rv_program *p, rv_memenv *env)
+{
+    hl_health *h = calloc(1, sizeof *h);
+    if (!h || !(h->m = calloc(p->nmodel ? p->nmodel : 1, sizeof *h->m))) {
+        free(h);
+        return NULL;
+    }
+    h->p = p;
+    h->env = env;
+    h->n = p->nmodel;
+    for (uint32_t i = 0; i < h->n; i++)
+        h->m[i].latency = -1;
+    return h;
+}
+
+void hl_free(hl_health *h)
+{
+    if (!h)
+        return;
+    free(h->m);
+    free(h);
+}
+
+static int counts(rv_failure f)
+{
+    switch (f) {
+    case RV_FAIL_TIMEOUT: case RV_FAIL_RESET: case RV_FAIL_REFUSED: case RV_FAIL_OVERLOADED:
+    case RV_FAIL_MALFORMED: case RV_FAIL_RATE: case RV_FAIL_SERVER:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+void hl_refresh(hl_health *h, int64_t now_us)
+{
+    for (uint32_t i = 0; i < h->n; i++) {
+        hl_model *m = &h->m[i];
+        if (m->circuit == RV_CIRCUIT_OPEN && now_us >= m->open_until)
+            m->circuit = RV_CIRCUIT_HALF_OPEN;
+        memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, 0);
+    }
+}
+
+void hl_observe(hl_health *h, uint32_t model, const rv_outcome *o, int64_t now_us)
+{
+    if (model < h->n) {
+        hl_model *m = &h->m[model];
+        if (o->ok) {
+            if (o->latency_us >= 0)
+                m->latency = m->latency < 0 ? o->latency_us
+                           : (m->latency * (HL_EWMA_DEN - HL_EWMA_NEW) + o->latency_us * HL_EWMA_NEW) / HL_EWMA_DEN;
+            m->fails = 0;
+            m->circuit = RV_CIRCUIT_CLOSED;
+        } else if (counts(o->failure)) {
+            m->fails++;
+            if (m->circuit == RV_CIRCUIT_HALF_OPEN || m->fails >= HL_TRIP) {
+                m->circuit = RV_CIRCUIT_OPEN;
+                m->open_until = now_us + HL_OPEN_US;
+            }
+        }
+    }
+    hl_refresh(h, now_us);
+}
+
+rv_modelstate hl_state(const hl_health *h, uint32_t model)
+{
+    rv_modelstate s = { -1, RV_CIRCUIT_CLOSED, 0 };
+    if (model < h->n) {
+        s.latency_us = h->m[model].latency;
+        s.circuit = h->m[model].circuit;
+    }
+    return s;
+}

@@ -1,0 +1,575 @@
+/* The HTTP client engine; see httpc.h.
+
+   libcurl's multi interface in its event-driven form: libcurl tells us
+   which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when it next needs
+   a call (CURLMOPT_TIMERFUNCTION); we tell it which socket is ready
+   (curl_multi_socket_action).  On top of libcurl's one timer the engine
+   keeps its own deadlines -- each transfer's first-byte, idle and total
+   limits, and the user's timers -- and arms the loop's single timer for
+   whichever comes first.  Deadlines are found by a linear scan, which is
+   right for the handful of transfers 'run' has in flight; a gateway with
+   thousands would want a heap here.
+
+   Ended transfers are collected with curl_multi_info_read after every
+   libcurl call, removed from the multi handle and only then reported
+   through 'done', so a 'done' callback may start the next transfer. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "httpc.h"
+
+struct hc_xfer {
+    hc_engine *e;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    hc_handler h;
+    void *ud;
+    int64_t start_us, first_byte_at, last_byte_at;   /* monotonic; -1 none */
+    int64_t first_byte_timeout, idle_timeout, total_timeout;
+    int status;                 /* HTTP status of the final response */
+    uint64_t body_bytes;
+    hc_status why;              /* set when the engine stops it (deadline) */
+    int aborted;                /* the data callback asked to stop */
+    hc_xfer *next;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+struct hc_timer {
+    int64_t at;
+    void (*cb)(void *);
+    void *ud;
+    hc_timer *next;
+};
+
+typedef struct { int fd; short events; } watched;
+
+struct hc_engine {
+    CURLM *multi;
+    hc_loop loop;
+    int builtin;
+    hc_xfer *xfers;
+    hc_timer *timers;
+    int64_t curl_at;            /* when libcurl wants hc_on_timer, -1 none */
+    watched *fds;               /* built-in loop: sockets to poll */
+    size_t nfds, capfds;
+    int in_curl;                /* inside a libcurl call (no add/remove) */
+};
+
+static const char *const status_names[] = {
+    "ok", "connect_timeout", "first_byte_timeout", "idle_timeout", "timeout",
+    "refused", "reset", "malformed", "aborted", "error",
+};
+
+const char *hc_status_name(hc_status st)
+{
+    return (unsigned)st < sizeof status_names / sizeof *status_names ? status_names[st] : "error";
+}
+
+int64_t hc_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static int builtin_watch(hc_engine *e, int fd, int what)
+{
+    for (size_t i = 0; i < e->nfds; i++)
+        if (e->fds[i].fd == fd) {
+            if (what)
+                e->fds[i].events = (short)((what & HC_IN ? POLLIN : 0) | (what & HC_OUT ? POLLOUT : 0));
+            else
+                e->fds[i] = e->fds[--e->nfds];
+            return 0;
+        }
+    if (!what)
+        return 0;
+    if (e->nfds == e->capfds) {
+        size_t cap = e->capfds ? e->capfds * 2 : 8;
+        watched *n = realloc(e->fds, cap * sizeof *n);
+        if (!n)
+            return -1;
+        e->fds = n;
+        e->capfds = cap;
+    }
+    e->fds[e->nfds].fd = fd;
+    e->fds[e->nfds].events = (short)((what & HC_IN ? POLLIN : 0) | (what & HC_OUT ? POLLOUT : 0));
+    e->nfds++;
+    return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    hc_engine *e = userp;
+    int w = what == CURL_POLL_REMOVE ? 0
+          : (what == CURL_POLL_IN ? HC_IN : what == CURL_POLL_OUT ? HC_OUT : HC_IN | HC_OUT);
+    if (e->builtin)
+        return builtin_watch(e, fd, w);
+    e->loop.watch(e->loop.ud, fd, w);
+    return 0;
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    hc_engine *e = userp;
+    e->curl_at = timeout_ms < 0 ? -1 : hc_now_us() + (int64_t)timeout_ms * 1000;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- deadlines */
+
+/* When transfer 'x' must have shown progress next, -1 for never. */
+static int64_t xfer_deadline(const hc_xfer *x)
+{
+    int64_t d = -1;
+    if (x->total_timeout)
+        d = x->start_us + x->total_timeout;
+    int64_t p = -1;
+    if (x->first_byte_at < 0 && x->first_byte_timeout)
+        p = x->start_us + x->first_byte_timeout;
+    else if (x->first_byte_at >= 0 && x->idle_timeout)
+        p = x->last_byte_at + x->idle_timeout;
+    if (p >= 0 && (d < 0 || p < d))
+        d = p;
+    return d;
+}
+
+static int64_t next_due(const hc_engine *e)
+{
+    int64_t at = e->curl_at;
+    for (const hc_xfer *x = e->xfers; x; x = x->next) {
+        int64_t d = xfer_deadline(x);
+        if (d >= 0 && (at < 0 || d < at))
+            at = d;
+    }
+    for (const hc_timer *t = e->timers; t; t = t->next)
+        if (at < 0 || t->at < at)
+            at = t->at;
+    return at;
+}
+
+static void arm(hc_engine *e)
+{
+    if (e->builtin)
+        return;
+    int64_t at = next_due(e);
+    e->loop.timer(e->loop.ud, at < 0 ? -1 : at > hc_now_us() ? at - hc_now_us() : 0);
+}
+
+/* ---------------------------------------------------------------- transfers */
+
+static void unlink_xfer(hc_engine *e, hc_xfer *x)
+{
+    for (hc_xfer **pp = &e->xfers; *pp; pp = &(*pp)->next)
+        if (*pp == x) {
+            *pp = x->next;
+            return;
+        }
+}
+
+static void free_xfer(hc_engine *e, hc_xfer *x)
+{
+    curl_multi_remove_handle(e->multi, x->easy);
+    curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->hdrs);
+    free(x);
+}
+
+static hc_status classify(const hc_xfer *x, CURLcode rc, int connected)
+{
+    if (x->why != HC_OK)
+        return x->why;
+    if (x->aborted)
+        return HC_ABORTED;
+    switch (rc) {
+    case CURLE_OK:
+        return HC_OK;
+    case CURLE_OPERATION_TIMEDOUT:
+        return connected ? HC_TIMEOUT : HC_CONNECT_TIMEOUT;
+    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_SSL_CONNECT_ERROR: case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER: case CURLE_SSL_CACERT_BADFILE: case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH: case CURLE_SSL_INVALIDCERTSTATUS: case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_UNSUPPORTED_PROTOCOL: case CURLE_URL_MALFORMAT:
+        return HC_REFUSED;
+    case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: case CURLE_PARTIAL_FILE:
+        return HC_RESET;
+    case CURLE_WEIRD_SERVER_REPLY: case CURLE_BAD_CONTENT_ENCODING: case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        return HC_MALFORMED;
+    case CURLE_WRITE_ERROR:
+        return x->aborted ? HC_ABORTED : HC_ERROR;
+    default:
+        return HC_ERROR;
+    }
+}
+
+static const char *deadline_message(hc_status st)
+{
+    switch (st) {
+    case HC_FIRST_BYTE_TIMEOUT: return "no response byte within the first-byte timeout";
+    case HC_IDLE_TIMEOUT: return "the response stalled longer than the idle timeout";
+    case HC_TIMEOUT: return "the call took longer than its timeout";
+    default: return "stopped";
+    }
+}
+
+/* Report and free transfer 'x', which libcurl ended with 'rc' (or the
+   engine stopped). */
+static void finish(hc_engine *e, hc_xfer *x, CURLcode rc)
+{
+    curl_off_t connect_us = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+    hc_done d;
+    d.status = classify(x, rc, connect_us > 0);
+    long code = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    d.http_status = x->status ? x->status : (int)code;
+    int64_t now = hc_now_us();
+    d.first_byte_us = x->first_byte_at >= 0 ? x->first_byte_at - x->start_us : -1;
+    d.total_us = now - x->start_us;
+    d.body_bytes = x->body_bytes;
+    if (d.status == HC_OK)
+        d.message = "";
+    else if (x->why != HC_OK)
+        d.message = deadline_message(x->why);
+    else if (d.status == HC_ABORTED)
+        d.message = "stopped by the reader";
+    else
+        d.message = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    unlink_xfer(e, x);
+    curl_multi_remove_handle(e->multi, x->easy);
+    hc_handler h = x->h;
+    void *ud = x->ud;
+    /* the message may live in x->errbuf: report before freeing */
+    h.done(ud, &d);
+    curl_easy_cleanup(x->easy);
+    curl_slist_free_all(x->hdrs);
+    free(x);
+}
+
+/* Collect the transfers libcurl has ended. */
+static void reap(hc_engine *e)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(e->multi, &left)))
+        if (m->msg == CURLMSG_DONE) {
+            hc_xfer *x = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            if (x)
+                finish(e, x, m->data.result);
+        }
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    hc_xfer *x = ud;
+    size_t len = size * n;
+    int64_t now = hc_now_us();
+    if (x->first_byte_at < 0)
+        x->first_byte_at = now;
+    x->last_byte_at = now;
+    if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
+        /* a status line: "HTTP/1.1 200 OK" */
+        const char *s = memchr(p, ' ', len);
+        int code = 0;
+        if (s)
+            for (s++; s < p + len && *s >= '0' && *s <= '9' && code < 1000; s++)
+                code = code * 10 + (*s - '0');
+        x->status = code;
+        return len;
+    }
+    if (x->status >= 100 && x->status < 200)
+        return len;                             /* interim response */
+    const char *colon = memchr(p, ':', len);
+    if (!colon || !x->h.header)
+        return len;
+    const char *name = p, *v = colon + 1, *end = p + len;
+    size_t nlen = (size_t)(colon - p);
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    x->h.header(x->ud, x->status, name, nlen, v, (size_t)(end - v));
+    return len;
+}
+
+static size_t on_data(char *p, size_t size, size_t n, void *ud)
+{
+    hc_xfer *x = ud;
+    size_t len = size * n;
+    int64_t now = hc_now_us();
+    if (x->first_byte_at < 0)
+        x->first_byte_at = now;
+    x->last_byte_at = now;
+    x->body_bytes += len;
+    if (x->h.data && x->h.data(x->ud, p, len)) {
+        x->aborted = 1;
+        return CURL_WRITEFUNC_ERROR;
+    }
+    return len;
+}
+
+static void curl_action(hc_engine *e, curl_socket_t fd, int ev)
+{
+    int running;
+    e->in_curl = 1;
+    curl_multi_socket_action(e->multi, fd, ev, &running);
+    e->in_curl = 0;
+    reap(e);
+}
+
+hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud, char *err, size_t errlen)
+{
+    hc_xfer *x = calloc(1, sizeof *x);
+    if (!x || !(x->easy = curl_easy_init())) {
+        free(x);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    x->e = e;
+    x->h = *h;
+    x->ud = ud;
+    x->first_byte_at = x->last_byte_at = -1;
+    x->first_byte_timeout = s->first_byte_timeout_us;
+    x->idle_timeout = s->idle_timeout_us;
+    x->total_timeout = s->total_timeout_us;
+    for (size_t i = 0; i < s->nheaders; i++) {
+        struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
+        if (!n) {
+            snprintf(err, errlen, "out of memory");
+            free_xfer(e, x);
+            return NULL;
+        }
+        x->hdrs = n;
+    }
+    /* libcurl would add these on its own: an Expect round trip, and an
+       Accept that some servers answer with a different format */
+    x->hdrs = curl_slist_append(x->hdrs, "Expect:");
+    CURL *c = x->easy;
+    int64_t ct = s->connect_timeout_us > 0 ? s->connect_timeout_us : 10000000;
+    int bad = curl_easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)x) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)((ct + 999) / 1000)) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    if (s->total_timeout_us > 0)    /* a backstop; the engine's own deadline comes first */
+        bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(s->total_timeout_us / 1000 + 1000)) != CURLE_OK;
+    if (s->body) {
+        bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, s->body) != CURLE_OK;
+    }
+    if (s->method)
+        bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method) != CURLE_OK;
+    if (bad) {
+        snprintf(err, errlen, "the HTTP client refused the request's options");
+        free_xfer(e, x);
+        return NULL;
+    }
+    x->start_us = hc_now_us();
+    if (curl_multi_add_handle(e->multi, c) != CURLM_OK) {
+        snprintf(err, errlen, "the HTTP client could not start the request");
+        free_xfer(e, x);
+        return NULL;
+    }
+    x->next = e->xfers;
+    e->xfers = x;
+    arm(e);
+    return x;
+}
+
+void hc_cancel(hc_engine *e, hc_xfer *x)
+{
+    if (!x)
+        return;
+    unlink_xfer(e, x);
+    free_xfer(e, x);
+    arm(e);
+}
+
+/* ---------------------------------------------------------------- timers */
+
+hc_timer *hc_after(hc_engine *e, int64_t after_us, void (*cb)(void *), void *ud)
+{
+    hc_timer *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    t->at = hc_now_us() + (after_us > 0 ? after_us : 0);
+    t->cb = cb;
+    t->ud = ud;
+    t->next = e->timers;
+    e->timers = t;
+    arm(e);
+    return t;
+}
+
+void hc_timer_cancel(hc_engine *e, hc_timer *t)
+{
+    for (hc_timer **pp = &e->timers; *pp; pp = &(*pp)->next)
+        if (*pp == t) {
+            *pp = t->next;
+            free(t);
+            break;
+        }
+    arm(e);
+}
+
+size_t hc_pending(const hc_engine *e)
+{
+    size_t n = 0;
+    for (const hc_xfer *x = e->xfers; x; x = x->next)
+        n++;
+    for (const hc_timer *t = e->timers; t; t = t->next)
+        n++;
+    return n;
+}
+
+/* Stop every transfer whose deadline has passed, and fire due timers. */
+static void run_due(hc_engine *e)
+{
+    int64_t now = hc_now_us();
+    for (hc_xfer *x = e->xfers, *next; x; x = next) {
+        next = x->next;
+        int64_t d = xfer_deadline(x);
+        if (d < 0 || d > now)
+            continue;
+        if (x->total_timeout && now >= x->start_us + x->total_timeout)
+            x->why = HC_TIMEOUT;
+        else
+            x->why = x->first_byte_at < 0 ? HC_FIRST_BYTE_TIMEOUT : HC_IDLE_TIMEOUT;
+        finish(e, x, CURLE_OPERATION_TIMEDOUT);
+        next = e->xfers;        /* 'done' may have started or cancelled transfers */
+        now = hc_now_us();
+    }
+    /* timers due now; one started by a callback waits for the next turn */
+    for (;;) {
+        hc_timer *due = NULL, **duep = NULL;
+        for (hc_timer **pp = &e->timers; *pp; pp = &(*pp)->next)
+            if ((*pp)->at <= now && (!due || (*pp)->at < due->at)) {
+                due = *pp;
+                duep = pp;
+            }
+        if (!due)
+            break;
+        *duep = due->next;
+        void (*cb)(void *) = due->cb;
+        void *ud = due->ud;
+        free(due);
+        cb(ud);
+    }
+}
+
+void hc_on_timer(hc_engine *e)
+{
+    if (e->curl_at >= 0 && e->curl_at <= hc_now_us()) {
+        e->curl_at = -1;
+        curl_action(e, CURL_SOCKET_TIMEOUT, 0);
+    }
+    run_due(e);
+    arm(e);
+}
+
+void hc_on_socket(hc_engine *e, int fd, int what)
+{
+    int ev = (what & HC_IN ? CURL_CSELECT_IN : 0) | (what & HC_OUT ? CURL_CSELECT_OUT : 0);
+    curl_action(e, fd, ev);
+    run_due(e);
+    arm(e);
+}
+
+int hc_run_once(hc_engine *e, int64_t max_wait_us)
+{
+    int64_t at = next_due(e), now = hc_now_us();
+    int64_t wait = at < 0 ? max_wait_us : at > now ? at - now : 0;
+    if (max_wait_us >= 0 && (wait < 0 || wait > max_wait_us))
+        wait = max_wait_us;
+    struct pollfd pf[64];
+    size_t n = e->nfds < 64 ? e->nfds : 64;
+    for (size_t i = 0; i < n; i++) {
+        pf[i].fd = e->fds[i].fd;
+        pf[i].events = e->fds[i].events;
+        pf[i].revents = 0;
+    }
+    int timeout_ms = wait < 0 ? -1 : (int)((wait + 999) / 1000);
+    if (!n && wait < 0)
+        return (int)hc_pending(e);
+    int r = poll(pf, n, timeout_ms);
+    if (r < 0 && errno != EINTR)
+        return -1;
+    for (size_t i = 0; r > 0 && i < n; i++)
+        if (pf[i].revents) {
+            int w = (pf[i].revents & (POLLIN | POLLHUP | POLLERR) ? HC_IN : 0) | (pf[i].revents & POLLOUT ? HC_OUT : 0);
+            int ev = (w & HC_IN ? CURL_CSELECT_IN : 0) | (w & HC_OUT ? CURL_CSELECT_OUT : 0);
+            if (pf[i].revents & POLLERR)
+                ev |= CURL_CSELECT_ERR;
+            curl_action(e, pf[i].fd, ev);
+        }
+    if (e->curl_at >= 0 && e->curl_at <= hc_now_us()) {
+        e->curl_at = -1;
+        curl_action(e, CURL_SOCKET_TIMEOUT, 0);
+    }
+    run_due(e);
+    return (int)hc_pending(e);
+}
+
+/* ---------------------------------------------------------------- engine */
+
+hc_engine *hc_new(const hc_loop *loop)
+{
+    static int inited;
+    if (!inited) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        inited = 1;
+    }
+    hc_engine *e = calloc(1, sizeof *e);
+    if (!e || !(e->multi = curl_multi_init())) {
+        free(e);
+        return NULL;
+    }
+    e->builtin = !loop;
+    if (loop)
+        e->loop = *loop;
+    e->curl_at = -1;
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(e->multi, CURLMOPT_TIMERDATA, e);
+    return e;
+}
+
+void hc_free(hc_engine *e)
+{
+    if (!e)
+        return;
+    while (e->xfers) {
+        hc_xfer *x = e->xfers;
+        e->xfers = x->next;
+        free_xfer(e, x);
+    }
+    while (e->timers) {
+        hc_timer *t = e->timers;
+        e->timers = t->next;
+        free(t);
+    }
+    curl_multi_cleanup(e->multi);
+    free(e->fds);
+    free(e);
+}
