@@ -387,8 +387,9 @@ static int cmd_run(int argc, char **argv)
         rbc_unmap_file(&rf);
         return RUN_USAGE;
     }
-    rv_program *p = load_policy(policy, trust);
-    int rc = p ? run_request(p, (const char *)rf.buf, rf.len, &o) : RUN_BAD;
+    int lrc;
+    rv_program *p = load_policy(policy, trust, &lrc);
+    int rc = p ? run_request(p, (const char *)rf.buf, rf.len, &o) : lrc == RC_USAGE ? RUN_USAGE : RUN_BAD;
     rv_program_free(p);
     rbc_unmap_file(&rf);
     if (o.trace && fclose(o.trace)) {
