@@ -58,3 +58,4 @@ replay request "$B/routevm" explain tests/compile/clean.route --agent main --req
 replay eventstream "$B/replay/fuzz_eventstream"
 replay sse "$B/replay/fuzz_sse"
 replay replay "$B/routevm" simulate tests/simulate/pair.route --agent escalate --replay
+replay answers "$B/replay/fuzz_answers"

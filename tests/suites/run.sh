@@ -22,6 +22,8 @@ MOCKPID=
 cleanup() { [ -n "$MOCKPID" ] && kill -TERM "$MOCKPID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 KEY=sk-routevm-TESTKEY-0123456789abcdef
+AKEY=ak-routevm-TESTKEY-fedcba9876543210
+SKEY=routevm/TEST/secret+KEY0123456789
 "$B/mockprov" --script tests/run/script.json --port-file "$T/port" --log "$T/mock.log" --max-seconds 600 \
     > "$T/mock.out" 2> "$T/mock.err" &
 MOCKPID=$!
@@ -46,7 +48,8 @@ for c in tests/run/cases/${RUN_CASES:-*}.case; do
     sed '1,/^---$/d' "$c" | grep -v '^#' | grep -v '^$' > "$T/expect"
     before=$(wc -l < "$T/mock.log")
     rm -f "$T/trace"
-    ROUTEVM_TEST_OPENAI_KEY=$KEY timeout 30 "$B/routevm" run "$T/policy.rbc" --agent "$agent" \
+    ROUTEVM_TEST_OPENAI_KEY=$KEY ROUTEVM_TEST_ANTHROPIC_KEY=$AKEY \
+        AWS_ACCESS_KEY_ID=AKIDROUTEVMTEST0001 AWS_SECRET_ACCESS_KEY=$SKEY AWS_SESSION_TOKEN= timeout 30 "$B/routevm" run "$T/policy.rbc" --agent "$agent" \
         --request "$T/req.json" --trace "$T/trace" $args > "$T/$name.out" 2> "$T/$name.err"
     rc=$?
     tail -n +$((before + 1)) "$T/mock.log" > "$T/case.log"
@@ -79,7 +82,7 @@ for c in tests/run/cases/${RUN_CASES:-*}.case; do
 done
 
 # the key never reaches an output, an error, a trace or the mock's log
-if grep -rl "$KEY" "$T" --include='*.out' --include='*.err' --include='all.trace' --include='mock.log' > "$T/leaks"; then
+if grep -rlF -e "$KEY" -e "$AKEY" -e "$SKEY" "$T" --include='*.out' --include='*.err' --include='all.trace' --include='mock.log' > "$T/leaks"; then
     echo "FAIL run/no_key_leak: the key appears in $(cat "$T/leaks" | tr '\n' ' ')"
 else
     echo "PASS run/no_key_leak"

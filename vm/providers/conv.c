@@ -1,10 +1,11 @@
 /* The internal conversation; see conv.h.
 
-   The client's body is read with jansson (the request model parsed it
-   already for routing; this reads the parts a translation needs that
-   the routing view does not keep).  Every string is a view into the
-   parsed body or into the VM; the tables come from a list of blocks the
-   conversation owns. */
+   Every text comes from the call's slot texts (rv_call.texts), indexed
+   like the request's slots, so a redaction made by an input guardrail is
+   what every provider receives.  The tables come from a list of blocks
+   the conversation owns; JSON values read from the request's spans are
+   kept in one array ('owned') and released together. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,42 +29,39 @@ void cv_free(cv_conv *cv)
         n = b->next;
         free(b);
     }
-    json_decref(cv->root);
+    json_decref(cv->owned);
     json_decref(cv->extra);
     memset(cv, 0, sizeof *cv);
 }
 
-static rv_sv sv_of(json_t *s)
+/* Keep 'v' alive until cv_free; returns it (NULL stays NULL). */
+static json_t *own(cv_conv *cv, json_t *v)
 {
-    rv_sv v = { "", 0 };
-    if (json_is_string(s)) {
-        v.s = json_string_value(s);
-        v.len = (uint32_t)json_string_length(s);
-    }
+    if (v && json_array_append_new(cv->owned, v))
+        return NULL;
     return v;
 }
 
-static int sv_eq(rv_sv a, const char *b)
+/* The JSON value at 'sp' of the request's body (NULL when absent). */
+static json_t *span_json(cv_conv *cv, const rv_request *r, rv_span sp)
 {
-    return a.len == strlen(b) && !memcmp(a.s, b, a.len);
+    if (!sp.len || (size_t)sp.off + sp.len > r->body_len)
+        return NULL;
+    return own(cv, json_loadb(r->body + sp.off, sp.len, JSON_DECODE_ANY, NULL));
 }
 
-/* Append 'add' to the system text (joined with a blank line). */
-static int add_system(cv_conv *cv, rv_sv add)
+static int add_system(cv_conv *cv, rv_sv add, const char *sep)
 {
     if (!add.len)
         return 0;
-    size_t n = cv->system.len + (cv->system.len ? 2 : 0) + add.len;
+    size_t sl = cv->system.len ? strlen(sep) : 0, n = cv->system.len + sl + add.len;
     char *s = cv_alloc(cv, n + 1);
     if (!s)
         return -1;
-    size_t k = 0;
-    if (cv->system.len) {
+    if (cv->system.len)
         memcpy(s, cv->system.s, cv->system.len);
-        memcpy(s + cv->system.len, "\n\n", 2);
-        k = cv->system.len + 2;
-    }
-    memcpy(s + k, add.s, add.len);
+    memcpy(s + cv->system.len, sep, sl);
+    memcpy(s + cv->system.len + sl, add.s, add.len);
     cv->system.s = s;
     cv->system.len = (uint32_t)n;
     return 0;
@@ -85,289 +83,240 @@ static void data_url(cv_part *p)
     p->data.len = (uint32_t)(s + n - comma - 1);
 }
 
-/* The joined text of a message as the request model computes it (text
-   parts joined with "\n"), to tell whether the VM's view differs. */
-static int same_text(json_t *content, rv_sv vm_text)
+static rv_sv slot_text(const rv_call *c, uint32_t slot)
 {
-    if (json_is_string(content))
-        return sv_eq(vm_text, json_string_value(content)) && vm_text.len == json_string_length(content);
-    size_t i, off = 0;
-    json_t *part;
-    int first = 1;
-    json_array_foreach(content, i, part) {
-        json_t *t = json_object_get(part, "text");
-        if (!json_is_string(t))
-            continue;
-        size_t tl = json_string_length(t);
-        if (!first) {
-            if (off >= vm_text.len || vm_text.s[off] != '\n')
-                return 0;
-            off++;
-        }
-        first = 0;
-        if (off + tl > vm_text.len || memcmp(vm_text.s + off, json_string_value(t), tl))
+    if (slot == RV_REQ_NONE || slot >= c->req->nslot)
+        return (rv_sv){ "", 0 };
+    return c->texts ? c->texts[slot] : c->req->slot_texts[slot];
+}
+
+/* A message's slot of 'kind', RV_REQ_NONE if none. */
+static uint32_t find_slot(const rv_request *r, const rv_msg *m, uint8_t kind)
+{
+    for (uint32_t k = m->slot; k < m->slot + m->nslots && k < r->nslot; k++)
+        if (r->slots[k].kind == kind)
+            return k;
+    return RV_REQ_NONE;
+}
+
+static int parts_of(cv_conv *cv, const rv_call *c, const rv_msg *m, cv_msg *d)
+{
+    const rv_request *r = c->req;
+    if (m->content == RV_CONTENT_STRING) {
+        if (!(d->parts = cv_alloc(cv, sizeof *d->parts)))
+            return -1;
+        d->parts[0].kind = CV_TEXT;
+        d->parts[0].text = slot_text(c, find_slot(r, m, RV_SLOT_CONTENT));
+        d->nparts = 1;
+        return 0;
+    }
+    uint32_t refusal = find_slot(r, m, RV_SLOT_REFUSAL);
+    if (m->content != RV_CONTENT_PARTS) {
+        if (refusal == RV_REQ_NONE)
             return 0;
-        off += tl;
-    }
-    return off == vm_text.len;
-}
-
-static int parts_of(cv_conv *cv, cv_msg *m, json_t *content, const rv_sv *vm_text, char *err, size_t errlen)
-{
-    if (!content || json_is_null(content))
-        return 0;
-    int redacted = vm_text && !same_text(content, *vm_text);
-    if (json_is_string(content) || redacted) {
-        /* a redacted message keeps its images; its text is the VM's */
-        size_t nimg = 0, i;
-        json_t *part;
-        if (json_is_array(content))
-            json_array_foreach(content, i, part)
-                nimg += json_object_get(part, "image_url") != NULL;
-        m->parts = cv_alloc(cv, (nimg + 1) * sizeof *m->parts);
-        if (!m->parts)
+        if (!(d->parts = cv_alloc(cv, sizeof *d->parts)))
             return -1;
-        m->parts[0].kind = CV_TEXT;
-        m->parts[0].text = redacted ? *vm_text : sv_of(content);
-        m->nparts = 1;
-        if (json_is_array(content))
-            json_array_foreach(content, i, part) {
-                json_t *img = json_object_get(part, "image_url");
-                if (!img)
-                    continue;
-                cv_part *p = &m->parts[m->nparts++];
-                p->kind = CV_IMAGE;
-                p->url = sv_of(json_is_string(img) ? img : json_object_get(img, "url"));
-                data_url(p);
-            }
+        d->parts[0].kind = CV_TEXT;             /* an assistant's refusal is what it said */
+        d->parts[0].text = slot_text(c, refusal);
+        d->nparts = 1;
         return 0;
     }
-    if (!json_is_array(content)) {
-        snprintf(err, errlen, "a message's content is neither a string nor a list of parts");
+    if (!(d->parts = cv_alloc(cv, (m->nparts ? m->nparts : 1) * sizeof *d->parts)))
         return -1;
-    }
-    size_t n = json_array_size(content), i;
-    json_t *part;
-    m->parts = cv_alloc(cv, (n ? n : 1) * sizeof *m->parts);
-    if (!m->parts)
-        return -1;
-    json_array_foreach(content, i, part) {
-        rv_sv type = sv_of(json_object_get(part, "type"));
-        cv_part *p = &m->parts[m->nparts];
-        if (json_is_string(json_object_get(part, "text"))) {
-            p->kind = CV_TEXT;
-            p->text = sv_of(json_object_get(part, "text"));
-        } else if (sv_eq(type, "image_url") || sv_eq(type, "input_image") || sv_eq(type, "image")) {
-            json_t *img = json_object_get(part, "image_url");
-            p->kind = CV_IMAGE;
-            p->url = sv_of(json_is_string(img) ? img : json_object_get(img, "url"));
-            data_url(p);
+    for (uint32_t i = m->part; i < m->part + m->nparts && i < r->npart; i++) {
+        const rv_part *p = &r->parts[i];
+        cv_part *q = &d->parts[d->nparts++];
+        if (p->kind == RV_PART_TEXT || p->kind == RV_PART_REFUSAL) {
+            q->kind = CV_TEXT;
+            q->text = slot_text(c, p->slot);
+        } else if (p->kind == RV_PART_IMAGE) {
+            q->kind = CV_IMAGE;
+            q->url = p->a;
+            data_url(q);
+        } else if (p->slot != RV_REQ_NONE) {
+            /* an unknown part with text: a text part (its text screened like any) */
+            q->kind = CV_TEXT;
+            q->text = slot_text(c, p->slot);
         } else {
-            snprintf(err, errlen, "content parts of type '%.40s' cannot be translated", type.len ? type.s : "?");
-            return -1;
+            q->kind = CV_RAW;
+            if (!(q->raw = span_json(cv, r, p->raw)))
+                return -1;
         }
-        m->nparts++;
     }
     return 0;
 }
 
-static int calls_of(cv_conv *cv, cv_msg *m, json_t *calls)
+static int calls_of(cv_conv *cv, const rv_call *c, const rv_msg *m, cv_msg *d)
 {
-    size_t n = json_array_size(calls), i;
-    json_t *tc;
+    const rv_request *r = c->req;
+    uint32_t n = m->ncalls + (m->fc_name.len ? 1 : 0);
     if (!n)
         return 0;
-    m->calls = cv_alloc(cv, n * sizeof *m->calls);
-    if (!m->calls)
+    if (!(d->calls = cv_alloc(cv, n * sizeof *d->calls)))
         return -1;
-    json_array_foreach(calls, i, tc) {
-        json_t *fn = json_object_get(tc, "function");
-        cv_call *c = &m->calls[m->ncalls++];
-        c->id = sv_of(json_object_get(tc, "id"));
-        c->name = sv_of(json_object_get(fn, "name"));
-        c->args = sv_of(json_object_get(fn, "arguments"));
+    for (uint32_t i = m->call; i < m->call + m->ncalls && i < r->ncall; i++) {
+        cv_call *k = &d->calls[d->ncalls++];
+        k->id = r->calls[i].id;
+        k->name = r->calls[i].name;
+        k->args = slot_text(c, r->calls[i].args);
+    }
+    if (m->fc_name.len) {           /* legacy function_call: one call, no id */
+        cv_call *k = &d->calls[d->ncalls++];
+        k->id = k->name = m->fc_name;
+        k->args = slot_text(c, find_slot(r, m, RV_SLOT_FUNC_ARGS));
     }
     return 0;
 }
 
-static int tools_of(cv_conv *cv, json_t *tools, json_t *functions)
+static int tools_of(cv_conv *cv, const rv_call *c)
 {
-    size_t n = json_array_size(tools) + json_array_size(functions), i;
-    json_t *t;
-    if (!n)
+    const rv_request *r = c->req;
+    if (!r->ntooldef)
         return 0;
-    cv->tools = cv_alloc(cv, n * sizeof *cv->tools);
-    if (!cv->tools)
+    if (!(cv->tools = cv_alloc(cv, r->ntooldef * sizeof *cv->tools)))
         return -1;
-    json_array_foreach(tools, i, t) {
-        json_t *fn = json_object_get(t, "function");
-        if (!fn)
+    for (uint32_t i = 0; i < r->ntooldef; i++) {
+        const rv_tooldef *t = &r->tooldefs[i];
+        cv_tool *d = &cv->tools[cv->ntools++];
+        d->name = t->name;
+        d->desc = slot_text(c, t->desc);
+        d->params = span_json(cv, r, t->parameters);
+    }
+    return 0;
+}
+
+/* A number from the program (a NUM in millionths, or an INT). */
+static json_t *param_json(const rv_call *c, rv_param k)
+{
+    if (!(c->params_set & (1u << k)))
+        return NULL;
+    int64_t v = c->params[k];
+    if (rv_params[k].type == RV_T_NUM)
+        return json_real((double)v / 1e6);
+    return json_integer(v);
+}
+
+/* The model's value of parameter 'k' when it states one, else the
+   client's. */
+static json_t *param(cv_conv *cv, const rv_call *c, rv_param k, rv_span client)
+{
+    json_t *v = param_json(c, k);
+    return v ? own(cv, v) : span_json(cv, c->req, client);
+}
+
+static int params_of(cv_conv *cv, const rv_call *c)
+{
+    const rv_request *r = c->req;
+    const rv_reqparams *q = &r->params;
+    static const rv_span none = { 0, 0 };
+    cv->temperature = param(cv, c, RV_PARAM_TEMPERATURE, q->temperature);
+    cv->top_p = param(cv, c, RV_PARAM_TOP_P, q->top_p);
+    cv->top_k = param(cv, c, RV_PARAM_TOP_K, none);
+    cv->seed = param(cv, c, RV_PARAM_SEED, q->seed);
+    cv->presence = param(cv, c, RV_PARAM_PRESENCE, q->presence_penalty);
+    cv->frequency = param(cv, c, RV_PARAM_FREQUENCY, q->frequency_penalty);
+    if (c->nstop) {
+        json_t *arr = own(cv, json_array());
+        for (uint32_t i = 0; arr && i < c->nstop; i++)
+            if (json_array_append_new(arr, json_stringn(c->stop[i].s, c->stop[i].len)))
+                return -1;
+        cv->stop = arr;
+    } else
+        cv->stop = span_json(cv, r, q->stop);
+    cv->tool_choice = q->tool_choice_mode;
+    cv->tool_choice_name = q->tool_choice_name;
+    if (q->tool_choice_name.len)
+        cv->tool_choice = (rv_sv){ "function", 8 };
+    cv->max_tokens = c->max_output > 0 ? c->max_output : r->max_tokens;
+    /* every other field, as written, for OpenAI-compatible servers */
+    for (uint32_t i = 0; i < r->nextra; i++) {
+        json_t *v = span_json(cv, r, r->extra[i].val);
+        if (!v)
             continue;
-        cv_tool *d = &cv->tools[cv->ntools++];
-        d->name = sv_of(json_object_get(fn, "name"));
-        d->desc = sv_of(json_object_get(fn, "description"));
-        d->params = json_object_get(fn, "parameters");
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)r->extra[i].key.len, r->extra[i].key.s);
+        if (!cv->extra && !(cv->extra = json_object()))
+            return -1;
+        if (json_object_set(cv->extra, key, v))
+            return -1;
     }
-    json_array_foreach(functions, i, t) {
-        cv_tool *d = &cv->tools[cv->ntools++];
-        d->name = sv_of(json_object_get(t, "name"));
-        d->desc = sv_of(json_object_get(t, "description"));
-        d->params = json_object_get(t, "parameters");
-    }
-    return 0;
-}
-
-/* Fields the translations rebuild; everything else passes through to
-   OpenAI-compatible servers as the client wrote it.  'metadata' carries
-   routing hints for us, not the upstream. */
-static const char *const rebuilt[] = {
-    "model", "messages", "stream", "stream_options", "max_tokens", "max_completion_tokens", "tools",
-    "functions", "tool_choice", "function_call", "temperature", "top_p", "stop", "seed", "metadata",
-    "logprobs", "top_logprobs", NULL,
-};
-
-static int extra_of(cv_conv *cv, json_t *root)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach(root, k, v) {
-        int skip = 0;
-        for (int i = 0; rebuilt[i] && !skip; i++)
-            skip = !strcmp(k, rebuilt[i]);
-        if (skip)
+    static const struct { const char *name; size_t off; } passed[] = {
+        { "response_format", offsetof(rv_reqparams, response_format) }, { "n", offsetof(rv_reqparams, n) },
+        { "parallel_tool_calls", offsetof(rv_reqparams, parallel_tool_calls) }, { "user", offsetof(rv_reqparams, user) },
+        { "top_logprobs", offsetof(rv_reqparams, top_logprobs) },
+    };
+    for (size_t i = 0; i < sizeof passed / sizeof *passed; i++) {
+        json_t *v = span_json(cv, r, *(const rv_span *)((const char *)q + passed[i].off));
+        if (!v)
             continue;
         if (!cv->extra && !(cv->extra = json_object()))
             return -1;
-        if (json_object_set(cv->extra, k, v))
+        if (json_object_set(cv->extra, passed[i].name, v))
             return -1;
     }
     return 0;
 }
 
-static uint8_t role_of(rv_sv r)
+static int from_request(cv_conv *cv, const rv_call *c)
 {
-    if (sv_eq(r, "system") || sv_eq(r, "developer"))
-        return RV_ROLE_SYSTEM;
-    if (sv_eq(r, "assistant"))
-        return RV_ROLE_ASSISTANT;
-    if (sv_eq(r, "tool") || sv_eq(r, "function"))
-        return RV_ROLE_TOOL;
-    return RV_ROLE_USER;
-}
-
-int cv_from_openai(cv_conv *cv, json_t *root, const rv_call *c, char *err, size_t errlen)
-{
-    memset(cv, 0, sizeof *cv);
-    cv->root = json_incref(root);
-    json_t *msgs = json_object_get(root, "messages");
-    if (!json_is_array(msgs)) {
-        snprintf(err, errlen, "the request has no messages");
+    const rv_request *r = c->req;
+    if (add_system(cv, c->system, "\n\n"))
         return -1;
-    }
-    const rv_request *req = c ? c->req : NULL;
-    if (c && add_system(cv, c->system))
-        goto nomem;
-    size_t n = json_array_size(msgs), i;
-    cv->msgs = cv_alloc(cv, (n ? n : 1) * sizeof *cv->msgs);
-    if (!cv->msgs)
-        goto nomem;
-    json_t *m;
-    json_array_foreach(msgs, i, m) {
-        uint8_t role = role_of(sv_of(json_object_get(m, "role")));
-        const rv_sv *vm_text = req && i < req->nmsg ? &req->msgs[i].text : NULL;
-        json_t *content = json_object_get(m, "content");
-        if (role == RV_ROLE_SYSTEM) {
-            if (vm_text && !same_text(content, *vm_text)) {
-                if (add_system(cv, *vm_text))
-                    goto nomem;
-                continue;
-            }
-            if (json_is_string(content)) {
-                if (add_system(cv, sv_of(content)))
-                    goto nomem;
-            } else {
-                size_t k;
-                json_t *part;
-                json_array_foreach(content, k, part)
-                    if (add_system(cv, sv_of(json_object_get(part, "text"))))
-                        goto nomem;
-            }
+    if (!(cv->msgs = cv_alloc(cv, (r->nmsg ? r->nmsg : 1) * sizeof *cv->msgs)))
+        return -1;
+    for (uint32_t i = 0; i < r->nmsg; i++) {
+        const rv_msg *m = &r->msgs[i];
+        if (m->role == RV_ROLE_SYSTEM) {
+            /* system and developer messages: their texts, joined */
+            const char *sep = "\n\n";
+            for (uint32_t k = m->slot; k < m->slot + m->nslots && k < r->nslot; k++)
+                if (r->slots[k].kind == RV_SLOT_CONTENT || r->slots[k].kind == RV_SLOT_PART) {
+                    if (add_system(cv, slot_text(c, k), sep))
+                        return -1;
+                    sep = "\n";
+                }
             continue;
         }
         cv_msg *d = &cv->msgs[cv->nmsgs++];
-        d->role = role;
-        d->name = sv_of(json_object_get(m, "name"));
-        d->tool_call_id = sv_of(json_object_get(m, "tool_call_id"));
-        if (role == RV_ROLE_TOOL && !d->tool_call_id.len)
+        d->role = m->role;
+        d->name = slot_text(c, find_slot(r, m, RV_SLOT_NAME));
+        d->tool_call_id = m->tool_call_id;
+        if (m->role == RV_ROLE_TOOL && !d->tool_call_id.len)
             d->tool_call_id = d->name;          /* legacy "function" results name the function */
-        if (parts_of(cv, d, content, vm_text, err, errlen))
+        if (parts_of(cv, c, m, d) || calls_of(cv, c, m, d))
             return -1;
-        if (calls_of(cv, d, json_object_get(m, "tool_calls")))
-            goto nomem;
-        json_t *fc = json_object_get(m, "function_call");     /* legacy: one call, no id */
-        if (fc && !d->ncalls) {
-            d->calls = cv_alloc(cv, sizeof *d->calls);
-            if (!d->calls)
-                goto nomem;
-            d->calls[0].id = sv_of(json_object_get(fc, "name"));
-            d->calls[0].name = sv_of(json_object_get(fc, "name"));
-            d->calls[0].args = sv_of(json_object_get(fc, "arguments"));
-            d->ncalls = 1;
-        }
     }
-    if (tools_of(cv, json_object_get(root, "tools"), json_object_get(root, "functions")))
-        goto nomem;
-    json_t *tc = json_object_get(root, "tool_choice");
-    if (json_is_string(tc))
-        cv->tool_choice = sv_of(tc);
-    else if (json_is_object(tc)) {
-        cv->tool_choice = (rv_sv){ "function", 8 };
-        cv->tool_choice_name = sv_of(json_object_get(json_object_get(tc, "function"), "name"));
-    }
-    cv->temperature = json_object_get(root, "temperature");
-    cv->top_p = json_object_get(root, "top_p");
-    cv->stop = json_object_get(root, "stop");
-    cv->seed = json_object_get(root, "seed");
-    cv->max_tokens = c && c->max_output > 0 ? c->max_output : 0;
-    if (!cv->max_tokens) {
-        json_t *mt = json_object_get(root, "max_completion_tokens");
-        if (!mt)
-            mt = json_object_get(root, "max_tokens");
-        if (json_is_integer(mt) && json_integer_value(mt) > 0)
-            cv->max_tokens = json_integer_value(mt);
-    }
-    if (extra_of(cv, root))
-        goto nomem;
-    return 0;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    return tools_of(cv, c) || params_of(cv, c);
 }
 
-int cv_from_chat(cv_conv *cv, const rv_chatmsg *msgs, uint32_t n, int64_t max_tokens, char *err, size_t errlen)
+static int from_chat(cv_conv *cv, const rv_call *c)
 {
-    memset(cv, 0, sizeof *cv);
-    cv->msgs = cv_alloc(cv, (n ? n : 1) * sizeof *cv->msgs);
-    if (!cv->msgs)
-        goto nomem;
-    for (uint32_t i = 0; i < n; i++) {
-        if (msgs[i].role == RV_ROLE_SYSTEM) {
-            if (add_system(cv, msgs[i].text))
-                goto nomem;
+    if (!(cv->msgs = cv_alloc(cv, (c->nmsgs ? c->nmsgs : 1) * sizeof *cv->msgs)))
+        return -1;
+    for (uint32_t i = 0; i < c->nmsgs; i++) {
+        if (c->msgs[i].role == RV_ROLE_SYSTEM) {
+            if (add_system(cv, c->msgs[i].text, "\n\n"))
+                return -1;
             continue;
         }
         cv_msg *d = &cv->msgs[cv->nmsgs++];
-        d->role = msgs[i].role == RV_ROLE_ASSISTANT ? RV_ROLE_ASSISTANT : RV_ROLE_USER;
-        d->parts = cv_alloc(cv, sizeof *d->parts);
-        if (!d->parts)
-            goto nomem;
+        d->role = c->msgs[i].role == RV_ROLE_ASSISTANT ? RV_ROLE_ASSISTANT : RV_ROLE_USER;
+        if (!(d->parts = cv_alloc(cv, sizeof *d->parts)))
+            return -1;
         d->parts[0].kind = CV_TEXT;
-        d->parts[0].text = msgs[i].text;
+        d->parts[0].text = c->msgs[i].text;
         d->nparts = 1;
     }
-    cv->max_tokens = max_tokens;
+    cv->max_tokens = c->max_output;
     return 0;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+}
+
+int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen)
+{
+    memset(cv, 0, sizeof *cv);
+    if (!(cv->owned = json_array()) || (c->req ? from_request(cv, c) : from_chat(cv, c))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
 }

@@ -6,17 +6,20 @@
    that moves a request to another provider builds the same conversation
    again for it, so nothing is lost in the move.
 
-   Built from the client's OpenAI chat-completions body (cv_from_openai),
-   with the VM's view of the call laid over it: the model's system
-   template first, the texts as the input guardrails redacted them, the
-   output limit; or from the messages the VM built itself (a judge's,
-   cv_from_chat).
+   Built from the VM's call descriptor (cv_from_call): the parsed request
+   (vm/request.h: messages, parts, tool calls, tools, parameters), with
+   the texts of every text slot as the input guardrails left them
+   (rv_call.texts -- never the request's own texts, which may hold what a
+   guardrail redacted), the model's system template first, the output
+   limit and the model's generation parameters over the client's; or, for
+   a judge, from the messages the VM built itself.  The request is not
+   parsed again: only the raw JSON values a translation must carry as JSON
+   (tool schemas, parts with no translation, fields this model does not
+   know) are read from their spans.
 
-   Ownership: a conversation holds a reference to the parsed body (so its
-   views stay valid) and owns its tables; views of texts the VM supplied
-   (redacted texts, the template) are borrowed from the VM and valid until
-   the VM's next vm_resume/vm_feed: build, translate, then drop.
-   cv_free() releases everything. */
+   Ownership: views point into the request and the VM, borrowed until the
+   VM's next vm_resume/vm_feed: build, translate, then drop.  The JSON
+   values and tables are owned; cv_free() releases everything. */
 #ifndef RV_CONV_H
 #define RV_CONV_H
 
@@ -24,7 +27,7 @@
 
 #include "vm.h"
 
-typedef enum { CV_TEXT, CV_IMAGE } cv_partkind;
+typedef enum { CV_TEXT, CV_IMAGE, CV_RAW } cv_partkind;
 
 typedef struct {
     uint8_t kind;       /* cv_partkind */
@@ -32,6 +35,8 @@ typedef struct {
     rv_sv url;          /* IMAGE: an https URL, or a data: URL (base64) */
     rv_sv media_type;   /* IMAGE from a data: URL: e.g. "image/png", else "" */
     rv_sv data;         /* IMAGE from a data: URL: the base64 payload, else "" */
+    json_t *raw;        /* RAW: a part with no translation (audio, files ...), as the
+                           client wrote it; only OpenAI-compatible servers take it */
 } cv_part;
 
 typedef struct { rv_sv id, name, args; } cv_call;   /* args: JSON text */
@@ -46,7 +51,7 @@ typedef struct {
 
 typedef struct {
     rv_sv name, desc;
-    json_t *params;     /* the JSON schema (borrowed from the body), or NULL */
+    json_t *params;     /* the JSON schema, or NULL */
 } cv_tool;
 
 typedef struct {
@@ -55,22 +60,18 @@ typedef struct {
     cv_tool *tools;     uint32_t ntools;
     rv_sv tool_choice;  /* "auto", "none", "required", "function" or "" */
     rv_sv tool_choice_name;
-    json_t *temperature, *top_p, *stop, *seed;  /* as the client sent them, or NULL */
+    /* generation parameters, the model's over the client's; NULL when neither
+       gives one */
+    json_t *temperature, *top_p, *top_k, *stop, *seed, *presence, *frequency;
     int64_t max_tokens; /* 0 = none */
-    json_t *extra;      /* the body's other top-level fields (OpenAI pass-through), or NULL */
-    json_t *root;       /* the parsed body (a reference) */
+    json_t *extra;      /* the request's fields modelled nowhere above (OpenAI pass-through), or NULL */
+    json_t *owned;      /* every JSON value above, held for cv_free */
     void *mem;          /* owned blocks */
 } cv_conv;
 
-/* Build the conversation of an answer call: 'root' is the client's body
-   (a reference is taken), 'c' the VM's call descriptor; the messages'
-   texts are the request's views (req->msgs[i].text, redacted by the
-   input guardrails) where they differ from the body's.  0, or -1 with a
-   message in 'err'. */
-int cv_from_openai(cv_conv *cv, json_t *root, const rv_call *c, char *err, size_t errlen);
-
-/* Build the conversation of a call the VM composed (a judge's). */
-int cv_from_chat(cv_conv *cv, const rv_chatmsg *msgs, uint32_t n, int64_t max_tokens, char *err, size_t errlen);
+/* Build the conversation of the call 'c' describes (an answer's or a
+   judge's).  0, or -1 with a message in 'err'. */
+int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen);
 
 void cv_free(cv_conv *cv);
 

@@ -24,9 +24,9 @@ static json_t *content_of(const cv_msg *m)
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < m->nparts; i++) {
         const cv_part *p = &m->parts[i];
-        json_t *o = p->kind == CV_TEXT
-            ? json_pack("{s:s, s:o}", "type", "text", "text", sv_json(p->text))
-            : json_pack("{s:s, s:{s:o}}", "type", "image_url", "image_url", "url", sv_json(p->url));
+        json_t *o = p->kind == CV_TEXT ? json_pack("{s:s, s:o}", "type", "text", "text", sv_json(p->text))
+                  : p->kind == CV_RAW ? json_incref(p->raw)
+                  : json_pack("{s:s, s:{s:o}}", "type", "image_url", "image_url", "url", sv_json(p->url));
         if (!o || json_array_append_new(arr, o)) {
             json_decref(arr);
             return NULL;
@@ -100,6 +100,12 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
         bad |= json_object_set(o, "stop", cv->stop);
     if (!bad && cv->seed)
         bad |= json_object_set(o, "seed", cv->seed);
+    if (!bad && cv->presence)
+        bad |= json_object_set(o, "presence_penalty", cv->presence);
+    if (!bad && cv->frequency)
+        bad |= json_object_set(o, "frequency_penalty", cv->frequency);
+    if (!bad && cv->top_k)          /* not OpenAI's, but vLLM's and llama.cpp's */
+        bad |= json_object_set(o, "top_k", cv->top_k);
     if (!bad && opt->logprobs)
         bad |= json_object_set_new(o, "logprobs", json_true());
     if (!bad && opt->stream)

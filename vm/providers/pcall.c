@@ -3,7 +3,8 @@
    The response is read by state: the status line and headers decide how
    the body is read -- an error status or a JSON answer is collected whole
    (up to PC_MAX_BODY) and parsed at the end; a 2xx event stream goes
-   through the SSE reader, each event to the provider's parser, and any
+   through its decoder (server-sent events, sse.h; or AWS event-stream
+   frames, eventstream.h), each event to the provider's parser, and any
    text it adds to the answer is handed on at once.  At the end the
    transport's status (httpc) and the answer's own state are combined
    into one failure class: a transport failure wins over whatever was
@@ -14,12 +15,19 @@
 #include <strings.h>
 #include <time.h>
 
+#include "anthropic.h"
+#include "bedrock.h"
+#include "eventstream.h"
 #include "openai.h"
 #include "pcall.h"
-#include "sseread.h"
+#include "sigv4.h"
+#include "sse.h"
 
 #define PC_MAX_BODY (8u << 20)
-#define PC_MAX_HEADERS 8
+#define PC_MAX_EVENT (4u << 20)     /* one stream event */
+#define PC_MAX_HEADERS 12
+
+enum { BODY_WHOLE, BODY_SSE, BODY_ES };
 
 struct pc_call {
     hc_engine *e;
@@ -33,9 +41,13 @@ struct pc_call {
     char *hdr[PC_MAX_HEADERS];  /* owned header lines */
     size_t nhdr;
     int status;
-    int sse;                    /* the body is an event stream */
+    int reading;                /* BODY_* */
+    char etype[96];             /* Bedrock: x-amzn-ErrorType */
     ans_buf raw;                /* error or JSON body */
-    sr_reader sr;
+    sse_decoder *sse;
+    es_decoder *es;
+    an_stream an;
+    br_stream br;
     ans_answer ans;
     int stopped;                /* the text callback refused */
     int64_t start_us, first_text_us;
@@ -43,15 +55,15 @@ struct pc_call {
     rv_toolcall *tools;
 };
 
-static int add_header(pc_call *c, const char *fmt, const char *a, const char *b)
+static int add_header(pc_call *c, const char *name, const char *value)
 {
     if (c->nhdr == PC_MAX_HEADERS)
         return -1;
-    size_t n = strlen(fmt) + strlen(a) + (b ? strlen(b) : 0) + 1;
+    size_t n = strlen(name) + strlen(value) + 3;
     char *h = malloc(n);
     if (!h)
         return -1;
-    snprintf(h, n, fmt, a, b ? b : "");
+    snprintf(h, n, "%s: %s", name, value);
     c->hdr[c->nhdr++] = h;
     return 0;
 }
@@ -68,7 +80,7 @@ static int header_safe(const char *v)
 
 /* ---------------------------------------------------------------- reading */
 
-/* Hand on the text the last event added. */
+/* Hand on the text the last event added; 1 when the reader refused it. */
 static int emit(pc_call *c, size_t before)
 {
     if (c->ans.text.len <= before || !c->h.text)
@@ -82,35 +94,83 @@ static int emit(pc_call *c, size_t before)
     return 0;
 }
 
-static int on_event(void *ud, const char *type, size_t tlen, const char *data, size_t dlen)
+/* One SSE event to the provider's parser; nonzero to stop reading. */
+static int sse_event_to(pc_call *c, const sse_event *ev)
 {
-    pc_call *c = ud;
     size_t before = c->ans.text.len;
-    oa_event(&c->ans, data, dlen);
-    if (c->ans.failed)
-        return 1;
-    return emit(c, before);
+    if (c->kind == RV_PROV_ANTHROPIC)
+        an_event(&c->an, &c->ans, ev->type, ev->type_len, ev->data, ev->data_len);
+    else
+        oa_event(&c->ans, ev->data, ev->data_len);
+    return c->ans.failed || emit(c, before);
+}
+
+static int read_sse(pc_call *c, const char *p, size_t n)
+{
+    while (n) {
+        size_t used = 0;
+        sse_event ev;
+        sse_status st = sse_feed(c->sse, p, n, &used, &ev);
+        if (st < 0) {
+            ans_fail(&c->ans, RV_FAIL_MALFORMED, "the stream is malformed: %s", sse_decoder_error(c->sse));
+            return 1;
+        }
+        p += used;
+        n -= used;
+        if (st == SSE_EVENT && sse_event_to(c, &ev))
+            return 1;
+        if (st == SSE_NEED)
+            break;
+    }
+    return 0;
+}
+
+static int read_es(pc_call *c, const char *p, size_t n)
+{
+    while (n) {
+        size_t used = 0;
+        es_message m;
+        es_status st = es_decode(c->es, p, n, &used, &m);
+        if (st < 0) {
+            ans_fail(&c->ans, RV_FAIL_MALFORMED, "the event stream is malformed: %s", es_decoder_error(c->es));
+            return 1;
+        }
+        p += used;
+        n -= used;
+        if (st == ES_MESSAGE) {
+            size_t before = c->ans.text.len;
+            br_message(&c->br, &c->ans, &m);
+            if (c->ans.failed || emit(c, before))
+                return 1;
+        }
+        if (st == ES_NEED)
+            break;
+    }
+    return 0;
 }
 
 static void on_header(void *ud, int status, const char *name, size_t nlen, const char *v, size_t vlen)
 {
     pc_call *c = ud;
     c->status = status;
-    if (nlen == 12 && !strncasecmp(name, "content-type", 12))
-        c->sse = status >= 200 && status < 300 && vlen >= 17 && !strncasecmp(v, "text/event-stream", 17);
-    else if (nlen == 11 && !strncasecmp(name, "retry-after", 11))
+    if (nlen == 12 && !strncasecmp(name, "content-type", 12)) {
+        int ok = status >= 200 && status < 300;
+        c->reading = ok && vlen >= 17 && !strncasecmp(v, "text/event-stream", 17) ? BODY_SSE
+                   : ok && vlen >= 32 && !strncasecmp(v, "application/vnd.amazon.eventstream", 32) ? BODY_ES
+                   : BODY_WHOLE;
+    } else if (nlen == 11 && !strncasecmp(name, "retry-after", 11))
         c->ans.retry_after_us = ans_retry_after(v, vlen, (int64_t)time(NULL));
+    else if (nlen == 16 && !strncasecmp(name, "x-amzn-errortype", 16))
+        snprintf(c->etype, sizeof c->etype, "%.*s", (int)(vlen < 95 ? vlen : 95), v);
 }
 
 static int on_data(void *ud, const char *p, size_t n)
 {
     pc_call *c = ud;
-    if (c->sse) {
-        int rc = sr_feed(&c->sr, p, n, on_event, c);
-        if (rc < 0)
-            ans_fail(&c->ans, RV_FAIL_MALFORMED, "a stream event is larger than %u bytes", SR_MAX_EVENT);
-        return rc != 0;
-    }
+    if (c->reading == BODY_SSE)
+        return read_sse(c, p, n);
+    if (c->reading == BODY_ES)
+        return read_es(c, p, n);
     if (ans_put(&c->raw, p, n)) {
         ans_fail(&c->ans, RV_FAIL_MALFORMED, "the answer is larger than %u bytes", PC_MAX_BODY);
         return 1;
@@ -130,33 +190,52 @@ static rv_failure transport_failure(hc_status st)
     }
 }
 
-static void on_done(void *ud, const hc_done *d)
+/* The end of a stream: an event the stream ended inside is still read
+   (real streams end without their last blank line); then the provider's
+   end marker must have come. */
+static void end_stream(pc_call *c)
 {
-    pc_call *c = ud;
-    c->x = NULL;
     ans_answer *a = &c->ans;
-    a->http_status = d->http_status;
-    if (d->status == HC_ABORTED) {
-        if (c->stopped)
-            ans_fail(a, RV_FAIL_ERROR, "the answer was refused while it streamed");
-        /* else the reader failed the answer already */
-    } else if (d->status != HC_OK) {
-        ans_fail(a, transport_failure(d->status), "%s (%s)", d->message, hc_status_name(d->status));
-    } else if (c->status >= 300 || c->status < 200) {
-        oa_error(a, c->status, c->raw.p ? c->raw.p : "", c->raw.len);
-    } else if (c->sse) {
-        int rc = sr_finish(&c->sr, on_event, c);
-        if (rc < 0)
-            ans_fail(a, RV_FAIL_MALFORMED, "a stream event is larger than %u bytes", SR_MAX_EVENT);
-        if (!a->failed && !a->ended)
-            ans_fail(a, RV_FAIL_RESET, "the stream ended without its end marker");
-    } else {
-        size_t before = a->text.len;
-        oa_parse(a, c->raw.p ? c->raw.p : "", c->raw.len);
-        if (!a->failed)
-            emit(c, before);
+    if (c->reading == BODY_SSE) {
+        sse_event ev;
+        sse_status st = sse_finish(c->sse, &ev);
+        if (st == SSE_EVENT)
+            sse_event_to(c, &ev);
+        else if (st < 0 && st != SSE_ERR_TRUNCATED)
+            ans_fail(a, RV_FAIL_MALFORMED, "the stream is malformed: %s", sse_decoder_error(c->sse));
+    } else if (es_finish(c->es) != ES_NEED)
+        ans_fail(a, RV_FAIL_RESET, "the event stream ended inside a frame");
+    if (!a->failed && !a->ended)
+        ans_fail(a, RV_FAIL_RESET, "the stream ended without its end marker");
+}
+
+static void read_whole(pc_call *c)
+{
+    ans_answer *a = &c->ans;
+    const char *b = c->raw.p ? c->raw.p : "";
+    if (c->status >= 300 || c->status < 200) {
+        if (c->kind == RV_PROV_ANTHROPIC)
+            an_error(a, c->status, b, c->raw.len);
+        else if (c->kind == RV_PROV_BEDROCK)
+            br_error(a, c->status, c->etype, strlen(c->etype), b, c->raw.len);
+        else
+            oa_error(a, c->status, b, c->raw.len);
+        return;
     }
-    /* the outcome */
+    size_t before = a->text.len;
+    if (c->kind == RV_PROV_ANTHROPIC)
+        an_parse(a, b, c->raw.len);
+    else if (c->kind == RV_PROV_BEDROCK)
+        br_parse(a, b, c->raw.len);
+    else
+        oa_parse(a, b, c->raw.len);
+    if (!a->failed)
+        emit(c, before);
+}
+
+static void make_outcome(pc_call *c, const hc_done *d)
+{
+    ans_answer *a = &c->ans;
     rv_outcome *o = &c->out;
     *o = vm_outcome_init(!a->failed);
     o->latency_us = d->total_us;
@@ -167,67 +246,188 @@ static void on_done(void *ud, const hc_done *d)
         o->failure = a->failure;
         o->retry_after_us = a->retry_after_us;
         o->detail = a->detail;
-        if (a->http_status && !o->http_status)
-            o->http_status = a->http_status;
-    } else {
-        o->text = (rv_sv){ a->text.p ? a->text.p : "", (uint32_t)a->text.len };
-        o->finish = (rv_sv){ a->finish, (uint32_t)strlen(a->finish) };
-        o->confidence = ans_confidence(a, &o->logprob);
-        if (a->ntools && (c->tools = calloc(a->ntools, sizeof *c->tools))) {
-            for (uint32_t i = 0; i < a->ntools; i++) {
-                const ans_tool *t = &a->tools[i];
-                c->tools[i].id = (rv_sv){ t->id.p ? t->id.p : "", (uint32_t)t->id.len };
-                c->tools[i].name = (rv_sv){ t->name.p ? t->name.p : "", (uint32_t)t->name.len };
-                c->tools[i].arguments = (rv_sv){ t->args.p ? t->args.p : "", (uint32_t)t->args.len };
-            }
-            o->tool_calls = c->tools;
-            o->ntool_calls = a->ntools;
-        } else if (a->ntools) {
-            *o = vm_outcome_init(0);
-            o->failure = RV_FAIL_ERROR;
-            o->detail = "out of memory for the tool calls";
-        }
+        return;
     }
+    o->text = (rv_sv){ a->text.p ? a->text.p : "", (uint32_t)a->text.len };
+    o->finish = (rv_sv){ a->finish, (uint32_t)strlen(a->finish) };
+    o->confidence = ans_confidence(a, &o->logprob);
+    if (!a->ntools)
+        return;
+    if (!(c->tools = calloc(a->ntools, sizeof *c->tools))) {
+        *o = vm_outcome_init(0);
+        o->failure = RV_FAIL_ERROR;
+        o->detail = "out of memory for the tool calls";
+        return;
+    }
+    for (uint32_t i = 0; i < a->ntools; i++) {
+        const ans_tool *t = &a->tools[i];
+        c->tools[i].id = (rv_sv){ t->id.p ? t->id.p : "", (uint32_t)t->id.len };
+        c->tools[i].name = (rv_sv){ t->name.p ? t->name.p : "", (uint32_t)t->name.len };
+        /* a call without arguments has an empty object of them */
+        c->tools[i].arguments = t->args.len ? (rv_sv){ t->args.p, (uint32_t)t->args.len } : (rv_sv){ "{}", 2 };
+    }
+    o->tool_calls = c->tools;
+    o->ntool_calls = a->ntools;
+}
+
+static void on_done(void *ud, const hc_done *d)
+{
+    pc_call *c = ud;
+    c->x = NULL;
+    ans_answer *a = &c->ans;
+    a->http_status = d->http_status;
+    if (d->status == HC_ABORTED) {
+        if (c->stopped)
+            ans_fail(a, RV_FAIL_ERROR, "the answer was refused while it streamed");
+        /* else the reader failed the answer already */
+    } else if (d->status != HC_OK)
+        ans_fail(a, transport_failure(d->status), "%s (%s)", d->message, hc_status_name(d->status));
+    else if (c->reading != BODY_WHOLE)
+        end_stream(c);
+    else
+        read_whole(c);
+    make_outcome(c, d);
     c->h.done(c->ud, c);
 }
 
 /* ---------------------------------------------------------------- building */
 
-static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, char *err, size_t errlen)
+/* The URL: the provider's endpoint (without a trailing '/') and 'path'. */
+static int make_url(pc_call *c, const rv_program *p, const rv_provider *pr, const char *path, char *err, size_t errlen)
 {
-    const rv_program *p = s->p;
     const char *ep = rv_str(p, pr->endpoint);
     size_t el = strlen(ep);
     while (el && ep[el - 1] == '/')
         el--;
-    if (snprintf(c->url, sizeof c->url, "%.*s/chat/completions", (int)el, ep) >= (int)sizeof c->url) {
+    if (snprintf(c->url, sizeof c->url, "%.*s%s", (int)el, ep, path) >= (int)sizeof c->url) {
         snprintf(err, errlen, "the provider's endpoint is too long");
         return -1;
     }
-    if (pr->key_env != RV_NONE) {
-        const char *var = rv_str(p, pr->key_env), *key = getenv(var);
-        if (!key || !*key) {
-            snprintf(err, errlen, "the environment variable %s (provider '%s') is not set", var, rv_str(p, pr->name));
-            return -1;
-        }
-        if (!header_safe(key)) {
-            snprintf(err, errlen, "the environment variable %s holds a control character", var);
-            return -1;
-        }
-        if (add_header(c, "Authorization: Bearer %s%s", key, NULL))
-            goto nomem;
-    }
-    if (add_header(c, "Content-Type: application/json%s%s", "", NULL) ||
-        add_header(c, "Accept: %s%s", s->stream ? "text/event-stream" : "application/json", NULL))
-        goto nomem;
-    oa_opts o = { s->stream, s->logprobs };
-    c->body = oa_body(s->cv, rv_str(p, p->models[s->model].id), &o, &c->body_len);
-    if (!c->body)
-        goto nomem;
     return 0;
-nomem:
+}
+
+/* The provider's key, from the variable it names ('*none' when it names
+   none); NULL with a message when the variable is unset or unusable. */
+static const char *key_of(const rv_program *p, const rv_provider *pr, int *none, char *err, size_t errlen)
+{
+    *none = pr->key_env == RV_NONE;
+    if (*none)
+        return NULL;
+    const char *var = rv_str(p, pr->key_env), *key = getenv(var);
+    if (!key || !*key) {
+        snprintf(err, errlen, "the environment variable %s (provider '%s') is not set", var, rv_str(p, pr->name));
+        return NULL;
+    }
+    if (!header_safe(key)) {
+        snprintf(err, errlen, "the environment variable %s holds a control character", var);
+        return NULL;
+    }
+    return key;
+}
+
+static int nomem(char *err, size_t errlen)
+{
     snprintf(err, errlen, "out of memory");
     return -1;
+}
+
+static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, char *err, size_t errlen)
+{
+    const rv_program *p = s->p;
+    int none;
+    const char *key = key_of(p, pr, &none, err, errlen);
+    if (make_url(c, p, pr, "/chat/completions", err, errlen) || (!key && !none))
+        return -1;
+    char bearer[4096];
+    if (key && snprintf(bearer, sizeof bearer, "Bearer %s", key) >= (int)sizeof bearer) {
+        snprintf(err, errlen, "the key in %s is too long", rv_str(p, pr->key_env));
+        return -1;
+    }
+    int bad = (key && add_header(c, "Authorization", bearer)) || add_header(c, "Content-Type", "application/json") ||
+              add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json");
+    memset(bearer, 0, sizeof bearer);
+    if (bad)
+        return nomem(err, errlen);
+    oa_opts o = { s->stream, s->logprobs };
+    if (!(c->body = oa_body(s->cv, rv_str(p, p->models[s->model].id), &o, &c->body_len)))
+        return nomem(err, errlen);
+    return 0;
+}
+
+static int build_anthropic(pc_call *c, const pc_spec *s, const rv_provider *pr, char *err, size_t errlen)
+{
+    const rv_program *p = s->p;
+    int none;
+    const char *key = key_of(p, pr, &none, err, errlen);
+    if (make_url(c, p, pr, "/messages", err, errlen) || (!key && !none))
+        return -1;
+    if ((key && add_header(c, "x-api-key", key)) || add_header(c, "anthropic-version", AN_VERSION) ||
+        add_header(c, "Content-Type", "application/json") ||
+        add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json"))
+        return nomem(err, errlen);
+    an_stream_init(&c->an);
+    c->body = an_body(s->cv, rv_str(p, p->models[s->model].id), s->stream, &c->body_len, err, errlen);
+    return c->body ? 0 : -1;
+}
+
+/* Bedrock: the URL's authority is the signed Host; the model id is
+   percent-encoded into the path and signed as sent. */
+static int build_bedrock(pc_call *c, const pc_spec *s, const rv_provider *pr, char *err, size_t errlen)
+{
+    const rv_program *p = s->p;
+    sv4_creds cr;
+    sv4_err se;
+    if (sv4_creds_from_env(&cr, &se)) {
+        snprintf(err, errlen, "%s (provider '%s')", se.msg, rv_str(p, pr->name));
+        return -1;
+    }
+    const char *ep = rv_str(p, pr->endpoint), *region = rv_str(p, pr->region);
+    const char *hs = strstr(ep, "://");
+    if (!hs || !region[0]) {
+        snprintf(err, errlen, "provider '%s' needs an endpoint URL and a region", rv_str(p, pr->name));
+        return -1;
+    }
+    hs += 3;
+    size_t hl = strcspn(hs, "/");
+    char host[512], prefix[512];
+    snprintf(host, sizeof host, "%.*s", (int)(hl < 511 ? hl : 511), hs);
+    snprintf(prefix, sizeof prefix, "%s", hs + hl);
+    size_t pl = strlen(prefix);
+    while (pl && prefix[pl - 1] == '/')
+        prefix[--pl] = 0;
+    const char *id = rv_str(p, p->models[s->model].id);
+    char *enc = sv4_uri_encode(id, strlen(id), 0);
+    if (!enc)
+        return nomem(err, errlen);
+    char path[1536];
+    int n = snprintf(path, sizeof path, "%s/model/%s/%s", prefix, enc, s->stream ? "converse-stream" : "converse");
+    free(enc);
+    if (n >= (int)sizeof path || make_url(c, p, pr, path + pl, err, errlen)) {
+        snprintf(err, errlen, "the model id is too long");
+        return -1;
+    }
+    br_stream_init(&c->br);
+    if (!(c->body = br_body(s->cv, &c->body_len, err, errlen)))
+        return -1;
+    const char *accept = s->stream ? "application/vnd.amazon.eventstream" : "application/json";
+    sv4_header hdrs[2] = { { "content-type", "application/json" }, { "accept", accept } };
+    sv4_request rq = { .method = "POST", .host = host, .path = path, .headers = hdrs, .nheaders = 2,
+                       .payload = c->body, .payload_len = c->body_len, .region = region, .service = "bedrock",
+                       .time = (int64_t)time(NULL) };
+    sv4_signer *signer = s->signer ? s->signer : sv4_signer_new();
+    sv4_result res = { 0 };
+    int rc = signer ? sv4_sign(signer, &rq, &cr, &res, &se) : -1;
+    if (!s->signer)
+        sv4_signer_free(signer);
+    if (rc) {
+        snprintf(err, errlen, "cannot sign the request: %s", signer ? se.msg : "out of memory");
+        return -1;
+    }
+    int bad = add_header(c, "Content-Type", "application/json") || add_header(c, "Accept", accept);
+    for (size_t i = 0; i < res.nheaders; i++)
+        bad |= add_header(c, res.headers[i].name, res.headers[i].value);
+    sv4_result_free(&res);
+    return bad ? nomem(err, errlen) : 0;
 }
 
 pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud, char *err, size_t errlen)
@@ -249,15 +449,17 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
     c->kind = pr->kind;
     c->first_text_us = -1;
     ans_init(&c->ans);
-    sr_init(&c->sr, 0);
-    int rc;
-    switch (pr->kind) {
-    case RV_PROV_OPENAI: rc = build_openai(c, s, pr, err, errlen); break;
-    default:
-        snprintf(err, errlen, "provider '%s': the %s wire format is not supported yet", rv_str(p, pr->name),
-                 pr->kind < RV_PROV__COUNT ? rv_provkind_names[pr->kind] : "?");
-        rc = -1;
-    }
+    int rc = -1;
+    if (!(c->sse = sse_decoder_new(PC_MAX_EVENT)) || !(c->es = es_decoder_new(0)))
+        nomem(err, errlen);
+    else if (pr->kind == RV_PROV_OPENAI)
+        rc = build_openai(c, s, pr, err, errlen);
+    else if (pr->kind == RV_PROV_ANTHROPIC)
+        rc = build_anthropic(c, s, pr, err, errlen);
+    else if (pr->kind == RV_PROV_BEDROCK)
+        rc = build_bedrock(c, s, pr, err, errlen);
+    else
+        snprintf(err, errlen, "provider '%s' has an unknown wire format", rv_str(p, pr->name));
     if (rc) {
         pc_free(c);
         return NULL;
@@ -293,14 +495,15 @@ void pc_free(pc_call *c)
     if (c->x)
         hc_cancel(c->e, c->x);
     for (size_t i = 0; i < c->nhdr; i++) {
-        /* the key was in one of these */
+        /* keys and signatures were in these */
         memset(c->hdr[i], 0, strlen(c->hdr[i]));
         free(c->hdr[i]);
     }
     free(c->body);
     free(c->raw.p);
     free(c->tools);
-    sr_free(&c->sr);
+    sse_decoder_free(c->sse);
+    es_decoder_free(c->es);
     ans_free(&c->ans);
     free(c);
 }

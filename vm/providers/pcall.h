@@ -8,7 +8,8 @@
    failure classes.
 
    Keys are read from the environment variable the provider names (and
-   the AWS variables for Bedrock) when the call is built; they go into
+   the AWS variables for Bedrock, whose requests are signed with SigV4)
+   when the call is built; they go into
    request headers and nowhere else: no message this module produces
    contains a header value, and a provider's error text is dropped for
    401/403 answers, where providers echo parts of the key.
@@ -23,6 +24,7 @@
 #include "answer.h"
 #include "conv.h"
 #include "httpc.h"
+#include "sigv4.h"
 #include "vm.h"
 
 typedef struct pc_call pc_call;
@@ -46,6 +48,8 @@ typedef struct {
     int64_t first_byte_timeout_us;  /* 0: none */
     int64_t idle_timeout_us;        /* 0: none */
     int64_t total_timeout_us;       /* 0: none */
+    sv4_signer *signer;             /* Bedrock: a signer whose key cache outlives the call
+                                       (borrowed), or NULL for one of its own */
 } pc_spec;
 
 /* Start the call.  Returns it, or NULL with a message in 'err' (no key in

@@ -29,7 +29,6 @@ typedef struct {
     hl_health *health;
     hc_engine *eng;
     bi_langdet *lang;
-    json_t *root;
     rv_request *req;
     char reqid[40];
     int64_t created, start_wall;
@@ -269,9 +268,7 @@ static rv_status do_call(run_ctx *x)
         wait_us(x, c->backoff_us);
     cv_conv cv;
     char err[256];
-    int rc = c->purpose == RV_PURPOSE_JUDGE ? cv_from_chat(&cv, c->msgs, c->nmsgs, c->max_output, err, sizeof err)
-                                            : cv_from_openai(&cv, x->root, c, err, sizeof err);
-    if (rc) {
+    if (cv_from_call(&cv, c, err, sizeof err)) {
         cv_free(&cv);
         return resume_unsent(x, c, RV_FAIL_CLIENT, err);
     }
@@ -365,6 +362,37 @@ static void hook_done(void *ud, const hc_done *d)
         snprintf(x->hook_err, sizeof x->hook_err, "HTTP %d", d->http_status);
 }
 
+/* The texts of the messages of 'role' (only the last such message when
+   'last'), as the input guardrails left them, joined with "\n". */
+static json_t *overlay_text(run_ctx *x, uint8_t role, int last)
+{
+    const rv_request *r = x->req;
+    const rv_sv *t = vm_texts(x->vm);
+    ans_buf b = { NULL, 0, 0 };
+    uint32_t from = 0;
+    if (last)
+        for (uint32_t i = 0; i < r->nmsg; i++)
+            if (r->msgs[i].role == role)
+                from = i;
+    int bad = 0;
+    for (uint32_t i = from; i < r->nmsg; i++) {
+        const rv_msg *m = &r->msgs[i];
+        if (m->role != role)
+            continue;
+        for (uint32_t k = m->slot; k < m->slot + m->nslots && k < r->nslot; k++)
+            if (r->slots[k].kind == RV_SLOT_CONTENT || r->slots[k].kind == RV_SLOT_PART) {
+                if (b.len)
+                    bad |= ans_put(&b, "\n", 1);
+                bad |= ans_put(&b, t[k].s, t[k].len);
+            }
+        if (last)
+            break;
+    }
+    json_t *s = bad ? NULL : json_stringn(b.p ? b.p : "", b.len);
+    free(b.p);
+    return s;
+}
+
 /* The summary a hook receives (documented in docs/providers.md). */
 static json_t *hook_summary(run_ctx *x)
 {
@@ -378,12 +406,11 @@ static json_t *hook_summary(run_ctx *x)
     }
     for (uint32_t i = 0; tools && i < r->ntool; i++)
         json_array_append_new(tools, json_stringn(r->tools[i].s, r->tools[i].len));
-    return json_pack("{s:s, s:s, s:s%, s:o, s:s%, s:I, s:I, s:I, s:b, s:o, s:s%}", "request_id", x->reqid, "agent",
+    return json_pack("{s:s, s:s, s:s%, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}", "request_id", x->reqid, "agent",
                      rv_str(x->p, x->p->agents[res->agent].name), "user", r->user.s ? r->user.s : "",
-                     (size_t)r->user.len, "metadata", meta, "input", r->input.s ? r->input.s : "",
-                     (size_t)r->input.len, "turns", (json_int_t)r->turns, "images", (json_int_t)r->images,
-                     "max_tokens", (json_int_t)r->max_tokens, "stream", r->stream, "tools", tools, "system",
-                     r->system.s ? r->system.s : "", (size_t)r->system.len);
+                     (size_t)r->user.len, "metadata", meta, "input", overlay_text(x, RV_ROLE_USER, 1), "turns",
+                     (json_int_t)r->turns, "images", (json_int_t)r->images, "max_tokens", (json_int_t)r->max_tokens,
+                     "stream", r->stream, "tools", tools, "system", overlay_text(x, RV_ROLE_SYSTEM, 0));
 }
 
 static rv_status do_hook(run_ctx *x)
@@ -494,18 +521,11 @@ int run_request(const rv_program *p, const char *body, size_t len, const run_opt
     int rc = RUN_BAD;
     char err[256];
     rv_reqerr rerr;
-    json_error_t je;
     if (!(x->req = req_parse(body, len, NULL, &rerr))) {
         print_error(x, "invalid_request_error", "invalid_request", rerr.msg);
         goto out;
     }
-    /* the request model accepted it: the same bytes parse here */
-    if (!(x->root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je))) {
-        print_error(x, "invalid_request_error", "invalid_request", je.text);
-        goto out;
-    }
-    json_t *so = json_object_get(x->root, "stream_options");
-    x->include_usage = json_is_true(json_object_get(so, "include_usage"));
+    x->include_usage = x->req->params.include_usage.len && x->req->params.include_usage_v;
     uint32_t agent = o->agent ? vm_agent(p, o->agent, strlen(o->agent)) : vm_agent(p, x->req->model.s, x->req->model.len);
     if (agent == RV_NONE) {
         snprintf(err, sizeof err, "no agent named '%.100s' in the policy",
@@ -541,7 +561,6 @@ out:
     bi_lang_free(x->lang);
     if (x->img.p)
         vm_image_free(&x->img);
-    json_decref(x->root);
     req_free(x->req);
     free(x->hook_body.p);
     free(x);
