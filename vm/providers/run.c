@@ -14,6 +14,7 @@
 
 #include "envmem.h"
 #include "health.h"
+#include "jsonw.h"
 #include "pcall.h"
 #include "run.h"
 #include "trace.h"
@@ -60,15 +61,19 @@ static int64_t wall_us(void)
 
 /* ---------------------------------------------------------------- client output */
 
+/* One document to the client (through the one JSON writer), or one SSE
+   event; takes 'j'. */
 static void put_json(run_ctx *x, json_t *j, int sse)
 {
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-    if (!s)
+    if (!j)
         return;
-    fprintf(x->o->out, sse ? "data: %s\n\n" : "%s\n", s);
+    if (sse)
+        fputs("data: ", x->o->out);
+    jw_print(x->o->out, j, 0);
+    if (sse)
+        fputc('\n', x->o->out);
     fflush(x->o->out);
-    free(s);
+    json_decref(j);
 }
 
 static const char *model_id(run_ctx *x, uint32_t m)
@@ -100,7 +105,7 @@ static void stream_text(run_ctx *x, rv_sv t)
         return;
     stream_head(x);
     x->sent_text = 1;
-    chunk(x, json_pack("{s:s%}", "content", t.s, (size_t)t.len), NULL);
+    chunk(x, json_pack("{s:o}", "content", jw_jstring(t.s, t.len)), NULL);
 }
 
 static json_t *usage_json(const rv_usage *u)
@@ -135,9 +140,9 @@ static json_t *tool_calls_json(const rv_result *r, int stream)
     json_t *arr = json_array();
     for (uint32_t i = 0; arr && i < r->ntool_calls; i++) {
         const rv_toolcall *t = &r->tool_calls[i];
-        json_t *o = json_pack("{s:s%, s:s, s:{s:s%, s:s%}}", "id", t->id.s, (size_t)t->id.len, "type", "function",
-                              "function", "name", t->name.s, (size_t)t->name.len, "arguments", t->arguments.s,
-                              (size_t)t->arguments.len);
+        json_t *o = json_pack("{s:o, s:s, s:{s:o, s:o}}", "id", jw_jstring(t->id.s, t->id.len), "type", "function",
+                              "function", "name", jw_jstring(t->name.s, t->name.len), "arguments",
+                              jw_jstring(t->arguments.s, t->arguments.len));
         if (stream && o)
             json_object_set_new(o, "index", json_integer(i));
         json_array_append_new(arr, o);
@@ -165,8 +170,7 @@ static void print_answer(run_ctx *x)
         fflush(x->o->out);
         return;
     }
-    json_t *msg = json_pack("{s:s, s:s%}", "role", "assistant", "content", r->answer.s ? r->answer.s : "",
-                            (size_t)r->answer.len);
+    json_t *msg = json_pack("{s:s, s:o}", "role", "assistant", "content", jw_jstring(r->answer.s, r->answer.len));
     if (msg && r->ntool_calls)
         json_object_set_new(msg, "tool_calls", tool_calls_json(r, 0));
     put_json(x, json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o}", "id", x->reqid, "object",
@@ -180,7 +184,8 @@ static void print_answer(run_ctx *x)
    cleanly). */
 static void print_error(run_ctx *x, const char *type, const char *code, const char *msg)
 {
-    json_t *e = json_pack("{s:{s:s, s:s, s:s, s:n}}", "error", "message", msg, "type", type, "code", code, "param");
+    json_t *e = json_pack("{s:{s:o, s:s, s:s, s:n}}", "error", "message", jw_jstring(msg, strlen(msg)), "type", type,
+                          "code", code, "param");
     put_json(x, e, x->o->stream);
 }
 
@@ -388,7 +393,7 @@ static json_t *overlay_text(run_ctx *x, uint8_t role, int last)
         if (last)
             break;
     }
-    json_t *s = bad ? NULL : json_stringn(b.p ? b.p : "", b.len);
+    json_t *s = bad ? NULL : jw_jstring(b.p, b.len);
     free(b.p);
     return s;
 }
@@ -402,13 +407,12 @@ static json_t *hook_summary(run_ctx *x)
     for (uint32_t i = 0; meta && i < r->nmeta; i++) {
         char k[256];
         snprintf(k, sizeof k, "%.*s", (int)r->meta[i].key.len, r->meta[i].key.s);
-        json_object_set_new(meta, k, json_stringn(r->meta[i].val.s, r->meta[i].val.len));
+        json_object_set_new(meta, k, jw_jstring(r->meta[i].val.s, r->meta[i].val.len));
     }
     for (uint32_t i = 0; tools && i < r->ntool; i++)
-        json_array_append_new(tools, json_stringn(r->tools[i].s, r->tools[i].len));
-    return json_pack("{s:s, s:s, s:s%, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}", "request_id", x->reqid, "agent",
-                     rv_str(x->p, x->p->agents[res->agent].name), "user", r->user.s ? r->user.s : "",
-                     (size_t)r->user.len, "metadata", meta, "input", overlay_text(x, RV_ROLE_USER, 1), "turns",
+        json_array_append_new(tools, jw_jstring(r->tools[i].s, r->tools[i].len));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}", "request_id", x->reqid, "agent",
+                     rv_str(x->p, x->p->agents[res->agent].name), "user", jw_jstring(r->user.s, r->user.len), "metadata", meta, "input", overlay_text(x, RV_ROLE_USER, 1), "turns",
                      (json_int_t)r->turns, "images", (json_int_t)r->images, "max_tokens", (json_int_t)r->max_tokens,
                      "stream", r->stream, "tools", tools, "system", overlay_text(x, RV_ROLE_SYSTEM, 0));
 }
@@ -419,7 +423,16 @@ static rv_status do_hook(run_ctx *x)
     char url[2048], err[256];
     snprintf(url, sizeof url, "%.*s", (int)hk->url.len, hk->url.s);
     json_t *sum = hook_summary(x);
-    char *body = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
+    char *body = NULL;
+    size_t blen = 0;
+    FILE *mf = sum ? open_memstream(&body, &blen) : NULL;
+    if (mf) {
+        int bad = jw_print(mf, sum, 0);
+        if (fclose(mf) || bad) {
+            free(body);
+            body = NULL;
+        }
+    }
     json_decref(sum);
     x->hook_body.len = 0;
     x->hook_done = x->hook_status = 0;
@@ -427,7 +440,7 @@ static rv_status do_hook(run_ctx *x)
     rv_outcome o = vm_outcome_init(0);
     o.failure = RV_FAIL_ERROR;
     const char *hdrs[] = { "Content-Type: application/json", "Accept: application/json" };
-    hc_spec s = { .url = url, .headers = hdrs, .nheaders = 2, .body = body, .body_len = body ? strlen(body) : 0,
+    hc_spec s = { .url = url, .headers = hdrs, .nheaders = 2, .body = body, .body_len = blen,
                   .connect_timeout_us = hk->timeout_us, .total_timeout_us = hk->timeout_us,
                   .first_byte_timeout_us = hk->timeout_us };
     hc_handler h = { hook_header, hook_data, hook_done };
