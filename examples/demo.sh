@@ -3,7 +3,8 @@
 # the worst-case cost of a request), compiles it to verified bytecode,
 # verifies the file as routevm will, prints the listing, runs its test
 # blocks, explains two decisions; then shows what a policy with mistakes
-# looks like to routec.
+# looks like to routec; and finally answers six requests live through
+# "routevm run", with the mock provider standing in for Bedrock.
 set -e
 BUILD=${1:-build}
 RC="$BUILD/routec"
@@ -36,3 +37,6 @@ say "routevm explain ... --request examples/requests/question.json   (a cascade:
 say "a policy with mistakes: routec check examples/broken.route.txt"
 cp examples/broken.route.txt "$OUT/broken.route"
 "$RC" check "$OUT/broken.route" || true
+
+say "live: routevm run examples/support.route against the mock Bedrock (no key, no network)"
+sh examples/live/demo_live.sh "$BUILD"

@@ -41,7 +41,7 @@ static void usage(FILE *f)
           "       routevm diff OLD NEW --requests TRAFFIC.jsonl [--json] [--fail-on-change]\n"
           "       routevm run POLICY --request REQ.json [--agent NAME] [--stream] [--trace FILE]\n"
           "                   [--trust PUB.pem] [--deadline MS] [--connect-timeout MS]\n"
-          "                   [--first-byte-timeout MS] [--idle-timeout MS]\n"
+          "                   [--first-byte-timeout MS] [--idle-timeout MS] [--endpoint PROVIDER=URL]\n"
           "exit status (explain): 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n"
           "exit status (run): 0 answered, 1 bad policy or request, 2 usage or I/O error,\n"
           "                   3 denied by a guardrail, 4 failed (no model answered, or a stream broke)\n", f);
@@ -341,7 +341,8 @@ static int cmd_run(int argc, char **argv)
     const char *policy = NULL, *request = NULL, *trust = NULL, *trace = NULL;
     run_opts o = { 0 };
     o.out = stdout;
-    static const char *const valued[] = { "--request", "--trust", "--agent", "--trace", "--deadline",
+    const char *endpoints[16];
+    static const char *const valued[] = { "--request", "--trust", "--agent", "--trace", "--deadline", "--endpoint",
                                           "--connect-timeout", "--first-byte-timeout", "--idle-timeout", NULL };
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -362,6 +363,15 @@ static int cmd_run(int argc, char **argv)
         else if (!strcmp(a, "--connect-timeout")) { if (ms_arg(a, v, &o.connect_timeout_us)) return RUN_USAGE; }
         else if (!strcmp(a, "--first-byte-timeout")) { if (ms_arg(a, v, &o.first_byte_timeout_us)) return RUN_USAGE; }
         else if (!strcmp(a, "--idle-timeout")) { if (ms_arg(a, v, &o.idle_timeout_us)) return RUN_USAGE; }
+        else if (!strcmp(a, "--endpoint")) {
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1] || o.nendpoints == 16) {
+                fprintf(stderr, "routevm: --endpoint takes PROVIDER=URL (at most 16), not '%s'\n", v);
+                return RUN_USAGE;
+            }
+            endpoints[o.nendpoints++] = v;
+            o.endpoints = endpoints;
+        }
         else if (!strcmp(a, "--stream")) o.stream = 1;
         else if (a[0] == '-') {
             fprintf(stderr, "routevm: unknown option '%s'\n", a);

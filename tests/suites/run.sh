@@ -87,3 +87,19 @@ if grep -rlF -e "$KEY" -e "$AKEY" -e "$SKEY" "$T" --include='*.out' --include='*
 else
     echo "PASS run/no_key_leak"
 fi
+
+# the live part of 'make demo' (examples/live): every request ends as the
+# example says
+if out=$(timeout 120 sh examples/live/demo_live.sh "$B" 2>&1) &&
+   printf '%s\n' "$out" | grep -Eq '^1-classify +answered +titan_lite +1 ' &&
+   printf '%s\n' "$out" | grep -Eq '^2-complaint +answered +claude_sonnet +3 ' &&
+   printf '%s\n' "$out" | grep -Eq '^3-spanish +answered +mistral_large +2 ' &&
+   printf '%s\n' "$out" | grep -Eq '^4-hard-question +answered +llama3_70b +4 +2 ' &&
+   printf '%s\n' "$out" | grep -Eq '^5-guardrail +denied ' &&
+   printf '%s\n' "$out" | grep -Eq '^6-outage +answered +claude_haiku +1 +4 ' &&
+   printf '%s\n' "$out" | grep -q '^total: '; then
+    echo "PASS run/demo_live"
+else
+    echo "FAIL run/demo_live: the live demo did not end as expected"
+    printf '%s\n' "$out" | tail -12
+fi

@@ -292,10 +292,9 @@ static void on_done(void *ud, const hc_done *d)
 
 /* ---------------------------------------------------------------- building */
 
-/* The URL: the provider's endpoint (without a trailing '/') and 'path'. */
-static int make_url(pc_call *c, const rv_program *p, const rv_provider *pr, const char *path, char *err, size_t errlen)
+/* The URL: the endpoint (without a trailing '/') and 'path'. */
+static int make_url(pc_call *c, const char *ep, const char *path, char *err, size_t errlen)
 {
-    const char *ep = rv_str(p, pr->endpoint);
     size_t el = strlen(ep);
     while (el && ep[el - 1] == '/')
         el--;
@@ -304,6 +303,11 @@ static int make_url(pc_call *c, const rv_program *p, const rv_provider *pr, cons
         return -1;
     }
     return 0;
+}
+
+static const char *endpoint_of(const pc_spec *s, const rv_provider *pr)
+{
+    return s->endpoint ? s->endpoint : rv_str(s->p, pr->endpoint);
 }
 
 /* The provider's key, from the variable it names ('*none' when it names
@@ -336,7 +340,7 @@ static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, cha
     const rv_program *p = s->p;
     int none;
     const char *key = key_of(p, pr, &none, err, errlen);
-    if (make_url(c, p, pr, "/chat/completions", err, errlen) || (!key && !none))
+    if (make_url(c, endpoint_of(s, pr), "/chat/completions", err, errlen) || (!key && !none))
         return -1;
     char bearer[4096];
     if (key && snprintf(bearer, sizeof bearer, "Bearer %s", key) >= (int)sizeof bearer) {
@@ -359,7 +363,7 @@ static int build_anthropic(pc_call *c, const pc_spec *s, const rv_provider *pr, 
     const rv_program *p = s->p;
     int none;
     const char *key = key_of(p, pr, &none, err, errlen);
-    if (make_url(c, p, pr, "/messages", err, errlen) || (!key && !none))
+    if (make_url(c, endpoint_of(s, pr), "/messages", err, errlen) || (!key && !none))
         return -1;
     if ((key && add_header(c, "x-api-key", key)) || add_header(c, "anthropic-version", AN_VERSION) ||
         add_header(c, "Content-Type", "application/json") ||
@@ -381,7 +385,7 @@ static int build_bedrock(pc_call *c, const pc_spec *s, const rv_provider *pr, ch
         snprintf(err, errlen, "%s (provider '%s')", se.msg, rv_str(p, pr->name));
         return -1;
     }
-    const char *ep = rv_str(p, pr->endpoint), *region = rv_str(p, pr->region);
+    const char *ep = endpoint_of(s, pr), *region = rv_str(p, pr->region);
     const char *hs = strstr(ep, "://");
     if (!hs || !region[0]) {
         snprintf(err, errlen, "provider '%s' needs an endpoint URL and a region", rv_str(p, pr->name));
@@ -402,7 +406,7 @@ static int build_bedrock(pc_call *c, const pc_spec *s, const rv_provider *pr, ch
     char path[1536];
     int n = snprintf(path, sizeof path, "%s/model/%s/%s", prefix, enc, s->stream ? "converse-stream" : "converse");
     free(enc);
-    if (n >= (int)sizeof path || make_url(c, p, pr, path + pl, err, errlen)) {
+    if (n >= (int)sizeof path || make_url(c, ep, path + pl, err, errlen)) {
         snprintf(err, errlen, "the model id is too long");
         return -1;
     }

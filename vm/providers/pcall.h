@@ -48,6 +48,8 @@ typedef struct {
     int64_t first_byte_timeout_us;  /* 0: none */
     int64_t idle_timeout_us;        /* 0: none */
     int64_t total_timeout_us;       /* 0: none */
+    const char *endpoint;           /* instead of the provider's endpoint (a local proxy, a test
+                                       server), or NULL */
     sv4_signer *signer;             /* Bedrock: a signer whose key cache outlives the call
                                        (borrowed), or NULL for one of its own */
 } pc_spec;

@@ -252,6 +252,17 @@ static int64_t least_positive(int64_t a, int64_t b)
     return a <= 0 ? b : b <= 0 ? a : a < b ? a : b;
 }
 
+/* The URL given for 'provider' with --endpoint NAME=URL, or NULL. */
+static const char *endpoint_override(run_ctx *x, uint32_t provider)
+{
+    const char *name = provider < x->p->nprovider ? rv_str(x->p, x->p->providers[provider].name) : "";
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < x->o->nendpoints; i++)
+        if (!strncmp(x->o->endpoints[i], name, n) && x->o->endpoints[i][n] == '=')
+            return x->o->endpoints[i] + n + 1;
+    return NULL;
+}
+
 /* A failure the driver detected before sending (no key, no memory). */
 static rv_status resume_unsent(run_ctx *x, const rv_call *c, rv_failure f, const char *why)
 {
@@ -285,7 +296,7 @@ static rv_status do_call(run_ctx *x)
     }
     int64_t total = least_positive(c->timeout_us, left);
     pc_spec s = {
-        .p = x->p, .model = c->model, .cv = &cv,
+        .p = x->p, .model = c->model, .cv = &cv, .endpoint = endpoint_override(x, c->provider),
         .stream = x->o->stream && c->may_stream && c->purpose == RV_PURPOSE_ANSWER,
         .logprobs = wants_logprobs(x, c),
         .connect_timeout_us = x->o->connect_timeout_us,

@@ -43,6 +43,10 @@ typedef struct {
     int64_t connect_timeout_us; /* 0: 10 s */
     int64_t first_byte_timeout_us;  /* 0: the attempt's timeout, else 60 s */
     int64_t idle_timeout_us;    /* gap between chunks of a stream; 0: 30 s */
+    /* endpoint overrides, "PROVIDER=URL" (borrowed): calls to that provider
+       go to URL instead (a local proxy, a test server) */
+    const char *const *endpoints;
+    uint32_t nendpoints;
 } run_opts;
 
 /* Decide and answer the request 'body' (an OpenAI chat-completions
