@@ -412,6 +412,36 @@ size_t bi_utf8_invalid(const char *str, size_t n)
     return n;
 }
 
+size_t bi_utf8_char(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    uint32_t cp;
+    if (!n)
+        return 0;
+    return s[0] < 0x80 ? 1 : utf8_decode(s, n, &cp);
+}
+
+int bi_utf8_cut(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    unsigned char b = s[0];
+    size_t need = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+    if (!need || n >= need)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        unsigned char lo = 0x80, hi = 0xBF;
+        if (i == 1) {   /* the second byte's range excludes overlongs, surrogates, > U+10FFFF */
+            if (b == 0xE0) lo = 0xA0;
+            else if (b == 0xED) hi = 0x9F;
+            else if (b == 0xF0) lo = 0x90;
+            else if (b == 0xF4) hi = 0x8F;
+        }
+        if (s[i] < lo || s[i] > hi)
+            return 0;
+    }
+    return 1;
+}
+
 uint32_t bi_djb2(const char *s, size_t n)
 {
     uint32_t h = 5381;

@@ -49,6 +49,12 @@ int64_t bi_len(const char *s, size_t n);
    above U+10FFFF, a stray or truncated byte), or n when all of it is
    valid UTF-8. */
 size_t bi_utf8_invalid(const char *s, size_t n);
+/* The length of the well-formed UTF-8 character s[0..n) begins with (1 for
+   ASCII), or 0 when it does not begin with one (n == 0 included). */
+size_t bi_utf8_char(const char *s, size_t n);
+/* Is s[0..n) (n >= 1) the beginning of a well-formed UTF-8 character that
+   needs more bytes than n?  (A character cut by the end of a chunk.) */
+int bi_utf8_cut(const char *s, size_t n);
 
 /* Numbers written in text, for number() and numbers(): an optional '-'
    right before the first digit (not after a letter or digit), digits

@@ -18,8 +18,12 @@
    whose match completes refuses the answer: the driver stops the stream
    and vm_resume reports RV_DENIED.  At the end of the stream each stage in
    turn matches what it holds without the partial flag and releases the
-   rest.  Thus the streamed text equals what the same guardrails make of
-   the whole answer, and a pattern split across chunks is still found.
+   rest.  A character cut between two chunks waits for its other bytes,
+   and a byte that begins no UTF-8 character (a barrier no match crosses,
+   in PCRE2's invalid-UTF mode) completes the text before it.  Thus the
+   streamed text equals what the same guardrails make of the whole answer
+   (tests/unit/stream_diff_test.c checks it on random answers and
+   chunkings), and a pattern split across chunks is still found.
 
    A match error (match or depth limit, out of memory) fails closed: the
    answer is refused.  The buffers grow with the answer and are capped with
@@ -29,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtins.h"
 #include "mem.h"
 #include "vmstate.h"
 
@@ -141,26 +146,64 @@ static int pass_on(rv_vm *vm, struct vm_feed *f, uint32_t k, const char *s, size
     return final ? 0 : stage_run(vm, f, k + 1, 0);
 }
 
+/* How far stage 's' may match now, from 'done' (not final).  The regexes
+   run in PCRE2's invalid-UTF mode, where a byte that does not begin a
+   well-formed character is a barrier no match crosses.  '*lim' gets the
+   end of the valid text from 'done'.  Returns 1 when '*lim' is such a
+   barrier: the valid run before it is complete, and whatever comes later
+   cannot change its matches.  Returns 0 when the valid text runs to the
+   end of what was received, or to a character the chunk cut ('*lim'
+   before it): it may go on.  (PCRE2's partial matching does not see
+   matches that end at a barrier, and treats a cut character as invalid,
+   so neither may reach it.) */
+static int stage_extent(const fstage *s, const char *in, size_t *lim)
+{
+    size_t q = s->done + bi_utf8_invalid(in + s->done, s->in.len - s->done);
+    *lim = q;
+    return q < s->in.len && !bi_utf8_cut(in + q, s->in.len - q);
+}
+
 static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
 {
     const rv_program *p = vm->img->p;
     fstage *s = &f->st[k];
     pcre2_code *re = vm->img->re[s->ga->regex];
-    uint32_t opts = final ? 0 : PCRE2_PARTIAL_HARD;
     const char *in = s->in.s ? s->in.s : "";   /* (nothing fed yet: no pointer arithmetic on NULL) */
     while (s->done <= s->in.len) {
-        int rc = pcre2_match(re, (PCRE2_SPTR)in, s->in.len, s->done, opts, vm->md, vm->ov.mctx);
-        if (rc == PCRE2_ERROR_NOMATCH) {
-            if (pass_on(vm, f, k, in + s->done, s->in.len - s->done, final))
-                return -1;
-            s->done = s->in.len;
-            return 0;
+        /* the subject and mode of this match (see stage_extent) */
+        size_t lim = s->in.len, n = s->in.len;
+        int barrier = 0;
+        uint32_t opts = 0;
+        if (!final) {
+            barrier = stage_extent(s, in, &lim);
+            if (barrier)
+                n = lim + 1;    /* the barrier byte ends the subject: PCRE2 treats it as it would in the whole answer */
+            else {
+                n = lim;
+                opts = PCRE2_PARTIAL_HARD;
+            }
         }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(vm->md);
-        if (rc == PCRE2_ERROR_PARTIAL) {
-            if (pass_on(vm, f, k, in + s->done, ov[0] - s->done, final))
+        int rc = pcre2_match(re, (PCRE2_SPTR)in, n, s->done, opts, vm->md, vm->ov.mctx);
+        /* (pass_on runs the next stage, which reuses the match data: keep the offsets) */
+        PCRE2_SIZE *ovp = pcre2_get_ovector_pointer(vm->md);
+        size_t m0 = rc >= 0 || rc == PCRE2_ERROR_PARTIAL ? ovp[0] : 0, m1 = rc >= 0 ? ovp[1] : m0;
+        if (rc >= 0 && !final && (barrier ? m0 > lim : m0 == m1 && m0 == lim))
+            rc = barrier ? PCRE2_ERROR_NOMATCH      /* a match past the barrier is for later */
+                         : PCRE2_ERROR_PARTIAL;     /* an empty match at the end: more text may make it longer */
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            /* nothing starts before 'lim': it goes on (the barrier byte too) */
+            size_t upto = final ? s->in.len : barrier ? lim + 1 : lim;
+            if (pass_on(vm, f, k, in + s->done, upto - s->done, final))
                 return -1;
-            s->done = ov[0];
+            s->done = upto;
+            if (final || !barrier)
+                return 0;
+            continue;
+        }
+        if (rc == PCRE2_ERROR_PARTIAL) {
+            if (pass_on(vm, f, k, in + s->done, m0 - s->done, final))
+                return -1;
+            s->done = m0;
             return 0;
         }
         if (rc < 0) {       /* the guardrail cannot decide: fail closed */
@@ -174,20 +217,22 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
             return -1;
         }
         /* a redaction: the text before the match, then the replacement */
-        if (pass_on(vm, f, k, in + s->done, ov[0] - s->done, final) ||
+        if (pass_on(vm, f, k, in + s->done, m0 - s->done, final) ||
             pass_on(vm, f, k, rv_str(p, s->ga->text), p->str_len[s->ga->text], final))
             return -1;
         vm_note_redactions(vm, s->guard, s->action, 1);
-        if (ov[1] > ov[0]) {
-            s->done = ov[1];
-        } else {            /* an empty match: keep one byte and move on */
-            if (ov[0] >= s->in.len) {
+        if (m1 > m0) {
+            s->done = m1;
+        } else {            /* an empty match: keep one character and move on, as gd_output does */
+            if (m0 >= s->in.len) {
                 s->done = s->in.len + 1;
                 break;
             }
-            if (pass_on(vm, f, k, in + ov[0], 1, final))
+            size_t c = bi_utf8_char(in + m0, s->in.len - m0);
+            c = c ? c : 1;
+            if (pass_on(vm, f, k, in + m0, c, final))
                 return -1;
-            s->done = ov[0] + 1;
+            s->done = m0 + c;
         }
     }
     if (s->done > s->in.len)

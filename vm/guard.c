@@ -178,7 +178,12 @@ static int redact(rv_vm *vm, uint32_t re, rv_sv in, rv_sv with, rv_sv *out)
         len += with.len;
         last = ov_[1];
         count++;
-        off = ov_[1] > ov_[0] ? ov_[1] : ov_[1] + 1;   /* an empty match moves on */
+        if (ov_[1] > ov_[0])
+            off = ov_[1];
+        else {      /* an empty match moves on by one character (a byte where none begins) */
+            size_t c = bi_utf8_char(in.s + ov_[1], in.len - ov_[1]);
+            off = ov_[1] + (c ? c : 1);
+        }
     }
     if (!count)
         return 0;

@@ -77,12 +77,43 @@ ls_set *ls_compile(const char *pat, size_t len, uint32_t flags)
         ls->first[f] |= 1ull << ls->nlit;
         if (ls->caseless && f >= 'a' && f <= 'z')
             ls->first[f - 32] |= 1ull << ls->nlit;
+        if (ls->caseless && (f == 's' || f == 'k'))     /* U+017F, U+212A (fold_alt) */
+            ls->first[f == 's' ? 0xC5 : 0xE2] |= 1ull << ls->nlit;
         ls->lit[ls->nlit].s = s;
         ls->lit[ls->nlit].n = (uint32_t)n;
         ls->nlit++;
         start = i + 1;
     }
     return ls;
+}
+
+/* Caseless, PCRE2 folds by Unicode: 'k' also matches U+212A KELVIN SIGN
+   and 's' U+017F LATIN SMALL LETTER LONG S, the only characters outside
+   ASCII that fold to an ASCII letter (the literals are ASCII).  The bytes
+   of such a character at s[0..n) for the literal's byte 'l', else 0. */
+static size_t fold_alt(unsigned char l, const unsigned char *s, size_t n)
+{
+    if (l == 's' && n >= 2 && s[0] == 0xC5 && s[1] == 0xBF)
+        return 2;
+    if (l == 'k' && n >= 3 && s[0] == 0xE2 && s[1] == 0x84 && s[2] == 0xAA)
+        return 3;
+    return 0;
+}
+
+/* Does literal 'l' (folded) occur caseless at s[0..n)? */
+static int caseless_at(const unsigned char *l, uint32_t ln, const unsigned char *s, size_t n)
+{
+    size_t p = 0;
+    for (uint32_t j = 0; j < ln; j++) {
+        size_t a;
+        if (p < n && fold(s[p]) == l[j])
+            p++;
+        else if ((a = fold_alt(l[j], s + p, n - p)))
+            p += a;
+        else
+            return 0;
+    }
+    return 1;
 }
 
 int ls_search(const ls_set *ls, const char *str, size_t n)
@@ -95,15 +126,16 @@ int ls_search(const ls_set *ls, const char *str, size_t n)
             m &= m - 1;
             const unsigned char *l = (const unsigned char *)ls->lit[k].s;
             uint32_t ln = ls->lit[k].n;
-            if (ln > n - i)
+            if (ln > n - i)     /* every character of a literal takes a byte at least */
                 continue;
+            if (ls->caseless) {
+                if (caseless_at(l, ln, s + i, n - i))
+                    return 1;
+                continue;
+            }
             uint32_t j = 1;
-            if (ls->caseless)
-                while (j < ln && fold(s[i + j]) == l[j])
-                    j++;
-            else
-                while (j < ln && s[i + j] == l[j])
-                    j++;
+            while (j < ln && s[i + j] == l[j])
+                j++;
             if (j == ln)
                 return 1;
         }

@@ -24,12 +24,15 @@ int main(void)
         { "ab|abc|b", RV_RE_CASELESS },
         { "x-ray", RV_RE_CASELESS | RV_RE_MULTILINE | RV_RE_DOTALL },
         { "Case", 0 },
+        { "(secret|kelvin|sks)", RV_RE_CASELESS },    /* Unicode folds: U+017F is s, U+212A is k */
+        { "(ask|ss)", 0 },
     };
     static const char *const declined[] = { "^(hi|hello)[ ,.!]", "[0-9]{3}-[0-9]{2}", "a|", "(a)(b)", "x*", "a.b",
                                             "caf\xc3\xa9", "" };
     const char *alphabet[] = { "a", "b", "c", "x", "-", "r", "y", " ", "pass", "word", "PASS", "iban", "IbAn",
                                "credit", " card", "stack", " trace", "Case", "case", "refund", "\xc3\xa9", "\xff",
-                               "\n", "segfault", "exception", "ab", "x-ray", "X-RAY" };
+                               "\n", "segfault", "exception", "ab", "x-ray", "X-RAY",
+                               "\xc5\xbf", "\xe2\x84\xaa", "\xc5", "\xe2\x84", "secret", "ecret", "elvin", "s", "k", "S" };
     for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
         ls_set *ls = ls_compile(pats[k].pat, strlen(pats[k].pat), pats[k].flags);
         int ec;
