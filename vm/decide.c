@@ -108,10 +108,23 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
     return vm;
 }
 
+static void settle_day(rv_vm *vm, int64_t actual);
+
+/* A decision left at RV_CALL (the driver moved on without resuming): its
+   call was not made as far as the VM knows, so nothing stays reserved
+   (vm.h). */
+static void abandon(rv_vm *vm)
+{
+    if (vm->state == VS_CALL)
+        settle_day(vm, 0);
+    vm->state = VS_IDLE;
+}
+
 void vm_free(rv_vm *vm)
 {
     if (!vm)
         return;
+    abandon(vm);
     pcre2_match_data_free(vm->md);
     gd_free(&vm->ov);
     if (vm->feed)
@@ -537,25 +550,29 @@ static step not_made(rv_vm *vm, rv_failure f, const char *why)
     return f == RV_FAIL_DEADLINE ? ST_FAILED : ST_NEXT;
 }
 
-/* Reserve the call's worst case against the per-day budgets of the agent
-   addressed and of the agent deciding.  0 when reserved (or no budget). */
+/* Reserve the call's worst case against the per-day budget of every agent
+   on the request's path -- the one addressed, those it delegated or fell
+   back to, the one deciding -- each once.  0 when reserved (or no budget);
+   -1 when one refused (nothing stays reserved). */
 static int reserve_day(rv_vm *vm, int64_t worst)
 {
     const rv_program *p = vm->img->p;
-    uint32_t who[2] = { vm->res.first_agent, vm->res.agent };
     vm->cur.nticket = 0;
-    for (int i = 0; i < 2; i++) {
-        const rv_agent *a = &p->agents[who[i]];
-        if (!a->budget_day || (i == 1 && who[1] == who[0]))
+    if (!vm->env || !vm->env->reserve)
+        return 0;
+    for (uint32_t i = 0; i < vm->nchain; i++) {
+        uint32_t who = vm->chain[i], j = 0;
+        const rv_agent *a = &p->agents[who];
+        while (j < i && vm->chain[j] != who)
+            j++;
+        if (!a->budget_day || j < i)
             continue;
-        if (!vm->env || !vm->env->reserve)
-            continue;
-        rv_spendkey k = spend_key(vm, who[i]);
+        rv_spendkey k = spend_key(vm, who);
         uint64_t t = 0;
         if (vm->env->reserve(vm->env->ud, &k, worst, a->budget_day, &t) != 0) {
-            for (uint8_t j = 0; j < vm->cur.nticket; j++)
+            for (uint32_t n = 0; n < vm->cur.nticket; n++)
                 if (vm->env->settle)
-                    vm->env->settle(vm->env->ud, vm->cur.ticket[j], 0);
+                    vm->env->settle(vm->env->ud, vm->cur.ticket[n], 0);
             vm->cur.nticket = 0;
             return -1;
         }
@@ -564,17 +581,22 @@ static int reserve_day(rv_vm *vm, int64_t worst)
     return 0;
 }
 
-/* Is there a per-day budget to reserve against (and a ledger to hold it)? */
+/* Is there a per-day budget on the path to reserve against (and a ledger
+   to hold it)? */
 static int day_budgeted(const rv_vm *vm)
 {
     const rv_program *p = vm->img->p;
-    return vm->env && vm->env->reserve &&
-           (p->agents[vm->res.first_agent].budget_day || p->agents[vm->res.agent].budget_day);
+    if (!vm->env || !vm->env->reserve)
+        return 0;
+    for (uint32_t i = 0; i < vm->nchain; i++)
+        if (p->agents[vm->chain[i]].budget_day)
+            return 1;
+    return 0;
 }
 
 static void settle_day(rv_vm *vm, int64_t actual)
 {
-    for (uint8_t j = 0; j < vm->cur.nticket; j++)
+    for (uint32_t j = 0; j < vm->cur.nticket; j++)
         if (vm->env && vm->env->settle)
             vm->env->settle(vm->env->ud, vm->cur.ticket[j], actual);
     vm->cur.nticket = 0;
@@ -920,6 +942,7 @@ static rv_status run(rv_vm *vm, step st)
 rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts)
 {
     const rv_program *p = vm->img->p;
+    abandon(vm);
     vm->req = req;
     if (++vm->gen == 0) {   /* after 2^32 requests: forget every cached key */
         memset(vm->meta_gen, 0, vm->img->nmeta_slot * sizeof *vm->meta_gen);

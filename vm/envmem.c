@@ -74,6 +74,15 @@ static size_t row_of(rv_memenv *e, const char *agent, uint32_t len, int64_t day,
     return e->nrow++;
 }
 
+/* a + b for non-negative figures, saturating at INT64_MAX: money never
+   wraps, whatever a provider reports */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    a = a > 0 ? a : 0;
+    b = b > 0 ? b : 0;
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
 static int env_reserve(void *ud, const rv_spendkey *k, int64_t amount, int64_t limit, uint64_t *t)
 {
     rv_memenv *e = ud;
@@ -81,7 +90,7 @@ static int env_reserve(void *ud, const rv_spendkey *k, int64_t amount, int64_t l
     if (r == SIZE_MAX || MEM_GROW(e->tickets, e->nticket, e->capticket))
         return -1;
     ledger_row *row = &e->rows[r];
-    if (amount < 0 || row->spent + row->reserved > limit - amount)
+    if (amount < 0 || limit < amount || sat_add(row->spent, row->reserved) > limit - amount)
         return 1;
     row->reserved += amount;
     e->tickets[e->nticket] = (ticket){ (uint32_t)r, amount, 1 };
@@ -97,7 +106,7 @@ static void env_settle(void *ud, uint64_t t, int64_t actual)
     ticket *tk = &e->tickets[t];
     ledger_row *row = &e->rows[tk->row];
     row->reserved -= tk->amount;
-    row->spent = row->spent > INT64_MAX - actual ? INT64_MAX : row->spent + actual;
+    row->spent = sat_add(row->spent, actual);
     tk->open = 0;
 }
 
@@ -105,7 +114,7 @@ static int64_t env_spent(void *ud, const rv_spendkey *k)
 {
     rv_memenv *e = ud;
     size_t r = row_of(e, k->agent, k->agent_len, k->day, 0);
-    return r == SIZE_MAX ? 0 : e->rows[r].spent + e->rows[r].reserved;
+    return r == SIZE_MAX ? 0 : sat_add(e->rows[r].spent, e->rows[r].reserved);
 }
 
 static void env_model(void *ud, uint32_t m, rv_modelstate *out)
@@ -166,6 +175,6 @@ int memenv_add_spend(rv_memenv *e, const char *agent, int64_t day, int64_t amoun
     size_t r = row_of(e, agent, (uint32_t)strlen(agent), day, 1);
     if (r == SIZE_MAX)
         return -1;
-    e->rows[r].spent += amount;
+    e->rows[r].spent = sat_add(e->rows[r].spent, amount);
     return 0;
 }

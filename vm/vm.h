@@ -35,6 +35,11 @@
      vm_result, released stream text) points into the VM or the program
      and stays valid until the next vm_resume, vm_feed, vm_start or
      vm_free, whichever comes first, unless said otherwise.
+   - A driver that made a call resumes with its outcome, failures
+     included (with the usage the provider reported), so that the call's
+     reservation against the daily budgets is settled.  A decision left
+     at RV_CALL -- the driver starts another or frees the VM -- counts its
+     call as not made: its reservation is released.
    - Inputs that change decisions at run time (the clock, spend against
      budgets, observed latency, circuit and rate-limit state, randomness
      for backoff jitter) come only through rv_env.  vm/envmem.h is an

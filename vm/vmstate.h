@@ -43,8 +43,8 @@ struct rv_vm {
         uint32_t kept_model;    /* the model that gave it (the step's, or its stand-in) */
         uint32_t rule;          /* the rule whose call settings apply, RV_NONE */
         int64_t retry_after;    /* the last failure's Retry-After, -1 if none */
-        uint64_t ticket[2];     /* day-budget reservations of the call in flight */
-        uint8_t nticket;
+        uint64_t ticket[RV_MAX_CHAIN];  /* day-budget reservations of the call in flight */
+        uint32_t nticket;
     } cur;
     uint32_t onfail_used[RV_MAX_ATTEMPTS];  /* 'fallback on' entries taken (targets indexes) */
     uint32_t nonfail_used;
