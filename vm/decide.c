@@ -209,11 +209,21 @@ static rv_spendkey spend_key(rv_vm *vm, uint32_t agent)
 
 /* ---------------------------------------------------------------- estimates */
 
+/* tokens x price, clamped to INT64_MAX: a sum of a few such terms cannot
+   overflow (a crafted program may state any non-negative price, a
+   provider report any usage) */
+static __int128 term(int64_t tokens, int64_t price)
+{
+    __int128 v = (__int128)(tokens > 0 ? tokens : 0) * (price > 0 ? price : 0);
+    return v > INT64_MAX ? INT64_MAX : v;
+}
+
+static int64_t money(__int128 c) { return c > INT64_MAX ? INT64_MAX : (int64_t)c; }
+
 int64_t vm_call_cost(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens)
 {
     const rv_model *m = &p->models[model];
-    __int128 c = (__int128)in_tokens * m->price_in + (__int128)out_tokens * m->price_out;
-    return c > INT64_MAX ? INT64_MAX : (int64_t)c;
+    return money(term(in_tokens, m->price_in) + term(out_tokens, m->price_out));
 }
 
 static int64_t pos(int64_t v) { return v > 0 ? v : 0; }
@@ -228,12 +238,11 @@ int64_t vm_usage_cost(const rv_program *p, uint32_t model, const rv_usage *u)
     int64_t out = pos(u->output), reasoning = m->price_reasoning >= 0 ? pos(u->reasoning) : 0;
     if (reasoning > out)
         reasoning = out;
-    __int128 c = (__int128)pos(u->input) * m->price_in
-               + (__int128)pos(u->cache_read) * (m->price_cached >= 0 ? m->price_cached : m->price_in)
-               + (__int128)pos(u->cache_write) * (m->price_cache_write >= 0 ? m->price_cache_write : m->price_in)
-               + (__int128)(out - reasoning) * m->price_out
-               + (__int128)reasoning * (m->price_reasoning >= 0 ? m->price_reasoning : 0);
-    return c > INT64_MAX ? INT64_MAX : (int64_t)c;
+    return money(term(u->input, m->price_in)
+               + term(u->cache_read, m->price_cached >= 0 ? m->price_cached : m->price_in)
+               + term(u->cache_write, m->price_cache_write >= 0 ? m->price_cache_write : m->price_in)
+               + term(out - reasoning, m->price_out)
+               + term(reasoning, m->price_reasoning >= 0 ? m->price_reasoning : 0));
 }
 
 int64_t vm_call_worst(const rv_program *p, uint32_t model, int64_t in_tokens, int64_t out_tokens)
@@ -243,8 +252,7 @@ int64_t vm_call_worst(const rv_program *p, uint32_t model, int64_t in_tokens, in
     if (m->price_cached > in) in = m->price_cached;
     if (m->price_cache_write > in) in = m->price_cache_write;
     if (m->price_reasoning > out) out = m->price_reasoning;
-    __int128 c = (__int128)in_tokens * in + (__int128)out_tokens * out;
-    return c > INT64_MAX ? INT64_MAX : (int64_t)c;
+    return money(term(in_tokens, in) + term(out_tokens, out));
 }
 
 static int64_t conversation_tokens(rv_vm *vm)

@@ -16,7 +16,8 @@
      request or is freed;
    - money never overflows: usage counts near INT64_MAX from a provider
      saturate the cost and the ledger, and the next reservation is
-     refused, with no signed overflow (UBSan would stop the test). */
+     refused, with no signed overflow (UBSan would stop the test), even
+     at the largest prices a crafted program may state. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,7 @@ static int64_t ledger(rv_memenv *env, const char *agent)
 }
 
 /* The bytes of what the call sends: an upper bound on its input tokens. */
-static int64_t call_bytes(const rv_vm *vm, const rv_call *c)
+static int64_t call_bytes(const rv_call *c)
 {
     int64_t b = 0;
     if (c->msgs) {
@@ -105,7 +106,7 @@ static rv_outcome outcome(const rv_vm *vm, const rv_program *p, char *text)
 {
     const rv_call *c = vm_call(vm);
     rv_outcome o = vm_outcome_init(rnd(4) != 0);
-    int64_t in = call_bytes(vm, c), out = c->max_output ? c->max_output : p->models[c->model].context;
+    int64_t in = call_bytes(c), out = c->max_output ? c->max_output : p->models[c->model].context;
     int64_t used_in = (int64_t)rnd((uint64_t)in + 1), used_out = (int64_t)rnd((uint64_t)out + 1);
     if (rnd(3)) {       /* reported usage, split into classes */
         o.usage.cache_read = (int64_t)rnd((uint64_t)used_in + 1);
@@ -271,6 +272,22 @@ static void test_overflow(const rv_program *p, const rv_image *img)
     memenv_free(env);
 }
 
+/* A crafted program may state any non-negative price: the largest prices
+   times the largest usage still saturate, term by term. */
+static void test_price_overflow(rv_program *p)
+{
+    uint32_t m = 1;     /* b: every class priced */
+    rv_model saved = p->models[m];
+    p->models[m].price_in = p->models[m].price_out = p->models[m].price_cached = INT64_MAX;
+    p->models[m].price_cache_write = p->models[m].price_reasoning = INT64_MAX;
+    rv_usage u = { INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX, INT64_MAX / 2 };
+    int64_t c = vm_usage_cost(p, m, &u), w = vm_call_worst(p, m, INT64_MAX, INT64_MAX),
+            e = vm_call_cost(p, m, INT64_MAX, INT64_MAX);
+    CHECK("money: the largest prices times the largest usage saturate", c == INT64_MAX && w == INT64_MAX &&
+          e == INT64_MAX, "usage %lld worst %lld estimate %lld", (long long)c, (long long)w, (long long)e);
+    p->models[m] = saved;
+}
+
 int main(void)
 {
     rv_program *p = compile(POLICY);
@@ -287,6 +304,7 @@ int main(void)
     test_day_budgets(p, &img);
     test_abandoned(p, &img);
     test_overflow(p, &img);
+    test_price_overflow(p);
     vm_image_free(&img);
     rv_program_free(p);
     return failures ? 1 : 0;
