@@ -836,7 +836,7 @@ static step next_step(rv_vm *vm)
         if (vm->cur.purpose == RV_PURPOSE_JUDGE)     /* an unrated answer is not accepted */
             return vm->cur.step + 1 < cs->count ? escalate(vm) : ST_FALLBACK;
         if (f == RV_FAIL_BUDGET && vm->cur.kept.s)  /* cannot afford to escalate: the best answer so far */
-            return accept(vm, vm->cur.kept_model, vm->cur.kept, NULL, 0, 0);
+            return accept(vm, vm->cur.kept_model, vm->cur.kept, vm->cur.kept_tools, vm->cur.nkept_tools, 0);
         if (vm->cur.step + 1 < cs->count)
             return escalate(vm);
     }
@@ -856,6 +856,8 @@ static step fallback_step(rv_vm *vm)
         vm->cur.cascade = RV_NONE;
         vm->cur.kept.s = NULL;
         vm->cur.kept.len = 0;
+        vm->cur.kept_tools = NULL;
+        vm->cur.nkept_tools = 0;
         if (!t->is_agent) {
             aim(vm, t->index, RV_VIA_FALLBACK, idx);
             return ST_TRY;
@@ -867,6 +869,27 @@ static step fallback_step(rv_vm *vm)
     if (!vm->res.error)
         fail_msg(vm, vm->res.failure, "the model failed and no fallback is left");
     return ST_FAILED;
+}
+
+/* A copy of 'n' tool calls in per-request memory; NULL when out of memory
+   (or n == 0). */
+static rv_toolcall *copy_tools(rv_vm *vm, const rv_toolcall *tools, uint32_t n)
+{
+    rv_toolcall *tc = n ? vm_alloc(vm, n * sizeof *tc) : NULL;
+    if (!tc)
+        return NULL;
+    for (uint32_t i = 0; i < n; i++) {
+        const rv_sv *src[3] = { &tools[i].id, &tools[i].name, &tools[i].arguments };
+        rv_sv *dst[3] = { &tc[i].id, &tc[i].name, &tc[i].arguments };
+        for (int k = 0; k < 3; k++) {
+            char *d = vm_copy(vm, src[k]->s ? src[k]->s : "", src[k]->len);
+            if (!d)
+                return NULL;
+            dst[k]->s = d;
+            dst[k]->len = src[k]->len;
+        }
+    }
+    return tc;
 }
 
 /* Accept an answer: copy it, run the output guardrails of every agent on
@@ -884,26 +907,10 @@ static step accept(rv_vm *vm, uint32_t model, rv_sv text, const rv_toolcall *too
         }
         text.s = d;
     }
-    rv_toolcall *tc = NULL;
-    if (ntools) {
-        tc = vm_alloc(vm, ntools * sizeof *tc);
-        if (!tc) {
-            fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
-            return ST_FAILED;
-        }
-        for (uint32_t i = 0; i < ntools; i++) {
-            const rv_sv *src[3] = { &tools[i].id, &tools[i].name, &tools[i].arguments };
-            rv_sv *dst[3] = { &tc[i].id, &tc[i].name, &tc[i].arguments };
-            for (int k = 0; k < 3; k++) {
-                char *d = vm_copy(vm, src[k]->s ? src[k]->s : "", src[k]->len);
-                if (!d) {
-                    fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
-                    return ST_FAILED;
-                }
-                dst[k]->s = d;
-                dst[k]->len = src[k]->len;
-            }
-        }
+    rv_toolcall *tc = vm_owns(vm, (const char *)tools) ? (rv_toolcall *)tools : copy_tools(vm, tools, ntools);
+    if (ntools && !tc) {
+        fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
+        return ST_FAILED;
     }
     for (uint32_t i = vm->nchain; i-- > 0;) {
         uint32_t agent = vm->chain[i];
@@ -1094,12 +1101,15 @@ rv_status vm_resume(rv_vm *vm, const rv_outcome *o)
         const rv_cascade *cs = &p->cascades[vm->cur.cascade];
         if (vm->cur.purpose == RV_PURPOSE_JUDGE) {
             if (rating(text) >= cs->threshold)
-                return run(vm, accept(vm, vm->cur.kept_model, vm->cur.kept, NULL, 0, 0));
+                return run(vm, accept(vm, vm->cur.kept_model, vm->cur.kept, vm->cur.kept_tools,
+                                      vm->cur.nkept_tools, 0));
             return run(vm, escalate(vm));
         }
         if (vm->cur.step + 1 < cs->count) {
             char *kept = vm_copy(vm, text.s ? text.s : "", text.len);
-            if (!kept) {
+            vm->cur.kept_tools = copy_tools(vm, o->tool_calls, o->ntool_calls);
+            vm->cur.nkept_tools = vm->cur.kept_tools ? o->ntool_calls : 0;
+            if (!kept || (o->ntool_calls && !vm->cur.kept_tools)) {
                 fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
                 return run(vm, ST_FAILED);
             }

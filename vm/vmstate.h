@@ -41,6 +41,8 @@ struct rv_vm {
         uint32_t fallback;      /* next fallback entry of the deciding agent */
         rv_sv kept;             /* a cascade step's answer while the judge rates it (VM memory) */
         uint32_t kept_model;    /* the model that gave it (the step's, or its stand-in) */
+        const rv_toolcall *kept_tools;  /* and its tool calls (VM memory) */
+        uint32_t nkept_tools;
         uint32_t rule;          /* the rule whose call settings apply, RV_NONE */
         int64_t retry_after;    /* the last failure's Retry-After, -1 if none */
         uint64_t ticket[RV_MAX_CHAIN];  /* day-budget reservations of the call in flight */
