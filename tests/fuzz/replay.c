@@ -1,5 +1,5 @@
 /* A main() for the libFuzzer harnesses of byte parsers that have no
-   command-line front end (fuzz_sse, fuzz_eventstream): runs
+   command-line front end (fuzz_sse, fuzz_eventstream, fuzz_sigv4): runs
    LLVMFuzzerTestOneInput once per file named on the command line, so
    tests/suites/corpus.sh replays their seed corpora under the sanitizer
    build with the harness's own checks.  A harness signals a broken

@@ -57,5 +57,6 @@ replay request "$B/routevm" explain tests/compile/clean.route --agent main --req
 # each input (tests/fuzz/replay.c; an abort is a broken property)
 replay eventstream "$B/replay/fuzz_eventstream"
 replay sse "$B/replay/fuzz_sse"
+replay sigv4 "$B/replay/fuzz_sigv4"
 replay replay "$B/routevm" simulate tests/simulate/pair.route --agent escalate --replay
 replay answers "$B/replay/fuzz_answers"

@@ -359,7 +359,8 @@ static void put_normalized(sb *b, const char *path)
                 b->len--;
             if (b->len > start)
                 b->len--;            /* the '/' before the removed segment */
-            b->p[b->len] = 0;
+            if (b->p)               /* (nothing written yet: a leading '..') */
+                b->p[b->len] = 0;
             continue;
         }
         sb_putc(b, '/');
@@ -469,9 +470,10 @@ static void add_param(sv4_signer *s, size_t *nq, const char *k, const char *v)
 
 static void put_canonical_query(sv4_signer *s, sb *out, size_t nq)
 {
+    const char *base = s->tmp.p ? s->tmp.p : "";    /* every name and value empty: no buffer yet */
     for (size_t i = 0; i < nq; i++) {
-        s->q[i].k = s->tmp.p + s->q[i].koff;
-        s->q[i].v = s->tmp.p + s->q[i].voff;
+        s->q[i].k = base + s->q[i].koff;
+        s->q[i].v = base + s->q[i].voff;
     }
     qsort(s->q, nq, sizeof *s->q, cmp_qent);
     for (size_t i = 0; i < nq; i++) {
