@@ -19,7 +19,7 @@ FUZZ_SECONDS ?= 60
 
 STDLIB_INSTALL := $(PREFIX)/share/routevm/stdlib
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
-              -Ivm -Ivm/providers -Icompiler -I$(BUILD)/gen \
+              -Ivm -Ivm/providers -Ivm/serve -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
 LDLIBS  := -lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
 ifeq ($(SAN),1)
@@ -37,11 +37,15 @@ VM_SRC   := $(filter-out vm/routevm.c vm/cli_%.c,$(wildcard vm/*.c))
 # routevm's commands that load policies through the compiler (vm/cli.h)
 CLI_SRC  := $(wildcard vm/cli_*.c)
 PROV_SRC := $(wildcard vm/providers/*.c)
+SERVE_SRC := $(wildcard vm/serve/*.c)
 COMP_SRC := $(filter-out compiler/routec.c,$(wildcard compiler/*.c))
 GEN_SRC  := $(BUILD)/gen/parser.c $(BUILD)/gen/lexer.c
 VM_OBJ   := $(VM_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PROV_OBJ := $(PROV_SRC:%.c=$(BUILD)/%.o)
+SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/%.o)
+# the gateway's libraries: libevent (loop, bufferevents), http-parser, SQLite
+SERVE_LIBS := -levent_pthreads -levent -lhttp_parser -lsqlite3 -lpthread
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -86,12 +90,14 @@ $(BUILD)/libcompiler.a: $(COMP_OBJ)
 	rm -f $@; ar rcs $@ $^
 $(BUILD)/libproviders.a: $(PROV_OBJ)
 	rm -f $@; ar rcs $@ $^
+$(BUILD)/libserve.a: $(SERVE_OBJ)
+	rm -f $@; ar rcs $@ $^
 
 $(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(CLI_OBJ) $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/routevm: $(BUILD)/vm/routevm.o $(CLI_OBJ) $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVE_LIBS) $(LDLIBS)
 
 $(BUILD)/mock/%.o: tests/mock/%.c
 	@mkdir -p $(dir $@)
@@ -100,9 +106,9 @@ $(BUILD)/mock/%.o: tests/mock/%.c
 $(BUILD)/mockprov: $(MOCK_OBJ) $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ -levent $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(SERVE_LIBS) $(LDLIBS)
 
 $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)

@@ -4,7 +4,7 @@
 # apt-get; otherwise it prints the exact command and fails.  libcjson-dev,
 # libjson-c-dev, libjsonparser-dev and libjsmn-dev are only for
 # bench/jsonparse.sh, which compares JSON parsers for the request model.
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev"
+PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -4,6 +4,7 @@
                      [--agent NAME] [--brief] [--trust PUB.pem]
      routevm run     POLICY --request REQ.json [--agent NAME] [--stream]
                      [--trace FILE] [--trust PUB.pem] [timeouts]
+     routevm serve   POLICY [--listen HOST:PORT] [--workers N] [--keys FILE] ...
 
    POLICY is a .rbc file (loaded and verified) or a .route file (compiled
    in memory).  'explain' prints what the policy decides for the request as
@@ -28,6 +29,7 @@
 #include "mem.h"
 #include "rbc.h"
 #include "run.h"
+#include "serve.h"
 #include "vm.h"
 
 #define MAX_REQUEST (16u << 20)   /* bytes of one request, from a file, a pipe or a line */
@@ -42,6 +44,8 @@ static void usage(FILE *f)
           "       routevm run POLICY --request REQ.json [--agent NAME] [--stream] [--trace FILE]\n"
           "                   [--trust PUB.pem] [--deadline MS] [--connect-timeout MS]\n"
           "                   [--first-byte-timeout MS] [--idle-timeout MS] [--endpoint PROVIDER=URL]\n"
+          "       routevm serve POLICY [--listen HOST:PORT] [--workers N] [--keys FILE] [--state DIR] ...\n"
+          "                     (routevm serve --help for every option)\n"
           "exit status (explain): 0 decided, 1 an error in a request or the policy, 2 usage or I/O error\n"
           "exit status (run): 0 answered, 1 bad policy or request, 2 usage or I/O error,\n"
           "                   3 denied by a guardrail, 4 failed (no model answered, or a stream broke)\n", f);
@@ -427,6 +431,8 @@ int main(int argc, char **argv)
         return cli_diff(argc, argv);
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc, argv);
+    if (!strcmp(argv[1], "serve"))
+        return sv_main(argc - 1, argv + 1);
     fprintf(stderr, "routevm: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return RC_USAGE;

@@ -1,0 +1,1091 @@
+/* The gateway's HTTP/1.1 server; see http.h for the limits table and why
+   http-parser under bufferevents rather than evhttp.
+
+   A connection is a small state machine:
+
+       IDLE ──first byte──▶ HEAD ──headers──▶ BODY ──message──▶ APP ──response──▶ IDLE
+         │                   │ 408/431/400     │ 408/413           │ abort on EOF,
+         ▼ keep-alive idle   ▼                 ▼                   ▼ slow reader
+       closed             LINGER (error sent: write side shut, input discarded briefly) ──▶ closed
+
+   One timer per connection carries the deadline of its state; the same
+   event, activated by hand, resumes parsing of pipelined input once an
+   asynchronous response ends (never re-entering the application from
+   inside its own call). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <http_parser.h>
+
+#include "http.h"
+#include "jsonw.h"
+#include "mem.h"
+
+#define LINGER_US 2000000       /* keep reading after an error response, at most this long */
+#define LINGER_BYTES (1u << 20) /* ... and this many bytes */
+
+typedef enum { C_IDLE, C_HEAD, C_BODY, C_APP, C_CLOSING, C_LINGER } cstate;
+
+typedef struct { uint32_t noff, nlen, voff, vlen; } hdr_off;
+
+typedef struct hs_conn {
+    hs_server *srv;
+    struct hs_conn *prev, *next;
+    struct bufferevent *bev;
+    struct event *timer;
+    http_parser hp;
+    cstate state;
+    int spare, keep_alive, resume, in_parse, streaming, first, out_wait;
+    int scan;                   /* the line-ending scanner of the head (scan_head) */
+    int64_t deadline, body_deadline;
+    /* the request being read: URL and headers in one arena */
+    char *arena;
+    size_t alen, acap;
+    uint32_t url_len;
+    hdr_off *hdr;
+    uint32_t nhdr, hcap;
+    int in_value;
+    char *body;
+    size_t blen, bcap;
+    /* an error found while parsing */
+    int err_status;
+    const char *err_code, *err_msg;
+    /* the request handed to the application */
+    hs_req req;
+    hs_header *hview;
+    void (*abort)(void *ud);
+    void *abort_ud;
+    size_t lingered;
+} hs_conn;
+
+struct hs_shared {
+    _Atomic uint32_t conns;
+};
+
+struct hs_server {
+    struct event_base *base;
+    struct evconnlistener *lis;
+    struct event *relisten;
+    hs_limits lim;
+    hs_shared *shared;
+    hs_app app;
+    int port, draining;
+    hs_conn *conns;
+    uint32_t nconns, nbusy;
+    time_t date_at;
+    char date[40];
+};
+
+static const http_parser_settings settings;
+static void conn_close(hs_conn *c, int abort_app);
+static void parse_input(hs_conn *c);
+static void arm_timer(hs_conn *c);
+
+/* ---------------------------------------------------------------- small helpers */
+
+int64_t hs_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+hs_limits hs_default_limits(void)
+{
+    return (hs_limits){
+        .max_head = 16 << 10, .max_headers = 100, .max_url = 8 << 10, .max_body = 4 << 20,
+        .head_timeout_us = 10000000, .body_idle_us = 10000000, .body_timeout_us = 60000000,
+        .keepalive_us = 60000000, .write_idle_us = 30000000, .max_output = 1 << 20,
+        .max_conns = 4096, .spare_conns = 64,
+    };
+}
+
+hs_shared *hs_shared_new(void)
+{
+    hs_shared *s = mem_calloc(1, sizeof *s);
+    if (s)
+        atomic_init(&s->conns, 0);
+    return s;
+}
+
+void hs_shared_free(hs_shared *s)
+{
+    free(s);
+}
+
+uint32_t hs_shared_conns(const hs_shared *s)
+{
+    return atomic_load(&((hs_shared *)s)->conns);
+}
+
+const char *hs_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 499: return "Client Closed Request";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 300 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+    }
+}
+
+const char *hs_error_type(int status)
+{
+    switch (status) {
+    case 401: return "authentication_error";
+    case 403: return "permission_error";
+    case 404: return "not_found_error";
+    case 408: return "timeout_error";
+    case 413: return "request_too_large";
+    case 429: return "rate_limit_error";
+    case 503: return "overloaded_error";
+    default: return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+char *hs_error_body(const char *message, const char *type, const char *code, const char *param, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&buf, &n);
+    if (!f)
+        return NULL;
+    jw_writer w;
+    jw_init(&w, f, 0);
+    jw_object(&w);
+    jw_key(&w, "error");
+    jw_object(&w);
+    jw_key(&w, "message");
+    jw_cstring(&w, message);
+    jw_key(&w, "type");
+    jw_cstring(&w, type);
+    jw_key(&w, "param");
+    if (param)
+        jw_cstring(&w, param);
+    else
+        jw_null(&w);
+    jw_key(&w, "code");
+    if (code)
+        jw_cstring(&w, code);
+    else
+        jw_null(&w);
+    jw_end(&w);
+    jw_end(&w);
+    int bad = jw_finish(&w);
+    if (fclose(f) || bad) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+static const char *date_header(hs_server *s)
+{
+    time_t now = time(NULL);
+    if (now != s->date_at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        s->date_at = now;
+    }
+    return s->date;
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static void fail(hs_conn *c, int status, const char *code, const char *msg)
+{
+    if (!c->err_status) {
+        c->err_status = status;
+        c->err_code = code;
+        c->err_msg = msg;
+    }
+}
+
+static int arena_put(hs_conn *c, const char *p, size_t n)
+{
+    const hs_limits *l = &c->srv->lim;
+    if (c->alen + n + 1 > l->max_head) {
+        fail(c, 431, "headers_too_large", "the request's headers are larger than the gateway accepts");
+        return -1;
+    }
+    if (c->alen + n + 1 > c->acap) {
+        size_t cap = c->acap ? c->acap : 1024;
+        while (cap < c->alen + n + 1)
+            cap *= 2;
+        char *a = mem_realloc(c->arena, cap);
+        if (!a) {
+            fail(c, 503, "out_of_memory", "the gateway is out of memory");
+            return -1;
+        }
+        c->arena = a;
+        c->acap = cap;
+    }
+    memcpy(c->arena + c->alen, p, n);
+    c->alen += n;
+    return 0;
+}
+
+static int on_begin(http_parser *hp)
+{
+    hs_conn *c = hp->data;
+    c->alen = c->url_len = c->nhdr = 0;
+    c->blen = 0;
+    c->in_value = 0;
+    return 0;
+}
+
+static int on_url(http_parser *hp, const char *at, size_t n)
+{
+    hs_conn *c = hp->data;
+    if (c->url_len + n > c->srv->lim.max_url) {
+        fail(c, 414, "uri_too_long", "the request's URL is longer than the gateway accepts");
+        return -1;
+    }
+    c->url_len += (uint32_t)n;
+    return arena_put(c, at, n);
+}
+
+/* A header value ends: NUL-terminate it in the arena. */
+static int end_value(hs_conn *c)
+{
+    if (!c->in_value)
+        return 0;
+    c->in_value = 0;
+    return arena_put(c, "", 1);
+}
+
+static int on_field(http_parser *hp, const char *at, size_t n)
+{
+    hs_conn *c = hp->data;
+    if (c->nhdr == 0 && c->alen == c->url_len && arena_put(c, "", 1))    /* NUL after the URL */
+        return -1;
+    if (c->in_value || c->nhdr == 0) {
+        if (end_value(c))
+            return -1;
+        if (c->nhdr >= c->srv->lim.max_headers) {
+            fail(c, 431, "too_many_headers", "the request has more header fields than the gateway accepts");
+            return -1;
+        }
+        if (c->nhdr >= c->hcap) {
+            uint32_t cap = c->hcap ? c->hcap * 2 : 16;
+            hdr_off *h = mem_reallocarray(c->hdr, cap, sizeof *h);
+            if (!h) {
+                fail(c, 503, "out_of_memory", "the gateway is out of memory");
+                return -1;
+            }
+            c->hdr = h;
+            c->hcap = cap;
+        }
+        c->hdr[c->nhdr++] = (hdr_off){ (uint32_t)c->alen, 0, 0, 0 };
+    }
+    size_t at0 = c->alen;
+    if (arena_put(c, at, n))
+        return -1;
+    for (size_t i = at0; i < c->alen; i++)
+        if (c->arena[i] >= 'A' && c->arena[i] <= 'Z')
+            c->arena[i] += 'a' - 'A';
+    c->hdr[c->nhdr - 1].nlen += (uint32_t)n;
+    return 0;
+}
+
+static int on_value(http_parser *hp, const char *at, size_t n)
+{
+    hs_conn *c = hp->data;
+    hdr_off *h = &c->hdr[c->nhdr - 1];
+    if (!c->in_value) {
+        c->in_value = 1;
+        h->voff = (uint32_t)c->alen;
+    }
+    h->vlen += (uint32_t)n;
+    return arena_put(c, at, n);
+}
+
+/* Bytes a header value may not hold (RFC 9110 section 5.5): CR, LF, NUL
+   and the other controls but HTAB. */
+static int bad_value(const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+static int ieq(const char *a, size_t n, const char *lit)
+{
+    return strlen(lit) == n && !strncasecmp(a, lit, n);
+}
+
+/* Transfer-Encoding: a request may only use chunked, and it must be the
+   last (RFC 9112 section 6.1); anything else is refused before any body
+   byte is read. */
+static int check_te(hs_conn *c, const char *v, size_t n)
+{
+    const char *last = v;
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == ',')
+            last = v + i + 1;
+    size_t ln = (size_t)(v + n - last);
+    while (ln && (*last == ' ' || *last == '\t'))
+        last++, ln--;
+    while (ln && (last[ln - 1] == ' ' || last[ln - 1] == '\t'))
+        ln--;
+    if (!ieq(last, ln, "chunked")) {
+        fail(c, 400, "invalid_transfer_encoding",
+             "Transfer-Encoding must end with 'chunked' (RFC 9112 section 6.3)");
+        return -1;
+    }
+    if (last != v) {
+        fail(c, 501, "unsupported_transfer_encoding", "only the chunked transfer coding is supported");
+        return -1;
+    }
+    return 0;
+}
+
+static int check_headers(hs_conn *c)
+{
+    uint32_t ncl = 0, nte = 0, nhost = 0;
+    for (uint32_t i = 0; i < c->nhdr; i++) {
+        const hdr_off *h = &c->hdr[i];
+        const char *name = c->arena + h->noff, *val = c->arena + h->voff;
+        if (memchr(name, '_', h->nlen)) {
+            fail(c, 400, "invalid_header_name", "header names may not contain '_'");
+            return -1;
+        }
+        if (bad_value(val, h->vlen)) {
+            fail(c, 400, "invalid_header_value", "a header value holds CR, LF, NUL or another control character");
+            return -1;
+        }
+        if (ieq(name, h->nlen, "content-length"))
+            ncl++;
+        else if (ieq(name, h->nlen, "transfer-encoding")) {
+            nte++;
+            if (check_te(c, val, h->vlen))
+                return -1;
+        } else if (ieq(name, h->nlen, "host"))
+            nhost++;
+    }
+    if (ncl && nte) {
+        fail(c, 400, "request_smuggling", "a request may not have both Content-Length and Transfer-Encoding");
+        return -1;
+    }
+    if (ncl > 1 || nte > 1) {
+        fail(c, 400, "request_smuggling", "a request may have only one Content-Length or Transfer-Encoding");
+        return -1;
+    }
+    if (nhost > 1 || (nhost == 0 && c->hp.http_major == 1 && c->hp.http_minor >= 1)) {
+        fail(c, 400, "invalid_host", "an HTTP/1.1 request must have exactly one Host header");
+        return -1;
+    }
+    return 0;
+}
+
+/* Build the views the application reads. */
+static int make_views(hs_conn *c)
+{
+    if (!c->hview) {
+        c->hview = mem_calloc(c->srv->lim.max_headers ? c->srv->lim.max_headers : 1, sizeof *c->hview);
+        if (!c->hview) {
+            fail(c, 503, "out_of_memory", "the gateway is out of memory");
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < c->nhdr; i++) {
+        const hdr_off *h = &c->hdr[i];
+        c->hview[i] = (hs_header){ c->arena + h->noff, c->arena + h->voff, h->nlen, h->vlen };
+    }
+    return 0;
+}
+
+static int on_headers(http_parser *hp)
+{
+    hs_conn *c = hp->data;
+    if (c->nhdr == 0 && arena_put(c, "", 1))
+        return -1;
+    if (end_value(c) || check_headers(c) || make_views(c))
+        return -1;
+    if (hp->method != HTTP_GET && hp->method != HTTP_POST && hp->method != HTTP_HEAD) {
+        fail(c, 405, "method_not_allowed", "the gateway answers GET and POST only");
+        return -1;
+    }
+    if ((hp->flags & F_CONTENTLENGTH) && hp->content_length > c->srv->lim.max_body) {
+        fail(c, 413, "request_too_large", "the request body is larger than the gateway accepts");
+        return -1;
+    }
+    if (hp->method == HTTP_POST && !(hp->flags & (F_CONTENTLENGTH | F_CHUNKED))) {
+        fail(c, 411, "length_required", "a POST needs Content-Length or chunked Transfer-Encoding");
+        return -1;
+    }
+    size_t vl;
+    const char *ex = NULL;
+    for (uint32_t i = 0; i < c->nhdr; i++)
+        if (ieq(c->hview[i].name, c->hview[i].nlen, "expect")) {
+            ex = c->hview[i].value;
+            vl = c->hview[i].vlen;
+        }
+    if (ex) {
+        if (!ieq(ex, vl, "100-continue")) {
+            fail(c, 417, "expectation_failed", "only 'Expect: 100-continue' is understood");
+            return -1;
+        }
+        static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+        bufferevent_write(c->bev, cont, sizeof cont - 1);
+    }
+    c->state = C_BODY;
+    int64_t now = hs_now_us();
+    c->body_deadline = now + c->srv->lim.body_timeout_us;
+    c->deadline = now + c->srv->lim.body_idle_us;
+    return 0;
+}
+
+static int on_body(http_parser *hp, const char *at, size_t n)
+{
+    hs_conn *c = hp->data;
+    if (c->blen + n > c->srv->lim.max_body) {
+        fail(c, 413, "request_too_large", "the request body is larger than the gateway accepts");
+        return -1;
+    }
+    if (c->blen + n + 1 > c->bcap) {
+        size_t cap = c->bcap ? c->bcap : 4096;
+        while (cap < c->blen + n + 1)
+            cap *= 2;
+        char *b = mem_realloc(c->body, cap);
+        if (!b) {
+            fail(c, 503, "out_of_memory", "the gateway is out of memory");
+            return -1;
+        }
+        c->body = b;
+        c->bcap = cap;
+    }
+    memcpy(c->body + c->blen, at, n);
+    c->blen += n;
+    return 0;
+}
+
+static int on_complete(http_parser *hp)
+{
+    hs_conn *c = hp->data;
+    c->state = C_APP;
+    http_parser_pause(hp, 1);
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_begin,
+    .on_url = on_url,
+    .on_header_field = on_field,
+    .on_header_value = on_value,
+    .on_headers_complete = on_headers,
+    .on_body = on_body,
+    .on_message_complete = on_complete,
+};
+
+/* ---------------------------------------------------------------- responses */
+
+static void put_head(hs_conn *c, int status, const char *ctype, const char *const *headers, size_t nheaders,
+                     long long clen)
+{
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, hs_reason(status), date_header(c->srv));
+    if (ctype)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+    if (clen >= 0)
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", clen);
+    else
+        evbuffer_add(out, "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n", 52);
+    if (!c->keep_alive)
+        evbuffer_add(out, "Connection: close\r\n", 19);
+    for (size_t i = 0; i < nheaders; i++) {
+        evbuffer_add(out, headers[i], strlen(headers[i]));
+        evbuffer_add(out, "\r\n", 2);
+    }
+    evbuffer_add(out, "\r\n", 2);
+}
+
+/* The request is answered: back to reading the next one, or close once
+   the output is flushed. */
+static void end_request(hs_conn *c)
+{
+    hs_server *s = c->srv;
+    s->nbusy--;
+    c->abort = NULL;
+    c->streaming = 0;
+    if (!c->keep_alive || s->draining) {
+        c->state = C_CLOSING;
+        bufferevent_disable(c->bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+            conn_close(c, 0);
+        return;
+    }
+    c->state = C_IDLE;
+    c->deadline = hs_now_us() + s->lim.keepalive_us;
+    http_parser_pause(&c->hp, 0);
+    if (c->in_parse)
+        return;             /* parse_input's loop goes on */
+    c->resume = 1;
+    event_active(c->timer, EV_TIMEOUT, 0);
+}
+
+void hs_respond(hs_req *r, int status, const char *ctype, const char *const *headers, size_t nheaders,
+                const char *body, size_t len)
+{
+    hs_conn *c = r->conn;
+    put_head(c, status, ctype, headers, nheaders, (long long)len);
+    if (len && r->method != HS_HEAD)
+        evbuffer_add(bufferevent_get_output(c->bev), body, len);
+    end_request(c);
+}
+
+void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const char *const *extra,
+                      size_t nextra)
+{
+    size_t n = 0;
+    char *b = hs_error_body(message, hs_error_type(status), code, NULL, &n);
+    hs_respond(r, status, "application/json", extra, nextra, b ? b : "", b ? n : 0);
+    free(b);
+}
+
+void hs_stream_start(hs_req *r, int status, const char *ctype, const char *const *headers, size_t nheaders)
+{
+    hs_conn *c = r->conn;
+    c->streaming = 1;
+    put_head(c, status, ctype, headers, nheaders, -1);
+}
+
+int hs_stream_write(hs_req *r, const char *data, size_t len)
+{
+    hs_conn *c = r->conn;
+    if (!len)
+        return 0;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    if (evbuffer_get_length(out) + len > c->srv->lim.max_output) {
+        c->abort = NULL;            /* the caller learns it from the -1 */
+        conn_close(c, 1);
+        return -1;
+    }
+    evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    evbuffer_add(out, "\r\n", 2);
+    return 0;
+}
+
+void hs_stream_end(hs_req *r)
+{
+    hs_conn *c = r->conn;
+    evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    end_request(c);
+}
+
+void hs_on_abort(hs_req *r, void (*abort)(void *ud), void *ud)
+{
+    r->conn->abort = abort;
+    r->conn->abort_ud = ud;
+}
+
+const char *hs_header_get(const hs_req *r, const char *name, size_t *vlen, uint32_t *count)
+{
+    const char *v = NULL;
+    uint32_t n = 0;
+    size_t nl = strlen(name);
+    for (uint32_t i = 0; i < r->nheaders; i++)
+        if (r->headers[i].nlen == nl && !memcmp(r->headers[i].name, name, nl)) {
+            if (!v) {
+                v = r->headers[i].value;
+                if (vlen)
+                    *vlen = r->headers[i].vlen;
+            }
+            n++;
+        }
+    if (count)
+        *count = n;
+    return v;
+}
+
+/* ---------------------------------------------------------------- errors the server answers itself */
+
+/* Answer a protocol error and close: the write side is shut once the
+   answer is out, and input is read and dropped for a while (a client
+   still sending its body would otherwise get a reset instead of the
+   answer). */
+static void answer_error(hs_conn *c)
+{
+    size_t n = 0;
+    char *b = hs_error_body(c->err_msg, hs_error_type(c->err_status), c->err_code, NULL, &n);
+    c->keep_alive = 0;
+    put_head(c, c->err_status, "application/json", NULL, 0, (long long)(b ? n : 0));
+    if (b)
+        evbuffer_add(bufferevent_get_output(c->bev), b, n);
+    free(b);
+    c->state = C_LINGER;
+    c->deadline = hs_now_us() + LINGER_US;
+    evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    arm_timer(c);
+}
+
+static int parser_status(hs_conn *c, enum http_errno e)
+{
+    if (c->err_status)
+        return c->err_status;
+    switch (e) {
+    case HPE_HEADER_OVERFLOW:
+        fail(c, 431, "headers_too_large", "the request's headers are larger than the gateway accepts");
+        break;
+    case HPE_UNEXPECTED_CONTENT_LENGTH:
+    case HPE_INVALID_TRANSFER_ENCODING:
+        fail(c, 400, "request_smuggling", "conflicting Content-Length and Transfer-Encoding (RFC 9112 section 6)");
+        break;
+    case HPE_INVALID_CONTENT_LENGTH:
+        fail(c, 400, "invalid_content_length", "the Content-Length is not a number");
+        break;
+    case HPE_INVALID_METHOD:
+        fail(c, 405, "method_not_allowed", "the gateway answers GET and POST only");
+        break;
+    case HPE_INVALID_VERSION:
+        fail(c, 505, "http_version_not_supported", "the gateway speaks HTTP/1.0 and HTTP/1.1");
+        break;
+    default:
+        fail(c, 400, "bad_request", http_errno_description(e));
+        break;
+    }
+    return c->err_status;
+}
+
+/* ---------------------------------------------------------------- connection events */
+
+static void dispatch(hs_conn *c)
+{
+    hs_server *s = c->srv;
+    char *url = c->arena;
+    url[c->url_len] = 0;
+    char *q = memchr(url, '?', c->url_len);
+    size_t plen = q ? (size_t)(q - url) : c->url_len;
+    if (q)
+        *q = 0;
+    if (c->body)
+        c->body[c->blen] = 0;
+    c->keep_alive = http_should_keep_alive(&c->hp) && !s->draining;
+    c->abort = NULL;
+    c->req = (hs_req){
+        .method = c->hp.method == HTTP_GET ? HS_GET : c->hp.method == HTTP_POST ? HS_POST : HS_HEAD,
+        .path = url, .path_len = plen, .headers = c->hview, .nheaders = c->nhdr,
+        .body = c->body ? c->body : "", .body_len = c->blen,
+        .start_us = c->req.start_us, .head_us = hs_now_us(), .spare = c->spare, .conn = c,
+    };
+    s->nbusy++;
+    s->app.request(s->app.ud, &c->req);
+}
+
+/* Line endings of the head, checked before the parser sees the bytes:
+   http-parser (like RFC 9112 section 2.2 allows) takes a bare LF as a
+   line end and joins obs-fold continuation lines; a gateway that other
+   hops may parse differently refuses both.  States: 0 in a line, 1 after
+   CR, 2 at a line start, 3 after an empty line's CR, 4 the head is over.
+   Returns how many bytes it scanned, or -1 after failing the request. */
+static int scan_head(hs_conn *c, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n && c->scan != 4; i++) {
+        char ch = p[i];
+        switch (c->scan) {
+        case 0:
+            if (ch == '\n') {
+                fail(c, 400, "bare_lf", "a line of the request head ends in LF without CR");
+                return -1;
+            }
+            if (ch == '\r')
+                c->scan = 1;
+            break;
+        case 1:
+            if (ch != '\n') {
+                fail(c, 400, "bare_cr", "a CR in the request head is not followed by LF");
+                return -1;
+            }
+            c->scan = 2;
+            break;
+        case 2:
+            if (ch == ' ' || ch == '\t') {
+                fail(c, 400, "obs_fold", "folded header lines (obs-fold) are not accepted");
+                return -1;
+            }
+            c->scan = ch == '\r' ? 3 : ch == '\n' ? 5 : 0;
+            if (c->scan == 5) {
+                fail(c, 400, "bare_lf", "a line of the request head ends in LF without CR");
+                return -1;
+            }
+            break;
+        case 3:
+            if (ch != '\n') {
+                fail(c, 400, "bare_cr", "a CR in the request head is not followed by LF");
+                return -1;
+            }
+            c->scan = 4;
+            break;
+        }
+    }
+    return 0;
+}
+
+static void parse_input(hs_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    c->in_parse = 1;
+    while ((c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY) && evbuffer_get_length(in) > 0) {
+        if (c->state == C_IDLE) {
+            if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->lim.max_output) {
+                c->out_wait = 1;    /* a pipelining client that does not read: wait for it (or the write timeout) */
+                break;
+            }
+            c->state = C_HEAD;
+            c->scan = 0;
+            c->req.start_us = hs_now_us();
+            if (!c->first)
+                c->deadline = c->req.start_us + c->srv->lim.head_timeout_us;
+            c->first = 0;
+        } else if (c->state == C_BODY) {
+            int64_t now = hs_now_us(), d = now + c->srv->lim.body_idle_us;
+            c->deadline = d < c->body_deadline ? d : c->body_deadline;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        if (c->scan != 4 && scan_head(c, v.iov_base, v.iov_len)) {
+            c->in_parse = 0;
+            answer_error(c);
+            return;
+        }
+        size_t n = http_parser_execute(&c->hp, &settings, v.iov_base, v.iov_len);
+        evbuffer_drain(in, n);
+        enum http_errno e = HTTP_PARSER_ERRNO(&c->hp);
+        if (e == HPE_PAUSED && c->state == C_APP) {
+            dispatch(c);
+            continue;               /* answered at once: the loop goes on with pipelined input */
+        }
+        if (e != HPE_OK) {
+            parser_status(c, e);
+            c->in_parse = 0;
+            answer_error(c);
+            return;
+        }
+    }
+    c->in_parse = 0;
+    if (c->state != C_CLOSING && c->state != C_LINGER)
+        arm_timer(c);
+}
+
+static void arm_timer(hs_conn *c)
+{
+    int64_t d = c->state == C_APP || c->state == C_CLOSING ? 0 : c->deadline;
+    if (!d) {
+        event_del(c->timer);
+        return;
+    }
+    int64_t left = d - hs_now_us();
+    if (left < 0)
+        left = 0;
+    struct timeval tv = { (time_t)(left / 1000000), (suseconds_t)(left % 1000000) };
+    event_add(c->timer, &tv);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    hs_conn *c = arg;
+    if (c->resume) {
+        c->resume = 0;
+        parse_input(c);
+        return;
+    }
+    if (c->state == C_APP || c->state == C_CLOSING)
+        return;
+    if (hs_now_us() < c->deadline) {
+        arm_timer(c);
+        return;
+    }
+    switch (c->state) {
+    case C_HEAD:
+    case C_BODY:
+        fail(c, 408, "request_timeout",
+             c->state == C_HEAD ? "the request's headers did not arrive in time"
+                                : "the request's body did not arrive in time");
+        answer_error(c);
+        break;
+    default:                        /* keep-alive idle, lingering over */
+        conn_close(c, 0);
+        break;
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    hs_conn *c = arg;
+    if (c->state == C_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > LINGER_BYTES)
+            conn_close(c, 0);
+        return;
+    }
+    if (c->state == C_APP || c->state == C_CLOSING)
+        return;                     /* pipelined: read after the response */
+    parse_input(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    hs_conn *c = arg;
+    if (c->out_wait) {
+        c->out_wait = 0;
+        parse_input(c);
+    } else if (c->state == C_CLOSING)
+        conn_close(c, 0);
+    else if (c->state == C_LINGER)
+        shutdown(bufferevent_getfd(bev), SHUT_WR);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    hs_conn *c = arg;
+    if (what & BEV_EVENT_EOF && c->state == C_LINGER) {
+        conn_close(c, 0);
+        return;
+    }
+    /* EOF, an error or the write idle timeout (a slow reader): the
+       connection is gone, and so is any request on it */
+    conn_close(c, 1);
+}
+
+static void conn_close(hs_conn *c, int abort_app)
+{
+    hs_server *s = c->srv;
+    if (c->state == C_APP) {
+        s->nbusy--;
+        if (abort_app && c->abort)
+            c->abort(c->abort_ud);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    atomic_fetch_sub(&s->shared->conns, 1);
+    bufferevent_free(c->bev);
+    event_free(c->timer);
+    free(c->arena);
+    free(c->hdr);
+    free(c->hview);
+    free(c->body);
+    free(c);
+}
+
+/* ---------------------------------------------------------------- accepting */
+
+static const char overloaded[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nConnection: close\r\n"
+    "Retry-After: 1\r\nContent-Length: 137\r\n\r\n"
+    "{\"error\":{\"message\":\"the gateway has too many connections; retry later\","
+    "\"type\":\"overloaded_error\",\"param\":null,\"code\":\"too_many_connections\"}}";
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    hs_server *s = arg;
+    uint32_t n = atomic_fetch_add(&s->shared->conns, 1) + 1;
+    if (s->draining || n > s->lim.max_conns + s->lim.spare_conns) {
+        /* shed: a canned answer (the socket's buffer takes it whole), then close */
+        if (!s->draining && send(fd, overloaded, sizeof overloaded - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            (void)0;
+        atomic_fetch_sub(&s->shared->conns, 1);
+        evutil_closesocket(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    hs_conn *c = mem_calloc(1, sizeof *c);
+    struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct event *t = bev ? evtimer_new(s->base, on_timer, c) : NULL;
+    if (!t) {
+        if (bev)
+            bufferevent_free(bev);
+        else
+            evutil_closesocket(fd);
+        free(c);
+        atomic_fetch_sub(&s->shared->conns, 1);
+        return;
+    }
+    c->srv = s;
+    c->bev = bev;
+    c->timer = t;
+    c->spare = n > s->lim.max_conns;
+    c->first = 1;
+    c->state = C_IDLE;
+    c->deadline = hs_now_us() + s->lim.head_timeout_us;   /* the first request's head: from accept */
+    http_parser_init(&c->hp, HTTP_REQUEST);
+    c->hp.data = c;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+    bufferevent_setcb(bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(bev, EV_READ, 0, s->lim.max_head + 4096);
+    struct timeval wt = { (time_t)(s->lim.write_idle_us / 1000000), (suseconds_t)(s->lim.write_idle_us % 1000000) };
+    bufferevent_set_timeouts(bev, NULL, &wt);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    arm_timer(c);
+}
+
+static void on_relisten(evutil_socket_t fd, short what, void *arg)
+{
+    hs_server *s = arg;
+    if (!s->draining)
+        evconnlistener_enable(s->lis);
+}
+
+/* accept() failed (out of file descriptors): pause accepting for a moment
+   instead of spinning on a listening socket that stays readable. */
+static void on_accept_error(struct evconnlistener *lis, void *arg)
+{
+    hs_server *s = arg;
+    evconnlistener_disable(lis);
+    struct timeval tv = { 0, 100000 };
+    event_add(s->relisten, &tv);
+}
+
+hs_server *hs_new(struct event_base *base, const char *host, int port, const hs_limits *lim, hs_shared *shared,
+                  const hs_app *app, char *err, size_t errlen)
+{
+    static int parser_init;
+    if (!parser_init) {
+        http_parser_set_max_header_size((uint32_t)(lim->max_head + 1024));
+        parser_init = 1;
+    }
+    char spec[300];
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    socklen_t sslen;
+    snprintf(spec, sizeof spec, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        sslen = sizeof *v4;
+    } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        sslen = sizeof *v6;
+    } else {
+        snprintf(err, errlen, "bad listen address '%s' (a numeric IPv4 or IPv6 address)", spec);
+        return NULL;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) || bind(fd, (struct sockaddr *)&ss, sslen) ||
+        listen(fd, 4096)) {
+        snprintf(err, errlen, "cannot listen on %s: %s", spec, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    hs_server *s = mem_calloc(1, sizeof *s);
+    if (!s) {
+        close(fd);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->base = base;
+    s->lim = *lim;
+    s->shared = shared;
+    s->app = *app;
+    s->relisten = evtimer_new(base, on_relisten, s);
+    s->lis = s->relisten ? evconnlistener_new(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd) : NULL;
+    if (!s->lis) {
+        close(fd);
+        if (s->relisten)
+            event_free(s->relisten);
+        free(s);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    evconnlistener_set_error_cb(s->lis, on_accept_error);
+    struct sockaddr_storage bound;
+    socklen_t bl = sizeof bound;
+    getsockname(fd, (struct sockaddr *)&bound, &bl);
+    s->port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                                : ((struct sockaddr_in *)&bound)->sin_port);
+    return s;
+}
+
+int hs_port(const hs_server *s)
+{
+    return s->port;
+}
+
+uint32_t hs_busy(const hs_server *s)
+{
+    return s->nbusy;
+}
+
+uint32_t hs_conns(const hs_server *s)
+{
+    return s->nconns;
+}
+
+void hs_drain(hs_server *s)
+{
+    if (s->draining)
+        return;
+    s->draining = 1;
+    evconnlistener_disable(s->lis);
+    for (hs_conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->state == C_IDLE)
+            conn_close(c, 0);
+    }
+}
+
+void hs_free(hs_server *s)
+{
+    if (!s)
+        return;
+    while (s->conns)
+        conn_close(s->conns, 1);
+    evconnlistener_free(s->lis);
+    event_free(s->relisten);
+    free(s);
+}

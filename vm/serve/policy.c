@@ -1,0 +1,131 @@
+/* The served policy; see policy.h.  The current policy is one pointer
+   behind a mutex: taking a reference costs one uncontended lock per
+   request, and a reload swaps the pointer without waiting for anyone. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compiler.h"
+#include "mem.h"
+#include "policy.h"
+#include "rbc.h"
+
+#define MAX_POLICY (256u << 20)
+
+static pthread_mutex_t cur_mu = PTHREAD_MUTEX_INITIALIZER;
+static sp_policy *cur;
+
+static rv_program *compile_source(const char *path, char *err, size_t errlen)
+{
+    rv_compiler *c = comp_new(NULL);
+    if (!c) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    int r = import_file(c, path);
+    if (r != -2)
+        comp_check(c);
+    diag_sort(&c->diag);
+    rv_program *p = NULL;
+    if (r == -2)
+        snprintf(err, errlen, "%s: cannot be read", path);
+    else if (diag_failed(&c->diag)) {
+        diag_print(&c->diag, DIAG_TEXT, stderr);
+        snprintf(err, errlen, "%s: the policy has errors", path);
+    } else
+        p = cg_program_loaded(c, err, errlen);
+    comp_free(c);
+    return p;
+}
+
+static rv_program *load_program(const char *path, const sp_opts *o, char *err, size_t errlen)
+{
+    size_t n = strlen(path);
+    if (n > 6 && !strcmp(path + n - 6, ".route")) {
+        if (o->trust) {
+            snprintf(err, errlen, "%s: refused: --trust runs only signed .rbc files", path);
+            return NULL;
+        }
+        return compile_source(path, err, errlen);
+    }
+    rbc_file rf;
+    rv_err e;
+    if (rbc_map_file(path, MAX_POLICY, &rf, &e)) {
+        snprintf(err, errlen, "%s", e.msg);
+        return NULL;
+    }
+    rv_program *p = rbc_load(rf.buf, rf.len, o->trust, &e);
+    rbc_unmap_file(&rf);
+    if (!p)
+        snprintf(err, errlen, "%s: %s", path, e.msg);
+    return p;
+}
+
+sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, char *err, size_t errlen)
+{
+    rv_program *p = load_program(path, o, err, errlen);
+    if (!p)
+        return NULL;
+    if (p->ntest && !o->allow_tests) {
+        snprintf(err, errlen, "%s: refused: the policy has %u test block%s (a service runs policies without "
+                 "them; build it without tests, or pass --allow-tests)", path, p->ntest, p->ntest == 1 ? "" : "s");
+        rv_program_free(p);
+        return NULL;
+    }
+    if (!p->nagent) {
+        snprintf(err, errlen, "%s: refused: the policy has no agent to serve", path);
+        rv_program_free(p);
+        return NULL;
+    }
+    sp_policy *s = mem_calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        rv_program_free(p);
+        return NULL;
+    }
+    if (vm_image_init(&s->img, p, err, errlen)) {
+        rv_program_free(p);
+        free(s);
+        return NULL;
+    }
+    atomic_init(&s->refs, 1);
+    s->p = p;
+    s->generation = generation;
+    s->uses_lang = vm_uses_builtin(p, RV_BI_lang);
+    for (int i = 0; i < 8; i++)
+        snprintf(s->digest + 2 * i, 3, "%02x", p->digest[i]);
+    return s;
+}
+
+sp_policy *sp_ref(sp_policy *p)
+{
+    atomic_fetch_add(&p->refs, 1);
+    return p;
+}
+
+void sp_unref(sp_policy *p)
+{
+    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+        return;
+    vm_image_free(&p->img);
+    rv_program_free(p->p);
+    free(p);
+}
+
+sp_policy *sp_current(void)
+{
+    pthread_mutex_lock(&cur_mu);
+    sp_policy *p = cur ? sp_ref(cur) : NULL;
+    pthread_mutex_unlock(&cur_mu);
+    return p;
+}
+
+void sp_install(sp_policy *p)
+{
+    pthread_mutex_lock(&cur_mu);
+    sp_policy *old = cur;
+    cur = p;
+    pthread_mutex_unlock(&cur_mu);
+    sp_unref(old);
+}
