@@ -22,8 +22,8 @@ cd "$ROOT" || exit 2
 export ROUTEVM_ROOT="$ROOT"
 
 SRC=""
-DIRS="vm vm/providers compiler"
-[ -n "$FUZZ_VM_ONLY" ] && DIRS="vm vm/providers"
+DIRS="vm vm/providers vm/serve compiler"
+[ -n "$FUZZ_VM_ONLY" ] && DIRS="vm vm/providers vm/serve"
 for f in $(for d in $DIRS; do ls "$d"/*.c; done); do
     case "$f" in vm/routevm.c|vm/cli_*.c|compiler/routec.c) continue ;; esac
     [ -f "$f" ] && SRC="$SRC $f"
@@ -34,8 +34,8 @@ if [ -z "$FUZZ_VM_ONLY" ]; then
     done
 fi
 CFLAGS="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
- -Ivm -Ivm/providers -Icompiler -Ibuild/gen -DRV_STDLIB_SRC=\"$ROOT/stdlib\" -DRV_STDLIB_INSTALL=\"/usr/local/share/routevm/stdlib\""
-LIBS="-lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm"
+ -Ivm -Ivm/providers -Ivm/serve -Icompiler -Ibuild/gen -DRV_STDLIB_SRC=\"$ROOT/stdlib\" -DRV_STDLIB_INSTALL=\"/usr/local/share/routevm/stdlib\""
+LIBS="-levent_pthreads -levent -lhttp_parser -lsqlite3 -lpthread -lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm"
 
 status=0
 for h in tests/fuzz/fuzz_*.c; do

@@ -527,7 +527,10 @@ static void put_head(hs_conn *c, int status, const char *ctype, const char *cons
     if (clen >= 0)
         evbuffer_add_printf(out, "Content-Length: %lld\r\n", clen);
     else
-        evbuffer_add(out, "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n", 52);
+    {
+        static const char te[] = "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n";
+        evbuffer_add(out, te, sizeof te - 1);
+    }
     if (!c->keep_alive)
         evbuffer_add(out, "Connection: close\r\n", 19);
     for (size_t i = 0; i < nheaders; i++) {
@@ -921,20 +924,13 @@ static const char overloaded[] =
     "{\"error\":{\"message\":\"the gateway has too many connections; retry later\","
     "\"type\":\"overloaded_error\",\"param\":null,\"code\":\"too_many_connections\"}}";
 
-static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+/* A connection on accepted socket 'fd'; 'n' is the connection count with
+   it (already counted).  On failure the socket is closed and uncounted. */
+static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
 {
-    hs_server *s = arg;
-    uint32_t n = atomic_fetch_add(&s->shared->conns, 1) + 1;
-    if (s->draining || n > s->lim.max_conns + s->lim.spare_conns) {
-        /* shed: a canned answer (the socket's buffer takes it whole), then close */
-        if (!s->draining && send(fd, overloaded, sizeof overloaded - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-            (void)0;
-        atomic_fetch_sub(&s->shared->conns, 1);
-        evutil_closesocket(fd);
-        return;
-    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    evutil_make_socket_nonblocking(fd);
     hs_conn *c = mem_calloc(1, sizeof *c);
     struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     struct event *t = bev ? evtimer_new(s->base, on_timer, c) : NULL;
@@ -969,6 +965,27 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
     arm_timer(c);
 }
 
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    hs_server *s = arg;
+    uint32_t n = atomic_fetch_add(&s->shared->conns, 1) + 1;
+    if (s->draining || n > s->lim.max_conns + s->lim.spare_conns) {
+        /* shed: a canned answer (the socket's buffer takes it whole), then close */
+        if (!s->draining && send(fd, overloaded, sizeof overloaded - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+            (void)0;
+        atomic_fetch_sub(&s->shared->conns, 1);
+        evutil_closesocket(fd);
+        return;
+    }
+    conn_new(s, fd, n);
+}
+
+void hs_adopt(hs_server *s, int fd)
+{
+    uint32_t n = atomic_fetch_add(&s->shared->conns, 1) + 1;
+    conn_new(s, fd, n);
+}
+
 static void on_relisten(evutil_socket_t fd, short what, void *arg)
 {
     hs_server *s = arg;
@@ -993,6 +1010,18 @@ hs_server *hs_new(struct event_base *base, const char *host, int port, const hs_
     if (!parser_init) {
         http_parser_set_max_header_size((uint32_t)(lim->max_head + 1024));
         parser_init = 1;
+    }
+    if (!host) {                /* no listener: connections come through hs_adopt */
+        hs_server *s = mem_calloc(1, sizeof *s);
+        if (!s) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        s->base = base;
+        s->lim = *lim;
+        s->shared = shared;
+        s->app = *app;
+        return s;
     }
     char spec[300];
     struct sockaddr_storage ss;
@@ -1071,7 +1100,8 @@ void hs_drain(hs_server *s)
     if (s->draining)
         return;
     s->draining = 1;
-    evconnlistener_disable(s->lis);
+    if (s->lis)
+        evconnlistener_disable(s->lis);
     for (hs_conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->state == C_IDLE)
@@ -1085,7 +1115,9 @@ void hs_free(hs_server *s)
         return;
     while (s->conns)
         conn_close(s->conns, 1);
-    evconnlistener_free(s->lis);
-    event_free(s->relisten);
+    if (s->lis)
+        evconnlistener_free(s->lis);
+    if (s->relisten)
+        event_free(s->relisten);
     free(s);
 }

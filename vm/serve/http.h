@@ -116,10 +116,13 @@ typedef struct {
 } hs_app;
 
 /* A server on 'base' listening on a socket bound to 'host:port' with
-   SO_REUSEPORT.  Returns NULL with a message in 'err'.  'shared' is
+   SO_REUSEPORT ('host' NULL: no listening socket; connections come
+   through hs_adopt).  Returns NULL with a message in 'err'.  'shared' is
    borrowed. */
 hs_server *hs_new(struct event_base *base, const char *host, int port, const hs_limits *lim,
                   hs_shared *shared, const hs_app *app, char *err, size_t errlen);
+/* Serve the connected socket 'fd' (taken: the server closes it). */
+void hs_adopt(hs_server *s, int fd);
 /* The port actually bound (for port 0). */
 int hs_port(const hs_server *s);
 /* Stop accepting; close idle connections now and busy ones once their
@@ -145,9 +148,9 @@ void hs_respond(hs_req *r, int status, const char *content_type, const char *con
                 const char *body, size_t len);
 
 /* A streamed response (chunked transfer coding).  hs_stream_write returns
-   0, or -1 when the connection is gone or its output passed the cap (the
-   request is then aborted: its abort callback has run and 'r' is
-   invalid). */
+   0, or -1 when the connection's output passed the cap: the connection is
+   closed, 'r' is invalid, and its abort callback is NOT called (the
+   caller learns it from the -1). */
 void hs_stream_start(hs_req *r, int status, const char *content_type, const char *const *headers, size_t nheaders);
 int hs_stream_write(hs_req *r, const char *data, size_t len);
 void hs_stream_end(hs_req *r);
