@@ -13,7 +13,7 @@ static const char *const via_names[] = { "none", "model", "choice", "cascade", "
 static const char *const gakind_names[] = { "deny", "redact", "limit" };
 static const char *const dir_names[] = { "input", "output" };
 
-const char *tr_provider_name(uint32_t kind)
+const char *trace_provider_name(uint32_t kind)
 {
     switch (kind) {
     case RV_PROV_OPENAI: return "openai";
@@ -23,14 +23,14 @@ const char *tr_provider_name(uint32_t kind)
     }
 }
 
-const char *tr_status_name(rv_status st)
+const char *trace_status_name(rv_status st)
 {
     return st == RV_DONE ? "answered" : st == RV_DENIED ? "denied" : "failed";
 }
 
 /* Setters that tolerate a failed allocation: json_object_set_new steals
    (and frees) a NULL-safe value, and a record missing a key is caught by
-   the final check in tr_records. */
+   the final check in trace_records. */
 static int set(json_t *o, const char *k, json_t *v)
 {
     return v ? json_object_set_new(o, k, v) : -1;
@@ -57,7 +57,7 @@ static int set_opt_int(json_t *o, const char *k, int64_t v)
 }
 
 /* A new record with the fields every record has. */
-static json_t *record(const char *step, const tr_request *rq, uint32_t seq)
+static json_t *record(const char *step, const trace_request *rq, uint32_t seq)
 {
     json_t *o = json_object();
     if (!o)
@@ -86,7 +86,7 @@ static const char *name_of(const rv_program *p, uint32_t str)
     return rv_str(p, str);
 }
 
-static json_t *request_record(const rv_program *p, const rv_result *res, const tr_request *rq, uint32_t seq)
+static json_t *request_record(const rv_program *p, const rv_result *res, const trace_request *rq, uint32_t seq)
 {
     json_t *o = record("request", rq, seq);
     if (!o)
@@ -101,7 +101,7 @@ static json_t *request_record(const rv_program *p, const rv_result *res, const t
     return bad ? (json_decref(o), NULL) : o;
 }
 
-static json_t *guard_record(const rv_program *p, const rv_guardact *g, const tr_request *rq, uint32_t seq)
+static json_t *guard_record(const rv_program *p, const rv_guardact *g, const trace_request *rq, uint32_t seq)
 {
     json_t *o = record("guardrail", rq, seq);
     if (!o)
@@ -118,7 +118,7 @@ static json_t *guard_record(const rv_program *p, const rv_guardact *g, const tr_
     return bad ? (json_decref(o), NULL) : o;
 }
 
-static json_t *route_record(const rv_program *p, const rv_result *res, const tr_request *rq, uint32_t seq)
+static json_t *route_record(const rv_program *p, const rv_result *res, const trace_request *rq, uint32_t seq)
 {
     const rv_rule *r = &p->rules[res->rule];
     json_t *o = record("route", rq, seq);
@@ -135,7 +135,7 @@ static json_t *route_record(const rv_program *p, const rv_result *res, const tr_
     return bad ? (json_decref(o), NULL) : o;
 }
 
-static json_t *hook_record(const rv_program *p, const rv_result *res, const tr_request *rq, uint32_t seq)
+static json_t *hook_record(const rv_program *p, const rv_result *res, const trace_request *rq, uint32_t seq)
 {
     const rv_hook *h = &p->hooks[res->hook];
     json_t *o = record("hook", rq, seq);
@@ -164,9 +164,9 @@ static int set_usage(json_t *o, const rv_usage *u)
            set_int(o, "routevm.usage.reasoning_tokens", u->reasoning > 0 ? u->reasoning : 0);
 }
 
-static json_t *call_record(const rv_program *p, const rv_attempt *a, uint32_t i, const tr_request *rq, uint32_t seq)
+static json_t *call_record(const rv_program *p, const rv_attempt *a, uint32_t i, const trace_request *rq, uint32_t seq)
 {
-    const tr_call *c = rq->calls && i < rq->ncalls ? &rq->calls[i] : NULL;
+    const trace_call *c = rq->calls && i < rq->ncalls ? &rq->calls[i] : NULL;
     const rv_model *m = a->model < p->nmodel ? &p->models[a->model] : NULL;
     json_t *o = record("call", rq, seq);
     if (!o)
@@ -176,7 +176,7 @@ static json_t *call_record(const rv_program *p, const rv_attempt *a, uint32_t i,
               set_str(o, "routevm.purpose", a->purpose == RV_PURPOSE_JUDGE ? "judge" : "answer") |
               set_str(o, "routevm.model", m ? name_of(p, m->name) : "?") |
               set_str(o, "gen_ai.provider.name",
-                      m && m->provider < p->nprovider ? tr_provider_name(p->providers[m->provider].kind) : "unknown") |
+                      m && m->provider < p->nprovider ? trace_provider_name(p->providers[m->provider].kind) : "unknown") |
               set_str(o, "routevm.provider", m && m->provider < p->nprovider ? name_of(p, p->providers[m->provider].name) : "?") |
               set_str(o, "gen_ai.request.model", model_id) | set_int(o, "routevm.attempt", a->attempt) |
               set(o, "routevm.made", json_boolean(a->made)) | set(o, "routevm.ok", json_boolean(a->ok));
@@ -201,12 +201,12 @@ static json_t *call_record(const rv_program *p, const rv_attempt *a, uint32_t i,
     return bad ? (json_decref(o), NULL) : o;
 }
 
-static json_t *outcome_record(const rv_program *p, const rv_result *res, const tr_request *rq, uint32_t seq)
+static json_t *outcome_record(const rv_program *p, const rv_result *res, const trace_request *rq, uint32_t seq)
 {
     json_t *o = record("outcome", rq, seq);
     if (!o)
         return NULL;
-    int bad = set_str(o, "routevm.status", tr_status_name(res->status)) |
+    int bad = set_str(o, "routevm.status", trace_status_name(res->status)) |
               set_str(o, "routevm.agent", res->agent < p->nagent ? name_of(p, p->agents[res->agent].name) : "");
     if (res->rule != RV_NONE && res->rule < p->nrule)
         bad |= set_int(o, "routevm.rule", p->rules[res->rule].number);
@@ -215,7 +215,7 @@ static json_t *outcome_record(const rv_program *p, const rv_result *res, const t
         /* the answering call: the last one made that succeeded */
         for (uint32_t i = res->nattempts; i-- > 0;)
             if (res->attempts[i].ok && res->attempts[i].purpose == RV_PURPOSE_ANSWER) {
-                const tr_call *c = rq->calls && i < rq->ncalls ? &rq->calls[i] : NULL;
+                const trace_call *c = rq->calls && i < rq->ncalls ? &rq->calls[i] : NULL;
                 if (c && c->response_model)
                     bad |= set_str(o, "gen_ai.response.model", c->response_model);
                 if (c && c->finish)
@@ -247,7 +247,7 @@ static int push(json_t *arr, json_t *rec)
     return rec ? json_array_append_new(arr, rec) : -1;
 }
 
-json_t *tr_records(const rv_program *p, const rv_result *res, const tr_request *rq)
+json_t *trace_records(const rv_program *p, const rv_result *res, const trace_request *rq)
 {
     json_t *arr = json_array();
     if (!arr)
@@ -275,9 +275,9 @@ json_t *tr_records(const rv_program *p, const rv_result *res, const tr_request *
     return arr;
 }
 
-int tr_write(FILE *out, const rv_program *p, const rv_result *res, const tr_request *rq)
+int trace_write(FILE *out, const rv_program *p, const rv_result *res, const trace_request *rq)
 {
-    json_t *arr = tr_records(p, res, rq);
+    json_t *arr = trace_records(p, res, rq);
     if (!arr)
         return -1;
     int bad = 0;

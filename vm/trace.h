@@ -4,7 +4,7 @@
    decision -- vm_result() -- and its own record of each call (what only
    the driver knows: the provider's name for the model that answered, the
    finish reason, when the call started, whether part of the answer had
-   reached the client) to tr_write(), which appends one JSON object per
+   reached the client) to trace_write(), which appends one JSON object per
    step: the request, each guardrail action, the route that matched, the
    hook asked, each call (made or refused), and the outcome.  The format
    is specified in docs/traces.md; 'routevm report' reads it.  Names follow
@@ -30,7 +30,7 @@
 #include "vm.h"
 
 /* What the driver knows about one call.  Every pointer is borrowed for
-   the duration of tr_write()/tr_records(); NULL means unknown. */
+   the duration of trace_write()/trace_records(); NULL means unknown. */
 typedef struct {
     const char *request_model;  /* the model id as sent (gen_ai.request.model); NULL: the policy's id */
     const char *response_model; /* as the provider answered (gen_ai.response.model) */
@@ -39,7 +39,7 @@ typedef struct {
     const char *error;          /* what went wrong, for people */
     int streamed;               /* some of the answer reached the client */
     int64_t start_us;           /* when the call was sent (after any backoff); -1 unknown */
-} tr_call;
+} trace_call;
 
 /* The request as a whole. */
 typedef struct {
@@ -48,28 +48,28 @@ typedef struct {
     int stream;                 /* the client asked for a stream */
     /* per attempt, indexed like vm_result()->attempts (rv_call.seq);
        entries past 'ncalls' are unknown */
-    const tr_call *calls;
+    const trace_call *calls;
     uint32_t ncalls;
     /* the hook, when one was asked */
     const char *hook_model;     /* what it answered, NULL if it failed */
     const char *hook_error;
     int64_t hook_latency_us;
     const char *error;          /* a failure outside the decision (the driver's), or NULL */
-} tr_request;
+} trace_request;
 
 /* The records of one finished decision, in order, as a new JSON array
    (NULL when out of memory). */
-json_t *tr_records(const rv_program *p, const rv_result *res, const tr_request *rq);
+json_t *trace_records(const rv_program *p, const rv_result *res, const trace_request *rq);
 
 /* Append the records to 'out', one compact JSON object per line, and
    flush.  Returns 0, or -1 when out of memory or the write failed. */
-int tr_write(FILE *out, const rv_program *p, const rv_result *res, const tr_request *rq);
+int trace_write(FILE *out, const rv_program *p, const rv_result *res, const trace_request *rq);
 
 /* OpenTelemetry's gen_ai.provider.name for a provider kind
    ("openai", "anthropic", "aws.bedrock"). */
-const char *tr_provider_name(uint32_t kind);
+const char *trace_provider_name(uint32_t kind);
 
 /* "answered", "denied", "failed" (the outcome record's routevm.status). */
-const char *tr_status_name(rv_status st);
+const char *trace_status_name(rv_status st);
 
 #endif

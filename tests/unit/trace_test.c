@@ -82,14 +82,14 @@ static void test_fallback(const rv_program *p, rv_vm *vm)
     if (st == RV_CALL)
         st = vm_resume(vm, &ok);
     CHECK("trace_fallback_answered", st == RV_DONE, "status %d", st);
-    tr_call calls[3] = {
+    trace_call calls[3] = {
         { NULL, NULL, NULL, NULL, "HTTP 503", 0, 1000 },
         { NULL, NULL, NULL, NULL, "no first byte within 5s", 0, 2000 },
         { "b-1", "b-1-20250101", "stop", "msg_1", NULL, 0, 3000 },
     };
-    tr_request rq = { "req-1", 1000, 5000, 0, calls, 3, NULL, NULL, -1, NULL };
+    trace_request rq = { "req-1", 1000, 5000, 0, calls, 3, NULL, NULL, -1, NULL };
     const rv_result *res = vm_result(vm);
-    json_t *arr = tr_records(p, res, &rq);
+    json_t *arr = trace_records(p, res, &rq);
     CHECK("trace_records_built", arr != NULL, "NULL");
     if (!arr) {
         req_free(req);
@@ -138,7 +138,7 @@ static void test_fallback(const rv_program *p, rv_vm *vm)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    int w = tr_write(f, p, res, &rq);
+    int w = trace_write(f, p, res, &rq);
     fclose(f);
     size_t lines = 0;
     for (size_t i = 0; i < len; i++)
@@ -155,8 +155,8 @@ static void test_denied(const rv_program *p, rv_vm *vm)
     const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"my SECRET is here\"}]}";
     rv_request *req = req_parse(body, strlen(body), NULL, &(rv_reqerr){ 0 });
     rv_status st = vm_start(vm, vm_agent(p, "fb", 2), req, NULL);
-    tr_request rq = { "req-2", -1, -1, 1, NULL, 0, NULL, NULL, -1, NULL };
-    json_t *arr = tr_records(p, vm_result(vm), &rq);
+    trace_request rq = { "req-2", -1, -1, 1, NULL, 0, NULL, NULL, -1, NULL };
+    json_t *arr = trace_records(p, vm_result(vm), &rq);
     json_t *out = json_array_get(arr, json_array_size(arr) - 1);
     CHECK("trace_denied", st == RV_DENIED && json_array_size(arr) == 3 &&
           !strcmp(str(out, "routevm.status"), "denied") && !strcmp(str(out, "routevm.guardrail"), "g") &&
@@ -177,8 +177,8 @@ static void test_failed(const rv_program *p, rv_vm *vm)
     o.http_status = 401;
     for (int i = 0; i < 5 && st == RV_CALL; i++)
         st = vm_resume(vm, &o);
-    tr_request rq = { "req-3", 10, 20, 0, NULL, 0, NULL, NULL, -1, NULL };
-    json_t *arr = tr_records(p, vm_result(vm), &rq);
+    trace_request rq = { "req-3", 10, 20, 0, NULL, 0, NULL, NULL, -1, NULL };
+    json_t *arr = trace_records(p, vm_result(vm), &rq);
     json_t *out = json_array_get(arr, json_array_size(arr) - 1);
     CHECK("trace_failed", st == RV_FAILED && !strcmp(str(out, "routevm.status"), "failed") &&
           !strcmp(str(out, "error.type"), "auth") && str(out, "routevm.error") != NULL,
