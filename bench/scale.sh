@@ -43,7 +43,7 @@ with open(work + "/reqs.jsonl", "w") as f:
         f.write('{"model":"decide","messages":[{"role":"user","content":"hello"}],"metadata":{"tenant":"t%05d"}}\n' % t)
 PY
 (cd "$ROOT" && cc -O2 -Ivm -Icompiler -I"$BUILD/gen" -o "$WORK/decide_vm" bench/decide_vm.c \
-    "$BUILD/libcompiler.a" "$BUILD/libvm.a" -lpcre2-8 -lcrypto -ljansson -lexttextcat-2.0 -lm) ||
+    "$BUILD/libcompiler.a" "$BUILD/libvm.a" -lpcre2-8 -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm) ||
     fail "cannot build bench/decide_vm.c"
 for v in 20 20000; do
     "$BUILD/routec" build "$WORK/p$v.route" -o "$WORK/p$v.rbc" || fail "routec build p$v"
