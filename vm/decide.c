@@ -344,6 +344,8 @@ static uint32_t rule_in_force(const rv_vm *vm)
 {
     const rv_program *p = vm->img->p;
     uint32_t r = vm->res.rule;
+    if (!vm->img->rule_settings)
+        return RV_NONE;         /* (no rule has any: its row need not be read) */
     return r != RV_NONE && p->rules[r].agent == vm->res.agent ? r : RV_NONE;
 }
 

@@ -86,6 +86,9 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     }
     for (uint32_t a = 0; a < p->nagent; a++)
         img->out_limit[a] = gd_output_limit(p, a);
+    for (uint32_t r = 0; r < p->nrule && !img->rule_settings; r++)
+        img->rule_settings = p->rules[r].timeout || p->rules[r].backoff || p->rules[r].retry != RV_NONE ||
+                             p->rules[r].retry_on;
     if (dispatch_table(img)) {
         snprintf(err, errlen, "out of memory");
         vm_image_free(img);
@@ -111,45 +114,51 @@ static uint64_t head8(const char *s, uint32_t n)
     return h;
 }
 
-/* One open-addressing table over the values of every dispatch, at most
-   half full.  A value listed twice in one dispatch keeps its first row. */
+/* The index over the values of every dispatch, at most half full, and
+   one entry per value.  A value listed twice in one dispatch keeps its
+   first row. */
 static int dispatch_table(rv_image *img)
 {
     const rv_program *p = img->p;
     uint32_t cap = 16;
     while (cap < 2 * (uint64_t)p->ndvalue + 2)
         cap *= 2;
-    img->dslot = mem_malloc(cap * sizeof *img->dslot);
-    if (!img->dslot)
+    img->dindex = mem_calloc(cap, sizeof *img->dindex);
+    img->dentry = mem_malloc((p->ndvalue + 1) * sizeof *img->dentry);
+    if (!img->dindex || !img->dentry)
         return -1;
-    for (uint32_t i = 0; i < cap; i++)
-        img->dslot[i].len = UINT32_MAX;
     img->dmask = cap - 1;
+    uint32_t n = 0;
     for (uint32_t k = 0; k < p->ndispatch; k++) {
         const rv_dispatch *d = &p->dispatches[k];
         for (uint32_t r = d->vfirst; r < d->vfirst + d->vcount; r++) {
-            uint32_t str = p->dvalues[r].value, n = p->str_len[str];
+            uint32_t str = p->dvalues[r].value, len = p->str_len[str];
             const char *s = rv_str(p, str);
-            if (vm_dispatch_find(img, k, s, n))
+            if (vm_dispatch_find(img, k, s, len))
                 continue;
-            uint32_t h = dhash(k, s, n), i = h & img->dmask;
-            while (img->dslot[i].len != UINT32_MAX)
-                i = (i + 1) & img->dmask;
             const rv_dclass *c = &p->dclasses[d->cfirst + p->dvalues[r].cls];
-            img->dslot[i] = (struct rv_dslot){ h, n, head8(s, n), s, k, p->dvalues[r].cls, p->dpcs + c->first, c->count };
+            img->dentry[n] = (struct rv_dentry){ head8(s, len), s, len, k,
+                                                 c->count ? p->dpcs[c->first] : d->end, c->count,
+                                                 p->dpcs + c->first };
+            uint32_t h = dhash(k, s, len), i = h & img->dmask;
+            while (img->dindex[i].entry)
+                i = (i + 1) & img->dmask;
+            img->dindex[i].hash = h;
+            img->dindex[i].entry = ++n;
         }
     }
     return 0;
 }
 
-const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
+const struct rv_dentry *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
 {
     uint32_t h = dhash(k, s, n);
     uint64_t head = head8(s, n);
-    for (uint32_t i = h & img->dmask; img->dslot[i].len != UINT32_MAX; i = (i + 1) & img->dmask) {
-        const struct rv_dslot *e = &img->dslot[i];
-        if (e->hash == h && e->len == n && e->head == head && e->dispatch == k &&
-            (n <= 8 || !memcmp(e->s + 8, s + 8, n - 8)))
+    for (uint32_t i = h & img->dmask; img->dindex[i].entry; i = (i + 1) & img->dmask) {
+        if (img->dindex[i].hash != h)
+            continue;
+        const struct rv_dentry *e = &img->dentry[img->dindex[i].entry - 1];
+        if (e->len == n && e->head == head && e->dispatch == k && (n <= 8 || !memcmp(e->s + 8, s + 8, n - 8)))
             return e;
     }
     return NULL;
@@ -166,9 +175,11 @@ void vm_image_free(rv_image *img)
     free(img->lits);
     free(img->meta_slot);
     free(img->kval);
-    free(img->dslot);
+    free(img->dindex);
+    free(img->dentry);
     free(img->out_limit);
-    img->dslot = NULL;
+    img->dindex = NULL;
+    img->dentry = NULL;
     img->out_limit = NULL;
     img->kval = NULL;
     img->re = NULL;

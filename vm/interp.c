@@ -574,16 +574,17 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_DISPATCH) {
             const rv_dispatch *d = &p->dispatches[A];
             const rv_sv *m = meta_lookup(vm, d->key);
-            const struct rv_dslot *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
+            const struct rv_dentry *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
             vm->dk = A;
-            if (e) {
-                vm->dnext = e->pcs;
+            if (e) {                /* (the first pc is in the entry: one line fewer to read) */
+                vm->dnext = e->pcs + (e->npcs != 0);
                 vm->dlim = e->pcs + e->npcs;
+                pc = e->first;
             } else {
                 vm->dnext = p->dpcs + p->dclasses[d->cfirst].first;
                 vm->dlim = vm->dnext + p->dclasses[d->cfirst].count;
+                pc = vm->dnext < vm->dlim ? *vm->dnext++ : d->end;
             }
-            pc = vm->dnext < vm->dlim ? *vm->dnext++ : d->end;
             vmbreak;
         }
         vmcase(OP_CHAIN) {

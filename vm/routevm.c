@@ -402,7 +402,7 @@ static int cmd_run(int argc, char **argv)
         return RUN_USAGE;
     }
     int lrc;
-    rv_program *p = load_policy(policy, trust, &lrc);
+    rv_program *p = load_policy(policy, trust, NULL, 0, &lrc);
     int rc = p ? run_request(p, (const char *)rf.buf, rf.len, &o) : lrc == RC_USAGE ? RUN_USAGE : RUN_BAD;
     rv_program_free(p);
     rbc_unmap_file(&rf);

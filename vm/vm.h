@@ -72,18 +72,22 @@ typedef struct rv_image {
     uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
     struct rv_value_s *kval;    /* every constant as a ready stack value */
     uint32_t nmeta_slot;
-    /* the values of every dispatch, hashed (vm_dispatch_class): a slot
-       holds what a lookup compares, so a hit reads one cache line and the
-       value's bytes only past the first 8 */
-    struct rv_dslot {
-        uint32_t hash, len;     /* len: the value's bytes; UINT32_MAX empty */
-        uint64_t head;          /* its first 8 bytes, zero-padded */
+    /* the values of every dispatch, hashed (vm_dispatch_find): an index of
+       (hash, entry) pairs at most half full, and the entries, each holding
+       what a lookup compares and where its class's rules are -- a hit reads
+       one index line and one entry line, and the value's bytes only past
+       the first 8 */
+    struct rv_dslot { uint32_t hash, entry; } *dindex;   /* entry: index + 1; 0 empty */
+    struct rv_dentry {
+        uint64_t head;          /* the value's first 8 bytes, zero-padded */
         const char *s;
-        uint32_t dispatch, cls;
-        const uint32_t *pcs;    /* the class's rule list (dpcs), 'npcs' long */
-        uint32_t npcs;
-    } *dslot;
+        uint32_t len, dispatch;
+        uint32_t first;         /* the class's first rule pc (its end when it lists none) */
+        uint32_t npcs;          /* its rule list: 'pcs', 'npcs' long */
+        const uint32_t *pcs;
+    } *dentry;
     uint32_t dmask;
+    int rule_settings;          /* does any rule state a timeout, backoff or retry? */
     int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */
 } rv_image;
 

@@ -90,10 +90,10 @@ struct rv_vm {
 
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
 
-/* The slot of value 's' (n bytes) in dispatch 'k' (image.c): its class and
-   the class's rule list; NULL when the dispatch does not list the value
+/* The entry of value 's' (n bytes) in dispatch 'k' (image.c): where its
+   class's rules are; NULL when the dispatch does not list the value
    (class 0). */
-const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n);
+const struct rv_dentry *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n);
 
 /* Constant 'k' of 'p' as a stack value. */
 rv_value vm_const_value(const rv_program *p, uint32_t k);

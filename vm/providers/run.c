@@ -45,7 +45,7 @@ typedef struct {
     int hook_done, hook_status;
     ans_buf hook_body;
     /* trace */
-    tr_call tcalls[RV_MAX_ATTEMPTS];
+    trace_call tcalls[RV_MAX_ATTEMPTS];
     char tstr[RV_MAX_ATTEMPTS][TSTR][160];
     char hook_model[128], hook_err[160];
     int64_t hook_latency;
@@ -277,7 +277,7 @@ static rv_status do_call(run_ctx *x)
 {
     const rv_call *c = vm_call(x->vm);
     uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
-    tr_call *tc = &x->tcalls[seq];
+    trace_call *tc = &x->tcalls[seq];
     memset(tc, 0, sizeof *tc);
     tc->start_us = -1;
     if (c->backoff_us > 0)
@@ -497,11 +497,11 @@ static void write_trace(run_ctx *x, const char *error)
     if (!x->o->trace)
         return;
     const rv_result *r = vm_result(x->vm);
-    tr_request rq = { x->reqid, x->start_wall, wall_us(), x->o->stream, x->tcalls,
+    trace_request rq = { x->reqid, x->start_wall, wall_us(), x->o->stream, x->tcalls,
                       r->nattempts < RV_MAX_ATTEMPTS ? r->nattempts : RV_MAX_ATTEMPTS,
                       x->hook_model[0] ? x->hook_model : NULL, x->hook_err[0] ? x->hook_err : NULL,
                       x->hook_latency, error };
-    if (tr_write(x->o->trace, x->p, r, &rq))
+    if (trace_write(x->o->trace, x->p, r, &rq))
         fprintf(stderr, "routevm: could not write the trace\n");
 }
 
