@@ -4,7 +4,14 @@
 # apt-get; otherwise it prints the exact command and fails.  libcjson-dev,
 # libjson-c-dev, libjsonparser-dev and libjsmn-dev are only for
 # bench/jsonparse.sh, which compares JSON parsers for the request model.
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev"
+# sqlite3 (the shell) lets tests/suites/serve.sh read the spend ledger;
+# nodejs and npm run the official openai client against the gateway
+# (tests/suites/openai_npm.sh, which installs the client itself with npm
+# ci from tests/npm/package-lock.json).  npm is asked for only when no npm
+# command exists: some Node.js builds (NodeSource's) carry their own and
+# conflict with Debian's package.
+PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs"
+command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

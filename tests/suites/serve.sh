@@ -1,8 +1,24 @@
 #!/bin/sh
 # The gateway ('routevm serve') end to end over 127.0.0.1: the downstream
 # attacks of RELIABILITY.md (tests/serve/downstream.py), keys, endpoints,
-# reload and drain.  Every gateway runs with small limits so that each
-# attack ends in a second or two; every process is stopped by its PID.
+# reload and drain; then chat completions against the mock provider
+# (build/mockprov): the cases of tests/serve/cases/, a client that goes
+# away mid-stream, 64 concurrent clients against a $1 daily budget, the
+# ledger across a restart, metrics and traces.  Every gateway runs with
+# small limits so that each attack ends in a second or two; every process
+# is stopped by its PID.
+#
+# A case (tests/serve/cases/NAME.case) is one request:
+#   key: KEY             the bearer key (default sk-all; 'none' sends none)
+#   header: NAME: VALUE  a request header (any number)
+#   request: {...}       the body; or request-printf: with printf escapes
+#   status: N            the expected HTTP status
+#   ---
+#   jq expressions that must all be true of {status, headers, body, log}:
+#     headers  the response headers, names in lower case
+#     body     the JSON body, or for an SSE answer the list of its data
+#              payloads (parsed; "[DONE]" as a string)
+#     log      the mock provider's request log lines for this case
 BIN=$1; ROOT=$(cd "$2" && pwd)
 case "$BIN" in /*) B="$BIN" ;; *) B="$ROOT/$BIN" ;; esac
 RV="$B/routevm"
@@ -36,7 +52,11 @@ EOF
 start() {
     name=$1; shift
     rm -f "$T/$name.port"
-    "$RV" serve "$@" --listen 127.0.0.1:0 --port-file "$T/$name.port" 2> "$T/$name.log" &
+    # under ASan, freed memory waits in a quarantine (256 MiB by default)
+    # that counts in RSS: the slow-reader case measures the gateway's own
+    # growth, so the quarantine is kept small (use-after-free is still caught)
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16" \
+        "$RV" serve "$@" --listen 127.0.0.1:0 --port-file "$T/$name.port" 2> "$T/$name.log" &
     pid=$!
     PIDS="$PIDS $pid"
     eval "${name}_pid=$pid"
@@ -73,7 +93,7 @@ st=$(get $gw_port /healthz); check healthz "$([ "$st" = 200 ] && jq -e '.status 
 st=$(get $gw_port /v1/models); check keys-missing-401 "$([ "$st" = 401 ] && jq -e '.error.type == "authentication_error" and .error.code == "invalid_api_key"' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-nope'); check keys-unknown-401 "$([ "$st" = 401 ] && jq -e '.error.message == "invalid API key"' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Basic c2stYWxsOg=='); check keys-not-bearer-401 "$([ "$st" = 401 ]; echo $?)" "status $st"
-st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all'); check models-all-agents "$([ "$st" = 200 ] && jq -e '.object == "list" and ([.data[].id] | sort) == ["billing","capped","support"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
+st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all'); check models-all-agents "$([ "$st" = 200 ] && jq -e '.object == "list" and ([.data[].id] | sort) == ["billing","capped","outage","support","thrifty"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-billing'); check models-per-key "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["billing","capped"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-hashed'); check keys-sha256-stored "$([ "$st" = 200 ] && jq -e '[.data[].id] == ["support"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/nothing); check unknown-url-404 "$([ "$st" = 404 ] && jq -e '.error.code == "unknown_url"' "$T/out" >/dev/null; echo $?)" "status $st"
@@ -91,7 +111,7 @@ check reload-bad-policy-refused "$([ "$st" = 200 ] && jq -e '.generation == 1' "
 sed 's/^agent billing {/agent invoices {/' "$T/good.route" > "$T/policy.route"
 kill -HUP $gw_pid; sleep 0.5
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all')
-check reload-good-policy "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["capped","invoices","support"]' "$T/out" >/dev/null && grep -q '"event":"policy_reloaded"' "$T/gw.log"; echo $?)" "status $st $(cat "$T/out")"
+check reload-good-policy "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["capped","invoices","outage","support","thrifty"]' "$T/out" >/dev/null && grep -q '"event":"policy_reloaded"' "$T/gw.log"; echo $?)" "status $st $(cat "$T/out")"
 printf 'sk-new *\nsk-bad\n' > "$T/keys"
 kill -HUP $gw_pid; sleep 0.5
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all')
@@ -116,4 +136,112 @@ check bad-listen-address "$([ $rc = 2 ]; echo $?)" "exit $rc"
 check bad-option "$([ $rc = 2 ] && grep -q -- '--max-body' "$T/err"; echo $?)" "exit $rc"
 start tests examples/support.route --allow-tests && pass allow-tests
 stop tests
+
+# ---- chat completions against the mock provider ----------------------------------
+UPKEY=sk-upstream-TESTKEY-0123456789
+export ROUTEVM_TEST_OPENAI_KEY=$UPKEY
+"$B/mockprov" --script tests/serve/script.json --port-file "$T/mock.port" --log "$T/mock.log" --max-seconds 600 \
+    > /dev/null 2> "$T/mock.err" &
+PIDS="$PIDS $!"
+i=0
+while [ ! -s "$T/mock.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+[ -s "$T/mock.port" ] || { fail mock-start "the mock did not start: $(cat "$T/mock.err")"; exit 0; }
+touch "$T/mock.log"
+sed "s/@PORT@/$(cat "$T/mock.port")/" tests/serve/policy.route.in > "$T/chat.route"
+printf 'sk-all      *\nsk-support  support\n' > "$T/keys"
+mkdir -p "$T/state"
+start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" --trace "$T/trace" --workers 2 || exit 0
+
+# chat KEY BODY-FILE [curl args...]: POST; the status in $st, headers in $T/h, body in $T/b
+chat() {
+    key=$1; bodyf=$2; shift 2
+    set -- -H 'Content-Type: application/json' --data-binary @"$bodyf" "$@"
+    [ "$key" = none ] || set -- -H "Authorization: Bearer $key" "$@"
+    st=$(curl -s -D "$T/h" -o "$T/b" -w '%{http_code}' --max-time 20 "$@" "http://127.0.0.1:$chat_port/v1/chat/completions")
+}
+
+for c in tests/serve/cases/${SERVE_CASES:-*}.case; do
+    name=$(basename "$c" .case)
+    key=$(sed -n 's/^key: //p' "$c" | head -1); [ -n "$key" ] || key=sk-all
+    want=$(sed -n 's/^status: //p' "$c" | head -1)
+    sed -n 's/^header: //p' "$c" > "$T/hdrs"
+    if grep -q '^request-printf: ' "$c"; then printf "$(sed -n 's/^request-printf: //p' "$c" | head -1)" > "$T/req"
+    else sed -n 's/^request: //p' "$c" | head -1 | tr -d '\n' > "$T/req"; fi
+    sed '1,/^---$/d' "$c" | grep -v '^#' | grep -v '^$' > "$T/expect"
+    before=$(wc -l < "$T/mock.log")
+    chat "$key" "$T/req" -H @"$T/hdrs"
+    tail -n +$((before + 1)) "$T/mock.log" | jq -s . > "$T/log.json" 2>/dev/null || echo '[]' > "$T/log.json"
+    tr -d '\r' < "$T/h" | sed -n 's/^\([A-Za-z0-9-]*\): \(.*\)$/\1\t\2/p' |
+        jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {(.[0] | ascii_downcase): .[1]}) | add // {}' > "$T/hdr.json"
+    if grep -qi '^content-type: text/event-stream' "$T/h"; then
+        sed -n 's/^data: //p' "$T/b" | sed 's/^\[DONE\]$/"[DONE]"/' | jq -s . > "$T/body.json" 2>/dev/null
+    else
+        jq . "$T/b" > "$T/body.json" 2>/dev/null
+    fi
+    [ -s "$T/body.json" ] || echo null > "$T/body.json"
+    jq -n --argjson status "${st:-0}" --slurpfile h "$T/hdr.json" --slurpfile b "$T/body.json" --slurpfile l "$T/log.json" \
+        '{status: $status, headers: $h[0], body: $b[0], log: $l[0]}' > "$T/doc.json"
+    ok=1; why=
+    [ "$st" = "$want" ] || { ok=0; why="status $st, expected $want"; }
+    while IFS= read -r e; do
+        [ $ok -eq 1 ] || break
+        jq -e "$e" "$T/doc.json" > /dev/null 2>&1 || { ok=0; why="not true: $e"; }
+    done < "$T/expect"
+    if [ $ok -eq 1 ]; then pass "chat/$name"; else fail "chat/$name" "$why"; head -c 600 "$T/b"; echo; fi
+done
+
+# ---- a client that goes away mid-stream: the upstream call is cancelled, its
+# reservation released, nothing billed (the provider reports usage only at
+# the end of a stream, and this one never got there)
+printf '%s' '{"model":"support","stream":true,"messages":[{"role":"user","content":"a slow stream please"}]}' > "$T/slow"
+spent() { curl -s "http://127.0.0.1:$chat_port/metrics" | sed -n "s/^routevm_budget_$1_picodollars{agent=\"$2\"} //p"; }
+s0=$(spent spent support)
+chat sk-all "$T/slow" --max-time 1
+sleep 0.5
+m=$(curl -s "http://127.0.0.1:$chat_port/metrics")
+check chat/disconnect-cancels "$(printf '%s\n' "$m" | grep -q '^routevm_client_disconnects_total [1-9]' &&
+    [ "$(spent reserved support)" = 0 ] && [ "$(spent spent support)" = "$s0" ] &&
+    grep -q 'the client went away' "$T/trace"; echo $?)" \
+    "spent $s0 -> $(spent spent support), reserved $(spent reserved support), traced: $(grep -c 'went away' "$T/trace")"
+
+# ---- 64 concurrent clients against a $1 daily budget ----------------------------
+# each call's worst case: the input bytes as tokens plus max_tokens 20, at
+# $2000/Mtok; the actual usage is the mock's estimate from the text
+printf '%s' '{"model":"capped","max_tokens":20,"messages":[{"role":"user","content":"hello"}]}' > "$T/capped"
+seq 1 256 | xargs -P 64 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 \
+    -H 'Authorization: Bearer sk-all' -H 'Content-Type: application/json' --data-binary @"$T/capped" \
+    "http://127.0.0.1:$chat_port/v1/chat/completions" > "$T/race"
+ok200=$(grep -c '^200$' "$T/race"); ok429=$(grep -c '^429$' "$T/race")
+spent_capped=$(spent spent capped)
+worst=$(( (200 + 20) * 2000000 ))      # above one call's worst case, picodollars
+check chat/budget-race-holds "$([ $((ok200 + ok429)) = 256 ] && [ "$ok429" -gt 0 ] && [ "$ok200" -gt 0 ] &&
+    [ "$spent_capped" -le $((1000000000000 + worst)) ] && [ "$(spent reserved capped)" = 0 ]; echo $?)" \
+    "200: $ok200, 429: $ok429, spent $spent_capped picodollars"
+echo "# budget race: $ok200 answered, $ok429 refused, $spent_capped of 1000000000000 picodollars spent"
+
+m=$(curl -s "http://127.0.0.1:$chat_port/metrics")
+missing=
+for series in 'routevm_requests_total{endpoint="chat",code="200"}' \
+              'routevm_tokens_total{agent="support",model="mini",class="input"}' \
+              'routevm_cost_picodollars_total{agent="support",model="big",rule="1"}' \
+              'routevm_upstream_errors_total{model="mini",class="server_error"}' \
+              'routevm_upstream_calls_total{model="pricey"}' \
+              'routevm_request_duration_seconds_count{agent="support"}' \
+              'routevm_ttft_seconds_count{agent="support"}' \
+              'routevm_chat_requests_total{agent="capped",model="pricey",rule="none",outcome="failed"}' \
+              'routevm_circuit_state{model="down",worker="'; do
+    printf '%s\n' "$m" | grep -qF "$series" || missing="$missing $series"
+done
+check chat/metrics-from-requests "$([ -z "$missing" ]; echo $?)" "missing:$missing"
+
+# ---- the ledger: one row per settled call, summing to the metric; a restart keeps it
+stop chat
+rows=$(sqlite3 "$T/state/spend.db" "SELECT COALESCE(SUM(cost),0) FROM spend WHERE agent='capped'" 2>&1)
+check chat/ledger-rows "$([ "$chat_rc" = 0 ] && [ "$rows" = "$spent_capped" ]; echo $?)" "exit $chat_rc, rows sum $rows, metric $spent_capped"
+start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" || exit 0
+check chat/ledger-restart "$([ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "after the restart $(spent spent capped), before $spent_capped"
+chat sk-all "$T/capped"
+check chat/ledger-restart-still-refuses "$([ "$st" = 429 ] && [ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "status $st"
+stop chat
+check chat/upstream-key-never-logged "$(! grep -qF "$UPKEY" "$T/chat.log" "$T/trace" "$T/b"; echo $?)" "the upstream key reached a log or a trace"
 exit 0

@@ -40,13 +40,6 @@ struct hc_xfer {
     char errbuf[CURL_ERROR_SIZE];
 };
 
-struct hc_timer {
-    int64_t at;
-    void (*cb)(void *);
-    void *ud;
-    hc_timer *next;
-};
-
 typedef struct { int fd; short events; } watched;
 
 struct hc_engine {
@@ -406,18 +399,30 @@ void hc_cancel(hc_engine *e, hc_xfer *x)
 
 /* ---------------------------------------------------------------- timers */
 
-hc_timer *hc_after(hc_engine *e, int64_t after_us, void (*cb)(void *), void *ud)
+static void put_timer(hc_engine *e, hc_timer *t, int64_t after_us, void (*cb)(void *), void *ud)
 {
-    hc_timer *t = malloc(sizeof *t);
-    if (!t)
-        return NULL;
     t->at = hc_now_us() + (after_us > 0 ? after_us : 0);
     t->cb = cb;
     t->ud = ud;
     t->next = e->timers;
     e->timers = t;
     arm(e);
+}
+
+hc_timer *hc_after(hc_engine *e, int64_t after_us, void (*cb)(void *), void *ud)
+{
+    hc_timer *t = malloc(sizeof *t);
+    if (!t)
+        return NULL;
+    t->embedded = 0;
+    put_timer(e, t, after_us, cb, ud);
     return t;
+}
+
+void hc_after_in(hc_engine *e, hc_timer *t, int64_t after_us, void (*cb)(void *), void *ud)
+{
+    t->embedded = 1;
+    put_timer(e, t, after_us, cb, ud);
 }
 
 void hc_timer_cancel(hc_engine *e, hc_timer *t)
@@ -425,7 +430,8 @@ void hc_timer_cancel(hc_engine *e, hc_timer *t)
     for (hc_timer **pp = &e->timers; *pp; pp = &(*pp)->next)
         if (*pp == t) {
             *pp = t->next;
-            free(t);
+            if (!t->embedded)
+                free(t);
             break;
         }
     arm(e);
@@ -471,7 +477,8 @@ static void run_due(hc_engine *e)
         *duep = due->next;
         void (*cb)(void *) = due->cb;
         void *ud = due->ud;
-        free(due);
+        if (!due->embedded)
+            free(due);
         cb(ud);
     }
 }
@@ -567,7 +574,8 @@ void hc_free(hc_engine *e)
     while (e->timers) {
         hc_timer *t = e->timers;
         e->timers = t->next;
-        free(t);
+        if (!t->embedded)
+            free(t);
     }
     curl_multi_cleanup(e->multi);
     free(e->fds);

@@ -92,7 +92,15 @@ typedef struct {
 
 typedef struct hc_engine hc_engine;
 typedef struct hc_xfer hc_xfer;
-typedef struct hc_timer hc_timer;
+/* A one-shot timer.  Opaque to callers, but declared here so that a
+   caller can hold one in its own memory (hc_after_in), which cannot fail. */
+typedef struct hc_timer {
+    int64_t at;
+    void (*cb)(void *);
+    void *ud;
+    struct hc_timer *next;
+    int embedded;               /* the caller's memory: never freed by the engine */
+} hc_timer;
 
 /* A new engine; 'loop' NULL uses the built-in loop (hc_run_once).  'loop'
    is copied.  NULL when libcurl or memory fails. */
@@ -109,6 +117,10 @@ void hc_cancel(hc_engine *e, hc_xfer *x);
 /* Call 'cb(ud)' once, 'after_us' from now (0: at the next turn of the
    loop).  NULL when out of memory. */
 hc_timer *hc_after(hc_engine *e, int64_t after_us, void (*cb)(void *ud), void *ud);
+/* The same in a timer the caller owns ('t', which must stay valid until
+   it fires or is cancelled, and must not be pending already): cannot
+   fail.  hc_timer_cancel stops it without freeing it. */
+void hc_after_in(hc_engine *e, hc_timer *t, int64_t after_us, void (*cb)(void *ud), void *ud);
 void hc_timer_cancel(hc_engine *e, hc_timer *t);
 
 /* Transfers and timers pending. */

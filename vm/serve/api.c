@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "chat.h"
 #include "jsonw.h"
 #include "log.h"
 
@@ -261,5 +262,13 @@ void api_request(void *ud, hs_req *r)
             models(w, r);
         return;
     }
-    error(w, r, "other", 404, "unknown_url", "unknown URL: the gateway serves GET /v1/models, /healthz and /metrics");
+    if (path_is(r, "/v1/chat/completions")) {
+        if (r->method != HS_POST)
+            error(w, r, "chat", 405, "method_not_allowed", "use POST /v1/chat/completions");
+        else
+            ch_request(w, r);
+        return;
+    }
+    error(w, r, "other", 404, "unknown_url",
+          "unknown URL: the gateway serves POST /v1/chat/completions, GET /v1/models, /healthz and /metrics");
 }

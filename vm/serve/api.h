@@ -5,6 +5,7 @@
                                  spare connections too
      GET  /metrics               Prometheus text; spare connections too
      GET  /v1/models             the agents the key may use (OpenAI list)
+     POST /v1/chat/completions   vm/serve/chat.h
 
    Anything else is 404 (405 for another method on a known path); on a
    connection beyond the connection cap, anything but /healthz and

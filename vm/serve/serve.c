@@ -20,9 +20,11 @@
 #include <event2/thread.h>
 
 #include "api.h"
+#include "curlev.h"
 #include "log.h"
 #include "mem.h"
 #include "serve.h"
+#include "wpol.h"
 
 #define MAX_WORKERS 64
 
@@ -270,6 +272,10 @@ static int worker_init(sv_app *a, sv_worker *w, int id, int port, char *err, siz
         snprintf(err, errlen, "out of memory");
         return -1;
     }
+    if (!(w->ce = ce_new(w->base))) {
+        snprintf(err, errlen, "the HTTP client engine failed to start");
+        return -1;
+    }
     w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
     w->drain_check = event_new(w->base, -1, EV_PERSIST, drain_check, w);
     hs_app app = { w, api_request };
@@ -279,7 +285,9 @@ static int worker_init(sv_app *a, sv_worker *w, int id, int port, char *err, siz
 
 static void worker_free(sv_worker *w)
 {
-    hs_free(w->http);
+    hs_free(w->http);           /* requests still in flight are aborted: their calls cancelled */
+    ce_free(w->ce);
+    wp_unref(w->wp);
     if (w->drain_ev)
         event_free(w->drain_ev);
     if (w->drain_check)

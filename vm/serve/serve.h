@@ -42,6 +42,8 @@ typedef struct sv_keys {
 } sv_keys;
 
 struct sv_worker;
+struct ce_loop;
+struct wp_state;
 
 typedef struct sv_app {
     sv_opts o;
@@ -66,6 +68,8 @@ typedef struct sv_worker {
     pthread_t thread;
     struct event *drain_ev, *drain_check;
     uint64_t seq;
+    struct ce_loop *ce;         /* the provider calls' HTTP engine on this loop */
+    struct wp_state *wp;        /* run-time state for the current policy (vm/serve/wpol.h) */
 } sv_worker;
 
 /* The keys in force, with a reference (NULL when there are no keys);

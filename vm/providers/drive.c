@@ -1,0 +1,709 @@
+/* The request driver; see drive.h.
+
+   States: the VM is at RV_CALL or RV_HOOK while a call or hook is in
+   flight or waits for its backoff; every transition happens in a timer
+   callback or in dr_start/dr_cancel, never inside libcurl or inside a
+   pcall/httpc callback: those only record that something ended and arm
+   the driver's one timer (held in the driver, so arming it cannot fail).
+   Output to the client is built with jansson and printed by the one JSON
+   writer. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "drive.h"
+#include "jsonw.h"
+#include "pcall.h"
+#include "trace.h"
+
+#define TSTR 4          /* strings kept per traced call */
+#define HOOK_MAX_BODY 65536
+
+typedef enum { TM_NONE, TM_SEND, TM_CALL_END, TM_HOOK_END } tm_kind;
+
+/* Beside the VM's statuses: a call or hook is in flight (or waits for
+   its backoff); the driver goes on when it ends. */
+#define WAITING ((rv_status)100)
+
+struct dr_req {
+    dr_opts o;
+    dr_handler h;
+    void *ud;
+    const rv_request *req;
+    char reqid[64];
+    int64_t created, start_wall, start_mono, ttft_us;
+    int include_usage;          /* the client asked for a usage chunk */
+    int finished;               /* 'done' was called, or cancelled */
+    /* the client's stream */
+    int sent_head, sent_text, out_failed;
+    /* the call in flight */
+    pc_call *call;
+    int call_ended, feeding, feed_denied, sent_before;
+    /* the hook in flight */
+    hc_xfer *hook;
+    int hook_status;
+    ans_buf hook_body;
+    char *hook_req;
+    /* the one timer: backoff, or "something ended, go on" */
+    hc_timer tm;
+    tm_kind tm_kind;
+    /* trace */
+    trace_call tcalls[RV_MAX_ATTEMPTS];
+    char tstr[RV_MAX_ATTEMPTS][TSTR][160];
+    char hook_model[128], hook_err[160];
+    int64_t hook_latency;
+};
+
+static int64_t wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void step(dr_req *d, rv_status st);
+
+/* ---------------------------------------------------------------- client output */
+
+/* A JSON document as a malloc'd string (the one JSON writer), without
+   the trailing newline; takes 'j'. */
+static char *json_text(json_t *j, size_t *len)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    FILE *f = j ? open_memstream(&buf, &n) : NULL;
+    int bad = !f;
+    if (f) {
+        bad = jw_print(f, j, 0) != 0;
+        bad |= fclose(f) != 0;
+    }
+    json_decref(j);
+    if (bad) {
+        free(buf);
+        return NULL;
+    }
+    if (n && buf[n - 1] == '\n')
+        buf[--n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* One SSE event to the client; takes 'j'. */
+static void put_event(dr_req *d, json_t *j)
+{
+    size_t n;
+    char *s = json_text(j, &n);
+    if (!s || d->out_failed || !d->h.out) {
+        free(s);
+        return;
+    }
+    char *ev = malloc(n + 9);
+    if (ev) {
+        memcpy(ev, "data: ", 6);
+        memcpy(ev + 6, s, n);
+        memcpy(ev + 6 + n, "\n\n", 2);
+        if (d->h.out(d->ud, ev, n + 8))
+            d->out_failed = 1;
+    }
+    free(ev);
+    free(s);
+}
+
+static const char *model_id(const dr_req *d, uint32_t m)
+{
+    return m < d->o.p->nmodel ? rv_str(d->o.p, d->o.p->models[m].id) : "";
+}
+
+/* A chat.completion.chunk with 'delta', and 'finish' when not NULL. */
+static void chunk(dr_req *d, json_t *delta, const char *finish)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    put_event(d, json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:o}]}", "id", d->reqid, "object",
+                           "chat.completion.chunk", "created", (json_int_t)d->created, "model", model_id(d, r->model),
+                           "choices", "index", 0, "delta", delta, "finish_reason",
+                           finish ? json_string(finish) : json_null()));
+}
+
+static void stream_head(dr_req *d)
+{
+    if (d->sent_head)
+        return;
+    d->sent_head = 1;
+    chunk(d, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL);
+}
+
+static void stream_text(dr_req *d, rv_sv t)
+{
+    if (!t.len)
+        return;
+    stream_head(d);
+    if (!d->sent_text)
+        d->ttft_us = hc_now_us() - d->start_mono;
+    d->sent_text = 1;
+    chunk(d, json_pack("{s:o}", "content", jw_jstring(t.s, t.len)), NULL);
+}
+
+static json_t *usage_json(const rv_usage *u)
+{
+    int64_t in = u->input > 0 ? u->input : 0, cr = u->cache_read > 0 ? u->cache_read : 0,
+            cw = u->cache_write > 0 ? u->cache_write : 0, out = u->output > 0 ? u->output : 0;
+    return json_pack("{s:I, s:I, s:I, s:{s:I}, s:{s:I}}", "prompt_tokens", (json_int_t)(in + cr + cw),
+                     "completion_tokens", (json_int_t)out, "total_tokens", (json_int_t)(in + cr + cw + out),
+                     "prompt_tokens_details", "cached_tokens", (json_int_t)cr, "completion_tokens_details",
+                     "reasoning_tokens", (json_int_t)(u->reasoning > 0 ? u->reasoning : 0));
+}
+
+rv_usage dr_answer_usage(const dr_req *d)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    for (uint32_t i = r->nattempts; i-- > 0;)
+        if (r->attempts[i].ok && r->attempts[i].purpose == RV_PURPOSE_ANSWER)
+            return r->attempts[i].usage;
+    return (rv_usage){ 0, 0, 0, 0, 0 };
+}
+
+static const char *answer_finish(const dr_req *d, const rv_result *r)
+{
+    for (uint32_t i = r->nattempts; i-- > 0;)
+        if (r->attempts[i].ok && r->attempts[i].purpose == RV_PURPOSE_ANSWER)
+            return i < RV_MAX_ATTEMPTS && d->tcalls[i].finish ? d->tcalls[i].finish : "stop";
+    return "stop";
+}
+
+static json_t *tool_calls_json(const rv_result *r, int stream)
+{
+    json_t *arr = json_array();
+    for (uint32_t i = 0; arr && i < r->ntool_calls; i++) {
+        const rv_toolcall *t = &r->tool_calls[i];
+        json_t *o = json_pack("{s:o, s:s, s:{s:o, s:o}}", "id", jw_jstring(t->id.s, t->id.len), "type", "function",
+                              "function", "name", jw_jstring(t->name.s, t->name.len), "arguments",
+                              jw_jstring(t->arguments.s, t->arguments.len));
+        if (stream && o)
+            json_object_set_new(o, "index", json_integer(i));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* The closing events of a stream that was answered. */
+static void stream_answer(dr_req *d)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    rv_usage u = dr_answer_usage(d);
+    if (!d->sent_text)                  /* a buffered answer (a cascade's): sent whole now */
+        stream_text(d, r->answer);
+    stream_head(d);
+    if (r->ntool_calls)
+        chunk(d, json_pack("{s:o}", "tool_calls", tool_calls_json(r, 1)), NULL);
+    chunk(d, json_object(), answer_finish(d, r));
+    if (d->include_usage)
+        put_event(d, json_pack("{s:s, s:s, s:I, s:s, s:[], s:o}", "id", d->reqid, "object", "chat.completion.chunk",
+                               "created", (json_int_t)d->created, "model", model_id(d, r->model), "choices", "usage",
+                               usage_json(&u)));
+    if (!d->out_failed && d->h.out && d->h.out(d->ud, "data: [DONE]\n\n", 14))
+        d->out_failed = 1;
+}
+
+char *dr_answer_json(dr_req *d, size_t *len)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    rv_usage u = dr_answer_usage(d);
+    json_t *msg = json_pack("{s:s, s:o}", "role", "assistant", "content", jw_jstring(r->answer.s, r->answer.len));
+    if (msg && r->ntool_calls)
+        json_object_set_new(msg, "tool_calls", tool_calls_json(r, 0));
+    return json_text(json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o}", "id", d->reqid, "object",
+                               "chat.completion", "created", (json_int_t)d->created, "model", model_id(d, r->model),
+                               "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
+                               answer_finish(d, r), "usage", usage_json(&u)),
+                     len);
+}
+
+void dr_error(const dr_req *d, rv_status st, dr_err *e)
+{
+    const rv_program *p = d->o.p;
+    const rv_result *r = vm_result(d->o.vm);
+    if (st == RV_DENIED) {
+        e->status = 400;
+        e->type = "content_filter";
+        e->code = "guardrail";
+        snprintf(e->message, sizeof e->message, "refused by guardrail '%s': %.*s",
+                 r->denied_by < p->nguard ? rv_str(p, p->guards[r->denied_by].name) : "?",
+                 (int)r->deny_reason.len, r->deny_reason.s ? r->deny_reason.s : "");
+        return;
+    }
+    rv_failure f = r->failure;
+    e->code = f < RV_FAIL__COUNT && f != RV_FAIL_NONE ? rv_failure_names[f] : "error";
+    snprintf(e->message, sizeof e->message, "%s", r->error ? r->error : "no model answered");
+    e->type = "upstream_error";
+    if (f == RV_FAIL_STREAMED)
+        e->type = "stream_error";
+    if (f == RV_FAIL_BUDGET) {
+        e->status = 429;
+        e->type = "insufficient_quota";
+        e->code = "budget_exceeded";
+    } else if (f == RV_FAIL_UNAVAILABLE) {
+        e->status = 503;
+    } else if (f == RV_FAIL_DEADLINE || f == RV_FAIL_TIMEOUT) {
+        e->status = 504;
+    } else
+        e->status = 502;
+}
+
+char *dr_error_json(const dr_err *e, size_t *len)
+{
+    return json_text(json_pack("{s:{s:o, s:s, s:n, s:s}}", "error", "message",
+                               jw_jstring(e->message, strlen(e->message)), "type", e->type, "param", "code", e->code),
+                     len);
+}
+
+int dr_streamed(const dr_req *d)
+{
+    return d->sent_text;
+}
+
+int64_t dr_ttft_us(const dr_req *d)
+{
+    return d->sent_text ? d->ttft_us : -1;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+static void keep(dr_req *d, uint32_t seq, int k, const char **dst, const char *s)
+{
+    if (!s || !*s || seq >= RV_MAX_ATTEMPTS)
+        return;
+    snprintf(d->tstr[seq][k], sizeof d->tstr[seq][k], "%s", s);
+    *dst = d->tstr[seq][k];
+}
+
+static void arm(dr_req *d, tm_kind k, int64_t after_us, void (*cb)(void *))
+{
+    if (d->tm_kind != TM_NONE)      /* never pending twice (a list cycle) */
+        hc_timer_cancel(d->o.eng, &d->tm);
+    d->tm_kind = k;
+    hc_after_in(d->o.eng, &d->tm, after_us, cb, d);
+}
+
+static int on_text(void *ud, const char *s, size_t n)
+{
+    dr_req *d = ud;
+    if (!d->feeding)
+        return 0;
+    rv_sv rel = { NULL, 0 };
+    int denied = vm_feed(d->o.vm, s, n, &rel);
+    stream_text(d, rel);
+    if (denied) {
+        d->feed_denied = 1;
+        return 1;
+    }
+    return d->out_failed;       /* the client is gone: stop the upstream call */
+}
+
+static void call_ended(void *ud);
+
+static void on_call_done(void *ud, pc_call *c)
+{
+    dr_req *d = ud;
+    d->call_ended = 1;
+    arm(d, TM_CALL_END, 0, call_ended);
+}
+
+/* Is the current call a cascade step that escalates on log-probabilities? */
+static int wants_logprobs(dr_req *d, const rv_call *c)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    const rv_program *p = d->o.p;
+    if (c->purpose != RV_PURPOSE_ANSWER || c->may_stream || r->via != RV_VIA_CASCADE || r->via_index >= p->ncascade)
+        return 0;
+    return p->cascades[r->via_index].by == RV_BY_LOGPROBS;
+}
+
+static int64_t least_positive(int64_t a, int64_t b)
+{
+    return a <= 0 ? b : b <= 0 ? a : a < b ? a : b;
+}
+
+/* The URL given for 'provider' with an endpoint override, or NULL. */
+static const char *endpoint_override(dr_req *d, uint32_t provider)
+{
+    const rv_program *p = d->o.p;
+    const char *name = provider < p->nprovider ? rv_str(p, p->providers[provider].name) : "";
+    size_t n = strlen(name);
+    for (uint32_t i = 0; i < d->o.nendpoints; i++)
+        if (!strncmp(d->o.endpoints[i], name, n) && d->o.endpoints[i][n] == '=')
+            return d->o.endpoints[i] + n + 1;
+    return NULL;
+}
+
+/* A failure the driver detected before sending (no key, no memory). */
+static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const char *why)
+{
+    keep(d, c->seq, 0, &d->tcalls[c->seq < RV_MAX_ATTEMPTS ? c->seq : 0].error, why);
+    rv_outcome o = vm_outcome_init(0);
+    o.failure = f;
+    o.detail = why;
+    if (d->h.call_end)
+        d->h.call_end(d->ud, c, &o);
+    return vm_resume(d->o.vm, &o);
+}
+
+/* Send the call the VM asked for (its backoff has passed).  Returns
+   WAITING while it is in flight, else the VM's next status. */
+static rv_status send_call(dr_req *d)
+{
+    const rv_call *c = vm_call(d->o.vm);
+    uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
+    trace_call *tc = &d->tcalls[seq];
+    cv_conv cv;
+    char err[256];
+    if (cv_from_call(&cv, c, err, sizeof err)) {
+        cv_free(&cv);
+        return resume_unsent(d, c, RV_FAIL_CLIENT, err);
+    }
+    int64_t now = wall_us();
+    int64_t left = c->deadline_us > 0 ? c->deadline_us - now : 0;
+    if (c->deadline_us > 0 && left <= 0) {
+        cv_free(&cv);
+        return resume_unsent(d, c, RV_FAIL_TIMEOUT, "the request's deadline passed");
+    }
+    int64_t total = least_positive(c->timeout_us, left);
+    pc_spec s = {
+        .p = d->o.p, .model = c->model, .cv = &cv, .endpoint = endpoint_override(d, c->provider),
+        .stream = d->o.stream && c->may_stream && c->purpose == RV_PURPOSE_ANSWER,
+        .logprobs = wants_logprobs(d, c),
+        .connect_timeout_us = d->o.connect_timeout_us,
+        .first_byte_timeout_us = least_positive(d->o.first_byte_timeout_us ? d->o.first_byte_timeout_us
+                                                : c->timeout_us ? c->timeout_us : 60000000, total),
+        .idle_timeout_us = d->o.idle_timeout_us ? d->o.idle_timeout_us : 30000000,
+        .total_timeout_us = total,
+    };
+    pc_handler h = { on_text, on_call_done };
+    d->call_ended = d->feed_denied = 0;
+    d->feeding = s.stream;
+    d->sent_before = d->sent_text;
+    keep(d, seq, 0, &tc->request_model, model_id(d, c->model));
+    tc->start_us = wall_us();
+    if (d->h.call)
+        d->h.call(d->ud, c);
+    d->call = pc_start(d->o.eng, &s, &h, d, err, sizeof err);
+    cv_free(&cv);
+    if (!d->call) {
+        rv_failure f = strstr(err, "environment variable") ? RV_FAIL_AUTH : RV_FAIL_ERROR;
+        return resume_unsent(d, c, f, err);
+    }
+    return WAITING;
+}
+
+static void send_due(void *ud)
+{
+    dr_req *d = ud;
+    d->tm_kind = TM_NONE;
+    step(d, send_call(d));
+}
+
+/* The outcome of the call in flight, as the VM is to hear it; 'ended' 0
+   when the call is being cancelled (a failure with the usage the
+   provider reported so far). */
+static rv_status resume_call(dr_req *d, int ended)
+{
+    const rv_call *c = vm_call(d->o.vm);
+    uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
+    trace_call *tc = &d->tcalls[seq];
+    const ans_answer *a = pc_answer(d->call);
+    rv_outcome o;
+    if (d->out_failed && !d->feed_denied)
+        ended = 0;              /* the client went away: the call was stopped for it */
+    if (ended)
+        o = *pc_outcome(d->call);
+    else {
+        o = vm_outcome_init(0);
+        o.failure = RV_FAIL_ERROR;
+        o.detail = "the client went away";
+        o.usage = a->usage;
+    }
+    if (ended && d->feed_denied) {
+        /* the output guardrails refused the streamed answer: an answer
+           (billed), which the VM turns into a denial */
+        rv_outcome den = vm_outcome_init(1);
+        den.usage = a->usage;
+        den.latency_us = o.latency_us;
+        den.ttft_us = o.ttft_us;
+        o = den;
+    } else if (ended && o.ok && d->feeding) {
+        rv_sv rel = { NULL, 0 };
+        vm_feed_end(d->o.vm, &rel);
+        stream_text(d, rel);
+    }
+    keep(d, seq, 1, &tc->response_model, a->model);
+    keep(d, seq, 2, &tc->finish, o.ok ? a->finish : NULL);
+    keep(d, seq, 3, &tc->response_id, a->id);
+    if (!o.ok)
+        keep(d, seq, 0, &tc->error, o.detail);
+    tc->streamed = d->sent_text && !d->sent_before;
+    if (ended && d->o.health)
+        hl_observe(d->o.health, c->model, &o, hc_now_us());
+    if (d->h.call_end)
+        d->h.call_end(d->ud, c, &o);
+    rv_status st = vm_resume(d->o.vm, &o);
+    pc_free(d->call);
+    d->call = NULL;
+    return st;
+}
+
+static void call_ended(void *ud)
+{
+    dr_req *d = ud;
+    d->tm_kind = TM_NONE;
+    step(d, resume_call(d, 1));
+}
+
+/* The VM asked for a call: after its backoff, send it.  WAITING, or the
+   VM's next status. */
+static rv_status begin_call(dr_req *d)
+{
+    const rv_call *c = vm_call(d->o.vm);
+    uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
+    memset(&d->tcalls[seq], 0, sizeof d->tcalls[seq]);
+    d->tcalls[seq].start_us = -1;
+    if (c->backoff_us > 0) {
+        arm(d, TM_SEND, c->backoff_us, send_due);
+        return WAITING;
+    }
+    return send_call(d);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+static void hook_header(void *ud, int status, const char *n, size_t nl, const char *v, size_t vl)
+{
+    ((dr_req *)ud)->hook_status = status;
+}
+
+static int hook_data(void *ud, const char *p, size_t n)
+{
+    dr_req *d = ud;
+    return ans_put(&d->hook_body, p, n) != 0 || d->hook_body.len > HOOK_MAX_BODY;
+}
+
+static void hook_ended(void *ud);
+
+static void hook_done(void *ud, const hc_done *hd)
+{
+    dr_req *d = ud;
+    d->hook = NULL;
+    d->hook_latency = hd->total_us;
+    if (hd->status != HC_OK)
+        snprintf(d->hook_err, sizeof d->hook_err, "%s", hc_status_name(hd->status));
+    else if (hd->http_status != 200)
+        snprintf(d->hook_err, sizeof d->hook_err, "HTTP %d", hd->http_status);
+    arm(d, TM_HOOK_END, 0, hook_ended);
+}
+
+/* The texts of the messages of 'role' (only the last such message when
+   'last'), as the input guardrails left them, joined with "\n". */
+static json_t *overlay_text(dr_req *d, uint8_t role, int last)
+{
+    const rv_request *r = d->req;
+    const rv_sv *t = vm_texts(d->o.vm);
+    ans_buf b = { NULL, 0, 0 };
+    uint32_t from = 0;
+    if (last)
+        for (uint32_t i = 0; i < r->nmsg; i++)
+            if (r->msgs[i].role == role)
+                from = i;
+    int bad = 0;
+    for (uint32_t i = from; i < r->nmsg; i++) {
+        const rv_msg *m = &r->msgs[i];
+        if (m->role != role)
+            continue;
+        for (uint32_t k = m->slot; k < m->slot + m->nslots && k < r->nslot; k++)
+            if (r->slots[k].kind == RV_SLOT_CONTENT || r->slots[k].kind == RV_SLOT_PART) {
+                if (b.len)
+                    bad |= ans_put(&b, "\n", 1);
+                bad |= ans_put(&b, t[k].s, t[k].len);
+            }
+        if (last)
+            break;
+    }
+    json_t *s = bad ? NULL : jw_jstring(b.p, b.len);
+    free(b.p);
+    return s;
+}
+
+/* The summary a hook receives (documented in docs/providers.md). */
+static json_t *hook_summary(dr_req *d)
+{
+    const rv_request *r = d->req;
+    const rv_program *p = d->o.p;
+    const rv_result *res = vm_result(d->o.vm);
+    json_t *meta = json_object(), *tools = json_array();
+    for (uint32_t i = 0; meta && i < r->nmeta; i++) {
+        char k[256];
+        snprintf(k, sizeof k, "%.*s", (int)r->meta[i].key.len, r->meta[i].key.s);
+        json_object_set_new(meta, k, jw_jstring(r->meta[i].val.s, r->meta[i].val.len));
+    }
+    for (uint32_t i = 0; tools && i < r->ntool; i++)
+        json_array_append_new(tools, jw_jstring(r->tools[i].s, r->tools[i].len));
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:I, s:b, s:o, s:o}", "request_id", d->reqid, "agent",
+                     rv_str(p, p->agents[res->agent].name), "user", jw_jstring(r->user.s, r->user.len), "metadata",
+                     meta, "input", overlay_text(d, RV_ROLE_USER, 1), "turns", (json_int_t)r->turns, "images",
+                     (json_int_t)r->images, "max_tokens", (json_int_t)r->max_tokens, "stream", r->stream, "tools",
+                     tools, "system", overlay_text(d, RV_ROLE_SYSTEM, 0));
+}
+
+/* The hook's answer (or its failure) to the VM. */
+static rv_status resume_hook(dr_req *d)
+{
+    rv_outcome o = vm_outcome_init(0);
+    o.failure = RV_FAIL_ERROR;
+    if (!d->hook_err[0] && d->hook_status == 200) {
+        json_t *ans = json_loadb(d->hook_body.p ? d->hook_body.p : "", d->hook_body.len, 0, NULL);
+        json_t *m = json_object_get(ans, "model");
+        if (json_is_string(m)) {
+            snprintf(d->hook_model, sizeof d->hook_model, "%s", json_string_value(m));
+            o = vm_outcome_init(1);
+            o.hook_model = (rv_sv){ d->hook_model, (uint32_t)strlen(d->hook_model) };
+        } else
+            snprintf(d->hook_err, sizeof d->hook_err, "the answer names no model");
+        json_decref(ans);
+    }
+    free(d->hook_req);
+    d->hook_req = NULL;
+    return vm_resume(d->o.vm, &o);
+}
+
+static void hook_ended(void *ud)
+{
+    dr_req *d = ud;
+    d->tm_kind = TM_NONE;
+    step(d, resume_hook(d));
+}
+
+/* Ask the hook the VM names.  Returns WAITING while it is in flight,
+   else the VM's next status. */
+static rv_status begin_hook(dr_req *d)
+{
+    const rv_hookcall *hk = vm_hook(d->o.vm);
+    char url[2048], err[256];
+    snprintf(url, sizeof url, "%.*s", (int)hk->url.len, hk->url.s);
+    size_t blen = 0;
+    d->hook_req = json_text(hook_summary(d), &blen);
+    d->hook_body.len = 0;
+    d->hook_status = 0;
+    d->hook_model[0] = d->hook_err[0] = 0;
+    static const char *const hdrs[] = { "Content-Type: application/json", "Accept: application/json" };
+    hc_spec s = { .url = url, .headers = hdrs, .nheaders = 2, .body = d->hook_req, .body_len = blen,
+                  .connect_timeout_us = hk->timeout_us, .total_timeout_us = hk->timeout_us,
+                  .first_byte_timeout_us = hk->timeout_us };
+    hc_handler h = { hook_header, hook_data, hook_done };
+    if (d->hook_req && (d->hook = hc_start(d->o.eng, &s, &h, d, err, sizeof err)))
+        return WAITING;
+    snprintf(d->hook_err, sizeof d->hook_err, "%.150s", d->hook_req ? err : "out of memory");
+    return resume_hook(d);
+}
+
+/* ---------------------------------------------------------------- the request */
+
+/* Go on from status 'st' until something is in flight or the decision
+   ends. */
+static void step(dr_req *d, rv_status st)
+{
+    for (;;) {
+        if (st == WAITING)
+            return;
+        if (d->out_failed) {        /* the client is gone: nothing more is asked or sent */
+            st = RV_FAILED;
+            break;
+        }
+        if (st == RV_CALL)
+            st = begin_call(d);
+        else if (st == RV_HOOK)
+            st = begin_hook(d);
+        else
+            break;
+    }
+    if (d->o.stream && !d->out_failed) {
+        if (st == RV_DONE)
+            stream_answer(d);
+        else if (d->sent_head) {
+            /* part of the answer reached the client: a terminal error
+               event, no [DONE] (the stream did not end cleanly) */
+            dr_err e;
+            dr_error(d, st, &e);
+            put_event(d, json_pack("{s:{s:o, s:s, s:n, s:s}}", "error", "message",
+                                   jw_jstring(e.message, strlen(e.message)), "type",
+                                   st == RV_FAILED ? "stream_error" : e.type, "param", "code", e.code));
+        }
+    }
+    d->finished = 1;
+    if (d->h.done)
+        d->h.done(d->ud, st);
+}
+
+dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud)
+{
+    dr_req *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    d->o = *o;
+    d->h = *h;
+    d->ud = ud;
+    d->ttft_us = -1;
+    return d;
+}
+
+void dr_start(dr_req *d, uint32_t agent, const rv_request *req, int64_t deadline_us, const char *request_id)
+{
+    d->req = req;
+    snprintf(d->reqid, sizeof d->reqid, "%s", request_id);
+    d->created = (int64_t)time(NULL);
+    d->start_wall = wall_us();
+    d->start_mono = hc_now_us();
+    d->include_usage = req->params.include_usage.len && req->params.include_usage_v;
+    if (d->o.health)
+        hl_refresh(d->o.health, hc_now_us());
+    rv_startopts so = { deadline_us };
+    step(d, vm_start(d->o.vm, agent, req, &so));
+}
+
+void dr_cancel(dr_req *d)
+{
+    if (!d || d->finished)
+        return;
+    d->finished = 1;
+    d->out_failed = 1;          /* nothing more reaches the client */
+    if (d->tm_kind != TM_NONE) {
+        hc_timer_cancel(d->o.eng, &d->tm);
+        d->tm_kind = TM_NONE;
+    }
+    if (d->call)
+        resume_call(d, d->call_ended);      /* settles what the call cost so far */
+    if (d->hook) {
+        hc_cancel(d->o.eng, d->hook);
+        d->hook = NULL;
+    }
+}
+
+void dr_free(dr_req *d)
+{
+    if (!d)
+        return;
+    dr_cancel(d);
+    free(d->hook_body.p);
+    free(d->hook_req);
+    free(d);
+}
+
+int dr_write_trace(dr_req *d, FILE *out, const char *error)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    trace_request rq = { d->reqid, d->start_wall, wall_us(), d->o.stream, d->tcalls,
+                         r->nattempts < RV_MAX_ATTEMPTS ? r->nattempts : RV_MAX_ATTEMPTS,
+                         d->hook_model[0] ? d->hook_model : NULL, d->hook_err[0] ? d->hook_err : NULL,
+                         d->hook_latency, error };
+    return trace_write(out, d->o.p, r, &rq);
+}

@@ -1,0 +1,455 @@
+/* POST /v1/chat/completions; see chat.h.
+
+   A request's life: checked and parsed here (any refusal answered at
+   once), then a ch_req holds everything it needs -- the parsed request,
+   a VM, its environment, the driver -- until the driver's 'done' (the
+   answer or error is sent, metrics counted, the trace written, all
+   freed) or the connection's abort (the same, with the upstream call
+   cancelled and nothing sent). */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "chat.h"
+#include "curlev.h"
+#include "drive.h"
+#include "log.h"
+#include "mem.h"
+#include "wpol.h"
+
+typedef struct {
+    sv_worker *w;
+    hs_req *r;                  /* NULL once the client is gone */
+    wp_state *wp;               /* holds the policy the request started with */
+    const rv_program *p;
+    rv_request *req;
+    rv_meta *meta;              /* the routing hints, headers first (owned), or NULL */
+    char *hints;                /* their keys and values (owned) */
+    rv_vm *vm;
+    dr_req *d;
+    wp_env env;
+    uint32_t agent;
+    int stream, started;
+    int64_t start_us, first_out_us;     /* monotonic */
+    char reqid[48];
+    char keyname[32];
+} ch_req;
+
+/* ---------------------------------------------------------------- answers */
+
+static void count_error(sv_worker *w, int status, const char *type)
+{
+    char s[200];
+    api_count(w, "chat", status);
+    mt_add(w->met, mt_series(s, sizeof s, "routevm_request_errors_total", "type", type, NULL), 1);
+}
+
+/* "name: value" with every byte outside printable ASCII replaced: names
+   come from the policy, and a crafted .rbc must not inject a header. */
+static const char *header(char *buf, size_t size, const char *name, const char *value)
+{
+    size_t at = (size_t)snprintf(buf, size, "%s: ", name);
+    for (const char *v = value; *v && at + 1 < size; v++)
+        buf[at++] = (*v >= 0x20 && *v < 0x7f) ? *v : '?';
+    buf[at < size ? at : size - 1] = 0;
+    return buf;
+}
+
+/* An error answered before a request was started, or by the driver. */
+static void refuse(sv_worker *w, hs_req *r, int status, const char *type, const char *code, const char *msg,
+                   const char *reqid)
+{
+    count_error(w, status, type);
+    size_t n = 0;
+    char *b = hs_error_body(msg, type, code, NULL, &n);
+    char h[80];
+    const char *hdrs[1] = { reqid ? header(h, sizeof h, "x-request-id", reqid) : NULL };
+    hs_respond(r, status, "application/json", hdrs, reqid ? 1 : 0, b ? b : "", b ? n : 0);
+    free(b);
+}
+
+/* Picodollars as dollars, exact, without trailing zeros ("0.000034"). */
+static void dollars(char *buf, size_t size, int64_t pd)
+{
+    if (pd < 0)
+        pd = 0;
+    int n = snprintf(buf, size, "%lld.%012lld", (long long)(pd / 1000000000000ll),
+                     (long long)(pd % 1000000000000ll));
+    while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
+        buf[--n] = 0;
+}
+
+static const char *model_name(const rv_program *p, uint32_t m)
+{
+    return m < p->nmodel ? rv_str(p, p->models[m].name) : "";
+}
+
+/* The headers that name the request and the decision; 'cost' only when
+   known (JSON answers).  Returns how many lines were set in 'h'. */
+static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int cost)
+{
+    const rv_result *res = vm_result(x->vm);
+    size_t n = 0;
+    h[n] = header(buf[n], 160, "x-request-id", x->reqid), n++;
+    h[n] = header(buf[n], 160, "x-routevm-agent", rv_str(x->p, x->p->agents[x->agent].name)), n++;
+    if (res->model < x->p->nmodel)
+        h[n] = header(buf[n], 160, "x-routevm-model", model_name(x->p, res->model)), n++;
+    if (res->rule < x->p->nrule) {
+        char num[16];
+        snprintf(num, sizeof num, "%u", x->p->rules[res->rule].number);
+        h[n] = header(buf[n], 160, "x-routevm-rule", num), n++;
+    }
+    if (cost) {
+        char d[40];
+        dollars(d, sizeof d, res->cost);
+        h[n] = header(buf[n], 160, "x-routevm-cost", d), n++;
+    }
+    return n;
+}
+
+/* ---------------------------------------------------------------- metrics, trace, log */
+
+static void count_calls(ch_req *x, const char *agent)
+{
+    static const char *const cls[5] = { "input", "output", "cache_read", "cache_write", "reasoning" };
+    const rv_result *res = vm_result(x->vm);
+    mt_set *m = x->w->met;
+    char s[300], rule[16];
+    if (res->rule < x->p->nrule)
+        snprintf(rule, sizeof rule, "%u", x->p->rules[res->rule].number);
+    else
+        snprintf(rule, sizeof rule, "none");
+    for (uint32_t i = 0; i < res->nattempts; i++) {
+        const rv_attempt *a = &res->attempts[i];
+        if (!a->made)
+            continue;
+        const char *mn = model_name(x->p, a->model);
+        const int64_t v[5] = { a->usage.input, a->usage.output, a->usage.cache_read, a->usage.cache_write,
+                               a->usage.reasoning };
+        for (int k = 0; k < 5; k++)
+            if (v[k] > 0)
+                mt_add(m, mt_series(s, sizeof s, "routevm_tokens_total", "agent", agent, "model", mn, "class", cls[k],
+                                    NULL), v[k]);
+        if (a->cost > 0)
+            mt_add(m, mt_series(s, sizeof s, "routevm_cost_picodollars_total", "agent", agent, "model", mn, "rule",
+                                rule, NULL), a->cost);
+    }
+}
+
+/* Everything counted once a request ends: 'status' sent (0 when the
+   client went away), the decision's outcome. */
+static void account(ch_req *x, int status, rv_status st, const char *outcome)
+{
+    sv_worker *w = x->w;
+    const rv_result *res = vm_result(x->vm);
+    const char *agent = rv_str(x->p, x->p->agents[x->agent].name);
+    char s[300], rule[16];
+    if (status)
+        api_count(w, "chat", status);
+    if (res->rule < x->p->nrule)
+        snprintf(rule, sizeof rule, "%u", x->p->rules[res->rule].number);
+    else
+        snprintf(rule, sizeof rule, "none");
+    mt_add(w->met, mt_series(s, sizeof s, "routevm_chat_requests_total", "agent", agent, "model",
+                             res->model < x->p->nmodel ? model_name(x->p, res->model) : "none", "rule", rule,
+                             "outcome", outcome, NULL), 1);
+    count_calls(x, agent);
+    if (st == RV_FAILED && res->failure == RV_FAIL_STREAMED)
+        mt_add(w->met, "routevm_streams_broken_total", 1);
+    int64_t now = hs_now_us(), total = now - x->start_us, upstream = 0;
+    mt_hist(w->met, MT_H_REQUEST, "agent", agent, total);
+    if (status == 200)
+        mt_hist(w->met, MT_H_TTFT, "agent", agent, x->first_out_us > 0 ? x->first_out_us - x->start_us : total);
+    for (uint32_t i = 0; i < res->nattempts; i++)
+        if (res->attempts[i].made && res->attempts[i].latency_us > 0)
+            upstream += res->attempts[i].latency_us + (res->attempts[i].backoff_us > 0 ? res->attempts[i].backoff_us : 0);
+    mt_hist(w->met, MT_H_OVERHEAD, NULL, NULL, total > upstream ? total - upstream : 0);
+    sv_app *a = w->app;
+    if (a->trace) {
+        pthread_mutex_lock(&a->trace_mu);
+        int bad = dr_write_trace(x->d, a->trace, status ? NULL : "the client went away");
+        pthread_mutex_unlock(&a->trace_mu);
+        if (bad)
+            lg_msg("error", "trace_failed", "a trace record could not be written");
+    }
+    if (a->o.log_requests) {
+        lg_line l;
+        lg_begin(&l, "info", "chat");
+        lg_str(&l, "request", x->reqid);
+        lg_str(&l, "agent", agent);
+        lg_str(&l, "model", res->model < x->p->nmodel ? model_name(x->p, res->model) : "");
+        lg_str(&l, "outcome", outcome);
+        lg_int(&l, "status", status);
+        lg_int(&l, "cost_picodollars", res->cost);
+        lg_int(&l, "us", total);
+        if (x->keyname[0])
+            lg_str(&l, "key", x->keyname);
+        lg_end(&l);
+    }
+}
+
+static void req_free_all(ch_req *x)
+{
+    dr_free(x->d);
+    vm_free(x->vm);             /* releases a reservation a dropped call still held */
+    req_free(x->req);
+    free(x->meta);
+    free(x->hints);
+    wp_unref(x->wp);
+    free(x);
+}
+
+/* ---------------------------------------------------------------- driver callbacks */
+
+static void start_stream(ch_req *x)
+{
+    char buf[8][160];
+    const char *h[8];
+    size_t n = decision_headers(x, buf, h, 0);
+    hs_stream_start(x->r, 200, "text/event-stream", h, n);
+    x->started = 1;
+}
+
+static int on_out(void *ud, const char *p, size_t n)
+{
+    ch_req *x = ud;
+    if (!x->r)
+        return -1;
+    if (!x->started) {
+        x->first_out_us = hs_now_us();
+        start_stream(x);
+    }
+    if (hs_stream_write(x->r, p, n)) {
+        x->r = NULL;            /* closed for writing too slowly: the request is invalid */
+        return -1;
+    }
+    return 0;
+}
+
+static void on_call(void *ud, const rv_call *c)
+{
+    ch_req *x = ud;
+    x->env.model = model_name(x->p, c->model);
+    char s[200];
+    mt_add(x->w->met, mt_series(s, sizeof s, "routevm_upstream_calls_total", "model", x->env.model, NULL), 1);
+}
+
+static void on_call_end(void *ud, const rv_call *c, const rv_outcome *o)
+{
+    ch_req *x = ud;
+    char s[300], wk[12];
+    const char *mn = model_name(x->p, c->model);
+    x->env.model = mn;
+    if (!o->ok) {
+        rv_failure f = o->failure > RV_FAIL_NONE && o->failure < RV_FAIL__COUNT ? o->failure : RV_FAIL_ERROR;
+        mt_add(x->w->met, mt_series(s, sizeof s, "routevm_upstream_errors_total", "model", mn, "class",
+                                    rv_failure_names[f], NULL), 1);
+    }
+    /* the gauge moves by the change (the series appears with the model's
+       first call, closed or not) */
+    uint8_t now = hl_state(x->wp->health, c->model).circuit;
+    if (c->model < x->p->nmodel) {
+        snprintf(wk, sizeof wk, "%d", x->w->id);
+        mt_add(x->w->met, mt_series(s, sizeof s, "routevm_circuit_state", "model", mn, "worker", wk, NULL),
+               (int64_t)now - x->wp->circuit[c->model]);
+        x->wp->circuit[c->model] = now;
+    }
+}
+
+static void on_done(void *ud, rv_status st)
+{
+    ch_req *x = ud;
+    const char *outcome = st == RV_DONE ? "answered" : st == RV_DENIED ? "denied" : "failed";
+    if (!x->r) {                /* the client went away while we wrote */
+        mt_add(x->w->met, "routevm_client_disconnects_total", 1);
+        account(x, 0, st, "disconnected");
+        req_free_all(x);
+        return;
+    }
+    hs_req *r = x->r;
+    int status = 200;
+    if (x->started)             /* the driver sent the closing events, or a terminal error */
+        hs_stream_end(r);
+    else if (st == RV_DONE) {
+        size_t n = 0;
+        char *body = dr_answer_json(x->d, &n);
+        if (body) {
+            char buf[8][160];
+            const char *h[8];
+            size_t nh = decision_headers(x, buf, h, 1);
+            hs_respond(r, 200, "application/json", h, nh, body, n);
+            free(body);
+        } else {
+            status = 500;
+            size_t en = 0;
+            char *b = hs_error_body("out of memory", "api_error", "internal_error", NULL, &en);
+            hs_respond(r, 500, "application/json", NULL, 0, b ? b : "", b ? en : 0);
+            free(b);
+        }
+    } else {
+        dr_err e;
+        dr_error(x->d, st, &e);
+        status = e.status;
+        size_t n = 0;
+        char *b = hs_error_body(e.message, e.type, e.code, NULL, &n);
+        char buf[8][160];
+        const char *h[8];
+        size_t nh = decision_headers(x, buf, h, 1);
+        char mtype[200];
+        mt_add(x->w->met, mt_series(mtype, sizeof mtype, "routevm_request_errors_total", "type", e.type, NULL), 1);
+        hs_respond(r, e.status, "application/json", h, nh, b ? b : "", b ? n : 0);
+        free(b);
+    }
+    x->r = NULL;
+    account(x, status, st, outcome);
+    req_free_all(x);
+}
+
+/* The connection died before the response ended (client gone, slow
+   reader, shutdown): stop the upstream call, settle what it cost. */
+static void on_abort(void *ud)
+{
+    ch_req *x = ud;
+    x->r = NULL;
+    dr_cancel(x->d);
+    mt_add(x->w->met, "routevm_client_disconnects_total", 1);
+    account(x, 0, vm_result(x->vm)->status, "disconnected");
+    req_free_all(x);
+}
+
+/* ---------------------------------------------------------------- the request */
+
+/* The X-Route-* headers as metadata, before the body's own entries (the
+   first of a key is the one routing reads).  0, or -1 after answering. */
+static int route_hints(ch_req *x, hs_req *r)
+{
+    size_t bytes = 0;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->nheaders; i++)
+        if (r->headers[i].nlen > 8 && !memcmp(r->headers[i].name, "x-route-", 8)) {
+            if (++n > CH_MAX_ROUTE_HEADERS || r->headers[i].nlen - 8 > CH_MAX_ROUTE_NAME) {
+                refuse(x->w, r, 400, "invalid_request_error", "invalid_route_header",
+                       n > CH_MAX_ROUTE_HEADERS ? "too many X-Route-* headers (at most 32)"
+                                                : "an X-Route-* header name is longer than 64 bytes after the prefix",
+                       x->reqid);
+                return -1;
+            }
+            bytes += r->headers[i].nlen - 8 + r->headers[i].vlen;
+        }
+    if (!n)
+        return 0;
+    x->meta = mem_calloc(n + x->req->nmeta, sizeof *x->meta);
+    x->hints = mem_calloc(bytes + 1, 1);
+    if (!x->meta || !x->hints) {
+        refuse(x->w, r, 500, "api_error", "internal_error", "out of memory", x->reqid);
+        return -1;
+    }
+    char *at = x->hints;
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < r->nheaders; i++) {
+        const hs_header *h = &r->headers[i];
+        if (h->nlen <= 8 || memcmp(h->name, "x-route-", 8))
+            continue;
+        size_t kl = h->nlen - 8;
+        for (size_t j = 0; j < kl; j++)
+            at[j] = h->name[8 + j] == '-' ? '_' : h->name[8 + j];
+        x->meta[k].key = (rv_sv){ at, (uint32_t)kl };
+        at += kl;
+        memcpy(at, h->value, h->vlen);
+        x->meta[k].val = (rv_sv){ at, (uint32_t)h->vlen };
+        at += h->vlen;
+        k++;
+    }
+    if (x->req->nmeta)
+        memcpy(x->meta + k, x->req->meta, x->req->nmeta * sizeof *x->meta);
+    x->req->meta = x->meta;     /* the request's own array stays in its memory, freed with it */
+    x->req->nmeta = k + x->req->nmeta;
+    return 0;
+}
+
+/* Parse the body and find the agent.  0, or -1 after answering. */
+static int parse(ch_req *x, hs_req *r, const ky_key *key)
+{
+    rv_reqerr rerr;
+    if (!(x->req = req_parse(r->body ? r->body : "", r->body_len, NULL, &rerr))) {
+        const char *code = strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request";
+        refuse(x->w, r, 400, "invalid_request_error", code, rerr.msg, x->reqid);
+        return -1;
+    }
+    const rv_request *q = x->req;
+    if (!q->model.len) {
+        refuse(x->w, r, 400, "invalid_request_error", "missing_model",
+               "you must provide a model parameter: the name of an agent of the policy", x->reqid);
+        return -1;
+    }
+    x->agent = vm_agent(x->p, q->model.s, q->model.len);
+    if (x->agent == RV_NONE || (key && !ky_allows(key, q->model.s, q->model.len))) {
+        /* the same answer whether the agent does not exist or the key may
+           not see it, as OpenAI answers for models one cannot access */
+        char msg[300];
+        snprintf(msg, sizeof msg, "The model '%.*s' does not exist or you do not have access to it.",
+                 (int)(q->model.len < 128 ? q->model.len : 128), q->model.s);
+        refuse(x->w, r, 404, "invalid_request_error", "model_not_found", msg, x->reqid);
+        return -1;
+    }
+    x->stream = q->stream;
+    return route_hints(x, r);
+}
+
+static int start_vm(ch_req *x)
+{
+    sv_worker *w = x->w;
+    wp_env_init(&x->env, x->wp, w->app->ledger, x->reqid);
+    if (!(x->vm = vm_new(&x->wp->sp->img, &x->env.env, x->wp->lang)))
+        return -1;
+    dr_opts o = { .p = x->p, .vm = x->vm, .eng = ce_engine(w->ce), .health = x->wp->health, .stream = x->stream };
+    dr_handler h = { on_out, on_call, on_call_end, on_done };
+    return (x->d = dr_new(&o, &h, x)) ? 0 : -1;
+}
+
+void ch_request(sv_worker *w, hs_req *r)
+{
+    sv_keys *keys;
+    const ky_key *key;
+    if (api_auth(w, r, &keys, &key))
+        return;
+    ch_req *x = mem_calloc(1, sizeof *x);
+    sp_policy *sp = sp_current();
+    if (x)
+        x->wp = wp_get(&w->wp, sp);
+    sp_unref(sp);
+    if (!x || !x->wp) {
+        sv_keys_unref(keys);
+        if (x)
+            free(x);
+        refuse(w, r, 500, "api_error", "internal_error", "out of memory", NULL);
+        return;
+    }
+    x->w = w;
+    x->p = x->wp->sp->p;
+    x->start_us = r->start_us;
+    sv_request_id(w, x->reqid, sizeof x->reqid);
+    if (key)
+        snprintf(x->keyname, sizeof x->keyname, "%s", ky_name(key));
+    int bad = parse(x, r, key);
+    sv_keys_unref(keys);
+    if (bad) {
+        req_free_all(x);
+        return;
+    }
+    if (start_vm(x)) {
+        refuse(w, r, 500, "api_error", "internal_error", "out of memory", x->reqid);
+        req_free_all(x);
+        return;
+    }
+    x->r = r;
+    hs_on_abort(r, on_abort, x);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    dr_start(x->d, x->agent, x->req, now + w->app->o.request_us, x->reqid);
+    /* 'x' may be freed here already ('done' from inside dr_start) */
+}

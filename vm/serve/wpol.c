@@ -1,0 +1,100 @@
+/* A worker's per-policy run-time state and a request's environment; see
+   wpol.h. */
+#include <stdlib.h>
+
+#include "mem.h"
+#include "wpol.h"
+
+static void wp_free(wp_state *s)
+{
+    hl_free(s->health);
+    memenv_free(s->env);
+    bi_lang_free(s->lang);
+    free(s->circuit);
+    sp_unref(s->sp);
+    free(s);
+}
+
+void wp_unref(wp_state *s)
+{
+    if (s && --s->refs == 0)
+        wp_free(s);
+}
+
+static wp_state *wp_new(sp_policy *sp)
+{
+    wp_state *s = mem_calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->refs = 1;
+    s->sp = sp_ref(sp);
+    const rv_program *p = sp->p;
+    s->env = memenv_new(p->nmodel);
+    s->health = s->env ? hl_new(p, s->env) : NULL;
+    s->circuit = mem_calloc(p->nmodel + 1, 1);
+    s->lang = sp->uses_lang ? bi_lang_new() : NULL;
+    if (!s->health || !s->circuit || (sp->uses_lang && !s->lang)) {
+        wp_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+wp_state *wp_get(wp_state **cur, sp_policy *sp)
+{
+    if (!*cur || (*cur)->sp != sp) {
+        wp_state *s = wp_new(sp);
+        if (!s)
+            return NULL;
+        wp_unref(*cur);
+        *cur = s;
+    }
+    (*cur)->refs++;
+    return *cur;
+}
+
+/* ---------------------------------------------------------------- the environment */
+
+static int64_t e_now(void *ud)
+{
+    const rv_env *s = ((wp_env *)ud)->state;
+    return s->now_us(s->ud);
+}
+
+static int e_reserve(void *ud, const rv_spendkey *k, int64_t amount, int64_t limit, uint64_t *ticket)
+{
+    return ld_reserve(((wp_env *)ud)->ledger, k, amount, limit, ticket);
+}
+
+static void e_settle(void *ud, uint64_t ticket, int64_t actual)
+{
+    wp_env *e = ud;
+    ld_note n = { e->request_id, e->model };
+    ld_settle(e->ledger, ticket, actual, &n);
+}
+
+static int64_t e_spent(void *ud, const rv_spendkey *k)
+{
+    return ld_spent(((wp_env *)ud)->ledger, k);
+}
+
+static void e_model(void *ud, uint32_t model, rv_modelstate *out)
+{
+    const rv_env *s = ((wp_env *)ud)->state;
+    s->model_state(s->ud, model, out);
+}
+
+static uint64_t e_random(void *ud)
+{
+    const rv_env *s = ((wp_env *)ud)->state;
+    return s->random(s->ud);
+}
+
+void wp_env_init(wp_env *e, wp_state *s, ld_ledger *ledger, const char *request_id)
+{
+    e->env = (rv_env){ e, e_now, e_reserve, e_settle, e_spent, e_model, e_random };
+    e->state = memenv_env(s->env);
+    e->ledger = ledger;
+    e->request_id = request_id;
+    e->model = NULL;
+}

@@ -1,0 +1,57 @@
+/* A worker's run-time state for one policy: what the VM's environment
+   reads besides money -- the clock, each model's latency average and
+   circuit (vm/providers/health.h, kept in an in-memory environment,
+   vm/envmem.h), random bits -- and the language detector when the
+   program calls lang().  Model indexes belong to a program, so this
+   state is per policy: when SIGHUP installs a new policy, a worker's next
+   request makes a new one, and requests still running on the old policy
+   keep the old state (and with it the old program) until the last of
+   them ends (a reference count; one worker's thread only, no atomics).
+
+   Money goes elsewhere: wp_env() builds a request's rv_env whose
+   reserve/settle/spent go to the process's spend ledger
+   (vm/serve/ledger.h), noting the request id and the model of the call
+   being settled in each row.
+
+   Ownership: wp_get returns a reference the caller drops with wp_unref. */
+#ifndef RV_SERVE_WPOL_H
+#define RV_SERVE_WPOL_H
+
+#include <stdint.h>
+
+#include "envmem.h"
+#include "health.h"
+#include "ledger.h"
+#include "policy.h"
+#include "vm.h"
+
+typedef struct wp_state {
+    uint32_t refs;
+    sp_policy *sp;
+    rv_memenv *env;
+    hl_health *health;
+    bi_langdet *lang;           /* NULL unless the program calls lang() */
+    uint8_t *circuit;           /* per model: the circuit state last reported to metrics */
+} wp_state;
+
+/* The state for policy 'sp' given the worker's current one '*cur' (which
+   is replaced, and dropped, when it belongs to another policy).  Returns
+   a new reference, or NULL when out of memory.  'sp' is borrowed (the
+   state takes its own reference). */
+wp_state *wp_get(wp_state **cur, sp_policy *sp);
+void wp_unref(wp_state *s);     /* accepts NULL */
+
+/* A request's environment: the clock, model state and randomness of 's',
+   the money of 'ledger'.  The note fields are read when a call is
+   settled: set them before resuming the VM. */
+typedef struct {
+    rv_env env;
+    const rv_env *state;        /* s->env's environment */
+    ld_ledger *ledger;
+    const char *request_id;     /* borrowed */
+    const char *model;          /* the model whose call is being settled; borrowed */
+} wp_env;
+
+void wp_env_init(wp_env *e, wp_state *s, ld_ledger *ledger, const char *request_id);
+
+#endif
