@@ -234,14 +234,50 @@ for series in 'routevm_requests_total{endpoint="chat",code="200"}' \
 done
 check chat/metrics-from-requests "$([ -z "$missing" ]; echo $?)" "missing:$missing"
 
-# ---- the ledger: one row per settled call, summing to the metric; a restart keeps it
+# ---- the ledger: one row per settled call, summing to the metric and to the
+# traces' costs; a restart keeps it
 stop chat
 rows=$(sqlite3 "$T/state/spend.db" "SELECT COALESCE(SUM(cost),0) FROM spend WHERE agent='capped'" 2>&1)
 check chat/ledger-rows "$([ "$chat_rc" = 0 ] && [ "$rows" = "$spent_capped" ]; echo $?)" "exit $chat_rc, rows sum $rows, metric $spent_capped"
+traced=$(jq -s '[.[] | select(."routevm.step" == "outcome" and ."routevm.agent" == "capped") | ."routevm.cost"] | add // 0' "$T/trace")
+check chat/ledger-equals-traces "$([ "$rows" = "$traced" ]; echo $?)" "ledger $rows, traces $traced"
 start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" || exit 0
 check chat/ledger-restart "$([ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "after the restart $(spent spent capped), before $spent_capped"
 chat sk-all "$T/capped"
 check chat/ledger-restart-still-refuses "$([ "$st" = 429 ] && [ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "status $st"
 stop chat
+# ---- requests in flight across SIGHUP finish on the policy they started with;
+# SIGTERM lets them finish before the gateway exits
+start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" || exit 0
+slow_stream() {  # slow_stream OUT: the slow streamed request in the background; its PID in $slow_pid
+    curl -s -N --max-time 20 -H 'Authorization: Bearer sk-all' -H 'Content-Type: application/json' \
+        --data-binary @"$T/slow" "http://127.0.0.1:$chat_port/v1/chat/completions" > "$1" &
+    slow_pid=$!
+    sleep 0.6
+}
+slow_done() {  # slow_done OUT: the whole answer arrived, ending in [DONE]
+    sed -n 's/^data: //p' "$1" | sed 's/^\[DONE\]$/"[DONE]"/' | jq -s -e \
+        '.[-1] == "[DONE]" and ([.[:-1][] | .choices[0].delta.content? // empty] | join("")) == "one two three four five six seven eight nine ten"' > /dev/null 2>&1
+}
+slow_stream "$T/s1"
+sed 's/^agent support {/agent helpdesk {/' "$T/chat.route" > "$T/chat2.route" && cp "$T/chat2.route" "$T/chat.route"
+kill -HUP $chat_pid
+wait $slow_pid
+printf '%s' '{"model":"support","messages":[{"role":"user","content":"hello"}]}' > "$T/hello"
+chat sk-all "$T/hello"
+check chat/reload-in-flight-finishes "$(slow_done "$T/s1" && [ "$st" = 404 ]; echo $?)" "after the reload: status $st; the stream: $(tail -c 200 "$T/s1")"
+sed -i 's/"model":"support"/"model":"helpdesk"/' "$T/slow"
+slow_stream "$T/s2"
+stop chat
+wait $slow_pid
+check chat/sigterm-drains-in-flight "$(slow_done "$T/s2" && [ "$chat_rc" = 0 ]; echo $?)" "exit $chat_rc; the stream: $(tail -c 200 "$T/s2")"
+
+# ---- the request deadline: a JSON answer slower than --request-timeout is 504
+start chat "$T/chat.route" --keys "$T/keys" --request-timeout 1500 || exit 0
+printf '%s' '{"model":"helpdesk","messages":[{"role":"user","content":"take your time"}]}' > "$T/late"
+chat sk-all "$T/late"
+check chat/request-deadline-504 "$([ "$st" = 504 ] && jq -e '.error.code == "timeout" or .error.code == "deadline"' "$T/b" > /dev/null; echo $?)" "status $st: $(head -c 300 "$T/b")"
+stop chat
+
 check chat/upstream-key-never-logged "$(! grep -qF "$UPKEY" "$T/chat.log" "$T/trace" "$T/b"; echo $?)" "the upstream key reached a log or a trace"
 exit 0
