@@ -42,6 +42,7 @@ struct dr_req {
     int sent_head, sent_text, out_failed;
     /* the call in flight */
     pc_call *call;
+    rl_ticket ticket;           /* what the rate limiter counted for it */
     int call_ended, feeding, feed_denied, sent_before;
     /* the hook in flight */
     hc_xfer *hook;
@@ -386,12 +387,21 @@ static rv_status send_call(dr_req *d)
     d->feeding = s.stream;
     d->sent_before = d->sent_text;
     keep(d, seq, 0, &tc->request_model, model_id(d, c->model));
+    /* counted against the model's rpm/tpm as it is sent; the check and
+       the count are one step, so a limiter shared by concurrent requests
+       never lets one more through */
+    int64_t est = hl_limited(d->o.health, c->model) ? vm_model_tokens(d->o.vm, c->model) : 0;
+    if (hl_take(d->o.health, c->model, est, hc_now_us(), &d->ticket)) {
+        cv_free(&cv);
+        return resume_unsent(d, c, RV_FAIL_UNAVAILABLE, "the model's rate limit is used up");
+    }
     tc->start_us = wall_us();
     if (d->h.call)
         d->h.call(d->ud, c);
     d->call = pc_start(d->o.eng, &s, &h, d, err, sizeof err);
     cv_free(&cv);
     if (!d->call) {
+        hl_settle(d->o.health, c->model, &d->ticket, NULL);
         rv_failure f = strstr(err, "environment variable") ? RV_FAIL_AUTH : RV_FAIL_ERROR;
         return resume_unsent(d, c, f, err);
     }
@@ -444,6 +454,7 @@ static rv_status resume_call(dr_req *d, int ended)
     if (!o.ok)
         keep(d, seq, 0, &tc->error, o.detail);
     tc->streamed = d->sent_text && !d->sent_before;
+    hl_settle(d->o.health, c->model, &d->ticket, &a->usage);
     if (ended && d->o.health)
         hl_observe(d->o.health, c->model, &o, hc_now_us());
     if (d->h.call_end)

@@ -72,7 +72,9 @@ typedef struct {
     const rv_program *p;
     rv_vm *vm;                  /* a VM for p's image, ready for a new request */
     hc_engine *eng;
-    hl_health *health;          /* model health to update after each call; may be NULL */
+    hl_health *health;          /* model health to update after each call, and through its
+                                   rate limiter (hl_limit) each call counted as it is sent
+                                   and settled with its usage; may be NULL */
     int stream;                 /* the client asked for a stream */
     int64_t connect_timeout_us; /* 0: 10 s */
     int64_t first_byte_timeout_us;  /* 0: the attempt's timeout, else 60 s */

@@ -7,12 +7,14 @@ typedef struct {
     int64_t latency;            /* EWMA, -1 before the first success */
     uint32_t fails;             /* consecutive failures that count */
     uint8_t circuit;            /* rv_circuit */
+    uint8_t saturated;          /* at the last refresh */
     int64_t open_until;
 } hl_model;
 
 struct hl_health {
     const rv_program *p;
     rv_memenv *env;
+    rl_limiter *rl;             /* borrowed, or NULL */
     hl_model *m;
     uint32_t n;
 };
@@ -40,6 +42,27 @@ void hl_free(hl_health *h)
     free(h);
 }
 
+void hl_limit(hl_health *h, rl_limiter *rl)
+{
+    h->rl = rl;
+}
+
+int hl_limited(const hl_health *h, uint32_t model)
+{
+    return h && rl_limited(h->rl, model);
+}
+
+int hl_take(hl_health *h, uint32_t model, int64_t est_tokens, int64_t now_us, rl_ticket *t)
+{
+    return rl_take(h ? h->rl : NULL, model, est_tokens, now_us, t);
+}
+
+void hl_settle(hl_health *h, uint32_t model, const rl_ticket *t, const rv_usage *u)
+{
+    if (h)
+        rl_settle(h->rl, model, t, u ? rl_tokens(u) : 0);
+}
+
 static int counts(rv_failure f)
 {
     switch (f) {
@@ -57,7 +80,8 @@ void hl_refresh(hl_health *h, int64_t now_us)
         hl_model *m = &h->m[i];
         if (m->circuit == RV_CIRCUIT_OPEN && now_us >= m->open_until)
             m->circuit = RV_CIRCUIT_HALF_OPEN;
-        memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, 0);
+        m->saturated = (uint8_t)rl_saturated(h->rl, i, now_us);
+        memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, m->saturated);
     }
 }
 
@@ -88,6 +112,7 @@ rv_modelstate hl_state(const hl_health *h, uint32_t model)
     if (model < h->n) {
         s.latency_us = h->m[model].latency;
         s.circuit = h->m[model].circuit;
+        s.saturated = h->m[model].saturated;
     }
     return s;
 }

@@ -14,6 +14,12 @@
    request's fault (client_error, context_length, content_filter, auth)
    do not count.
 
+   Rate limits: with a limiter (hl_limit; ratelimit.h), a model whose
+   'rpm' or 'tpm' is used up for the current minute is written as
+   saturated, which the VM skips like an open circuit.  The limiter may be
+   shared by the health of several threads; the driver counts each call
+   with rl_take before sending it and rl_settle after it.
+
    The state lives in the environment (vm/envmem.h): hl_refresh() writes
    it there; the driver calls it before it starts a decision and after
    every call (hl_observe does).  One hl_health per environment and
@@ -22,6 +28,7 @@
 #define RV_HEALTH_H
 
 #include "envmem.h"
+#include "ratelimit.h"
 #include "vm.h"
 
 #define HL_EWMA_NEW 1
@@ -35,6 +42,17 @@ typedef struct hl_health hl_health;
 hl_health *hl_new(const rv_program *p, rv_memenv *env);
 void hl_free(hl_health *h);
 
+/* Read saturation from 'rl' (borrowed; NULL: no rate limits) from now
+   on.  Several healths (the gateway's workers) may share one limiter. */
+void hl_limit(hl_health *h, rl_limiter *rl);
+
+/* Through the limiter, if any: does 'model' state a limit; count a call
+   about to be sent (rl_take: 1 when the model is saturated and the call
+   must not be sent); settle it with the usage its answer reported. */
+int hl_limited(const hl_health *h, uint32_t model);
+int hl_take(hl_health *h, uint32_t model, int64_t est_tokens, int64_t now_us, rl_ticket *t);
+void hl_settle(hl_health *h, uint32_t model, const rl_ticket *t, const rv_usage *u);
+
 /* Record the outcome of a call to 'model' at monotonic time 'now_us' and
    refresh the environment. */
 void hl_observe(hl_health *h, uint32_t model, const rv_outcome *o, int64_t now_us);
@@ -43,7 +61,7 @@ void hl_observe(hl_health *h, uint32_t model, const rv_outcome *o, int64_t now_u
    circuit whose time is up becomes half-open). */
 void hl_refresh(hl_health *h, int64_t now_us);
 
-/* A model's state as of now (tests). */
+/* A model's state as of the last refresh (tests). */
 rv_modelstate hl_state(const hl_health *h, uint32_t model);
 
 #endif

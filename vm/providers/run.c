@@ -119,7 +119,10 @@ int run_request(const rv_program *p, const char *body, size_t len, const run_opt
     bi_langdet *lang = vm_uses_builtin(p, RV_BI_lang) ? bi_lang_new() : NULL;
     rv_memenv *env = memenv_new(p->nmodel);
     hl_health *health = env ? hl_new(p, env) : NULL;
-    rv_vm *vm = health ? vm_new(&img, memenv_env(env), lang) : NULL;
+    rl_limiter *limits = rl_new(p);     /* this request's calls only: one request per process */
+    if (health)
+        hl_limit(health, limits);
+    rv_vm *vm = health && limits ? vm_new(&img, memenv_env(env), lang) : NULL;
     hc_engine *eng = hc_new(NULL);
     dr_opts dopt = { .p = p, .vm = vm, .eng = eng, .health = health, .stream = o->stream,
                      .connect_timeout_us = o->connect_timeout_us, .first_byte_timeout_us = o->first_byte_timeout_us,
@@ -148,6 +151,7 @@ out:
     hc_free(eng);
     vm_free(vm);
     hl_free(health);
+    rl_free(limits);
     memenv_free(env);
     bi_lang_free(lang);
     vm_image_free(&img);
