@@ -209,53 +209,58 @@ typedef struct {
     int64_t cost;
 } bench_case;
 
-static int one_call(bench_case *b)
+static int sign_body(bench_case *b, const char *model, const char *body, size_t len)
 {
-    cv_conv cv;
-    char err[256];
-    if (cv_from_call(&cv, b->c, err, sizeof err))
+    char *enc = sv4_uri_encode(model, strlen(model), 0);
+    char path[512];
+    snprintf(path, sizeof path, "/model/%s/%s", enc, b->stream ? "converse-stream" : "converse");
+    free(enc);
+    sv4_creds cr;
+    sv4_err se;
+    if (sv4_creds_from_env(&cr, &se))
         return -1;
+    sv4_header h[2] = { { "content-type", "application/json" }, { "accept", "application/json" } };
+    sv4_request rq = { .method = "POST", .host = "bedrock-runtime.us-east-1.amazonaws.com", .path = path,
+                       .headers = h, .nheaders = 2, .payload = body, .payload_len = len, .region = "us-east-1",
+                       .service = "bedrock", .time = 1764590000 };
+    sv4_result res;
+    if (sv4_sign(b->signer, &rq, &cr, &res, &se))
+        return -1;
+    sv4_result_free(&res);
+    return 0;
+}
+
+/* The request body for the case's provider, signed for Bedrock; NULL on
+   failure.  '*len' gets its length. */
+static char *make_body(bench_case *b, const cv_conv *cv, size_t *len, int sign)
+{
+    char err[256];
     const char *model = rv_str(b->p, b->p->models[b->c->model].id);
-    size_t len = 0;
     char *body = NULL;
-    ans_answer a;
-    ans_init(&a);
     if (b->kind == RV_PROV_OPENAI) {
         oa_opts o = { b->stream, 0 };
-        body = oa_body(&cv, model, &o, &len);
-    } else if (b->kind == RV_PROV_ANTHROPIC)
-        body = an_body(&cv, model, b->stream, &len, err, sizeof err);
-    else {
-        body = br_body(&cv, &len, err, sizeof err);
-        char *enc = sv4_uri_encode(model, strlen(model), 0);
-        char path[512];
-        snprintf(path, sizeof path, "/model/%s/%s", enc, b->stream ? "converse-stream" : "converse");
-        free(enc);
-        sv4_creds cr;
-        sv4_err se;
-        sv4_creds_from_env(&cr, &se);
-        sv4_header h[2] = { { "content-type", "application/json" }, { "accept", "application/json" } };
-        sv4_request rq = { .method = "POST", .host = "bedrock-runtime.us-east-1.amazonaws.com", .path = path,
-                           .headers = h, .nheaders = 2, .payload = body, .payload_len = len, .region = "us-east-1",
-                           .service = "bedrock", .time = 1764590000 };
-        sv4_result res;
-        if (sv4_sign(b->signer, &rq, &cr, &res, &se))
-            return -1;
-        sv4_result_free(&res);
+        return oa_body(cv, model, &o, len);
     }
-    cv_free(&cv);
-    if (!body)
-        return -1;
-    b->sent = len;
-    free(body);
-    /* the answer */
+    if (b->kind == RV_PROV_ANTHROPIC)
+        return an_body(cv, model, b->stream, len, err, sizeof err);
+    body = br_body(cv, len, err, sizeof err);
+    if (body && sign && sign_body(b, model, body, *len)) {
+        free(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* Parse the case's answer into 'a'. */
+static int parse_answer(bench_case *b, ans_answer *a)
+{
     if (!b->stream) {
         if (b->kind == RV_PROV_OPENAI)
-            oa_parse(&a, b->answer, b->answer_len);
+            oa_parse(a, b->answer, b->answer_len);
         else if (b->kind == RV_PROV_ANTHROPIC)
-            an_parse(&a, b->answer, b->answer_len);
+            an_parse(a, b->answer, b->answer_len);
         else
-            br_parse(&a, b->answer, b->answer_len);
+            br_parse(a, b->answer, b->answer_len);
     } else if (b->kind == RV_PROV_BEDROCK) {
         br_stream s;
         br_stream_init(&s);
@@ -271,7 +276,7 @@ static int one_call(bench_case *b)
             p += used;
             n -= used;
             if (st == ES_MESSAGE)
-                br_message(&s, &a, &m);
+                br_message(&s, a, &m);
             else
                 break;
         }
@@ -292,17 +297,79 @@ static int one_call(bench_case *b)
             if (st != SSE_EVENT)
                 break;
             if (b->kind == RV_PROV_ANTHROPIC)
-                an_event(&s, &a, ev.type, ev.type_len, ev.data, ev.data_len);
+                an_event(&s, a, ev.type, ev.type_len, ev.data, ev.data_len);
             else
-                oa_event(&a, ev.data, ev.data_len);
+                oa_event(a, ev.data, ev.data_len);
         }
     }
-    int ok = !a.failed && a.ended && a.text.len == strlen(answer_text) && a.usage.output == 230;
+    return 0;
+}
+
+static int one_call(bench_case *b)
+{
+    cv_conv cv;
+    char err[256];
+    if (cv_from_call(&cv, b->c, err, sizeof err))
+        return -1;
+    size_t len = 0;
+    char *body = make_body(b, &cv, &len, 1);
+    cv_free(&cv);
+    if (!body)
+        return -1;
+    b->sent = len;
+    free(body);
+    ans_answer a;
+    ans_init(&a);
+    int ok = parse_answer(b, &a) == 0 && !a.failed && a.ended && a.text.len == strlen(answer_text) &&
+             a.usage.output == 230;
     int64_t mean;
     ans_confidence(&a, &mean);
     b->cost = vm_usage_cost(b->p, b->c->model, &a.usage);
     ans_free(&a);
     return ok ? 0 : -1;
+}
+
+/* Each step alone, us per call (best of 5 rounds): the conversation, the
+   body, the signature (Bedrock), the answer. */
+static void steps(bench_case *b, int iters, double out[4])
+{
+    cv_conv cv;
+    char err[256];
+    size_t len;
+    for (int k = 0; k < 4; k++)
+        out[k] = 1e18;
+    if (cv_from_call(&cv, b->c, err, sizeof err))
+        return;
+    char *body = make_body(b, &cv, &len, 0);
+    const char *model = rv_str(b->p, b->p->models[b->c->model].id);
+    for (int round = 0; round < 5; round++) {
+        double t0 = now_cpu();
+        for (int i = 0; i < iters; i++) {
+            cv_conv c2;
+            cv_from_call(&c2, b->c, err, sizeof err);
+            cv_free(&c2);
+        }
+        double t1 = now_cpu();
+        for (int i = 0; i < iters; i++)
+            free(make_body(b, &cv, &len, 0));
+        double t2 = now_cpu();
+        for (int i = 0; b->kind == RV_PROV_BEDROCK && i < iters; i++)
+            sign_body(b, model, body, len);
+        double t3 = now_cpu();
+        for (int i = 0; i < iters; i++) {
+            ans_answer a;
+            ans_init(&a);
+            parse_answer(b, &a);
+            ans_free(&a);
+        }
+        double t4 = now_cpu();
+        double d[4] = { t1 - t0, t2 - t1, t3 - t2, t4 - t3 };
+        for (int k = 0; k < 4; k++)
+            if (d[k] / iters < out[k])
+                out[k] = d[k] / iters;
+    }
+    free(body);
+    cv_free(&cv);
 }
 
 int main(int argc, char **argv)
@@ -365,6 +432,10 @@ int main(int argc, char **argv)
                     best = us;
             }
             printf("%s-%s %.2f %zu %zu\n", names[k], stream ? "stream" : "json", best, b.sent, b.answer_len);
+            double st[4];
+            steps(&b, iters / 5, st);
+            fprintf(stderr, "# steps %s-%s conversation %.2f body %.2f sign %.2f answer %.2f\n", names[k],
+                    stream ? "stream" : "json", st[0], st[1], st[2], st[3]);
         }
         vm_free(vm);
     }

@@ -5,6 +5,7 @@
    (jansson.h JSON_COMPACT / JSON_INDENT), so a tree prints the same
    through either whenever its strings are UTF-8. */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,10 +43,67 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+void jw_init_mem(jw_writer *w, int indent)
+{
+    jw_init(w, NULL, indent);
+}
+
+/* Room for 'n' more bytes and a NUL in the memory buffer. */
+static int grow(jw_writer *w, size_t n)
+{
+    if (w->err)
+        return -1;
+    if (n > SIZE_MAX / 2 - w->len) {
+        w->err = -1;
+        return -1;
+    }
+    size_t cap = w->cap ? w->cap : 1024;
+    while (cap < w->len + n + 1)
+        cap *= 2;
+    char *b = realloc(w->buf, cap);
+    if (!b) {
+        w->err = -1;
+        return -1;
+    }
+    w->buf = b;
+    w->cap = cap;
+    return 0;
+}
+
 static void put(jw_writer *w, const char *s, size_t n)
 {
-    if (n && fwrite(s, 1, n, w->out) != n)
-        w->err = -1;
+    if (!n)
+        return;
+    if (w->out) {
+        if (fwrite(s, 1, n, w->out) != n)
+            w->err = -1;
+        return;
+    }
+    if (w->len + n >= w->cap && grow(w, n))
+        return;
+    memcpy(w->buf + w->len, s, n);
+    w->len += n;
+}
+
+char *jw_take(jw_writer *w, size_t *len)
+{
+    if (w->out || w->err || w->depth || (!w->buf && grow(w, 0))) {
+        jw_discard(w);
+        return NULL;
+    }
+    char *b = w->buf;
+    b[w->len] = 0;
+    *len = w->len;
+    w->buf = NULL;
+    w->len = w->cap = 0;
+    return b;
+}
+
+void jw_discard(jw_writer *w)
+{
+    free(w->buf);
+    w->buf = NULL;
+    w->len = w->cap = 0;
 }
 
 static void quoted(jw_writer *w, const char *str, size_t n)
@@ -176,6 +234,12 @@ void jw_null(jw_writer *w)
 {
     member(w);
     put(w, "null", 4);
+}
+
+void jw_raw(jw_writer *w, const char *json, size_t n)
+{
+    member(w);
+    put(w, json, n);
 }
 
 void jw_value(jw_writer *w, const json_t *v)

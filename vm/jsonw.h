@@ -6,8 +6,9 @@
    whatever bytes a name, a path or a message holds.
 
    Two ways in: a streaming writer for small fixed shapes on hot paths
-   (routevm explain --brief: no tree, no allocation), and jw_print() for a
-   jansson tree built by the caller.  Build trees with jw_jstring() where a
+   (routevm explain --brief: no tree, no allocation; the provider request
+   bodies, written into memory with jw_init_mem/jw_take), and jw_print()
+   for a jansson tree built by the caller.  Build trees with jw_jstring() where a
    string may hold arbitrary bytes (json_string() refuses them and would
    drop the member). */
 #ifndef RV_JSONW_H
@@ -22,7 +23,9 @@
 #define JW_MAX_DEPTH 64
 
 typedef struct {
-    FILE *out;
+    FILE *out;                  /* the stream, or NULL: the memory buffer below */
+    char *buf;                  /* jw_init_mem: the document so far (owned until jw_take) */
+    size_t len, cap;
     int indent;                 /* spaces per level; 0: compact */
     int depth;
     char close[JW_MAX_DEPTH];   /* per open container: '}' or ']' */
@@ -33,6 +36,16 @@ typedef struct {
 /* A writer to 'out' (borrowed).  'indent' 0 writes compact JSON (jansson's
    JSON_COMPACT), n > 0 indents by n spaces (JSON_INDENT(n)). */
 void jw_init(jw_writer *w, FILE *out, int indent);
+/* A writer into a heap buffer that grows as needed (a failed allocation
+   sets 'err'); take the document with jw_take. */
+void jw_init_mem(jw_writer *w, int indent);
+/* The document jw_init_mem's writer holds: a NUL-terminated buffer the
+   caller frees, its length in '*len'; NULL when a write failed, memory
+   ran out or a container is still open.  The writer is empty after. */
+char *jw_take(jw_writer *w, size_t *len);
+/* Release a memory writer's buffer without taking it (accepts any
+   writer). */
+void jw_discard(jw_writer *w);
 void jw_object(jw_writer *w);
 void jw_array(jw_writer *w);
 void jw_end(jw_writer *w);              /* closes the innermost object or array */
@@ -42,6 +55,9 @@ void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
 void jw_int(jw_writer *w, int64_t v);
 void jw_bool(jw_writer *w, int v);
 void jw_null(jw_writer *w);
+/* A JSON text 'json' that the caller vouches for (a literal of the
+   caller's, never input) as the next value. */
+void jw_raw(jw_writer *w, const char *json, size_t n);
 /* A jansson value (any type, any depth below JW_MAX_DEPTH). */
 void jw_value(jw_writer *w, const json_t *v);
 /* Ends a document: a newline, and the writer's status (0, or -1 when a

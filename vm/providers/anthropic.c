@@ -1,26 +1,54 @@
-/* Anthropic Messages; see anthropic.h. */
+/* Anthropic Messages; see anthropic.h.
+
+   Bodies are written with the one JSON writer (vm/jsonw.h) straight into
+   memory; only tool-call arguments are parsed (jansson), to be sent as
+   the object Anthropic wants. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "anthropic.h"
+#include "jsonw.h"
 
-static json_t *sv_json(rv_sv s)
+/* s as a JSON string (a NULL view is ""). */
+static void str(jw_writer *w, rv_sv s)
 {
-    return json_stringn(s.s ? s.s : "", s.len);
+    jw_string(w, s.s ? s.s : "", s.len);
 }
 
-static json_t *image_block(const cv_part *p)
+/* {"type": t, ...: the rest of the block follows */
+static void block(jw_writer *w, const char *type)
 {
-    if (p->data.len)
-        return json_pack("{s:s, s:{s:s, s:o, s:o}}", "type", "image", "source", "type", "base64", "media_type",
-                         sv_json(p->media_type), "data", sv_json(p->data));
-    return json_pack("{s:s, s:{s:s, s:o}}", "type", "image", "source", "type", "url", "url", sv_json(p->url));
+    jw_object(w);
+    jw_key(w, "type");
+    jw_cstring(w, type);
 }
 
-/* The blocks of a turn's parts. */
-static int add_parts(json_t *blocks, const cv_msg *m, char *err, size_t errlen)
+static void image_block(jw_writer *w, const cv_part *p)
 {
-    int bad = 0;
+    block(w, "image");
+    jw_key(w, "source");
+    jw_object(w);
+    jw_key(w, "type");
+    if (p->data.len) {
+        jw_string(w, "base64", 6);
+        jw_key(w, "media_type");
+        str(w, p->media_type);
+        jw_key(w, "data");
+        str(w, p->data);
+    } else {
+        jw_string(w, "url", 3);
+        jw_key(w, "url");
+        str(w, p->url);
+    }
+    jw_end(w);
+    jw_end(w);
+}
+
+/* The blocks of a turn's parts; the number written, or -1 (a part with
+   no Anthropic form). */
+static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
+{
+    int n = 0;
     for (uint32_t i = 0; i < m->nparts; i++) {
         const cv_part *p = &m->parts[i];
         if (p->kind == CV_TEXT && !p->text.len)
@@ -29,142 +57,202 @@ static int add_parts(json_t *blocks, const cv_msg *m, char *err, size_t errlen)
             snprintf(err, errlen, "a content part (audio, a file ...) has no Anthropic form");
             return -1;
         }
-        bad |= json_array_append_new(blocks, p->kind == CV_TEXT
-            ? json_pack("{s:s, s:o}", "type", "text", "text", sv_json(p->text)) : image_block(p));
+        if (p->kind == CV_TEXT) {
+            block(w, "text");
+            jw_key(w, "text");
+            str(w, p->text);
+            jw_end(w);
+        } else
+            image_block(w, p);
+        n++;
     }
-    return bad;
+    return n;
 }
 
 /* Tool-call arguments as the object Anthropic wants ("" is {}). */
-static json_t *args_object(rv_sv a, char *err, size_t errlen)
+static int args_object(jw_writer *w, rv_sv a, char *err, size_t errlen)
 {
-    if (!a.len)
-        return json_object();
+    if (!a.len) {
+        jw_raw(w, "{}", 2);
+        return 0;
+    }
     json_t *o = json_loadb(a.s, a.len, 0, NULL);
     if (!json_is_object(o)) {
         json_decref(o);
         snprintf(err, errlen, "tool-call arguments are not a JSON object");
-        return NULL;
+        return -1;
     }
-    return o;
+    jw_value(w, o);
+    json_decref(o);
+    return 0;
 }
 
-/* Append one turn, merged into the previous one when it has the same
-   role (Anthropic wants the roles to alternate). */
-static int add_turn(json_t *msgs, const char *role, json_t *blocks)
+/* One message's blocks: tool results, parts, tool calls, or "(empty)"
+   when it has none.  -1 with a message in 'err'. */
+static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
 {
-    size_t n = json_array_size(msgs);
-    json_t *last = n ? json_array_get(msgs, n - 1) : NULL;
-    if (last && !strcmp(json_string_value(json_object_get(last, "role")), role)) {
-        int bad = json_array_extend(json_object_get(last, "content"), blocks);
-        json_decref(blocks);
-        return bad;
+    int n = 0, bad = 0;
+    if (m->role == RV_ROLE_TOOL) {
+        block(w, "tool_result");
+        jw_key(w, "tool_use_id");
+        str(w, m->tool_call_id);
+        jw_key(w, "content");
+        jw_array(w);
+        bad = add_parts(w, m, err, errlen) < 0;
+        jw_end(w);
+        jw_end(w);
+        n = 1;
+    } else {
+        int k = add_parts(w, m, err, errlen);
+        bad = k < 0;
+        n = k > 0 ? k : 0;
+        for (uint32_t i = 0; i < m->ncalls; i++, n++) {
+            block(w, "tool_use");
+            jw_key(w, "id");
+            str(w, m->calls[i].id);
+            jw_key(w, "name");
+            str(w, m->calls[i].name);
+            jw_key(w, "input");
+            if (args_object(w, m->calls[i].args, err, errlen))
+                return -1;
+            jw_end(w);
+        }
     }
-    return json_array_append_new(msgs, json_pack("{s:s, s:o}", "role", role, "content", blocks));
+    if (!n) {                   /* an empty turn: Anthropic wants some content */
+        block(w, "text");
+        jw_key(w, "text");
+        jw_string(w, "(empty)", 7);
+        jw_end(w);
+    }
+    return bad ? -1 : 0;
 }
 
-static json_t *messages_of(const cv_conv *cv, char *err, size_t errlen)
+/* The turns, consecutive messages of one side merged into one turn
+   (Anthropic wants the roles to alternate). */
+static int messages_of(jw_writer *w, const cv_conv *cv, char *err, size_t errlen)
 {
-    json_t *msgs = json_array();
-    err[0] = 0;
-    for (uint32_t i = 0; msgs && i < cv->nmsgs; i++) {
+    const char *open = NULL;
+    jw_array(w);
+    for (uint32_t i = 0; i < cv->nmsgs; i++) {
         const cv_msg *m = &cv->msgs[i];
-        json_t *blocks = json_array();
-        if (!blocks)
-            goto fail;
         const char *role = m->role == RV_ROLE_ASSISTANT ? "assistant" : "user";
-        int bad = 0;
-        if (m->role == RV_ROLE_TOOL) {
-            json_t *content = json_array();
-            bad |= add_parts(content, m, err, errlen);
-            bad |= json_array_append_new(blocks, json_pack("{s:s, s:o, s:o}", "type", "tool_result", "tool_use_id",
-                                                           sv_json(m->tool_call_id), "content", content));
-        } else {
-            bad |= add_parts(blocks, m, err, errlen);
-            for (uint32_t k = 0; k < m->ncalls; k++) {
-                json_t *input = args_object(m->calls[k].args, err, errlen);
-                if (!input) {
-                    json_decref(blocks);
-                    goto fail;
-                }
-                bad |= json_array_append_new(blocks, json_pack("{s:s, s:o, s:o, s:o}", "type", "tool_use", "id",
-                                                               sv_json(m->calls[k].id), "name", sv_json(m->calls[k].name),
-                                                               "input", input));
+        if (open != role) {
+            if (open) {
+                jw_end(w);
+                jw_end(w);
             }
+            jw_object(w);
+            jw_key(w, "role");
+            jw_cstring(w, role);
+            jw_key(w, "content");
+            jw_array(w);
+            open = role;
         }
-        if (!json_array_size(blocks))   /* an empty turn: Anthropic wants some content */
-            bad |= json_array_append_new(blocks, json_pack("{s:s, s:s}", "type", "text", "text", "(empty)"));
-        if (bad)
-            json_decref(blocks);
-        if (bad || add_turn(msgs, role, blocks)) {
-            if (!err[0])
-                snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
+        if (blocks_of(w, m, err, errlen))
+            return -1;
     }
-    return msgs;
-fail:
-    json_decref(msgs);
-    return NULL;
+    if (open) {
+        jw_end(w);
+        jw_end(w);
+    }
+    jw_end(w);
+    return 0;
+}
+
+static void tools_of(jw_writer *w, const cv_conv *cv)
+{
+    jw_key(w, "tools");
+    jw_array(w);
+    for (uint32_t i = 0; i < cv->ntools; i++) {
+        const cv_tool *t = &cv->tools[i];
+        jw_object(w);
+        jw_key(w, "name");
+        str(w, t->name);
+        if (t->desc.len) {
+            jw_key(w, "description");
+            str(w, t->desc);
+        }
+        jw_key(w, "input_schema");
+        if (t->params && json_is_object(t->params))
+            jw_value(w, t->params);
+        else
+            jw_raw(w, "{\"type\":\"object\"}", 17);
+        jw_end(w);
+    }
+    jw_end(w);
+}
+
+/* tool_choice auto/none/required/function -> auto/none/any/tool, only
+   with tools. */
+static void tool_choice_of(jw_writer *w, const cv_conv *cv)
+{
+    rv_sv tc = cv->tool_choice;
+    const char *type = tc.len == 4 && !memcmp(tc.s, "auto", 4) ? "auto"
+                     : tc.len == 4 && !memcmp(tc.s, "none", 4) ? "none"
+                     : tc.len == 8 && !memcmp(tc.s, "required", 8) ? "any"
+                     : cv->tool_choice_name.len ? "tool" : NULL;
+    if (!type || !cv->ntools)
+        return;
+    jw_key(w, "tool_choice");
+    block(w, type);
+    if (type[0] == 't') {
+        jw_key(w, "name");
+        str(w, cv->tool_choice_name);
+    }
+    jw_end(w);
+}
+
+static void param(jw_writer *w, const char *k, const json_t *v)
+{
+    if (v) {
+        jw_key(w, k);
+        jw_value(w, v);
+    }
 }
 
 char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, char *err, size_t errlen)
 {
-    json_t *msgs = messages_of(cv, err, errlen);
-    if (!msgs)
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    err[0] = 0;
+    jw_object(&w);
+    jw_key(&w, "model");
+    jw_cstring(&w, model);
+    jw_key(&w, "max_tokens");
+    jw_int(&w, cv->max_tokens > 0 ? cv->max_tokens : AN_DEFAULT_MAX_TOKENS);
+    jw_key(&w, "messages");
+    if (messages_of(&w, cv, err, errlen)) {
+        jw_discard(&w);
         return NULL;
-    json_t *o = json_pack("{s:s, s:I, s:o}", "model", model, "max_tokens",
-                          (json_int_t)(cv->max_tokens > 0 ? cv->max_tokens : AN_DEFAULT_MAX_TOKENS), "messages", msgs);
-    int bad = !o;
-    if (!bad && cv->system.len)
-        bad |= json_object_set_new(o, "system", sv_json(cv->system));
-    if (!bad && cv->ntools) {
-        json_t *tools = json_array();
-        for (uint32_t i = 0; tools && i < cv->ntools; i++) {
-            const cv_tool *t = &cv->tools[i];
-            json_t *d = json_pack("{s:o}", "name", sv_json(t->name));
-            if (d && t->desc.len)
-                json_object_set_new(d, "description", sv_json(t->desc));
-            if (d)
-                json_object_set_new(d, "input_schema", t->params && json_is_object(t->params) ? json_incref(t->params)
-                                                       : json_pack("{s:s}", "type", "object"));
-            bad |= json_array_append_new(tools, d);
-        }
-        bad |= json_object_set_new(o, "tools", tools);
     }
-    if (!bad && cv->tool_choice.len) {
-        rv_sv tc = cv->tool_choice;
-        json_t *choice = NULL;
-        if (tc.len == 4 && !memcmp(tc.s, "auto", 4))
-            choice = json_pack("{s:s}", "type", "auto");
-        else if (tc.len == 4 && !memcmp(tc.s, "none", 4))
-            choice = json_pack("{s:s}", "type", "none");
-        else if (tc.len == 8 && !memcmp(tc.s, "required", 8))
-            choice = json_pack("{s:s}", "type", "any");
-        else if (cv->tool_choice_name.len)
-            choice = json_pack("{s:s, s:o}", "type", "tool", "name", sv_json(cv->tool_choice_name));
-        if (choice && cv->ntools)
-            bad |= json_object_set_new(o, "tool_choice", choice);
-        else
-            json_decref(choice);
+    if (cv->system.len) {
+        jw_key(&w, "system");
+        str(&w, cv->system);
     }
-    if (!bad && cv->temperature)
-        bad |= json_object_set(o, "temperature", cv->temperature);
-    if (!bad && cv->top_p)
-        bad |= json_object_set(o, "top_p", cv->top_p);
-    if (!bad && cv->top_k)
-        bad |= json_object_set(o, "top_k", cv->top_k);
-    if (!bad && cv->stop)
-        bad |= json_object_set_new(o, "stop_sequences", json_is_string(cv->stop) ? json_pack("[O]", cv->stop)
-                                                                                  : json_incref(cv->stop));
-    if (!bad && stream)
-        bad |= json_object_set_new(o, "stream", json_true());
-    char *s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
+    if (cv->ntools)
+        tools_of(&w, cv);
+    if (cv->tool_choice.len)
+        tool_choice_of(&w, cv);
+    param(&w, "temperature", cv->temperature);
+    param(&w, "top_p", cv->top_p);
+    param(&w, "top_k", cv->top_k);
+    if (cv->stop) {
+        jw_key(&w, "stop_sequences");
+        if (json_is_string(cv->stop)) {
+            jw_array(&w);
+            jw_value(&w, cv->stop);
+            jw_end(&w);
+        } else
+            jw_value(&w, cv->stop);
+    }
+    if (stream) {
+        jw_key(&w, "stream");
+        jw_bool(&w, 1);
+    }
+    jw_end(&w);
+    char *s = jw_take(&w, len);
     if (!s)
         snprintf(err, errlen, "out of memory");
-    else
-        *len = strlen(s);
     return s;
 }
 

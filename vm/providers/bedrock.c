@@ -1,29 +1,58 @@
-/* AWS Bedrock Converse / ConverseStream; see bedrock.h. */
+/* AWS Bedrock Converse / ConverseStream; see bedrock.h.
+
+   Bodies are written with the one JSON writer (vm/jsonw.h) straight into
+   memory; only tool-call arguments are parsed (jansson), to be sent as
+   the object Bedrock wants. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bedrock.h"
+#include "jsonw.h"
 
-static json_t *sv_json(rv_sv s)
+/* s as a JSON string (a NULL view is ""). */
+static void str(jw_writer *w, rv_sv s)
 {
-    return json_stringn(s.s ? s.s : "", s.len);
+    jw_string(w, s.s ? s.s : "", s.len);
+}
+
+/* {"text": s} */
+static void text_block(jw_writer *w, rv_sv s)
+{
+    jw_object(w);
+    jw_key(w, "text");
+    str(w, s);
+    jw_end(w);
 }
 
 /* "image/png" -> "png" (Bedrock's formats: png, jpeg, gif, webp). */
-static json_t *image_block(const cv_part *p, char *err, size_t errlen)
+static int image_block(jw_writer *w, const cv_part *p, char *err, size_t errlen)
 {
     if (!p->data.len || p->media_type.len < 7 || memcmp(p->media_type.s, "image/", 6)) {
         snprintf(err, errlen, "Bedrock takes images as bytes only: an image given by URL cannot be sent");
-        return NULL;
+        return -1;
     }
     rv_sv fmt = { p->media_type.s + 6, p->media_type.len - 6 };
     if (fmt.len == 3 && !memcmp(fmt.s, "jpg", 3))
         fmt = (rv_sv){ "jpeg", 4 };
-    return json_pack("{s:{s:o, s:{s:o}}}", "image", "format", sv_json(fmt), "source", "bytes", sv_json(p->data));
+    jw_object(w);
+    jw_key(w, "image");
+    jw_object(w);
+    jw_key(w, "format");
+    str(w, fmt);
+    jw_key(w, "source");
+    jw_object(w);
+    jw_key(w, "bytes");
+    str(w, p->data);
+    jw_end(w);
+    jw_end(w);
+    jw_end(w);
+    return 0;
 }
 
-static int add_parts(json_t *blocks, const cv_msg *m, char *err, size_t errlen)
+/* The blocks of a turn's parts; the number written, or -1. */
+static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
 {
+    int n = 0;
     for (uint32_t i = 0; i < m->nparts; i++) {
         const cv_part *p = &m->parts[i];
         if (p->kind == CV_TEXT && !p->text.len)
@@ -32,133 +61,213 @@ static int add_parts(json_t *blocks, const cv_msg *m, char *err, size_t errlen)
             snprintf(err, errlen, "a content part (audio, a file ...) has no Bedrock form");
             return -1;
         }
-        json_t *b = p->kind == CV_TEXT ? json_pack("{s:o}", "text", sv_json(p->text)) : image_block(p, err, errlen);
-        if (!b || json_array_append_new(blocks, b))
+        if (p->kind == CV_TEXT)
+            text_block(w, p->text);
+        else if (image_block(w, p, err, errlen))
             return -1;
+        n++;
     }
-    return 0;
+    return n;
 }
 
-static json_t *args_object(rv_sv a, char *err, size_t errlen)
+static int args_object(jw_writer *w, rv_sv a, char *err, size_t errlen)
 {
-    if (!a.len)
-        return json_object();
+    if (!a.len) {
+        jw_raw(w, "{}", 2);
+        return 0;
+    }
     json_t *o = json_loadb(a.s, a.len, 0, NULL);
     if (!json_is_object(o)) {
         json_decref(o);
         snprintf(err, errlen, "tool-call arguments are not a JSON object");
-        return NULL;
+        return -1;
     }
-    return o;
+    jw_value(w, o);
+    json_decref(o);
+    return 0;
 }
 
-static int add_turn(json_t *msgs, const char *role, json_t *blocks)
+/* One message's blocks, or {"text": "(empty)"} when it has none. */
+static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
 {
-    size_t n = json_array_size(msgs);
-    json_t *last = n ? json_array_get(msgs, n - 1) : NULL;
-    if (last && !strcmp(json_string_value(json_object_get(last, "role")), role)) {
-        int bad = json_array_extend(json_object_get(last, "content"), blocks);
-        json_decref(blocks);
-        return bad;
+    int n;
+    if (m->role == RV_ROLE_TOOL) {
+        jw_object(w);
+        jw_key(w, "toolResult");
+        jw_object(w);
+        jw_key(w, "toolUseId");
+        str(w, m->tool_call_id);
+        jw_key(w, "content");
+        jw_array(w);
+        int k = add_parts(w, m, err, errlen);
+        if (k < 0)
+            return -1;
+        if (!k)
+            text_block(w, (rv_sv){ "", 0 });
+        jw_end(w);
+        jw_key(w, "status");
+        jw_string(w, "success", 7);
+        jw_end(w);
+        jw_end(w);
+        n = 1;
+    } else {
+        if ((n = add_parts(w, m, err, errlen)) < 0)
+            return -1;
+        for (uint32_t i = 0; i < m->ncalls; i++, n++) {
+            jw_object(w);
+            jw_key(w, "toolUse");
+            jw_object(w);
+            jw_key(w, "toolUseId");
+            str(w, m->calls[i].id);
+            jw_key(w, "name");
+            str(w, m->calls[i].name);
+            jw_key(w, "input");
+            if (args_object(w, m->calls[i].args, err, errlen))
+                return -1;
+            jw_end(w);
+            jw_end(w);
+        }
     }
-    return json_array_append_new(msgs, json_pack("{s:s, s:o}", "role", role, "content", blocks));
+    if (!n)
+        text_block(w, (rv_sv){ "(empty)", 7 });
+    return 0;
 }
 
-static json_t *messages_of(const cv_conv *cv, char *err, size_t errlen)
+/* The turns, consecutive messages of one side merged into one turn. */
+static int messages_of(jw_writer *w, const cv_conv *cv, char *err, size_t errlen)
 {
-    json_t *msgs = json_array();
-    err[0] = 0;
-    for (uint32_t i = 0; msgs && i < cv->nmsgs; i++) {
+    const char *open = NULL;
+    jw_array(w);
+    for (uint32_t i = 0; i < cv->nmsgs; i++) {
         const cv_msg *m = &cv->msgs[i];
-        json_t *blocks = json_array();
-        int bad = !blocks;
-        if (!bad && m->role == RV_ROLE_TOOL) {
-            json_t *content = json_array();
-            bad |= !content || add_parts(content, m, err, errlen);
-            if (!bad && !json_array_size(content))
-                bad |= json_array_append_new(content, json_pack("{s:s}", "text", ""));
-            bad |= json_array_append_new(blocks, json_pack("{s:{s:o, s:o, s:s}}", "toolResult", "toolUseId",
-                                                           sv_json(m->tool_call_id), "content", content, "status",
-                                                           "success"));
-        } else if (!bad) {
-            bad |= add_parts(blocks, m, err, errlen);
-            for (uint32_t k = 0; !bad && k < m->ncalls; k++) {
-                json_t *input = args_object(m->calls[k].args, err, errlen);
-                bad |= !input || json_array_append_new(blocks, json_pack("{s:{s:o, s:o, s:o}}", "toolUse", "toolUseId",
-                                                                         sv_json(m->calls[k].id), "name",
-                                                                         sv_json(m->calls[k].name), "input", input));
+        const char *role = m->role == RV_ROLE_ASSISTANT ? "assistant" : "user";
+        if (open != role) {
+            if (open) {
+                jw_end(w);
+                jw_end(w);
             }
+            jw_object(w);
+            jw_key(w, "role");
+            jw_cstring(w, role);
+            jw_key(w, "content");
+            jw_array(w);
+            open = role;
         }
-        if (!bad && !json_array_size(blocks))
-            bad |= json_array_append_new(blocks, json_pack("{s:s}", "text", "(empty)"));
-        if (bad)
-            json_decref(blocks);
-        if (bad || add_turn(msgs, m->role == RV_ROLE_ASSISTANT ? "assistant" : "user", blocks)) {
-            if (!err[0])
-                snprintf(err, errlen, "out of memory");
-            json_decref(msgs);
-            return NULL;
-        }
+        if (blocks_of(w, m, err, errlen))
+            return -1;
     }
-    return msgs;
+    if (open) {
+        jw_end(w);
+        jw_end(w);
+    }
+    jw_end(w);
+    return 0;
 }
 
-static json_t *tool_config(const cv_conv *cv)
+static void tool_config(jw_writer *w, const cv_conv *cv)
 {
-    json_t *tools = json_array();
-    for (uint32_t i = 0; tools && i < cv->ntools; i++) {
+    jw_key(w, "toolConfig");
+    jw_object(w);
+    jw_key(w, "tools");
+    jw_array(w);
+    for (uint32_t i = 0; i < cv->ntools; i++) {
         const cv_tool *t = &cv->tools[i];
-        json_t *spec = json_pack("{s:o, s:{s:O}}", "name", sv_json(t->name), "inputSchema", "json",
-                                 t->params && json_is_object(t->params) ? t->params : json_pack("{s:s}", "type", "object"));
-        if (spec && t->desc.len)
-            json_object_set_new(spec, "description", sv_json(t->desc));
-        json_array_append_new(tools, json_pack("{s:o}", "toolSpec", spec));
+        jw_object(w);
+        jw_key(w, "toolSpec");
+        jw_object(w);
+        jw_key(w, "name");
+        str(w, t->name);
+        jw_key(w, "inputSchema");
+        jw_object(w);
+        jw_key(w, "json");
+        if (t->params && json_is_object(t->params))
+            jw_value(w, t->params);
+        else
+            jw_raw(w, "{\"type\":\"object\"}", 17);
+        jw_end(w);
+        if (t->desc.len) {
+            jw_key(w, "description");
+            str(w, t->desc);
+        }
+        jw_end(w);
+        jw_end(w);
     }
-    json_t *tc = json_pack("{s:o}", "tools", tools);
+    jw_end(w);
     rv_sv c = cv->tool_choice;
-    json_t *choice = NULL;
-    if (c.len == 4 && !memcmp(c.s, "auto", 4))
-        choice = json_pack("{s:{}}", "auto");
-    else if (c.len == 8 && !memcmp(c.s, "required", 8))
-        choice = json_pack("{s:{}}", "any");
-    else if (cv->tool_choice_name.len)
-        choice = json_pack("{s:{s:o}}", "tool", "name", sv_json(cv->tool_choice_name));
-    if (tc && choice)
-        json_object_set_new(tc, "toolChoice", choice);
-    else
-        json_decref(choice);
-    return tc;
+    if (c.len == 4 && !memcmp(c.s, "auto", 4)) {
+        jw_key(w, "toolChoice");
+        jw_raw(w, "{\"auto\":{}}", 11);
+    } else if (c.len == 8 && !memcmp(c.s, "required", 8)) {
+        jw_key(w, "toolChoice");
+        jw_raw(w, "{\"any\":{}}", 10);
+    } else if (cv->tool_choice_name.len) {
+        jw_key(w, "toolChoice");
+        jw_object(w);
+        jw_key(w, "tool");
+        jw_object(w);
+        jw_key(w, "name");
+        str(w, cv->tool_choice_name);
+        jw_end(w);
+        jw_end(w);
+    }
+    jw_end(w);
+}
+
+/* "inferenceConfig", when there is anything to configure. */
+static void inference_config(jw_writer *w, const cv_conv *cv)
+{
+    if (cv->max_tokens <= 0 && !cv->temperature && !cv->top_p && !cv->stop)
+        return;
+    jw_key(w, "inferenceConfig");
+    jw_object(w);
+    if (cv->max_tokens > 0) {
+        jw_key(w, "maxTokens");
+        jw_int(w, cv->max_tokens);
+    }
+    if (cv->temperature) {
+        jw_key(w, "temperature");
+        jw_value(w, cv->temperature);
+    }
+    if (cv->top_p) {
+        jw_key(w, "topP");
+        jw_value(w, cv->top_p);
+    }
+    if (cv->stop) {
+        jw_key(w, "stopSequences");
+        if (json_is_string(cv->stop)) {
+            jw_array(w);
+            jw_value(w, cv->stop);
+            jw_end(w);
+        } else
+            jw_value(w, cv->stop);
+    }
+    jw_end(w);
 }
 
 char *br_body(const cv_conv *cv, size_t *len, char *err, size_t errlen)
 {
-    json_t *msgs = messages_of(cv, err, errlen);
-    if (!msgs)
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    err[0] = 0;
+    jw_object(&w);
+    jw_key(&w, "messages");
+    if (messages_of(&w, cv, err, errlen)) {
+        jw_discard(&w);
         return NULL;
-    json_t *o = json_pack("{s:o}", "messages", msgs), *inf = json_object();
-    int bad = !o || !inf;
-    if (!bad && cv->system.len)
-        bad |= json_object_set_new(o, "system", json_pack("[{s:o}]", "text", sv_json(cv->system)));
-    if (!bad && cv->max_tokens > 0)
-        bad |= json_object_set_new(inf, "maxTokens", json_integer(cv->max_tokens));
-    if (!bad && cv->temperature)
-        bad |= json_object_set(inf, "temperature", cv->temperature);
-    if (!bad && cv->top_p)
-        bad |= json_object_set(inf, "topP", cv->top_p);
-    if (!bad && cv->stop)
-        bad |= json_object_set_new(inf, "stopSequences", json_is_string(cv->stop) ? json_pack("[O]", cv->stop)
-                                                                                 : json_incref(cv->stop));
-    if (!bad && json_object_size(inf))
-        bad |= json_object_set(o, "inferenceConfig", inf);
-    if (!bad && cv->ntools)
-        bad |= json_object_set_new(o, "toolConfig", tool_config(cv));
-    char *s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    json_decref(inf);
+    }
+    if (cv->system.len) {
+        jw_key(&w, "system");
+        jw_array(&w);
+        text_block(&w, cv->system);
+        jw_end(&w);
+    }
+    inference_config(&w, cv);
+    if (cv->ntools)
+        tool_config(&w, cv);
+    jw_end(&w);
+    char *s = jw_take(&w, len);
     if (!s)
         snprintf(err, errlen, "out of memory");
-    else
-        *len = strlen(s);
     return s;
 }
 

@@ -1,129 +1,226 @@
 /* OpenAI chat completions; see openai.h.
 
-   Bodies are built with jansson from the conversation: the system prompt
-   as the first message, each turn's parts (a lone text part as a plain
-   string, as clients usually send it), tool calls and results, tools,
-   then the client's other fields unchanged.  Answers are read with
+   Bodies are written with the one JSON writer (vm/jsonw.h), straight into
+   memory, from the conversation: the system prompt as the first message,
+   each turn's parts (a lone text part as a plain string, as clients
+   usually send it), tool calls and results, tools, then the client's
+   other fields unchanged.  Answers are read with
    jansson too; every field is optional and type-checked, so a surprising
    answer is a malformed one, never a crash. */
 #include <string.h>
 
+#include "jsonw.h"
 #include "openai.h"
 
-static json_t *sv_json(rv_sv s)
+/* s as a JSON string (a NULL view is ""). */
+static void str(jw_writer *w, rv_sv s)
 {
-    return json_stringn(s.s ? s.s : "", s.len);
+    jw_string(w, s.s ? s.s : "", s.len);
 }
 
-static json_t *content_of(const cv_msg *m)
+static void content_of(jw_writer *w, const cv_msg *m)
 {
-    if (m->nparts == 1 && m->parts[0].kind == CV_TEXT)
-        return sv_json(m->parts[0].text);
-    if (!m->nparts)
-        return m->role == RV_ROLE_ASSISTANT ? json_null() : json_string("");
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && i < m->nparts; i++) {
-        const cv_part *p = &m->parts[i];
-        json_t *o = p->kind == CV_TEXT ? json_pack("{s:s, s:o}", "type", "text", "text", sv_json(p->text))
-                  : p->kind == CV_RAW ? json_incref(p->raw)
-                  : json_pack("{s:s, s:{s:o}}", "type", "image_url", "image_url", "url", sv_json(p->url));
-        if (!o || json_array_append_new(arr, o)) {
-            json_decref(arr);
-            return NULL;
-        }
+    if (m->nparts == 1 && m->parts[0].kind == CV_TEXT) {
+        str(w, m->parts[0].text);
+        return;
     }
-    return arr;
+    if (!m->nparts) {
+        if (m->role == RV_ROLE_ASSISTANT)
+            jw_null(w);
+        else
+            jw_string(w, "", 0);
+        return;
+    }
+    jw_array(w);
+    for (uint32_t i = 0; i < m->nparts; i++) {
+        const cv_part *p = &m->parts[i];
+        if (p->kind == CV_RAW) {
+            jw_value(w, p->raw);
+            continue;
+        }
+        jw_object(w);
+        jw_key(w, "type");
+        if (p->kind == CV_TEXT) {
+            jw_string(w, "text", 4);
+            jw_key(w, "text");
+            str(w, p->text);
+        } else {
+            jw_string(w, "image_url", 9);
+            jw_key(w, "image_url");
+            jw_object(w);
+            jw_key(w, "url");
+            str(w, p->url);
+            jw_end(w);
+        }
+        jw_end(w);
+    }
+    jw_end(w);
 }
 
-static json_t *message_of(const cv_msg *m)
+static void message_of(jw_writer *w, const cv_msg *m)
 {
     static const char *const roles[] = { "system", "user", "assistant", "tool" };
-    json_t *o = json_pack("{s:s}", "role", roles[m->role & 3]);
-    if (!o)
-        return NULL;
-    int bad = json_object_set_new(o, "content", content_of(m));
-    if (m->name.len && m->role != RV_ROLE_TOOL)
-        bad |= json_object_set_new(o, "name", sv_json(m->name));
-    if (m->role == RV_ROLE_TOOL)
-        bad |= json_object_set_new(o, "tool_call_id", sv_json(m->tool_call_id));
+    jw_object(w);
+    jw_key(w, "role");
+    jw_cstring(w, roles[m->role & 3]);
+    jw_key(w, "content");
+    content_of(w, m);
+    if (m->name.len && m->role != RV_ROLE_TOOL) {
+        jw_key(w, "name");
+        str(w, m->name);
+    }
+    if (m->role == RV_ROLE_TOOL) {
+        jw_key(w, "tool_call_id");
+        str(w, m->tool_call_id);
+    }
     if (m->ncalls) {
-        json_t *calls = json_array();
-        for (uint32_t i = 0; calls && i < m->ncalls; i++)
-            bad |= json_array_append_new(calls, json_pack("{s:o, s:s, s:{s:o, s:o}}", "id", sv_json(m->calls[i].id),
-                                                          "type", "function", "function", "name", sv_json(m->calls[i].name),
-                                                          "arguments", sv_json(m->calls[i].args)));
-        bad |= json_object_set_new(o, "tool_calls", calls);
+        jw_key(w, "tool_calls");
+        jw_array(w);
+        for (uint32_t i = 0; i < m->ncalls; i++) {
+            jw_object(w);
+            jw_key(w, "id");
+            str(w, m->calls[i].id);
+            jw_key(w, "type");
+            jw_string(w, "function", 8);
+            jw_key(w, "function");
+            jw_object(w);
+            jw_key(w, "name");
+            str(w, m->calls[i].name);
+            jw_key(w, "arguments");
+            str(w, m->calls[i].args);
+            jw_end(w);
+            jw_end(w);
+        }
+        jw_end(w);
     }
-    if (bad) {
-        json_decref(o);
-        return NULL;
+    jw_end(w);
+}
+
+static void tools_of(jw_writer *w, const cv_conv *cv)
+{
+    jw_key(w, "tools");
+    jw_array(w);
+    for (uint32_t i = 0; i < cv->ntools; i++) {
+        const cv_tool *t = &cv->tools[i];
+        jw_object(w);
+        jw_key(w, "type");
+        jw_string(w, "function", 8);
+        jw_key(w, "function");
+        jw_object(w);
+        jw_key(w, "name");
+        str(w, t->name);
+        if (t->desc.len) {
+            jw_key(w, "description");
+            str(w, t->desc);
+        }
+        if (t->params) {
+            jw_key(w, "parameters");
+            jw_value(w, t->params);
+        }
+        jw_end(w);
+        jw_end(w);
     }
-    return o;
+    jw_end(w);
+}
+
+/* The members written so far, so that a client's field of the same name
+   (cv->extra) does not repeat one. */
+typedef struct { const char *k[24]; int n; } written;
+
+static void member(jw_writer *w, written *wr, const char *k)
+{
+    jw_key(w, k);
+    wr->k[wr->n++] = k;
+}
+
+static void param(jw_writer *w, written *wr, const char *k, const json_t *v)
+{
+    if (v) {
+        member(w, wr, k);
+        jw_value(w, v);
+    }
+}
+
+static int was_written(const written *wr, const char *k)
+{
+    for (int i = 0; i < wr->n; i++)
+        if (!strcmp(wr->k[i], k))
+            return 1;
+    return 0;
 }
 
 char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *len)
 {
-    json_t *o = json_pack("{s:s}", "model", model), *msgs = json_array();
-    int bad = !o || !msgs;
-    if (!bad && cv->system.len)
-        bad |= json_array_append_new(msgs, json_pack("{s:s, s:o}", "role", "system", "content", sv_json(cv->system)));
-    for (uint32_t i = 0; !bad && i < cv->nmsgs; i++)
-        bad |= json_array_append_new(msgs, message_of(&cv->msgs[i]));
-    if (!bad) {
-        bad |= json_object_set_new(o, "messages", msgs);
-        msgs = NULL;
+    jw_writer w;
+    written wr = { .n = 0 };
+    jw_init_mem(&w, 0);
+    jw_object(&w);
+    member(&w, &wr, "model");
+    jw_cstring(&w, model);
+    member(&w, &wr, "messages");
+    jw_array(&w);
+    if (cv->system.len) {
+        jw_object(&w);
+        jw_key(&w, "role");
+        jw_string(&w, "system", 6);
+        jw_key(&w, "content");
+        str(&w, cv->system);
+        jw_end(&w);
     }
-    if (!bad && cv->ntools) {
-        json_t *tools = json_array();
-        for (uint32_t i = 0; tools && i < cv->ntools; i++) {
-            const cv_tool *t = &cv->tools[i];
-            json_t *fn = json_pack("{s:o}", "name", sv_json(t->name));
-            if (fn && t->desc.len)
-                json_object_set_new(fn, "description", sv_json(t->desc));
-            if (fn && t->params)
-                json_object_set(fn, "parameters", t->params);
-            bad |= json_array_append_new(tools, json_pack("{s:s, s:o}", "type", "function", "function", fn));
-        }
-        bad |= json_object_set_new(o, "tools", tools);
+    for (uint32_t i = 0; i < cv->nmsgs; i++)
+        message_of(&w, &cv->msgs[i]);
+    jw_end(&w);
+    if (cv->ntools) {
+        tools_of(&w, cv);
+        wr.k[wr.n++] = "tools";
     }
-    if (!bad && cv->tool_choice.len)
-        bad |= json_object_set_new(o, "tool_choice", cv->tool_choice_name.len
-            ? json_pack("{s:s, s:{s:o}}", "type", "function", "function", "name", sv_json(cv->tool_choice_name))
-            : sv_json(cv->tool_choice));
-    if (!bad && cv->max_tokens > 0)
-        bad |= json_object_set_new(o, "max_tokens", json_integer(cv->max_tokens));
-    if (!bad && cv->temperature)
-        bad |= json_object_set(o, "temperature", cv->temperature);
-    if (!bad && cv->top_p)
-        bad |= json_object_set(o, "top_p", cv->top_p);
-    if (!bad && cv->stop)
-        bad |= json_object_set(o, "stop", cv->stop);
-    if (!bad && cv->seed)
-        bad |= json_object_set(o, "seed", cv->seed);
-    if (!bad && cv->presence)
-        bad |= json_object_set(o, "presence_penalty", cv->presence);
-    if (!bad && cv->frequency)
-        bad |= json_object_set(o, "frequency_penalty", cv->frequency);
-    if (!bad && cv->top_k)          /* not OpenAI's, but vLLM's and llama.cpp's */
-        bad |= json_object_set(o, "top_k", cv->top_k);
-    if (!bad && opt->logprobs)
-        bad |= json_object_set_new(o, "logprobs", json_true());
-    if (!bad && opt->stream)
-        bad |= json_object_set_new(o, "stream", json_true()) |
-               json_object_set_new(o, "stream_options", json_pack("{s:b}", "include_usage", 1));
-    if (!bad && cv->extra) {
+    if (cv->tool_choice.len) {
+        member(&w, &wr, "tool_choice");
+        if (cv->tool_choice_name.len) {
+            jw_object(&w);
+            jw_key(&w, "type");
+            jw_string(&w, "function", 8);
+            jw_key(&w, "function");
+            jw_object(&w);
+            jw_key(&w, "name");
+            str(&w, cv->tool_choice_name);
+            jw_end(&w);
+            jw_end(&w);
+        } else
+            str(&w, cv->tool_choice);
+    }
+    if (cv->max_tokens > 0) {
+        member(&w, &wr, "max_tokens");
+        jw_int(&w, cv->max_tokens);
+    }
+    param(&w, &wr, "temperature", cv->temperature);
+    param(&w, &wr, "top_p", cv->top_p);
+    param(&w, &wr, "stop", cv->stop);
+    param(&w, &wr, "seed", cv->seed);
+    param(&w, &wr, "presence_penalty", cv->presence);
+    param(&w, &wr, "frequency_penalty", cv->frequency);
+    param(&w, &wr, "top_k", cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
+    if (opt->logprobs) {
+        member(&w, &wr, "logprobs");
+        jw_bool(&w, 1);
+    }
+    if (opt->stream) {
+        member(&w, &wr, "stream");
+        jw_bool(&w, 1);
+        member(&w, &wr, "stream_options");
+        jw_raw(&w, "{\"include_usage\":true}", 22);
+    }
+    if (cv->extra) {
         const char *k;
         json_t *v;
         json_object_foreach(cv->extra, k, v)
-            if (!json_object_get(o, k))
-                bad |= json_object_set(o, k, v);
+            if (!was_written(&wr, k)) {
+                jw_key(&w, k);
+                jw_value(&w, v);
+            }
     }
-    char *s = bad ? NULL : json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(o);
-    json_decref(msgs);
-    if (s)
-        *len = strlen(s);
-    return s;
+    jw_end(&w);
+    return jw_take(&w, len);
 }
 
 /* ---------------------------------------------------------------- answers */
