@@ -114,6 +114,10 @@ static void quoted(jw_writer *w, const char *str, size_t n)
     put(w, "\"", 1);
     while (i < n) {
         unsigned c = s[i];
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {     /* the common case, at once */
+            i++;
+            continue;
+        }
         size_t len = c >= 0x20 && c != '"' && c != '\\' ? utf8_len(s + i, n - i) : 0;
         if (len) {
             i += len;

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "answer.h"
+#include "jview.h"
 
 void ans_init(ans_answer *a)
 {
@@ -41,7 +42,15 @@ void ans_free(ans_answer *a)
         free(a->tools[i].args.p);
     }
     free(a->tools);
+    jv_free(a->json);
     memset(a, 0, sizeof *a);
+}
+
+struct jv_parser *ans_json(ans_answer *a)
+{
+    if (!a->json)
+        a->json = jv_new();
+    return a->json;
 }
 
 int ans_put(ans_buf *b, const char *s, size_t n)

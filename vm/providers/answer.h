@@ -49,11 +49,15 @@ typedef struct {
     int http_status;
     int64_t retry_after_us;     /* -1 absent */
     char detail[256];
+    struct jv_parser *json;     /* the provider parsers' JSON parser (jview.h), made on
+                                   first use, kept across events and ans_reset */
 } ans_answer;
 
 void ans_init(ans_answer *a);
 void ans_reset(ans_answer *a);          /* empty again, buffers kept */
 void ans_free(ans_answer *a);
+/* The answer's JSON parser (made on first use); NULL when out of memory. */
+struct jv_parser *ans_json(ans_answer *a);
 
 /* Append to a buffer; -1 when the cap or memory is exceeded. */
 int ans_put(ans_buf *b, const char *s, size_t n);

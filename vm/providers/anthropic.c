@@ -2,12 +2,14 @@
 
    Bodies are written with the one JSON writer (vm/jsonw.h) straight into
    memory; only tool-call arguments are parsed (jansson), to be sent as
-   the object Anthropic wants. */
+   the object Anthropic wants.  Answers and stream events are parsed with
+   yajl's callbacks into the answer's reusable node table (jview.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "anthropic.h"
 #include "jsonw.h"
+#include "jview.h"
 
 /* s as a JSON string (a NULL view is ""). */
 static void str(jw_writer *w, rv_sv s)
@@ -258,47 +260,50 @@ char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, cha
 
 /* ---------------------------------------------------------------- answers */
 
-static int64_t count(json_t *o, const char *k)
+static int64_t count(const jv_parser *J, jv o, const char *k)
 {
-    json_t *v = json_object_get(o, k);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+    jv v = jv_get(J, o, k);
+    return jv_typeof(J, v) == JV_INTEGER && jv_int(J, v) >= 0 ? jv_int(J, v) : -1;
 }
 
-static void usage_of(ans_answer *a, json_t *u)
+static void usage_of(ans_answer *a, const jv_parser *J, jv u)
 {
-    if (!json_is_object(u))
+    if (jv_typeof(J, u) != JV_OBJECT)
         return;
     int64_t v;
-    if ((v = count(u, "input_tokens")) >= 0) {
+    if ((v = count(J, u, "input_tokens")) >= 0) {
         a->usage.input = v;
         a->usage.cache_read = a->usage.cache_read > 0 ? a->usage.cache_read : 0;
         a->usage.cache_write = a->usage.cache_write > 0 ? a->usage.cache_write : 0;
     }
-    if ((v = count(u, "cache_read_input_tokens")) >= 0)
+    if ((v = count(J, u, "cache_read_input_tokens")) >= 0)
         a->usage.cache_read = v;
-    if ((v = count(u, "cache_creation_input_tokens")) >= 0)
+    if ((v = count(J, u, "cache_creation_input_tokens")) >= 0)
         a->usage.cache_write = v;
-    if ((v = count(u, "output_tokens")) >= 0)
+    if ((v = count(J, u, "output_tokens")) >= 0)
         a->usage.output = v;
 }
 
-static void copy_str(char *dst, size_t cap, json_t *s)
+static void copy_str(char *dst, size_t cap, const jv_parser *J, jv s)
 {
-    if (json_is_string(s))
-        snprintf(dst, cap, "%s", json_string_value(s));
+    const char *v = jv_str(J, s, NULL);
+    if (v)
+        snprintf(dst, cap, "%s", v);
 }
 
-static void put_text(ans_answer *a, json_t *s)
+static void put_text(ans_answer *a, const jv_parser *J, jv s)
 {
-    if (json_is_string(s))
-        ans_text(a, json_string_value(s), json_string_length(s));
+    size_t n;
+    const char *v = jv_str(J, s, &n);
+    if (v)
+        ans_text(a, v, n);
 }
 
-static void error_object(ans_answer *a, int status, json_t *err)
+static void error_object(ans_answer *a, int status, const jv_parser *J, jv err)
 {
-    json_t *type = json_object_get(err, "type"), *msg = json_object_get(err, "message");
-    const char *kind = json_is_string(type) ? json_string_value(type) : "";
-    const char *m = json_is_string(msg) ? json_string_value(msg) : "";
+    const char *type = jv_str(J, jv_get(J, err, "type"), NULL), *msg = jv_str(J, jv_get(J, err, "message"), NULL);
+    const char *kind = type ? type : "";
+    const char *m = msg ? msg : "";
     rv_failure f = ans_classify(status, kind, strlen(kind), m, strlen(m));
     if (!status && f == RV_FAIL_ERROR)
         f = RV_FAIL_SERVER;
@@ -310,68 +315,89 @@ static void error_object(ans_answer *a, int status, json_t *err)
         ans_fail(a, f, "the provider reported an error in the stream (%.40s): %.140s", kind, m);
 }
 
-static void tool_block(ans_answer *a, uint32_t idx, json_t *b, int with_input)
+/* A tool_use block; with its "input" (an object or array), written as
+   the call's arguments in jansson's compact form. */
+static void tool_block(ans_answer *a, uint32_t idx, const jv_parser *J, jv b, int with_input)
 {
     ans_tool *t = ans_tool_at(a, idx);
     if (!t)
         return;
-    json_t *id = json_object_get(b, "id"), *name = json_object_get(b, "name");
+    size_t il, nl;
+    const char *id = jv_str(J, jv_get(J, b, "id"), &il), *name = jv_str(J, jv_get(J, b, "name"), &nl);
     int bad = 0;
-    if (json_is_string(id))
-        bad |= ans_put(&t->id, json_string_value(id), json_string_length(id));
-    if (json_is_string(name))
-        bad |= ans_put(&t->name, json_string_value(name), json_string_length(name));
-    json_t *input = json_object_get(b, "input");
+    if (id)
+        bad |= ans_put(&t->id, id, il);
+    if (name)
+        bad |= ans_put(&t->name, name, nl);
+    jv input = jv_get(J, b, "input");
     if (with_input && input) {
-        char *s = json_dumps(input, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        bad |= !s || ans_put(&t->args, s, strlen(s));
+        jv_type ty = jv_typeof(J, input);
+        jw_writer w;
+        jw_init_mem(&w, 0);
+        if (ty == JV_OBJECT || ty == JV_ARRAY)     /* no other value at the top, as before */
+            jv_write(J, input, &w);
+        else
+            w.err = -1;
+        size_t len;
+        char *s = jw_take(&w, &len);
+        bad |= !s || ans_put(&t->args, s, len);
         free(s);
     }
     if (bad)
         ans_fail(a, RV_FAIL_MALFORMED, "a tool call is longer than the answer cap");
 }
 
+/* The JSON object s[0..n), or 0 with the answer failed. */
+static jv object_of(ans_answer *a, const char *s, size_t n, int html)
+{
+    jv_parser *J = ans_json(a);
+    if (!J) {
+        ans_fail(a, RV_FAIL_ERROR, "out of memory");
+        return 0;
+    }
+    jv o = jv_parse(J, s, n, 0);
+    if (jv_typeof(J, o) != JV_OBJECT) {
+        if (html && ans_is_html(s, n))
+            ans_fail(a, RV_FAIL_MALFORMED, "the provider answered an HTML page, not JSON");
+        else
+            ans_fail(a, RV_FAIL_MALFORMED, "%s is not valid JSON: %.100s", html ? "the answer" : "a stream event",
+                     o ? "" : jv_error(J));
+        return 0;
+    }
+    return o;
+}
+
 void an_parse(ans_answer *a, const char *body, size_t n)
 {
-    json_error_t je;
-    json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        ans_fail(a, RV_FAIL_MALFORMED, ans_is_html(body, n) ? "the provider answered an HTML page, not JSON"
-                                                            : "the answer is not valid JSON: %.100s", je.text);
-        json_decref(o);
+    jv o = object_of(a, body, n, 1);
+    if (!o)
+        return;
+    const jv_parser *J = a->json;
+    if (jv_is(J, jv_get(J, o, "type"), "error")) {
+        error_object(a, 0, J, jv_get(J, o, "error"));
         return;
     }
-    json_t *type = json_object_get(o, "type");
-    if (json_is_string(type) && !strcmp(json_string_value(type), "error")) {
-        error_object(a, 0, json_object_get(o, "error"));
-        json_decref(o);
-        return;
-    }
-    json_t *content = json_object_get(o, "content");
-    if (!json_is_array(content)) {
+    jv content = jv_get(J, o, "content");
+    if (jv_typeof(J, content) != JV_ARRAY) {
         ans_fail(a, RV_FAIL_MALFORMED, "the answer has no content");
-        json_decref(o);
         return;
     }
-    size_t i;
-    json_t *b;
     uint32_t ntool = 0;
-    json_array_foreach(content, i, b) {
-        json_t *bt = json_object_get(b, "type");
-        const char *t = json_is_string(bt) ? json_string_value(bt) : "";
-        if (!strcmp(t, "text"))
-            put_text(a, json_object_get(b, "text"));
-        else if (!strcmp(t, "tool_use"))
-            tool_block(a, ntool++, b, 1);
+    for (jv b = jv_first(J, content); b; b = jv_next(J, b)) {
+        jv bt = jv_get(J, b, "type");
+        if (jv_is(J, bt, "text"))
+            put_text(a, J, jv_get(J, b, "text"));
+        else if (jv_is(J, bt, "tool_use"))
+            tool_block(a, ntool++, J, b, 1);
     }
-    json_t *sr = json_object_get(o, "stop_reason");
-    if (json_is_string(sr))
-        ans_finish(a, json_string_value(sr), json_string_length(sr));
-    usage_of(a, json_object_get(o, "usage"));
-    copy_str(a->model, sizeof a->model, json_object_get(o, "model"));
-    copy_str(a->id, sizeof a->id, json_object_get(o, "id"));
+    size_t sl;
+    const char *sr = jv_str(J, jv_get(J, o, "stop_reason"), &sl);
+    if (sr)
+        ans_finish(a, sr, sl);
+    usage_of(a, J, jv_get(J, o, "usage"));
+    copy_str(a->model, sizeof a->model, J, jv_get(J, o, "model"));
+    copy_str(a->id, sizeof a->id, J, jv_get(J, o, "id"));
     a->ended = 1;
-    json_decref(o);
 }
 
 void an_stream_init(an_stream *s)
@@ -394,69 +420,65 @@ void an_event(an_stream *s, ans_answer *a, const char *type, size_t tlen, const 
         ans_fail(a, RV_FAIL_MALFORMED, "an event after message_stop");
         return;
     }
-    json_error_t je;
-    json_t *o = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        ans_fail(a, RV_FAIL_MALFORMED, "a stream event is not valid JSON: %.100s", je.text);
-        json_decref(o);
+    jv o = object_of(a, data, n, 0);
+    if (!o)
         return;
-    }
-    json_t *ix = json_object_get(o, "index");
-    int64_t idx = json_is_integer(ix) ? json_integer_value(ix) : -1;
+    const jv_parser *J = a->json;
+    jv ix = jv_get(J, o, "index");
+    int64_t idx = jv_typeof(J, ix) == JV_INTEGER ? jv_int(J, ix) : -1;
     if (is(type, tlen, "error")) {
-        error_object(a, 0, json_object_get(o, "error"));
+        error_object(a, 0, J, jv_get(J, o, "error"));
     } else if (is(type, tlen, "message_start")) {
-        json_t *m = json_object_get(o, "message");
-        copy_str(a->model, sizeof a->model, json_object_get(m, "model"));
-        copy_str(a->id, sizeof a->id, json_object_get(m, "id"));
-        usage_of(a, json_object_get(m, "usage"));
+        jv m = jv_get(J, o, "message");
+        copy_str(a->model, sizeof a->model, J, jv_get(J, m, "model"));
+        copy_str(a->id, sizeof a->id, J, jv_get(J, m, "id"));
+        usage_of(a, J, jv_get(J, m, "usage"));
         s->started = 1;
     } else if (!s->started) {
         ans_fail(a, RV_FAIL_MALFORMED, "a stream event before message_start");
     } else if (is(type, tlen, "content_block_start")) {
-        json_t *b = json_object_get(o, "content_block");
-        json_t *bt = json_object_get(b, "type");
+        jv b = jv_get(J, o, "content_block");
+        jv bt = jv_get(J, b, "type");
         if (idx < 0 || idx >= AN_MAX_BLOCKS)
             ans_fail(a, RV_FAIL_MALFORMED, "a content block index out of range");
-        else if (json_is_string(bt) && !strcmp(json_string_value(bt), "tool_use")) {
+        else if (jv_is(J, bt, "tool_use")) {
             s->block_tool[idx] = (int16_t)a->ntools;
-            tool_block(a, a->ntools, b, 0);
-        } else if (json_is_string(bt) && !strcmp(json_string_value(bt), "text"))
-            put_text(a, json_object_get(b, "text"));
+            tool_block(a, a->ntools, J, b, 0);
+        } else if (jv_is(J, bt, "text"))
+            put_text(a, J, jv_get(J, b, "text"));
     } else if (is(type, tlen, "content_block_delta")) {
-        json_t *d = json_object_get(o, "delta");
-        json_t *dt = json_object_get(d, "type");
-        const char *t = json_is_string(dt) ? json_string_value(dt) : "";
-        if (!strcmp(t, "text_delta"))
-            put_text(a, json_object_get(d, "text"));
-        else if (!strcmp(t, "input_json_delta")) {
-            json_t *pj = json_object_get(d, "partial_json");
+        jv d = jv_get(J, o, "delta");
+        jv dt = jv_get(J, d, "type");
+        if (jv_is(J, dt, "text_delta"))
+            put_text(a, J, jv_get(J, d, "text"));
+        else if (jv_is(J, dt, "input_json_delta")) {
+            size_t pl;
+            const char *pj = jv_str(J, jv_get(J, d, "partial_json"), &pl);
             if (idx < 0 || idx >= AN_MAX_BLOCKS || s->block_tool[idx] < 0)
                 ans_fail(a, RV_FAIL_MALFORMED, "tool input for a block that is not a tool call");
-            else if (json_is_string(pj) && ans_put(&a->tools[s->block_tool[idx]].args, json_string_value(pj),
-                                                   json_string_length(pj)))
+            else if (pj && ans_put(&a->tools[s->block_tool[idx]].args, pj, pl))
                 ans_fail(a, RV_FAIL_MALFORMED, "a tool call is longer than the answer cap");
         }
     } else if (is(type, tlen, "message_delta")) {
-        json_t *sr = json_object_get(json_object_get(o, "delta"), "stop_reason");
-        if (json_is_string(sr))
-            ans_finish(a, json_string_value(sr), json_string_length(sr));
-        usage_of(a, json_object_get(o, "usage"));
+        size_t sl;
+        const char *sr = jv_str(J, jv_get(J, jv_get(J, o, "delta"), "stop_reason"), &sl);
+        if (sr)
+            ans_finish(a, sr, sl);
+        usage_of(a, J, jv_get(J, o, "usage"));
     } else if (is(type, tlen, "message_stop")) {
         a->ended = 1;
     }
-    json_decref(o);
 }
 
 void an_error(ans_answer *a, int status, const char *body, size_t n)
 {
     a->http_status = status;
-    json_t *o = json_loadb(body, n, 0, NULL);
-    json_t *err = json_object_get(o, "error");
-    if (json_is_object(err))
-        error_object(a, status, err);
+    jv_parser *J = ans_json(a);
+    jv o = J ? jv_parse(J, body, n, 1) : 0;
+    jv err = o ? jv_get(J, o, "error") : 0;
+    if (err && jv_typeof(J, err) == JV_OBJECT)
+        error_object(a, status, J, err);
     else
         ans_fail(a, ans_classify(status, NULL, 0, NULL, 0),
                  ans_is_html(body, n) ? "HTTP %d from the provider (an HTML page)" : "HTTP %d from the provider", status);
-    json_decref(o);
 }

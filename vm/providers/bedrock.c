@@ -2,12 +2,14 @@
 
    Bodies are written with the one JSON writer (vm/jsonw.h) straight into
    memory; only tool-call arguments are parsed (jansson), to be sent as
-   the object Bedrock wants. */
+   the object Bedrock wants.  Answers and stream payloads are parsed with
+   yajl's callbacks into the answer's reusable node table (jview.h). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "bedrock.h"
 #include "jsonw.h"
+#include "jview.h"
 
 /* s as a JSON string (a NULL view is ""). */
 static void str(jw_writer *w, rv_sv s)
@@ -273,18 +275,18 @@ char *br_body(const cv_conv *cv, size_t *len, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- answers */
 
-static int64_t count(json_t *o, const char *k)
+static int64_t count(const jv_parser *J, jv o, const char *k)
 {
-    json_t *v = json_object_get(o, k);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+    jv v = jv_get(J, o, k);
+    return jv_typeof(J, v) == JV_INTEGER && jv_int(J, v) >= 0 ? jv_int(J, v) : -1;
 }
 
-static void usage_of(ans_answer *a, json_t *u)
+static void usage_of(ans_answer *a, const jv_parser *J, jv u)
 {
-    if (!json_is_object(u))
+    if (jv_typeof(J, u) != JV_OBJECT)
         return;
-    int64_t in = count(u, "inputTokens"), out = count(u, "outputTokens"), cr = count(u, "cacheReadInputTokens"),
-            cw = count(u, "cacheWriteInputTokens");
+    int64_t in = count(J, u, "inputTokens"), out = count(J, u, "outputTokens"),
+            cr = count(J, u, "cacheReadInputTokens"), cw = count(J, u, "cacheWriteInputTokens");
     if (in >= 0) {
         a->usage.input = in;
         a->usage.cache_read = cr > 0 ? cr : 0;
@@ -294,20 +296,28 @@ static void usage_of(ans_answer *a, json_t *u)
         a->usage.output = out;
 }
 
-static void tool_use(ans_answer *a, uint32_t idx, json_t *tu, int with_input)
+/* A toolUse; with its "input" (any JSON value), written as the call's
+   arguments in jansson's compact form. */
+static void tool_use(ans_answer *a, uint32_t idx, const jv_parser *J, jv tu, int with_input)
 {
     ans_tool *t = ans_tool_at(a, idx);
     if (!t)
         return;
-    json_t *id = json_object_get(tu, "toolUseId"), *name = json_object_get(tu, "name"), *input = json_object_get(tu, "input");
+    size_t il, nl;
+    const char *id = jv_str(J, jv_get(J, tu, "toolUseId"), &il), *name = jv_str(J, jv_get(J, tu, "name"), &nl);
+    jv input = jv_get(J, tu, "input");
     int bad = 0;
-    if (json_is_string(id))
-        bad |= ans_put(&t->id, json_string_value(id), json_string_length(id));
-    if (json_is_string(name))
-        bad |= ans_put(&t->name, json_string_value(name), json_string_length(name));
+    if (id)
+        bad |= ans_put(&t->id, id, il);
+    if (name)
+        bad |= ans_put(&t->name, name, nl);
     if (with_input && input) {
-        char *s = json_dumps(input, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
-        bad |= !s || ans_put(&t->args, s, strlen(s));
+        jw_writer w;
+        jw_init_mem(&w, 0);
+        jv_write(J, input, &w);
+        size_t len;
+        char *s = jw_take(&w, &len);
+        bad |= !s || ans_put(&t->args, s, len);
         free(s);
     }
     if (bad)
@@ -316,36 +326,38 @@ static void tool_use(ans_answer *a, uint32_t idx, json_t *tu, int with_input)
 
 void br_parse(ans_answer *a, const char *body, size_t n)
 {
-    json_error_t je;
-    json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
+    jv_parser *J = ans_json(a);
+    if (!J) {
+        ans_fail(a, RV_FAIL_ERROR, "out of memory");
+        return;
+    }
+    jv o = jv_parse(J, body, n, 0);
+    if (jv_typeof(J, o) != JV_OBJECT) {
         ans_fail(a, RV_FAIL_MALFORMED, ans_is_html(body, n) ? "the provider answered an HTML page, not JSON"
-                                                            : "the answer is not valid JSON: %.100s", je.text);
-        json_decref(o);
+                                                            : "the answer is not valid JSON: %.100s", o ? "" : jv_error(J));
         return;
     }
-    json_t *content = json_object_get(json_object_get(json_object_get(o, "output"), "message"), "content");
-    if (!json_is_array(content)) {
+    jv content = jv_get(J, jv_get(J, jv_get(J, o, "output"), "message"), "content");
+    if (jv_typeof(J, content) != JV_ARRAY) {
         ans_fail(a, RV_FAIL_MALFORMED, "the answer has no output.message.content");
-        json_decref(o);
         return;
     }
-    size_t i;
-    json_t *b;
     uint32_t ntool = 0;
-    json_array_foreach(content, i, b) {
-        json_t *t = json_object_get(b, "text");
-        if (json_is_string(t))
-            ans_text(a, json_string_value(t), json_string_length(t));
-        else if (json_object_get(b, "toolUse"))
-            tool_use(a, ntool++, json_object_get(b, "toolUse"), 1);
+    for (jv b = jv_first(J, content); b; b = jv_next(J, b)) {
+        size_t tl;
+        const char *t = jv_str(J, jv_get(J, b, "text"), &tl);
+        jv tu;
+        if (t)
+            ans_text(a, t, tl);
+        else if ((tu = jv_get(J, b, "toolUse")))
+            tool_use(a, ntool++, J, tu, 1);
     }
-    json_t *sr = json_object_get(o, "stopReason");
-    if (json_is_string(sr))
-        ans_finish(a, json_string_value(sr), json_string_length(sr));
-    usage_of(a, json_object_get(o, "usage"));
+    size_t sl;
+    const char *sr = jv_str(J, jv_get(J, o, "stopReason"), &sl);
+    if (sr)
+        ans_finish(a, sr, sl);
+    usage_of(a, J, jv_get(J, o, "usage"));
     a->ended = 1;
-    json_decref(o);
 }
 
 void br_stream_init(br_stream *s)
@@ -360,71 +372,82 @@ static int hdr_is(const es_header *h, const char *v)
     return h && h->type == ES_T_STRING && h->len == strlen(v) && !memcmp(h->data, v, h->len);
 }
 
+/* An exception or error frame: its class from the header's name and the
+   payload's message. */
+static void stream_exception(ans_answer *a, const es_message *m, const jv_parser *J, jv o)
+{
+    const es_header *x = es_find(m, ":exception-type");
+    if (!x)
+        x = es_find(m, ":error-code");
+    char kind[80] = "";
+    if (x && x->type == ES_T_STRING)
+        snprintf(kind, sizeof kind, "%.*s", (int)(x->len < 79 ? x->len : 79), (const char *)x->data);
+    const char *msg = o ? jv_str(J, jv_get(J, o, "message"), NULL) : NULL;
+    const char *ms = msg ? msg : "";
+    rv_failure f = ans_classify(0, kind, strlen(kind), ms, strlen(ms));
+    if (f == RV_FAIL_ERROR)
+        f = RV_FAIL_SERVER;
+    ans_fail(a, f, "the provider reported an error in the stream (%s): %.140s", kind, ms);
+}
+
 void br_message(br_stream *s, ans_answer *a, const es_message *m)
 {
     if (a->failed)
         return;
+    jv_parser *J = ans_json(a);
+    if (!J) {
+        ans_fail(a, RV_FAIL_ERROR, "out of memory");
+        return;
+    }
     const es_header *mt = es_find(m, ":message-type"), *et = es_find(m, ":event-type");
-    json_t *o = json_loadb((const char *)m->payload, m->payload_len, 0, NULL);
+    jv o = jv_parse(J, (const char *)m->payload, m->payload_len, 1);
     if (hdr_is(mt, "exception") || hdr_is(mt, "error")) {
-        const es_header *x = es_find(m, ":exception-type");
-        if (!x)
-            x = es_find(m, ":error-code");
-        char kind[80] = "";
-        if (x && x->type == ES_T_STRING)
-            snprintf(kind, sizeof kind, "%.*s", (int)(x->len < 79 ? x->len : 79), (const char *)x->data);
-        json_t *msg = json_object_get(o, "message");
-        const char *ms = json_is_string(msg) ? json_string_value(msg) : "";
-        rv_failure f = ans_classify(0, kind, strlen(kind), ms, strlen(ms));
-        if (f == RV_FAIL_ERROR)
-            f = RV_FAIL_SERVER;
-        ans_fail(a, f, "the provider reported an error in the stream (%s): %.140s", kind, ms);
-        json_decref(o);
+        stream_exception(a, m, J, o);
         return;
     }
     if (!hdr_is(mt, "event") || !et || et->type != ES_T_STRING) {
         ans_fail(a, RV_FAIL_MALFORMED, "a stream frame that is neither an event nor an exception");
-        json_decref(o);
         return;
     }
-    if (!json_is_object(o)) {
+    if (jv_typeof(J, o) != JV_OBJECT) {
         ans_fail(a, RV_FAIL_MALFORMED, "a stream event's payload is not a JSON object");
-        json_decref(o);
         return;
     }
-    json_t *ix = json_object_get(o, "contentBlockIndex");
-    int64_t idx = json_is_integer(ix) ? json_integer_value(ix) : -1;
+    jv ix = jv_get(J, o, "contentBlockIndex");
+    int64_t idx = jv_typeof(J, ix) == JV_INTEGER ? jv_int(J, ix) : -1;
     if (hdr_is(et, "contentBlockStart")) {
-        json_t *tu = json_object_get(json_object_get(o, "start"), "toolUse");
+        jv tu = jv_get(J, jv_get(J, o, "start"), "toolUse");
         if (idx < 0 || idx >= BR_MAX_BLOCKS)
             ans_fail(a, RV_FAIL_MALFORMED, "a content block index out of range");
         else if (tu) {
             s->block_tool[idx] = (int16_t)a->ntools;
-            tool_use(a, a->ntools, tu, 0);
+            tool_use(a, a->ntools, J, tu, 0);
         }
     } else if (hdr_is(et, "contentBlockDelta")) {
-        json_t *d = json_object_get(o, "delta"), *t = json_object_get(d, "text"), *tu = json_object_get(d, "toolUse");
-        if (json_is_string(t))
-            ans_text(a, json_string_value(t), json_string_length(t));
+        jv d = jv_get(J, o, "delta"), tu = jv_get(J, d, "toolUse");
+        size_t tl;
+        const char *t = jv_str(J, jv_get(J, d, "text"), &tl);
+        if (t)
+            ans_text(a, t, tl);
         else if (tu) {
-            json_t *in = json_object_get(tu, "input");
+            size_t inl;
+            const char *in = jv_str(J, jv_get(J, tu, "input"), &inl);
             if (idx < 0 || idx >= BR_MAX_BLOCKS || s->block_tool[idx] < 0)
                 ans_fail(a, RV_FAIL_MALFORMED, "tool input for a block that is not a tool call");
-            else if (json_is_string(in) &&
-                     ans_put(&a->tools[s->block_tool[idx]].args, json_string_value(in), json_string_length(in)))
+            else if (in && ans_put(&a->tools[s->block_tool[idx]].args, in, inl))
                 ans_fail(a, RV_FAIL_MALFORMED, "a tool call is longer than the answer cap");
         }
     } else if (hdr_is(et, "messageStop")) {
-        json_t *sr = json_object_get(o, "stopReason");
-        if (json_is_string(sr))
-            ans_finish(a, json_string_value(sr), json_string_length(sr));
+        size_t sl;
+        const char *sr = jv_str(J, jv_get(J, o, "stopReason"), &sl);
+        if (sr)
+            ans_finish(a, sr, sl);
         s->stopped = 1;
     } else if (hdr_is(et, "metadata")) {
-        usage_of(a, json_object_get(o, "usage"));
+        usage_of(a, J, jv_get(J, o, "usage"));
         if (s->stopped)
             a->ended = 1;
     }
-    json_decref(o);
 }
 
 void br_error(ans_answer *a, int status, const char *etype, size_t elen, const char *body, size_t n)
@@ -434,11 +457,13 @@ void br_error(ans_answer *a, int status, const char *etype, size_t elen, const c
     size_t k = 0;
     while (k < elen && etype[k] != ':')
         k++;
-    json_t *o = json_loadb(body, n, 0, NULL);
-    json_t *msg = json_object_get(o, "message");
-    if (!msg)
-        msg = json_object_get(o, "Message");
-    const char *m = json_is_string(msg) ? json_string_value(msg) : "";
+    jv_parser *J = ans_json(a);
+    jv o = J ? jv_parse(J, body, n, 1) : 0;
+    jv msg = o ? jv_get(J, o, "message") : 0;
+    if (o && !msg)
+        msg = jv_get(J, o, "Message");
+    const char *ms = msg ? jv_str(J, msg, NULL) : NULL;
+    const char *m = ms ? ms : "";
     rv_failure f = ans_classify(status, etype, k, m, strlen(m));
     if (status == 401 || status == 403)
         ans_fail(a, f, "HTTP %d from the provider (%.*s)", status, (int)(k < 60 ? k : 60), etype);
@@ -446,5 +471,4 @@ void br_error(ans_answer *a, int status, const char *etype, size_t elen, const c
         ans_fail(a, f, "HTTP %d from the provider (an HTML page)", status);
     else
         ans_fail(a, f, "HTTP %d from the provider (%.*s): %.140s", status, (int)(k < 60 ? k : 60), etype, m);
-    json_decref(o);
 }

@@ -4,12 +4,14 @@
    memory, from the conversation: the system prompt as the first message,
    each turn's parts (a lone text part as a plain string, as clients
    usually send it), tool calls and results, tools, then the client's
-   other fields unchanged.  Answers are read with
-   jansson too; every field is optional and type-checked, so a surprising
-   answer is a malformed one, never a crash. */
+   other fields unchanged.  Answers and stream events are parsed with
+   yajl's callbacks into the answer's reusable node table (jview.h), no
+   tree per event; every field is optional and type-checked, so a
+   surprising answer is a malformed one, never a crash. */
 #include <string.h>
 
 #include "jsonw.h"
+#include "jview.h"
 #include "openai.h"
 
 /* s as a JSON string (a NULL view is ""). */
@@ -225,19 +227,19 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
 
 /* ---------------------------------------------------------------- answers */
 
-static int64_t count(json_t *o, const char *k)
+static int64_t count(const jv_parser *J, jv o, const char *k)
 {
-    json_t *v = json_object_get(o, k);
-    return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+    jv v = jv_get(J, o, k);
+    return jv_typeof(J, v) == JV_INTEGER && jv_int(J, v) >= 0 ? jv_int(J, v) : -1;
 }
 
-static void usage_of(ans_answer *a, json_t *u)
+static void usage_of(ans_answer *a, const jv_parser *J, jv u)
 {
-    if (!json_is_object(u))
+    if (jv_typeof(J, u) != JV_OBJECT)
         return;
-    int64_t prompt = count(u, "prompt_tokens"), completion = count(u, "completion_tokens");
-    int64_t cached = count(json_object_get(u, "prompt_tokens_details"), "cached_tokens");
-    int64_t reasoning = count(json_object_get(u, "completion_tokens_details"), "reasoning_tokens");
+    int64_t prompt = count(J, u, "prompt_tokens"), completion = count(J, u, "completion_tokens");
+    int64_t cached = count(J, jv_get(J, u, "prompt_tokens_details"), "cached_tokens");
+    int64_t reasoning = count(J, jv_get(J, u, "completion_tokens_details"), "reasoning_tokens");
     if (cached < 0)
         cached = 0;
     if (prompt >= 0) {
@@ -251,44 +253,58 @@ static void usage_of(ans_answer *a, json_t *u)
     }
 }
 
-static void copy_str(char *dst, size_t cap, json_t *s)
+static void copy_str(char *dst, size_t cap, const jv_parser *J, jv s)
 {
-    if (json_is_string(s))
-        snprintf(dst, cap, "%s", json_string_value(s));
+    const char *v = jv_str(J, s, NULL);
+    if (v)
+        snprintf(dst, cap, "%s", v);
 }
 
-static void logprobs_of(ans_answer *a, json_t *lp)
+/* The elements of 'v' when it is an array (none otherwise). */
+static jv items(const jv_parser *J, jv v)
 {
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(lp, "content"), i, t) {
-        json_t *v = json_object_get(t, "logprob");
-        if (json_is_number(v))
-            ans_logprob(a, json_number_value(v));
+    return jv_typeof(J, v) == JV_ARRAY ? jv_first(J, v) : 0;
+}
+
+static void put_text(ans_answer *a, const jv_parser *J, jv v)
+{
+    size_t n;
+    const char *s = jv_str(J, v, &n);
+    if (s)
+        ans_text(a, s, n);
+}
+
+static void logprobs_of(ans_answer *a, const jv_parser *J, jv lp)
+{
+    for (jv t = items(J, jv_get(J, lp, "content")); t; t = jv_next(J, t)) {
+        jv v = jv_get(J, t, "logprob");
+        jv_type ty = jv_typeof(J, v);
+        if (ty == JV_INTEGER || ty == JV_REAL)
+            ans_logprob(a, jv_number(J, v));
     }
 }
 
 /* Tool calls, whole (a JSON answer) or in pieces (stream deltas). */
-static void tool_calls_of(ans_answer *a, json_t *calls, int delta)
+static void tool_calls_of(ans_answer *a, const jv_parser *J, jv calls, int delta)
 {
-    size_t i;
-    json_t *tc;
-    json_array_foreach(calls, i, tc) {
-        json_t *ix = json_object_get(tc, "index");
-        uint32_t idx = delta && json_is_integer(ix) && json_integer_value(ix) >= 0 ? (uint32_t)json_integer_value(ix)
-                                                                                  : (uint32_t)i;
+    uint32_t i = 0;
+    for (jv tc = items(J, calls); tc; tc = jv_next(J, tc), i++) {
+        jv ix = jv_get(J, tc, "index");
+        uint32_t idx = delta && jv_typeof(J, ix) == JV_INTEGER && jv_int(J, ix) >= 0 ? (uint32_t)jv_int(J, ix) : i;
         ans_tool *t = ans_tool_at(a, idx);
         if (!t)
             return;
-        json_t *fn = json_object_get(tc, "function"), *id = json_object_get(tc, "id"),
-               *name = json_object_get(fn, "name"), *args = json_object_get(fn, "arguments");
+        jv fn = jv_get(J, tc, "function");
+        size_t idl, nl, al;
+        const char *id = jv_str(J, jv_get(J, tc, "id"), &idl), *name = jv_str(J, jv_get(J, fn, "name"), &nl),
+                   *args = jv_str(J, jv_get(J, fn, "arguments"), &al);
         int bad = 0;
-        if (json_is_string(id) && !t->id.len)
-            bad |= ans_put(&t->id, json_string_value(id), json_string_length(id));
-        if (json_is_string(name) && !t->name.len)
-            bad |= ans_put(&t->name, json_string_value(name), json_string_length(name));
-        if (json_is_string(args))
-            bad |= ans_put(&t->args, json_string_value(args), json_string_length(args));
+        if (id && !t->id.len)
+            bad |= ans_put(&t->id, id, idl);
+        if (name && !t->name.len)
+            bad |= ans_put(&t->name, name, nl);
+        if (args)
+            bad |= ans_put(&t->args, args, al);
         if (bad) {
             ans_fail(a, RV_FAIL_MALFORMED, "a tool call is longer than the answer cap");
             return;
@@ -297,12 +313,12 @@ static void tool_calls_of(ans_answer *a, json_t *calls, int delta)
 }
 
 /* {"error": {...}} in a body or in a stream event */
-static void error_object(ans_answer *a, int status, json_t *err)
+static void error_object(ans_answer *a, int status, const jv_parser *J, jv err)
 {
-    json_t *code = json_object_get(err, "code"), *type = json_object_get(err, "type"),
-           *msg = json_object_get(err, "message");
-    const char *kind = json_is_string(code) ? json_string_value(code) : json_is_string(type) ? json_string_value(type) : "";
-    const char *m = json_is_string(msg) ? json_string_value(msg) : "";
+    const char *code = jv_str(J, jv_get(J, err, "code"), NULL), *type = jv_str(J, jv_get(J, err, "type"), NULL),
+               *msg = jv_str(J, jv_get(J, err, "message"), NULL);
+    const char *kind = code ? code : type ? type : "";
+    const char *m = msg ? msg : "";
     rv_failure f = ans_classify(status, kind, strlen(kind), m, strlen(m));
     if (!status && f == RV_FAIL_ERROR)
         f = RV_FAIL_SERVER;     /* an error in a stream after 200: the provider failed mid-answer */
@@ -314,43 +330,54 @@ static void error_object(ans_answer *a, int status, json_t *err)
         ans_fail(a, f, "the provider reported an error in the stream: %.160s", m[0] ? m : kind);
 }
 
+/* The answer's JSON object, parsed; 0 (and the answer failed) when out
+   of memory or, with 'what', when it is not a JSON object. */
+static jv object_of(ans_answer *a, const char *s, size_t n, const char *what)
+{
+    jv_parser *J = ans_json(a);
+    if (!J) {
+        ans_fail(a, RV_FAIL_ERROR, "out of memory");
+        return 0;
+    }
+    jv o = jv_parse(J, s, n, 0);
+    if (jv_typeof(J, o) != JV_OBJECT) {
+        if (ans_is_html(s, n) && what[0] == 't')
+            ans_fail(a, RV_FAIL_MALFORMED, "the provider answered an HTML page, not JSON");
+        else
+            ans_fail(a, RV_FAIL_MALFORMED, "%s is not valid JSON: %.100s", what, o ? "" : jv_error(J));
+        return 0;
+    }
+    return o;
+}
+
 void oa_parse(ans_answer *a, const char *body, size_t n)
 {
-    json_error_t je;
-    json_t *o = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        ans_fail(a, RV_FAIL_MALFORMED, ans_is_html(body, n) ? "the provider answered an HTML page, not JSON"
-                                                            : "the answer is not valid JSON: %.100s", je.text);
-        json_decref(o);
+    jv o = object_of(a, body, n, "the answer");
+    if (!o)
+        return;
+    const jv_parser *J = a->json;
+    jv err = jv_get(J, o, "error");
+    if (err && jv_typeof(J, err) != JV_NULL) {
+        error_object(a, 0, J, err);
         return;
     }
-    json_t *err = json_object_get(o, "error");
-    if (err && !json_is_null(err)) {
-        error_object(a, 0, err);
-        json_decref(o);
-        return;
-    }
-    json_t *choice = json_array_get(json_object_get(o, "choices"), 0), *msg = json_object_get(choice, "message");
-    if (!json_is_object(msg)) {
+    jv choice = jv_at(J, jv_get(J, o, "choices"), 0), msg = jv_get(J, choice, "message");
+    if (jv_typeof(J, msg) != JV_OBJECT) {
         ans_fail(a, RV_FAIL_MALFORMED, "the answer has no choices[0].message");
-        json_decref(o);
         return;
     }
-    json_t *content = json_object_get(msg, "content"), *refusal = json_object_get(msg, "refusal");
-    if (json_is_string(content))
-        ans_text(a, json_string_value(content), json_string_length(content));
-    else if (json_is_string(refusal))
-        ans_text(a, json_string_value(refusal), json_string_length(refusal));
-    tool_calls_of(a, json_object_get(msg, "tool_calls"), 0);
-    json_t *fr = json_object_get(choice, "finish_reason");
-    if (json_is_string(fr))
-        ans_finish(a, json_string_value(fr), json_string_length(fr));
-    logprobs_of(a, json_object_get(choice, "logprobs"));
-    usage_of(a, json_object_get(o, "usage"));
-    copy_str(a->model, sizeof a->model, json_object_get(o, "model"));
-    copy_str(a->id, sizeof a->id, json_object_get(o, "id"));
+    jv content = jv_get(J, msg, "content");
+    put_text(a, J, jv_typeof(J, content) == JV_STRING ? content : jv_get(J, msg, "refusal"));
+    tool_calls_of(a, J, jv_get(J, msg, "tool_calls"), 0);
+    size_t fl;
+    const char *fr = jv_str(J, jv_get(J, choice, "finish_reason"), &fl);
+    if (fr)
+        ans_finish(a, fr, fl);
+    logprobs_of(a, J, jv_get(J, choice, "logprobs"));
+    usage_of(a, J, jv_get(J, o, "usage"));
+    copy_str(a->model, sizeof a->model, J, jv_get(J, o, "model"));
+    copy_str(a->id, sizeof a->id, J, jv_get(J, o, "id"));
     a->ended = 1;
-    json_decref(o);
 }
 
 void oa_event(ans_answer *a, const char *data, size_t n)
@@ -365,49 +392,42 @@ void oa_event(ans_answer *a, const char *data, size_t n)
         ans_fail(a, RV_FAIL_MALFORMED, "an event after the end of the stream");
         return;
     }
-    json_error_t je;
-    json_t *o = json_loadb(data, n, JSON_REJECT_DUPLICATES, &je);
-    if (!json_is_object(o)) {
-        ans_fail(a, RV_FAIL_MALFORMED, "a stream event is not valid JSON: %.100s", je.text);
-        json_decref(o);
+    jv o = object_of(a, data, n, "a stream event");
+    if (!o)
         return;
-    }
-    json_t *err = json_object_get(o, "error");
-    if (err && !json_is_null(err)) {
-        error_object(a, 0, err);
-        json_decref(o);
+    const jv_parser *J = a->json;
+    jv err = jv_get(J, o, "error");
+    if (err && jv_typeof(J, err) != JV_NULL) {
+        error_object(a, 0, J, err);
         return;
     }
     if (!a->model[0])
-        copy_str(a->model, sizeof a->model, json_object_get(o, "model"));
+        copy_str(a->model, sizeof a->model, J, jv_get(J, o, "model"));
     if (!a->id[0])
-        copy_str(a->id, sizeof a->id, json_object_get(o, "id"));
-    json_t *choice = json_array_get(json_object_get(o, "choices"), 0), *delta = json_object_get(choice, "delta");
-    json_t *content = json_object_get(delta, "content"), *refusal = json_object_get(delta, "refusal");
-    if (json_is_string(content))
-        ans_text(a, json_string_value(content), json_string_length(content));
-    else if (json_is_string(refusal))
-        ans_text(a, json_string_value(refusal), json_string_length(refusal));
-    tool_calls_of(a, json_object_get(delta, "tool_calls"), 1);
-    json_t *fr = json_object_get(choice, "finish_reason");
-    if (json_is_string(fr))
-        ans_finish(a, json_string_value(fr), json_string_length(fr));
-    logprobs_of(a, json_object_get(choice, "logprobs"));
-    usage_of(a, json_object_get(o, "usage"));
-    json_decref(o);
+        copy_str(a->id, sizeof a->id, J, jv_get(J, o, "id"));
+    jv choice = jv_at(J, jv_get(J, o, "choices"), 0), delta = jv_get(J, choice, "delta");
+    jv content = jv_get(J, delta, "content");
+    put_text(a, J, jv_typeof(J, content) == JV_STRING ? content : jv_get(J, delta, "refusal"));
+    tool_calls_of(a, J, jv_get(J, delta, "tool_calls"), 1);
+    size_t fl;
+    const char *fr = jv_str(J, jv_get(J, choice, "finish_reason"), &fl);
+    if (fr)
+        ans_finish(a, fr, fl);
+    logprobs_of(a, J, jv_get(J, choice, "logprobs"));
+    usage_of(a, J, jv_get(J, o, "usage"));
 }
 
 void oa_error(ans_answer *a, int status, const char *body, size_t n)
 {
     a->http_status = status;
-    json_t *o = json_loadb(body, n, 0, NULL);
-    json_t *err = json_object_get(o, "error");
-    if (json_is_object(err))
-        error_object(a, status, err);
+    jv_parser *J = ans_json(a);
+    jv o = J ? jv_parse(J, body, n, 1) : 0;
+    jv err = o ? jv_get(J, o, "error") : 0;
+    if (err && jv_typeof(J, err) == JV_OBJECT)
+        error_object(a, status, J, err);
     else {
         rv_failure f = ans_classify(status, NULL, 0, NULL, 0);
         ans_fail(a, f, ans_is_html(body, n) ? "HTTP %d from the provider (an HTML page)" : "HTTP %d from the provider",
                  status);
     }
-    json_decref(o);
 }

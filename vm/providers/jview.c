@@ -1,0 +1,540 @@
+/* JSON answers through yajl callbacks; see jview.h.
+
+   Nodes live in one table, strings (keys and values, NUL-terminated) in
+   one buffer, both kept between parses so that a stream's hundredth event
+   allocates nothing.  Children are linked in order (first, next), with a
+   parent link so that walking a document needs no recursion.
+
+   What yajl does not check and jansson did is checked here: the whole
+   text as strict UTF-8 first (outside strings any byte above 0x7f is a
+   syntax error anyway, so checking everything is checking the strings),
+   then every \u escape (a backslash only ever occurs inside a string in
+   a valid text, each starting a two-byte escape): no \u0000, no unpaired
+   surrogate.  Duplicate keys: each new key of a small object is compared
+   with the ones before it; a larger object's keys are sorted when it
+   closes.  Numbers as jansson reads them: no '.', 'e' or 'E' is an
+   integer that must fit in int64, anything else a real that must be
+   finite. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <yajl/yajl_parse.h>
+
+#include "builtins.h"
+#include "jview.h"
+
+#define PAIRWISE_KEYS 16
+
+typedef struct {
+    uint8_t type;               /* jv_type */
+    jv parent, first, last, next;
+    uint32_t key, klen;         /* member of an object: its key in 'str' */
+    uint32_t n;                 /* container: children */
+    union {
+        struct { uint32_t off, len; } s;
+        int64_t i;
+        double r;
+    } v;
+} node;
+
+struct jv_parser {
+    node *nodes;                /* [0] is the "no node" */
+    uint32_t nnode, capnode;
+    char *str;
+    size_t nstr, capstr;
+    jv open;                    /* the innermost open container, 0 at the top */
+    uint32_t depth;
+    uint32_t pkey, pklen;       /* the key the next value belongs to */
+    jv root;
+    int dups;                   /* duplicate keys taken */
+    int oom;
+    char err[128];
+    uint32_t *sortbuf;          /* duplicate keys of large objects */
+    size_t capsort;
+    yajl_handle h;              /* kept between documents while they parse cleanly */
+};
+
+jv_parser *jv_new(void)
+{
+    return calloc(1, sizeof(jv_parser));
+}
+
+void jv_free(jv_parser *p)
+{
+    if (!p)
+        return;
+    free(p->nodes);
+    free(p->str);
+    free(p->sortbuf);
+    if (p->h)
+        yajl_free(p->h);
+    free(p);
+}
+
+const char *jv_error(const jv_parser *p) { return p->err; }
+
+static int fail(jv_parser *p, const char *msg)
+{
+    if (!p->err[0]) {
+        snprintf(p->err, sizeof p->err, "%s", msg);
+        for (char *c = p->err; *c; c++)     /* yajl's messages end in a newline */
+            if (*c == '\n')
+                *c = ' ';
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- building */
+
+static uint32_t keep_str(jv_parser *p, const unsigned char *s, size_t n)
+{
+    if (p->nstr + n + 1 > p->capstr) {
+        size_t cap = p->capstr ? p->capstr : 4096;
+        while (cap < p->nstr + n + 1)
+            cap *= 2;
+        char *b = cap > UINT32_MAX ? NULL : realloc(p->str, cap);
+        if (!b) {
+            p->oom = 1;
+            return UINT32_MAX;
+        }
+        p->str = b;
+        p->capstr = cap;
+    }
+    uint32_t off = (uint32_t)p->nstr;
+    memcpy(p->str + off, s, n);
+    p->str[off + n] = 0;
+    p->nstr += n + 1;
+    return off;
+}
+
+/* A new node of 'type' as the next value: linked under the open container
+   with the pending key. */
+static node *add(jv_parser *p, jv_type type)
+{
+    if (p->nnode == p->capnode) {
+        uint32_t cap = p->capnode ? p->capnode * 2 : 256;
+        node *b = p->capnode > UINT32_MAX / 4 ? NULL : realloc(p->nodes, cap * sizeof *b);
+        if (!b) {
+            p->oom = 1;
+            return NULL;
+        }
+        p->nodes = b;
+        p->capnode = cap;
+    }
+    jv id = p->nnode++;
+    node *x = &p->nodes[id];
+    memset(x, 0, sizeof *x);
+    x->type = (uint8_t)type;
+    x->parent = p->open;
+    if (p->open) {
+        node *c = &p->nodes[p->open];
+        if (c->type == JV_OBJECT) {
+            x->key = p->pkey;
+            x->klen = p->pklen;
+        }
+        if (c->last)
+            p->nodes[c->last].next = id;
+        else
+            c->first = id;
+        c->last = id;
+        c->n++;
+    } else if (p->root) {
+        fail(p, "more than one value");
+        return NULL;
+    } else
+        p->root = id;
+    return x;
+}
+
+static int on_null(void *ud) { return add(ud, JV_NULL) != NULL; }
+static int on_bool(void *ud, int b) { return add(ud, b ? JV_TRUE : JV_FALSE) != NULL; }
+
+static int on_number(void *ud, const char *s, size_t n)
+{
+    jv_parser *p = ud;
+    char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
+    if (!copy) {
+        p->oom = 1;
+        return 0;
+    }
+    memcpy(copy, s, n);
+    copy[n] = 0;
+    int real = memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n);
+    char *end;
+    errno = 0;
+    int ok = 1;
+    int64_t i = 0;
+    double r = 0;
+    if (real) {
+        r = strtod(copy, &end);
+        ok = !(errno == ERANGE && isinf(r)) && isfinite(r);
+    } else {
+        long long v = strtoll(copy, &end, 10);
+        ok = errno != ERANGE;
+        i = v;
+    }
+    if (copy != buf)
+        free(copy);
+    if (!ok)
+        return fail(p, real ? "real number overflow" : "too big integer");
+    node *x = add(p, real ? JV_REAL : JV_INTEGER);
+    if (!x)
+        return 0;
+    if (real)
+        x->v.r = r;
+    else
+        x->v.i = i;
+    return 1;
+}
+
+static int on_string(void *ud, const unsigned char *s, size_t n)
+{
+    jv_parser *p = ud;
+    if (memchr(s, 0, n))
+        return fail(p, "a string holds NUL (\\u0000)");
+    uint32_t off = keep_str(p, s, n);
+    node *x = off == UINT32_MAX ? NULL : add(p, JV_STRING);
+    if (!x)
+        return 0;
+    x->v.s.off = off;
+    x->v.s.len = (uint32_t)n;
+    return 1;
+}
+
+static int same_key(const jv_parser *p, const node *a, uint32_t off, uint32_t len)
+{
+    return a->klen == len && !memcmp(p->str + a->key, p->str + off, len);
+}
+
+static int on_key(void *ud, const unsigned char *s, size_t n)
+{
+    jv_parser *p = ud;
+    if (memchr(s, 0, n))
+        return fail(p, "a key holds NUL (\\u0000)");
+    uint32_t off = keep_str(p, s, n);
+    if (off == UINT32_MAX)
+        return 0;
+    const node *o = &p->nodes[p->open];
+    if (o->n < PAIRWISE_KEYS && !p->dups)
+        for (jv c = o->first; c; c = p->nodes[c].next)
+            if (same_key(p, &p->nodes[c], off, (uint32_t)n))
+                return fail(p, "duplicate object key");
+    p->pkey = off;
+    p->pklen = (uint32_t)n;
+    return 1;
+}
+
+static int open_container(jv_parser *p, jv_type t)
+{
+    if (p->depth == JV_MAX_DEPTH)
+        return fail(p, "maximum parsing depth reached");
+    if (!add(p, t))
+        return 0;
+    p->open = p->nnode - 1;
+    p->depth++;
+    return 1;
+}
+
+static int on_start_map(void *ud) { return open_container(ud, JV_OBJECT); }
+static int on_start_array(void *ud) { return open_container(ud, JV_ARRAY); }
+
+static int key_cmp(const void *x, const void *y, void *ctx)
+{
+    const jv_parser *p = ctx;
+    const node *a = &p->nodes[*(const uint32_t *)x], *b = &p->nodes[*(const uint32_t *)y];
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(p->str + a->key, p->str + b->key, n);
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* A large object's keys, sorted: any two equal neighbours are a
+   duplicate. */
+static int large_object_keys(jv_parser *p, const node *o)
+{
+    if (o->n > p->capsort) {
+        uint32_t *b = realloc(p->sortbuf, o->n * sizeof *b);
+        if (!b) {
+            p->oom = 1;
+            return 0;
+        }
+        p->sortbuf = b;
+        p->capsort = o->n;
+    }
+    uint32_t k = 0;
+    for (jv c = o->first; c; c = p->nodes[c].next)
+        p->sortbuf[k++] = c;
+    qsort_r(p->sortbuf, k, sizeof *p->sortbuf, key_cmp, p);
+    for (uint32_t i = 1; i < k; i++)
+        if (!key_cmp(&p->sortbuf[i - 1], &p->sortbuf[i], p))
+            return fail(p, "duplicate object key");
+    return 1;
+}
+
+static int on_end(void *ud)
+{
+    jv_parser *p = ud;
+    const node *o = &p->nodes[p->open];
+    if (o->type == JV_OBJECT && o->n > PAIRWISE_KEYS && !p->dups && !large_object_keys(p, o))
+        return 0;
+    p->open = o->parent;
+    p->depth--;
+    return 1;
+}
+
+static const yajl_callbacks callbacks = {
+    on_null, on_bool, NULL, NULL, on_number, on_string, on_start_map, on_key, on_end, on_start_array, on_end,
+};
+
+/* ---------------------------------------------------------------- checks */
+
+static int hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        if (d < 0)
+            return -1;
+        v = v << 4 | d;
+    }
+    return v;
+}
+
+/* Every \u escape of the text: no \u0000, no unpaired surrogate.  Other
+   escape errors are yajl's to report. */
+static int escapes_ok(jv_parser *p, const char *s, size_t n)
+{
+    const char *e = s + n, *q = s;
+    while ((q = memchr(q, '\\', (size_t)(e - q)))) {
+        if (e - q < 2)
+            return 1;
+        if (q[1] != 'u' || e - q < 6) {
+            q += 2;
+            continue;
+        }
+        int cp = hex4(q + 2);
+        if (cp == 0)
+            return fail(p, "a string holds NUL (\\u0000)");
+        if (cp >= 0xDC00 && cp <= 0xDFFF)
+            return fail(p, "an unpaired surrogate");
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            int lo = e - q >= 12 && q[6] == '\\' && q[7] == 'u' ? hex4(q + 8) : -1;
+            if (lo < 0xDC00 || lo > 0xDFFF)
+                return fail(p, "an unpaired surrogate");
+            q += 6;
+        }
+        q += 6;
+    }
+    return 1;
+}
+
+jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
+{
+    p->err[0] = 0;
+    if (!p->nodes) {
+        if (!(p->nodes = malloc(256 * sizeof *p->nodes))) {
+            fail(p, "out of memory");
+            return 0;
+        }
+        p->capnode = 256;
+    }
+    memset(&p->nodes[0], 0, sizeof *p->nodes);     /* node 0 is "none" */
+    p->nnode = 1;
+    p->nstr = 0;
+    p->open = p->root = 0;
+    p->depth = 0;
+    p->oom = 0;
+    p->dups = dups;
+    if (bi_utf8_invalid(s, n) != n) {
+        fail(p, "invalid UTF-8");
+        return 0;
+    }
+    if (!escapes_ok(p, s, n))
+        return 0;
+    /* One handle parses document after document (yajl_allow_multiple_values:
+       after a complete value it takes the next; a second value in one
+       text is refused by add()); a handle that saw an error is dropped. */
+    if (!p->h) {
+        if (!(p->h = yajl_alloc(&callbacks, NULL, p))) {
+            fail(p, "out of memory");
+            return 0;
+        }
+        yajl_config(p->h, yajl_dont_validate_strings, 1);     /* checked above, strictly */
+        yajl_config(p->h, yajl_allow_multiple_values, 1);
+    }
+    yajl_handle h = p->h;
+    yajl_status st = yajl_parse(h, (const unsigned char *)s, n);
+    if (st == yajl_status_ok)
+        st = yajl_complete_parse(h);
+    if (st != yajl_status_ok || p->err[0] || p->oom) {
+        if (p->oom)
+            fail(p, "out of memory");
+        else if (!p->err[0]) {
+            unsigned char *msg = yajl_get_error(h, 0, (const unsigned char *)s, n);
+            fail(p, msg ? (const char *)msg : "invalid JSON");
+            if (msg)
+                yajl_free_error(h, msg);
+        }
+        yajl_free(h);
+        p->h = NULL;
+        return 0;
+    }
+    if (!p->root)
+        fail(p, "no value");
+    else if (p->nodes[p->root].type != JV_OBJECT && p->nodes[p->root].type != JV_ARRAY)
+        fail(p, "'[' or '{' expected");
+    return p->err[0] ? 0 : p->root;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static const node *at(const jv_parser *p, jv v)
+{
+    return v && v < p->nnode ? &p->nodes[v] : NULL;
+}
+
+jv_type jv_typeof(const jv_parser *p, jv v)
+{
+    const node *x = at(p, v);
+    return x ? (jv_type)x->type : JV_NONE;
+}
+
+jv jv_get(const jv_parser *p, jv o, const char *key)
+{
+    const node *x = at(p, o);
+    if (!x || x->type != JV_OBJECT)
+        return 0;
+    size_t n = strlen(key);
+    jv found = 0;
+    for (jv c = x->first; c; c = p->nodes[c].next) {
+        const node *m = &p->nodes[c];
+        if (m->klen == n && !memcmp(p->str + m->key, key, n)) {
+            if (!p->dups)
+                return c;
+            found = c;          /* the last of duplicates, as jansson */
+        }
+    }
+    return found;
+}
+
+jv jv_at(const jv_parser *p, jv a, uint32_t i)
+{
+    const node *x = at(p, a);
+    if (!x || x->type != JV_ARRAY)
+        return 0;
+    jv c = x->first;
+    while (c && i--)
+        c = p->nodes[c].next;
+    return c;
+}
+
+jv jv_first(const jv_parser *p, jv c)
+{
+    const node *x = at(p, c);
+    return x && (x->type == JV_OBJECT || x->type == JV_ARRAY) ? x->first : 0;
+}
+
+jv jv_next(const jv_parser *p, jv v)
+{
+    const node *x = at(p, v);
+    return x ? x->next : 0;
+}
+
+const char *jv_str(const jv_parser *p, jv v, size_t *len)
+{
+    const node *x = at(p, v);
+    if (!x || x->type != JV_STRING)
+        return NULL;
+    if (len)
+        *len = x->v.s.len;
+    return p->str + x->v.s.off;
+}
+
+int jv_is(const jv_parser *p, jv v, const char *w)
+{
+    size_t n;
+    const char *s = jv_str(p, v, &n);
+    return s && n == strlen(w) && !memcmp(s, w, n);
+}
+
+int64_t jv_int(const jv_parser *p, jv v)
+{
+    const node *x = at(p, v);
+    return x && x->type == JV_INTEGER ? x->v.i : 0;
+}
+
+double jv_number(const jv_parser *p, jv v)
+{
+    const node *x = at(p, v);
+    return !x ? 0 : x->type == JV_INTEGER ? (double)x->v.i : x->type == JV_REAL ? x->v.r : 0;
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static void write_scalar(const jv_parser *p, const node *x, jw_writer *w)
+{
+    switch (x->type) {
+    case JV_STRING:
+        jw_string(w, p->str + x->v.s.off, x->v.s.len);
+        break;
+    case JV_INTEGER:
+        jw_int(w, x->v.i);
+        break;
+    case JV_REAL: {
+        json_t *r = json_real(x->v.r);     /* jansson's own form of a real */
+        if (r)
+            jw_value(w, r);
+        else
+            w->err = -1;
+        json_decref(r);
+        break;
+    }
+    case JV_TRUE: jw_bool(w, 1); break;
+    case JV_FALSE: jw_bool(w, 0); break;
+    default: jw_null(w); break;
+    }
+}
+
+void jv_write(const jv_parser *p, jv v, jw_writer *w)
+{
+    const node *top = at(p, v);
+    if (!top) {
+        jw_null(w);
+        return;
+    }
+    /* depth first, without recursion: down to the first child, else to the
+       next sibling, else up (closing) until a parent has one */
+    jv c = v;
+    for (;;) {
+        const node *x = &p->nodes[c];
+        const node *up = c == v ? NULL : &p->nodes[x->parent];
+        if (up && up->type == JV_OBJECT)
+            jw_key(w, p->str + x->key);
+        if (x->type == JV_OBJECT || x->type == JV_ARRAY) {
+            if (x->type == JV_OBJECT)
+                jw_object(w);
+            else
+                jw_array(w);
+            if (w->err)
+                return;
+            if (x->first) {
+                c = x->first;
+                continue;
+            }
+            jw_end(w);
+        } else
+            write_scalar(p, x, w);
+        while (c != v && !p->nodes[c].next) {
+            c = p->nodes[c].parent;
+            jw_end(w);
+        }
+        if (c == v)
+            return;
+        c = p->nodes[c].next;
+    }
+}
