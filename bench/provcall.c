@@ -8,7 +8,9 @@
 
    The request is ~1.6 KB of OpenAI chat JSON (a system prompt and five
    turns); the answer ~1 KB of text, streamed in 40 pieces.  Prints one
-   line per case: "NAME us_per_call bytes_sent bytes_received". */
+   line per case: "NAME us_per_call bytes_sent bytes_received", and to
+   standard error the cost of each step alone.  PROVCALL_CASE=NAME runs
+   one case (for perf record). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,12 +411,17 @@ int main(int argc, char **argv)
     es_decoder *es = es_decoder_new(0);
     sv4_signer *signer = sv4_signer_new();
     int status = 0;
+    const char *only = getenv("PROVCALL_CASE");    /* one case only (profiling) */
     printf("# request %zu bytes, answer text %zu bytes\n", strlen(REQUEST), strlen(answer_text));
     for (int k = 0; k < 3; k++) {
         rv_vm *vm = vm_new(&img, NULL, NULL);
         if (vm_start(vm, vm_agent(p, agents[k], 2), req, NULL) != RV_CALL)
             return 2;
         for (int stream = 0; stream < 2; stream++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s-%s", names[k], stream ? "stream" : "json");
+            if (only && strcmp(only, name))
+                continue;
             bench_case b = { p, vm_call(vm), (uint32_t)k, stream, answers[2 * k + stream], lens[2 * k + stream], sse, es,
                              signer, 0, 0 };
             for (int i = 0; i < iters / 10; i++)        /* warm up */

@@ -106,6 +106,22 @@ void jw_discard(jw_writer *w)
     w->len = w->cap = 0;
 }
 
+/* Are the eight bytes at 's' all printable ASCII other than '"' and '\\'
+   (nothing to escape, nothing to check as UTF-8)?  A word-at-a-time test:
+   a byte below 0x20, a quote or a backslash sets its top bit in one of
+   the masks (a "has a zero byte" test on v - 0x20.., v ^ '"'.., v ^
+   '\\'..), a byte from 0x80 has it set already.  A false alarm only sends
+   the bytes the slow way. */
+static int plain8(const unsigned char *s)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t v, q, b;
+    memcpy(&v, s, 8);
+    q = v ^ (ones * '"');
+    b = v ^ (ones * '\\');
+    return !((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high);
+}
+
 static void quoted(jw_writer *w, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -113,8 +129,12 @@ static void quoted(jw_writer *w, const char *str, size_t n)
     size_t run = 0, i = 0;
     put(w, "\"", 1);
     while (i < n) {
+        if (n - i >= 8 && plain8(s + i)) {     /* the common case, eight bytes at once */
+            i += 8;
+            continue;
+        }
         unsigned c = s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {     /* the common case, at once */
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
             i++;
             continue;
         }

@@ -154,34 +154,47 @@ static node *add(jv_parser *p, jv_type type)
 static int on_null(void *ud) { return add(ud, JV_NULL) != NULL; }
 static int on_bool(void *ud, int b) { return add(ud, b ? JV_TRUE : JV_FALSE) != NULL; }
 
+/* An integer as yajl lexed it (-?(0|[1-9][0-9]*)); 0 when it does not
+   fit in int64 (jansson's "too big integer"). */
+static int integer_of(const char *s, size_t n, int64_t *out)
+{
+    int neg = n && s[0] == '-';
+    uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (size_t k = (size_t)neg; k < n; k++) {
+        uint64_t d = (uint64_t)(s[k] - '0');
+        if (acc > (lim - d) / 10)
+            return 0;
+        acc = acc * 10 + d;
+    }
+    *out = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+    return 1;
+}
+
 static int on_number(void *ud, const char *s, size_t n)
 {
     jv_parser *p = ud;
-    char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
-    if (!copy) {
-        p->oom = 1;
-        return 0;
-    }
-    memcpy(copy, s, n);
-    copy[n] = 0;
-    int real = memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n);
-    char *end;
-    errno = 0;
-    int ok = 1;
+    int real = 0;
+    for (size_t k = 0; k < n && !real; k++)
+        real = s[k] == '.' || s[k] == 'e' || s[k] == 'E';
     int64_t i = 0;
     double r = 0;
-    if (real) {
-        r = strtod(copy, &end);
-        ok = !(errno == ERANGE && isinf(r)) && isfinite(r);
+    if (!real) {
+        if (!integer_of(s, n, &i))
+            return fail(p, "too big integer");
     } else {
-        long long v = strtoll(copy, &end, 10);
-        ok = errno != ERANGE;
-        i = v;
+        char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
+        if (!copy) {
+            p->oom = 1;
+            return 0;
+        }
+        memcpy(copy, s, n);
+        copy[n] = 0;
+        r = strtod(copy, NULL);
+        if (copy != buf)
+            free(copy);
+        if (!isfinite(r))
+            return fail(p, "real number overflow");
     }
-    if (copy != buf)
-        free(copy);
-    if (!ok)
-        return fail(p, real ? "real number overflow" : "too big integer");
     node *x = add(p, real ? JV_REAL : JV_INTEGER);
     if (!x)
         return 0;
@@ -413,7 +426,7 @@ jv jv_get(const jv_parser *p, jv o, const char *key)
     jv found = 0;
     for (jv c = x->first; c; c = p->nodes[c].next) {
         const node *m = &p->nodes[c];
-        if (m->klen == n && !memcmp(p->str + m->key, key, n)) {
+        if (m->klen == n && p->str[m->key] == key[0] && !memcmp(p->str + m->key, key, n)) {
             if (!p->dups)
                 return c;
             found = c;          /* the last of duplicates, as jansson */

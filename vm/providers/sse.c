@@ -430,6 +430,20 @@ static void settle(sse_decoder *d)
     }
 }
 
+/* Are the eight bytes at 'p' ASCII other than CR and LF?  A word at a
+   time: a CR or LF zeroes its byte in v ^ '\r'.. or v ^ '\n'.., which
+   the "has a zero byte" test finds; a byte from 0x80 has its top bit
+   set.  (A false alarm only sends the bytes the byte-wise way.) */
+static int plain8(const uint8_t *p)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    uint64_t v, cr, lf;
+    memcpy(&v, p, 8);
+    cr = v ^ (ones * '\r');
+    lf = v ^ (ones * '\n');
+    return !((v | ((cr - ones) & ~cr) | ((lf - ones) & ~lf)) & high);
+}
+
 /* The fast path: a run of ASCII bytes other than CR and LF inside a value
    or a comment is taken at once, exactly as line_byte() would take it byte
    by byte, up to where a cap would be passed: the byte past it goes the
@@ -465,6 +479,8 @@ static size_t ascii_run(sse_decoder *d, const uint8_t *p, size_t n, int *r)
     if (n > room)
         n = room;
     size_t k = 0;
+    while (n - k >= 8 && plain8(p + k))
+        k += 8;
     while (k < n && p[k] < 0x80 && p[k] != '\r' && p[k] != '\n')
         k++;
     if (k == 0)
