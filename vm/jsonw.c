@@ -226,8 +226,13 @@ void jw_end(jw_writer *w)
 
 void jw_key(jw_writer *w, const char *k)
 {
+    jw_keyn(w, k, strlen(k));
+}
+
+void jw_keyn(jw_writer *w, const char *k, size_t n)
+{
     member(w);
-    quoted(w, k, strlen(k));
+    quoted(w, k, n);
     put(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
     if (w->depth)
         w->state[w->depth - 1] = 2;

@@ -50,6 +50,7 @@ void jw_object(jw_writer *w);
 void jw_array(jw_writer *w);
 void jw_end(jw_writer *w);              /* closes the innermost object or array */
 void jw_key(jw_writer *w, const char *k);
+void jw_keyn(jw_writer *w, const char *k, size_t n);    /* k[0..n), any bytes */
 void jw_string(jw_writer *w, const char *s, size_t n);
 void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
 void jw_int(jw_writer *w, int64_t v);

@@ -286,9 +286,16 @@ static void usage_of(ans_answer *a, const jv_parser *J, jv u)
 
 static void copy_str(char *dst, size_t cap, const jv_parser *J, jv s)
 {
-    const char *v = jv_str(J, s, NULL);
+    size_t n = 0;
+    const char *v = jv_str(J, s, &n);
     if (v)
-        snprintf(dst, cap, "%s", v);
+        snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap), v);
+}
+
+/* At most 'max' bytes of a string, for "%.*s". */
+static int upto(size_t n, size_t max)
+{
+    return (int)(n < max ? n : max);
 }
 
 static void put_text(ans_answer *a, const jv_parser *J, jv s)
@@ -301,18 +308,19 @@ static void put_text(ans_answer *a, const jv_parser *J, jv s)
 
 static void error_object(ans_answer *a, int status, const jv_parser *J, jv err)
 {
-    const char *type = jv_str(J, jv_get(J, err, "type"), NULL), *msg = jv_str(J, jv_get(J, err, "message"), NULL);
+    size_t kl = 0, ml = 0;
+    const char *type = jv_str(J, jv_get(J, err, "type"), &kl), *msg = jv_str(J, jv_get(J, err, "message"), &ml);
     const char *kind = type ? type : "";
     const char *m = msg ? msg : "";
-    rv_failure f = ans_classify(status, kind, strlen(kind), m, strlen(m));
+    rv_failure f = ans_classify(status, kind, kl, m, ml);
     if (!status && f == RV_FAIL_ERROR)
         f = RV_FAIL_SERVER;
     if (status == 401 || status == 403)
-        ans_fail(a, f, "HTTP %d from the provider (%.60s)", status, kind);
+        ans_fail(a, f, "HTTP %d from the provider (%.*s)", status, upto(kl, 60), kind);
     else if (status)
-        ans_fail(a, f, "HTTP %d from the provider: %.160s", status, m[0] ? m : kind);
+        ans_fail(a, f, "HTTP %d from the provider: %.*s", status, ml ? upto(ml, 160) : upto(kl, 160), ml ? m : kind);
     else
-        ans_fail(a, f, "the provider reported an error in the stream (%.40s): %.140s", kind, m);
+        ans_fail(a, f, "the provider reported an error in the stream (%.*s): %.*s", upto(kl, 40), kind, upto(ml, 140), m);
 }
 
 /* A tool_use block; with its "input" (an object or array), written as

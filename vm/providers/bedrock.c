@@ -382,12 +382,13 @@ static void stream_exception(ans_answer *a, const es_message *m, const jv_parser
     char kind[80] = "";
     if (x && x->type == ES_T_STRING)
         snprintf(kind, sizeof kind, "%.*s", (int)(x->len < 79 ? x->len : 79), (const char *)x->data);
-    const char *msg = o ? jv_str(J, jv_get(J, o, "message"), NULL) : NULL;
+    size_t ml = 0;
+    const char *msg = o ? jv_str(J, jv_get(J, o, "message"), &ml) : NULL;
     const char *ms = msg ? msg : "";
-    rv_failure f = ans_classify(0, kind, strlen(kind), ms, strlen(ms));
+    rv_failure f = ans_classify(0, kind, strlen(kind), ms, ml);
     if (f == RV_FAIL_ERROR)
         f = RV_FAIL_SERVER;
-    ans_fail(a, f, "the provider reported an error in the stream (%s): %.140s", kind, ms);
+    ans_fail(a, f, "the provider reported an error in the stream (%s): %.*s", kind, (int)(ml < 140 ? ml : 140), ms);
 }
 
 void br_message(br_stream *s, ans_answer *a, const es_message *m)
@@ -462,13 +463,15 @@ void br_error(ans_answer *a, int status, const char *etype, size_t elen, const c
     jv msg = o ? jv_get(J, o, "message") : 0;
     if (o && !msg)
         msg = jv_get(J, o, "Message");
-    const char *ms = msg ? jv_str(J, msg, NULL) : NULL;
+    size_t ml = 0;
+    const char *ms = msg ? jv_str(J, msg, &ml) : NULL;
     const char *m = ms ? ms : "";
-    rv_failure f = ans_classify(status, etype, k, m, strlen(m));
+    rv_failure f = ans_classify(status, etype, k, m, ml);
     if (status == 401 || status == 403)
         ans_fail(a, f, "HTTP %d from the provider (%.*s)", status, (int)(k < 60 ? k : 60), etype);
     else if (!o && ans_is_html(body, n))
         ans_fail(a, f, "HTTP %d from the provider (an HTML page)", status);
     else
-        ans_fail(a, f, "HTTP %d from the provider (%.*s): %.140s", status, (int)(k < 60 ? k : 60), etype, m);
+        ans_fail(a, f, "HTTP %d from the provider (%.*s): %.*s", status, (int)(k < 60 ? k : 60), etype,
+                 (int)(ml < 140 ? ml : 140), m);
 }

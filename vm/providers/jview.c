@@ -1,8 +1,9 @@
 /* JSON answers through yajl callbacks; see jview.h.
 
-   Nodes live in one table, strings (keys and values, NUL-terminated) in
-   one buffer, both kept between parses so that a stream's hundredth event
-   allocates nothing.  Children are linked in order (first, next), with a
+   Nodes live in one table, kept between parses so that a stream's
+   hundredth event allocates nothing.  A key or string without escapes is
+   a view of the caller's text (yajl hands those over in place); one that
+   yajl unescaped is copied into a buffer that is kept likewise.  Children are linked in order (first, next), with a
    parent link so that walking a document needs no recursion.
 
    What yajl does not check and jansson did is checked here: the whole
@@ -30,10 +31,14 @@
 
 #define PAIRWISE_KEYS 16
 
+#define K_INPUT 1               /* the key is in the input text, not in 'str' */
+#define S_INPUT 2               /* the string likewise */
+
 typedef struct {
     uint8_t type;               /* jv_type */
+    uint8_t flags;              /* K_INPUT, S_INPUT */
     jv parent, first, last, next;
-    uint32_t key, klen;         /* member of an object: its key in 'str' */
+    uint32_t key, klen;         /* member of an object: its key (offset in the input or 'str') */
     uint32_t n;                 /* container: children */
     union {
         struct { uint32_t off, len; } s;
@@ -45,11 +50,14 @@ typedef struct {
 struct jv_parser {
     node *nodes;                /* [0] is the "no node" */
     uint32_t nnode, capnode;
-    char *str;
+    const char *in;             /* the text being read (the caller's, borrowed) */
+    size_t inlen;
+    char *str;                  /* copies of the strings yajl unescaped */
     size_t nstr, capstr;
     jv open;                    /* the innermost open container, 0 at the top */
     uint32_t depth;
     uint32_t pkey, pklen;       /* the key the next value belongs to */
+    int pkin;                   /* ... in the input (else in 'str') */
     jv root;
     int dups;                   /* duplicate keys taken */
     int oom;
@@ -87,6 +95,30 @@ static int fail(jv_parser *p, const char *msg)
                 *c = ' ';
     }
     return 0;
+}
+
+/* A key's or string's bytes: a view of the input when yajl passed one (no
+   escapes), else its unescaped copy in 'str'. */
+static const char *key_of(const jv_parser *p, const node *x)
+{
+    return (x->flags & K_INPUT ? p->in : p->str) + x->key;
+}
+
+static const char *str_of(const jv_parser *p, const node *x)
+{
+    return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
+}
+
+/* Where yajl's bytes are: 1 with their offset in the input when they are
+   a view of it (yajl passes those for strings without escapes; they
+   live as long as the caller's text), else 0. */
+static int in_input(const jv_parser *p, const unsigned char *s, size_t n, uint32_t *off)
+{
+    const char *c = (const char *)s;
+    if (c < p->in || c > p->in + p->inlen || n > (size_t)(p->in + p->inlen - c))
+        return 0;
+    *off = (uint32_t)(c - p->in);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- building */
@@ -136,6 +168,7 @@ static node *add(jv_parser *p, jv_type type)
         if (c->type == JV_OBJECT) {
             x->key = p->pkey;
             x->klen = p->pklen;
+            x->flags = p->pkin ? K_INPUT : 0;
         }
         if (c->last)
             p->nodes[c->last].next = id;
@@ -210,18 +243,17 @@ static int on_string(void *ud, const unsigned char *s, size_t n)
     jv_parser *p = ud;
     if (memchr(s, 0, n))
         return fail(p, "a string holds NUL (\\u0000)");
-    uint32_t off = keep_str(p, s, n);
-    node *x = off == UINT32_MAX ? NULL : add(p, JV_STRING);
+    uint32_t off;
+    int in = in_input(p, s, n, &off);
+    if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
+        return 0;
+    node *x = add(p, JV_STRING);
     if (!x)
         return 0;
+    x->flags |= in ? S_INPUT : 0;
     x->v.s.off = off;
     x->v.s.len = (uint32_t)n;
     return 1;
-}
-
-static int same_key(const jv_parser *p, const node *a, uint32_t off, uint32_t len)
-{
-    return a->klen == len && !memcmp(p->str + a->key, p->str + off, len);
 }
 
 static int on_key(void *ud, const unsigned char *s, size_t n)
@@ -229,16 +261,20 @@ static int on_key(void *ud, const unsigned char *s, size_t n)
     jv_parser *p = ud;
     if (memchr(s, 0, n))
         return fail(p, "a key holds NUL (\\u0000)");
-    uint32_t off = keep_str(p, s, n);
-    if (off == UINT32_MAX)
+    uint32_t off;
+    int in = in_input(p, s, n, &off);
+    if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
     const node *o = &p->nodes[p->open];
     if (o->n < PAIRWISE_KEYS && !p->dups)
-        for (jv c = o->first; c; c = p->nodes[c].next)
-            if (same_key(p, &p->nodes[c], off, (uint32_t)n))
+        for (jv c = o->first; c; c = p->nodes[c].next) {
+            const node *m = &p->nodes[c];
+            if (m->klen == n && (!n || key_of(p, m)[0] == (char)s[0]) && !memcmp(key_of(p, m), s, n))
                 return fail(p, "duplicate object key");
+        }
     p->pkey = off;
     p->pklen = (uint32_t)n;
+    p->pkin = in;
     return 1;
 }
 
@@ -261,7 +297,7 @@ static int key_cmp(const void *x, const void *y, void *ctx)
     const jv_parser *p = ctx;
     const node *a = &p->nodes[*(const uint32_t *)x], *b = &p->nodes[*(const uint32_t *)y];
     size_t n = a->klen < b->klen ? a->klen : b->klen;
-    int c = memcmp(p->str + a->key, p->str + b->key, n);
+    int c = memcmp(key_of(p, a), key_of(p, b), n);
     return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
 }
 
@@ -359,6 +395,8 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
     memset(&p->nodes[0], 0, sizeof *p->nodes);     /* node 0 is "none" */
     p->nnode = 1;
     p->nstr = 0;
+    p->in = s;
+    p->inlen = n;
     p->open = p->root = 0;
     p->depth = 0;
     p->oom = 0;
@@ -426,7 +464,7 @@ jv jv_get(const jv_parser *p, jv o, const char *key)
     jv found = 0;
     for (jv c = x->first; c; c = p->nodes[c].next) {
         const node *m = &p->nodes[c];
-        if (m->klen == n && p->str[m->key] == key[0] && !memcmp(p->str + m->key, key, n)) {
+        if (m->klen == n && (!n || key_of(p, m)[0] == key[0]) && !memcmp(key_of(p, m), key, n)) {
             if (!p->dups)
                 return c;
             found = c;          /* the last of duplicates, as jansson */
@@ -465,7 +503,7 @@ const char *jv_str(const jv_parser *p, jv v, size_t *len)
         return NULL;
     if (len)
         *len = x->v.s.len;
-    return p->str + x->v.s.off;
+    return str_of(p, x);
 }
 
 int jv_is(const jv_parser *p, jv v, const char *w)
@@ -493,7 +531,7 @@ static void write_scalar(const jv_parser *p, const node *x, jw_writer *w)
 {
     switch (x->type) {
     case JV_STRING:
-        jw_string(w, p->str + x->v.s.off, x->v.s.len);
+        jw_string(w, str_of(p, x), x->v.s.len);
         break;
     case JV_INTEGER:
         jw_int(w, x->v.i);
@@ -527,7 +565,7 @@ void jv_write(const jv_parser *p, jv v, jw_writer *w)
         const node *x = &p->nodes[c];
         const node *up = c == v ? NULL : &p->nodes[x->parent];
         if (up && up->type == JV_OBJECT)
-            jw_key(w, p->str + x->key);
+            jw_keyn(w, key_of(p, x), x->klen);
         if (x->type == JV_OBJECT || x->type == JV_ARRAY) {
             if (x->type == JV_OBJECT)
                 jw_object(w);

@@ -12,9 +12,10 @@
    fit in 64 bits and reals must be finite; at most JV_MAX_DEPTH levels
    of nesting; one value, with nothing after it but whitespace.
 
-   Ownership: a jv_parser owns its node table and string copies; a parse
-   replaces the previous document, so every jv and string it hands out is
-   valid until the next jv_parse or jv_free. */
+   Ownership: a jv_parser owns its node table and string copies and
+   borrows the text: every jv and string it hands out is valid until the
+   next jv_parse or jv_free, and while the text passed to jv_parse lives
+   (strings without escapes are views of it). */
 #ifndef RV_JVIEW_H
 #define RV_JVIEW_H
 
@@ -54,8 +55,9 @@ jv jv_at(const jv_parser *p, jv a, uint32_t i);
 jv jv_first(const jv_parser *p, jv c);
 jv jv_next(const jv_parser *p, jv v);
 
-/* A string's bytes, NUL-terminated, and its length; NULL when 'v' is not
-   a string. */
+/* A string's bytes and its length ('len' may be NULL); NULL when 'v' is
+   not a string.  Not NUL-terminated: the bytes may be a view of the
+   parsed text (which must outlive their use). */
 const char *jv_str(const jv_parser *p, jv v, size_t *len);
 /* Is 'v' the string 'w'? */
 int jv_is(const jv_parser *p, jv v, const char *w);

@@ -255,9 +255,16 @@ static void usage_of(ans_answer *a, const jv_parser *J, jv u)
 
 static void copy_str(char *dst, size_t cap, const jv_parser *J, jv s)
 {
-    const char *v = jv_str(J, s, NULL);
+    size_t n = 0;
+    const char *v = jv_str(J, s, &n);
     if (v)
-        snprintf(dst, cap, "%s", v);
+        snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap), v);
+}
+
+/* At most 'max' bytes of a string, for "%.*s". */
+static int upto(size_t n, size_t max)
+{
+    return (int)(n < max ? n : max);
 }
 
 /* The elements of 'v' when it is an array (none otherwise). */
@@ -315,19 +322,22 @@ static void tool_calls_of(ans_answer *a, const jv_parser *J, jv calls, int delta
 /* {"error": {...}} in a body or in a stream event */
 static void error_object(ans_answer *a, int status, const jv_parser *J, jv err)
 {
-    const char *code = jv_str(J, jv_get(J, err, "code"), NULL), *type = jv_str(J, jv_get(J, err, "type"), NULL),
-               *msg = jv_str(J, jv_get(J, err, "message"), NULL);
+    size_t cl = 0, tl = 0, ml = 0;
+    const char *code = jv_str(J, jv_get(J, err, "code"), &cl), *type = jv_str(J, jv_get(J, err, "type"), &tl),
+               *msg = jv_str(J, jv_get(J, err, "message"), &ml);
     const char *kind = code ? code : type ? type : "";
+    size_t kl = code ? cl : type ? tl : 0;
     const char *m = msg ? msg : "";
-    rv_failure f = ans_classify(status, kind, strlen(kind), m, strlen(m));
+    ml = msg ? ml : 0;
+    rv_failure f = ans_classify(status, kind, kl, m, ml);
     if (!status && f == RV_FAIL_ERROR)
         f = RV_FAIL_SERVER;     /* an error in a stream after 200: the provider failed mid-answer */
     if (status == 401 || status == 403)
-        ans_fail(a, f, "HTTP %d from the provider (%.60s)", status, kind);
+        ans_fail(a, f, "HTTP %d from the provider (%.*s)", status, upto(kl, 60), kind);
     else if (status)
-        ans_fail(a, f, "HTTP %d from the provider: %.160s", status, m[0] ? m : kind);
+        ans_fail(a, f, "HTTP %d from the provider: %.*s", status, upto(ml ? ml : kl, 160), ml ? m : kind);
     else
-        ans_fail(a, f, "the provider reported an error in the stream: %.160s", m[0] ? m : kind);
+        ans_fail(a, f, "the provider reported an error in the stream: %.*s", upto(ml ? ml : kl, 160), ml ? m : kind);
 }
 
 /* The answer's JSON object, parsed; 0 (and the answer failed) when out
