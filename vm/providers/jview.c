@@ -65,6 +65,7 @@ struct jv_parser {
     uint32_t *sortbuf;          /* duplicate keys of large objects */
     size_t capsort;
     yajl_handle h;              /* kept between documents while they parse cleanly */
+    size_t root_end;            /* where the root's closing bracket ended */
 };
 
 jv_parser *jv_new(void)
@@ -331,7 +332,8 @@ static int on_end(void *ud)
     if (o->type == JV_OBJECT && o->n > PAIRWISE_KEYS && !p->dups && !large_object_keys(p, o))
         return 0;
     p->open = o->parent;
-    p->depth--;
+    if (!--p->depth)
+        p->root_end = yajl_get_bytes_consumed(p->h);
     return 1;
 }
 
@@ -409,7 +411,8 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
         return 0;
     /* One handle parses document after document (yajl_allow_multiple_values:
        after a complete value it takes the next; a second value in one
-       text is refused by add()); a handle that saw an error is dropped. */
+       text is refused by add(), and anything but whitespace after the
+       root below); a handle that saw an error is dropped. */
     if (!p->h) {
         if (!(p->h = yajl_alloc(&callbacks, NULL, p))) {
             fail(p, "out of memory");
@@ -419,9 +422,15 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
         yajl_config(p->h, yajl_allow_multiple_values, 1);
     }
     yajl_handle h = p->h;
+    p->root_end = 0;
     yajl_status st = yajl_parse(h, (const unsigned char *)s, n);
     if (st == yajl_status_ok)
         st = yajl_complete_parse(h);
+    /* After the root only whitespace: yajl, told to take several values,
+       would keep a token cut by the end of this text for the next one. */
+    for (size_t k = p->root_end; st == yajl_status_ok && p->root && k < n; k++)
+        if (s[k] != ' ' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r')
+            fail(p, "trailing garbage");
     if (st != yajl_status_ok || p->err[0] || p->oom) {
         if (p->oom)
             fail(p, "out of memory");
