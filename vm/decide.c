@@ -142,7 +142,19 @@ void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud)
     vm->obs_ud = ud;
 }
 
-const rv_call *vm_call(const rv_vm *vm) { return vm->state == VS_CALL ? &vm->call : NULL; }
+static void describe_call(rv_vm *vm);
+
+/* The descriptor is built on the first ask after RV_CALL (see rv_vm.call):
+   the VM is its driver's alone and was never defined const, so filling
+   its cache through this pointer is sound. */
+const rv_call *vm_call(const rv_vm *vm)
+{
+    if (vm->state != VS_CALL)
+        return NULL;
+    if (!vm->call_ready)
+        describe_call((rv_vm *)vm);
+    return &vm->call;
+}
 const rv_hookcall *vm_hook(const rv_vm *vm) { return vm->state == VS_HOOK ? &vm->hookcall : NULL; }
 const rv_result *vm_result(const rv_vm *vm) { return &vm->res; }
 const rv_image *vm_image(const rv_vm *vm) { return vm->img; }
@@ -203,7 +215,9 @@ static void model_state(rv_vm *vm, uint32_t m, rv_modelstate *st)
 static rv_spendkey spend_key(rv_vm *vm, uint32_t agent)
 {
     const rv_program *p = vm->img->p;
-    rv_spendkey k = { rv_str(p, p->agents[agent].name), p->str_len[p->agents[agent].name], vm->day };
+    /* the request's day on the env clock (days before 1970 round down) */
+    int64_t day = vm->start_us >= 0 ? vm->start_us / 86400000000LL : (vm->start_us + 1) / 86400000000LL - 1;
+    rv_spendkey k = { rv_str(p, p->agents[agent].name), p->str_len[p->agents[agent].name], day };
     return k;
 }
 
@@ -711,7 +725,7 @@ static void call_params(const rv_vm *vm, uint32_t m, rv_call *c)
 }
 
 /* Try the current target: check what may stop the call before it is made,
-   then describe it and suspend. */
+   record it as made and suspend (vm_call() describes it when asked). */
 static step try_step(rv_vm *vm)
 {
     const rv_program *p = vm->img->p;
@@ -721,10 +735,8 @@ static step try_step(rv_vm *vm)
         return ST_FAILED;
     }
     vm->cur.attempt++;
-    rv_callsettings set = vm_call_settings(vm, m);
-    int64_t backoff = vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt, set.backoff_us) : 0;
-    int64_t now = now_us(vm);
-    if (vm->deadline_us && now + backoff >= vm->deadline_us)
+    int64_t backoff = vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt, vm_call_settings(vm, m).backoff_us) : 0;
+    if (vm->deadline_us && now_us(vm) + backoff >= vm->deadline_us)
         return not_made(vm, RV_FAIL_DEADLINE, "the request's deadline has passed");
     rv_modelstate ms;
     model_state(vm, m, &ms);
@@ -735,13 +747,13 @@ static step try_step(rv_vm *vm)
     int judge = vm->cur.purpose == RV_PURPOSE_JUDGE;
     if (judge && judge_conversation(vm))
         return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
-    int64_t out_limit = judge ? JUDGE_OUTPUT : vm_output_limit(vm, m);
     /* per request: the estimate of this call on top of what was spent
        (estimated only when a budget asks: tokens() reads every message) */
     for (uint32_t i = 0; i < vm->nchain; i++) {
         int64_t b = p->agents[vm->chain[i]].budget_request;
         if (!b)
             continue;
+        int64_t out_limit = judge ? JUDGE_OUTPUT : vm_output_limit(vm, m);
         int64_t est = vm_call_cost(p, m, judge ? judge_tokens(vm) : vm_model_tokens(vm, m),
                                    out_limit ? out_limit : vm_expected_output(vm));
         if (vm->res.cost > b - est || est > b)
@@ -755,37 +767,23 @@ static step try_step(rv_vm *vm)
         if (reserve_day(vm, worst))
             return not_made(vm, RV_FAIL_BUDGET, "the daily budget is used up");
     }
-
-    rv_call *c = &vm->call;
-    memset(c, 0, sizeof *c);
-    c->model = m;
-    c->provider = p->models[m].provider;
-    c->purpose = vm->cur.purpose;
-    c->attempt = vm->cur.attempt;
-    c->seq = vm->res.nattempts;
-    c->timeout_us = set.timeout_us;
-    c->deadline_us = vm->deadline_us;
-    c->backoff_us = backoff;
-    c->max_output = out_limit;
-    c->reserved = vm->cur.nticket ? worst : 0;
-    call_params(vm, m, c);
-    if (judge) {
-        c->msgs = vm->judge_msgs;
-        c->nmsgs = 2;
-    } else {
-        const rv_cascade *cs = vm->cur.cascade != RV_NONE ? &p->cascades[vm->cur.cascade] : NULL;
-        c->may_stream = !cs || vm->cur.step + 1 >= cs->count;
-        c->req = vm->req;
-        c->texts = vm_texts(vm);
+    /* the system prompt now: building it may fail (out of memory), and
+       that must be known before the call counts as made */
+    vm->call_system.s = "";
+    vm->call_system.len = 0;
+    if (!judge) {
         uint32_t sl;
         const char *s = system_template(vm, m, &sl);
         if (!s) {
             settle_day(vm, 0);
             return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
         }
-        c->system.s = s;
-        c->system.len = sl;
+        vm->call_system.s = s;
+        vm->call_system.len = sl;
     }
+    vm->call_ready = 0;
+    vm->call_backoff = backoff;
+    vm->call_reserved = vm->cur.nticket ? worst : 0;
     rv_attempt *at = &vm->attempts[vm->res.nattempts++];
     memset(at, 0, sizeof *at);
     at->model = m;
@@ -796,6 +794,39 @@ static step try_step(rv_vm *vm)
     at->latency_us = at->ttft_us = -1;
     vm->res.ncalls++;
     return ST_CALL;
+}
+
+/* Fill the descriptor of the call in flight (vm_call): nothing it reads
+   has changed since try_step() let the call be made. */
+static void describe_call(rv_vm *vm)
+{
+    const rv_program *p = vm->img->p;
+    uint32_t m = vm->cur.model;
+    int judge = vm->cur.purpose == RV_PURPOSE_JUDGE;
+    rv_call *c = &vm->call;
+    memset(c, 0, sizeof *c);
+    c->model = m;
+    c->provider = p->models[m].provider;
+    c->purpose = vm->cur.purpose;
+    c->attempt = vm->cur.attempt;
+    c->seq = vm->res.nattempts - 1;
+    c->timeout_us = vm_call_settings(vm, m).timeout_us;
+    c->deadline_us = vm->deadline_us;
+    c->backoff_us = vm->call_backoff;
+    c->max_output = judge ? JUDGE_OUTPUT : vm_output_limit(vm, m);
+    c->reserved = vm->call_reserved;
+    call_params(vm, m, c);
+    if (judge) {
+        c->msgs = vm->judge_msgs;
+        c->nmsgs = 2;
+    } else {
+        const rv_cascade *cs = vm->cur.cascade != RV_NONE ? &p->cascades[vm->cur.cascade] : NULL;
+        c->may_stream = !cs || vm->cur.step + 1 >= cs->count;
+        c->req = vm->req;
+        c->texts = vm_texts(vm);
+        c->system = vm->call_system;
+    }
+    vm->call_ready = 1;
 }
 
 /* The next step of the cascade (a step failed or was not sure enough). */
@@ -987,7 +1018,6 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     vm->cur.retry_after = -1;
     vm->start_us = now_us(vm);
     vm->deadline_us = opts ? opts->deadline_us : 0;
-    vm->day = vm->start_us >= 0 ? vm->start_us / 86400000000LL : (vm->start_us + 1) / 86400000000LL - 1;
     vm->nchain = 0;
     if (agent >= p->nagent) {
         fail_msg(vm, RV_FAIL_NONE, "no such agent");

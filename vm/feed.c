@@ -253,7 +253,7 @@ int vm_feed(rv_vm *vm, const char *chunk, size_t len, rv_sv *out)
     struct vm_feed *f = vm->feed;
     out->s = "";
     out->len = 0;
-    if (vm->state != VS_CALL || !vm->call.may_stream || f->denied || f->failed)
+    if (vm->state != VS_CALL || !vm_call(vm)->may_stream || f->denied || f->failed)
         return 1;
     if (!f->active && feed_open(vm, f)) {
         f->failed = 1;

@@ -97,36 +97,70 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     return 0;
 }
 
-/* Where a dispatch's value hashes: FNV-1a of the bytes, mixed with the
-   dispatch's index so that one table serves every dispatch. */
-static uint32_t dhash(uint32_t k, const char *s, uint32_t n)
+/* The first 8 bytes of 's' (n bytes), zero-padded, read without a call
+   and never past the end: two overlapping loads for 4..7 bytes, three
+   bytes for 1..3. */
+static inline uint64_t head8(const char *s, uint32_t n)
 {
-    uint32_t h = 2166136261u;
-    for (uint32_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h ^ (k * 0x9e3779b9u);
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t h;
+    uint32_t lo, hi;
+    if (n >= 8) {
+        memcpy(&h, s, 8);
+        return h;
+    }
+    if (n >= 4) {
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << 8 * (n - 4);
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
 }
 
-static uint64_t head8(const char *s, uint32_t n)
+/* Where a dispatch's value hashes: its first 8 bytes (already read for
+   the compare), the rest 8 at a time, its length and the dispatch's index
+   mixed in, so that one table serves every dispatch. */
+static inline uint32_t dhash(uint32_t k, uint64_t head, const char *s, uint32_t n)
 {
-    uint64_t h = 0;
-    memcpy(&h, s, n < 8 ? n : 8);
-    return h;
+    const uint64_t m = 0x9e3779b97f4a7c15ull;
+    uint64_t h = (head ^ ((uint64_t)n << 32 | k)) * m;
+    if (n > 8) {
+        uint64_t w;
+        uint32_t i = 8;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = (h ^ w) * m;
+            h ^= h >> 29;
+        }
+        if (i < n) {                /* the last 8 bytes, overlapping */
+            memcpy(&w, s + n - 8, 8);
+            h = (h ^ w) * m;
+        }
+    }
+    h ^= h >> 32;
+    return (uint32_t)(h * m >> 32);
 }
 
-/* The index over the values of every dispatch, at most half full, and
-   one entry per value.  A value listed twice in one dispatch keeps its
-   first row. */
+/* The table of every dispatch's values, at most half full: 32-byte slots
+   in memory aligned to a cache line.  A value listed twice in one
+   dispatch keeps its first row.  A class whose first rule is 'RULE r;
+   DECIDE m' (a rule whose whole condition was the dispatched test) has
+   that decision in the slot, so a hit need not read the code. */
 static int dispatch_table(rv_image *img)
 {
     const rv_program *p = img->p;
     uint32_t cap = 16;
     while (cap < 2 * (uint64_t)p->ndvalue + 2)
         cap *= 2;
-    img->dindex = mem_calloc(cap, sizeof *img->dindex);
+    img->dslot_mem = mem_malloc((size_t)cap * sizeof *img->dslot + 64);
     img->dentry = mem_malloc((p->ndvalue + 1) * sizeof *img->dentry);
-    if (!img->dindex || !img->dentry)
+    if (!img->dslot_mem || !img->dentry)
         return -1;
+    img->dslot = (struct rv_dslot *)(((uintptr_t)img->dslot_mem + 63) & ~(uintptr_t)63);
+    for (uint32_t i = 0; i < cap; i++)
+        img->dslot[i].len = UINT32_MAX;
     img->dmask = cap - 1;
     uint32_t n = 0;
     for (uint32_t k = 0; k < p->ndispatch; k++) {
@@ -134,31 +168,33 @@ static int dispatch_table(rv_image *img)
         for (uint32_t r = d->vfirst; r < d->vfirst + d->vcount; r++) {
             uint32_t str = p->dvalues[r].value, len = p->str_len[str];
             const char *s = rv_str(p, str);
-            if (vm_dispatch_find(img, k, s, len))
+            if (len == UINT32_MAX || vm_dispatch_find(img, k, s, len))
                 continue;
             const rv_dclass *c = &p->dclasses[d->cfirst + p->dvalues[r].cls];
-            img->dentry[n] = (struct rv_dentry){ head8(s, len), s, len, k,
-                                                 c->count ? p->dpcs[c->first] : d->end, c->count,
-                                                 p->dpcs + c->first };
-            uint32_t h = dhash(k, s, len), i = h & img->dmask;
-            while (img->dindex[i].entry)
+            uint32_t first = c->count ? p->dpcs[c->first] : d->end, rule = RV_NONE, model = RV_NONE;
+            if ((uint64_t)first + 1 < p->ncode && INS_OP(p->code[first]) == OP_RULE &&
+                INS_OP(p->code[first + 1]) == OP_DECIDE) {
+                rule = INS_ARG(p->code[first]);
+                model = INS_ARG(p->code[first + 1]);
+            }
+            img->dentry[n] = (struct rv_dentry){ s, p->dpcs + c->first, c->count };
+            uint64_t head = head8(s, len);
+            uint32_t i = dhash(k, head, s, len) & img->dmask;
+            while (img->dslot[i].len != UINT32_MAX)
                 i = (i + 1) & img->dmask;
-            img->dindex[i].hash = h;
-            img->dindex[i].entry = ++n;
+            img->dslot[i] = (struct rv_dslot){ head, len, k, first, rule, model, n++ };
         }
     }
     return 0;
 }
 
-const struct rv_dentry *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
+const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
 {
-    uint32_t h = dhash(k, s, n);
     uint64_t head = head8(s, n);
-    for (uint32_t i = h & img->dmask; img->dindex[i].entry; i = (i + 1) & img->dmask) {
-        if (img->dindex[i].hash != h)
-            continue;
-        const struct rv_dentry *e = &img->dentry[img->dindex[i].entry - 1];
-        if (e->len == n && e->head == head && e->dispatch == k && (n <= 8 || !memcmp(e->s + 8, s + 8, n - 8)))
+    for (uint32_t i = dhash(k, head, s, n) & img->dmask; img->dslot[i].len != UINT32_MAX; i = (i + 1) & img->dmask) {
+        const struct rv_dslot *e = &img->dslot[i];
+        if (e->head == head && e->len == n && e->dispatch == k &&
+            (n <= 8 || !memcmp(img->dentry[e->entry].s + 8, s + 8, n - 8)))
             return e;
     }
     return NULL;
@@ -175,10 +211,11 @@ void vm_image_free(rv_image *img)
     free(img->lits);
     free(img->meta_slot);
     free(img->kval);
-    free(img->dindex);
+    free(img->dslot_mem);
     free(img->dentry);
     free(img->out_limit);
-    img->dindex = NULL;
+    img->dslot_mem = NULL;
+    img->dslot = NULL;
     img->dentry = NULL;
     img->out_limit = NULL;
     img->kval = NULL;

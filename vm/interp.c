@@ -32,11 +32,24 @@ static inline int str_equal(const char *x, const char *y, uint32_t n)
     if (n > 32)
         return !memcmp(x, y, n);
     uint64_t a, b;
-    for (; n >= 8; n -= 8, x += 8, y += 8) {
-        memcpy(&a, x, 8);
-        memcpy(&b, y, 8);
-        if (a != b)
-            return 0;
+    if (n >= 8) {
+        for (; n > 8; n -= 8, x += 8, y += 8) {
+            memcpy(&a, x, 8);
+            memcpy(&b, y, 8);
+            if (a != b)
+                return 0;
+        }
+        memcpy(&a, x + n - 8, 8);   /* the last 8 bytes, overlapping */
+        memcpy(&b, y + n - 8, 8);
+        return a == b;
+    }
+    if (n >= 4) {                   /* two 4-byte loads, overlapping */
+        uint32_t c, d, e, f;
+        memcpy(&c, x, 4);
+        memcpy(&d, y, 4);
+        memcpy(&e, x + n - 4, 4);
+        memcpy(&f, y + n - 4, 4);
+        return c == d && e == f;
     }
     for (; n; n--)
         if (*x++ != *y++)
@@ -574,15 +587,26 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_DISPATCH) {
             const rv_dispatch *d = &p->dispatches[A];
             const rv_sv *m = meta_lookup(vm, d->key);
-            const struct rv_dentry *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
+            const struct rv_dslot *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
             vm->dk = A;
-            if (e) {                /* (the first pc is in the entry: one line fewer to read) */
-                vm->dnext = e->pcs + (e->npcs != 0);
-                vm->dlim = e->pcs + e->npcs;
+            vm->dnext = NULL;
+            if (e) {
+                /* the class's first rule, from the slot: its rule list is
+                   read only if that rule does not match (CHAIN) */
+                vm->dent = &vm->img->dentry[e->entry];     /* (an address: nothing read) */
+                if (e->rule != RV_NONE) {
+                    /* RULE; DECIDE at e->first, done here: its code is not read */
+                    vm->res.rule = e->rule;
+                    if (vm->obs && vm->obs->rule)
+                        vm->obs->rule(vm->obs_ud, e->first, e->rule);
+                    *arg = e->model;
+                    return EX_DECIDE;
+                }
                 pc = e->first;
             } else {
-                vm->dnext = p->dpcs + p->dclasses[d->cfirst].first;
-                vm->dlim = vm->dnext + p->dclasses[d->cfirst].count;
+                const rv_dclass *c = &p->dclasses[d->cfirst];
+                vm->dnext = p->dpcs + c->first;
+                vm->dlim = vm->dnext + c->count;
                 pc = vm->dnext < vm->dlim ? *vm->dnext++ : d->end;
             }
             vmbreak;
@@ -593,6 +617,10 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             if (vm->dk != A) {
                 pc = p->dispatches[A].end;
                 vmbreak;
+            }
+            if (!vm->dnext) {       /* the first CHAIN of a listed value's class */
+                vm->dnext = vm->dent->pcs;
+                vm->dlim = vm->dnext + vm->dent->npcs;
             }
             while (vm->dnext < vm->dlim && *vm->dnext <= here)
                 vm->dnext++;

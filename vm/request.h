@@ -200,25 +200,34 @@ typedef struct {
 } rv_reqparams;
 
 typedef struct rv_request {
-    /* what most decisions read first, together */
+    /* What decisions read, in the first two cache lines (the request
+       is 64-byte aligned): the first line holds what rules read, the
+       second what a decision's set-up reads (the texts an overlay starts
+       from).  The order is deliberate; a field added here costs every
+       decision a line. */
     rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text */
     int stream;
     rv_sv input;         /* text of the last user message */
     rv_sv user;          /* the "user" field */
     uint32_t images, turns;
     int64_t max_tokens;  /* 0 = not given */
-    rv_sv model;         /* the agent the client addressed ("" if none) */
+    /* (64) */
     rv_sv system;        /* system and developer messages' texts joined with "\n" */
-    rv_msg *msgs;        uint32_t nmsg;
     rv_sv *texts;        /* nmsg views: every message's text (the 'messages' list) */
-    rv_sv *tools;        uint32_t ntool;   /* function names: tools, then legacy functions */
-
-    /* text slots, in document order (a message's slots are contiguous) */
-    rv_slot *slots;      uint32_t nslot;
     rv_sv *slot_texts;   /* nslot views: each slot's decoded text */
+    uint32_t nmsg, nslot;
+    uint32_t body_len;   /* the request's copy of the body: 'body' */
+    rv_sv *tools;        uint32_t ntool;   /* function names: tools, then legacy functions */
+    /* (128) */
+
+    rv_sv model;         /* the agent the client addressed ("" if none) */
+    rv_msg *msgs;        /* nmsg messages */
+    /* text slots, in document order (a message's slots are contiguous);
+       nslot of them, their texts in slot_texts */
+    rv_slot *slots;
 
     /* for forwarding */
-    const char *body;    uint32_t body_len;     /* the request's copy */
+    const char *body;    /* the request's copy, body_len bytes */
     rv_span model_span;  /* the "model" value (len 0 if absent; it may be null) */
     uint32_t root_end;   /* offset of the root object's closing '}' */
     rv_part *parts;      uint32_t npart;

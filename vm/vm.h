@@ -72,20 +72,27 @@ typedef struct rv_image {
     uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
     struct rv_value_s *kval;    /* every constant as a ready stack value */
     uint32_t nmeta_slot;
-    /* the values of every dispatch, hashed (vm_dispatch_find): an index of
-       (hash, entry) pairs at most half full, and the entries, each holding
-       what a lookup compares and where its class's rules are -- a hit reads
-       one index line and one entry line, and the value's bytes only past
-       the first 8 */
-    struct rv_dslot { uint32_t hash, entry; } *dindex;   /* entry: index + 1; 0 empty */
-    struct rv_dentry {
+    /* the values of every dispatch, hashed (vm_dispatch_find): an open-
+       addressing table at most half full whose 32-byte slots (two to a
+       cache line, never straddling one) hold what a lookup compares and
+       where the value's class starts -- a hit reads one line of the table
+       and nothing else when the value fits in 8 bytes; the class's rule
+       list (CHAIN) and a longer value's bytes are in its entry */
+    struct rv_dslot {
         uint64_t head;          /* the value's first 8 bytes, zero-padded */
-        const char *s;
-        uint32_t len, dispatch;
+        uint32_t len;           /* the value's bytes; UINT32_MAX: an empty slot */
+        uint32_t dispatch;
         uint32_t first;         /* the class's first rule pc (its end when it lists none) */
-        uint32_t npcs;          /* its rule list: 'pcs', 'npcs' long */
-        const uint32_t *pcs;
+        uint32_t rule, model;   /* when the code at 'first' is RULE rule; DECIDE model:
+                                   the decision itself (rule RV_NONE otherwise) */
+        uint32_t entry;         /* into 'dentry' */
+    } *dslot;
+    struct rv_dentry {
+        const char *s;          /* the value */
+        const uint32_t *pcs;    /* the class's rule list, 'npcs' long */
+        uint32_t npcs;
     } *dentry;
+    void *dslot_mem;            /* the allocation 'dslot' is aligned in */
     uint32_t dmask;
     int rule_settings;          /* does any rule state a timeout, backoff or retry? */
     int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */

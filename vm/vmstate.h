@@ -50,7 +50,15 @@ struct rv_vm {
     } cur;
     uint32_t onfail_used[RV_MAX_ATTEMPTS];  /* 'fallback on' entries taken (targets indexes) */
     uint32_t nonfail_used;
+    /* the call in flight: try_step() decides it is made and records what
+       only it knows (the wait, the reservation, the system prompt); the
+       descriptor is filled from those and the VM's state when a driver
+       first asks (vm_call), so a decision nobody calls (explain, test,
+       simulate) never writes its kilobyte of parameters and stops */
     rv_call call;
+    int call_ready;             /* 'call' describes the call in flight */
+    int64_t call_backoff, call_reserved;
+    rv_sv call_system;
     rv_hookcall hookcall;
     rv_chatmsg judge_msgs[2];
     rv_result res;
@@ -59,7 +67,7 @@ struct rv_vm {
     rv_toolcall *tools;         /* the accepted answer's tool calls (VM memory) */
 
     /* clock and estimates */
-    int64_t start_us, deadline_us, day;
+    int64_t start_us, deadline_us;
     int64_t in_tokens;          /* estimated tokens of the conversation, -1 until needed */
     uint64_t rand_state;
 
@@ -76,8 +84,11 @@ struct rv_vm {
     uint32_t lang_len;
 
     /* the dispatch in progress (DISPATCH, CHAIN): its index and what is
-       left of its class's rule list */
+       left of its class's rule list -- for a listed value, 'dnext' is
+       NULL until the first CHAIN reads the list from the value's entry
+       'dent' (a first rule that matches needs none of it) */
     uint32_t dk;
+    const struct rv_dentry *dent;
     const uint32_t *dnext, *dlim;
 
     /* metadata keys looked up at most once per request (image meta slots) */
@@ -90,10 +101,10 @@ struct rv_vm {
 
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
 
-/* The entry of value 's' (n bytes) in dispatch 'k' (image.c): where its
-   class's rules are; NULL when the dispatch does not list the value
-   (class 0). */
-const struct rv_dentry *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n);
+/* The slot of value 's' (n bytes) in dispatch 'k' (image.c): where its
+   class's rules start (the rest are in its entry); NULL when the dispatch
+   does not list the value (class 0). */
+const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n);
 
 /* Constant 'k' of 'p' as a stack value. */
 rv_value vm_const_value(const rv_program *p, uint32_t k);
