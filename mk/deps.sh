@@ -9,8 +9,10 @@
 # (tests/suites/openai_npm.sh, which installs the client itself with npm
 # ci from tests/npm/package-lock.json).  npm is asked for only when no npm
 # command exists: some Node.js builds (NodeSource's) carry their own and
-# conflict with Debian's package.
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs"
+# conflict with Debian's package.  chromium only for tests/suites/report.sh,
+# which loads the HTML pages of 'routevm report' and 'routevm simulate' in
+# a real headless browser.
+PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium"
 command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do

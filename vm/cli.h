@@ -11,6 +11,8 @@
 #define RV_CLI_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "program.h"
 
@@ -29,6 +31,15 @@ typedef struct { const char *name, *value; } cli_set;
    rv_program_free(), or NULL with the exit status in '*rc': RC_USAGE when
    the file cannot be read, RC_FINDINGS when it is not a valid policy. */
 rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc);
+
+/* A decimal count from 0 to 'max' (an option's value).  Returns 0, or -1. */
+int cli_parse_count(const char *s, int64_t max, int64_t *out);
+
+/* An output file of a command (an --html page): cli_create() opens 'path'
+   for writing (NULL, reported on stderr, when it cannot); cli_finish()
+   closes it and says whether every write reached it (0, or -1 reported). */
+FILE *cli_create(const char *path);
+int cli_finish(FILE *f, const char *path);
 
 /* Parse "NAME=VALUE" into 's' (pointers into 'arg').  Returns 0, or -1. */
 int cli_parse_set(char *arg, cli_set *s);

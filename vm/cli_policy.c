@@ -1,6 +1,9 @@
 /* Loading a policy for the backtest commands (cli.h): .route sources
    through the compiler, with constant overrides, and .rbc files through
-   the loader and verifier. */
+   the loader and verifier; and the option values and output files those commands and
+   'routevm report' share (NAME=VALUE, counts, --html pages). */
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,6 +21,35 @@ int cli_parse_set(char *arg, cli_set *s)
     *eq = 0;
     s->name = arg;
     s->value = eq + 1;
+    return 0;
+}
+
+int cli_parse_count(const char *s, int64_t max, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < 0 || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+FILE *cli_create(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "routevm: %s: %s\n", path, strerror(errno));
+    return f;
+}
+
+int cli_finish(FILE *f, const char *path)
+{
+    int bad = ferror(f);
+    if (fclose(f) || bad) {
+        fprintf(stderr, "routevm: %s: write error\n", path);
+        return -1;
+    }
     return 0;
 }
 

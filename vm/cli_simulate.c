@@ -12,7 +12,6 @@
 
    Exit status: 0 done; 1 the policy has errors, --fail-if-beaten found it
    beaten, or --strict met a bad line; 2 usage or I/O error. */
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -57,17 +56,6 @@ static void usage(FILE *f)
           "                        [--json] [--html OUT.html] [--fail-if-beaten] [--trust PUB.pem]\n", f);
 }
 
-static int parse_count(const char *s, int64_t max, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 0 || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -95,7 +83,7 @@ static int parse_args(int argc, char **argv, opts *o)
             }
             o->nsets++;
         } else if (!strcmp(a, "--output-tokens") || !strcmp(a, "--max-records") || !strcmp(a, "--max-line")) {
-            if (parse_count(argv[++i], (int64_t)1 << 40, &n)) {
+            if (cli_parse_count(argv[++i], (int64_t)1 << 40, &n)) {
                 fprintf(stderr, "routevm: %s takes a non-negative integer\n", a);
                 return -1;
             }
@@ -498,11 +486,9 @@ static void print_text(FILE *out, const opts *o, figures *f, const char *beaten)
 
 static int write_html(const char *path, const opts *o, figures *f)
 {
-    FILE *h = fopen(path, "w");
-    if (!h) {
-        fprintf(stderr, "routevm: %s: %s\n", path, strerror(errno));
+    FILE *h = cli_create(path);
+    if (!h)
         return -1;
-    }
     const rv_program *p = f->p;
     sim_result *r = &f->base->r;
     char title[512];
@@ -618,12 +604,7 @@ static int write_html(const char *path, const opts *o, figures *f)
     free(labels);
     free(vals);
     svg_page_end(h);
-    int bad = ferror(h);
-    if (fclose(h) || bad) {
-        fprintf(stderr, "routevm: %s: write error\n", path);
-        return -1;
-    }
-    return 0;
+    return cli_finish(h, path);
 }
 
 /* ---------------------------------------------------------------- command */

@@ -1005,7 +1005,7 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     rv_result *r = &vm->res;
     r->first_agent = r->agent = agent;
     r->rule = r->hook = r->model = r->denied_by = RV_NONE;
-    r->via_index = RV_NONE;
+    r->via_index = r->split = r->arm = RV_NONE;
     r->answer.s = r->deny_reason.s = "";
     r->error_pc = r->error_loc = RV_NONE;
     r->attempts = vm->attempts;

@@ -652,6 +652,8 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
                 }
             }
             pc = p->arms[s->first + arm].target;
+            vm->res.split = A;
+            vm->res.arm = arm;
             vmbreak;
         }
         vmcase(OP_HOOK) { *arg = A; vm->pc = pc; return EX_HOOK; }

@@ -4,6 +4,7 @@
    that outgrows the buffer is counted and dropped chunk by chunk until
    its newline. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -127,4 +128,72 @@ ln_status ln_next(ln_reader *r, const char **line, size_t *len)
         if (got == 0)
             r->eof = 1;
     }
+}
+
+/* ---------------------------------------------------------------- JSON Lines files */
+
+static int blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
+int ln_read_file(const char *path, size_t max, int strict, FILE *log, ln_record_fn fn, void *ud, ln_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    int std = !strcmp(path, "-");
+    int fd = std ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(log, "routevm: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    ln_reader *r = ln_open(fd, max);
+    if (!r) {
+        fprintf(log, "routevm: out of memory\n");
+        if (!std)
+            close(fd);
+        return -1;
+    }
+    int rc = 0;
+    ln_status ls;
+    const char *line;
+    size_t len;
+    char err[320];
+    while ((ls = ln_next(r, &line, &len)) == LN_LINE || ls == LN_TOO_LONG) {
+        st->lines++;
+        if (ls == LN_TOO_LONG) {
+            fprintf(log, "%s:%u: line longer than %zu bytes, skipped\n", path, st->lines, max);
+            st->bad++;
+        } else if (blank(line, len)) {
+            continue;
+        } else {
+            err[0] = 0;
+            int k = fn(ud, line, len, st->lines, err, sizeof err);
+            if (k == 0) {
+                st->records++;
+                continue;
+            }
+            if (k < 0) {
+                fprintf(log, "%s:%u: %s\n", path, st->lines, err);
+                rc = 1;
+                break;
+            }
+            fprintf(log, "%s:%u: %s%s\n", path, st->lines, err, strict ? "" : "; skipped");
+            st->bad++;
+        }
+        if (strict) {
+            rc = 1;
+            break;
+        }
+    }
+    if (ls == LN_ERROR) {
+        fprintf(log, "routevm: %s: %s\n", path, strerror(errno));
+        rc = -1;
+    }
+    ln_close(r);
+    if (!std)
+        close(fd);
+    return rc;
 }

@@ -414,68 +414,22 @@ rv_request *rp_request(const char *buf, size_t len, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- files */
 
-static int blank(const char *s, size_t n)
+/* One line of a replay file (ln_read_file's callback): a record, or the
+   record cap. */
+static int add_record(void *ud, const char *line, size_t len, uint32_t lineno, char *err, size_t errlen)
 {
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r')
-            return 0;
-    return 1;
+    rp_set *s = ud;
+    if (s->nrec >= s->max_records) {
+        snprintf(err, errlen, "more than %zu records; the rest of the file is not read", s->max_records);
+        return -1;
+    }
+    return rp_add_line(s, line, len, lineno, err, errlen) ? 1 : 0;
 }
 
 int rp_read_file(rp_set *s, const char *path, const rp_limits *lim, FILE *log, rp_stats *st)
 {
-    memset(st, 0, sizeof *st);
-    size_t max = lim && lim->max_line ? lim->max_line : RP_MAX_LINE;
     if (lim && lim->max_records)
         s->max_records = lim->max_records;
-    int std = !strcmp(path, "-");
-    int fd = std ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(log, "routevm: %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    ln_reader *r = ln_open(fd, max);
-    if (!r) {
-        fprintf(log, "routevm: out of memory\n");
-        if (!std)
-            close(fd);
-        return -1;
-    }
-    int rc = 0;
-    ln_status ls;
-    const char *line;
-    size_t len;
-    char err[320];
-    while ((ls = ln_next(r, &line, &len)) == LN_LINE || ls == LN_TOO_LONG) {
-        st->lines++;
-        if (ls == LN_TOO_LONG) {
-            fprintf(log, "%s:%u: line longer than %zu bytes, skipped\n", path, st->lines, max);
-            st->bad++;
-        } else if (blank(line, len)) {
-            continue;
-        } else if (s->nrec >= s->max_records) {
-            fprintf(log, "%s:%u: more than %zu records; the rest of the file is not read\n", path, st->lines,
-                    s->max_records);
-            rc = 1;
-            break;
-        } else if (rp_add_line(s, line, len, st->lines, err, sizeof err) == 0) {
-            st->records++;
-            continue;
-        } else {
-            fprintf(log, "%s:%u: %s%s\n", path, st->lines, err, lim && lim->strict ? "" : "; skipped");
-            st->bad++;
-        }
-        if (lim && lim->strict) {
-            rc = 1;
-            break;
-        }
-    }
-    if (ls == LN_ERROR) {
-        fprintf(log, "routevm: %s: %s\n", path, strerror(errno));
-        rc = -1;
-    }
-    ln_close(r);
-    if (!std)
-        close(fd);
-    return rc;
+    return ln_read_file(path, lim && lim->max_line ? lim->max_line : RP_MAX_LINE, lim && lim->strict, log, add_record, s,
+                        st);
 }

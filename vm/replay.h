@@ -33,6 +33,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lines.h"
 #include "request.h"
 #include "vm.h"
 
@@ -77,9 +78,7 @@ typedef struct {
     int strict;                 /* the first bad line ends the read */
 } rp_limits;
 
-typedef struct {
-    uint32_t lines, records, bad;   /* lines read (blank ones included), records kept, lines skipped */
-} rp_stats;
+typedef ln_stats rp_stats;      /* lines read, records kept, lines skipped */
 
 /* A new empty set; NULL when out of memory.  'max_records' 0 is the
    default cap. */

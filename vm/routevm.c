@@ -41,6 +41,7 @@ static void usage(FILE *f)
           "                       [--agent NAME] [--brief] [--trust PUB.pem] [-I DIR]...\n"
           "       routevm simulate POLICY --replay DATA.jsonl [--json] [--html OUT.html] ...  (routevm simulate -h)\n"
           "       routevm diff OLD NEW --requests TRAFFIC.jsonl [--json] [--fail-on-change]\n"
+          "       routevm report TRACES.jsonl [--by model|agent|rule|task|arm] [--json] [--html OUT.html]\n"
           "       routevm run POLICY --request REQ.json [--agent NAME] [--stream] [--trace FILE]\n"
           "                   [--trust PUB.pem] [--deadline MS] [--connect-timeout MS]\n"
           "                   [--first-byte-timeout MS] [--idle-timeout MS] [--endpoint PROVIDER=URL]\n"
@@ -429,6 +430,8 @@ int main(int argc, char **argv)
         return cli_simulate(argc, argv);
     if (!strcmp(argv[1], "diff"))
         return cli_diff(argc, argv);
+    if (!strcmp(argv[1], "report"))
+        return cli_report(argc, argv);
     if (!strcmp(argv[1], "run"))
         return cmd_run(argc, argv);
     if (!strcmp(argv[1], "serve"))

@@ -19,6 +19,7 @@
 #include "format.h"
 #include "mem.h"
 #include "simulate.h"
+#include "stats.h"
 
 struct sim_ctx {
     const rv_program *p;
@@ -426,20 +427,7 @@ int sim_beaten(const sim_result *r, const rv_program *p, char *why, size_t n)
     return found;
 }
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
-
 int64_t sim_latency(sim_result *r, int q)
 {
-    if (!r->nlatency)
-        return -1;
-    qsort(r->latency, r->nlatency, sizeof *r->latency, cmp_i64);
-    /* nearest rank */
-    uint64_t rank = ((uint64_t)q * r->nlatency + 99) / 100;
-    if (rank < 1)
-        rank = 1;
-    return r->latency[rank - 1];
+    return stat_percentile(r->latency, r->nlatency, q, 0);
 }

@@ -23,6 +23,12 @@ const char *trace_provider_name(uint32_t kind)
     }
 }
 
+rv_sv trace_task(const rv_request *req)
+{
+    const rv_sv *v = req ? req_meta(req, "task", 4) : NULL;
+    return v ? *v : (rv_sv){ NULL, 0 };
+}
+
 const char *trace_status_name(rv_status st)
 {
     return st == RV_DONE ? "answered" : st == RV_DENIED ? "denied" : "failed";
@@ -98,6 +104,8 @@ static json_t *request_record(const rv_program *p, const rv_result *res, const t
               set_str(o, "routevm.agent", res->first_agent < p->nagent ? name_of(p, p->agents[res->first_agent].name) : "") |
               set_str(o, "routevm.policy.hash", hash) | set(o, "routevm.stream", json_boolean(rq->stream)) |
               set_opt_int(o, "routevm.time_us", rq->start_us);
+    if (rq->task.s)
+        bad |= set_strn(o, "routevm.task", rq->task.s, rq->task.len);
     return bad ? (json_decref(o), NULL) : o;
 }
 
@@ -237,6 +245,9 @@ static json_t *outcome_record(const rv_program *p, const rv_result *res, const t
                                             ? rv_failure_names[res->failure] : "error");
         bad |= set_str(o, "routevm.error", rq->error ? rq->error : res->error);
     }
+    if (res->split < p->nsplit && res->arm < p->splits[res->split].count)
+        bad |= set_int(o, "routevm.split.arm", (int64_t)res->arm + 1) |
+               set_span(o, "routevm.split.span", p, p->splits[res->split].loc);
     if (rq->start_us >= 0 && rq->end_us >= rq->start_us)
         bad |= set_int(o, "routevm.latency_us", rq->end_us - rq->start_us);
     return bad ? (json_decref(o), NULL) : o;

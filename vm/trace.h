@@ -55,6 +55,7 @@ typedef struct {
     const char *hook_error;
     int64_t hook_latency_us;
     const char *error;          /* a failure outside the decision (the driver's), or NULL */
+    rv_sv task;                 /* the request's metadata 'task' (trace_task()); s NULL: none */
 } trace_request;
 
 /* The records of one finished decision, in order, as a new JSON array
@@ -64,6 +65,11 @@ json_t *trace_records(const rv_program *p, const rv_result *res, const trace_req
 /* Append the records to 'out', one compact JSON object per line, and
    flush.  Returns 0, or -1 when out of memory or the write failed. */
 int trace_write(FILE *out, const rv_program *p, const rv_result *res, const trace_request *rq);
+
+/* The request's metadata value 'task', the key cost is attributed by
+   ('routevm report --by task'); {NULL, 0} when the request has none.
+   Borrows from 'req'. */
+rv_sv trace_task(const rv_request *req);
 
 /* OpenTelemetry's gen_ai.provider.name for a provider kind
    ("openai", "anthropic", "aws.bedrock"). */

@@ -346,6 +346,7 @@ typedef struct {
     rv_via via;
     uint32_t via_index;         /* choice, cascade, hook or fallback target */
     uint32_t hook;              /* a hook on the path, RV_NONE */
+    uint32_t split, arm;        /* the last split taken (program index) and its arm (0-based), RV_NONE */
     uint32_t model;             /* the model that answered (DONE) or was chosen */
     rv_sv answer;               /* DONE: the answer, output guardrails applied */
     const rv_toolcall *tool_calls;  /* DONE: the answer's tool calls, screened */

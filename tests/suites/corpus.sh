@@ -62,4 +62,5 @@ replay sigv4 "$B/replay/fuzz_sigv4"
 # tests/serve/policy.route.in, found through ROUTEVM_ROOT)
 ROUTEVM_ROOT="$ROOT" replay serve "$B/replay/fuzz_serve"
 replay replay "$B/routevm" simulate tests/simulate/pair.route --agent escalate --replay
+replay report "$B/routevm" report --by arm --html "$T/report.html"
 replay answers "$B/replay/fuzz_answers"

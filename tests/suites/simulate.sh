@@ -6,6 +6,7 @@ RV="$ROOT/$BIN/routevm"
 case "$BIN" in /*) RV="$BIN/routevm" ;; esac
 cd "$ROOT" || exit 1
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/lib/cases.sh"
 
 gen() {
     case "$1" in
@@ -20,10 +21,10 @@ gen() {
 
 for c in tests/simulate/*.case; do
     name=simulate/$(basename "$c" .case)
-    policy=$(sed -n 's/^# policy: //p' "$c" | head -n 1)
-    replay=$(sed -n 's/^# replay: //p' "$c" | head -n 1)
-    args=$(sed -n 's/^# args: //p' "$c" | head -n 1)
-    want=$(sed -n 's/^# exit: //p' "$c" | head -n 1); want=${want:-0}
+    policy=$(case_field "$c" policy)
+    replay=$(case_field "$c" replay)
+    args=$(case_field "$c" args)
+    want=$(case_field "$c" exit); want=${want:-0}
     case "$replay" in @gen:*) gen "${replay#@gen:}" > "$T/gen.jsonl"; replay="$T/gen.jsonl" ;; esac
     args=$(printf '%s' "$args" | sed "s|@html|$T/out.html|")
     rm -f "$T/out.html"
@@ -33,27 +34,8 @@ for c in tests/simulate/*.case; do
     failed=""
     [ "$rc" = "$want" ] || failed="
     exit status $rc, want $want"
-    while IFS= read -r pat; do
-        [ -n "$pat" ] || continue
-        grep -Eq -- "$pat" "$T/err" || failed="$failed
-    stderr does not match: $pat"
-    done <<EOF2
-$(sed -n 's/^# stderr: //p' "$c")
-EOF2
-    while IFS= read -r pat; do
-        [ -n "$pat" ] || continue
-        grep -Eq -- "$pat" "$T/out" || failed="$failed
-    stdout does not match: $pat"
-    done <<EOF2
-$(sed -n 's/^# stdout: //p' "$c")
-EOF2
-    while IFS= read -r expr; do
-        [ -n "$expr" ] || continue
-        jq -e "$expr" "$T/out" > /dev/null 2>&1 || failed="$failed
-    not true: $expr"
-    done <<EOF2
-$(awk 'f{print} /^---$/{f=1}' "$c")
-EOF2
+    awk 'f{print} /^---$/{f=1}' "$c" > "$T/jq"
+    failed="$failed$(case_patterns "$c" stderr "$T/err" stderr)$(case_patterns "$c" stdout "$T/out" stdout)$(case_jq "$T/jq" "$T/out")"
     if grep -q -- '@html' "$c"; then
         if ! [ -s "$T/out.html" ]; then failed="$failed
     no HTML page written"

@@ -22,7 +22,8 @@ static const char *POLICY =
     "model a from p { id \"a-1\" price in $1/Mtok, out $2/Mtok context 8k tokens tier 1 }\n"
     "model b from q { id \"b-1\" price in $3/Mtok, out $6/Mtok context 8k tokens tier 2 }\n"
     "guardrail g { deny input matches /secret/i \"no secrets\"  redact input matches /[0-9]{4}/ with \"####\" }\n"
-    "agent fb { guard g  route { when meta.task == \"x\" -> a \"the x task\"  otherwise -> b }  retry 1  fallback [b] }\n";
+    "agent fb { guard g  route { when meta.task == \"x\" -> a \"the x task\"  otherwise -> b }  retry 1  fallback [b] }\n"
+    "agent ab { route -> split 50% -> a, 50% -> b by user }\n";
 
 static rv_program *compile(const char *text)
 {
@@ -87,7 +88,7 @@ static void test_fallback(const rv_program *p, rv_vm *vm)
         { NULL, NULL, NULL, NULL, "no first byte within 5s", 0, 2000 },
         { "b-1", "b-1-20250101", "stop", "msg_1", NULL, 0, 3000 },
     };
-    trace_request rq = { "req-1", 1000, 5000, 0, calls, 3, NULL, NULL, -1, NULL };
+    trace_request rq = { "req-1", 1000, 5000, 0, calls, 3, NULL, NULL, -1, NULL, { NULL, 0 } };
     const rv_result *res = vm_result(vm);
     json_t *arr = trace_records(p, res, &rq);
     CHECK("trace_records_built", arr != NULL, "NULL");
@@ -155,7 +156,7 @@ static void test_denied(const rv_program *p, rv_vm *vm)
     const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"my SECRET is here\"}]}";
     rv_request *req = req_parse(body, strlen(body), NULL, &(rv_reqerr){ 0 });
     rv_status st = vm_start(vm, vm_agent(p, "fb", 2), req, NULL);
-    trace_request rq = { "req-2", -1, -1, 1, NULL, 0, NULL, NULL, -1, NULL };
+    trace_request rq = { "req-2", -1, -1, 1, NULL, 0, NULL, NULL, -1, NULL, { NULL, 0 } };
     json_t *arr = trace_records(p, vm_result(vm), &rq);
     json_t *out = json_array_get(arr, json_array_size(arr) - 1);
     CHECK("trace_denied", st == RV_DENIED && json_array_size(arr) == 3 &&
@@ -177,7 +178,7 @@ static void test_failed(const rv_program *p, rv_vm *vm)
     o.http_status = 401;
     for (int i = 0; i < 5 && st == RV_CALL; i++)
         st = vm_resume(vm, &o);
-    trace_request rq = { "req-3", 10, 20, 0, NULL, 0, NULL, NULL, -1, NULL };
+    trace_request rq = { "req-3", 10, 20, 0, NULL, 0, NULL, NULL, -1, NULL, { NULL, 0 } };
     json_t *arr = trace_records(p, vm_result(vm), &rq);
     json_t *out = json_array_get(arr, json_array_size(arr) - 1);
     CHECK("trace_failed", st == RV_FAILED && !strcmp(str(out, "routevm.status"), "failed") &&
@@ -185,6 +186,41 @@ static void test_failed(const rv_program *p, rv_vm *vm)
           "status %d", st);
     json_decref(arr);
     req_free(req);
+}
+
+/* An A/B split: the outcome record names the arm taken (1-based) and the
+   split's source span, and the request record the request's task. */
+static void test_split(const rv_program *p, rv_vm *vm)
+{
+    int arms[3] = { 0 }, bad = 0, task_ok = 1;
+    for (int u = 0; u < 20; u++) {
+        char body[200];
+        snprintf(body, sizeof body, "{\"user\":\"user-%d\",\"metadata\":{\"task\":\"t%d\"},"
+                 "\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}", u, u % 2);
+        rv_request *req = req_parse(body, strlen(body), NULL, &(rv_reqerr){ 0 });
+        rv_status st = vm_start(vm, vm_agent(p, "ab", 2), req, NULL);
+        rv_outcome o = vm_outcome_init(1);
+        o.text = (rv_sv){ "ok", 2 };
+        if (st == RV_CALL)
+            st = vm_resume(vm, &o);
+        trace_request rq = { "req-s", 10, 20, 0, NULL, 0, NULL, NULL, -1, NULL, trace_task(req) };
+        json_t *arr = trace_records(p, vm_result(vm), &rq);
+        json_t *route = json_array_get(arr, json_array_size(arr) - 1), *span = json_object_get(route, "routevm.split.span");
+        int64_t arm = num(route, "routevm.split.arm");
+        const char *model = str(route, "routevm.model");
+        char task[8];
+        snprintf(task, sizeof task, "t%d", u % 2);
+        task_ok &= str(json_array_get(arr, 0), "routevm.task") && !strcmp(str(json_array_get(arr, 0), "routevm.task"), task);
+        if (st != RV_DONE || !model || arm < 1 || arm > 2 || strcmp(model, arm == 1 ? "a" : "b") ||
+            num(span, "line") != 7)
+            bad++;
+        else
+            arms[arm]++;
+        json_decref(arr);
+        req_free(req);
+    }
+    CHECK("trace_split_arm", !bad && arms[1] > 0 && arms[2] > 0, "%d bad, arms %d/%d", bad, arms[1], arms[2]);
+    CHECK("trace_task", task_ok, "routevm.task is not the request's meta.task");
 }
 
 int main(void)
@@ -203,6 +239,7 @@ int main(void)
     test_fallback(p, vm);
     test_denied(p, vm);
     test_failed(p, vm);
+    test_split(p, vm);
     vm_free(vm);
     memenv_free(env);
     vm_image_free(&img);

@@ -715,6 +715,6 @@ int dr_write_trace(dr_req *d, FILE *out, const char *error)
     trace_request rq = { d->reqid, d->start_wall, wall_us(), d->o.stream, d->tcalls,
                          r->nattempts < RV_MAX_ATTEMPTS ? r->nattempts : RV_MAX_ATTEMPTS,
                          d->hook_model[0] ? d->hook_model : NULL, d->hook_err[0] ? d->hook_err : NULL,
-                         d->hook_latency, error };
+                         d->hook_latency, error, trace_task(d->req) };
     return trace_write(out, d->o.p, r, &rq);
 }
