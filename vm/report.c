@@ -12,6 +12,7 @@
    Summing up.  A group per key value, found through a table indexed by
    name; durations are gathered per group and their percentiles taken by
    stats.h, the same nearest rank 'routevm simulate' uses. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,7 @@ static uint32_t intern(rpt_set *s, const char *name, int *full)
     }
     char *copy = strdup(name);
     if (!copy || grow((void **)&s->names, &s->capname, s->nname + 1, sizeof *s->names) ||
-        json_object_set_new(s->name_ids, name, json_integer((json_int_t)s->nname))) {
+        json_object_set_new_nocheck(s->name_ids, name, json_integer((json_int_t)s->nname))) {
         free(copy);
         return RPT_NONE;
     }
@@ -137,14 +138,16 @@ static int bad_type(char *err, size_t errlen, const char *k, const char *what)
     return -1;
 }
 
+/* An empty string counts as absent (the trace writer names no agent as "") */
 static int get_str(json_t *o, const char *k, const char **out, char *err, size_t errlen)
 {
     json_t *v = json_object_get(o, k);
     if (!v)
         return 0;
-    if (!json_is_string(v) || !json_string_length(v) || strlen(json_string_value(v)) != json_string_length(v))
-        return bad_type(err, errlen, k, "a non-empty string without NUL");
-    *out = json_string_value(v);
+    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+        return bad_type(err, errlen, k, "a string without NUL");
+    if (json_string_length(v))
+        *out = json_string_value(v);
     return 0;
 }
 
@@ -209,7 +212,7 @@ static uint32_t find_request(rpt_set *s, const char *id, int create, int *full)
         return RPT_NONE;
     }
     if (grow((void **)&s->reqs, &s->capreq, s->nreq + 1, sizeof *s->reqs) ||
-        json_object_set_new(s->ids, id, json_integer((json_int_t)s->nreq)))
+        json_object_set_new_nocheck(s->ids, id, json_integer((json_int_t)s->nreq)))
         return RPT_NONE;
     request *r = &s->reqs[s->nreq];
     memset(r, 0, sizeof *r);
@@ -325,22 +328,35 @@ static int read_fields(json_t *o, fields *f, char *err, size_t errlen)
     }
 }
 
-/* "support rule 3 (sensitive)" */
+/* A name built from parts of a record, whole however long they are
+   (interned; RPT_NONE when out of memory or past the name cap). */
+static uint32_t intern_fmt(rpt_set *s, int *full, size_t need, const char *fmt, ...)
+{
+    char *buf = mem_malloc(need);
+    if (!buf)
+        return RPT_NONE;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, need, fmt, ap);
+    va_end(ap);
+    uint32_t n = intern(s, buf, full);
+    free(buf);
+    return n;
+}
+
+/* "support rule 3 (sensitive)", "support rule 4 (otherwise)" */
 static uint32_t rule_name(rpt_set *s, const fields *f, int *full)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%.200s rule %lld%s%.200s%s", f->agent, (long long)f->rule,
-             f->reason ? " (" : f->otherwise > 0 ? " (otherwise" : "", f->reason ? f->reason : "",
-             f->reason || f->otherwise > 0 ? ")" : "");
-    return intern(s, buf, full);
+    const char *why = f->reason ? f->reason : f->otherwise > 0 ? "otherwise" : NULL;
+    return intern_fmt(s, full, strlen(f->agent) + (why ? strlen(why) : 0) + 40, why ? "%s rule %lld (%s)" : "%s rule %lld",
+                      f->agent, (long long)f->rule, why);
 }
 
 /* "support.route:12 arm 1" */
 static uint32_t arm_name(rpt_set *s, const fields *f, int *full)
 {
-    char buf[512];
-    snprintf(buf, sizeof buf, "%.300s:%lld arm %lld", f->span_file, (long long)f->span_line, (long long)f->arm);
-    return intern(s, buf, full);
+    return intern_fmt(s, full, strlen(f->span_file) + 48, "%s:%lld arm %lld", f->span_file, (long long)f->span_line,
+                      (long long)f->arm);
 }
 
 /* A step read twice for one request. */

@@ -103,7 +103,7 @@ static void group_row(FILE *out, const rpt_summary *sm, const rpt_group *g, int 
 {
     char cost[FMT_BUF];
     fmt_money(cost, sizeof cost, arms ? per_request(g) : g->cost);
-    fprintf(out, "  %-32.200s %8" PRIu64 " %7" PRIu64 " %14s", g->key, g->requests, g->calls, cost);
+    fprintf(out, "  %-32s %8" PRIu64 " %7" PRIu64 " %14s", g->key, g->requests, g->calls, cost);
     double e = error_rate(sm, g);
     if (e >= 0)
         fprintf(out, " %7.2f%%", 100 * e);
