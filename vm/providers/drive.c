@@ -36,6 +36,7 @@ struct dr_req {
     const rv_request *req;
     char reqid[64];
     int64_t created, start_wall, start_mono, ttft_us;
+    int64_t decide_us;          /* time spent inside the VM (deciding, guardrails) */
     int include_usage;          /* the client asked for a usage chunk */
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
@@ -67,6 +68,15 @@ static int64_t wall_us(void)
 }
 
 static void step(dr_req *d, rv_status st);
+
+/* vm_resume, timed: the decision's own time, apart from the calls'. */
+static rv_status resume(dr_req *d, const rv_outcome *o)
+{
+    int64_t t0 = hc_now_us();
+    rv_status st = vm_resume(d->o.vm, o);
+    d->decide_us += hc_now_us() - t0;
+    return st;
+}
 
 /* ---------------------------------------------------------------- client output */
 
@@ -266,6 +276,11 @@ int dr_streamed(const dr_req *d)
     return d->sent_text;
 }
 
+int64_t dr_decide_us(const dr_req *d)
+{
+    return d->decide_us;
+}
+
 int64_t dr_ttft_us(const dr_req *d)
 {
     return d->sent_text ? d->ttft_us : -1;
@@ -295,7 +310,9 @@ static int on_text(void *ud, const char *s, size_t n)
     if (!d->feeding)
         return 0;
     rv_sv rel = { NULL, 0 };
+    int64_t t0 = hc_now_us();
     int denied = vm_feed(d->o.vm, s, n, &rel);
+    d->decide_us += hc_now_us() - t0;
     stream_text(d, rel);
     if (denied) {
         d->feed_denied = 1;
@@ -349,7 +366,7 @@ static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const 
     o.detail = why;
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);
-    return vm_resume(d->o.vm, &o);
+    return resume(d, &o);
 }
 
 /* Send the call the VM asked for (its backoff has passed).  Returns
@@ -459,7 +476,7 @@ static rv_status resume_call(dr_req *d, int ended)
         hl_observe(d->o.health, c->model, &o, hc_now_us());
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);
-    rv_status st = vm_resume(d->o.vm, &o);
+    rv_status st = resume(d, &o);
     pc_free(d->call);
     d->call = NULL;
     return st;
@@ -584,7 +601,7 @@ static rv_status resume_hook(dr_req *d)
     }
     free(d->hook_req);
     d->hook_req = NULL;
-    return vm_resume(d->o.vm, &o);
+    return resume(d, &o);
 }
 
 static void hook_ended(void *ud)
@@ -678,7 +695,10 @@ void dr_start(dr_req *d, uint32_t agent, const rv_request *req, int64_t deadline
     if (d->o.health)
         hl_refresh(d->o.health, hc_now_us());
     rv_startopts so = { deadline_us };
-    step(d, vm_start(d->o.vm, agent, req, &so));
+    int64_t t0 = hc_now_us();
+    rv_status st = vm_start(d->o.vm, agent, req, &so);
+    d->decide_us += hc_now_us() - t0;
+    step(d, st);
 }
 
 void dr_cancel(dr_req *d)

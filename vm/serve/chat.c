@@ -167,6 +167,7 @@ static void account(ch_req *x, int status, rv_status st, const char *outcome)
         if (res->attempts[i].made && res->attempts[i].latency_us > 0)
             upstream += res->attempts[i].latency_us + (res->attempts[i].backoff_us > 0 ? res->attempts[i].backoff_us : 0);
     mt_hist(w->met, MT_H_OVERHEAD, NULL, NULL, total > upstream ? total - upstream : 0);
+    mt_hist(w->met, MT_H_DECISION, NULL, NULL, dr_decide_us(x->d));
     sv_app *a = w->app;
     if (a->trace) {
         pthread_mutex_lock(&a->trace_mu);
