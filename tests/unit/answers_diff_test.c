@@ -6,7 +6,9 @@
    and arguments, the usage by class, finish reason, model, id,
    log-probabilities, the end marker, and the detail of every failure
    that is not a malformed one (a malformed one's detail quotes the JSON
-   parser, whose words differ) -- must be the same.
+   parser, whose words differ) -- must be the same, with one intended
+   exception: a raw NUL byte, which jansson passes over after a literal or
+   a number, is refused.
 
    Inputs: the answer fuzz corpus (tests/fuzz/corpus/answers: the first
    byte picks the parser, as tests/fuzz/fuzz_answers.c reads it), the
@@ -196,7 +198,7 @@ static const char *differs(const ans_answer *x, const ans_answer *y)
     return NULL;
 }
 
-static int show_failures = 40;
+static int show_failures = 40, nul_skipped;
 
 static void compare(const char *name, int mode, const char *p, size_t n)
 {
@@ -206,6 +208,16 @@ static void compare(const char *name, int mode, const char *p, size_t n)
     if (run(&NEW, mode, p, n, &a) && run(&REF, mode, p, n, &b)) {
         compared++;
         const char *d = differs(&a, &b);
+        /* The one intended difference: jansson's reader passes over a raw
+           NUL byte right after a literal or a number ("null\0}" parses);
+           the new parser refuses every raw NUL.  Where the input holds
+           one, the new side may fail as malformed where the old did not
+           (or failed later). */
+        if (d && memchr(p, 0, n) && a.failed && a.failure == RV_FAIL_MALFORMED &&
+            (!b.failed || b.failure == RV_FAIL_MALFORMED)) {
+            nul_skipped++;
+            d = NULL;
+        }
         if (d) {
             failures++;
             if (show_failures-- > 0)
@@ -361,6 +373,10 @@ static const struct { int mode; const char *text; } KNOWN[] = {
     { 10, "{\"choices\":[]} {}" },
     { 10, "{\"choices\":[]}\t\r\n " },
     { 13, "{\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}tru" },
+    /* a vertical tab or form feed between tokens: whitespace to yajl, not to JSON */
+    { 10, "{\"choices\":\v[]}" },
+    { 0, "\f{\"choices\":[]}" },
+    { 7, "{\"error\":{\"message\":\"m\"}\v}" },
 };
 
 int main(int argc, char **argv)
@@ -390,7 +406,8 @@ int main(int argc, char **argv)
         return 1;
     }
     if (!failures)
-        printf("PASS answers_diff (%d inputs from %d files: the same answers)\n", compared, total);
+        printf("PASS answers_diff (%d inputs from %d files: the same answers; %d with a raw NUL byte refused "
+               "where jansson passed over it)\n", compared, total, nul_skipped);
     else
         printf("FAIL answers_diff: %d of %d inputs differ\n", failures, compared);
     return failures ? 1 : 0;

@@ -6,8 +6,9 @@
    yajl unescaped is copied into a buffer that is kept likewise.  Children are linked in order (first, next), with a
    parent link so that walking a document needs no recursion.
 
-   What yajl does not check and jansson did is checked here: the whole
-   text as strict UTF-8 first (outside strings any byte above 0x7f is a
+   What yajl does not check and jansson did is checked here: no vertical
+   tab or form feed (yajl's whitespace, not JSON's), the whole text as
+   strict UTF-8 first (outside strings any byte above 0x7f is a
    syntax error anyway, so checking everything is checking the strings),
    then every \u escape (a backslash only ever occurs inside a string in
    a valid text, each starting a two-byte escape): no \u0000, no unpaired
@@ -405,6 +406,12 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
     p->dups = dups;
     if (bi_utf8_invalid(s, n) != n) {
         fail(p, "invalid UTF-8");
+        return 0;
+    }
+    /* yajl takes a vertical tab and a form feed as whitespace; JSON has
+       neither, and inside a string a raw control byte is refused anyway */
+    if (memchr(s, '\v', n) || memchr(s, '\f', n)) {
+        fail(p, "a control character outside a string");
         return 0;
     }
     if (!escapes_ok(p, s, n))

@@ -10,7 +10,9 @@
    may not hold \u0000 or an unpaired surrogate; a duplicate key in an
    object refuses the document (unless asked otherwise); integers (no fraction, no exponent) must
    fit in 64 bits and reals must be finite; at most JV_MAX_DEPTH levels
-   of nesting; one value, with nothing after it but whitespace.
+   of nesting; one value, with nothing after it but whitespace.  One
+   deliberate difference: a raw NUL byte is refused wherever it is
+   (jansson's reader passes over one right after a literal or a number).
 
    Ownership: a jv_parser owns its node table and string copies and
    borrows the text: every jv and string it hands out is valid until the
