@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile_text.h"
 #include "compiler.h"
 #include "opcodes.h"
 #include "verify.h"
@@ -55,25 +56,7 @@ static void put(buf *b, const char *fmt, ...)
 
 static rv_program *compile(const char *text, int no_dispatch)
 {
-    rv_compiler *c = comp_new(NULL);
-    rv_program *p = NULL;
-    rv_err err;
-    if (!c)
-        return NULL;
-    c->no_dispatch = no_dispatch;
-    if (import_text(c, "dispatch_test.route", text, strlen(text)) == 0 && comp_check(c) == 0)
-        p = cg_program(c);
-    else {
-        diag_sort(&c->diag);
-        diag_print(&c->diag, DIAG_TEXT, stdout);
-    }
-    comp_free(c);
-    if (p && ver_program(p, &err)) {
-        printf("FAIL verify: %s\n", err.msg);
-        rv_program_free(p);
-        p = NULL;
-    }
-    return p;
+    return test_compile("dispatch_test.route", text, no_dispatch);
 }
 
 static const char *const KEYS[] = { "task", "tier", "region" };

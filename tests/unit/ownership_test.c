@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile_text.h"
 #include "compiler.h"
 #include "envmem.h"
 #include "verify.h"
@@ -44,22 +45,7 @@ static const char *POLICY =
 
 static rv_program *compile(const char *text)
 {
-    rv_compiler *c = comp_new(NULL);
-    rv_program *p = NULL;
-    rv_err err;
-    if (c && import_text(c, "ownership_test.route", text, strlen(text)) == 0 && comp_check(c) == 0)
-        p = cg_program(c);
-    else if (c) {
-        diag_sort(&c->diag);
-        diag_print(&c->diag, DIAG_TEXT, stdout);
-    }
-    comp_free(c);
-    if (p && ver_program(p, &err)) {
-        printf("FAIL verify: %s\n", err.msg);
-        rv_program_free(p);
-        p = NULL;
-    }
-    return p;
+    return test_compile("ownership_test.route", text, 0);
 }
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;

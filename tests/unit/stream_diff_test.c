@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "compile_text.h"
 #include "compiler.h"
 #include "mem.h"
 #include "verify.h"
@@ -192,17 +193,8 @@ static int run_case(int lineno, const char *actions)
              "guardrail g { %s }\n"
              "agent streamer { guard g  route -> a }\n",
              actions);
-    rv_compiler *c = comp_new(NULL);
-    rv_program *p = NULL;
-    rv_err err;
-    if (c && import_text(c, "guards.route", src, strlen(src)) == 0 && comp_check(c) == 0)
-        p = cg_program(c);
-    else if (c) {
-        diag_sort(&c->diag);
-        diag_print(&c->diag, DIAG_TEXT, stdout);
-    }
-    comp_free(c);
-    if (!p || ver_program(p, &err)) {
+    rv_program *p = test_compile("guards.route", src, 0);
+    if (!p) {
         printf("FAIL stream line %d: the policy does not compile: %s\n", lineno, actions);
         rv_program_free(p);
         return 1;

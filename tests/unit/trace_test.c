@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile_text.h"
 #include "compiler.h"
 #include "envmem.h"
 #include "trace.h"
@@ -27,21 +28,7 @@ static const char *POLICY =
 
 static rv_program *compile(const char *text)
 {
-    rv_compiler *c = comp_new(NULL);
-    rv_program *p = NULL;
-    rv_err err;
-    if (c && import_text(c, "trace_test.route", text, strlen(text)) == 0 && comp_check(c) == 0)
-        p = cg_program(c);
-    else if (c) {
-        diag_sort(&c->diag);
-        diag_print(&c->diag, DIAG_TEXT, stdout);
-    }
-    comp_free(c);
-    if (p && ver_program(p, &err)) {
-        rv_program_free(p);
-        p = NULL;
-    }
-    return p;
+    return test_compile("trace_test.route", text, 0);
 }
 
 static const char *str(json_t *rec, const char *k)
