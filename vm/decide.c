@@ -309,12 +309,16 @@ int64_t vm_output_limit(const rv_vm *vm, uint32_t model)
     return out;
 }
 
+/* The output every candidate is compared at: the client's max_tokens,
+   lowered to the path's 'limit output' as every call's is; else that
+   limit; else 1,000 tokens (docs/language.md, 'cheapest'). */
 int64_t vm_expected_output(const rv_vm *vm)
 {
-    if (vm->req && vm->req->max_tokens > 0)
-        return vm->req->max_tokens;
+    int64_t out = vm->req && vm->req->max_tokens > 0 ? vm->req->max_tokens : 0;
     int64_t lim = path_output_limit(vm);
-    return lim ? lim : 1000;
+    if (lim && (!out || lim < out))
+        out = lim;
+    return out ? out : 1000;
 }
 
 /* An upper bound on a call's input tokens: a byte-level tokenizer never

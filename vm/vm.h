@@ -462,9 +462,9 @@ int64_t vm_model_tokens(rv_vm *vm, uint32_t model);
 int64_t vm_output_limit(const rv_vm *vm, uint32_t model);
 
 /* Output tokens assumed when comparing candidates' costs ('cheapest') and
-   estimating a call before it is made: the request's max_tokens, else
-   the guardrails' 'limit output', else 1,000 -- the same for every
-   candidate. */
+   estimating a call before it is made: the request's max_tokens lowered
+   to the guardrails' 'limit output', else that limit, else 1,000 -- the
+   same for every candidate. */
 int64_t vm_expected_output(const rv_vm *vm);
 
 #endif

@@ -50,6 +50,10 @@ static const char *POLICY =
     "agent templated { route -> t }\n"
     "agent quickest { route -> fastest [nolat, fast] }\n"
     "agent cheapo { route -> cheapest [dear_small, cheap_big] }\n"
+    "model in_dear from p { id \"id\" price in $5/Mtok, out $1/Mtok context 8k tokens }\n"
+    "model out_dear from p { id \"od\" price in $1/Mtok, out $10/Mtok context 8k tokens }\n"
+    "guardrail short_out { limit output 10 tokens }\n"
+    "agent capped { guard short_out  route -> cheapest [in_dear, out_dear] }\n"
     "agent casc_fail { route -> cascade [a, b, c] until confidence >= 0.8  retry 1  fallback [t] }\n"
     "agent backoff_ag { route -> a  retry 3  backoff 100ms }\n"
     "agent per_req { route -> a  budget $0.01 per request  fallback [t] }\n"
@@ -605,6 +609,21 @@ int main(void)
     CHECK("cheapest: a small output cap does not make a dear model cheap", st == RV_CALL && cm(vm) == MD("cheap_big"),
           "model=%s", name(p, cm(vm)));
     req_free(r);
+    /* ... and that expected output is the client's max_tokens lowered to the
+       path's 'limit output': 1,000 tokens in and 10 out make out_dear the
+       cheaper, though at the 100,000 tokens asked for in_dear would be */
+    {
+        char big[6200];
+        int n = snprintf(big, sizeof big, "{\"max_tokens\":100000,\"messages\":[{\"role\":\"user\",\"content\":\"");
+        for (int i = 0; i < 1000; i++)
+            n += snprintf(big + n, sizeof big - (size_t)n, "word ");
+        snprintf(big + n, sizeof big - (size_t)n, "\"}]}");
+        r = request(big);
+        st = vm_start(vm, AG("capped"), r, NULL);
+        CHECK("cheapest: the expected output is max_tokens lowered to the limit output",
+              st == RV_CALL && cm(vm) == MD("out_dear"), "model=%s", name(p, cm(vm)));
+        req_free(r);
+    }
 
     /* open circuit on a direct route: not called, the fallback instead */
     memenv_set_model(env, 0, -1, RV_CIRCUIT_OPEN, 0);
