@@ -62,8 +62,11 @@ typedef struct {
 } ast_target;
 /* N_ITEM: a 'name value' item of a block ('price in X, out Y, ...': value
    X, value2 the N_ITEM list of the other classes; 'fallback on C -> T':
-   path "on", value the classes, value2 T); N_REQITEM: a request item of
-   a test ('path' is set for meta.x = v) */
+   path "on", value the classes, value2 T; a name other than 'price' in
+   the price form has path "in", and one other than 'budget' in the
+   budget form ('X per day', value the N_BUDGET list) path "per", so the
+   checker can name the mistake); N_REQITEM: a request item of a test
+   ('path' is set for meta.x = v) */
 typedef struct { char *name; src_span name_at; ast *value, *value2; char *path; } ast_item;
 typedef struct {
     char *name; src_span name_at;

@@ -83,10 +83,27 @@ static ast *const_of(checker *k, ast *e, rv_type want, const char *what)
 
 typedef struct { const char *name; int required; } item_spec;
 
-/* Find unknown and duplicate items; fill 'found' (one ast per spec entry). */
+/* Whether 'it' has the shape of item 'name': the price form for 'price',
+   the budget form for 'budget', values (or the price form's first) for
+   the others. */
+static int fits(const char *name, const ast *it)
+{
+    const char *form = it->u.item->path;
+    if (!strcmp(name, "price"))
+        return form && !strcmp(form, "in");
+    if (!strcmp(name, "budget"))
+        return form && !strcmp(form, "per");
+    return !form || !strcmp(form, "in");
+}
+
+/* Find unknown and duplicate items; fill 'found' (one ast per spec entry).
+   A misspelled item stands in for the one suggested when that one is not
+   given, and a known name written in the price or budget form is still
+   that item: one mistake, one message (not also "has no 'price'"). */
 static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, ast **found, const char *block)
 {
     const char *names[40];
+    ast *standin[40] = { 0 };
     for (size_t i = 0; i < n; i++)
         names[i] = spec[i].name;
     for (ast *it = items; it; it = it->next) {
@@ -96,8 +113,12 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
         if (i == n) {
             diag_report(D, DG_UNKNOWN_PROPERTY, it->u.item->name_at, "%s blocks have no '%s'", block, it->u.item->name);
             const char *sug = diag_suggest(it->u.item->name, names, n);
-            if (sug)
+            if (sug) {
                 diag_hint(D, "did you mean '%s'?", sug);
+                for (size_t j = 0; j < n; j++)
+                    if (names[j] == sug && !standin[j] && fits(names[j], it))
+                        standin[j] = it;
+            }
             else {
                 char list[512];
                 size_t o = 0;
@@ -107,6 +128,15 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
             }
             continue;
         }
+        const char *form = it->u.item->path;
+        if (form && (!strcmp(form, "in") || !strcmp(form, "per"))) {
+            /* a known name in the price or budget form: not a misspelling */
+            diag_report(D, DG_SYNTAX, it->u.item->name_at, "'%s' does not take '%s': only '%s' does",
+                        it->u.item->name, form, form[0] == 'i' ? "price" : "budget");
+            if (!standin[i] && fits(names[i], it))
+                standin[i] = it;
+            continue;
+        }
         if (found[i]) {
             diag_report(D, DG_DUPLICATE_PROPERTY, it->u.item->name_at, "'%s' is given twice", it->u.item->name);
             diag_note(D, found[i]->u.item->name_at, "first given here");
@@ -114,6 +144,9 @@ static void scan_items(checker *k, ast *items, const item_spec *spec, size_t n, 
         }
         found[i] = it;
     }
+    for (size_t i = 0; i < n; i++)
+        if (!found[i] && standin[i])
+            found[i] = standin[i];
 }
 
 static ast *single(checker *k, ast *item)

@@ -221,7 +221,10 @@ item: name exprs        { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->
     /* a misspelled 'price' reads like one, so the checker can say so */
     | name IN expr pclasses
                         { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
-                          $$->u.item->value = $3; $$->u.item->value2 = $4.head; }
+                          $$->u.item->path = "in"; $$->u.item->value = $3; $$->u.item->value2 = $4.head; }
+    /* and so does a misspelled 'budget' */
+    | name budgets      { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
+                          $$->u.item->path = "per"; $$->u.item->value = $2.head; }
     /* fallback on context_length -> long_model */
     | name ON exprs "->" name
                         { OOM($$ = NEW(N_ITEM, @$)); $$->u.item->name = $1; $$->u.item->name_at = @1;
