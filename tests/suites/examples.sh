@@ -45,6 +45,41 @@ for f in "$T"/readme/*.route; do
 done
 [ "$n" -gt 0 ] && ok "readme-examples-found ($n)" || bad readme-examples-found "no route blocks in README.md"
 
+# nothing is described before it works: every 'routec X' and 'routevm X'
+# the README, the docs (but docs/STATUS.md, which lists what is not there
+# yet) and the examples' comments name in code is a command the binaries
+# know
+RVM="$(dirname "$RC")/routevm"
+python3 - README.md docs/*.md examples/*.route > "$T/commands" <<'PY'
+import re, sys
+cmd = re.compile(r'\b(routec|routevm) ([a-z]+)\b')
+for path in sys.argv[1:]:
+    if path.endswith('STATUS.md'):
+        continue
+    code = []
+    if path.endswith('.md'):
+        inblock = False
+        for line in open(path, encoding='utf-8'):
+            if line.startswith('```'):
+                inblock = not inblock
+            elif inblock or line.startswith('    '):
+                code.append(line)
+            else:
+                code.extend(re.findall(r'`[^`]*`', line))
+    else:
+        code = [l for l in open(path, encoding='utf-8') if l.lstrip().startswith('#')]
+    for text in code:
+        for tool, word in cmd.findall(text):
+            print(path, tool, word)
+PY
+sort -u -k2 "$T/commands" | while read -r file tool word; do
+    case $tool in routec) exe=$RC ;; *) exe=$RVM ;; esac
+    if "$exe" "$word" 2>&1 | grep -q "unknown command"; then
+        bad "command-exists/$tool-$word" "$file names '$tool $word', which does not exist"
+    else ok "command-exists/$tool-$word"; fi
+done
+[ -s "$T/commands" ] && ok "commands-found ($(wc -l < "$T/commands"))" || bad commands-found "no commands named in the docs"
+
 for f in examples/*.route tests/compile/clean.route; do
     b=$(basename "$f" .route)
     "$RC" build "$f" -o "$T/$b.1.rbc" && "$RC" build "$f" -o "$T/$b.2.rbc" || { bad "build/$b" "build failed"; continue; }
