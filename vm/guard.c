@@ -4,7 +4,10 @@
    provider will receive as text: system, user and assistant turns, tool
    results, tool-call and function-call arguments, names, refusals, every
    text-like content part, tool descriptions -- so a secret cannot hide in
-   an earlier turn or another kind of field.  'limit input' counts the
+   an earlier turn or another kind of field; and the strings of JSON sent
+   as written (tool parameter schemas, response_format, fields the request
+   model does not know), where a match refuses, since nothing there can be
+   redacted in place.  'limit input' counts the
    estimated tokens of all of them.  Redaction replaces the matched text in
    the VM's overlay (never in the request) before the route runs, so
    conditions, hooks and models all see the redacted text.  The redacted
@@ -339,7 +342,123 @@ int64_t gd_input_tokens(const rv_vm *vm)
 
 static const char *const out_of_memory = "refused: the redacted texts would need more memory than the request's limit";
 
-/* One input action over every slot: 1 when it refuses. */
+/* ---------------------------------------------------------------- JSON sent as written */
+
+/* Decode the JSON string token at s[0] == '"' (valid JSON: the request
+   parser checked it) into 'buf' (at least its raw length); sets '*end' past
+   its closing quote.  Returns the decoded length. */
+static size_t json_string(const char *s, const char *lim, char *buf, const char **end)
+{
+    size_t n = 0;
+    const char *q = s + 1;
+    while (q < lim && *q != '"') {
+        if (*q != '\\') {
+            buf[n++] = *q++;
+            continue;
+        }
+        char e = q[1];
+        q += 2;
+        switch (e) {
+        case 'b': buf[n++] = '\b'; break;
+        case 'f': buf[n++] = '\f'; break;
+        case 'n': buf[n++] = '\n'; break;
+        case 'r': buf[n++] = '\r'; break;
+        case 't': buf[n++] = '\t'; break;
+        case 'u': {
+            unsigned c = 0;
+            for (int i = 0; i < 4 && q < lim; i++, q++)
+                c = c * 16 + (unsigned)(*q <= '9' ? *q - '0' : (*q | 0x20) - 'a' + 10);
+            if (c >= 0xd800 && c < 0xdc00 && q + 6 <= lim && q[0] == '\\' && q[1] == 'u') {
+                unsigned lo = 0;
+                for (int i = 2; i < 6; i++)
+                    lo = lo * 16 + (unsigned)(q[i] <= '9' ? q[i] - '0' : (q[i] | 0x20) - 'a' + 10);
+                if (lo >= 0xdc00 && lo < 0xe000) {
+                    c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+                    q += 6;
+                }
+            }
+            if (c < 0x80)
+                buf[n++] = (char)c;
+            else if (c < 0x800) {
+                buf[n++] = (char)(0xc0 | c >> 6);
+                buf[n++] = (char)(0x80 | (c & 0x3f));
+            } else if (c < 0x10000) {
+                buf[n++] = (char)(0xe0 | c >> 12);
+                buf[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+                buf[n++] = (char)(0x80 | (c & 0x3f));
+            } else {
+                buf[n++] = (char)(0xf0 | c >> 18);
+                buf[n++] = (char)(0x80 | (c >> 12 & 0x3f));
+                buf[n++] = (char)(0x80 | (c >> 6 & 0x3f));
+                buf[n++] = (char)(0x80 | (c & 0x3f));
+            }
+            break;
+        }
+        default: buf[n++] = e; break;      /* '"', '\\', '/' */
+        }
+    }
+    *end = q < lim ? q + 1 : lim;
+    return n;
+}
+
+static const char *const as_written =
+    "refused: a guardrail's pattern matches text inside JSON the provider receives as written "
+    "(a tool's parameters, response_format or another request field), where it cannot be redacted";
+
+/* A deny or redact action on every string (keys included) of the JSON
+   value at 'sp', which reaches the provider as written rather than as a
+   text slot: a match refuses the request -- a deny with its reason, a
+   redact because there is nothing to redact in place. */
+static int json_action(rv_vm *vm, uint32_t guard, uint32_t action, rv_span sp)
+{
+    const rv_program *p = vm->img->p;
+    const rv_gaction *ga = &p->gactions[action];
+    const char *s = vm->req->body + sp.off, *lim = s + sp.len;
+    gd_overlay *ov = &vm->ov;
+    char *buf = NULL;
+    while ((s = memchr(s, '"', (size_t)(lim - s)))) {
+        if (!buf && ov->scratch_cap < sp.len) {     /* one buffer for every action of the request */
+            if (!(ov->scratch = gd_alloc(vm, sp.len)))
+                return refuse(vm, guard, action, out_of_memory);
+            ov->scratch_cap = sp.len;
+        }
+        buf = ov->scratch;
+        const char *end;
+        size_t n = json_string(s, lim, buf, &end);
+        s = end;
+        int m = gd_match(vm, ga->regex, buf, n);
+        if (m < 0)
+            return refuse(vm, guard, action, stop_reason(&vm->ov));
+        if (m == 0)
+            continue;
+        if (ga->kind == RV_GA_DENY)
+            vm_deny(vm, guard, action, rv_str(p, ga->text), p->str_len[ga->text]);
+        else
+            refuse(vm, guard, action, as_written);
+        return 1;
+    }
+    return 0;
+}
+
+/* json_action over everything a provider may receive as written: each
+   tool's parameter schema, response_format, and the top-level fields the
+   request model does not know (forwarded as they are). */
+static int written_action(rv_vm *vm, uint32_t guard, uint32_t action)
+{
+    const rv_request *r = vm->req;
+    for (uint32_t i = 0; i < r->ntooldef; i++)
+        if (r->tooldefs[i].parameters.len && json_action(vm, guard, action, r->tooldefs[i].parameters))
+            return 1;
+    if (r->params.response_format.len && json_action(vm, guard, action, r->params.response_format))
+        return 1;
+    for (uint32_t i = 0; i < r->nextra; i++)
+        if (json_action(vm, guard, action, r->extra[i].val))
+            return 1;
+    return 0;
+}
+
+/* One input action over every slot (and what is sent as written): 1 when
+   it refuses. */
 static int input_action(rv_vm *vm, uint32_t guard, uint32_t action)
 {
     gd_overlay *ov = &vm->ov;
@@ -361,7 +480,7 @@ static int input_action(rv_vm *vm, uint32_t guard, uint32_t action)
             own[i] = t;
         }
     }
-    return 0;
+    return written_action(vm, guard, action);
 }
 
 void gd_begin(rv_vm *vm)
@@ -369,6 +488,8 @@ void gd_begin(rv_vm *vm)
     gd_overlay *ov = &vm->ov;
     const rv_request *r = vm->req;
     ov->mem_used = 0;
+    ov->scratch = NULL;
+    ov->scratch_cap = 0;
     ov->mem_limit = (size_t)GD_MEM_FACTOR * (r ? r->body_len : 0) + GD_MEM_BASE;
     ov->changed = 0;
     ov->matches = 0;

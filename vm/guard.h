@@ -44,6 +44,8 @@ typedef struct {
     uint32_t nslot;
     uint8_t changed;            /* some text was redacted: the views above are the VM's */
     size_t mem_used, mem_limit; /* of the VM's per-request memory, for the above */
+    char *scratch;              /* decoded strings of JSON sent as written (VM memory) */
+    size_t scratch_cap;
     /* regex budget */
     void *mctx, *jit_stack;     /* pcre2_match_context *, pcre2_jit_stack * */
     uint32_t matches;           /* pcre2_match calls for this request */

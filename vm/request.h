@@ -43,8 +43,10 @@
    message index and kind, its decoded text and the span of its JSON string
    token, so a provider can splice a replacement (a redaction) into the
    original bytes without re-serializing (vm/forward.h).  Input guardrails
-   screen every slot (vm/guard.h).  Tool parameter schemas and
-   response_format schemas are JSON structure, not text slots.
+   screen every slot (vm/guard.h).  Tool parameter schemas,
+   response_format and the fields in 'extra' are JSON structure sent as
+   written, not text slots: the guardrails screen their strings in place
+   and refuse on a match.
 
    Parsing is strict and bounded (yajl, a streaming parser: no tree is
    built): a size cap; the body must be valid UTF-8 (no overlong forms, no
