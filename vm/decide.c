@@ -100,7 +100,10 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
     vm->feed = vm_feed_new();
     vm->meta_val = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_val);
     vm->meta_gen = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_gen);
-    if (!vm->md || !vm->feed || !vm->meta_val || !vm->meta_gen || !vm_alloc(vm, 1) || gd_init(&vm->ov)) {
+    vm->guardact_cap = img->p->ngaction + 1;
+    vm->guardacts = mem_calloc(vm->guardact_cap, sizeof *vm->guardacts);
+    if (!vm->md || !vm->feed || !vm->meta_val || !vm->meta_gen || !vm->guardacts || !vm_alloc(vm, 1) ||
+        gd_init(&vm->ov)) {
         vm_free(vm);
         return NULL;
     }
@@ -133,6 +136,7 @@ void vm_free(rv_vm *vm)
     vm_mem_free(vm);
     free(vm->meta_val);
     free(vm->meta_gen);
+    free(vm->guardacts);
     free(vm);
 }
 

@@ -561,7 +561,7 @@ void vm_deny(rv_vm *vm, uint32_t guard, uint32_t action, const char *reason, siz
     vm->res.denied_by = guard;
     vm->res.deny_reason.s = reason;
     vm->res.deny_reason.len = (uint32_t)len;
-    if (vm->res.nguardacts < RV_MAX_GUARDACTS) {
+    if (vm->res.nguardacts < vm->guardact_cap) {    /* always: see vm_new */
         const rv_gaction *ga = &vm->img->p->gactions[action];
         rv_guardact *g = &vm->guardacts[vm->res.nguardacts++];
         g->guard = guard;
@@ -581,7 +581,7 @@ void vm_note_redactions(rv_vm *vm, uint32_t guard, uint32_t action, uint32_t cou
             vm->guardacts[i].count += count;
             return;
         }
-    if (vm->res.nguardacts < RV_MAX_GUARDACTS) {
+    if (vm->res.nguardacts < vm->guardact_cap) {    /* always: see vm_new */
         const rv_gaction *ga = &vm->img->p->gactions[action];
         rv_guardact *g = &vm->guardacts[vm->res.nguardacts++];
         g->guard = guard;

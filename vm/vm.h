@@ -336,7 +336,6 @@ typedef struct {
    framing.  routec's static worst case counts judges with these. */
 #define RV_JUDGE_OUTPUT   16
 #define RV_JUDGE_OVERHEAD 320
-#define RV_MAX_GUARDACTS 64     /* guardrail actions recorded per request */
 
 typedef struct {
     rv_status status;           /* the last status vm_start/vm_resume returned */
@@ -354,6 +353,9 @@ typedef struct {
     uint32_t denied_by;         /* guardrail, RV_NONE */
     rv_sv deny_reason;
     uint32_t redacted;          /* redactions made (input and output) */
+    /* what each guardrail action did: one record per action that redacted
+       (its count summed over the request) and one for the refusal -- never
+       cut short: room for every action of the program, and the refusal */
     const rv_guardact *guardacts;
     uint32_t nguardacts;
     const rv_attempt *attempts;

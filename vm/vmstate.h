@@ -63,7 +63,8 @@ struct rv_vm {
     rv_chatmsg judge_msgs[2];
     rv_result res;
     rv_attempt attempts[RV_MAX_ATTEMPTS];
-    rv_guardact guardacts[RV_MAX_GUARDACTS];
+    rv_guardact *guardacts;     /* guardact_cap records: the program's actions, and one refusal */
+    uint32_t guardact_cap;
     rv_toolcall *tools;         /* the accepted answer's tool calls (VM memory) */
 
     /* clock and estimates */

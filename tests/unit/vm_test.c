@@ -297,6 +297,55 @@ static void test_call_settings(void)
     rv_program_free(p);
 }
 
+/* Every guardrail action that acted is in the result, however many: a
+   guardrail of 70 redactions and a deny, all of which act on one request,
+   gives 70 redaction records and the refusal (traces are written from
+   them). */
+static void test_many_guardacts(void)
+{
+    enum { N = 70 };
+    char pol[8192], req[1024];
+    int n = snprintf(pol, sizeof pol, "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+                     "model m from p { id \"m\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+                     "guardrail many {\n");
+    int q = snprintf(req, sizeof req, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (int i = 0; i < N; i++) {
+        n += snprintf(pol + n, sizeof pol - (size_t)n, "  redact input matches /w%d\\b/ with \"x\"\n", i);
+        q += snprintf(req + q, sizeof req - (size_t)q, "w%d ", i);
+    }
+    snprintf(pol + n, sizeof pol - (size_t)n, "  deny input matches /stopword/ \"stopped\"\n}\n"
+             "agent a { guard many  route -> m }\n");
+    snprintf(req + q, sizeof req - (size_t)q, "stopword\"}]}");
+    rv_program *p = compile(pol);
+    rv_image img;
+    char err[256];
+    if (!p || vm_image_init(&img, p, err, sizeof err)) {
+        printf("FAIL many guardrail actions: compile\n");
+        failures++;
+        rv_program_free(p);
+        return;
+    }
+    rv_vm *vm = vm_new(&img, NULL, NULL);
+    const rv_result *res = vm_result(vm);
+    rv_request *r = request(req);
+    rv_status st = vm_start(vm, 0, r, NULL);
+    uint32_t redacts = 0, denials = 0;
+    for (uint32_t i = 0; i < res->nguardacts; i++) {
+        if (res->guardacts[i].denied)
+            denials++;
+        else if (res->guardacts[i].count == 1)
+            redacts++;
+    }
+    CHECK("every guardrail action that acted is recorded (70 redactions and the refusal)",
+          st == RV_DENIED && res->redacted == N && res->nguardacts == N + 1 && redacts == N && denials == 1 &&
+          res->guardacts[N].denied,
+          "st=%d redacted=%u records=%u redactions=%u refusals=%u", st, res->redacted, res->nguardacts, redacts, denials);
+    req_free(r);
+    vm_free(vm);
+    vm_image_free(&img);
+    rv_program_free(p);
+}
+
 int main(void)
 {
     rv_program *p = compile(POLICY);
@@ -787,5 +836,6 @@ int main(void)
     vm_image_free(&img);
     rv_program_free(p);
     test_call_settings();
+    test_many_guardacts();
     return failures ? 1 : 0;
 }
