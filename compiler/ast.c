@@ -1,4 +1,6 @@
 /* AST constructors and list helpers; see ast.h. */
+#include <string.h>
+
 #include "ast.h"
 
 const char *const ast_binop_names[] = {
@@ -23,6 +25,12 @@ ast *ast_new(arena *a, ast_kind kind, src_span at)
     } else if (kind >= D_CONST && kind <= D_TEST) {
         if (!(n->u.decl = arena_alloc(a, sizeof *n->u.decl)))
             return NULL;
+    } else if (kind == N_RULE) {
+        if (!(n->u.rule = arena_alloc(a, sizeof *n->u.rule)))
+            return NULL;
+    } else if (kind == N_GIVEN) {
+        if (!(n->u.given = arena_alloc(a, sizeof *n->u.given)))
+            return NULL;
     }
     return n;
 }
@@ -44,4 +52,16 @@ unsigned ast_count(const ast *list)
     for (; list; list = list->next)
         n++;
     return n;
+}
+
+src_span ast_name_span(const ast *e, ast_pos p, const char *name)
+{
+    src_span s = { e->at.file, p.line, p.col, p.line, p.col + (uint32_t)strlen(name) };
+    return s;
+}
+
+ast_pos ast_pos_of(src_span at)
+{
+    ast_pos p = { at.line, at.col };
+    return p;
 }

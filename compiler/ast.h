@@ -48,9 +48,11 @@ struct call_settings;     /* compiler/compiler.h */
 
 typedef struct ast ast;
 
-/* The rarer node kinds keep their fields out of line, so the common
-   expression node stays small (the AST of a 100,000-line policy is a few
-   hundred thousand nodes). */
+/* Every node is 72 bytes: a 1M-line policy has a few million of them.
+   The rarer kinds keep their fields out of line, and the position of a
+   name inside a node (a call's function, a field access's field, a
+   budget's period) is kept as a line and column: it ends strlen(name)
+   bytes later (ast_name_span()). */
 /* T_CHEAPEST/T_FASTEST: cands (E_NAME list), cond (where or NULL)
    T_CASCADE: cands, cond (threshold), by, judge (E_NAME), check
    T_SPLIT: arms (N_ARM list), cond (key)
@@ -75,53 +77,60 @@ typedef struct {
     ast *agent, *request, *givens, *expects;   /* D_TEST */
     int file_level;  /* declared in a file given on the command line */
 } ast_decl;
+/* N_RULE: cond NULL = otherwise; opts: the N_ITEM call settings as
+   written, calls: as the checker merged them with the enclosing rule's */
+typedef struct { ast *cond, *target, *reason, *opts; struct call_settings *calls; } ast_rule;
+/* N_GIVEN: model answers text [confidence c] | model fails what |
+   hook answers model */
+typedef struct { rv_givenkind kind; ast *who, *what, *confidence; } ast_given;
+/* where a name inside a node starts */
+typedef struct { uint32_t line, col; } ast_pos;
 struct ast {
-    ast_kind kind;
+    ast_kind kind : 6;
+    /* set by later passes */
+    rv_type type : 6, elem : 6;   /* elem: element type of lists */
+    unsigned fold_state : 3;      /* fold.c: 0 not folded yet, 1 the node itself is constant,
+                                     2 depends on the request, 3 an error in constant arithmetic
+                                     (reported), 4 constant (the value in fold.c's memo) */
+    unsigned depth : 10;          /* expressions and targets: nesting depth, at most AST_MAX_DEPTH */
+    unsigned bare : 1;            /* E_MEMBER: the object is a bare name (u.member.base) */
     src_span at;
     ast *next;
-    /* set by later passes */
-    rv_type type, elem;     /* elem: element type of lists */
     sym *sym;               /* E_NAME / E_MEMBER / T_REF / names in lists */
     int field;              /* E_NAME/E_MEMBER resolved to a request/candidate/... field */
     uint32_t ext;           /* pass-specific scratch (e.g. code generator indexes) */
-    uint8_t fold_state;     /* fold.c: 0 not folded yet, 1 constant (fold_val), 2 depends on the request,
-                               3 an error in constant arithmetic (reported) */
-    uint16_t depth;         /* expressions and targets: nesting depth, at most AST_MAX_DEPTH */
-    ast *fold_val;
     union {
         int64_t i;                                   /* numeric literals, E_BOOL */
         struct { char *s; uint32_t len; } str;       /* E_STR, D_IMPORT path, D_TEST name */
         struct { char *pat; uint32_t flags; } re;    /* E_REGEX */
         char *name;                                  /* E_NAME, T_REF */
-        struct { ast *obj; char *name; src_span name_at; } member;  /* E_MEMBER */
-        struct { char *fn; src_span fn_at; ast *args; } call;       /* E_CALL */
+        /* E_MEMBER: OBJ.name, or BASE.name when the object is a bare name
+           ('bare' set): 'meta.task' is one node */
+        struct { union { ast *obj; char *base; }; char *name; ast_pos name_at; } member;
+        struct { char *fn; ast *args; ast_pos fn_at; } call;  /* E_CALL */
         ast *items;                                  /* E_LIST */
         ast *operand;                                /* E_NOT, E_NEG */
         struct { ast_binop op; ast *l, *r; } bin;    /* E_BINARY */
-        /* T_CHEAPEST/T_FASTEST: cands (E_NAME list), cond (where or NULL)
-           T_CASCADE: cands, cond (threshold), by, judge (E_NAME), check
-           T_SPLIT: arms (N_ARM list), cond (key)
-           T_HOOK: url (E_STR), cond (timeout), dflt
-           T_ROUTE: rules */
         ast_target *t;
-        /* N_RULE: cond NULL = otherwise; opts: the N_ITEM call settings as
-           written, calls: as the checker merged them with the enclosing
-           rule's */
-        struct { ast *cond, *target, *reason, *opts; struct call_settings *calls; } rule;
-        struct { ast *share, *target; } arm;            /* N_ARM */
+        ast_rule *rule;                              /* N_RULE */
+        struct { ast *share, *target; } arm;         /* N_ARM */
         ast_item *item;                              /* N_ITEM, N_REQITEM */
-        struct { ast *amount; char *per; src_span per_at; } budget;  /* N_BUDGET */
+        struct { ast *amount; char *per; ast_pos per_at; } budget;  /* N_BUDGET: AMOUNT per PER */
         struct { rv_gakind kind; rv_dir dir; ast *value, *text; } ga; /* N_GACTION */
-        /* N_GIVEN: model answers text [confidence c] | model fails what |
-           hook answers model */
-        struct { rv_givenkind kind; ast *who, *what, *confidence; } given;
+        ast_given *given;                            /* N_GIVEN */
         ast_decl *decl;
     } u;
 };
+_Static_assert(AST__COUNT <= 64 && RV_T__COUNT < 64 && AST_MAX_DEPTH < 1024, "the node header's bit fields");
+_Static_assert(sizeof(ast) <= 72, "AST nodes stay small");
 
 ast *ast_new(arena *a, ast_kind kind, src_span at);
 /* Append 'tail' (a list) to list 'head'; returns the head. */
 ast *ast_append(ast *head, ast *tail);
 unsigned ast_count(const ast *list);
+/* The span of 'name', which starts at 'p' in 'e''s file. */
+src_span ast_name_span(const ast *e, ast_pos p, const char *name);
+/* Where span 'at' starts. */
+ast_pos ast_pos_of(src_span at);
 
 #endif

@@ -709,7 +709,7 @@ static call_settings *rule_calls(checker *k, ast *r, const call_settings *outer)
         return NULL;
     }
     ast *f[4] = { 0 };
-    ast *opts = r->u.rule.opts, *on;
+    ast *opts = r->u.rule->opts, *on;
     if (opts && (on = take_onfail(k, &opts))) {
         diag_report(D, DG_UNKNOWN_PROPERTY, on->u.item->name_at, "rule blocks have no 'fallback on'");
         diag_hint(D, "a rule takes timeout, backoff, retry and retry_on; 'fallback on' belongs to agents and models");
@@ -729,10 +729,10 @@ static void chk_rules(checker *k, ast *rules, const call_settings *outer)
 {
     for (ast *r = rules; r; r = r->next) {
         r->ext = ++k->rule_no;
-        if (r->u.rule.cond)
-            typ_expect(k->c, r->u.rule.cond, TYP_ROUTE, RV_T_BOOL, "a rule's condition");
-        r->u.rule.calls = rule_calls(k, r, outer);
-        chk_target(k, r->u.rule.target, r->u.rule.calls);
+        if (r->u.rule->cond)
+            typ_expect(k->c, r->u.rule->cond, TYP_ROUTE, RV_T_BOOL, "a rule's condition");
+        r->u.rule->calls = rule_calls(k, r, outer);
+        chk_target(k, r->u.rule->target, r->u.rule->calls);
     }
 }
 
@@ -829,7 +829,8 @@ static void chk_agent(checker *k, sym *s)
             ast *amt = const_of(k, b->u.budget.amount, RV_T_MONEY, "a budget");
             int per = !strcmp(b->u.budget.per, "request") ? 0 : !strcmp(b->u.budget.per, "day") ? 1 : -1;
             if (per < 0) {
-                diag_report(D, DG_BAD_VALUE, b->u.budget.per_at, "budgets are per request or per day");
+                diag_report(D, DG_BAD_VALUE, ast_name_span(b, b->u.budget.per_at, b->u.budget.per),
+                            "budgets are per request or per day");
                 continue;
             }
             if (seen[per]++)
@@ -870,14 +871,14 @@ static void chk_test(checker *k, ast *d)
         next = it->next;
         if (it->kind == N_GIVEN) {
             ast *g = it;
-            if (g->u.given.kind == RV_GIVEN_HOOK) {
-                g->u.given.what->sym = resolve_name(k, g->u.given.what->u.name, g->u.given.what->at,
+            if (g->u.given->kind == RV_GIVEN_HOOK) {
+                g->u.given->what->sym = resolve_name(k, g->u.given->what->u.name, g->u.given->what->at,
                                                     1u << SYM_MODEL, "model");
                 continue;
             }
-            g->u.given.who->sym = resolve_name(k, g->u.given.who->u.name, g->u.given.who->at, 1u << SYM_MODEL, "model");
-            if (g->u.given.kind == RV_GIVEN_FAIL) {
-                ast *w = g->u.given.what;
+            g->u.given->who->sym = resolve_name(k, g->u.given->who->u.name, g->u.given->who->at, 1u << SYM_MODEL, "model");
+            if (g->u.given->kind == RV_GIVEN_FAIL) {
+                ast *w = g->u.given->what;
                 /* the classes a driver reports for a call that was made */
                 static const char *const fails[] = { "timeout", "reset", "refused", "overloaded", "malformed",
                                                      "rate_limited", "server_error", "client_error", "auth",
@@ -901,13 +902,13 @@ static void chk_test(checker *k, ast *d)
                         diag_hint(D, "the classes are timeout, reset, refused, overloaded, malformed, rate_limited, "
                                      "server_error, client_error, auth, context_length, content_filter, error");
                 }
-            } else if (g->u.given.confidence) {
-                ast *cv = const_of(k, g->u.given.confidence, RV_T_NUM, "a confidence");
+            } else if (g->u.given->confidence) {
+                ast *cv = const_of(k, g->u.given->confidence, RV_T_NUM, "a confidence");
                 if (cv) {
                     int64_t x = cv->type == RV_T_INT ? cv->u.i * 1000000 : cv->u.i;
                     if (x < 0 || x > 1000000)
-                        diag_report(D, DG_BAD_VALUE, g->u.given.confidence->at, "a confidence is between 0 and 1");
-                    g->u.given.confidence = fold_lit(k->c, E_NUM, cv->at, x);
+                        diag_report(D, DG_BAD_VALUE, g->u.given->confidence->at, "a confidence is between 0 and 1");
+                    g->u.given->confidence = fold_lit(k->c, E_NUM, cv->at, x);
                 }
             }
             continue;

@@ -442,7 +442,7 @@ static int best_key(cg *g, drule *r, uint32_t n, const char **name)
         return -1;
     memset(count, 0, nk * sizeof *count);
     for (uint32_t i = 0; i < n; i++) {
-        ast *stack[64], *e = r[i].rule->u.rule.cond;
+        ast *stack[64], *e = r[i].rule->u.rule->cond;
         int sp = 0;
         if (e)
             stack[sp++] = e;
@@ -484,7 +484,7 @@ static int plan_dispatch(cg *g, ast *rules, dplan *pl)
     if (!pl->r)
         return 0;
     for (ast *r = rules; r; r = r->next) {
-        ast *cond = r->u.rule.cond, *f = cond ? fold_expr(g->t.c, cond, 0) : NULL;
+        ast *cond = r->u.rule->cond, *f = cond ? fold_expr(g->t.c, cond, 0) : NULL;
         if (f && f->kind == E_BOOL && !f->u.i)
             continue;                               /* never emitted */
         pl->r[pl->n].rule = r;
@@ -501,7 +501,7 @@ static int plan_dispatch(cg *g, ast *rules, dplan *pl)
         drule *d = &pl->r[i];
         if (d->sure)
             continue;
-        d->vals = key_test(g, d->rule->u.rule.cond, pl->key, &only);
+        d->vals = key_test(g, d->rule->u.rule->cond, pl->key, &only);
         d->sure = d->vals && only;
     }
     return 1;
@@ -671,12 +671,12 @@ static void cg_target(cg *g, ast *t);
 static void cg_rule(cg *g, ast *r, jumplist *next)
 {
     tab_loc(&g->t, r->at);
-    ast *cond = r->u.rule.cond;
+    ast *cond = r->u.rule->cond;
     if (cond)
         cg_branch(g, cond, 0, next);
     tab_loc(&g->t, r->at);
     emit(g, OP_RULE, g->rule_base + (uint32_t)r->ext - 1);
-    cg_target(g, r->u.rule.target);
+    cg_target(g, r->u.rule->target);
 }
 
 /* A dispatched rule block (see "dispatch" above):
@@ -729,7 +729,7 @@ static int cg_dispatched(cg *g, const dplan *pl)
                has passed for every class that lists it */
             tab_loc(&g->t, r->at);
             emit(g, OP_RULE, g->rule_base + (uint32_t)r->ext - 1);
-            cg_target(g, r->u.rule.target);
+            cg_target(g, r->u.rule->target);
             continue;
         }
         jumplist next = { 0 };
@@ -967,18 +967,18 @@ static void cg_test(cg *g, ast *d)
     uint32_t gfirst = p->ngiven;
     for (ast *gv = d->u.decl->givens; gv; gv = gv->next) {
         uint32_t text = RV_NONE;
-        if (gv->u.given.kind == RV_GIVEN_ANSWER)
-            text = tab_intern(&g->t, gv->u.given.what->u.str.s, gv->u.given.what->u.str.len);
-        else if (gv->u.given.kind == RV_GIVEN_FAIL)
-            text = tab_str(&g->t, gv->u.given.what->u.name);
+        if (gv->u.given->kind == RV_GIVEN_ANSWER)
+            text = tab_intern(&g->t, gv->u.given->what->u.str.s, gv->u.given->what->u.str.len);
+        else if (gv->u.given->kind == RV_GIVEN_FAIL)
+            text = tab_str(&g->t, gv->u.given->what->u.name);
         rv_given *gg = TAB_ROW(&g->t, p->givens, p->ngiven, cap_given);
         if (!gg)
             return;
-        gg->kind = gv->u.given.kind;
-        gg->model = gv->u.given.kind == RV_GIVEN_HOOK ? gv->u.given.what->sym->index : gv->u.given.who->sym->index;
+        gg->kind = gv->u.given->kind;
+        gg->model = gv->u.given->kind == RV_GIVEN_HOOK ? gv->u.given->what->sym->index : gv->u.given->who->sym->index;
         gg->hook = RV_NONE;
         gg->text = text;
-        gg->confidence = gv->u.given.confidence ? gv->u.given.confidence->u.i : -1;
+        gg->confidence = gv->u.given->confidence ? gv->u.given->confidence->u.i : -1;
     }
     uint32_t gcount = p->ngiven - gfirst;
     uint32_t first_fn = RV_NONE, nexp = 0;

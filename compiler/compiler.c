@@ -67,6 +67,7 @@ void comp_free(rv_compiler *c)
     if (!c)
         return;
     import_free(c);
+    free(c->fold_memo);
     free(c->incdirs);
     free(c->buckets);
     free(c->order);

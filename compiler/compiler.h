@@ -128,6 +128,8 @@ typedef struct {
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int parse_recovered;        /* a syntax error made the parser skip text */
     int oom;
+    struct fold_memo { ast *node, *value; } *fold_memo;   /* fold.c: folded values, by node */
+    uint32_t fold_n, fold_cap;
     uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */
     uint32_t typ_depth;         /* typing.c: typ_expr() frames, at most TYP_MAX_DEPTH */
     uint32_t typ_too_deep;      /* typing.c: times that limit was met (reported once) */

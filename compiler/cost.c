@@ -193,7 +193,7 @@ static int64_t cands_max(coster *k, const ast *cands)
     return best;
 }
 
-static const ast *rule_target(const ast *r) { return r->u.rule.target; }
+static const ast *rule_target(const ast *r) { return r->u.rule->target; }
 static const ast *arm_target(const ast *a) { return a->u.arm.target; }
 
 /* The dearest of the targets of a list of rules or arms. */

@@ -7,11 +7,14 @@
    conditions to find what is constant.  Names of constants fold to the
    value the expression typing gave them (typing.c, typ_const()), which
    always ran first: folding never types anything and never reads the
-   request.  Answers are cached on the node. */
+   request.  Answers are cached: on the node when the answer is the node
+   itself, in a memo keyed by node otherwise (the memo, below). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "arith.h"
 #include "fold.h"
+#include "mem.h"
 
 #define D (&c->diag)
 
@@ -56,22 +59,81 @@ static ast_kind lit_kind(rv_type t)
    when it depends on the request. */
 static ast *fold_uncached(rv_compiler *c, ast *e, int report);
 
+/* ---------------------------------------------------------------- the memo */
+
+/* Folded values that are not the node itself (a constant's name, constant
+   arithmetic, a list), by node: open addressing, pointers hashed. */
+static uint32_t memo_slot(const rv_compiler *c, const ast *e)
+{
+    uintptr_t h = (uintptr_t)e >> 4;
+    return (uint32_t)((h ^ (h >> 17)) * 2654435761u) & (c->fold_cap - 1);
+}
+
+/* NULL when 'e' is not there (a copy of a node whose value is: folding
+   it again puts it in) */
+static ast *memo_get(const rv_compiler *c, const ast *e)
+{
+    if (!c->fold_cap)
+        return NULL;
+    for (uint32_t s = memo_slot(c, e); c->fold_memo[s].node; s = (s + 1) & (c->fold_cap - 1))
+        if (c->fold_memo[s].node == e)
+            return c->fold_memo[s].value;
+    return NULL;
+}
+
+static int memo_put(rv_compiler *c, ast *e, ast *v)
+{
+    if ((c->fold_n + 1) * 2 > c->fold_cap) {
+        uint32_t cap = c->fold_cap ? c->fold_cap * 2 : 256, old = c->fold_cap;
+        struct fold_memo *m = mem_calloc(cap, sizeof *m), *was = c->fold_memo;
+        if (!m) {
+            c->oom = 1;
+            return -1;
+        }
+        c->fold_memo = m;
+        c->fold_cap = cap;
+        for (uint32_t i = 0; i < old; i++)
+            if (was[i].node) {
+                uint32_t s = memo_slot(c, was[i].node);
+                while (m[s].node)
+                    s = (s + 1) & (cap - 1);
+                m[s] = was[i];
+            }
+        free(was);
+    }
+    uint32_t s = memo_slot(c, e);
+    while (c->fold_memo[s].node)
+        s = (s + 1) & (c->fold_cap - 1);
+    c->fold_memo[s].node = e;
+    c->fold_memo[s].value = v;
+    c->fold_n++;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- folding */
+
 /* Folding is asked for the same nodes many times (the linter, the code
-   generator): the answer is kept on the node once its type is known. */
+   generator): the answer is kept once its type is known -- on the node
+   when it is the node itself (a literal), in the memo otherwise. */
 static ast *fold(rv_compiler *c, ast *e, int report)
 {
     if (!e || e->type == RV_T__COUNT)
         return NULL;
     if (e->fold_state == 1)
-        return e->fold_val;
+        return e;
+    ast *v;
+    if (e->fold_state == 4 && (v = memo_get(c, e)))
+        return v;
     if (e->fold_state == 3 || (e->fold_state == 2 && !report))
         return NULL;
-    ast *v = fold_uncached(c, e, report);
+    v = fold_uncached(c, e, report);
     /* constants' own folding can fail for reasons reported elsewhere;
        only cache a definite answer */
     if (v) {
-        e->fold_state = 1;
-        e->fold_val = v;
+        if (v == e)
+            e->fold_state = 1;
+        else if (!memo_put(c, e, v))
+            e->fold_state = 4;
     } else if (e->fold_state != 3 && !c->diag.oom && (!(e->kind == E_NAME || e->kind == E_MEMBER) || !e->sym ||
                                     e->sym->kind != SYM_CONST)) {
         e->fold_state = 2;   /* (a constant that failed to fold may be reported again) */

@@ -65,7 +65,7 @@ static int complementary(rv_compiler *c, ast *rules)
 {
     for (ast *a = rules; a; a = a->next)
         for (ast *b = a->next; b; b = b->next)
-            if (a->u.rule.cond && b->u.rule.cond && imply_complement(c, a->u.rule.cond, b->u.rule.cond))
+            if (a->u.rule->cond && b->u.rule->cond && imply_complement(c, a->u.rule->cond, b->u.rule->cond))
                 return 1;
     return 0;
 }
@@ -86,16 +86,16 @@ static void lint_rules(rv_compiler *c, ast *block)
     ast *ender = NULL;              /* otherwise / always-true rule */
     int decided = 0;
     for (ast *r = block->u.t->rules; r; r = r->next) {
-        int truth = const_truth(c, r->u.rule.cond);
+        int truth = const_truth(c, r->u.rule->cond);
         if (ender) {
             diag_report(D, DG_UNREACHABLE, r->at, "rule %u can never be reached", (unsigned)r->ext);
-            diag_note(D, ender->at, ender->u.rule.cond ? "rule %u matches every request"
+            diag_note(D, ender->at, ender->u.rule->cond ? "rule %u matches every request"
                                                        : "rule %u ('otherwise') matches every request",
                       (unsigned)ender->ext);
             continue;
         }
         if (truth == 0) {
-            diag_report(D, DG_UNREACHABLE, r->u.rule.cond->at, "this condition is always false: rule %u never matches",
+            diag_report(D, DG_UNREACHABLE, r->u.rule->cond->at, "this condition is always false: rule %u never matches",
                         (unsigned)r->ext);
             continue;
         }
@@ -105,13 +105,13 @@ static void lint_rules(rv_compiler *c, ast *block)
             continue;
         }
         imply_conj cj;
-        if (imply_conj_of(c, r->u.rule.cond, &cj)) {
+        if (imply_conj_of(c, r->u.rule->cond, &cj)) {
             c->oom = 1;
             break;
         }
         ast *clash[2];
         if (imply_contradiction(c, &cj, clash)) {
-            diag_report(D, DG_UNREACHABLE, r->u.rule.cond->at, "this condition can never be true: rule %u never matches",
+            diag_report(D, DG_UNREACHABLE, r->u.rule->cond->at, "this condition can never be true: rule %u never matches",
                         (unsigned)r->ext);
             diag_note(D, clash[1]->at, "this test contradicts an earlier one of the same value");
             continue;
@@ -143,11 +143,11 @@ static void undecided_in(rv_compiler *c, ast *t)
     case T_ROUTE: {
         int decided = 0;
         for (ast *r = t->u.t->rules; r && !decided; r = r->next)
-            decided = const_truth(c, r->u.rule.cond) == 1;
+            decided = const_truth(c, r->u.rule->cond) == 1;
         if (!decided)
             report_undecided(c, t);
         for (ast *r = t->u.t->rules; r; r = r->next)
-            undecided_in(c, r->u.rule.target);
+            undecided_in(c, r->u.rule->target);
         return;
     }
     case T_SPLIT:
@@ -374,7 +374,7 @@ static void lint_target(rv_compiler *c, ast *t, sym *agent)
     case T_ROUTE:
         lint_rules(c, t);
         for (ast *r = t->u.t->rules; r; r = r->next)
-            lint_target(c, r->u.rule.target, agent);
+            lint_target(c, r->u.rule->target, agent);
         return;
     case T_CHEAPEST:
     case T_FASTEST:
@@ -462,7 +462,7 @@ static void target_edges(cycle_ctx *cc, ast *t)
         return;
     case T_ROUTE:
         for (ast *r = t->u.t->rules; r; r = r->next)
-            target_edges(cc, r->u.rule.target);
+            target_edges(cc, r->u.rule->target);
         return;
     case T_SPLIT:
         for (ast *a = t->u.t->arms; a; a = a->next)

@@ -268,16 +268,16 @@ void tab_rules(tab_builder *tb, ast *t, uint32_t agent)
             tab_loc(tb, r->at);
             tb->p->rules[idx].agent = agent;
             tb->p->rules[idx].number = (uint32_t)r->ext;
-            tb->p->rules[idx].reason = r->u.rule.reason ? tab_intern(tb, r->u.rule.reason->u.str.s,
-                                                                 r->u.rule.reason->u.str.len) : RV_NONE;
-            tb->p->rules[idx].otherwise = !r->u.rule.cond;
-            const call_settings *cs = r->u.rule.calls;
+            tb->p->rules[idx].reason = r->u.rule->reason ? tab_intern(tb, r->u.rule->reason->u.str.s,
+                                                                 r->u.rule->reason->u.str.len) : RV_NONE;
+            tb->p->rules[idx].otherwise = !r->u.rule->cond;
+            const call_settings *cs = r->u.rule->calls;
             tb->p->rules[idx].timeout = cs ? cs->timeout : 0;
             tb->p->rules[idx].backoff = cs ? cs->backoff : 0;
             tb->p->rules[idx].retry = cs ? cs->retry : RV_NONE;
             tb->p->rules[idx].retry_on = cs ? cs->retry_on : 0;
             tb->p->rules[idx].loc = tb->cur_loc;
-            tab_rules(tb, r->u.rule.target, agent);
+            tab_rules(tb, r->u.rule->target, agent);
         }
         return;
     case T_SPLIT:

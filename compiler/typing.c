@@ -252,7 +252,7 @@ static char *dotted(rv_compiler *c, ast *e)
         return e->u.name;
     if (e->kind != E_MEMBER)
         return NULL;
-    char *l = dotted(c, e->u.member.obj);
+    char *l = e->bare ? e->u.member.base : dotted(c, e->u.member.obj);
     return l ? arena_printf(&c->arena, "%s.%s", l, e->u.member.name) : NULL;
 }
 
@@ -300,8 +300,7 @@ static rv_type type_of_member(rv_compiler *c, ast *e, typ_scope sc)
 {
     e->field = -1;
     /* the common case, meta.key, without building the dotted string */
-    ast *obj = e->u.member.obj;
-    if (obj->kind == E_NAME && !strcmp(obj->u.name, "meta") && sc != TYP_CONST && sc != TYP_EXPECT) {
+    if (e->bare && !strcmp(e->u.member.base, "meta") && sc != TYP_CONST && sc != TYP_EXPECT) {
         e->ext = 'M';
         e->field = meta_key_id(c, e->u.member.name);
         return RV_T_STR;
@@ -320,7 +319,8 @@ static rv_type type_of_member(rv_compiler *c, ast *e, typ_scope sc)
     if (!strncmp(path, "response.", 9) && sc == TYP_CHECK) {
         int f = field_lookup(rv_respfields, RV_RESP__COUNT, path + 9);
         if (f < 0) {
-            diag_report(D, DG_UNDECLARED, e->u.member.name_at, "responses have no field '%s'", path + 9);
+            diag_report(D, DG_UNDECLARED, ast_name_span(e, e->u.member.name_at, e->u.member.name), "responses have no field '%s'",
+                        path + 9);
             const char *cands[RV_RESP__COUNT];
             for (int i = 0; i < RV_RESP__COUNT; i++) cands[i] = rv_respfields[i].name;
             const char *sug = diag_suggest(path + 9, cands, RV_RESP__COUNT);
@@ -397,7 +397,7 @@ static rv_type type_of_call(rv_compiler *c, ast *e, typ_scope sc)
         if (!strcmp(rv_builtins[i].name, fn))
             b = i;
     if (b < 0) {
-        diag_report(D, DG_BAD_CALL, e->u.call.fn_at, "unknown function '%s'", fn);
+        diag_report(D, DG_BAD_CALL, ast_name_span(e, e->u.call.fn_at, fn), "unknown function '%s'", fn);
         const char *cands[RV_BI__COUNT + 1];
         for (int i = 0; i < RV_BI__COUNT; i++) cands[i] = rv_builtins[i].name;
         cands[RV_BI__COUNT] = "matches";
@@ -527,8 +527,9 @@ static int as_number(rv_compiler *c, ast *e)
     arg->next = NULL;
     memset(&e->u, 0, sizeof e->u);
     e->kind = E_CALL;
+    e->bare = 0;
     e->u.call.fn = "decimal";
-    e->u.call.fn_at = e->at;
+    e->u.call.fn_at = ast_pos_of(e->at);
     e->u.call.args = arg;
     e->field = RV_BI_decimal;
     e->type = RV_T_NUM;

@@ -250,7 +250,7 @@ budgets: budget         { $$ = one($1); }
     | budgets ',' budget { $$ = push($1, $3); }
     ;
 budget: expr PER name   { OOM($$ = NEW(N_BUDGET, @$)); $$->u.budget.amount = $1; $$->u.budget.per = $3;
-                          $$->u.budget.per_at = @3; }
+                          $$->u.budget.per_at = ast_pos_of(@3); }
     ;
 
 /* guardrail actions */
@@ -286,21 +286,21 @@ titem: REQUEST name '{' reqitems '}'
     | GIVEN given       { $$ = $2; }
     ;
 given: name ANSWERS STRING
-                        { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given.kind = RV_GIVEN_ANSWER;
-                          OOM($$->u.given.who = NEW(E_NAME, @1)); $$->u.given.who->u.name = $1;
-                          OOM($$->u.given.what = NEW(E_STR, @3)); $$->u.given.what->u.str.s = $3.s;
-                          $$->u.given.what->u.str.len = $3.len; }
+                        { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given->kind = RV_GIVEN_ANSWER;
+                          OOM($$->u.given->who = NEW(E_NAME, @1)); $$->u.given->who->u.name = $1;
+                          OOM($$->u.given->what = NEW(E_STR, @3)); $$->u.given->what->u.str.s = $3.s;
+                          $$->u.given->what->u.str.len = $3.len; }
     | name ANSWERS STRING CONFIDENCE expr
-                        { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given.kind = RV_GIVEN_ANSWER;
-                          OOM($$->u.given.who = NEW(E_NAME, @1)); $$->u.given.who->u.name = $1;
-                          OOM($$->u.given.what = NEW(E_STR, @3)); $$->u.given.what->u.str.s = $3.s;
-                          $$->u.given.what->u.str.len = $3.len; $$->u.given.confidence = $5; }
+                        { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given->kind = RV_GIVEN_ANSWER;
+                          OOM($$->u.given->who = NEW(E_NAME, @1)); $$->u.given->who->u.name = $1;
+                          OOM($$->u.given->what = NEW(E_STR, @3)); $$->u.given->what->u.str.s = $3.s;
+                          $$->u.given->what->u.str.len = $3.len; $$->u.given->confidence = $5; }
     | name FAILS primary
-                        { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given.kind = RV_GIVEN_FAIL;
-                          OOM($$->u.given.who = NEW(E_NAME, @1)); $$->u.given.who->u.name = $1;
-                          $$->u.given.what = $3; }
-    | HOOK ANSWERS name { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given.kind = RV_GIVEN_HOOK;
-                          OOM($$->u.given.what = NEW(E_NAME, @3)); $$->u.given.what->u.name = $3; }
+                        { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given->kind = RV_GIVEN_FAIL;
+                          OOM($$->u.given->who = NEW(E_NAME, @1)); $$->u.given->who->u.name = $1;
+                          $$->u.given->what = $3; }
+    | HOOK ANSWERS name { OOM($$ = NEW(N_GIVEN, @$)); $$->u.given->kind = RV_GIVEN_HOOK;
+                          OOM($$->u.given->what = NEW(E_NAME, @3)); $$->u.given->what->u.name = $3; }
     ;
 reqitems: %empty        { $$.head = $$.tail = NULL; }
     | reqitems reqitem  { $$ = push($1, $2); }
@@ -322,14 +322,14 @@ rules: %empty           { $$.head = $$.tail = NULL; }
          | 'otherwise' '->' target [reason] [{ items }]
    (the items are the rule's call settings: timeout, retry, ...) */
 rule: WHEN expr "->" target reason_opt ropts
-                        { OOM($$ = NEW(N_RULE, @$)); $$->u.rule.cond = $2; $$->u.rule.target = $4;
-                          $$->u.rule.opts = $6.head;
-                          if ($5.s) { OOM($$->u.rule.reason = NEW(E_STR, @5)); $$->u.rule.reason->u.str.s = $5.s;
-                                      $$->u.rule.reason->u.str.len = $5.len; } }
+                        { OOM($$ = NEW(N_RULE, @$)); $$->u.rule->cond = $2; $$->u.rule->target = $4;
+                          $$->u.rule->opts = $6.head;
+                          if ($5.s) { OOM($$->u.rule->reason = NEW(E_STR, @5)); $$->u.rule->reason->u.str.s = $5.s;
+                                      $$->u.rule->reason->u.str.len = $5.len; } }
     | OTHERWISE "->" target reason_opt ropts
-                        { OOM($$ = NEW(N_RULE, @$)); $$->u.rule.target = $3; $$->u.rule.opts = $5.head;
-                          if ($4.s) { OOM($$->u.rule.reason = NEW(E_STR, @4)); $$->u.rule.reason->u.str.s = $4.s;
-                                      $$->u.rule.reason->u.str.len = $4.len; } }
+                        { OOM($$ = NEW(N_RULE, @$)); $$->u.rule->target = $3; $$->u.rule->opts = $5.head;
+                          if ($4.s) { OOM($$->u.rule->reason = NEW(E_STR, @4)); $$->u.rule->reason->u.str.s = $4.s;
+                                      $$->u.rule->reason->u.str.len = $4.len; } }
     ;
 ropts: %empty           { $$.head = $$.tail = NULL; }
     | '{' items '}'     { $$ = $2; }
@@ -412,13 +412,25 @@ expr: expr OR expr      { OOM($$ = binop(ctx, AST_OR, $1, $3, @$)); NEST($$, 1 +
     | postfix
     ;
 postfix: primary
-    | postfix '.' word  { OOM($$ = NEW(E_MEMBER, @$)); $$->u.member.obj = $1; $$->u.member.name = $3;
-                          $$->u.member.name_at = @3; NEST($$, 1 + dep($1)); }
+    /* a bare name's node becomes the field access: 'meta.task' is one node */
+    | postfix '.' word  { unsigned d = 1 + dep($1);
+                          if ($1->kind == E_NAME) {
+                              char *base = $1->u.name;
+                              $$ = $1;
+                              $$->kind = E_MEMBER;
+                              $$->bare = 1;
+                              $$->u.member.base = base;
+                          } else {
+                              OOM($$ = NEW(E_MEMBER, @$));
+                              $$->u.member.obj = $1;
+                          }
+                          $$->at = @$; $$->u.member.name = $3; $$->u.member.name_at = ast_pos_of(@3);
+                          NEST($$, d); }
     | name '(' args_opt ')'
-                        { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = $1; $$->u.call.fn_at = @1;
+                        { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = $1; $$->u.call.fn_at = ast_pos_of(@1);
                           $$->u.call.args = $3.head; NEST($$, 1 + max_dep($3.head, 0)); }
     | MATCHES '(' args_opt ')'
-                        { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = "matches"; $$->u.call.fn_at = @1;
+                        { OOM($$ = NEW(E_CALL, @$)); $$->u.call.fn = "matches"; $$->u.call.fn_at = ast_pos_of(@1);
                           $$->u.call.args = $3.head; NEST($$, 1 + max_dep($3.head, 0)); }
     ;
 args_opt: %empty        { $$.head = $$.tail = NULL; }
@@ -483,7 +495,7 @@ static unsigned max_dep(const ast *list, int targets)
 {
     unsigned d = 0;
     for (; list; list = list->next) {
-        const ast *x = !targets ? list : list->kind == N_RULE ? list->u.rule.target : list->u.arm.target;
+        const ast *x = !targets ? list : list->kind == N_RULE ? list->u.rule->target : list->u.arm.target;
         d = max2(d, dep(x));
     }
     return d;
