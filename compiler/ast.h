@@ -78,8 +78,9 @@ typedef struct {
     int file_level;  /* declared in a file given on the command line */
 } ast_decl;
 /* N_RULE: cond NULL = otherwise; opts: the N_ITEM call settings as
-   written, calls: as the checker merged them with the enclosing rule's */
-typedef struct { ast *cond, *target, *reason, *opts; struct call_settings *calls; } ast_rule;
+   written, calls: as the checker merged them with the enclosing rule's
+   (shared with it when the rule states none) */
+typedef struct { ast *cond, *target, *reason, *opts; const struct call_settings *calls; } ast_rule;
 /* N_GIVEN: model answers text [confidence c] | model fails what |
    hook answers model */
 typedef struct { rv_givenkind kind; ast *who, *what, *confidence; } ast_given;

@@ -700,9 +700,13 @@ static void chk_cands(checker *k, ast *cands, const char *strategy)
 
 /* A rule's call settings ({ timeout 5s  retry 1 ... } after its target),
    merged over those of the enclosing rule ('outer', NULL for none). */
-static call_settings *rule_calls(checker *k, ast *r, const call_settings *outer)
+static const call_settings *rule_calls(checker *k, ast *r, const call_settings *outer)
 {
     static const item_spec spec[] = { { "timeout", 0 }, { "backoff", 0 }, { "retry", 0 }, { "retry_on", 0 } };
+    static const call_settings unstated = { 0, 0, RV_NONE, 0 };
+    /* most rules state nothing: they share what encloses them */
+    if (!r->u.rule->opts)
+        return outer ? outer : &unstated;
     call_settings *cs = arena_alloc(&k->c->arena, sizeof *cs);
     if (!cs) {
         k->c->oom = 1;

@@ -68,6 +68,7 @@ void comp_free(rv_compiler *c)
         return;
     import_free(c);
     free(c->fold_memo);
+    arena_strset_free(&c->names);
     free(c->incdirs);
     free(c->buckets);
     free(c->order);

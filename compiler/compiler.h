@@ -128,6 +128,7 @@ typedef struct {
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int parse_recovered;        /* a syntax error made the parser skip text */
     int oom;
+    arena_strset names;         /* the parser's names (parse_name()) */
     struct fold_memo { ast *node, *value; } *fold_memo;   /* fold.c: folded values, by node */
     uint32_t fold_n, fold_cap;
     uint32_t import_depth;      /* import.c: files being loaded, at most AST_MAX_IMPORTS */

@@ -1,5 +1,6 @@
 /* Diagnostics collection and printing; see diag.h.  Text output follows
    clang's shape; JSON and SARIF are built with jansson. */
+#define _GNU_SOURCE   /* qsort_r */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,7 +33,9 @@ void diag_init(diag_ctx *d, const src_set *src)
     d->src = src;
 }
 
-static char *vformat(const char *fmt, va_list ap)
+/* Texts go to the context's arena: a big policy has a few hundred
+   thousand diagnostics, each with a message and often a note and a hint. */
+static char *vformat(diag_ctx *d, const char *fmt, va_list ap)
 {
     char buf[256];
     va_list aq;
@@ -42,8 +45,8 @@ static char *vformat(const char *fmt, va_list ap)
     if (n < 0)
         return NULL;
     if ((size_t)n < sizeof buf)
-        return mem_strndup(buf, (size_t)n);
-    char *s = mem_malloc((size_t)n + 1);
+        return arena_strndup(&d->text, buf, (size_t)n);
+    char *s = arena_alloc(&d->text, (size_t)n + 1);
     if (s)
         vsnprintf(s, (size_t)n + 1, fmt, ap);
     return s;
@@ -63,7 +66,7 @@ void diag_vreport(diag_ctx *d, diag_code code, src_span at, const char *fmt, va_
     g->code = code;
     g->sev = default_sev[code];
     g->at = at;
-    g->msg = vformat(fmt, ap);
+    g->msg = vformat(d, fmt, ap);
     g->seq = d->n++;
     if (!g->msg)
         d->oom = 1;
@@ -85,11 +88,21 @@ void diag_hint(diag_ctx *d, const char *fmt, ...)
 {
     if (!d->n)
         return;
+    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    free(d->v[d->n - 1].hint);
-    d->v[d->n - 1].hint = vformat(fmt, ap);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    /* most hints repeat the one before (a warning per shadowed rule) */
+    if (n >= 0 && (size_t)n < sizeof buf && d->last_hint && !strcmp(buf, d->last_hint)) {
+        d->v[d->n - 1].hint = d->last_hint;
+        return;
+    }
+    va_start(ap, fmt);
+    d->v[d->n - 1].hint = d->last_hint = vformat(d, fmt, ap);
+    va_end(ap);
+    if (!d->last_hint)
+        d->oom = 1;
 }
 
 void diag_note(diag_ctx *d, src_span at, const char *fmt, ...)
@@ -99,8 +112,9 @@ void diag_note(diag_ctx *d, src_span at, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     diag *g = &d->v[d->n - 1];
-    free(g->note);
-    g->note = vformat(fmt, ap);
+    g->note = vformat(d, fmt, ap);
+    if (!g->note)
+        d->oom = 1;
     g->note_at = at;
     va_end(ap);
 }
@@ -148,9 +162,9 @@ const char *diag_suggest(const char *word, const char *const *cands, size_t n)
     return best;
 }
 
-static int cmp_diag(const void *pa, const void *pb)
+static int cmp_diag(const void *pa, const void *pb, void *ctx)
 {
-    const diag *a = pa, *b = pb;
+    const diag *v = ctx, *a = &v[*(const uint32_t *)pa], *b = &v[*(const uint32_t *)pb];
     if (a->at.file != b->at.file)
         return a->at.file < b->at.file ? -1 : 1;
     if (a->at.line != b->at.line)
@@ -160,10 +174,38 @@ static int cmp_diag(const void *pa, const void *pb)
     return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* The order is found on indexes and then applied in place, cycle by
+   cycle: sorting the records themselves would have qsort() copy them all
+   into a buffer as large as the array. */
 void diag_sort(diag_ctx *d)
 {
-    if (d->n > 1)
-        qsort(d->v, d->n, sizeof *d->v, cmp_diag);
+    if (d->n < 2)
+        return;
+    uint32_t *ix = mem_reallocarray(NULL, d->n, sizeof *ix);
+    if (!ix) {
+        d->oom = 1;
+        return;
+    }
+    for (uint32_t i = 0; i < d->n; i++)
+        ix[i] = i;
+    qsort_r(ix, d->n, sizeof *ix, cmp_diag, d->v);
+    /* position i takes record ix[i]; a record once placed is marked by
+       ix[i] == i */
+    for (uint32_t i = 0; i < d->n; i++) {
+        if (ix[i] == i)
+            continue;
+        diag hold = d->v[i];
+        uint32_t j = i;
+        while (ix[j] != i) {
+            uint32_t from = ix[j];
+            d->v[j] = d->v[from];
+            ix[j] = j;
+            j = from;
+        }
+        d->v[j] = hold;
+        ix[j] = j;
+    }
+    free(ix);
 }
 
 static const char *file_name(const diag_ctx *d, uint32_t f)
@@ -415,11 +457,7 @@ int diag_failed(const diag_ctx *d)
 
 void diag_free(diag_ctx *d)
 {
-    for (unsigned i = 0; i < d->n; i++) {
-        free(d->v[i].msg);
-        free(d->v[i].hint);
-        free(d->v[i].note);
-    }
+    arena_free(&d->text);
     free(d->v);
     memset(d, 0, sizeof *d);
 }

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "arena.h"
 #include "source.h"
 
 typedef enum {
@@ -18,13 +19,15 @@ typedef enum {
 
 typedef enum { SEV_NOTE, SEV_WARNING, SEV_ERROR } diag_sev;
 
+/* The texts belong to the diag_ctx (its arena 'text'); a hint the same
+   as the previous diagnostic's is the same string. */
 typedef struct {
     diag_code code;
     diag_sev sev;
     src_span at;
-    char *msg;
-    char *hint;           /* or NULL */
-    char *note;           /* related location's message, or NULL */
+    const char *msg;
+    const char *hint;     /* or NULL */
+    const char *note;     /* related location's message, or NULL */
     src_span note_at;
     unsigned seq;
 } diag;
@@ -33,6 +36,8 @@ typedef struct {
     const src_set *src;
     diag *v;
     unsigned n, cap;
+    arena text;           /* the diagnostics' texts */
+    const char *last_hint;
     unsigned nerr, nwarn;
     int werror;           /* warnings count as errors */
     int oom;

@@ -332,10 +332,15 @@ static void make_atom(rv_compiler *c, ast *e, imply_atom *a)
     a->subject = 0;
     if (e->kind == E_BINARY && (is_cmp(e->u.bin.op) || e->u.bin.op == AST_IN) && folded(c, e->u.bin.r))
         a->subject = imply_hash(e->u.bin.l) | 1;
-    /* only an equal atom implies 'x == k': filed under its full hash, it
-       meets only later rules that have the same atom (a later 'x == k'
-       still offers its subject, to meet an earlier 'x in [...]') */
-    a->file = a->subject && e->u.bin.op != AST_EQ ? a->subject : a->full;
+}
+
+/* The key an earlier rule is filed under for atom 'a': only an equal
+   atom implies 'x == k', so filed under its full hash it meets only
+   later rules that have the same atom (a later 'x == k' still offers its
+   subject, to meet an earlier 'x in [...]'). */
+static uint32_t file_key(const imply_atom *a)
+{
+    return a->subject && a->e->u.bin.op != AST_EQ ? a->subject : a->full;
 }
 
 int imply_conj_of(rv_compiler *c, ast *cond, imply_conj *cj)
@@ -462,7 +467,7 @@ int imply_add(imply_index *ix, ast *rule, imply_conj cj)
     } else {
         uint32_t keys[IMPLY_MAXATOMS];
         for (uint32_t i = 0; i < cj.n; i++) {
-            keys[i] = cj.v[i].file;
+            keys[i] = file_key(&cj.v[i]);
             if (seen_add(ix, keys[i]))
                 return -1;
         }

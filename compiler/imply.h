@@ -17,7 +17,6 @@ typedef struct {
     ast *e;
     uint32_t full;     /* hash of the whole atom */
     uint32_t subject;  /* hash of its left side, 0 for atoms only equality can imply */
-    uint32_t file;     /* the key an earlier rule is filed under for this atom */
 } imply_atom;
 
 /* A rule's condition as a conjunction of at most IMPLY_MAXATOMS atoms.

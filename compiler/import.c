@@ -39,7 +39,7 @@ static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *d
 
 static int parse_into(rv_compiler *c, uint32_t file, ast **decls)
 {
-    parse_ctx p = { .arena = &c->arena, .diag = &c->diag, .file = file };
+    parse_ctx p = { .arena = &c->arena, .names = &c->names, .diag = &c->diag, .file = file };
     const src_file *f = &c->src.files[file];
     if (parse_check_utf8(&p, f->text, f->len))
         return -1;

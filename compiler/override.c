@@ -52,7 +52,7 @@ int ovr_set(rv_compiler *c, const char *name, const char *text)
         diag_report(&c->diag, DG_SYNTAX, whole, "'%s' is not a constant's name", name);
         return -1;
     }
-    parse_ctx p = { .arena = &c->arena, .diag = &c->diag, .file = (uint32_t)file };
+    parse_ctx p = { .arena = &c->arena, .names = &c->names, .diag = &c->diag, .file = (uint32_t)file };
     const src_file *f = &c->src.files[file];
     unsigned errs = c->diag.nerr;
     if (parse_check_utf8(&p, f->text, f->len) || parse_source(&p, f->text, f->len) || p.oom ||

@@ -32,6 +32,11 @@ int parse_source(parse_ctx *ctx, const char *text, size_t len)
     return r == 0 && ctx->diag->nerr == errs ? 0 : -1;
 }
 
+char *parse_name(parse_ctx *ctx, const char *s, size_t n)
+{
+    return ctx->names ? arena_intern(ctx->arena, ctx->names, s, n) : arena_strndup(ctx->arena, s, n);
+}
+
 /* Report the first byte that breaks UTF-8 (RFC 3629: no overlongs, no
    surrogates, nothing above U+10FFFF) or is a NUL. */
 int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len)

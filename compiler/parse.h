@@ -15,6 +15,7 @@ typedef struct {
     diag_ctx *diag;
     uint32_t file;
     ast *head, *tail;     /* declarations parsed so far */
+    arena_strset *names;  /* names are interned here (the compilation's); NULL: each one copied */
     int value_end;        /* last token ended a value: '/' is division, not a regex */
     int recovered;        /* a syntax error skipped text (declarations may be missing) */
     int oom;
@@ -33,6 +34,11 @@ int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len);
    checker treats it as already wrong, so one bad literal is one
    diagnostic.  No literal reads as it: literals are never negative. */
 #define PARSE_BAD_LITERAL INT64_MIN
+
+/* The lexer's copy of a name, s[0..n): one copy per distinct name when
+   ctx->names is set (a big policy names the same fields and models
+   millions of times).  NULL when out of memory. */
+char *parse_name(parse_ctx *ctx, const char *s, size_t n);
 
 /* Literal helpers shared by the lexer (exposed for tests). */
 int parse_scaled(const char *s, size_t n, int decimals, int64_t mul, int64_t *out);
