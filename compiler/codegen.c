@@ -1023,7 +1023,13 @@ rv_program *cg_program(rv_compiler *c)
     p->nagent = c->count[SYM_AGENT];
     for (uint32_t i = 0; i < c->src.n; i++) {
         p->files[i].name = tab_str(&g.t, c->src.files[i].name);
-        p->files[i].text = c->strip ? tab_str(&g.t, "") : tab_intern(&g.t, c->src.files[i].text, c->src.files[i].len);
+        /* (only routec check, which generates no code, releases texts) */
+        const char *text = c->strip ? "" : src_text(&c->src, i);
+        if (!text) {
+            rv_program_free(p);
+            return NULL;
+        }
+        p->files[i].text = c->strip ? tab_str(&g.t, "") : tab_intern(&g.t, text, c->src.files[i].len);
     }
     p->nfile = c->src.n;
     for (uint32_t i = 0; i < c->norder; i++) {

@@ -80,6 +80,26 @@ void comp_free(rv_compiler *c)
     free(c);
 }
 
+void comp_drop_tree(rv_compiler *c)
+{
+    import_free(c);
+    free(c->fold_memo);
+    c->fold_memo = NULL;
+    c->fold_n = c->fold_cap = 0;
+    arena_strset_free(&c->names);
+    free(c->buckets);
+    free(c->order);
+    free(c->meta_keys);
+    free(c->meta_hash);
+    c->buckets = c->order = NULL;
+    c->meta_keys = NULL;
+    c->meta_hash = NULL;
+    c->nbucket = c->nsym = c->norder = c->order_cap = c->nmeta_key = c->cap_meta_key = 0;
+    c->decls = c->decls_tail = NULL;
+    c->overrides = NULL;
+    arena_free(&c->arena);
+}
+
 int comp_check(rv_compiler *c)
 {
     if (c->oom)

@@ -125,6 +125,7 @@ typedef struct {
     int strip_tests;            /* leave the tests out of the program (their functions, requests, givens) */
     int no_dispatch;            /* rule blocks stay linear (differential tests) */
     const char *cg_too_large;   /* codegen.c: the format's limit a program outgrew, or NULL */
+    int release_text;           /* import.c: release each file's text once parsed (source.h) */
     int std_only;               /* imports outside the stdlib are refused (fuzzing, untrusted text) */
     int parse_recovered;        /* a syntax error made the parser skip text */
     int oom;
@@ -143,6 +144,10 @@ typedef struct {
 /* compiler.c */
 rv_compiler *comp_new(const char *argv0);
 void comp_free(rv_compiler *c);
+/* Free the tree, the symbols and everything else the passes built,
+   keeping what printing the diagnostics needs (c->diag, c->src): after
+   this only diag_*() may be used on 'c', and comp_free(). */
+void comp_drop_tree(rv_compiler *c);
 /* Run every checking pass; returns 0 when there are no errors. */
 int comp_check(rv_compiler *c);
 

@@ -27,7 +27,7 @@ static const diag_sev default_sev[DG__COUNT] = {
 };
 static const char *const sev_names[] = { "note", "warning", "error" };
 
-void diag_init(diag_ctx *d, const src_set *src)
+void diag_init(diag_ctx *d, src_set *src)
 {
     memset(d, 0, sizeof *d);
     d->src = src;
@@ -266,7 +266,7 @@ static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
 {
     size_t len;
     const char *line = src_line(d->src, at.file, at.line, &len);
-    if (!at.line || at.file >= d->src->n)
+    if (!at.line || at.file >= d->src->n || !line)   /* (no line: the file changed since) */
         return;
     size_t col = at.col ? at.col - 1 : 0, end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
     sb_put(s, "    ", 4);
@@ -301,6 +301,8 @@ static uint32_t cp_col(const diag_ctx *d, uint32_t file, uint32_t lineno, uint32
     if (!lineno || !col || file >= d->src->n)
         return col;
     const char *line = src_line(d->src, file, lineno, &len);
+    if (!line)
+        return col;
     uint32_t cp = 1;
     for (size_t i = 0; i + 1 < col && i < len; i++)
         cp += ((unsigned char)line[i] & 0xc0) != 0x80;

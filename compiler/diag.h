@@ -33,7 +33,7 @@ typedef struct {
 } diag;
 
 typedef struct {
-    const src_set *src;
+    src_set *src;         /* (its texts are read again when released) */
     diag *v;
     unsigned n, cap;
     arena text;           /* the diagnostics' texts */
@@ -48,7 +48,7 @@ typedef enum { DIAG_TEXT, DIAG_JSON, DIAG_SARIF } diag_format;
 extern const char *const diag_names[DG__COUNT];
 extern const char *const diag_descs[DG__COUNT];
 
-void diag_init(diag_ctx *d, const src_set *src);
+void diag_init(diag_ctx *d, src_set *src);
 /* Report a diagnostic of 'code' at its default severity. */
 void diag_report(diag_ctx *d, diag_code code, src_span at, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

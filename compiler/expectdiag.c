@@ -73,6 +73,10 @@ int xdiag_verify(rv_compiler *c, const char *name, FILE *out)
         return -1;
     }
     const src_file *f = &c->src.files[0];
+    if (!src_text(&c->src, 0)) {
+        fprintf(out, "FAIL %s: changed while it was checked\n", name);
+        return -1;
+    }
     expectation *ex = NULL;
     size_t nex = 0, cap = 0;
     int bad = 0;

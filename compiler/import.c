@@ -122,7 +122,7 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
         why = whybuf;
         goto fail;
     }
-    int file = src_add(&c->src, name, path, (const char *)f.buf, f.len);
+    int file = src_add(&c->src, name, path, (const char *)f.buf, f.len), f_mapped = f.mapped;
     rbc_unmap_file(&f);
     size_t cap = c->loaded_cap;
     if (file < 0 || MEM_GROW(c->loaded, c->nloaded, cap)) {
@@ -141,6 +141,9 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
     c->nloaded++;
     ast *decls = NULL;
     int r = parse_into(c, (uint32_t)file, &decls);
+    /* (only what was mapped is a regular file that can be read again) */
+    if (c->release_text && f_mapped && src_release(&c->src, (uint32_t)file, real))
+        c->oom = 1;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');

@@ -113,8 +113,10 @@ static int parse_args(int argc, char **argv, options *o)
 }
 
 /* Compile one policy through every check.  Returns the compiler (the
-   caller frees it) with *status: 0 clean, 1 findings, 2 I/O. */
-static rv_compiler *compile(const options *o, const char *file, int *status)
+   caller frees it) with *status: 0 clean, 1 findings, 2 I/O.  'check':
+   no code will be generated, so the source texts are released while the
+   passes run (read again to print diagnostics; see source.h). */
+static rv_compiler *compile(const options *o, const char *file, int check, int *status)
 {
     rv_compiler *c = comp_new(NULL);
     if (!c) {
@@ -131,6 +133,7 @@ static rv_compiler *compile(const options *o, const char *file, int *status)
     memcpy(c->incdirs, o->incdirs, o->nincdir * sizeof *c->incdirs);
     c->nincdir = o->nincdir;
     c->verbose = o->verbose;
+    c->release_text = check;
     c->strip = o->strip;
     c->strip_tests = o->strip_tests;
     c->no_dispatch = o->no_dispatch;
@@ -158,7 +161,7 @@ static int cmd_check(const options *o)
     int worst = RC_OK, failed = 0;
     for (unsigned i = 0; i < o->nfile; i++) {
         int st;
-        rv_compiler *c = compile(o, o->files[i], &st);
+        rv_compiler *c = compile(o, o->files[i], 1, &st);
         if (st > worst)
             worst = st;
         if (!c)
@@ -168,6 +171,7 @@ static int cmd_check(const options *o)
             comp_free(c);
             continue;
         }
+        comp_drop_tree(c);   /* the diagnostics are printed after every file is checked */
         cs[n] = c;
         ds[n++] = &c->diag;
     }
@@ -204,7 +208,7 @@ static int cmd_build(const options *o)
         return RC_USAGE;
     }
     int st;
-    rv_compiler *c = compile(o, o->files[0], &st);
+    rv_compiler *c = compile(o, o->files[0], 0, &st);
     if (!c)
         return st;
     static char errbuf[1 << 16];
@@ -255,7 +259,7 @@ static int cmd_dis(const options *o)
             return RC_FINDINGS;
         }
         int st;
-        rv_compiler *c = compile(o, o->files[0], &st);
+        rv_compiler *c = compile(o, o->files[0], 0, &st);
         if (!c)
             return st;
         if (st != RC_OK) {
@@ -329,7 +333,7 @@ static int cmd_test(const options *o)
     int usage_err = 0, below = 0;
     for (unsigned i = 0; i < o->nfile; i++) {
         int st;
-        rv_compiler *c = compile(o, o->files[i], &st);
+        rv_compiler *c = compile(o, o->files[i], 0, &st);
         if (!c || st != RC_OK) {
             if (c)
                 diag_print(&c->diag, DIAG_TEXT, stdout);

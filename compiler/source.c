@@ -3,7 +3,25 @@
 #include <string.h>
 
 #include "mem.h"
+#include "rbc.h"
 #include "source.h"
+
+/* A checksum that tells a file's bytes from other bytes of the same
+   length (not against an adversary: the file is the user's own). */
+static uint64_t text_sum(const char *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+    return h;
+}
 
 int src_add(src_set *s, const char *name, const char *path, const char *text, size_t len)
 {
@@ -17,6 +35,7 @@ int src_add(src_set *s, const char *name, const char *path, const char *text, si
     f->path = mem_strndup(path, strlen(path));
     f->text = mem_strndup(text, len);
     f->len = len;
+    f->sum = text_sum(text, len);
     uint32_t nl = 1;
     for (const char *q = text, *e = text + len; (q = memchr(q, '\n', (size_t)(e - q))); q++)
         nl++;
@@ -32,19 +51,58 @@ int src_add(src_set *s, const char *name, const char *path, const char *text, si
     return (int)s->n++;
 }
 
-const char *src_line(const src_set *s, uint32_t file, uint32_t line, size_t *len)
+int src_release(src_set *s, uint32_t file, const char *path)
+{
+    if (file >= s->n || !s->files[file].text)
+        return 0;
+    src_file *f = &s->files[file];
+    char *p = mem_strndup(path, strlen(path));
+    if (!p)
+        return -1;
+    free(f->reload);
+    f->reload = p;
+    free(f->text);
+    f->text = NULL;
+    return 0;
+}
+
+const char *src_text(src_set *s, uint32_t file)
+{
+    if (file >= s->n)
+        return NULL;
+    src_file *f = &s->files[file];
+    if (f->text || f->changed || !f->reload)
+        return f->text;
+    rbc_file m;
+    rv_err err;
+    /* (a file grown past its old length fails to map: changed) */
+    if (rbc_map_file(f->reload, f->len + 1, &m, &err)) {
+        f->changed = 1;
+        return NULL;
+    }
+    if (m.len == f->len && text_sum((const char *)m.buf, m.len) == f->sum)
+        f->text = mem_strndup((const char *)m.buf, m.len);
+    rbc_unmap_file(&m);
+    f->changed = !f->text;
+    return f->text;
+}
+
+const char *src_line(src_set *s, uint32_t file, uint32_t line, size_t *len)
 {
     *len = 0;
     if (file >= s->n || line == 0 || line > s->files[file].nline)
         return "";
     const src_file *f = &s->files[file];
+    const char *text = src_text(s, file);
+    if (!text)
+        return NULL;
     size_t b = f->line_start[line - 1], e;
-    const char *nl = memchr(f->text + b, '\n', f->len - b);
-    e = nl ? (size_t)(nl - f->text) : f->len;
-    if (e > b && f->text[e - 1] == '\r')
+    const char *nl = memchr(text + b, '\n', f->len - b);
+    e = nl ? (size_t)(nl - text) : f->len;
+    if (e > b && text[e - 1] == '\r')
         e--;
     *len = e - b;
-    return f->text + b;
+    return text + b;
 }
 
 void src_free(src_set *s)
@@ -53,6 +111,7 @@ void src_free(src_set *s)
         free(s->files[i].name);
         free(s->files[i].path);
         free(s->files[i].text);
+        free(s->files[i].reload);
         free(s->files[i].line_start);
     }
     free(s->files);
