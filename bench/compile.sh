@@ -5,6 +5,7 @@
 # usage: sh bench/compile.sh [BUILD]      (make bench runs it through bench/run.sh)
 # env:   LINES (100000)  RUNS (5)  ANCHORS (../shared/anchors next to the repo)
 #        BUDGET (60: seconds of runs per row before it stops repeating)
+#        LINES_BIG (1000000; 0 leaves the big rows out)  RUNS_BIG (3)
 #        RESULTS (bench/RESULTS.md)
 #
 # Rows, each command RUNS times (wall ms, peak RSS from wait4):
@@ -14,6 +15,11 @@
 #   routec verify big.rbc               target: median <= lua5.4 loading big.luac
 #   routec build big.route -o big.rbc   reported (time, .rbc size)
 #   peak RSS of check and build         target: < 300 MB
+# and on a LINES_BIG-line policy of the same shape, RUNS_BIG times each
+# (bounded: about a minute in all, generation included):
+#   luac5.4 -p huge.lua                anchor
+#   routec check huge.route            target: median <= 2 x luac5.4 -p, peak RSS < 300 MB
+#   routec build huge.route            reported (time, peak RSS)
 # Exit status: 0 every target met, 1 a target missed, 2 the benchmark could
 # not run (a tool failed, the policy has errors), 3 skipped (no anchors, no
 # Lua).  Only local files are used; every run is bounded (timeit.py).
@@ -26,6 +32,8 @@ ROUTEC=$BUILD/routec
 ANCHORS=${ANCHORS:-$ROOT/../shared/anchors}
 LINES=${LINES:-100000}
 RUNS=${RUNS:-5}
+LINES_BIG=${LINES_BIG:-1000000}
+RUNS_BIG=${RUNS_BIG:-3}
 BUDGET=${BUDGET:-60}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 
@@ -91,6 +99,28 @@ row verify "$ROUTEC" verify "$WORK/big.rbc"
 "$ROUTEC" build --strip "$WORK/big.route" -o "$WORK/big-strip.rbc" 2>/dev/null
 row verify_strip "$ROUTEC" verify "$WORK/big-strip.rbc"
 
+# the big policy: generated after the rows above (its files are large),
+# checked once for errors like the small one, then timed RUNS_BIG times
+if [ "$LINES_BIG" -gt 0 ]; then
+    echo "compile: generating $LINES_BIG-line policies"
+    mkdir -p "$WORK/big"
+    python3 "$WORK/anchor/gen_policy.py" "$LINES_BIG" "$WORK/big" >/dev/null || fail "the anchor's gen_policy.py failed ($LINES_BIG lines)"
+    python3 "$ROOT/bench/gen_policy.py" "$LINES_BIG" "$WORK/big" || fail "bench/gen_policy.py failed ($LINES_BIG lines)"
+    rm -f "$WORK/big/big.c"
+    mv "$WORK/big/big.lua" "$WORK/huge.lua"
+    mv "$WORK/big/big.route" "$WORK/huge.route"
+    rc=0
+    "$ROUTEC" check "$WORK/huge.route" >/dev/null 2>"$WORK/diagshuge.err" || rc=$?
+    [ "$rc" -le 1 ] || { cat "$WORK/diagshuge.err" >&2; fail "routec check of the big policy exited with status $rc"; }
+    RUNS_SAVED=$RUNS
+    RUNS=$RUNS_BIG
+    row luac_p_big luac5.4 -p "$WORK/huge.lua"
+    row check_big "$ROUTEC" check "$WORK/huge.route"
+    row build_big "$ROUTEC" build "$WORK/huge.route" -o "$WORK/huge.rbc"
+    RUNS=$RUNS_SAVED
+    rm -f "$WORK/huge.rbc"
+fi
+
 {
     echo "date	$(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "nproc	$(nproc 2>/dev/null || echo '?')"
@@ -100,8 +130,11 @@ row verify_strip "$ROUTEC" verify "$WORK/big-strip.rbc"
     echo "lua	$(lua5.4 -v 2>&1 | head -n 1)"
     echo "lines	$LINES"
     echo "runs	$RUNS"
+    echo "lines_big	$LINES_BIG"
+    echo "runs_big	$RUNS_BIG"
     echo "verify_out	$(cat "$WORK/verify.out")"
-    for f in big.lua big.luac big.route big.rbc big-strip.rbc; do
+    for f in big.lua big.luac big.route big.rbc big-strip.rbc huge.lua huge.route; do
+        [ -f "$WORK/$f" ] || continue
         echo "file	$f	$(wc -l <"$WORK/$f" | tr -d ' ')	$(wc -c <"$WORK/$f" | tr -d ' ')"
     done
 } >"$WORK/meta"
