@@ -1,5 +1,6 @@
 /* Driving the flex scanner and bison parser over one file, plus the
    literal helpers the lexer uses.  See parse.h. */
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -9,7 +10,7 @@
 #define YYLTYPE src_span
 #include "lexer.h"
 
-int parse_source(parse_ctx *ctx, const char *text, size_t len)
+int parse_source(parse_ctx *ctx, char *text, size_t len)
 {
     yyscan_t sc;
     if (rv_yylex_init_extra(ctx, &sc)) {
@@ -17,7 +18,7 @@ int parse_source(parse_ctx *ctx, const char *text, size_t len)
         return -1;
     }
     unsigned errs = ctx->diag->nerr;
-    YY_BUFFER_STATE b = rv_yy_scan_bytes(text, (int)len, sc);
+    YY_BUFFER_STATE b = len <= INT_MAX - 2 ? rv_yy_scan_buffer(text, len + 2, sc) : NULL;
     if (!b) {
         rv_yylex_destroy(sc);
         ctx->oom = 1;

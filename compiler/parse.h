@@ -21,10 +21,13 @@ typedef struct {
     int oom;
 } parse_ctx;
 
-/* Parse 'len' bytes of 'text' (which must be NUL-terminated at 'len').
+/* Parse 'len' bytes of 'text', which must be followed by two NULs (at
+   'len' and 'len' + 1, as src_add() leaves them): the scanner works in
+   the caller's buffer, without a copy of its own, writing a byte and
+   putting it back as it goes -- 'text' is as it was when this returns.
    Declarations are appended to ctx->head; errors go to ctx->diag.
    Returns 0 when the file parsed without syntax errors. */
-int parse_source(parse_ctx *ctx, const char *text, size_t len);
+int parse_source(parse_ctx *ctx, char *text, size_t len);
 
 /* Check that 'text' is valid UTF-8 (no overlongs, surrogates or NULs);
    reports the first bad byte.  Returns 0 when valid. */

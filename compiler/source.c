@@ -1,4 +1,5 @@
 /* The compilation's source files; see source.h. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,17 @@ static uint64_t text_sum(const char *p, size_t n)
     return h;
 }
 
+/* A copy of text[0..len) followed by two NULs (see source.h). */
+static char *copy_text(const char *text, size_t len)
+{
+    char *t = len < SIZE_MAX - 2 ? mem_malloc(len + 2) : NULL;
+    if (t) {
+        memcpy(t, text, len);
+        t[len] = t[len + 1] = 0;
+    }
+    return t;
+}
+
 int src_add(src_set *s, const char *name, const char *path, const char *text, size_t len)
 {
     size_t cap = s->cap;
@@ -33,7 +45,7 @@ int src_add(src_set *s, const char *name, const char *path, const char *text, si
     memset(f, 0, sizeof *f);
     f->name = mem_strndup(name, strlen(name));
     f->path = mem_strndup(path, strlen(path));
-    f->text = mem_strndup(text, len);
+    f->text = copy_text(text, len);   /* the scanner works in it in place (parse.h) */
     f->len = len;
     f->sum = text_sum(text, len);
     uint32_t nl = 1;
@@ -81,7 +93,7 @@ const char *src_text(src_set *s, uint32_t file)
         return NULL;
     }
     if (m.len == f->len && text_sum((const char *)m.buf, m.len) == f->sum)
-        f->text = mem_strndup((const char *)m.buf, m.len);
+        f->text = copy_text((const char *)m.buf, m.len);
     rbc_unmap_file(&m);
     f->changed = !f->text;
     return f->text;

@@ -19,8 +19,8 @@ typedef struct { uint32_t file, line, col, end_line, end_col; } src_span;
 typedef struct {
     char *name;          /* as shown in diagnostics ("std/pii.route" for the stdlib) */
     char *path;          /* where it was read from */
-    char *text;          /* NUL-terminated; may contain NUL bytes before 'len';
-                            NULL while released (src_release()) */
+    char *text;          /* followed by two NULs; may contain NUL bytes before
+                            'len'; NULL while released (src_release()) */
     size_t len;
     uint64_t sum;        /* of the text: to know it again */
     char *reload;        /* released: the file to read it again from */
