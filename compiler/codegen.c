@@ -1070,6 +1070,9 @@ int cg_build(rv_compiler *c, const char *sign, uint8_t **out, size_t *outlen, ch
     rv_err err;
     if (!p)
         return -1;
+    /* the program owns what it needs: encoding it and loading it back
+       need no tree beside them */
+    comp_drop_tree(c);
     int r = rbc_write(p, sign, out, outlen, &err);
     rv_program_free(p);
     if (r) {

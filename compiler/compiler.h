@@ -171,7 +171,9 @@ rv_program *cg_program_loaded(rv_compiler *c, char *err, size_t errlen);
    (NULL: unsigned), and loaded and verified as routevm would before they
    are returned: what builds, verifies.  0 with '*buf' owned by the caller
    (free()); otherwise a message in 'err' and -1 when the program could not
-   be made, -2 when it could not be written (the signing key). */
+   be made, -2 when it could not be written (the signing key).  The tree
+   is freed once the program is generated (comp_drop_tree()): afterwards
+   'c' serves only diag_*() and comp_free(). */
 int cg_build(rv_compiler *c, const char *sign, uint8_t **buf, size_t *len, char *err, size_t errlen);
 
 /* resolve.c */
