@@ -95,7 +95,7 @@ st=$(get $gw_port /healthz); check healthz "$([ "$st" = 200 ] && jq -e '.status 
 st=$(get $gw_port /v1/models); check keys-missing-401 "$([ "$st" = 401 ] && jq -e '.error.type == "authentication_error" and .error.code == "invalid_api_key"' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-nope'); check keys-unknown-401 "$([ "$st" = 401 ] && jq -e '.error.message == "invalid API key"' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Basic c2stYWxsOg=='); check keys-not-bearer-401 "$([ "$st" = 401 ]; echo $?)" "status $st"
-st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all'); check models-all-agents "$([ "$st" = 200 ] && jq -e '.object == "list" and ([.data[].id] | sort) == ["billing","capped","frugal","outage","support","thrifty"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
+st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all'); check models-all-agents "$([ "$st" = 200 ] && jq -e '.object == "list" and ([.data[].id] | sort) == ["billing","capped","frugal","limited","outage","support","thrifty"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-billing'); check models-per-key "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["billing","capped"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-hashed'); check keys-sha256-stored "$([ "$st" = 200 ] && jq -e '[.data[].id] == ["support"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/nothing); check unknown-url-404 "$([ "$st" = 404 ] && jq -e '.error.code == "unknown_url"' "$T/out" >/dev/null; echo $?)" "status $st"
@@ -113,7 +113,7 @@ check reload-bad-policy-refused "$([ "$st" = 200 ] && jq -e '.generation == 1' "
 sed 's/^agent billing {/agent invoices {/' "$T/good.route" > "$T/policy.route"
 kill -HUP $gw_pid; sleep 0.5
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all')
-check reload-good-policy "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["capped","frugal","invoices","outage","support","thrifty"]' "$T/out" >/dev/null && grep -q '"event":"policy_reloaded"' "$T/gw.log"; echo $?)" "status $st $(cat "$T/out")"
+check reload-good-policy "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["capped","frugal","invoices","limited","outage","support","thrifty"]' "$T/out" >/dev/null && grep -q '"event":"policy_reloaded"' "$T/gw.log"; echo $?)" "status $st $(cat "$T/out")"
 printf 'sk-new *\nsk-bad\n' > "$T/keys"
 kill -HUP $gw_pid; sleep 0.5
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all')

@@ -89,6 +89,13 @@ sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, char
         free(s);
         return NULL;
     }
+    if (!(s->limits = rl_new(p))) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(&s->img);
+        rv_program_free(p);
+        free(s);
+        return NULL;
+    }
     atomic_init(&s->refs, 1);
     s->p = p;
     s->generation = generation;
@@ -109,6 +116,7 @@ void sp_unref(sp_policy *p)
     if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
         return;
     vm_image_free(&p->img);
+    rl_free(p->limits);
     rv_program_free(p->p);
     free(p);
 }

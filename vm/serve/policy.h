@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "ratelimit.h"
 #include "vm.h"
 
 typedef struct {
@@ -27,6 +28,7 @@ typedef struct sp_policy {
     rv_program *p;
     rv_image img;
     int uses_lang;              /* the program calls lang() */
+    rl_limiter *limits;         /* rpm/tpm of the program's models, shared by every worker (ratelimit.h) */
     uint64_t generation;        /* 1 for the first load, +1 per reload */
     char digest[17];            /* the first 8 bytes of the program's SHA-256, hex */
 } sp_policy;

@@ -33,6 +33,8 @@ static wp_state *wp_new(sp_policy *sp)
     s->health = s->env ? hl_new(p, s->env) : NULL;
     s->circuit = mem_calloc(p->nmodel + 1, 1);
     s->lang = sp->uses_lang ? bi_lang_new() : NULL;
+    if (s->health)
+        hl_limit(s->health, sp->limits);    /* one minute per model for the whole process */
     if (!s->health || !s->circuit || (sp->uses_lang && !s->lang)) {
         wp_free(s);
         return NULL;
