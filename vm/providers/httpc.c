@@ -15,6 +15,7 @@
    through 'done', so a 'done' callback may start the next transfer. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -538,14 +539,19 @@ int hc_run_once(hc_engine *e, int64_t max_wait_us)
 
 /* ---------------------------------------------------------------- engine */
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 hc_engine *hc_new(const hc_loop *loop)
 {
-    static int inited;
-    if (!inited) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return NULL;
-        inited = 1;
-    }
+    pthread_once(&curl_once, curl_init_once);     /* engines may be made on several threads at once */
+    if (curl_init_rc != CURLE_OK)
+        return NULL;
     hc_engine *e = calloc(1, sizeof *e);
     if (!e || !(e->multi = curl_multi_init())) {
         free(e);

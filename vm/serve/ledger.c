@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "ledger.h"
+#include "log.h"
 #include "mem.h"
 
 #define NBUCKET 256
@@ -213,9 +214,14 @@ static void *writer(void *arg)
         l->nrows = l->cap_rows = 0;
         pthread_mutex_unlock(&l->mu);
         int bad = write_rows(l, r, n);
-        if (bad)
-            fprintf(stderr, "{\"level\":\"error\",\"msg\":\"spend ledger: writing %zu rows failed: %s; budgeted calls "
-                            "are refused from now on\"}\n", n, sqlite3_errmsg(l->db));
+        if (bad) {              /* through the log writer: SQLite's message may hold any bytes */
+            lg_line ln;
+            lg_begin(&ln, "error", "ledger_write_failed");
+            lg_str(&ln, "msg", "spend ledger: writing rows failed; budgeted calls are refused from now on");
+            lg_int(&ln, "rows", (int64_t)n);
+            lg_str(&ln, "sqlite", sqlite3_errmsg(l->db));
+            lg_end(&ln);
+        }
         free_rows(r, n);
         free(r);
         pthread_mutex_lock(&l->mu);
