@@ -71,24 +71,6 @@ static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
     return n;
 }
 
-/* Tool-call arguments as the object Anthropic wants ("" is {}). */
-static int args_object(jw_writer *w, rv_sv a, char *err, size_t errlen)
-{
-    if (!a.len) {
-        jw_raw(w, "{}", 2);
-        return 0;
-    }
-    json_t *o = json_loadb(a.s, a.len, 0, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        snprintf(err, errlen, "tool-call arguments are not a JSON object");
-        return -1;
-    }
-    jw_value(w, o);
-    json_decref(o);
-    return 0;
-}
-
 /* One message's blocks: tool results, parts, tool calls, or "(empty)"
    when it has none.  -1 with a message in 'err'. */
 static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
@@ -115,7 +97,7 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
             jw_key(w, "name");
             str(w, m->calls[i].name);
             jw_key(w, "input");
-            if (args_object(w, m->calls[i].args, err, errlen))
+            if (cv_put_args(w, m->calls[i].args, err, errlen))
                 return -1;
             jw_end(w);
         }
@@ -127,38 +109,6 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         jw_end(w);
     }
     return bad ? -1 : 0;
-}
-
-/* The turns, consecutive messages of one side merged into one turn
-   (Anthropic wants the roles to alternate). */
-static int messages_of(jw_writer *w, const cv_conv *cv, char *err, size_t errlen)
-{
-    const char *open = NULL;
-    jw_array(w);
-    for (uint32_t i = 0; i < cv->nmsgs; i++) {
-        const cv_msg *m = &cv->msgs[i];
-        const char *role = m->role == RV_ROLE_ASSISTANT ? "assistant" : "user";
-        if (open != role) {
-            if (open) {
-                jw_end(w);
-                jw_end(w);
-            }
-            jw_object(w);
-            jw_key(w, "role");
-            jw_cstring(w, role);
-            jw_key(w, "content");
-            jw_array(w);
-            open = role;
-        }
-        if (blocks_of(w, m, err, errlen))
-            return -1;
-    }
-    if (open) {
-        jw_end(w);
-        jw_end(w);
-    }
-    jw_end(w);
-    return 0;
 }
 
 static void tools_of(jw_writer *w, const cv_conv *cv)
@@ -223,7 +173,7 @@ char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, cha
     jw_key(&w, "max_tokens");
     jw_int(&w, cv->max_tokens > 0 ? cv->max_tokens : AN_DEFAULT_MAX_TOKENS);
     jw_key(&w, "messages");
-    if (messages_of(&w, cv, err, errlen)) {
+    if (cv_put_turns(&w, cv, blocks_of, err, errlen)) {
         jw_discard(&w);
         return NULL;
     }

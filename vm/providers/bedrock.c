@@ -72,23 +72,6 @@ static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
     return n;
 }
 
-static int args_object(jw_writer *w, rv_sv a, char *err, size_t errlen)
-{
-    if (!a.len) {
-        jw_raw(w, "{}", 2);
-        return 0;
-    }
-    json_t *o = json_loadb(a.s, a.len, 0, NULL);
-    if (!json_is_object(o)) {
-        json_decref(o);
-        snprintf(err, errlen, "tool-call arguments are not a JSON object");
-        return -1;
-    }
-    jw_value(w, o);
-    json_decref(o);
-    return 0;
-}
-
 /* One message's blocks, or {"text": "(empty)"} when it has none. */
 static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
 {
@@ -124,7 +107,7 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
             jw_key(w, "name");
             str(w, m->calls[i].name);
             jw_key(w, "input");
-            if (args_object(w, m->calls[i].args, err, errlen))
+            if (cv_put_args(w, m->calls[i].args, err, errlen))
                 return -1;
             jw_end(w);
             jw_end(w);
@@ -132,37 +115,6 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
     }
     if (!n)
         text_block(w, (rv_sv){ "(empty)", 7 });
-    return 0;
-}
-
-/* The turns, consecutive messages of one side merged into one turn. */
-static int messages_of(jw_writer *w, const cv_conv *cv, char *err, size_t errlen)
-{
-    const char *open = NULL;
-    jw_array(w);
-    for (uint32_t i = 0; i < cv->nmsgs; i++) {
-        const cv_msg *m = &cv->msgs[i];
-        const char *role = m->role == RV_ROLE_ASSISTANT ? "assistant" : "user";
-        if (open != role) {
-            if (open) {
-                jw_end(w);
-                jw_end(w);
-            }
-            jw_object(w);
-            jw_key(w, "role");
-            jw_cstring(w, role);
-            jw_key(w, "content");
-            jw_array(w);
-            open = role;
-        }
-        if (blocks_of(w, m, err, errlen))
-            return -1;
-    }
-    if (open) {
-        jw_end(w);
-        jw_end(w);
-    }
-    jw_end(w);
     return 0;
 }
 
@@ -253,7 +205,7 @@ char *br_body(const cv_conv *cv, size_t *len, char *err, size_t errlen)
     err[0] = 0;
     jw_object(&w);
     jw_key(&w, "messages");
-    if (messages_of(&w, cv, err, errlen)) {
+    if (cv_put_turns(&w, cv, blocks_of, err, errlen)) {
         jw_discard(&w);
         return NULL;
     }

@@ -320,3 +320,52 @@ int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen)
     }
     return 0;
 }
+
+/* ---------------------------------------------------------------- writing turns */
+
+int cv_put_args(jw_writer *w, rv_sv a, char *err, size_t errlen)
+{
+    if (!a.len) {
+        jw_raw(w, "{}", 2);
+        return 0;
+    }
+    json_t *o = json_loadb(a.s, a.len, 0, NULL);
+    if (!json_is_object(o)) {
+        json_decref(o);
+        snprintf(err, errlen, "tool-call arguments are not a JSON object");
+        return -1;
+    }
+    jw_value(w, o);
+    json_decref(o);
+    return 0;
+}
+
+int cv_put_turns(jw_writer *w, const cv_conv *cv, cv_blocks_fn blocks_of, char *err, size_t errlen)
+{
+    const char *open = NULL;
+    jw_array(w);
+    for (uint32_t i = 0; i < cv->nmsgs; i++) {
+        const cv_msg *m = &cv->msgs[i];
+        const char *role = m->role == RV_ROLE_ASSISTANT ? "assistant" : "user";
+        if (open != role) {
+            if (open) {
+                jw_end(w);
+                jw_end(w);
+            }
+            jw_object(w);
+            jw_key(w, "role");
+            jw_cstring(w, role);
+            jw_key(w, "content");
+            jw_array(w);
+            open = role;
+        }
+        if (blocks_of(w, m, err, errlen))
+            return -1;
+    }
+    if (open) {
+        jw_end(w);
+        jw_end(w);
+    }
+    jw_end(w);
+    return 0;
+}

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "jsonw.h"
 #include "vm.h"
 
 typedef enum { CV_TEXT, CV_IMAGE, CV_RAW } cv_partkind;
@@ -74,5 +75,15 @@ typedef struct {
 int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen);
 
 void cv_free(cv_conv *cv);
+
+/* Writing the Anthropic and Bedrock bodies, whose turns have the same
+   shape.  cv_put_args writes tool-call arguments as the object both want
+   ("" is {}); -1 with a message in 'err' when they are not an object.
+   cv_put_turns writes the messages as alternating turns, consecutive
+   messages of one side merged into one turn, each message's content
+   written by 'blocks' (-1 stops, with its message in 'err'). */
+typedef int (*cv_blocks_fn)(jw_writer *w, const cv_msg *m, char *err, size_t errlen);
+int cv_put_args(jw_writer *w, rv_sv args, char *err, size_t errlen);
+int cv_put_turns(jw_writer *w, const cv_conv *cv, cv_blocks_fn blocks, char *err, size_t errlen);
 
 #endif
