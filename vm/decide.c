@@ -216,12 +216,16 @@ static void model_state(rv_vm *vm, uint32_t m, rv_modelstate *st)
         vm->env->model_state(vm->env->ud, m, st);
 }
 
+/* The request's day on the env clock (days before 1970 round down). */
+static int64_t request_day(const rv_vm *vm)
+{
+    return vm->start_us >= 0 ? vm->start_us / 86400000000LL : (vm->start_us + 1) / 86400000000LL - 1;
+}
+
 static rv_spendkey spend_key(rv_vm *vm, uint32_t agent)
 {
     const rv_program *p = vm->img->p;
-    /* the request's day on the env clock (days before 1970 round down) */
-    int64_t day = vm->start_us >= 0 ? vm->start_us / 86400000000LL : (vm->start_us + 1) / 86400000000LL - 1;
-    rv_spendkey k = { rv_str(p, p->agents[agent].name), p->str_len[p->agents[agent].name], day };
+    rv_spendkey k = { rv_str(p, p->agents[agent].name), p->str_len[p->agents[agent].name], request_day(vm) };
     return k;
 }
 
@@ -582,10 +586,27 @@ static step not_made(rv_vm *vm, rv_failure f, const char *why)
     return f == RV_FAIL_DEADLINE ? ST_FAILED : ST_NEXT;
 }
 
+/* One reservation of the call in flight; 0, or non-zero when refused (the
+   others are released, nothing stays reserved). */
+static int reserve_one(rv_vm *vm, const rv_spendkey *k, int64_t worst, int64_t limit)
+{
+    uint64_t t = 0;
+    if (vm->env->reserve(vm->env->ud, k, worst, limit, &t) != 0) {
+        for (uint32_t n = 0; n < vm->cur.nticket; n++)
+            if (vm->env->settle)
+                vm->env->settle(vm->env->ud, vm->cur.ticket[n], 0);
+        vm->cur.nticket = 0;
+        return -1;
+    }
+    vm->cur.ticket[vm->cur.nticket++] = t;
+    return 0;
+}
+
 /* Reserve the call's worst case against the per-day budget of every agent
    on the request's path -- the one addressed, those it delegated or fell
-   back to, the one deciding -- each once.  0 when reserved (or no budget);
-   -1 when one refused (nothing stays reserved). */
+   back to, the one deciding -- each once, then against the caller's.  0
+   when reserved (or no budget); -1 when an agent's refused, -2 when the
+   caller's did (nothing stays reserved). */
 static int reserve_day(rv_vm *vm, int64_t worst)
 {
     const rv_program *p = vm->img->p;
@@ -600,26 +621,26 @@ static int reserve_day(rv_vm *vm, int64_t worst)
         if (!a->budget_day || j < i)
             continue;
         rv_spendkey k = spend_key(vm, who);
-        uint64_t t = 0;
-        if (vm->env->reserve(vm->env->ud, &k, worst, a->budget_day, &t) != 0) {
-            for (uint32_t n = 0; n < vm->cur.nticket; n++)
-                if (vm->env->settle)
-                    vm->env->settle(vm->env->ud, vm->cur.ticket[n], 0);
-            vm->cur.nticket = 0;
+        if (reserve_one(vm, &k, worst, a->budget_day))
             return -1;
-        }
-        vm->cur.ticket[vm->cur.nticket++] = t;
+    }
+    if (vm->caller.budget_day) {
+        rv_spendkey k = { vm->caller.name, vm->caller.name_len, request_day(vm) };
+        if (reserve_one(vm, &k, worst, vm->caller.budget_day))
+            return -2;
     }
     return 0;
 }
 
-/* Is there a per-day budget on the path to reserve against (and a ledger
-   to hold it)? */
+/* Is there a per-day budget on the path or the caller's to reserve against
+   (and a ledger to hold it)? */
 static int day_budgeted(const rv_vm *vm)
 {
     const rv_program *p = vm->img->p;
     if (!vm->env || !vm->env->reserve)
         return 0;
+    if (vm->caller.budget_day)
+        return 1;
     for (uint32_t i = 0; i < vm->nchain; i++)
         if (p->agents[vm->chain[i]].budget_day)
             return 1;
@@ -757,23 +778,26 @@ static step try_step(rv_vm *vm)
         return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
     /* per request: the estimate of this call on top of what was spent
        (estimated only when a budget asks: tokens() reads every message) */
-    for (uint32_t i = 0; i < vm->nchain; i++) {
-        int64_t b = p->agents[vm->chain[i]].budget_request;
+    for (uint32_t i = 0; i <= vm->nchain; i++) {     /* the path's agents, then the caller */
+        int64_t b = i < vm->nchain ? p->agents[vm->chain[i]].budget_request : vm->caller.budget_request;
         if (!b)
             continue;
         int64_t out_limit = judge ? JUDGE_OUTPUT : vm_output_limit(vm, m);
         int64_t est = vm_call_cost(p, m, judge ? judge_tokens(vm) : vm_model_tokens(vm, m),
                                    out_limit ? out_limit : vm_expected_output(vm));
         if (vm->res.cost > b - est || est > b)
-            return not_made(vm, RV_FAIL_BUDGET, "the call would exceed the per-request budget");
+            return not_made(vm, RV_FAIL_BUDGET, i < vm->nchain ? "the call would exceed the per-request budget"
+                                                               : "the call would exceed the caller's per-request budget");
     }
     /* per day: the worst case, reserved before the call and settled after */
     int64_t worst = 0;
     if (day_budgeted(vm)) {
         worst = judge ? vm_call_worst(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, JUDGE_OUTPUT)
                       : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
-        if (reserve_day(vm, worst))
-            return not_made(vm, RV_FAIL_BUDGET, "the daily budget is used up");
+        int refused = reserve_day(vm, worst);
+        if (refused)
+            return not_made(vm, RV_FAIL_BUDGET, refused == -2 ? "the caller's daily budget is used up"
+                                                              : "the daily budget is used up");
     }
     /* the system prompt now: building it may fail (out of memory), and
        that must be known before the call counts as made */
@@ -1027,6 +1051,18 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     vm->start_us = now_us(vm);
     vm->deadline_us = opts ? opts->deadline_us : 0;
     vm->nchain = 0;
+    memset(&vm->caller, 0, sizeof vm->caller);
+    if (opts && opts->caller && (opts->caller->budget_day > 0 || opts->caller->budget_request > 0)) {
+        const rv_caller *c = opts->caller;
+        vm->caller = *c;
+        vm->caller.budget_day = c->budget_day > 0 ? c->budget_day : 0;
+        vm->caller.budget_request = c->budget_request > 0 ? c->budget_request : 0;
+        if (!(vm->caller.name = vm_copy(vm, c->name ? c->name : "", c->name ? c->name_len : 0))) {
+            memset(&vm->caller, 0, sizeof vm->caller);
+            fail_msg(vm, RV_FAIL_NONE, "out of memory for this request");
+            return run(vm, ST_FAILED);
+        }
+    }
     if (agent >= p->nagent) {
         fail_msg(vm, RV_FAIL_NONE, "no such agent");
         return run(vm, ST_FAILED);

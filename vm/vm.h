@@ -384,8 +384,21 @@ typedef struct {
 typedef struct rv_vm rv_vm;
 
 /* Limits of one decision (0 = the default). */
+/* A budget of whoever sends the request (the gateway's API key, a
+   tenant), enforced on every call like an agent's budgets: 'budget_day'
+   reserves each call's worst case against the ledger row named 'name'
+   (rv_spendkey.agent, so choose names no agent can have, e.g. "key:...")
+   and 'budget_request' bounds the request's estimated spend.  0 = none.
+   vm_start copies the name into the request's memory. */
+typedef struct {
+    const char *name;
+    uint32_t name_len;
+    int64_t budget_request, budget_day;     /* picodollars */
+} rv_caller;
+
 typedef struct {
     int64_t deadline_us;        /* absolute deadline for the whole request (env clock) */
+    const rv_caller *caller;    /* NULL: no caller budget; borrowed during vm_start */
 } rv_startopts;
 
 /* A VM for 'img'; the caller frees it with vm_free().  'env' and 'lang'

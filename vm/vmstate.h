@@ -31,6 +31,7 @@ struct rv_vm {
     uint32_t pc;                /* route code: where to continue (after a hook) */
     uint32_t chain[RV_MAX_CHAIN];   /* agents whose guardrails apply, addressed first */
     uint32_t nchain;
+    rv_caller caller;           /* the request's caller budget (name in VM memory) */
 
     /* the target being tried */
     struct {
@@ -45,7 +46,8 @@ struct rv_vm {
         uint32_t nkept_tools;
         uint32_t rule;          /* the rule whose call settings apply, RV_NONE */
         int64_t retry_after;    /* the last failure's Retry-After, -1 if none */
-        uint64_t ticket[RV_MAX_CHAIN];  /* day-budget reservations of the call in flight */
+        uint64_t ticket[RV_MAX_CHAIN + 1];  /* day-budget reservations of the call in flight
+                                               (the path's agents, then the caller) */
         uint32_t nticket;
     } cur;
     uint32_t onfail_used[RV_MAX_ATTEMPTS];  /* 'fallback on' entries taken (targets indexes) */

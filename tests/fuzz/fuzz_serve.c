@@ -108,7 +108,7 @@ static void app_request(void *ud, hs_req *r)
     else if (st == RV_DONE) {
         hs_stream_start(r, 200, "text/event-stream", NULL, 0);
         if (!hs_stream_write(r, res->answer.s ? res->answer.s : "", res->answer.len))
-            hs_stream_end(r);
+            hs_stream_end(r, NULL, 0);
     } else
         hs_respond_error(r, st == RV_DENIED ? 400 : 502, "failed", res->error ? res->error : "denied", NULL, 0);
     req_free(q);

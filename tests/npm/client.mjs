@@ -32,7 +32,7 @@ await check('models', async () => {
   const ids = [];
   for await (const m of client.models.list()) ids.push(m.id);
   ids.sort();
-  const want = 'billing,capped,frugal,limited,outage,support,thrifty';
+  const want = 'billing,capped,frugal,lavish,limited,outage,support,thrifty';
   return ids.join(',') === want ? null : `got ${ids.join(',')}, expected ${want}`;
 });
 

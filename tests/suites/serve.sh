@@ -95,7 +95,7 @@ st=$(get $gw_port /healthz); check healthz "$([ "$st" = 200 ] && jq -e '.status 
 st=$(get $gw_port /v1/models); check keys-missing-401 "$([ "$st" = 401 ] && jq -e '.error.type == "authentication_error" and .error.code == "invalid_api_key"' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-nope'); check keys-unknown-401 "$([ "$st" = 401 ] && jq -e '.error.message == "invalid API key"' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Basic c2stYWxsOg=='); check keys-not-bearer-401 "$([ "$st" = 401 ]; echo $?)" "status $st"
-st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all'); check models-all-agents "$([ "$st" = 200 ] && jq -e '.object == "list" and ([.data[].id] | sort) == ["billing","capped","frugal","limited","outage","support","thrifty"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
+st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all'); check models-all-agents "$([ "$st" = 200 ] && jq -e '.object == "list" and ([.data[].id] | sort) == ["billing","capped","frugal","lavish","limited","outage","support","thrifty"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-billing'); check models-per-key "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["billing","capped"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-hashed'); check keys-sha256-stored "$([ "$st" = 200 ] && jq -e '[.data[].id] == ["support"]' "$T/out" >/dev/null; echo $?)" "status $st: $(cat "$T/out")"
 st=$(get $gw_port /v1/nothing); check unknown-url-404 "$([ "$st" = 404 ] && jq -e '.error.code == "unknown_url"' "$T/out" >/dev/null; echo $?)" "status $st"
@@ -113,7 +113,7 @@ check reload-bad-policy-refused "$([ "$st" = 200 ] && jq -e '.generation == 1' "
 sed 's/^agent billing {/agent invoices {/' "$T/good.route" > "$T/policy.route"
 kill -HUP $gw_pid; sleep 0.5
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all')
-check reload-good-policy "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["capped","frugal","invoices","limited","outage","support","thrifty"]' "$T/out" >/dev/null && grep -q '"event":"policy_reloaded"' "$T/gw.log"; echo $?)" "status $st $(cat "$T/out")"
+check reload-good-policy "$([ "$st" = 200 ] && jq -e '([.data[].id] | sort) == ["capped","frugal","invoices","lavish","limited","outage","support","thrifty"]' "$T/out" >/dev/null && grep -q '"event":"policy_reloaded"' "$T/gw.log"; echo $?)" "status $st $(cat "$T/out")"
 printf 'sk-new *\nsk-bad\n' > "$T/keys"
 kill -HUP $gw_pid; sleep 0.5
 st=$(get $gw_port /v1/models -H 'Authorization: Bearer sk-all')
@@ -150,7 +150,12 @@ while [ ! -s "$T/mock.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); do
 [ -s "$T/mock.port" ] || { fail mock-start "the mock did not start: $(cat "$T/mock.err")"; exit 0; }
 touch "$T/mock.log"
 sed "s/@PORT@/$(cat "$T/mock.port")/" tests/serve/policy.route.in > "$T/chat.route"
-printf 'sk-all      *\nsk-support  support\n' > "$T/keys"
+cat > "$T/keys" <<EOF
+sk-all      *
+sk-support  support
+sk-capkey   lavish          budget \$1 per day
+sk-tinykey  lavish,billing  budget \$0.000000001 per request
+EOF
 mkdir -p "$T/state"
 start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" --trace "$T/trace" --workers 2 || exit 0
 
@@ -224,6 +229,29 @@ check chat/budget-race-holds "$([ $((ok200 + ok429)) = 256 ] && [ "$ok429" -gt 0
     "200: $ok200, 429: $ok429, spent $spent_capped picodollars"
 echo "# budget race: $ok200 answered, $ok429 refused, $spent_capped of 1000000000000 picodollars spent"
 
+# ---- the same race against a key's $1 daily budget, on an agent with none
+printf '%s' '{"model":"lavish","max_tokens":20,"messages":[{"role":"user","content":"hello"}]}' > "$T/lavish"
+seq 1 256 | xargs -P 64 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 30 \
+    -H 'Authorization: Bearer sk-capkey' -H 'Content-Type: application/json' --data-binary @"$T/lavish" \
+    "http://127.0.0.1:$chat_port/v1/chat/completions" > "$T/krace"
+k200=$(grep -c '^200$' "$T/krace"); k429=$(grep -c '^429$' "$T/krace")
+m=$(curl -s "http://127.0.0.1:$chat_port/metrics")
+kspent=$(printf '%s\n' "$m" | sed -n 's/^routevm_budget_spent_picodollars{key="key:[0-9a-f]*"} //p' | sort -n | tail -1)
+kres=$(printf '%s\n' "$m" | sed -n 's/^routevm_budget_reserved_picodollars{key="key:[0-9a-f]*"} //p' | sort -n | tail -1)
+check chat/key-budget-race-holds "$([ $((k200 + k429)) = 256 ] && [ "$k429" -gt 0 ] && [ "$k200" -gt 0 ] &&
+    [ "${kspent:-0}" -gt 0 ] && [ "$kspent" -le $((1000000000000 + worst)) ] && [ "$kres" = 0 ]; echo $?)" \
+    "200: $k200, 429: $k429, the key spent ${kspent:-nothing}, reserved ${kres:-nothing}"
+echo "# key budget race: $k200 answered, $k429 refused, $kspent of 1000000000000 picodollars spent"
+chat sk-capkey "$T/lavish"
+check chat/key-budget-refusal "$([ "$st" = 429 ] && jq -e '.error.code == "budget_exceeded" and
+    (.error.message | contains("caller'"'"'s daily budget"))' "$T/b" > /dev/null; echo $?)" "status $st: $(head -c 300 "$T/b")"
+chat sk-all "$T/lavish"
+check chat/key-budget-other-keys-unaffected "$([ "$st" = 200 ]; echo $?)" "status $st: $(head -c 300 "$T/b")"
+chat sk-tinykey "$T/lavish"
+check chat/key-budget-per-request "$([ "$st" = 429 ] && jq -e '.error.message | contains("caller'"'"'s per-request budget")' \
+    "$T/b" > /dev/null; echo $?)" "status $st: $(head -c 300 "$T/b")"
+check chat/key-budget-not-the-key "$(! printf '%s\n' "$m" | grep -q 'sk-capkey'; echo $?)" "the key reached the metrics"
+
 # (the series the cases fill: checked when every case ran)
 m=$(curl -s "http://127.0.0.1:$chat_port/metrics")
 missing=
@@ -251,6 +279,8 @@ start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" || exit 0
 check chat/ledger-restart "$([ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "after the restart $(spent spent capped), before $spent_capped"
 chat sk-all "$T/capped"
 check chat/ledger-restart-still-refuses "$([ "$st" = 429 ] && [ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "status $st"
+chat sk-capkey "$T/lavish"
+check chat/ledger-restart-key-budget "$([ "$st" = 429 ]; echo $?)" "status $st: the key's spend was not kept"
 stop chat
 # ---- requests in flight across SIGHUP finish on the policy they started with;
 # SIGTERM lets them finish before the gateway exits

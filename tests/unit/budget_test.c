@@ -200,6 +200,66 @@ static void test_day_budgets(const rv_program *p, const rv_image *img)
     memenv_free(env);
 }
 
+/* A caller's budget (the gateway's API key, rv_startopts.caller) holds like
+   an agent's on every path, including agents with no budget of their own:
+   the caller's ledger row never passes its day's limit, equals what its
+   calls cost, and refusals say whose budget refused.  A caller's
+   per-request budget refuses a call whose estimate does not fit. */
+static void test_caller_budget(const rv_program *p, const rv_image *img)
+{
+    static const char *const agents[] = { "leaf", "mid", "top", "casc", "spare", "front" };
+    const char *name = "key:0123456789abcdef";
+    char copy[32];
+    rv_caller caller = { copy, (uint32_t)strlen(name), 0, DOLLAR / 20 };
+    rv_startopts so = { 0, &caller };
+    rv_memenv *env = memenv_new(p->nmodel);
+    memenv_set_time(env, NOW);
+    rv_vm *vm = vm_new(img, memenv_env(env), NULL);
+    const rv_result *res = vm_result(vm);
+    rv_reqerr e;
+    const char *body = "{\"messages\":[{\"role\":\"user\",\"content\":\"hello there\"}],\"max_tokens\":400}";
+    rv_request *req = req_parse(body, strlen(body), NULL, &e);
+    int64_t charged = 0;
+    int over = 0, caller_refusals = 0, decisions = 0;
+    for (int n = 0; n < 2000 && !over; n++) {
+        snprintf(copy, sizeof copy, "%s", name);
+        const char *agent = agents[rnd(6)];
+        rv_status st = vm_start(vm, vm_agent(p, agent, strlen(agent)), req, &so);
+        memset(copy, 'x', sizeof copy - 1);     /* the VM keeps its own copy of the name */
+        char text[64];
+        for (int i = 0; i < 100 && st == RV_CALL; i++) {
+            rv_outcome o = outcome(vm, p, text);
+            st = vm_resume(vm, &o);
+            if (ledger(env, name) > caller.budget_day)
+                over = 1;
+        }
+        decisions++;
+        for (uint32_t i = 0; i < res->nattempts; i++)
+            if (res->attempts[i].made)
+                charged += res->attempts[i].cost;
+        if (res->error && strstr(res->error, "caller's daily budget"))
+            caller_refusals++;
+    }
+    CHECK("budget: a caller's daily budget is never exceeded, whatever agent the request addresses", !over,
+          "ledger %lld over %lld", (long long)ledger(env, name), (long long)caller.budget_day);
+    CHECK("budget: the caller is charged exactly what its calls cost", ledger(env, name) == charged,
+          "ledger %lld, calls %lld", (long long)ledger(env, name), (long long)charged);
+    CHECK("budget: the caller's budget was reached and named in the refusal", caller_refusals > 0,
+          "no refusal names the caller's budget in %d decisions", decisions);
+    rv_caller tiny = { name, (uint32_t)strlen(name), 1, 0 };
+    rv_startopts so2 = { 0, &tiny };
+    rv_status st = vm_start(vm, vm_agent(p, "spare", 5), req, &so2);
+    CHECK("budget: a caller's per-request budget refuses a call that does not fit",
+          st == RV_FAILED && res->failure == RV_FAIL_BUDGET && res->error &&
+          strstr(res->error, "caller's per-request budget"), "status %d, error %s", (int)st,
+          res->error ? res->error : "none");
+    st = vm_start(vm, vm_agent(p, "spare", 5), req, NULL);
+    CHECK("budget: no caller, no caller budget", st == RV_CALL, "status %d", (int)st);
+    req_free(req);
+    vm_free(vm);
+    memenv_free(env);
+}
+
 static void test_abandoned(const rv_program *p, const rv_image *img)
 {
     rv_memenv *env = memenv_new(p->nmodel);
@@ -288,6 +348,7 @@ int main(void)
         return 1;
     }
     test_day_budgets(p, &img);
+    test_caller_budget(p, &img);
     test_abandoned(p, &img);
     test_overflow(p, &img);
     test_price_overflow(p);

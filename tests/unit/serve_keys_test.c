@@ -34,7 +34,17 @@ static const struct {
     { "empty file", "", NULL, "sk-a support=-" },
     { "prefix is not a key", "sk-abc support\n", NULL, "sk-ab support=-;sk-abcd support=-;sk-abc support=1" },
     { "missing agents", "sk-a\n", "line 1: expected", NULL },
-    { "extra field", "sk-a support billing\n", "line 1: unexpected text", NULL },
+    { "extra field", "sk-a support billing\n", "line 1: after the agent list, expected 'budget", NULL },
+    { "budgets", "sk-a support budget $5 per day budget $0.125 per request\n", NULL, "sk-a support=1" },
+    { "budget without unit", "sk-a support budget $5\n", "line 1: after the agent list", NULL },
+    { "budget per week", "sk-a support budget $5 per week\n", "line 1: after the agent list", NULL },
+    { "budget not money", "sk-a support budget 5 per day\n", "line 1: a budget is a positive amount", NULL },
+    { "budget zero", "sk-a support budget $0 per day\n", "line 1: a budget is a positive amount", NULL },
+    { "budget too precise", "sk-a support budget $0.0000000000001 per day\n", "line 1: a budget is a positive", NULL },
+    { "budget too large", "sk-a support budget $9000001 per day\n", "line 1: a budget is a positive", NULL },
+    { "budget trailing dot", "sk-a support budget $5. per day\n", "line 1: a budget is a positive", NULL },
+    { "two daily budgets", "sk-a support budget $5 per day budget $6 per day\n", "line 1: two budgets per day",
+      NULL },
     { "empty agent", "sk-a support,,billing\n", "line 1: an empty agent", NULL },
     { "bad agent name", "ok support\nsk-a sup/port\n", "line 2: 'sup/port' is not an agent name", NULL },
     { "star with names", "sk-a *,support\n", "line 1: '*' and agent names", NULL },
@@ -106,6 +116,29 @@ static void hashed(void)
     ky_free(s);
 }
 
+static void budgets(void)
+{
+    /* the same key written plain and as sha256: has the same ledger row;
+       the row is not the key nor its digest */
+    const char *t1 = "sk-hashed a budget $5 per day budget $0.25 per request\nsk-free b\n";
+    const char *t2 = "sha256:c291001835042e213221b2f9fca79c9c91d08813d599b717bc695a268edb2ea6 a budget $1 per day\n";
+    char err[256];
+    ky_set *s1 = ky_parse(t1, strlen(t1), err, sizeof err), *s2 = ky_parse(t2, strlen(t2), err, sizeof err);
+    rv_caller c1 = { 0 }, c2 = { 0 }, c3 = { 0 };
+    const ky_key *k1 = s1 ? ky_find(s1, "sk-hashed", 9) : NULL, *k2 = s2 ? ky_find(s2, "sk-hashed", 9) : NULL;
+    const ky_key *k3 = s1 ? ky_find(s1, "sk-free", 7) : NULL;
+    int h1 = k1 && ky_caller(k1, &c1), h2 = k2 && ky_caller(k2, &c2), h3 = k3 && ky_caller(k3, &c3);
+    report("budget amounts", h1 && c1.budget_day == 5000000000000LL && c1.budget_request == 250000000000LL &&
+                             h2 && c2.budget_day == 1000000000000LL && c2.budget_request == 0, "wrong amounts");
+    report("no budget, no caller", k3 && !h3, "a key without budgets has a caller budget");
+    report("ledger row stable across forms", h1 && h2 && c1.name_len == 20 && !strcmp(c1.name, c2.name) &&
+                                                 !strncmp(c1.name, "key:", 4), h1 ? c1.name : "none");
+    report("ledger row is not the digest", h1 && !strstr("c291001835042e213221b2f9fca79c9c91d08813d599b717bc695a268edb2ea6",
+                                                        c1.name + 4), h1 ? c1.name : "none");
+    ky_free(s1);
+    ky_free(s2);
+}
+
 static void series(void)
 {
     char b[200];
@@ -138,6 +171,7 @@ int main(void)
 {
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         run_case(i);
+    budgets();
     hashed();
     series();
     return failed;

@@ -694,9 +694,10 @@ void dr_start(dr_req *d, uint32_t agent, const rv_request *req, int64_t deadline
     d->include_usage = req->params.include_usage.len && req->params.include_usage_v;
     if (d->o.health)
         hl_refresh(d->o.health, hc_now_us());
-    rv_startopts so = { deadline_us };
+    rv_startopts so = { deadline_us, d->o.caller };
     int64_t t0 = hc_now_us();
     rv_status st = vm_start(d->o.vm, agent, req, &so);
+    d->o.caller = NULL;         /* borrowed until here; the VM keeps its copy */
     d->decide_us += hc_now_us() - t0;
     step(d, st);
 }

@@ -82,6 +82,9 @@ typedef struct {
     /* endpoint overrides, "PROVIDER=URL": calls to that provider go to URL */
     const char *const *endpoints;
     uint32_t nendpoints;
+    /* the caller's budget (the gateway's API key), rv_startopts.caller;
+       NULL none; borrowed until dr_start returns */
+    const rv_caller *caller;
 } dr_opts;
 
 /* A new driver; NULL when out of memory.  'o' is copied (its pointers

@@ -146,11 +146,13 @@ static void budget_line(void *ud, const char *agent, int64_t day, int64_t settle
     if (day != b->today)
         return;
     char s[300];
+    /* an API key's row (keys.h) is labelled by its ledger name */
+    const char *label = strncmp(agent, "key:", 4) ? "agent" : "key";
     if (b->pass == 0)
-        fprintf(b->f, "%s %lld\n", mt_series(s, sizeof s, "routevm_budget_spent_picodollars", "agent", agent, NULL),
+        fprintf(b->f, "%s %lld\n", mt_series(s, sizeof s, "routevm_budget_spent_picodollars", label, agent, NULL),
                 (long long)settled);
     else
-        fprintf(b->f, "%s %lld\n", mt_series(s, sizeof s, "routevm_budget_reserved_picodollars", "agent", agent, NULL),
+        fprintf(b->f, "%s %lld\n", mt_series(s, sizeof s, "routevm_budget_reserved_picodollars", label, agent, NULL),
                 (long long)reserved);
 }
 

@@ -36,6 +36,8 @@ typedef struct {
     int64_t start_us, first_out_us;     /* monotonic */
     char reqid[48];
     char keyname[32];
+    rv_caller caller;           /* the key's budgets (name: caller_name), none when both 0 */
+    char caller_name[32];
 } ch_req;
 
 /* ---------------------------------------------------------------- answers */
@@ -88,7 +90,7 @@ static const char *model_name(const rv_program *p, uint32_t m)
 }
 
 /* The headers that name the request and the decision; 'cost' only when
-   known (JSON answers).  Returns how many lines were set in 'h'. */
+   known (JSON answers; a stream's cost follows as a trailer).  Returns how many lines were set in 'h'. */
 static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int cost)
 {
     const rv_result *res = vm_result(x->vm);
@@ -207,11 +209,22 @@ static void req_free_all(ch_req *x)
 
 static void start_stream(ch_req *x)
 {
-    char buf[8][160];
-    const char *h[8];
+    char buf[9][160];
+    const char *h[9];
     size_t n = decision_headers(x, buf, h, 0);
+    /* the cost is known at the end: it follows the body as a trailer */
+    h[n++] = "Trailer: x-routevm-cost";
     hs_stream_start(x->r, 200, "text/event-stream", h, n);
     x->started = 1;
+}
+
+/* The end of a stream: the request's cost as the announced trailer. */
+static void end_stream(ch_req *x)
+{
+    char d[40], line[80];
+    dollars(d, sizeof d, vm_result(x->vm)->cost);
+    const char *t[1] = { header(line, sizeof line, "x-routevm-cost", d) };
+    hs_stream_end(x->r, t, 1);
 }
 
 static int on_out(void *ud, const char *p, size_t n)
@@ -273,7 +286,7 @@ static void on_done(void *ud, rv_status st)
     hs_req *r = x->r;
     int status = 200;
     if (x->started)             /* the driver sent the closing events, or a terminal error */
-        hs_stream_end(r);
+        end_stream(x);
     else if (st == RV_DONE) {
         size_t n = 0;
         char *body = dr_answer_json(x->d, &n);
@@ -406,7 +419,8 @@ static int start_vm(ch_req *x)
     wp_env_init(&x->env, x->wp, w->app->ledger, x->reqid);
     if (!(x->vm = vm_new(&x->wp->sp->img, &x->env.env, x->wp->lang)))
         return -1;
-    dr_opts o = { .p = x->p, .vm = x->vm, .eng = ce_engine(w->ce), .health = x->wp->health, .stream = x->stream };
+    dr_opts o = { .p = x->p, .vm = x->vm, .eng = ce_engine(w->ce), .health = x->wp->health, .stream = x->stream,
+                  .caller = x->caller.budget_day || x->caller.budget_request ? &x->caller : NULL };
     dr_handler h = { on_out, on_call, on_call_end, on_done };
     return (x->d = dr_new(&o, &h, x)) ? 0 : -1;
 }
@@ -433,8 +447,13 @@ void ch_request(sv_worker *w, hs_req *r)
     x->p = x->wp->sp->p;
     x->start_us = r->start_us;
     sv_request_id(w, x->reqid, sizeof x->reqid);
-    if (key)
+    if (key) {
         snprintf(x->keyname, sizeof x->keyname, "%s", ky_name(key));
+        if (ky_caller(key, &x->caller)) {  /* the name is the key set's: keep a copy */
+            snprintf(x->caller_name, sizeof x->caller_name, "%s", x->caller.name);
+            x->caller.name = x->caller_name;
+        }
+    }
     int bad = parse(x, r, key);
     sv_keys_unref(keys);
     if (bad) {

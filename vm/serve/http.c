@@ -607,10 +607,16 @@ int hs_stream_write(hs_req *r, const char *data, size_t len)
     return 0;
 }
 
-void hs_stream_end(hs_req *r)
+void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers)
 {
     hs_conn *c = r->conn;
-    evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add(out, "0\r\n", 3);
+    for (size_t i = 0; i < ntrailers; i++) {
+        evbuffer_add(out, trailers[i], strlen(trailers[i]));
+        evbuffer_add(out, "\r\n", 2);
+    }
+    evbuffer_add(out, "\r\n", 2);
     end_request(c);
 }
 

@@ -153,7 +153,10 @@ void hs_respond(hs_req *r, int status, const char *content_type, const char *con
    caller learns it from the -1). */
 void hs_stream_start(hs_req *r, int status, const char *content_type, const char *const *headers, size_t nheaders);
 int hs_stream_write(hs_req *r, const char *data, size_t len);
-void hs_stream_end(hs_req *r);
+/* The last chunk, then 'ntrailers' trailer fields ("Name: value", no
+   CRLF, the same guarantee as headers; 0 for none): what is known only
+   once the body is sent.  The request ends. */
+void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers);
 
 /* An OpenAI-style error body for 'status': {"error": {"message", "type",
    "param", "code"}}, written with the one JSON writer.  Returns a

@@ -19,6 +19,8 @@ struct ky_key {
     char **agents;
     uint32_t nagents;
     char name[24];
+    char ledger[24];            /* "key:" + 16 hex digits (keys.h) */
+    int64_t budget_day, budget_request;     /* picodollars, 0 none */
 };
 
 struct ky_set {
@@ -48,6 +50,99 @@ uint32_t ky_count(const ky_set *s)
 const char *ky_name(const ky_key *k)
 {
     return k->name;
+}
+
+int ky_caller(const ky_key *k, rv_caller *out)
+{
+    if (!k->budget_day && !k->budget_request)
+        return 0;
+    *out = (rv_caller){ k->ledger, (uint32_t)strlen(k->ledger), k->budget_request, k->budget_day };
+    return 1;
+}
+
+/* The ledger row: a SHA-256 of a fixed label and the key's digest. */
+static void ledger_name(ky_key *k)
+{
+    static const char label[] = "routevm key ledger\n";
+    unsigned char buf[sizeof label - 1 + 32], d[32];
+    memcpy(buf, label, sizeof label - 1);
+    memcpy(buf + sizeof label - 1, k->digest, 32);
+    SHA256(buf, sizeof buf, d);
+    memcpy(k->ledger, "key:", 4);
+    for (int i = 0; i < 8; i++)
+        snprintf(k->ledger + 4 + 2 * i, 3, "%02x", d[i]);
+    OPENSSL_cleanse(buf, sizeof buf);
+}
+
+/* "$5", "$0.125": dollars with at most 12 decimals, up to $9,000,000, as
+   picodollars; -1 when malformed. */
+static int64_t parse_money(const char *s, size_t n)
+{
+    if (n < 2 || s[0] != '$')
+        return -1;
+    int64_t whole = 0, frac = 0;
+    size_t i = 1, nd = 0, nf = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, nd++) {
+        whole = whole * 10 + (s[i] - '0');
+        if (whole > 9000000)
+            return -1;
+    }
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++, nf++) {
+            if (nf == 12)
+                return -1;
+            frac = frac * 10 + (s[i] - '0');
+        }
+    if (i != n || nd == 0 || (nf == 0 && s[n - 1] == '.'))
+        return -1;
+    while (nf++ < 12)
+        frac *= 10;
+    return whole * 1000000000000LL + frac;
+}
+
+/* The next space-separated word of s[*i..n). */
+static size_t next_word(const char *s, size_t n, size_t *i, const char **w)
+{
+    while (*i < n && (s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r'))
+        (*i)++;
+    *w = s + *i;
+    size_t b = *i;
+    while (*i < n && !(s[*i] == ' ' || s[*i] == '\t' || s[*i] == '\r'))
+        (*i)++;
+    return *i - b;
+}
+
+/* After the agent list: "budget MONEY per day|request", repeated. */
+static int parse_budgets(ky_key *k, const char *s, size_t n, char *err, size_t errlen, unsigned line)
+{
+    size_t i = 0;
+    const char *w[4];
+    size_t wl[4];
+    for (;;) {
+        wl[0] = next_word(s, n, &i, &w[0]);
+        if (!wl[0])
+            return 0;
+        for (int j = 1; j < 4; j++)
+            wl[j] = next_word(s, n, &i, &w[j]);
+        int64_t v = wl[1] ? parse_money(w[1], wl[1]) : -1;
+        int day = wl[3] == 3 && !memcmp(w[3], "day", 3), req = wl[3] == 7 && !memcmp(w[3], "request", 7);
+        if (wl[0] != 6 || memcmp(w[0], "budget", 6) || wl[2] != 3 || memcmp(w[2], "per", 3) || !(day || req)) {
+            snprintf(err, errlen, "line %u: after the agent list, expected 'budget $AMOUNT per day' or "
+                     "'budget $AMOUNT per request'", line);
+            return -1;
+        }
+        if (v <= 0) {
+            snprintf(err, errlen, "line %u: a budget is a positive amount of dollars like $5 or $0.25 "
+                     "(at most 12 decimals, at most $9000000)", line);
+            return -1;
+        }
+        int64_t *slot = day ? &k->budget_day : &k->budget_request;
+        if (*slot) {
+            snprintf(err, errlen, "line %u: two budgets per %s", line, day ? "day" : "request");
+            return -1;
+        }
+        *slot = v;
+    }
 }
 
 static int hexval(char c)
@@ -151,10 +246,6 @@ static int parse_line(ky_set *set, const char *s, size_t n, unsigned line, size_
         snprintf(err, errlen, "line %u: expected 'KEY AGENT[,AGENT...]' or 'KEY *'", line);
         return -1;
     }
-    if (i < n) {
-        snprintf(err, errlen, "line %u: unexpected text after the agent list", line);
-        return -1;
-    }
     if (set->n >= KY_MAX_KEYS) {
         snprintf(err, errlen, "line %u: more than %u keys", line, KY_MAX_KEYS);
         return -1;
@@ -185,7 +276,8 @@ static int parse_line(ky_set *set, const char *s, size_t n, unsigned line, size_
         snprintf(err, errlen, "line %u: '*' and agent names together", line);
         return -1;
     }
-    return 0;
+    ledger_name(k);
+    return parse_budgets(k, s + i, n - i, err, errlen, line);
 }
 
 ky_set *ky_parse(const char *text, size_t len, char *err, size_t errlen)

@@ -5,6 +5,17 @@
        KEY  AGENT[,AGENT...]       the agents this key may use
        KEY  *                      every agent of the policy
        sha256:HEX  AGENTS          a key stored as the SHA-256 of its bytes (64 hex digits)
+       KEY  AGENTS  budget $5 per day  budget $0.10 per request
+                                   the key's own budgets (either or both), on
+                                   top of the policy's: every call of a request
+                                   made with the key reserves its worst case
+                                   against the key's day, like an agent's
+                                   'budget ... per day' (vm.h, rv_caller)
+
+   A key's spend is kept in the ledger under "key:" and 16 hex digits of a
+   SHA-256 of its stored digest (ky_caller): stable across edits of the
+   file and restarts, the same for a key written plain or as sha256:, and
+   not the key.
 
    A key is any run of printable ASCII without spaces (at most 256 bytes;
    a Bearer token as clients send it).  Every key, stored plain or hashed,
@@ -25,6 +36,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "vm.h"
 
 typedef struct ky_set ky_set;
 typedef struct ky_key ky_key;
@@ -48,5 +61,8 @@ const ky_key *ky_find(const ky_set *s, const char *token, size_t len);
 int ky_allows(const ky_key *k, const char *name, size_t len);
 /* The key's name for logs: "key@LINE". */
 const char *ky_name(const ky_key *k);
+/* The key's budgets as the VM takes them (name: its ledger row, borrowed
+   from 'k'); 0 when the key has none, 1 when 'out' was filled. */
+int ky_caller(const ky_key *k, rv_caller *out);
 
 #endif
