@@ -52,7 +52,8 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # the fuzz harnesses of byte parsers with no command-line front end, and
 # the .rbc harness (which runs what it loads), linked to a main() that runs
 # them over files (tests/suites/corpus.sh)
-REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c tests/fuzz/fuzz_answers.c tests/fuzz/fuzz_rbc.c tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_serve.c
+REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c tests/fuzz/fuzz_answers.c tests/fuzz/fuzz_rbc.c tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_serve.c \
+              tests/fuzz/fuzz_gateway.c
 REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
 # The mock model provider (test infrastructure for end-to-end tests and the
 # demo; tests/mock/README.md).  Its objects live outside $(BUILD)/tests,
@@ -110,9 +111,9 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BU
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(SERVE_LIBS) $(LDLIBS)
 
-# the HTTP server -> decision harness also needs the gateway and the compiler
-$(BUILD)/replay/fuzz_serve: tests/fuzz/fuzz_serve.c tests/fuzz/replay.c $(BUILD)/libserve.a $(BUILD)/libcompiler.a \
-                            $(BUILD)/libproviders.a $(BUILD)/libvm.a
+# the HTTP server and whole-gateway harnesses also need the gateway and the compiler
+$(BUILD)/replay/fuzz_serve $(BUILD)/replay/fuzz_gateway: $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c \
+                            $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(SERVE_LIBS) $(LDLIBS)
 

@@ -29,6 +29,7 @@
 #include "compiler.h"
 #include "envmem.h"
 #include "http.h"
+#include "httpcheck.h"
 #include "verify.h"
 #include "vm.h"
 
@@ -114,66 +115,6 @@ static void app_request(void *ud, hs_req *r)
     req_free(q);
 }
 
-static int known_status(int s)
-{
-    static const int ok[] = { 100, 200, 400, 404, 405, 408, 411, 413, 414, 417, 431, 501, 502, 503, 505 };
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-        if (ok[i] == s)
-            return 1;
-    return 0;
-}
-
-/* Walk the responses in 'out': each a status line the server documents,
-   headers, and a body framed by Content-Length or chunked coding.  The
-   last may be cut short (a connection closed over its output cap). */
-static void check_output(const char *out, size_t n)
-{
-    size_t at = 0;
-    while (at < n) {
-        if (n - at < 12)
-            return;
-        if (memcmp(out + at, "HTTP/1.1 ", 9) || !known_status(atoi(out + at + 9)))
-            abort();
-        int st = atoi(out + at + 9);
-        const char *end = memmem(out + at, n - at, "\r\n\r\n", 4);
-        if (!end)
-            return;
-        size_t hend = (size_t)(end - out) + 4;
-        const char *cl = memmem(out + at, hend - at, "\r\nContent-Length: ", 18);
-        const char *te = memmem(out + at, hend - at, "\r\nTransfer-Encoding: chunked\r\n", 30);
-        if (st == 100) {
-            at = hend;
-            continue;
-        }
-        if (cl && !te) {
-            size_t len = strtoul(cl + 18, NULL, 10);
-            at = hend + len;
-            continue;
-        }
-        if (!te)
-            abort();        /* every response but 100 is framed */
-        size_t p = hend;
-        for (;;) {
-            const char *le = p < n ? memmem(out + p, n - p, "\r\n", 2) : NULL;
-            if (!le)
-                return;
-            size_t sz = strtoul(out + p, NULL, 16);
-            p = (size_t)(le - out) + 2;
-            if (sz == 0) {      /* trailers up to an empty line */
-                const char *tend = p <= n ? memmem(out + p - 2, n - p + 2, "\r\n\r\n", 4) : NULL;
-                if (!tend)
-                    return;
-                p = (size_t)(tend - out) + 4;
-                break;
-            }
-            p += sz + 2;
-            if (p > n)
-                return;
-        }
-        at = p;
-    }
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!prog)
@@ -232,7 +173,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (++turns > 100000)
             abort();        /* the server did not finish with a consumed input */
     }
-    check_output(out, olen);
+    static const int documented[] = { 100, 200, 400, 404, 405, 408, 411, 413, 414, 417, 431, 501, 502, 503, 505 };
+    httpcheck_responses(out, olen, documented, sizeof documented / sizeof *documented);
     free(out);
     close(sv[0]);
     hs_free(s);

@@ -61,6 +61,9 @@ replay sigv4 "$B/replay/fuzz_sigv4"
 # HTTP bytes through the gateway's server to a decision (the harness compiles
 # tests/serve/policy.route.in, found through ROUTEVM_ROOT)
 ROUTEVM_ROOT="$ROOT" replay serve "$B/replay/fuzz_serve"
+# client bytes and provider bytes through the whole gateway application
+# (keys, chat.c, the driver, the answer parsers) to an in-process upstream
+ROUTEVM_ROOT="$ROOT" replay gateway "$B/replay/fuzz_gateway"
 replay replay "$B/routevm" simulate tests/simulate/pair.route --agent escalate --replay
 replay report "$B/routevm" report --by arm --html "$T/report.html"
 replay answers "$B/replay/fuzz_answers"

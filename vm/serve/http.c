@@ -1091,14 +1091,14 @@ int hs_port(const hs_server *s)
     return s->port;
 }
 
-uint32_t hs_busy(const hs_server *s)
-{
-    return s->nbusy;
-}
-
 uint32_t hs_conns(const hs_server *s)
 {
     return s->nconns;
+}
+
+uint32_t hs_busy(const hs_server *s)
+{
+    return s->nbusy;
 }
 
 void hs_drain(hs_server *s)
