@@ -14,6 +14,9 @@
 # a real headless browser.
 PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium"
 command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
+# vim (Debian's, with +syntax; vim-tiny has none) loads the syntax file of
+# editors/vim headless in tests/suites/vim.sh.
+PKGS="$PKGS vim"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -14,17 +14,9 @@ PIDS=""
 cleanup() { for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done; rm -rf "$T"; }
 trap cleanup EXIT
 
-if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
-    echo "FAIL openai_npm/setup: node and npm are needed (apt-get install nodejs npm)"; exit 0
-fi
+. "$ROOT/tests/lib/npm.sh"
 N="$B/npm"
-if ! cmp -s tests/npm/package-lock.json "$N/package-lock.json" || [ ! -d "$N/node_modules/openai" ]; then
-    rm -rf "$N"; mkdir -p "$N"
-    cp tests/npm/package.json tests/npm/package-lock.json "$N/"
-    if ! (cd "$N" && timeout 300 npm ci --no-audit --no-fund --ignore-scripts > npm.log 2>&1); then
-        echo "FAIL openai_npm/install: npm ci failed"; tail -5 "$N/npm.log"; rm -f "$N/package-lock.json"; exit 0
-    fi
-fi
+npm_install openai_npm tests/npm "$N" openai || exit 0
 cp tests/npm/client.mjs "$N/client.mjs"
 echo "PASS openai_npm/install"
 
