@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "polload.h"
 #include "program.h"
 
 int cli_simulate(int argc, char **argv);
@@ -21,7 +22,7 @@ int cli_diff(int argc, char **argv);
 int cli_report(int argc, char **argv);
 
 /* A constant override, NAME=VALUE (compiler/override.h). */
-typedef struct { const char *name, *value; } cli_set;
+typedef pl_set cli_set;
 
 /* Load POLICY: a .route file is compiled in memory with the overrides in
    'sets' applied; anything else is loaded as .rbc, verified (and, with

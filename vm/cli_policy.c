@@ -1,6 +1,5 @@
-/* Loading a policy for the backtest commands (cli.h): .route sources
-   through the compiler, with constant overrides, and .rbc files through
-   the loader and verifier; and the option values and output files those commands and
+/* Loading a policy for the backtest commands (cli.h, through
+   compiler/polload.h); and the option values and output files those commands and
    'routevm report' share (NAME=VALUE, counts, --html pages). */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,8 +9,7 @@
 #include "cli.h"
 #include "compiler.h"
 #include "exitcode.h"
-#include "override.h"
-#include "rbc.h"
+#include "polload.h"
 
 int cli_parse_set(char *arg, cli_set *s)
 {
@@ -53,57 +51,17 @@ int cli_finish(FILE *f, const char *path)
     return 0;
 }
 
-static rv_program *compile(const char *path, const cli_set *sets, size_t nsets, int *rc)
-{
-    *rc = RC_FINDINGS;
-    rv_compiler *c = comp_new(NULL);
-    if (!c) {
-        fprintf(stderr, "routevm: out of memory\n");
-        return NULL;
-    }
-    int r = import_file(c, path);
-    for (size_t i = 0; r != -2 && i < nsets; i++)
-        ovr_set(c, sets[i].name, sets[i].value);
-    if (r != -2)
-        comp_check(c);
-    diag_sort(&c->diag);
-    rv_program *p = NULL;
-    char err[512];
-    if (r == -2)
-        *rc = RC_USAGE;
-    if (r == -2 || diag_failed(&c->diag))
-        diag_print(&c->diag, DIAG_TEXT, stderr);
-    else if (!(p = cg_program_loaded(c, err, sizeof err)))
-        fprintf(stderr, "routevm: %s\n", err);
-    comp_free(c);
-    return p;
-}
-
 rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc)
 {
-    *rc = RC_FINDINGS;
-    size_t n = strlen(path);
-    if (n > 6 && !strcmp(path + n - 6, ".route")) {
-        if (trust) {
-            fprintf(stderr, "routevm: %s: --trust runs only signed .rbc files; build and sign the policy first\n", path);
-            return NULL;
-        }
-        return compile(path, sets, nsets, rc);
+    pl_opts o = { .trust = trust, .sets = sets, .nsets = nsets };
+    pl_status st;
+    int reported;
+    char err[1024];
+    rv_program *p = pl_load(path, &o, &st, &reported, err, sizeof err);
+    if (!p) {
+        if (!reported)
+            fprintf(stderr, "routevm: %s\n", err);
+        *rc = st == PL_UNREADABLE ? RC_USAGE : RC_FINDINGS;
     }
-    if (nsets) {
-        fprintf(stderr, "routevm: %s: --set and --sweep recompile the policy and need its .route source\n", path);
-        return NULL;
-    }
-    rbc_file rf;
-    rv_err err;
-    if (rbc_map_file(path, 256u << 20, &rf, &err)) {
-        fprintf(stderr, "routevm: %s\n", err.msg);
-        *rc = RC_USAGE;
-        return NULL;
-    }
-    rv_program *p = rbc_load(rf.buf, rf.len, trust, &err);
-    rbc_unmap_file(&rf);
-    if (!p)
-        fprintf(stderr, "routevm: %s: %s\n", path, err.msg);
     return p;
 }

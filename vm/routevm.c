@@ -27,13 +27,13 @@
 #include "jsonw.h"
 #include "lines.h"
 #include "mem.h"
+#include "polload.h"
 #include "rbc.h"
 #include "run.h"
 #include "serve.h"
 #include "vm.h"
 
 #define MAX_REQUEST (16u << 20)   /* bytes of one request, from a file, a pipe or a line */
-#define MAX_POLICY  (256u << 20)  /* bytes of a .rbc policy */
 
 static void usage(FILE *f)
 {
@@ -52,60 +52,23 @@ static void usage(FILE *f)
           "                   3 denied by a guardrail, 4 failed (no model answered, or a stream broke)\n", f);
 }
 
-/* Load POLICY: .route files are compiled in memory, anything else is read
-   as .rbc.  Diagnostics and load errors go to stderr; on failure *rc is
-   RC_USAGE when the file cannot be read, RC_FINDINGS when it is refused.
-   With 'trust' only a signed .rbc is run: a source file has no signature
-   to check, so it is refused.  A source's imports are also looked for in
-   the 'nincdir' directories of 'incdirs' (-I, borrowed). */
+/* Load POLICY (compiler/polload.h); why it failed goes to stderr, and
+   *rc is RC_USAGE when the file cannot be read, RC_FINDINGS when it is
+   refused.  A source's imports are also looked for in the 'nincdir'
+   directories of 'incdirs' (-I, borrowed). */
 static rv_program *load_policy(const char *path, const char *trust, const char *const *incdirs, unsigned nincdir,
                                int *rc)
 {
-    size_t n = strlen(path);
-    *rc = RC_FINDINGS;
-    if (n > 6 && !strcmp(path + n - 6, ".route")) {
-        if (trust) {
-            fprintf(stderr, "routevm: %s: refused: --trust runs only signed .rbc files, and a .route source "
-                            "has no signature (build one with 'routec build --sign KEY.pem')\n", path);
-            return NULL;
-        }
-        rv_compiler *c = comp_new(NULL);
-        if (c && nincdir && (c->incdirs = mem_calloc(nincdir, sizeof *c->incdirs))) {
-            memcpy(c->incdirs, incdirs, nincdir * sizeof *incdirs);
-            c->nincdir = nincdir;
-        }
-        if (!c || (nincdir && !c->incdirs)) {
-            comp_free(c);
-            fprintf(stderr, "routevm: out of memory\n");
-            *rc = RC_USAGE;
-            return NULL;
-        }
-        int r = import_file(c, path);
-        if (r != -2)
-            comp_check(c);
-        diag_sort(&c->diag);
-        rv_program *p = NULL;
-        char err[512];
-        if (r == -2)
-            *rc = RC_USAGE;     /* (import_file printed why) */
-        else if (diag_failed(&c->diag))
-            diag_print(&c->diag, DIAG_TEXT, stderr);
-        else if (!(p = cg_program_loaded(c, err, sizeof err)))
+    pl_opts o = { .trust = trust, .incdirs = incdirs, .nincdir = nincdir };
+    pl_status st;
+    int reported;
+    char err[1024];
+    rv_program *p = pl_load(path, &o, &st, &reported, err, sizeof err);
+    if (!p) {
+        if (!reported)
             fprintf(stderr, "routevm: %s\n", err);
-        comp_free(c);
-        return p;
+        *rc = st == PL_UNREADABLE ? RC_USAGE : RC_FINDINGS;
     }
-    rbc_file rf;
-    rv_err err;
-    if (rbc_map_file(path, MAX_POLICY, &rf, &err)) {
-        fprintf(stderr, "routevm: %s\n", err.msg);
-        *rc = RC_USAGE;
-        return NULL;
-    }
-    rv_program *p = rbc_load(rf.buf, rf.len, trust, &err);
-    rbc_unmap_file(&rf);
-    if (!p)
-        fprintf(stderr, "routevm: %s: %s\n", path, err.msg);
     return p;
 }
 

@@ -6,60 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
 #include "mem.h"
 #include "policy.h"
-#include "rbc.h"
-
-#define MAX_POLICY (256u << 20)
+#include "polload.h"
 
 static pthread_mutex_t cur_mu = PTHREAD_MUTEX_INITIALIZER;
 static sp_policy *cur;
 
-static rv_program *compile_source(const char *path, char *err, size_t errlen)
-{
-    rv_compiler *c = comp_new(NULL);
-    if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    int r = import_file(c, path);
-    if (r != -2)
-        comp_check(c);
-    diag_sort(&c->diag);
-    rv_program *p = NULL;
-    if (r == -2)
-        snprintf(err, errlen, "%s: cannot be read", path);
-    else if (diag_failed(&c->diag)) {
-        diag_print(&c->diag, DIAG_TEXT, stderr);
-        snprintf(err, errlen, "%s: the policy has errors", path);
-    } else
-        p = cg_program_loaded(c, err, errlen);
-    comp_free(c);
-    return p;
-}
-
+/* The program at 'path' (compiler/polload.h): the compiler's diagnostics
+   go to stderr, the line that sums them up to 'err'. */
 static rv_program *load_program(const char *path, const sp_opts *o, char *err, size_t errlen)
 {
-    size_t n = strlen(path);
-    if (n > 6 && !strcmp(path + n - 6, ".route")) {
-        if (o->trust) {
-            snprintf(err, errlen, "%s: refused: --trust runs only signed .rbc files", path);
-            return NULL;
-        }
-        return compile_source(path, err, errlen);
-    }
-    rbc_file rf;
-    rv_err e;
-    if (rbc_map_file(path, MAX_POLICY, &rf, &e)) {
-        snprintf(err, errlen, "%s", e.msg);
-        return NULL;
-    }
-    rv_program *p = rbc_load(rf.buf, rf.len, o->trust, &e);
-    rbc_unmap_file(&rf);
-    if (!p)
-        snprintf(err, errlen, "%s: %s", path, e.msg);
-    return p;
+    pl_opts po = { .trust = o->trust };
+    pl_status st;
+    int reported;
+    return pl_load(path, &po, &st, &reported, err, errlen);
 }
 
 sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, char *err, size_t errlen)
