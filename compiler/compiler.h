@@ -136,6 +136,7 @@ typedef struct {
     uint32_t typ_depth;         /* typing.c: typ_expr() frames, at most TYP_MAX_DEPTH */
     uint32_t typ_too_deep;      /* typing.c: times that limit was met (reported once) */
     struct ovr *overrides;      /* constants given other values (override.h) */
+    char unreadable[512];       /* import.c: why a root file cannot be read (import_file's -2) */
     /* import.c's file states */
     struct loaded_file *loaded;
     uint32_t nloaded, loaded_cap;
@@ -153,7 +154,7 @@ int comp_check(rv_compiler *c);
 
 /* import.c: parse 'path' and everything it imports.  Returns 0 when every
    file was read and parsed, -2 when the root file itself cannot be read
-   (reported on stderr), -1 otherwise (reported in c->diag). */
+   (why in c->unreadable), -1 otherwise (reported in c->diag). */
 int import_file(rv_compiler *c, const char *path);
 /* Compile in-memory text as if read from 'name' (fuzzing, tests); the
    text is copied. */

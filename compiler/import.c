@@ -161,7 +161,7 @@ fail:
     if (from)
         diag_report(&c->diag, DG_IMPORT_NOT_FOUND, from->at, "%s", why);
     else {
-        fprintf(stderr, "routec: %s\n", why);
+        snprintf(c->unreadable, sizeof c->unreadable, "%s", why);
         return -2;
     }
     return -1;

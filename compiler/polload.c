@@ -22,19 +22,21 @@ static rv_program *compile(const char *path, const pl_opts *o, pl_status *st, in
         *st = PL_UNREADABLE;
         return NULL;
     }
-    int r = import_file(c, path);       /* -2: a file cannot be read (reported) */
+    int r = import_file(c, path);       /* -2: the file cannot be read */
     for (size_t i = 0; r != -2 && i < o->nsets; i++)
         ovr_set(c, o->sets[i].name, o->sets[i].value);
     if (r != -2)
         comp_check(c);
     diag_sort(&c->diag);
     rv_program *p = NULL;
-    if (r == -2 || diag_failed(&c->diag)) {
-        if (r != -2)            /* (the compiler printed why a root file cannot be read) */
-            diag_print(&c->diag, DIAG_TEXT, o->diag ? o->diag : stderr);
+    if (r == -2) {
+        *st = PL_UNREADABLE;
+        snprintf(err, errlen, "%s", c->unreadable);
+    } else if (diag_failed(&c->diag)) {
+        diag_print(&c->diag, DIAG_TEXT, o->diag ? o->diag : stderr);
         *reported = 1;
-        *st = r == -2 ? PL_UNREADABLE : PL_REFUSED;
-        snprintf(err, errlen, r == -2 ? "%s: cannot be read" : "%s: the policy has errors", path);
+        *st = PL_REFUSED;
+        snprintf(err, errlen, "%s: the policy has errors", path);
     } else if (!(p = cg_program_loaded(c, err, errlen)))
         *st = PL_REFUSED;
     comp_free(c);

@@ -37,8 +37,8 @@ typedef enum {
 
 /* Load 'path'.  On failure returns NULL, '*st' says why and 'err' holds
    one line ("PATH: why"); '*reported' is 1 when the details were already
-   written to o->diag (compile diagnostics, an import that cannot be
-   read), so a command need not print 'err' as well. */
+   written to o->diag (the compiler's diagnostics), so a command need not
+   print 'err' as well. */
 rv_program *pl_load(const char *path, const pl_opts *o, pl_status *st, int *reported, char *err, size_t errlen);
 
 #endif

@@ -140,6 +140,7 @@ static rv_compiler *compile(const options *o, const char *file, int check, int *
     c->diag.werror = o->werror;
     int r = import_file(c, file);
     if (r == -2) {
+        fprintf(stderr, "routec: %s\n", c->unreadable);
         *status = RC_USAGE;
         return c;
     }
