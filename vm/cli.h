@@ -32,6 +32,8 @@ typedef pl_set cli_set;
    rv_program_free(), or NULL with the exit status in '*rc': RC_USAGE when
    the file cannot be read, RC_FINDINGS when it is not a valid policy. */
 rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc);
+/* The same with every option of compiler/polload.h (-I directories). */
+rv_program *cli_load(const char *path, const pl_opts *o, int *rc);
 
 /* A decimal count from 0 to 'max' (an option's value).  Returns 0, or -1. */
 int cli_parse_count(const char *s, int64_t max, int64_t *out);

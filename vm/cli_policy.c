@@ -51,17 +51,22 @@ int cli_finish(FILE *f, const char *path)
     return 0;
 }
 
-rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc)
+rv_program *cli_load(const char *path, const pl_opts *o, int *rc)
 {
-    pl_opts o = { .trust = trust, .sets = sets, .nsets = nsets };
     pl_status st;
     int reported;
     char err[1024];
-    rv_program *p = pl_load(path, &o, &st, &reported, err, sizeof err);
+    rv_program *p = pl_load(path, o, &st, &reported, err, sizeof err);
     if (!p) {
         if (!reported)
             fprintf(stderr, "routevm: %s\n", err);
         *rc = st == PL_UNREADABLE ? RC_USAGE : RC_FINDINGS;
     }
     return p;
+}
+
+rv_program *cli_load_policy(const char *path, const char *trust, const cli_set *sets, size_t nsets, int *rc)
+{
+    pl_opts o = { .trust = trust, .sets = sets, .nsets = nsets };
+    return cli_load(path, &o, rc);
 }

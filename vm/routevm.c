@@ -52,24 +52,13 @@ static void usage(FILE *f)
           "                   3 denied by a guardrail, 4 failed (no model answered, or a stream broke)\n", f);
 }
 
-/* Load POLICY (compiler/polload.h); why it failed goes to stderr, and
-   *rc is RC_USAGE when the file cannot be read, RC_FINDINGS when it is
-   refused.  A source's imports are also looked for in the 'nincdir'
-   directories of 'incdirs' (-I, borrowed). */
+/* Load POLICY (vm/cli.h); a source's imports are also looked for in the
+   'nincdir' directories of 'incdirs' (-I, borrowed). */
 static rv_program *load_policy(const char *path, const char *trust, const char *const *incdirs, unsigned nincdir,
                                int *rc)
 {
     pl_opts o = { .trust = trust, .incdirs = incdirs, .nincdir = nincdir };
-    pl_status st;
-    int reported;
-    char err[1024];
-    rv_program *p = pl_load(path, &o, &st, &reported, err, sizeof err);
-    if (!p) {
-        if (!reported)
-            fprintf(stderr, "routevm: %s\n", err);
-        *rc = st == PL_UNREADABLE ? RC_USAGE : RC_FINDINGS;
-    }
-    return p;
+    return cli_load(path, &o, rc);
 }
 
 static void print_json(json_t *j)

@@ -109,7 +109,6 @@ static void up_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
 
 static void init(void)
 {
-    const char *root = getenv("ROUTEVM_ROOT");
     lg_set_output(fopen("/dev/null", "w"));
     base = event_base_new();
     struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001) };
@@ -121,25 +120,8 @@ static void init(void)
     struct sockaddr_in got;
     socklen_t gl = sizeof got;
     getsockname(evconnlistener_get_fd(upstream), (struct sockaddr *)&got, &gl);
-    char in[4096], path[] = "/tmp/fuzz_gateway_XXXXXX.route";
-    snprintf(in, sizeof in, "%s/tests/serve/policy.route.in", root ? root : ".");
-    FILE *f = fopen(in, "r");
-    int fd = mkstemps(path, 6);
-    FILE *o = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f || !o) {
-        fprintf(stderr, "fuzz_gateway: cannot read %s (set ROUTEVM_ROOT)\n", in);
-        abort();
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        char *at = strstr(line, "@PORT@");
-        if (at)
-            fprintf(o, "%.*s%u%s", (int)(at - line), line, ntohs(got.sin_port), at + 6);
-        else
-            fputs(line, o);
-    }
-    fclose(f);
-    fclose(o);
+    char path[64];
+    httpcheck_policy(ntohs(got.sin_port), path, "fuzz_gateway");
     char err[1024];
     sp_opts so = { NULL, 0 };
     sp_policy *p = sp_load(path, &so, 1, err, sizeof err);
@@ -193,14 +175,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *client = answer + answer_len;
     size_t client_len = size - 3 - answer_len;
 
-    hs_limits lim = hs_default_limits();
-    if (data[0] & 1) {
-        lim.max_head = 512;
-        lim.max_headers = 8;
-        lim.max_url = 128;
-        lim.max_body = 1024;
-        lim.max_output = 256;
-    }
+    hs_limits lim = httpcheck_limits(data[0]);
     app.o.lim = lim;
     app.keys = data[0] & 2 ? NULL : keys_new();
     sv_worker w;

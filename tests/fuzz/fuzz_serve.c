@@ -40,30 +40,12 @@ static rv_memenv *env;
 
 static void init(void)
 {
-    const char *root = getenv("ROUTEVM_ROOT");
-    char in[4096], path[] = "/tmp/fuzz_serve_XXXXXX.route";
-    snprintf(in, sizeof in, "%s/tests/serve/policy.route.in", root ? root : ".");
-    FILE *f = fopen(in, "r");
-    int fd = mkstemps(path, 6);
-    FILE *o = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f || !o) {
-        fprintf(stderr, "fuzz_serve: cannot read %s (set ROUTEVM_ROOT)\n", in);
-        abort();
-    }
-    char line[1024];
-    while (fgets(line, sizeof line, f)) {
-        char *at = strstr(line, "@PORT@");
-        if (at)
-            fprintf(o, "%.*s9%s", (int)(at - line), line, at + 6);
-        else
-            fputs(line, o);
-    }
-    fclose(f);
-    fclose(o);
+    char path[64];
+    httpcheck_policy(9, path, "fuzz_serve");
     rv_compiler *c = comp_new(NULL);
     rv_err err;
     if (!c || import_file(c, path) || comp_check(c) || !(prog = cg_program(c)) || ver_program(prog, &err)) {
-        fprintf(stderr, "fuzz_serve: cannot compile %s\n", in);
+        fprintf(stderr, "fuzz_serve: cannot compile %s\n", path);
         abort();
     }
     comp_free(c);
@@ -121,14 +103,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         init();
     if (size < 1 || size > 200000)
         return 0;
-    hs_limits lim = hs_default_limits();
-    if (data[0] & 1) {
-        lim.max_head = 512;
-        lim.max_headers = 8;
-        lim.max_url = 128;
-        lim.max_body = 1024;
-        lim.max_output = 256;
-    }
+    hs_limits lim = httpcheck_limits(data[0]);
     struct event_base *base = event_base_new();
     hs_shared *sh = hs_shared_new();
     hs_app app = { NULL, app_request };

@@ -1,11 +1,61 @@
-/* The fuzz harnesses' check of what an HTTP/1.1 server wrote back
-   (fuzz_serve, fuzz_gateway): a header of static functions, included by
-   each harness. */
+/* What the gateway's fuzz harnesses (fuzz_serve, fuzz_gateway) share: the
+   test policy written with a port, and the check of what an HTTP/1.1
+   server wrote back.  A header of static functions, included by each
+   harness. */
 #ifndef RV_FUZZ_HTTPCHECK_H
 #define RV_FUZZ_HTTPCHECK_H
 
-#include <stdlib.h>             /* memmem: the harness defines _GNU_SOURCE first */
+#include <stdio.h>
+#include <stdlib.h>             /* memmem, mkstemps: the harness defines _GNU_SOURCE first */
 #include <string.h>
+#include <unistd.h>
+
+#include "http.h"
+
+/* tests/serve/policy.route.in (under $ROUTEVM_ROOT, else .) with its
+   endpoint's port set to 'port', into a new file whose name is written
+   to 'path' (at least 64 bytes; the caller unlinks it).  abort() when it
+   cannot. */
+static void httpcheck_policy(unsigned port, char *path, const char *who)
+{
+    const char *root = getenv("ROUTEVM_ROOT");
+    char in[4096];
+    snprintf(in, sizeof in, "%s/tests/serve/policy.route.in", root ? root : ".");
+    snprintf(path, 64, "/tmp/%s_XXXXXX.route", who);
+    FILE *f = fopen(in, "r");
+    int fd = mkstemps(path, 6);
+    FILE *o = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f || !o) {
+        fprintf(stderr, "%s: cannot read %s (set ROUTEVM_ROOT)\n", who, in);
+        abort();
+    }
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char *at = strstr(line, "@PORT@");
+        if (at)
+            fprintf(o, "%.*s%u%s", (int)(at - line), line, port, at + 6);
+        else
+            fputs(line, o);
+    }
+    fclose(f);
+    fclose(o);
+}
+
+/* The server's limits an input's flag byte picks: bit 0 small caps
+   (512-byte heads, 8 headers, 1 KiB bodies, 256-byte output), else the
+   defaults. */
+static hs_limits httpcheck_limits(uint8_t flags)
+{
+    hs_limits lim = hs_default_limits();
+    if (flags & 1) {
+        lim.max_head = 512;
+        lim.max_headers = 8;
+        lim.max_url = 128;
+        lim.max_body = 1024;
+        lim.max_output = 256;
+    }
+    return lim;
+}
 
 static int httpcheck_known(int s, const int *ok, size_t nok)
 {
