@@ -19,6 +19,7 @@
 #include "compiler.h"
 #include "disasm.h"
 #include "exitcode.h"
+#include "graph.h"
 #include "mem.h"
 #include "rbc.h"
 #include "testrun.h"
@@ -42,6 +43,7 @@ static void usage(FILE *f)
           "       routec build FILE -o OUT.rbc [--sign KEY.pem] [--strip] [--strip-tests] [--no-dispatch] [-I DIR]\n"
           "       routec dis   FILE.rbc|FILE.route [--trust PUB.pem] [-I DIR]\n"
           "       routec verify FILE.rbc... [--trust PUB.pem]\n"
+          "       routec graph  FILE [--agent NAME] [--format dot|svg] [-o OUT] [-I DIR]\n"
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
 }
@@ -374,6 +376,8 @@ static int cmd_test(const options *o)
 
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && !strcmp(argv[1], "graph"))   /* its own options (graphcmd.c) */
+        return graph_main(argc - 1, argv + 1);
     if (argc < 2) {
         usage(stderr);
         return RC_USAGE;

@@ -18,6 +18,10 @@ command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
 # editors/vim headless in tests/suites/vim.sh.
 PKGS="$PKGS vim"
 missing=""
+# graphviz: 'routec graph --format svg' runs its dot (tests/suites/graph.sh
+# renders every example); man-db: man -l renders the manual pages of
+# docs/man (tests/suites/man.sh, install.sh).
+PKGS="$PKGS graphviz man-db"
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done

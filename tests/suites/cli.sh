@@ -49,4 +49,4 @@ while IFS= read -r line; do
     else
         echo "PASS cli/$name"
     fi
-done < tests/cli/cases.txt
+done < <(cat tests/cli/*.txt)
