@@ -5,10 +5,11 @@
 #            ends with "N passed, N failed"
 #   bench    benchmarks side by side with the anchors (bench/RESULTS.md)
 #   fuzz     each libFuzzer harness for FUZZ_SECONDS (clang)
-#   install  into $(PREFIX) (binaries, stdlib, docs)
+#   install  into $(DESTDIR)$(PREFIX): the binaries of $(BUILD), the stdlib,
+#            the docs and the manual pages; uninstall removes exactly those
 #   deps     install missing Debian packages (as root) or print the command
 # Variables: BUILD (output dir), SAN=1 (ASan, UBSan) or SAN=thread (TSan),
-# CC, CFLAGS, PREFIX.
+# CC, CFLAGS, PREFIX, DESTDIR (a staging directory install writes under).
 
 PREFIX  ?= /usr/local
 BUILD   ?= build
@@ -17,7 +18,17 @@ CFLAGS  ?= -O2 -g
 SAN     ?=
 FUZZ_SECONDS ?= 60
 
+# The stdlib path compiled into the binaries is only a fallback: routec
+# looks next to its own executable first (<bindir>/../share/routevm/stdlib;
+# only $ROUTEC_STDLIB comes before it, compiler/compiler.c), so an
+# installed tree works wherever it is put.
 STDLIB_INSTALL := $(PREFIX)/share/routevm/stdlib
+BINDIR  := $(PREFIX)/bin
+DOCDIR  := $(PREFIX)/share/doc/routevm
+MANDIR  := $(PREFIX)/share/man
+DOC_FILES := $(filter-out docs/STATUS.md,$(wildcard docs/*.md)) $(wildcard docs/*.svg)
+MAN1_FILES := $(wildcard docs/man/*.1)
+MAN5_FILES := $(wildcard docs/man/*.5)
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
               -Ivm -Ivm/providers -Ivm/serve -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
@@ -139,11 +150,31 @@ bench: all
 fuzz: all
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(PREFIX)/share/doc/routevm
-	install -m 755 $(BUILD)/routec $(BUILD)/routevm $(DESTDIR)$(PREFIX)/bin/
-	cp -R stdlib/. $(DESTDIR)$(STDLIB_INSTALL)/
-	install -m 644 docs/*.md $(DESTDIR)$(PREFIX)/share/doc/routevm/
+# install copies the binaries of $(BUILD) as they are (made first only if
+# missing or out of date), so 'make install BUILD=build/asan' installs the
+# sanitizer build rather than rebuilding it with other flags.  The stdlib
+# is copied file by file, and uninstall removes those files and then the
+# directories only routevm uses (share/routevm, share/doc/routevm) when
+# they are empty: never bin/ or share/man/, nor anything else in them.
+install: deps-ok $(BUILD)/routec $(BUILD)/routevm
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(DOCDIR) \
+	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
+	install -m 755 $(BUILD)/routec $(BUILD)/routevm $(DESTDIR)$(BINDIR)/
+	cd stdlib && find . -type d | while read -r d; do install -d "$(DESTDIR)$(STDLIB_INSTALL)/$$d" || exit 1; done
+	cd stdlib && find . -type f | while read -r f; do install -m 644 "$$f" "$(DESTDIR)$(STDLIB_INSTALL)/$$f" || exit 1; done
+	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -m 644 $(MAN1_FILES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 $(MAN5_FILES) $(DESTDIR)$(MANDIR)/man5/
+
+.PHONY: uninstall
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/routec $(DESTDIR)$(BINDIR)/routevm
+	cd stdlib && find . -type f | while read -r f; do rm -f "$(DESTDIR)$(STDLIB_INSTALL)/$$f"; done
+	cd stdlib && find . -depth -type d ! -name . | while read -r d; do rmdir "$(DESTDIR)$(STDLIB_INSTALL)/$$d" 2>/dev/null; done; true
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_FILES)))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5_FILES)))
+	rmdir $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(PREFIX)/share/routevm $(DESTDIR)$(DOCDIR) 2>/dev/null; true
 
 clean:
 	rm -rf build
