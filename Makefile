@@ -73,7 +73,7 @@ MOCK_SRC := $(wildcard tests/mock/*.c)
 MOCK_OBJ := $(MOCK_SRC:tests/mock/%.c=$(BUILD)/mock/%.o)
 
 .PHONY: all demo check bench fuzz install clean deps tests
-all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN) $(REPLAY_BIN) $(BUILD)/mockprov
+all: deps-ok $(BUILD)/routec $(BUILD)/routevm $(TEST_BIN) $(REPLAY_BIN) $(BUILD)/mockprov $(BUILD)/lexdump
 
 deps-ok:
 	@sh mk/deps.sh
@@ -117,6 +117,11 @@ $(BUILD)/mock/%.o: tests/mock/%.c
 
 $(BUILD)/mockprov: $(MOCK_OBJ) $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ -levent $(LDLIBS)
+
+# The lexer's tokens of a file, for the TextMate grammar's test
+# (tests/suites/textmate.sh); outside $(BUILD)/tests, which holds unit tests.
+$(BUILD)/lexdump: tests/textmate/lexdump.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)

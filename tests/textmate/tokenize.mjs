@@ -4,8 +4,10 @@
 // scopes it gives.  Run by tests/suites/textmate.sh, which installs the two
 // packages with npm ci and copies this file next to their node_modules.
 //
-//   node tokenize.mjs ROOT               every check, one PASS/FAIL line each
+//   node tokenize.mjs ROOT LEXDUMP       every check, one PASS/FAIL line each
 //   node tokenize.mjs ROOT --dump FILE   each token of FILE with its scopes
+// LEXDUMP is the build's lexdump (tests/textmate/lexdump.c), which prints
+// the tokens the compiler's own lexer reads.
 //
 // The checks:
 //   case/NAME     tests/textmate/cases/NAME.route: the scope assertions in
@@ -18,6 +20,20 @@
 //                 keyword scope, and a '/' after it is a regex (hard
 //                 keywords) or a division (soft keywords, true, false),
 //                 as the lexer decides;
+//   lexer/PATH    the grammar agrees with the compiler's lexer on every
+//                 file above, the cases of tests/textmate and tests/vim,
+//                 every case of tests/compile, every text of the parser's
+//                 fuzz corpus and 4,000 generated lines (lexer/generated,
+//                 generatedText()): each token lexdump prints
+//                 has, on every character, a scope of its class (a string
+//                 a string scope, a keyword a keyword scope, a '/' the
+//                 lexer divides by an operator scope, ...); a token is
+//                 'invalid' somewhere exactly when the lexer reported an
+//                 error reading it (errors of a literal's value, out of
+//                 range or too precise, excepted: a grammar cannot see
+//                 them); and what is outside every token is blank or a
+//                 comment.  The rest of a line after a word with non-ASCII
+//                 letters is not compared (see checkLexer);
 //   builtins      every builtin of vm/builtins.def is a support.function;
 //   extension     editors/vscode/package.json names files that exist and
 //                 the grammar's scopeName.
@@ -34,6 +50,8 @@
 // columns 1 and 2.
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import vsctm from 'vscode-textmate';
 import oniguruma from 'vscode-oniguruma';
@@ -41,7 +59,7 @@ import oniguruma from 'vscode-oniguruma';
 const require = createRequire(import.meta.url);
 const ROOT = process.argv[2];
 if (!ROOT) {
-    console.error('usage: node tokenize.mjs ROOT [--dump FILE]');
+    console.error('usage: node tokenize.mjs ROOT (LEXDUMP | --dump FILE)');
     process.exit(2);
 }
 const GRAMMAR = path.join(ROOT, 'editors/vscode/syntaxes/route.tmLanguage.json');
@@ -249,6 +267,155 @@ function checkExtension() {
     return problems;
 }
 
+// What the compiler's lexer reads: { line, col, end, cls, err } per token,
+// with 1-based byte columns (end exclusive).
+function lexTokens(lexdump, file) {
+    const out = execFileSync(lexdump, [file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    return out.split('\n').filter(Boolean).map((l) => {
+        const m = /^(\d+) (\d+) (\d+) (\S+)(?: (.*))?$/.exec(l);
+        if (!m)
+            throw new Error(`lexdump printed '${l}'`);
+        return { line: +m[1], col: +m[2], end: +m[3], cls: m[4], err: m[5] ?? null };
+    });
+}
+
+// For each byte offset of a line (and one past its end), the UTF-16 index
+// of the character it belongs to.
+function byteToIndex(line) {
+    const map = [];
+    let u = 0;
+    for (const ch of line) {
+        const cp = ch.codePointAt(0);
+        const bytes = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+        for (let i = 0; i < bytes; i++)
+            map.push(u);
+        u += ch.length;
+    }
+    map.push(u);
+    return map;
+}
+
+// The scopes a character of each lexer token class may carry (one of them
+// at least).  Dotted names and fields are one grammar token over several
+// lexer tokens (std.pii.email, meta.team.id), so a name, a keyword after a
+// '.' and the '.' itself may be inside them.
+const CLASS_SCOPES = {
+    keyword: ['keyword', 'storage.type', 'constant.language', 'variable.language.decision',
+              'variable.other.property', 'variable.other.constant', 'entity.name'],
+    name: ['variable', 'entity.name', 'support', 'constant.other.status-class', 'keyword.other.price-class',
+           'invalid.illegal.non-ascii'],
+    string: ['string.quoted.double', 'invalid.illegal.unterminated-string'],
+    regex: ['string.regexp', 'invalid.illegal.unterminated-regex'],
+    money: ['constant.numeric.money', 'invalid.illegal.money'],
+    price: ['constant.numeric.price'],
+    tokens: ['constant.numeric.tokens'],
+    duration: ['constant.numeric.duration'],
+    percent: ['constant.numeric.percentage'],
+    int: ['constant.numeric.integer', 'invalid.illegal.unit'],
+    number: ['constant.numeric.decimal'],
+    divide: ['keyword.operator.arithmetic'],
+    op: ['keyword.operator', 'punctuation', 'variable.other.constant', 'variable.other.property', 'entity.name.constant'],
+    bad: ['invalid.illegal'],
+};
+const VALUE_ERROR = /out of range|more precise than/;
+
+function checkLexer(grammar, lexdump, file) {
+    const toks = tokenize(grammar, fs.readFileSync(file, 'utf8'));
+    const problems = [];
+    const covered = toks.map((t) => new Array(t.line.length).fill(false));
+    let skipLine = 0;
+    for (const k of lexTokens(lexdump, file)) {
+        const t = toks[k.line - 1];
+        const allowed = CLASS_SCOPES[k.cls];
+        if (!t || !allowed) {
+            problems.push(`${k.line}:${k.col}: lexdump gave a ${k.cls} token where the grammar has no line`);
+            continue;
+        }
+        const map = byteToIndex(t.line);
+        const from = map[k.col - 1], to = map[Math.min(k.end - 1, map.length - 1)];
+        const text = t.line.slice(from, to);
+        const where = `${k.line}:${from + 1} ${k.cls} '${text}'`;
+        if (skipLine === k.line) {
+            covered[k.line - 1].fill(true, from);
+            continue;
+        }
+        // After a word with non-ASCII letters the lexer decides whether a
+        // value ended by counting its letters, which no grammar does: both
+        // mark the word, and the rest of its line is not compared.
+        if (k.err && /non-ASCII/.test(k.err))
+            skipLine = k.line;
+        covered[k.line - 1].fill(true, from, to);
+        const cols = t.cols.slice(from, to).map((c) => c ?? []);
+        const invalid = cols.some(invalidAt);
+        const wrong = cols.findIndex((scopes) => !allowed.some((a) => has(scopes, a)));
+        if (wrong >= 0)
+            problems.push(`${where}: '${t.line[from + wrong]}' is ${describe(t.cols[from + wrong])}`);
+        const lexErr = k.err !== null && !VALUE_ERROR.test(k.err);
+        if (lexErr && !invalid)
+            problems.push(`${where}: the lexer says "${k.err}", the grammar marks nothing invalid`);
+        else if (!lexErr && invalid)
+            problems.push(`${where}: the grammar marks it invalid, the lexer reads it without error`);
+    }
+    toks.forEach((t, n) => t.cols.forEach((scopes, i) => {
+        if (covered[n][i])
+            return;
+        const blank = /\s/.test(t.line[i]);
+        if ((blank && invalidAt(scopes ?? [])) || (!blank && !has(scopes ?? [], 'comment.line')))
+            problems.push(`${n + 1}:${i + 1}: '${t.line[i]}' is in no token of the lexer, but is ${describe(scopes)}`);
+    }));
+    return problems;
+}
+
+// Only texts the lexer reads as the grammar sees them: UTF-8, no NUL.
+function plainText(file) {
+    const bytes = fs.readFileSync(file);
+    return !bytes.includes(0) && Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes);
+}
+
+// Lines glued together at random (a fixed seed) from pieces of every kind
+// of token, valid and not: the lexer and the grammar must still agree.
+// No line starts with '/': whether that is a regex depends on the line
+// before, which a grammar cannot see (docs/editors.md).  Nor is an amount
+// glued to a word ('$5on', never valid): the lexer reads a keyword there
+// that a grammar cannot tell from the end of a name.
+function generatedText(lines) {
+    const words = ['import', 'model', 'agent', 'when', 'cascade', 'and', 'not', 'in', 'matches', 'true', 'false',
+                   'price', 'per', 'on', 'input', 'output', 'timeout', 'check', 'x', 'llama3_70b', '_a', 'meta',
+                   'response', 'std', 'tokens', 'lang', 'k', 'M', 's', 'ms', 'xx', 'tok', 'Mtok', 'out', 'cached'];
+    const numbers = ['0', '12', '1_000', '1.5', '1.', '5', '5xx', '6xx', '3__'];
+    const units = ['', '', 'k', 'M', 's', 'ms', 'us', 'm', 'h', '%', 'tokens', ' tokens', '\ttokens', 'e3', 'sec',
+                   'x', 'Ktok', 'tokens('];
+    const money = ['$', '$5', '$0.15/Mtok', '$1/Ktok', '$1/tok', '$1/', '$1/Mtokx', '$.5', '$1_0.5_0'];
+    const strings = ['"abc"', '"a\\nb\\t\\r\\"\\\\\\/"', '"\\q"', '"\\u{41}"', '"\\u{110000}"', '"\\u{D800}"',
+                     '"\\u{0}"', '"\\u{10FFFF}"', '"\\u{}"', '"unterminated', '"a#b"', '"é"', '"{agent}"', '"\\'];
+    const regexes = ['/a/', '/a/i', '/a/iq', '/a\\/b/', '/unterminated', '/[/]/', '/#/x', '/a\\', '/é/'];
+    const ops = ['->', '==', '!=', '<=', '>=', '<', '>', '=', '+', '-', '*', '/', ',', '.', '{', '}', '(', ')',
+                 '[', ']', ':', '!', '%', '@', ';', '&', '|', '?', '\\', "'", '`', '^', '~', '$'];
+    const other = ['# c', '#', 'é', 'modèle', '日本', 'xé', '5é', 'meta.a.b', 'meta.route', 'response.text',
+                   'std.pii.email', 'a.and'];
+    const kinds = [words, words, numbers, money, strings, regexes, ops, ops, other];
+    let seed = 0x2545f491;
+    const rand = (n) => {   // mulberry32
+        seed = (seed + 0x6d2b79f5) | 0;
+        let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+        t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+        return (((t ^ (t >>> 14)) >>> 0) % n);
+    };
+    const pick = (a) => a[rand(a.length)];
+    const out = [];
+    for (let i = 0; i < lines; i++) {
+        const parts = [];
+        for (let j = 1 + rand(8); j > 0; j--) {
+            const kind = pick(kinds);
+            parts.push(kind === numbers ? pick(numbers) + pick(units) : pick(kind));
+            parts.push(kind === money ? ' ' : pick([' ', ' ', '', '\t']));
+        }
+        const line = parts.join('');
+        out.push(/^\s*\//.test(line) ? 'x ' + line : line);
+    }
+    return out.join('\n') + '\n';
+}
+
 function report(name, problems) {
     if (!problems.length) {
         console.log(`PASS textmate/${name}`);
@@ -285,11 +452,34 @@ const files = [...listRoute('examples'), ...listRoute('stdlib/std')];
 for (const f of files)
     report(`file/${f}`, invalidSpans(grammar, fs.readFileSync(path.join(ROOT, f), 'utf8')));
 const docs = fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`);
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'textmate-'));
+const blockFiles = [];
 for (const md of ['README.md', ...docs]) {
     const blocks = routeBlocks(fs.readFileSync(path.join(ROOT, md), 'utf8'));
     if (blocks.length)
         report(`file/${md}`, blocks.flatMap((b) => invalidSpans(grammar, b.text, b.start)));
+    blocks.forEach((b) => {
+        const name = `${md}:${b.start}`;
+        fs.writeFileSync(path.join(tmp, `${blockFiles.length}.route`), b.text);
+        blockFiles.push({ name, file: path.join(tmp, `${blockFiles.length}.route`) });
+    });
 }
+
+const lexdump = process.argv[3];
+if (!lexdump || !fs.existsSync(lexdump))
+    report('lexer', [`no lexdump at '${lexdump ?? ''}' (built by make as build/lexdump)`]);
+else {
+    const corpus = fs.readdirSync(path.join(ROOT, 'tests/fuzz/corpus/parse')).sort().map((f) => `tests/fuzz/corpus/parse/${f}`);
+    const against = [...cases, 'tests/vim/cases/basics.route', 'tests/vim/cases/literals.route', ...files,
+                     ...listRoute('tests/compile'), ...corpus]
+        .filter((f) => fs.existsSync(path.join(ROOT, f)) && plainText(path.join(ROOT, f)))
+        .map((f) => ({ name: f, file: path.join(ROOT, f) }));
+    fs.writeFileSync(path.join(tmp, 'generated.route'), generatedText(4000));
+    blockFiles.push({ name: 'generated', file: path.join(tmp, 'generated.route') });
+    for (const { name, file } of [...against, ...blockFiles])
+        report(`lexer/${name}`, checkLexer(grammar, lexdump, file));
+}
+fs.rmSync(tmp, { recursive: true, force: true });
 
 const keywords = lexerKeywords();
 if (keywords.length < 40 || !keywords.some((k) => !k.hard))

@@ -11,9 +11,17 @@
 "     after a lone '-'; '<' and dashes mark from column 1.  No character
 "     may be in an error item (a name ending in 'Error') unless an
 "     assertion asks for that item there;
-"   - any other file must have no character in an error item;
+"   - an example or stdlib module must have no character in an error item;
 "   - loading must raise no Vim error (E123: ...) and set filetype and
-"     b:current_syntax to 'route'.
+"     b:current_syntax to 'route';
+"   - a file listed in $ROUTE_VIM_LEX (lines "FILE<Tab>TOKENS", TOKENS the
+"     output of the build's lexdump for FILE: the tokens the compiler's
+"     lexer reads) gets a second line, vim/lexer/FILE: every byte of each
+"     token is in a syntax item of the token's class (s:class_items), the
+"     token is in an error item somewhere exactly when the lexer reported
+"     an error reading it (errors of a literal's value excepted), and what
+"     is in no token is blank or a comment.  As in the TextMate test, the
+"     rest of a line after a non-ASCII word is not compared.
 
 let s:root = $ROUTE_VIM_ROOT
 let s:out = []
@@ -98,6 +106,98 @@ function! s:errors(allowed) abort
   return problems
 endfunction
 
+" The syntax items a byte of each lexer token class may be in (one of them).
+let s:class_items = {
+      \ 'keyword': ['routeImport', 'routeDecl', 'routeControl', 'routeStrategy', 'routeLogical', 'routeBoolean',
+      \             'routeAction', 'routeKeyword', 'routeTestWord', 'routeSoft', 'routeField', 'routeDeclName',
+      \             'routeConstName'],
+      \ 'name': ['routeName', 'routeItem', 'routeField', 'routeFieldBase', 'routeBuiltin', 'routeDeclName',
+      \          'routeConstName', 'routeStatusClass', 'routeError'],
+      \ 'string': ['routeString', 'routeEscape', 'routeEscapeError', 'routePlaceholder', 'routeStringError'],
+      \ 'regex': ['routeRegex', 'routeRegexDelim', 'routeRegexEscape', 'routeRegexClass', 'routeRegexFlags',
+      \           'routeRegexFlagError', 'routeRegexError'],
+      \ 'money': ['routeMoney', 'routeMoneyError'],
+      \ 'price': ['routePrice'],
+      \ 'tokens': ['routeTokens'],
+      \ 'duration': ['routeDuration'],
+      \ 'percent': ['routePercent'],
+      \ 'int': ['routeNumber', 'routeUnitError'],
+      \ 'number': ['routeNumber'],
+      \ 'divide': ['routeDivision', 'routeRegexDivision'],
+      \ 'op': ['routeOperator', 'routeDelimiter', 'routeField', 'routeConstName'],
+      \ 'bad': ['routeError'],
+      \ }
+
+function! s:check_lexer(tokfile) abort
+  let problems = []
+  let covered = {}   " line -> list of 0/1 per byte
+  let skip = 0
+  for t in readfile(a:tokfile)
+    let m = matchlist(t, '^\(\d\+\) \(\d\+\) \(\d\+\) \(\S\+\)\%( \(.*\)\)\=$')
+    if empty(m) || !has_key(s:class_items, m[4])
+      call add(problems, "lexdump printed '" . t . "'")
+      continue
+    endif
+    let [l, from, to, cls, err] = [str2nr(m[1]), str2nr(m[2]), str2nr(m[3]), m[4], m[5]]
+    if !has_key(covered, l)
+      let covered[l] = repeat([0], strlen(getline(l)) + 2)
+    endif
+    if l == skip
+      for c in range(from, to - 1)
+        let covered[l][c] = 1
+      endfor
+      continue
+    endif
+    if err =~# 'non-ASCII'
+      let skip = l
+    endif
+    let text = getline(l)
+    let where = l . ':' . from . ' ' . cls . " '" . strpart(text, from - 1, to - from) . "'"
+    let in_error = 0
+    let wrong = ''
+    for c in range(from, to - 1)
+      let covered[l][c] = 1
+      let name = synIDattr(synID(l, c, 0), 'name')
+      let in_error = in_error || name =~# 'Error$'
+      if empty(wrong) && index(s:class_items[cls], name) < 0
+        let wrong = "byte " . c . " is in " . (empty(name) ? '(nothing)' : name)
+      endif
+    endfor
+    if !empty(wrong)
+      call add(problems, where . ': ' . wrong)
+    endif
+    let lex_error = !empty(err) && err !~# 'out of range\|more precise than'
+    if lex_error && !in_error
+      call add(problems, where . ': the lexer says "' . err . '", no error item')
+    elseif !lex_error && in_error
+      call add(problems, where . ': in an error item, the lexer reads it without error')
+    endif
+  endfor
+  for l in range(1, line('$'))
+    let text = getline(l)
+    let cov = get(covered, l, [])
+    for c in range(1, strlen(text))
+      if get(cov, c, 0) || text[c - 1] =~# '\s'
+        continue
+      endif
+      let name = synIDattr(synID(l, c, 0), 'name')
+      if name !=# 'routeComment' && name !=# 'routeTodo'
+        call add(problems, l . ':' . c . " '" . text[c - 1] . "' is in no token of the lexer, but in " . (empty(name) ? '(nothing)' : name))
+      endif
+    endfor
+  endfor
+  return problems
+endfunction
+
+" FILE -> its lexdump output, from $ROUTE_VIM_LEX.
+let s:lex = {}
+if !empty($ROUTE_VIM_LEX)
+  for s:entry in readfile($ROUTE_VIM_LEX)
+    let s:pair = split(s:entry, "\t")
+    let s:lex[s:pair[0]] = s:pair[1]
+  endfor
+endif
+
 function! s:report(name, problems) abort
   if empty(a:problems)
     call add(s:out, 'PASS vim/' . a:name)
@@ -113,7 +213,9 @@ function! s:report(name, problems) abort
 endfunction
 
 for s:file in argv()
-  let s:name = fnamemodify(s:file, ':.')
+  " files the suite writes (in $ROUTE_VIM_TMP) are named 'generated/...'
+  let s:path = fnamemodify(s:file, ':.')
+  let s:name = substitute(s:path, '^\V' . escape($ROUTE_VIM_TMP, '\') . '/', 'generated/', '')
   let s:msgs = ''
   try
     redir => s:msgs
@@ -124,6 +226,9 @@ for s:file in argv()
     call s:report(s:name, ['opening it: ' . v:exception])
     continue
   endtry
+  if &filetype !=# 'route' && s:file !~# '\.route$'
+    setfiletype route           " a text of the fuzz corpus, with no .route name
+  endif
   let s:problems = []
   for s:m in split(s:msgs, "\n")
     if s:m =~# '^E\d\+:'
@@ -138,10 +243,13 @@ for s:file in argv()
   endif
   if s:name =~# '^tests/vim/cases/'
     let s:problems += s:check_case()
-  else
+  elseif s:name =~# '^\%(examples\|stdlib\)/'
     let s:problems += s:errors({})
   endif
   call s:report(s:name, s:problems)
+  if has_key(s:lex, s:path)
+    call s:report('lexer/' . s:name, s:check_lexer(s:lex[s:path]))
+  endif
 endfor
 
 call writefile(s:out, $ROUTE_VIM_OUT)

@@ -38,13 +38,19 @@ syn match routeDelimiter /[{}()[\]]/
 
 " ---------------------------------------------------------------- numbers
 " \d[0-9_]*(\.\d[0-9_]*)? is a decimal; a unit glued to it must be one of
-" the lexer's, or the whole word is an error.
-syn match routeUnitError /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=\h\w*/
-syn match routeNumber /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=\%(\.\d\)\@!\%([kM]\>\|\>\)/
+" the lexer's, or the whole word is an error.  A literal with a fraction
+" cannot run on into a non-ASCII word (the '.' stops one), one without can.
+syn match routeUnitError /\<\d[0-9_]*\h\w*\>/
+syn match routeUnitError /\<\d[0-9_]*\.\d[0-9_]*\h\w*\%(\w\)\@!/
+syn match routeNumber /\<\d[0-9_]*\%(\.\d\)\@![kM]\=\>/
+syn match routeNumber /\<\d[0-9_]*\.\d[0-9_]*[kM]\=\%(\w\)\@!/
 syn match routeStatusClass /\<[1-5]xx\>/
-syn match routePercent /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=\%(\.\d\)\@!%/
-syn match routeDuration /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=\%(\.\d\)\@!\%(us\|ms\|s\|m\|h\)\>/
-syn match routeTokens /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=\%(\.\d\)\@![kM]\=[ \t]*tokens\%([A-Za-z0-9_(]\)\@!/
+syn match routePercent /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=%/
+syn match routeDuration /\<\d[0-9_]*\%(\.\d\)\@!\%(us\|ms\|s\|m\|h\)\>/
+syn match routeDuration /\<\d[0-9_]*\.\d[0-9_]*\%(us\|ms\|s\|m\|h\)\%(\w\)\@!/
+syn match routeTokens /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=[kM]\=[ \t]\+tokens\%([A-Za-z0-9_(]\)\@!/
+syn match routeTokens /\<\d[0-9_]*\%(\.\d\)\@![kM]\=tokens\%([A-Za-z0-9_(]\|[^\x00-\x7f]\)\@!/
+syn match routeTokens /\<\d[0-9_]*\.\d[0-9_]*[kM]\=tokens\%([A-Za-z0-9_(]\)\@!/
 syn match routeMoneyError /\$/
 syn match routeMoney /\$\d[0-9_]*\%(\.\d[0-9_]*\)\=/
 syn match routePrice +\$\d[0-9_]*\%(\.\d[0-9_]*\)\=/\%(Mtok\|Ktok\|tok\)+
@@ -68,13 +74,20 @@ syn match routeConstName /\h\w*\%(\.\h\w*\)*/ contained
 
 " ---------------------------------------------------------------- regexes
 syn match routeRegexError +/\%([^/\\]\|\\.\)*\\\=$+
-syn region routeRegex matchgroup=routeRegexDelim start=+/\%(\%([^/\\]\|\\.\)*/\)\@=+ skip=+\\.+ end=+/+ oneline keepend contains=routeRegexEscape,routeRegexClass nextgroup=routeRegexFlags
+syn region routeRegex matchgroup=routeRegexDelim start=+/\%(\%([^/\\]\|\\.\)*/\)\@=+ skip=+\\.+ end=+/+ oneline keepend contains=routeRegexEscape,routeRegexClass nextgroup=routeRegexFlags,routeRegexDivision,routeRegexGap
 syn match routeRegexEscape +\\.+ contained
 syn match routeRegexClass +\[\^\=]\=\%([^\]\\/]\|\\.\)*]+ contained contains=routeRegexEscape
-syn match routeRegexFlags /\a\+/ contained contains=routeRegexFlagError
+syn match routeRegexFlags /\a\+/ contained contains=routeRegexFlagError nextgroup=routeRegexDivision,routeRegexGap
+" a regex is a value: a '/' after it divides
+syn match routeRegexGap +\s\+\ze/+ contained nextgroup=routeRegexDivision
+syn match routeRegexDivision +/+ contained
 syn match routeRegexFlagError /[^imsx]/ contained
-" division: after a value on the same line, or opening a continued line
-syn match routeDivision +\%(\%([A-Za-z0-9_)\]"%]\|[^\x00-\x7f]\)\s*\)\@<=\%(\<\%(import\|const\|provider\|model\|from\|guardrail\|agent\|test\|route\|when\|otherwise\|cheapest\|fastest\|cascade\|split\|hook\|until\|by\|where\|default\|and\|or\|not\|in\|matches\|price\|deny\|redact\|limit\|with\|budget\|per\|expect\|given\|answers\|fails\|on\)\s*\)\@<!/+
+" division: after a value on the same line (a name, a soft keyword, true,
+" false, a literal, ')' or ']', or the '$' the lexer takes for an amount),
+" or opening a continued line.  The look-behind runs on the backtracking
+" engine (\%#=1), many times faster on it than on the NFA one, and looks at
+" most 40 bytes back.
+syn match routeDivision +\%#=1\%(\%([A-Za-z0-9_)\]"$]\|[^\x00-\x7f]\|\<\d[0-9_]*\%(\.\d[0-9_]*\)\=%\)\s*\)\@40<=\%(\<\%(import\|const\|provider\|model\|from\|guardrail\|agent\|test\|route\|when\|otherwise\|cheapest\|fastest\|cascade\|split\|hook\|until\|by\|where\|default\|and\|or\|not\|in\|matches\|price\|deny\|redact\|limit\|with\|budget\|per\|expect\|given\|answers\|fails\|on\)\s*\)\@40<!/+
 syn match routeDivision +^\s*\zs/\%(\%([^/\\]\|\\.\)*/\)\@!+
 
 " ---------------------------------------------------------------- strings
@@ -102,6 +115,7 @@ hi def link routeField          Identifier
 hi def link routeBuiltin        Function
 hi def link routeOperator       Operator
 hi def link routeDivision       Operator
+hi def link routeRegexDivision  Operator
 hi def link routeDelimiter      Delimiter
 hi def link routeNumber         Number
 hi def link routeStatusClass    Constant
