@@ -12,8 +12,9 @@
 "     may be in an error item (a name ending in 'Error') unless an
 "     assertion asks for that item there;
 "   - an example or stdlib module must have no character in an error item;
-"   - loading must raise no Vim error (E123: ...) and set filetype and
-"     b:current_syntax to 'route';
+"   - loading must raise no Vim error (E123: ...), set filetype and
+"     b:current_syntax to 'route' and commentstring to '# %s' (the
+"     ftplugin);
 "   - a file listed in $ROUTE_VIM_LEX (lines "FILE<Tab>TOKENS", TOKENS the
 "     output of the build's lexdump for FILE: the tokens the compiler's
 "     lexer reads) gets a second line, vim/lexer/FILE: every byte of each
@@ -240,6 +241,9 @@ for s:file in argv()
   endif
   if get(b:, 'current_syntax', '') !=# 'route'
     call add(s:problems, 'the route syntax is not loaded')
+  endif
+  if &commentstring !=# '# %s'
+    call add(s:problems, "commentstring is '" . &commentstring . "': the ftplugin is not loaded")
   endif
   if s:name =~# '^tests/vim/cases/'
     let s:problems += s:check_case()
