@@ -2,8 +2,9 @@
 # The Vim files of editors/vim in a headless Vim (Debian 'vim', which has
 # +syntax; vim-tiny does not): tests/vim/check.vim opens the cases of
 # tests/vim/cases (assertions on syntax item names), the TextMate cases,
-# every example, stdlib module, compile case, text of the parser's fuzz
-# corpus and every keyword of grammar/lexer.l as a user would, and checks that ftdetect and the syntax file
+# every example, stdlib module, route block of the README and the docs,
+# compile case, text of the parser's fuzz corpus and every keyword of
+# grammar/lexer.l as a user would, and checks that ftdetect and the syntax file
 # load without a Vim error, that the assertions hold, that no character of
 # a valid file is in an error item, and that the highlighting agrees with
 # the compiler's lexer token by token ($BIN/lexdump prints its tokens).
@@ -30,12 +31,22 @@ sed -n '/keywords\[\] = {/,/^};/p' grammar/lexer.l | grep -o '{ "[a-z_]*",' | se
 nkw=$(wc -l < "$T/keywords.route")
 [ "$nkw" -ge 40 ] || echo "FAIL vim/keywords: read $nkw keywords from the table in grammar/lexer.l; its layout changed"
 
+# every route block of the README and the docs, as docs/FILE.md-LINE.route
+mkdir -p "$T/docs"
+for md in README.md docs/*.md; do
+    awk -v dir="$T/docs" -v md="$(basename "$md")" '
+        /^```route(-fragment)?[ \t]*$/ { out = dir "/" md "-" NR + 1 ".route"; printf "" > out; next }
+        out != "" && /^```/ { close(out); out = ""; next }
+        out != "" { print > out }
+    ' "$md"
+done
+
 # the files (each text once), and the lexer's tokens of each (texts it
 # reads as Vim does: UTF-8 without NUL)
 : > "$T/lex"
 n=0
 for f in tests/vim/cases/*.route tests/textmate/cases/*.route examples/*.route stdlib/std/*.route \
-         tests/compile/*.route tests/fuzz/corpus/parse/* "$T/keywords.route"; do
+         tests/compile/*.route tests/fuzz/corpus/parse/* "$T/keywords.route" "$T"/docs/*.route; do
     [ -f "$f" ] || continue
     sum=$(md5sum < "$f" | cut -c1-32)                 # the fuzz corpus repeats other files
     grep -qx "$sum" "$T/sums" 2> /dev/null && continue

@@ -11,7 +11,9 @@
 "     after a lone '-'; '<' and dashes mark from column 1.  No character
 "     may be in an error item (a name ending in 'Error') unless an
 "     assertion asks for that item there;
-"   - an example or stdlib module must have no character in an error item;
+"   - an example, a stdlib module or a route block of the docs (which the
+"     suite writes as generated/docs/FILE.md-LINE.route, LINE its first
+"     line) must have no character in an error item;
 "   - loading must raise no Vim error (E123: ...), set filetype and
 "     b:current_syntax to 'route' and commentstring to '# %s' (the
 "     ftplugin);
@@ -247,7 +249,7 @@ for s:file in argv()
   endif
   if s:name =~# '^tests/vim/cases/'
     let s:problems += s:check_case()
-  elseif s:name =~# '^\%(examples\|stdlib\)/'
+  elseif s:name =~# '^\%(examples\|stdlib\|generated/docs\)/'
     let s:problems += s:errors({})
   endif
   call s:report(s:name, s:problems)
