@@ -17,7 +17,7 @@ cd "$ROOT" || exit 1
 . "$ROOT/tests/lib/npm.sh"
 N="$B/textmate-npm"
 npm_install textmate tests/textmate "$N" vscode-textmate vscode-oniguruma || exit 0
-cp tests/textmate/tokenize.mjs "$N/tokenize.mjs"
+cp tests/textmate/tokenize.mjs tests/textmate/generate.mjs "$N/"
 echo "PASS textmate/install"
 timeout 300 node "$N/tokenize.mjs" "$ROOT" "$B/lexdump"
 rc=$?

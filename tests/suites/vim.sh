@@ -3,8 +3,8 @@
 # +syntax; vim-tiny does not): tests/vim/check.vim opens the cases of
 # tests/vim/cases (assertions on syntax item names), the TextMate cases,
 # every example, stdlib module, route block of the README and the docs,
-# compile case, text of the parser's fuzz corpus and every keyword of
-# grammar/lexer.l as a user would, and checks that ftdetect and the syntax file
+# compile case, text of the parser's fuzz corpus, every keyword of
+# grammar/lexer.l and 4,000 generated lines as a user would, and checks that ftdetect and the syntax file
 # load without a Vim error, that the assertions hold, that no character of
 # a valid file is in an error item, and that the highlighting agrees with
 # the compiler's lexer token by token ($BIN/lexdump prints its tokens).
@@ -41,12 +41,18 @@ for md in README.md docs/*.md; do
     ' "$md"
 done
 
+# 4,000 lines glued together at random from pieces of every kind of token
+# (the TextMate suite's, tests/textmate/generate.mjs)
+if ! command -v node > /dev/null || ! node tests/textmate/generate.mjs 4000 > "$T/random.route"; then
+    echo "FAIL vim/generate: node tests/textmate/generate.mjs failed (apt-get install nodejs)"; rm -f "$T/random.route"
+fi
+
 # the files (each text once), and the lexer's tokens of each (texts it
 # reads as Vim does: UTF-8 without NUL)
 : > "$T/lex"
 n=0
 for f in tests/vim/cases/*.route tests/textmate/cases/*.route examples/*.route stdlib/std/*.route \
-         tests/compile/*.route tests/fuzz/corpus/parse/* "$T/keywords.route" "$T"/docs/*.route; do
+         tests/compile/*.route tests/fuzz/corpus/parse/* "$T/keywords.route" "$T/random.route" "$T"/docs/*.route; do
     [ -f "$f" ] || continue
     sum=$(md5sum < "$f" | cut -c1-32)                 # the fuzz corpus repeats other files
     grep -qx "$sum" "$T/sums" 2> /dev/null && continue

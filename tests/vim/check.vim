@@ -146,7 +146,7 @@ function! s:check_lexer(tokfile) abort
       let covered[l] = repeat([0], strlen(getline(l)) + 2)
     endif
     if l == skip
-      for c in range(from, to - 1)
+      for c in range(from, strlen(getline(l)))
         let covered[l][c] = 1
       endfor
       continue

@@ -26,7 +26,7 @@ syn match routeError /[^[:space:]]/
 syn match routeError /\%([A-Za-z0-9_]\|[^\x00-\x7f]\)*[^\x00-\x7f]\%([A-Za-z0-9_]\|[^\x00-\x7f]\)*/
 
 " ---------------------------------------------------------------- names
-syn match routeName /\h\w*\>/
+syn match routeName /\h\w*\%(\w\|[^\x00-\x7f]\)\@!/
 syn match routeItem /^\s*\zs\%(id\|context\|tier\|capabilities\|tags\|latency\|system\|backoff\|retry_on\|retry\|rpm\|tpm\|max_tokens\|temperature\|top_p\|top_k\|seed\|presence_penalty\|frequency_penalty\|stop\|kind\|endpoint\|key\|region\|guard\|fallback\|user_id\|user\|assistant\|stream\|tools\|images\)\ze[ \t]/
 syn match routeField /\<\%(meta\.\h\w*\%(\.\h\w*\)*\|response\.\h\w*\)\>/ contains=routeFieldBase
 syn match routeFieldBase /\<\%(meta\|response\)\ze\./ contained
@@ -40,17 +40,17 @@ syn match routeDelimiter /[{}()[\]]/
 " \d[0-9_]*(\.\d[0-9_]*)? is a decimal; a unit glued to it must be one of
 " the lexer's, or the whole word is an error.  A literal with a fraction
 " cannot run on into a non-ASCII word (the '.' stops one), one without can.
-syn match routeUnitError /\<\d[0-9_]*\h\w*\>/
-syn match routeUnitError /\<\d[0-9_]*\.\d[0-9_]*\h\w*\%(\w\)\@!/
-syn match routeNumber /\<\d[0-9_]*\%(\.\d\)\@![kM]\=\>/
-syn match routeNumber /\<\d[0-9_]*\.\d[0-9_]*[kM]\=\%(\w\)\@!/
-syn match routeStatusClass /\<[1-5]xx\>/
-syn match routePercent /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=%/
-syn match routeDuration /\<\d[0-9_]*\%(\.\d\)\@!\%(us\|ms\|s\|m\|h\)\>/
-syn match routeDuration /\<\d[0-9_]*\.\d[0-9_]*\%(us\|ms\|s\|m\|h\)\%(\w\)\@!/
-syn match routeTokens /\<\d[0-9_]*\%(\.\d[0-9_]*\)\=[kM]\=[ \t]\+tokens\%([A-Za-z0-9_(]\)\@!/
-syn match routeTokens /\<\d[0-9_]*\%(\.\d\)\@![kM]\=tokens\%([A-Za-z0-9_(]\|[^\x00-\x7f]\)\@!/
-syn match routeTokens /\<\d[0-9_]*\.\d[0-9_]*[kM]\=tokens\%([A-Za-z0-9_(]\)\@!/
+syn match routeUnitError /\d[0-9_]*\h\w*\%(\w\|[^\x00-\x7f]\)\@!/
+syn match routeUnitError /\d[0-9_]*\.\d[0-9_]*\h\w*\%(\w\)\@!/
+syn match routeNumber /\d[0-9_]*\%(\.\d\)\@![kM]\=\%(\w\|[^\x00-\x7f]\)\@!/
+syn match routeNumber /\d[0-9_]*\.\d[0-9_]*[kM]\=\%(\w\)\@!/
+syn match routeStatusClass /[1-5]xx\%(\w\|[^\x00-\x7f]\)\@!/
+syn match routePercent /\d[0-9_]*\%(\.\d[0-9_]*\)\=%/
+syn match routeDuration /\d[0-9_]*\%(\.\d\)\@!\%(us\|ms\|s\|m\|h\)\%(\w\|[^\x00-\x7f]\)\@!/
+syn match routeDuration /\d[0-9_]*\.\d[0-9_]*\%(us\|ms\|s\|m\|h\)\%(\w\)\@!/
+syn match routeTokens /\d[0-9_]*\%(\.\d[0-9_]*\)\=[kM]\=[ \t]\+tokens\%([A-Za-z0-9_(]\)\@!/
+syn match routeTokens /\d[0-9_]*\%(\.\d\)\@![kM]\=tokens\%([A-Za-z0-9_(]\|[^\x00-\x7f]\)\@!/
+syn match routeTokens /\d[0-9_]*\.\d[0-9_]*[kM]\=tokens\%([A-Za-z0-9_(]\)\@!/
 syn match routeMoneyError /\$/
 syn match routeMoney /\$\d[0-9_]*\%(\.\d[0-9_]*\)\=/
 syn match routePrice +\$\d[0-9_]*\%(\.\d[0-9_]*\)\=/\%(Mtok\|Ktok\|tok\)+
