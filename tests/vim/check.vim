@@ -258,5 +258,5 @@ for s:file in argv()
   endif
 endfor
 
-call writefile(s:out, $ROUTE_VIM_OUT)
+call writefile(s:out, $ROUTE_VIM_OUT, "a")   " xargs may start several vims
 qall!
