@@ -157,8 +157,17 @@ int comp_check(rv_compiler *c);
    (why in c->unreadable), -1 otherwise (reported in c->diag). */
 int import_file(rv_compiler *c, const char *path);
 /* Compile in-memory text as if read from 'name' (fuzzing, tests); the
-   text is copied. */
+   text is copied.  Its imports are looked up from the current directory. */
 int import_text(rv_compiler *c, const char *name, const char *text, size_t len);
+/* Compile in-memory text that stands for the file at 'path' (an editor's
+   unsaved buffer), shown as 'name': its relative imports are looked up
+   next to 'path', and a file that imports 'path' back closes a cycle.
+   'path' NULL: as import_text().  The text is copied; at most 64 MiB.
+   Returns as import_file(), never -2. */
+int import_buffer(rv_compiler *c, const char *name, const char *path, const char *text, size_t len);
+/* The import that loaded 'file' (a span in the importing file), or NULL
+   for a root file.  Borrowed from 'c'; valid until comp_drop_tree(). */
+const src_span *import_origin(const rv_compiler *c, uint32_t file);
 /* Free import.c's file states (comp_free() calls it). */
 void import_free(rv_compiler *c);
 

@@ -30,7 +30,7 @@ struct loaded_file {
     char *real;           /* realpath: identity of the file */
     uint32_t file;        /* index in c->src */
     int loading;          /* on the import stack */
-    src_span import_at;   /* where the import that is loading it stands */
+    src_span import_at;   /* the import that loaded it (line 0: a root file) */
 };
 
 /* Parse one file already in memory and append its declarations; the
@@ -134,6 +134,7 @@ static int load_path(rv_compiler *c, const char *path, const char *name, const a
     c->loaded[me].real = mem_strndup(real, strlen(real));
     c->loaded[me].file = (uint32_t)file;
     c->loaded[me].loading = 1;
+    c->loaded[me].import_at = from ? from->at : (src_span){ 0 };
     if (!c->loaded[me].real) {
         c->oom = 1;
         return -1;
@@ -248,18 +249,67 @@ int import_file(rv_compiler *c, const char *path)
 
 int import_text(rv_compiler *c, const char *name, const char *text, size_t len)
 {
-    int file = src_add(&c->src, name, name, text, len);
+    return import_buffer(c, name, NULL, text, len);
+}
+
+int import_buffer(rv_compiler *c, const char *name, const char *path, const char *text, size_t len)
+{
+    if (len > MAX_SOURCE) {
+        diag_report(&c->diag, DG_IMPORT_NOT_FOUND, (src_span){ 0 }, "'%s' is over the %u MiB limit of a source",
+                    name, MAX_SOURCE >> 20);
+        return -1;
+    }
+    int file = src_add(&c->src, name, path ? path : name, text, len);
     if (file < 0) {
         c->oom = 1;
         return -1;
     }
     c->nroot++;
+    /* the file the text stands for is on the import stack while its
+       imports load: one that imports it back closes a cycle instead of
+       loading the saved copy */
+    char real[PATH_MAX], dir[PATH_MAX] = "";
+    uint32_t me = UINT32_MAX;
+    size_t cap = c->loaded_cap;
+    if (path && realpath(path, real) && !find_loaded(c, real)) {
+        if (MEM_GROW(c->loaded, c->nloaded, cap)) {
+            c->oom = 1;
+            return -1;
+        }
+        c->loaded_cap = (uint32_t)cap;
+        me = c->nloaded;
+        c->loaded[me] = (struct loaded_file){ .real = mem_strndup(real, strlen(real)), .file = (uint32_t)file,
+                                              .loading = 1 };
+        if (!c->loaded[me].real) {
+            c->oom = 1;
+            return -1;
+        }
+        c->nloaded++;
+    }
+    if (path) {
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            slash[1] = 0;
+        else
+            dir[0] = 0;
+    }
     ast *decls = NULL;
     int r = parse_into(c, (uint32_t)file, &decls);
-    if (load_imports(c, (uint32_t)file, decls, ""))
+    if (load_imports(c, (uint32_t)file, decls, dir))
         r = -1;
+    if (me != UINT32_MAX)
+        c->loaded[me].loading = 0;
     append_decls(c, decls, 1);
     return r;
+}
+
+const src_span *import_origin(const rv_compiler *c, uint32_t file)
+{
+    for (uint32_t i = 0; i < c->nloaded; i++)
+        if (c->loaded[i].file == file)
+            return c->loaded[i].import_at.line ? &c->loaded[i].import_at : NULL;
+    return NULL;
 }
 
 void import_free(rv_compiler *c)

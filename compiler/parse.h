@@ -43,6 +43,10 @@ int parse_check_utf8(parse_ctx *ctx, const char *text, size_t len);
    millions of times).  NULL when out of memory. */
 char *parse_name(parse_ctx *ctx, const char *s, size_t n);
 
+/* The i-th keyword of the language (soft ones included), NULL past the
+   last: for editors' completion.  A static string. */
+const char *parse_keyword(unsigned i);
+
 /* Literal helpers shared by the lexer (exposed for tests). */
 int parse_scaled(const char *s, size_t n, int decimals, int64_t mul, int64_t *out);
 

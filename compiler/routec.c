@@ -5,6 +5,7 @@
      routec dis   FILE.rbc|FILE.route [--trust PUB.pem] [-I DIR]
      routec verify FILE.rbc… [--trust PUB.pem]
      routec test  FILE…  [--coverage] [--threshold PCT] [-I DIR]
+     routec lsp   [--stdio] [-I DIR]       (lsp.h)
 
    Each FILE given to 'check' is its own policy and is compiled on its own.
    '--verify' is the test mode of 'check' (like clang -verify): instead of
@@ -25,6 +26,7 @@
 #include "testrun.h"
 #include "verify.h"
 #include "expectdiag.h"
+#include "lsp.h"
 
 typedef struct {
     const char *out, *sign, *trust;
@@ -45,6 +47,7 @@ static void usage(FILE *f)
           "       routec verify FILE.rbc... [--trust PUB.pem]\n"
           "       routec graph  FILE [--agent NAME] [--format dot|svg] [-o OUT] [-I DIR]\n"
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
+          "       routec lsp    [--stdio] [-I DIR]   (a language server on stdin/stdout)\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
 }
 
@@ -386,6 +389,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return RC_OK;
     }
+    if (!strcmp(argv[1], "lsp"))
+        return lsp_main(argc, argv);
     options o = { .format = DIAG_TEXT };
     if (parse_args(argc, argv, &o)) {
         usage(stderr);

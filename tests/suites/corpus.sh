@@ -67,3 +67,6 @@ ROUTEVM_ROOT="$ROOT" replay gateway "$B/replay/fuzz_gateway"
 replay replay "$B/routevm" simulate tests/simulate/pair.route --agent escalate --replay
 replay report "$B/routevm" report --by arm --html "$T/report.html"
 replay answers "$B/replay/fuzz_answers"
+# LSP sessions: framing, JSON-RPC and the documents they open (the
+# harness checks that every answer is a framed JSON-RPC message)
+replay lsp "$B/replay/fuzz_lsp"

@@ -1,0 +1,368 @@
+/* The LSP session: the lifecycle (initialize, initialized, shutdown,
+   exit), the validation of each JSON-RPC message, and the table of
+   methods.  Messages arrive framed (lsp_frame.c) and are parsed with
+   jansson; answers are built with jansson and written framed.
+
+   What each kind of bad input gets (JSON-RPC 2.0 and LSP 3.17 codes):
+     not JSON                          -32700 ParseError, id null
+     not an object, no "jsonrpc":"2.0", a bad id or method
+                                       -32600 InvalidRequest
+     a request before initialize       -32002 ServerNotInitialized
+     a request after shutdown          -32600 InvalidRequest
+     an unknown request                -32601 MethodNotFound
+     bad params of a request           -32602 InvalidParams
+     an unknown or bad notification    ignored (a notification has no answer;
+                                       a note on standard error)
+     bad framing, a body over LSP_MAX_BODY
+                                       -32700 with id null, then the session ends
+   Standard output carries only protocol messages; notes go to standard
+   error. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lsp.h"
+#include "lsp_int.h"
+#include "mem.h"
+
+enum { ST_NEW, ST_RUNNING, ST_SHUTDOWN };
+
+enum {
+    ERR_PARSE = -32700, ERR_INVALID_REQUEST = -32600, ERR_METHOD = -32601, ERR_PARAMS = -32602,
+    ERR_INTERNAL = -32603, ERR_NOT_INITIALIZED = -32002,
+};
+
+struct lsp_server {
+    FILE *out;
+    int state, ended;
+    lspd_store docs;
+};
+
+lsp_server *lsp_new(FILE *out, const char *const *incdirs, unsigned nincdir)
+{
+    lsp_server *s = mem_calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->out = out;
+    s->docs.incdirs = incdirs;
+    s->docs.nincdir = nincdir;
+    return s;
+}
+
+void lsp_free(lsp_server *s)
+{
+    if (!s)
+        return;
+    lspd_free_all(&s->docs);
+    free(s);
+}
+
+void lsp_std_only(lsp_server *s)
+{
+    s->docs.std_only = 1;
+}
+
+int lsp_exit_code(const lsp_server *s)
+{
+    return s->state == ST_SHUTDOWN ? 0 : 1;
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static void send(lsp_server *s, json_t *msg)
+{
+    if (msg && lspf_write(s->out, msg))
+        fprintf(stderr, "routec lsp: cannot write a message\n");
+    json_decref(msg);
+}
+
+/* 'result' is consumed; NULL (out of memory) becomes an internal error */
+static void reply(lsp_server *s, json_t *id, json_t *result)
+{
+    if (!result) {
+        send(s, json_pack("{s:s,s:O,s:{s:I,s:s}}", "jsonrpc", "2.0", "id", id, "error", "code",
+                          (json_int_t)ERR_INTERNAL, "message", "out of memory"));
+        return;
+    }
+    send(s, json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id, "result", result));
+}
+
+/* 'id' NULL: null (the message's id could not be read) */
+static void reply_error(lsp_server *s, json_t *id, int code, const char *msg)
+{
+    json_t *nid = id ? json_incref(id) : json_null();
+    send(s, json_pack("{s:s,s:o,s:{s:I,s:s}}", "jsonrpc", "2.0", "id", nid, "error", "code", (json_int_t)code,
+                      "message", msg));
+}
+
+static void notify(lsp_server *s, const char *method, json_t *params)
+{
+    if (params)
+        send(s, json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method", method, "params", params));
+}
+
+/* ---------------------------------------------------------------- params */
+
+/* params.textDocument.uri and the open document it names (NULL if not open) */
+static const char *doc_uri(json_t *params)
+{
+    return json_string_value(json_object_get(json_object_get(params, "textDocument"), "uri"));
+}
+
+/* params.position: 0 with the line and character, -1 when malformed */
+static int position(json_t *params, uint32_t *line, uint32_t *character)
+{
+    json_t *p = json_object_get(params, "position");
+    json_t *l = json_object_get(p, "line"), *c = json_object_get(p, "character");
+    if (!json_is_integer(l) || !json_is_integer(c) || json_integer_value(l) < 0 ||
+        json_integer_value(l) > UINT32_MAX || json_integer_value(c) < 0 || json_integer_value(c) > UINT32_MAX)
+        return -1;
+    *line = (uint32_t)json_integer_value(l);
+    *character = (uint32_t)json_integer_value(c);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+typedef json_t *(*nav_fn)(lspd_doc *, uint32_t, uint32_t);
+
+static json_t *initialize_result(void)
+{
+    return json_pack("{s:{s:s,s:{s:b,s:I},s:b,s:b,s:{s:[s]}},s:{s:s}}",
+                     "capabilities",
+                       "positionEncoding", "utf-16",
+                       "textDocumentSync", "openClose", 1, "change", (json_int_t)1 /* full text */,
+                       "definitionProvider", 1,
+                       "hoverProvider", 1,
+                       "completionProvider", "triggerCharacters", ".",
+                     "serverInfo", "name", "routec");
+}
+
+static void on_request(lsp_server *s, json_t *id, const char *method, json_t *params)
+{
+    if (!strcmp(method, "initialize")) {
+        if (s->state != ST_NEW) {
+            reply_error(s, id, ERR_INVALID_REQUEST, "initialize was already received");
+            return;
+        }
+        s->state = ST_RUNNING;
+        reply(s, id, initialize_result());
+        return;
+    }
+    if (s->state == ST_NEW) {
+        reply_error(s, id, ERR_NOT_INITIALIZED, "the server is not initialized");
+        return;
+    }
+    if (s->state == ST_SHUTDOWN) {
+        reply_error(s, id, ERR_INVALID_REQUEST, "the server is shut down");
+        return;
+    }
+    if (!strcmp(method, "shutdown")) {
+        s->state = ST_SHUTDOWN;
+        reply(s, id, json_null());
+        return;
+    }
+    nav_fn fn = !strcmp(method, "textDocument/definition") ? lspn_definition
+              : !strcmp(method, "textDocument/hover")      ? lspn_hover
+              : !strcmp(method, "textDocument/completion") ? lspn_completion
+              : NULL;
+    if (!fn) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "unknown method '%.200s'", method);
+        reply_error(s, id, ERR_METHOD, msg);
+        return;
+    }
+    const char *uri = doc_uri(params);
+    uint32_t line, character;
+    if (!uri || position(params, &line, &character)) {
+        reply_error(s, id, ERR_PARAMS, "params need textDocument.uri and a position {line, character}");
+        return;
+    }
+    lspd_doc *d = lspd_find(&s->docs, uri);
+    if (!d) {   /* a document that is not open: nothing is known of it */
+        reply(s, id, fn == lspn_completion ? json_array() : json_null());
+        return;
+    }
+    reply(s, id, fn(d, line, character));
+}
+
+/* ---------------------------------------------------------------- notifications */
+
+static void publish(lsp_server *s, lspd_doc *d)
+{
+    if (lspd_check(&s->docs, d))
+        fprintf(stderr, "routec lsp: out of memory checking %s\n", d->uri);
+    notify(s, "textDocument/publishDiagnostics", lspg_publish(d));
+}
+
+static void did_open(lsp_server *s, json_t *params)
+{
+    json_t *td = json_object_get(params, "textDocument");
+    const char *uri = json_string_value(json_object_get(td, "uri"));
+    json_t *text = json_object_get(td, "text");
+    if (!uri || !json_is_string(text)) {
+        fprintf(stderr, "routec lsp: didOpen without textDocument.uri and text\n");
+        return;
+    }
+    lspd_doc *d = lspd_open(&s->docs, uri, json_string_value(text), json_string_length(text),
+                            json_integer_value(json_object_get(td, "version")));
+    if (!d) {
+        fprintf(stderr, "routec lsp: cannot open %s (out of memory, or %d documents open)\n", uri, LSPD_MAX_DOCS);
+        return;
+    }
+    publish(s, d);
+}
+
+/* One change: the whole text, or (from clients that send them anyway)
+   a range and its replacement.  0, or -1 when it cannot be applied. */
+static int apply_change(lspd_doc *d, json_t *ch)
+{
+    json_t *text = json_object_get(ch, "text"), *range = json_object_get(ch, "range");
+    if (!json_is_string(text))
+        return -1;
+    if (!range)
+        return lspd_splice(d, 0, d->len, json_string_value(text), json_string_length(text));
+    json_t *st = json_object_get(range, "start"), *en = json_object_get(range, "end");
+    uint32_t l0, c0, l1, c1;
+    json_t *p0 = json_pack("{s:O}", "position", st), *p1 = json_pack("{s:O}", "position", en);
+    int bad = !p0 || !p1 || position(p0, &l0, &c0) || position(p1, &l1, &c1);
+    json_decref(p0);
+    json_decref(p1);
+    size_t s0, n0, s1, n1;
+    if (bad || lspp_line(d->text, d->len, l0, &s0, &n0) || lspp_line(d->text, d->len, l1, &s1, &n1))
+        return -1;
+    size_t from = s0 + lspp_bytes(d->text + s0, n0, c0), to = s1 + lspp_bytes(d->text + s1, n1, c1);
+    return lspd_splice(d, from, to, json_string_value(text), json_string_length(text));
+}
+
+static void did_change(lsp_server *s, json_t *params)
+{
+    lspd_doc *d = lspd_find(&s->docs, doc_uri(params) ? doc_uri(params) : "");
+    json_t *changes = json_object_get(params, "contentChanges");
+    if (!d || !json_is_array(changes)) {
+        fprintf(stderr, "routec lsp: didChange of a document that is not open, or without contentChanges\n");
+        return;
+    }
+    size_t i;
+    json_t *ch;
+    json_array_foreach(changes, i, ch) {
+        if (apply_change(d, ch)) {
+            fprintf(stderr, "routec lsp: a change to %s could not be applied\n", d->uri);
+            return;
+        }
+    }
+    json_t *v = json_object_get(json_object_get(params, "textDocument"), "version");
+    if (json_is_integer(v))
+        d->version = json_integer_value(v);
+    publish(s, d);
+}
+
+static void did_close(lsp_server *s, json_t *params)
+{
+    const char *uri = doc_uri(params);
+    if (!uri || !lspd_find(&s->docs, uri))
+        return;
+    /* its diagnostics go with it */
+    notify(s, "textDocument/publishDiagnostics", json_pack("{s:s,s:[]}", "uri", uri, "diagnostics"));
+    lspd_close(&s->docs, uri);
+}
+
+static void on_notification(lsp_server *s, const char *method, json_t *params)
+{
+    if (!strcmp(method, "exit")) {
+        s->ended = 1;
+        return;
+    }
+    if (s->state != ST_RUNNING)   /* before initialize, and after shutdown: dropped */
+        return;
+    if (!strcmp(method, "textDocument/didOpen"))
+        did_open(s, params);
+    else if (!strcmp(method, "textDocument/didChange"))
+        did_change(s, params);
+    else if (!strcmp(method, "textDocument/didClose"))
+        did_close(s, params);
+    /* initialized, $/cancelRequest, didSave and the rest: nothing to do */
+}
+
+/* ---------------------------------------------------------------- messages */
+
+/* A valid id: a string or an integer (null is allowed only in answers) */
+static int good_id(const json_t *id)
+{
+    return json_is_string(id) || json_is_integer(id);
+}
+
+int lsp_handle(lsp_server *s, const char *body, size_t len)
+{
+    json_error_t jerr;
+    json_t *msg = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!msg) {
+        char m[300];
+        snprintf(m, sizeof m, "parse error at line %d, column %d: %s", jerr.line, jerr.column, jerr.text);
+        reply_error(s, NULL, ERR_PARSE, m);
+        return s->ended;
+    }
+    json_t *id = json_object_get(msg, "id"), *method = json_object_get(msg, "method");
+    json_t *params = json_object_get(msg, "params");
+    const char *v = json_string_value(json_object_get(msg, "jsonrpc"));
+    if (!json_is_object(msg) || !v || strcmp(v, "2.0")) {
+        reply_error(s, good_id(id) ? id : NULL, ERR_INVALID_REQUEST, "not a JSON-RPC 2.0 message");
+    } else if (!method && id && (json_object_get(msg, "result") || json_object_get(msg, "error"))) {
+        /* an answer to a request of ours: this server sends none */
+    } else if (!json_is_string(method) || (id && !good_id(id)) ||
+               (params && !json_is_object(params) && !json_is_array(params))) {
+        reply_error(s, good_id(id) ? id : NULL, ERR_INVALID_REQUEST, "a message needs a method, an id that is "
+                    "a number or a string, and params that are an object or an array");
+    } else if (id) {
+        on_request(s, id, json_string_value(method), params);
+    } else {
+        on_notification(s, json_string_value(method), params);
+    }
+    json_decref(msg);
+    return s->ended;
+}
+
+int lsp_serve(lsp_server *s, FILE *in)
+{
+    for (;;) {
+        char *body, err[256];
+        size_t len;
+        int r = lspf_read(in, LSP_MAX_BODY, &body, &len, err, sizeof err);
+        if (r == LSPF_EOF)
+            return 1;   /* the client went away without 'exit' */
+        if (r == LSPF_BAD) {
+            char m[300];
+            snprintf(m, sizeof m, "bad framing: %s", err);
+            reply_error(s, NULL, ERR_PARSE, m);
+            fprintf(stderr, "routec lsp: %s; ending the session\n", m);
+            return 1;
+        }
+        int ended = lsp_handle(s, body, len);
+        free(body);
+        if (ended)
+            return lsp_exit_code(s);
+    }
+}
+
+int lsp_main(int argc, char **argv)
+{
+    const char *incdirs[32];
+    unsigned n = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *dir = !strcmp(argv[i], "-I") && i + 1 < argc ? argv[++i]
+                        : !strncmp(argv[i], "-I", 2) && argv[i][2] ? argv[i] + 2 : NULL;
+        if (dir && n < 32) {
+            incdirs[n++] = dir;
+        } else if (strcmp(argv[i], "--stdio")) {   /* (what VS Code's client passes) */
+            fprintf(stderr, "usage: routec lsp [--stdio] [-I DIR]...\n");
+            return 2;
+        }
+    }
+    lsp_server *s = lsp_new(stdout, incdirs, n);
+    if (!s) {
+        fprintf(stderr, "routec lsp: out of memory\n");
+        return 2;
+    }
+    int rc = lsp_serve(s, stdin);
+    lsp_free(s);
+    return rc;
+}
