@@ -274,17 +274,39 @@ static json_t *sym_item(const sym *s)
     return json_pack("{s:s,s:I,s:s}", "label", s->name, "kind", (json_int_t)item_kind[s->kind], "detail", detail);
 }
 
+/* The range of the name being typed before the cursor, dots included
+   ("std.pii.s"): each item replaces it whole, so that a client which
+   splits words at '.' does not insert "std.pii." twice. */
+static json_t *typed_range(lspd_doc *d, uint32_t line, uint32_t character)
+{
+    size_t start, n;
+    if (lspp_line(d->text, d->len, line, &start, &n))
+        return NULL;
+    const char *s = d->text + start;
+    size_t at = lspp_bytes(s, n, character), b = at;
+    while (b > 0 && is_word((unsigned char)s[b - 1]))
+        b--;
+    uint32_t end = lspp_units(s, at);
+    return json_pack("{s:o,s:o}", "start", lspp_position(line, lspp_units(s, b)), "end", lspp_position(line, end));
+}
+
+static void add_item(json_t *items, json_t *item, const json_t *range)
+{
+    if (item && range)
+        json_object_set_new(item, "textEdit", json_pack("{s:O,s:O}", "range", range, "newText",
+                                                        json_object_get(item, "label")));
+    json_array_append_new(items, item);
+}
+
 json_t *lspn_completion(lspd_doc *d, uint32_t line, uint32_t character)
 {
-    (void)line;
-    (void)character;   /* the client filters by what is typed */
-    json_t *items = json_array();
+    json_t *items = json_array(), *range = typed_range(d, line, character);
     if (d->c)
         for (uint32_t i = 0; i < d->c->norder; i++)
-            json_array_append_new(items, sym_item(d->c->order[i]));
+            add_item(items, sym_item(d->c->order[i]), range);
     const char *kw;
     for (unsigned i = 0; (kw = parse_keyword(i)); i++)
-        json_array_append_new(items, json_pack("{s:s,s:I,s:s}", "label", kw, "kind", (json_int_t)14, "detail",
-                                               "keyword"));
+        add_item(items, json_pack("{s:s,s:I,s:s}", "label", kw, "kind", (json_int_t)14, "detail", "keyword"), range);
+    json_decref(range);
     return items;
 }
