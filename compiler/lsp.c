@@ -17,6 +17,8 @@
                                        -32700 with id null, then the session ends
    Standard output carries only protocol messages; notes go to standard
    error. */
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +36,7 @@ enum {
 struct lsp_server {
     FILE *out;
     int state, ended;
+    int broken;             /* the output failed */
     lspd_store docs;
 };
 
@@ -63,15 +66,19 @@ void lsp_std_only(lsp_server *s)
 
 int lsp_exit_code(const lsp_server *s)
 {
-    return s->state == ST_SHUTDOWN ? 0 : 1;
+    return s->state == ST_SHUTDOWN && !s->broken ? 0 : 1;
 }
 
 /* ---------------------------------------------------------------- sending */
 
+/* A message that cannot be written (the client has gone) ends the
+   session with status 1. */
 static void send(lsp_server *s, json_t *msg)
 {
-    if (msg && lspf_write(s->out, msg))
-        fprintf(stderr, "routec lsp: cannot write a message\n");
+    if (msg && !s->broken && lspf_write(s->out, msg)) {
+        fprintf(stderr, "routec lsp: cannot write a message; ending the session\n");
+        s->broken = s->ended = 1;
+    }
     json_decref(msg);
 }
 
@@ -119,6 +126,25 @@ static int position(json_t *params, uint32_t *line, uint32_t *character)
     *line = (uint32_t)json_integer_value(l);
     *character = (uint32_t)json_integer_value(c);
     return 0;
+}
+
+/* ---------------------------------------------------------------- checks */
+
+/* Check a document whose text changed since its last check, and
+   publish its diagnostics. */
+static void publish(lsp_server *s, lspd_doc *d)
+{
+    d->stale = 0;
+    if (lspd_check(&s->docs, d))
+        fprintf(stderr, "routec lsp: out of memory checking %s\n", d->uri);
+    notify(s, "textDocument/publishDiagnostics", lspg_publish(d));
+}
+
+void lsp_flush(lsp_server *s)
+{
+    for (unsigned i = 0; i < s->docs.n && !s->ended; i++)
+        if (s->docs.v[i]->stale)
+            publish(s, s->docs.v[i]);
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -182,17 +208,12 @@ static void on_request(lsp_server *s, json_t *id, const char *method, json_t *pa
         reply(s, id, fn == lspn_completion ? json_array() : json_null());
         return;
     }
+    if (d->stale)   /* answer from the text as it is now */
+        publish(s, d);
     reply(s, id, fn(d, line, character));
 }
 
 /* ---------------------------------------------------------------- notifications */
-
-static void publish(lsp_server *s, lspd_doc *d)
-{
-    if (lspd_check(&s->docs, d))
-        fprintf(stderr, "routec lsp: out of memory checking %s\n", d->uri);
-    notify(s, "textDocument/publishDiagnostics", lspg_publish(d));
-}
 
 static void did_open(lsp_server *s, json_t *params)
 {
@@ -209,7 +230,7 @@ static void did_open(lsp_server *s, json_t *params)
         fprintf(stderr, "routec lsp: cannot open %s (out of memory, or %d documents open)\n", uri, LSPD_MAX_DOCS);
         return;
     }
-    publish(s, d);
+    d->stale = 1;
 }
 
 /* One change: the whole text, or (from clients that send them anyway)
@@ -253,7 +274,7 @@ static void did_change(lsp_server *s, json_t *params)
     json_t *v = json_object_get(json_object_get(params, "textDocument"), "version");
     if (json_is_integer(v))
         d->version = json_integer_value(v);
-    publish(s, d);
+    d->stale = 1;
 }
 
 static void did_close(lsp_server *s, json_t *params)
@@ -321,6 +342,19 @@ int lsp_handle(lsp_server *s, const char *body, size_t len)
     return s->ended;
 }
 
+/* Whether the client has already sent more: documents changed by a burst
+   of messages are checked once, after the last (a policy that takes a
+   second to check does not fall behind typing).  Only the descriptor is
+   asked, so 'in' must be unbuffered for the answer to be exact (lsp_main
+   makes it so); a buffered or memory stream reads as "no more", and every
+   message is then followed by the checks it calls for. */
+static int more_input(FILE *in)
+{
+    int fd = fileno(in);
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    return fd >= 0 && poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 int lsp_serve(lsp_server *s, FILE *in)
 {
     for (;;) {
@@ -338,7 +372,9 @@ int lsp_serve(lsp_server *s, FILE *in)
         }
         int ended = lsp_handle(s, body, len);
         free(body);
-        if (ended)
+        if (!ended && !more_input(in))
+            lsp_flush(s);
+        if (s->ended)
             return lsp_exit_code(s);
     }
 }
@@ -357,6 +393,8 @@ int lsp_main(int argc, char **argv)
             return 2;
         }
     }
+    signal(SIGPIPE, SIG_IGN);   /* a client that goes away is a failed write, not a signal */
+    setvbuf(stdin, NULL, _IONBF, 0);   /* (more_input() asks the descriptor) */
     lsp_server *s = lsp_new(stdout, incdirs, n);
     if (!s) {
         fprintf(stderr, "routec lsp: out of memory\n");

@@ -34,15 +34,22 @@ void lsp_free(lsp_server *s);
    read). */
 void lsp_std_only(lsp_server *s);
 /* Handle one message body (JSON text, not NUL-terminated, borrowed).
-   Returns 1 once the session has ended (the 'exit' notification), else 0. */
+   Returns 1 once the session has ended (the 'exit' notification), else 0.
+   A document opened or changed is checked, and its diagnostics
+   published, by the next lsp_flush() (or before a request about it is
+   answered). */
 int lsp_handle(lsp_server *s, const char *body, size_t len);
+/* Check every document changed since its last check and publish its
+   diagnostics. */
+void lsp_flush(lsp_server *s);
 /* The exit status the session ends with: 0 after shutdown then exit, 1
    otherwise (the protocol's rule). */
 int lsp_exit_code(const lsp_server *s);
 
 /* Serve messages from 'in' until 'exit', the end of input or a framing
-   error (answered with a JSON-RPC error, then the session ends).
-   Returns the process exit status. */
+   error (answered with a JSON-RPC error, then the session ends), with
+   lsp_flush() whenever the client has sent nothing more yet.  Returns the
+   process exit status. */
 int lsp_serve(lsp_server *s, FILE *in);
 
 /* routec lsp [--stdio] [-I DIR]...: argv[1] is "lsp". */

@@ -64,6 +64,7 @@ typedef struct {
     size_t len;
     json_int_t version;
     rv_compiler *c;       /* the check of 'text' (lspd_check()), or NULL */
+    int stale;            /* 'text' changed since; lsp.c checks it when the client pauses */
     uint32_t file;        /* 'text''s index in c->src */
 } lspd_doc;
 

@@ -4,7 +4,10 @@
    name under the cursor -- letters, digits, '_' and the dots of a
    constant such as std.pii.ssn, outside comments and strings -- names
    the same declaration wherever it stands, in this file or in one it
-   imports.  Hover shows the declaration's first line and what the
+   imports.  (Most words with a meaning of their own -- request and model
+   fields such as 'context' or 'tier' -- cannot be declared; an item name
+   that can, such as 'id', leads to a declaration of that name when there
+   is one.)  Hover shows the declaration's first line and what the
    checker learned about it: a model's provider, id, prices, context,
    output and tier; an agent's guardrails, budgets, fallbacks and
    worst-case cost; a guardrail's actions and limits; a constant's value;

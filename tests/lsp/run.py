@@ -50,7 +50,7 @@ def parse_case(path):
                 raise Fail("line %d: 'file %s' has no 'end'" % (no, arg))
             i += 1
             files[arg] = "\n".join(body) + "\n"
-        elif verb in ("send", "expect", "raw", "open", "change", "eof", "exit", "stderr"):
+        elif verb in ("send", "send+", "expect", "raw", "open", "change", "eof", "hangup", "exit", "stderr"):
             steps.append((verb, arg, no))
         else:
             raise Fail("line %d: unknown step '%s'" % (no, verb))
@@ -68,18 +68,24 @@ class Client:
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.buf = b""
         self.sent = b""
+        self.held = b""
 
-    def send_raw(self, data):
+    def send_raw(self, data, hold=False):
+        """Write 'data' after what was held; 'hold': keep it for the next write."""
         self.sent += data
+        if hold:
+            self.held += data
+            return
+        data, self.held = self.held + data, b""
         try:
             self.p.stdin.write(data)
             self.p.stdin.flush()
         except BrokenPipeError:
             raise Fail("the server closed its input")
 
-    def send(self, msg):
+    def send(self, msg, hold=False):
         body = json.dumps(msg, ensure_ascii=False).encode("utf-8")
-        self.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.send_raw(b"Content-Length: %d\r\n\r\n" % len(body) + body, hold)
 
     def _fill(self, deadline):
         left = deadline - time.monotonic()
@@ -209,8 +215,8 @@ def run_case(routec, path, seeds=None):
         try:
             for verb, arg, no in steps:
                 try:
-                    if verb == "send":
-                        c.send(substitute(json.loads(arg), files, tmp))
+                    if verb in ("send", "send+"):
+                        c.send(substitute(json.loads(arg), files, tmp), verb == "send+")
                     elif verb == "raw":
                         c.send_raw(json.loads(arg).encode("utf-8"))
                     elif verb in ("open", "change"):
@@ -236,11 +242,13 @@ def run_case(routec, path, seeds=None):
                         match(want, got)
                     elif verb == "eof":
                         c.eof()
+                    elif verb == "hangup":
+                        c.p.stdout.close()
                     elif verb == "exit":
                         rc = c.finish()
                         if rc != int(arg):
                             raise Fail("exit status %d, want %s" % (rc, arg))
-                        extra = c.recv()
+                        extra = None if c.p.stdout.closed else c.recv()
                         if extra is not None:
                             raise Fail("a message nobody expected: %s" % json.dumps(extra)[:300])
                     elif verb == "stderr":
