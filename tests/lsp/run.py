@@ -222,7 +222,9 @@ def run_case(routec, path, seeds=None):
                     elif verb in ("open", "change"):
                         # open NAME / change NAME NEWNAME: the text of a case file
                         # as the document's whole text
-                        names = arg.split()
+                        names = [arg] if verb == "open" else arg.split()
+                        if names[-1] not in files:
+                            raise Fail("no file '%s' in the case" % names[-1])
                         uri = uri_of(os.path.join(tmp, names[0]))
                         text = files[names[-1]]
                         versions[uri] = versions.get(uri, 0) + 1
@@ -293,6 +295,9 @@ def main():
         except Fail as e:
             failed += 1
             print("FAIL %s: %s" % (name, e))
+        except Exception as e:   # a broken case file, or the runner's own error
+            failed += 1
+            print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
         sys.stdout.flush()
     return 1 if failed else 0
 
