@@ -153,12 +153,13 @@ typedef json_t *(*nav_fn)(lspd_doc *, uint32_t, uint32_t);
 
 static json_t *initialize_result(void)
 {
-    return json_pack("{s:{s:s,s:{s:b,s:I},s:b,s:b,s:{s:[s]}},s:{s:s}}",
+    return json_pack("{s:{s:s,s:{s:b,s:I},s:b,s:b,s:b,s:{s:[s]}},s:{s:s}}",
                      "capabilities",
                        "positionEncoding", "utf-16",
                        "textDocumentSync", "openClose", 1, "change", (json_int_t)1 /* full text */,
                        "definitionProvider", 1,
                        "hoverProvider", 1,
+                       "documentSymbolProvider", 1,
                        "completionProvider", "triggerCharacters", ".",
                      "serverInfo", "name", "routec");
 }
@@ -185,6 +186,13 @@ static void on_request(lsp_server *s, json_t *id, const char *method, json_t *pa
     if (!strcmp(method, "shutdown")) {
         s->state = ST_SHUTDOWN;
         reply(s, id, json_null());
+        return;
+    }
+    if (!strcmp(method, "textDocument/documentSymbol")) {
+        lspd_doc *d = doc_uri(params) ? lspd_find(&s->docs, doc_uri(params)) : NULL;
+        if (d && d->stale)
+            publish(s, d);
+        reply(s, id, d ? lspn_symbols(d) : json_array());
         return;
     }
     nav_fn fn = !strcmp(method, "textDocument/definition") ? lspn_definition

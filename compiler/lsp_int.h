@@ -109,5 +109,8 @@ json_t *lspg_location(const lspd_doc *d, src_span at);
 json_t *lspn_definition(lspd_doc *d, uint32_t line, uint32_t character);
 json_t *lspn_hover(lspd_doc *d, uint32_t line, uint32_t character);
 json_t *lspn_completion(lspd_doc *d, uint32_t line, uint32_t character);
+/* The result of textDocument/documentSymbol: a DocumentSymbol for each
+   declaration of the document itself (not of its imports). */
+json_t *lspn_symbols(lspd_doc *d);
 
 #endif

@@ -1,17 +1,17 @@
-/* Go to definition, hover and completion, answered from a document's
-   last check.  The language has one namespace for providers, models,
-   guardrails, agents and constants (resolve.c), with no scopes, so the
-   name under the cursor -- letters, digits, '_' and the dots of a
-   constant such as std.pii.ssn, outside comments and strings -- names
-   the same declaration wherever it stands, in this file or in one it
-   imports.  (Most words with a meaning of their own -- request and model
+/* Go to definition, hover, completion and the outline (document symbols),
+   answered from a document's last check.  The language has one namespace
+   for providers, models, guardrails, agents and constants (resolve.c),
+   with no scopes, so the name under the cursor -- letters, digits, '_' and
+   the dots of a constant such as std.pii.ssn, outside comments and strings
+   -- names the same declaration wherever it stands, in this file or in one
+   it imports.  (Most words with a meaning of their own -- request and model
    fields such as 'context' or 'tier' -- cannot be declared; an item name
    that can, such as 'id', leads to a declaration of that name when there
-   is one.)  Hover shows the declaration's first line and what the
-   checker learned about it: a model's provider, id, prices, context,
-   output and tier; an agent's guardrails, budgets, fallbacks and
-   worst-case cost; a guardrail's actions and limits; a constant's value;
-   a provider's kind and endpoint. */
+   is one.)  Hover shows the declaration's first line and what the checker
+   learned about it: a model's provider, id, prices, context, output and
+   tier; an agent's guardrails, budgets, fallbacks and worst-case cost; a
+   guardrail's actions and limits; a constant's value; a provider's kind
+   and endpoint. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -312,4 +312,28 @@ json_t *lspn_completion(lspd_doc *d, uint32_t line, uint32_t character)
         add_item(items, json_pack("{s:s,s:I,s:s}", "label", kw, "kind", (json_int_t)14, "detail", "keyword"), range);
     json_decref(range);
     return items;
+}
+
+/* ---------------------------------------------------------------- outline */
+
+/* SymbolKind values of the protocol */
+static const int symbol_kind[SYM__COUNT] = {
+    [SYM_PROVIDER] = 2 /* Module */, [SYM_MODEL] = 5 /* Class */, [SYM_GUARDRAIL] = 11 /* Interface */,
+    [SYM_AGENT] = 12 /* Function */, [SYM_CONST] = 14 /* Constant */,
+};
+
+json_t *lspn_symbols(lspd_doc *d)
+{
+    json_t *list = json_array();
+    for (uint32_t i = 0; d->c && i < d->c->norder; i++) {
+        const sym *s = d->c->order[i];
+        const ast *decl = s->decl;
+        if (decl->at.file != d->file)
+            continue;   /* declared in an import */
+        json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:o,s:o}", "name", s->name, "detail",
+                                              sym_kind_names[s->kind], "kind", (json_int_t)symbol_kind[s->kind],
+                                              "range", lspp_range(d->c, decl->at), "selectionRange",
+                                              lspp_range(d->c, decl->u.decl->name_at)));
+    }
+    return list;
 }
