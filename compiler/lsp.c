@@ -149,17 +149,37 @@ void lsp_flush(lsp_server *s)
 
 /* ---------------------------------------------------------------- requests */
 
-typedef json_t *(*nav_fn)(lspd_doc *, uint32_t, uint32_t);
+/* The requests about a position in a document, and whether their
+   answer is a list (empty for a document that is not open) or null. */
+static json_t *definition(lspd_doc *d, uint32_t l, uint32_t c, json_t *p) { (void)p; return lspn_definition(d, l, c); }
+static json_t *hover(lspd_doc *d, uint32_t l, uint32_t c, json_t *p) { (void)p; return lspn_hover(d, l, c); }
+static json_t *completion(lspd_doc *d, uint32_t l, uint32_t c, json_t *p) { (void)p; return lspn_completion(d, l, c); }
+static json_t *references(lspd_doc *d, uint32_t l, uint32_t c, json_t *p)
+{
+    return lspn_references(d, l, c, json_is_true(json_object_get(json_object_get(p, "context"), "includeDeclaration")));
+}
+
+static const struct {
+    const char *method;
+    json_t *(*fn)(lspd_doc *, uint32_t, uint32_t, json_t *params);
+    int list;
+} nav[] = {
+    { "textDocument/definition", definition, 0 },
+    { "textDocument/hover", hover, 0 },
+    { "textDocument/completion", completion, 1 },
+    { "textDocument/references", references, 1 },
+};
 
 static json_t *initialize_result(void)
 {
-    return json_pack("{s:{s:s,s:{s:b,s:I},s:b,s:b,s:b,s:{s:[s]}},s:{s:s}}",
+    return json_pack("{s:{s:s,s:{s:b,s:I},s:b,s:b,s:b,s:b,s:{s:[s]}},s:{s:s}}",
                      "capabilities",
                        "positionEncoding", "utf-16",
                        "textDocumentSync", "openClose", 1, "change", (json_int_t)1 /* full text */,
                        "definitionProvider", 1,
                        "hoverProvider", 1,
                        "documentSymbolProvider", 1,
+                       "referencesProvider", 1,
                        "completionProvider", "triggerCharacters", ".",
                      "serverInfo", "name", "routec");
 }
@@ -195,11 +215,10 @@ static void on_request(lsp_server *s, json_t *id, const char *method, json_t *pa
         reply(s, id, d ? lspn_symbols(d) : json_array());
         return;
     }
-    nav_fn fn = !strcmp(method, "textDocument/definition") ? lspn_definition
-              : !strcmp(method, "textDocument/hover")      ? lspn_hover
-              : !strcmp(method, "textDocument/completion") ? lspn_completion
-              : NULL;
-    if (!fn) {
+    size_t k = 0;
+    while (k < sizeof nav / sizeof *nav && strcmp(method, nav[k].method))
+        k++;
+    if (k == sizeof nav / sizeof *nav) {
         char msg[256];
         snprintf(msg, sizeof msg, "unknown method '%.200s'", method);
         reply_error(s, id, ERR_METHOD, msg);
@@ -213,12 +232,12 @@ static void on_request(lsp_server *s, json_t *id, const char *method, json_t *pa
     }
     lspd_doc *d = lspd_find(&s->docs, uri);
     if (!d) {   /* a document that is not open: nothing is known of it */
-        reply(s, id, fn == lspn_completion ? json_array() : json_null());
+        reply(s, id, nav[k].list ? json_array() : json_null());
         return;
     }
     if (d->stale)   /* answer from the text as it is now */
         publish(s, d);
-    reply(s, id, fn(d, line, character));
+    reply(s, id, nav[k].fn(d, line, character, params));
 }
 
 /* ---------------------------------------------------------------- notifications */

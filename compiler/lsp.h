@@ -5,14 +5,14 @@
    It keeps the documents the editor has open, checks each one with the
    compiler whenever it changes (the unsaved text, with its imports read
    from disk) and answers from that check: diagnostics, go to definition,
-   hover, completion and the outline.  The pieces, one job each:
+   hover, completion, references and the outline.  The pieces, one job each:
        lsp.c          the session: lifecycle, message validation, dispatch
        lsp_frame.c    Content-Length framing on a byte stream
        lsp_doc.c      the open documents and the compile of each
        lsp_uri.c      file: URIs to paths and back
        lsp_pos.c      LSP positions (UTF-16 code units) to byte columns
        lsp_diag.c     the compiler's diagnostics as LSP diagnostics
-       lsp_nav.c      definition, hover, completion, document symbols */
+       lsp_nav.c      definition, hover, completion, references, outline */
 #ifndef RV_LSP_H
 #define RV_LSP_H
 

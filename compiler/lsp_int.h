@@ -112,5 +112,9 @@ json_t *lspn_completion(lspd_doc *d, uint32_t line, uint32_t character);
 /* The result of textDocument/documentSymbol: a DocumentSymbol for each
    declaration of the document itself (not of its imports). */
 json_t *lspn_symbols(lspd_doc *d);
+/* The result of textDocument/references: every place in the document and
+   the files it imports where the declaration under the position is named
+   (its own name too when 'with_decl'). */
+json_t *lspn_references(lspd_doc *d, uint32_t line, uint32_t character, int with_decl);
 
 #endif

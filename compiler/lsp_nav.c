@@ -1,15 +1,16 @@
-/* Go to definition, hover, completion and the outline (document symbols),
-   answered from a document's last check.  The language has one namespace
-   for providers, models, guardrails, agents and constants (resolve.c),
-   with no scopes, so the name under the cursor -- letters, digits, '_' and
-   the dots of a constant such as std.pii.ssn, outside comments and strings
-   -- names the same declaration wherever it stands, in this file or in one
-   it imports.  (Most words with a meaning of their own -- request and model
-   fields such as 'context' or 'tier' -- cannot be declared; an item name
-   that can, such as 'id', leads to a declaration of that name when there
-   is one.)  Hover shows the declaration's first line and what the checker
-   learned about it: a model's provider, id, prices, context, output and
-   tier; an agent's guardrails, budgets, fallbacks and worst-case cost; a
+/* Go to definition, hover, completion, references and the outline
+   (document symbols), answered from a document's last check.  The
+   language has one namespace for providers, models, guardrails, agents
+   and constants (resolve.c), with no scopes, so the name under the
+   cursor -- letters, digits, '_' and the dots of a constant such as
+   std.pii.ssn, outside comments and strings -- names the same declaration
+   wherever it stands, in this file or in one it imports.  (Most words
+   with a meaning of their own -- request and model fields such as
+   'context' or 'tier' -- cannot be declared; an item name that can, such
+   as 'id', leads to a declaration of that name when there is one.)
+   Hover shows the declaration's first line and what the checker learned
+   about it: a model's provider, id, prices, context, output and tier; an
+   agent's guardrails, budgets, fallbacks and worst-case cost; a
    guardrail's actions and limits; a constant's value; a provider's kind
    and endpoint. */
 #include <stdlib.h>
@@ -335,5 +336,50 @@ json_t *lspn_symbols(lspd_doc *d)
                                               "range", lspp_range(d->c, decl->at), "selectionRange",
                                               lspp_range(d->c, decl->u.decl->name_at)));
     }
+    return list;
+}
+
+/* ---------------------------------------------------------------- references */
+
+/* Every place in 'file' where 'name' stands as a whole word outside
+   comments and strings, appended to 'list' (one pass per line). */
+static void refs_in_file(lspd_doc *d, uint32_t file, const char *name, const src_span *skip, json_t *list)
+{
+    rv_compiler *c = d->c;
+    size_t want = strlen(name);
+    for (uint32_t ln = 1; ln <= c->src.files[file].nline; ln++) {
+        size_t n;
+        const char *s = src_line(&c->src, file, ln, &n);
+        int str = 0;
+        for (size_t i = 0; s && i < n; i++) {
+            if (str && s[i] == '\\') {
+                i++;
+            } else if (s[i] == '"') {
+                str = !str;
+            } else if (!str && s[i] == '#') {
+                break;
+            } else if (!str && is_word((unsigned char)s[i])) {
+                size_t e = i;
+                while (e < n && is_word((unsigned char)s[e]))
+                    e++;
+                src_span at = { file, ln, (uint32_t)i + 1, ln, (uint32_t)e + 1 };
+                int is_skip = skip && skip->file == file && skip->line == ln && skip->col == at.col;
+                if (e - i == want && !memcmp(s + i, name, want) && !is_skip)
+                    json_array_append_new(list, lspg_location(d, at));
+                i = e - 1;
+            }
+        }
+    }
+}
+
+json_t *lspn_references(lspd_doc *d, uint32_t line, uint32_t character, int with_decl)
+{
+    sym *s = sym_at(d, line, character);
+    json_t *list = json_array();
+    if (!s)
+        return list;
+    const src_span *decl = &s->decl->u.decl->name_at;
+    for (uint32_t f = 0; f < d->c->src.n; f++)
+        refs_in_file(d, f, s->name, with_decl ? NULL : decl, list);
     return list;
 }
