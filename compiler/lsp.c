@@ -109,7 +109,7 @@ static void notify(lsp_server *s, const char *method, json_t *params)
 
 /* ---------------------------------------------------------------- params */
 
-/* params.textDocument.uri and the open document it names (NULL if not open) */
+/* params.textDocument.uri, or NULL */
 static const char *doc_uri(json_t *params)
 {
     return json_string_value(json_object_get(json_object_get(params, "textDocument"), "uri"));
