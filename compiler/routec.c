@@ -6,6 +6,7 @@
      routec verify FILE.rbc… [--trust PUB.pem]
      routec test  FILE…  [--coverage] [--threshold PCT] [-I DIR]
      routec lsp   [--stdio] [-I DIR]       (lsp.h)
+     routec fmt   FILE…  [--check | -w]           (compiler/fmtcmd.c)
 
    Each FILE given to 'check' is its own policy and is compiled on its own.
    '--verify' is the test mode of 'check' (like clang -verify): instead of
@@ -27,6 +28,7 @@
 #include "verify.h"
 #include "expectdiag.h"
 #include "lsp.h"
+#include "fmtcmd.h"
 
 typedef struct {
     const char *out, *sign, *trust;
@@ -48,6 +50,7 @@ static void usage(FILE *f)
           "       routec graph  FILE [--agent NAME] [--format dot|svg] [-o OUT] [-I DIR]\n"
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
           "       routec lsp    [--stdio] [-I DIR]   (a language server on stdin/stdout)\n"
+          "       routec fmt    FILE...  [--check | -w]\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
 }
 
@@ -391,6 +394,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "lsp"))
         return lsp_main(argc, argv);
+    if (!strcmp(argv[1], "fmt"))
+        return fmtcmd_main(argc - 2, argv + 2);
     options o = { .format = DIAG_TEXT };
     if (parse_args(argc, argv, &o)) {
         usage(stderr);

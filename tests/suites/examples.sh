@@ -17,11 +17,8 @@ done
 
 # every complete example of docs/language.md ('# file: NAME' first line)
 mkdir -p "$T/doc"
-awk -v dir="$T/doc" '
-    /^```route[ \t]*$/ { inblock = 1; name = ""; buf = ""; next }
-    inblock && /^```/ { if (name != "") { printf "%s", buf > (dir "/" name); close(dir "/" name) } inblock = 0; next }
-    inblock { if (buf == "" && match($0, /^# file: */)) name = substr($0, RLENGTH + 1); buf = buf $0 "\n" }
-' docs/language.md
+. tests/lib/docexamples.sh
+doc_examples docs/language.md "$T/doc"
 n=0
 for f in "$T"/doc/*.route; do
     [ -f "$f" ] || continue
