@@ -263,12 +263,14 @@ static void place_comment(lay *L, uint32_t i)
     comment_line(L, inner_indent(L), i);
 }
 
-static void pop_block(lay *L)
+/* After a '}': back in the unit that opened the block, which takes more
+   than one line unless the block was '{}'. */
+static void pop_block(lay *L, int multi)
 {
     if (!L->nbs)
         return;
     L->cu = L->bs[--L->nbs].saved_unit;
-    if (L->cu != LAY_NONE)
+    if (L->cu != LAY_NONE && multi)
         L->us[L->cu].multi = 1;
     L->block_start = 0;
 }
@@ -352,7 +354,7 @@ static void place_token(lay *L, uint32_t i)
         L->cu = LAY_NONE;
         L->block_start = 1;
     } else if (e->kind == '}') {
-        pop_block(L);
+        pop_block(L, b == B_CLOSE);
     }
 }
 
