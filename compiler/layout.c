@@ -12,13 +12,13 @@
    one between two units or comments, one is kept; and a declaration with
    a body is always set off from its neighbours by one.
 
-   Alignment: a unit's one-line form is a row of
-   cells (an item's name and value; a rule's condition, '-> target' and
-   reason; the trailing comment is a cell too).  Rows of the same shape at
-   the same indentation, not separated by another line of code (comments
-   and blank lines may come between), form a group; within a group cell k
-   is padded to the widest cell k of the rows in which it is not the last
-   cell. */
+   Alignment: a unit's one-line form is a row of cells (an item's name and
+   value; a rule's condition, '-> target' and reason).  Rows of the same
+   shape at the same indentation, not separated by another line of code
+   (comments may come between, and blank lines too inside a block), form
+   a group; within a group cell k is padded to the widest cell k of the
+   rows in which it is not the last cell, and trailing comments line up
+   after the longest row that has one. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -433,9 +433,16 @@ static int align(lay *L)
     size_t n = 0;
     for (size_t i = 0; i <= L->nln; i++) {
         const line *l = i < L->nln ? &L->ln[i] : NULL;
-        if (l && l->kind != L_CODE)
-            continue;   /* comments and blank lines do not split a group */
         const line *first = n ? &L->ln[g[0]] : NULL;
+        /* comments do not split a group, nor blank lines inside a block;
+           at top level a blank line starts a new paragraph */
+        if (l && l->kind == L_BLANK && first && L->units[first->unit].top) {
+            align_group(L, g, n);
+            n = 0;
+            continue;
+        }
+        if (l && l->kind != L_CODE)
+            continue;
         int fits = l && eligible(L, l) &&
                    (!first || (L->units[first->unit].shape == L->units[l->unit].shape &&
                                first->indent == l->indent));
