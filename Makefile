@@ -105,8 +105,9 @@ $(BUILD)/libproviders.a: $(PROV_OBJ)
 $(BUILD)/libserve.a: $(SERVE_OBJ)
 	rm -f $@; ar rcs $@ $^
 
+# libyaml: only routec links it, for 'routec import litellm' (cfg_yaml.c)
 $(BUILD)/routec: $(BUILD)/compiler/routec.o $(BUILD)/libcompiler.a $(BUILD)/libvm.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lyaml $(LDLIBS)
 
 $(BUILD)/routevm: $(BUILD)/vm/routevm.o $(CLI_OBJ) $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SERVE_LIBS) $(LDLIBS)

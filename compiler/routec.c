@@ -29,6 +29,7 @@
 #include "expectdiag.h"
 #include "lsp.h"
 #include "fmtcmd.h"
+#include "importer.h"
 
 typedef struct {
     const char *out, *sign, *trust;
@@ -51,6 +52,7 @@ static void usage(FILE *f)
           "       routec test   FILE...  [--coverage] [--threshold PCT] [-I DIR]\n"
           "       routec lsp    [--stdio] [-I DIR]   (a language server on stdin/stdout)\n"
           "       routec fmt    FILE...  [--check | -w]\n"
+          "       routec import litellm CONFIG.yaml | portkey CONFIG.json [-o OUT.route] [--agent NAME]\n"
           "exit status: 0 clean, 1 findings, 2 usage or I/O error\n", f);
 }
 
@@ -396,6 +398,8 @@ int main(int argc, char **argv)
         return lsp_main(argc, argv);
     if (!strcmp(argv[1], "fmt"))
         return fmtcmd_main(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "import"))
+        return imp_main(argc, argv);
     options o = { .format = DIAG_TEXT };
     if (parse_args(argc, argv, &o)) {
         usage(stderr);

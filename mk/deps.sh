@@ -11,8 +11,9 @@
 # command exists: some Node.js builds (NodeSource's) carry their own and
 # conflict with Debian's package.  chromium only for tests/suites/report.sh,
 # which loads the HTML pages of 'routevm report' and 'routevm simulate' in
-# a real headless browser.
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium"
+# a real headless browser.  libyaml-dev parses LiteLLM configs for
+# 'routec import litellm' (only routec links it).
+PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyaml-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium"
 command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
 # vim (Debian's, with +syntax; vim-tiny has none) loads the syntax file of
 # editors/vim headless in tests/suites/vim.sh.
