@@ -4,8 +4,11 @@
    the common models.  The library is compiled once per import, by the
    compiler itself, so the importers read the same figures the language
    does: no second copy of the catalogue.  Its providers are what an
-   imported policy uses when the settings match exactly, and their names
-   are reserved so the output's own names never collide with them. */
+   imported policy uses when the settings match exactly and the module
+   declaring them can be imported: none of its names taken by the
+   policy's agents or models (LiteLLM's model name "mistral" stays an
+   agent named mistral; its provider is then declared in the policy).
+   An imported module's names are taken from then on. */
 #include <string.h>
 
 #include "compiler.h"
@@ -26,9 +29,6 @@ int impc_load(imp *im)
         im->catalog = NULL;
         return 0;
     }
-    for (uint32_t i = 0; i < c->norder; i++)
-        if (c->order[i]->kind == SYM_PROVIDER && impi_reserve(im, c->order[i]->name))
-            return -1;
     return 0;
 }
 
@@ -65,6 +65,26 @@ static int same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && !strcmp(a, b));
 }
 
+/* Import 'mod' if none of its names is taken, and take them: 1 when it
+   is imported. */
+static int take_module(imp *im, const char *mod)
+{
+    rv_compiler *c = im->catalog;
+    for (uint32_t i = 0; i < c->norder; i++)
+        if (c->order[i]->kind == SYM_PROVIDER && !strcmp(module_of(c->order[i]->name), mod) &&
+            impi_taken(im, c->order[i]->name))
+            return 0;
+    if (MEM_GROW(im->imports, im->nimport, im->cap_import)) {
+        im->failed = 1;
+        return 0;
+    }
+    im->imports[im->nimport++] = mod;
+    for (uint32_t i = 0; i < c->norder; i++)
+        if (c->order[i]->kind == SYM_PROVIDER && !strcmp(module_of(c->order[i]->name), mod))
+            impi_reserve(im, c->order[i]->name);
+    return 1;
+}
+
 const char *impc_std_provider(imp *im, rv_provkind kind, const char *endpoint, const char *region,
                               const char *key_env, const char **module)
 {
@@ -76,16 +96,12 @@ const char *impc_std_provider(imp *im, rv_provkind kind, const char *endpoint, c
         const provider_info *p = &s->u.provider;
         int ep = kind == RV_PROV_BEDROCK && !endpoint ? 1 : same_url(p->endpoint, endpoint);
         if (p->kind == kind && ep && same_str(p->region, region) && same_str(p->key_env, key_env)) {
-            *module = module_of(s->name);
+            const char *mod = module_of(s->name);
             for (size_t k = 0; k < im->nimport; k++)
-                if (!strcmp(im->imports[k], *module))
-                    return s->name;
-            if (MEM_GROW(im->imports, im->nimport, im->cap_import)) {
-                im->failed = 1;
-                return NULL;
-            }
-            im->imports[im->nimport++] = *module;
-            return s->name;
+                if (!strcmp(im->imports[k], mod))
+                    return *module = mod, s->name;
+            if (take_module(im, mod))
+                return *module = mod, s->name;
         }
     }
     return NULL;

@@ -40,11 +40,13 @@ struct imp {
     void *catalog;              /* imp_catalog.c: the compiled standard library */
 };
 
-/* importer.c: take 'name' (a provider of the standard library). */
+/* importer.c: take 'name' (a provider of the standard library); is it
+   taken (or reserved)? */
 int impi_reserve(imp *im, const char *name);
+int impi_taken(const imp *im, const char *name);
 
-/* imp_catalog.c: the standard library compiled once (its provider
-   names reserved), looked up, freed. */
+/* imp_catalog.c: the standard library compiled once, looked up, freed.
+   Importing a module takes the names of all its providers. */
 int impc_load(imp *im);
 void impc_free(imp *im);
 /* The std provider with exactly these settings, or NULL; '*module' is

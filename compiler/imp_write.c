@@ -1,7 +1,7 @@
 /* imp_write: the policy an import produces, laid out in one order --
    the comment block of notes, imports, providers, models, agents -- and
    compiled in memory before it is handed back, so `routec import` never
-   writes a policy that `routec check -Werror` would reject; and the
+   writes a policy that `routec check` would reject; and the
    notes as stderr shows them. */
 #include <stdlib.h>
 #include <string.h>
@@ -96,21 +96,23 @@ static void put_model(imp_buf *b, const imp_model *m)
     imp_puts(b, "}\n\n");
 }
 
-/* Compile 'text' as `routec check -Werror` would; diagnostics on 'errs'. */
+/* Compile 'text' as `routec check` would.  Errors are the importer's
+   defect (-1); warnings (a context-window fallback to a model with no
+   larger window, say) are the config's, and are shown. */
 static int check_text(const imp *im, const char *text, size_t len, FILE *errs)
 {
     rv_compiler *c = comp_new(NULL);
     if (!c)
         return -1;
-    c->diag.werror = 1;
     char name[300];
     snprintf(name, sizeof name, "<imported from %s>", im->label);
     int bad = import_text(c, name, text, len) != 0;
     if (!bad)
         comp_check(c);
     bad |= diag_failed(&c->diag);
-    if (bad) {
+    if (bad)
         fprintf(errs, "routec import: %s: the policy made from it does not check (please report):\n", im->label);
+    if (c->diag.n) {
         diag_sort(&c->diag);
         diag_print(&c->diag, DIAG_TEXT, errs);
     }

@@ -629,18 +629,39 @@ static int add_fallback(lctx *x, unsigned gi, const cfg_node *tn, const char *cl
         return imp_fail(im, tn, "'%s' is not a model_name of model_list", t);
     unsigned ti = (unsigned)(to - x->g);
     group *g = &x->g[gi];
-    if (ti == gi || closes_cycle(x, gi, ti)) {
-        imp_note(im, tn, "left out: a fallback from '%s' to '%s' closes a cycle of fallbacks, which the "
-                         "language refuses", g->key, t);
+    if (!to->n || !g->n) {
+        imp_note(im, tn, "left out: '%s' has no chat deployment", to->n ? g->key : t);
         return 0;
     }
-    if (MEM_GROW(g->edges, g->nedge, g->cap_edge))
-        return imp_fail(im, tn, "out of memory");
-    g->edges[g->nedge++] = ti;
-    if (cls)
-        imp_putf(&g->fb_on, "  fallback on %s -> %s\n", cls, to->agent);
-    else
-        imp_putf(&g->fb_plain, "%s%s", g->fb_plain.len ? ", " : "", to->agent);
+    if (ti == gi) {
+        imp_note(im, tn, "left out: a fallback from '%s' to itself", t);
+        return 0;
+    }
+    /* a name with one deployment falls back to its model: the same calls,
+       and no agent to close a cycle through; else to its agent, or, when
+       that closes a cycle, to each of its deployments in turn */
+    const char *targets[MAX_DEPLOY];
+    unsigned nt = 0;
+    if (to->n == 1) {
+        targets[nt++] = to->d[0].model;
+    } else if (closes_cycle(x, gi, ti)) {
+        imp_note(im, tn, "approximated: a fallback from '%s' to the agent of '%s' would close a cycle of "
+                         "fallbacks, which the language refuses: its deployments are the fallbacks, in turn",
+                 g->key, t);
+        for (unsigned i = 0; i < to->n; i++)
+            targets[nt++] = to->d[i].model;
+    } else {
+        if (MEM_GROW(g->edges, g->nedge, g->cap_edge))
+            return imp_fail(im, tn, "out of memory");
+        g->edges[g->nedge++] = ti;
+        targets[nt++] = to->agent;
+    }
+    for (unsigned i = 0; i < nt; i++) {
+        if (cls)
+            imp_putf(&g->fb_on, "  fallback on %s -> %s\n", cls, targets[i]);
+        else
+            imp_putf(&g->fb_plain, "%s%s", g->fb_plain.len ? ", " : "", targets[i]);
+    }
     return 0;
 }
 
@@ -786,6 +807,10 @@ static int aliases(lctx *x)
         group *g = find_group(x, target);
         if (!g)
             return imp_fail(im, e, "'%s' is not a model_name of model_list", target);
+        if (!g->n) {
+            imp_note(im, e, "left out: '%s' has no chat deployment", target);
+            continue;
+        }
         if (e->type == CFG_MAP && cfg_get(e, "hidden"))
             imp_note(im, cfg_get(e, "hidden"), "no equivalent (every agent is listed by GET /v1/models)");
         const char *name = imp_name(im, e->key);

@@ -213,11 +213,11 @@ static const char *const reserved[] = {
     "tier", "latency", "price_in", "price_out", "max_output", "text", "vision", "json", "streaming",
     "audio", "reasoning", "reset", "refused", "overloaded", "malformed", "rate_limited", "server_error",
     "client_error", "auth", "context_length", "content_filter", "error", "unavailable", "deadline",
-    "none", "openai", "anthropic", "bedrock", "std", "fallback", "retry", "retry_on", "backoff", "guard",
+    "none", "std", "fallback", "retry", "retry_on", "backoff", "guard",
     "kind", "endpoint", "key", "region", "id", NULL
 };
 
-static int name_taken(const imp *im, const char *s)
+int impi_taken(const imp *im, const char *s)
 {
     for (uint32_t i = 0; i < im->nname; i++)
         if (!strcmp(im->names[i], s))
@@ -255,7 +255,7 @@ const char *imp_name(imp *im, const char *stem)
     base[n] = 0;
     char cand[96];
     snprintf(cand, sizeof cand, "%s", base);
-    for (unsigned k = 2; name_taken(im, cand); k++)
+    for (unsigned k = 2; impi_taken(im, cand); k++)
         snprintf(cand, sizeof cand, "%s_%u", base, k);
     if (impi_reserve(im, cand))
         return "x";

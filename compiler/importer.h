@@ -143,10 +143,10 @@ int imp_model_param(imp *im, imp_buf *items, const char *param, const cfg_node *
 int imp_put_statuses(imp *im, imp_buf *b, const cfg_node *codes, int for_retry);
 
 /* The policy: the comment block, imports, providers, models and agents;
-   then compiled in memory as `routec check -Werror` would, so what is
-   written always checks.  0 with the text in '*out' (the caller owns it,
-   free()); -1 when the import failed or the policy does not check
-   (diagnostics on 'errs'). */
+   then compiled in memory as `routec check` would, so what is written
+   always checks (warnings are shown on 'errs').  0 with the text in
+   '*out' (the caller owns it, free()); -1 when the import failed or the
+   policy has errors (diagnostics on 'errs'). */
 int imp_write(imp *im, char **out, size_t *len, FILE *errs);
 
 /* The notes, one "FILE:LINE:COL: note: PATH: message" line each (no
