@@ -65,6 +65,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # them over files (tests/suites/corpus.sh)
 REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c tests/fuzz/fuzz_answers.c tests/fuzz/fuzz_rbc.c tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_serve.c \
               tests/fuzz/fuzz_gateway.c tests/fuzz/fuzz_lsp.c
+              tests/fuzz/fuzz_gateway.c tests/fuzz/fuzz_import.c
 REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
 # The mock model provider (test infrastructure for end-to-end tests and the
 # demo; tests/mock/README.md).  Its objects live outside $(BUILD)/tests,
@@ -138,6 +139,10 @@ $(BUILD)/replay/fuzz_serve $(BUILD)/replay/fuzz_gateway: $(BUILD)/replay/%: test
 $(BUILD)/replay/fuzz_lsp: tests/fuzz/fuzz_lsp.c tests/fuzz/replay.c $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
+# the importers' harness needs the compiler (it checks what it makes) and libyaml
+$(BUILD)/replay/fuzz_import: tests/fuzz/fuzz_import.c tests/fuzz/replay.c $(BUILD)/libcompiler.a $(BUILD)/libvm.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) -lyaml $(LDLIBS)
 
 $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)

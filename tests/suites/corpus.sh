@@ -70,3 +70,4 @@ replay answers "$B/replay/fuzz_answers"
 # LSP sessions: framing, JSON-RPC and the documents they open (the
 # harness checks that every answer is a framed JSON-RPC message)
 replay lsp "$B/replay/fuzz_lsp"
+replay import "$B/replay/fuzz_import"
