@@ -82,3 +82,23 @@ const char *imp_base_url(imp *im, const char *url, const char *suffix)
     }
     return arena_printf(imp_arena(im), "%.*s%s", (int)n, url, s && !has ? suffix : "");
 }
+
+void imp_aws_keys(imp *im, const cfg_node *map)
+{
+    static const char *const keys[] = { "aws_access_key_id", "AWS_ACCESS_KEY_ID", "aws_secret_access_key",
+                                        "AWS_SECRET_ACCESS_KEY", "aws_session_token", "AWS_SESSION_TOKEN", NULL };
+    for (const char *const *k = keys; *k; k += 2) {
+        const cfg_node *n = cfg_get(map, k[0]);
+        const char *v = n ? imp_str(im, n) : NULL;
+        if (!v)
+            continue;
+        int env = !strncmp(v, "os.environ/", 11);
+        if (env && !strcmp(v + 11, k[1]))
+            continue;
+        if (env)
+            imp_note(im, n, "not used: Bedrock calls are signed with %s from the environment (set it there)", k[1]);
+        else
+            imp_warn(im, n, "a literal AWS credential is not copied into the policy: Bedrock calls are signed "
+                            "with %s from the environment (set it there)", k[1]);
+    }
+}

@@ -256,6 +256,10 @@ int imp_put_statuses(imp *im, imp_buf *b, const cfg_node *codes, int for_retry)
             imp_note(im, e, "status %lld is not a failure; left out", (long long)st);
             continue;
         }
+        if (for_retry && (k == ST_AUTH || k == ST_CLIENT)) {
+            imp_note(im, e, "status %lld is not retried: a retry only repeats it", (long long)st);
+            continue;
+        }
         if (k == ST_SERVER && !set[k])
             imp_note(im, e, "approximated: status %lld is class server_error, which is every 5xx (but 529) and 408",
                      (long long)st);
@@ -263,10 +267,6 @@ int imp_put_statuses(imp *im, imp_buf *b, const cfg_node *codes, int for_retry)
             imp_note(im, e, "approximated: status %lld is class auth, which is 401 and 403", (long long)st);
         if (k == ST_CLIENT && !set[k])
             imp_note(im, e, "approximated: status %lld is class client_error, every other 4xx", (long long)st);
-        if (for_retry && (k == ST_AUTH || k == ST_CLIENT)) {
-            imp_note(im, e, "status %lld is not retried: a retry only repeats it", (long long)st);
-            continue;
-        }
         set[k] = 1;
     }
     for (int k = 0; k < ST__N; k++)

@@ -208,26 +208,6 @@ static const char *key_of(imp *im, const cfg_node *params, const imp_known *k)
     return imp_key_env(im, n, v, k->key_env ? k->key_env : "LITELLM_API_KEY");
 }
 
-/* AWS credentials: the runtime signs with the standard variables. */
-static void aws_keys(imp *im, const cfg_node *params)
-{
-    static const char *const keys[] = { "aws_access_key_id", "AWS_ACCESS_KEY_ID", "aws_secret_access_key",
-                                        "AWS_SECRET_ACCESS_KEY", "aws_session_token", "AWS_SESSION_TOKEN", NULL };
-    for (const char *const *k = keys; *k; k += 2) {
-        const cfg_node *n = cfg_get(params, k[0]);
-        const char *v = n ? imp_str(im, n) : NULL;
-        if (!v)
-            continue;
-        if (is_environ(v) && !strcmp(v + 11, k[1]))
-            continue;
-        if (is_environ(v))
-            imp_note(im, n, "not used: Bedrock calls are signed with %s from the environment (set it there)", k[1]);
-        else
-            imp_warn(im, n, "a literal AWS credential is not copied into the policy: Bedrock calls are signed "
-                            "with %s from the environment (set it there)", k[1]);
-    }
-}
-
 static double cost_per_token(imp *im, const cfg_node *params, const cfg_node *info, const char *key, int64_t *pd)
 {
     const cfg_node *n = cfg_get(params, key);
@@ -375,7 +355,7 @@ static int deployment(lctx *x, const cfg_node *entry, deploy *d)
             region = "us-east-1";
             imp_note(im, params, "no aws_region_name: us-east-1");
         }
-        aws_keys(im, params);
+        imp_aws_keys(im, params);
         if (cfg_get(params, "api_key"))
             imp_note(im, cfg_get(params, "api_key"), "not used: Bedrock calls are signed with AWS credentials");
     } else if (!(key = key_of(im, params, k)) && imp_failed(im)) {

@@ -51,12 +51,13 @@ static const char *const leaf_no_equiv[] = {
     "api_version", "Azure OpenAI's v1 API takes no version",
     "vertex_project_id", "Vertex AI has no equivalent",
     "vertex_region", "Vertex AI has no equivalent",
+    "on_status_codes", "set on_status_codes in the strategy of the fallback",
     NULL
 };
 
 static const char *const leaf_handled[] = {
     "provider", "api_key", "virtual_key", "override_params", "weight", "name", "retry", "request_timeout",
-    "custom_host", "on_status_codes", "resource_name", "deployment_id", "aws_region", "aws_access_key_id",
+    "custom_host", "resource_name", "deployment_id", "aws_region", "aws_access_key_id",
     "aws_secret_access_key", "aws_session_token", "strategy", "targets", NULL
 };
 
@@ -212,16 +213,6 @@ static const char *leaf_key(pctx *x, const cfg_node *n, const imp_known *k)
     return k->key_env;
 }
 
-static void aws_keys(pctx *x, const cfg_node *n)
-{
-    static const char *const keys[] = { "aws_access_key_id", "AWS_ACCESS_KEY_ID", "aws_secret_access_key",
-                                        "AWS_SECRET_ACCESS_KEY", "aws_session_token", "AWS_SESSION_TOKEN", NULL };
-    for (const char *const *k = keys; *k; k += 2)
-        if (cfg_get(n, k[0]))
-            imp_warn(x->im, cfg_get(n, k[0]), "a literal AWS credential is not copied into the policy: Bedrock "
-                                              "calls are signed with %s from the environment (set it there)", k[1]);
-}
-
 static int leaf_params(pctx *x, const inherit *in, imp_buf *items)
 {
     static const char *const ps[] = { "temperature", "top_p", "top_k", "seed", "presence_penalty",
@@ -263,7 +254,7 @@ static const char *leaf(pctx *x, const cfg_node *n, inherit in)
             region = "us-east-1";
             imp_note(im, n, "no aws_region: us-east-1");
         }
-        aws_keys(x, n);
+        imp_aws_keys(im, n);
         snprintf(stem, sizeof stem, "bedrock_%s", region);
     } else {
         if (!(key = leaf_key(x, n, k)) && imp_failed(im))
@@ -691,6 +682,9 @@ static const char *strategy_node(pctx *x, const cfg_node *n, const char *name, i
             imp_note(im, o, "not used in single mode; left out");
     } else
         r = imp_fail(im, mode, "unknown strategy mode '%s' (fallback, loadbalance, conditional, single)", m);
+    for (const cfg_node *t = targets->first; strcmp(m, "loadbalance") && t; t = t->next)
+        if (cfg_get(t, "weight"))
+            imp_note(im, cfg_get(t, "weight"), "used only by the loadbalance mode; left out");
     if (strcmp(m, "fallback") && cfg_get(strategy, "on_status_codes"))
         imp_note(im, cfg_get(strategy, "on_status_codes"), "used only by the fallback mode; left out");
     if (!r)

@@ -174,6 +174,12 @@ const char *imp_host_label(const char *url, char *buf, size_t len);
    already ends with it (arena). */
 const char *imp_base_url(imp *im, const char *url, const char *suffix);
 
+/* AWS credentials in 'map' (aws_access_key_id ...): Bedrock calls are
+   signed with the standard environment variables, so a literal one is a
+   warning (never copied) and another variable a note; LiteLLM's
+   os.environ/AWS_ACCESS_KEY_ID and its like are what the runtime reads. */
+void imp_aws_keys(imp *im, const cfg_node *map);
+
 /* The importers (import_litellm.c, import_portkey.c): fill 'im' from
    the tree; -1 when the import failed (the error is in 'im'). */
 int litellm_import(imp *im, const cfg_node *root);

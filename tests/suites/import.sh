@@ -70,6 +70,11 @@ for args in "import" "import yaml x" "import litellm" "import litellm weighted.y
     if [ "$rc" = 2 ] && [ ! -s "$T/out" ] && [ -s "$T/err" ]; then echo "PASS import/usage: $args"
     else echo "FAIL import/usage: $args: exit $rc"; fi
 done
+# a config over the 4 MiB cap is refused before it is parsed
+head -c 5000000 /dev/zero | tr '\0' ' ' > "$T/huge.yaml"
+"$RC" import litellm "$T/huge.yaml" > "$T/out" 2> "$T/err"; rc=$?
+if [ "$rc" = 2 ] && [ ! -s "$T/out" ] && grep -q "larger than" "$T/err"; then echo "PASS import/too-large"
+else echo "FAIL import/too-large: exit $rc: $(cat "$T/err")"; fi
 cd "$ROOT/tests/import/portkey" || exit 1
 "$RC" import portkey --agent gateway - < single.json > "$T/out" 2> /dev/null
 if grep -q '^agent gateway {' "$T/out"; then echo "PASS import/cli-agent-stdin"
