@@ -48,12 +48,25 @@ const imp_known *imp_known_provider(const char *name, int portkey)
     return NULL;
 }
 
-int imp_unsupported_provider(const char *name)
+static int is_unsupported(const char *name)
 {
     for (const char *const *u = unsupported; *u; u++)
         if (!strcmp(*u, name))
             return 1;
     return 0;
+}
+
+const imp_known *imp_provider_named(imp *im, const cfg_node *at, const char *name, int portkey)
+{
+    const imp_known *k = imp_known_provider(name, portkey);
+    if (k)
+        return k;
+    if (is_unsupported(name))
+        imp_fail(im, at, "provider '%s' has no equivalent: routevm calls OpenAI-compatible servers, Anthropic "
+                         "and Bedrock", name);
+    else
+        imp_fail(im, at, "unknown provider '%s'", name);
+    return NULL;
 }
 
 const char *imp_host_label(const char *url, char *buf, size_t len)

@@ -143,15 +143,9 @@ static const imp_known *split_model(imp *im, const cfg_node *n, const char *mode
     }
     snprintf(prefix, sizeof prefix, "%.*s", (int)(slash - model < 63 ? slash - model : 63), model);
     *rest = slash + 1;
-    const imp_known *k = imp_known_provider(prefix, 0);
-    if (!k) {
-        if (imp_unsupported_provider(prefix))
-            imp_fail(im, n, "provider '%s' has no equivalent: routevm calls OpenAI-compatible servers, "
-                            "Anthropic and Bedrock", prefix);
-        else
-            imp_fail(im, n, "unknown provider '%s'", prefix);
+    const imp_known *k = imp_provider_named(im, n, prefix, 0);
+    if (!k)
         return NULL;
-    }
     if (k->kind == RV_PROV_BEDROCK)
         for (const char *const *r = (const char *const[]){ "converse/", "invoke/", NULL }; *r; r++)
             if (!strncmp(*rest, *r, strlen(*r)))

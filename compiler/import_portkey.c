@@ -154,15 +154,7 @@ static const imp_known *provider_of(pctx *x, const cfg_node *n, const char *mode
             imp_fail(im, pn, "cannot tell the provider of the integration '%s'", p);
         return k;
     }
-    const imp_known *k = imp_known_provider(p, 1);
-    if (!k) {
-        if (imp_unsupported_provider(p))
-            imp_fail(im, pn, "provider '%s' has no equivalent: routevm calls OpenAI-compatible servers, "
-                             "Anthropic and Bedrock", p);
-        else
-            imp_fail(im, pn, "unknown provider '%s'", p);
-    }
-    return k;
+    return imp_provider_named(im, pn, p, 1);
 }
 
 static const char *leaf_endpoint(pctx *x, const cfg_node *n, const imp_known *k)

@@ -164,9 +164,9 @@ typedef struct {
     const char *suffix;              /* appended to a config's base URL unless it ends so ("/v1") */
 } imp_known;
 const imp_known *imp_known_provider(const char *name, int portkey);
-/* A provider of the format that the language cannot call (Vertex AI,
-   Cohere ...): 1. */
-int imp_unsupported_provider(const char *name);
+/* The same, or NULL with an error at 'at': a provider the language
+   cannot call (Vertex AI, Cohere ...), or one it does not know. */
+const imp_known *imp_provider_named(imp *im, const cfg_node *at, const char *name, int portkey);
 /* The first label of an endpoint's host ("my-eu" of
    https://my-eu.openai.azure.com/), for provider names; 'buf' holds it. */
 const char *imp_host_label(const char *url, char *buf, size_t len);
