@@ -22,7 +22,7 @@
 
 #include "cfgtree.h"
 
-#define CFG_MAX_ENTRIES 4096
+#define CFG_MAX_ENTRIES 1024
 
 typedef struct {
     cfg_node *node;
@@ -155,7 +155,7 @@ static int on_scalar(ybuild *b, const yaml_event_t *ev)
         if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !strcmp(v, "<<"))
             return fail_at(b, &ev->start_mark, "merge keys ('<<') are not supported: write the entries out");
         if (f->node->n >= CFG_MAX_ENTRIES)
-            return fail_at(b, &ev->start_mark, "more than 4096 keys in one mapping");
+            return fail_at(b, &ev->start_mark, "more than 1024 keys in one mapping");
         for (cfg_node *c = f->node->first; c; c = c->next)
             if (!strcmp(c->key, v)) {
                 char msg[200];

@@ -788,6 +788,8 @@ static int aliases(lctx *x)
         if (e->type == CFG_MAP && cfg_get(e, "hidden"))
             imp_note(im, cfg_get(e, "hidden"), "no equivalent (every agent is listed by GET /v1/models)");
         const char *name = imp_name(im, e->key);
+        if (strcmp(name, e->key))
+            imp_note(im, e, "'%s' is agent %s: clients name it in \"model\"", e->key, name);
         imp_buf body = { 0 };
         imp_putf(&body, "  route -> %s\n", g->agent);
         imp_add_agent(im, name, e, &body);

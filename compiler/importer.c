@@ -153,7 +153,8 @@ int imp_int(imp *im, const cfg_node *n, int64_t lo, int64_t hi, int64_t *out)
     double r;
     if (imp_number(im, n, &r))
         return -1;
-    if (r != (double)(int64_t)r || r < (double)lo || r > (double)hi)
+    /* the range first: converting a double past int64's range is undefined */
+    if (!(r >= (double)lo && r <= (double)hi && r < 9.2e18) || r != (double)(int64_t)r)
         return imp_fail(im, n, "expected a whole number from %lld to %lld", (long long)lo, (long long)hi);
     *out = (int64_t)r;
     return 0;
