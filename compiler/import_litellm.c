@@ -846,6 +846,13 @@ int litellm_import(imp *im, const cfg_node *root)
     if (settings_notes(&x) || read_model_list(&x, cfg_get(root, "model_list")))
         goto out;
     imp_other_keys(im, root, top_handled, top_no_equiv);
+    unsigned chat = 0;
+    for (unsigned i = 0; i < x.ng; i++)
+        chat += x.g[i].n;
+    if (!chat) {
+        imp_fail(im, cfg_get(root, "model_list"), "no chat deployment: nothing to import");
+        goto out;
+    }
     imp_buf routes[MAX_GROUPS];
     for (unsigned i = 0; i < x.ng; i++) {
         memset(&routes[i], 0, sizeof routes[i]);
