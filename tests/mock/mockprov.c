@@ -226,7 +226,7 @@ static int parse_args(int argc, char **argv, options *o, dl_config *cfg)
         else if (!strcmp(a, "--port")) ok = ok && !number(v, 0, 65535, &o->port);
         else if (!strcmp(a, "--max-seconds")) ok = ok && !number(v, 1, 86400, &o->max_seconds);
         else if (!strcmp(a, "--max-body")) ok = ok && !number(v, 1, 1L << 30, &o->max_body);
-        else if (!strcmp(a, "--max-conns")) ok = ok && !number(v, 1, 10000, &o->max_conns);
+        else if (!strcmp(a, "--max-conns")) ok = ok && !number(v, 1, 100000, &o->max_conns);
         else if (!strcmp(a, "--request-ms")) ok = ok && !number(v, 1, 3600000, &o->request_ms);
         else {
             fprintf(stderr, "mockprov: unknown option '%s'\n%s", a, usage);
