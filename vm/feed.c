@@ -183,7 +183,7 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
                 opts = PCRE2_PARTIAL_HARD;
             }
         }
-        int rc = pcre2_match(re, (PCRE2_SPTR)in, n, s->done, opts, vm->md, vm->ov.mctx);
+        int rc = gd_pcre_match(vm, re, in, n, s->done, opts);
         /* (pass_on runs the next stage, which reuses the match data: keep the offsets) */
         PCRE2_SIZE *ovp = pcre2_get_ovector_pointer(vm->md);
         size_t m0 = rc >= 0 || rc == PCRE2_ERROR_PARTIAL ? ovp[0] : 0, m1 = rc >= 0 ? ovp[1] : m0;

@@ -58,13 +58,28 @@ int gd_init(gd_overlay *ov)
     pcre2_set_match_limit(mc, GD_MATCH_LIMIT);
     pcre2_set_depth_limit(mc, GD_DEPTH_LIMIT);
     pcre2_set_heap_limit(mc, GD_HEAP_LIMIT_KIB);
-    /* without a JIT (some platforms) there is no stack to give */
-    pcre2_jit_stack *js = pcre2_jit_stack_create(32u << 10, GD_JIT_STACK, NULL);
-    if (js) {
-        ov->jit_stack = js;
-        pcre2_jit_stack_assign(mc, NULL, js);
-    }
     return 0;
+}
+
+/* The JIT stack is made when a match first needs more than PCRE2's
+   default (32 KiB of the machine stack), not with every VM: creating one
+   maps GD_JIT_STACK bytes, and a gateway makes a VM per request.  A match
+   that ran out of the default stack had no effect, so it is run again
+   with the larger one and answers as it would have with it from the
+   start. */
+int gd_pcre_match(rv_vm *vm, const void *code, const char *s, size_t n, size_t off, uint32_t opts)
+{
+    gd_overlay *ov = &vm->ov;
+    int rc = pcre2_match(code, (PCRE2_SPTR)s, n, off, opts, vm->md, ov->mctx);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT && !ov->jit_stack) {
+        pcre2_jit_stack *js = pcre2_jit_stack_create(32u << 10, GD_JIT_STACK, NULL);
+        if (!js)
+            return rc;
+        ov->jit_stack = js;
+        pcre2_jit_stack_assign(ov->mctx, NULL, js);
+        rc = pcre2_match(code, (PCRE2_SPTR)s, n, off, opts, vm->md, ov->mctx);
+    }
+    return rc;
 }
 
 const rv_sv *vm_texts(const rv_vm *vm)
@@ -124,7 +139,7 @@ static int budget_spent(gd_overlay *ov, size_t n)
 static int run_match(rv_vm *vm, uint32_t re, const char *s, size_t n, size_t off)
 {
     gd_overlay *ov = &vm->ov;
-    int rc = pcre2_match(vm->img->re[re], (PCRE2_SPTR)s, n, off, 0, vm->md, ov->mctx);
+    int rc = gd_pcre_match(vm, vm->img->re[re], s, n, off, 0);
     if (rc < 0 && rc != PCRE2_ERROR_NOMATCH) {
         stopped(ov, rc == PCRE2_ERROR_MATCHLIMIT ? S_MATCH : rc == PCRE2_ERROR_DEPTHLIMIT ? S_DEPTH
                   : rc == PCRE2_ERROR_HEAPLIMIT ? S_HEAP : rc == PCRE2_ERROR_JIT_STACKLIMIT ? S_JIT

@@ -54,8 +54,13 @@ typedef struct {
 } gd_overlay;
 
 /* Set up a VM's overlay (vm_new): the PCRE2 match context with the limits
-   above and its JIT stack.  0, or -1 when out of memory. */
+   above (its JIT stack comes with the first match that needs it).  0, or
+   -1 when out of memory. */
 int gd_init(gd_overlay *ov);
+/* pcre2_match of 'code' (a pcre2_code *) on s[0, n) from 'off' with
+   'opts', into the VM's match data, under the overlay's limits.  Returns
+   pcre2_match's code. */
+int gd_pcre_match(rv_vm *vm, const void *code, const char *s, size_t n, size_t off, uint32_t opts);
 /* Start a request (vm_start): the overlay shows the request's own texts. */
 void gd_begin(rv_vm *vm);
 /* Run 'agent''s input guardrails on the overlay, in 'guard' order and each

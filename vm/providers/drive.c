@@ -20,7 +20,7 @@
 #include "pcall.h"
 #include "trace.h"
 
-#define TSTR 4          /* strings kept per traced call */
+#define TSTR 4          /* strings kept per traced call: error, response model, finish, response id */
 #define HOOK_MAX_BODY 65536
 
 typedef enum { TM_NONE, TM_SEND, TM_CALL_END, TM_HOOK_END } tm_kind;
@@ -55,7 +55,7 @@ struct dr_req {
     tm_kind tm_kind;
     /* trace */
     trace_call tcalls[RV_MAX_ATTEMPTS];
-    char tstr[RV_MAX_ATTEMPTS][TSTR][160];
+    char (*tstr[RV_MAX_ATTEMPTS])[160]; /* TSTR strings per call, made on first use (most requests make one call) */
     char hook_model[128], hook_err[160];
     int64_t hook_latency;
 };
@@ -292,6 +292,8 @@ static void keep(dr_req *d, uint32_t seq, int k, const char **dst, const char *s
 {
     if (!s || !*s || seq >= RV_MAX_ATTEMPTS)
         return;
+    if (!d->tstr[seq] && !(d->tstr[seq] = calloc(TSTR, sizeof *d->tstr[seq])))
+        return;                 /* out of memory: the trace goes without it */
     snprintf(d->tstr[seq][k], sizeof d->tstr[seq][k], "%s", s);
     *dst = d->tstr[seq][k];
 }
@@ -403,7 +405,10 @@ static rv_status send_call(dr_req *d)
     d->call_ended = d->feed_denied = 0;
     d->feeding = s.stream;
     d->sent_before = d->sent_text;
-    keep(d, seq, 0, &tc->request_model, model_id(d, c->model));
+    /* the program's string: it outlives the request (which holds the
+       program), and the copies in 'tstr' are for strings that do not */
+    if (*model_id(d, c->model))
+        tc->request_model = model_id(d, c->model);
     /* counted against the model's rpm/tpm as it is sent; the check and
        the count are one step, so a limiter shared by concurrent requests
        never lets one more through */
@@ -727,6 +732,8 @@ void dr_free(dr_req *d)
     dr_cancel(d);
     free(d->hook_body.p);
     free(d->hook_req);
+    for (size_t i = 0; i < RV_MAX_ATTEMPTS; i++)
+        free(d->tstr[i]);
     free(d);
 }
 

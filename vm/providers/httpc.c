@@ -6,15 +6,22 @@
    (curl_multi_socket_action).  On top of libcurl's one timer the engine
    keeps its own deadlines -- each transfer's first-byte, idle and total
    limits, and the user's timers -- and arms the loop's single timer for
-   whichever comes first.  Deadlines are found by a linear scan, which is
-   right for the handful of transfers 'run' has in flight; a gateway with
-   thousands would want a heap here.
+   whichever comes first.  The engine keeps 'low', a time no transfer's
+   deadline can be earlier than: a deadline only moves later as bytes
+   arrive (except once, at the first byte, when 'low' is lowered), so
+   'low' stays a true bound without being touched on every byte.  Only
+   when the clock reaches it are the transfers scanned, the due ones ended
+   and 'low' made exact again; a gateway holding thousands of streams
+   thus scans them when a deadline may be due, not on every socket event.
+   The user's timers are few (one per request at most, and short-lived)
+   and are scanned as a list.
 
    Ended transfers are collected with curl_multi_info_read after every
    libcurl call, removed from the multi handle and only then reported
    through 'done', so a 'done' callback may start the next transfer. */
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +56,7 @@ struct hc_engine {
     int builtin;
     hc_xfer *xfers;
     hc_timer *timers;
+    int64_t low;                /* no transfer's deadline is earlier; INT64_MAX: none */
     int64_t curl_at;            /* when libcurl wants hc_on_timer, -1 none */
     watched *fds;               /* built-in loop: sockets to poll */
     size_t nfds, capfds;
@@ -136,14 +144,27 @@ static int64_t xfer_deadline(const hc_xfer *x)
     return d;
 }
 
+/* A new transfer deadline at 'at' (-1: none). */
+static void lower(hc_engine *e, int64_t at)
+{
+    if (at >= 0 && at < e->low)
+        e->low = at;
+}
+
+/* 'low' made exact: the earliest transfer deadline. */
+static void recompute_low(hc_engine *e)
+{
+    e->low = INT64_MAX;
+    for (const hc_xfer *x = e->xfers; x; x = x->next)
+        lower(e, xfer_deadline(x));
+}
+
+/* When something may be due next, -1 for never. */
 static int64_t next_due(const hc_engine *e)
 {
     int64_t at = e->curl_at;
-    for (const hc_xfer *x = e->xfers; x; x = x->next) {
-        int64_t d = xfer_deadline(x);
-        if (d >= 0 && (at < 0 || d < at))
-            at = d;
-    }
+    if (e->low != INT64_MAX && (at < 0 || e->low < at))
+        at = e->low;
     for (const hc_timer *t = e->timers; t; t = t->next)
         if (at < 0 || t->at < at)
             at = t->at;
@@ -269,8 +290,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     hc_xfer *x = ud;
     size_t len = size * n;
     int64_t now = hc_now_us();
-    if (x->first_byte_at < 0)
+    if (x->first_byte_at < 0) {
         x->first_byte_at = now;
+        lower(x->e, xfer_deadline(x));      /* the idle deadline may come sooner */
+    }
     x->last_byte_at = now;
     if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
         /* a status line: "HTTP/1.1 200 OK" */
@@ -302,8 +325,10 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
     hc_xfer *x = ud;
     size_t len = size * n;
     int64_t now = hc_now_us();
-    if (x->first_byte_at < 0)
+    if (x->first_byte_at < 0) {
         x->first_byte_at = now;
+        lower(x->e, xfer_deadline(x));      /* the idle deadline may come sooner */
+    }
     x->last_byte_at = now;
     x->body_bytes += len;
     if (x->h.data && x->h.data(x->ud, p, len)) {
@@ -385,6 +410,7 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
     }
     x->next = e->xfers;
     e->xfers = x;
+    lower(e, xfer_deadline(x));
     arm(e);
     return x;
 }
@@ -452,18 +478,21 @@ size_t hc_pending(const hc_engine *e)
 static void run_due(hc_engine *e)
 {
     int64_t now = hc_now_us();
-    for (hc_xfer *x = e->xfers, *next; x; x = next) {
-        next = x->next;
-        int64_t d = xfer_deadline(x);
-        if (d < 0 || d > now)
-            continue;
-        if (x->total_timeout && now >= x->start_us + x->total_timeout)
-            x->why = HC_TIMEOUT;
-        else
-            x->why = x->first_byte_at < 0 ? HC_FIRST_BYTE_TIMEOUT : HC_IDLE_TIMEOUT;
-        finish(e, x, CURLE_OPERATION_TIMEDOUT);
-        next = e->xfers;        /* 'done' may have started or cancelled transfers */
-        now = hc_now_us();
+    if (now >= e->low) {
+        for (hc_xfer *x = e->xfers, *next; x; x = next) {
+            next = x->next;
+            int64_t d = xfer_deadline(x);
+            if (d < 0 || d > now)
+                continue;
+            if (x->total_timeout && now >= x->start_us + x->total_timeout)
+                x->why = HC_TIMEOUT;
+            else
+                x->why = x->first_byte_at < 0 ? HC_FIRST_BYTE_TIMEOUT : HC_IDLE_TIMEOUT;
+            finish(e, x, CURLE_OPERATION_TIMEDOUT);
+            next = e->xfers;    /* 'done' may have started or cancelled transfers */
+            now = hc_now_us();
+        }
+        recompute_low(e);
     }
     /* timers due now; one started by a callback waits for the next turn */
     for (;;) {
@@ -561,6 +590,7 @@ hc_engine *hc_new(const hc_loop *loop)
     if (loop)
         e->loop = *loop;
     e->curl_at = -1;
+    e->low = INT64_MAX;
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
