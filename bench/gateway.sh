@@ -9,7 +9,8 @@
 #
 # usage: sh bench/gateway.sh [BUILD]     (make bench runs it through bench/run.sh)
 # env:   DUR (10 s per load run, at most 15)  RUNS (3)  SEQ_N (5000)
-#        STREAMS (10000)  OPEN_SECONDS (120)  RESULTS (bench/RESULTS.md)
+#        STREAMS (10000)  OPEN_SECONDS (150)  WINDOW (200 streams opening at a time)
+#        RESULTS (bench/RESULTS.md)
 #        PORT_BASE (18280: PORT_BASE..PORT_BASE+6 on 127.0.0.1)
 #
 # Measured, each load run interleaved (direct, nginx, haproxy, routevm,
@@ -22,8 +23,10 @@
 #   VM's time per request: routing, guardrails, budgets) scraped from
 #   /metrics around the runs; streams: the same for "stream": true through
 #   routevm against the upstream's SSE answer; then STREAMS idle streams
-#   held open at once (bench/gateway/holdsse.c against build/mockprov
-#   stalling each stream after its first words) and routevm's RSS.
+#   held open at once (bench/gateway/holdsse.c, WINDOW of them opening at
+#   a time, against build/mockprov sending each stream's first words and
+#   then one byte every 4 s, inside routevm's 30 s idle limit) and
+#   routevm's RSS.
 # Targets (issue 9; exit 1 if one is missed):
 #   throughput >= 0.8x nginx's (medians)      CPU <= 50 us per request
 #   RSS < 20 MB at 64 connections             added latency <= +60 us p50, +150 us p99
@@ -35,7 +38,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 G=$ROOT/bench/gateway
 DUR=${DUR:-10}; [ "$DUR" -le 15 ] || DUR=15
-RUNS=${RUNS:-3}; SEQ_N=${SEQ_N:-5000}; STREAMS=${STREAMS:-10000}; OPEN_SECONDS=${OPEN_SECONDS:-120}
+RUNS=${RUNS:-3}; SEQ_N=${SEQ_N:-5000}; STREAMS=${STREAMS:-10000}; OPEN_SECONDS=${OPEN_SECONDS:-150}
+WINDOW=${WINDOW:-200}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 PORT_BASE=${PORT_BASE:-18280}
 MOCK_PORT=$PORT_BASE SSE_PORT=$((PORT_BASE + 1)) NGX_PORT=$((PORT_BASE + 2)) HAP_PORT=$((PORT_BASE + 3))
@@ -192,7 +196,7 @@ sed "s|@MOCK_PORT@|$(cat "$WORK/mockprov.port")|" "$G/policy.route.in" > "$WORK/
 IDLE_PID=$!; PIDS="$PIDS $IDLE_PID"
 wait_port $IDLE_PORT
 IDLE0=$(tree_kb $IDLE_PID VmRSS)
-"$WORK/holdsse" $IDLE_PORT "$WORK/body-sse.json" "$STREAMS" "$OPEN_SECONDS" 3 > "$WORK/holdsse.out" 2>&1 &
+"$WORK/holdsse" $IDLE_PORT "$WORK/body-sse.json" "$STREAMS" "$OPEN_SECONDS" 3 "$WINDOW" > "$WORK/holdsse.out" 2>&1 &
 H_PID=$!; PIDS="$PIDS $H_PID"
 i=0
 while ! grep -q '^ready' "$WORK/holdsse.out" && kill -0 $H_PID 2> /dev/null && [ $i -lt $((OPEN_SECONDS * 10 + 100)) ]; do

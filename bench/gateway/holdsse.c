@@ -1,5 +1,6 @@
-/* holdsse: open N streaming chat requests to 127.0.0.1:PORT at once and
-   hold them, for the gateway benchmark's idle-stream figure (bench/
+/* holdsse: open N streaming chat requests to 127.0.0.1:PORT, at most
+   WINDOW (default N) waiting for their first event at a time, and hold
+   them, for the gateway benchmark's idle-stream figure (bench/
    gateway.sh).  Each connection sends one POST with BODY_FILE (a request
    with "stream": true) and counts as streaming once its response's first
    SSE event ("data:") has arrived; the upstream behind the gateway stalls
@@ -13,7 +14,7 @@
    program exits 0 (1 when a connection failed).  Only 127.0.0.1 is ever
    contacted; every wait is bounded.
 
-   usage: holdsse PORT BODY_FILE N OPEN_SECONDS HOLD_SECONDS */
+   usage: holdsse PORT BODY_FILE N OPEN_SECONDS HOLD_SECONDS [WINDOW] */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -104,13 +105,13 @@ static void read_more(conn *c)
 
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: holdsse PORT BODY_FILE N OPEN_SECONDS HOLD_SECONDS\n");
+    if (argc != 6 && argc != 7) {
+        fprintf(stderr, "usage: holdsse PORT BODY_FILE N OPEN_SECONDS HOLD_SECONDS [WINDOW]\n");
         return 2;
     }
-    int port = atoi(argv[1]), n = atoi(argv[3]);
+    int port = atoi(argv[1]), n = atoi(argv[3]), window = argc == 7 ? atoi(argv[6]) : n;
     double open_s = atof(argv[4]), hold_s = atof(argv[5]);
-    if (port <= 0 || port > 65535 || n <= 0 || open_s <= 0 || hold_s < 0 || hold_s > 600) {
+    if (port <= 0 || port > 65535 || n <= 0 || window <= 0 || open_s <= 0 || hold_s < 0 || hold_s > 600) {
         fprintf(stderr, "holdsse: bad arguments\n");
         return 2;
     }
@@ -138,22 +139,23 @@ int main(int argc, char **argv)
         perror("holdsse");
         return 2;
     }
-    int opened = 0;
-    for (int i = 0; i < n; i++) {
-        cs[i].fd = open_conn(port);
-        if (cs[i].fd < 0) {
-            cs[i].state = C_FAILED;
-            continue;
-        }
-        opened++;
-        struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i };
-        epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
-    }
-
+    int opened = 0, next = 0, done = 0;
     double t0 = now_s();
-    int done = n - opened;
     static struct epoll_event evs[1024];
     while (done < n && now_s() - t0 < open_s) {
+        /* keep at most 'window' connections waiting for their first event */
+        while (next < n && next - done < window) {
+            int i = next++;
+            cs[i].fd = open_conn(port);
+            if (cs[i].fd < 0) {
+                cs[i].state = C_FAILED;
+                done++;
+                continue;
+            }
+            opened++;
+            struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLET, .data.u32 = (uint32_t)i };
+            epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
+        }
         int k = epoll_wait(ep, evs, 1024, 100);
         for (int j = 0; j < k; j++) {
             conn *c = &cs[evs[j].data.u32];
@@ -183,7 +185,7 @@ int main(int argc, char **argv)
     /* hold: the streams stay open and idle, nothing is read or sent */
     struct timespec hold = { (time_t)hold_s, (long)((hold_s - (time_t)hold_s) * 1e9) };
     nanosleep(&hold, NULL);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < next; i++)
         if (cs[i].fd >= 0)
             close(cs[i].fd);
     free(cs);

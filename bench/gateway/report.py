@@ -187,9 +187,10 @@ for label, h in [("decision (JSON)", dec), ("decision (streams, output guardrail
     t.append("| %s | %d | %s | %s | %.2f%% |" % (label, n, secs(quantile_bound(h, 0.5)), secs(quantile_bound(h, 0.99)),
                                                   100 * frac_le(h, 5e-6)))
 t += ["",
-      "Idle streams: `bench/gateway/holdsse.c` opens %d streaming requests at once to a routevm whose upstream "
-      "(build/mockprov, bench/gateway/stall.json) stalls each stream after its first words; a stream counts once its "
-      "first event has reached the client. %s; routevm's RSS %.0f MB before, %.0f MB with the streams open "
+      "Idle streams: `bench/gateway/holdsse.c` opens %d streaming requests (200 waiting for their first event at a "
+      "time) to a routevm whose upstream (build/mockprov, bench/gateway/stall.json) sends each stream's first words "
+      "and then one byte every 4 s (inside routevm's 30 s idle limit; the client sees no new event); a stream counts "
+      "once its first event has reached the client. %s; routevm's RSS %.0f MB before, %.0f MB with the streams open "
       "(%.1f KB per stream), peak %.0f MB, %s descriptors." % (
           streams, idle["holdsse"].replace("ready ", ""), int(idle["rss0_kb"]) / 1024, idle_rss,
           (int(idle["rss_kb"]) - int(idle["rss0_kb"])) / max(1, int(hold.get("streaming", 0)) or 1),
