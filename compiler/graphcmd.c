@@ -96,6 +96,7 @@ static rv_compiler *load(const graph_opts *o, int *rc)
     memcpy(c->incdirs, o->incdirs, o->nincdir * sizeof *c->incdirs);
     c->nincdir = o->nincdir;
     if (import_file(c, o->file) == -2) {
+        fprintf(stderr, "routec: %s\n", c->unreadable);
         comp_free(c);
         *rc = RC_USAGE;
         return NULL;

@@ -12,9 +12,12 @@
 # conflict with Debian's package.  chromium only for tests/suites/report.sh,
 # which loads the HTML pages of 'routevm report' and 'routevm simulate' in
 # a real headless browser.  libyaml-dev parses LiteLLM configs for
-# 'routec import litellm' (only routec links it).
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyaml-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium"
-# a real headless browser.
+# 'routec import litellm' (only routec links it).  vim (Debian's, with
+# +syntax; vim-tiny has none) loads the syntax file of editors/vim
+# headless in tests/suites/vim.sh.  graphviz: 'routec graph --format svg'
+# runs its dot (tests/suites/graph.sh renders every example); man-db:
+# man -l renders the manual pages of docs/man (tests/suites/man.sh,
+# install.sh).
 #
 # "deps.sh bench" checks (and as root installs) only the load tools of
 # the gateway benchmark (bench/gateway.sh, bench/soak.sh): nginx (the mock
@@ -23,17 +26,10 @@ PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1
 if [ "${1:-}" = bench ]; then
     PKGS="nginx haproxy wrk"
 else
-PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium"
-command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
-# vim (Debian's, with +syntax; vim-tiny has none) loads the syntax file of
-# editors/vim headless in tests/suites/vim.sh.
-PKGS="$PKGS vim"
+    PKGS="make gcc clang flex bison pkg-config libpcre2-dev libssl-dev openssl zlib1g-dev libjansson-dev libyaml-dev libyajl-dev libexttextcat-dev libcurl4-openssl-dev libevent-dev libhttp-parser-dev libsqlite3-dev lua5.4 lua-cjson jq python3 curl libcjson-dev libjson-c-dev libjsonparser-dev libjsmn-dev sqlite3 nodejs chromium vim graphviz man-db"
+    command -v npm > /dev/null 2>&1 || PKGS="$PKGS npm"
 fi
 missing=""
-# graphviz: 'routec graph --format svg' runs its dot (tests/suites/graph.sh
-# renders every example); man-db: man -l renders the manual pages of
-# docs/man (tests/suites/man.sh, install.sh).
-PKGS="$PKGS graphviz man-db"
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
