@@ -309,7 +309,7 @@ const CLASS_SCOPES = {
     regex: ['string.regexp', 'invalid.illegal.unterminated-regex'],
     money: ['constant.numeric.money', 'invalid.illegal.money'],
     price: ['constant.numeric.price'],
-    tokens: ['constant.numeric.tokens'],
+    tokens: ['constant.numeric.tokens', 'invalid.illegal.unit'],
     duration: ['constant.numeric.duration'],
     percent: ['constant.numeric.percentage'],
     int: ['constant.numeric.integer', 'invalid.illegal.unit'],

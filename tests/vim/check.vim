@@ -121,7 +121,7 @@ let s:class_items = {
       \           'routeRegexFlagError', 'routeRegexError'],
       \ 'money': ['routeMoney', 'routeMoneyError'],
       \ 'price': ['routePrice'],
-      \ 'tokens': ['routeTokens'],
+      \ 'tokens': ['routeTokens', 'routeUnitError'],
       \ 'duration': ['routeDuration'],
       \ 'percent': ['routePercent'],
       \ 'int': ['routeNumber', 'routeUnitError'],

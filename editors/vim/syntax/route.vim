@@ -48,6 +48,9 @@ syn match routeStatusClass /[1-5]xx\%(\w\|[^\x00-\x7f]\)\@!/
 syn match routePercent /\d[0-9_]*\%(\.\d[0-9_]*\)\=%/
 syn match routeDuration /\d[0-9_]*\%(\.\d\)\@!\%(us\|ms\|s\|m\|h\)\%(\w\|[^\x00-\x7f]\)\@!/
 syn match routeDuration /\d[0-9_]*\.\d[0-9_]*\%(us\|ms\|s\|m\|h\)\%(\w\)\@!/
+" a count then a word starting 'tok' that is not the unit: the lexer's
+" misspelt-unit error ('1k tokns'); the unit itself, below, wins
+syn match routeUnitError /\d[0-9_]*\%(\.\d[0-9_]*\)\=[kM]\=[ \t]\+\%(tokens\w\@!\)\@!tok\w*/
 syn match routeTokens /\d[0-9_]*\%(\.\d[0-9_]*\)\=[kM]\=[ \t]\+tokens\%([A-Za-z0-9_(]\)\@!/
 syn match routeTokens /\d[0-9_]*\%(\.\d\)\@![kM]\=tokens\%([A-Za-z0-9_(]\|[^\x00-\x7f]\)\@!/
 syn match routeTokens /\d[0-9_]*\.\d[0-9_]*[kM]\=tokens\%([A-Za-z0-9_(]\)\@!/
