@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "exitcode.h"
+#include "filew.h"
 #include "importer.h"
 #include "rbc.h"
 
@@ -26,23 +27,7 @@ static int write_out(const char *path, const char *text, size_t len)
 {
     if (!path)
         return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(text, 1, len, f) == len;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
+    return fw_write_atomic(path, text, len);
 }
 
 /* The agent name a Portkey config gets by default: its file's name. */

@@ -27,6 +27,7 @@
 #include "testrun.h"
 #include "verify.h"
 #include "expectdiag.h"
+#include "filew.h"
 #include "lsp.h"
 #include "fmtcmd.h"
 #include "importer.h"
@@ -194,24 +195,6 @@ static int cmd_check(const options *o)
     return worst;
 }
 
-static int write_atomic(const char *path, const uint8_t *buf, size_t len)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
-        return -1;
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok &= fclose(f) == 0;
-    if (!ok || rename(tmp, path)) {
-        int e = errno;
-        unlink(tmp);
-        errno = e;
-        return -1;
-    }
-    return 0;
-}
-
 static int cmd_build(const options *o)
 {
     if (o->nfile != 1 || !o->out) {
@@ -241,7 +224,7 @@ static int cmd_build(const options *o)
         return r == -2 ? RC_USAGE : RC_FINDINGS;
     }
     int rc = RC_OK;
-    if (write_atomic(o->out, buf, len)) {
+    if (fw_write_atomic(o->out, buf, len)) {
         fprintf(stderr, "routec: %s: %s\n", o->out, strerror(errno));
         rc = RC_USAGE;
     }
