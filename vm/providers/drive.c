@@ -36,7 +36,7 @@ struct dr_req {
     const rv_request *req;
     char reqid[64];
     int64_t created, start_wall, start_mono, ttft_us;
-    int64_t decide_us;          /* time spent inside the VM (deciding, guardrails) */
+    int64_t decide_ns;          /* wall time spent inside the VM (deciding, guardrails) */
     int include_usage;          /* the client asked for a usage chunk */
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
@@ -69,12 +69,22 @@ static int64_t wall_us(void)
 
 static void step(dr_req *d, rv_status st);
 
+/* The clock the decision's time is read on: nanoseconds, so that the
+   short segments a request's decision is made of (vm_start, each
+   vm_resume and vm_feed) are summed before any rounding. */
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* vm_resume, timed: the decision's own time, apart from the calls'. */
 static rv_status resume(dr_req *d, const rv_outcome *o)
 {
-    int64_t t0 = hc_now_us();
+    int64_t t0 = now_ns();
     rv_status st = vm_resume(d->o.vm, o);
-    d->decide_us += hc_now_us() - t0;
+    d->decide_ns += now_ns() - t0;
     return st;
 }
 
@@ -278,7 +288,7 @@ int dr_streamed(const dr_req *d)
 
 int64_t dr_decide_us(const dr_req *d)
 {
-    return d->decide_us;
+    return (d->decide_ns + 999) / 1000;
 }
 
 int64_t dr_ttft_us(const dr_req *d)
@@ -312,9 +322,9 @@ static int on_text(void *ud, const char *s, size_t n)
     if (!d->feeding)
         return 0;
     rv_sv rel = { NULL, 0 };
-    int64_t t0 = hc_now_us();
+    int64_t t0 = now_ns();
     int denied = vm_feed(d->o.vm, s, n, &rel);
-    d->decide_us += hc_now_us() - t0;
+    d->decide_ns += now_ns() - t0;
     stream_text(d, rel);
     if (denied) {
         d->feed_denied = 1;
@@ -700,10 +710,10 @@ void dr_start(dr_req *d, uint32_t agent, const rv_request *req, int64_t deadline
     if (d->o.health)
         hl_refresh(d->o.health, hc_now_us());
     rv_startopts so = { deadline_us, d->o.caller };
-    int64_t t0 = hc_now_us();
+    int64_t t0 = now_ns();
     rv_status st = vm_start(d->o.vm, agent, req, &so);
     d->o.caller = NULL;         /* borrowed until here; the VM keeps its copy */
-    d->decide_us += hc_now_us() - t0;
+    d->decide_ns += now_ns() - t0;
     step(d, st);
 }
 

@@ -130,8 +130,9 @@ int dr_streamed(const dr_req *d);
 /* Microseconds from dr_start to the first text sent to a streaming
    client; -1 when none was sent. */
 int64_t dr_ttft_us(const dr_req *d);
-/* Microseconds spent inside the VM so far (vm_start, vm_resume: routing,
-   guardrails, budgets), apart from waiting for calls. */
+/* Wall-clock microseconds spent inside the VM so far (vm_start,
+   vm_resume, vm_feed: routing, guardrails, budgets), apart from waiting
+   for calls: the segments summed in nanoseconds, then rounded up. */
 int64_t dr_decide_us(const dr_req *d);
 /* The usage of the answering call (the last successful answer). */
 rv_usage dr_answer_usage(const dr_req *d);

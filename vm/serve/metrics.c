@@ -29,8 +29,8 @@ static const struct {
       lat_bounds, NLAT },
     { "routevm_ttft_seconds", "Time from a chat request's first byte to the first token sent to the client.",
       lat_bounds, NLAT },
-    { "routevm_decision_seconds", "CPU time the VM spent deciding a request (routing, guardrails), "
-      "excluding model calls.", fast_bounds, NFAST },
+    { "routevm_decision_seconds", "Wall-clock time the VM spent deciding a request (routing, guardrails, "
+      "budgets; a stream's output guardrails), excluding model calls.", fast_bounds, NFAST },
     { "routevm_overhead_seconds", "Time the gateway spent on a request outside model calls "
       "(parse, decide, translate, respond).", fast_bounds, NFAST },
 };
