@@ -15,32 +15,9 @@
 #include "importer.h"
 #include "mem.h"
 
-static int grow(imp_buf *b, size_t more)
-{
-    if (b->oom)
-        return -1;
-    if (b->len + more + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *s = mem_realloc(b->s, cap);
-    if (!s) {
-        b->oom = 1;
-        return -1;
-    }
-    b->s = s;
-    b->cap = cap;
-    return 0;
-}
-
 void imp_puts(imp_buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    if (grow(b, n))
-        return;
-    memcpy(b->s + b->len, s, n + 1);
-    b->len += n;
+    tb_put(b, s, strlen(s));
 }
 
 void imp_putf(imp_buf *b, const char *fmt, ...)
@@ -56,7 +33,7 @@ void imp_putf(imp_buf *b, const char *fmt, ...)
         imp_puts(b, tmp);
         return;
     }
-    if (grow(b, (size_t)n))
+    if (tb_reserve(b, (size_t)n))
         return;
     va_start(ap, fmt);
     vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
@@ -66,8 +43,7 @@ void imp_putf(imp_buf *b, const char *fmt, ...)
 
 void imp_buf_free(imp_buf *b)
 {
-    free(b->s);
-    memset(b, 0, sizeof *b);
+    tb_free(b);
 }
 
 void imp_put_str(imp_buf *b, const char *s)
@@ -83,8 +59,8 @@ void imp_put_str(imp_buf *b, const char *s)
         default:
             if (*p < 0x20 || *p == 0x7f)
                 imp_putf(b, "\\u{%x}", *p);
-            else if (!grow(b, 1))
-                b->s[b->len++] = (char)*p, b->s[b->len] = 0;
+            else
+                tb_put(b, (const char *)p, 1);
         }
     }
     imp_puts(b, "\"");

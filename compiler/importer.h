@@ -24,13 +24,10 @@
 #include "arena.h"
 #include "cfgtree.h"
 #include "program.h"
+#include "textbuf.h"
 
-/* A growable text buffer (the policy, an agent's body). */
-typedef struct {
-    char *s;
-    size_t len, cap;
-    int oom;
-} imp_buf;
+/* The text of the policy and of an agent's body (textbuf.h). */
+typedef tb_buf imp_buf;
 
 void imp_puts(imp_buf *b, const char *s);
 void imp_putf(imp_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

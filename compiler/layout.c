@@ -26,6 +26,7 @@
 #include "mem.h"
 #include "parse.h"
 #include "parser.h"
+#include "textbuf.h"
 
 #define MAXCELL 6
 
@@ -52,28 +53,6 @@ typedef struct {
 typedef struct { uint32_t open_indent, saved_unit; } block;
 
 /* A growing text. */
-typedef struct { char *b; size_t n, cap; int oom; } obuf;
-
-static void oput(obuf *o, const char *s, size_t n)
-{
-    if (o->oom)
-        return;
-    if (o->n + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (cap < o->n + n + 1)
-            cap *= 2;
-        char *b = mem_realloc(o->b, cap);
-        if (!b) {
-            o->oom = 1;
-            return;
-        }
-        o->b = b;
-        o->cap = cap;
-    }
-    memcpy(o->b + o->n, s, n);
-    o->n += n;
-}
-
 typedef struct {
     const char *src;
     const lay_elem *el;
@@ -82,7 +61,7 @@ typedef struct {
     ustate *us;
     line *ln;
     size_t nln, capln;
-    obuf text;                   /* the code of the lines */
+    tb_buf text;                   /* the code of the lines */
     block *bs;
     size_t nbs, capbs;
     uint32_t *defer;             /* comments written before a '{': they go after it */
@@ -101,10 +80,10 @@ typedef struct {
 
 static void put(lay *L, const char *s, size_t n)
 {
-    oput(&L->text, s, n);
+    tb_put(&L->text, s, n);
     L->oom |= L->text.oom;
     if (L->nln)
-        L->ln[L->nln - 1].end = (uint32_t)L->text.n;
+        L->ln[L->nln - 1].end = (uint32_t)L->text.len;
 }
 
 static line *new_line(lay *L, int kind, uint32_t indent)
@@ -119,7 +98,7 @@ static line *new_line(lay *L, int kind, uint32_t indent)
     l->kind = (uint8_t)kind;
     l->indent = indent;
     l->unit = l->cmt = LAY_NONE;
-    l->start = l->end = (uint32_t)L->text.n;
+    l->start = l->end = (uint32_t)L->text.len;
     l->ncell = kind == L_CODE;
     L->open = kind == L_CODE;
     return l;
@@ -331,7 +310,7 @@ static void place_token(lay *L, uint32_t i)
         line *l = &L->ln[L->nln - 1];
         if ((e->flags & LAY_CELL) && L->cu != LAY_NONE && L->us[L->cu].first_line == L->nln - 1 &&
             l->ncell < MAXCELL)
-            l->cell[l->ncell++ - 1] = (uint32_t)L->text.n;   /* the space is the cell's padding */
+            l->cell[l->ncell++ - 1] = (uint32_t)L->text.len;   /* the space is the cell's padding */
         else if (space_between(L, L->prev, i))
             put(L, " ", 1);
     }
@@ -388,7 +367,7 @@ static uint32_t code_width(const lay *L, const line *l, int al)
     for (unsigned k = 0; k < l->ncell; k++) {
         uint32_t a, b;
         cell_span(l, k, &a, &b);
-        uint32_t cw = width(L->text.b + a, b - a);
+        uint32_t cw = width(L->text.s + a, b - a);
         w += k + 1 < l->ncell ? 1 + (al && l->pad[k] > cw ? l->pad[k] : cw) : cw;
     }
     return w;
@@ -407,7 +386,7 @@ static void align_group(lay *L, const uint32_t *g, size_t n)
                 continue;
             uint32_t a, b;
             cell_span(l, k, &a, &b);
-            uint32_t cw = width(L->text.b + a, b - a);
+            uint32_t cw = width(L->text.s + a, b - a);
             if (cw > w)
                 w = cw;
         }
@@ -459,20 +438,20 @@ static int align(lay *L)
 
 /* ---------------------------------------------------------------- writing */
 
-static void ospaces(obuf *o, uint32_t k)
+static void ospaces(tb_buf *o, uint32_t k)
 {
     static const char sp[] = "                                ";
     while (k) {
         uint32_t m = k < sizeof sp - 1 ? k : (uint32_t)(sizeof sp - 1);
-        oput(o, sp, m);
+        tb_put(o, sp, m);
         k -= m;
     }
 }
 
-static void write_line(const lay *L, const line *l, obuf *o)
+static void write_line(const lay *L, const line *l, tb_buf *o)
 {
     if (l->kind == L_BLANK) {
-        oput(o, "\n", 1);
+        tb_put(o, "\n", 1);
         return;
     }
     ospaces(o, l->indent);
@@ -481,10 +460,10 @@ static void write_line(const lay *L, const line *l, obuf *o)
         for (unsigned k = 0; k < l->ncell; k++) {
             uint32_t a, b;
             cell_span(l, k, &a, &b);
-            oput(o, L->text.b + a, b - a);
+            tb_put(o, L->text.s + a, b - a);
             if (k + 1 == l->ncell)
                 break;
-            uint32_t w = width(L->text.b + a, b - a);
+            uint32_t w = width(L->text.s + a, b - a);
             ospaces(o, 1 + (al && l->pad[k] > w ? l->pad[k] - w : 0));
         }
         if (l->cmt != LAY_NONE) {
@@ -494,9 +473,9 @@ static void write_line(const lay *L, const line *l, obuf *o)
     }
     if (l->cmt != LAY_NONE) {
         const lay_elem *c = &L->el[l->cmt];
-        oput(o, L->src + c->off, c->end - c->off);
+        tb_put(o, L->src + c->off, c->end - c->off);
     }
-    oput(o, "\n", 1);
+    tb_put(o, "\n", 1);
 }
 
 int lay_print(const char *src, const lay_elem *el, size_t n, const lay_unit *units, size_t nunit,
@@ -515,30 +494,30 @@ int lay_print(const char *src, const lay_elem *el, size_t n, const lay_unit *uni
         else
             place_token(&L, i);
     }
-    obuf o = { 0 };
+    tb_buf o = { 0 };
     if (!L.oom && align(&L) == 0) {
         for (size_t i = 0; i < L.nln; i++)
             write_line(&L, &L.ln[i], &o);
-        oput(&o, "", 0);
+        tb_put(&o, "", 0);
     } else {
         o.oom = 1;
     }
     free(L.us);
     free(L.ln);
-    free(L.text.b);
+    free(L.text.s);
     free(L.bs);
     free(L.defer);
-    if (o.oom || (!o.b && n)) {
-        free(o.b);
+    if (o.oom || (!o.s && n)) {
+        free(o.s);
         return -1;
     }
-    if (!o.b) {   /* nothing at all: an empty text */
-        o.b = mem_malloc(1);
-        if (!o.b)
+    if (!o.s) {   /* nothing at all: an empty text */
+        o.s = mem_malloc(1);
+        if (!o.s)
             return -1;
+        o.s[0] = 0;
     }
-    o.b[o.n] = 0;
-    *out = o.b;
-    *outlen = o.n;
+    *out = o.s;
+    *outlen = o.len;
     return 0;
 }
