@@ -61,6 +61,11 @@ for f in "$T"/doc/*.route; do
     [ -f "$f" ] || continue
     props "doc/$(basename "$f")" "$f"
 done
+# the shipped policies are in the layout fmt writes (a gate, like gofmt -l)
+for f in examples/*.route stdlib/std/*.route; do
+    if "$RC" fmt --check "$f" > "$T/out" 2>&1 && [ ! -s "$T/out" ]; then ok "tree-formatted/$f"
+    else bad "tree-formatted/$f" "not in fmt's layout: run 'routec fmt -w $f'"; fi
+done
 # compiler cases: those that parse (the others are refused, checked below)
 n_parse=0
 for f in tests/compile/*.route; do
