@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "arith.h"
+#include "equations.h"
 #include "format.h"
 #include "guard.h"
 #include "opcodes.h"
@@ -262,6 +263,21 @@ static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
         if (a->t != RV_T_STR || bi_decimal(a->u.s, a->n, &r.u.i))
             r.t = RV_T_NIL;     /* not a number: missing, not an error */
         break;
+    case RV_BI_arithmetic:
+    case RV_BI_equations:
+    case RV_BI_last_result: {
+        eqn_stats es;
+        eqn_scan(a->t == RV_T_STR ? a->u.s : NULL, a->t == RV_T_STR ? a->n : 0, &es);
+        if (b == RV_BI_arithmetic)
+            r.u.i = es.checked ? (int64_t)((uint64_t)es.held * 1000000 / es.checked) : 1000000;
+        else if (b == RV_BI_equations)
+            r.u.i = es.checked;
+        else if (es.has_result)
+            r.u.i = es.result;
+        else
+            r.t = RV_T_NIL;
+        break;
+    }
     default:
         r.t = RV_T_NIL;
         break;

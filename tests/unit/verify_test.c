@@ -189,7 +189,7 @@ static void deep_function(rv_program *p, uint32_t n)
     X(op_respfield, "code[37]: LDRESP operand 5 out of range (5)", p->code[37] = INS(OP_LDRESP, 5)) \
     X(op_decfield, "code[41]: LDDEC operand 10 out of range (10)", p->code[41] = INS(OP_LDDEC, 10)) \
     X(op_regex, "code[14]: MATCH operand 2 out of range (2)", p->code[14] = INS(OP_MATCH, 2)) \
-    X(op_builtin, "code[7]: CALLB operand 15 out of range (15)", p->code[7] = INS(OP_CALLB, RV_BI__COUNT)) \
+    X(op_builtin, "code[7]: CALLB operand 18 out of range (18)", p->code[7] = INS(OP_CALLB, RV_BI__COUNT)) \
     X(op_rule, "code[4]: RULE operand 5 out of range (5)", p->code[4] = INS(OP_RULE, 5)) \
     X(op_model, "code[5]: DECIDE operand 3 out of range (3)", p->code[5] = INS(OP_DECIDE, 3)) \
     X(op_agent, "code[5]: DELEGATE operand 1 out of range (1)", p->code[5] = INS(OP_DELEGATE, 1)) \

@@ -30,7 +30,7 @@ syn match routeName /\h\w*\%(\w\|[^\x00-\x7f]\)\@!/
 syn match routeItem /^\s*\zs\%(id\|context\|tier\|capabilities\|tags\|latency\|system\|backoff\|retry_on\|retry\|rpm\|tpm\|max_tokens\|temperature\|top_p\|top_k\|seed\|presence_penalty\|frequency_penalty\|stop\|kind\|endpoint\|key\|region\|guard\|fallback\|user_id\|user\|assistant\|stream\|tools\|images\)\ze[ \t]/
 syn match routeField /\<\%(meta\.\h\w*\%(\.\h\w*\)*\|response\.\h\w*\)\>/ contains=routeFieldBase
 syn match routeFieldBase /\<\%(meta\|response\)\ze\./ contained
-syn match routeBuiltin /\<\%(tokens\|lang\|contains\|lower\|upper\|len\|startswith\|endswith\|bucket\|bytes\|capture\|numbers\|number\|overlap\|decimal\|env\)\ze\s*(/
+syn match routeBuiltin /\<\%(tokens\|lang\|contains\|lower\|upper\|len\|startswith\|endswith\|bucket\|bytes\|capture\|numbers\|number\|overlap\|decimal\|arithmetic\|equations\|last_result\|env\)\ze\s*(/
 
 " ---------------------------------------------------------------- operators
 syn match routeOperator /->\|==\|!=\|<=\|>=\|[<>=+*,:.-]/
