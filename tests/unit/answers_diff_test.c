@@ -33,6 +33,8 @@
 #include "openai.h"
 #include "sse.h"
 
+#include "dirfiles.h"
+
 #include "ref/openai_ref.h"
 #include "ref/anthropic_ref.h"
 #include "ref/bedrock_ref.h"
@@ -286,51 +288,6 @@ static size_t mutate(const char *p, size_t n, char *out)
         return n + k;
     }
     }
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0, r;
-    do {
-        if (len + 4096 > cap) {
-            char *b = realloc(buf, cap = cap * 2 + 4096);
-            if (!b)
-                break;
-            buf = b;
-        }
-        r = fread(buf + len, 1, cap - len, f);
-        len += r;
-    } while (r);
-    fclose(f);
-    *n = len;
-    return buf;
-}
-
-/* Every regular file of 'dir', sorted, to 'fn'. */
-static int each_file(const char *dir, void (*fn)(const char *name, const char *p, size_t n, void *ud), void *ud)
-{
-    struct dirent **ents;
-    int k = scandir(dir, &ents, NULL, alphasort), files = 0;
-    if (k < 0)
-        return -1;
-    for (int i = 0; i < k; i++) {
-        char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name);
-        size_t n;
-        char *p = ents[i]->d_name[0] == '.' ? NULL : slurp(path, &n);
-        if (p) {
-            fn(ents[i]->d_name, p, n, ud);
-            files++;
-        }
-        free(p);
-        free(ents[i]);
-    }
-    free(ents);
-    return files;
 }
 
 static void with_mutations(const char *name, int mode, const char *p, size_t n, int count)

@@ -24,6 +24,8 @@
 #include "verify.h"
 #include "vm.h"
 
+#include "dirfiles.h"
+
 static int failures;
 
 static const char *POLICY =
@@ -173,24 +175,6 @@ static void bodies_of(FILE *out, const rv_program *p, const rv_call *c, const ch
         free(body);
     }
     cv_free(&cv);
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, len = 0, r;
-    do {
-        if (len + 4096 > cap && !(buf = realloc(buf, cap = cap * 2 + 4096)))
-            break;
-        r = fread(buf + len, 1, cap - len, f);
-        len += r;
-    } while (r);
-    fclose(f);
-    *n = len;
-    return buf;
 }
 
 /* Compare record by record, so a failure names the body that differs. */

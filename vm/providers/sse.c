@@ -11,6 +11,13 @@
    in the next piece.  An event found mid-piece is returned with the count
    of bytes consumed; its buffers are cleared at the next call.
 
+   Two fast paths take what the byte path would, in bulk: a whole line
+   whose end is in the piece and whose bytes are valid UTF-8 (which the
+   UTF-8 stage passes through unchanged) is taken at once -- its field
+   name read, its value copied -- and a run of plain ASCII inside a value
+   or comment is copied at once.  Either stops short of a cap, so that the
+   byte path reports the error at the same byte.
+
    Its neighbours: the OpenAI and Anthropic providers (issue 8) turn each
    event's data into JSON; the gateway writes SSE, it does not read it. */
 #include <stdarg.h>
@@ -18,6 +25,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "builtins.h"
 #include "mem.h"
 #include "sse.h"
 
@@ -176,21 +188,21 @@ const char *sse_decoder_error(const sse_decoder *d) { return d->err; }
 /* The line machine                                                    */
 /* ------------------------------------------------------------------ */
 
-/* The field named by d->name (exact, case-sensitive). */
-static int field_of(const sse_decoder *d)
+/* The field named s[0..n) (exact, case-sensitive). */
+static int field_of(const char *s, size_t n)
 {
-    static const struct { const char *s; int f; } known[] = {
-        { "data", F_DATA }, { "event", F_EVENT }, { "id", F_ID }, { "retry", F_RETRY },
-    };
-    for (size_t i = 0; i < sizeof known / sizeof *known; i++)
-        if (d->nlen == strlen(known[i].s) && !memcmp(d->name, known[i].s, d->nlen))
-            return known[i].f;
+    switch (n) {
+    case 2: return !memcmp(s, "id", 2) ? F_ID : F_OTHER;
+    case 4: return !memcmp(s, "data", 4) ? F_DATA : F_OTHER;
+    case 5: return !memcmp(s, "event", 5) ? F_EVENT : !memcmp(s, "retry", 5) ? F_RETRY : F_OTHER;
+    }
     return F_OTHER;
 }
 
-static void begin_value(sse_decoder *d)
+/* The value of field 'f' begins. */
+static void begin_field(sse_decoder *d, int f)
 {
-    d->field = field_of(d);
+    d->field = f;
     d->value_started = 0;
     d->state = LS_VALUE;
     if (d->field == F_EVENT)
@@ -202,6 +214,12 @@ static void begin_value(sse_decoder *d)
         d->retry_acc = 0;
         d->retry_digits = d->retry_bad = 0;
     }
+}
+
+/* The name collected in d->name ends: its value begins. */
+static void begin_value(sse_decoder *d)
+{
+    begin_field(d, field_of(d->name, d->nlen));
 }
 
 static int value_byte(sse_decoder *d, uint8_t c)
@@ -494,6 +512,92 @@ static size_t ascii_run(sse_decoder *d, const uint8_t *p, size_t n, int *r)
     return k;
 }
 
+/* The line fast path: a whole line s[0..n) (its CR or LF is in the piece
+   too, not counted), taken at once as line_byte() would take its bytes
+   one by one -- a comment, or a field and its value written to the field's
+   buffer -- leaving the state at the line's end for end_line().  The
+   caller has checked that the decoder is between lines, that the line is
+   at most the cap and that its bytes are valid UTF-8 (which the UTF-8
+   stage passes through unchanged).  Returns 0 without changing anything
+   when the value would pass its field's cap, so that the byte path fails
+   at the same byte with the same message; 0 with the decoder failed when
+   out of memory. */
+static int whole_line(sse_decoder *d, const uint8_t *s, size_t n)
+{
+    if (n == 0)
+        return 1;
+    if (s[0] == ':') {
+        d->state = LS_COMMENT;
+        return 1;
+    }
+    const uint8_t *colon = memchr(s, ':', n);
+    size_t nl = colon ? (size_t)(colon - s) : n, off = colon ? nl + 1 : n;
+    if (off < n && s[off] == ' ')
+        off++;                     /* one space after the colon */
+    const uint8_t *v = s + off;
+    size_t vl = n - off;
+    int f = field_of((const char *)s, nl);
+    if (f == F_DATA && vl > d->max + 1 - d->data.len)
+        return 0;
+    begin_field(d, f);
+    d->state = LS_VALUE;
+    d->value_started = 1;
+    switch (f) {
+    case F_DATA:
+        return !sb_addn(d, &d->data, v, vl);
+    case F_EVENT:                  /* the line is within the cap, so is its value */
+        return !sb_addn(d, &d->type, v, vl);
+    case F_ID:
+        if (memchr(v, 0, vl))
+            d->id_nul = 1;
+        return !sb_addn(d, &d->idtmp, v, vl);
+    case F_RETRY:
+        for (size_t k = 0; k < vl; k++)
+            value_byte(d, v[k]);
+        return 1;
+    }
+    return 1;                      /* an unknown field: ignored */
+}
+
+/* Where p[0..n) first holds a CR, an LF or a byte above 0x7f (n when
+   nowhere): sixteen bytes at a time where SSE2 is (x86-64 always has
+   it), the last sixteen overlapping the ones before. */
+static size_t stop_byte(const uint8_t *p, size_t n)
+{
+    size_t k = 0;
+#ifdef __SSE2__
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    while (n >= 16) {
+        if (n - k < 16)
+            k = n - 16;
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        int m = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)), v));
+        if (m)
+            return k + (size_t)__builtin_ctz((unsigned)m);
+        if ((k += 16) == n)
+            return n;
+    }
+#endif
+    while (k < n && p[k] != '\r' && p[k] != '\n' && p[k] < 0x80)
+        k++;
+    return k;
+}
+
+/* The next line end at or after p[i], in p[0..len): the first CR before
+   the first LF, else that LF, else 'len'.  '*lf' caches where the next LF
+   is (SIZE_MAX: not looked for yet), so that the LF is searched for once
+   per piece whatever the line ends: a piece of CR-ended lines is not
+   rescanned to its end at every line. */
+static size_t next_line_end(const uint8_t *p, size_t i, size_t len, size_t *lf)
+{
+    if (*lf == SIZE_MAX || *lf < i) {
+        const uint8_t *q = memchr(p + i, '\n', len - i);
+        *lf = q ? (size_t)(q - p) : len;
+    }
+    const uint8_t *cr = memchr(p + i, '\r', *lf - i);
+    return cr ? (size_t)(cr - p) : *lf;
+}
+
 sse_status sse_feed(sse_decoder *d, const void *buf, size_t len, size_t *used, sse_event *ev)
 {
     const uint8_t *p = buf;
@@ -501,9 +605,40 @@ sse_status sse_feed(sse_decoder *d, const void *buf, size_t len, size_t *used, s
     settle(d);
     if (d->failed)
         return d->failed;
+    size_t lf = SIZE_MAX;
     for (size_t i = 0; i < len; i++) {
         uint8_t c = p[i];
         int r = 0;
+        if (d->state == LS_START && !d->skip_lf && !d->u8_need && (d->started || c < 0x80)) {
+            size_t n = stop_byte(p + i, len - i);
+            if (n < len - i && p[i + n] >= 0x80) {     /* UTF-8 (or not) in the line: check it */
+                n = next_line_end(p, i, len, &lf) - i;
+                if (bi_utf8_invalid((const char *)p + i, n) != n)
+                    n = len - i;
+            }
+            if (n < len - i && n <= d->max) {
+                d->started = 1;
+                if (!whole_line(d, p + i, n)) {
+                    if (d->failed) {       /* out of memory */
+                        *used = i + 1;
+                        return d->failed;
+                    }
+                } else {
+                    i += n;
+                    d->skip_lf = p[i] == '\r';
+                    r = end_line(d);
+                    if (r) {
+                        *used = i + 1;
+                        if (r == 1) {
+                            *ev = d->cur;
+                            return SSE_EVENT;
+                        }
+                        return (sse_status)r;
+                    }
+                    continue;
+                }
+            }
+        }
         size_t run = ascii_run(d, p + i, len - i, &r);
         if (run) {
             i += run - 1;
