@@ -1,5 +1,5 @@
 /* Test data read whole: a file, or every file of a directory, for the
-   tests that run over them (tests/unit/answers_diff_test.c, jview_test.c,
+   tests that run over them (tests/unit/answers_diff_test.c,
    bodies_test.c).  Header-only (static inline functions, so a test that
    uses one of them does not warn about the other) because every
    tests/unit/NAME.c becomes its own test binary. */

@@ -108,6 +108,16 @@ ans_tool *ans_tool_at(ans_answer *a, uint32_t index)
     return &a->tools[index];
 }
 
+void ans_copy(char *dst, size_t cap, const char *s, size_t n)
+{
+    if (!cap)
+        return;
+    if (n > cap - 1)
+        n = cap - 1;
+    memcpy(dst, s, n);
+    dst[n] = 0;
+}
+
 void ans_fail(ans_answer *a, rv_failure f, const char *fmt, ...)
 {
     if (a->failed)
@@ -141,9 +151,9 @@ void ans_finish(ans_answer *a, const char *s, size_t n)
     else
         f = NULL;
     if (f)
-        snprintf(a->finish, sizeof a->finish, "%s", f);
+        ans_copy(a->finish, sizeof a->finish, f, strlen(f));
     else
-        snprintf(a->finish, sizeof a->finish, "%.*s", (int)(n < 23 ? n : 23), s);
+        ans_copy(a->finish, sizeof a->finish, s, n);
 }
 
 void ans_logprob(ans_answer *a, double lp)

@@ -67,6 +67,10 @@ int ans_text(ans_answer *a, const char *s, size_t n);
    NULL (and the answer failed) past ANS_MAX_TOOLS or out of memory. */
 ans_tool *ans_tool_at(ans_answer *a, uint32_t index);
 
+/* s[0..n) into dst[0..cap) as a C string, cut to cap - 1 bytes (the
+   provider's model and id). */
+void ans_copy(char *dst, size_t cap, const char *s, size_t n);
+
 /* Record a failure (the first one wins); 'fmt' builds the detail. */
 void ans_fail(ans_answer *a, rv_failure f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

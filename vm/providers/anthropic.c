@@ -239,7 +239,7 @@ static void copy_str(char *dst, size_t cap, const jv_parser *J, jv s)
     size_t n = 0;
     const char *v = jv_str(J, s, &n);
     if (v)
-        snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap), v);
+        ans_copy(dst, cap, v, n);
 }
 
 /* At most 'max' bytes of a string, for "%.*s". */
@@ -305,16 +305,15 @@ static void tool_block(ans_answer *a, uint32_t idx, const jv_parser *J, jv b, in
         ans_fail(a, RV_FAIL_MALFORMED, "a tool call is longer than the answer cap");
 }
 
-/* The JSON object s[0..n) (only the members 'want' names, NULL all), or
-   0 with the answer failed. */
-static jv object_of(ans_answer *a, const char *s, size_t n, int html, const jv_want *want)
+/* The JSON object s[0..n), or 0 with the answer failed. */
+static jv object_of(ans_answer *a, const char *s, size_t n, int html)
 {
     jv_parser *J = ans_json(a);
     if (!J) {
         ans_fail(a, RV_FAIL_ERROR, "out of memory");
         return 0;
     }
-    jv o = jv_parse_want(J, s, n, 0, want);
+    jv o = jv_parse(J, s, n, 0);
     if (jv_typeof(J, o) != JV_OBJECT) {
         if (html && ans_is_html(s, n))
             ans_fail(a, RV_FAIL_MALFORMED, "the provider answered an HTML page, not JSON");
@@ -328,7 +327,7 @@ static jv object_of(ans_answer *a, const char *s, size_t n, int html, const jv_w
 
 void an_parse(ans_answer *a, const char *body, size_t n)
 {
-    jv o = object_of(a, body, n, 1, NULL);
+    jv o = object_of(a, body, n, 1);
     if (!o)
         return;
     const jv_parser *J = a->json;
@@ -371,17 +370,6 @@ static int is(const char *t, size_t n, const char *w)
     return strlen(w) == n && !memcmp(t, w, n);
 }
 
-/* What an_event() reads of an event of any type, and nothing else: the
-   block index, the error, the message's model, id and usage, the content
-   block, the delta's type, text, tool input and stop reason, the usage. */
-static const jv_want message_want[] = { JV_WANT("model", NULL), JV_WANT("id", NULL), JV_WANT("usage", NULL),
-                                        JV_WANT_END };
-static const jv_want delta_want[] = { JV_WANT("type", NULL), JV_WANT("text", NULL), JV_WANT("partial_json", NULL),
-                                      JV_WANT("stop_reason", NULL), JV_WANT_END };
-static const jv_want event_want[] = { JV_WANT("index", NULL), JV_WANT("error", NULL),
-                                      JV_WANT("message", message_want), JV_WANT("content_block", NULL),
-                                      JV_WANT("delta", delta_want), JV_WANT("usage", NULL), JV_WANT_END };
-
 void an_event(an_stream *s, ans_answer *a, const char *type, size_t tlen, const char *data, size_t n)
 {
     if (a->failed || is(type, tlen, "ping"))
@@ -390,7 +378,7 @@ void an_event(an_stream *s, ans_answer *a, const char *type, size_t tlen, const 
         ans_fail(a, RV_FAIL_MALFORMED, "an event after message_stop");
         return;
     }
-    jv o = object_of(a, data, n, 0, event_want);
+    jv o = object_of(a, data, n, 0);
     if (!o)
         return;
     const jv_parser *J = a->json;

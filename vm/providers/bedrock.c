@@ -343,16 +343,6 @@ static void stream_exception(ans_answer *a, const es_message *m, const jv_parser
     ans_fail(a, f, "the provider reported an error in the stream (%s): %.*s", kind, (int)(ml < 140 ? ml : 140), ms);
 }
 
-/* What br_message() reads of a frame's payload, and nothing else: the
-   block index, a started block's tool use, the delta's text and tool
-   input, the stop reason, the usage, an exception's message. */
-static const jv_want tool_input_want[] = { JV_WANT("input", NULL), JV_WANT_END };
-static const jv_want start_want[] = { JV_WANT("toolUse", NULL), JV_WANT_END };
-static const jv_want delta_want[] = { JV_WANT("text", NULL), JV_WANT("toolUse", tool_input_want), JV_WANT_END };
-static const jv_want payload_want[] = { JV_WANT("contentBlockIndex", NULL), JV_WANT("start", start_want),
-                                        JV_WANT("delta", delta_want), JV_WANT("stopReason", NULL),
-                                        JV_WANT("usage", NULL), JV_WANT("message", NULL), JV_WANT_END };
-
 void br_message(br_stream *s, ans_answer *a, const es_message *m)
 {
     if (a->failed)
@@ -363,7 +353,7 @@ void br_message(br_stream *s, ans_answer *a, const es_message *m)
         return;
     }
     const es_header *mt = es_find(m, ":message-type"), *et = es_find(m, ":event-type");
-    jv o = jv_parse_want(J, (const char *)m->payload, m->payload_len, 1, payload_want);
+    jv o = jv_parse(J, (const char *)m->payload, m->payload_len, 1);
     if (hdr_is(mt, "exception") || hdr_is(mt, "error")) {
         stream_exception(a, m, J, o);
         return;

@@ -3,12 +3,8 @@
    Nodes live in one table, kept between parses so that a stream's
    hundredth event allocates nothing.  A key or string without escapes is
    a view of the caller's text (yajl hands those over in place); one that
-   yajl unescaped is copied into a buffer that is kept likewise.  Children
-   are linked in order (first, next), with a parent link so that walking a
-   document needs no recursion.  While parsing, a stack of frames (one per
-   open container) says where the next value goes: under which node, or
-   nowhere when a jv_want table leaves it out -- a value left out costs
-   its callbacks and checks, never a node.
+   yajl unescaped is copied into a buffer that is kept likewise.  Children are linked in order (first, next), with a
+   parent link so that walking a document needs no recursion.
 
    What yajl does not check and jansson did is checked here: no vertical
    tab or form feed (yajl's whitespace, not JSON's), the whole text as
@@ -20,12 +16,11 @@
    backslash, no vertical tab or form feed: most events of a stream) needs
    none of those checks, which one pass finds out.  So a string yajl hands
    over never holds NUL: a raw one is a syntax error to yajl, an escaped
-   one is refused before.  Duplicate keys: the keys of every open object
-   (kept or left out) are on a stack; each new key of a small object is
-   compared with the ones before it, a larger object's keys are sorted
-   when it closes.  Numbers as jansson reads them, kept or not: no '.',
-   'e' or 'E' is an integer that must fit in int64, anything else a real
-   that must be finite. */
+   one is refused before.  Duplicate keys: each new key of a small object
+   is compared with the ones before it; a larger object's keys are sorted
+   when it closes.  Numbers as jansson reads them: no '.', 'e' or 'E' is an
+   integer that must fit in int64, anything else a real that must be
+   finite. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -50,29 +45,16 @@
 typedef struct {
     uint8_t type;               /* jv_type */
     uint8_t flags;              /* K_INPUT, S_INPUT */
-    char k0;                    /* its key's first byte (0 for an empty key) */
+    char k0;                    /* a member's key's first byte (0 for an empty key) */
     jv parent, first, last, next;
     uint32_t key, klen;         /* member of an object: its key (offset in the input or 'str') */
+    uint32_t n;                 /* container: children */
     union {
         struct { uint32_t off, len; } s;
         int64_t i;
         double r;
     } v;
 } node;
-
-/* A key of an open object, for the duplicate check. */
-typedef struct {
-    uint32_t off, len;
-    uint32_t in;                /* in the input (else in 'str') */
-} keyref;
-
-/* An open container, or the top level (frames[0]). */
-typedef struct {
-    jv node;                    /* its node; 0 at the top level or when left out */
-    uint32_t keys;              /* an object's first key in 'keys' */
-    const jv_want *want;        /* kept: what to keep of the values below (NULL all) */
-    uint8_t kept, object;
-} frame;
 
 struct jv_parser {
     node *nodes;                /* [0] is the "no node" */
@@ -81,18 +63,17 @@ struct jv_parser {
     size_t inlen;
     char *str;                  /* copies of the strings yajl unescaped */
     size_t nstr, capstr;
-    frame *frames;              /* [0] the top level, [depth] the innermost open container */
-    uint32_t depth, capframe;
-    keyref *keys;                  /* the keys of the open objects */
-    uint32_t nkey, capkey;
-    keyref pkey;                /* the key the next value belongs to */
-    char pkey0;                 /* ... its first byte */
-    int pkeep;                  /* ... and whether that value is kept */
-    const jv_want *pwant;       /* ... and what of it */
+    jv open;                    /* the innermost open container, 0 at the top */
+    uint32_t depth;
+    uint32_t pkey, pklen;       /* the key the next value belongs to */
+    int pkin;                   /* ... in the input (else in 'str') */
+    char pk0;                   /* ... its first byte */
     jv root;
     int dups;                   /* duplicate keys taken */
     int oom;
     char err[128];
+    uint32_t *sortbuf;          /* duplicate keys of large objects */
+    size_t capsort;
     yajl_handle h;              /* kept between documents while they parse cleanly */
     size_t root_end;            /* where the root's closing bracket ended */
 };
@@ -108,8 +89,7 @@ void jv_free(jv_parser *p)
         return;
     free(p->nodes);
     free(p->str);
-    free(p->frames);
-    free(p->keys);
+    free(p->sortbuf);
     if (p->h)
         yajl_free(p->h);
     free(p);
@@ -128,12 +108,6 @@ static int fail(jv_parser *p, const char *msg)
     return 0;
 }
 
-static int oom(jv_parser *p)
-{
-    p->oom = 1;
-    return 0;
-}
-
 /* A key's or string's bytes: a view of the input when yajl passed one (no
    escapes), else its unescaped copy in 'str'. */
 static const char *key_of(const jv_parser *p, const node *x)
@@ -144,11 +118,6 @@ static const char *key_of(const jv_parser *p, const node *x)
 static const char *str_of(const jv_parser *p, const node *x)
 {
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
-}
-
-static const char *key_bytes(const jv_parser *p, const keyref *k)
-{
-    return (k->in ? p->in : p->str) + k->off;
 }
 
 /* Are a[0..n) and b[0..n) the same bytes?  Keys are short: a loop
@@ -185,7 +154,7 @@ static uint32_t keep_str(jv_parser *p, const unsigned char *s, size_t n)
             cap *= 2;
         char *b = cap > UINT32_MAX ? NULL : realloc(p->str, cap);
         if (!b) {
-            oom(p);
+            p->oom = 1;
             return UINT32_MAX;
         }
         p->str = b;
@@ -198,36 +167,15 @@ static uint32_t keep_str(jv_parser *p, const unsigned char *s, size_t n)
     return off;
 }
 
-/* Where bytes yajl passed live: their offset in the input ('*in' 1) or
-   in a copy (0); UINT32_MAX when out of memory. */
-static inline uint32_t place(jv_parser *p, const unsigned char *s, size_t n, uint32_t *in)
-{
-    uint32_t off;
-    *in = (uint32_t)in_input(p, s, n, &off);
-    return *in ? off : keep_str(p, s, n);
-}
-
-/* Is the next value kept?  With what of it to keep in '*want'. */
-static int next_kept(const jv_parser *p, const jv_want **want)
-{
-    const frame *f = &p->frames[p->depth];
-    if (f->object) {
-        *want = p->pwant;
-        return p->pkeep;
-    }
-    *want = f->want;
-    return f->kept;
-}
-
-/* A new node of 'type' as the next value, which is kept: linked under the
-   innermost open container with the pending key. */
+/* A new node of 'type' as the next value: linked under the open container
+   with the pending key. */
 static node *add(jv_parser *p, jv_type type)
 {
     if (p->nnode == p->capnode) {
-        uint32_t cap = p->capnode * 2;
+        uint32_t cap = p->capnode ? p->capnode * 2 : 256;
         node *b = p->capnode > UINT32_MAX / 4 ? NULL : realloc(p->nodes, cap * sizeof *b);
         if (!b) {
-            oom(p);
+            p->oom = 1;
             return NULL;
         }
         p->nodes = b;
@@ -235,27 +183,27 @@ static node *add(jv_parser *p, jv_type type)
     }
     jv id = p->nnode++;
     node *x = &p->nodes[id];
-    const frame *f = &p->frames[p->depth];
     x->type = (uint8_t)type;
     x->flags = 0;
     x->k0 = 0;
-    x->parent = f->node;
+    x->parent = p->open;
     x->first = x->last = x->next = 0;
-    x->key = x->klen = 0;
+    x->key = x->klen = x->n = 0;
     x->v.i = 0;
-    if (f->node) {
-        node *c = &p->nodes[f->node];
-        if (f->object) {
-            x->key = p->pkey.off;
-            x->klen = p->pkey.len;
-            x->flags = p->pkey.in ? K_INPUT : 0;
-            x->k0 = p->pkey0;
+    if (p->open) {
+        node *c = &p->nodes[p->open];
+        if (c->type == JV_OBJECT) {
+            x->key = p->pkey;
+            x->klen = p->pklen;
+            x->flags = p->pkin ? K_INPUT : 0;
+            x->k0 = p->pk0;
         }
         if (c->last)
             p->nodes[c->last].next = id;
         else
             c->first = id;
         c->last = id;
+        c->n++;
     } else if (p->root) {
         fail(p, "more than one value");
         return NULL;
@@ -264,14 +212,8 @@ static node *add(jv_parser *p, jv_type type)
     return x;
 }
 
-static int scalar(jv_parser *p, jv_type type)
-{
-    const jv_want *w;
-    return !next_kept(p, &w) || add(p, type) != NULL;
-}
-
-static int on_null(void *ud) { return scalar(ud, JV_NULL); }
-static int on_bool(void *ud, int b) { return scalar(ud, b ? JV_TRUE : JV_FALSE); }
+static int on_null(void *ud) { return add(ud, JV_NULL) != NULL; }
+static int on_bool(void *ud, int b) { return add(ud, b ? JV_TRUE : JV_FALSE) != NULL; }
 
 /* An integer as yajl lexed it (-?(0|[1-9][0-9]*)); 0 when it does not
    fit in int64 (jansson's "too big integer"). */
@@ -302,8 +244,10 @@ static int on_number(void *ud, const char *s, size_t n)
             return fail(p, "too big integer");
     } else {
         char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
-        if (!copy)
-            return oom(p);
+        if (!copy) {
+            p->oom = 1;
+            return 0;
+        }
         memcpy(copy, s, n);
         copy[n] = 0;
         r = strtod(copy, NULL);
@@ -312,9 +256,6 @@ static int on_number(void *ud, const char *s, size_t n)
         if (!isfinite(r))
             return fail(p, "real number overflow");
     }
-    const jv_want *w;
-    if (!next_kept(p, &w))
-        return 1;
     node *x = add(p, real ? JV_REAL : JV_INTEGER);
     if (!x)
         return 0;
@@ -328,11 +269,9 @@ static int on_number(void *ud, const char *s, size_t n)
 static int on_string(void *ud, const unsigned char *s, size_t n)
 {
     jv_parser *p = ud;
-    const jv_want *w;
-    if (!next_kept(p, &w))
-        return 1;
-    uint32_t in, off = place(p, s, n, &in);
-    if (off == UINT32_MAX)
+    uint32_t off;
+    int in = in_input(p, s, n, &off);
+    if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
     node *x = add(p, JV_STRING);
     if (!x)
@@ -343,48 +282,24 @@ static int on_string(void *ud, const unsigned char *s, size_t n)
     return 1;
 }
 
-/* The entry of 'want' for the key s[0..n), or NULL. */
-static const jv_want *wanted(const jv_want *want, const unsigned char *s, size_t n)
-{
-    for (; want->key; want++)
-        if (want->len == n && same(want->key, (const char *)s, n))
-            return want;
-    return NULL;
-}
-
-/* Records the key of the next value, which the duplicate check compares
-   with the object's keys before it (the first PAIRWISE_KEYS of them;
-   on_end() sorts a larger object's). */
 static int on_key(void *ud, const unsigned char *s, size_t n)
 {
     jv_parser *p = ud;
-    const frame *f = &p->frames[p->depth];
-    const jv_want *w = NULL;
-    p->pkeep = f->kept && (!f->want || (w = wanted(f->want, s, n)));
-    p->pwant = w ? w->members : NULL;
-    if (!p->pkeep && p->dups)
-        return 1;               /* neither a node nor a check needs the key */
-    uint32_t in, off = place(p, s, n, &in);
-    if (off == UINT32_MAX)
+    uint32_t off;
+    int in = in_input(p, s, n, &off);
+    if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
-    p->pkey = (keyref){ off, (uint32_t)n, in };
-    p->pkey0 = n ? (char)s[0] : 0;
-    if (p->dups)
-        return 1;
-    uint32_t have = p->nkey - f->keys;
-    if (have < PAIRWISE_KEYS)
-        for (const keyref *k = &p->keys[f->keys]; k < &p->keys[p->nkey]; k++)
-            if (k->len == n && same(key_bytes(p, k), (const char *)s, n))
+    const node *o = &p->nodes[p->open];
+    if (o->n < PAIRWISE_KEYS && !p->dups)
+        for (jv c = o->first; c; c = p->nodes[c].next) {
+            const node *m = &p->nodes[c];
+            if (m->klen == n && (!n || m->k0 == (char)s[0]) && same(key_of(p, m), (const char *)s, n))
                 return fail(p, "duplicate object key");
-    if (p->nkey == p->capkey) {
-        uint32_t cap = p->capkey ? p->capkey * 2 : 64;
-        keyref *b = p->capkey > UINT32_MAX / 4 ? NULL : realloc(p->keys, cap * sizeof *b);
-        if (!b)
-            return oom(p);
-        p->keys = b;
-        p->capkey = cap;
-    }
-    p->keys[p->nkey++] = p->pkey;
+        }
+    p->pkey = off;
+    p->pklen = (uint32_t)n;
+    p->pkin = in;
+    p->pk0 = n ? (char)s[0] : 0;
     return 1;
 }
 
@@ -392,20 +307,10 @@ static int open_container(jv_parser *p, jv_type t)
 {
     if (p->depth == JV_MAX_DEPTH)
         return fail(p, "maximum parsing depth reached");
-    if (p->depth + 1 == p->capframe) {
-        uint32_t cap = p->capframe * 2;
-        frame *b = realloc(p->frames, cap * sizeof *b);
-        if (!b)
-            return oom(p);
-        p->frames = b;
-        p->capframe = cap;
-    }
-    const jv_want *w;
-    int kept = next_kept(p, &w);
-    node *x = kept ? add(p, t) : NULL;
-    if (kept && !x)
+    if (!add(p, t))
         return 0;
-    p->frames[++p->depth] = (frame){ kept ? (jv)(x - p->nodes) : 0, p->nkey, w, (uint8_t)kept, t == JV_OBJECT };
+    p->open = p->nnode - 1;
+    p->depth++;
     return 1;
 }
 
@@ -415,19 +320,31 @@ static int on_start_array(void *ud) { return open_container(ud, JV_ARRAY); }
 static int key_cmp(const void *x, const void *y, void *ctx)
 {
     const jv_parser *p = ctx;
-    const keyref *a = x, *b = y;
-    size_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(key_bytes(p, a), key_bytes(p, b), n);
-    return c ? c : (a->len > b->len) - (a->len < b->len);
+    const node *a = &p->nodes[*(const uint32_t *)x], *b = &p->nodes[*(const uint32_t *)y];
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(key_of(p, a), key_of(p, b), n);
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
 }
 
-/* A large object's keys k[0..n), sorted (they leave the stack with the
-   object): any two equal neighbours are a duplicate. */
-static int large_object_keys(jv_parser *p, keyref *k, uint32_t n)
+/* A large object's keys, sorted: any two equal neighbours are a
+   duplicate. */
+static int large_object_keys(jv_parser *p, const node *o)
 {
-    qsort_r(k, n, sizeof *k, key_cmp, p);
-    for (uint32_t i = 1; i < n; i++)
-        if (!key_cmp(&k[i - 1], &k[i], p))
+    if (o->n > p->capsort) {
+        uint32_t *b = realloc(p->sortbuf, o->n * sizeof *b);
+        if (!b) {
+            p->oom = 1;
+            return 0;
+        }
+        p->sortbuf = b;
+        p->capsort = o->n;
+    }
+    uint32_t k = 0;
+    for (jv c = o->first; c; c = p->nodes[c].next)
+        p->sortbuf[k++] = c;
+    qsort_r(p->sortbuf, k, sizeof *p->sortbuf, key_cmp, p);
+    for (uint32_t i = 1; i < k; i++)
+        if (!key_cmp(&p->sortbuf[i - 1], &p->sortbuf[i], p))
             return fail(p, "duplicate object key");
     return 1;
 }
@@ -435,10 +352,10 @@ static int large_object_keys(jv_parser *p, keyref *k, uint32_t n)
 static int on_end(void *ud)
 {
     jv_parser *p = ud;
-    const frame *f = &p->frames[p->depth];
-    if (f->object && p->nkey - f->keys > PAIRWISE_KEYS && !large_object_keys(p, &p->keys[f->keys], p->nkey - f->keys))
+    const node *o = &p->nodes[p->open];
+    if (o->type == JV_OBJECT && o->n > PAIRWISE_KEYS && !p->dups && !large_object_keys(p, o))
         return 0;
-    p->nkey = f->keys;
+    p->open = o->parent;
     if (!--p->depth)
         p->root_end = yajl_get_bytes_consumed(p->h);
     return 1;
@@ -493,8 +410,9 @@ static int escapes_ok(jv_parser *p, const char *s, size_t n)
 
 /* Does s[0..n) hold none of the bytes the checks above look for: none
    above 0x7f, no backslash, no vertical tab or form feed?  Sixteen bytes
-   at a time where SSE2 is (x86-64 always has it); elsewhere the answer is
-   "maybe not", and the checks run. */
+   at a time where SSE2 is (x86-64 always has it), the last sixteen
+   overlapping the ones before; elsewhere the answer is "maybe not", and
+   the checks run. */
 static int plain(const char *s, size_t n)
 {
 #ifdef __SSE2__
@@ -504,7 +422,7 @@ static int plain(const char *s, size_t n)
         if (n - k < 16) {
             if (n < 16)
                 break;
-            k = n - 16;         /* the last sixteen, overlapping */
+            k = n - 16;
         }
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
         __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, bs), _mm_cmpeq_epi8(v, vt)),
@@ -527,20 +445,6 @@ static int plain(const char *s, size_t n)
 #endif
 }
 
-/* The checks yajl does not make (see the top of the file). */
-static int prechecks(jv_parser *p, const char *s, size_t n)
-{
-    if (plain(s, n))
-        return 1;
-    if (bi_utf8_invalid(s, n) != n)
-        return fail(p, "invalid UTF-8");
-    /* yajl takes a vertical tab and a form feed as whitespace; JSON has
-       neither, and inside a string a raw control byte is refused anyway */
-    if (memchr(s, '\v', n) || memchr(s, '\f', n))
-        return fail(p, "a control character outside a string");
-    return escapes_ok(p, s, n);
-}
-
 /* Only whitespace in s[0..n)? */
 static int blank(const char *s, size_t n)
 {
@@ -550,38 +454,40 @@ static int blank(const char *s, size_t n)
     return 1;
 }
 
-/* Ready for a new document: node 0, the top-level frame. */
-static int reset(jv_parser *p, const char *s, size_t n, int dups, const jv_want *want)
+jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
 {
     p->err[0] = 0;
     if (!p->nodes) {
-        if (!(p->nodes = malloc(256 * sizeof *p->nodes)))
-            return fail(p, "out of memory");
+        if (!(p->nodes = malloc(256 * sizeof *p->nodes))) {
+            fail(p, "out of memory");
+            return 0;
+        }
         p->capnode = 256;
-    }
-    if (!p->frames) {
-        if (!(p->frames = malloc(16 * sizeof *p->frames)))
-            return fail(p, "out of memory");
-        p->capframe = 16;
     }
     memset(&p->nodes[0], 0, sizeof *p->nodes);     /* node 0 is "none" */
     p->nnode = 1;
     p->nstr = 0;
-    p->nkey = 0;
     p->in = s;
     p->inlen = n;
-    p->root = 0;
+    p->open = p->root = 0;
     p->depth = 0;
-    p->frames[0] = (frame){ 0, 0, want, 1, 0 };
     p->oom = 0;
     p->dups = dups;
-    return 1;
-}
-
-jv jv_parse_want(jv_parser *p, const char *s, size_t n, int dups, const jv_want *want)
-{
-    if (!reset(p, s, n, dups, want) || !prechecks(p, s, n))
+    if (plain(s, n))
+        goto checked;
+    if (bi_utf8_invalid(s, n) != n) {
+        fail(p, "invalid UTF-8");
         return 0;
+    }
+    /* yajl takes a vertical tab and a form feed as whitespace; JSON has
+       neither, and inside a string a raw control byte is refused anyway */
+    if (memchr(s, '\v', n) || memchr(s, '\f', n)) {
+        fail(p, "a control character outside a string");
+        return 0;
+    }
+    if (!escapes_ok(p, s, n))
+        return 0;
+checked:
     /* One handle parses document after document (yajl_allow_multiple_values:
        after a complete value it takes the next; a second value in one
        text is refused by add(), and anything but whitespace after the
@@ -624,11 +530,6 @@ jv jv_parse_want(jv_parser *p, const char *s, size_t n, int dups, const jv_want 
     else if (p->nodes[p->root].type != JV_OBJECT && p->nodes[p->root].type != JV_ARRAY)
         fail(p, "'[' or '{' expected");
     return p->err[0] ? 0 : p->root;
-}
-
-jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
-{
-    return jv_parse_want(p, s, n, dups, NULL);
 }
 
 /* ---------------------------------------------------------------- reading */
@@ -682,16 +583,6 @@ jv jv_next(const jv_parser *p, jv v)
 {
     const node *x = at(p, v);
     return x ? x->next : 0;
-}
-
-const char *jv_key(const jv_parser *p, jv v, size_t *len)
-{
-    const node *x = at(p, v);
-    if (!x || !x->parent || p->nodes[x->parent].type != JV_OBJECT)
-        return NULL;
-    if (len)
-        *len = x->klen;
-    return key_of(p, x);
 }
 
 const char *jv_str(const jv_parser *p, jv v, size_t *len)

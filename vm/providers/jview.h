@@ -47,29 +47,6 @@ void jv_free(jv_parser *p);
 jv jv_parse(jv_parser *p, const char *s, size_t n, int dups);
 const char *jv_error(const jv_parser *p);
 
-/* The members a reader wants of an object, one entry each, ended by an
-   entry whose key is NULL: JV_WANT(key, members).  'members' says what to
-   keep of the member's value: NULL all of it; else, when the value is an
-   object, only those members (in turn), and when it is an array, each
-   element so (an object's wanted members, an array's elements likewise,
-   any other value whole).  Static tables, read-only. */
-typedef struct jv_want {
-    const char *key;
-    size_t len;
-    const struct jv_want *members;
-} jv_want;
-
-#define JV_WANT(key, members) { key, sizeof key - 1, members }
-#define JV_WANT_END { NULL, 0, NULL }
-
-/* jv_parse, keeping of the root only the members 'want' names (NULL:
-   everything).  The whole text is read and checked as jv_parse checks it
-   -- the same verdict and the same message on every input, duplicate
-   keys in the members left out included -- but members left out get no
-   node: jv_get finds them absent.  A reader that looks only where its
-   table says sees what jv_parse would show it, at less cost. */
-jv jv_parse_want(jv_parser *p, const char *s, size_t n, int dups, const jv_want *want);
-
 jv_type jv_typeof(const jv_parser *p, jv v);
 /* An object's member s[0..n) (0 when 'o' is not an object or has none). */
 jv jv_getn(const jv_parser *p, jv o, const char *s, size_t n);
@@ -86,9 +63,6 @@ jv jv_at(const jv_parser *p, jv a, uint32_t i);
 jv jv_first(const jv_parser *p, jv c);
 jv jv_next(const jv_parser *p, jv v);
 
-/* The key of 'v' when it is a member of an object, and its length
-   ('len' may be NULL); NULL otherwise.  Not NUL-terminated, as jv_str. */
-const char *jv_key(const jv_parser *p, jv v, size_t *len);
 /* A string's bytes and its length ('len' may be NULL); NULL when 'v' is
    not a string.  Not NUL-terminated: the bytes may be a view of the
    parsed text (which must outlive their use). */

@@ -258,7 +258,7 @@ static void copy_str(char *dst, size_t cap, const jv_parser *J, jv s)
     size_t n = 0;
     const char *v = jv_str(J, s, &n);
     if (v)
-        snprintf(dst, cap, "%.*s", (int)(n < cap ? n : cap), v);
+        ans_copy(dst, cap, v, n);
 }
 
 /* At most 'max' bytes of a string, for "%.*s". */
@@ -340,17 +340,16 @@ static void error_object(ans_answer *a, int status, const jv_parser *J, jv err)
         ans_fail(a, f, "the provider reported an error in the stream: %.*s", upto(ml ? ml : kl, 160), ml ? m : kind);
 }
 
-/* The answer's JSON object, parsed (only the members 'want' names, NULL
-   all); 0 (and the answer failed) when out of memory or, with 'what',
-   when it is not a JSON object. */
-static jv object_of(ans_answer *a, const char *s, size_t n, const char *what, const jv_want *want)
+/* The answer's JSON object, parsed; 0 (and the answer failed) when out
+   of memory or, with 'what', when it is not a JSON object. */
+static jv object_of(ans_answer *a, const char *s, size_t n, const char *what)
 {
     jv_parser *J = ans_json(a);
     if (!J) {
         ans_fail(a, RV_FAIL_ERROR, "out of memory");
         return 0;
     }
-    jv o = jv_parse_want(J, s, n, 0, want);
+    jv o = jv_parse(J, s, n, 0);
     if (jv_typeof(J, o) != JV_OBJECT) {
         if (ans_is_html(s, n) && what[0] == 't')
             ans_fail(a, RV_FAIL_MALFORMED, "the provider answered an HTML page, not JSON");
@@ -363,7 +362,7 @@ static jv object_of(ans_answer *a, const char *s, size_t n, const char *what, co
 
 void oa_parse(ans_answer *a, const char *body, size_t n)
 {
-    jv o = object_of(a, body, n, "the answer", NULL);
+    jv o = object_of(a, body, n, "the answer");
     if (!o)
         return;
     const jv_parser *J = a->json;
@@ -391,18 +390,6 @@ void oa_parse(ans_answer *a, const char *body, size_t n)
     a->ended = 1;
 }
 
-/* What oa_event() reads of an event, and nothing else: the error, the
-   model and id, of each choice the delta's text, refusal and tool calls,
-   the finish reason and the tokens' log-probabilities, and the usage. */
-static const jv_want delta_want[] = { JV_WANT("content", NULL), JV_WANT("refusal", NULL),
-                                      JV_WANT("tool_calls", NULL), JV_WANT_END };
-static const jv_want token_want[] = { JV_WANT("logprob", NULL), JV_WANT_END };
-static const jv_want logprobs_want[] = { JV_WANT("content", token_want), JV_WANT_END };
-static const jv_want choice_want[] = { JV_WANT("delta", delta_want), JV_WANT("finish_reason", NULL),
-                                       JV_WANT("logprobs", logprobs_want), JV_WANT_END };
-static const jv_want event_want[] = { JV_WANT("error", NULL), JV_WANT("model", NULL), JV_WANT("id", NULL),
-                                      JV_WANT("choices", choice_want), JV_WANT("usage", NULL), JV_WANT_END };
-
 void oa_event(ans_answer *a, const char *data, size_t n)
 {
     if (a->failed)
@@ -415,7 +402,7 @@ void oa_event(ans_answer *a, const char *data, size_t n)
         ans_fail(a, RV_FAIL_MALFORMED, "an event after the end of the stream");
         return;
     }
-    jv o = object_of(a, data, n, "a stream event", event_want);
+    jv o = object_of(a, data, n, "a stream event");
     if (!o)
         return;
     const jv_parser *J = a->json;
