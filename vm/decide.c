@@ -123,6 +123,16 @@ static void abandon(rv_vm *vm)
     vm->state = VS_IDLE;
 }
 
+void vm_release(rv_vm *vm)
+{
+    abandon(vm);
+    vm_feed_reset(vm);
+    vm_mem_reset(vm);
+    vm->req = NULL;
+    vm->obs = NULL;
+    vm->obs_ud = NULL;
+}
+
 void vm_free(rv_vm *vm)
 {
     if (!vm)

@@ -405,6 +405,12 @@ typedef struct {
    may be NULL; both are borrowed and must outlive the VM. */
 rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang);
 void vm_free(rv_vm *vm);
+/* End the VM's request without freeing it, so that a pool can start the
+   next one on it: a decision left at RV_CALL is abandoned as vm_free
+   would (its reservation released), and the request's memory is given
+   back (but the first block), and the observer is removed.  The
+   request, the result and the texts are invalid afterwards. */
+void vm_release(rv_vm *vm);
 void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud);
 
 /* Start deciding 'req' for 'agent' (an agent index).  'opts' may be NULL. */

@@ -18,6 +18,8 @@
 #include "drive.h"
 #include "log.h"
 #include "mem.h"
+#include "numfmt.h"
+#include "series.h"
 #include "wpol.h"
 
 typedef struct {
@@ -28,9 +30,10 @@ typedef struct {
     rv_request *req;
     rv_meta *meta;              /* the routing hints, headers first (owned), or NULL */
     char *hints;                /* their keys and values (owned) */
-    rv_vm *vm;
+    se_cache *met;              /* the worker's series for this policy (x->wp's) */
+    wp_vm *pv;                  /* the VM and its environment, from the state's pool */
+    rv_vm *vm;                  /* pv->vm */
     dr_req *d;
-    wp_env env;
     uint32_t agent;
     int stream, started;
     int64_t start_us, first_out_us;     /* monotonic */
@@ -50,13 +53,18 @@ static void count_error(sv_worker *w, int status, const char *type)
 }
 
 /* "name: value" with every byte outside printable ASCII replaced: names
-   come from the policy, and a crafted .rbc must not inject a header. */
+   come from the policy, and a crafted .rbc must not inject a header.
+   Truncated to 'size' - 1 bytes. */
 static const char *header(char *buf, size_t size, const char *name, const char *value)
 {
-    size_t at = (size_t)snprintf(buf, size, "%s: ", name);
+    size_t at = 0;
+    for (const char *n = name; *n && at + 3 < size; n++)
+        buf[at++] = *n;
+    buf[at++] = ':';
+    buf[at++] = ' ';
     for (const char *v = value; *v && at + 1 < size; v++)
         buf[at++] = (*v >= 0x20 && *v < 0x7f) ? *v : '?';
-    buf[at < size ? at : size - 1] = 0;
+    buf[at] = 0;
     return buf;
 }
 
@@ -71,17 +79,6 @@ static void refuse(sv_worker *w, hs_req *r, int status, const char *type, const 
     const char *hdrs[1] = { reqid ? header(h, sizeof h, "x-request-id", reqid) : NULL };
     hs_respond(r, status, "application/json", hdrs, reqid ? 1 : 0, b ? b : "", b ? n : 0);
     free(b);
-}
-
-/* Picodollars as dollars, exact, without trailing zeros ("0.000034"). */
-static void dollars(char *buf, size_t size, int64_t pd)
-{
-    if (pd < 0)
-        pd = 0;
-    int n = snprintf(buf, size, "%lld.%012lld", (long long)(pd / 1000000000000ll),
-                     (long long)(pd % 1000000000000ll));
-    while (n > 2 && buf[n - 1] == '0' && buf[n - 2] != '.')
-        buf[--n] = 0;
 }
 
 static const char *model_name(const rv_program *p, uint32_t m)
@@ -100,13 +97,13 @@ static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int 
     if (res->model < x->p->nmodel)
         h[n] = header(buf[n], 160, "x-routevm-model", model_name(x->p, res->model)), n++;
     if (res->rule < x->p->nrule) {
-        char num[16];
-        snprintf(num, sizeof num, "%u", x->p->rules[res->rule].number);
+        char num[NF_MAX];
+        nf_u64(num, x->p->rules[res->rule].number);
         h[n] = header(buf[n], 160, "x-routevm-rule", num), n++;
     }
     if (cost) {
-        char d[40];
-        dollars(d, sizeof d, res->cost);
+        char d[NF_MAX];
+        nf_dollars(d, res->cost);
         h[n] = header(buf[n], 160, "x-routevm-cost", d), n++;
     }
     return n;
@@ -114,62 +111,45 @@ static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int 
 
 /* ---------------------------------------------------------------- metrics, trace, log */
 
-static void count_calls(ch_req *x, const char *agent)
+static void count_calls(ch_req *x)
 {
-    static const char *const cls[5] = { "input", "output", "cache_read", "cache_write", "reasoning" };
     const rv_result *res = vm_result(x->vm);
-    mt_set *m = x->w->met;
-    char s[300], rule[16];
-    if (res->rule < x->p->nrule)
-        snprintf(rule, sizeof rule, "%u", x->p->rules[res->rule].number);
-    else
-        snprintf(rule, sizeof rule, "none");
     for (uint32_t i = 0; i < res->nattempts; i++) {
         const rv_attempt *a = &res->attempts[i];
         if (!a->made)
             continue;
-        const char *mn = model_name(x->p, a->model);
-        const int64_t v[5] = { a->usage.input, a->usage.output, a->usage.cache_read, a->usage.cache_write,
-                               a->usage.reasoning };
-        for (int k = 0; k < 5; k++)
+        const int64_t v[SE__CLASSES] = { a->usage.input, a->usage.output, a->usage.cache_read, a->usage.cache_write,
+                                         a->usage.reasoning };
+        for (int k = 0; k < SE__CLASSES; k++)
             if (v[k] > 0)
-                mt_add(m, mt_series(s, sizeof s, "routevm_tokens_total", "agent", agent, "model", mn, "class", cls[k],
-                                    NULL), v[k]);
+                mt_inc(se_tokens(x->met, x->agent, a->model, (se_class)k), v[k]);
         if (a->cost > 0)
-            mt_add(m, mt_series(s, sizeof s, "routevm_cost_picodollars_total", "agent", agent, "model", mn, "rule",
-                                rule, NULL), a->cost);
+            mt_inc(se_cost(x->met, x->agent, a->model, res->rule), a->cost);
     }
 }
 
 /* Everything counted once a request ends: 'status' sent (0 when the
    client went away), the decision's outcome. */
-static void account(ch_req *x, int status, rv_status st, const char *outcome)
+static void account(ch_req *x, int status, rv_status st, se_outcome outcome)
 {
     sv_worker *w = x->w;
     const rv_result *res = vm_result(x->vm);
-    const char *agent = rv_str(x->p, x->p->agents[x->agent].name);
-    char s[300], rule[16];
     if (status)
-        api_count(w, "chat", status);
-    if (res->rule < x->p->nrule)
-        snprintf(rule, sizeof rule, "%u", x->p->rules[res->rule].number);
-    else
-        snprintf(rule, sizeof rule, "none");
-    mt_add(w->met, mt_series(s, sizeof s, "routevm_chat_requests_total", "agent", agent, "model",
-                             res->model < x->p->nmodel ? model_name(x->p, res->model) : "none", "rule", rule,
-                             "outcome", outcome, NULL), 1);
-    count_calls(x, agent);
+        mt_inc(se_status(x->met, status), 1);
+    mt_inc(se_chat(x->met, x->agent, res->model < x->p->nmodel ? res->model : RV_NONE,
+                   res->rule < x->p->nrule ? res->rule : RV_NONE, outcome), 1);
+    count_calls(x);
     if (st == RV_FAILED && res->failure == RV_FAIL_STREAMED)
         mt_add(w->met, "routevm_streams_broken_total", 1);
     int64_t now = hs_now_us(), total = now - x->start_us, upstream = 0;
-    mt_hist(w->met, MT_H_REQUEST, "agent", agent, total);
+    mt_hist_at(se_hist(x->met, MT_H_REQUEST, x->agent), total);
     if (status == 200)
-        mt_hist(w->met, MT_H_TTFT, "agent", agent, x->first_out_us > 0 ? x->first_out_us - x->start_us : total);
+        mt_hist_at(se_hist(x->met, MT_H_TTFT, x->agent), x->first_out_us > 0 ? x->first_out_us - x->start_us : total);
     for (uint32_t i = 0; i < res->nattempts; i++)
         if (res->attempts[i].made && res->attempts[i].latency_us > 0)
             upstream += res->attempts[i].latency_us + (res->attempts[i].backoff_us > 0 ? res->attempts[i].backoff_us : 0);
-    mt_hist(w->met, MT_H_OVERHEAD, NULL, NULL, total > upstream ? total - upstream : 0);
-    mt_hist(w->met, MT_H_DECISION, NULL, NULL, dr_decide_us(x->d));
+    mt_hist_at(se_hist(x->met, MT_H_OVERHEAD, RV_NONE), total > upstream ? total - upstream : 0);
+    mt_hist_at(se_hist(x->met, MT_H_DECISION, RV_NONE), dr_decide_us(x->d));
     sv_app *a = w->app;
     if (a->trace) {
         pthread_mutex_lock(&a->trace_mu);
@@ -182,9 +162,9 @@ static void account(ch_req *x, int status, rv_status st, const char *outcome)
         lg_line l;
         lg_begin(&l, "info", "chat");
         lg_str(&l, "request", x->reqid);
-        lg_str(&l, "agent", agent);
+        lg_str(&l, "agent", rv_str(x->p, x->p->agents[x->agent].name));
         lg_str(&l, "model", res->model < x->p->nmodel ? model_name(x->p, res->model) : "");
-        lg_str(&l, "outcome", outcome);
+        lg_str(&l, "outcome", se_outcome_names[outcome]);
         lg_int(&l, "status", status);
         lg_int(&l, "cost_picodollars", res->cost);
         lg_int(&l, "us", total);
@@ -197,7 +177,7 @@ static void account(ch_req *x, int status, rv_status st, const char *outcome)
 static void req_free_all(ch_req *x)
 {
     dr_free(x->d);
-    vm_free(x->vm);             /* releases a reservation a dropped call still held */
+    wp_vm_put(x->wp, x->pv);    /* releases a reservation a dropped call still held */
     req_free(x->req);
     free(x->meta);
     free(x->hints);
@@ -221,8 +201,8 @@ static void start_stream(ch_req *x)
 /* The end of a stream: the request's cost as the announced trailer. */
 static void end_stream(ch_req *x)
 {
-    char d[40], line[80];
-    dollars(d, sizeof d, vm_result(x->vm)->cost);
+    char d[NF_MAX], line[80];
+    nf_dollars(d, vm_result(x->vm)->cost);
     const char *t[1] = { header(line, sizeof line, "x-routevm-cost", d) };
     hs_stream_end(x->r, t, 1);
 }
@@ -246,40 +226,35 @@ static int on_out(void *ud, const char *p, size_t n)
 static void on_call(void *ud, const rv_call *c)
 {
     ch_req *x = ud;
-    x->env.model = model_name(x->p, c->model);
-    char s[200];
-    mt_add(x->w->met, mt_series(s, sizeof s, "routevm_upstream_calls_total", "model", x->env.model, NULL), 1);
+    x->pv->env.model = model_name(x->p, c->model);
+    mt_inc(se_calls(x->met, c->model < x->p->nmodel ? c->model : RV_NONE), 1);
 }
 
 static void on_call_end(void *ud, const rv_call *c, const rv_outcome *o)
 {
     ch_req *x = ud;
-    char s[300], wk[12];
-    const char *mn = model_name(x->p, c->model);
-    x->env.model = mn;
+    uint32_t m = c->model < x->p->nmodel ? c->model : RV_NONE;
+    x->pv->env.model = model_name(x->p, c->model);
     if (!o->ok) {
         rv_failure f = o->failure > RV_FAIL_NONE && o->failure < RV_FAIL__COUNT ? o->failure : RV_FAIL_ERROR;
-        mt_add(x->w->met, mt_series(s, sizeof s, "routevm_upstream_errors_total", "model", mn, "class",
-                                    rv_failure_names[f], NULL), 1);
+        mt_inc(se_upstream_error(x->met, m, f), 1);
     }
     /* the gauge moves by the change (the series appears with the model's
        first call, closed or not) */
     uint8_t now = hl_state(x->wp->health, c->model).circuit;
-    if (c->model < x->p->nmodel) {
-        snprintf(wk, sizeof wk, "%d", x->w->id);
-        mt_add(x->w->met, mt_series(s, sizeof s, "routevm_circuit_state", "model", mn, "worker", wk, NULL),
-               (int64_t)now - x->wp->circuit[c->model]);
-        x->wp->circuit[c->model] = now;
+    if (m != RV_NONE) {
+        mt_inc(se_circuit(x->met, m), (int64_t)now - x->wp->circuit[m]);
+        x->wp->circuit[m] = now;
     }
 }
 
 static void on_done(void *ud, rv_status st)
 {
     ch_req *x = ud;
-    const char *outcome = st == RV_DONE ? "answered" : st == RV_DENIED ? "denied" : "failed";
+    se_outcome outcome = st == RV_DONE ? SE_ANSWERED : st == RV_DENIED ? SE_DENIED : SE_FAILED;
     if (!x->r) {                /* the client went away while we wrote */
         mt_add(x->w->met, "routevm_client_disconnects_total", 1);
-        account(x, 0, st, "disconnected");
+        account(x, 0, st, SE_DISCONNECTED);
         req_free_all(x);
         return;
     }
@@ -330,7 +305,7 @@ static void on_abort(void *ud)
     x->r = NULL;
     dr_cancel(x->d);
     mt_add(x->w->met, "routevm_client_disconnects_total", 1);
-    account(x, 0, vm_result(x->vm)->status, "disconnected");
+    account(x, 0, vm_result(x->vm)->status, SE_DISCONNECTED);
     req_free_all(x);
 }
 
@@ -416,9 +391,9 @@ static int parse(ch_req *x, hs_req *r, const ky_key *key)
 static int start_vm(ch_req *x)
 {
     sv_worker *w = x->w;
-    wp_env_init(&x->env, x->wp, w->app->ledger, x->reqid);
-    if (!(x->vm = vm_new(&x->wp->sp->img, &x->env.env, x->wp->lang)))
+    if (!(x->pv = wp_vm_get(x->wp, w->app->ledger, x->reqid)))
         return -1;
+    x->vm = x->pv->vm;
     dr_opts o = { .p = x->p, .vm = x->vm, .eng = ce_engine(w->ce), .health = x->wp->health, .stream = x->stream,
                   .caller = x->caller.budget_day || x->caller.budget_request ? &x->caller : NULL };
     dr_handler h = { on_out, on_call, on_call_end, on_done };
@@ -446,6 +421,14 @@ void ch_request(sv_worker *w, hs_req *r)
     x->w = w;
     x->p = x->wp->sp->p;
     x->start_us = r->start_us;
+    if (!x->wp->series)
+        x->wp->series = se_new(w->met, x->p, w->id);
+    if (!(x->met = x->wp->series)) {
+        sv_keys_unref(keys);
+        req_free_all(x);
+        refuse(w, r, 500, "api_error", "internal_error", "out of memory", NULL);
+        return;
+    }
     sv_request_id(w, x->reqid, sizeof x->reqid);
     if (key) {
         snprintf(x->keyname, sizeof x->keyname, "%s", ky_name(key));

@@ -4,7 +4,14 @@
    dense integers), so finding a socket's event is one load.  An event is
    replaced, never modified, when libcurl changes what it waits for; one
    freed from inside its own callback (libcurl dropping a socket while
-   handling it) is safe in libevent 2. */
+   handling it) is safe in libevent 2.
+
+   A timer asked for "now" (libcurl does so for every transfer it is
+   given) is run in the loop's current round (event_active) rather than
+   armed with a zero timeout, which would cost the loop one more
+   epoll_wait before running it; once per round, so that an engine
+   asking again from its own timer callback cannot keep the loop from
+   its sockets. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +24,7 @@ struct ce_loop {
     struct event_base *base;
     hc_engine *eng;
     struct event *timer;
+    int in_timer;               /* inside on_timer: a "now" goes through the loop */
     struct event **fdev;        /* per fd: its event, or NULL */
     int nfdev;
 };
@@ -29,7 +37,10 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
-    hc_on_timer(((ce_loop *)arg)->eng);
+    ce_loop *l = arg;
+    l->in_timer = 1;
+    hc_on_timer(l->eng);
+    l->in_timer = 0;
 }
 
 static void drop(ce_loop *l, int fd)
@@ -73,6 +84,11 @@ static void timer(void *ud, int64_t after_us)
     ce_loop *l = ud;
     if (after_us < 0) {
         evtimer_del(l->timer);
+        return;
+    }
+    if (after_us == 0 && !l->in_timer) {
+        evtimer_del(l->timer);
+        event_active(l->timer, EV_TIMEOUT, 0);
         return;
     }
     struct timeval tv = { (time_t)(after_us / 1000000), (suseconds_t)(after_us % 1000000) };

@@ -35,6 +35,7 @@
 #include "http.h"
 #include "jsonw.h"
 #include "mem.h"
+#include "numfmt.h"
 
 #define LINGER_US 2000000       /* keep reading after an error response, at most this long */
 #define LINGER_BYTES (1u << 20) /* ... and this many bytes */
@@ -48,6 +49,8 @@ typedef struct hs_conn {
     struct hs_conn *prev, *next;
     struct bufferevent *bev;
     struct event *timer;
+    struct event *flush;        /* activated by hand: write what the output holds (flush_soon) */
+    int write_on;               /* watching for writability: the output holds what the socket refused */
     http_parser hp;
     cstate state;
     int spare, keep_alive, resume, in_parse, streaming, first, out_wait;
@@ -93,6 +96,7 @@ struct hs_server {
 
 static const http_parser_settings settings;
 static void conn_close(hs_conn *c, int abort_app);
+static void flush_out(hs_conn *c);
 static void parse_input(hs_conn *c);
 static void arm_timer(hs_conn *c);
 
@@ -465,6 +469,7 @@ static int on_headers(http_parser *hp)
         }
         static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
         bufferevent_write(c->bev, cont, sizeof cont - 1);
+        flush_out(c);
     }
     c->state = C_BODY;
     int64_t now = hs_now_us();
@@ -517,27 +522,114 @@ static const http_parser_settings settings = {
 
 /* ---------------------------------------------------------------- responses */
 
-static void put_head(hs_conn *c, int status, const char *ctype, const char *const *headers, size_t nheaders,
-                     long long clen)
+/* Output goes to the socket at once, without waiting for the loop to
+   report it writable (which costs two epoll_ctl calls and a wait per
+   response); only what the socket refuses is left to the bufferevent,
+   whose write event (with its write-idle timeout: a slow reader) is
+   enabled just while it holds bytes.  A write error is left to it too:
+   its next attempt fails the same way and reports the connection dead
+   through on_event, outside the application's call. */
+static void flush_out(hs_conn *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", status, hs_reason(status), date_header(c->srv));
-    if (ctype)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-    if (clen >= 0)
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", clen);
-    else
-    {
+    if (c->write_on || evbuffer_get_length(out) == 0)
+        return;
+    /* a socket bufferevent keeps its output's start frozen so that only it
+       drains the buffer; it is unfrozen the same way for its own writes */
+    evbuffer_unfreeze(out, 1);
+    evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_freeze(out, 1);
+    if (evbuffer_get_length(out) > 0) {
+        c->write_on = 1;
+        bufferevent_enable(c->bev, EV_WRITE);
+    }
+}
+
+/* A stream's pieces: written once the loop's current round of callbacks
+   is over, so pieces produced together leave in one write. */
+static void flush_soon(hs_conn *c)
+{
+    if (!c->write_on)
+        event_active(c->flush, EV_TIMEOUT, 0);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    flush_out(arg);
+}
+
+/* A response is gathered here and handed to the output buffer in one
+   piece (one buffer chain, one iovec for the write), spilling only when
+   it does not fit. */
+typedef struct {
+    struct evbuffer *out;
+    size_t n;
+    char b[4096];
+} outbuf;
+
+static void ob_init(outbuf *o, hs_conn *c)
+{
+    o->out = bufferevent_get_output(c->bev);
+    o->n = 0;
+}
+
+static void ob_flush(outbuf *o)
+{
+    if (o->n)
+        evbuffer_add(o->out, o->b, o->n);
+    o->n = 0;
+}
+
+static void ob_put(outbuf *o, const char *p, size_t n)
+{
+    if (o->n + n > sizeof o->b) {
+        ob_flush(o);
+        if (n > sizeof o->b) {
+            evbuffer_add(o->out, p, n);
+            return;
+        }
+    }
+    memcpy(o->b + o->n, p, n);
+    o->n += n;
+}
+
+static void ob_str(outbuf *o, const char *s)
+{
+    ob_put(o, s, strlen(s));
+}
+
+/* The status line and headers; 'clen' < 0: chunked. */
+static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const char *const *headers,
+                     size_t nheaders, long long clen)
+{
+    char num[NF_MAX];
+    ob_put(o, "HTTP/1.1 ", 9);
+    ob_put(o, num, nf_u64(num, (uint64_t)status));
+    ob_put(o, " ", 1);
+    ob_str(o, hs_reason(status));
+    ob_put(o, "\r\nDate: ", 8);
+    ob_str(o, date_header(c->srv));
+    ob_put(o, "\r\n", 2);
+    if (ctype) {
+        ob_put(o, "Content-Type: ", 14);
+        ob_str(o, ctype);
+        ob_put(o, "\r\n", 2);
+    }
+    if (clen >= 0) {
+        ob_put(o, "Content-Length: ", 16);
+        ob_put(o, num, nf_u64(num, (uint64_t)clen));
+        ob_put(o, "\r\n", 2);
+    } else {
         static const char te[] = "Transfer-Encoding: chunked\r\nCache-Control: no-cache\r\n";
-        evbuffer_add(out, te, sizeof te - 1);
+        ob_put(o, te, sizeof te - 1);
     }
     if (!c->keep_alive)
-        evbuffer_add(out, "Connection: close\r\n", 19);
+        ob_put(o, "Connection: close\r\n", 19);
     for (size_t i = 0; i < nheaders; i++) {
-        evbuffer_add(out, headers[i], strlen(headers[i]));
-        evbuffer_add(out, "\r\n", 2);
+        ob_str(o, headers[i]);
+        ob_put(o, "\r\n", 2);
     }
-    evbuffer_add(out, "\r\n", 2);
+    ob_put(o, "\r\n", 2);
 }
 
 /* The request is answered: back to reading the next one, or close once
@@ -545,6 +637,7 @@ static void put_head(hs_conn *c, int status, const char *ctype, const char *cons
 static void end_request(hs_conn *c)
 {
     hs_server *s = c->srv;
+    flush_out(c);
     s->nbusy--;
     c->abort = NULL;
     c->streaming = 0;
@@ -560,6 +653,10 @@ static void end_request(hs_conn *c)
     http_parser_pause(&c->hp, 0);
     if (c->in_parse)
         return;             /* parse_input's loop goes on */
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0) {
+        arm_timer(c);       /* nothing pipelined: the keep-alive wait */
+        return;
+    }
     c->resume = 1;
     event_active(c->timer, EV_TIMEOUT, 0);
 }
@@ -568,9 +665,12 @@ void hs_respond(hs_req *r, int status, const char *ctype, const char *const *hea
                 const char *body, size_t len)
 {
     hs_conn *c = r->conn;
-    put_head(c, status, ctype, headers, nheaders, (long long)len);
+    outbuf o;
+    ob_init(&o, c);
+    put_head(c, &o, status, ctype, headers, nheaders, (long long)len);
     if (len && r->method != HS_HEAD)
-        evbuffer_add(bufferevent_get_output(c->bev), body, len);
+        ob_put(&o, body, len);
+    ob_flush(&o);
     end_request(c);
 }
 
@@ -587,7 +687,11 @@ void hs_stream_start(hs_req *r, int status, const char *ctype, const char *const
 {
     hs_conn *c = r->conn;
     c->streaming = 1;
-    put_head(c, status, ctype, headers, nheaders, -1);
+    outbuf o;
+    ob_init(&o, c);
+    put_head(c, &o, status, ctype, headers, nheaders, -1);
+    ob_flush(&o);
+    flush_soon(c);
 }
 
 int hs_stream_write(hs_req *r, const char *data, size_t len)
@@ -601,9 +705,14 @@ int hs_stream_write(hs_req *r, const char *data, size_t len)
         conn_close(c, 1);
         return -1;
     }
-    evbuffer_add_printf(out, "%zx\r\n", len);
+    char size[NF_MAX + 2];
+    size_t n = nf_hex(size, len, 1);
+    size[n++] = '\r';
+    size[n++] = '\n';
+    evbuffer_add(out, size, n);
     evbuffer_add(out, data, len);
     evbuffer_add(out, "\r\n", 2);
+    flush_soon(c);
     return 0;
 }
 
@@ -656,13 +765,19 @@ static void answer_error(hs_conn *c)
     size_t n = 0;
     char *b = hs_error_body(c->err_msg, hs_error_type(c->err_status), c->err_code, NULL, &n);
     c->keep_alive = 0;
-    put_head(c, c->err_status, "application/json", NULL, 0, (long long)(b ? n : 0));
+    outbuf o;
+    ob_init(&o, c);
+    put_head(c, &o, c->err_status, "application/json", NULL, 0, (long long)(b ? n : 0));
     if (b)
-        evbuffer_add(bufferevent_get_output(c->bev), b, n);
+        ob_put(&o, b, n);
+    ob_flush(&o);
     free(b);
     c->state = C_LINGER;
     c->deadline = hs_now_us() + LINGER_US;
     evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    flush_out(c);
+    if (!c->write_on)           /* all out already: on_write will not come */
+        shutdown(bufferevent_getfd(c->bev), SHUT_WR);
     arm_timer(c);
 }
 
@@ -876,6 +991,9 @@ static void on_read(struct bufferevent *bev, void *arg)
 static void on_write(struct bufferevent *bev, void *arg)
 {
     hs_conn *c = arg;
+    /* drained: stop watching for writability until a write is refused again */
+    bufferevent_disable(bev, EV_WRITE);
+    c->write_on = 0;
     if (c->out_wait) {
         c->out_wait = 0;
         parse_input(c);
@@ -915,6 +1033,7 @@ static void conn_close(hs_conn *c, int abort_app)
     atomic_fetch_sub(&s->shared->conns, 1);
     bufferevent_free(c->bev);
     event_free(c->timer);
+    event_free(c->flush);
     free(c->arena);
     free(c->hdr);
     free(c->hview);
@@ -940,7 +1059,10 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     hs_conn *c = mem_calloc(1, sizeof *c);
     struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     struct event *t = bev ? evtimer_new(s->base, on_timer, c) : NULL;
-    if (!t) {
+    struct event *fl = t ? event_new(s->base, -1, 0, on_flush, c) : NULL;
+    if (!fl) {
+        if (t)
+            event_free(t);
         if (bev)
             bufferevent_free(bev);
         else
@@ -952,6 +1074,7 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     c->srv = s;
     c->bev = bev;
     c->timer = t;
+    c->flush = fl;
     c->spare = n > s->lim.max_conns;
     c->first = 1;
     c->state = C_IDLE;
@@ -967,7 +1090,8 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     bufferevent_setwatermark(bev, EV_READ, 0, s->lim.max_head + 4096);
     struct timeval wt = { (time_t)(s->lim.write_idle_us / 1000000), (suseconds_t)(s->lim.write_idle_us % 1000000) };
     bufferevent_set_timeouts(bev, NULL, &wt);
-    bufferevent_enable(bev, EV_READ | EV_WRITE);
+    bufferevent_disable(bev, EV_WRITE);   /* enabled by default; only while output waits (flush_out) */
+    bufferevent_enable(bev, EV_READ);
     arm_timer(c);
 }
 

@@ -1,7 +1,12 @@
 /* Metrics; see metrics.h.  A set is an open-addressing hash table of
-   series text -> value plus the fixed histograms, under one mutex. */
+   series text -> counter plus the fixed histograms.  The mutex guards
+   the table and the histograms' label lists (what a scrape walks); the
+   counts themselves are atomics that never move (counters live in
+   blocks that are never reallocated), so counting through a counter or
+   a histogram slot a worker already holds takes no lock. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +15,13 @@
 #include "mem.h"
 #include "metrics.h"
 
-typedef struct { char *key; int64_t v; } cell;
+typedef struct { char *key; mt_counter *v; } cell;
+
+#define VBLOCK 256              /* counters per block */
+typedef struct vblock {
+    struct vblock *next;
+    mt_counter v[VBLOCK];
+} vblock;
 
 /* Upper bounds of histogram buckets, microseconds. */
 static const int64_t lat_bounds[] = { 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000,
@@ -37,17 +48,24 @@ static const struct {
 
 #define HLABELS 16              /* label values per histogram */
 
+struct mt_hslot {
+    mt_histid id;
+    _Atomic uint64_t counts[MAXB + 1];
+    _Atomic int64_t sum_us;
+};
+
 typedef struct {
     char lval[HLABELS][64];
     uint32_t nl;
-    uint64_t counts[HLABELS][MAXB + 1];
-    int64_t sum_us[HLABELS];
+    mt_hslot slot[HLABELS];
 } hist;
 
 struct mt_set {
     pthread_mutex_t mu;
     cell *cells;
     size_t n, cap;
+    vblock *blocks;             /* counters; the first has 'vused' of them taken */
+    size_t vused;
     hist h[MT_H__COUNT];
     char hkey[MT_H__COUNT][32];
 };
@@ -87,6 +105,10 @@ void mt_free(mt_set *s)
     for (size_t i = 0; i < s->cap; i++)
         free(s->cells[i].key);
     free(s->cells);
+    for (vblock *b = s->blocks, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -124,25 +146,44 @@ static cell *slot(mt_set *s, const char *key)
             return &s->cells[j];
         j = (j + 1) & (s->cap - 1);
     }
+    if (!s->blocks || s->vused == VBLOCK) {
+        vblock *b = mem_calloc(1, sizeof *b);
+        if (!b)
+            return NULL;
+        b->next = s->blocks;
+        s->blocks = b;
+        s->vused = 0;
+    }
     char *k = mem_strndup(key, strlen(key));
     if (!k)
         return NULL;
     s->cells[j].key = k;
-    s->cells[j].v = 0;
+    s->cells[j].v = &s->blocks->v[s->vused++];
+    atomic_init(s->cells[j].v, 0);
     s->n++;
     return &s->cells[j];
 }
 
-void mt_add(mt_set *s, const char *series, int64_t v)
+mt_counter *mt_counter_of(mt_set *s, const char *series)
 {
     pthread_mutex_lock(&s->mu);
     cell *c = slot(s, series);
-    if (c)
-        c->v += v;
     pthread_mutex_unlock(&s->mu);
+    return c ? c->v : NULL;
 }
 
-void mt_hist(mt_set *s, mt_histid id, const char *lkey, const char *lval, int64_t us)
+void mt_inc(mt_counter *c, int64_t v)
+{
+    if (c)
+        atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+void mt_add(mt_set *s, const char *series, int64_t v)
+{
+    mt_inc(mt_counter_of(s, series), v);
+}
+
+mt_hslot *mt_hist_slot(mt_set *s, mt_histid id, const char *lkey, const char *lval)
 {
     pthread_mutex_lock(&s->mu);
     hist *h = &s->h[id];
@@ -154,16 +195,29 @@ void mt_hist(mt_set *s, mt_histid id, const char *lkey, const char *lval, int64_
         snprintf(h->lval[i], sizeof h->lval[i], "%s", lv);
         if (lkey)
             snprintf(s->hkey[id], sizeof s->hkey[id], "%s", lkey);
+        h->slot[i].id = id;
         h->nl++;
     }
-    if (i < h->nl) {
-        size_t b = 0;
-        while (b < hists[id].nb && us > hists[id].bounds[b])
-            b++;
-        h->counts[i][b]++;
-        h->sum_us[i] += us;
-    }
+    mt_hslot *sl = i < h->nl ? &h->slot[i] : NULL;
     pthread_mutex_unlock(&s->mu);
+    return sl;
+}
+
+void mt_hist_at(mt_hslot *sl, int64_t us)
+{
+    if (!sl)
+        return;
+    const int64_t *bounds = hists[sl->id].bounds;
+    size_t b = 0, nb = hists[sl->id].nb;
+    while (b < nb && us > bounds[b])
+        b++;
+    atomic_fetch_add_explicit(&sl->counts[b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sl->sum_us, us, memory_order_relaxed);
+}
+
+void mt_hist(mt_set *s, mt_histid id, const char *lkey, const char *lval, int64_t us)
+{
+    mt_hist_at(mt_hist_slot(s, id, lkey, lval), us);
 }
 
 /* Append 'v' escaped as a label value. */
@@ -187,6 +241,13 @@ char *mt_series(char *buf, size_t size, const char *name, ...)
 {
     va_list ap;
     va_start(ap, name);
+    mt_vseries(buf, size, name, ap);
+    va_end(ap);
+    return buf;
+}
+
+char *mt_vseries(char *buf, size_t size, const char *name, va_list ap)
+{
     size_t at = (size_t)snprintf(buf, size, "%s", name);
     if (at >= size)
         at = size - 1;
@@ -207,7 +268,6 @@ char *mt_series(char *buf, size_t size, const char *name, ...)
         buf[at++] = '}';
         buf[at] = 0;
     }
-    va_end(ap);
     return buf;
 }
 
@@ -262,8 +322,8 @@ static void render_hist(FILE *f, mt_set *const *sets, size_t n, mt_histid id)
             for (uint32_t i = 0; i < h->nl; i++)
                 if (!strcmp(h->lval[i], seen[j])) {
                     for (size_t b = 0; b <= hists[id].nb; b++)
-                        cnt[b] += h->counts[i][b];
-                    sum += h->sum_us[i];
+                        cnt[b] += atomic_load_explicit(&h->slot[i].counts[b], memory_order_relaxed);
+                    sum += atomic_load_explicit(&h->slot[i].sum_us, memory_order_relaxed);
                 }
         }
         char lab[160] = "";
@@ -299,7 +359,7 @@ char *mt_render(mt_set *const *sets, size_t n, const char *extra, size_t *len)
             if (sets[k]->cells[i].key) {
                 cell *c = slot(all, sets[k]->cells[i].key);
                 if (c)
-                    c->v += sets[k]->cells[i].v;
+                    mt_inc(c->v, atomic_load_explicit(sets[k]->cells[i].v, memory_order_relaxed));
             }
         pthread_mutex_unlock(&sets[k]->mu);
     }
@@ -327,7 +387,7 @@ char *mt_render(mt_set *const *sets, size_t n, const char *extra, size_t *len)
             fprintf(f, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)nl, flat[i].key, help, (int)nl, flat[i].key, type);
         prev = flat[i].key;
         prev_len = nl;
-        fprintf(f, "%s %lld\n", flat[i].key, (long long)flat[i].v);
+        fprintf(f, "%s %lld\n", flat[i].key, (long long)atomic_load(flat[i].v));
     }
     for (size_t k = 0; k < n; k++)
         pthread_mutex_lock(&sets[k]->mu);

@@ -23,6 +23,7 @@
 #include "curlev.h"
 #include "log.h"
 #include "mem.h"
+#include "numfmt.h"
 #include "serve.h"
 #include "wpol.h"
 
@@ -88,7 +89,18 @@ static void install_keys(sv_app *a, sv_keys *k)
 
 void sv_request_id(sv_worker *w, char *buf, size_t size)
 {
-    snprintf(buf, size, "req-%s%02x%08llx", w->app->idprefix, w->id & 0xff, (unsigned long long)++w->seq);
+    /* "req-" PREFIX WORKER(2 hex) SEQ(at least 8 hex): at most 4 + 12 + 2 + 16 bytes */
+    char t[4 + sizeof w->app->idprefix + 2 + NF_MAX];
+    size_t pl = strlen(w->app->idprefix), n = 4 + pl;
+    memcpy(t, "req-", 4);
+    memcpy(t + 4, w->app->idprefix, pl);
+    n += nf_hex(t + n, (uint64_t)(w->id & 0xff), 2);
+    n += nf_hex(t + n, ++w->seq, 8);
+    if (size) {
+        size_t k = n < size ? n : size - 1;
+        memcpy(buf, t, k);
+        buf[k] = 0;
+    }
 }
 
 /* ---------------------------------------------------------------- options */

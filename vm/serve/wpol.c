@@ -3,14 +3,28 @@
 #include <stdlib.h>
 
 #include "mem.h"
+#include "series.h"
 #include "wpol.h"
+
+#define POOL_MAX 64             /* idle VMs kept per state */
+
+static void vm_drop(wp_vm *v)
+{
+    vm_free(v->vm);
+    free(v);
+}
 
 static void wp_free(wp_state *s)
 {
+    for (wp_vm *v = s->pool, *next; v; v = next) {
+        next = v->next;
+        vm_drop(v);
+    }
     hl_free(s->health);
     memenv_free(s->env);
     bi_lang_free(s->lang);
     free(s->circuit);
+    se_free(s->series);
     sp_unref(s->sp);
     free(s);
 }
@@ -99,4 +113,41 @@ void wp_env_init(wp_env *e, wp_state *s, ld_ledger *ledger, const char *request_
     e->ledger = ledger;
     e->request_id = request_id;
     e->model = NULL;
+}
+
+/* ---------------------------------------------------------------- the VM pool */
+
+wp_vm *wp_vm_get(wp_state *s, ld_ledger *ledger, const char *request_id)
+{
+    wp_vm *v = s->pool;
+    if (v) {
+        s->pool = v->next;
+        s->npool--;
+        wp_env_init(&v->env, s, ledger, request_id);
+        return v;
+    }
+    if (!(v = mem_calloc(1, sizeof *v)))
+        return NULL;
+    wp_env_init(&v->env, s, ledger, request_id);
+    if (!(v->vm = vm_new(&s->sp->img, &v->env.env, s->lang))) {
+        free(v);
+        return NULL;
+    }
+    return v;
+}
+
+void wp_vm_put(wp_state *s, wp_vm *v)
+{
+    if (!v)
+        return;
+    vm_release(v->vm);          /* settles through v->env: its request id is still valid */
+    if (s->npool >= POOL_MAX) {
+        vm_drop(v);
+        return;
+    }
+    v->env.request_id = NULL;
+    v->env.model = NULL;
+    v->next = s->pool;
+    s->pool = v;
+    s->npool++;
 }

@@ -32,6 +32,10 @@ typedef struct wp_state {
     hl_health *health;
     bi_langdet *lang;           /* NULL unless the program calls lang() */
     uint8_t *circuit;           /* per model: the circuit state last reported to metrics */
+    struct se_cache *series;    /* the chat path's metric series (vm/serve/series.h), made by
+                                   the first request; NULL before */
+    struct wp_vm *pool;         /* idle VMs (wp_vm_get) and how many */
+    uint32_t npool;
 } wp_state;
 
 /* The state for policy 'sp' given the worker's current one '*cur' (which
@@ -53,5 +57,20 @@ typedef struct {
 } wp_env;
 
 void wp_env_init(wp_env *e, wp_state *s, ld_ledger *ledger, const char *request_id);
+
+/* A VM for one request on the state's policy, with the environment it
+   reads (wp_env_init done with 'ledger' and 'request_id', which is
+   borrowed until wp_vm_put).  VMs are kept per state and reused: making
+   one costs more than most decisions.  NULL when out of memory. */
+typedef struct wp_vm {
+    wp_env env;
+    rv_vm *vm;
+    struct wp_vm *next;
+} wp_vm;
+wp_vm *wp_vm_get(wp_state *s, ld_ledger *ledger, const char *request_id);
+/* The request is over: its decision is released (vm_release) and the VM
+   kept for the next request, or freed when the pool is full.  Accepts
+   NULL. */
+void wp_vm_put(wp_state *s, wp_vm *v);
 
 #endif
