@@ -4,7 +4,6 @@
    U+10FFFF) is written as its escape.  Layout follows jansson's dump
    (jansson.h JSON_COMPACT / JSON_INDENT), so a tree prints the same
    through either whenever its strings are UTF-8. */
-#include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +103,33 @@ void jw_discard(jw_writer *w)
     free(w->buf);
     w->buf = NULL;
     w->len = w->cap = 0;
+}
+
+void jw_clear(jw_writer *w)
+{
+    w->len = 0;
+    w->depth = 0;
+    w->err = 0;
+}
+
+const char *jw_data(const jw_writer *w, size_t *len)
+{
+    *len = 0;
+    if (w->out || w->err)
+        return NULL;
+    if (!w->buf)
+        return "";
+    *len = w->len;
+    return w->buf;
+}
+
+void jw_bytes(jw_writer *w, const char *s, size_t n)
+{
+    if (w->depth) {
+        w->err = -1;
+        return;
+    }
+    put(w, s, n);
 }
 
 /* Are the eight bytes at 's' all printable ASCII other than '"' and '\\'
@@ -246,11 +272,20 @@ void jw_string(jw_writer *w, const char *s, size_t n)
 
 void jw_cstring(jw_writer *w, const char *s) { jw_string(w, s, s ? strlen(s) : 0); }
 
+/* Decimal digits by hand: integers are written for every answer and
+   every stream chunk, where printf's format parsing costs more than the
+   rest of the number. */
 void jw_int(jw_writer *w, int64_t v)
 {
-    char buf[24];
+    char buf[24], *e = buf + sizeof buf, *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
     member(w);
-    put(w, buf, (size_t)snprintf(buf, sizeof buf, "%" PRId64, v));
+    put(w, p, (size_t)(e - p));
 }
 
 void jw_bool(jw_writer *w, int v)

@@ -46,6 +46,17 @@ char *jw_take(jw_writer *w, size_t *len);
 /* Release a memory writer's buffer without taking it (accepts any
    writer). */
 void jw_discard(jw_writer *w);
+/* Empty a memory writer for its next document, keeping its buffer (a
+   writer reused for many small documents allocates only as it grows). */
+void jw_clear(jw_writer *w);
+/* The bytes a memory writer holds so far, borrowed until its next write,
+   jw_clear, jw_take or jw_discard; NULL when a write failed or memory ran
+   out. */
+const char *jw_data(const jw_writer *w, size_t *len);
+/* Bytes around documents, outside any of them (a protocol's framing,
+   such as server-sent events' "data: "): only between documents, never
+   inside one (that sets 'err'). */
+void jw_bytes(jw_writer *w, const char *s, size_t n);
 void jw_object(jw_writer *w);
 void jw_array(jw_writer *w);
 void jw_end(jw_writer *w);              /* closes the innermost object or array */

@@ -38,6 +38,7 @@
 #include "ref/openai_ref.h"
 #include "ref/anthropic_ref.h"
 #include "ref/bedrock_ref.h"
+#include "sseread.h"
 
 static int failures, compared;
 
@@ -61,33 +62,7 @@ static const parsers REF = { ref_oa_parse, ref_oa_event, ref_oa_error, ref_an_pa
 
 static void sse_stream(const parsers *P, ans_answer *a, int anthropic, const char *p, size_t n)
 {
-    sse_decoder *d = sse_decoder_new(1u << 16);
-    an_stream s;
-    an_stream_init(&s);
-    sse_event ev;
-    while (n && !a->failed) {
-        size_t used = 0;
-        sse_status st = sse_feed(d, p, n, &used, &ev);
-        if (st < 0) {
-            ans_fail(a, RV_FAIL_MALFORMED, "bad stream");
-            break;
-        }
-        p += used;
-        n -= used;
-        if (st != SSE_EVENT)
-            break;
-        if (anthropic)
-            P->an_event(&s, a, ev.type, ev.type_len, ev.data, ev.data_len);
-        else
-            P->oa_event(a, ev.data, ev.data_len);
-    }
-    if (!a->failed && sse_finish(d, &ev) == SSE_EVENT) {
-        if (anthropic)
-            P->an_event(&s, a, ev.type, ev.type_len, ev.data, ev.data_len);
-        else
-            P->oa_event(a, ev.data, ev.data_len);
-    }
-    sse_decoder_free(d);
+    sr_answer(a, anthropic, p, n, P->oa_event, P->an_event);
 }
 
 static void es_stream(const parsers *P, ans_answer *a, const char *p, size_t n)

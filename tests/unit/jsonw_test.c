@@ -179,10 +179,48 @@ static void streaming(void)
     free(buf);
 }
 
+/* A memory writer reused for several documents with framing between
+   them (jw_clear, jw_bytes, jw_data), as the request driver writes a
+   stream's events. */
+static void reused(void)
+{
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    size_t n;
+    const char *p = jw_data(&w, &n);
+    check("reused: empty before the first write", p && n == 0, p ? p : "(null)", "");
+    char want[64], got[64], name[64];
+    for (int i = 0; i < 3; i++) {
+        jw_clear(&w);
+        jw_bytes(&w, "data: ", 6);
+        jw_object(&w);
+        jw_key(&w, "n");
+        jw_int(&w, i - 1);
+        jw_end(&w);
+        jw_bytes(&w, "\n\n", 2);
+        p = jw_data(&w, &n);
+        snprintf(want, sizeof want, "data: {\"n\":%d}\n\n", i - 1);
+        snprintf(got, sizeof got, "%.*s", p ? (int)n : 6, p ? p : "(null)");
+        snprintf(name, sizeof name, "reused: event %d, one document", i);
+        check(name, p && !strcmp(got, want), got, want);
+    }
+    jw_clear(&w);
+    jw_array(&w);
+    jw_bytes(&w, "x", 1);   /* framing inside a document */
+    p = jw_data(&w, &n);
+    check("reused: bytes inside a document are an error", !p, p ? p : "(null)", "(null)");
+    jw_clear(&w);
+    jw_int(&w, 7);
+    p = jw_data(&w, &n);
+    check("reused: usable again after the error", p && n == 1 && *p == '7', p ? p : "(null)", "7");
+    jw_discard(&w);
+}
+
 int main(void)
 {
     differential();
     not_utf8();
     streaming();
+    reused();
     return failures ? 1 : 0;
 }

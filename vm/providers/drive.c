@@ -5,8 +5,8 @@
    callback or in dr_start/dr_cancel, never inside libcurl or inside a
    pcall/httpc callback: those only record that something ended and arm
    the driver's one timer (held in the driver, so arming it cannot fail).
-   Output to the client is built with jansson and printed by the one JSON
-   writer. */
+   What the client receives is written by reply.c through the one JSON
+   writer: a stream's events into one memory writer the driver reuses. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +18,7 @@
 #include "drive.h"
 #include "jsonw.h"
 #include "pcall.h"
+#include "reply.h"
 #include "trace.h"
 
 #define TSTR 4          /* strings kept per traced call: error, response model, finish, response id */
@@ -41,6 +42,7 @@ struct dr_req {
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
     int sent_head, sent_text, out_failed;
+    jw_writer out;              /* the stream's events are written here, one at a time (reused) */
     /* the call in flight */
     pc_call *call;
     rl_ticket ticket;           /* what the rate limiter counted for it */
@@ -90,48 +92,16 @@ static rv_status resume(dr_req *d, const rv_outcome *o)
 
 /* ---------------------------------------------------------------- client output */
 
-/* A JSON document as a malloc'd string (the one JSON writer), without
-   the trailing newline; takes 'j'. */
+/* A JSON document as a malloc'd string, without a trailing newline;
+   takes 'j'. */
 static char *json_text(json_t *j, size_t *len)
 {
-    char *buf = NULL;
-    size_t n = 0;
-    FILE *f = j ? open_memstream(&buf, &n) : NULL;
-    int bad = !f;
-    if (f) {
-        bad = jw_print(f, j, 0) != 0;
-        bad |= fclose(f) != 0;
-    }
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    if (j)
+        jw_value(&w, j);
     json_decref(j);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    if (n && buf[n - 1] == '\n')
-        buf[--n] = 0;
-    *len = n;
-    return buf;
-}
-
-/* One SSE event to the client; takes 'j'. */
-static void put_event(dr_req *d, json_t *j)
-{
-    size_t n;
-    char *s = json_text(j, &n);
-    if (!s || d->out_failed || !d->h.out) {
-        free(s);
-        return;
-    }
-    char *ev = malloc(n + 9);
-    if (ev) {
-        memcpy(ev, "data: ", 6);
-        memcpy(ev + 6, s, n);
-        memcpy(ev + 6 + n, "\n\n", 2);
-        if (d->h.out(d->ud, ev, n + 8))
-            d->out_failed = 1;
-    }
-    free(ev);
-    free(s);
+    return j ? jw_take(&w, len) : NULL;
 }
 
 static const char *model_id(const dr_req *d, uint32_t m)
@@ -139,14 +109,32 @@ static const char *model_id(const dr_req *d, uint32_t m)
     return m < d->o.p->nmodel ? rv_str(d->o.p, d->o.p->models[m].id) : "";
 }
 
-/* A chat.completion.chunk with 'delta', and 'finish' when not NULL. */
-static void chunk(dr_req *d, json_t *delta, const char *finish)
+/* What every document of the answer shares: our id, the answering model. */
+static rp_head head_of(const dr_req *d)
 {
-    const rv_result *r = vm_result(d->o.vm);
-    put_event(d, json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:o}]}", "id", d->reqid, "object",
-                           "chat.completion.chunk", "created", (json_int_t)d->created, "model", model_id(d, r->model),
-                           "choices", "index", 0, "delta", delta, "finish_reason",
-                           finish ? json_string(finish) : json_null()));
+    return (rp_head){ d->reqid, d->created, model_id(d, vm_result(d->o.vm)->model) };
+}
+
+/* The driver's writer, emptied and framed for one SSE event; NULL when
+   nothing can reach the client. */
+static jw_writer *event_begin(dr_req *d)
+{
+    if (d->out_failed || !d->h.out)
+        return NULL;
+    jw_clear(&d->out);
+    jw_bytes(&d->out, "data: ", 6);
+    return &d->out;
+}
+
+/* The event event_begin opened, to the client (dropped when a write
+   failed: memory ran out). */
+static void event_end(dr_req *d)
+{
+    size_t n;
+    jw_bytes(&d->out, "\n\n", 2);
+    const char *p = jw_data(&d->out, &n);
+    if (p && d->h.out(d->ud, p, n))
+        d->out_failed = 1;
 }
 
 static void stream_head(dr_req *d)
@@ -154,7 +142,12 @@ static void stream_head(dr_req *d)
     if (d->sent_head)
         return;
     d->sent_head = 1;
-    chunk(d, json_pack("{s:s, s:s}", "role", "assistant", "content", ""), NULL);
+    jw_writer *w = event_begin(d);
+    if (w) {
+        rp_head h = head_of(d);
+        rp_chunk_role(w, &h);
+        event_end(d);
+    }
 }
 
 static void stream_text(dr_req *d, rv_sv t)
@@ -165,17 +158,12 @@ static void stream_text(dr_req *d, rv_sv t)
     if (!d->sent_text)
         d->ttft_us = hc_now_us() - d->start_mono;
     d->sent_text = 1;
-    chunk(d, json_pack("{s:o}", "content", jw_jstring(t.s, t.len)), NULL);
-}
-
-static json_t *usage_json(const rv_usage *u)
-{
-    int64_t in = u->input > 0 ? u->input : 0, cr = u->cache_read > 0 ? u->cache_read : 0,
-            cw = u->cache_write > 0 ? u->cache_write : 0, out = u->output > 0 ? u->output : 0;
-    return json_pack("{s:I, s:I, s:I, s:{s:I}, s:{s:I}}", "prompt_tokens", (json_int_t)(in + cr + cw),
-                     "completion_tokens", (json_int_t)out, "total_tokens", (json_int_t)(in + cr + cw + out),
-                     "prompt_tokens_details", "cached_tokens", (json_int_t)cr, "completion_tokens_details",
-                     "reasoning_tokens", (json_int_t)(u->reasoning > 0 ? u->reasoning : 0));
+    jw_writer *w = event_begin(d);
+    if (w) {
+        rp_head h = head_of(d);
+        rp_chunk_text(w, &h, t);
+        event_end(d);
+    }
 }
 
 rv_usage dr_answer_usage(const dr_req *d)
@@ -195,21 +183,6 @@ static const char *answer_finish(const dr_req *d, const rv_result *r)
     return "stop";
 }
 
-static json_t *tool_calls_json(const rv_result *r, int stream)
-{
-    json_t *arr = json_array();
-    for (uint32_t i = 0; arr && i < r->ntool_calls; i++) {
-        const rv_toolcall *t = &r->tool_calls[i];
-        json_t *o = json_pack("{s:o, s:s, s:{s:o, s:o}}", "id", jw_jstring(t->id.s, t->id.len), "type", "function",
-                              "function", "name", jw_jstring(t->name.s, t->name.len), "arguments",
-                              jw_jstring(t->arguments.s, t->arguments.len));
-        if (stream && o)
-            json_object_set_new(o, "index", json_integer(i));
-        json_array_append_new(arr, o);
-    }
-    return arr;
-}
-
 /* The closing events of a stream that was answered. */
 static void stream_answer(dr_req *d)
 {
@@ -218,13 +191,20 @@ static void stream_answer(dr_req *d)
     if (!d->sent_text)                  /* a buffered answer (a cascade's): sent whole now */
         stream_text(d, r->answer);
     stream_head(d);
-    if (r->ntool_calls)
-        chunk(d, json_pack("{s:o}", "tool_calls", tool_calls_json(r, 1)), NULL);
-    chunk(d, json_object(), answer_finish(d, r));
-    if (d->include_usage)
-        put_event(d, json_pack("{s:s, s:s, s:I, s:s, s:[], s:o}", "id", d->reqid, "object", "chat.completion.chunk",
-                               "created", (json_int_t)d->created, "model", model_id(d, r->model), "choices", "usage",
-                               usage_json(&u)));
+    rp_head h = head_of(d);
+    jw_writer *w;
+    if (r->ntool_calls && (w = event_begin(d))) {
+        rp_chunk_tools(w, &h, r->tool_calls, r->ntool_calls);
+        event_end(d);
+    }
+    if ((w = event_begin(d))) {
+        rp_chunk_finish(w, &h, answer_finish(d, r));
+        event_end(d);
+    }
+    if (d->include_usage && (w = event_begin(d))) {
+        rp_chunk_usage(w, &h, &u);
+        event_end(d);
+    }
     if (!d->out_failed && d->h.out && d->h.out(d->ud, "data: [DONE]\n\n", 14))
         d->out_failed = 1;
 }
@@ -233,14 +213,11 @@ char *dr_answer_json(dr_req *d, size_t *len)
 {
     const rv_result *r = vm_result(d->o.vm);
     rv_usage u = dr_answer_usage(d);
-    json_t *msg = json_pack("{s:s, s:o}", "role", "assistant", "content", jw_jstring(r->answer.s, r->answer.len));
-    if (msg && r->ntool_calls)
-        json_object_set_new(msg, "tool_calls", tool_calls_json(r, 0));
-    return json_text(json_pack("{s:s, s:s, s:I, s:s, s:[{s:i, s:o, s:n, s:s}], s:o}", "id", d->reqid, "object",
-                               "chat.completion", "created", (json_int_t)d->created, "model", model_id(d, r->model),
-                               "choices", "index", 0, "message", msg, "logprobs", "finish_reason",
-                               answer_finish(d, r), "usage", usage_json(&u)),
-                     len);
+    rp_head h = head_of(d);
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    rp_completion(&w, &h, r->answer, r->tool_calls, r->ntool_calls, answer_finish(d, r), &u);
+    return jw_take(&w, len);
 }
 
 void dr_error(const dr_req *d, rv_status st, dr_err *e)
@@ -276,9 +253,10 @@ void dr_error(const dr_req *d, rv_status st, dr_err *e)
 
 char *dr_error_json(const dr_err *e, size_t *len)
 {
-    return json_text(json_pack("{s:{s:o, s:s, s:n, s:s}}", "error", "message",
-                               jw_jstring(e->message, strlen(e->message)), "type", e->type, "param", "code", e->code),
-                     len);
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    rp_error(&w, e->message, e->type, e->code);
+    return jw_take(&w, len);
 }
 
 int dr_streamed(const dr_req *d)
@@ -304,7 +282,9 @@ static void keep(dr_req *d, uint32_t seq, int k, const char **dst, const char *s
         return;
     if (!d->tstr[seq] && !(d->tstr[seq] = calloc(TSTR, sizeof *d->tstr[seq])))
         return;                 /* out of memory: the trace goes without it */
-    snprintf(d->tstr[seq][k], sizeof d->tstr[seq][k], "%s", s);
+    size_t n = strnlen(s, sizeof d->tstr[seq][k] - 1);
+    memcpy(d->tstr[seq][k], s, n);
+    d->tstr[seq][k][n] = 0;
     *dst = d->tstr[seq][k];
 }
 
@@ -677,9 +657,11 @@ static void step(dr_req *d, rv_status st)
                event, no [DONE] (the stream did not end cleanly) */
             dr_err e;
             dr_error(d, st, &e);
-            put_event(d, json_pack("{s:{s:o, s:s, s:n, s:s}}", "error", "message",
-                                   jw_jstring(e.message, strlen(e.message)), "type",
-                                   st == RV_FAILED ? "stream_error" : e.type, "param", "code", e.code));
+            jw_writer *w = event_begin(d);
+            if (w) {
+                rp_error(w, e.message, st == RV_FAILED ? "stream_error" : e.type, e.code);
+                event_end(d);
+            }
         }
     }
     d->finished = 1;
@@ -696,6 +678,7 @@ dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud)
     d->h = *h;
     d->ud = ud;
     d->ttft_us = -1;
+    jw_init_mem(&d->out, 0);
     return d;
 }
 
@@ -742,6 +725,7 @@ void dr_free(dr_req *d)
     dr_cancel(d);
     free(d->hook_body.p);
     free(d->hook_req);
+    jw_discard(&d->out);
     for (size_t i = 0; i < RV_MAX_ATTEMPTS; i++)
         free(d->tstr[i]);
     free(d);

@@ -1,0 +1,185 @@
+/* The client's answers; see reply.h.  Written member by member in the
+   order the API documents them, which is the order the jansson builder
+   before this one produced. */
+#include <string.h>
+
+#include "reply.h"
+
+static int64_t count(int64_t v)
+{
+    return v > 0 ? v : 0;
+}
+
+static void usage(jw_writer *w, const rv_usage *u)
+{
+    int64_t prompt = count(u->input) + count(u->cache_read) + count(u->cache_write), out = count(u->output);
+    jw_key(w, "usage");
+    jw_object(w);
+    jw_key(w, "prompt_tokens");
+    jw_int(w, prompt);
+    jw_key(w, "completion_tokens");
+    jw_int(w, out);
+    jw_key(w, "total_tokens");
+    jw_int(w, prompt + out);
+    jw_key(w, "prompt_tokens_details");
+    jw_object(w);
+    jw_key(w, "cached_tokens");
+    jw_int(w, count(u->cache_read));
+    jw_end(w);
+    jw_key(w, "completion_tokens_details");
+    jw_object(w);
+    jw_key(w, "reasoning_tokens");
+    jw_int(w, count(u->reasoning));
+    jw_end(w);
+    jw_end(w);
+}
+
+/* The tool calls array; a stream's carry their index after the function. */
+static void tool_calls(jw_writer *w, const rv_toolcall *t, uint32_t n, int stream)
+{
+    jw_key(w, "tool_calls");
+    jw_array(w);
+    for (uint32_t i = 0; i < n; i++) {
+        jw_object(w);
+        jw_key(w, "id");
+        jw_string(w, t[i].id.s, t[i].id.len);
+        jw_key(w, "type");
+        jw_cstring(w, "function");
+        jw_key(w, "function");
+        jw_object(w);
+        jw_key(w, "name");
+        jw_string(w, t[i].name.s, t[i].name.len);
+        jw_key(w, "arguments");
+        jw_string(w, t[i].arguments.s, t[i].arguments.len);
+        jw_end(w);
+        if (stream) {
+            jw_key(w, "index");
+            jw_int(w, i);
+        }
+        jw_end(w);
+    }
+    jw_end(w);
+}
+
+/* {"id", "object", "created", "model", then "choices": [ -- left open */
+static void head(jw_writer *w, const rp_head *h, const char *object)
+{
+    jw_object(w);
+    jw_key(w, "id");
+    jw_cstring(w, h->id);
+    jw_key(w, "object");
+    jw_cstring(w, object);
+    jw_key(w, "created");
+    jw_int(w, h->created);
+    jw_key(w, "model");
+    jw_cstring(w, h->model);
+    jw_key(w, "choices");
+    jw_array(w);
+}
+
+void rp_completion(jw_writer *w, const rp_head *h, rv_sv text, const rv_toolcall *tools, uint32_t ntools,
+                   const char *finish, const rv_usage *u)
+{
+    head(w, h, "chat.completion");
+    jw_object(w);
+    jw_key(w, "index");
+    jw_int(w, 0);
+    jw_key(w, "message");
+    jw_object(w);
+    jw_key(w, "role");
+    jw_cstring(w, "assistant");
+    jw_key(w, "content");
+    jw_string(w, text.s, text.len);
+    if (ntools)
+        tool_calls(w, tools, ntools, 0);
+    jw_end(w);
+    jw_key(w, "logprobs");
+    jw_null(w);
+    jw_key(w, "finish_reason");
+    jw_cstring(w, finish);
+    jw_end(w);
+    jw_end(w);
+    usage(w, u);
+    jw_end(w);
+}
+
+/* A chunk's one choice: "delta" opened by the caller's 'open' step, then
+   closed here with the finish reason (null when NULL). */
+static void chunk_open(jw_writer *w, const rp_head *h)
+{
+    head(w, h, "chat.completion.chunk");
+    jw_object(w);
+    jw_key(w, "index");
+    jw_int(w, 0);
+    jw_key(w, "delta");
+    jw_object(w);
+}
+
+static void chunk_close(jw_writer *w, const char *finish)
+{
+    jw_end(w);                  /* delta */
+    jw_key(w, "finish_reason");
+    if (finish)
+        jw_cstring(w, finish);
+    else
+        jw_null(w);
+    jw_end(w);                  /* the choice */
+    jw_end(w);                  /* choices */
+    jw_end(w);
+}
+
+void rp_chunk_role(jw_writer *w, const rp_head *h)
+{
+    chunk_open(w, h);
+    jw_key(w, "role");
+    jw_cstring(w, "assistant");
+    jw_key(w, "content");
+    jw_cstring(w, "");
+    chunk_close(w, NULL);
+}
+
+void rp_chunk_text(jw_writer *w, const rp_head *h, rv_sv text)
+{
+    chunk_open(w, h);
+    jw_key(w, "content");
+    jw_string(w, text.s, text.len);
+    chunk_close(w, NULL);
+}
+
+void rp_chunk_tools(jw_writer *w, const rp_head *h, const rv_toolcall *tools, uint32_t ntools)
+{
+    chunk_open(w, h);
+    tool_calls(w, tools, ntools, 1);
+    chunk_close(w, NULL);
+}
+
+void rp_chunk_finish(jw_writer *w, const rp_head *h, const char *finish)
+{
+    chunk_open(w, h);
+    chunk_close(w, finish);
+}
+
+void rp_chunk_usage(jw_writer *w, const rp_head *h, const rv_usage *u)
+{
+    head(w, h, "chat.completion.chunk");
+    jw_end(w);                  /* no choices */
+    usage(w, u);
+    jw_end(w);
+}
+
+void rp_error(jw_writer *w, const char *message, const char *type, const char *code)
+{
+    jw_object(w);
+    jw_key(w, "error");
+    jw_object(w);
+    jw_key(w, "message");
+    jw_cstring(w, message);
+    jw_key(w, "type");
+    jw_cstring(w, type);
+    jw_key(w, "param");
+    jw_null(w);
+    jw_key(w, "code");
+    jw_cstring(w, code);
+    jw_end(w);
+    jw_end(w);
+}
