@@ -18,7 +18,10 @@
 
    Ended transfers are collected with curl_multi_info_read after every
    libcurl call, removed from the multi handle and only then reported
-   through 'done', so a 'done' callback may start the next transfer. */
+   through 'done', so a 'done' callback may start the next transfer.
+   Then the transfer -- its easy handle reset, its header list kept --
+   waits in the engine for the next hc_start (HC_SPARE_MAX of them): a
+   gateway's calls reuse a few handles instead of making one each. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -61,7 +64,16 @@ struct hc_engine {
     watched *fds;               /* built-in loop: sockets to poll */
     size_t nfds, capfds;
     int in_curl;                /* inside a libcurl call (no add/remove) */
+    hc_xfer *spare;             /* ended transfers kept for reuse: easy handle reset, headers kept */
+    size_t nspare;
 };
+
+/* Ended transfers kept per engine.  An easy handle is a few kilobytes
+   that libcurl allocates and fills on curl_easy_init; reset, it is ready
+   for the next call at a fraction of that.  Connections, DNS and TLS
+   sessions live in the multi handle either way.  The bound keeps what
+   a burst of calls leaves behind small. */
+#define HC_SPARE_MAX 64
 
 static const char *const status_names[] = {
     "ok", "connect_timeout", "first_byte_timeout", "idle_timeout", "timeout",
@@ -190,13 +202,30 @@ static void unlink_xfer(hc_engine *e, hc_xfer *x)
         }
 }
 
-static void free_xfer(hc_engine *e, hc_xfer *x)
+/* Free a transfer for good. */
+static void destroy_xfer(hc_xfer *x)
 {
-    curl_multi_remove_handle(e->multi, x->easy);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
     free(x);
 }
+
+/* A transfer out of the multi handle, kept for the next hc_start (its
+   options reset, its header list kept: the next call to the same model
+   sends the same lines) or freed when enough are kept. */
+static void release_xfer(hc_engine *e, hc_xfer *x)
+{
+    curl_multi_remove_handle(e->multi, x->easy);
+    if (e->nspare >= HC_SPARE_MAX) {
+        destroy_xfer(x);
+        return;
+    }
+    curl_easy_reset(x->easy);
+    x->next = e->spare;
+    e->spare = x;
+    e->nspare++;
+}
+
 
 static hc_status classify(const hc_xfer *x, CURLcode rc, int connected)
 {
@@ -264,11 +293,10 @@ static void finish(hc_engine *e, hc_xfer *x, CURLcode rc)
     curl_multi_remove_handle(e->multi, x->easy);
     hc_handler h = x->h;
     void *ud = x->ud;
-    /* the message may live in x->errbuf: report before freeing */
+    /* the message may live in x->errbuf: report before releasing (a
+       'done' that starts a call must not get this transfer yet) */
     h.done(ud, &d);
-    curl_easy_cleanup(x->easy);
-    curl_slist_free_all(x->hdrs);
-    free(x);
+    release_xfer(e, x);
 }
 
 /* Collect the transfers libcurl has ended. */
@@ -347,11 +375,64 @@ static void curl_action(hc_engine *e, curl_socket_t fd, int ev)
     reap(e);
 }
 
+/* A transfer to start: a kept one, or a new one.  NULL when out of
+   memory. */
+static hc_xfer *take_xfer(hc_engine *e)
+{
+    hc_xfer *x = e->spare;
+    if (x) {
+        e->spare = x->next;
+        e->nspare--;
+        struct curl_slist *hdrs = x->hdrs;
+        CURL *easy = x->easy;
+        memset(x, 0, sizeof *x);
+        x->hdrs = hdrs;
+        x->easy = easy;
+        return x;
+    }
+    if (!(x = calloc(1, sizeof *x)) || !(x->easy = curl_easy_init())) {
+        free(x);
+        return NULL;
+    }
+    return x;
+}
+
+/* Does list 'l' hold exactly the lines 'h[0..n)' and then "Expect:"? */
+static int same_headers(const struct curl_slist *l, const char *const *h, size_t n)
+{
+    for (size_t i = 0; i < n; i++, l = l->next)
+        if (!l || strcmp(l->data, h[i]))
+            return 0;
+    return l && !strcmp(l->data, "Expect:") && !l->next;
+}
+
+/* The transfer's header list: the spec's lines, kept from its last use
+   when they are the same (a model's calls send the same lines). */
+static int set_headers(hc_xfer *x, const hc_spec *s)
+{
+    if (x->hdrs && same_headers(x->hdrs, s->headers, s->nheaders))
+        return 0;
+    curl_slist_free_all(x->hdrs);
+    x->hdrs = NULL;
+    for (size_t i = 0; i < s->nheaders; i++) {
+        struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
+        if (!n)
+            return -1;
+        x->hdrs = n;
+    }
+    /* libcurl would add these on its own: an Expect round trip, and an
+       Accept that some servers answer with a different format */
+    struct curl_slist *n = curl_slist_append(x->hdrs, "Expect:");
+    if (!n)
+        return -1;
+    x->hdrs = n;
+    return 0;
+}
+
 hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud, char *err, size_t errlen)
 {
-    hc_xfer *x = calloc(1, sizeof *x);
-    if (!x || !(x->easy = curl_easy_init())) {
-        free(x);
+    hc_xfer *x = take_xfer(e);
+    if (!x) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
@@ -362,18 +443,11 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
     x->first_byte_timeout = s->first_byte_timeout_us;
     x->idle_timeout = s->idle_timeout_us;
     x->total_timeout = s->total_timeout_us;
-    for (size_t i = 0; i < s->nheaders; i++) {
-        struct curl_slist *n = curl_slist_append(x->hdrs, s->headers[i]);
-        if (!n) {
-            snprintf(err, errlen, "out of memory");
-            free_xfer(e, x);
-            return NULL;
-        }
-        x->hdrs = n;
+    if (set_headers(x, s)) {
+        snprintf(err, errlen, "out of memory");
+        destroy_xfer(x);
+        return NULL;
     }
-    /* libcurl would add these on its own: an Expect round trip, and an
-       Accept that some servers answer with a different format */
-    x->hdrs = curl_slist_append(x->hdrs, "Expect:");
     CURL *c = x->easy;
     int64_t ct = s->connect_timeout_us > 0 ? s->connect_timeout_us : 10000000;
     int bad = curl_easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK;
@@ -399,13 +473,13 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
         bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method) != CURLE_OK;
     if (bad) {
         snprintf(err, errlen, "the HTTP client refused the request's options");
-        free_xfer(e, x);
+        destroy_xfer(x);
         return NULL;
     }
     x->start_us = hc_now_us();
     if (curl_multi_add_handle(e->multi, c) != CURLM_OK) {
         snprintf(err, errlen, "the HTTP client could not start the request");
-        free_xfer(e, x);
+        destroy_xfer(x);
         return NULL;
     }
     x->next = e->xfers;
@@ -420,7 +494,7 @@ void hc_cancel(hc_engine *e, hc_xfer *x)
     if (!x)
         return;
     unlink_xfer(e, x);
-    free_xfer(e, x);
+    release_xfer(e, x);
     arm(e);
 }
 
@@ -605,7 +679,13 @@ void hc_free(hc_engine *e)
     while (e->xfers) {
         hc_xfer *x = e->xfers;
         e->xfers = x->next;
-        free_xfer(e, x);
+        curl_multi_remove_handle(e->multi, x->easy);
+        destroy_xfer(x);
+    }
+    while (e->spare) {
+        hc_xfer *x = e->spare;
+        e->spare = x->next;
+        destroy_xfer(x);
     }
     while (e->timers) {
         hc_timer *t = e->timers;

@@ -29,6 +29,8 @@
 
 enum { BODY_WHOLE, BODY_SSE, BODY_ES };
 
+typedef struct { const char *name, *prefix, *value; } hpart;
+
 struct pc_call {
     hc_engine *e;
     hc_xfer *x;
@@ -38,7 +40,10 @@ struct pc_call {
     char *body;                 /* request body (owned) */
     size_t body_len;
     char url[2048];
-    char *hdr[PC_MAX_HEADERS];  /* owned header lines */
+    hpart hpart[PC_MAX_HEADERS];    /* the lines as added (borrowed parts) */
+    char *hbuf;                 /* the lines packed, each NUL-terminated (owned; keys: wiped) */
+    size_t hlen;
+    const char *hdr[PC_MAX_HEADERS];    /* the lines in 'hbuf' */
     size_t nhdr;
     int status;
     int reading;                /* BODY_* */
@@ -55,16 +60,48 @@ struct pc_call {
     rv_toolcall *tools;
 };
 
-static int add_header(pc_call *c, const char *name, const char *value)
+/* Add the line "name: prefix value" to the list; its parts are
+   borrowed until pack_headers. */
+static int add_header2(pc_call *c, const char *name, const char *prefix, const char *value)
 {
     if (c->nhdr == PC_MAX_HEADERS)
         return -1;
-    size_t n = strlen(name) + strlen(value) + 3;
-    char *h = malloc(n);
-    if (!h)
+    c->hpart[c->nhdr++] = (hpart){ name, prefix, value };
+    return 0;
+}
+
+static int add_header(pc_call *c, const char *name, const char *value)
+{
+    return add_header2(c, name, "", value);
+}
+
+/* The lines added, written into one buffer of the exact size (keys pass
+   through it: it is wiped when freed, and never outgrown and left behind
+   by a realloc).  0, or -1 when out of memory. */
+static int pack_headers(pc_call *c)
+{
+    size_t len[PC_MAX_HEADERS][3], total = 0;
+    for (size_t i = 0; i < c->nhdr; i++) {
+        len[i][0] = strlen(c->hpart[i].name);
+        len[i][1] = strlen(c->hpart[i].prefix);
+        len[i][2] = strlen(c->hpart[i].value);
+        total += len[i][0] + 2 + len[i][1] + len[i][2] + 1;
+    }
+    if (!(c->hbuf = malloc(total ? total : 1)))
         return -1;
-    snprintf(h, n, "%s: %s", name, value);
-    c->hdr[c->nhdr++] = h;
+    c->hlen = total;
+    char *at = c->hbuf;
+    for (size_t i = 0; i < c->nhdr; i++) {
+        c->hdr[i] = at;
+        memcpy(at, c->hpart[i].name, len[i][0]);
+        at += len[i][0];
+        memcpy(at, ": ", 2);
+        at += 2;
+        memcpy(at, c->hpart[i].prefix, len[i][1]);
+        at += len[i][1];
+        memcpy(at, c->hpart[i].value, len[i][2] + 1);
+        at += len[i][2] + 1;
+    }
     return 0;
 }
 
@@ -164,9 +201,25 @@ static void on_header(void *ud, int status, const char *name, size_t nlen, const
         snprintf(c->etype, sizeof c->etype, "%.*s", (int)(vlen < 95 ? vlen : 95), v);
 }
 
+/* The stream's decoder, made with its first bytes (most answers are not
+   streams, and those that are need only one of the two); -1 when out of
+   memory. */
+static int make_decoder(pc_call *c)
+{
+    if (c->reading == BODY_SSE && !c->sse && !(c->sse = sse_decoder_new(PC_MAX_EVENT)))
+        return -1;
+    if (c->reading == BODY_ES && !c->es && !(c->es = es_decoder_new(0)))
+        return -1;
+    return 0;
+}
+
 static int on_data(void *ud, const char *p, size_t n)
 {
     pc_call *c = ud;
+    if (make_decoder(c)) {
+        ans_fail(&c->ans, RV_FAIL_ERROR, "out of memory for the stream's decoder");
+        return 1;
+    }
     if (c->reading == BODY_SSE)
         return read_sse(c, p, n);
     if (c->reading == BODY_ES)
@@ -196,7 +249,9 @@ static rv_failure transport_failure(hc_status st)
 static void end_stream(pc_call *c)
 {
     ans_answer *a = &c->ans;
-    if (c->reading == BODY_SSE) {
+    if (c->reading == BODY_SSE ? !c->sse : !c->es)
+        ;                       /* no byte came: no decoder was made */
+    else if (c->reading == BODY_SSE) {
         sse_event ev;
         sse_status st = sse_finish(c->sse, &ev);
         if (st == SSE_EVENT)
@@ -295,13 +350,15 @@ static void on_done(void *ud, const hc_done *d)
 /* The URL: the endpoint (without a trailing '/') and 'path'. */
 static int make_url(pc_call *c, const char *ep, const char *path, char *err, size_t errlen)
 {
-    size_t el = strlen(ep);
+    size_t el = strlen(ep), pl = strlen(path);
     while (el && ep[el - 1] == '/')
         el--;
-    if (snprintf(c->url, sizeof c->url, "%.*s%s", (int)el, ep, path) >= (int)sizeof c->url) {
+    if (el + pl >= sizeof c->url) {
         snprintf(err, errlen, "the provider's endpoint is too long");
         return -1;
     }
+    memcpy(c->url, ep, el);
+    memcpy(c->url + el, path, pl + 1);
     return 0;
 }
 
@@ -342,15 +399,13 @@ static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, cha
     const char *key = key_of(p, pr, &none, err, errlen);
     if (make_url(c, endpoint_of(s, pr), "/chat/completions", err, errlen) || (!key && !none))
         return -1;
-    char bearer[4096];
-    if (key && snprintf(bearer, sizeof bearer, "Bearer %s", key) >= (int)sizeof bearer) {
+    if (key && strlen(key) >= 4096 - 7) {
         snprintf(err, errlen, "the key in %s is too long", rv_str(p, pr->key_env));
         return -1;
     }
-    int bad = (key && add_header(c, "Authorization", bearer)) || add_header(c, "Content-Type", "application/json") ||
-              add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json");
-    memset(bearer, 0, sizeof bearer);
-    if (bad)
+    if ((key && add_header2(c, "Authorization", "Bearer ", key)) ||
+        add_header(c, "Content-Type", "application/json") ||
+        add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json") || pack_headers(c))
         return nomem(err, errlen);
     oa_opts o = { s->stream, s->logprobs };
     if (!(c->body = oa_body(s->cv, rv_str(p, p->models[s->model].id), &o, &c->body_len)))
@@ -367,7 +422,7 @@ static int build_anthropic(pc_call *c, const pc_spec *s, const rv_provider *pr, 
         return -1;
     if ((key && add_header(c, "x-api-key", key)) || add_header(c, "anthropic-version", AN_VERSION) ||
         add_header(c, "Content-Type", "application/json") ||
-        add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json"))
+        add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json") || pack_headers(c))
         return nomem(err, errlen);
     an_stream_init(&c->an);
     c->body = an_body(s->cv, rv_str(p, p->models[s->model].id), s->stream, &c->body_len, err, errlen);
@@ -430,6 +485,7 @@ static int build_bedrock(pc_call *c, const pc_spec *s, const rv_provider *pr, ch
     int bad = add_header(c, "Content-Type", "application/json") || add_header(c, "Accept", accept);
     for (size_t i = 0; i < res.nheaders; i++)
         bad |= add_header(c, res.headers[i].name, res.headers[i].value);
+    bad = bad || pack_headers(c);       /* before the signature's strings are freed */
     sv4_result_free(&res);
     return bad ? nomem(err, errlen) : 0;
 }
@@ -454,9 +510,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
     c->first_text_us = -1;
     ans_init(&c->ans);
     int rc = -1;
-    if (!(c->sse = sse_decoder_new(PC_MAX_EVENT)) || !(c->es = es_decoder_new(0)))
-        nomem(err, errlen);
-    else if (pr->kind == RV_PROV_OPENAI)
+    if (pr->kind == RV_PROV_OPENAI)
         rc = build_openai(c, s, pr, err, errlen);
     else if (pr->kind == RV_PROV_ANTHROPIC)
         rc = build_anthropic(c, s, pr, err, errlen);
@@ -469,7 +523,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
         return NULL;
     }
     hc_spec hs = {
-        .url = c->url, .headers = (const char *const *)c->hdr, .nheaders = c->nhdr,
+        .url = c->url, .headers = c->hdr, .nheaders = c->nhdr,
         .body = c->body, .body_len = c->body_len,
         .connect_timeout_us = s->connect_timeout_us, .first_byte_timeout_us = s->first_byte_timeout_us,
         .idle_timeout_us = s->idle_timeout_us, .total_timeout_us = s->total_timeout_us,
@@ -498,11 +552,9 @@ void pc_free(pc_call *c)
         return;
     if (c->x)
         hc_cancel(c->e, c->x);
-    for (size_t i = 0; i < c->nhdr; i++) {
-        /* keys and signatures were in these */
-        memset(c->hdr[i], 0, strlen(c->hdr[i]));
-        free(c->hdr[i]);
-    }
+    if (c->hbuf)                /* keys and signatures were in these */
+        memset(c->hbuf, 0, c->hlen);
+    free(c->hbuf);
     free(c->body);
     free(c->raw.p);
     free(c->tools);
