@@ -148,6 +148,47 @@ static int plain8(const unsigned char *s)
     return !((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high);
 }
 
+/* Is s[0..n) all printable ASCII other than '"' and '\\' (written as
+   it is between quotes)? */
+static int plain(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    for (; n - i >= 8; i += 8)
+        if (!plain8(s + i))
+            return 0;
+    for (; i < n; i++)
+        if (s[i] < 0x20 || s[i] >= 0x80 || s[i] == '"' || s[i] == '\\')
+            return 0;
+    return 1;
+}
+
+/* Room for 'n' more bytes in a memory writer: where to write them (the
+   caller then adds 'n' to 'len'), or NULL for a stream writer, a failed
+   one, or a string too long to be worth a second pass. */
+static char *room(jw_writer *w, size_t n)
+{
+    if (w->out || w->err || n > 4096 || (w->len + n >= w->cap && grow(w, n)))
+        return NULL;
+    return w->buf + w->len;
+}
+
+/* The common string, short and plain, and in memory: copied between
+   its quotes at once, 'tail' (":" after a key, or "") after them.
+   0 when done, -1 when the general path must write it. */
+static int quoted_fast(jw_writer *w, const char *s, size_t n, const char *tail, size_t tn)
+{
+    char *at;
+    if (!plain(s, n) || !(at = room(w, n + 2 + tn)))
+        return -1;
+    at[0] = '"';
+    memcpy(at + 1, s, n);
+    at[n + 1] = '"';
+    memcpy(at + n + 2, tail, tn);
+    w->len += n + 2 + tn;
+    return 0;
+}
+
 static void quoted(jw_writer *w, const char *str, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -258,8 +299,12 @@ void jw_key(jw_writer *w, const char *k)
 void jw_keyn(jw_writer *w, const char *k, size_t n)
 {
     member(w);
-    quoted(w, k, n);
-    put(w, w->indent ? ": " : ":", w->indent ? 2 : 1);
+    const char *sep = w->indent ? ": " : ":";
+    size_t sn = w->indent ? 2 : 1;
+    if (quoted_fast(w, k, n, sep, sn)) {
+        quoted(w, k, n);
+        put(w, sep, sn);
+    }
     if (w->depth)
         w->state[w->depth - 1] = 2;
 }
@@ -267,7 +312,10 @@ void jw_keyn(jw_writer *w, const char *k, size_t n)
 void jw_string(jw_writer *w, const char *s, size_t n)
 {
     member(w);
-    quoted(w, s ? s : "", s ? n : 0);
+    if (!s)
+        n = 0;
+    if (quoted_fast(w, s ? s : "", n, "", 0))
+        quoted(w, s ? s : "", n);
 }
 
 void jw_cstring(jw_writer *w, const char *s) { jw_string(w, s, s ? strlen(s) : 0); }

@@ -275,6 +275,13 @@ rows=$(sqlite3 "$T/state/spend.db" "SELECT COALESCE(SUM(cost),0) FROM spend WHER
 check chat/ledger-rows "$([ "$chat_rc" = 0 ] && [ "$rows" = "$spent_capped" ]; echo $?)" "exit $chat_rc, rows sum $rows, metric $spent_capped"
 traced=$(jq -s '[.[] | select(."routevm.step" == "outcome" and ."routevm.agent" == "capped") | ."routevm.cost"] | add // 0' "$T/trace")
 check chat/ledger-equals-traces "$([ "$rows" = "$traced" ]; echo $?)" "ledger $rows, traces $traced"
+# a worker reuses its request drivers: a call that was not sent (a budget
+# refused it) has nothing in its record of a call an earlier request made
+calls=$(jq -s '[.[] | select(."routevm.step" == "call" and ."routevm.made" == false)]' "$T/trace")
+stale=$(printf '%s' "$calls" | jq '[.[] | select(has("gen_ai.response.model") or has("gen_ai.response.id") or
+    has("gen_ai.response.finish_reasons") or (."routevm.time_us" // 0) > 0)] | length')
+check chat/trace-unsent-calls "$([ "$stale" = 0 ] && [ "$(printf '%s' "$calls" | jq length)" -gt 0 ]; echo $?)" \
+    "$stale of $(printf '%s' "$calls" | jq length) unsent calls carry another call's fields"
 start chat "$T/chat.route" --keys "$T/keys" --state "$T/state" || exit 0
 check chat/ledger-restart "$([ "$(spent spent capped)" = "$spent_capped" ]; echo $?)" "after the restart $(spent spent capped), before $spent_capped"
 chat sk-all "$T/capped"

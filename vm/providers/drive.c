@@ -8,6 +8,7 @@
    What the client receives is written by reply.c through the one JSON
    writer: a stream's events into one memory writer the driver reuses. */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,6 @@ struct dr_req {
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
     int sent_head, sent_text, out_failed;
-    jw_writer out;              /* the stream's events are written here, one at a time (reused) */
     /* the call in flight */
     pc_call *call;
     rl_ticket ticket;           /* what the rate limiter counted for it */
@@ -50,17 +50,32 @@ struct dr_req {
     /* the hook in flight */
     hc_xfer *hook;
     int hook_status;
-    ans_buf hook_body;
     char *hook_req;
     /* the one timer: backoff, or "something ended, go on" */
     hc_timer tm;
     tm_kind tm_kind;
     /* trace */
-    trace_call tcalls[RV_MAX_ATTEMPTS];
-    char (*tstr[RV_MAX_ATTEMPTS])[160]; /* TSTR strings per call, made on first use (most requests make one call) */
     char hook_model[128], hook_err[160];
     int64_t hook_latency;
+    /* ---- kept when the driver is reused (below 'tused'; reset() clears what is above) */
+    uint32_t tused;             /* tcalls[0..tused) may have been written; the rest are zero */
+    trace_call tcalls[RV_MAX_ATTEMPTS];
+    char (*tstr[RV_MAX_ATTEMPTS])[160]; /* TSTR strings per call, made on first use (most requests make one call) */
+    jw_writer out;              /* the stream's events are written here, one at a time */
+    pc_call *spare;             /* a call ended, whose buffers the next call takes */
+    ans_buf hook_body;
+    dr_req *next_spare;         /* in the engine's spare drivers */
 };
+
+/* The drivers dr_free keeps for dr_new, per engine (hc_set_user): a
+   gateway worker's requests reuse a few drivers -- their trace table,
+   event buffer and provider call buffers -- instead of allocating them
+   each. */
+#define DR_SPARES 64
+typedef struct {
+    dr_req *head;
+    uint32_t n;
+} dr_spares;
 
 static int64_t wall_us(void)
 {
@@ -410,9 +425,11 @@ static rv_status send_call(dr_req *d)
     tc->start_us = wall_us();
     if (d->h.call)
         d->h.call(d->ud, c);
-    d->call = pc_start(d->o.eng, &s, &h, d, err, sizeof err);
+    d->call = pc_start(d->o.eng, &s, &h, d, d->spare, err, sizeof err);
     cv_free(&cv);
-    if (!d->call) {
+    if (d->call)
+        d->spare = NULL;
+    else {
         hl_settle(d->o.health, c->model, &d->ticket, NULL);
         rv_failure f = strstr(err, "environment variable") ? RV_FAIL_AUTH : RV_FAIL_ERROR;
         return resume_unsent(d, c, f, err);
@@ -472,7 +489,11 @@ static rv_status resume_call(dr_req *d, int ended)
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);
     rv_status st = resume(d, &o);
-    pc_free(d->call);
+    pc_end(d->call);            /* its buffers serve the request's next call */
+    if (d->spare)
+        pc_free(d->call);
+    else
+        d->spare = d->call;
     d->call = NULL;
     return st;
 }
@@ -492,6 +513,8 @@ static rv_status begin_call(dr_req *d)
     uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
     memset(&d->tcalls[seq], 0, sizeof d->tcalls[seq]);
     d->tcalls[seq].start_us = -1;
+    if (seq >= d->tused)
+        d->tused = seq + 1;
     if (c->backoff_us > 0) {
         arm(d, TM_SEND, c->backoff_us, send_due);
         return WAITING;
@@ -669,23 +692,69 @@ static void step(dr_req *d, rv_status st)
         d->h.done(d->ud, st);
 }
 
+/* Free a driver for good. */
+static void destroy(dr_req *d)
+{
+    pc_free(d->spare);
+    free(d->hook_body.p);
+    jw_discard(&d->out);
+    for (size_t i = 0; i < RV_MAX_ATTEMPTS; i++)
+        free(d->tstr[i]);
+    free(d);
+}
+
+static void drop_spares(void *v)
+{
+    dr_spares *sp = v;
+    while (sp->head) {
+        dr_req *d = sp->head;
+        sp->head = d->next_spare;
+        destroy(d);
+    }
+    free(sp);
+}
+
+/* A driver as dr_new makes it: everything above 'tused' zero, the trace
+   table's used entries cleared, the kept buffers empty. */
+static void reset(dr_req *d)
+{
+    memset(d, 0, offsetof(dr_req, tused));
+    memset(d->tcalls, 0, d->tused * sizeof *d->tcalls);
+    d->tused = 0;
+    for (size_t i = 2; i < RV_MAX_ATTEMPTS; i++) {      /* a long request's strings are not kept */
+        free(d->tstr[i]);
+        d->tstr[i] = NULL;
+    }
+    jw_clear(&d->out);
+    d->hook_body.len = 0;
+    d->next_spare = NULL;
+}
+
 dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud)
 {
-    dr_req *d = calloc(1, sizeof *d);
-    if (!d)
+    dr_spares *sp = hc_user(o->eng);
+    dr_req *d = sp ? sp->head : NULL;
+    if (d) {
+        sp->head = d->next_spare;
+        sp->n--;
+        reset(d);
+    } else if ((d = calloc(1, sizeof *d)))
+        jw_init_mem(&d->out, 0);
+    else
         return NULL;
     d->o = *o;
     d->h = *h;
     d->ud = ud;
     d->ttft_us = -1;
-    jw_init_mem(&d->out, 0);
     return d;
 }
 
 void dr_start(dr_req *d, uint32_t agent, const rv_request *req, int64_t deadline_us, const char *request_id)
 {
     d->req = req;
-    snprintf(d->reqid, sizeof d->reqid, "%s", request_id);
+    size_t idn = strnlen(request_id, sizeof d->reqid - 1);
+    memcpy(d->reqid, request_id, idn);
+    d->reqid[idn] = 0;
     d->created = (int64_t)time(NULL);
     d->start_wall = wall_us();
     d->start_mono = hc_now_us();
@@ -723,12 +792,19 @@ void dr_free(dr_req *d)
     if (!d)
         return;
     dr_cancel(d);
-    free(d->hook_body.p);
     free(d->hook_req);
-    jw_discard(&d->out);
-    for (size_t i = 0; i < RV_MAX_ATTEMPTS; i++)
-        free(d->tstr[i]);
-    free(d);
+    d->hook_req = NULL;
+    hc_engine *e = d->o.eng;
+    dr_spares *sp = hc_user(e);
+    if (!sp && (sp = calloc(1, sizeof *sp)))
+        hc_set_user(e, sp, drop_spares);
+    if (!sp || sp->n >= DR_SPARES) {
+        destroy(d);
+        return;
+    }
+    d->next_spare = sp->head;
+    sp->head = d;
+    sp->n++;
 }
 
 int dr_write_trace(dr_req *d, FILE *out, const char *error)

@@ -66,6 +66,8 @@ struct hc_engine {
     int in_curl;                /* inside a libcurl call (no add/remove) */
     hc_xfer *spare;             /* ended transfers kept for reuse: easy handle reset, headers kept */
     size_t nspare;
+    void *user;                 /* hc_set_user */
+    void (*drop_user)(void *);
 };
 
 /* Ended transfers kept per engine.  An easy handle is a few kilobytes
@@ -538,6 +540,19 @@ void hc_timer_cancel(hc_engine *e, hc_timer *t)
     arm(e);
 }
 
+void hc_set_user(hc_engine *e, void *v, void (*drop)(void *))
+{
+    if (e->user && e->drop_user)
+        e->drop_user(e->user);
+    e->user = v;
+    e->drop_user = drop;
+}
+
+void *hc_user(const hc_engine *e)
+{
+    return e->user;
+}
+
 size_t hc_pending(const hc_engine *e)
 {
     size_t n = 0;
@@ -694,6 +709,8 @@ void hc_free(hc_engine *e)
             free(t);
     }
     curl_multi_cleanup(e->multi);
+    if (e->user && e->drop_user)
+        e->drop_user(e->user);
     free(e->fds);
     free(e);
 }

@@ -126,6 +126,13 @@ void hc_timer_cancel(hc_engine *e, hc_timer *t);
 /* Transfers and timers pending. */
 size_t hc_pending(const hc_engine *e);
 
+/* One value the engine's user keeps with the engine, on the engine's
+   thread (the request driver keeps its spare drivers there): 'drop' is
+   called on it by hc_free, and on the value before it when it is
+   replaced.  hc_user returns it, NULL when none was set. */
+void hc_set_user(hc_engine *e, void *v, void (*drop)(void *v));
+void *hc_user(const hc_engine *e);
+
 /* The built-in loop: wait at most 'max_wait_us' (-1: until something is
    due) for socket activity or a due timer, and handle it.  Returns the
    number of transfers and timers still pending, or -1 on a poll() error. */

@@ -42,7 +42,7 @@ struct pc_call {
     char url[2048];
     hpart hpart[PC_MAX_HEADERS];    /* the lines as added (borrowed parts) */
     char *hbuf;                 /* the lines packed, each NUL-terminated (owned; keys: wiped) */
-    size_t hlen;
+    size_t hlen, hcap;
     const char *hdr[PC_MAX_HEADERS];    /* the lines in 'hbuf' */
     size_t nhdr;
     int status;
@@ -87,8 +87,13 @@ static int pack_headers(pc_call *c)
         len[i][2] = strlen(c->hpart[i].value);
         total += len[i][0] + 2 + len[i][1] + len[i][2] + 1;
     }
-    if (!(c->hbuf = malloc(total ? total : 1)))
-        return -1;
+    if (total > c->hcap) {      /* a call before this one left a smaller buffer (wiped) */
+        free(c->hbuf);
+        c->hcap = 0;
+        if (!(c->hbuf = malloc(total)))
+            return -1;
+        c->hcap = total;
+    }
     c->hlen = total;
     char *at = c->hbuf;
     for (size_t i = 0; i < c->nhdr; i++) {
@@ -490,7 +495,39 @@ static int build_bedrock(pc_call *c, const pc_spec *s, const rv_provider *pr, ch
     return bad ? nomem(err, errlen) : 0;
 }
 
-pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud, char *err, size_t errlen)
+static void give_back(pc_call *c, pc_call *reuse);
+
+/* The call's state for a new call; the buffers a call before it left
+   (the answer's, the body read, the header lines, the decoders) are
+   kept. */
+static void begin(pc_call *c, hc_engine *e, const pc_handler *h, void *ud, uint32_t kind)
+{
+    c->e = e;
+    c->x = NULL;
+    c->h = *h;
+    c->ud = ud;
+    c->kind = kind;
+    c->body = NULL;
+    c->body_len = 0;
+    c->url[0] = 0;
+    c->nhdr = 0;
+    c->status = 0;
+    c->reading = BODY_WHOLE;
+    c->etype[0] = 0;
+    c->raw.len = 0;
+    if (c->sse)
+        sse_decoder_reset(c->sse);
+    if (c->es)
+        es_decoder_reset(c->es);
+    ans_reset(&c->ans);
+    c->stopped = 0;
+    c->start_us = 0;
+    c->first_text_us = -1;
+    c->tools = NULL;
+}
+
+pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud, pc_call *reuse, char *err,
+                  size_t errlen)
 {
     const rv_program *p = s->p;
     if (s->model >= p->nmodel || p->models[s->model].provider >= p->nprovider) {
@@ -498,17 +535,15 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
         return NULL;
     }
     const rv_provider *pr = &p->providers[p->models[s->model].provider];
-    pc_call *c = calloc(1, sizeof *c);
+    pc_call *c = reuse;
     if (!c) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
+        if (!(c = calloc(1, sizeof *c))) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
+        ans_init(&c->ans);
     }
-    c->e = e;
-    c->h = *h;
-    c->ud = ud;
-    c->kind = pr->kind;
-    c->first_text_us = -1;
-    ans_init(&c->ans);
+    begin(c, e, h, ud, pr->kind);
     int rc = -1;
     if (pr->kind == RV_PROV_OPENAI)
         rc = build_openai(c, s, pr, err, errlen);
@@ -519,7 +554,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
     else
         snprintf(err, errlen, "provider '%s' has an unknown wire format", rv_str(p, pr->name));
     if (rc) {
-        pc_free(c);
+        give_back(c, reuse);
         return NULL;
     }
     hc_spec hs = {
@@ -531,7 +566,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
     hc_handler hh = { on_header, on_data, on_done };
     c->start_us = hc_now_us();
     if (!(c->x = hc_start(e, &hs, &hh, c, err, errlen))) {
-        pc_free(c);
+        give_back(c, reuse);
         return NULL;
     }
     return c;
@@ -546,20 +581,39 @@ const char *pc_body(const pc_call *c, size_t *len)
     return c->body;
 }
 
+void pc_end(pc_call *c)
+{
+    if (c->x)
+        hc_cancel(c->e, c->x);
+    c->x = NULL;
+    if (c->hbuf)                /* keys and signatures were in these */
+        memset(c->hbuf, 0, c->hlen);
+    c->hlen = 0;
+    free(c->body);
+    c->body = NULL;
+    free(c->tools);
+    c->tools = NULL;
+}
+
 void pc_free(pc_call *c)
 {
     if (!c)
         return;
-    if (c->x)
-        hc_cancel(c->e, c->x);
-    if (c->hbuf)                /* keys and signatures were in these */
-        memset(c->hbuf, 0, c->hlen);
+    pc_end(c);
     free(c->hbuf);
-    free(c->body);
     free(c->raw.p);
-    free(c->tools);
     sse_decoder_free(c->sse);
     es_decoder_free(c->es);
     ans_free(&c->ans);
     free(c);
+}
+
+/* A call that could not start: ended, and freed unless it was the
+   caller's to reuse (which stays the caller's). */
+static void give_back(pc_call *c, pc_call *reuse)
+{
+    if (c == reuse)
+        pc_end(c);
+    else
+        pc_free(c);
 }

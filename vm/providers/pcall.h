@@ -17,7 +17,9 @@
    Ownership: the spec and the conversation are read during pc_start()
    only (the body is built then).  After the 'done' callback the call
    still holds the answer: pc_outcome() points into it, valid until
-   pc_free(). */
+   pc_end() or pc_free().  A call ended with pc_end() may be given to the
+   next pc_start(), which reuses its buffers (the request driver keeps
+   one per request). */
 #ifndef RV_PCALL_H
 #define RV_PCALL_H
 
@@ -54,19 +56,28 @@ typedef struct {
                                        (borrowed), or NULL for one of its own */
 } pc_spec;
 
-/* Start the call.  Returns it, or NULL with a message in 'err' (no key in
-   the environment, out of memory); such a call was never sent. */
-pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud, char *err, size_t errlen);
+/* Start the call.  'reuse' is a call ended with pc_end, whose buffers
+   (the answer's, the body read, the header lines, the stream decoders)
+   this one takes over, or NULL for a new one.  Returns the call ('reuse'
+   itself when given), or NULL with a message in 'err' (no key in the
+   environment, out of memory): such a call was never sent, and 'reuse'
+   is still the caller's, ended. */
+pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud, pc_call *reuse, char *err,
+                  size_t errlen);
 
 /* After 'done': the outcome for vm_resume (ok or failure, text, tool
-   calls, usage, confidence, timings).  Valid until pc_free(). */
+   calls, usage, confidence, timings).  Valid until pc_end() or pc_free(). */
 const rv_outcome *pc_outcome(pc_call *c);
 /* The accumulated answer (model id, finish reason, id, detail). */
 const ans_answer *pc_answer(const pc_call *c);
 /* The request body as sent, for tests and the bench. */
 const char *pc_body(const pc_call *c, size_t *len);
 
-/* Cancel if still running (no 'done'), and free. */
+/* Cancel if still running (no 'done') and end the call: its outcome
+   and answer are gone, its key-bearing header lines wiped; what is left
+   is buffers for the next pc_start, or for pc_free. */
+void pc_end(pc_call *c);
+/* pc_end, and free.  Accepts NULL. */
 void pc_free(pc_call *c);
 
 #endif
