@@ -124,6 +124,13 @@ cfg_node *cfg_read_json(arena *a, const char *text, size_t len, cfg_err *err)
     json_error_t je;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
+        /* jansson ends its message with the text it was reading ("near
+           '\"sk-...'"): in a config that is often a literal key, which
+           must not reach the terminal or a CI log; the position says
+           where.  (A repeated key's text is the key: kept.) */
+        char *near = strstr(je.text, " near '");
+        if (near && json_error_code(&je) != json_error_duplicate_key)
+            *near = 0;
         snprintf(err->msg, sizeof err->msg, "%s", je.text);
         err->line = je.line > 0 ? (uint32_t)je.line : 0;
         err->col = je.column > 0 ? (uint32_t)je.column : 0;

@@ -231,6 +231,24 @@ static int on_event(ybuild *b, const yaml_event_t *ev)
     }
 }
 
+/* The line and column (in bytes) of byte 'off' of the text: libyaml's
+   reader reports a bad byte (invalid UTF-8, a control character) by its
+   offset and leaves the mark at the start. */
+static void offset_pos(const char *text, size_t len, size_t off, cfg_err *err)
+{
+    if (off > len)
+        off = len;
+    uint32_t line = 1;
+    size_t bol = 0;
+    for (size_t i = 0; i < off; i++)
+        if (text[i] == '\n') {
+            line++;
+            bol = i + 1;
+        }
+    err->line = line;
+    err->col = (uint32_t)(off - bol) + 1;
+}
+
 cfg_node *cfg_read_yaml(arena *a, const char *text, size_t len, cfg_err *err)
 {
     memset(err, 0, sizeof *err);
@@ -254,6 +272,8 @@ cfg_node *cfg_read_yaml(arena *a, const char *text, size_t len, cfg_err *err)
                      p.context ? ": " : "", p.problem ? p.problem : "cannot parse YAML");
             err->line = (uint32_t)m->line + 1;
             err->col = (uint32_t)m->column + 1;
+            if (p.error == YAML_READER_ERROR)   /* (bad bytes: only an offset is known) */
+                offset_pos(text, len, p.problem_offset, err);
             r = -1;
             break;
         }
