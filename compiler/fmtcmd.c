@@ -70,6 +70,13 @@ static int replace_file(const char *path, const char *buf, size_t len, char *err
         snprintf(err, errlen, "cannot rewrite '%s': not a regular file", path);
         return -1;
     }
+    /* the rename needs only the directory's permission: a file its owner
+       made read-only, or another user's file in a shared directory, would
+       be replaced all the same */
+    if (faccessat(AT_FDCWD, real, W_OK, AT_EACCESS)) {
+        snprintf(err, errlen, "cannot rewrite '%s': %s", path, strerror(errno));
+        return -1;
+    }
     char *slash = strrchr(real, '/');   /* (realpath is absolute) */
     *slash = 0;
     int n = snprintf(tmp, sizeof tmp, "%s/.%s.fmt-XXXXXX", real, slash + 1);
@@ -180,14 +187,15 @@ int fmtcmd_main(int argc, char **argv)
         fmt_usage(stderr);
         return RC_USAGE;
     }
+    for (int i = 0; o.write && i < argc; i++)
+        if (!strcmp(argv[i], "-")) {   /* (before any file is rewritten) */
+            fprintf(stderr, "routec fmt: -w cannot rewrite standard input\n");
+            return RC_USAGE;
+        }
     int worst = RC_OK;
     for (int i = 0; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
             continue;
-        if (o.write && !strcmp(argv[i], "-")) {
-            fprintf(stderr, "routec fmt: -w cannot rewrite standard input\n");
-            return RC_USAGE;
-        }
         int rc = fmt_file(&o, argv[i]);
         if (rc > worst)
             worst = rc;

@@ -120,15 +120,40 @@ cp tests/fmt/arrows.route "$T/target.route"; ln -s target.route "$T/link.route"
 if "$RC" fmt -w "$T/link.route" && [ -L "$T/link.route" ] && cmp -s "$T/target.route" tests/fmt/arrows.fmt
 then ok write/through-symlink; else bad write/through-symlink "the link was replaced or the target not rewritten"; fi
 if ls -A "$T" | grep -q '\.fmt-'; then bad write/no-temporaries "$(ls -A "$T" | grep '\.fmt-')"; else ok write/no-temporaries; fi
-mkdir "$T/ro"; cp tests/fmt/arrows.route "$T/ro/r.route"; chmod 555 "$T/ro"
-if [ "$(id -u)" != 0 ]; then
-    sum=$(cksum < "$T/ro/r.route")
-    "$RC" fmt -w "$T/ro/r.route" > /dev/null 2> "$T/err"; rc=$?
-    if [ $rc -eq 2 ] && [ "$(cksum < "$T/ro/r.route")" = "$sum" ] && grep -q "cannot rewrite" "$T/err"; then ok write/unwritable-dir
-    else bad write/unwritable-dir "exit $rc: $(cat "$T/err")"; fi
+# permissions are those of an ordinary user: root, who may write any
+# file, runs these cases as 'nobody' (setpriv) when it can
+if [ "$(id -u)" != 0 ]; then as_user() { "$@"; }; others=""
+elif setpriv --reuid=65534 --regid=65534 --clear-groups true 2> /dev/null; then
+    as_user() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }; others=yes
+else others=""; fi
+# untouched_w NAME FILE: 'fmt -w FILE' as that user fails with exit 2 and leaves FILE as it was
+untouched_w() {
+    sum=$(cksum < "$2"); ino=$(stat -c %i:%u "$2")
+    as_user "$RC" fmt -w "$2" > /dev/null 2> "$T/err"; rc=$?
+    if [ $rc -eq 2 ] && [ "$(cksum < "$2")" = "$sum" ] && [ "$(stat -c %i:%u "$2")" = "$ino" ] &&
+       grep -q "cannot rewrite" "$T/err"; then ok "write/$1"
+    else bad "write/$1" "exit $rc, or the file was replaced: $(cat "$T/err")"; fi
+}
+if command -v as_user > /dev/null; then
+    chmod 711 "$T"
+    mkdir "$T/ro"; cp tests/fmt/arrows.route "$T/ro/r.route"; chmod 555 "$T/ro"
+    untouched_w unwritable-dir "$T/ro/r.route"
+    # a file that may not be written is not replaced, though its directory may be written
+    mkdir "$T/pub"; chmod 777 "$T/pub"
+    as_user cp tests/fmt/arrows.route "$T/pub/mine.route"; chmod 444 "$T/pub/mine.route"
+    untouched_w read-only-file "$T/pub/mine.route"
+    if [ -n "$others" ]; then
+        cp tests/fmt/arrows.route "$T/pub/root.route"; chmod 644 "$T/pub/root.route"
+        untouched_w others-file "$T/pub/root.route"
+    fi
 fi
 "$RC" fmt -w - < tests/fmt/arrows.route > /dev/null 2> "$T/err"; rc=$?
 [ $rc -eq 2 ] && grep -q "standard input" "$T/err" && ok write/not-stdin || bad write/not-stdin "exit $rc"
+# '-' among files under -w: refused before any file is rewritten
+cp tests/fmt/arrows.route "$T/first.route"
+"$RC" fmt -w "$T/first.route" - < tests/fmt/arrows.route > /dev/null 2> "$T/err"; rc=$?
+if [ $rc -eq 2 ] && cmp -s "$T/first.route" tests/fmt/arrows.route && grep -q "standard input" "$T/err"
+then ok write/not-stdin-first; else bad write/not-stdin-first "exit $rc, or the first file was rewritten"; fi
 "$RC" fmt -w --check "$T/w.route" > /dev/null 2>&1; rc=$?
 [ $rc -eq 2 ] && ok usage/check-and-write || bad usage/check-and-write "exit $rc"
 
