@@ -118,14 +118,7 @@ static const char *doc_uri(json_t *params)
 /* params.position: 0 with the line and character, -1 when malformed */
 static int position(json_t *params, uint32_t *line, uint32_t *character)
 {
-    json_t *p = json_object_get(params, "position");
-    json_t *l = json_object_get(p, "line"), *c = json_object_get(p, "character");
-    if (!json_is_integer(l) || !json_is_integer(c) || json_integer_value(l) < 0 ||
-        json_integer_value(l) > UINT32_MAX || json_integer_value(c) < 0 || json_integer_value(c) > UINT32_MAX)
-        return -1;
-    *line = (uint32_t)json_integer_value(l);
-    *character = (uint32_t)json_integer_value(c);
-    return 0;
+    return lspp_read(json_object_get(params, "position"), line, character);
 }
 
 /* ---------------------------------------------------------------- checks */
@@ -254,32 +247,11 @@ static void did_open(lsp_server *s, json_t *params)
     lspd_doc *d = lspd_open(&s->docs, uri, json_string_value(text), json_string_length(text),
                             json_integer_value(json_object_get(td, "version")));
     if (!d) {
-        fprintf(stderr, "routec lsp: cannot open %s (out of memory, or %d documents open)\n", uri, LSPD_MAX_DOCS);
+        fprintf(stderr, "routec lsp: cannot open %s (out of memory, %d documents open, or its text over %zu MiB "
+                "or all open texts over %zu MiB)\n", uri, LSPD_MAX_DOCS, LSPD_MAX_TEXT >> 20, LSPD_MAX_TOTAL >> 20);
         return;
     }
     d->stale = 1;
-}
-
-/* One change: the whole text, or (from clients that send them anyway)
-   a range and its replacement.  0, or -1 when it cannot be applied. */
-static int apply_change(lspd_doc *d, json_t *ch)
-{
-    json_t *text = json_object_get(ch, "text"), *range = json_object_get(ch, "range");
-    if (!json_is_string(text))
-        return -1;
-    if (!range)
-        return lspd_splice(d, 0, d->len, json_string_value(text), json_string_length(text));
-    json_t *st = json_object_get(range, "start"), *en = json_object_get(range, "end");
-    uint32_t l0, c0, l1, c1;
-    json_t *p0 = json_pack("{s:O}", "position", st), *p1 = json_pack("{s:O}", "position", en);
-    int bad = !p0 || !p1 || position(p0, &l0, &c0) || position(p1, &l1, &c1);
-    json_decref(p0);
-    json_decref(p1);
-    size_t s0, n0, s1, n1;
-    if (bad || lspp_line(d->text, d->len, l0, &s0, &n0) || lspp_line(d->text, d->len, l1, &s1, &n1))
-        return -1;
-    size_t from = s0 + lspp_bytes(d->text + s0, n0, c0), to = s1 + lspp_bytes(d->text + s1, n1, c1);
-    return lspd_splice(d, from, to, json_string_value(text), json_string_length(text));
 }
 
 static void did_change(lsp_server *s, json_t *params)
@@ -290,13 +262,10 @@ static void did_change(lsp_server *s, json_t *params)
         fprintf(stderr, "routec lsp: didChange of a document that is not open, or without contentChanges\n");
         return;
     }
-    size_t i;
-    json_t *ch;
-    json_array_foreach(changes, i, ch) {
-        if (apply_change(d, ch)) {
-            fprintf(stderr, "routec lsp: a change to %s could not be applied\n", d->uri);
-            return;
-        }
+    if (lspd_change(&s->docs, d, changes)) {
+        fprintf(stderr, "routec lsp: the changes to %s could not be applied (malformed, out of range, "
+                "or too large); the text is as before\n", d->uri);
+        return;
     }
     json_t *v = json_object_get(json_object_get(params, "textDocument"), "version");
     if (json_is_integer(v))

@@ -49,6 +49,9 @@ size_t lspp_bytes(const char *s, size_t n, uint32_t units);
 int lspp_line(const char *text, size_t len, uint32_t line, size_t *start, size_t *linelen);
 /* {"line", "character"} */
 json_t *lspp_position(uint32_t line, uint32_t character);
+/* The line and character of a Position object: 0, or -1 when it is not
+   one (missing fields, not integers, negative or past 2^32 - 1). */
+int lspp_read(const json_t *pos, uint32_t *line, uint32_t *character);
 /* The LSP range of a compiler span (1-based lines, byte columns, end
    exclusive) in file 'at.file' of 'c'. */
 json_t *lspp_range(rv_compiler *c, src_span at);
@@ -56,6 +59,9 @@ json_t *lspp_range(rv_compiler *c, src_span at);
 /* ---------------------------------------------------------------- lsp_doc.c */
 
 #define LSPD_MAX_DOCS 256
+#define LSPD_MAX_TEXT ((size_t)64 << 20)    /* a document, as any source (compiler/import.c) */
+#define LSPD_MAX_TOTAL ((size_t)512 << 20)  /* the documents open together */
+#define LSPD_MAX_WORK ((size_t)512 << 20)   /* bytes one didChange may copy */
 
 typedef struct {
     char *uri;            /* as the client names it */
@@ -71,6 +77,7 @@ typedef struct {
 typedef struct {
     lspd_doc *v[LSPD_MAX_DOCS];
     unsigned n;
+    size_t bytes;                 /* the texts of the open documents */
     const char *const *incdirs;   /* -I directories (borrowed) */
     unsigned nincdir;
     int std_only;                 /* documents import only standard modules */
@@ -78,12 +85,19 @@ typedef struct {
 
 /* The open document 'uri', or NULL (borrowed from the store). */
 lspd_doc *lspd_find(lspd_store *st, const char *uri);
-/* Open (or reopen) 'uri' with 'text' (copied).  NULL when out of memory
-   or when LSPD_MAX_DOCS documents are open. */
+/* Open (or reopen) 'uri' with 'text' (copied).  NULL when out of memory,
+   when LSPD_MAX_DOCS documents are open, or when the text is longer than
+   LSPD_MAX_TEXT or would take the store past LSPD_MAX_TOTAL. */
 lspd_doc *lspd_open(lspd_store *st, const char *uri, const char *text, size_t len, json_int_t version);
-/* Replace bytes [from, to) of the text by 'len' bytes of 'text'.  0 or -1
-   (out of memory; the document is unchanged). */
-int lspd_splice(lspd_doc *d, size_t from, size_t to, const char *text, size_t len);
+/* Apply the contentChanges of a didChange ('changes', a JSON array): each
+   {"text"} replaces the whole text, each {"range", "text"} a range of it,
+   in order, each against the text the ones before it left; all or none.
+   0, or -1 with the text as it was: a change malformed or out of range,
+   a text that would pass LSPD_MAX_TEXT or the store LSPD_MAX_TOTAL,
+   changes that could copy more than LSPD_MAX_WORK bytes (each range
+   change copies the text: the server asks for whole texts, and a client
+   must not make it do quadratic work), or out of memory. */
+int lspd_change(lspd_store *st, lspd_doc *d, json_t *changes);
 void lspd_close(lspd_store *st, const char *uri);
 void lspd_free_all(lspd_store *st);
 /* Check the document's current text with the compiler (replacing the

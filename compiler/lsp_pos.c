@@ -68,6 +68,17 @@ json_t *lspp_position(uint32_t line, uint32_t character)
     return json_pack("{s:I,s:I}", "line", (json_int_t)line, "character", (json_int_t)character);
 }
 
+int lspp_read(const json_t *pos, uint32_t *line, uint32_t *character)
+{
+    json_t *l = json_object_get(pos, "line"), *c = json_object_get(pos, "character");
+    if (!json_is_integer(l) || !json_is_integer(c) || json_integer_value(l) < 0 ||
+        json_integer_value(l) > UINT32_MAX || json_integer_value(c) < 0 || json_integer_value(c) > UINT32_MAX)
+        return -1;
+    *line = (uint32_t)json_integer_value(l);
+    *character = (uint32_t)json_integer_value(c);
+    return 0;
+}
+
 /* (1-based line, 1-based byte column) to an LSP position */
 static json_t *pos_of(rv_compiler *c, uint32_t file, uint32_t line, uint32_t col)
 {

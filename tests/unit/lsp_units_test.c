@@ -1,7 +1,8 @@
 /* The small conversions under routec lsp, data-driven: UTF-16 units of
    UTF-8 text and back (compiler/lsp_pos.c), file: URIs to paths and back
-   (compiler/lsp_uri.c), and the framing reader's verdict on byte streams
-   (compiler/lsp_frame.c).  The scripted-client cases (tests/lsp/) cover
+   (compiler/lsp_uri.c), the framing reader's verdict on byte streams
+   (compiler/lsp_frame.c), and the changes a didChange makes to a
+   document, with the bounds on its size and on the work (lsp_doc.c).  The scripted-client cases (tests/lsp/) cover
    the same code end to end; these pin the edge cases one by one. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,10 +148,108 @@ static void test_frames(void)
     }
 }
 
+/* ---------------------------------------------------------------- document changes */
+
+#define R(l0, c0, l1, c1) "\"range\":{\"start\":{\"line\":" #l0 ",\"character\":" #c0 "},\"end\":{\"line\":" \
+                          #l1 ",\"character\":" #c1 "}}"
+
+static const struct {
+    const char *name, *text, *changes;
+    const char *want;   /* the text after, or NULL: refused, the text as before */
+} changes[] = {
+    { "whole text", "abc", "[{\"text\":\"xyz\"}]", "xyz" },
+    { "range insert", "ab\ncd", "[{" R(1, 1, 1, 1) ",\"text\":\"X\"}]", "ab\ncXd" },
+    { "range across lines", "ab\ncd", "[{" R(0, 1, 1, 1) ",\"text\":\"\"}]", "ad" },
+    { "each against the last", "ab", "[{" R(0, 0, 0, 0) ",\"text\":\"x\"},{" R(0, 0, 0, 2) ",\"text\":\"\"}]", "b" },
+    { "units, not bytes", "\xF0\x9F\x98\x80z", "[{" R(0, 2, 0, 3) ",\"text\":\"y\"}]", "\xF0\x9F\x98\x80y" },
+    { "past a line's end stops at it", "ab\ncd", "[{" R(0, 99, 0, 99) ",\"text\":\"!\"}]", "ab!\ncd" },
+    { "no changes", "ab", "[]", "ab" },
+    { "past the last line", "ab", "[{" R(1, 0, 1, 0) ",\"text\":\"x\"}]", NULL },
+    { "start after end", "abcd", "[{" R(0, 3, 0, 1) ",\"text\":\"x\"}]", NULL },
+    { "text not a string", "ab", "[{\"text\":1}]", NULL },
+    { "negative position", "ab", "[{" R(0, -1, 0, 0) ",\"text\":\"x\"}]", NULL },
+    { "all or none", "ab\ncd", "[{\"text\":\"new\"},{" R(5, 0, 5, 0) ",\"text\":\"x\"}]", NULL },
+};
+
+static void test_changes(void)
+{
+    for (size_t i = 0; i < sizeof changes / sizeof *changes; i++) {
+        lspd_store st = { 0 };
+        lspd_doc *d = lspd_open(&st, "file:///c.route", changes[i].text, strlen(changes[i].text), 1);
+        json_t *ch = json_loads(changes[i].changes, 0, NULL);
+        int r = d && ch ? lspd_change(&st, d, ch) : -2;
+        const char *want = changes[i].want ? changes[i].want : changes[i].text;
+        int ok = r == (changes[i].want ? 0 : -1) && d->len == strlen(want) && !memcmp(d->text, want, d->len) &&
+                 st.bytes == d->len;
+        if (!ok && d)
+            fprintf(stderr, "    got %d, '%.*s'\n", r, (int)d->len, d->text);
+        check(ok, "change", changes[i].name);
+        json_decref(ch);
+        lspd_free_all(&st);
+    }
+}
+
+/* A text of n bytes of 'x' on one line. */
+static char *filled(size_t n)
+{
+    char *t = malloc(n + 1);
+    if (t) {
+        memset(t, 'x', n);
+        t[n] = 0;
+    }
+    return t;
+}
+
+static void test_change_bounds(void)
+{
+    lspd_store st = { 0 };
+    char *big = filled(LSPD_MAX_TEXT + 1);
+    check(big && !lspd_open(&st, "file:///big.route", big, LSPD_MAX_TEXT + 1, 1) && st.n == 0 && st.bytes == 0,
+          "bound", "a text over the cap is not opened");
+    /* growing past the cap by changes */
+    lspd_doc *d = big ? lspd_open(&st, "file:///a.route", big, LSPD_MAX_TEXT, 1) : NULL;
+    json_t *ch = json_pack("[{s:{s:{s:i,s:i},s:{s:i,s:i}},s:s}]", "range", "start", "line", 0, "character", 0,
+                           "end", "line", 0, "character", 0, "text", "y");
+    check(d && ch && lspd_change(&st, d, ch) == -1 && d->len == LSPD_MAX_TEXT && d->text[0] == 'x',
+          "bound", "a change past the cap is refused");
+    lspd_free_all(&st);
+    /* the documents together */
+    size_t k = 0;
+    char name[64];
+    for (; big && k <= LSPD_MAX_TOTAL / LSPD_MAX_TEXT; k++) {
+        snprintf(name, sizeof name, "file:///%zu.route", k);
+        if (!lspd_open(&st, name, big, LSPD_MAX_TEXT, 1))
+            break;
+    }
+    check(k == LSPD_MAX_TOTAL / LSPD_MAX_TEXT && st.bytes == LSPD_MAX_TOTAL, "bound", "all open texts are capped");
+    lspd_free_all(&st);
+    free(big);
+    /* the work: 1,000 one-character inserts into a 1 MiB text would copy
+       1 GiB; refused before any is applied */
+    char *mib = filled((size_t)1 << 20);
+    d = mib ? lspd_open(&st, "file:///w.route", mib, (size_t)1 << 20, 1) : NULL;
+    json_t *many = json_array();
+    for (int i = 0; i < 1000 && ch; i++)
+        json_array_append(many, json_array_get(ch, 0));
+    check(d && lspd_change(&st, d, many) == -1 && d->len == (size_t)1 << 20, "bound", "quadratic work is refused");
+    json_t *few = json_array();
+    for (int i = 0; i < 100 && ch; i++)
+        json_array_append(few, json_array_get(ch, 0));
+    check(d && lspd_change(&st, d, few) == 0 && d->len == ((size_t)1 << 20) + 100 && !memcmp(d->text, "yyy", 3),
+          "bound", "a hundred inserts are applied");
+    json_decref(few);
+    json_decref(many);
+    json_decref(ch);
+    lspd_free_all(&st);
+    free(mib);
+}
+
 int main(void)
 {
     test_positions();
     test_uris();
     test_frames();
+    test_changes();
+    test_change_bounds();
     return failures ? 1 : 0;
 }
