@@ -259,9 +259,26 @@ static void sb_head(sbuf *s, const diag_ctx *d, src_span at, const char *sev, co
     sb_str(s, msg);
 }
 
+/* The most of a source line a diagnostic shows: a longer line is cut
+   to this many bytes around the span, so that many diagnostics on one
+   long line (a list of thousands of names) print each a few hundred
+   bytes, not the line. */
+#define CARET_LINE 200
+
+/* The start of the character that byte 'i' of 's' belongs to (UTF-8). */
+static size_t char_start(const char *s, size_t i)
+{
+    while (i > 0 && ((unsigned char)s[i] & 0xc0) == 0x80)
+        i--;
+    return i;
+}
+
 /* The source line, then a caret under the span: '^' and '~' to its end
-   (or the line's end when the span runs on).  Tabs are kept so the caret
-   lines up in a terminal. */
+   (or the line's end when the span runs on).  A line longer than
+   CARET_LINE is shown from a quarter of that before the span, cut on
+   character boundaries, with '...' where it was cut.  One column per
+   character, not per byte (UTF-8 continuation bytes take none); tabs are
+   kept so the caret lines up in a terminal. */
 static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
 {
     size_t len;
@@ -269,24 +286,32 @@ static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
     if (!at.line || at.file >= d->src->n || !line)   /* (no line: the file changed since) */
         return;
     size_t col = at.col ? at.col - 1 : 0, end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
+    if (col > len)
+        col = len;
+    size_t from = 0, to = len;
+    if (len > CARET_LINE) {
+        from = col > CARET_LINE / 4 ? char_start(line, col - CARET_LINE / 4) : 0;
+        to = from + CARET_LINE < len ? char_start(line, from + CARET_LINE) : len;
+    }
+    if (end > to)
+        end = to;
     sb_put(s, "    ", 4);
-    sb_put(s, line, len);
+    if (from)
+        sb_put(s, "...", 3);
+    sb_put(s, line + from, to - from);
+    if (to < len)
+        sb_put(s, "...", 3);
     sb_put(s, "\n    ", 5);
-    char buf[512];
-    size_t pre = col < len ? col : len, tilde = end > col + 1 ? (end < len ? end : len) : col + 1;
-    if (pre > sizeof buf - 3)
-        pre = sizeof buf - 3;
-    tilde = tilde > col + 1 ? tilde - col - 1 : 0;
-    if (pre + 1 + tilde > sizeof buf - 2)
-        tilde = sizeof buf - 2 - pre - 1;
-    /* one column per character, not per byte (UTF-8 continuation bytes
-       take none); tabs are kept so the caret lines up in a terminal */
+    char buf[CARET_LINE + 8];
     size_t o = 0;
-    for (size_t i = 0; i < pre; i++)
+    if (from)
+        for (int k = 0; k < 3; k++)
+            buf[o++] = ' ';
+    for (size_t i = from; i < col; i++)
         if (((unsigned char)line[i] & 0xc0) != 0x80)
             buf[o++] = line[i] == '\t' ? '\t' : ' ';
     buf[o++] = '^';
-    for (size_t i = pre + 1; i < pre + 1 + tilde && i < len; i++)
+    for (size_t i = col + 1; i < end; i++)
         if (((unsigned char)line[i] & 0xc0) != 0x80)
             buf[o++] = '~';
     buf[o++] = '\n';
