@@ -70,8 +70,10 @@ struct dr_req {
 /* The drivers dr_free keeps for dr_new, per engine (hc_set_user): a
    gateway worker's requests reuse a few drivers -- their trace table,
    event buffer and provider call buffers -- instead of allocating them
-   each. */
-#define DR_SPARES 64
+   each.  The spares only bridge one request's end and the next one's
+   start, so a few serve any number of concurrent requests; what each
+   keeps is bounded (pcall.c, reset()). */
+#define DR_SPARES 16
 typedef struct {
     dr_req *head;
     uint32_t n;
@@ -726,6 +728,10 @@ static void reset(dr_req *d)
         d->tstr[i] = NULL;
     }
     jw_clear(&d->out);
+    if (d->out.cap > (16u << 10)) {     /* a large buffered answer's event is not kept */
+        jw_discard(&d->out);
+        jw_init_mem(&d->out, 0);
+    }
     d->hook_body.len = 0;
     d->next_spare = NULL;
 }

@@ -91,7 +91,7 @@ typedef struct {
    are borrowed). */
 dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud);
 /* Stops what is in flight as dr_cancel does, and frees -- or keeps the
-   driver with its engine (hc_set_user: up to 64 per engine, freed with
+   driver with its engine (hc_set_user: up to 16 per engine, freed with
    it) for a later dr_new on that engine, which reuses its buffers.  The
    engine must outlive the call.  Accepts NULL. */
 void dr_free(dr_req *d);

@@ -75,7 +75,7 @@ struct hc_engine {
    for the next call at a fraction of that.  Connections, DNS and TLS
    sessions live in the multi handle either way.  The bound keeps what
    a burst of calls leaves behind small. */
-#define HC_SPARE_MAX 64
+#define HC_SPARE_MAX 32
 
 static const char *const status_names[] = {
     "ok", "connect_timeout", "first_byte_timeout", "idle_timeout", "timeout",

@@ -581,11 +581,35 @@ const char *pc_body(const pc_call *c, size_t *len)
     return c->body;
 }
 
+/* What a call keeps for the next one is bounded: buffers grown past this
+   by a large answer are freed rather than held by an idle call. */
+#define PC_KEEP_MAX (16u << 10)
+
+static int grew(const pc_call *c)
+{
+    if (c->raw.cap > PC_KEEP_MAX || c->ans.text.cap > PC_KEEP_MAX)
+        return 1;
+    for (uint32_t i = 0; i < c->ans.captools; i++)
+        if (c->ans.tools[i].args.cap > PC_KEEP_MAX)
+            return 1;
+    return 0;
+}
+
 void pc_end(pc_call *c)
 {
     if (c->x)
         hc_cancel(c->e, c->x);
     c->x = NULL;
+    if (grew(c)) {              /* the answer's parser and the decoders grew with it */
+        free(c->raw.p);
+        c->raw = (ans_buf){ NULL, 0, 0 };
+        ans_free(&c->ans);
+        ans_init(&c->ans);
+        sse_decoder_free(c->sse);
+        es_decoder_free(c->es);
+        c->sse = NULL;
+        c->es = NULL;
+    }
     if (c->hbuf)                /* keys and signatures were in these */
         memset(c->hbuf, 0, c->hlen);
     c->hlen = 0;
