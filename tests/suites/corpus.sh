@@ -71,3 +71,6 @@ replay answers "$B/replay/fuzz_answers"
 # harness checks that every answer is a framed JSON-RPC message)
 replay lsp "$B/replay/fuzz_lsp"
 replay import "$B/replay/fuzz_import"
+# model answers through the equation scanner of arithmetic(), equations()
+# and last_result()
+replay equations "$B/replay/fuzz_equations"
