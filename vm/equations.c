@@ -39,7 +39,7 @@ typedef struct {
     int has_result;
     double result;
     double last_left;           /* the last equation checked: its two sides */
-    int after_word;             /* the chain began right after a word */
+    int after_word;             /* a word ended the last chain; only blanks since */
     int ann;                    /* an annotation was just read in this chain: */
     double ann_left, ann_right; /* its last equation, which the text around may restate */
 } chain;

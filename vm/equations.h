@@ -15,21 +15,24 @@
      optionally after a currency sign ('$', '€', '£') and optionally
      followed by '%' (then it is a hundredth: "60%" is 0.6);
    - operators are + - * / ^ (also ** for ^, and \* for *, as Markdown
-     escapes it), the signs × and ÷, and a
-     lone 'x' or 'X' between two operands ("8 x $5"); parentheses group;
-     a '-' where an operand is expected is a sign;
+     escapes it), the signs × and ÷, and a lone 'x' or 'X' between two
+     operands ("8 x $5"); parentheses group; a '-' where an operand is
+     expected is a sign;
    - spaces and tabs are ignored.
    A chain "A = B = C" gives the equations A = B and B = C.  A side that
    is not a well-formed expression (an operator at its end, a lone
-   parenthesis, a division by zero, nesting deeper than EQN_MAX_DEPTH)
-   takes no part: the equations on either side of it are not checked.  A
+   parenthesis, a division by zero, nesting deeper than EQN_MAX_DEPTH, an
+   operator first in a chain that a word ended: "4 dozens + 2 = 50" began
+   with the word) takes no part: the equations on either side of it are not checked.  A
    chain is checked only when one of its sides has an operator, so
    "50% of 100 = 50" (the "of" ends a chain; "100 = 50" has no operator)
    and "x = 5" are not equations.
    A calculator annotation "<<...>>" (the GSM8K convention, which many
    models learned) is a chain of its own, and the text around it reads
-   as if it were absent: "3 * 4 = <<3*4=12>>12" is two equations,
-   3*4 = 12 inside and 3 * 4 = 12 outside.
+   as if it were absent.  An equation around it whose sides have the
+   values of the annotation's last equation restates it and counts once:
+   "3 * 4 = <<3*4=12>>12" is one equation, "3 * 5 = <<3*4=12>>12" two
+   (3*4 = 12 holds, 3 * 5 = 12 does not).
 
    When an equation holds.  Both sides are computed in double precision.
    A side that is a single number may have been rounded by its writer,
