@@ -107,15 +107,16 @@ static int scan(fmt_state *s, parse_ctx *pc, char *text, size_t len)
         s->oom = 1;
         return -1;
     }
-    YY_BUFFER_STATE b = len <= INT_MAX - 2 ? rv_yy_scan_buffer(text, len + 2, sc) : NULL;
+    size_t bom = parse_bom(text, len);   /* (white space: not written back) */
+    YY_BUFFER_STATE b = len <= INT_MAX - 2 ? rv_yy_scan_buffer(text + bom, len - bom + 2, sc) : NULL;
     if (!b) {
         rv_yylex_destroy(sc);
         s->oom = 1;
         return -1;
     }
     unsigned errs = pc->diag->nerr, nl = 0;
-    uint32_t last = 0;
-    src_span loc = { pc->file, 1, 1, 1, 1 };
+    uint32_t last = (uint32_t)bom;
+    src_span loc = { pc->file, 1, 1 + (uint32_t)bom, 1, 1 + (uint32_t)bom };
     RV_YYSTYPE v;
     int k;
     while ((k = rv_yylex(&v, &loc, sc)) != 0) {

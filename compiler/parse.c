@@ -18,7 +18,9 @@ int parse_source(parse_ctx *ctx, char *text, size_t len)
         return -1;
     }
     unsigned errs = ctx->diag->nerr;
-    YY_BUFFER_STATE b = len <= INT_MAX - 2 ? rv_yy_scan_buffer(text, len + 2, sc) : NULL;
+    size_t bom = parse_bom(text, len);
+    ctx->first_col = 1 + (uint32_t)bom;
+    YY_BUFFER_STATE b = len <= INT_MAX - 2 ? rv_yy_scan_buffer(text + bom, len - bom + 2, sc) : NULL;
     if (!b) {
         rv_yylex_destroy(sc);
         ctx->oom = 1;
@@ -31,6 +33,11 @@ int parse_source(parse_ctx *ctx, char *text, size_t len)
     if (ctx->oom)
         return -1;
     return r == 0 && ctx->diag->nerr == errs ? 0 : -1;
+}
+
+size_t parse_bom(const char *text, size_t len)
+{
+    return len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3) ? 3 : 0;
 }
 
 char *parse_name(parse_ctx *ctx, const char *s, size_t n)

@@ -18,8 +18,13 @@ typedef struct {
     arena_strset *names;  /* names are interned here (the compilation's); NULL: each one copied */
     int value_end;        /* last token ended a value: '/' is division, not a regex */
     int recovered;        /* a syntax error skipped text (declarations may be missing) */
+    uint32_t first_col;   /* the column the scanner starts at: 4 after a byte-order mark (parse_source) */
     int oom;
 } parse_ctx;
+
+/* The bytes of a UTF-8 byte-order mark at the start of 'text' (3), or 0:
+   editors on Windows save one, and it is read as white space. */
+size_t parse_bom(const char *text, size_t len);
 
 /* Parse 'len' bytes of 'text', which must be followed by two NULs (at
    'len' and 'len' + 1, as src_add() leaves them): the scanner works in

@@ -18,7 +18,7 @@
 %define api.location.type {src_span}
 %define parse.error custom
 %locations
-%initial-action { @$.file = ctx->file; @$.line = @$.end_line = 1; @$.col = @$.end_col = 1; }
+%initial-action { @$.file = ctx->file; @$.line = @$.end_line = 1; @$.col = @$.end_col = ctx->first_col ? ctx->first_col : 1; }
 %param {yyscan_t scanner}
 %parse-param {parse_ctx *ctx}
 

@@ -166,6 +166,12 @@ cat tests/fmt/arrows.fmt tests/fmt/spacing.fmt > "$T/want"
 tr -d '\r' < tests/fmt/properties.route | sed 's/$/\r/' > "$T/crlf.route"
 "$RC" fmt "$T/crlf.route" > "$T/out" 2>&1 && cmp -s "$T/out" tests/fmt/properties.fmt && ok crlf-input ||
     bad crlf-input "CRLF input does not format to the LF text"
+# a UTF-8 byte-order mark (Windows editors save one) is white space: it is
+# dropped, and positions after it count its bytes, as editors' columns do
+printf '\357\273\277agent a { route -> smal }\n' > "$T/bom.route"
+"$RC" check "$T/bom.route" > "$T/out" 2>&1
+if grep -q "bom.route:1:23: error: .* \[undeclared\]" "$T/out" && [ "$(grep -c ': error:' "$T/out")" = 1 ]; then ok bom-positions
+else bad bom-positions "$(head -3 "$T/out")"; fi
 : > "$T/empty.route"
 "$RC" fmt "$T/empty.route" > "$T/out" 2>&1 && [ ! -s "$T/out" ] && ok empty-file || bad empty-file "$(head -2 "$T/out")"
 printf '\n\n# only a comment\n\n\n' > "$T/c.route"

@@ -77,10 +77,11 @@ static int dump(char *text, size_t len)
     int rc = 1;
     if (rv_yylex_init_extra(&ctx, &sc))
         goto out;
-    YY_BUFFER_STATE b = rv_yy_scan_buffer(text, len + 2, sc);
+    uint32_t bom = (uint32_t)parse_bom(text, len);   /* (white space, as parse_source() reads it) */
+    YY_BUFFER_STATE b = rv_yy_scan_buffer(text + bom, len - bom + 2, sc);
     if (b) {
         YYSTYPE v;
-        src_span at = { .line = 1, .col = 1, .end_line = 1, .end_col = 1 };
+        src_span at = { .line = 1, .col = 1 + bom, .end_line = 1, .end_col = 1 + bom };
         unsigned seen = 0;
         int tok;
         while ((tok = rv_yylex(&v, &at, sc)) > 0 && !ctx.oom) {
