@@ -23,6 +23,7 @@
      passed                       -> the request fails */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,11 +99,10 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
     vm->rand_state = 0x9e3779b97f4a7c15ull;
     vm->md = pcre2_match_data_create(img->max_match, NULL);
     vm->feed = vm_feed_new();
-    vm->meta_val = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_val);
-    vm->meta_gen = mem_calloc(img->nmeta_slot + 1, sizeof *vm->meta_gen);
+    vm->mslot = mem_calloc(img->nmeta_slot + 1, sizeof *vm->mslot);
     vm->guardact_cap = img->p->ngaction + 1;
     vm->guardacts = mem_calloc(vm->guardact_cap, sizeof *vm->guardacts);
-    if (!vm->md || !vm->feed || !vm->meta_val || !vm->meta_gen || !vm->guardacts || !vm_alloc(vm, 1) ||
+    if (!vm->md || !vm->feed || !vm->mslot || !vm->guardacts || !vm_alloc(vm, 1) ||
         gd_init(&vm->ov)) {
         vm_free(vm);
         return NULL;
@@ -118,7 +118,7 @@ static void settle_day(rv_vm *vm, int64_t actual);
    (vm.h). */
 static void abandon(rv_vm *vm)
 {
-    if (vm->state == VS_CALL)
+    if (vm->state == VS_CALL && vm->cur.nticket)
         settle_day(vm, 0);
     vm->state = VS_IDLE;
 }
@@ -144,8 +144,7 @@ void vm_free(rv_vm *vm)
         vm_feed_reset(vm);
     free(vm->feed);
     vm_mem_free(vm);
-    free(vm->meta_val);
-    free(vm->meta_gen);
+    free(vm->mslot);
     free(vm->guardacts);
     free(vm);
 }
@@ -723,7 +722,8 @@ static int64_t judge_tokens(rv_vm *vm)
 
 static int judge_conversation(rv_vm *vm)
 {
-    const rv_sv *in = vm->req ? &vm->ov.input : NULL;     /* as the input guardrails left it */
+    rv_sv input = vm_view_input(vm);                      /* as the input guardrails left it */
+    const rv_sv *in = vm->req ? &input : NULL;
     static const char q[] = JUDGE_Q, a[] = JUDGE_A;
     size_t n = sizeof q - 1 + (in ? in->len : 0) + sizeof a - 1 + vm->cur.kept.len;
     char *d = vm_alloc(vm, n + 1), *w = d;
@@ -788,7 +788,8 @@ static step try_step(rv_vm *vm)
         return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
     /* per request: the estimate of this call on top of what was spent
        (estimated only when a budget asks: tokens() reads every message) */
-    for (uint32_t i = 0; i <= vm->nchain; i++) {     /* the path's agents, then the caller */
+    /* the path's agents (when some agent has such a budget), then the caller */
+    for (uint32_t i = vm->img->request_budgets ? 0 : vm->nchain; i <= vm->nchain; i++) {
         int64_t b = i < vm->nchain ? p->agents[vm->chain[i]].budget_request : vm->caller.budget_request;
         if (!b)
             continue;
@@ -1034,8 +1035,9 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     const rv_program *p = vm->img->p;
     abandon(vm);
     vm->req = req;
-    if (++vm->gen == 0) {   /* after 2^32 requests: forget every cached key */
-        memset(vm->meta_gen, 0, vm->img->nmeta_slot * sizeof *vm->meta_gen);
+    if (++vm->gen == 0) {   /* after 2^32 requests: forget every slot's */
+        for (uint32_t i = 0; i < vm->img->nmeta_slot; i++)
+            vm->mslot[i].gen = 0;
         vm->gen = 1;
     }
     vm_feed_reset(vm);
@@ -1052,7 +1054,7 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     r->error_pc = r->error_loc = RV_NONE;
     r->attempts = vm->attempts;
     r->guardacts = vm->guardacts;
-    memset(&vm->cur, 0, sizeof vm->cur);
+    memset(&vm->cur, 0, offsetof(__typeof__(vm->cur), ticket));    /* nticket 0: 'ticket' is not read */
     vm->cur.model = RV_NONE;
     vm->cur.cascade = RV_NONE;
     vm->cur.rule = RV_NONE;

@@ -33,7 +33,8 @@
 static void *gd_alloc(rv_vm *vm, size_t n)
 {
     gd_overlay *ov = &vm->ov;
-    if (n > ov->mem_limit - ov->mem_used)
+    size_t limit = (size_t)GD_MEM_FACTOR * (vm->req ? vm->req->body_len : 0) + GD_MEM_BASE;
+    if (n > limit - ov->mem_used)
         return NULL;
     void *p = vm_alloc(vm, n);
     if (p)
@@ -84,7 +85,22 @@ int gd_pcre_match(rv_vm *vm, const void *code, const char *s, size_t n, size_t o
 
 const rv_sv *vm_texts(const rv_vm *vm)
 {
-    return vm->ov.texts;
+    return vm_view_texts(vm);
+}
+
+/* Fill the overlay's views from the request (once per request). */
+static void load_views(rv_vm *vm)
+{
+    gd_overlay *ov = &vm->ov;
+    const rv_request *r = vm->req;
+    if (ov->loaded)
+        return;
+    ov->texts = vm_view_texts(vm);
+    ov->msg_texts = vm_view_msgs(vm);
+    ov->input = vm_view_input(vm);
+    ov->system = vm_view_system(vm);
+    ov->nslot = r ? r->nslot : 0;
+    ov->loaded = 1;
 }
 
 /* ---------------------------------------------------------------- matching */
@@ -264,6 +280,7 @@ static int apply(rv_vm *vm, uint32_t guard, uint32_t action, rv_sv *text)
 static rv_sv *own_texts(rv_vm *vm)
 {
     gd_overlay *ov = &vm->ov;
+    load_views(vm);
     if (!ov->changed) {
         rv_sv *t = gd_alloc(vm, (size_t)ov->nslot * sizeof *t);
         if (!t)
@@ -306,6 +323,7 @@ static int rebuild(rv_vm *vm)
 {
     gd_overlay *ov = &vm->ov;
     const rv_request *r = vm->req;
+    load_views(vm);
     rv_sv *mt = gd_alloc(vm, (size_t)r->nmsg * sizeof *mt);
     const rv_sv **tmp = gd_alloc(vm, (size_t)(r->npart > r->nmsg ? r->npart : r->nmsg) * sizeof *tmp + sizeof *tmp);
     if (!mt || !tmp)
@@ -339,19 +357,19 @@ static int rebuild(rv_vm *vm)
 
 int64_t gd_input_bytes(const rv_vm *vm)
 {
-    const gd_overlay *ov = &vm->ov;
+    const rv_sv *texts = vm_view_texts(vm);
     int64_t b = 4 * (int64_t)vm->req->nmsg;
-    for (uint32_t i = 0; i < ov->nslot; i++)
-        b += ov->texts[i].len;
+    for (uint32_t i = 0; i < vm->req->nslot; i++)
+        b += texts[i].len;
     return b;
 }
 
 int64_t gd_input_tokens(const rv_vm *vm)
 {
-    const gd_overlay *ov = &vm->ov;
+    const rv_sv *texts = vm_view_texts(vm);
     int64_t t = 4 * (int64_t)vm->req->nmsg;     /* per-message framing */
-    for (uint32_t i = 0; i < ov->nslot; i++)
-        t += bi_tokens(ov->texts[i].s, ov->texts[i].len);
+    for (uint32_t i = 0; i < vm->req->nslot; i++)
+        t += bi_tokens(texts[i].s, texts[i].len);
     return t;
 }
 
@@ -501,21 +519,14 @@ static int input_action(rv_vm *vm, uint32_t guard, uint32_t action)
 void gd_begin(rv_vm *vm)
 {
     gd_overlay *ov = &vm->ov;
-    const rv_request *r = vm->req;
     ov->mem_used = 0;
     ov->scratch = NULL;
     ov->scratch_cap = 0;
-    ov->mem_limit = (size_t)GD_MEM_FACTOR * (r ? r->body_len : 0) + GD_MEM_BASE;
+    ov->loaded = 0;
     ov->changed = 0;
     ov->matches = 0;
     ov->re_start_ns = 0;
     ov->re_error = NULL;
-    static const rv_sv empty = { "", 0 };
-    ov->texts = r ? r->slot_texts : NULL;
-    ov->nslot = r ? r->nslot : 0;
-    ov->msg_texts = r ? r->texts : NULL;
-    ov->input = r ? r->input : empty;
-    ov->system = r ? r->system : empty;
 }
 
 int gd_input(rv_vm *vm, uint32_t agent)
@@ -525,6 +536,7 @@ int gd_input(rv_vm *vm, uint32_t agent)
     if (!vm->req)
         return 0;
     uint32_t before = vm->res.redacted;
+    load_views(vm);
     for (uint32_t g = 0; g < a->guard_count; g++) {
         uint32_t guard = p->guard_refs[a->guard_first + g];
         const rv_guardrail *gr = &p->guards[guard];

@@ -38,12 +38,17 @@
    per-request state.  Lives in rv_vm; read through vm_texts() and the
    fields below. */
 typedef struct {
+    /* the views, filled from the request only when a guardrail first
+       needs them ('loaded'): a decision no input guardrail screens reads
+       the request's own (vm_view_* in vmstate.h), so starting one does
+       not read the request at all */
     const rv_sv *texts;         /* per text slot: what the provider receives */
     const rv_sv *msg_texts;     /* per message: routing's text ('messages') */
     rv_sv input, system;
     uint32_t nslot;
+    uint8_t loaded;             /* the views above are set */
     uint8_t changed;            /* some text was redacted: the views above are the VM's */
-    size_t mem_used, mem_limit; /* of the VM's per-request memory, for the above */
+    size_t mem_used;            /* of the VM's per-request memory, for the above */
     char *scratch;              /* decoded strings of JSON sent as written (VM memory) */
     size_t scratch_cap;
     /* regex budget */

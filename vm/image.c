@@ -19,6 +19,50 @@
 
 static int dispatch_table(rv_image *img);
 
+/* Each slot's key, and each mtest's record (rv_image.jmt). */
+static int jmt_records(rv_image *img)
+{
+    const rv_program *p = img->p;
+    uint64_t nstr = 0;
+    for (uint32_t i = 0; i < p->nmtest; i++)
+        if (p->mtests[i].key != RV_NONE)
+            nstr += p->consts[p->mtests[i].konst].type == RV_T_LIST ? p->consts[p->mtests[i].konst].count : 1;
+    img->slot_key = mem_calloc(img->nmeta_slot + 1, sizeof *img->slot_key);
+    img->jmt = mem_calloc(p->nmtest + 1, sizeof *img->jmt);
+    img->jstr = nstr < UINT32_MAX ? mem_calloc(nstr + 1, sizeof *img->jstr) : NULL;
+    if (!img->slot_key || !img->jmt || !img->jstr)
+        return -1;
+    for (uint32_t k = 0; k < p->nstr; k++)
+        if (img->meta_slot[k] != RV_NONE)
+            img->slot_key[img->meta_slot[k]] = (rv_sv){ rv_str(p, k), p->str_len[k] };
+    /* which results of a three-way comparison make <, <=, > and >= hold */
+    static const uint8_t cmp[RV_MT__COUNT] = { [RV_MT_LT] = 1, [RV_MT_LE] = 3, [RV_MT_GT] = 4, [RV_MT_GE] = 6 };
+    struct rv_jstr *js = img->jstr;
+    for (uint32_t i = 0; i < p->nmtest; i++) {
+        const rv_mtest *t = &p->mtests[i];
+        struct rv_jmt *j = &img->jmt[i];
+        *j = (struct rv_jmt){ .k = &img->kval[t->konst], .items = js, .target = t->target,
+                              .want = t->op == RV_MT_EQ || t->op == RV_MT_IN, .cmp = cmp[t->op], .slot = RV_NONE };
+        if (t->key == RV_NONE)
+            continue;       /* JKT: compares the stack's top with 'k' */
+        j->slot = img->meta_slot[t->key];
+        /* JMT: the strings that hit -- the constant, or the list's strings
+           (a metadata value is a string: an item of another type never equals it) */
+        const rv_const *c = &p->consts[t->konst];
+        uint32_t n = c->type == RV_T_LIST ? c->count : 1;
+        for (uint32_t e = 0; e < n; e++) {
+            const rv_const *it = c->type == RV_T_LIST ? &p->consts[p->items[c->first + e]] : c;
+            if (it->type != RV_T_STR)
+                continue;
+            const char *str = rv_str(p, it->str);
+            uint32_t len = p->str_len[it->str];
+            *js++ = (struct rv_jstr){ str, len };
+            j->nitems++;
+        }
+    }
+    return 0;
+}
+
 int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
 {
     memset(img, 0, sizeof *img);
@@ -78,6 +122,11 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         if (key != RV_NONE && img->meta_slot[key] == RV_NONE)
             img->meta_slot[key] = img->nmeta_slot++;
     }
+    if (jmt_records(img)) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(img);
+        return -1;
+    }
     img->out_limit = mem_calloc(p->nagent + 1, sizeof *img->out_limit);
     if (!img->out_limit) {
         snprintf(err, errlen, "out of memory");
@@ -86,6 +135,8 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     }
     for (uint32_t a = 0; a < p->nagent; a++)
         img->out_limit[a] = gd_output_limit(p, a);
+    for (uint32_t a = 0; a < p->nagent; a++)
+        img->request_budgets |= p->agents[a].budget_request != 0;
     for (uint32_t r = 0; r < p->nrule && !img->rule_settings; r++)
         img->rule_settings = p->rules[r].timeout || p->rules[r].backoff || p->rules[r].retry != RV_NONE ||
                              p->rules[r].retry_on;
@@ -95,52 +146,6 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         return -1;
     }
     return 0;
-}
-
-/* The first 8 bytes of 's' (n bytes), zero-padded, read without a call
-   and never past the end: two overlapping loads for 4..7 bytes, three
-   bytes for 1..3. */
-static inline uint64_t head8(const char *s, uint32_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    uint64_t h;
-    uint32_t lo, hi;
-    if (n >= 8) {
-        memcpy(&h, s, 8);
-        return h;
-    }
-    if (n >= 4) {
-        memcpy(&lo, s, 4);
-        memcpy(&hi, s + n - 4, 4);
-        return (uint64_t)lo | (uint64_t)hi << 8 * (n - 4);
-    }
-    if (n == 0)
-        return 0;
-    return (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
-}
-
-/* Where a dispatch's value hashes: its first 8 bytes (already read for
-   the compare), the rest 8 at a time, its length and the dispatch's index
-   mixed in, so that one table serves every dispatch. */
-static inline uint32_t dhash(uint32_t k, uint64_t head, const char *s, uint32_t n)
-{
-    const uint64_t m = 0x9e3779b97f4a7c15ull;
-    uint64_t h = (head ^ ((uint64_t)n << 32 | k)) * m;
-    if (n > 8) {
-        uint64_t w;
-        uint32_t i = 8;
-        for (; i + 8 <= n; i += 8) {
-            memcpy(&w, s + i, 8);
-            h = (h ^ w) * m;
-            h ^= h >> 29;
-        }
-        if (i < n) {                /* the last 8 bytes, overlapping */
-            memcpy(&w, s + n - 8, 8);
-            h = (h ^ w) * m;
-        }
-    }
-    h ^= h >> 32;
-    return (uint32_t)(h * m >> 32);
 }
 
 /* The table of every dispatch's values, at most half full: 32-byte slots
@@ -178,26 +183,14 @@ static int dispatch_table(rv_image *img)
                 model = INS_ARG(p->code[first + 1]);
             }
             img->dentry[n] = (struct rv_dentry){ s, p->dpcs + c->first, c->count };
-            uint64_t head = head8(s, len);
-            uint32_t i = dhash(k, head, s, len) & img->dmask;
+            uint64_t head = vm_head8(s, len);
+            uint32_t i = vm_dhash(k, head, s, len) & img->dmask;
             while (img->dslot[i].len != UINT32_MAX)
                 i = (i + 1) & img->dmask;
             img->dslot[i] = (struct rv_dslot){ head, len, k, first, rule, model, n++ };
         }
     }
     return 0;
-}
-
-const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
-{
-    uint64_t head = head8(s, n);
-    for (uint32_t i = dhash(k, head, s, n) & img->dmask; img->dslot[i].len != UINT32_MAX; i = (i + 1) & img->dmask) {
-        const struct rv_dslot *e = &img->dslot[i];
-        if (e->head == head && e->len == n && e->dispatch == k &&
-            (n <= 8 || !memcmp(img->dentry[e->entry].s + 8, s + 8, n - 8)))
-            return e;
-    }
-    return NULL;
 }
 
 void vm_image_free(rv_image *img)
@@ -210,18 +203,14 @@ void vm_image_free(rv_image *img)
     free(img->re);
     free(img->lits);
     free(img->meta_slot);
+    free(img->slot_key);
+    free(img->jmt);
+    free(img->jstr);
     free(img->kval);
     free(img->dslot_mem);
     free(img->dentry);
     free(img->out_limit);
-    img->dslot_mem = NULL;
-    img->dslot = NULL;
-    img->dentry = NULL;
-    img->out_limit = NULL;
-    img->kval = NULL;
-    img->re = NULL;
-    img->lits = NULL;
-    img->meta_slot = NULL;
+    memset(img, 0, sizeof *img);    /* freeing it again is harmless */
 }
 
 rv_value vm_const_value(const rv_program *p, uint32_t k)

@@ -295,10 +295,10 @@ static rv_value req_field(rv_vm *vm, uint32_t f)
     rv_value v = { .t = rv_reqfields[f].type };
     switch (f) {
     /* the texts come through the guardrails' overlay: redacted, if they were */
-    case RV_REQ_INPUT: v.u.s = vm->ov.input.s; v.n = vm->ov.input.len; break;
-    case RV_REQ_SYSTEM: v.u.s = vm->ov.system.s; v.n = vm->ov.system.len; break;
+    case RV_REQ_INPUT: { rv_sv t = vm_view_input(vm); v.u.s = t.s; v.n = t.len; break; }
+    case RV_REQ_SYSTEM: { rv_sv t = vm_view_system(vm); v.u.s = t.s; v.n = t.len; break; }
     case RV_REQ_USER: v.u.s = r->user.s; v.n = r->user.len; break;
-    case RV_REQ_MESSAGES: v.lk = 1; v.u.v = vm->ov.msg_texts; v.n = r->nmsg; break;
+    case RV_REQ_MESSAGES: v.lk = 1; v.u.v = vm_view_msgs(vm); v.n = r->nmsg; break;
     case RV_REQ_TOOLS: v.lk = 1; v.u.v = r->tools; v.n = r->ntool; break;
     case RV_REQ_IMAGES: v.u.i = r->images; break;
     case RV_REQ_TURNS: v.u.i = r->turns; break;
@@ -373,17 +373,43 @@ static rv_value dec_field(rv_vm *vm, uint32_t f)
 /* ---------------------------------------------------------------- the loop */
 
 
-/* The request's metadata value for key 'key' (a string index the image
-   gave a slot), looked up once per request. */
-static inline const rv_sv *meta_lookup(rv_vm *vm, uint32_t key)
+/* The request's value of the metadata key in slot 'slot' (image.c),
+   looked up once per request; NULL when absent. */
+static inline const rv_sv *meta_at(rv_vm *vm, struct vm_mslot *mslot, uint32_t gen, uint32_t slot)
 {
-    uint32_t slot = vm->img->meta_slot[key];
-    if (vm->meta_gen[slot] != vm->gen) {
-        const rv_program *p = vm->img->p;
-        vm->meta_val[slot] = req_meta(vm->req, rv_str(p, key), p->str_len[key]);
-        vm->meta_gen[slot] = vm->gen;
+    struct vm_mslot *m = &mslot[slot];
+    if (__builtin_expect(m->gen != gen, 0)) {
+        const rv_sv *k = &vm->img->slot_key[slot];
+        m->val = req_meta(vm->req, k->s, k->len);
+        m->gen = gen;
     }
-    return vm->meta_val[slot];
+    return m->val;
+}
+
+/* Does metadata value 'm' hit JMT record 't': equal to one of its
+   strings? */
+static inline int jmt_hit(const struct rv_jmt *t, const rv_sv *m)
+{
+    for (uint32_t i = 0; i < t->nitems; i++) {
+        const struct rv_jstr *it = &t->items[i];
+        if (it->len == m->len && str_equal(it->s, m->s, m->len))
+            return 1;
+    }
+    return 0;
+}
+
+/* Does the stack test 'v op k' of mtest 't' (JKT) hold? */
+static int jkt_holds(const rv_mtest *t, const rv_value *v, const rv_value *k)
+{
+    if (t->op <= RV_MT_NE) {
+        int eq = values_equal(v, k);
+        return t->op == RV_MT_EQ ? eq : (v->t == RV_T_NIL || !eq);
+    }
+    if (!arith_numeric(v->t) || !arith_numeric(k->t) || !arith_comparable(v->t, k->t))
+        return 0;
+    int c = v->t == k->t || (v->t != RV_T_NUM && v->t != RV_T_PERCENT && k->t != RV_T_NUM && k->t != RV_T_PERCENT)
+          ? (v->u.i > k->u.i) - (v->u.i < k->u.i) : arith_cmp(v->t, v->u.i, k->t, k->u.i);
+    return t->op == RV_MT_LT ? c < 0 : t->op == RV_MT_LE ? c <= 0 : t->op == RV_MT_GT ? c > 0 : c >= 0;
 }
 
 /* An error in the route code at 'pc': the message and where it is. */
@@ -394,13 +420,6 @@ static void runtime_error(rv_vm *vm, uint32_t pc, const char *msg)
     vm->res.error_loc = pc < vm->img->p->ncode ? vm->img->p->pc_loc[pc] : RV_NONE;
 }
 
-/* Tell the observer (explain's trace, test coverage) that the routing
-   condition at 'pc' was evaluated. */
-static inline void trace_cond(rv_vm *vm, uint32_t pc, int result)
-{
-    if (vm->obs && vm->obs->cond)
-        vm->obs->cond(vm->obs_ud, pc, vm->img->p->pc_loc[pc], result);
-}
 
 /* With GCC and clang each opcode body jumps straight to the next one's
    (computed goto); elsewhere it is a plain switch in a loop.  The bodies
@@ -434,6 +453,19 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
     };
 #endif
     const rv_value *kval = vm->img->kval;
+    const struct rv_jmt *jmt = vm->img->jmt;
+    struct vm_mslot *const mslot = vm->mslot;
+    const uint32_t gen = vm->gen;
+    /* the dispatch in progress (DISPATCH, CHAIN), kept in the VM across a
+       hook (vmstate.h) */
+    uint32_t dk = vm->dk;
+    const struct rv_dentry *dent = vm->dent;
+    const uint32_t *dnext = vm->dnext, *dlim = vm->dlim;
+    /* the observer (explain's trace, test coverage), told of every
+       routing condition evaluated */
+    void (*const on_cond)(void *, uint32_t, uint32_t, int) = vm->obs ? vm->obs->cond : NULL;
+#define TRACE_COND(at, result) do { if (__builtin_expect(on_cond != NULL, 0)) \
+        on_cond(vm->obs_ud, (at), p->pc_loc[at], (result)); } while (0)
     for (;;) {
         uint32_t w = code[pc++];
         vmdispatch(INS_OP(w)) {
@@ -441,7 +473,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_PUSHB) { rv_value v = { .t = RV_T_BOOL, .u.i = A }; PUSH(v); vmbreak; }
         vmcase(OP_LDREQ) { PUSH(req_field(vm, A)); vmbreak; }
         vmcase(OP_LDMETA) {
-            const rv_sv *m = meta_lookup(vm, A);
+            const rv_sv *m = meta_at(vm, mslot, gen, vm->img->meta_slot[A]);
             rv_value v = { .t = m ? RV_T_STR : RV_T_NIL };
             if (m) { v.u.s = m->s; v.n = m->len; }
             PUSH(v);
@@ -542,6 +574,12 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             vmbreak;
         }
         vmcase(OP_CALLB) {
+            if (A == RV_BI_bytes) {     /* the commonest: bytes(input), in place */
+                rv_value *a = &TOP();
+                if (a->t != RV_T_NIL)
+                    *a = (rv_value){ .t = rv_builtins[RV_BI_bytes].ret, .u.i = a->t == RV_T_STR ? a->n : 0 };
+                vmbreak;
+            }
             int n = rv_builtins[A].arity;
             top -= n;
             call_builtin(vm, (rv_builtin)A, top);
@@ -552,64 +590,44 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_JMPF) {
             rv_value v = POPV();
             int t = vm_truthy(&v);
-            trace_cond(vm, pc - 1, t);
+            TRACE_COND(pc - 1, t);
             if (!t)
                 pc += (uint32_t)INS_SARG(w);
             vmbreak;
         }
         vmcase(OP_JMT) {
-            const rv_mtest *t = &p->mtests[A];
-            const rv_sv *m = meta_lookup(vm, t->key);
-            int hit = 0;
-            if (m) {
-                /* metadata values are strings; the compiler fuses only
-                   string constants (or lists of them) into JMT */
-                const rv_value *k = &kval[t->konst];
-                if (t->op <= RV_MT_NE) {
-                    hit = k->n == m->len && str_equal(k->u.s, m->s, m->len);
-                } else {
-                    for (uint32_t i = 0; i < k->n && !hit; i++) {
-                        const rv_value *it = &kval[k->u.k[i]];
-                        hit = it->t == RV_T_STR && it->n == m->len && str_equal(it->u.s, m->s, m->len);
-                    }
-                }
-            }
-            int holds = (t->op == RV_MT_EQ || t->op == RV_MT_IN) ? hit : !hit;
-            trace_cond(vm, pc - 1, holds);
+            const struct rv_jmt *t = &jmt[A];
+            const rv_sv *m = meta_at(vm, mslot, gen, t->slot);
+            int holds = (m && jmt_hit(t, m)) == t->want;
+            TRACE_COND(pc - 1, holds);
             if (!holds)
                 pc = t->target;
             vmbreak;
         }
         vmcase(OP_JKT) {
-            const rv_mtest *t = &p->mtests[A];
+            const struct rv_jmt *t = &jmt[A];
             rv_value v = POPV();
-            const rv_value *k = &kval[t->konst];
+            const rv_value *k = t->k;
             int holds;
-            if (t->op <= RV_MT_NE) {
-                int eq = values_equal(&v, k);
-                holds = t->op == RV_MT_EQ ? eq : (v.t == RV_T_NIL || !eq);
-            } else if (arith_numeric(v.t) && arith_numeric(k->t) && arith_comparable(v.t, k->t)) {
-                int c = v.t == k->t || (v.t != RV_T_NUM && v.t != RV_T_PERCENT && k->t != RV_T_NUM && k->t != RV_T_PERCENT)
-                      ? (v.u.i > k->u.i) - (v.u.i < k->u.i) : arith_cmp(v.t, v.u.i, k->t, k->u.i);
-                holds = t->op == RV_MT_LT ? c < 0 : t->op == RV_MT_LE ? c <= 0 : t->op == RV_MT_GT ? c > 0 : c >= 0;
-            } else {
-                holds = 0;
-            }
-            trace_cond(vm, pc - 1, holds);
+            if (__builtin_expect(t->cmp && v.t == k->t && arith_numeric(v.t), 1))
+                holds = t->cmp >> ((v.u.i > k->u.i) - (v.u.i < k->u.i) + 1) & 1;   /* one unit: as integers */
+            else
+                holds = jkt_holds(&p->mtests[A], &v, k);
+            TRACE_COND(pc - 1, holds);
             if (!holds)
                 pc = t->target;
             vmbreak;
         }
         vmcase(OP_DISPATCH) {
             const rv_dispatch *d = &p->dispatches[A];
-            const rv_sv *m = meta_lookup(vm, d->key);
+            const rv_sv *m = meta_at(vm, mslot, gen, vm->img->meta_slot[d->key]);
             const struct rv_dslot *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
-            vm->dk = A;
-            vm->dnext = NULL;
+            dk = A;
+            dnext = NULL;
             if (e) {
                 /* the class's first rule, from the slot: its rule list is
                    read only if that rule does not match (CHAIN) */
-                vm->dent = &vm->img->dentry[e->entry];     /* (an address: nothing read) */
+                dent = &vm->img->dentry[e->entry];     /* (an address: nothing read) */
                 if (e->rule != RV_NONE) {
                     /* RULE; DECIDE at e->first, done here: its code is not read */
                     vm->res.rule = e->rule;
@@ -621,26 +639,26 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
                 pc = e->first;
             } else {
                 const rv_dclass *c = &p->dclasses[d->cfirst];
-                vm->dnext = p->dpcs + c->first;
-                vm->dlim = vm->dnext + c->count;
-                pc = vm->dnext < vm->dlim ? *vm->dnext++ : d->end;
+                dnext = p->dpcs + c->first;
+                dlim = dnext + c->count;
+                pc = dnext < dlim ? *dnext++ : d->end;
             }
             vmbreak;
         }
         vmcase(OP_CHAIN) {
             /* the next rule of the class after this one; always forward */
             uint32_t here = pc - 1;
-            if (vm->dk != A) {
+            if (dk != A) {
                 pc = p->dispatches[A].end;
                 vmbreak;
             }
-            if (!vm->dnext) {       /* the first CHAIN of a listed value's class */
-                vm->dnext = vm->dent->pcs;
-                vm->dlim = vm->dnext + vm->dent->npcs;
+            if (!dnext) {       /* the first CHAIN of a listed value's class: its first rule ran */
+                dnext = dent->pcs + (dent->npcs > 0);
+                dlim = dent->pcs + dent->npcs;
             }
-            while (vm->dnext < vm->dlim && *vm->dnext <= here)
-                vm->dnext++;
-            pc = vm->dnext < vm->dlim ? *vm->dnext++ : p->dispatches[A].end;
+            while (dnext < dlim && *dnext <= here)
+                dnext++;
+            pc = dnext < dlim ? *dnext++ : p->dispatches[A].end;
             vmbreak;
         }
         vmcase(OP_JMPFK) { if (!vm_truthy(&TOP())) pc += (uint32_t)INS_SARG(w); vmbreak; }
@@ -672,7 +690,15 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             vm->res.arm = arm;
             vmbreak;
         }
-        vmcase(OP_HOOK) { *arg = A; vm->pc = pc; return EX_HOOK; }
+        vmcase(OP_HOOK) {
+            *arg = A;
+            vm->pc = pc;
+            vm->dk = dk;        /* the route resumes here (vm_exec from vm->pc) */
+            vm->dent = dent;
+            vm->dnext = dnext;
+            vm->dlim = dlim;
+            return EX_HOOK;
+        }
         vmcase(OP_FAIL) { runtime_error(vm, pc - 1, rv_str(p, A)); return EX_FAIL; }
         vmcase(OP_RET) { *ret = POPV(); return EX_RET; }
         vmdefault
@@ -684,6 +710,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
 #undef POPV
 #undef TOP
 #undef A
+#undef TRACE_COND
 }
 
 rv_value vm_run(rv_vm *vm, uint32_t fn, const fn_ctx *ctx)

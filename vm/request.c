@@ -1752,16 +1752,38 @@ rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *li
     return parse(buf, len, lim, err, pool);
 }
 
-const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen)
+/* Do 'a' and 'b' (n bytes each, 4 <= n <= 16) hold the same bytes?  Two
+   overlapping loads a side, no call. */
+static inline int short_same(const char *a, const char *b, uint32_t n)
+{
+    if (n >= 8) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8), memcpy(&y, b, 8), memcpy(&u, a + n - 8, 8), memcpy(&v, b + n - 8, 8);
+        return x == y && u == v;
+    }
+    uint32_t c, d, e, f;
+    memcpy(&c, a, 4), memcpy(&d, b, 4), memcpy(&e, a + n - 4, 4), memcpy(&f, b + n - 4, 4);
+    return c == d && e == f;
+}
+
+/* req_meta for keys shorter than 4 or longer than 16 bytes. */
+static __attribute__((noinline)) const rv_sv *meta_any(const rv_request *r, const char *key, uint32_t keylen)
 {
     for (uint32_t i = 0; i < r->nmeta; i++) {
         const rv_sv *k = &r->meta[i].key;
-        if (k->len != keylen || (keylen && k->s[0] != key[0]))
-            continue;
-        uint32_t j = 1;
-        while (j < keylen && k->s[j] == key[j])   /* keys are short: no call to memcmp */
-            j++;
-        if (j >= keylen)
+        if (k->len == keylen && !memcmp(k->s, key, keylen))
+            return &r->meta[i].val;
+    }
+    return NULL;
+}
+
+const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen)
+{
+    if (keylen < 4 || keylen > 16)
+        return meta_any(r, key, keylen);
+    for (uint32_t i = 0; i < r->nmeta; i++) {
+        const rv_sv *k = &r->meta[i].key;
+        if (k->len == keylen && short_same(k->s, key, keylen))
             return &r->meta[i].val;
     }
     return NULL;

@@ -93,8 +93,26 @@ typedef struct rv_image {
         uint32_t npcs;
     } *dentry;
     void *dslot_mem;            /* the allocation 'dslot' is aligned in */
+    rv_sv *slot_key;            /* per metadata slot: its key */
+    /* per mtest, what its JMT (or JKT) reads, in one place: its target,
+       whether a hit makes it hold (== and in) or fail (!= and not in);
+       JMT: its key's slot and the strings that hit (the constant, or the
+       strings of its list); JKT: the constant
+       and, for <, <=, > and >=, which comparisons hold */
+    struct rv_jmt {
+        const struct rv_value_s *k;
+        const struct rv_jstr {
+            const char *s;
+            uint32_t len;
+        } *items;
+        uint32_t nitems, slot, target;
+        uint8_t want;
+        uint8_t cmp;            /* bit c + 1 set when the comparison c (-1, 0, 1) holds; 0 for == and != */
+    } *jmt;
+    struct rv_jstr *jstr;       /* every JMT's 'items' */
     uint32_t dmask;
     int rule_settings;          /* does any rule state a timeout, backoff or retry? */
+    int request_budgets;        /* does any agent have a per-request budget? */
     int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */
 } rv_image;
 

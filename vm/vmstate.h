@@ -4,6 +4,8 @@
 #ifndef RV_VMSTATE_H
 #define RV_VMSTATE_H
 
+#include <string.h>
+
 #include "guard.h"
 #include "vm.h"
 
@@ -46,9 +48,10 @@ struct rv_vm {
         uint32_t nkept_tools;
         uint32_t rule;          /* the rule whose call settings apply, RV_NONE */
         int64_t retry_after;    /* the last failure's Retry-After, -1 if none */
+        uint32_t nticket;
+        /* (last: vm_start clears what is above, not this kilobyte) */
         uint64_t ticket[RV_MAX_CHAIN + 1];  /* day-budget reservations of the call in flight
                                                (the path's agents, then the caller) */
-        uint32_t nticket;
     } cur;
     uint32_t onfail_used[RV_MAX_ATTEMPTS];  /* 'fallback on' entries taken (targets indexes) */
     uint32_t nonfail_used;
@@ -94,9 +97,13 @@ struct rv_vm {
     const struct rv_dentry *dent;
     const uint32_t *dnext, *dlim;
 
-    /* metadata keys looked up at most once per request (image meta slots) */
-    const rv_sv **meta_val;
-    uint32_t *meta_gen, gen;
+    /* metadata keys looked up at most once per request (image meta
+       slots): a slot whose 'gen' is not this request's is not looked up yet */
+    struct vm_mslot {
+        const rv_sv *val;       /* NULL: the request has no such key */
+        uint32_t gen;
+    } *mslot;
+    uint32_t gen;
 
     uint32_t sp, stack_cap;
     rv_value stack[];
@@ -104,10 +111,86 @@ struct rv_vm {
 
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
 
+/* The first 8 bytes of 's' (n bytes), zero-padded, read without a call
+   and never past the end: two overlapping loads for 4..7 bytes, three
+   bytes for 1..3. */
+static inline uint64_t vm_head8(const char *s, uint32_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t h;
+    uint32_t lo, hi;
+    if (n >= 8) {
+        memcpy(&h, s, 8);
+        return h;
+    }
+    if (n >= 4) {
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << 8 * (n - 4);
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
+}
+
+/* Where a dispatch's value hashes: its first 8 bytes (already read for
+   the compare), the rest 8 at a time, its length and the dispatch's index
+   mixed in, so that one table serves every dispatch. */
+static inline uint32_t vm_dhash(uint32_t k, uint64_t head, const char *s, uint32_t n)
+{
+    const uint64_t m = 0x9e3779b97f4a7c15ull;
+    uint64_t h = (head ^ ((uint64_t)n << 32 | k)) * m;
+    if (n > 8) {
+        uint64_t w;
+        uint32_t i = 8;
+        for (; i + 8 <= n; i += 8) {
+            memcpy(&w, s + i, 8);
+            h = (h ^ w) * m;
+            h ^= h >> 29;
+        }
+        if (i < n) {                /* the last 8 bytes, overlapping */
+            memcpy(&w, s + n - 8, 8);
+            h = (h ^ w) * m;
+        }
+    }
+    h ^= h >> 32;
+    return (uint32_t)(h * m >> 32);
+}
+
 /* The slot of value 's' (n bytes) in dispatch 'k' (image.c): where its
    class's rules start (the rest are in its entry); NULL when the dispatch
-   does not list the value (class 0). */
-const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n);
+   does not list the value (class 0).  Inline: the interpreter's DISPATCH
+   is its one caller per request. */
+static inline const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
+{
+    uint64_t head = vm_head8(s, n);
+    for (uint32_t i = vm_dhash(k, head, s, n) & img->dmask; img->dslot[i].len != UINT32_MAX; i = (i + 1) & img->dmask) {
+        const struct rv_dslot *e = &img->dslot[i];
+        if (e->head == head && e->len == n && e->dispatch == k &&
+            (n <= 8 || !memcmp(img->dentry[e->entry].s + 8, s + 8, n - 8)))
+            return e;
+    }
+    return NULL;
+}
+
+/* The request's texts as this decision sees them: the overlay's once a
+   guardrail loaded it (guard.c), the request's own before. */
+static inline const rv_sv *vm_view_texts(const rv_vm *vm)
+{
+    return vm->ov.loaded ? vm->ov.texts : vm->req ? vm->req->slot_texts : NULL;
+}
+static inline const rv_sv *vm_view_msgs(const rv_vm *vm)
+{
+    return vm->ov.loaded ? vm->ov.msg_texts : vm->req ? vm->req->texts : NULL;
+}
+static inline rv_sv vm_view_input(const rv_vm *vm)
+{
+    return vm->ov.loaded ? vm->ov.input : vm->req ? vm->req->input : (rv_sv){ "", 0 };
+}
+static inline rv_sv vm_view_system(const rv_vm *vm)
+{
+    return vm->ov.loaded ? vm->ov.system : vm->req ? vm->req->system : (rv_sv){ "", 0 };
+}
 
 /* Constant 'k' of 'p' as a stack value. */
 rv_value vm_const_value(const rv_program *p, uint32_t k);
