@@ -33,6 +33,8 @@
 
 #include "request.h"
 
+/* Never more than 'n': every piece a token is counted for has at least
+   as many bytes as tokens (guard.c's token limits rely on it). */
 int64_t bi_tokens(const char *s, size_t n);
 uint32_t bi_djb2(const char *s, size_t n);
 static inline int64_t bi_bucket(const char *s, size_t n) { return bi_djb2(s, n) % 100; }

@@ -497,7 +497,13 @@ static int input_action(rv_vm *vm, uint32_t guard, uint32_t action)
     gd_overlay *ov = &vm->ov;
     const rv_gaction *ga = &vm->img->p->gactions[action];
     if (ga->kind == RV_GA_LIMIT) {
-        int64_t tok = 0;
+        /* the estimate never exceeds the bytes (bi_tokens), so texts no
+           longer than the limit in bytes need no counting */
+        int64_t bytes = 0, tok = 0;
+        for (uint32_t i = 0; i < ov->nslot; i++)
+            bytes += (int64_t)ov->texts[i].len;
+        if (bytes <= ga->limit)
+            return 0;
         for (uint32_t i = 0; i < ov->nslot; i++)
             tok += bi_tokens(ov->texts[i].s, ov->texts[i].len);
         return tok > ga->limit ? refuse(vm, guard, action, "the input is longer than the guardrail's token limit") : 0;

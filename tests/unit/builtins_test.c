@@ -117,6 +117,54 @@ static void test_token_cases(void)
     }
 }
 
+/* tokens() never exceeds the bytes (builtins.h; the guardrails' token
+   limits skip counting texts no longer than the limit in bytes): every
+   token case, then random strings built from pieces of every class --
+   ASCII letters, digits, spaces, punctuation and controls, accented and
+   other letters, CJK, symbols and emoji, invalid and truncated UTF-8. */
+static void test_tokens_bound(void)
+{
+    static const char *const pieces[] = {
+        "a", "Z", "7", " ", "\t", ".", "}", "\x01", "\x7f", "\xc3\xa9", "\xd0\x96", "\xce\xb1", "\xe4\xb8\xad",
+        "\xe3\x81\x82", "\xc2\xa9", "\xe2\x82\xac", "\xef\xbf\xbd", "\xf0\x9f\x98\x80", "\xf3\xa0\x80\x81",
+        "\xf4\x8f\xbf\xbf", "\x80", "\xc0", "\xe4\xb8", "\xff", "\xc2\xa0", "\xe2\x80\x8b",
+    };
+    const size_t np = sizeof pieces / sizeof *pieces;
+    static const struct { const char *text; } cases[] = {
+#define X(name, text, lo, hi) { text },
+        TOKEN_CASES(X)
+#undef X
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t n = strlen(cases[i].text);
+        if (bi_tokens(cases[i].text, n) > (int64_t)n) {
+            FAIL("tokens_at_most_bytes", "case %zu: %lld tokens for %zu bytes", i,
+                 (long long)bi_tokens(cases[i].text, n), n);
+            return;
+        }
+    }
+    uint64_t r = 0x243f6a8885a308d3ull;
+    char buf[256];
+    for (int k = 0; k < 200000; k++) {
+        size_t n = 0;
+        r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+        size_t count = (size_t)(r % 40);
+        for (size_t j = 0; j < count; j++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            const char *pc = pieces[r % np];
+            size_t pl = strlen(pc);
+            memcpy(buf + n, pc, pl);
+            n += pl;
+        }
+        int64_t t = bi_tokens(buf, n);
+        if (t > (int64_t)n) {
+            FAIL("tokens_at_most_bytes", "%lld tokens for %zu random bytes", (long long)t, n);
+            return;
+        }
+    }
+    PASS("tokens_at_most_bytes");
+}
+
 /* Every line "path tokens tolerance%" of tests/builtins/cl100k.txt. */
 static void test_cl100k(const char *root)
 {
@@ -432,6 +480,7 @@ int main(int argc, char **argv)
 {
     const char *root = argc > 1 ? argv[1] : ".";
     test_token_cases();
+    test_tokens_bound();
     test_cl100k(root);
     test_len();
     test_djb2();
