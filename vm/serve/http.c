@@ -228,6 +228,48 @@ static const char *date_header(hs_server *s)
     return s->date;
 }
 
+/* ---------------------------------------------------------------- deadlines */
+
+/* Bytes of the body arrived (or it begins): the idle gap starts again,
+   within the body's absolute deadline. */
+static void body_progress(hs_conn *c, int64_t now)
+{
+    int64_t d = now + c->srv->lim.body_idle_us;
+    c->deadline = d < c->body_deadline ? d : c->body_deadline;
+}
+
+/* State 'st' begins now, under its deadline (the table in http.h): a
+   head from its first byte (the first request's from accept, set by
+   conn_new), a body's idle gap within its absolute deadline, the
+   keep-alive wait, lingering after an error.  A request with the
+   application or a closing connection has none (arm_timer). */
+static void enter(hs_conn *c, cstate st)
+{
+    const hs_limits *l = &c->srv->lim;
+    int64_t now = hs_now_us();
+    c->state = st;
+    switch (st) {
+    case C_IDLE:
+        c->deadline = now + l->keepalive_us;
+        break;
+    case C_HEAD:
+        c->req.start_us = now;
+        if (!c->first)
+            c->deadline = now + l->head_timeout_us;
+        c->first = 0;
+        break;
+    case C_BODY:
+        c->body_deadline = now + l->body_timeout_us;
+        body_progress(c, now);
+        break;
+    case C_LINGER:
+        c->deadline = now + LINGER_US;
+        break;
+    default:
+        break;
+    }
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 static void fail(hs_conn *c, int status, const char *code, const char *msg)
@@ -471,10 +513,7 @@ static int on_headers(http_parser *hp)
         bufferevent_write(c->bev, cont, sizeof cont - 1);
         flush_out(c);
     }
-    c->state = C_BODY;
-    int64_t now = hs_now_us();
-    c->body_deadline = now + c->srv->lim.body_timeout_us;
-    c->deadline = now + c->srv->lim.body_idle_us;
+    enter(c, C_BODY);
     return 0;
 }
 
@@ -648,8 +687,7 @@ static void end_request(hs_conn *c)
             conn_close(c, 0);
         return;
     }
-    c->state = C_IDLE;
-    c->deadline = hs_now_us() + s->lim.keepalive_us;
+    enter(c, C_IDLE);
     http_parser_pause(&c->hp, 0);
     if (c->in_parse)
         return;             /* parse_input's loop goes on */
@@ -772,8 +810,7 @@ static void answer_error(hs_conn *c)
         ob_put(&o, b, n);
     ob_flush(&o);
     free(b);
-    c->state = C_LINGER;
-    c->deadline = hs_now_us() + LINGER_US;
+    enter(c, C_LINGER);
     evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
     flush_out(c);
     if (!c->write_on)           /* all out already: on_write will not come */
@@ -893,16 +930,10 @@ static void parse_input(hs_conn *c)
                 c->out_wait = 1;    /* a pipelining client that does not read: wait for it (or the write timeout) */
                 break;
             }
-            c->state = C_HEAD;
             c->scan = 0;
-            c->req.start_us = hs_now_us();
-            if (!c->first)
-                c->deadline = c->req.start_us + c->srv->lim.head_timeout_us;
-            c->first = 0;
-        } else if (c->state == C_BODY) {
-            int64_t now = hs_now_us(), d = now + c->srv->lim.body_idle_us;
-            c->deadline = d < c->body_deadline ? d : c->body_deadline;
-        }
+            enter(c, C_HEAD);
+        } else if (c->state == C_BODY)
+            body_progress(c, hs_now_us());
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
             break;
