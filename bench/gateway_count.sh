@@ -9,9 +9,7 @@
 # Each figure is the difference between two runs of one sequential
 # keep-alive client (one curl process given the URL N times, which reuses
 # its connection) sending N1 and N2 requests, divided by N2 - N1, so
-# start-up and shutdown cancel out.  (Not bench/gateway/seqlat.c: it
-# does not read a chunked body's trailer section, which a stream's
-# answer has.)
+# start-up and shutdown cancel out.
 #
 # usage: sh bench/gateway_count.sh [BUILD]
 # env:   N1 (100)  N2 (1100)  MODES ("callgrind strace")  KINDS ("json sse")
