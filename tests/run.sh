@@ -3,7 +3,7 @@
 # with "N passed, N failed".  Each suite prints one line per case:
 #   PASS <name>        or        FAIL <name>: <why>
 # and anything else (context for a failure) is passed through.
-# Suites: the unit test binaries ($BIN/tests/*), then every tests/suites/*.sh
+# Suites: the unit test binaries ($BIN/tests/NAME, built from tests/unit/NAME.c), then every tests/suites/*.sh
 # (each is given $BIN and the repository root).
 BIN=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,6 +20,9 @@ run() {  # run NAME CMD...: a suite that crashes or exits non-zero without a FAI
 }
 for t in "$BIN"/tests/*; do
     [ -x "$t" ] || continue
+    # only binaries built from a tests/unit source today: an old build
+    # directory may still hold one whose source is gone
+    [ -f "$ROOT/tests/unit/$(basename "$t").c" ] || continue
     run "$(basename "$t")" "$t" "$ROOT"
 done
 for s in "$ROOT"/tests/suites/*.sh; do
