@@ -763,6 +763,20 @@ static void call_params(const rv_vm *vm, uint32_t m, rv_call *c)
     }
 }
 
+/* Room for more call records, in per-request memory: 0, or -1 when there
+   is none. */
+static int grow_attempts(rv_vm *vm)
+{
+    uint32_t cap = vm->attempt_cap * 2 < RV_MAX_ATTEMPTS ? vm->attempt_cap * 2 : RV_MAX_ATTEMPTS;
+    rv_attempt *a = vm_alloc(vm, cap * sizeof *a);
+    if (!a)
+        return -1;
+    memcpy(a, vm->attempts, vm->res.nattempts * sizeof *a);
+    vm->res.attempts = vm->attempts = a;
+    vm->attempt_cap = cap;
+    return 0;
+}
+
 /* Try the current target: check what may stop the call before it is made,
    record it as made and suspend (vm_call() describes it when asked). */
 static step try_step(rv_vm *vm)
@@ -771,6 +785,10 @@ static step try_step(rv_vm *vm)
     uint32_t m = vm->cur.model;
     if (vm->res.nattempts >= RV_MAX_ATTEMPTS) {
         fail_msg(vm, vm->res.failure, "too many model calls for one request (limit " RV_STR(RV_MAX_ATTEMPTS) ")");
+        return ST_FAILED;
+    }
+    if (vm->res.nattempts == vm->attempt_cap && grow_attempts(vm)) {
+        fail_msg(vm, vm->res.failure, "out of memory for this request");
         return ST_FAILED;
     }
     vm->cur.attempt++;
@@ -1052,7 +1070,8 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     r->via_index = r->split = r->arm = RV_NONE;
     r->answer.s = r->deny_reason.s = "";
     r->error_pc = r->error_loc = RV_NONE;
-    r->attempts = vm->attempts;
+    r->attempts = vm->attempts = vm->attempt_inline;
+    vm->attempt_cap = VM_INLINE_ATTEMPTS;
     r->guardacts = vm->guardacts;
     memset(&vm->cur, 0, offsetof(__typeof__(vm->cur), ticket));    /* nticket 0: 'ticket' is not read */
     vm->cur.model = RV_NONE;

@@ -148,46 +148,56 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     return 0;
 }
 
-/* The table of every dispatch's values, at most half full: 32-byte slots
-   in memory aligned to a cache line.  A value listed twice in one
-   dispatch keeps its first row.  A class whose first rule is 'RULE r;
-   DECIDE m' (a rule whose whole condition was the dispatched test) has
-   that decision in the slot, so a hit need not read the code. */
+/* The tables of every dispatch's values (vm.h), each at most three
+   quarters full.  A value listed twice in one dispatch keeps its first
+   row.  A class whose first rule is 'RULE r; DECIDE m' (a rule whose
+   whole condition was the dispatched test) has that decision in the slot,
+   so a hit need not read the code. */
 static int dispatch_table(rv_image *img)
 {
     const rv_program *p = img->p;
-    uint32_t cap = 16;
-    while (cap < 2 * (uint64_t)p->ndvalue + 2)
-        cap *= 2;
-    img->dslot_mem = mem_malloc((size_t)cap * sizeof *img->dslot + 64);
-    img->dentry = mem_malloc((p->ndvalue + 1) * sizeof *img->dentry);
+    uint64_t total = 0;
+    img->dtab = mem_malloc(((size_t)p->ndispatch + 1) * sizeof *img->dtab);
+    if (!img->dtab)
+        return -1;
+    for (uint32_t k = 0; k < p->ndispatch; k++) {
+        uint64_t cap = 4;
+        while (cap < 4 * (uint64_t)p->dispatches[k].vcount / 3 + 2)
+            cap *= 2;
+        if (total + cap > UINT32_MAX / 2)
+            return -1;
+        img->dtab[k] = (struct rv_dtab){ (uint32_t)total, (uint32_t)cap - 1 };
+        total += cap;
+    }
+    img->dslot_mem = mem_malloc((size_t)total * sizeof *img->dslot + 64);
+    img->dentry = mem_calloc((size_t)total + 1, sizeof *img->dentry);
     if (!img->dslot_mem || !img->dentry)
         return -1;
     img->dslot = (struct rv_dslot *)(((uintptr_t)img->dslot_mem + 63) & ~(uintptr_t)63);
-    for (uint32_t i = 0; i < cap; i++)
-        img->dslot[i].len = UINT32_MAX;
-    img->dmask = cap - 1;
-    uint32_t n = 0;
+    for (uint64_t i = 0; i < total; i++)
+        img->dslot[i] = (struct rv_dslot){ .model = RV_DSLOT_EMPTY };
     for (uint32_t k = 0; k < p->ndispatch; k++) {
         const rv_dispatch *d = &p->dispatches[k];
+        uint32_t base = img->dtab[k].base, mask = img->dtab[k].mask;
         for (uint32_t r = d->vfirst; r < d->vfirst + d->vcount; r++) {
             uint32_t str = p->dvalues[r].value, len = p->str_len[str];
             const char *s = rv_str(p, str);
             if (len == UINT32_MAX || vm_dispatch_find(img, k, s, len))
                 continue;
             const rv_dclass *c = &p->dclasses[d->cfirst + p->dvalues[r].cls];
-            uint32_t first = c->count ? p->dpcs[c->first] : d->end, rule = RV_NONE, model = RV_NONE;
+            uint32_t first = c->count ? p->dpcs[c->first] : d->end, rule = first, model = RV_DSLOT_CODE;
             if ((uint64_t)first + 1 < p->ncode && INS_OP(p->code[first]) == OP_RULE &&
-                INS_OP(p->code[first + 1]) == OP_DECIDE) {
+                INS_OP(p->code[first + 1]) == OP_DECIDE && INS_ARG(p->code[first + 1]) < RV_DSLOT_EMPTY) {
                 rule = INS_ARG(p->code[first]);
-                model = INS_ARG(p->code[first + 1]);
+                model = (uint16_t)INS_ARG(p->code[first + 1]);
             }
-            img->dentry[n] = (struct rv_dentry){ s, p->dpcs + c->first, c->count };
             uint64_t head = vm_head8(s, len);
-            uint32_t i = vm_dhash(k, head, s, len) & img->dmask;
-            while (img->dslot[i].len != UINT32_MAX)
-                i = (i + 1) & img->dmask;
-            img->dslot[i] = (struct rv_dslot){ head, len, k, first, rule, model, n++ };
+            uint32_t i = vm_dhash(k, head, s, len) & mask;
+            while (img->dslot[base + i].model != RV_DSLOT_EMPTY)
+                i = (i + 1) & mask;
+            img->dslot[base + i] = (struct rv_dslot){ head, len < RV_DSLOT_LONG ? (uint16_t)len : RV_DSLOT_LONG,
+                                                      model, rule };
+            img->dentry[base + i] = (struct rv_dentry){ s, p->dpcs + c->first, c->count, len, first };
         }
     }
     return 0;
@@ -209,6 +219,7 @@ void vm_image_free(rv_image *img)
     free(img->kval);
     free(img->dslot_mem);
     free(img->dentry);
+    free(img->dtab);
     free(img->out_limit);
     memset(img, 0, sizeof *img);    /* freeing it again is harmless */
 }

@@ -627,16 +627,16 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             if (e) {
                 /* the class's first rule, from the slot: its rule list is
                    read only if that rule does not match (CHAIN) */
-                dent = &vm->img->dentry[e->entry];     /* (an address: nothing read) */
-                if (e->rule != RV_NONE) {
-                    /* RULE; DECIDE at e->first, done here: its code is not read */
+                dent = &vm->img->dentry[e - vm->img->dslot];     /* (an address: nothing read) */
+                if (e->model != RV_DSLOT_CODE) {
+                    /* RULE; DECIDE at the class's first pc, done here: its code is not read */
                     vm->res.rule = e->rule;
                     if (vm->obs && vm->obs->rule)
-                        vm->obs->rule(vm->obs_ud, e->first, e->rule);
+                        vm->obs->rule(vm->obs_ud, dent->first, e->rule);
                     *arg = e->model;
                     return EX_DECIDE;
                 }
-                pc = e->first;
+                pc = e->rule;
             } else {
                 const rv_dclass *c = &p->dclasses[d->cfirst];
                 dnext = p->dpcs + c->first;

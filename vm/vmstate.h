@@ -12,6 +12,8 @@
 #define RV_STR_(x) #x
 #define RV_STR(x) RV_STR_(x)
 
+#define VM_INLINE_ATTEMPTS 4
+
 /* A block of per-request memory (vmmem.c). */
 typedef struct vm_block {
     struct vm_block *next;
@@ -67,7 +69,12 @@ struct rv_vm {
     rv_hookcall hookcall;
     rv_chatmsg judge_msgs[2];
     rv_result res;
-    rv_attempt attempts[RV_MAX_ATTEMPTS];
+    /* the request's call records: the first VM_INLINE_ATTEMPTS here, more
+       in per-request memory (up to RV_MAX_ATTEMPTS), so that the VM stays
+       small for the common request of one or two calls */
+    rv_attempt *attempts;
+    uint32_t attempt_cap;
+    rv_attempt attempt_inline[VM_INLINE_ATTEMPTS];
     rv_guardact *guardacts;     /* guardact_cap records: the program's actions, and one refusal */
     uint32_t guardact_cap;
     rv_toolcall *tools;         /* the accepted answer's tool calls (VM memory) */
@@ -157,17 +164,29 @@ static inline uint32_t vm_dhash(uint32_t k, uint64_t head, const char *s, uint32
     return (uint32_t)(h * m >> 32);
 }
 
-/* The slot of value 's' (n bytes) in dispatch 'k' (image.c): where its
-   class's rules start (the rest are in its entry); NULL when the dispatch
-   does not list the value (class 0).  Inline: the interpreter's DISPATCH
-   is its one caller per request. */
+#define RV_DSLOT_LONG  0xFFFFu
+#define RV_DSLOT_CODE  0xFFFFu
+#define RV_DSLOT_EMPTY 0xFFFEu
+
+/* The slot of value 's' (n bytes) in dispatch 'k' (image.c): its
+   decision, or where its class's rules start (the rest are in its entry,
+   at the same index); NULL when the dispatch does not list the value
+   (class 0).  Inline: the interpreter's DISPATCH is its one caller per
+   request. */
 static inline const struct rv_dslot *vm_dispatch_find(const rv_image *img, uint32_t k, const char *s, uint32_t n)
 {
     uint64_t head = vm_head8(s, n);
-    for (uint32_t i = vm_dhash(k, head, s, n) & img->dmask; img->dslot[i].len != UINT32_MAX; i = (i + 1) & img->dmask) {
-        const struct rv_dslot *e = &img->dslot[i];
-        if (e->head == head && e->len == n && e->dispatch == k &&
-            (n <= 8 || !memcmp(img->dentry[e->entry].s + 8, s + 8, n - 8)))
+    uint32_t base = img->dtab[k].base, mask = img->dtab[k].mask;
+    uint16_t len = n < RV_DSLOT_LONG ? (uint16_t)n : RV_DSLOT_LONG;
+    const struct rv_dslot *e;
+    for (uint32_t i = vm_dhash(k, head, s, n) & mask; (e = &img->dslot[base + i])->model != RV_DSLOT_EMPTY;
+         i = (i + 1) & mask) {
+        if (e->head != head || e->len != len)
+            continue;
+        if (n <= 8)
+            return e;
+        const struct rv_dentry *d = &img->dentry[base + i];
+        if (d->len == n && !memcmp(d->s + 8, s + 8, n - 8))
             return e;
     }
     return NULL;

@@ -60,17 +60,21 @@ static rv_program *compile(const char *text, int no_dispatch)
 }
 
 static const char *const KEYS[] = { "task", "tier", "region" };
-static const char *const VALS[] = { "a", "b", "c", "d", "e", "f" };
+/* values of every length the dispatch table compares differently: empty,
+   under 8 bytes, exactly 8, and longer ones sharing their first 8 */
+static const char *const VALS[] = { "a", "b", "", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghj",
+                                    "abcdefghijklmnopqrstuvwxyz" };
+#define NVALS (sizeof VALS / sizeof *VALS)
 
 /* One condition term on metadata or the request. */
 static void term(buf *b)
 {
     const char *k = KEYS[rnd(3)];
     switch (rnd(8)) {
-    case 0: case 1: case 2: put(b, "meta.%s == \"%s\"", k, VALS[rnd(6)]); break;
-    case 3: put(b, "meta.%s in [\"%s\", \"%s\"]", k, VALS[rnd(6)], VALS[rnd(6)]); break;
-    case 4: put(b, "meta.%s != \"%s\"", k, VALS[rnd(6)]); break;
-    case 5: put(b, "meta.%s not in [\"%s\", \"%s\"]", k, VALS[rnd(6)], VALS[rnd(6)]); break;
+    case 0: case 1: case 2: put(b, "meta.%s == \"%s\"", k, VALS[rnd(NVALS)]); break;
+    case 3: put(b, "meta.%s in [\"%s\", \"%s\"]", k, VALS[rnd(NVALS)], VALS[rnd(NVALS)]); break;
+    case 4: put(b, "meta.%s != \"%s\"", k, VALS[rnd(NVALS)]); break;
+    case 5: put(b, "meta.%s not in [\"%s\", \"%s\"]", k, VALS[rnd(NVALS)], VALS[rnd(NVALS)]); break;
     case 6: put(b, "stream"); break;
     default: put(b, "bytes(input) > %u", rnd(8)); break;
     }
@@ -115,7 +119,7 @@ static void request(buf *b)
     for (int k = 0; k < 3; k++) {
         if (rnd(5) == 0)
             continue;           /* a missing key */
-        put(b, "%s\"%s\":\"%s\"", first ? "" : ",", KEYS[k], rnd(7) == 0 ? "zz" : VALS[rnd(6)]);
+        put(b, "%s\"%s\":\"%s\"", first ? "" : ",", KEYS[k], rnd(7) == 0 ? "zz" : VALS[rnd(NVALS)]);
         first = 0;
     }
     put(b, "}}");
@@ -231,6 +235,58 @@ int main(void)
         vm_free(vm);
         vm_image_free(&img);
         rv_program_free(p);
+    }
+
+    /* values of 65,535 bytes and more (their length is in the entry):
+       two listed values with the same first 8 bytes, and unlisted ones a
+       byte shorter and longer */
+    {
+        const size_t big = 70000;
+        char *v = malloc(big + 2);
+        if (!v)
+            abort();
+        memset(v, 'a', big + 1);
+        v[big + 1] = 0;
+        src.len = 0;
+        put(&src, "provider p { kind openai endpoint \"https://x.example/v1\" }\n");
+        for (int m = 0; m < 4; m++)
+            put(&src, "model m%d from p { id \"m%d\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n", m, m);
+        put(&src, "agent x { route {\n  when meta.k == \"%.*s\" -> m0\n", (int)big, v);
+        put(&src, "  when meta.k == \"%.*sb\" -> m1\n", (int)big, v);
+        put(&src, "  when meta.k == \"%.*s\" -> m2\n", 65535, v);
+        put(&src, "  when meta.k == \"a\" -> m2\n  otherwise -> m3\n} }\n");
+        rv_program *pb = compile(src.s, 0);
+        int ok = pb && has_dispatch(pb);
+        if (pb) {
+            rv_image img;
+            char err[200];
+            ok &= !vm_image_init(&img, pb, err, sizeof err);
+            rv_vm *vm = vm_new(&img, NULL, NULL);
+            struct { size_t n; const char *tail; uint32_t model; } cases[] = {
+                { big, "", 0 }, { big, "b", 1 }, { 65535, "", 2 }, { big + 1, "", 3 }, { big - 1, "", 3 },
+                { big, "c", 3 }, { 65534, "", 3 }, { 8, "", 3 }, { 1, "", 2 },
+            };
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                req.len = 0;
+                put(&req, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"k\":\"%.*s%s\"}}",
+                    (int)cases[i].n, v, cases[i].tail);
+                rv_reqerr rerr;
+                rv_request *r = req_parse(req.s, req.len, NULL, &rerr);
+                rv_status st = r ? vm_start(vm, 0, r, NULL) : RV_FAILED;
+                if (st != RV_CALL || vm_call(vm)->model != cases[i].model) {
+                    printf("FAIL long values: %zu bytes + \"%s\": status %d, model %u, want %u\n", cases[i].n,
+                           cases[i].tail, (int)st, st == RV_CALL ? vm_call(vm)->model : 99, cases[i].model);
+                    failures++;
+                    ok = 0;
+                }
+                req_free(r);
+            }
+            vm_free(vm);
+            vm_image_free(&img);
+            rv_program_free(pb);
+        }
+        CHECK("values of 65,535 bytes and more are told apart by length and bytes", ok, "see above");
+        free(v);
     }
     free(src.s);
     free(req.s);

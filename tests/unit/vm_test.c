@@ -56,6 +56,7 @@ static const char *POLICY =
     "agent capped { guard short_out  route -> cheapest [in_dear, out_dear] }\n"
     "agent casc_fail { route -> cascade [a, b, c] until confidence >= 0.8  retry 1  fallback [t] }\n"
     "agent backoff_ag { route -> a  retry 3  backoff 100ms }\n"
+    "agent many { route -> a  retry 10  fallback [b, c, t, fast, nolat, in_dear] }\n"
     "agent per_req { route -> a  budget $0.01 per request  fallback [t] }\n"
     "agent per_day { route -> a  budget $1 per day }\n"
     "guardrail outer { deny input matches /outer-secret/ \"outer\"  redact output matches /zzz/ with \"[z]\" }\n"
@@ -401,6 +402,23 @@ int main(void)
         st = vm_resume(vm, &f);
     CHECK("when everything fails the request fails", st == RV_FAILED && res->error && res->failure == RV_FAIL_TIMEOUT,
           "st=%d", st);
+    req_free(r);
+
+    /* more calls than a request may make (RV_MAX_ATTEMPTS): 7 models with
+       10 retries each; every record kept, in order */
+    r = request(plain);
+    st = vm_start(vm, AG("many"), r, NULL);
+    int ncall = 0;
+    for (; ncall < 100 && st == RV_CALL; ncall++)
+        st = vm_resume(vm, &f);
+    int order_ok = res->nattempts == RV_MAX_ATTEMPTS;
+    for (uint32_t i = 0; order_ok && i < res->nattempts; i++)
+        order_ok = res->attempts[i].attempt == i % 11 + 1 && res->attempts[i].made &&
+                   res->attempts[i].failure == RV_FAIL_TIMEOUT;
+    CHECK("a request makes at most 64 calls, all recorded",
+          st == RV_FAILED && ncall == RV_MAX_ATTEMPTS && order_ok && res->error &&
+              strstr(res->error, "too many model calls"),
+          "st=%d calls=%d attempts=%u error=%s", st, ncall, res->nattempts, res->error ? res->error : "");
     req_free(r);
 
     /* which failures retry (docs/language.md, "Failures") */
