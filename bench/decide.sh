@@ -18,7 +18,7 @@
 #
 # Targets (exit 1 if one is missed):
 #   full policy: routevm >= 5x faster than Lua, within 1.2x of hand C (medians)
-#   meta variant: within 3x of hand C
+#   meta variant: within 1.5x of hand C (issue 7; it was 3x before)
 #   VM state per request < 4 KB; no allocation per decision
 #   routevm and C agree on every decision (full and meta)
 # Exit status: 0 all met, 1 a target missed, 2 could not run, 3 skipped.
@@ -169,7 +169,7 @@ vmb, vma, apd = int(rv["vm_bytes"]), int(rv["vm_alloc_bytes"]), float(rv["allocs
 targets = [
     ("full policy: routevm >= 5x faster than Lua (median)", "%.2fx (%.1f vs %.1f ns)" % (lf / rvf, lf, rvf), lf / rvf >= 5),
     ("full policy: routevm within 1.2x of hand C (median)", "%.2fx (%.1f vs %.1f ns)" % (rvf / cf, rvf, cf), rvf / cf <= 1.2),
-    ("meta variant: routevm within 3x of hand C (median)", "%.2fx (%.1f vs %.1f ns)" % (rvm / cm, rvm, cm), rvm / cm <= 3),
+    ("meta variant: routevm within 1.5x of hand C (median)", "%.2fx (%.1f vs %.1f ns)" % (rvm / cm, rvm, cm), rvm / cm <= 1.5),
     ("VM state per request < 4 KB", "%d B (sizeof(rv_vm) + stack); %d B with scratch and pcre2 match data" % (vmb, vma),
      vmb < 4096 and vma < 4096),
     ("no allocation per decision", "%.6f malloc calls per decision (counted in the timed loops)" % apd, apd == 0),

@@ -2,9 +2,10 @@
    driver (an answer it may still accept, tool calls) and what it derives
    (redacted texts, lower(), system templates, a judge's prompt).
 
-   A chain of bump-allocated blocks.  The first block is kept from one
-   request to the next, so a typical decision allocates nothing; larger
-   requests add blocks that vm_start frees again.  A decision may use at
+   A chain of bump-allocated blocks, each twice the last.  vm_start keeps
+   the largest block of up to VM_MEM_KEEP bytes and frees the rest, so a
+   VM starts small (VM_MEM_FIRST) and settles at the size its requests
+   need: after the first such request a decision allocates nothing.  A decision may use at
    most VM_MEM_CAP bytes: past it vm_alloc returns NULL and the caller
    fails closed (a guardrail that cannot redact denies). */
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 #include "mem.h"
 #include "vmstate.h"
 
-#define VM_MEM_FIRST (16u << 10)
+#define VM_MEM_FIRST (1u << 10)
+#define VM_MEM_KEEP  (64u << 10)
 #define VM_MEM_CAP   ((size_t)128 << 20)
 
 static vm_block *block_new(size_t cap)
@@ -64,14 +66,22 @@ char *vm_copy(rv_vm *vm, const char *s, size_t n)
 
 void vm_mem_reset(rv_vm *vm)
 {
-    /* keep the oldest block (the chain's last), free the rest */
-    while (vm->mem && vm->mem->next) {
-        vm_block *b = vm->mem;
+    /* keep the newest block of at most VM_MEM_KEEP bytes (the largest:
+       each block is at least twice the one before), or the oldest when
+       every block is larger; free the rest */
+    vm_block *keep = NULL, *b = vm->mem;
+    for (; b && !keep; b = b->next)
+        if (b->cap <= VM_MEM_KEEP || !b->next)
+            keep = b;
+    while ((b = vm->mem)) {
         vm->mem = b->next;
-        free(b);
+        if (b != keep)
+            free(b);
     }
-    if (vm->mem)
-        vm->mem->len = 0;
+    if ((vm->mem = keep)) {
+        keep->next = NULL;
+        keep->len = 0;
+    }
     vm->mem_used = 0;
 }
 

@@ -89,7 +89,7 @@ struct rv_vm {
 
     /* per-request memory: copies of what the VM keeps, derived strings
        (redactions, lower(), templates); reset by vm_start */
-    vm_block *mem;              /* current block; the first is kept across requests */
+    vm_block *mem;              /* current block; one is kept across requests (vmmem.c) */
     size_t mem_used, mem_cap;   /* bytes handed out this request, and the cap */
     void *md;                   /* pcre2_match_data * */
     char lang_cache[4];
