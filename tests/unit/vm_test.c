@@ -627,6 +627,34 @@ int main(void)
           "answer=%.*s", (int)res->answer.len, res->answer.s);
     req_free(r);
 
+    /* per-request memory across requests: a redaction of 200 KB (blocks
+       beyond what the VM keeps between requests), a small one, then the
+       large one again -- each sees its own texts */
+    {
+        size_t big = 200000;
+        char *body = malloc(big + 100), *want = malloc(big + 1);
+        if (!body || !want)
+            abort();
+        int same = 1;
+        for (int round = 0; round < 3; round++) {
+            size_t n = round == 1 ? 10 : big;
+            int k = sprintf(body, "{\"messages\":[{\"role\":\"user\",\"content\":\"");
+            for (size_t i = 0; i < n; i++) {
+                body[k + i] = i % 5 == 4 ? ' ' : (char)('0' + i % 5);
+                want[i] = i % 5 == 4 ? ' ' : '#';
+            }
+            strcpy(body + k + n, "\"}]}");
+            r = request(body);
+            st = r ? vm_start(vm, AG("guarded"), r, NULL) : RV_FAILED;
+            same &= st == RV_CALL && vm_texts(vm)[0].len == n && !memcmp(vm_texts(vm)[0].s, want, n) &&
+                  res->redacted == n / 5;
+            req_free(r);
+        }
+        CHECK("large and small redactions in turn on one VM", same, "st=%d redacted=%u", st, res->redacted);
+        free(body);
+        free(want);
+    }
+
     /* delegation: the delegate's guardrails apply too, after the caller's */
     r = request("{\"messages\":[{\"role\":\"user\",\"content\":\"an inner-secret\"}]}");
     st = vm_start(vm, AG("front"), r, NULL);
