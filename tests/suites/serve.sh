@@ -322,5 +322,69 @@ chat sk-all "$T/late"
 check chat/request-deadline-504 "$([ "$st" = 504 ] && jq -e '.error.code == "timeout" or .error.code == "deadline"' "$T/b" > /dev/null; echo $?)" "status $st: $(head -c 300 "$T/b")"
 stop chat
 
+# ---- one worker's calls to two endpoints of one upstream, alternating (the
+# engine keeps each URL parsed and its transfers are reused from call to
+# call): each request reaches its own path, in its own dialect
+"$B/mockprov" --script tests/serve/script.json --port-file "$T/mock2.port" --log "$T/mock2.log" --max-seconds 120 \
+    --request-ms 300 > /dev/null 2> "$T/mock2.err" &
+PIDS="$PIDS $!"
+i=0
+while [ ! -s "$T/mock2.port" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+cat > "$T/two.route" <<EOF
+provider oa {
+  kind     openai
+  endpoint "http://127.0.0.1:$(cat "$T/mock2.port")/v1"
+  key      env("ROUTEVM_TEST_OPENAI_KEY")
+}
+provider an {
+  kind     anthropic
+  endpoint "http://127.0.0.1:$(cat "$T/mock2.port")/v1"
+  key      env("ROUTEVM_TEST_OPENAI_KEY")
+}
+model mini from oa {
+  id "gpt-mini" price in \$1/Mtok, out \$2/Mtok context 16k tokens output 1k tokens tier 1
+  capabilities [text, streaming]
+}
+model claude from an {
+  id "gpt-mini" price in \$1/Mtok, out \$2/Mtok context 16k tokens output 1k tokens tier 1
+  capabilities [text, streaming]
+}
+agent support {
+  route -> mini
+}
+agent other {
+  route -> claude
+}
+EOF
+start closing "$T/two.route" --keys "$T/keys" --workers 1 || exit 0
+chat_port=$closing_port
+printf '%s' '{"model":"other","messages":[{"role":"user","content":"hello"}]}' > "$T/hello2"
+sts=
+for f in hello hello2 hello hello2; do chat sk-all "$T/$f"; sts="$sts $st"; done
+paths=$(jq -r .path "$T/mock2.log" | tr '\n' ' ')
+check chat/two-endpoints-alternating "$([ "$sts" = " 200 200 200 200" ] &&
+    [ "$paths" = "/v1/chat/completions /v1/messages /v1/chat/completions /v1/messages " ]; echo $?)" \
+    "statuses$sts, upstream paths $paths"
+
+# ---- an upstream that closes its kept-alive connection between two requests
+# (this mock closes idle connections after 300 ms): the socket waits in the
+# gateway's loop with no transfer on it when the peer's FIN makes it
+# readable.  The gateway must not spin on it (CPU time while idle), must
+# close it rather than keep the descriptor (open descriptors), and the
+# next request gets a new connection.
+cpu() { awk '{print $14 + $15}' "/proc/$closing_pid/stat"; }     # clock ticks, user + system
+fds() { ls "/proc/$closing_pid/fd" | wc -l; }
+n0=$(wc -l < "$T/mock2.log")
+chat sk-all "$T/hello"; st1=$st
+fd1=$(fds); c1=$(cpu)
+sleep 2
+c2=$(cpu)
+chat sk-all "$T/hello"; st2=$st
+fd2=$(fds)
+check chat/upstream-closes-idle-connection "$([ "$st1" = 200 ] && [ "$st2" = 200 ] && [ "$fd1" = "$fd2" ] &&
+    [ $((c2 - c1)) -lt 10 ] && [ "$(wc -l < "$T/mock2.log")" = $((n0 + 2)) ]; echo $?)" \
+    "statuses $st1 $st2, descriptors $fd1 -> $fd2, $((c2 - c1)) ticks of CPU while idle, $(($(wc -l < "$T/mock2.log") - n0)) upstream requests"
+stop closing
+
 check chat/upstream-key-never-logged "$(! grep -qF "$UPKEY" "$T/chat.log" "$T/trace" "$T/b"; echo $?)" "the upstream key reached a log or a trace"
 exit 0

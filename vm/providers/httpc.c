@@ -21,7 +21,18 @@
    through 'done', so a 'done' callback may start the next transfer.
    Then the transfer -- its easy handle reset, its header list kept --
    waits in the engine for the next hc_start (HC_SPARE_MAX of them): a
-   gateway's calls reuse a few handles instead of making one each. */
+   gateway's calls reuse a few handles instead of making one each.
+
+   Sockets: libcurl says CURL_POLL_REMOVE when a transfer ends even though
+   the connection stays in its cache for the next one; the engine passes
+   that on as HC_IDLE, so that a loop can keep the registration across
+   transfers, and hears of every close first (CURLOPT_CLOSESOCKETFUNCTION,
+   which closes the socket itself after telling the loop 0).
+
+   URLs: libcurl parses a transfer's URL on every transfer it is given as
+   a string.  The engine parses each URL once into a CURLU handle (a few
+   endpoints per policy; HC_URL_MAX of them) and gives libcurl that
+   (CURLOPT_CURLU), which it copies instead of parsing. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -29,15 +40,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "httpc.h"
 
+/* Parsed URLs kept per engine: a policy's endpoints, a handful.  A URL
+   met when every entry is in use by running transfers is parsed by
+   libcurl as before. */
+#define HC_URL_MAX 16
+
+/* A parsed URL kept by the engine; 'users' transfers were given it. */
+typedef struct {
+    char *url;
+    CURLU *u;
+    unsigned users;
+} url_entry;
+
 struct hc_xfer {
     hc_engine *e;
     CURL *easy;
+    url_entry *url;             /* the parsed URL it was given, or NULL */
     struct curl_slist *hdrs;
     hc_handler h;
     void *ud;
@@ -68,6 +94,8 @@ struct hc_engine {
     size_t nspare;
     void *user;                 /* hc_set_user */
     void (*drop_user)(void *);
+    url_entry urls[HC_URL_MAX]; /* parsed URLs */
+    size_t nurls;
 };
 
 /* Ended transfers kept per engine.  An easy handle is a few kilobytes
@@ -122,15 +150,40 @@ static int builtin_watch(hc_engine *e, int fd, int what)
     return 0;
 }
 
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+/* Tell the loop about socket 'fd' (hc_loop's 'watch' values). */
+static int tell_loop(hc_engine *e, int fd, int w)
 {
-    hc_engine *e = userp;
-    int w = what == CURL_POLL_REMOVE ? 0
-          : (what == CURL_POLL_IN ? HC_IN : what == CURL_POLL_OUT ? HC_OUT : HC_IN | HC_OUT);
-    if (e->builtin)
-        return builtin_watch(e, fd, w);
+    if (e->builtin)     /* its poll set is rebuilt per call: an idle socket simply leaves it */
+        return builtin_watch(e, fd, w & HC_IDLE ? 0 : w);
     e->loop.watch(e->loop.ud, fd, w);
     return 0;
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    /* REMOVE: no transfer waits on the socket; if libcurl closes it, it
+       says so through on_close_socket */
+    int w = what == CURL_POLL_REMOVE ? HC_IDLE
+          : (what == CURL_POLL_IN ? HC_IN : what == CURL_POLL_OUT ? HC_OUT : HC_IN | HC_OUT);
+    return tell_loop(userp, fd, w);
+}
+
+/* libcurl's sockets, opened and closed here so that the loop hears of
+   both: a number the loop still knows when libcurl opens a socket was
+   closed behind its back (never, if libcurl keeps its word), and is
+   forgotten then; a socket is forgotten before it is closed. */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    if (fd != CURL_SOCKET_BAD)
+        tell_loop(ud, fd, 0);
+    return fd;
+}
+
+static int on_close_socket(void *ud, curl_socket_t fd)
+{
+    tell_loop(ud, fd, 0);
+    return close(fd);
 }
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -193,6 +246,75 @@ static void arm(hc_engine *e)
     e->loop.timer(e->loop.ud, at < 0 ? -1 : at > hc_now_us() ? at - hc_now_us() : 0);
 }
 
+/* ---------------------------------------------------------------- URLs */
+
+/* The parsed form of 'url', parsed now if need be; NULL when it cannot be
+   parsed here (libcurl then parses it, and reports what is wrong) or no
+   entry is free.  The caller counts itself a user. */
+static url_entry *url_parsed(hc_engine *e, const char *url)
+{
+    url_entry *free_slot = NULL;
+    for (size_t i = 0; i < e->nurls; i++) {
+        url_entry *u = &e->urls[i];
+        if (!strcmp(u->url, url))
+            return u;
+        if (!u->users && !free_slot)
+            free_slot = u;
+    }
+    if (e->nurls < HC_URL_MAX)
+        free_slot = &e->urls[e->nurls];
+    if (!free_slot)
+        return NULL;
+    /* the flags libcurl parses CURLOPT_URL with */
+    CURLU *h = curl_url();
+    char *copy = strdup(url);
+    if (!h || !copy || curl_url_set(h, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)) {
+        curl_url_cleanup(h);
+        free(copy);
+        return NULL;
+    }
+    if (free_slot == &e->urls[e->nurls])
+        e->nurls++;
+    else {
+        curl_url_cleanup(free_slot->u);
+        free(free_slot->url);
+    }
+    free_slot->url = copy;
+    free_slot->u = h;
+    free_slot->users = 0;
+    return free_slot;
+}
+
+/* Give transfer 'x' its URL: parsed once per engine, or as a string. */
+static int set_url(hc_engine *e, hc_xfer *x, const char *url)
+{
+    url_entry *u = url_parsed(e, url);
+    if (!u)
+        return curl_easy_setopt(x->easy, CURLOPT_URL, url) != CURLE_OK;
+    if (curl_easy_setopt(x->easy, CURLOPT_CURLU, u->u) != CURLE_OK)
+        return 1;
+    u->users++;
+    x->url = u;
+    return 0;
+}
+
+static void drop_url(hc_xfer *x)
+{
+    if (x->url) {
+        x->url->users--;
+        x->url = NULL;
+    }
+}
+
+static void free_urls(hc_engine *e)
+{
+    for (size_t i = 0; i < e->nurls; i++) {
+        curl_url_cleanup(e->urls[i].u);
+        free(e->urls[i].url);
+    }
+    e->nurls = 0;
+}
+
 /* ---------------------------------------------------------------- transfers */
 
 static void unlink_xfer(hc_engine *e, hc_xfer *x)
@@ -207,6 +329,7 @@ static void unlink_xfer(hc_engine *e, hc_xfer *x)
 /* Free a transfer for good. */
 static void destroy_xfer(hc_xfer *x)
 {
+    drop_url(x);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
     free(x);
@@ -218,6 +341,7 @@ static void destroy_xfer(hc_xfer *x)
 static void release_xfer(hc_engine *e, hc_xfer *x)
 {
     curl_multi_remove_handle(e->multi, x->easy);
+    drop_url(x);
     if (e->nspare >= HC_SPARE_MAX) {
         destroy_xfer(x);
         return;
@@ -452,7 +576,11 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
     }
     CURL *c = x->easy;
     int64_t ct = s->connect_timeout_us > 0 ? s->connect_timeout_us : 10000000;
-    int bad = curl_easy_setopt(c, CURLOPT_URL, s->url) != CURLE_OK;
+    int bad = set_url(e, x, s->url);
+    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)x) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
@@ -708,7 +836,8 @@ void hc_free(hc_engine *e)
         if (!t->embedded)
             free(t);
     }
-    curl_multi_cleanup(e->multi);
+    curl_multi_cleanup(e->multi);     /* closes the connections: the loop hears of each */
+    free_urls(e);
     if (e->user && e->drop_user)
         e->drop_user(e->user);
     free(e->fds);

@@ -82,11 +82,23 @@ typedef struct {
 
 /* An outside event loop (the gateway's).  The engine asks it to watch
    sockets and to arm one timer; the loop calls hc_on_socket() and
-   hc_on_timer() back. */
-enum { HC_IN = 1, HC_OUT = 2 };
+   hc_on_timer() back.  'watch' says, for socket 'fd':
+     HC_IN, HC_OUT, or both   report that readiness until told otherwise;
+     HC_IDLE                  no transfer waits on the socket, which stays
+                              open (a kept-alive connection in libcurl's
+                              cache): the loop may keep its registration,
+                              so that the next transfer's HC_IN costs
+                              nothing, but must not report the socket
+                              again until asked (a peer closing an idle
+                              connection makes it readable for good);
+     0                        the socket is about to be closed: forget it
+                              now, before the descriptor can be reused.
+   Every socket the engine closes is told 0 first, whatever it was told
+   before. */
+enum { HC_IN = 1, HC_OUT = 2, HC_IDLE = 4 };
 typedef struct {
     void *ud;
-    void (*watch)(void *ud, int fd, int what);    /* what: HC_IN|HC_OUT, 0 = stop watching */
+    void (*watch)(void *ud, int fd, int what);    /* what: HC_IN|HC_OUT, HC_IDLE, or 0 (above) */
     void (*timer)(void *ud, int64_t after_us);    /* -1 = disarm */
 } hc_loop;
 

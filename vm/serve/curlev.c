@@ -1,10 +1,21 @@
 /* libcurl's multi interface on a libevent loop; see curlev.h.
 
    Socket events are kept in an array indexed by file descriptor (small,
-   dense integers), so finding a socket's event is one load.  An event is
-   replaced, never modified, when libcurl changes what it waits for; one
-   freed from inside its own callback (libcurl dropping a socket while
-   handling it) is safe in libevent 2.
+   dense integers), so finding a socket's event is one load.  A socket's
+   event stays registered while its connection lives: when a transfer
+   ends on a kept-alive connection (HC_IDLE) the event is parked -- still
+   in epoll, waiting for what the last transfer waited for -- and the next
+   transfer on that connection asking for the same costs no epoll_ctl
+   (it was an ADD and a DEL per request).  A parked event that fires (the
+   peer closed the idle connection, or sent bytes out of turn) is taken
+   out of epoll at once, without a word to libcurl, so a dead idle socket
+   cannot keep the loop turning; libcurl finds the connection dead when
+   it next looks at it and closes it.  A parked event waiting to write
+   would fire at once, so only reading ones are parked.  The engine says
+   0 before any socket it closes is closed, and the event goes then: the
+   loop never holds a descriptor that was closed, which the next socket
+   could get.  An event freed from inside its own callback (libcurl
+   dropping a socket while handling it) is safe in libevent 2.
 
    A timer asked for "now" (libcurl does so for every transfer it is
    given) is run in the loop's current round (event_active) rather than
@@ -20,18 +31,31 @@
 #include "curlev.h"
 #include "mem.h"
 
+/* A socket libcurl told us of. */
+typedef struct {
+    struct event *ev;           /* NULL: none yet */
+    int added;                  /* HC_IN|HC_OUT the event is in epoll for; 0: not added */
+    int idle;                   /* parked: no transfer waits on it */
+} fdwatch;
+
 struct ce_loop {
     struct event_base *base;
     hc_engine *eng;
     struct event *timer;
     int in_timer;               /* inside on_timer: a "now" goes through the loop */
-    struct event **fdev;        /* per fd: its event, or NULL */
-    int nfdev;
+    fdwatch *fds;               /* per fd */
+    int nfds;
 };
 
 static void on_socket(evutil_socket_t fd, short what, void *arg)
 {
     ce_loop *l = arg;
+    fdwatch *w = &l->fds[fd];
+    if (w->idle) {              /* parked and readable: out of epoll until a transfer wants it */
+        event_del(w->ev);
+        w->added = 0;
+        return;
+    }
     hc_on_socket(l->eng, (int)fd, (what & EV_READ ? HC_IN : 0) | (what & EV_WRITE ? HC_OUT : 0));
 }
 
@@ -43,40 +67,76 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     l->in_timer = 0;
 }
 
+/* Forget socket 'fd' (it is about to be closed). */
 static void drop(ce_loop *l, int fd)
 {
-    if (fd < l->nfdev && l->fdev[fd]) {
-        event_free(l->fdev[fd]);
-        l->fdev[fd] = NULL;
+    if (fd < l->nfds && l->fds[fd].ev) {
+        event_free(l->fds[fd].ev);
+        l->fds[fd] = (fdwatch){ 0 };
     }
 }
 
-/* hc_loop's watch: what = HC_IN|HC_OUT, 0 to stop.  A socket that cannot
-   be watched (out of memory) is left to the transfer's own deadlines,
-   which end it with a timeout. */
+/* Wait on 'fd' for 'what' (HC_IN|HC_OUT): nothing to do when its event
+   is in epoll for that already. */
+static void want(ce_loop *l, int fd, int what)
+{
+    fdwatch *w = &l->fds[fd];
+    w->idle = 0;
+    if (w->added == what)
+        return;
+    if (w->added)
+        event_del(w->ev);
+    w->added = 0;
+    short ev = (short)(EV_PERSIST | (what & HC_IN ? EV_READ : 0) | (what & HC_OUT ? EV_WRITE : 0));
+    if (!w->ev)
+        w->ev = event_new(l->base, fd, ev, on_socket, l);
+    else
+        event_assign(w->ev, l->base, fd, ev, on_socket, l);
+    if (w->ev && event_add(w->ev, NULL) == 0)
+        w->added = what;
+}
+
+/* No transfer waits on 'fd', which stays open: park its event. */
+static void park(ce_loop *l, int fd)
+{
+    fdwatch *w = &l->fds[fd];
+    w->idle = 1;
+    if (w->added & HC_OUT) {    /* writable at once: it would fire for nothing */
+        event_del(w->ev);
+        w->added = 0;
+    }
+}
+
+/* Room for descriptor 'fd' in the table; -1 when out of memory. */
+static int reserve(ce_loop *l, int fd)
+{
+    if (fd < l->nfds)
+        return 0;
+    int n = fd + 64;
+    fdwatch *a = mem_realloc(l->fds, (size_t)n * sizeof *a);
+    if (!a)
+        return -1;
+    memset(a + l->nfds, 0, (size_t)(n - l->nfds) * sizeof *a);
+    l->fds = a;
+    l->nfds = n;
+    return 0;
+}
+
+/* hc_loop's watch (httpc.h).  A socket that cannot be watched (out of
+   memory) is left to the transfer's own deadlines, which end it with a
+   timeout. */
 static void watch(void *ud, int fd, int what)
 {
     ce_loop *l = ud;
     if (fd < 0)
         return;
-    drop(l, fd);
     if (!what)
-        return;
-    if (fd >= l->nfdev) {
-        int n = fd + 64;
-        struct event **a = mem_realloc(l->fdev, (size_t)n * sizeof *a);
-        if (!a)
-            return;
-        memset(a + l->nfdev, 0, (size_t)(n - l->nfdev) * sizeof *a);
-        l->fdev = a;
-        l->nfdev = n;
-    }
-    short ev = (short)(EV_PERSIST | (what & HC_IN ? EV_READ : 0) | (what & HC_OUT ? EV_WRITE : 0));
-    struct event *e = event_new(l->base, fd, ev, on_socket, l);
-    if (e && event_add(e, NULL) == 0)
-        l->fdev[fd] = e;
-    else if (e)
-        event_free(e);
+        drop(l, fd);
+    else if (what & HC_IDLE) {
+        if (fd < l->nfds && l->fds[fd].ev)
+            park(l, fd);
+    } else if (reserve(l, fd) == 0)
+        want(l, fd, what & (HC_IN | HC_OUT));
 }
 
 static void timer(void *ud, int64_t after_us)
@@ -121,9 +181,9 @@ void ce_free(ce_loop *l)
     if (!l)
         return;
     hc_free(l->eng);            /* libcurl may still ask to stop watching sockets */
-    for (int fd = 0; fd < l->nfdev; fd++)
+    for (int fd = 0; fd < l->nfds; fd++)
         drop(l, fd);
-    free(l->fdev);
+    free(l->fds);
     if (l->timer)
         event_free(l->timer);
     free(l);
