@@ -2,28 +2,23 @@
 
    Without a flag each formatted file is written to standard output.
    --check writes nothing: it lists the files whose layout would change
-   and exits 1 if there is one (a CI gate).  -w rewrites, in place, the
-   files whose layout changes: the new text goes to a temporary file in
-   the same directory, which takes the old file's mode (and owner, where
-   allowed), is flushed to disk and renamed over the old one, so a reader
-   sees the old file or the new one, never a mix; a symbolic link is
-   followed and stays a link.  "-" reads standard input (not with -w).
+   and exits 1 if there is one (a CI gate).  -w rewrites the files whose
+   layout changes, once their new text is complete and checked, through
+   fw_write (filew.h): renamed over atomically in the normal case, in
+   place with a backup when the file has several hard links or an owner a
+   rename would not keep.  "-" reads standard input (not with -w).
 
    A file that does not parse is reported with the checker's diagnostics
    and left alone.  Exit status 2 then, as for usage and I/O errors: 1
    means "would change" under --check, and a CI gate must tell the two
    apart. */
-#define _GNU_SOURCE   /* mkostemp */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "exitcode.h"
+#include "filew.h"
 #include "fmt.h"
 #include "fmtcmd.h"
 #include "rbc.h"
@@ -37,81 +32,6 @@ static void fmt_usage(FILE *f)
           "  --check    list the files whose layout would change; exit 1 if any\n"
           "  -w         rewrite those files in place\n"
           "exit status: 0 formatted, 1 --check found a file to format, 2 usage, I/O or syntax error\n", f);
-}
-
-/* Write all of buf to fd; 0 or -1 (errno set). */
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Replace the file 'path' (after symbolic links) with buf[0, len): a
-   temporary file beside it, the old mode and owner, fsync, rename, and an
-   fsync of the directory so the rename itself is on disk.  0, or -1 with
-   a message in 'err'; the old file is untouched on failure. */
-static int replace_file(const char *path, const char *buf, size_t len, char *err, size_t errlen)
-{
-    char real[PATH_MAX], tmp[PATH_MAX + 32];
-    struct stat st;
-    if (!realpath(path, real) || stat(real, &st)) {
-        snprintf(err, errlen, "cannot rewrite '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "cannot rewrite '%s': not a regular file", path);
-        return -1;
-    }
-    /* the rename needs only the directory's permission: a file its owner
-       made read-only, or another user's file in a shared directory, would
-       be replaced all the same */
-    if (faccessat(AT_FDCWD, real, W_OK, AT_EACCESS)) {
-        snprintf(err, errlen, "cannot rewrite '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    char *slash = strrchr(real, '/');   /* (realpath is absolute) */
-    *slash = 0;
-    int n = snprintf(tmp, sizeof tmp, "%s/.%s.fmt-XXXXXX", real, slash + 1);
-    *slash = '/';
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        snprintf(err, errlen, "cannot rewrite '%s': path too long", path);
-        return -1;
-    }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0) {
-        snprintf(err, errlen, "cannot rewrite '%s': %s", path, strerror(errno));
-        return -1;
-    }
-    if (fchown(fd, st.st_uid, st.st_gid)) {
-        /* only root may give a file away: it is then the writer's */
-    }
-    if (fchmod(fd, st.st_mode & 07777) || write_all(fd, buf, len) || fsync(fd)) {
-        snprintf(err, errlen, "cannot rewrite '%s': %s", path, strerror(errno));
-        close(fd);
-        unlink(tmp);
-        return -1;
-    }
-    if (close(fd) || rename(tmp, real)) {
-        snprintf(err, errlen, "cannot rewrite '%s': %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    *slash = 0;
-    int dfd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    *slash = '/';
-    if (dfd >= 0) {
-        fsync(dfd);   /* (some file systems cannot sync a directory: the rename is done all the same) */
-        close(dfd);
-    }
-    return 0;
 }
 
 typedef struct { int check, write; } fmt_opts;
@@ -146,7 +66,7 @@ static int fmt_file(const fmt_opts *o, const char *path)
             rc = RC_FINDINGS;
         }
     } else if (o->write) {
-        if (!same && replace_file(path, out, outlen, err, sizeof err)) {
+        if (!same && fw_write(path, out, outlen, FW_EXISTING, err, sizeof err)) {
             fprintf(stderr, "routec: %s\n", err);
             rc = RC_USAGE;
         }

@@ -3,13 +3,16 @@
    drawn: its diagnostics are printed and the status is 1), writes its
    routing graph as DOT (graph.c) and, for --format svg, renders it with
    Graphviz's 'dot' (dotsvg.c).  The output is made in memory and written
-   only when complete, to standard output or OUT. */
+   only when complete, to standard output or OUT (replaced whole, never
+   seen half-written: filew.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "exitcode.h"
+#include "filew.h"
 #include "graph.h"
 #include "mem.h"
 
@@ -69,14 +72,19 @@ static int parse(int argc, char **argv, graph_opts *o)
     return 0;
 }
 
-/* Write 'n' bytes to OUT (NULL: standard output). */
+/* Write 'n' bytes to OUT (NULL: standard output); OUT is replaced whole,
+   as every output file of routec is (filew.h). */
 static int write_out(const char *path, const char *buf, size_t n)
 {
-    FILE *f = path ? fopen(path, "wb") : stdout;
-    if (!f || fwrite(buf, 1, n, f) != n || (path ? fclose(f) : fflush(f))) {
-        fprintf(stderr, "routec graph: %s: %s\n", path ? path : "standard output", strerror(errno));
-        if (f && path)
-            fclose(f);
+    char err[PATH_MAX + 128];
+    if (path) {
+        if (!fw_write(path, buf, n, 0, err, sizeof err))
+            return RC_OK;
+        fprintf(stderr, "routec graph: %s\n", err);
+        return RC_USAGE;
+    }
+    if (fwrite(buf, 1, n, stdout) != n || fflush(stdout)) {
+        fprintf(stderr, "routec graph: standard output: %s\n", strerror(errno));
         return RC_USAGE;
     }
     return RC_OK;

@@ -6,6 +6,7 @@
    policy was written, 2 when the config could not be read or imported
    (with its error), 1 when the policy made from it does not check. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +24,15 @@ static int usage(void)
     return RC_USAGE;
 }
 
-static int write_out(const char *path, const char *text, size_t len)
+/* The policy to standard output or 'path'; 0, or -1 with the message in 'err'. */
+static int write_out(const char *path, const char *text, size_t len, char *err, size_t errlen)
 {
-    if (!path)
-        return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
-    return fw_write_atomic(path, text, len);
+    if (path)
+        return fw_write(path, text, len, 0, err, errlen);
+    if (fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0)
+        return 0;
+    snprintf(err, errlen, "standard output: %s", strerror(errno));
+    return -1;
 }
 
 /* The agent name a Portkey config gets by default: its file's name. */
@@ -95,8 +100,9 @@ int imp_main(int argc, char **argv)
     size_t plen = 0;
     int rc = imp_failed(im) ? RC_USAGE : imp_write(im, &policy, &plen, stderr) ? RC_FINDINGS : RC_OK;
     imp_print_notes(im, stderr);
-    if (rc == RC_OK && write_out(out, policy, plen)) {
-        fprintf(stderr, "routec import: %s: %s\n", out ? out : "standard output", strerror(errno));
+    char werr[PATH_MAX + 128];
+    if (rc == RC_OK && write_out(out, policy, plen, werr, sizeof werr)) {
+        fprintf(stderr, "routec import: %s\n", werr);
         rc = RC_USAGE;
     }
     free(policy);

@@ -18,7 +18,15 @@
    (comments may come between, and blank lines too inside a block), form
    a group; within a group cell k is padded to the widest cell k of the
    rows in which it is not the last cell, and trailing comments line up
-   after the longest row that has one. */
+   after the longest row that has one.  A row with a cell wider than
+   ALIGN_CELL_MAX (before its last) is too long to line up with its
+   neighbours: it is written with single spaces and the others align among
+   themselves across it (as rustfmt's alignment thresholds do), so one
+   long rule does not push its neighbours' arrows far to the right; a row
+   whose code is longer than ALIGN_CODE_MAX neither sets nor follows the
+   column of the trailing comments.  What is too long depends only on the
+   text of the cells, never on padding, so the layout stays a fixed
+   point. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +37,8 @@
 #include "textbuf.h"
 
 #define MAXCELL 6
+#define ALIGN_CELL_MAX 48    /* the widest cell that sets a column */
+#define ALIGN_CODE_MAX 96    /* the longest code that sets the comments' column */
 
 enum { L_CODE, L_COMMENT, L_BLANK };
 enum { B_SAME, B_UNIT, B_CLOSE, B_CONT };
@@ -373,9 +383,24 @@ static uint32_t code_width(const lay *L, const line *l, int al)
     return w;
 }
 
+/* A row with a cell before its last wider than ALIGN_CELL_MAX takes no
+   part in its group's alignment: its cells are written with one space. */
+static int too_wide(const lay *L, const line *l)
+{
+    for (unsigned k = 0; k + 1 < l->ncell; k++) {
+        uint32_t a, b;
+        cell_span(l, k, &a, &b);
+        if (width(L->text.s + a, b - a) > ALIGN_CELL_MAX)
+            return 1;
+    }
+    return 0;
+}
+
 /* Pad cell k of the rows (in 'g', n of them) to the widest cell k of the
    rows in which it is not the last cell; then line up their trailing
-   comments after the longest code among the rows that have one. */
+   comments after the longest code among the rows that have one, leaving
+   out code longer than ALIGN_CODE_MAX (whose comment follows two
+   spaces). */
 static void align_group(lay *L, const uint32_t *g, size_t n)
 {
     for (unsigned k = 0; k + 1 < MAXCELL; k++) {
@@ -397,11 +422,12 @@ static void align_group(lay *L, const uint32_t *g, size_t n)
     uint32_t col = 0;
     for (size_t i = 0; i < n; i++) {
         uint32_t w = L->ln[g[i]].cmt != LAY_NONE ? code_width(L, &L->ln[g[i]], 1) : 0;
-        if (w > col)
+        if (w > col && w <= ALIGN_CODE_MAX)
             col = w;
     }
     for (size_t i = 0; i < n; i++)
-        L->ln[g[i]].cmt_col = col;
+        if (code_width(L, &L->ln[g[i]], 1) <= ALIGN_CODE_MAX)
+            L->ln[g[i]].cmt_col = col;
 }
 
 static int align(lay *L)
@@ -429,7 +455,7 @@ static int align(lay *L)
             align_group(L, g, n);
             n = 0;
         }
-        if (l && eligible(L, l))
+        if (l && eligible(L, l) && !too_wide(L, l))
             g[n++] = (uint32_t)i;
     }
     free(g);

@@ -224,8 +224,8 @@ static int cmd_build(const options *o)
         return r == -2 ? RC_USAGE : RC_FINDINGS;
     }
     int rc = RC_OK;
-    if (fw_write_atomic(o->out, buf, len)) {
-        fprintf(stderr, "routec: %s: %s\n", o->out, strerror(errno));
+    if (fw_write(o->out, buf, len, 0, err, sizeof err)) {
+        fprintf(stderr, "routec: %s\n", err);
         rc = RC_USAGE;
     }
     free(buf);

@@ -119,7 +119,16 @@ else bad write/syntax-error-untouched "exit $rc, or the file changed"; fi
 cp tests/fmt/arrows.route "$T/target.route"; ln -s target.route "$T/link.route"
 if "$RC" fmt -w "$T/link.route" && [ -L "$T/link.route" ] && cmp -s "$T/target.route" tests/fmt/arrows.fmt
 then ok write/through-symlink; else bad write/through-symlink "the link was replaced or the target not rewritten"; fi
-if ls -A "$T" | grep -q '\.fmt-'; then bad write/no-temporaries "$(ls -A "$T" | grep '\.fmt-')"; else ok write/no-temporaries; fi
+# a file with several names (hard links) is rewritten in place, so every
+# name sees the new text and the inode stays; no backup is left behind
+cp tests/fmt/arrows.route "$T/linked.route"; ln "$T/linked.route" "$T/other-name.route"
+ino=$(stat -c %i "$T/linked.route")
+"$RC" fmt -w "$T/linked.route" > "$T/out" 2>&1; rc=$?
+if [ $rc -eq 0 ] && cmp -s "$T/other-name.route" tests/fmt/arrows.fmt && cmp -s "$T/linked.route" tests/fmt/arrows.fmt &&
+   [ "$(stat -c %i:%h "$T/linked.route")" = "$ino:2" ] && [ "$(stat -c %i "$T/other-name.route")" = "$ino" ]
+then ok write/hard-links-kept; else bad write/hard-links-kept "exit $rc, $(stat -c 'inode %i, %h links' "$T/linked.route"): $(head -2 "$T/out")"; fi
+# temporary files and backups are named .NAME.XXXXXX beside the file
+if ls -A "$T" | grep -q '^\..*\.route\.......$'; then bad write/no-temporaries "$(ls -A "$T" | grep '^\.')"; else ok write/no-temporaries; fi
 # permissions are those of an ordinary user: root, who may write any
 # file, runs these cases as 'nobody' (setpriv) when it can
 if [ "$(id -u)" != 0 ]; then as_user() { "$@"; }; others=""
@@ -145,6 +154,15 @@ if command -v as_user > /dev/null; then
     if [ -n "$others" ]; then
         cp tests/fmt/arrows.route "$T/pub/root.route"; chmod 644 "$T/pub/root.route"
         untouched_w others-file "$T/pub/root.route"
+        # another user's file that we may write: a rename would make it
+        # ours, so it is rewritten in place and keeps its owner
+        cp tests/fmt/arrows.route "$T/pub/shared.route"; chmod 666 "$T/pub/shared.route"
+        ino=$(stat -c %i:%u:%g "$T/pub/shared.route")
+        as_user "$RC" fmt -w "$T/pub/shared.route" > "$T/out" 2>&1; rc=$?
+        if [ $rc -eq 0 ] && cmp -s "$T/pub/shared.route" tests/fmt/arrows.fmt &&
+           [ "$(stat -c %i:%u:%g "$T/pub/shared.route")" = "$ino" ] && [ -z "$(ls -A "$T/pub" | grep '^\.')" ]
+        then ok write/others-file-keeps-owner
+        else bad write/others-file-keeps-owner "exit $rc, $(stat -c '%i:%u:%g' "$T/pub/shared.route") (was $ino): $(head -2 "$T/out")"; fi
     fi
 fi
 "$RC" fmt -w - < tests/fmt/arrows.route > /dev/null 2> "$T/err"; rc=$?

@@ -78,3 +78,29 @@ else:
     print("FAIL graph-docs-current: docs/support-graph.svg is not what 'routec graph examples/support.route "
           "--format svg' makes (UPDATE_GOLDEN=1 sh tests/suites/graph.sh build .)")
 PY
+
+# -o replaces OUT whole, as every output file of routec (compiler/filew.h):
+# a new file renamed over the old one, which keeps its mode; a file with
+# another name (hard link) rewritten in place; a device written to; a
+# policy with errors or an unwritable place leaves OUT as it was
+"$RC" graph tests/graph/filter.route > "$T/want.dot" 2>/dev/null
+printf 'old\n' > "$T/out.dot"; chmod 640 "$T/out.dot"; ino=$(stat -c %i "$T/out.dot")
+"$RC" graph tests/graph/filter.route -o "$T/out.dot" > "$T/stdout" 2> "$T/err"; rc=$?
+if [ $rc = 0 ] && cmp -s "$T/out.dot" "$T/want.dot" && [ ! -s "$T/stdout" ] && [ "$(stat -c %a "$T/out.dot")" = 640 ] &&
+   [ "$(stat -c %i "$T/out.dot")" != "$ino" ] && [ -z "$(ls -A "$T" | grep '^\.')" ]
+then echo "PASS graph-o/replaced-whole"
+else echo "FAIL graph-o/replaced-whole: exit $rc, mode $(stat -c %a "$T/out.dot"), same inode: $([ "$(stat -c %i "$T/out.dot")" = "$ino" ] && echo yes) $(head -2 "$T/err")"; fi
+printf 'old\n' > "$T/linked.dot"; ln "$T/linked.dot" "$T/name2.dot"
+"$RC" graph tests/graph/filter.route -o "$T/linked.dot" 2> "$T/err"; rc=$?
+if [ $rc = 0 ] && cmp -s "$T/name2.dot" "$T/want.dot" && [ "$(stat -c %h "$T/linked.dot")" = 2 ]; then echo "PASS graph-o/hard-link-kept"
+else echo "FAIL graph-o/hard-link-kept: exit $rc, $(stat -c '%h links' "$T/linked.dot"): $(head -2 "$T/err")"; fi
+"$RC" graph tests/graph/filter.route -o /dev/stdout > "$T/stdout" 2> "$T/err"; rc=$?
+if [ $rc = 0 ] && cmp -s "$T/stdout" "$T/want.dot"; then echo "PASS graph-o/device"
+else echo "FAIL graph-o/device: exit $rc: $(head -2 "$T/err")"; fi
+printf 'agent a { route -> nowhere }\n' > "$T/bad.route"
+"$RC" graph "$T/bad.route" -o "$T/out.dot" > /dev/null 2>&1; rc=$?
+if [ $rc = 1 ] && cmp -s "$T/out.dot" "$T/want.dot"; then echo "PASS graph-o/errors-leave-out"
+else echo "FAIL graph-o/errors-leave-out: exit $rc, or OUT changed"; fi
+"$RC" graph tests/graph/filter.route -o "$T/no/such/dir/out.dot" > /dev/null 2> "$T/err"; rc=$?
+if [ $rc = 2 ] && grep -q "cannot write '$T/no/such/dir/out.dot': .*No such file or directory" "$T/err"; then echo "PASS graph-o/no-directory"
+else echo "FAIL graph-o/no-directory: exit $rc: $(head -2 "$T/err")"; fi
