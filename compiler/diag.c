@@ -278,7 +278,8 @@ static size_t char_start(const char *s, size_t i)
    CARET_LINE is shown from a quarter of that before the span, cut on
    character boundaries, with '...' where it was cut.  One column per
    character, not per byte (UTF-8 continuation bytes take none); tabs are
-   kept so the caret lines up in a terminal. */
+   kept so the caret lines up in a terminal; a byte-order mark at the
+   start of the file, which a terminal does not show, takes none. */
 static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
 {
     size_t len;
@@ -286,6 +287,14 @@ static void sb_caret(sbuf *s, const diag_ctx *d, src_span at)
     if (!at.line || at.file >= d->src->n || !line)   /* (no line: the file changed since) */
         return;
     size_t col = at.col ? at.col - 1 : 0, end = at.end_line == at.line && at.end_col > at.col ? at.end_col - 1 : len;
+    if (at.line == 1 && len >= 3 && !memcmp(line, "\xef\xbb\xbf", 3)) {
+        /* a byte-order mark: counted in the columns (it is bytes of the
+           file) but never shown, so it is left out of both lines */
+        line += 3;
+        len -= 3;
+        col = col > 3 ? col - 3 : 0;
+        end = end > 3 ? end - 3 : 0;
+    }
     if (col > len)
         col = len;
     size_t from = 0, to = len;
