@@ -168,10 +168,26 @@ fail:
     return -1;
 }
 
+/* 1 when 'p' is a regular file; 0 when there is nothing there (the
+   search goes on); -1 when there is something an import cannot read (a
+   FIFO, a directory, a device), which stops the search: its name is
+   taken, and reading a FIFO would wait for a writer. */
 static int exists(const char *p)
 {
     struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    if (stat(p, &st))
+        return 0;
+    return S_ISREG(st.st_mode) ? 1 : -1;
+}
+
+/* What a file that is not a regular one is, for a message. */
+static const char *file_kind(const char *p)
+{
+    struct stat st;
+    if (stat(p, &st))
+        return "a special file";
+    return S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" : S_ISSOCK(st.st_mode) ? "a socket"
+         : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a special file";
 }
 
 static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *dir)
@@ -208,12 +224,18 @@ static int load_imports(rv_compiler *c, uint32_t file, ast *decls, const char *d
                 found = exists(path);
             }
         }
-        if (found)
+        if (found > 0)
             snprintf(name, sizeof name, "%s", path);
         if (!found && want[0] != '/') {
             snprintf(path, sizeof path, "%s/%s%s", c->stdlib, want, ext);
             snprintf(name, sizeof name, "%s%s", want, ext);   /* stable name, wherever installed */
             found = exists(path);
+        }
+        if (found < 0) {
+            diag_report(&c->diag, DG_IMPORT_NOT_FOUND, d->at, "cannot import '%s': it is %s, not a regular file",
+                        path, file_kind(path));
+            r = -1;
+            continue;
         }
         if (!found) {
             diag_report(&c->diag, DG_IMPORT_NOT_FOUND, d->at, "cannot find '%s%s'", want, ext);

@@ -83,6 +83,7 @@
 #include <string.h>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -920,14 +921,46 @@ static int read_fd(int fd, const char *path, size_t max, uint8_t **out, size_t *
     return 0;
 }
 
-/* Opens 'path', "-" being standard input. */
+/* Whether 'fd' is a named FIFO (one in the file system), not a pipe a
+   shell made (its <(...) is /dev/fd/N, a link to "pipe:[inode]"). */
+static int named_fifo(int fd)
+{
+    char link[64], target[16];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, target, sizeof target);
+    return !(n >= 5 && !memcmp(target, "pipe:", 5));
+}
+
+/* Opens 'path', "-" being standard input.  A named FIFO is opened without
+   waiting for a writer, which then has RBC_FIFO_WAIT_MS to come (and
+   write or close); the descriptor returned blocks as usual. */
 static int open_input(const char *path, rv_err *err)
 {
     if (!strcmp(path, "-"))
         return STDIN_FILENO;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
         fail(err, "cannot open '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (!fstat(fd, &st) && S_ISFIFO(st.st_mode) && named_fifo(fd)) {
+        struct pollfd p = { .fd = fd, .events = POLLIN };
+        int r;
+        while ((r = poll(&p, 1, RBC_FIFO_WAIT_MS)) < 0 && errno == EINTR) {
+        }
+        if (r <= 0) {
+            fail(err, "cannot read '%s': a FIFO that no writer opened within %d s", path, RBC_FIFO_WAIT_MS / 1000);
+            close(fd);
+            return -1;
+        }
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK)) {
+        fail(err, "cannot read '%s': %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
     return fd;
 }
 

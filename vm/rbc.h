@@ -45,10 +45,13 @@ int rbc_check_key(const char *path, rv_err *err);
 
 /* Read a whole file (at most 'max' bytes) into a malloc'd buffer the
    caller frees.  'path' "-" is standard input.  Pipes, terminals and
-   devices are read too, never more than max + 1 bytes.  Returns 0, -1
+   devices are read too, never more than max + 1 bytes; a named FIFO that
+   no writer opens within RBC_FIFO_WAIT_MS is an error, not a wait without
+   end.  Returns 0, -1
    (cannot open or read; message in 'err'), or RBC_TOO_LARGE when the input
    holds more than 'max' bytes (message in 'err'; nothing is kept). */
 #define RBC_TOO_LARGE (-2)
+#define RBC_FIFO_WAIT_MS 10000
 int rbc_read_file(const char *path, size_t max, uint8_t **out, size_t *len,
                   rv_err *err);
 

@@ -79,3 +79,26 @@ cd "$ROOT/tests/import/portkey" || exit 1
 "$RC" import portkey --agent gateway - < single.json > "$T/out" 2> /dev/null
 if grep -q '^agent gateway {' "$T/out"; then echo "PASS import/cli-agent-stdin"
 else echo "FAIL import/cli-agent-stdin: no agent 'gateway' from standard input"; fi
+
+# a FIFO: read when a writer comes, refused with the reason when none
+# comes within 10 s (never a wait without end); a policy's import
+# statement naming one says what it is (a FIFO, not a regular file)
+# rather than "cannot find", and never opens it
+cd "$ROOT/tests/import/litellm" || exit 1
+mkfifo "$T/cfg.yaml"
+(sleep 1; cat weighted.yaml > "$T/cfg.yaml") &
+timeout 30 "$RC" import litellm "$T/cfg.yaml" > "$T/out" 2> /dev/null; rc=$?
+wait
+if [ "$rc" = 0 ] && grep -q '^agent ' "$T/out"; then echo "PASS import/fifo-with-writer"
+else echo "FAIL import/fifo-with-writer: exit $rc"; fi
+timeout 30 "$RC" import litellm "$T/cfg.yaml" > "$T/out" 2> "$T/err"; rc=$?
+if [ "$rc" = 2 ] && [ ! -s "$T/out" ] && grep -q "cannot read '$T/cfg.yaml': a FIFO that no writer opened within 10 s" "$T/err"
+then echo "PASS import/fifo-without-writer"
+else echo "FAIL import/fifo-without-writer: exit $rc (124: it waited): $(cat "$T/err")"; fi
+mkfifo "$T/shared.route"
+printf 'import "shared"\nimport "std/models"\nagent a { route -> gpt_4o }\n' > "$T/main.route"
+timeout 30 "$RC" check "$T/main.route" > "$T/out" 2>&1; rc=$?
+if [ "$rc" = 1 ] && grep -q "main.route:1:1: error: cannot import '$T/shared.route': it is a FIFO, not a regular file \[import-not-found\]" "$T/out" &&
+   [ "$(grep -c ': error:' "$T/out")" = 1 ]
+then echo "PASS import/statement-fifo"
+else echo "FAIL import/statement-fifo: exit $rc (124: it waited): $(head -3 "$T/out")"; fi
