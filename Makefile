@@ -172,24 +172,26 @@ fuzz: all
 # directories only routevm uses (share/routevm, share/doc/routevm) when
 # they are empty: never bin/ or share/man/, nor anything else in them.
 install: deps-ok $(BUILD)/routec $(BUILD)/routevm
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(DOCDIR) \
-	           $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
-	install -m 755 $(BUILD)/routec $(BUILD)/routevm $(DESTDIR)$(BINDIR)/
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(STDLIB_INSTALL)" "$(DESTDIR)$(DOCDIR)" \
+	           "$(DESTDIR)$(MANDIR)/man1" "$(DESTDIR)$(MANDIR)/man5"
+	install -m 755 "$(BUILD)/routec" "$(BUILD)/routevm" "$(DESTDIR)$(BINDIR)/"
 	cd stdlib && find . -type d | while read -r d; do install -d "$(DESTDIR)$(STDLIB_INSTALL)/$$d" || exit 1; done
 	cd stdlib && find . -type f | while read -r f; do install -m 644 "$$f" "$(DESTDIR)$(STDLIB_INSTALL)/$$f" || exit 1; done
-	install -m 644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
-	install -m 644 $(MAN1_FILES) $(DESTDIR)$(MANDIR)/man1/
-	install -m 644 $(MAN5_FILES) $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 $(DOC_FILES) "$(DESTDIR)$(DOCDIR)/"
+	install -m 644 $(MAN1_FILES) "$(DESTDIR)$(MANDIR)/man1/"
+	install -m 644 $(MAN5_FILES) "$(DESTDIR)$(MANDIR)/man5/"
 
+# (the file lists are names in this tree, without spaces; the directories
+# may have them, so every one is quoted)
 .PHONY: uninstall
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/routec $(DESTDIR)$(BINDIR)/routevm
+	rm -f "$(DESTDIR)$(BINDIR)/routec" "$(DESTDIR)$(BINDIR)/routevm"
 	cd stdlib && find . -type f | while read -r f; do rm -f "$(DESTDIR)$(STDLIB_INSTALL)/$$f"; done
 	cd stdlib && find . -depth -type d ! -name . | while read -r d; do rmdir "$(DESTDIR)$(STDLIB_INSTALL)/$$d" 2>/dev/null; done; true
-	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1_FILES)))
-	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5_FILES)))
-	rmdir $(DESTDIR)$(STDLIB_INSTALL) $(DESTDIR)$(PREFIX)/share/routevm $(DESTDIR)$(DOCDIR) 2>/dev/null; true
+	for f in $(notdir $(DOC_FILES)); do rm -f "$(DESTDIR)$(DOCDIR)/$$f"; done
+	for f in $(notdir $(MAN1_FILES)); do rm -f "$(DESTDIR)$(MANDIR)/man1/$$f"; done
+	for f in $(notdir $(MAN5_FILES)); do rm -f "$(DESTDIR)$(MANDIR)/man5/$$f"; done
+	rmdir "$(DESTDIR)$(STDLIB_INSTALL)" "$(DESTDIR)$(PREFIX)/share/routevm" "$(DESTDIR)$(DOCDIR)" 2>/dev/null; true
 
 clean:
 	rm -rf build
