@@ -124,7 +124,7 @@ static void init(void)
     httpcheck_policy(ntohs(got.sin_port), path, "fuzz_gateway");
     char err[1024];
     sp_opts so = { NULL, 0 };
-    sp_policy *p = sp_load(path, &so, 1, err, sizeof err);
+    sp_policy *p = sp_load(path, &so, 1, NULL, err, sizeof err);
     unlink(path);
     if (!p) {
         fprintf(stderr, "fuzz_gateway: %s\n", err);

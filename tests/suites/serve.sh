@@ -132,6 +132,15 @@ printf 'sk-a support\nsk-a billing\n' > "$T/badkeys"
 check keys-file-duplicate "$([ $rc = 1 ] && grep -q 'the same key as key@1' "$T/err" && ! grep -q 'sk-a' "$T/err"; echo $?)" "exit $rc: $(cat "$T/err")"
 "$RV" serve examples/support.route --listen 127.0.0.1:0 2> "$T/err"; rc=$?
 check policy-with-tests-refused "$([ $rc = 1 ] && grep -q 'test block' "$T/err"; echo $?)" "exit $rc: $(cat "$T/err")"
+# a file that cannot be read is an I/O error (2), as for every command;
+# one that is read and refused is 1
+"$RV" serve "$T/no-such-policy.route" --listen 127.0.0.1:0 2> "$T/err"; rc=$?
+check policy-unreadable-is-2 "$([ $rc = 2 ] && grep -q 'policy_unreadable' "$T/err" && grep -q 'no-such-policy.route' "$T/err"; echo $?)" "exit $rc: $(cat "$T/err")"
+printf 'import "missing_module"\n' > "$T/imports-missing.route"; cat "$T/policy.route" >> "$T/imports-missing.route"
+"$RV" serve "$T/imports-missing.route" --listen 127.0.0.1:0 2> "$T/err"; rc=$?
+check policy-import-missing-is-1 "$([ $rc = 1 ] && grep -q 'policy_refused' "$T/err"; echo $?)" "exit $rc: $(cat "$T/err")"
+"$RV" serve "$T/policy.route" --keys "$T/no-such-keys" --listen 127.0.0.1:0 2> "$T/err"; rc=$?
+check keys-file-unreadable-is-2 "$([ $rc = 2 ] && grep -q 'keys_unreadable' "$T/err"; echo $?)" "exit $rc: $(cat "$T/err")"
 "$RV" serve "$T/policy.route" --listen 127.0.0.1:99999 2> "$T/err"; rc=$?
 check bad-listen-address "$([ $rc = 2 ]; echo $?)" "exit $rc"
 "$RV" serve "$T/policy.route" --max-body x 2> "$T/err"; rc=$?

@@ -333,10 +333,12 @@ static char *read_capped(const char *path, size_t cap, size_t *len, char *err, s
     return buf;
 }
 
-ky_set *ky_load(const char *path, char *err, size_t errlen)
+ky_set *ky_load(const char *path, int *unreadable, char *err, size_t errlen)
 {
     size_t len = 0;
     char *buf = read_capped(path, KY_MAX_FILE, &len, err, errlen);
+    if (unreadable)
+        *unreadable = !buf;
     if (!buf)
         return NULL;
     ky_set *s = ky_parse(buf, len, err, errlen);

@@ -50,8 +50,10 @@ typedef struct ky_key ky_key;
 /* Parse a keys file's text ('len' bytes, borrowed).  NULL with a message
    ("line 3: ...") in 'err'. */
 ky_set *ky_parse(const char *text, size_t len, char *err, size_t errlen);
-/* Read and parse the file at 'path'. */
-ky_set *ky_load(const char *path, char *err, size_t errlen);
+/* Read and parse the file at 'path'.  On failure '*unreadable' (when not
+   NULL) is 1 if the file could not be read (missing, unreadable, over
+   KY_MAX_FILE: an I/O error), 0 if it was read and refused. */
+ky_set *ky_load(const char *path, int *unreadable, char *err, size_t errlen);
 void ky_free(ky_set *s);
 uint32_t ky_count(const ky_set *s);
 

@@ -15,17 +15,23 @@ static sp_policy *cur;
 
 /* The program at 'path' (compiler/polload.h): the compiler's diagnostics
    go to stderr, the line that sums them up to 'err'. */
-static rv_program *load_program(const char *path, const sp_opts *o, char *err, size_t errlen)
+static rv_program *load_program(const char *path, const sp_opts *o, int *unreadable, char *err, size_t errlen)
 {
     pl_opts po = { .trust = o->trust };
-    pl_status st;
+    pl_status st = PL_OK;
     int reported;
-    return pl_load(path, &po, &st, &reported, err, errlen);
+    rv_program *p = pl_load(path, &po, &st, &reported, err, errlen);
+    *unreadable = !p && st == PL_UNREADABLE;
+    return p;
 }
 
-sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, char *err, size_t errlen)
+sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, int *unreadable, char *err,
+                   size_t errlen)
 {
-    rv_program *p = load_program(path, o, err, errlen);
+    int unread = 0;
+    if (!unreadable)
+        unreadable = &unread;
+    rv_program *p = load_program(path, o, unreadable, err, errlen);
     if (!p)
         return NULL;
     if (p->ntest && !o->allow_tests) {

@@ -34,8 +34,11 @@ typedef struct sp_policy {
 } sp_policy;
 
 /* Load 'path'.  NULL with a message in 'err' (compiler diagnostics go to
-   stderr as the compiler prints them). */
-sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, char *err, size_t errlen);
+   stderr as the compiler prints them); '*unreadable' (when not NULL) is
+   then 1 if the file or one of its imports could not be read (an I/O
+   error), 0 if the policy was read and refused. */
+sp_policy *sp_load(const char *path, const sp_opts *o, uint64_t generation, int *unreadable, char *err,
+                   size_t errlen);
 sp_policy *sp_ref(sp_policy *p);
 void sp_unref(sp_policy *p);    /* accepts NULL */
 

@@ -62,9 +62,9 @@ void sv_keys_unref(sv_keys *k)
     }
 }
 
-static sv_keys *load_keys(const char *path, char *err, size_t errlen)
+static sv_keys *load_keys(const char *path, int *unreadable, char *err, size_t errlen)
 {
-    ky_set *s = ky_load(path, err, errlen);
+    ky_set *s = ky_load(path, unreadable, err, errlen);
     if (!s)
         return NULL;
     sv_keys *k = mem_calloc(1, sizeof *k);
@@ -315,7 +315,7 @@ static void reload(sv_app *a, uint64_t *gen)
 {
     char err[1024];
     sp_opts so = { a->o.trust, a->o.allow_tests };
-    sp_policy *p = sp_load(a->o.policy, &so, *gen + 1, err, sizeof err);
+    sp_policy *p = sp_load(a->o.policy, &so, *gen + 1, NULL, err, sizeof err);
     lg_line l;
     if (!p) {
         atomic_fetch_add(&a->reloads_failed, 1);
@@ -334,7 +334,7 @@ static void reload(sv_app *a, uint64_t *gen)
         lg_end(&l);
     }
     if (a->o.keys) {
-        sv_keys *k = load_keys(a->o.keys, err, sizeof err);
+        sv_keys *k = load_keys(a->o.keys, NULL, err, sizeof err);
         if (!k) {
             lg_begin(&l, "error", "keys_reload_refused");
             lg_str(&l, "msg", err);
@@ -368,18 +368,19 @@ static int start(sv_app *a, sigset_t *set, uint64_t *gen)
 {
     char err[1024];
     sp_opts so = { a->o.trust, a->o.allow_tests };
-    sp_policy *p = sp_load(a->o.policy, &so, 1, err, sizeof err);
-    if (!p) {
-        lg_msg("error", "policy_refused", err);
-        return 1;
+    int unreadable = 0;
+    sp_policy *p = sp_load(a->o.policy, &so, 1, &unreadable, err, sizeof err);
+    if (!p) {   /* (a file that cannot be read is an I/O error, 2, as for every command) */
+        lg_msg("error", unreadable ? "policy_unreadable" : "policy_refused", err);
+        return unreadable ? 2 : 1;
     }
     *gen = 1;
     sp_install(p);
     if (a->o.keys) {
-        sv_keys *k = load_keys(a->o.keys, err, sizeof err);
+        sv_keys *k = load_keys(a->o.keys, &unreadable, err, sizeof err);
         if (!k) {
-            lg_msg("error", "keys_refused", err);
-            return 1;
+            lg_msg("error", unreadable ? "keys_unreadable" : "keys_refused", err);
+            return unreadable ? 2 : 1;
         }
         install_keys(a, k);
     }
