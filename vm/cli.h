@@ -44,6 +44,19 @@ int cli_parse_count(const char *s, int64_t max, int64_t *out);
 FILE *cli_create(const char *path);
 int cli_finish(FILE *f, const char *path);
 
+/* The start every command that reads a file of records shares: "-h" or
+   "--help" first prints 'usage' on standard output; otherwise 'parse'
+   reads the command line (argv[2] on) into 'opts' (borrowed), and a bad
+   one is followed by 'usage' on standard error.  Returns -1 to go on, or
+   the exit status to return: RC_OK after --help, RC_USAGE. */
+typedef void cli_usage_fn(FILE *f);
+typedef int cli_parse_fn(int argc, char **argv, void *opts);
+int cli_begin(int argc, char **argv, cli_usage_fn *usage, cli_parse_fn *parse, void *opts);
+
+/* The note on standard error that 'bad' lines of 'path' were skipped
+   (nothing when none were). */
+void cli_note_skipped(const char *path, uint32_t bad, uint32_t records);
+
 /* Parse "NAME=VALUE" into 's' (pointers into 'arg').  Returns 0, or -1. */
 int cli_parse_set(char *arg, cli_set *s);
 

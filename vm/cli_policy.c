@@ -1,6 +1,7 @@
 /* Loading a policy for the backtest commands (cli.h, through
-   compiler/polload.h); and the option values and output files those commands and
-   'routevm report' share (NAME=VALUE, counts, --html pages). */
+   compiler/polload.h); and what those commands and 'routevm report'
+   share: the start (--help, the command line), option values (NAME=VALUE,
+   counts), the note on skipped lines, --html pages. */
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -31,6 +32,26 @@ int cli_parse_count(const char *s, int64_t max, int64_t *out)
         return -1;
     *out = v;
     return 0;
+}
+
+int cli_begin(int argc, char **argv, cli_usage_fn *usage, cli_parse_fn *parse, void *opts)
+{
+    if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
+        usage(stdout);
+        return RC_OK;
+    }
+    if (parse(argc, argv, opts)) {
+        usage(stderr);
+        return RC_USAGE;
+    }
+    return -1;
+}
+
+void cli_note_skipped(const char *path, uint32_t bad, uint32_t records)
+{
+    if (bad)
+        fprintf(stderr, "routevm: %s: %u bad line%s skipped, %u records read\n", path, bad, bad == 1 ? "" : "s",
+                records);
 }
 
 FILE *cli_create(const char *path)

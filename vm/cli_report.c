@@ -42,8 +42,9 @@ static int parse_by(const char *s, rpt_by *by)
     return -1;
 }
 
-static int parse_args(int argc, char **argv, opts *o)
+static int parse_args(int argc, char **argv, void *opts_)
 {
+    opts *o = opts_;
     memset(o, 0, sizeof *o);
     o->by = RPT_BY_MODEL;
     for (int i = 2; i < argc; i++) {
@@ -94,14 +95,9 @@ static int write_html(const char *path, const rpo_source *src, const rpt_summary
 int cli_report(int argc, char **argv)
 {
     opts o;
-    if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
-        usage(stdout);
-        return RC_OK;
-    }
-    if (parse_args(argc, argv, &o)) {
-        usage(stderr);
-        return RC_USAGE;
-    }
+    int rc = cli_begin(argc, argv, usage, parse_args, &o);
+    if (rc >= 0)
+        return rc;
     rpt_set *s = rpt_new((size_t)o.max_requests);
     if (!s) {
         fprintf(stderr, "routevm: out of memory\n");
@@ -111,14 +107,12 @@ int cli_report(int argc, char **argv)
     int rr = ln_read_file(o.traces, o.max_line ? (size_t)o.max_line : MAX_LINE, o.strict, stderr, add_record, s, &st);
     rpo_source src = { o.traces, st.lines, st.records, st.bad };
     rpt_summary sm;
-    int rc = rr < 0 ? RC_USAGE : rr ? RC_FINDINGS : RC_OK;
+    rc = rr < 0 ? RC_USAGE : rr ? RC_FINDINGS : RC_OK;
     if (!rc && rpt_summarize(s, o.by, &sm)) {
         fprintf(stderr, "routevm: out of memory\n");
         rc = RC_USAGE;
     } else if (!rc) {
-        if (st.bad)
-            fprintf(stderr, "routevm: %s: %u bad line%s skipped, %u records read\n", o.traces, st.bad,
-                    st.bad == 1 ? "" : "s", st.records);
+        cli_note_skipped(o.traces, st.bad, st.records);
         if (sm.incomplete)
             fprintf(stderr, "routevm: %s: %llu request%s without an outcome (cut short?) left out\n", o.traces,
                     (unsigned long long)sm.incomplete, sm.incomplete == 1 ? "" : "s");

@@ -56,8 +56,9 @@ static void usage(FILE *f)
           "                        [--json] [--html OUT.html] [--fail-if-beaten] [--trust PUB.pem]\n", f);
 }
 
-static int parse_args(int argc, char **argv, opts *o)
+static int parse_args(int argc, char **argv, void *opts_)
 {
+    opts *o = opts_;
     memset(o, 0, sizeof *o);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -612,14 +613,9 @@ static int write_html(const char *path, const opts *o, figures *f)
 int cli_simulate(int argc, char **argv)
 {
     opts o;
-    if (argc > 2 && (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))) {
-        usage(stdout);
-        return RC_OK;
-    }
-    if (parse_args(argc, argv, &o)) {
-        usage(stderr);
-        return RC_USAGE;
-    }
+    int rc = cli_begin(argc, argv, usage, parse_args, &o);
+    if (rc >= 0)
+        return rc;
     sweep_spec sp;
     if (o.sweep) {
         int r = parse_sweep(o.sweep, &sp);
@@ -651,14 +647,12 @@ int cli_simulate(int argc, char **argv)
         rp_free(data);
         return RC_FINDINGS;
     }
-    if (st.bad)
-        fprintf(stderr, "routevm: %s: %u bad line%s skipped, %u records read\n", o.replay, st.bad, st.bad == 1 ? "" : "s",
-                st.records);
+    cli_note_skipped(o.replay, st.bad, st.records);
     run base = { .value = "" };
     rv_program *p = NULL;
     run *sweep = NULL;
     size_t nsweep = 0;
-    int rc = replay(&o, data, o.sets, o.nsets, &base, &p);
+    rc = replay(&o, data, o.sets, o.nsets, &base, &p);
     if (rc)
         goto out;
     if (o.sweep) {
