@@ -127,6 +127,18 @@ ino=$(stat -c %i "$T/linked.route")
 if [ $rc -eq 0 ] && cmp -s "$T/other-name.route" tests/fmt/arrows.fmt && cmp -s "$T/linked.route" tests/fmt/arrows.fmt &&
    [ "$(stat -c %i:%h "$T/linked.route")" = "$ino:2" ] && [ "$(stat -c %i "$T/other-name.route")" = "$ino" ]
 then ok write/hard-links-kept; else bad write/hard-links-kept "exit $rc, $(stat -c 'inode %i, %h links' "$T/linked.route"): $(head -2 "$T/out")"; fi
+# ... and when the new text cannot be given its space (here a file size
+# limit of 1 KiB that the old text fits in and the new one does not), the
+# file is left as it was under both names, the backup removed
+python3 -c '
+print("agent a{route{\nwhen meta.customer_tier_of_request==\"gold\"->m")
+print("".join("when meta.a==%d->m\n" % i for i in range(20)) + "otherwise->m}}")' > "$T/full.route"
+ln "$T/full.route" "$T/full2.route"; sum=$(cksum < "$T/full.route")
+(ulimit -f 1; trap '' XFSZ; "$RC" fmt -w "$T/full.route") > "$T/out" 2>&1; rc=$?
+if [ $rc -eq 2 ] && [ "$(cksum < "$T/full.route")" = "$sum" ] && [ "$(cksum < "$T/full2.route")" = "$sum" ] &&
+   grep -q "cannot rewrite '$T/full.route': File too large" "$T/out" && [ "$("$RC" fmt "$T/full.route" | wc -c)" -gt 1024 ]
+then ok write/in-place-no-space-untouched
+else bad write/in-place-no-space-untouched "exit $rc: $(head -2 "$T/out")"; fi
 # temporary files and backups are named .NAME.XXXXXX beside the file
 if ls -A "$T" | grep -q '^\..*\.route\.......$'; then bad write/no-temporaries "$(ls -A "$T" | grep '^\.')"; else ok write/no-temporaries; fi
 # permissions are those of an ordinary user: root, who may write any
