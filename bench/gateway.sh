@@ -1,20 +1,24 @@
 #!/bin/sh
-# Gateway benchmark: 'routevm serve' side by side with nginx proxy_pass and
-# HAProxy, the anchors of issue 9, on one machine with one load generator
+# Gateway benchmark: 'routevm serve' side by side with nginx proxy_pass,
+# HAProxy and the Portkey gateway, the anchors of issue 9, on one machine with one load generator
 # and one upstream.  The upstream is nginx answering a fixed OpenAI chat
 # completion (bench/gateway/nginx-mock.conf.in); routevm runs the 20-rule
 # policy with a guardrail (bench/gateway/policy.route.in) whose models all
 # point at it.  Every server has one worker.  The anchors' files are
-# copied in bench/gateway/ (README.md there gives their origin).
+# copied in bench/gateway/ (README.md there gives their origin).  Portkey
+# (Node.js, the version the anchors measured) is installed from
+# bench/gateway/portkey/package-lock.json with npm ci into
+# BUILD/bench-portkey, once per lock file; without node and npm, or when
+# the install fails, its rows are left out and the report says why.
 #
 # usage: sh bench/gateway.sh [BUILD]     (make bench runs it through bench/run.sh)
 # env:   DUR (10 s per load run, at most 15)  RUNS (3)  SEQ_N (5000)
 #        STREAMS (10000)  OPEN_SECONDS (150)  WINDOW (200 streams opening at a time)
 #        RESULTS (bench/RESULTS.md)
-#        PORT_BASE (18280: PORT_BASE..PORT_BASE+6 on 127.0.0.1)
+#        PORT_BASE (18280: PORT_BASE..PORT_BASE+7 on 127.0.0.1)
 #
 # Measured, each load run interleaved (direct, nginx, haproxy, routevm,
-# then the streamed pair) with wrk -t2 -c64 and bench/gateway/post.lua:
+# portkey, then the streamed pair) with wrk -t2 -c64 and bench/gateway/post.lua:
 #   throughput, p50/p99, CPU us per request of the server process (utime
 #   + stime from /proc/PID/stat over the run / requests), RSS during the
 #   run and its peak; sequential latency (bench/gateway/seqlat.c, one
@@ -43,7 +47,7 @@ WINDOW=${WINDOW:-200}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 PORT_BASE=${PORT_BASE:-18280}
 MOCK_PORT=$PORT_BASE SSE_PORT=$((PORT_BASE + 1)) NGX_PORT=$((PORT_BASE + 2)) HAP_PORT=$((PORT_BASE + 3))
-RV_PORT=$((PORT_BASE + 4)) RVS_PORT=$((PORT_BASE + 5)) IDLE_PORT=$((PORT_BASE + 6))
+RV_PORT=$((PORT_BASE + 4)) RVS_PORT=$((PORT_BASE + 5)) IDLE_PORT=$((PORT_BASE + 6)) PK_PORT=$((PORT_BASE + 7))
 
 say() { echo "gateway: $*"; }
 for f in routevm mockprov; do
@@ -120,20 +124,51 @@ RV_PID=$!; PIDS="$PIDS $RV_PID"
 RVS_PID=$!; PIDS="$PIDS $RVS_PID"
 for p in $MOCK_PORT $SSE_PORT $NGX_PORT $HAP_PORT $RV_PORT $RVS_PORT; do wait_port $p; done
 
+# Portkey: its provider and upstream come in headers (the anchors' way)
+PK="" PK_PID="" PK_NOTE=""
+PKD=$BUILD/bench-portkey
+PK_SERVER=$PKD/node_modules/@portkey-ai/gateway/build/start-server.js
+PK_H1="x-portkey-provider: openai" PK_H2="x-portkey-custom-host: http://127.0.0.1:$MOCK_PORT/v1"
+if ! command -v node > /dev/null 2>&1 || ! command -v npm > /dev/null 2>&1; then
+    PK_NOTE="node and npm are not installed"
+else
+    if [ ! -f "$PK_SERVER" ] || ! cmp -s "$G/portkey/package-lock.json" "$PKD/package-lock.json"; then
+        say "installing the Portkey gateway (npm ci into $PKD)"
+        rm -rf "$PKD" && mkdir -p "$PKD" && cp "$G/portkey/package.json" "$G/portkey/package-lock.json" "$PKD/" &&
+            (cd "$PKD" && timeout 600 npm ci --ignore-scripts --no-audit --no-fund > npm.log 2>&1) ||
+            PK_NOTE="npm ci failed (see $PKD/npm.log)"
+    fi
+    if [ -z "$PK_NOTE" ]; then
+        (cd "$PKD/node_modules/@portkey-ai/gateway" && NODE_ENV=production exec node build/start-server.js \
+            --port=$PK_PORT --headless) > "$WORK/portkey.log" 2>&1 &
+        PK_PID=$!; PIDS="$PIDS $PK_PID"
+        i=0
+        while [ $i -lt 300 ] && ! python3 -c "import socket; socket.create_connection(('127.0.0.1', $PK_PORT), 0.2)" 2> /dev/null; do
+            sleep 0.1; i=$((i + 1))
+        done
+        [ $i -lt 300 ] && PK=portkey || PK_NOTE="it did not start (see its log)"
+    fi
+fi
+[ -n "$PK" ] || say "Portkey left out: $PK_NOTE"
+
 port_of() {
     case $1 in direct) echo $MOCK_PORT ;; nginx) echo $NGX_PORT ;; haproxy) echo $HAP_PORT ;;
-        routevm) echo $RV_PORT ;; direct-sse) echo $SSE_PORT ;; routevm-sse) echo $RVS_PORT ;; esac
+        routevm) echo $RV_PORT ;; direct-sse) echo $SSE_PORT ;; routevm-sse) echo $RVS_PORT ;; portkey) echo $PK_PORT ;; esac
 }
 pid_of() {
     case $1 in direct|direct-sse) echo $MOCK_PID ;; nginx) echo $NGX_PID ;; haproxy) echo $HAP_PID ;;
-        routevm) echo $RV_PID ;; routevm-sse) echo $RVS_PID ;; esac
+        routevm) echo $RV_PID ;; routevm-sse) echo $RVS_PID ;; portkey) echo $PK_PID ;; esac
 }
-body_of() { case $1 in *-sse) echo "$WORK/body-sse.json" ;; *) echo "$WORK/body.json" ;; esac; }
-TARGETS="direct nginx haproxy routevm direct-sse routevm-sse"
+# Portkey forwards the request as it is (its model is the upstream's)
+body_of() { case $1 in *-sse) echo "$WORK/body-sse.json" ;; portkey) echo "$G/body.json" ;; *) echo "$WORK/body.json" ;; esac; }
+# wrk's extra headers (post.lua: "k: v|k: v")
+hdrs_of() { case $1 in portkey) echo "$PK_H1|$PK_H2" ;; *) echo "" ;; esac; }
+TARGETS="direct nginx haproxy $PK routevm direct-sse routevm-sse"
 
 # every path answers the upstream's text
 for t in $TARGETS; do
-    curl -s --max-time 5 -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-mock' \
+    case $t in portkey) set -- -H "$PK_H1" -H "$PK_H2" ;; *) set -- ;; esac
+    curl -s --max-time 5 -H 'Content-Type: application/json' -H 'Authorization: Bearer sk-mock' "$@" \
         --data-binary @"$(body_of $t)" "http://127.0.0.1:$(port_of $t)/v1/chat/completions" > "$WORK/raw/check-$t.txt"
     grep -q 'Your parcel' "$WORK/raw/check-$t.txt" || { say "ERROR: path $t broken:" >&2; cat "$WORK/raw/check-$t.txt" >&2; exit 2; }
 done
@@ -144,7 +179,7 @@ OUT=$WORK/load.tsv
 printf 'run\ttarget\trequests\trps\tp50_ms\tp99_ms\terrors\trss_kb\tcpu_ticks\n' > "$OUT"
 say "warm-up"
 for t in $TARGETS; do
-    BODY_FILE=$(body_of $t) timeout 10 wrk -t2 -c64 -d2s -s "$G/post.lua" "http://127.0.0.1:$(port_of $t)/v1/chat/completions" > /dev/null
+    BODY_FILE=$(body_of $t) EXTRA_HEADERS=$(hdrs_of $t) timeout 10 wrk -t2 -c64 -d2s -s "$G/post.lua" "http://127.0.0.1:$(port_of $t)/v1/chat/completions" > /dev/null
 done
 metrics $RV_PORT "$WORK/metrics-0.txt"
 metrics $RVS_PORT "$WORK/metrics-sse-0.txt"
@@ -153,7 +188,7 @@ while [ $r -le "$RUNS" ]; do
     for t in $TARGETS; do
         pid=$(pid_of $t)
         c0=$(tree_ticks $pid)
-        BODY_FILE=$(body_of $t) timeout $((DUR + 10)) wrk -t2 -c64 -d${DUR}s --latency -s "$G/post.lua" \
+        BODY_FILE=$(body_of $t) EXTRA_HEADERS=$(hdrs_of $t) timeout $((DUR + 10)) wrk -t2 -c64 -d${DUR}s --latency -s "$G/post.lua" \
             "http://127.0.0.1:$(port_of $t)/v1/chat/completions" > "$WORK/raw/wrk-$t-$r.txt" &
         w=$!
         sleep $((DUR / 2))
@@ -176,7 +211,8 @@ printf 'run\ttarget\tresult\n' > "$SEQ"
 r=1
 while [ $r -le 3 ]; do
     for t in $TARGETS; do
-        res=$(timeout 60 "$WORK/seqlat" "$(port_of $t)" "$(body_of $t)" "$SEQ_N" 500) || res="failed"
+        case $t in portkey) set -- "$PK_H1" "$PK_H2" ;; *) set -- ;; esac
+        res=$(timeout 120 "$WORK/seqlat" "$(port_of $t)" "$(body_of $t)" "$SEQ_N" 500 "$@") || res="failed"
         printf '%s\t%s\t%s\n' $r $t "$res" | tee -a "$SEQ"
     done
     r=$((r + 1))
@@ -213,7 +249,8 @@ printf 'streams\t%s\nrss0_kb\t%s\nrss_kb\t%s\nhwm_kb\t%s\nfds\t%s\nholdsse\t%s\n
 VERS="$(nginx -v 2>&1 | sed 's/^nginx version: //'); $(haproxy -v | head -1 | cut -d' ' -f1-3); $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 rc=0
-python3 "$G/report.py" "$WORK" "$RESULTS" "$HZ" "$DUR" "$RUNS" "$SEQ_N" "$COMMIT" "$VERS" || rc=$?
+[ -n "$PK" ] && VERS="$VERS; Portkey $(node -p "require('$PKD/node_modules/@portkey-ai/gateway/package.json').version") on Node.js $(node --version)"
+PK_NOTE="$PK_NOTE" python3 "$G/report.py" "$WORK" "$RESULTS" "$HZ" "$DUR" "$RUNS" "$SEQ_N" "$COMMIT" "$VERS" || rc=$?
 case $rc in
 0) say "all targets met (bench/RESULTS.md)" ;;
 1) say "a target was missed (bench/RESULTS.md)" ;;

@@ -139,36 +139,41 @@ targets = [
      dec_p99 <= 5e-6),
 ]
 
-t = ["## gateway: routevm serve against nginx proxy_pass and HAProxy", "",
+t = ["## gateway: routevm serve against nginx proxy_pass, HAProxy and Portkey", "",
      "- date: " + datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"),
      "- machine: %d cores, %s, load average %s at the end; load generator and servers on the same cores" % (
          os.cpu_count(), cpu_name, load_avg),
      "- command: `RUNS=%s DUR=%s SEQ_N=%s STREAMS=%d sh bench/gateway.sh` (make bench)" % (runs, dur, seq_n, streams),
      "- routevm commit %s; %s" % (commit, versions),
      "- load: `wrk -t2 -c64 -d%ss --latency -s bench/gateway/post.lua`, %s interleaved runs per path after a 2 s warm-up; "
-     "one worker each (nginx `worker_processes 1`, HAProxy `nbthread 1`, `routevm serve --workers 1`); upstream: nginx "
+     "one worker each (nginx `worker_processes 1`, HAProxy `nbthread 1`, `routevm serve --workers 1`, Portkey's one "
+     "Node.js process); upstream: nginx "
      "returning a fixed chat completion (bench/gateway/nginx-mock.conf.in); routevm runs bench/gateway/policy.route.in "
      "(20 rules and a guardrail) and answers from the same upstream" % (dur, runs),
      "- CPU per request: utime + stime of the server's processes (/proc/PID/stat) over the run, divided by the "
      "requests wrk completed; RSS: read half-way through the run, and the peak (VmHWM) at the end", "",
      "| path | req/s (median) | p50 ms | p99 ms | errors | CPU us/req | RSS MB mid-run | peak RSS MB | req/s vs nginx |",
      "|---|---|---|---|---|---|---|---|---|"]
-for name in ["direct", "nginx", "haproxy", "routevm", "direct-sse", "routevm-sse"]:
+for name in ["direct", "nginx", "haproxy", "portkey", "routevm", "direct-sse", "routevm-sse"]:
     v = load.get(name)
     if not v:
         continue
-    vs = "%.2fx" % ratio(name, "nginx") if name in ("haproxy", "routevm", "direct") else ""
+    vs = "%.3gx" % ratio(name, "nginx") if name in ("haproxy", "portkey", "routevm", "direct") else ""
     cpu = "" if name.startswith("direct") else "%.1f" % med(x["cpu"] for x in v)
     t.append("| %s | %.0f | %.2f | %.2f | %d | %s | %.1f | %.1f | %s |" % (
         name, med(x["rps"] for x in v), med(x["p50"] for x in v), med(x["p99"] for x in v),
         sum(x["err"] for x in v), cpu, max(x["rss"] for x in v) / 1024, int(peak.get(name, 0)) / 1024, vs))
 t += ["",
       "direct: wrk straight to the upstream (its CPU is the upstream's own); `-sse` rows: `\"stream\": true`, "
-      "against the upstream's SSE answer (4 events), direct and through routevm (no anchor proxies streams here).", "",
+      "against the upstream's SSE answer (4 events), direct and through routevm (no anchor proxies streams here)." +
+      (" routevm's throughput is %.1fx Portkey's (0.8x nginx's, the target, is about %.0fx here)." % (
+          ratio("routevm", "portkey"), 0.8 * ratio("nginx", "portkey")) if load.get("portkey") else
+       " Portkey is left out: %s." % (os.environ.get("PK_NOTE") or "not run")), "",
       "Sequential latency (`bench/gateway/seqlat.c`, %s requests on one connection after 500, 3 interleaved runs), "
       "what each path adds to the upstream alone (median over runs of the same-run difference):" % seq_n, "",
       "| path | p50 us | p99 us | added p50 us | added p99 us |", "|---|---|---|---|---|"]
-for name, base in [("direct", None), ("nginx", "direct"), ("haproxy", "direct"), ("routevm", "direct"),
+for name, base in [("direct", None), ("nginx", "direct"), ("haproxy", "direct")] + \
+        ([("portkey", "direct")] if load.get("portkey") else []) + [("routevm", "direct"),
                    ("direct-sse", None), ("routevm-sse", "direct-sse")]:
     s = seq.get(name)
     if not s:
