@@ -59,6 +59,9 @@ for f in tests/vim/cases/*.route tests/textmate/cases/*.route examples/*.route s
     echo "$sum" >> "$T/sums"
     iconv -f UTF-8 -t UTF-8 "$f" > /dev/null 2>&1 || continue
     grep -qP '\x00' "$f" && continue
+    # Vim keeps a leading byte-order mark out of the buffer ('bomb') and the
+    # lexer reads it as white space: nothing to compare
+    [ "$(head -c 3 "$f" | od -An -tx1 | tr -d ' \n')" = efbbbf ] && continue
     n=$((n + 1))
     echo "$f" >> "$T/files"
     if "$B/lexdump" "$f" > "$T/$n.tokens" 2> "$T/$n.err"; then
