@@ -50,6 +50,7 @@ MOCK_PORT=$PORT_BASE SSE_PORT=$((PORT_BASE + 1)) NGX_PORT=$((PORT_BASE + 2)) HAP
 RV_PORT=$((PORT_BASE + 4)) RVS_PORT=$((PORT_BASE + 5)) IDLE_PORT=$((PORT_BASE + 6)) PK_PORT=$((PORT_BASE + 7))
 
 say() { echo "gateway: $*"; }
+. "$ROOT/bench/lib.sh"
 for f in routevm mockprov; do
     [ -x "$BUILD/$f" ] || { say "ERROR: $BUILD/$f is not built (run make)" >&2; exit 2; }
 done
@@ -67,7 +68,7 @@ if [ "$FDS" != unlimited ] && [ $((STREAMS * 2 + 200)) -gt "$FDS" ]; then
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routevm-bench-gateway.XXXXXX")
-mkdir -p "$WORK/mock_body" "$WORK/proxy_body" "$WORK/proxy_tmp" "$WORK/raw"
+mkdir -p "$WORK/proxy_body" "$WORK/proxy_tmp" "$WORK/raw"
 PIDS=""
 stop_pid() {   # SIGTERM, SIGKILL after 5 s
     kill "$1" 2> /dev/null || return 0
@@ -79,15 +80,7 @@ cleanup() { for p in $PIDS; do stop_pid "$p"; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 trap 'exit 2' INT TERM
 
-wait_port() {
-    i=0
-    while [ $i -lt 150 ]; do
-        python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 0.2)" 2> /dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    say "ERROR: port $1 never opened" >&2
-    exit 2
-}
+wait_port() { bench_wait_port "$1" || { say "ERROR: port $1 never opened" >&2; exit 2; }; }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 # a process and its children (nginx: master and worker)
 tree() { echo "$1"; ps -o pid= --ppid "$1" 2> /dev/null; }
@@ -104,7 +97,6 @@ subst() {
     sed -e "s|@TMP@|$WORK|g" -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@SSE_PORT@|$SSE_PORT|g" \
         -e "s|@NGX_PORT@|$NGX_PORT|g" -e "s|@HAP_PORT@|$HAP_PORT|g" "$1" > "$2"
 }
-subst "$G/nginx-mock.conf.in" "$WORK/mock.conf"
 subst "$G/nginx-proxy.conf.in" "$WORK/proxy.conf"
 subst "$G/haproxy.cfg.in" "$WORK/haproxy.cfg"
 sed "s|@MOCK_PORT@|$MOCK_PORT|" "$G/policy.route.in" > "$WORK/policy.route"
@@ -114,7 +106,9 @@ sed 's/"model":"gpt-4o-mini"/"model":"support"/' "$G/body.json" > "$WORK/body.js
 sed 's/"model":"gpt-4o-mini"/"model":"support","stream":true/' "$G/body.json" > "$WORK/body-sse.json"
 grep -q '"model":"support"' "$WORK/body.json" || { say "ERROR: body.json has no model to rewrite" >&2; exit 2; }
 
-nginx -p "$WORK" -c "$WORK/mock.conf" -e "$WORK/mock.err" & MOCK_PID=$!; PIDS="$PIDS $MOCK_PID"
+bench_mock_start "$WORK" $MOCK_PORT $SSE_PORT; rc=$?
+MOCK_PID=$BENCH_MOCK_PID; PIDS="$PIDS $MOCK_PID"
+[ $rc = 0 ] || { say "ERROR: the mock upstream did not start" >&2; exit 2; }
 nginx -p "$WORK" -c "$WORK/proxy.conf" -e "$WORK/proxy.err" & NGX_PID=$!; PIDS="$PIDS $NGX_PID"
 haproxy -db -f "$WORK/haproxy.cfg" > "$WORK/haproxy.log" 2>&1 & HAP_PID=$!; PIDS="$PIDS $HAP_PID"
 export LLM_GATEWAY_KEY=sk-mock

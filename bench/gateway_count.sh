@@ -28,13 +28,13 @@ MOCK_PORT=$PORT_BASE SSE_PORT=$((PORT_BASE + 1)) RV_PORT=$((PORT_BASE + 2))
 KEEP=${KEEP:-}
 
 say() { echo "gateway_count: $*"; }
+. "$ROOT/bench/lib.sh"
 [ -x "$BUILD/routevm" ] || { say "ERROR: $BUILD/routevm is not built" >&2; exit 2; }
 PATH=$PATH:/usr/sbin:/sbin
 for t in nginx valgrind strace curl; do
     command -v $t > /dev/null 2>&1 || { say "SKIP: $t not found"; exit 3; }
 done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routevm-bench-count.XXXXXX")
-mkdir -p "$WORK/mock_body"
 PIDS=""
 cleanup() {
     [ -s "$WORK/server.pid" ] && kill "$(cat "$WORK/server.pid")" 2> /dev/null
@@ -45,23 +45,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 2' INT TERM
 
-wait_port() {
-    i=0
-    while [ $i -lt 600 ]; do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" 2> /dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    say "ERROR: port $1 never opened" >&2
-    exit 2
-}
-sed -e "s|@TMP@|$WORK|g" -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@SSE_PORT@|$SSE_PORT|g" \
-    "$G/nginx-mock.conf.in" > "$WORK/mock.conf"
+wait_port() { bench_wait_port "$1" 600 || { say "ERROR: port $1 never opened" >&2; exit 2; }; }
 sed "s|@MOCK_PORT@|$MOCK_PORT|" "$G/policy.route.in" > "$WORK/policy-json.route"
 sed "s|@MOCK_PORT@|$SSE_PORT|" "$G/policy.route.in" > "$WORK/policy-sse.route"
 sed 's/"model":"gpt-4o-mini"/"model":"support"/' "$G/body.json" > "$WORK/body-json.json"
 sed 's/"model":"gpt-4o-mini"/"model":"support","stream":true/' "$G/body.json" > "$WORK/body-sse.json"
-nginx -p "$WORK" -c "$WORK/mock.conf" -e "$WORK/mock.err" & PIDS="$PIDS $!"
-wait_port $MOCK_PORT
+bench_mock_start "$WORK" $MOCK_PORT $SSE_PORT; rc=$?
+PIDS="$PIDS $BENCH_MOCK_PID"
+[ $rc = 0 ] || { say "ERROR: the mock upstream did not start" >&2; exit 2; }
 export LLM_GATEWAY_KEY=sk-mock
 
 # one_run TOOL KIND N: serve under TOOL, N requests, stop; prints the total

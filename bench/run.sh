@@ -1,6 +1,7 @@
 #!/bin/sh
-# Run every benchmark in bench/ (each bench/NAME.sh other than this one) and
-# print a summary.  usage: sh bench/run.sh [BUILD]   (make bench)
+# Run every benchmark in bench/ (each bench/NAME.sh other than this one and
+# lib.sh, the functions they share) and print a summary.
+# usage: sh bench/run.sh [BUILD]   (make bench)
 #
 # A benchmark script exits 0 when it meets all its targets, 1 when it misses
 # one, 3 when it cannot run here (skipped, with the reason), anything else
@@ -11,7 +12,7 @@ DIR=$(cd "$(dirname "$0")" && pwd)
 summary="" status=0
 for b in "$DIR"/*.sh; do
     name=$(basename "$b" .sh)
-    [ "$name" = run ] && continue
+    [ "$name" = run ] || [ "$name" = lib ] && continue     # lib.sh: functions the others source
     echo "==> bench/$name.sh"
     sh "$b" "$BUILD"
     rc=$?

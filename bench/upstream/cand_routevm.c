@@ -1,0 +1,92 @@
+/* Candidate "routevm": routevm's own HTTP engine as the gateway runs it
+   -- vm/providers/httpc.c (libcurl multi, per-transfer deadlines, a pool
+   of reset easy handles) on vm/serve/curlev.c (the worker's libevent
+   loop) -- with the deadlines a gateway call gets (first byte 60 s,
+   idle 30 s, total 60 s).  The difference to "curl-multi-url" is the
+   engine's own bookkeeping. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "cand.h"
+#include "curlev.h"
+
+typedef struct {
+    const up_conf *c;
+    struct event_base *base;
+    ce_loop *loop;
+    up_resp *cur;
+    int done;
+    hc_status status;
+    char msg[160];
+} rvm;
+
+static void on_header(void *ud, int status, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    rvm *s = ud;
+    s->cur->status = status;
+}
+
+static int on_data(void *ud, const char *p, size_t n)
+{
+    rvm *s = ud;
+    up_resp_add(s->cur, p, n);
+    return 0;
+}
+
+static void on_done(void *ud, const hc_done *d)
+{
+    rvm *s = ud;
+    s->done = 1;
+    s->status = d->status;
+    s->cur->status = d->http_status;
+    snprintf(s->msg, sizeof s->msg, "%s", d->message);
+    event_base_loopbreak(s->base);
+}
+
+static void rvm_close(void *st)
+{
+    rvm *s = st;
+    if (!s)
+        return;
+    ce_free(s->loop);
+    if (s->base)
+        event_base_free(s->base);
+    free(s);
+}
+
+static void *rvm_open(const up_conf *c, char *err, size_t errlen)
+{
+    rvm *s = calloc(1, sizeof *s);
+    if (!s || !(s->base = event_base_new()) || !(s->loop = ce_new(s->base))) {
+        snprintf(err, errlen, "the engine would not start");
+        rvm_close(s);
+        return NULL;
+    }
+    s->c = c;
+    return s;
+}
+
+static int rvm_request(void *st, up_resp *r, char *err, size_t errlen)
+{
+    rvm *s = st;
+    const up_conf *c = s->c;
+    hc_spec spec = { .url = c->url, .headers = c->lines, .nheaders = c->nlines, .body = c->body,
+                     .body_len = c->body_len, .first_byte_timeout_us = 60000000, .idle_timeout_us = 30000000,
+                     .total_timeout_us = 60000000 };
+    hc_handler h = { on_header, on_data, on_done };
+    s->cur = r;
+    s->done = 0;
+    if (!hc_start(ce_engine(s->loop), &spec, &h, s, err, errlen))
+        return -1;
+    if (up_loop(s->base, &s->done, err, errlen))
+        return -1;
+    if (s->status != HC_OK) {
+        snprintf(err, errlen, "%s: %s", hc_status_name(s->status), s->msg);
+        return -1;
+    }
+    return 0;
+}
+
+const up_cand up_routevm = { "routevm", rvm_open, rvm_request, rvm_close };
