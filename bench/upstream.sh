@@ -18,6 +18,10 @@
 #   evhttp            libevent's HTTP client
 #   bev, bev-now      a bufferevent writing the request, http_parser
 #                     reading the answer (bev-now: written at once)
+# and over TLS to the same nginx (NAME+tls; a self-signed certificate
+# made for the run, verified): the libcurl candidates and bev (through
+# bufferevent_openssl).  routevm's engine takes no CA file, evhttp and
+# bev-now are not set up for TLS here.
 # Measured for each, client process only, start-up and the first WARM
 # requests excluded:
 #   instructions per request  callgrind, --toggle-collect=up_measured
@@ -33,7 +37,8 @@
 #
 # usage: sh bench/upstream.sh [BUILD]     (make bench runs it through bench/run.sh)
 # env:   CG_N (2000)  ST_N1 (100)  ST_N2 (1100)  WALL_N (20000)  REPEAT (5)
-#        WARM (10)  CANDS (all)  PORT_BASE (27580: it and the next)  RESULTS
+#        WARM (10)  CANDS (all, and curl-multi-url+tls curl-multi-keep+tls
+#        bev+tls)  PORT_BASE (27580: it and the next two)  RESULTS
 # Exit status: 0 done, 2 an error, 3 cannot run here (no nginx).
 set -u
 BUILD=${1:-build}
@@ -41,7 +46,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 CG_N=${CG_N:-2000}; ST_N1=${ST_N1:-100}; ST_N2=${ST_N2:-1100}
 WALL_N=${WALL_N:-20000}; REPEAT=${REPEAT:-5}; WARM=${WARM:-10}
-CANDS=${CANDS:-curl-easy curl-multi-url curl-multi-curlu curl-multi-keep routevm evhttp bev bev-now}
+CANDS=${CANDS:-curl-easy curl-multi-url curl-multi-curlu curl-multi-keep routevm evhttp bev bev-now curl-multi-url+tls curl-multi-keep+tls bev+tls}
 PORT_BASE=${PORT_BASE:-27580}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 PORT=$PORT_BASE
@@ -69,18 +74,28 @@ trap 'exit 2' INT TERM
 
 (cd "$ROOT" && cc -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Ivm -Ivm/providers -Ivm/serve \
     -o "$WORK/upstream" bench/upstream/*.c "$BUILD/libserve.a" "$BUILD/libproviders.a" "$BUILD/libvm.a" \
-    -lcurl -levent -lhttp_parser -lpthread) || { say "ERROR: bench/upstream does not build" >&2; exit 2; }
-bench_mock_start "$WORK" $PORT $((PORT + 1)) || { say "ERROR: the mock upstream did not start" >&2; exit 2; }
+    -lcurl -levent -levent_openssl -lhttp_parser -lssl -lcrypto -lpthread) ||
+    { say "ERROR: bench/upstream does not build" >&2; exit 2; }
+bench_mock_start "$WORK" $PORT $((PORT + 1)) $((PORT + 2)) ||
+    { say "ERROR: the mock upstream did not start" >&2; exit 2; }
 bench_mock_answer "$WORK/answer.json" || { say "ERROR: no answer found in nginx-mock.conf.in" >&2; exit 2; }
 BODY=$ROOT/bench/gateway/body.json
-client() {   # client CAND N: prints the client's line
-    "$WORK/upstream" "$1" $PORT "$BODY" "$WORK/answer.json" "$2" "$WARM"
+# client CAND N [COMMAND...]: the client's N requests (under COMMAND);
+# CAND+tls: CAND on the TLS port
+client() {
+    _c=$1 _n=$2
+    shift 2
+    case $_c in
+    *+tls) "$@" "$WORK/upstream" "${_c%+tls}" $((PORT + 2)) "$BODY" "$WORK/answer.json" "$_n" "$WARM" "$WORK/tls.crt" ;;
+    *) "$@" "$WORK/upstream" "$_c" $PORT "$BODY" "$WORK/answer.json" "$_n" "$WARM" ;;
+    esac
 }
 
 # every candidate gets every answer right before anything is counted, and
 # is caught when the answer differs (the SSE port answers other bytes)
 for c in $CANDS; do
     client $c 100 > /dev/null || { say "ERROR: candidate $c failed" >&2; exit 2; }
+    case $c in *+tls) continue ;; esac      # the same code checks the answer
     if "$WORK/upstream" $c $((PORT + 1)) "$BODY" "$WORK/answer.json" 1 1 > /dev/null 2>&1; then
         say "ERROR: candidate $c took a different answer for the upstream's" >&2; exit 2
     fi
@@ -92,13 +107,13 @@ if [ $COUNT = 1 ]; then
     say "counting (callgrind: $CG_N requests; strace: $ST_N1 and $ST_N2)"
     for c in $CANDS; do
         for n in 1 $((CG_N + 1)); do
-            valgrind --tool=callgrind --toggle-collect=up_measured --callgrind-out-file="$WORK/cg-$c-$n.out" \
-                "$WORK/upstream" $c $PORT "$BODY" "$WORK/answer.json" $n "$WARM" > /dev/null 2> "$WORK/cg-$c-$n.log" ||
+            client $c $n valgrind --tool=callgrind --toggle-collect=up_measured --callgrind-out-file="$WORK/cg-$c-$n.out" \
+                > /dev/null 2> "$WORK/cg-$c-$n.log" ||
                 { say "ERROR: $c under callgrind:" >&2; tail -5 "$WORK/cg-$c-$n.log" >&2; exit 2; }
         done
         for n in $ST_N1 $ST_N2; do
-            strace -f -c -o "$WORK/st-$c-$n.txt" "$WORK/upstream" $c $PORT "$BODY" "$WORK/answer.json" $n "$WARM" \
-                > /dev/null 2> "$WORK/st-$c-$n.log" || { say "ERROR: $c under strace:" >&2; cat "$WORK/st-$c-$n.log" >&2; exit 2; }
+            client $c $n strace -f -c -o "$WORK/st-$c-$n.txt" > /dev/null 2> "$WORK/st-$c-$n.log" ||
+                { say "ERROR: $c under strace:" >&2; cat "$WORK/st-$c-$n.log" >&2; exit 2; }
         done
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $c "$WORK/cg-$c-1.out" "$WORK/cg-$c-$((CG_N + 1)).out" $CG_N \
             "$WORK/st-$c-$ST_N1.txt" "$WORK/st-$c-$ST_N2.txt" $((ST_N2 - ST_N1)) >> "$COUNTS"
@@ -119,7 +134,7 @@ while [ $r -le "$REPEAT" ]; do
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 
-COMMIT=$(git -C "$ROOT" rev-parse --short HEAD 2> /dev/null || echo unknown)
+COMMIT=$(git -C "$ROOT" describe --always --dirty 2> /dev/null || echo unknown)
 VERS="$(curl-config --version 2> /dev/null || echo libcurl); libevent $(pkg-config --modversion libevent 2> /dev/null || echo '?'); http-parser $(dpkg-query -W -f='${Version}' libhttp-parser-dev 2> /dev/null || echo '?'); $(nginx -v 2>&1 | sed 's/^nginx version: //')"
 python3 "$ROOT/bench/upstream/report.py" "$COUNTS" "$TIMES" "$RESULTS" "$COMMIT" "$VERS" \
     "$CG_N $ST_N1 $ST_N2 $WALL_N $REPEAT $WARM" "$LOAD0" "$LOAD1" "$CANDS" ||

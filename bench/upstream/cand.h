@@ -22,7 +22,7 @@ typedef struct {
     const char *host;               /* an IPv4 literal: "127.0.0.1" */
     int port;
     const char *path;               /* "/v1/chat/completions" */
-    const char *url;                /* "http://HOST:PORT" + path */
+    const char *url;                /* "http://HOST:PORT" + path ("https:" with TLS) */
     const char *hostport;           /* "HOST:PORT", the Host header's value */
     const char *const *lines;       /* "Name: value": Authorization, Content-Type, Accept */
     const char *const *names;       /* the same split: names[i], values[i] */
@@ -30,6 +30,7 @@ typedef struct {
     size_t nlines;
     const char *body;
     size_t body_len;
+    const char *ca_file;            /* TLS: the upstream's certificate; NULL: plain HTTP */
 } up_conf;
 
 /* The answer to one request: its status and body, at most UP_BODY_MAX

@@ -13,8 +13,12 @@
               the socket refuses is left to the bufferevent, as routevm's
               server writes its answers (vm/serve/http.c, flush_out).
 
+   With a CA file, "bev" speaks TLS through bufferevent_openssl (OpenSSL's
+   defaults, the certificate verified for 127.0.0.1); "bev-now" writes
+   to the socket itself and has no TLS.
+
    What this does not do, and a gateway's upstream client needs: TLS
-   (bufferevent_openssl), name resolution (an IP literal here; evdns or a
+   session reuse across connections, name resolution (an IP literal here; evdns or a
    resolver thread), timeouts (bufferevent_set_timeouts for the socket
    phases, a timer for the whole call), a reconnect when a kept-alive
    connection was closed by the upstream, a pool of connections per
@@ -33,8 +37,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <http_parser.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "cand.h"
 
@@ -43,6 +50,7 @@ typedef struct {
     int now;                    /* write at once (bev-now) */
     struct event_base *base;
     struct bufferevent *bev;
+    SSL_CTX *tls;
     http_parser p;
     up_resp *cur;
     int done, failed, ended;    /* ended: done or failed */
@@ -129,7 +137,8 @@ static void bev_close(void *st)
     if (!s)
         return;
     if (s->bev)
-        bufferevent_free(s->bev);
+        bufferevent_free(s->bev);       /* and its SSL */
+    SSL_CTX_free(s->tls);
     if (s->base)
         event_base_free(s->base);
     free(s);
@@ -151,12 +160,39 @@ static int dial(const up_conf *c)
     return fd;
 }
 
+/* A TLS bufferevent on connected socket 'fd', the handshake started:
+   the peer's certificate must verify against the CA file for the
+   upstream's address.  NULL on failure ('fd' is the caller's then). */
+static struct bufferevent *tls_bev(bev *s, int fd)
+{
+    if (!s->tls) {
+        if (!(s->tls = SSL_CTX_new(TLS_client_method())) ||
+            SSL_CTX_load_verify_locations(s->tls, s->c->ca_file, NULL) != 1)
+            return NULL;
+        SSL_CTX_set_verify(s->tls, SSL_VERIFY_PEER, NULL);
+    }
+    SSL *ssl = SSL_new(s->tls);
+    if (!ssl || !X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), s->c->host)) {
+        SSL_free(ssl);
+        return NULL;
+    }
+    struct bufferevent *b = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                           BEV_OPT_CLOSE_ON_FREE);
+    if (!b)
+        SSL_free(ssl);
+    return b;
+}
+
 static void *bev_open(int now, const up_conf *c, char *err, size_t errlen)
 {
     bev *s = calloc(1, sizeof *s);
     int fd = -1;
     if (!s || !(s->base = event_base_new())) {
         snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (now && c->ca_file) {
+        snprintf(err, errlen, "bev-now writes to the socket itself: no TLS");
         goto fail;
     }
     s->c = c;
@@ -175,9 +211,9 @@ static void *bev_open(int now, const up_conf *c, char *err, size_t errlen)
         snprintf(err, errlen, "cannot connect to %s", c->hostport);
         goto fail;
     }
-    if (!(s->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
+    if (c->ca_file ? !(s->bev = tls_bev(s, fd)) : !(s->bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE))) {
         close(fd);
-        snprintf(err, errlen, "out of memory");
+        snprintf(err, errlen, "cannot set up the connection%s", c->ca_file ? " (TLS)" : "");
         goto fail;
     }
     bufferevent_setcb(s->bev, on_read, on_write, on_event, s);

@@ -53,5 +53,7 @@ int upc_options(CURL *e, const up_conf *c, struct curl_slist *h, CURLU *u, up_re
     bad |= curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 61000L) != CURLE_OK;  /* routevm: the call's limit + 1 s */
     bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)c->body_len) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_POSTFIELDS, c->body) != CURLE_OK;
+    if (c->ca_file)
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file) != CURLE_OK;
     return bad ? -1 : 0;
 }

@@ -63,6 +63,10 @@ static void evh_close(void *st)
 
 static void *evh_open(const up_conf *c, char *err, size_t errlen)
 {
+    if (c->ca_file) {
+        snprintf(err, errlen, "TLS is not measured for evhttp");
+        return NULL;
+    }
     evh *s = calloc(1, sizeof *s);
     if (!s || !(s->base = event_base_new()) ||
         !(s->conn = evhttp_connection_base_new(s->base, NULL, c->host, (unsigned short)c->port))) {

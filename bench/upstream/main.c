@@ -1,13 +1,15 @@
 /* The driver of the upstream client candidates (bench/upstream.sh).
 
-   usage: upstream CANDIDATE PORT BODY_FILE ANSWER_FILE N [WARM]
+   usage: upstream CANDIDATE PORT BODY_FILE ANSWER_FILE N [WARM [CA_FILE]]
 
    Sends WARM requests (default 10: the connection is made, caches and
    allocators settle), then N more inside up_measured(), the one
    function whose work the counts look at (callgrind --toggle-collect=
    up_measured); every answer must be status 200 with exactly the bytes
-   of ANSWER_FILE.  Prints one line:
-     CANDIDATE n=N wall_ns=W cpu_ns=C
+   of ANSWER_FILE.  With CA_FILE, PORT speaks TLS and its certificate
+   must verify against CA_FILE for 127.0.0.1 (candidates that cannot do
+   TLS refuse to start).  Prints one line:
+     CANDIDATE[+tls] n=N wall_ns=W cpu_ns=C
    the wall and CPU (user + system, this process) time per request of the
    N measured requests.  Exit status 0, or 1 with a message when a
    request fails or an answer differs. */
@@ -130,8 +132,8 @@ __attribute__((noinline)) int up_measured(run *r, long n, double *wall, double *
 
 int main(int argc, char **argv)
 {
-    if (argc < 6 || argc > 7) {
-        fprintf(stderr, "usage: upstream CANDIDATE PORT BODY_FILE ANSWER_FILE N [WARM]\ncandidates:");
+    if (argc < 6 || argc > 8) {
+        fprintf(stderr, "usage: upstream CANDIDATE PORT BODY_FILE ANSWER_FILE N [WARM [CA_FILE]]\ncandidates:");
         for (size_t i = 0; i < sizeof cands / sizeof *cands; i++)
             fprintf(stderr, " %s", cands[i]->name);
         fprintf(stderr, "\n");
@@ -151,29 +153,33 @@ int main(int argc, char **argv)
     char *body = slurp(argv[3], &body_len), *answer = (char *)slurp(argv[4], &r.answer_len);
     if (!body || !answer) {
         fprintf(stderr, "upstream: cannot read %s\n", body ? argv[4] : argv[3]);
+        free(body);
+        free(answer);
         return 2;
     }
     r.answer = answer;
     char url[128], hostport[64];
     snprintf(hostport, sizeof hostport, "127.0.0.1:%d", port);
-    snprintf(url, sizeof url, "http://%s/v1/chat/completions", hostport);
+    const char *ca = argc > 7 ? argv[7] : NULL;
+    snprintf(url, sizeof url, "%s://%s/v1/chat/completions", ca ? "https" : "http", hostport);
     up_conf conf = { "127.0.0.1", port, "/v1/chat/completions", url, hostport, lines, names, values,
-                     sizeof lines / sizeof *lines, body, body_len };
-    if (!(r.st = r.c->open(&conf, r.err, sizeof r.err))) {
-        fprintf(stderr, "upstream: %s: %s\n", r.c->name, r.err);
-        return 1;
-    }
+                     sizeof lines / sizeof *lines, body, body_len, ca };
     int rc = 0;
     double wall = 0, cpu = 0;
+    if (!(r.st = r.c->open(&conf, r.err, sizeof r.err))) {
+        fprintf(stderr, "upstream: %s: %s\n", r.c->name, r.err);
+        rc = 1;
+    }
     for (long i = 0; i < warm && !rc; i++)
         rc = one(&r, -warm + i);
     if (!rc)
         rc = up_measured(&r, n, &wall, &cpu);
-    r.c->close(r.st);
+    if (r.st)
+        r.c->close(r.st);
     free(body);
     free(answer);
     if (rc)
         return 1;
-    printf("%s n=%ld wall_ns=%.0f cpu_ns=%.0f\n", r.c->name, n, wall / (double)n, cpu / (double)n);
+    printf("%s%s n=%ld wall_ns=%.0f cpu_ns=%.0f\n", r.c->name, ca ? "+tls" : "", n, wall / (double)n, cpu / (double)n);
     return 0;
 }

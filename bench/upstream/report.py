@@ -27,6 +27,11 @@ WHAT = {
     "evhttp": "libevent's HTTP client: evhttp_connection_base_new, evhttp_make_request",
     "bev": "bufferevent + http_parser, written when the loop finds the socket writable",
     "bev-now": "bufferevent + http_parser, written at once (as routevm's server writes)",
+    "curl-multi-url+tls": "curl-multi-url over TLS (OpenSSL)",
+    "curl-multi-keep+tls": "curl-multi-keep over TLS (OpenSSL)",
+    "curl-easy+tls": "curl-easy over TLS (OpenSSL)",
+    "curl-multi-curlu+tls": "curl-multi-curlu over TLS (OpenSSL)",
+    "bev+tls": "bev over TLS: bufferevent_openssl + http_parser",
 }
 
 
@@ -103,7 +108,9 @@ def main():
                "client (bench/upstream/) sends bench/gateway/body.json with Host, Authorization, Content-Type, "
                "Accept and Content-Length, as routevm sends an OpenAI-compatible provider, one request at a time "
                "on one kept-alive connection to nginx's fixed answer (bench/gateway/nginx-mock.conf.in), reads "
-               "the whole answer and checks its status and bytes every time.  Client process only; start-up and "
+               "the whole answer and checks its status and bytes every time; NAME+tls: the same over TLS to the "
+               "same nginx (a self-signed P-256 certificate made for the run and verified; OpenSSL's defaults "
+               "on both sides; the handshake is in the warm-up).  Client process only; start-up and "
                "%s warm-up requests excluded." % (cg_n, st_n1, st_n2, wall_n, repeat, warm, warm))
     out.append("- instructions: `valgrind --tool=callgrind --toggle-collect=up_measured`, (run at %d requests - "
                "run at 1) / %s; allocations: calls to malloc, calloc and realloc in the same two runs (callgrind's "
