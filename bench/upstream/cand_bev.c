@@ -17,14 +17,15 @@
    defaults, the certificate verified for 127.0.0.1); "bev-now" writes
    to the socket itself and has no TLS.
 
-   What this does not do, and a gateway's upstream client needs: TLS
-   session reuse across connections, name resolution (an IP literal here; evdns or a
-   resolver thread), timeouts (bufferevent_set_timeouts for the socket
-   phases, a timer for the whole call), a reconnect when a kept-alive
-   connection was closed by the upstream, a pool of connections per
-   upstream, caps on the header and body sizes (http_parser caps the
-   head at 80 KiB), proxies, HTTP/2.  The connection is made with a
-   blocking connect() in open(). */
+   What this does not do, and a gateway's upstream client needs: name
+   resolution (an IP literal here; evdns or a resolver thread), TLS for
+   host names (SNI, verification of the name, the system's CA store) and
+   session reuse across connections, timeouts (bufferevent_set_timeouts
+   for the socket phases, a timer for the whole call), a reconnect when
+   a kept-alive connection was closed by the upstream, a pool of
+   connections per upstream, caps on the header and body sizes
+   (http_parser caps the head at 80 KiB), proxies, HTTP/2.  The
+   connection is made with a blocking connect() in open(). */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
