@@ -12,16 +12,18 @@
 #                     callbacks, as vm/serve/curlev.c), the handle reset and
 #                     its options set per request, the URL a string
 #   curl-multi-curlu  the same, the URL parsed once (CURLOPT_CURLU)
-#   curl-multi-keep   the same, options set once: libcurl's floor here
+#   curl-multi-keep   the same, options set once and the URL parsed once:
+#                     libcurl's floor here
 #   routevm           routevm's own engine (vm/providers/httpc.c on
 #                     vm/serve/curlev.c, from BUILD's libraries)
 #   evhttp            libevent's HTTP client
 #   bev, bev-now      a bufferevent writing the request, http_parser
 #                     reading the answer (bev-now: written at once)
 # and over TLS to the same nginx (NAME+tls; a self-signed certificate
-# made for the run, verified): the libcurl candidates and bev (through
-# bufferevent_openssl).  routevm's engine takes no CA file, evhttp and
-# bev-now are not set up for TLS here.
+# made for the run, verified): by default curl-multi-url, curl-multi-keep
+# and bev (through bufferevent_openssl); any libcurl candidate can.
+# routevm's engine takes no CA file, evhttp and bev-now are not set up
+# for TLS here.  About 6 minutes on a busy 2-core machine.
 # Measured for each, client process only, start-up and the first WARM
 # requests excluded:
 #   instructions per request  callgrind, --toggle-collect=up_measured
