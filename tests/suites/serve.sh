@@ -395,5 +395,18 @@ check chat/upstream-closes-idle-connection "$([ "$st1" = 200 ] && [ "$st2" = 200
     "statuses $st1 $st2, descriptors $fd1 -> $fd2, $((c2 - c1)) ticks of CPU while idle, $(($(wc -l < "$T/mock2.log") - n0)) upstream requests"
 stop closing
 
+# ---- a proxy named by the environment when the gateway starts is used (the
+# engine reads the environment once, libcurl then on every call): here one
+# where nothing listens, so the upstream is never reached
+n0=$(wc -l < "$T/mock2.log")
+export http_proxy=http://127.0.0.1:9
+start proxied "$T/two.route" --keys "$T/keys" --workers 1 || exit 0
+unset http_proxy
+chat_port=$proxied_port
+chat sk-all "$T/hello"
+check chat/upstream-proxy-from-environment "$([ "$st" = 502 ] && [ "$(wc -l < "$T/mock2.log")" = "$n0" ] &&
+    jq -e '.error.type == "upstream_error"' "$T/b" > /dev/null; echo $?)" "status $st: $(head -c 300 "$T/b")"
+stop proxied
+
 check chat/upstream-key-never-logged "$(! grep -qF "$UPKEY" "$T/chat.log" "$T/trace" "$T/b"; echo $?)" "the upstream key reached a log or a trace"
 exit 0

@@ -19,9 +19,13 @@
    Ended transfers are collected with curl_multi_info_read after every
    libcurl call, removed from the multi handle and only then reported
    through 'done', so a 'done' callback may start the next transfer.
-   Then the transfer -- its easy handle reset, its header list kept --
-   waits in the engine for the next hc_start (HC_SPARE_MAX of them): a
-   gateway's calls reuse a few handles instead of making one each.
+   Then the transfer -- its easy handle and header list kept -- waits in
+   the engine for the next hc_start (HC_SPARE_MAX of them): a gateway's
+   calls reuse a few handles instead of making one each.  A handle is not
+   reset between calls (curl_easy_reset and setting every option again
+   were 4 k instructions a call): the options all its calls share are set
+   when it is made, and every option a call may change is set by each
+   hc_start, to the call's value or back to the default.
 
    Sockets: libcurl says CURL_POLL_REMOVE when a transfer ends even though
    the connection stays in its cache for the next one; the engine passes
@@ -96,6 +100,7 @@ struct hc_engine {
     void (*drop_user)(void *);
     url_entry urls[HC_URL_MAX]; /* parsed URLs */
     size_t nurls;
+    int env_proxy;              /* the environment names a proxy: libcurl reads it */
 };
 
 /* Ended transfers kept per engine.  An easy handle is a few kilobytes
@@ -285,13 +290,17 @@ static url_entry *url_parsed(hc_engine *e, const char *url)
     return free_slot;
 }
 
-/* Give transfer 'x' its URL: parsed once per engine, or as a string. */
+/* Give transfer 'x' its URL: parsed once per engine, or as a string.
+   The other form is cleared: a kept handle may hold the last call's
+   (libcurl prefers a CURLU, and keeps the string it made of one). */
 static int set_url(hc_engine *e, hc_xfer *x, const char *url)
 {
     url_entry *u = url_parsed(e, url);
     if (!u)
-        return curl_easy_setopt(x->easy, CURLOPT_URL, url) != CURLE_OK;
-    if (curl_easy_setopt(x->easy, CURLOPT_CURLU, u->u) != CURLE_OK)
+        return curl_easy_setopt(x->easy, CURLOPT_CURLU, NULL) != CURLE_OK ||
+               curl_easy_setopt(x->easy, CURLOPT_URL, url) != CURLE_OK;
+    if (curl_easy_setopt(x->easy, CURLOPT_URL, NULL) != CURLE_OK ||
+        curl_easy_setopt(x->easy, CURLOPT_CURLU, u->u) != CURLE_OK)
         return 1;
     u->users++;
     x->url = u;
@@ -336,8 +345,8 @@ static void destroy_xfer(hc_xfer *x)
 }
 
 /* A transfer out of the multi handle, kept for the next hc_start (its
-   options reset, its header list kept: the next call to the same model
-   sends the same lines) or freed when enough are kept. */
+   options and header list kept: the next call to the same model sends
+   the same lines) or freed when enough are kept. */
 static void release_xfer(hc_engine *e, hc_xfer *x)
 {
     curl_multi_remove_handle(e->multi, x->easy);
@@ -346,7 +355,6 @@ static void release_xfer(hc_engine *e, hc_xfer *x)
         destroy_xfer(x);
         return;
     }
-    curl_easy_reset(x->easy);
     x->next = e->spare;
     e->spare = x;
     e->nspare++;
@@ -501,6 +509,47 @@ static void curl_action(hc_engine *e, curl_socket_t fd, int ev)
     reap(e);
 }
 
+/* The options every call on 'x' shares, set when its handle is made
+   ('x' keeps its handle for life).  No proxy unless the environment
+   names one when the engine is made: libcurl would otherwise look the
+   proxy variables up on every call. */
+static int configure(hc_engine *e, hc_xfer *x)
+{
+    CURL *c = x->easy;
+    int bad = curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)x) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    if (!e->env_proxy) {        /* "": no proxy, whatever the environment says */
+        bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "") != CURLE_OK;
+    }
+    return bad;
+}
+
+/* Does the environment name a proxy libcurl would use for http or https
+   (its variables, as libcurl reads them)? */
+static int proxy_in_environment(void)
+{
+    static const char *const names[] = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        const char *v = getenv(names[i]);
+        if (v && *v)
+            return 1;
+    }
+    return 0;
+}
+
 /* A transfer to start: a kept one, or a new one.  NULL when out of
    memory. */
 static hc_xfer *take_xfer(hc_engine *e)
@@ -518,6 +567,10 @@ static hc_xfer *take_xfer(hc_engine *e)
     }
     if (!(x = calloc(1, sizeof *x)) || !(x->easy = curl_easy_init())) {
         free(x);
+        return NULL;
+    }
+    if (configure(e, x)) {
+        destroy_xfer(x);
         return NULL;
     }
     return x;
@@ -576,31 +629,23 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
     }
     CURL *c = x->easy;
     int64_t ct = s->connect_timeout_us > 0 ? s->connect_timeout_us : 10000000;
+    /* every option a call may change, set to its value or its default:
+       the handle holds the last call's */
     int bad = set_url(e, x, s->url);
-    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, e) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_CLOSESOCKETDATA, e) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_PRIVATE, (char *)x) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->hdrs) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_HEADERDATA, x) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_WRITEDATA, x) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->errbuf) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)((ct + 999) / 1000)) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
-    bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
-    if (s->total_timeout_us > 0)    /* a backstop; the engine's own deadline comes first */
-        bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)(s->total_timeout_us / 1000 + 1000)) != CURLE_OK;
+    /* a backstop; the engine's own deadline comes first */
+    long backstop_ms = s->total_timeout_us > 0 ? (long)(s->total_timeout_us / 1000 + 1000) : 0L;
+    bad |= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, backstop_ms) != CURLE_OK;
     if (s->body) {
         bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->body_len) != CURLE_OK;
         bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, s->body) != CURLE_OK;
+    } else {                    /* no last body left behind; GET */
+        bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1) != CURLE_OK;
+        bad |= curl_easy_setopt(c, CURLOPT_HTTPGET, 1L) != CURLE_OK;
     }
-    if (s->method)
-        bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, s->method) != CURLE_OK;   /* NULL: the body's method */
     if (bad) {
         snprintf(err, errlen, "the HTTP client refused the request's options");
         destroy_xfer(x);
@@ -808,6 +853,7 @@ hc_engine *hc_new(const hc_loop *loop)
         e->loop = *loop;
     e->curl_at = -1;
     e->low = INT64_MAX;
+    e->env_proxy = proxy_in_environment();
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
