@@ -290,20 +290,22 @@ static url_entry *url_parsed(hc_engine *e, const char *url)
     return free_slot;
 }
 
-/* Give transfer 'x' its URL: parsed once per engine, or as a string.
-   The other form is cleared: a kept handle may hold the last call's
-   (libcurl prefers a CURLU, and keeps the string it made of one). */
+/* Give transfer 'x' its URL: parsed once per engine when it can be, and
+   as a string.  libcurl connects to the parsed form (CURLOPT_CURLU
+   overrides CURLOPT_URL) and takes the string as the text of the URL,
+   which it would otherwise print back from the parsed form on every
+   call (7 k instructions); both say the same.  A kept handle's parsed
+   URL from the last call is cleared when this one has none. */
 static int set_url(hc_engine *e, hc_xfer *x, const char *url)
 {
     url_entry *u = url_parsed(e, url);
-    if (!u)
-        return curl_easy_setopt(x->easy, CURLOPT_CURLU, NULL) != CURLE_OK ||
-               curl_easy_setopt(x->easy, CURLOPT_URL, url) != CURLE_OK;
-    if (curl_easy_setopt(x->easy, CURLOPT_URL, NULL) != CURLE_OK ||
-        curl_easy_setopt(x->easy, CURLOPT_CURLU, u->u) != CURLE_OK)
+    if (curl_easy_setopt(x->easy, CURLOPT_CURLU, u ? u->u : NULL) != CURLE_OK ||
+        curl_easy_setopt(x->easy, CURLOPT_URL, url) != CURLE_OK)
         return 1;
-    u->users++;
-    x->url = u;
+    if (u) {
+        u->users++;
+        x->url = u;
+    }
     return 0;
 }
 
