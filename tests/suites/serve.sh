@@ -205,6 +205,9 @@ for c in tests/serve/cases/${SERVE_CASES:-*}.case; do
     done < "$T/expect"
     if [ $ok -eq 1 ]; then pass "chat/$name"; else fail "chat/$name" "$why"; head -c 600 "$T/b"; echo; fi
 done
+# (a case can be answered right and still bring the gateway down after)
+st=$(get $chat_port /healthz)
+check chat/alive-after-cases "$([ "$st" = 200 ]; echo $?)" "/healthz: status $st"
 
 # ---- a client that goes away mid-stream: the upstream call is cancelled, its
 # reservation released, nothing billed (the provider reports usage only at

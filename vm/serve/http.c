@@ -683,7 +683,9 @@ static void end_request(hs_conn *c)
     if (!c->keep_alive || s->draining) {
         c->state = C_CLOSING;
         bufferevent_disable(c->bev, EV_READ);
-        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        /* answered at once from inside parse_input, which still holds
+           'c': it closes the connection when its loop ends */
+        if (!c->in_parse && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
             conn_close(c, 0);
         return;
     }
@@ -957,6 +959,10 @@ static void parse_input(hs_conn *c)
         }
     }
     c->in_parse = 0;
+    if (c->state == C_CLOSING && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+        conn_close(c, 0);       /* a last request answered at once (end_request) */
+        return;
+    }
     if (c->state != C_CLOSING && c->state != C_LINGER)
         arm_timer(c);
 }
