@@ -154,9 +154,12 @@ static int plain(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
-    for (; n - i >= 8; i += 8)
-        if (!plain8(s + i))
-            return 0;
+    if (n >= 8) {
+        for (; n - i >= 8; i += 8)
+            if (!plain8(s + i))
+                return 0;
+        return i == n || plain8(s + n - 8);    /* the tail: the last eight bytes, overlapping */
+    }
     for (; i < n; i++)
         if (s[i] < 0x20 || s[i] >= 0x80 || s[i] == '"' || s[i] == '\\')
             return 0;
@@ -238,6 +241,16 @@ static void quoted(jw_writer *w, const char *str, size_t n)
     put(w, "\"", 1);
 }
 
+/* One byte: the commas, brackets and colons between everything else. */
+static void put1(jw_writer *w, char c)
+{
+    if (!w->out && w->len + 1 < w->cap) {
+        w->buf[w->len++] = c;
+        return;
+    }
+    put(w, &c, 1);
+}
+
 static void newline(jw_writer *w)
 {
     static const char spaces[] = "                                ";
@@ -258,7 +271,7 @@ static void member(jw_writer *w)
         return;
     }
     if (*st)
-        put(w, ",", 1);
+        put1(w, ',');
     *st = 1;
     if (w->indent)
         newline(w);
@@ -267,7 +280,7 @@ static void member(jw_writer *w)
 static void open_container(jw_writer *w, char open, char close)
 {
     member(w);
-    put(w, &open, 1);
+    put1(w, open);
     if (w->depth == JW_MAX_DEPTH) {
         w->err = -1;
         return;
@@ -288,7 +301,7 @@ void jw_end(jw_writer *w)
     int d = --w->depth;
     if (w->state[d] && w->indent)
         newline(w);
-    put(w, &w->close[d], 1);
+    put1(w, w->close[d]);
 }
 
 void jw_key(jw_writer *w, const char *k)
@@ -305,6 +318,19 @@ void jw_keyn(jw_writer *w, const char *k, size_t n)
         quoted(w, k, n);
         put(w, sep, sn);
     }
+    if (w->depth)
+        w->state[w->depth - 1] = 2;
+}
+
+/* '"key":', n bytes (JW_KEY); with indent the colon becomes ": ". */
+void jw_key_quoted(jw_writer *w, const char *quoted, size_t n)
+{
+    member(w);
+    if (w->indent) {
+        put(w, quoted, n - 1);
+        put(w, ": ", 2);
+    } else
+        put(w, quoted, n);
     if (w->depth)
         w->state[w->depth - 1] = 2;
 }

@@ -62,6 +62,12 @@ void jw_array(jw_writer *w);
 void jw_end(jw_writer *w);              /* closes the innermost object or array */
 void jw_key(jw_writer *w, const char *k);
 void jw_keyn(jw_writer *w, const char *k, size_t n);    /* k[0..n), any bytes */
+/* A key that is a string literal of the caller's with nothing to escape
+   (printable ASCII without '"' or '\\'), written without looking at it:
+   for the fixed members of documents written per request.  Only a literal
+   compiles. */
+#define JW_KEY(w, lit) jw_key_quoted((w), "\"" lit "\":", sizeof(lit) + 2)
+void jw_key_quoted(jw_writer *w, const char *quoted, size_t n);    /* through JW_KEY only */
 void jw_string(jw_writer *w, const char *s, size_t n);
 void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
 void jw_int(jw_writer *w, int64_t v);

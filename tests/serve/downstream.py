@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 PORT, PID, KEY = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
@@ -54,15 +55,20 @@ def read_response(s, limit=10):
         k, v = ln.split(":", 1)
         hdrs[k.strip().lower()] = v.strip()
     n = int(hdrs.get("content-length", "0"))
+    return status, hdrs, fill(s, rest, n)[:n]
+
+
+def fill(s, buf, n):
+    """buf and what s sends next, until it holds n bytes or s ends or stalls."""
     try:
-        while len(rest) < n:
+        while len(buf) < n:
             d = s.recv(65536)
             if not d:
                 break
-            rest += d
+            buf += d
     except (ConnectionResetError, socket.timeout):
         pass
-    return status, hdrs, rest[:n]
+    return buf
 
 
 def closed(s, limit=10):
@@ -251,6 +257,71 @@ expect("downstream-10-signed-content-length",
 expect("downstream-10-bad-chunk-size",
        b"POST /v1/models HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n" + SMUG, 400, None)
 expect("downstream-10-post-without-length", b"POST /v1/models HTTP/1.1\r\nHost: x\r\n\r\n", 411, "length_required")
+
+# ---- framing across reads -----------------------------------------------------
+# The gateway reads at most its head cap and 4 KiB at a time and stops
+# reading while that much input waits (pipelined requests): a body longer
+# than that arrives over several reads, and a pipelined burst longer than
+# that is taken in turns; either way every request is answered once, in order.
+
+
+def statuses(s, n, limit=10):
+    """The statuses of the next n responses on s (fewer if it ends or stalls);
+    responses may arrive several in one read."""
+    s.settimeout(limit)
+    buf, out = b"", []
+    while len(out) < n:
+        if b"\r\n\r\n" not in buf:
+            more = fill(s, buf, len(buf) + 1)
+            if len(more) == len(buf):
+                break
+            buf = more
+            continue
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        cl = [int(ln.split(":", 1)[1]) for ln in lines[1:] if ln.lower().startswith("content-length:")][0]
+        rest = fill(s, rest, cl)
+        if len(rest) < cl:
+            break
+        out.append(int(lines[0].split()[1]))
+        buf = rest[cl:]
+    return out
+
+
+s = conn()
+big = b"x" * 60000                  # under the 64 KiB body cap, over the input cap
+s.sendall(b"POST /v1/models HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(big) + big +
+          b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+got = statuses(s, 2)
+report("framing-body-across-reads", got == [405, 200],
+       f"statuses {got} (expected 405 for the long body, then 200 on the same connection)")
+s.close()
+
+s = conn()
+N = 1500                            # about 50 KiB of requests, several times the input cap
+burst = b"".join(b"GET /healthz?n=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(N))
+sender = threading.Thread(target=lambda: s.sendall(burst))
+sender.start()
+got = statuses(s, N)
+sender.join()
+report("framing-pipelined-past-input-cap", got == [200] * N, f"{len(got)} of {N} pipelined requests answered")
+s.close()
+
+# a request that ends its connection (HTTP/1.0), answered at once while
+# pipelined input is being parsed: the connection closes after its answer,
+# what followed it is dropped, and the gateway goes on serving
+s = conn()
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.0\r\n\r\n"
+          b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+got = statuses(s, 3)
+gone = closed(s)
+s.close()
+s = conn()
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+after = statuses(s, 1)
+s.close()
+report("framing-close-inside-pipeline", got == [200, 200] and gone and after == [200],
+       f"statuses {got}, closed {gone}, then {after}")
 
 # ---- 11. connection floods, idle keep-alives ---------------------------------
 socks = [conn() for _ in range(16)]          # every normal connection in use

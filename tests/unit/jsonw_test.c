@@ -216,11 +216,63 @@ static void reused(void)
     jw_discard(&w);
 }
 
+/* JW_KEY writes what jw_key writes, compact and indented, in memory and
+   to a stream, after a first member and after another key's value. */
+static void literal_keys(void)
+{
+    for (int indent = 0; indent <= 2; indent += 2)
+        for (int mem = 0; mem <= 1; mem++) {
+            char *doc[2] = { NULL, NULL };
+            for (int lit = 0; lit <= 1; lit++) {
+                size_t len = 0;
+                FILE *f = mem ? NULL : open_memstream(&doc[lit], &len);
+                jw_writer w;
+                if (mem)
+                    jw_init_mem(&w, indent);
+                else
+                    jw_init(&w, f, indent);
+                jw_object(&w);
+                if (lit)
+                    JW_KEY(&w, "id");
+                else
+                    jw_key(&w, "id");
+                jw_int(&w, 1);
+                if (lit)
+                    JW_KEY(&w, "choices");
+                else
+                    jw_key(&w, "choices");
+                jw_array(&w);
+                jw_object(&w);
+                if (lit)
+                    JW_KEY(&w, "finish_reason");
+                else
+                    jw_key(&w, "finish_reason");
+                jw_null(&w);
+                jw_end(&w);
+                jw_end(&w);
+                jw_end(&w);
+                if (mem)
+                    doc[lit] = jw_take(&w, &len);
+                else {
+                    jw_finish(&w);
+                    fclose(f);
+                }
+            }
+            char name[80];
+            snprintf(name, sizeof name, "JW_KEY as jw_key, indent %d, %s", indent, mem ? "memory" : "stream");
+            check(name, doc[0] && doc[1] && !strcmp(doc[0], doc[1]), doc[1] ? doc[1] : "(null)",
+                  doc[0] ? doc[0] : "(null)");
+            free(doc[0]);
+            free(doc[1]);
+        }
+}
+
 int main(void)
 {
     differential();
     not_utf8();
     streaming();
     reused();
+    literal_keys();
     return failures ? 1 : 0;
 }

@@ -13,22 +13,22 @@ static int64_t count(int64_t v)
 static void usage(jw_writer *w, const rv_usage *u)
 {
     int64_t prompt = count(u->input) + count(u->cache_read) + count(u->cache_write), out = count(u->output);
-    jw_key(w, "usage");
+    JW_KEY(w, "usage");
     jw_object(w);
-    jw_key(w, "prompt_tokens");
+    JW_KEY(w, "prompt_tokens");
     jw_int(w, prompt);
-    jw_key(w, "completion_tokens");
+    JW_KEY(w, "completion_tokens");
     jw_int(w, out);
-    jw_key(w, "total_tokens");
+    JW_KEY(w, "total_tokens");
     jw_int(w, prompt + out);
-    jw_key(w, "prompt_tokens_details");
+    JW_KEY(w, "prompt_tokens_details");
     jw_object(w);
-    jw_key(w, "cached_tokens");
+    JW_KEY(w, "cached_tokens");
     jw_int(w, count(u->cache_read));
     jw_end(w);
-    jw_key(w, "completion_tokens_details");
+    JW_KEY(w, "completion_tokens_details");
     jw_object(w);
-    jw_key(w, "reasoning_tokens");
+    JW_KEY(w, "reasoning_tokens");
     jw_int(w, count(u->reasoning));
     jw_end(w);
     jw_end(w);
@@ -37,23 +37,23 @@ static void usage(jw_writer *w, const rv_usage *u)
 /* The tool calls array; a stream's carry their index after the function. */
 static void tool_calls(jw_writer *w, const rv_toolcall *t, uint32_t n, int stream)
 {
-    jw_key(w, "tool_calls");
+    JW_KEY(w, "tool_calls");
     jw_array(w);
     for (uint32_t i = 0; i < n; i++) {
         jw_object(w);
-        jw_key(w, "id");
+        JW_KEY(w, "id");
         jw_string(w, t[i].id.s, t[i].id.len);
-        jw_key(w, "type");
+        JW_KEY(w, "type");
         jw_cstring(w, "function");
-        jw_key(w, "function");
+        JW_KEY(w, "function");
         jw_object(w);
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         jw_string(w, t[i].name.s, t[i].name.len);
-        jw_key(w, "arguments");
+        JW_KEY(w, "arguments");
         jw_string(w, t[i].arguments.s, t[i].arguments.len);
         jw_end(w);
         if (stream) {
-            jw_key(w, "index");
+            JW_KEY(w, "index");
             jw_int(w, i);
         }
         jw_end(w);
@@ -65,15 +65,15 @@ static void tool_calls(jw_writer *w, const rv_toolcall *t, uint32_t n, int strea
 static void head(jw_writer *w, const rp_head *h, const char *object)
 {
     jw_object(w);
-    jw_key(w, "id");
+    JW_KEY(w, "id");
     jw_cstring(w, h->id);
-    jw_key(w, "object");
+    JW_KEY(w, "object");
     jw_cstring(w, object);
-    jw_key(w, "created");
+    JW_KEY(w, "created");
     jw_int(w, h->created);
-    jw_key(w, "model");
+    JW_KEY(w, "model");
     jw_cstring(w, h->model);
-    jw_key(w, "choices");
+    JW_KEY(w, "choices");
     jw_array(w);
 }
 
@@ -82,20 +82,20 @@ void rp_completion(jw_writer *w, const rp_head *h, rv_sv text, const rv_toolcall
 {
     head(w, h, "chat.completion");
     jw_object(w);
-    jw_key(w, "index");
+    JW_KEY(w, "index");
     jw_int(w, 0);
-    jw_key(w, "message");
+    JW_KEY(w, "message");
     jw_object(w);
-    jw_key(w, "role");
+    JW_KEY(w, "role");
     jw_cstring(w, "assistant");
-    jw_key(w, "content");
+    JW_KEY(w, "content");
     jw_string(w, text.s, text.len);
     if (ntools)
         tool_calls(w, tools, ntools, 0);
     jw_end(w);
-    jw_key(w, "logprobs");
+    JW_KEY(w, "logprobs");
     jw_null(w);
-    jw_key(w, "finish_reason");
+    JW_KEY(w, "finish_reason");
     jw_cstring(w, finish);
     jw_end(w);
     jw_end(w);
@@ -109,16 +109,16 @@ static void chunk_open(jw_writer *w, const rp_head *h)
 {
     head(w, h, "chat.completion.chunk");
     jw_object(w);
-    jw_key(w, "index");
+    JW_KEY(w, "index");
     jw_int(w, 0);
-    jw_key(w, "delta");
+    JW_KEY(w, "delta");
     jw_object(w);
 }
 
 static void chunk_close(jw_writer *w, const char *finish)
 {
     jw_end(w);                  /* delta */
-    jw_key(w, "finish_reason");
+    JW_KEY(w, "finish_reason");
     if (finish)
         jw_cstring(w, finish);
     else
@@ -131,9 +131,9 @@ static void chunk_close(jw_writer *w, const char *finish)
 void rp_chunk_role(jw_writer *w, const rp_head *h)
 {
     chunk_open(w, h);
-    jw_key(w, "role");
+    JW_KEY(w, "role");
     jw_cstring(w, "assistant");
-    jw_key(w, "content");
+    JW_KEY(w, "content");
     jw_cstring(w, "");
     chunk_close(w, NULL);
 }
@@ -141,7 +141,7 @@ void rp_chunk_role(jw_writer *w, const rp_head *h)
 void rp_chunk_text(jw_writer *w, const rp_head *h, rv_sv text)
 {
     chunk_open(w, h);
-    jw_key(w, "content");
+    JW_KEY(w, "content");
     jw_string(w, text.s, text.len);
     chunk_close(w, NULL);
 }
@@ -170,15 +170,15 @@ void rp_chunk_usage(jw_writer *w, const rp_head *h, const rv_usage *u)
 void rp_error(jw_writer *w, const char *message, const char *type, const char *code)
 {
     jw_object(w);
-    jw_key(w, "error");
+    JW_KEY(w, "error");
     jw_object(w);
-    jw_key(w, "message");
+    JW_KEY(w, "message");
     jw_cstring(w, message);
-    jw_key(w, "type");
+    JW_KEY(w, "type");
     jw_cstring(w, type);
-    jw_key(w, "param");
+    JW_KEY(w, "param");
     jw_null(w);
-    jw_key(w, "code");
+    JW_KEY(w, "code");
     jw_cstring(w, code);
     jw_end(w);
     jw_end(w);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "api.h"
@@ -37,7 +36,6 @@ typedef struct {
     dr_req *d;
     uint32_t agent;
     int stream, started;
-    int trailers;               /* the client said "TE: trailers": a stream ends with its cost */
     int64_t start_us, first_out_us;     /* monotonic */
     char reqid[48];
     char keyname[32];
@@ -189,51 +187,27 @@ static void req_free_all(ch_req *x)
 
 /* ---------------------------------------------------------------- driver callbacks */
 
-/* Whether a TE header's list names "trailers" (RFC 9110, 10.1.4): only
-   then may a stream's cost follow its body, since a client that did not
-   ask may not read trailer fields.  Case-insensitive; list members are
-   separated by commas and may carry ";q=" parameters. */
-static int te_trailers(const char *v, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t b = i;
-        while (i < n && v[i] != ',' && v[i] != ';' && v[i] != ' ' && v[i] != '\t')
-            i++;
-        if (i - b == 8 && !strncasecmp(v + b, "trailers", 8))
-            return 1;
-        while (i < n && v[i] != ',')
-            i++;
-    }
-    return 0;
-}
-
 static void start_stream(ch_req *x)
 {
     char buf[9][160];
     const char *h[9];
     size_t n = decision_headers(x, buf, h, 0);
-    size_t vlen;
-    const char *te = hs_header_get(x->r, "te", &vlen, NULL);
-    x->trailers = te && te_trailers(te, vlen);
     /* the cost is known at the end: it follows the body as a trailer */
-    if (x->trailers)
+    if (hs_accepts_trailers(x->r))
         h[n++] = "Trailer: x-routevm-cost";
     hs_stream_start(x->r, 200, "text/event-stream", h, n);
     x->started = 1;
 }
 
-/* The end of a stream: the request's cost as the announced trailer, when
-   the client accepts trailers (the cost is in the trace and the metrics
-   either way). */
+/* The end of a stream: the request's cost as the announced trailer (sent
+   only when the client accepts trailers; the cost is in the trace and the
+   metrics either way). */
 static void end_stream(ch_req *x)
 {
     char d[NF_MAX], line[80];
     nf_dollars(d, vm_result(x->vm)->cost);
     const char *t[1] = { header(line, sizeof line, "x-routevm-cost", d) };
-    hs_stream_end(x->r, t, x->trailers ? 1 : 0);
+    hs_stream_end(x->r, t, 1);
 }
 
 static int on_out(void *ud, const char *p, size_t n)
@@ -392,7 +366,7 @@ static int route_hints(ch_req *x, hs_req *r)
 static int parse(ch_req *x, hs_req *r, const ky_key *key)
 {
     rv_reqerr rerr;
-    if (!(x->req = req_parse(r->body ? r->body : "", r->body_len, NULL, &rerr))) {
+    if (!(x->req = req_parse_pooled(r->body ? r->body : "", r->body_len, NULL, &rerr, x->w->reqpool))) {
         const char *code = strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request";
         refuse(x->w, r, 400, "invalid_request_error", code, rerr.msg, x->reqid);
         return -1;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 
 #define LINGER_US 2000000       /* keep reading after an error response, at most this long */
 #define LINGER_BYTES (1u << 20) /* ... and this many bytes */
+#define HEAD_PIECE 4096         /* bytes of a head per http_parser_execute (parse_input) */
 
 typedef enum { C_IDLE, C_HEAD, C_BODY, C_APP, C_CLOSING, C_LINGER } cstate;
 
@@ -50,11 +52,16 @@ typedef struct hs_conn {
     struct bufferevent *bev;
     struct event *timer;
     struct event *flush;        /* activated by hand: write what the output holds (flush_soon) */
+    struct event *rd;           /* the socket is readable (on_readable; the bufferevent only writes) */
+    int reading;                /* 'rd' is added */
     int write_on;               /* watching for writability: the output holds what the socket refused */
+    int flush_on;               /* 'flush' is active (flush_soon) */
     http_parser hp;
     cstate state;
     int spare, keep_alive, resume, in_parse, streaming, first, out_wait;
+    int dead;                   /* closed while parse_input was running: it frees the connection */
     int scan;                   /* the line-ending scanner of the head (scan_head) */
+    int te_trailers;            /* the request's TE names "trailers" (hs_accepts_trailers) */
     int64_t deadline, body_deadline;
     /* the request being read: URL and headers in one arena */
     char *arena;
@@ -96,9 +103,13 @@ struct hs_server {
 
 static const http_parser_settings settings;
 static void conn_close(hs_conn *c, int abort_app);
+static void conn_free(hs_conn *c);
 static void flush_out(hs_conn *c);
 static void parse_input(hs_conn *c);
 static void arm_timer(hs_conn *c);
+static void read_more(hs_conn *c);
+static void read_stop(hs_conn *c);
+static void on_event(struct bufferevent *bev, short what, void *arg);
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -310,6 +321,7 @@ static int on_begin(http_parser *hp)
     hs_conn *c = hp->data;
     c->alen = c->url_len = c->nhdr = 0;
     c->blen = 0;
+    c->te_trailers = 0;
     c->in_value = 0;
     return 0;
 }
@@ -423,9 +435,36 @@ static int check_te(hs_conn *c, const char *v, size_t n)
     return 0;
 }
 
-static int check_headers(hs_conn *c)
+/* Whether a TE value's list names "trailers" (RFC 9110 section 10.1.4):
+   members separated by commas, case-insensitive, each possibly with
+   ";q=" parameters. */
+static int te_names_trailers(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
+        size_t b = i;
+        while (i < n && v[i] != ',' && v[i] != ';' && v[i] != ' ' && v[i] != '\t')
+            i++;
+        if (i - b == 8 && !strncasecmp(v + b, "trailers", 8))
+            return 1;
+        while (i < n && v[i] != ',')
+            i++;
+    }
+    return 0;
+}
+
+/* Is header name 'name' (lower case, 'n' bytes) the literal 'lit'? */
+#define NAME_IS(name, n, lit) ((n) == sizeof lit - 1 && !memcmp(name, lit, sizeof lit - 1))
+
+/* Every header once: the names and values RFC 9110 refuses, the framing
+   headers counted (smuggling), TE's "trailers" noted, the last Expect
+   kept in '*expect' (index, or -1). */
+static int check_headers(hs_conn *c, int *expect)
 {
     uint32_t ncl = 0, nte = 0, nhost = 0;
+    *expect = -1;
     for (uint32_t i = 0; i < c->nhdr; i++) {
         const hdr_off *h = &c->hdr[i];
         const char *name = c->arena + h->noff, *val = c->arena + h->voff;
@@ -437,14 +476,20 @@ static int check_headers(hs_conn *c)
             fail(c, 400, "invalid_header_value", "a header value holds CR, LF, NUL or another control character");
             return -1;
         }
-        if (ieq(name, h->nlen, "content-length"))
+        /* names are in lower case already (on_field) */
+        if (NAME_IS(name, h->nlen, "content-length"))
             ncl++;
-        else if (ieq(name, h->nlen, "transfer-encoding")) {
+        else if (NAME_IS(name, h->nlen, "transfer-encoding")) {
             nte++;
             if (check_te(c, val, h->vlen))
                 return -1;
-        } else if (ieq(name, h->nlen, "host"))
+        } else if (NAME_IS(name, h->nlen, "host"))
             nhost++;
+        else if (NAME_IS(name, h->nlen, "te")) {
+            if (te_names_trailers(val, h->vlen))
+                c->te_trailers = 1;
+        } else if (NAME_IS(name, h->nlen, "expect"))
+            *expect = (int)i;
     }
     if (ncl && nte) {
         fail(c, 400, "request_smuggling", "a request may not have both Content-Length and Transfer-Encoding");
@@ -481,9 +526,10 @@ static int make_views(hs_conn *c)
 static int on_headers(http_parser *hp)
 {
     hs_conn *c = hp->data;
+    int expect;
     if (c->nhdr == 0 && arena_put(c, "", 1))
         return -1;
-    if (end_value(c) || check_headers(c) || make_views(c))
+    if (end_value(c) || check_headers(c, &expect) || make_views(c))
         return -1;
     if (hp->method != HTTP_GET && hp->method != HTTP_POST && hp->method != HTTP_HEAD) {
         fail(c, 405, "method_not_allowed", "the gateway answers GET and POST only");
@@ -497,15 +543,8 @@ static int on_headers(http_parser *hp)
         fail(c, 411, "length_required", "a POST needs Content-Length or chunked Transfer-Encoding");
         return -1;
     }
-    size_t vl;
-    const char *ex = NULL;
-    for (uint32_t i = 0; i < c->nhdr; i++)
-        if (ieq(c->hview[i].name, c->hview[i].nlen, "expect")) {
-            ex = c->hview[i].value;
-            vl = c->hview[i].vlen;
-        }
-    if (ex) {
-        if (!ieq(ex, vl, "100-continue")) {
+    if (expect >= 0) {
+        if (!ieq(c->hview[expect].value, c->hview[expect].vlen, "100-continue")) {
             fail(c, 417, "expectation_failed", "only 'Expect: 100-continue' is understood");
             return -1;
         }
@@ -588,13 +627,17 @@ static void flush_out(hs_conn *c)
    is over, so pieces produced together leave in one write. */
 static void flush_soon(hs_conn *c)
 {
-    if (!c->write_on)
+    if (!c->write_on && !c->flush_on) {
+        c->flush_on = 1;
         event_active(c->flush, EV_TIMEOUT, 0);
+    }
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
-    flush_out(arg);
+    hs_conn *c = arg;
+    c->flush_on = 0;
+    flush_out(c);
 }
 
 /* A response is gathered here and handed to the output buffer in one
@@ -616,6 +659,24 @@ static void ob_flush(outbuf *o)
 {
     if (o->n)
         evbuffer_add(o->out, o->b, o->n);
+    o->n = 0;
+}
+
+/* The gathered response goes out: straight to the socket when nothing is
+   queued before it (no copy into the output buffer, no buffer chain
+   allocated and freed), and what the socket does not take -- all of it
+   after an error, which flush_out's next write then reports -- into the
+   output buffer after what it holds. */
+static void ob_send(outbuf *o, hs_conn *c)
+{
+    size_t sent = 0;
+    if (o->n && !c->write_on && evbuffer_get_length(o->out) == 0) {
+        ssize_t w = send(bufferevent_getfd(c->bev), o->b, o->n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w > 0)
+            sent = (size_t)w;
+    }
+    if (sent < o->n)
+        evbuffer_add(o->out, o->b + sent, o->n - sent);
     o->n = 0;
 }
 
@@ -682,10 +743,8 @@ static void end_request(hs_conn *c)
     c->streaming = 0;
     if (!c->keep_alive || s->draining) {
         c->state = C_CLOSING;
-        bufferevent_disable(c->bev, EV_READ);
-        /* answered at once from inside parse_input, which still holds
-           'c': it closes the connection when its loop ends */
-        if (!c->in_parse && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+        read_stop(c);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
             conn_close(c, 0);
         return;
     }
@@ -710,7 +769,7 @@ void hs_respond(hs_req *r, int status, const char *ctype, const char *const *hea
     put_head(c, &o, status, ctype, headers, nheaders, (long long)len);
     if (len && r->method != HS_HEAD)
         ob_put(&o, body, len);
-    ob_flush(&o);
+    ob_send(&o, c);
     end_request(c);
 }
 
@@ -745,13 +804,17 @@ int hs_stream_write(hs_req *r, const char *data, size_t len)
         conn_close(c, 1);
         return -1;
     }
+    /* the chunk's size line, its bytes and its CRLF, added in one piece */
+    outbuf o;
+    ob_init(&o, c);
     char size[NF_MAX + 2];
     size_t n = nf_hex(size, len, 1);
     size[n++] = '\r';
     size[n++] = '\n';
-    evbuffer_add(out, size, n);
-    evbuffer_add(out, data, len);
-    evbuffer_add(out, "\r\n", 2);
+    ob_put(&o, size, n);
+    ob_put(&o, data, len);
+    ob_put(&o, "\r\n", 2);
+    ob_flush(&o);
     flush_soon(c);
     return 0;
 }
@@ -759,14 +822,23 @@ int hs_stream_write(hs_req *r, const char *data, size_t len)
 void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers)
 {
     hs_conn *c = r->conn;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    evbuffer_add(out, "0\r\n", 3);
+    outbuf o;
+    ob_init(&o, c);
+    ob_put(&o, "0\r\n", 3);
+    if (!c->te_trailers)
+        ntrailers = 0;          /* the client did not ask: it may not read them */
     for (size_t i = 0; i < ntrailers; i++) {
-        evbuffer_add(out, trailers[i], strlen(trailers[i]));
-        evbuffer_add(out, "\r\n", 2);
+        ob_str(&o, trailers[i]);
+        ob_put(&o, "\r\n", 2);
     }
-    evbuffer_add(out, "\r\n", 2);
+    ob_put(&o, "\r\n", 2);
+    ob_send(&o, c);
     end_request(c);
+}
+
+int hs_accepts_trailers(const hs_req *r)
+{
+    return r->conn->te_trailers;
 }
 
 void hs_on_abort(hs_req *r, void (*abort)(void *ud), void *ud)
@@ -814,6 +886,7 @@ static void answer_error(hs_conn *c)
     free(b);
     enter(c, C_LINGER);
     evbuffer_drain(bufferevent_get_input(c->bev), evbuffer_get_length(bufferevent_get_input(c->bev)));
+    read_more(c);               /* reading may have paused at the input cap */
     flush_out(c);
     if (!c->write_on)           /* all out already: on_write will not come */
         shutdown(bufferevent_getfd(c->bev), SHUT_WR);
@@ -944,7 +1017,12 @@ static void parse_input(hs_conn *c)
             answer_error(c);
             return;
         }
-        size_t n = http_parser_execute(&c->hp, &settings, v.iov_base, v.iov_len);
+        /* a head goes to the parser in pieces of at most HEAD_PIECE bytes:
+           http-parser reports a URL only when it ends or its input does, so
+           a URL longer than the URL cap (414) would otherwise run into the
+           parser's own head limit first (431) */
+        size_t len = c->state == C_HEAD && v.iov_len > HEAD_PIECE ? HEAD_PIECE : v.iov_len;
+        size_t n = http_parser_execute(&c->hp, &settings, v.iov_base, len);
         evbuffer_drain(in, n);
         enum http_errno e = HTTP_PARSER_ERRNO(&c->hp);
         if (e == HPE_PAUSED && c->state == C_APP) {
@@ -959,12 +1037,13 @@ static void parse_input(hs_conn *c)
         }
     }
     c->in_parse = 0;
-    if (c->state == C_CLOSING && evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
-        conn_close(c, 0);       /* a last request answered at once (end_request) */
+    if (c->dead) {              /* a response closed it (conn_close) */
+        conn_free(c);
         return;
     }
     if (c->state != C_CLOSING && c->state != C_LINGER)
         arm_timer(c);
+    read_more(c);
 }
 
 static void arm_timer(hs_conn *c)
@@ -1009,20 +1088,94 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-static void on_read(struct bufferevent *bev, void *arg)
+static void on_read(hs_conn *c)
 {
-    hs_conn *c = arg;
     if (c->state == C_LINGER) {
-        struct evbuffer *in = bufferevent_get_input(bev);
+        struct evbuffer *in = bufferevent_get_input(c->bev);
         c->lingered += evbuffer_get_length(in);
         evbuffer_drain(in, evbuffer_get_length(in));
         if (c->lingered > LINGER_BYTES)
             conn_close(c, 0);
+        else
+            read_more(c);
         return;
     }
     if (c->state == C_APP || c->state == C_CLOSING)
         return;                     /* pipelined: read after the response */
     parse_input(c);
+}
+
+/* Reading: the connection's own event rather than the bufferevent's,
+   whose reads ask the kernel how much is waiting (ioctl FIONREAD) before
+   each readv and take at most 4 KiB.  Here one readv takes what fits
+   under the input cap (the head cap and 4 KiB: a request head that does
+   not fit is refused anyway, and pipelined requests wait in the buffer,
+   http.h); past the cap reading pauses until parsing drains the buffer
+   (read_more).  EOF and errors end the connection as the bufferevent's
+   would (on_event). */
+static size_t input_cap(const hs_conn *c)
+{
+    return c->srv->lim.max_head + 4096;
+}
+
+static void read_stop(hs_conn *c)
+{
+    if (c->reading) {
+        event_del(c->rd);
+        c->reading = 0;
+    }
+}
+
+/* Read again once the input is under its cap (not while closing). */
+static void read_more(hs_conn *c)
+{
+    if (!c->reading && c->state != C_CLOSING &&
+        evbuffer_get_length(bufferevent_get_input(c->bev)) < input_cap(c)) {
+        event_add(c->rd, NULL);
+        c->reading = 1;
+    }
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    hs_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    size_t have = evbuffer_get_length(in), cap = input_cap(c);
+    if (have >= cap) {
+        read_stop(c);
+        return;
+    }
+    size_t want = cap - have;
+    struct evbuffer_iovec v[2];
+    int nv = evbuffer_reserve_space(in, (ev_ssize_t)want, v, 2);
+    if (nv < 1) {
+        on_event(c->bev, BEV_EVENT_READING | BEV_EVENT_ERROR, c);   /* out of memory */
+        return;
+    }
+    struct iovec iov[2];
+    int ni = 0;
+    for (size_t left = want; ni < nv && left; ni++) {
+        iov[ni].iov_base = v[ni].iov_base;
+        iov[ni].iov_len = v[ni].iov_len < left ? v[ni].iov_len : left;
+        left -= iov[ni].iov_len;
+    }
+    ssize_t n = readv(fd, iov, ni);
+    if (n <= 0) {
+        evbuffer_commit_space(in, v, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        on_event(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+        return;
+    }
+    int nc = 0;
+    for (size_t got = (size_t)n; nc < ni && got; nc++) {
+        v[nc].iov_len = iov[nc].iov_len < got ? iov[nc].iov_len : got;
+        got -= v[nc].iov_len;
+    }
+    evbuffer_commit_space(in, v, nc);
+    if (have + (size_t)n >= cap)
+        read_stop(c);
+    on_read(c);
 }
 
 static void on_write(struct bufferevent *bev, void *arg)
@@ -1052,14 +1205,34 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     conn_close(c, 1);
 }
 
+/* The connection is over: its request, if the application has it, is
+   aborted ('abort_app') or was answered.  When this happens inside
+   parse_input (a response that closes the connection, written at once
+   from the application's call), the memory stays until parse_input
+   returns, which then frees it (conn_free). */
 static void conn_close(hs_conn *c, int abort_app)
 {
     hs_server *s = c->srv;
+    if (c->dead)
+        return;
     if (c->state == C_APP) {
         s->nbusy--;
         if (abort_app && c->abort)
             c->abort(c->abort_ud);
     }
+    c->state = C_CLOSING;
+    c->abort = NULL;
+    if (c->in_parse) {
+        c->dead = 1;
+        read_stop(c);
+        return;
+    }
+    conn_free(c);
+}
+
+static void conn_free(hs_conn *c)
+{
+    hs_server *s = c->srv;
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -1068,6 +1241,7 @@ static void conn_close(hs_conn *c, int abort_app)
         c->next->prev = c->prev;
     s->nconns--;
     atomic_fetch_sub(&s->shared->conns, 1);
+    event_free(c->rd);          /* before the bufferevent closes the socket */
     bufferevent_free(c->bev);
     event_free(c->timer);
     event_free(c->flush);
@@ -1097,7 +1271,10 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
     struct event *t = bev ? evtimer_new(s->base, on_timer, c) : NULL;
     struct event *fl = t ? event_new(s->base, -1, 0, on_flush, c) : NULL;
-    if (!fl) {
+    struct event *rd = fl ? event_new(s->base, fd, EV_READ | EV_PERSIST, on_readable, c) : NULL;
+    if (!rd) {
+        if (fl)
+            event_free(fl);
         if (t)
             event_free(t);
         if (bev)
@@ -1112,6 +1289,7 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     c->bev = bev;
     c->timer = t;
     c->flush = fl;
+    c->rd = rd;
     c->spare = n > s->lim.max_conns;
     c->first = 1;
     c->state = C_IDLE;
@@ -1123,12 +1301,15 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
         s->conns->prev = c;
     s->conns = c;
     s->nconns++;
-    bufferevent_setcb(bev, on_read, on_write, on_event, c);
-    bufferevent_setwatermark(bev, EV_READ, 0, s->lim.max_head + 4096);
+    bufferevent_setcb(bev, NULL, on_write, on_event, c);
+    /* a socket bufferevent keeps its input's end frozen so that only its
+       own reads fill it; here on_readable does, and the bufferevent never
+       reads (its EV_READ stays disabled) */
+    evbuffer_unfreeze(bufferevent_get_input(bev), 0);
     struct timeval wt = { (time_t)(s->lim.write_idle_us / 1000000), (suseconds_t)(s->lim.write_idle_us % 1000000) };
     bufferevent_set_timeouts(bev, NULL, &wt);
     bufferevent_disable(bev, EV_WRITE);   /* enabled by default; only while output waits (flush_out) */
-    bufferevent_enable(bev, EV_READ);
+    read_more(c);
     arm_timer(c);
 }
 

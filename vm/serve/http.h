@@ -8,8 +8,10 @@
    connection alive), no header count cap, answers an oversize header
    block with 413 instead of 431, has no connection cap (2.2 has one), no
    per-connection output cap, and takes the first of two Content-Length
-   headers.  So connections are bufferevents, and the bytes go to
-   http-parser, which does the framing right (request line, header
+   headers.  So connections are bufferevents (their output; input is
+   read by the server itself, without the bufferevent's FIONREAD before
+   every read), and the bytes go to http-parser, which does the framing
+   right (request line, header
    tokens, chunked decoding, Content-Length, RFC 9112 section 6 smuggling
    rules in 2.9.4); this file adds the limits and the checks the library
    leaves to its user, each with its status:
@@ -155,8 +157,16 @@ void hs_stream_start(hs_req *r, int status, const char *content_type, const char
 int hs_stream_write(hs_req *r, const char *data, size_t len);
 /* The last chunk, then 'ntrailers' trailer fields ("Name: value", no
    CRLF, the same guarantee as headers; 0 for none): what is known only
-   once the body is sent.  The request ends. */
+   once the body is sent.  They are sent only to a client that accepts
+   trailers (hs_accepts_trailers), and dropped otherwise.  The request
+   ends. */
 void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers);
+/* Whether the client said it reads trailer fields: a TE header whose list
+   names "trailers" (RFC 9110 section 10.1.4; case-insensitive, members
+   may carry parameters).  A client that did not ask may not read them
+   (section 6.5), so a stream announces its trailers (a "Trailer" header)
+   only when this holds. */
+int hs_accepts_trailers(const hs_req *r);
 
 /* An OpenAI-style error body for 'status': {"error": {"message", "type",
    "param", "code"}}, written with the one JSON writer.  Returns a

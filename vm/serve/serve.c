@@ -280,7 +280,8 @@ static int worker_init(sv_app *a, sv_worker *w, int id, int port, char *err, siz
     w->id = id;
     w->base = event_base_new();
     w->met = mt_new();
-    if (!w->base || !w->met) {
+    w->reqpool = req_pool_new();
+    if (!w->base || !w->met || !w->reqpool) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -300,6 +301,7 @@ static void worker_free(sv_worker *w)
     hs_free(w->http);           /* requests still in flight are aborted: their calls cancelled */
     ce_free(w->ce);
     wp_unref(w->wp);
+    req_pool_free(w->reqpool);  /* after every request was freed (hs_free aborted the last) */
     if (w->drain_ev)
         event_free(w->drain_ev);
     if (w->drain_check)

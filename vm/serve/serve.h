@@ -26,6 +26,7 @@
 #include "ledger.h"
 #include "metrics.h"
 #include "policy.h"
+#include "request.h"
 
 typedef struct {
     const char *policy, *host, *keys, *trace, *state, *trust;
@@ -70,6 +71,7 @@ typedef struct sv_worker {
     uint64_t seq;
     struct ce_loop *ce;         /* the provider calls' HTTP engine on this loop */
     struct wp_state *wp;        /* run-time state for the current policy (vm/serve/wpol.h) */
+    struct rv_reqpool *reqpool; /* the memory of the chat requests in flight (vm/request.h) */
 } sv_worker;
 
 /* The keys in force, with a reference (NULL when there are no keys);
