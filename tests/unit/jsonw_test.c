@@ -220,6 +220,7 @@ static void reused(void)
    to a stream, after a first member and after another key's value. */
 static void literal_keys(void)
 {
+#define KEY(name) (lit ? JW_KEY(&w, name) : jw_key(&w, name))
     for (int indent = 0; indent <= 2; indent += 2)
         for (int mem = 0; mem <= 1; mem++) {
             char *doc[2] = { NULL, NULL };
@@ -232,21 +233,12 @@ static void literal_keys(void)
                 else
                     jw_init(&w, f, indent);
                 jw_object(&w);
-                if (lit)
-                    JW_KEY(&w, "id");
-                else
-                    jw_key(&w, "id");
+                KEY("id");
                 jw_int(&w, 1);
-                if (lit)
-                    JW_KEY(&w, "choices");
-                else
-                    jw_key(&w, "choices");
+                KEY("choices");
                 jw_array(&w);
                 jw_object(&w);
-                if (lit)
-                    JW_KEY(&w, "finish_reason");
-                else
-                    jw_key(&w, "finish_reason");
+                KEY("finish_reason");
                 jw_null(&w);
                 jw_end(&w);
                 jw_end(&w);
@@ -265,6 +257,7 @@ static void literal_keys(void)
             free(doc[0]);
             free(doc[1]);
         }
+#undef KEY
 }
 
 int main(void)
