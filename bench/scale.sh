@@ -81,7 +81,12 @@ out = ["## scale: 20,000 per-tenant rules against 20", "",
 text = "\n".join(out)
 print(text)
 if results != "/dev/null":
-    with open(results, "a") as f:
-        f.write("\n" + text)
+    import os, re
+    section = "<!-- bench:scale begin -->\n" + text.rstrip("\n") + "\n<!-- bench:scale end -->\n"
+    doc = open(results).read() if os.path.exists(results) else "# Benchmark results\n"
+    pat = re.compile(r"<!-- bench:scale begin -->.*?<!-- bench:scale end -->\n?", re.S)
+    doc = pat.sub(lambda m: section, doc) if pat.search(doc) else doc.rstrip("\n") + "\n\n" + section
+    with open(results, "w") as f:
+        f.write(doc)
 sys.exit(0 if ok else 1)
 PY
