@@ -38,11 +38,17 @@ rv_program *cli_load(const char *path, const pl_opts *o, int *rc);
 /* A decimal count from 0 to 'max' (an option's value).  Returns 0, or -1. */
 int cli_parse_count(const char *s, int64_t max, int64_t *out);
 
-/* An output file of a command (an --html page): cli_create() opens 'path'
-   for writing (NULL, reported on stderr, when it cannot); cli_finish()
-   closes it and says whether every write reached it (0, or -1 reported). */
-FILE *cli_create(const char *path);
-int cli_finish(FILE *f, const char *path);
+/* An output file of a command (an --html page), made in memory and
+   written whole once complete, as routec writes its files
+   (compiler/filew.h: a reader never sees half a page).  cli_create()
+   starts it and returns the stream to write to (NULL, reported on
+   stderr, when out of memory); cli_finish() writes it to 'path' and
+   frees it (0, or -1 reported); cli_discard() frees it unwritten.  'o'
+   and 'path' are the caller's; 'path' must live until cli_finish(). */
+typedef struct { FILE *f; char *buf; size_t len; const char *path; } cli_out;
+FILE *cli_create(cli_out *o, const char *path);
+int cli_finish(cli_out *o);
+void cli_discard(cli_out *o);
 
 /* The start every command that reads a file of records shares: "-h" or
    "--help" first prints 'usage' on standard output; otherwise 'parse'

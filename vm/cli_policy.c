@@ -3,6 +3,7 @@
    share: the start (--help, the command line), option values (NAME=VALUE,
    counts), the note on skipped lines, --html pages. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "compiler.h"
 #include "exitcode.h"
+#include "filew.h"
 #include "polload.h"
 
 int cli_parse_set(char *arg, cli_set *s)
@@ -54,22 +56,35 @@ void cli_note_skipped(const char *path, uint32_t bad, uint32_t records)
                 records);
 }
 
-FILE *cli_create(const char *path)
+FILE *cli_create(cli_out *o, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "routevm: %s: %s\n", path, strerror(errno));
-    return f;
+    *o = (cli_out){ .path = path };
+    o->f = open_memstream(&o->buf, &o->len);
+    if (!o->f)
+        fprintf(stderr, "routevm: %s: out of memory\n", path);
+    return o->f;
 }
 
-int cli_finish(FILE *f, const char *path)
+int cli_finish(cli_out *o)
 {
-    int bad = ferror(f);
-    if (fclose(f) || bad) {
-        fprintf(stderr, "routevm: %s: write error\n", path);
+    char err[PATH_MAX + 128];
+    int bad = ferror(o->f);
+    if (fclose(o->f) || bad || !o->buf) {
+        fprintf(stderr, "routevm: %s: out of memory\n", o->path);
+        free(o->buf);
         return -1;
     }
-    return 0;
+    int r = fw_write(o->path, o->buf, o->len, 0, err, sizeof err);
+    if (r)
+        fprintf(stderr, "routevm: %s\n", err);
+    free(o->buf);
+    return r;
+}
+
+void cli_discard(cli_out *o)
+{
+    fclose(o->f);
+    free(o->buf);
 }
 
 rv_program *cli_load(const char *path, const pl_opts *o, int *rc)

@@ -85,11 +85,12 @@ static int add_record(void *ud, const char *line, size_t len, uint32_t lineno, c
 
 static int write_html(const char *path, const rpo_source *src, const rpt_summary *sm)
 {
-    FILE *h = cli_create(path);
+    cli_out out;
+    FILE *h = cli_create(&out, path);
     if (!h)
         return -1;
     rpo_html(h, src, sm);
-    return cli_finish(h, path);
+    return cli_finish(&out);
 }
 
 int cli_report(int argc, char **argv)

@@ -487,7 +487,8 @@ static void print_text(FILE *out, const opts *o, figures *f, const char *beaten)
 
 static int write_html(const char *path, const opts *o, figures *f)
 {
-    FILE *h = cli_create(path);
+    cli_out out;
+    FILE *h = cli_create(&out, path);
     if (!h)
         return -1;
     const rv_program *p = f->p;
@@ -526,7 +527,7 @@ static int write_html(const char *path, const opts *o, figures *f)
         free(buf);
         free(labels);
         free(vals);
-        fclose(h);
+        cli_discard(&out);
         return -1;
     }
     double *bx = buf, *by = bx + nb + 1, *sx = by + nb + 1, *sy = sx + ns + 1, *px_ = sy + ns + 1, *py_ = px_ + 3,
@@ -605,7 +606,7 @@ static int write_html(const char *path, const opts *o, figures *f)
     free(labels);
     free(vals);
     svg_page_end(h);
-    return cli_finish(h, path);
+    return cli_finish(&out);
 }
 
 /* ---------------------------------------------------------------- command */
