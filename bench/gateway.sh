@@ -18,7 +18,7 @@
 #        PORT_BASE (18280: PORT_BASE..PORT_BASE+7 on 127.0.0.1)
 #
 # Measured, each load run interleaved (direct, nginx, haproxy, routevm,
-# portkey, then the streamed pair) with wrk -t2 -c64 and bench/gateway/post.lua:
+# the streamed pair, then portkey) with wrk -t2 -c64 and bench/gateway/post.lua:
 #   throughput, p50/p99, CPU us per request of the server process (utime
 #   + stime from /proc/PID/stat over the run / requests), RSS during the
 #   run and its peak; sequential latency (bench/gateway/seqlat.c, one
@@ -157,7 +157,17 @@ pid_of() {
 body_of() { case $1 in *-sse) echo "$WORK/body-sse.json" ;; portkey) echo "$G/body.json" ;; *) echo "$WORK/body.json" ;; esac; }
 # wrk's extra headers (post.lua: "k: v|k: v")
 hdrs_of() { case $1 in portkey) echo "$PK_H1|$PK_H2" ;; *) echo "" ;; esac; }
-TARGETS="direct nginx haproxy $PK routevm direct-sse routevm-sse"
+TARGETS="direct nginx haproxy routevm direct-sse routevm-sse $PK"
+# Node.js goes on working after a run ends (its backlog, collection): the
+# next path's run waits until Portkey's CPU time stops growing (at most 10 s)
+settle() {
+    [ "$1" = portkey ] || return 0
+    i=0 a=$(tree_ticks "$PK_PID")
+    while [ $i -lt 20 ]; do
+        sleep 0.5; b=$(tree_ticks "$PK_PID"); [ $((b - a)) -le 1 ] && return 0
+        a=$b; i=$((i + 1))
+    done
+}
 
 # every path answers the upstream's text
 for t in $TARGETS; do
@@ -174,6 +184,7 @@ printf 'run\ttarget\trequests\trps\tp50_ms\tp99_ms\terrors\trss_kb\tcpu_ticks\n'
 say "warm-up"
 for t in $TARGETS; do
     BODY_FILE=$(body_of $t) EXTRA_HEADERS=$(hdrs_of $t) timeout 10 wrk -t2 -c64 -d2s -s "$G/post.lua" "http://127.0.0.1:$(port_of $t)/v1/chat/completions" > /dev/null
+    settle $t
 done
 metrics $RV_PORT "$WORK/metrics-0.txt"
 metrics $RVS_PORT "$WORK/metrics-sse-0.txt"
@@ -192,6 +203,7 @@ while [ $r -le "$RUNS" ]; do
         n=$(awk '/requests in/ {print $1}' "$WORK/raw/wrk-$t-$r.txt")
         set -- $(awk -f "$G/parse_wrk.awk" "$WORK/raw/wrk-$t-$r.txt")
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' $r $t "${n:-0}" "$1" "$2" "$3" "$4" $rss $((c1 - c0)) | tee -a "$OUT"
+        settle $t
     done
     r=$((r + 1))
 done
@@ -208,6 +220,7 @@ while [ $r -le 3 ]; do
         case $t in portkey) set -- "$PK_H1" "$PK_H2" ;; *) set -- ;; esac
         res=$(timeout 120 "$WORK/seqlat" "$(port_of $t)" "$(body_of $t)" "$SEQ_N" 500 "$@") || res="failed"
         printf '%s\t%s\t%s\n' $r $t "$res" | tee -a "$SEQ"
+        settle $t
     done
     r=$((r + 1))
 done
