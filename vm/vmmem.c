@@ -5,9 +5,10 @@
    A chain of bump-allocated blocks, each twice the last.  vm_start keeps
    the largest block of up to VM_MEM_KEEP bytes and frees the rest, so a
    VM starts small (VM_MEM_FIRST) and settles at the size its requests
-   need: after the first such request a decision allocates nothing.  A decision may use at
-   most VM_MEM_CAP bytes: past it vm_alloc returns NULL and the caller
-   fails closed (a guardrail that cannot redact denies). */
+   need: after the first such request a decision allocates nothing.  A
+   decision may use at most VM_MEM_CAP bytes: past it vm_alloc returns
+   NULL and the caller fails closed (a guardrail that cannot redact
+   denies). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,10 +70,9 @@ void vm_mem_reset(rv_vm *vm)
     /* keep the newest block of at most VM_MEM_KEEP bytes (the largest:
        each block is at least twice the one before), or the oldest when
        every block is larger; free the rest */
-    vm_block *keep = NULL, *b = vm->mem;
-    for (; b && !keep; b = b->next)
-        if (b->cap <= VM_MEM_KEEP || !b->next)
-            keep = b;
+    vm_block *keep = vm->mem, *b;
+    while (keep && keep->cap > VM_MEM_KEEP && keep->next)
+        keep = keep->next;
     while ((b = vm->mem)) {
         vm->mem = b->next;
         if (b != keep)
