@@ -26,13 +26,17 @@ int main(void)
         { "Case", 0 },
         { "(secret|kelvin|sks)", RV_RE_CASELESS },    /* Unicode folds: U+017F is s, U+212A is k */
         { "(ask|ss)", 0 },
+        { "(q|zz|k)", RV_RE_CASELESS },                 /* one-byte literals */
+        { "(a|b|c|d|e|f|g|h|i|j|k|l|m|n)", RV_RE_CASELESS },  /* more pairs than the scan's filter takes */
+        { "(ab-|-x|x-ray|s s)", RV_RE_CASELESS },       /* non-letters in the first two bytes */
     };
     static const char *const declined[] = { "^(hi|hello)[ ,.!]", "[0-9]{3}-[0-9]{2}", "a|", "(a)(b)", "x*", "a.b",
                                             "caf\xc3\xa9", "" };
     const char *alphabet[] = { "a", "b", "c", "x", "-", "r", "y", " ", "pass", "word", "PASS", "iban", "IbAn",
                                "credit", " card", "stack", " trace", "Case", "case", "refund", "\xc3\xa9", "\xff",
                                "\n", "segfault", "exception", "ab", "x-ray", "X-RAY",
-                               "\xc5\xbf", "\xe2\x84\xaa", "\xc5", "\xe2\x84", "secret", "ecret", "elvin", "s", "k", "S" };
+                               "\xc5\xbf", "\xe2\x84\xaa", "\xc5", "\xe2\x84", "secret", "ecret", "elvin", "s", "k", "S",
+                               "q", "zZ", "ZZ", "0123456789", "lorem ipsum dolor ", "....", "@`[{" };
     for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
         ls_set *ls = ls_compile(pats[k].pat, strlen(pats[k].pat), pats[k].flags);
         int ec;
@@ -47,15 +51,34 @@ int main(void)
         }
         int agree = 1, matches = 0;
         for (int t = 0; t < 20000 && agree; t++) {
-            char text[256];
-            size_t n = 0, words = next() % 12;
-            for (size_t w = 0; w < words; w++) {
+            /* Texts of words; every fourth one instead up to 300 bytes of a
+               filler no literal contains with at most one word put at a
+               random place, so that the scan (16 bytes at a time, then
+               a tail) meets matches at every offset and texts without. */
+            char text[512];
+            size_t n = 0;
+            if (t % 4 == 0) {
+                static const char filler[] = "0123456789 .,;:";
+                n = next() % 300;
+                for (size_t i = 0; i < n; i++)
+                    text[i] = filler[next() % (sizeof filler - 1)];
                 const char *a = alphabet[next() % (sizeof alphabet / sizeof *alphabet)];
-                size_t l = strlen(a);
-                if (n + l >= sizeof text)
-                    break;
-                memcpy(text + n, a, l);
-                n += l;
+                size_t l = strlen(a), at = next() % (n + 1);
+                if (next() % 4) {
+                    memmove(text + at + l, text + at, n - at);
+                    memcpy(text + at, a, l);
+                    n += l;
+                }
+            } else {
+                size_t words = next() % (t % 2 ? 12 : 60);
+                for (size_t w = 0; w < words; w++) {
+                    const char *a = alphabet[next() % (sizeof alphabet / sizeof *alphabet)];
+                    size_t l = strlen(a);
+                    if (n + l >= sizeof text)
+                        break;
+                    memcpy(text + n, a, l);
+                    n += l;
+                }
             }
             int want = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) >= 0;
             int got = ls_search(ls, text, n);
