@@ -171,8 +171,12 @@ static int run_match(rv_vm *vm, uint32_t re, const char *s, size_t n, size_t off
 
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
 {
-    if (vm->img->lits[re])
-        return ls_search(vm->img->lits[re], s, n);     /* linear: needs no limit */
+    const ls_set *ls = vm->img->lits[re];
+    if (ls) {       /* a linear scan: needs no limit */
+        int hit = ls_search(ls, s, n);
+        if (!hit || ls_exact(ls))
+            return hit;
+    }
     if (vm->ov.re_error)
         return -1;      /* a stopped request stays stopped */
     int rc = run_match(vm, re, s, n, 0);
@@ -263,7 +267,7 @@ static int apply(rv_vm *vm, uint32_t guard, uint32_t action, rv_sv *text)
     }
     rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] }, out;
     if (vm->img->lits[ga->regex] && !ls_search(vm->img->lits[ga->regex], text->s, text->len))
-        return 0;   /* (literal sets only say whether; the regex finds where) */
+        return 0;   /* (literal sets and start filters only say whether; the regex finds where) */
     if (vm->ov.re_error)
         return refuse(vm, guard, action, stop_reason(&vm->ov));
     int n = redact(vm, ga->regex, *text, with, &out);

@@ -98,6 +98,8 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         img->re[i] = re;
         img->lits[i] = ls_compile(rv_str(p, p->regexes[i].pattern), p->str_len[p->regexes[i].pattern],
                                   p->regexes[i].flags);
+        if (!img->lits[i])
+            img->lits[i] = ls_start_filter(re);     /* NULL (no filter) when out of memory too */
     }
     img->kval = mem_malloc((p->nconst + 1) * sizeof *img->kval);
     if (!img->kval) {

@@ -1,4 +1,6 @@
 /* Literal-set matching; see litset.h. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -11,6 +13,7 @@
 
 #define LS_MAX 64
 #define LS_PAIRS 12     /* more distinct pairs: the filter would cost more than it saves */
+#define LS_RANGES 8     /* byte ranges of a start filter, at most */
 
 /* A byte pair some literal may start with: the bytes at positions i and
    i + 1 of a match.  'fold_a'/'fold_b' are 0x20 when the literal's byte is
@@ -34,6 +37,12 @@ struct ls_set {
        OR fa[k] equal a[k], and those at i + 1 OR fb[k] equal b[k] (a
        one-byte literal: fb = b = 0xFF, always equal) */
     unsigned char a[LS_PAIRS][16], fa[LS_PAIRS][16], b[LS_PAIRS][16], fb[LS_PAIRS][16];
+    /* A start filter (no literals): the bytes a match may start with, as
+       ranges lo .. lo + span (vectors of the same byte) and as a bitmap. */
+    int filter;
+    uint32_t nrange;
+    unsigned char lo[LS_RANGES][16], span[LS_RANGES][16];
+    uint8_t map[32];
 };
 
 static unsigned char fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
@@ -185,6 +194,66 @@ static int caseless_at(const unsigned char *l, uint32_t ln, const unsigned char 
     return 1;
 }
 
+ls_set *ls_start_filter(const void *code)
+{
+    uint32_t type = 1, empty = 1;
+    const uint8_t *map = NULL;
+    if (pcre2_pattern_info(code, PCRE2_INFO_FIRSTCODETYPE, &type) || type != 0 ||
+        pcre2_pattern_info(code, PCRE2_INFO_MATCHEMPTY, &empty) || empty ||
+        pcre2_pattern_info(code, PCRE2_INFO_FIRSTBITMAP, &map) || !map)
+        return NULL;
+    ls_set *ls = mem_calloc(1, sizeof *ls);
+    if (!ls)
+        return NULL;
+    ls->filter = 1;
+    memcpy(ls->map, map, sizeof ls->map);
+    for (unsigned c = 0; c < 256;) {
+        if (!(map[c >> 3] >> (c & 7) & 1)) {
+            c++;
+            continue;
+        }
+        unsigned lo = c;
+        while (c < 256 && map[c >> 3] >> (c & 7) & 1)
+            c++;
+        if (ls->nrange == LS_RANGES) {
+            ls_free(ls);
+            return NULL;
+        }
+        memset(ls->lo[ls->nrange], (int)lo, 16);
+        memset(ls->span[ls->nrange], (int)(c - 1 - lo), 16);
+        ls->nrange++;
+    }
+    return ls;
+}
+
+int ls_exact(const ls_set *ls)
+{
+    return !ls->filter;
+}
+
+/* Is there a byte in s[0..n) a match may start with? */
+static int may_start(const ls_set *ls, const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+#ifdef __SSE2__
+#define LD(p) _mm_loadu_si128((const __m128i *)(const void *)(p))
+    for (; n - i >= 16; i += 16) {
+        __m128i v = LD(s + i), acc = _mm_setzero_si128();
+        for (uint32_t k = 0; k < ls->nrange; k++) {
+            __m128i x = _mm_sub_epi8(v, LD(ls->lo[k]));     /* in range: x <= span, unsigned */
+            acc = _mm_or_si128(acc, _mm_cmpeq_epi8(_mm_min_epu8(x, LD(ls->span[k])), x));
+        }
+        if (_mm_movemask_epi8(acc))
+            return 1;
+    }
+#undef LD
+#endif
+    for (; i < n; i++)
+        if (ls->map[s[i] >> 3] >> (s[i] & 7) & 1)
+            return 1;
+    return 0;
+}
+
 /* Does some literal occur at s[i..n)? */
 static int match_at(const ls_set *ls, const unsigned char *s, size_t n, size_t i)
 {
@@ -228,6 +297,8 @@ static inline unsigned pair_mask(const ls_set *ls, const unsigned char *s, size_
 int ls_search(const ls_set *ls, const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
+    if (ls->filter)
+        return may_start(ls, s, n);
     size_t i = 0;
 #ifdef __SSE2__
     if (ls->npair)

@@ -67,7 +67,7 @@
 typedef struct rv_image {
     const rv_program *p;
     void **re;                  /* pcre2_code * per program regex */
-    struct ls_set **lits;       /* per regex: a literal-set matcher, or NULL (vm/litset.h) */
+    struct ls_set **lits;       /* per regex: a literal-set matcher or a start filter, or NULL (vm/litset.h) */
     uint32_t max_match;         /* largest ovector any regex needs */
     uint32_t *meta_slot;        /* per string: its slot when it names a metadata key (LDMETA), else RV_NONE */
     struct rv_value_s *kval;    /* every constant as a ready stack value */

@@ -15,6 +15,93 @@ static int failures;
 static uint32_t rng = 12345;
 static uint32_t next(void) { rng = rng * 1103515245u + 12345u; return rng >> 8; }
 
+/* A start filter may say 'maybe' where PCRE2 finds nothing, never 'no'
+   where it finds a match; and it must decide many texts on its own. */
+static void start_filters(void)
+{
+    static const struct { const char *pat; uint32_t flags; int filtered; } pats[] = {
+        { "(?<!\\d)(?!000|666|9\\d\\d)\\d{3}-(?!00)\\d{2}-(?!0000)\\d{4}(?!\\d)", 0, 1 },   /* std.pii.ssn */
+        { "(?<!\\d)(?:(?:4\\d{3}|5[1-5]\\d{2}|2[2-7]\\d{2}|6(?:011|5\\d{2})|35\\d{2})(?:[ -]?\\d{4}){3}|3[47]\\d{2}[ -]?\\d{6}[ -]?\\d{5})(?!\\d)", 0, 1 },
+        { "[0-9]{3}-[0-9]{2}-[0-9]{4}", 0, 1 },
+        { "[a-z]+@[a-z]+\\.com", RV_RE_CASELESS, 1 },     /* caseless: both cases, and U+212A, U+017F */
+        { "(?:\\+|00)[1-9]\\d{1,2}[ .-]?\\d{3}", 0, 1 },
+        { "(?:\xc3\xa9t\xc3\xa9|\xe2\x82\xac) ?\\d", 0, 1 },   /* "\u00e9t\u00e9" or the euro sign: bytes past ASCII */
+        { "\\p{Nd}{2}", 0, 0 },                         /* no start bitmap */
+        { "x*", 0, 0 },                                  /* matches the empty string */
+        { "abc", 0, 0 },                                 /* a fixed first byte: PCRE2 finds it itself */
+        { "^(hi|hello)", RV_RE_MULTILINE, 0 },
+    };
+    const char *alphabet[] = { "0", "12", "123-45-6789", "4111 1111 1111 1111", "000-12-3456", " ", "a", "B",
+                               "@", ".com", "+44 ", "0044 207", "\xd9\xa3\xd9\xa4", "\xe2\x84\xaa", "\xc5\xbf",
+                               "\xff", "\n", "lorem ipsum ", "x", "-", "KeLvIn@example.COM", "9",
+                               "\xc3\xa9t\xc3\xa9", "\xe2\x82\xac" };
+    for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
+        int ec;
+        PCRE2_SIZE eo;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR)pats[k].pat, PCRE2_ZERO_TERMINATED,
+                                       ver_pcre2_options(pats[k].flags), &ec, &eo, NULL);
+        if (!re) {
+            printf("FAIL start filter %s: not compiled\n", pats[k].pat);
+            failures++;
+            continue;
+        }
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+        ls_set *ls = ls_start_filter(re);
+        if (!ls != !pats[k].filtered || (ls && ls_exact(ls))) {
+            printf("FAIL start filter %s: %s\n", pats[k].pat, ls ? "made" : "not made");
+            failures++;
+        } else if (!ls) {
+            printf("PASS start filter: none for %s\n", pats[k].pat);
+        } else {
+            pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+            const uint8_t *map = NULL;
+            pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &map);
+            int agree = 1, ruled_out = 0, matches = 0;
+            for (int t = 0; t < 20000 && agree; t++) {
+                char text[512];
+                size_t n = 0, words = next() % (t % 2 ? 6 : 60);
+                for (size_t w = 0; w < words; w++) {
+                    /* half the texts without the first half of the alphabet (digits, '+', '@') */
+                    size_t na = sizeof alphabet / sizeof *alphabet;
+                    const char *a = alphabet[t % 4 < 2 ? 15 + next() % (na - 15) : next() % na];
+                    size_t l = strlen(a);
+                    if (n + l >= sizeof text)
+                        break;
+                    memcpy(text + n, a, l);
+                    n += l;
+                }
+                int want = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) >= 0;
+                int got = ls_search(ls, text, n), starts = 0;
+                for (size_t i = 0; i < n && !starts; i++)    /* the filter's own answer, from PCRE2's bitmap */
+                    starts = map[(unsigned char)text[i] >> 3] >> (text[i] & 7) & 1;
+                matches += want;
+                ruled_out += !got;
+                if (got != starts) {
+                    printf("FAIL start filter %s: \"%.*s\": %d, a start byte %s\n", pats[k].pat, (int)n, text, got,
+                           starts ? "occurs" : "does not occur");
+                    agree = 0;
+                    failures++;
+                }
+                if (want && !got) {
+                    printf("FAIL start filter %s: \"%.*s\" ruled out, PCRE2 matches\n", pats[k].pat, (int)n, text);
+                    agree = 0;
+                    failures++;
+                }
+            }
+            if (agree && ruled_out < 2000) {
+                printf("FAIL start filter %s: ruled out only %d of 20000 texts\n", pats[k].pat, ruled_out);
+                failures++;
+            } else if (agree) {
+                printf("PASS start filter %s: never rules out a match (%d matching), rules out %d of 20000\n",
+                       pats[k].pat, matches, ruled_out);
+            }
+            pcre2_match_data_free(md);
+        }
+        ls_free(ls);
+        pcre2_code_free(re);
+    }
+}
+
 int main(void)
 {
     static const struct { const char *pat; uint32_t flags; } pats[] = {
@@ -105,5 +192,6 @@ int main(void)
             printf("PASS litset declines \"%s\"\n", declined[k]);
         }
     }
+    start_filters();
     return failures ? 1 : 0;
 }
