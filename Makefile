@@ -32,7 +32,7 @@ MAN5_FILES := $(wildcard docs/man/*.5)
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
               -Ivm -Ivm/providers -Ivm/serve -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
-LDLIBS  := -lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
+LDLIBS  := -lpcre2-8 -lcurl -lhttp_parser -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined
@@ -55,8 +55,9 @@ VM_OBJ   := $(VM_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 PROV_OBJ := $(PROV_SRC:%.c=$(BUILD)/%.o)
 SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/%.o)
-# the gateway's libraries: libevent (loop, bufferevents), http-parser, SQLite
-SERVE_LIBS := -levent_pthreads -levent -lhttp_parser -lsqlite3 -lpthread
+# the gateway's libraries: libevent (loop, bufferevents), SQLite (http-parser,
+# which the gateway's server and the engine's own HTTP/1.1 transport use, is in LDLIBS)
+SERVE_LIBS := -levent_pthreads -levent -lsqlite3 -lpthread
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -64,7 +65,8 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # the .rbc harness (which runs what it loads), linked to a main() that runs
 # them over files (tests/suites/corpus.sh)
 REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c tests/fuzz/fuzz_answers.c tests/fuzz/fuzz_rbc.c tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_serve.c \
-              tests/fuzz/fuzz_gateway.c tests/fuzz/fuzz_lsp.c tests/fuzz/fuzz_import.c tests/fuzz/fuzz_equations.c
+              tests/fuzz/fuzz_gateway.c tests/fuzz/fuzz_lsp.c tests/fuzz/fuzz_import.c tests/fuzz/fuzz_equations.c \
+              tests/fuzz/fuzz_h1.c
 REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
 # The mock model provider (test infrastructure for end-to-end tests and the
 # demo; tests/mock/README.md).  Its objects live outside $(BUILD)/tests,

@@ -15,7 +15,10 @@
 #   curl-multi-keep   the same, options set once and the URL parsed once:
 #                     libcurl's floor here
 #   routevm           routevm's own engine (vm/providers/httpc.c on
-#                     vm/serve/curlev.c, from BUILD's libraries)
+#                     vm/serve/curlev.c, from BUILD's libraries): for this
+#                     http:// URL its own HTTP/1.1 transport (h1.c)
+#   routevm-curl      the same engine held to libcurl
+#                     (ROUTEVM_HTTP_CLIENT=curl)
 #   evhttp            libevent's HTTP client
 #   bev, bev-now      a bufferevent writing the request, http_parser
 #                     reading the answer (bev-now: written at once)
@@ -48,7 +51,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 CG_N=${CG_N:-2000}; ST_N1=${ST_N1:-100}; ST_N2=${ST_N2:-1100}
 WALL_N=${WALL_N:-20000}; REPEAT=${REPEAT:-5}; WARM=${WARM:-10}
-CANDS=${CANDS:-curl-easy curl-multi-url curl-multi-curlu curl-multi-keep routevm evhttp bev bev-now curl-multi-url+tls curl-multi-keep+tls bev+tls}
+CANDS=${CANDS:-curl-easy curl-multi-url curl-multi-curlu curl-multi-keep routevm routevm-curl evhttp bev bev-now curl-multi-url+tls curl-multi-keep+tls bev+tls}
 PORT_BASE=${PORT_BASE:-27580}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 PORT=$PORT_BASE

@@ -71,7 +71,7 @@ typedef struct {
 struct event_base;
 int up_loop(struct event_base *base, const int *done, char *err, size_t errlen);
 
-extern const up_cand up_easy, up_multi_url, up_multi_curlu, up_multi_keep, up_routevm,
+extern const up_cand up_easy, up_multi_url, up_multi_curlu, up_multi_keep, up_routevm, up_routevm_curl,
     up_evhttp, up_bev, up_bev_now;
 
 #endif

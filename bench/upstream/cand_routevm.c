@@ -1,9 +1,12 @@
-/* Candidate "routevm": routevm's own HTTP engine as the gateway runs it
-   -- vm/providers/httpc.c (libcurl multi, per-transfer deadlines, a pool
-   of reset easy handles) on vm/serve/curlev.c (the worker's libevent
-   loop) -- with the deadlines a gateway call gets (first byte 60 s,
-   idle 30 s, total 60 s).  The difference to "curl-multi-url" is the
-   engine's own bookkeeping. */
+/* Candidates "routevm" and "routevm-curl": routevm's own HTTP engine as
+   the gateway runs it -- vm/providers/httpc.c with its per-transfer
+   deadlines on vm/serve/curlev.c (the worker's libevent loop) -- with
+   the deadlines a gateway call gets (first byte 60 s, idle 30 s, total
+   60 s).  "routevm" is the engine as it chooses for the upstream's
+   http://127.0.0.1 URL: its own HTTP/1.1 transport (vm/providers/h1.c);
+   "routevm-curl" is the engine held to libcurl's multi interface
+   (ROUTEVM_HTTP_CLIENT=curl), whose difference to "curl-multi-url" is
+   the engine's own bookkeeping. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,8 +59,14 @@ static void rvm_close(void *st)
     free(s);
 }
 
-static void *rvm_open(const up_conf *c, char *err, size_t errlen)
+/* The engine reads ROUTEVM_HTTP_CLIENT when it is made: 'curl' sets it
+   for this one. */
+static void *open_engine(const up_conf *c, int curl, char *err, size_t errlen)
 {
+    if (curl)
+        setenv("ROUTEVM_HTTP_CLIENT", "curl", 1);
+    else
+        unsetenv("ROUTEVM_HTTP_CLIENT");
     if (c->ca_file) {
         snprintf(err, errlen, "routevm's engine takes no CA file: TLS is not measured for it");
         return NULL;
@@ -93,4 +102,8 @@ static int rvm_request(void *st, up_resp *r, char *err, size_t errlen)
     return 0;
 }
 
+static void *rvm_open(const up_conf *c, char *err, size_t errlen) { return open_engine(c, 0, err, errlen); }
+static void *rvm_open_curl(const up_conf *c, char *err, size_t errlen) { return open_engine(c, 1, err, errlen); }
+
 const up_cand up_routevm = { "routevm", rvm_open, rvm_request, rvm_close };
+const up_cand up_routevm_curl = { "routevm-curl", rvm_open_curl, rvm_request, rvm_close };

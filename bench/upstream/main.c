@@ -24,7 +24,7 @@
 #include "cand.h"
 
 static const up_cand *const cands[] = {
-    &up_easy, &up_multi_url, &up_multi_curlu, &up_multi_keep, &up_routevm, &up_evhttp, &up_bev, &up_bev_now,
+    &up_easy, &up_multi_url, &up_multi_curlu, &up_multi_keep, &up_routevm, &up_routevm_curl, &up_evhttp, &up_bev, &up_bev_now,
 };
 
 static const char *const lines[] = {

@@ -23,7 +23,9 @@ WHAT = {
                       "(routevm's way, without its engine)",
     "curl-multi-curlu": "the same, URL parsed once (CURLOPT_CURLU)",
     "curl-multi-keep": "the same, options set once and the URL parsed once: only add/remove per request (libcurl's floor)",
-    "routevm": "routevm's engine: vm/providers/httpc.c on vm/serve/curlev.c, with deadlines",
+    "routevm": "routevm's engine: vm/providers/httpc.c on vm/serve/curlev.c, with deadlines, "
+               "its own HTTP/1.1 transport (vm/providers/h1.c)",
+    "routevm-curl": "routevm's engine held to libcurl (ROUTEVM_HTTP_CLIENT=curl)",
     "evhttp": "libevent's HTTP client: evhttp_connection_base_new, evhttp_make_request",
     "bev": "bufferevent + http_parser, written when the loop finds the socket writable",
     "bev-now": "bufferevent + http_parser, written at once (as routevm's server writes)",

@@ -58,6 +58,8 @@ replay request "$B/routevm" explain tests/compile/clean.route --agent main --req
 replay eventstream "$B/replay/fuzz_eventstream"
 replay sse "$B/replay/fuzz_sse"
 replay sigv4 "$B/replay/fuzz_sigv4"
+# answers from a fake upstream on 127.0.0.1 through the engine's own HTTP/1.1 transport
+replay h1 "$B/replay/fuzz_h1"
 # HTTP bytes through the gateway's server to a decision (the harness compiles
 # tests/serve/policy.route.in, found through ROUTEVM_ROOT)
 ROUTEVM_ROOT="$ROOT" replay serve "$B/replay/fuzz_serve"

@@ -1,5 +1,13 @@
 /* The HTTP client engine; see httpc.h.
 
+   A transfer goes to the own HTTP/1.1 transport (h1.c) when its URL
+   allows (h1_parse_url), no proxy is set and ROUTEVM_HTTP_CLIENT is not
+   "curl"; that transport reports when it connects and when bytes arrive,
+   and every deadline below is kept here for both transports alike (for
+   the own transport the connect timeout too, which libcurl keeps for
+   its own).  A socket event goes to the own transport when the socket
+   is one of its connections (h1_on_socket), else to libcurl.
+
    libcurl's multi interface in its event-driven form: libcurl tells us
    which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when it next needs
    a call (CURLMOPT_TIMERFUNCTION); we tell it which socket is ready
@@ -50,6 +58,7 @@
 
 #include <curl/curl.h>
 
+#include "h1.h"
 #include "httpc.h"
 
 /* Parsed URLs kept per engine: a policy's endpoints, a handful.  A URL
@@ -66,7 +75,11 @@ typedef struct {
 
 struct hc_xfer {
     hc_engine *e;
-    CURL *easy;
+    CURL *easy;                 /* NULL until a libcurl transfer needs one */
+    h1_req *nat;                /* the own transport's request while it runs */
+    int native;                 /* carried by the own transport (h1.c) */
+    int connected;              /* native: connected (the connect deadline is over) */
+    int64_t connect_at, connect_timeout;    /* native: when the connection began, its limit */
     url_entry *url;             /* the parsed URL it was given, or NULL */
     struct curl_slist *hdrs;
     hc_handler h;
@@ -101,6 +114,8 @@ struct hc_engine {
     url_entry urls[HC_URL_MAX]; /* parsed URLs */
     size_t nurls;
     int env_proxy;              /* the environment names a proxy: libcurl reads it */
+    int curl_only;              /* ROUTEVM_HTTP_CLIENT=curl: never the own transport */
+    h1_pool *h1;                /* the own transport's connections */
 };
 
 /* Ended transfers kept per engine.  An easy handle is a few kilobytes
@@ -164,6 +179,12 @@ static int tell_loop(hc_engine *e, int fd, int w)
     return 0;
 }
 
+/* The own transport's sockets: what it asks of the loop goes through. */
+static void nat_watch(void *ud, int fd, int what)
+{
+    tell_loop(ud, fd, what);
+}
+
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
     /* REMOVE: no transfer waits on the socket; if libcurl closes it, it
@@ -213,6 +234,8 @@ static int64_t xfer_deadline(const hc_xfer *x)
         p = x->last_byte_at + x->idle_timeout;
     if (p >= 0 && (d < 0 || p < d))
         d = p;
+    if (x->native && !x->connected && (d < 0 || x->connect_at + x->connect_timeout < d))
+        d = x->connect_at + x->connect_timeout;
     return d;
 }
 
@@ -234,6 +257,8 @@ static void recompute_low(hc_engine *e)
 /* When something may be due next, -1 for never. */
 static int64_t next_due(const hc_engine *e)
 {
+    if (h1_due(e->h1))
+        return hc_now_us();
     int64_t at = e->curl_at;
     if (e->low != INT64_MAX && (at < 0 || e->low < at))
         at = e->low;
@@ -341,6 +366,8 @@ static void unlink_xfer(hc_engine *e, hc_xfer *x)
 static void destroy_xfer(hc_xfer *x)
 {
     drop_url(x);
+    if (x->nat)
+        h1_cancel(x->e->h1, x->nat);
     curl_easy_cleanup(x->easy);
     curl_slist_free_all(x->hdrs);
     free(x);
@@ -351,7 +378,12 @@ static void destroy_xfer(hc_xfer *x)
    the same lines) or freed when enough are kept. */
 static void release_xfer(hc_engine *e, hc_xfer *x)
 {
-    curl_multi_remove_handle(e->multi, x->easy);
+    if (x->nat) {               /* closes its connection: never parked half read */
+        h1_cancel(e->h1, x->nat);
+        x->nat = NULL;
+    }
+    if (!x->native)
+        curl_multi_remove_handle(e->multi, x->easy);
     drop_url(x);
     if (e->nspare >= HC_SPARE_MAX) {
         destroy_xfer(x);
@@ -398,8 +430,32 @@ static const char *deadline_message(hc_status st)
     case HC_FIRST_BYTE_TIMEOUT: return "no response byte within the first-byte timeout";
     case HC_IDLE_TIMEOUT: return "the response stalled longer than the idle timeout";
     case HC_TIMEOUT: return "the call took longer than its timeout";
+    case HC_CONNECT_TIMEOUT: return "no connection within the connect timeout";
     default: return "stopped";
     }
+}
+
+/* Report transfer 'x' as ended with 'st' and free it.  'message' may
+   live in the transfer (its error buffer) or in its native request: both
+   stay until 'done' returns. */
+static void report(hc_engine *e, hc_xfer *x, hc_status st, int http_status, const char *message)
+{
+    hc_done d;
+    d.status = st;
+    d.http_status = http_status;
+    d.first_byte_us = x->first_byte_at >= 0 ? x->first_byte_at - x->start_us : -1;
+    d.total_us = hc_now_us() - x->start_us;
+    d.body_bytes = x->body_bytes;
+    d.message = message;
+    unlink_xfer(e, x);
+    if (!x->native)
+        curl_multi_remove_handle(e->multi, x->easy);
+    hc_handler h = x->h;
+    void *ud = x->ud;
+    /* report before releasing (a 'done' that starts a call must not get
+       this transfer yet) */
+    h.done(ud, &d);
+    release_xfer(e, x);
 }
 
 /* Report and free transfer 'x', which libcurl ended with 'rc' (or the
@@ -408,31 +464,34 @@ static void finish(hc_engine *e, hc_xfer *x, CURLcode rc)
 {
     curl_off_t connect_us = 0;
     curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-    hc_done d;
-    d.status = classify(x, rc, connect_us > 0);
+    hc_status st = classify(x, rc, connect_us > 0);
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-    d.http_status = x->status ? x->status : (int)code;
-    int64_t now = hc_now_us();
-    d.first_byte_us = x->first_byte_at >= 0 ? x->first_byte_at - x->start_us : -1;
-    d.total_us = now - x->start_us;
-    d.body_bytes = x->body_bytes;
-    if (d.status == HC_OK)
-        d.message = "";
+    const char *message;
+    if (st == HC_OK)
+        message = "";
     else if (x->why != HC_OK)
-        d.message = deadline_message(x->why);
-    else if (d.status == HC_ABORTED)
-        d.message = "stopped by the reader";
+        message = deadline_message(x->why);
+    else if (st == HC_ABORTED)
+        message = "stopped by the reader";
     else
-        d.message = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-    unlink_xfer(e, x);
-    curl_multi_remove_handle(e->multi, x->easy);
-    hc_handler h = x->h;
-    void *ud = x->ud;
-    /* the message may live in x->errbuf: report before releasing (a
-       'done' that starts a call must not get this transfer yet) */
-    h.done(ud, &d);
-    release_xfer(e, x);
+        message = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    report(e, x, st, x->status ? x->status : (int)code, message);
+}
+
+/* A transfer the engine stops at a deadline ('why'). */
+static void expire(hc_engine *e, hc_xfer *x)
+{
+    if (!x->native) {
+        finish(e, x, CURLE_OPERATION_TIMEDOUT);
+        return;
+    }
+    int http = x->nat ? h1_http_status(x->nat) : 0;
+    if (x->nat) {               /* its connection closed now: never parked half read */
+        h1_cancel(e->h1, x->nat);
+        x->nat = NULL;
+    }
+    report(e, x, x->why, http, deadline_message(x->why));
 }
 
 /* Collect the transfers libcurl has ended. */
@@ -552,8 +611,19 @@ static int proxy_in_environment(void)
     return 0;
 }
 
-/* A transfer to start: a kept one, or a new one.  NULL when out of
-   memory. */
+/* Give kept transfer 'x' a libcurl handle if it has none (it last
+   carried a native call).  0, or -1 when libcurl fails. */
+static int need_easy(hc_engine *e, hc_xfer *x)
+{
+    if (x->easy)
+        return 0;
+    if (!(x->easy = curl_easy_init()))
+        return -1;
+    return configure(e, x);
+}
+
+/* A transfer to start: a kept one, or a new one (with no libcurl handle
+   yet).  NULL when out of memory. */
 static hc_xfer *take_xfer(hc_engine *e)
 {
     hc_xfer *x = e->spare;
@@ -567,15 +637,7 @@ static hc_xfer *take_xfer(hc_engine *e)
         x->easy = easy;
         return x;
     }
-    if (!(x = calloc(1, sizeof *x)) || !(x->easy = curl_easy_init())) {
-        free(x);
-        return NULL;
-    }
-    if (configure(e, x)) {
-        destroy_xfer(x);
-        return NULL;
-    }
-    return x;
+    return calloc(1, sizeof *x);
 }
 
 /* Does list 'l' hold exactly the lines 'h[0..n)' and then "Expect:"? */
@@ -610,6 +672,79 @@ static int set_headers(hc_xfer *x, const hc_spec *s)
     return 0;
 }
 
+/* ---------------------------------------------------------------- the own transport */
+
+static hc_xfer *nat_xfer(void *ud)
+{
+    return ud;
+}
+
+static void nat_connecting(void *ud, int connected)
+{
+    hc_xfer *x = nat_xfer(ud);
+    x->connected = connected;
+    if (!connected) {           /* a new connection (or one made again): its own connect deadline */
+        x->connect_at = hc_now_us();
+        lower(x->e, xfer_deadline(x));
+    }
+}
+
+static void nat_bytes(void *ud)
+{
+    hc_xfer *x = nat_xfer(ud);
+    int64_t now = hc_now_us();
+    if (x->first_byte_at < 0) {
+        x->first_byte_at = now;
+        lower(x->e, xfer_deadline(x));      /* the idle deadline may come sooner */
+    }
+    x->last_byte_at = now;
+}
+
+static void nat_header(void *ud, int status, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    hc_xfer *x = nat_xfer(ud);
+    x->status = status;
+    if (x->h.header)
+        x->h.header(x->ud, status, name, nlen, value, vlen);
+}
+
+static int nat_data(void *ud, const char *p, size_t n)
+{
+    hc_xfer *x = nat_xfer(ud);
+    x->body_bytes += n;
+    return x->h.data ? x->h.data(x->ud, p, n) : 0;
+}
+
+static void nat_end(void *ud, hc_status st, int http_status, const char *message)
+{
+    hc_xfer *x = nat_xfer(ud);
+    x->nat = NULL;              /* the transport is done with it */
+    report(x->e, x, st, http_status, message);
+}
+
+static const h1_events nat_events = { nat_connecting, nat_bytes, nat_header, nat_data, nat_end };
+
+/* Start 'x' on the own transport.  0, or -1 with a message in 'err'. */
+static int start_native(hc_engine *e, hc_xfer *x, const hc_spec *s, const h1_url *u, char *err, size_t errlen)
+{
+    x->native = 1;
+    x->connected = 1;
+    x->connect_timeout = s->connect_timeout_us > 0 ? s->connect_timeout_us : 10000000;
+    x->start_us = hc_now_us();
+    /* linked first: the transport's events find it in the engine */
+    x->next = e->xfers;
+    e->xfers = x;
+    x->nat = h1_start(e->h1, u, s->method, s->headers, s->nheaders, s->body, s->body_len, &nat_events, x, err,
+                      errlen);
+    if (!x->nat) {
+        unlink_xfer(e, x);
+        return -1;
+    }
+    lower(e, xfer_deadline(x));
+    arm(e);
+    return 0;
+}
+
 hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud, char *err, size_t errlen)
 {
     hc_xfer *x = take_xfer(e);
@@ -624,6 +759,19 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
     x->first_byte_timeout = s->first_byte_timeout_us;
     x->idle_timeout = s->idle_timeout_us;
     x->total_timeout = s->total_timeout_us;
+    h1_url u;
+    if (!e->curl_only && !e->env_proxy && h1_parse_url(s->url, &u) == 0) {
+        if (start_native(e, x, s, &u, err, errlen) == 0)
+            return x;
+        x->native = 1;          /* not in the multi handle */
+        release_xfer(e, x);
+        return NULL;
+    }
+    if (need_easy(e, x)) {
+        snprintf(err, errlen, "out of memory");
+        destroy_xfer(x);
+        return NULL;
+    }
     if (set_headers(x, s)) {
         snprintf(err, errlen, "out of memory");
         destroy_xfer(x);
@@ -671,7 +819,7 @@ void hc_cancel(hc_engine *e, hc_xfer *x)
     if (!x)
         return;
     unlink_xfer(e, x);
-    release_xfer(e, x);
+    release_xfer(e, x);         /* a native call's connection is closed */
     arm(e);
 }
 
@@ -741,6 +889,7 @@ size_t hc_pending(const hc_engine *e)
 /* Stop every transfer whose deadline has passed, and fire due timers. */
 static void run_due(hc_engine *e)
 {
+    h1_run_due(e->h1);          /* connections refused when their calls started */
     int64_t now = hc_now_us();
     if (now >= e->low) {
         for (hc_xfer *x = e->xfers, *next; x; x = next) {
@@ -750,9 +899,11 @@ static void run_due(hc_engine *e)
                 continue;
             if (x->total_timeout && now >= x->start_us + x->total_timeout)
                 x->why = HC_TIMEOUT;
+            else if (x->native && !x->connected && now >= x->connect_at + x->connect_timeout)
+                x->why = HC_CONNECT_TIMEOUT;
             else
                 x->why = x->first_byte_at < 0 ? HC_FIRST_BYTE_TIMEOUT : HC_IDLE_TIMEOUT;
-            finish(e, x, CURLE_OPERATION_TIMEDOUT);
+            expire(e, x);
             next = e->xfers;    /* 'done' may have started or cancelled transfers */
             now = hc_now_us();
         }
@@ -789,6 +940,11 @@ void hc_on_timer(hc_engine *e)
 
 void hc_on_socket(hc_engine *e, int fd, int what)
 {
+    if (h1_on_socket(e->h1, fd, what)) {
+        run_due(e);
+        arm(e);
+        return;
+    }
     int ev = (what & HC_IN ? CURL_CSELECT_IN : 0) | (what & HC_OUT ? CURL_CSELECT_OUT : 0);
     curl_action(e, fd, ev);
     run_due(e);
@@ -817,6 +973,8 @@ int hc_run_once(hc_engine *e, int64_t max_wait_us)
     for (size_t i = 0; r > 0 && i < n; i++)
         if (pf[i].revents) {
             int w = (pf[i].revents & (POLLIN | POLLHUP | POLLERR) ? HC_IN : 0) | (pf[i].revents & POLLOUT ? HC_OUT : 0);
+            if (h1_on_socket(e->h1, pf[i].fd, w))
+                continue;
             int ev = (w & HC_IN ? CURL_CSELECT_IN : 0) | (w & HC_OUT ? CURL_CSELECT_OUT : 0);
             if (pf[i].revents & POLLERR)
                 ev |= CURL_CSELECT_ERR;
@@ -856,6 +1014,13 @@ hc_engine *hc_new(const hc_loop *loop)
     e->curl_at = -1;
     e->low = INT64_MAX;
     e->env_proxy = proxy_in_environment();
+    const char *client = getenv("ROUTEVM_HTTP_CLIENT");
+    e->curl_only = client && !strcmp(client, "curl");
+    if (!(e->h1 = h1_new(nat_watch, e))) {
+        curl_multi_cleanup(e->multi);
+        free(e);
+        return NULL;
+    }
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
     curl_multi_setopt(e->multi, CURLMOPT_SOCKETDATA, e);
     curl_multi_setopt(e->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
@@ -870,7 +1035,8 @@ void hc_free(hc_engine *e)
     while (e->xfers) {
         hc_xfer *x = e->xfers;
         e->xfers = x->next;
-        curl_multi_remove_handle(e->multi, x->easy);
+        if (!x->native)
+            curl_multi_remove_handle(e->multi, x->easy);
         destroy_xfer(x);
     }
     while (e->spare) {
@@ -885,6 +1051,7 @@ void hc_free(hc_engine *e)
             free(t);
     }
     curl_multi_cleanup(e->multi);     /* closes the connections: the loop hears of each */
+    h1_free(e->h1);                   /* the same for the own transport's */
     free_urls(e);
     if (e->user && e->drop_user)
         e->drop_user(e->user);

@@ -1,8 +1,12 @@
-/* The HTTP client engine of the provider runtime: libcurl's multi
-   interface driven by socket and timer events, so one thread carries any
-   number of provider calls, and the same engine runs under its own small
-   poll() loop ('routevm run') or inside another event loop (the gateway's
-   libevent loop) through hc_loop.
+/* The HTTP client engine of the provider runtime, driven by socket and
+   timer events, so one thread carries any number of provider calls, and
+   the same engine runs under its own small poll() loop ('routevm run') or
+   inside another event loop (the gateway's libevent loop) through
+   hc_loop.  Two transports sit behind it: its own HTTP/1.1 client
+   (h1.h) for http:// URLs whose host is an address or "localhost" when
+   no proxy is set, and libcurl's multi interface for everything else
+   (https, host names, proxies).  ROUTEVM_HTTP_CLIENT=curl in the
+   environment when an engine is made sends all its calls to libcurl.
 
    Beyond what libcurl enforces (connect timeout), the engine enforces per
    transfer: a time to first byte (no response byte within it), an idle gap
@@ -14,10 +18,12 @@
 
    Threads: an engine and its transfers belong to one thread.
 
-   Re-entrance: the 'header' and 'data' callbacks run inside libcurl and
-   must not start, cancel or free anything in the engine (return nonzero
-   from 'data' to stop a transfer instead).  'done' callbacks and timer
-   callbacks run outside libcurl and may start new transfers and timers.
+   Re-entrance: the 'header' and 'data' callbacks run inside a transport
+   and must not start, cancel or free anything in the engine (return
+   nonzero from 'data' to stop a transfer instead).  'done' callbacks and
+   timer callbacks run outside them and may start new transfers and
+   timers.  hc_start never calls 'done' before it returns (a connection
+   refused at once is reported at the loop's next turn).
 
    Ownership: an hc_spec is read during hc_start() only, except 'body',
    which is borrowed until the transfer's 'done' callback returns or it is
@@ -86,7 +92,10 @@ typedef struct {
      HC_IN, HC_OUT, or both   report that readiness until told otherwise;
      HC_IDLE                  no transfer waits on the socket, which stays
                               open (a kept-alive connection in libcurl's
-                              cache): the loop may keep its registration,
+                              cache; the own transport's parked
+                              connections stay HC_IN instead, and are
+                              closed when they turn readable): the loop
+                              may keep its registration,
                               so that the next transfer's HC_IN costs
                               nothing, but must not report the socket
                               again until asked (a peer closing an idle

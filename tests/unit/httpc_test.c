@@ -1,0 +1,430 @@
+/* The HTTP client engine (vm/providers/httpc.c) against a scripted
+   server on 127.0.0.1, each case run through the engine's own HTTP/1.1
+   transport (vm/providers/h1.c) and again through libcurl
+   (ROUTEVM_HTTP_CLIENT=curl), which must agree on every status.
+
+   A case is a row of the table below: what the server does, as a list
+   of steps on the connections it accepts (read a request, send bytes,
+   close, reset, wait for the client to close), and the client's
+   requests in turn, each with the status, HTTP status and body it must
+   end with.  The server runs on its own thread with blocking sockets
+   and a receive timeout, so a case that goes wrong fails instead of
+   hanging.  For the own transport the case also names how many
+   connections the server must have accepted: keep-alive reuse, the one
+   retry on a kept-alive connection the server closed, no retry on a
+   fresh one, a cancelled call's connection not reused.  Every request
+   the server reads is checked: one request line, Host, the caller's
+   lines, Content-Length and the body, byte for byte. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "httpc.h"
+
+static int failures;
+
+/* ---------------------------------------------------------------- the server */
+
+enum { S_END, S_ACCEPT, S_READ, S_SEND, S_CLOSE, S_RESET, S_WAIT_EOF, S_SLEEP };
+
+typedef struct {
+    int op;
+    const char *bytes;          /* S_SEND */
+    int ms;                     /* S_SLEEP */
+} step;
+
+typedef struct {
+    int lfd, port;
+    const step *steps;
+    int accepts;
+    int bad_request;            /* a request did not read as the client sent it */
+    char why[200];
+} server;
+
+/* One request from 'fd': the head up to the blank line, then
+   Content-Length bytes; checked against what the client sends.  -1 when
+   the connection ended first. */
+static int read_request(server *s, int fd)
+{
+    char buf[8192];
+    size_t len = 0;
+    char *end = NULL;
+    while (!end) {
+        if (len == sizeof buf - 1)
+            return -1;
+        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+        buf[len] = 0;
+        end = strstr(buf, "\r\n\r\n");
+    }
+    size_t head = (size_t)(end - buf) + 4;
+    const char *cl = strstr(buf, "\r\nContent-Length: ");
+    size_t body = cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
+    while (len < head + body) {
+        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (n <= 0)
+            return -1;
+        len += (size_t)n;
+    }
+    buf[len] = 0;
+    char host[64];
+    snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%d\r\n", s->port);
+    const char *why = NULL;
+    if (strncmp(buf, "POST /v1/chat?x=1 HTTP/1.1\r\n", 28))
+        why = "the request line";
+    else if (!strstr(buf, host))
+        why = "the Host line";
+    else if (!strstr(buf, "\r\nX-Test: a b\r\n") || !strstr(buf, "\r\nAuthorization: Bearer k\r\n"))
+        why = "the caller's header lines";
+    else if (body != 7 || strcmp(buf + head, "{\"a\":1}"))
+        why = "the body";
+    else if (len != head + body)
+        why = "bytes after the body";
+    if (why && !s->bad_request) {
+        s->bad_request = 1;
+        snprintf(s->why, sizeof s->why, "%s", why);
+    }
+    return 0;
+}
+
+static void *serve(void *arg)
+{
+    server *s = arg;
+    int fd = -1;
+    for (const step *st = s->steps; st->op != S_END; st++) {
+        switch (st->op) {
+        case S_ACCEPT: {
+            struct pollfd pf = { s->lfd, POLLIN, 0 };
+            if (poll(&pf, 1, 3000) != 1)
+                return NULL;
+            if (fd >= 0)
+                close(fd);
+            fd = accept(s->lfd, NULL, NULL);
+            if (fd < 0)
+                return NULL;
+            s->accepts++;
+            struct timeval tv = { 3, 0 };
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+            break;
+        }
+        case S_READ:
+            if (read_request(s, fd))
+                goto out;
+            break;
+        case S_SEND:
+            if (send(fd, st->bytes, strlen(st->bytes), MSG_NOSIGNAL) < 0)
+                goto out;
+            break;
+        case S_CLOSE:
+            close(fd);
+            fd = -1;
+            break;
+        case S_RESET: {
+            struct linger l = { 1, 0 };
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+            close(fd);
+            fd = -1;
+            break;
+        }
+        case S_WAIT_EOF: {
+            char b[256];
+            while (recv(fd, b, sizeof b, 0) > 0)
+                ;
+            break;
+        }
+        case S_SLEEP:
+            usleep((useconds_t)st->ms * 1000);
+            break;
+        }
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- the client */
+
+typedef struct {
+    hc_status status;
+    int http;
+    const char *body;           /* NULL: not checked */
+    int cancel_after;           /* >0: cancel once this many body bytes came */
+    int abort_after;            /* >0: 'data' returns 1 once this many came */
+    int idle_ms;                /* run the loop this long before the request */
+    int64_t first_byte_us, idle_us;
+} request;
+
+typedef struct {
+    const char *name;
+    step server[24];
+    request req[6];
+    int accepts;                /* connections the own transport makes; 0: not checked */
+    int curl_too;               /* libcurl must give the same statuses */
+    const char *message_has;    /* the first failure's message must contain it */
+} tcase;
+
+#define OK200(b) { HC_OK, 200, b, 0, 0, 0, 0, 0 }
+#define ACC { S_ACCEPT, NULL, 0 }
+#define RD { S_READ, NULL, 0 }
+#define SEND(b) { S_SEND, b, 0 }
+#define CLOSE { S_CLOSE, NULL, 0 }
+#define RESET { S_RESET, NULL, 0 }
+#define WAITEOF { S_WAIT_EOF, NULL, 0 }
+#define SLEEP(ms) { S_SLEEP, NULL, ms }
+#define K16 "xxxxxxxxxxxxxxxx"
+#define K256 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16
+#define K4 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256
+#define HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+static const tcase cases[] = {
+    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL },
+    { "chunked_body",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n"),
+        WAITEOF },
+      { OK200("hello world") }, 1, 1, NULL },
+    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL },
+    { "keepalive_reuse", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
+      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL },
+    { "connection_close_honoured",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), ACC, RD, SEND(HELLO), WAITEOF },
+      { OK200("ok"), OK200("hello") }, 2, 1, NULL },
+    { "idle_closed_then_request", { ACC, RD, SEND(HELLO), CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0 } }, 2, 1, NULL },
+    /* the server takes the second request on the kept-alive connection
+       and closes it unanswered: sent again once, on a new connection */
+    { "reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL },
+    /* the same on a fresh connection: no second try */
+    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+    /* retried once, and the new connection is reset too: no third try */
+    { "retry_once_only", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, RESET, SLEEP(300) },
+      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0 } }, 2, 1, NULL },
+    { "interim_1xx",
+      { ACC, RD, SEND("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+                      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RD, SEND(HELLO), WAITEOF },
+      { OK200("ok"), OK200("hello") }, 1, 1, NULL },
+    { "header_count_cap",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\n"
+#define H10 "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n" \
+            "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n"
+                      H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 "Content-Length: 0\r\n\r\n"), WAITEOF },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines" },
+    { "header_size_cap",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nA: secretvalue"), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4),
+        SEND(K4), SEND(K4), SEND(K4), SEND("\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB" },
+    /* a head and body in pieces across reads */
+    { "split_across_reads",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Le"), SLEEP(30), SEND("ngth: 5\r\nX-A: 1"), SLEEP(30),
+        SEND("2\r\n\r\nhel"), SLEEP(30), SEND("lo"), WAITEOF },
+      { OK200("hello") }, 1, 1, NULL },
+    /* libcurl reads these as HTTP/0.9 (refused) and a receive error (reset) */
+    { "malformed_status_line", { ACC, RD, SEND("garbage\r\n\r\n"), WAITEOF },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP" },
+    { "bad_chunk", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"), WAITEOF },
+      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0 } }, 1, 0, NULL },
+    { "switching_protocols", { ACC, RD, SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), WAITEOF },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, NULL },
+    { "closed_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), CLOSE },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+    { "reset_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), RESET },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+    { "first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE },
+      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0 } }, 1, 1, NULL },
+    { "idle_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(400), CLOSE },
+      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000 } }, 1, 1, NULL },
+    /* nobody listens on the port (its listener closed) */
+    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0 } }, 0, 1, NULL },
+    /* cancelled with its body half read: the connection is closed, and
+       the next request to the host makes a new one */
+    { "cancel_mid_body_then_request",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
+      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL },
+    { "abort_then_request",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
+      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL },
+    /* more bytes than the response: the connection is not trusted again */
+    { "extra_bytes_not_reused",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
+      { OK200("ok"), OK200("hello") }, 2, 0, NULL },
+};
+
+typedef struct {
+    hc_engine *e;
+    const request *rq;
+    char body[4096];
+    size_t len;
+    int ended, want_cancel;
+    hc_done d;
+    char msg[300];
+    int header_bad;             /* a 1xx header was reported */
+} call;
+
+static void on_header(void *ud, int status, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    call *c = ud;
+    if (status < 200 || (nlen == 4 && !memcmp(name, "Link", 4)))
+        c->header_bad = 1;
+}
+
+static int on_data(void *ud, const char *p, size_t n)
+{
+    call *c = ud;
+    if (c->len + n < sizeof c->body) {
+        memcpy(c->body + c->len, p, n);
+        c->len += n;
+    }
+    if (c->rq->cancel_after && c->len >= (size_t)c->rq->cancel_after)
+        c->want_cancel = 1;
+    return c->rq->abort_after && c->len >= (size_t)c->rq->abort_after;
+}
+
+static void on_done(void *ud, const hc_done *d)
+{
+    call *c = ud;
+    c->ended = 1;
+    c->d = *d;
+    snprintf(c->msg, sizeof c->msg, "%s", d->message);
+    c->d.message = c->msg;
+}
+
+/* Run the loop for 'ms' or until 'until' is set. */
+static void spin(hc_engine *e, int ms, const int *until)
+{
+    int64_t end = hc_now_us() + (int64_t)ms * 1000;
+    while (hc_now_us() < end && !(until && *until))
+        hc_run_once(e, 10000);
+}
+
+static int listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t al = sizeof a;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 16) ||
+        getsockname(fd, (struct sockaddr *)&a, &al))
+        return -1;
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* One request of case 't'; 0 when it ended as it must. */
+static int one_request(const tcase *t, const request *rq, hc_engine *e, int port, char *why, size_t whylen,
+                       int *first_failure_checked)
+{
+    char url[128];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat?x=1#frag", port);
+    static const char *const hdrs[] = { "X-Test: a b", "Authorization: Bearer k", "Accept:" };
+    hc_spec s = { .url = url, .headers = hdrs, .nheaders = 3, .body = "{\"a\":1}", .body_len = 7,
+                  .first_byte_timeout_us = rq->first_byte_us, .idle_timeout_us = rq->idle_us,
+                  .total_timeout_us = 5000000 };
+    hc_handler h = { on_header, on_data, on_done };
+    call c = { .e = e, .rq = rq };
+    char err[200];
+    if (rq->idle_ms)
+        spin(e, rq->idle_ms, NULL);
+    hc_xfer *x = hc_start(e, &s, &h, &c, err, sizeof err);
+    if (!x) {
+        snprintf(why, whylen, "hc_start: %s", err);
+        return -1;
+    }
+    int64_t end = hc_now_us() + 4000000;
+    while (!c.ended && hc_now_us() < end) {
+        hc_run_once(e, 10000);
+        if (c.want_cancel && !c.ended) {
+            hc_cancel(e, x);
+            return hc_pending(e) == 0 ? 0 : (snprintf(why, whylen, "a transfer is left after the cancel"), -1);
+        }
+    }
+    if (!c.ended) {
+        snprintf(why, whylen, "no end within 4 s");
+        hc_cancel(e, x);
+        return -1;
+    }
+    if (c.d.status != rq->status || c.d.http_status != rq->http) {
+        snprintf(why, whylen, "ended %s/%d, not %s/%d (%s)", hc_status_name(c.d.status), c.d.http_status,
+                 hc_status_name(rq->status), rq->http, c.d.message);
+        return -1;
+    }
+    if (rq->body && (c.len != strlen(rq->body) || memcmp(c.body, rq->body, c.len) || c.d.body_bytes != c.len)) {
+        snprintf(why, whylen, "the body is '%.*s'", (int)c.len, c.body);
+        return -1;
+    }
+    if (c.header_bad) {
+        snprintf(why, whylen, "an interim response's header was reported");
+        return -1;
+    }
+    if (rq->status != HC_OK && !*first_failure_checked) {
+        *first_failure_checked = 1;
+        if (strstr(c.d.message, "secretvalue") || !c.d.message[0] ||
+            (t->message_has && !strstr(c.d.message, t->message_has))) {
+            snprintf(why, whylen, "the message '%s'", c.d.message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void run_case(const tcase *t, int curl)
+{
+    char name[96], why[400] = "";
+    snprintf(name, sizeof name, "httpc/%s/%s", curl ? "curl" : "h1", t->name);
+    setenv("ROUTEVM_HTTP_CLIENT", curl ? "curl" : "", 1);
+    server s = { .steps = t->server };
+    s.lfd = listener(&s.port);
+    hc_engine *e = hc_new(NULL);
+    pthread_t th;
+    int started = 0, rc = 0, checked = 0;
+    if (s.lfd < 0 || !e) {
+        snprintf(why, sizeof why, "no listener or engine");
+        rc = -1;
+    } else if (t->server[0].op == S_END) {      /* nobody listens: the port is closed */
+        close(s.lfd);
+        s.lfd = -1;
+    }
+    if (!rc && s.lfd >= 0 && pthread_create(&th, NULL, serve, &s) == 0)
+        started = 1;
+    for (size_t i = 0; !rc && i < sizeof t->req / sizeof *t->req && (t->req[i].status || t->req[i].http || t->req[i].cancel_after); i++)
+        rc = one_request(t, &t->req[i], e, s.port, why, sizeof why, &checked);
+    hc_free(e);                 /* closes the connections: the server sees EOF */
+    if (started)
+        pthread_join(th, NULL);
+    if (s.lfd >= 0)
+        close(s.lfd);
+    if (!rc && s.bad_request) {
+        snprintf(why, sizeof why, "the server read a wrong request: %s", s.why);
+        rc = -1;
+    }
+    if (!rc && !curl && t->accepts && s.accepts != t->accepts) {
+        snprintf(why, sizeof why, "%d connections, not %d", s.accepts, t->accepts);
+        rc = -1;
+    }
+    if (rc) {
+        printf("FAIL %s: %s\n", name, why);
+        failures++;
+    } else
+        printf("PASS %s\n", name);
+}
+
+int main(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        run_case(&cases[i], 0);
+        if (cases[i].curl_too)
+            run_case(&cases[i], 1);
+    }
+    return failures != 0;
+}

@@ -1,0 +1,932 @@
+/* The engine's HTTP/1.1 transport; see h1.h.
+
+   A connection is in one of four states: CONNECTING (a non-blocking
+   connect() in progress, watched for writing), SENDING (part of the
+   request still to write, watched for writing), READING (watched for
+   reading) and IDLE (parked in its host's list, still watched for
+   reading so that a close by the peer is seen).  On a kept-alive
+   connection a request goes from hc_start to READING in one sendmsg()
+   and no change to the loop's registration: the socket was watched for
+   reading while it was parked.
+
+   Response bytes are read into the pool's buffer (one per engine: a
+   request's bytes are parsed before the next read) and parsed in place
+   by http_parser.  A header's name and value may arrive in pieces across
+   reads; they are gathered in the request's line buffer, within the caps
+   on the head's size and line count, and handed on when the next header
+   or the end of the head shows the value complete.  Interim responses
+   (1xx) are parsed and dropped.  When the final response ends the parser
+   is paused, so bytes after it are seen: a peer that sent more than one
+   response cannot be trusted with the next request, and its connection
+   is closed rather than parked.
+
+   A request ends in one place (end_req): its connection is parked or
+   closed first and the request taken off it, so that the 'end' event
+   may start the next request on the same connection. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <http_parser.h>
+
+#include "h1.h"
+#include "mem.h"
+
+#define H1_HEAD_MAX (32u << 10)         /* a response head's header bytes */
+#define H1_HEADERS_MAX 100              /* a response head's header lines */
+#define H1_IDLE_PER_HOST 32             /* parked connections per (host, port) */
+#define H1_IDLE_MAX_US 50000000         /* a connection parked longer is not used again */
+#define H1_READ (16u << 10)             /* bytes read per recv() */
+#define H1_SPARE_MAX 32                 /* ended requests kept for their buffers */
+
+enum { CONNECTING, SENDING, READING, IDLE };
+
+typedef struct h1_host h1_host;
+typedef struct h1_conn h1_conn;
+
+struct h1_host {
+    char *authority;            /* the key: "host[:port]" as the URL writes it */
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    h1_conn *idle;              /* parked connections, the last parked first */
+    unsigned nidle;
+    h1_host *next;
+};
+
+struct h1_conn {
+    int fd;
+    int state;
+    int watching;               /* what the loop was last told (HC_IN/HC_OUT) */
+    int used;                   /* it carried a whole response: a failure before an answer may be a close race */
+    int64_t parked_at;
+    h1_host *host;
+    h1_req *req;                /* the request it carries; NULL when parked */
+    h1_conn *next;              /* in host->idle */
+};
+
+struct h1_req {
+    h1_pool *pool;
+    h1_host *host;
+    h1_conn *conn;
+    h1_events ev;
+    void *ud;
+    char *head;                 /* the request head, owned */
+    size_t head_len, head_cap;
+    const char *body;           /* borrowed */
+    size_t body_len;
+    size_t sent;                /* bytes of head and body written */
+    int head_only;              /* HEAD: no body comes back */
+    int got_bytes;              /* a response byte arrived on this connection */
+    int retried;
+    int complete;               /* the final response ended */
+    int aborted;                /* the 'data' event asked to stop */
+    http_parser hp;
+    int status;                 /* the final response's status; 0 before its head */
+    /* the header being gathered: name then value in 'line' */
+    char *line;
+    size_t llen, lcap, nlen;
+    int in_value;
+    size_t head_bytes;
+    unsigned nlines;
+    const char *cb_error;       /* a cap an http_parser callback hit */
+    /* a failure reported at the next turn (h1_run_due) */
+    hc_status due_st;
+    h1_req *next;               /* in the pool's due list, or its spare list */
+    char msg[160];
+};
+
+struct h1_pool {
+    void (*watch)(void *ud, int fd, int what);
+    void *ud;
+    h1_host *hosts;
+    h1_conn **byfd;             /* connection per descriptor */
+    size_t nbyfd;
+    h1_req *due;                /* requests whose failure is reported at the next turn */
+    h1_req *spare;
+    unsigned nspare;
+    unsigned long opened;
+    int in_start;               /* inside h1_start: ends wait for h1_run_due */
+    char rbuf[H1_READ];
+};
+
+/* ---------------------------------------------------------------- URLs */
+
+/* Does 'c' end the authority of a URL? */
+static int ends_authority(char c)
+{
+    return c == '/' || c == '?' || c == '#' || c == 0;
+}
+
+/* 'port' from the digits in [s, e): 1..65535, else -1. */
+static long parse_port(const char *s, const char *e)
+{
+    long v = 0;
+    if (s == e || e - s > 5)
+        return -1;
+    for (; s < e; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v >= 1 && v <= 65535 ? v : -1;
+}
+
+/* The address of host [h, h + n) and 'port' into 'u': an IPv4 or IPv6
+   address written out, or "localhost" (127.0.0.1).  -1 otherwise. */
+static int host_address(const char *h, size_t n, int bracketed, long port, h1_url *u)
+{
+    char buf[64];
+    if (n == 0 || n >= sizeof buf)
+        return -1;
+    memcpy(buf, h, n);
+    buf[n] = 0;
+    memset(&u->addr, 0, sizeof u->addr);
+    if (bracketed) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&u->addr;
+        if (inet_pton(AF_INET6, buf, &a->sin6_addr) != 1)
+            return -1;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        u->addr_len = sizeof *a;
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)&u->addr;
+    if (!strcasecmp(buf, "localhost"))
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    else if (inet_pton(AF_INET, buf, &a->sin_addr) != 1)
+        return -1;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    u->addr_len = sizeof *a;
+    return 0;
+}
+
+int h1_parse_url(const char *url, h1_url *u)
+{
+    if (strncasecmp(url, "http://", 7))
+        return -1;
+    const char *a = url + 7, *e = a;
+    while (!ends_authority(*e)) {
+        if (*e == '@' || (unsigned char)*e <= 0x20 || (unsigned char)*e >= 0x7f)
+            return -1;
+        e++;
+    }
+    const char *host = a, *hend, *colon = NULL;
+    int bracketed = *a == '[';
+    if (bracketed) {
+        const char *rb = memchr(a, ']', (size_t)(e - a));
+        if (!rb)
+            return -1;
+        host = a + 1;
+        hend = rb;
+        if (rb + 1 < e) {
+            if (rb[1] != ':')
+                return -1;
+            colon = rb + 1;
+        }
+    } else {
+        colon = memchr(a, ':', (size_t)(e - a));
+        hend = colon ? colon : e;
+    }
+    long port = colon ? parse_port(colon + 1, e) : 80;
+    if (port < 0 || host_address(host, (size_t)(hend - host), bracketed, port, u))
+        return -1;
+    u->authority = a;
+    u->authority_len = (size_t)(e - a);
+    const char *p = e, *pe = p;
+    while (*pe && *pe != '#') {
+        if ((unsigned char)*pe <= 0x20 || (unsigned char)*pe >= 0x7f)
+            return -1;      /* libcurl decides what to do with these */
+        pe++;
+    }
+    u->path = p;
+    u->path_len = (size_t)(pe - p);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- sockets */
+
+static void tell(h1_pool *p, h1_conn *c, int what)
+{
+    if (c->watching != what) {
+        c->watching = what;
+        p->watch(p->ud, c->fd, what);
+    }
+}
+
+static void close_conn(h1_pool *p, h1_conn *c)
+{
+    p->watch(p->ud, c->fd, 0);
+    if ((size_t)c->fd < p->nbyfd)
+        p->byfd[c->fd] = NULL;
+    close(c->fd);
+    free(c);
+}
+
+/* Room for descriptor 'fd' in the table; -1 when out of memory. */
+static int reserve_fd(h1_pool *p, int fd)
+{
+    if ((size_t)fd < p->nbyfd)
+        return 0;
+    size_t n = (size_t)fd + 64;
+    h1_conn **a = mem_reallocarray(p->byfd, n, sizeof *a);
+    if (!a)
+        return -1;
+    memset(a + p->nbyfd, 0, (n - p->nbyfd) * sizeof *a);
+    p->byfd = a;
+    p->nbyfd = n;
+    return 0;
+}
+
+/* Take the host's most recently parked connection that is young enough;
+   older ones are closed.  NULL when none. */
+static h1_conn *take_idle(h1_pool *p, h1_host *h)
+{
+    int64_t now = hc_now_us();
+    while (h->idle) {
+        h1_conn *c = h->idle;
+        h->idle = c->next;
+        h->nidle--;
+        c->next = NULL;
+        if (now - c->parked_at < H1_IDLE_MAX_US)
+            return c;
+        close_conn(p, c);
+    }
+    return NULL;
+}
+
+static void unpark(h1_host *h, h1_conn *c)
+{
+    for (h1_conn **pp = &h->idle; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            h->nidle--;
+            return;
+        }
+}
+
+/* Park connection 'c' (its request ended with a whole response) or close
+   it when its host keeps enough. */
+static void park(h1_pool *p, h1_conn *c)
+{
+    h1_host *h = c->host;
+    c->req = NULL;
+    if (h->nidle >= H1_IDLE_PER_HOST) {
+        close_conn(p, c);
+        return;
+    }
+    c->state = IDLE;
+    c->used = 1;
+    c->parked_at = hc_now_us();
+    c->next = h->idle;
+    h->idle = c;
+    h->nidle++;
+    tell(p, c, HC_IN);      /* a close by the peer is seen while parked */
+}
+
+/* ---------------------------------------------------------------- ending */
+
+static void recycle(h1_pool *p, h1_req *r)
+{
+    if (p->nspare >= H1_SPARE_MAX || r->lcap > 4096) {
+        free(r->head);
+        free(r->line);
+        free(r);
+        return;
+    }
+    r->next = p->spare;
+    p->spare = r;
+    p->nspare++;
+}
+
+/* The request ends: off its connection (already parked or closed), then
+   reported, then recycled. */
+/* Report 'st' for 'r' at the next turn (h1_run_due); 'r->msg' holds
+   the message. */
+static void end_later(h1_pool *p, h1_req *r, hc_status st)
+{
+    r->due_st = st;
+    r->next = NULL;
+    h1_req **pp = &p->due;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = r;
+}
+
+/* The request ends: off its connection (already parked or closed), then
+   reported, then recycled.  Inside h1_start it is reported at the next
+   turn instead: hc_start does not call 'done' before it returns. */
+static void end_req(h1_pool *p, h1_req *r, hc_status st, const char *msg)
+{
+    r->conn = NULL;
+    if (p->in_start) {
+        if (msg != r->msg)
+            snprintf(r->msg, sizeof r->msg, "%s", msg);
+        end_later(p, r, st);
+        return;
+    }
+    r->ev.end(r->ud, st, r->status, msg);
+    recycle(p, r);
+}
+
+static int open_conn(h1_pool *p, h1_req *r);
+
+/* The connection failed with 'st': close it, and send the request again
+   on a new one when it may have been a close race on a reused
+   connection (nothing of the answer came, not retried yet); else the
+   request ends with 'st'.  'r->msg' holds the message. */
+static void conn_failed(h1_pool *p, h1_req *r, hc_status st)
+{
+    h1_conn *c = r->conn;
+    int again = c->used && !r->got_bytes && !r->retried && st == HC_RESET;
+    close_conn(p, c);
+    r->conn = NULL;
+    if (again) {
+        r->retried = 1;
+        if (open_conn(p, r) == 0)
+            return;
+        end_later(p, r, HC_REFUSED);
+        return;
+    }
+    end_req(p, r, st, r->msg);
+}
+
+/* ---------------------------------------------------------------- parsing */
+
+static h1_req *req_of(http_parser *hp)
+{
+    return hp->data;
+}
+
+/* Append [at, at + n) to the header line being gathered, within the caps. */
+static int gather(h1_req *r, const char *at, size_t n)
+{
+    r->head_bytes += n;
+    if (r->head_bytes > H1_HEAD_MAX) {
+        r->cb_error = "the response head is larger than 32 KiB";
+        return -1;
+    }
+    if (r->llen + n > r->lcap) {
+        size_t cap = r->lcap ? r->lcap : 256;
+        while (cap < r->llen + n)
+            cap *= 2;
+        char *b = mem_realloc(r->line, cap);
+        if (!b) {
+            r->cb_error = "out of memory";
+            return -1;
+        }
+        r->line = b;
+        r->lcap = cap;
+    }
+    memcpy(r->line + r->llen, at, n);
+    r->llen += n;
+    return 0;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The gathered header, complete: handed on for a final response. */
+static void flush_header(h1_req *r)
+{
+    if (!r->in_value)
+        return;
+    r->in_value = 0;
+    int status = r->hp.status_code;
+    if (status >= 200 && r->ev.header) {
+        const char *v = r->line + r->nlen, *ve = r->line + r->llen;
+        while (v < ve && is_space(*v))
+            v++;
+        while (ve > v && is_space(ve[-1]))
+            ve--;
+        r->ev.header(r->ud, status, r->line, r->nlen, v, (size_t)(ve - v));
+    }
+    r->llen = r->nlen = 0;
+}
+
+static int on_message_begin(http_parser *hp)
+{
+    h1_req *r = req_of(hp);
+    r->llen = r->nlen = 0;
+    r->in_value = 0;
+    r->head_bytes = 0;
+    r->nlines = 0;
+    return 0;
+}
+
+static int on_header_field(http_parser *hp, const char *at, size_t n)
+{
+    h1_req *r = req_of(hp);
+    if (r->in_value || (r->llen == 0 && r->nlines == 0)) {
+        flush_header(r);
+        if (++r->nlines > H1_HEADERS_MAX) {
+            r->cb_error = "the response has more than 100 header lines";
+            return -1;
+        }
+    }
+    if (gather(r, at, n))
+        return -1;
+    r->nlen = r->llen;
+    return 0;
+}
+
+static int on_header_value(http_parser *hp, const char *at, size_t n)
+{
+    h1_req *r = req_of(hp);
+    r->in_value = 1;
+    return gather(r, at, n);
+}
+
+static int on_headers_complete(http_parser *hp)
+{
+    h1_req *r = req_of(hp);
+    flush_header(r);
+    if (hp->status_code >= 100 && hp->status_code < 200)
+        return 0;               /* interim: its end comes at once */
+    r->status = hp->status_code;
+    return r->head_only;        /* 1: no body follows */
+}
+
+static int on_body(http_parser *hp, const char *at, size_t n)
+{
+    h1_req *r = req_of(hp);
+    if (r->ev.data(r->ud, at, n)) {
+        r->aborted = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *hp)
+{
+    h1_req *r = req_of(hp);
+    if (hp->status_code >= 100 && hp->status_code < 200 && hp->status_code != 101)
+        return 0;               /* the final response follows */
+    r->complete = 1;
+    http_parser_pause(hp, 1);   /* what follows it is seen, not parsed */
+    return 0;
+}
+
+static const http_parser_settings settings = {
+    .on_message_begin = on_message_begin,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* After a parse: 1 when the request ended (reported), 0 to read on. */
+static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
+{
+    h1_conn *c = r->conn;
+    enum http_errno en = HTTP_PARSER_ERRNO(&r->hp);
+    if (r->aborted) {
+        close_conn(p, c);
+        end_req(p, r, HC_ABORTED, "stopped by the reader");
+        return 1;
+    }
+    if (r->complete && r->hp.status_code == 101) {     /* never asked for */
+        close_conn(p, c);
+        end_req(p, r, HC_MALFORMED, "the upstream switched protocols");
+        return 1;
+    }
+    if (r->complete) {
+        if (!eof && parsed == n && http_should_keep_alive(&r->hp) && r->sent == r->head_len + r->body_len)
+            park(p, c);
+        else
+            close_conn(p, c);
+        end_req(p, r, HC_OK, "");
+        return 1;
+    }
+    if (eof && !r->cb_error) {
+        snprintf(r->msg, sizeof r->msg, "the connection closed before the response ended");
+        conn_failed(p, r, HC_RESET);
+        return 1;
+    }
+    if (en != HPE_OK) {
+        if (r->cb_error)
+            snprintf(r->msg, sizeof r->msg, "%s", r->cb_error);
+        else
+            snprintf(r->msg, sizeof r->msg, "the response is not valid HTTP: %s", http_errno_description(en));
+        close_conn(p, c);
+        end_req(p, r, HC_MALFORMED, r->msg);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- I/O */
+
+/* Read what the connection has and parse it. */
+static void read_conn(h1_pool *p, h1_conn *c)
+{
+    h1_req *r = c->req;
+    for (;;) {
+        ssize_t n = recv(c->fd, p->rbuf, sizeof p->rbuf, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return;
+            snprintf(r->msg, sizeof r->msg, "the connection was reset: %s", strerror(errno));
+            conn_failed(p, r, HC_RESET);
+            return;
+        }
+        if (n == 0) {
+            if (!r->got_bytes) {
+                snprintf(r->msg, sizeof r->msg, "the connection closed before a response");
+                conn_failed(p, r, HC_RESET);
+                return;
+            }
+            http_parser_execute(&r->hp, &settings, NULL, 0);
+            after_parse(p, r, 0, 0, 1);
+            return;
+        }
+        r->got_bytes = 1;
+        r->ev.bytes(r->ud);
+        size_t parsed = http_parser_execute(&r->hp, &settings, p->rbuf, (size_t)n);
+        if (after_parse(p, r, parsed, (size_t)n, 0) || (size_t)n < sizeof p->rbuf)
+            return;
+    }
+}
+
+/* Write what is left of the request. */
+static void send_conn(h1_pool *p, h1_conn *c)
+{
+    h1_req *r = c->req;
+    size_t total = r->head_len + r->body_len;
+    while (r->sent < total) {
+        struct iovec v[2];
+        int nv = 0;
+        if (r->sent < r->head_len)
+            v[nv++] = (struct iovec){ r->head + r->sent, r->head_len - r->sent };
+        if (r->body_len) {
+            size_t off = r->sent > r->head_len ? r->sent - r->head_len : 0;
+            v[nv++] = (struct iovec){ (char *)r->body + off, r->body_len - off };
+        }
+        struct msghdr m = { .msg_iov = v, .msg_iovlen = (size_t)nv };
+        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                c->state = SENDING;
+                tell(p, c, HC_OUT);
+                return;
+            }
+            snprintf(r->msg, sizeof r->msg, "the connection was reset while sending: %s", strerror(errno));
+            conn_failed(p, r, HC_RESET);
+            return;
+        }
+        r->sent += (size_t)n;
+    }
+    c->state = READING;
+    tell(p, c, HC_IN);
+}
+
+/* A connect() in progress: asked again, it says how it went. */
+static void finish_connect(h1_pool *p, h1_conn *c)
+{
+    h1_req *r = c->req;
+    if (connect(c->fd, (struct sockaddr *)&c->host->addr, c->host->addr_len) == 0 || errno == EISCONN) {
+        r->ev.connecting(r->ud, 1);
+        send_conn(p, c);
+        return;
+    }
+    if (errno == EALREADY || errno == EINPROGRESS || errno == EINTR)
+        return;
+    snprintf(r->msg, sizeof r->msg, "cannot connect to %s: %s", c->host->authority, strerror(errno));
+    close_conn(p, c);
+    r->conn = NULL;
+    end_req(p, r, HC_REFUSED, r->msg);
+}
+
+/* A new connection for 'r', connecting; the request is sent once it is
+   connected.  -1 with 'r->msg' set when it failed at once. */
+static int open_conn(h1_pool *p, h1_req *r)
+{
+    h1_host *h = r->host;
+    int fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || reserve_fd(p, fd)) {
+        snprintf(r->msg, sizeof r->msg, "cannot make a socket: %s", fd < 0 ? strerror(errno) : "out of memory");
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    h1_conn *c = mem_calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(r->msg, sizeof r->msg, "out of memory");
+        close(fd);
+        return -1;
+    }
+    p->watch(p->ud, fd, 0);     /* a number the loop still knows was closed behind its back */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    c->fd = fd;
+    c->host = h;
+    c->req = r;
+    p->byfd[fd] = c;
+    p->opened++;
+    r->conn = c;
+    r->sent = 0;
+    r->got_bytes = 0;
+    r->status = 0;
+    r->complete = 0;
+    http_parser_init(&r->hp, HTTP_RESPONSE);
+    r->hp.data = r;
+    r->ev.connecting(r->ud, 0);
+    if (connect(fd, (struct sockaddr *)&h->addr, h->addr_len) == 0) {
+        r->ev.connecting(r->ud, 1);
+        send_conn(p, c);
+        return 0;
+    }
+    if (errno == EINPROGRESS || errno == EINTR) {
+        c->state = CONNECTING;
+        tell(p, c, HC_OUT);
+        return 0;
+    }
+    snprintf(r->msg, sizeof r->msg, "cannot connect to %s: %s", h->authority, strerror(errno));
+    close_conn(p, c);
+    r->conn = NULL;
+    return -1;
+}
+
+int h1_on_socket(h1_pool *p, int fd, int what)
+{
+    if (fd < 0 || (size_t)fd >= p->nbyfd || !p->byfd[fd])
+        return 0;
+    h1_conn *c = p->byfd[fd];
+    switch (c->state) {
+    case IDLE:                  /* closed by the peer, or bytes out of turn: not to be used */
+        unpark(c->host, c);
+        close_conn(p, c);
+        break;
+    case CONNECTING:
+        finish_connect(p, c);
+        break;
+    case SENDING:
+        if (what & HC_OUT)
+            send_conn(p, c);
+        else
+            read_conn(p, c);    /* an early answer, or a reset */
+        break;
+    default:
+        read_conn(p, c);
+        break;
+    }
+    return 1;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static h1_host *find_host(h1_pool *p, const h1_url *u)
+{
+    for (h1_host *h = p->hosts; h; h = h->next)
+        if (!strncmp(h->authority, u->authority, u->authority_len) && !h->authority[u->authority_len])
+            return h;
+    h1_host *h = mem_calloc(1, sizeof *h);
+    if (!h || !(h->authority = mem_strndup(u->authority, u->authority_len))) {
+        free(h);
+        return NULL;
+    }
+    h->addr = u->addr;
+    h->addr_len = u->addr_len;
+    h->next = p->hosts;
+    p->hosts = h;
+    return h;
+}
+
+/* Append [s, s + n) to the head. */
+static int put(h1_req *r, const char *s, size_t n)
+{
+    if (r->head_len + n > r->head_cap) {
+        size_t cap = r->head_cap ? r->head_cap : 512;
+        while (cap < r->head_len + n)
+            cap *= 2;
+        char *b = mem_realloc(r->head, cap);
+        if (!b)
+            return -1;
+        r->head = b;
+        r->head_cap = cap;
+    }
+    memcpy(r->head + r->head_len, s, n);
+    r->head_len += n;
+    return 0;
+}
+
+static int is_tchar(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* The request head: request line, Host, the caller's lines, the body's
+   length.  A line "Name:" with no value is left out (libcurl's way of
+   removing a header it would add).  NULL, or a message. */
+static const char *build_head(h1_req *r, const h1_url *u, const char *method, const char *const *headers,
+                              size_t nheaders, int has_body)
+{
+    size_t mlen = strlen(method);
+    if (!mlen)
+        return "the request method is empty";
+    for (size_t i = 0; i < mlen; i++)
+        if (!is_tchar(method[i]))
+            return "the request method is not a token";
+    r->head_len = 0;
+    int bad = put(r, method, mlen) || put(r, " ", 1);
+    bad = bad || (u->path_len && u->path[0] == '/' ? 0 : put(r, "/", 1)) || put(r, u->path, u->path_len);
+    bad = bad || put(r, " HTTP/1.1\r\n", 11);
+    int own_host = 0;
+    for (size_t i = 0; i < nheaders && !bad; i++) {
+        const char *l = headers[i], *colon = strchr(l, ':');
+        if (!colon || colon == l)
+            return "a request header line has no name";
+        for (const char *s = l; *s; s++)
+            if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
+                return "a request header line holds a control character";
+        const char *v = colon + 1;
+        while (is_space(*v))
+            v++;
+        if (!*v)
+            continue;
+        if (colon - l == 4 && !strncasecmp(l, "host", 4))
+            own_host = 1;
+        bad = put(r, l, strlen(l)) || put(r, "\r\n", 2);
+    }
+    if (!own_host)
+        bad = bad || put(r, "Host: ", 6) || put(r, u->authority, u->authority_len) || put(r, "\r\n", 2);
+    if (has_body) {             /* the digits, without snprintf's 1 k instructions */
+        char d[24];
+        size_t n = 0, v = r->body_len;
+        do
+            d[sizeof d - ++n] = (char)('0' + v % 10);
+        while ((v /= 10));
+        bad = bad || put(r, "Content-Length: ", 16) || put(r, d + sizeof d - n, n) || put(r, "\r\n", 2);
+    }
+    bad = bad || put(r, "\r\n", 2);
+    return bad ? "out of memory" : NULL;
+}
+
+static h1_req *new_req(h1_pool *p)
+{
+    h1_req *r = p->spare;
+    if (r) {
+        p->spare = r->next;
+        p->nspare--;
+        char *head = r->head, *line = r->line;
+        size_t hc = r->head_cap, lc = r->lcap;
+        memset(r, 0, sizeof *r);
+        r->head = head;
+        r->line = line;
+        r->head_cap = hc;
+        r->lcap = lc;
+        return r;
+    }
+    return mem_calloc(1, sizeof *r);
+}
+
+h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *const *headers, size_t nheaders,
+                 const char *body, size_t body_len, const h1_events *ev, void *ud, char *err, size_t errlen)
+{
+    h1_req *r = new_req(p);
+    h1_host *h = r ? find_host(p, u) : NULL;
+    if (!h) {
+        if (r)
+            recycle(p, r);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    r->pool = p;
+    r->host = h;
+    r->ev = *ev;
+    r->ud = ud;
+    r->body = body;
+    r->body_len = body ? body_len : 0;
+    if (!method)
+        method = body ? "POST" : "GET";
+    r->head_only = !strcmp(method, "HEAD");
+    const char *why = build_head(r, u, method, headers, nheaders, body != NULL);
+    if (why) {
+        snprintf(err, errlen, "%s", why);
+        recycle(p, r);
+        return NULL;
+    }
+    p->in_start = 1;
+    h1_conn *c = take_idle(p, h);
+    if (!c) {
+        if (open_conn(p, r))
+            end_later(p, r, HC_REFUSED);
+    } else {
+        c->req = r;
+        c->state = SENDING;
+        r->conn = c;
+        http_parser_init(&r->hp, HTTP_RESPONSE);
+        r->hp.data = r;
+        r->ev.connecting(r->ud, 1);
+        send_conn(p, c);
+    }
+    p->in_start = 0;
+    return r;
+}
+
+void h1_cancel(h1_pool *p, h1_req *r)
+{
+    if (!r)
+        return;
+    for (h1_req **pp = &p->due; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    if (r->conn)
+        close_conn(p, r->conn);     /* never parked half read */
+    r->conn = NULL;
+    recycle(p, r);
+}
+
+int h1_http_status(const h1_req *r)
+{
+    return r->status;
+}
+
+int h1_due(const h1_pool *p)
+{
+    return p->due != NULL;
+}
+
+/* Only those due when called: an 'end' that starts a call refused at
+   once adds one for the next turn (a caller retrying without a pause
+   cannot hold the loop here).  An 'end' may cancel the others. */
+void h1_run_due(h1_pool *p)
+{
+    size_t n = 0;
+    for (const h1_req *r = p->due; r; r = r->next)
+        n++;
+    while (n-- && p->due) {
+        h1_req *r = p->due;
+        p->due = r->next;
+        end_req(p, r, r->due_st, r->msg);
+    }
+}
+
+unsigned long h1_opened(const h1_pool *p)
+{
+    return p->opened;
+}
+
+/* ---------------------------------------------------------------- pool */
+
+h1_pool *h1_new(void (*watch)(void *ud, int fd, int what), void *ud)
+{
+    h1_pool *p = mem_calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    p->watch = watch;
+    p->ud = ud;
+    return p;
+}
+
+void h1_free(h1_pool *p)
+{
+    if (!p)
+        return;
+    while (p->hosts) {
+        h1_host *h = p->hosts;
+        p->hosts = h->next;
+        while (h->idle) {
+            h1_conn *c = h->idle;
+            h->idle = c->next;
+            close_conn(p, c);
+        }
+        free(h->authority);
+        free(h);
+    }
+    while (p->due) {
+        h1_req *r = p->due;
+        p->due = r->next;
+        free(r->head);
+        free(r->line);
+        free(r);
+    }
+    while (p->spare) {
+        h1_req *r = p->spare;
+        p->spare = r->next;
+        free(r->head);
+        free(r->line);
+        free(r);
+    }
+    free(p->byfd);
+    free(p);
+}
