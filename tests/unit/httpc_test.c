@@ -12,9 +12,12 @@
    hanging.  For the own transport the case also names how many
    connections the server must have accepted: keep-alive reuse, the one
    retry on a kept-alive connection the server closed, no retry on a
-   fresh one, a cancelled call's connection not reused.  Every request
+   fresh one, a cancelled call's connection not reused, a parked
+   connection the server wrote to out of turn dropped.  Every request
    the server reads is checked: one request line, Host, the caller's
-   lines, Content-Length and the body, byte for byte. */
+   lines, Content-Length and the body, byte for byte (a 4 MiB body too,
+   more than the socket takes at once).  The connect timeout is met on
+   a listener whose accept queue is full (Linux drops the SYN). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -33,7 +36,7 @@ static int failures;
 
 /* ---------------------------------------------------------------- the server */
 
-enum { S_END, S_ACCEPT, S_READ, S_SEND, S_CLOSE, S_RESET, S_WAIT_EOF, S_SLEEP };
+enum { S_END, S_ACCEPT, S_READ, S_SEND, S_SEND_X, S_CLOSE, S_RESET, S_WAIT_EOF, S_SLEEP };
 
 typedef struct {
     int op;
@@ -41,8 +44,15 @@ typedef struct {
     int ms;                     /* S_SLEEP */
 } step;
 
+/* The body of every request: the small one, or with 'big' 4 MiB of 'a'
+   (more than the socket takes at once: the rest is written as the
+   socket drains). */
+#define BIG_BODY (4u << 20)
+static char *big_body;
+
 typedef struct {
     int lfd, port;
+    int big;
     const step *steps;
     int accepts;
     int bad_request;            /* a request did not read as the client sent it */
@@ -67,16 +77,6 @@ static int read_request(server *s, int fd)
         buf[len] = 0;
         end = strstr(buf, "\r\n\r\n");
     }
-    size_t head = (size_t)(end - buf) + 4;
-    const char *cl = strstr(buf, "\r\nContent-Length: ");
-    size_t body = cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
-    while (len < head + body) {
-        ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
-        if (n <= 0)
-            return -1;
-        len += (size_t)n;
-    }
-    buf[len] = 0;
     char host[64];
     snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%d\r\n", s->port);
     const char *why = NULL;
@@ -86,10 +86,37 @@ static int read_request(server *s, int fd)
         why = "the Host line";
     else if (!strstr(buf, "\r\nX-Test: a b\r\n") || !strstr(buf, "\r\nAuthorization: Bearer k\r\n"))
         why = "the caller's header lines";
-    else if (body != 7 || strcmp(buf + head, "{\"a\":1}"))
+    size_t head = (size_t)(end - buf) + 4;
+    const char *cl = strstr(buf, "\r\nContent-Length: ");
+    size_t body = cl && cl < end ? strtoul(cl + 18, NULL, 10) : 0;
+    int body_ok = 1;
+    if (s->big) {               /* read and checked in pieces */
+        size_t got = len - head;
+        for (size_t i = head; i < len; i++)
+            body_ok &= buf[i] == 'a';
+        while (got < body) {
+            size_t want = body - got < sizeof buf ? body - got : sizeof buf;
+            ssize_t n = recv(fd, buf, want, 0);
+            if (n <= 0)
+                return -1;
+            for (ssize_t i = 0; i < n; i++)
+                body_ok &= buf[i] == 'a';
+            got += (size_t)n;
+        }
+        body_ok &= body == BIG_BODY;
+        len = head + body;
+    } else {
+        while (len < head + body) {
+            ssize_t n = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+            if (n <= 0)
+                return -1;
+            len += (size_t)n;
+        }
+        buf[len] = 0;
+        body_ok = body == 7 && !strcmp(buf + head, "{\"a\":1}") && len == head + body;
+    }
+    if (!why && !body_ok)
         why = "the body";
-    else if (len != head + body)
-        why = "bytes after the body";
     if (why && !s->bad_request) {
         s->bad_request = 1;
         snprintf(s->why, sizeof s->why, "%s", why);
@@ -105,13 +132,11 @@ static void *serve(void *arg)
         switch (st->op) {
         case S_ACCEPT: {
             struct pollfd pf = { s->lfd, POLLIN, 0 };
-            if (poll(&pf, 1, 3000) != 1)
-                return NULL;
             if (fd >= 0)
                 close(fd);
-            fd = accept(s->lfd, NULL, NULL);
-            if (fd < 0)
-                return NULL;
+            fd = -1;
+            if (poll(&pf, 1, 3000) != 1 || (fd = accept(s->lfd, NULL, NULL)) < 0)
+                goto out;
             s->accepts++;
             struct timeval tv = { 3, 0 };
             setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -125,6 +150,14 @@ static void *serve(void *arg)
             if (send(fd, st->bytes, strlen(st->bytes), MSG_NOSIGNAL) < 0)
                 goto out;
             break;
+        case S_SEND_X: {        /* 'ms' bytes of 'x' */
+            char x[4096];
+            memset(x, 'x', sizeof x);
+            for (int left = st->ms; left > 0; left -= (int)sizeof x)
+                if (send(fd, x, left < (int)sizeof x ? (size_t)left : sizeof x, MSG_NOSIGNAL) < 0)
+                    goto out;
+            break;
+        }
         case S_CLOSE:
             close(fd);
             fd = -1;
@@ -163,6 +196,8 @@ typedef struct {
     int abort_after;            /* >0: 'data' returns 1 once this many came */
     int idle_ms;                /* run the loop this long before the request */
     int64_t first_byte_us, idle_us;
+    int64_t total_us, connect_us;   /* 0: 5 s, 0: the default */
+    uint64_t body_bytes;        /* with no 'body': the bytes that must come */
 } request;
 
 typedef struct {
@@ -172,9 +207,11 @@ typedef struct {
     int accepts;                /* connections the own transport makes; 0: not checked */
     int curl_too;               /* libcurl must give the same statuses */
     const char *message_has;    /* the first failure's message must contain it */
+    int big;                    /* the requests carry BIG_BODY */
+    int full;                   /* nobody accepts and the listen queue is full: connects hang */
 } tcase;
 
-#define OK200(b) { HC_OK, 200, b, 0, 0, 0, 0, 0 }
+#define OK200(b) { HC_OK, 200, b, 0, 0, 0, 0, 0, 0, 0, 0 }
 #define ACC { S_ACCEPT, NULL, 0 }
 #define RD { S_READ, NULL, 0 }
 #define SEND(b) { S_SEND, b, 0 }
@@ -182,83 +219,98 @@ typedef struct {
 #define RESET { S_RESET, NULL, 0 }
 #define WAITEOF { S_WAIT_EOF, NULL, 0 }
 #define SLEEP(ms) { S_SLEEP, NULL, ms }
+#define SENDX(n) { S_SEND_X, NULL, n }
 #define K16 "xxxxxxxxxxxxxxxx"
 #define K256 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16 K16
 #define K4 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256 K256
 #define HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 static const tcase cases[] = {
-    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL },
+    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0 },
     { "chunked_body",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n"),
         WAITEOF },
-      { OK200("hello world") }, 1, 1, NULL },
-    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL },
+      { OK200("hello world") }, 1, 1, NULL, 0, 0 },
+    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0 },
     { "keepalive_reuse", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL },
+      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0 },
     { "connection_close_honoured",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 1, NULL },
+      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0 },
     { "idle_closed_then_request", { ACC, RD, SEND(HELLO), CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0 } }, 2, 1, NULL },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0 },
     /* the server takes the second request on the kept-alive connection
        and closes it unanswered: sent again once, on a new connection */
     { "reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello") }, 2, 1, NULL },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0 },
     /* the same on a fresh connection: no second try */
-    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
-    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
+    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
     /* retried once, and the new connection is reset too: no third try */
     { "retry_once_only", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, RESET, SLEEP(300) },
-      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0 } }, 2, 1, NULL },
+      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0 },
     { "interim_1xx",
       { ACC, RD, SEND("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 1, 1, NULL },
+      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0 },
     { "header_count_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\n"
 #define H10 "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n" \
             "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n"
                       H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 "Content-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines" },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0 },
     { "header_size_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nA: secretvalue"), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4),
         SEND(K4), SEND(K4), SEND(K4), SEND("\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB" },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0 },
     /* a head and body in pieces across reads */
     { "split_across_reads",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Le"), SLEEP(30), SEND("ngth: 5\r\nX-A: 1"), SLEEP(30),
         SEND("2\r\n\r\nhel"), SLEEP(30), SEND("lo"), WAITEOF },
-      { OK200("hello") }, 1, 1, NULL },
+      { OK200("hello") }, 1, 1, NULL, 0, 0 },
     /* libcurl reads these as HTTP/0.9 (refused) and a receive error (reset) */
     { "malformed_status_line", { ACC, RD, SEND("garbage\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP" },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0 },
     { "bad_chunk", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0 } }, 1, 0, NULL },
+      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0 },
     { "switching_protocols", { ACC, RD, SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0 } }, 1, 0, NULL },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0 },
     { "closed_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), CLOSE },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
     { "reset_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), RESET },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0 } }, 1, 1, NULL },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
     { "first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE },
-      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0 } }, 1, 1, NULL },
+      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
     { "idle_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(400), CLOSE },
-      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000 } }, 1, 1, NULL },
+      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
     /* nobody listens on the port (its listener closed) */
-    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0 } }, 0, 1, NULL },
+    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0 },
     /* cancelled with its body half read: the connection is closed, and
        the next request to the host makes a new one */
     { "cancel_mid_body_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL },
+      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0 },
     { "abort_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL },
+      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0 },
+    /* bytes out of turn on a parked connection: it is dropped, not read
+       as the next answer (libcurl 7.88 reads them as the answer) */
+    { "idle_bytes_out_of_turn", { ACC, RD, SEND(HELLO), SLEEP(50), SEND("HTTP/1.1 500 Junk\r\n\r\n"), ACC, RD, SEND(HELLO), WAITEOF },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0 },
+    /* answers longer than one read */
+    { "large_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"), SENDX(100000), RD, SEND(HELLO), WAITEOF },
+      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0 },
+    /* a request larger than the socket takes at once, twice on one connection */
+    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0 },
+    { "total_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\na"), SLEEP(60), SEND("b"), SLEEP(60),
+        SEND("c"), SLEEP(60), SEND("d"), SLEEP(60), SEND("e"), SLEEP(400), CLOSE },
+      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0 },
+    { "connect_timeout", { { S_END, NULL, 0 } }, { { HC_CONNECT_TIMEOUT, 0, NULL, 0, 0, 0, 0, 0, 0, 150000, 0 } },
+      0, 1, NULL, 0, 1 },
     /* more bytes than the response: the connection is not trusted again */
     { "extra_bytes_not_reused",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 0, NULL },
+      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0 },
 };
 
 typedef struct {
@@ -308,16 +360,25 @@ static void spin(hc_engine *e, int ms, const int *until)
         hc_run_once(e, 10000);
 }
 
-static int listener(int *port)
+/* A listener on 127.0.0.1; with 'full', one whose queue is filled by
+   connections made here and never accepted ('held', closed by the
+   caller), so that the next connect gets no answer: Linux drops a SYN
+   when the accept queue is full. */
+static int listener(int *port, int full, int *held, int nheld)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t al = sizeof a;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 16) ||
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, full ? 0 : 16) ||
         getsockname(fd, (struct sockaddr *)&a, &al))
         return -1;
     *port = ntohs(a.sin_port);
+    for (int i = 0; full && i < nheld; i++) {
+        held[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(held[i], (struct sockaddr *)&a, sizeof a);
+        usleep(20000);
+    }
     return fd;
 }
 
@@ -330,7 +391,11 @@ static int one_request(const tcase *t, const request *rq, hc_engine *e, int port
     static const char *const hdrs[] = { "X-Test: a b", "Authorization: Bearer k", "Accept:" };
     hc_spec s = { .url = url, .headers = hdrs, .nheaders = 3, .body = "{\"a\":1}", .body_len = 7,
                   .first_byte_timeout_us = rq->first_byte_us, .idle_timeout_us = rq->idle_us,
-                  .total_timeout_us = 5000000 };
+                  .total_timeout_us = rq->total_us ? rq->total_us : 5000000, .connect_timeout_us = rq->connect_us };
+    if (t->big) {
+        s.body = big_body;
+        s.body_len = BIG_BODY;
+    }
     hc_handler h = { on_header, on_data, on_done };
     call c = { .e = e, .rq = rq };
     char err[200];
@@ -363,6 +428,10 @@ static int one_request(const tcase *t, const request *rq, hc_engine *e, int port
         snprintf(why, whylen, "the body is '%.*s'", (int)c.len, c.body);
         return -1;
     }
+    if (rq->body_bytes && c.d.body_bytes != rq->body_bytes) {
+        snprintf(why, whylen, "%llu body bytes", (unsigned long long)c.d.body_bytes);
+        return -1;
+    }
     if (c.header_bad) {
         snprintf(why, whylen, "an interim response's header was reported");
         return -1;
@@ -383,15 +452,16 @@ static void run_case(const tcase *t, int curl)
     char name[96], why[400] = "";
     snprintf(name, sizeof name, "httpc/%s/%s", curl ? "curl" : "h1", t->name);
     setenv("ROUTEVM_HTTP_CLIENT", curl ? "curl" : "", 1);
-    server s = { .steps = t->server };
-    s.lfd = listener(&s.port);
+    server s = { .steps = t->server, .big = t->big };
+    int held[4] = { -1, -1, -1, -1 };
+    s.lfd = listener(&s.port, t->full, held, 4);
     hc_engine *e = hc_new(NULL);
     pthread_t th;
     int started = 0, rc = 0, checked = 0;
     if (s.lfd < 0 || !e) {
         snprintf(why, sizeof why, "no listener or engine");
         rc = -1;
-    } else if (t->server[0].op == S_END) {      /* nobody listens: the port is closed */
+    } else if (t->server[0].op == S_END && !t->full) {  /* nobody listens: the port is closed */
         close(s.lfd);
         s.lfd = -1;
     }
@@ -404,6 +474,9 @@ static void run_case(const tcase *t, int curl)
         pthread_join(th, NULL);
     if (s.lfd >= 0)
         close(s.lfd);
+    for (int i = 0; i < 4; i++)
+        if (held[i] >= 0)
+            close(held[i]);
     if (!rc && s.bad_request) {
         snprintf(why, sizeof why, "the server read a wrong request: %s", s.why);
         rc = -1;
@@ -421,10 +494,14 @@ static void run_case(const tcase *t, int curl)
 
 int main(void)
 {
+    if (!(big_body = malloc(BIG_BODY)))
+        return 1;
+    memset(big_body, 'a', BIG_BODY);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         run_case(&cases[i], 0);
         if (cases[i].curl_too)
             run_case(&cases[i], 1);
     }
+    free(big_body);
     return failures != 0;
 }
