@@ -11,11 +11,21 @@
 # its connection) sending N1 and N2 requests, divided by N2 - N1, so
 # start-up and shutdown cancel out.
 #
+# MODES=cpu times instead, side by side: two gateways, one with the
+# engine's own HTTP/1.1 transport for its upstream calls and one held to
+# libcurl (ROUTEVM_HTTP_CLIENT=curl), each loaded in turn by wrk -t2 -c64
+# for DUR seconds, ROUNDS rounds; CPU per request is the server's utime +
+# stime (/proc/PID/stat) over the run divided by the requests wrk
+# counted.  Timed figures wander on a shared machine: only the pair's
+# ratio, measured in one run, means much.
+#
 # usage: sh bench/gateway_count.sh [BUILD]
-# env:   N1 (100)  N2 (1100)  MODES ("callgrind strace")  KINDS ("json sse")
-#        PORT_BASE (27380)  KEEP (keep the callgrind files in this directory)
+# env:   N1 (100)  N2 (1100)  MODES ("callgrind strace"; or "cpu")  KINDS ("json sse")
+#        PORT_BASE (27380: it and the next three)  KEEP (keep the callgrind files in this directory)
+#        DUR (5)  ROUNDS (3)  (MODES=cpu)
 # Prints one line per (tool, kind): instructions or syscalls per request,
-# and for strace the per-request count of each system call.
+# and for strace the per-request count of each system call; for cpu, each
+# round's requests per second and CPU microseconds per request of both.
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,7 +41,8 @@ say() { echo "gateway_count: $*"; }
 . "$ROOT/bench/lib.sh"
 [ -x "$BUILD/routevm" ] || { say "ERROR: $BUILD/routevm is not built" >&2; exit 2; }
 PATH=$PATH:/usr/sbin:/sbin
-for t in nginx valgrind strace curl; do
+case " $MODES " in *" cpu "*) NEED="nginx wrk" ;; *) NEED="nginx valgrind strace curl" ;; esac
+for t in $NEED; do
     command -v $t > /dev/null 2>&1 || { say "SKIP: $t not found"; exit 3; }
 done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/routevm-bench-count.XXXXXX")
@@ -94,7 +105,44 @@ one_run() {
     esac
 }
 
+# cpu_runs KIND: the own transport and libcurl side by side (above)
+cpu_runs() {
+    kind=$1 hz=$(getconf CLK_TCK) dur=${DUR:-5} rounds=${ROUNDS:-3}
+    curl_port=$((PORT_BASE + 3))
+    "$BUILD/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$RV_PORT --workers 1 2> "$WORK/own.log" &
+    own=$!
+    ROUTEVM_HTTP_CLIENT=curl "$BUILD/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$curl_port \
+        --workers 1 2> "$WORK/curl.log" &
+    lib=$!
+    PIDS="$PIDS $own $lib"
+    wait_port $RV_PORT
+    wait_port $curl_port
+    r=1
+    while [ $r -le "$rounds" ]; do
+        for which in own curl; do
+            if [ $which = own ]; then pid=$own port=$RV_PORT; else pid=$lib port=$curl_port; fi
+            t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+            BODY_FILE=$WORK/body-$kind.json timeout $((dur + 10)) wrk -t2 -c64 -d${dur}s -s "$G/post.lua" \
+                "http://127.0.0.1:$port/v1/chat/completions" > "$WORK/wrk.out" 2>&1
+            t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+            n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
+            bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.out")
+            [ -n "$n" ] && [ "$n" -gt 0 ] && [ -z "$bad" ] || { say "ERROR: wrk against $which:" >&2; cat "$WORK/wrk.out" >&2; exit 2; }
+            awk -v k="$kind" -v w=$which -v r=$r -v n="$n" -v d="$dur" -v t=$((t1 - t0)) -v hz="$hz" \
+                'BEGIN {printf "gateway_count: cpu %s round %d %-4s %8.0f requests/s %6.1f us CPU per request\n", k, r, w, n / d, t * 1e6 / hz / n}'
+        done
+        r=$((r + 1))
+    done
+    kill $own $lib 2> /dev/null
+    wait $own $lib 2> /dev/null
+}
+
 for tool in $MODES; do
+    if [ "$tool" = cpu ]; then
+        say "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+        for kind in $KINDS; do cpu_runs $kind; done
+        continue
+    fi
     for kind in $KINDS; do
         a=$(one_run $tool $kind $N1) && b=$(one_run $tool $kind $N2) && [ -n "$a" ] && [ -n "$b" ] || exit 2
         per=$(awk -v a="$a" -v b="$b" -v n=$((N2 - N1)) 'BEGIN {printf "%.1f", (b - a) / n}')

@@ -209,6 +209,7 @@ typedef struct {
     const char *message_has;    /* the first failure's message must contain it */
     int big;                    /* the requests carry BIG_BODY */
     int full;                   /* nobody accepts and the listen queue is full: connects hang */
+    const char *headers;        /* the final response's headers as "name=value;" each, in order; NULL: not checked */
 } tcase;
 
 #define OK200(b) { HC_OK, 200, b, 0, 0, 0, 0, 0, 0, 0, 0 }
@@ -226,91 +227,96 @@ typedef struct {
 #define HELLO "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
 
 static const tcase cases[] = {
-    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0 },
+    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL },
     { "chunked_body",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n"),
         WAITEOF },
-      { OK200("hello world") }, 1, 1, NULL, 0, 0 },
-    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0 },
+      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL },
+    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0, NULL },
     { "keepalive_reuse", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0 },
+      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL },
     { "connection_close_honoured",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0 },
+      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL },
     { "idle_closed_then_request", { ACC, RD, SEND(HELLO), CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0 },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL },
     /* the server takes the second request on the kept-alive connection
        and closes it unanswered: sent again once, on a new connection */
     { "reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0 },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL },
     /* the same on a fresh connection: no second try */
-    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
-    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
+    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
+    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
     /* retried once, and the new connection is reset too: no third try */
     { "retry_once_only", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, RESET, SLEEP(300) },
-      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0 },
+      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL },
     { "interim_1xx",
       { ACC, RD, SEND("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0 },
+      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL },
     { "header_count_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\n"
 #define H10 "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n" \
             "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n"
                       H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 "Content-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0, NULL },
     { "header_size_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nA: secretvalue"), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4),
         SEND(K4), SEND(K4), SEND(K4), SEND("\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0, NULL },
     /* a head and body in pieces across reads */
     { "split_across_reads",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Le"), SLEEP(30), SEND("ngth: 5\r\nX-A: 1"), SLEEP(30),
         SEND("2\r\n\r\nhel"), SLEEP(30), SEND("lo"), WAITEOF },
-      { OK200("hello") }, 1, 1, NULL, 0, 0 },
+      { OK200("hello") }, 1, 1, NULL, 0, 0, NULL },
     /* libcurl reads these as HTTP/0.9 (refused) and a receive error (reset) */
     { "malformed_status_line", { ACC, RD, SEND("garbage\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0, NULL },
     { "bad_chunk", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0 },
+      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL },
     { "switching_protocols", { ACC, RD, SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL },
     { "closed_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), CLOSE },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
     { "reset_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), RESET },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
     { "first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE },
-      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
+      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
     { "idle_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(400), CLOSE },
-      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0 },
+      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
     /* nobody listens on the port (its listener closed) */
-    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0 },
+    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0, NULL },
     /* cancelled with its body half read: the connection is closed, and
        the next request to the host makes a new one */
     { "cancel_mid_body_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0 },
+      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL },
     { "abort_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0 },
+      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL },
     /* bytes out of turn on a parked connection: it is dropped, not read
        as the next answer (libcurl 7.88 reads them as the answer) */
     { "idle_bytes_out_of_turn", { ACC, RD, SEND(HELLO), SLEEP(50), SEND("HTTP/1.1 500 Junk\r\n\r\n"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0 },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0, NULL },
     /* answers longer than one read */
     { "large_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"), SENDX(100000), RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0 },
+      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL },
     /* a request larger than the socket takes at once, twice on one connection */
-    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0 },
+    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0, NULL },
     { "total_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\na"), SLEEP(60), SEND("b"), SLEEP(60),
         SEND("c"), SLEEP(60), SEND("d"), SLEEP(60), SEND("e"), SLEEP(400), CLOSE },
-      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0 },
+      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0, NULL },
     { "connect_timeout", { { S_END, NULL, 0 } }, { { HC_CONNECT_TIMEOUT, 0, NULL, 0, 0, 0, 0, 0, 0, 150000, 0 } },
-      0, 1, NULL, 0, 1 },
+      0, 1, NULL, 0, 1, NULL },
+    /* names and values trimmed, an empty value, a value in pieces */
+    { "headers",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Next:   1 2 \t\r\nRetry-"), SLEEP(30), SEND("After: 3"), SLEEP(30),
+        SEND("0\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
+      { OK200("") }, 1, 1, NULL, 0, 0, "X-Empty=;X-Next=1 2;Retry-After=30;Content-Length=0;" },
     /* more bytes than the response: the connection is not trusted again */
     { "extra_bytes_not_reused",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0 },
+      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0, NULL },
 };
 
 typedef struct {
@@ -322,6 +328,7 @@ typedef struct {
     hc_done d;
     char msg[300];
     int header_bad;             /* a 1xx header was reported */
+    char hdrs[512];             /* "name=value;" each */
 } call;
 
 static void on_header(void *ud, int status, const char *name, size_t nlen, const char *value, size_t vlen)
@@ -329,6 +336,8 @@ static void on_header(void *ud, int status, const char *name, size_t nlen, const
     call *c = ud;
     if (status < 200 || (nlen == 4 && !memcmp(name, "Link", 4)))
         c->header_bad = 1;
+    size_t l = strlen(c->hdrs);
+    snprintf(c->hdrs + l, sizeof c->hdrs - l, "%.*s=%.*s;", (int)nlen, name, (int)vlen, value);
 }
 
 static int on_data(void *ud, const char *p, size_t n)
@@ -430,6 +439,10 @@ static int one_request(const tcase *t, const request *rq, hc_engine *e, int port
     }
     if (rq->body_bytes && c.d.body_bytes != rq->body_bytes) {
         snprintf(why, whylen, "%llu body bytes", (unsigned long long)c.d.body_bytes);
+        return -1;
+    }
+    if (t->headers && strcmp(c.hdrs, t->headers)) {
+        snprintf(why, whylen, "headers '%.300s'", c.hdrs);
         return -1;
     }
     if (c.header_bad) {
