@@ -313,6 +313,11 @@ static const tcase cases[] = {
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Next:   1 2 \t\r\nRetry-"), SLEEP(30), SEND("After: 3"), SLEEP(30),
         SEND("0\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
       { OK200("") }, 1, 1, NULL, 0, 0, "X-Empty=;X-Next=1 2;Retry-After=30;Content-Length=0;" },
+    /* a chunked body's trailers come after its body, as headers */
+    { "trailers",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nT-One: 1\r\nT-Two: 2\r\n\r\n"),
+        WAITEOF },
+      { OK200("ok") }, 1, 1, NULL, 0, 0, "Transfer-Encoding=chunked;T-One=1;T-Two=2;" },
     /* more bytes than the response: the connection is not trusted again */
     { "extra_bytes_not_reused",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },

@@ -307,8 +307,6 @@ static void recycle(h1_pool *p, h1_req *r)
     p->nspare++;
 }
 
-/* The request ends: off its connection (already parked or closed), then
-   reported, then recycled. */
 /* Report 'st' for 'r' at the next turn (h1_run_due); 'r->msg' holds
    the message. */
 static void end_later(h1_pool *p, h1_req *r, hc_status st)
@@ -472,6 +470,7 @@ static int on_message_complete(http_parser *hp)
     h1_req *r = req_of(hp);
     if (hp->status_code >= 100 && hp->status_code < 200 && hp->status_code != 101)
         return 0;               /* the final response follows */
+    flush_header(r);            /* a chunked body's last trailer */
     r->complete = 1;
     http_parser_pause(hp, 1);   /* what follows it is seen, not parsed */
     return 0;
