@@ -10,7 +10,9 @@
    peer closed the idle connection, or sent bytes out of turn) is taken
    out of epoll at once, without a word to libcurl, so a dead idle socket
    cannot keep the loop turning; libcurl finds the connection dead when
-   it next looks at it and closes it.  A parked event waiting to write
+   it next looks at it and closes it.  (The engine's own transport never
+   parks: its idle connections stay watched for reading, and it closes
+   one that turns readable.)  A parked event waiting to write
    would fire at once, so only reading ones are parked.  The engine says
    0 before any socket it closes is closed, and the event goes then: the
    loop never holds a descriptor that was closed, which the next socket

@@ -1,10 +1,11 @@
 /* The provider runtime's HTTP engine (vm/providers/httpc.h) on a worker's
-   libevent loop: libcurl's multi interface asks, through the engine, to
-   watch sockets and to arm one timer (CURLMOPT_SOCKETFUNCTION and
-   CURLMOPT_TIMERFUNCTION, as libcurl's hiperfifo and multi-event
-   examples do), and this module turns each request into an event on the
-   loop and each event back into hc_on_socket()/hc_on_timer().  So one
-   worker thread carries its clients and all their upstream calls.
+   libevent loop: the engine's transports -- libcurl's multi interface
+   (CURLMOPT_SOCKETFUNCTION and CURLMOPT_TIMERFUNCTION, as libcurl's
+   hiperfifo and multi-event examples do) and its own HTTP/1.1 client --
+   ask, through the engine, to watch sockets and to arm one timer, and
+   this module turns each request into an event on the loop and each
+   event back into hc_on_socket()/hc_on_timer().  So one worker thread
+   carries its clients and all their upstream calls.
 
    Threads: a ce_loop belongs to the thread running its event_base. */
 #ifndef RV_SERVE_CURLEV_H
