@@ -31,6 +31,7 @@
 #include "guard.h"
 #include "mem.h"
 #include "opcodes.h"
+#include "plan.h"
 #include "vmstate.h"
 
 #define MAX_STEPS        100000     /* backstop: steps of one run() */
@@ -154,6 +155,8 @@ void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud)
     vm->obs = obs;
     vm->obs_ud = ud;
 }
+
+void vm_use_plans(rv_vm *vm, int on) { vm->no_plans = !on; }
 
 static void describe_call(rv_vm *vm);
 
@@ -472,7 +475,10 @@ static step enter_agent(rv_vm *vm, uint32_t agent)
     vm->res.agent = agent;
     vm->cur.fallback = 0;
     vm->cur.cascade = RV_NONE;
-    vm->pc = p->funcs[p->agents[agent].func].start;
+    uint32_t fn = p->agents[agent].func;
+    vm->pc = p->funcs[fn].start;
+    /* the plan decides the function as its code would; an observer sees the code run */
+    vm->plan = vm->obs || vm->no_plans ? NULL : vm->img->plans[fn];
     if (p->agents[agent].guard_count && gd_input(vm, agent))
         return ST_DENIED;
     return ST_ROUTE;
@@ -520,8 +526,10 @@ static step route_step(rv_vm *vm)
     uint32_t arg = 0;
     rv_value ret;
     fn_ctx ctx = { .cand = RV_NONE };
+    const struct vm_plan *plan = vm->plan;
+    vm->plan = NULL;        /* (a function with a plan has no hook to come back from) */
     vm->sp = 0;
-    switch (vm_exec(vm, vm->pc, &ctx, &ret, &arg)) {
+    switch (plan ? vm_exec_plan(vm, plan, &arg) : vm_exec(vm, vm->pc, &ctx, &ret, &arg)) {
     case EX_DECIDE:
         vm->cur.cascade = RV_NONE;
         aim(vm, arg, RV_VIA_MODEL, RV_NONE);
@@ -1059,7 +1067,8 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
         vm->gen = 1;
     }
     vm_feed_reset(vm);
-    vm_mem_reset(vm);
+    if (!vm_mem_clean(vm))
+        vm_mem_reset(vm);
     gd_begin(vm);
     vm->lang_text = NULL;
     vm->in_tokens = -1;

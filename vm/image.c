@@ -1,7 +1,8 @@
 /* The image: a verified program made ready to run, once, and shared by
    every request -- its regexes compiled (with the JIT where available),
    literal-set matchers for word alternations, every constant decoded into
-   a ready stack value, and a slot for each metadata key the code reads.
+   a ready stack value, a slot for each metadata key the code reads, and
+   a rule plan for each route function that can have one (plan.c).
    The interpreter (interp.c) reads it; nothing writes it after
    vm_image_init(). */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -14,6 +15,7 @@
 #include "litset.h"
 #include "mem.h"
 #include "opcodes.h"
+#include "plan.h"
 #include "verify.h"
 #include "vmstate.h"
 
@@ -142,7 +144,7 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     for (uint32_t r = 0; r < p->nrule && !img->rule_settings; r++)
         img->rule_settings = p->rules[r].timeout || p->rules[r].backoff || p->rules[r].retry != RV_NONE ||
                              p->rules[r].retry_on;
-    if (dispatch_table(img)) {
+    if (dispatch_table(img) || plan_build(img)) {
         snprintf(err, errlen, "out of memory");
         vm_image_free(img);
         return -1;
@@ -223,6 +225,7 @@ void vm_image_free(rv_image *img)
     free(img->dentry);
     free(img->dtab);
     free(img->out_limit);
+    plan_free(img);
     memset(img, 0, sizeof *img);    /* freeing it again is harmless */
 }
 

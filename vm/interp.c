@@ -20,6 +20,7 @@
 #include "format.h"
 #include "guard.h"
 #include "opcodes.h"
+#include "plan.h"
 #include "vmstate.h"
 
 /* ---------------------------------------------------------------- values */
@@ -289,7 +290,7 @@ static void call_builtin(rv_vm *vm, rv_builtin b, rv_value *args)
 
 /* ---------------------------------------------------------------- fields */
 
-static rv_value req_field(rv_vm *vm, uint32_t f)
+static inline __attribute__((always_inline)) rv_value req_field(rv_vm *vm, uint32_t f)
 {
     const rv_request *r = vm->req;
     rv_value v = { .t = rv_reqfields[f].type };
@@ -373,19 +374,6 @@ static rv_value dec_field(rv_vm *vm, uint32_t f)
 /* ---------------------------------------------------------------- the loop */
 
 
-/* The request's value of the metadata key in slot 'slot' (image.c),
-   looked up once per request; NULL when absent. */
-static inline const rv_sv *meta_at(rv_vm *vm, struct vm_mslot *mslot, uint32_t gen, uint32_t slot)
-{
-    struct vm_mslot *m = &mslot[slot];
-    if (__builtin_expect(m->gen != gen, 0)) {
-        const rv_sv *k = &vm->img->slot_key[slot];
-        m->val = req_meta(vm->req, k->s, k->len);
-        m->gen = gen;
-    }
-    return m->val;
-}
-
 /* Does metadata value 'm' hit JMT record 't': equal to one of its
    strings? */
 static inline int jmt_hit(const struct rv_jmt *t, const rv_sv *m)
@@ -412,8 +400,64 @@ static int jkt_holds(const rv_mtest *t, const rv_value *v, const rv_value *k)
     return t->op == RV_MT_LT ? c < 0 : t->op == RV_MT_LE ? c <= 0 : t->op == RV_MT_GT ? c > 0 : c >= 0;
 }
 
+/* CALLB 'b' on the values from 'args' (its arity of them); the result
+   replaces args[0]. */
+static inline void callb(rv_vm *vm, uint32_t b, rv_value *args)
+{
+    if (b == RV_BI_bytes) {     /* the commonest: bytes(input), in place */
+        if (args->t != RV_T_NIL)
+            *args = (rv_value){ .t = rv_builtins[RV_BI_bytes].ret, .u.i = args->t == RV_T_STR ? args->n : 0 };
+        return;
+    }
+    if (b == RV_BI_bucket) {    /* as call_builtin: nil stays nil */
+        if (args->t != RV_T_NIL)
+            *args = (rv_value){ .t = rv_builtins[RV_BI_bucket].ret,
+                                .u.i = args->t == RV_T_STR ? bi_bucket(args->u.s, args->n) : 0 };
+        return;
+    }
+    call_builtin(vm, (rv_builtin)b, args);
+}
+
+/* Does JKT 'k' (record 't') hold for the value 'v' it pops? */
+static inline int jkt_test(const rv_program *p, const struct rv_jmt *t, uint32_t k, const rv_value *v)
+{
+    const rv_value *c = t->k;
+    if (__builtin_expect(t->cmp && v->t == c->t && arith_numeric(v->t), 1))
+        return t->cmp >> ((v->u.i > c->u.i) - (v->u.i < c->u.i) + 1) & 1;   /* one unit: as integers */
+    return jkt_holds(&p->mtests[k], v, c);
+}
+
+/* Does request test 't' (a plan's, vmstate.h) hold?  Its shortcut, where
+   it has one, reads what req_field() and callb() would and compares as
+   jkt_test() does when types agree. */
+static inline int req_test(rv_vm *vm, const vm_reqtest *t)
+{
+    int64_t x;
+    switch (t->fast) {
+    case RQ_BOOL:
+        return (req_field(vm, t->field).u.i != 0) != t->neg;
+    case RQ_INT:
+        x = req_field(vm, t->field).u.i;
+        return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
+    case RQ_INPUT_BYTES:
+        x = vm_view_input(vm).len;
+        return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
+    case RQ_USER_BUCKET:
+        x = bi_bucket(vm->req->user.s, vm->req->user.len);
+        return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
+    default:
+        break;
+    }
+    rv_value v = req_field(vm, t->field);
+    if (t->builtin != RV_NONE)
+        callb(vm, t->builtin, &v);
+    if (t->mtest == RV_NONE)
+        return vm_truthy(&v) != t->neg;
+    return jkt_test(vm->img->p, &vm->img->jmt[t->mtest], t->mtest, &v);
+}
+
 /* An error in the route code at 'pc': the message and where it is. */
-static void runtime_error(rv_vm *vm, uint32_t pc, const char *msg)
+void vm_runtime_error(rv_vm *vm, uint32_t pc, const char *msg)
 {
     vm->res.error = msg;
     vm->res.error_pc = pc;
@@ -454,8 +498,6 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
 #endif
     const rv_value *kval = vm->img->kval;
     const struct rv_jmt *jmt = vm->img->jmt;
-    struct vm_mslot *const mslot = vm->mslot;
-    const uint32_t gen = vm->gen;
     /* the dispatch in progress (DISPATCH, CHAIN), kept in the VM across a
        hook (vmstate.h) */
     uint32_t dk = vm->dk;
@@ -473,7 +515,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_PUSHB) { rv_value v = { .t = RV_T_BOOL, .u.i = A }; PUSH(v); vmbreak; }
         vmcase(OP_LDREQ) { PUSH(req_field(vm, A)); vmbreak; }
         vmcase(OP_LDMETA) {
-            const rv_sv *m = meta_at(vm, mslot, gen, vm->img->meta_slot[A]);
+            const rv_sv *m = vm_meta_at(vm, vm->img->meta_slot[A]);
             rv_value v = { .t = m ? RV_T_STR : RV_T_NIL };
             if (m) { v.u.s = m->s; v.n = m->len; }
             PUSH(v);
@@ -566,7 +608,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
                     r = it.t == RV_T_STR ? gd_match(vm, A, it.u.s, it.n) : 0;
                 }
             if (r < 0) {    /* a match that stopped is not "no match": the decision fails */
-                runtime_error(vm, pc - 1, vm->ov.re_error);
+                vm_runtime_error(vm, pc - 1, vm->ov.re_error);
                 return EX_FAIL;
             }
             x->t = RV_T_BOOL;
@@ -574,16 +616,9 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             vmbreak;
         }
         vmcase(OP_CALLB) {
-            if (A == RV_BI_bytes) {     /* the commonest: bytes(input), in place */
-                rv_value *a = &TOP();
-                if (a->t != RV_T_NIL)
-                    *a = (rv_value){ .t = rv_builtins[RV_BI_bytes].ret, .u.i = a->t == RV_T_STR ? a->n : 0 };
-                vmbreak;
-            }
             int n = rv_builtins[A].arity;
-            top -= n;
-            call_builtin(vm, (rv_builtin)A, top);
-            top++;
+            callb(vm, A, top - n);
+            top -= n - 1;
             vmbreak;
         }
         vmcase(OP_JMP) { pc += (uint32_t)INS_SARG(w); vmbreak; }
@@ -597,7 +632,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         }
         vmcase(OP_JMT) {
             const struct rv_jmt *t = &jmt[A];
-            const rv_sv *m = meta_at(vm, mslot, gen, t->slot);
+            const rv_sv *m = vm_meta_at(vm, t->slot);
             int holds = (m && jmt_hit(t, m)) == t->want;
             TRACE_COND(pc - 1, holds);
             if (!holds)
@@ -607,12 +642,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         vmcase(OP_JKT) {
             const struct rv_jmt *t = &jmt[A];
             rv_value v = POPV();
-            const rv_value *k = t->k;
-            int holds;
-            if (__builtin_expect(t->cmp && v.t == k->t && arith_numeric(v.t), 1))
-                holds = t->cmp >> ((v.u.i > k->u.i) - (v.u.i < k->u.i) + 1) & 1;   /* one unit: as integers */
-            else
-                holds = jkt_holds(&p->mtests[A], &v, k);
+            int holds = jkt_test(p, t, A, &v);
             TRACE_COND(pc - 1, holds);
             if (!holds)
                 pc = t->target;
@@ -620,7 +650,7 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
         }
         vmcase(OP_DISPATCH) {
             const rv_dispatch *d = &p->dispatches[A];
-            const rv_sv *m = meta_at(vm, mslot, gen, vm->img->meta_slot[d->key]);
+            const rv_sv *m = vm_meta_at(vm, vm->img->meta_slot[d->key]);
             const struct rv_dslot *e = m ? vm_dispatch_find(vm->img, A, m->s, m->len) : NULL;
             dk = A;
             dnext = NULL;
@@ -699,10 +729,10 @@ ex_result vm_exec(rv_vm *vm, uint32_t pc, const fn_ctx *ctx, rv_value *ret, uint
             vm->dlim = dlim;
             return EX_HOOK;
         }
-        vmcase(OP_FAIL) { runtime_error(vm, pc - 1, rv_str(p, A)); return EX_FAIL; }
+        vmcase(OP_FAIL) { vm_runtime_error(vm, pc - 1, rv_str(p, A)); return EX_FAIL; }
         vmcase(OP_RET) { *ret = POPV(); return EX_RET; }
         vmdefault
-            runtime_error(vm, pc - 1, "invalid instruction");
+            vm_runtime_error(vm, pc - 1, "invalid instruction");
             return EX_FAIL;
         }
     }
@@ -725,4 +755,45 @@ rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp
 {
     fn_ctx ctx = { .cand = cand, .resp = resp };
     return vm_run(vm, fn, &ctx);
+}
+
+/* ---------------------------------------------------------------- plans */
+
+/* The rules group 'g' of plan 'pl' rules out for this request.  (A
+   metadata key is looked up here, not through the VM's slots: the plan
+   asks each group once.) */
+static inline uint64_t group_kill(rv_vm *vm, const vm_plan *pl, uint32_t g)
+{
+    const plan_group *gr = &pl->groups[g];
+    if (gr->kind == PG_REQ)
+        return req_test(vm, &gr->t) ? 0 : gr->users;
+    const rv_sv *m = req_meta(vm->req, gr->key.s, gr->key.len);
+    const plan_value *e = m ? plan_find(pl, g, m->s, m->len) : NULL;
+    return e ? e->kill : gr->other;
+}
+
+/* The lowest rule still possible names the next group to ask (its
+   lowest-numbered one not yet known); each answer rules rules out; the
+   first rule whose groups are all known holds (plan.h). */
+ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
+{
+    uint64_t alive = pl->all, known = 0;
+    if (pl->dgroup != RV_NONE) {            /* DISPATCH looks the key up first, whatever follows */
+        alive &= ~group_kill(vm, pl, pl->dgroup);
+        known = 1ull << pl->dgroup;
+    }
+    while (alive) {
+        const plan_rule *r = &pl->rules[__builtin_ctzll(alive)];
+        uint64_t todo = r->need & ~known;
+        if (!todo) {                        /* every test of the lowest rule left holds */
+            vm->res.rule = r->rule;
+            *arg = r->arg;
+            return (ex_result)r->ex;
+        }
+        uint32_t g = (uint32_t)__builtin_ctzll(todo);
+        known |= 1ull << g;
+        alive &= ~group_kill(vm, pl, g);
+    }
+    vm_runtime_error(vm, pl->fail_pc, pl->fail_msg);
+    return EX_FAIL;
 }

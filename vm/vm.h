@@ -119,6 +119,7 @@ typedef struct rv_image {
     int rule_settings;          /* does any rule state a timeout, backoff or retry? */
     int request_budgets;        /* does any agent have a per-request budget? */
     int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */
+    struct vm_plan **plans;     /* per function: its rule plan (vm/plan.h), or NULL */
 } rv_image;
 
 /* Returns 0, or -1 with a message (a regex that will not compile).  'p' is
@@ -435,6 +436,11 @@ void vm_free(rv_vm *vm);
    request, the result and the texts are invalid afterwards. */
 void vm_release(rv_vm *vm);
 void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud);
+/* Decide route functions that have a rule plan (vm/plan.h) by it (on,
+   the default) or always by running their code (off): the decisions are
+   the same either way; tests compare the two.  A VM with an observer
+   runs the code. */
+void vm_use_plans(rv_vm *vm, int on);
 
 /* Start deciding 'req' for 'agent' (an agent index).  'opts' may be NULL. */
 rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts);

@@ -112,6 +112,11 @@ struct rv_vm {
     } *mslot;
     uint32_t gen;
 
+    /* the plan that decides the route function entered (plan.h), NULL to
+       run its code; 'no_plans' keeps every function on the interpreter */
+    const struct vm_plan *plan;
+    int no_plans;
+
     uint32_t sp, stack_cap;
     rv_value stack[];
 };
@@ -211,6 +216,35 @@ static inline rv_sv vm_view_system(const rv_vm *vm)
     return vm->ov.loaded ? vm->ov.system : vm->req ? vm->req->system : (rv_sv){ "", 0 };
 }
 
+/* The request's value of the metadata key in slot 'slot' (image.c),
+   looked up once per request; NULL when absent. */
+static inline const rv_sv *vm_meta_at(rv_vm *vm, uint32_t slot)
+{
+    struct vm_mslot *m = &vm->mslot[slot];
+    if (__builtin_expect(m->gen != vm->gen, 0)) {
+        const rv_sv *k = &vm->img->slot_key[slot];
+        m->val = req_meta(vm->req, k->s, k->len);
+        m->gen = vm->gen;
+    }
+    return m->val;
+}
+
+/* A test of a request value (plan.h): request field 'field', through
+   builtin 'builtin' (RV_NONE: none), compared as JKT 'mtest' does, or
+   (mtest RV_NONE) taken as a condition, negated when 'neg' -- as LDREQ
+   [CALLB] JKT or LDREQ [NOT] JMPF decide. */
+typedef struct {
+    uint32_t field, builtin, mtest;
+    uint8_t neg;
+    uint8_t fast;               /* RQ_*: a shortcut that decides the same */
+    uint8_t cmp;                /* RQ_INT, RQ_INPUT_BYTES, RQ_USER_BUCKET: bit c + 1 holds for the
+                                   comparison c (-1, 0, 1) of the value with 'k' */
+    int64_t k;
+} vm_reqtest;
+enum { RQ_NONE, RQ_BOOL, RQ_INT, RQ_INPUT_BYTES, RQ_USER_BUCKET };
+/* Record an error of the route code at 'pc' (interp.c). */
+void vm_runtime_error(rv_vm *vm, uint32_t pc, const char *msg);
+
 /* Constant 'k' of 'p' as a stack value. */
 rv_value vm_const_value(const rv_program *p, uint32_t k);
 
@@ -244,6 +278,12 @@ void *vm_alloc(rv_vm *vm, size_t n);
 char *vm_copy(rv_vm *vm, const char *s, size_t n);
 /* Forget this request's memory (keeps the first block). */
 void vm_mem_reset(rv_vm *vm);
+/* Has nothing been taken from the memory since it was last reset (so
+   that resetting it would change nothing)? */
+static inline int vm_mem_clean(const rv_vm *vm)
+{
+    return !vm->mem_used && (!vm->mem || (!vm->mem->next && !vm->mem->len));
+}
 void vm_mem_free(rv_vm *vm);
 /* Does 's' point into this request's memory? */
 int vm_owns(const rv_vm *vm, const char *s);

@@ -11,7 +11,9 @@
    differ).  Then it is run: a few fixed requests are decided for its
    first agents, model and hook calls answered by a pattern of successes,
    failures and confidences drawn from the input; explain describes one
-   decision; the program's own test blocks run.  A program the verifier
+   decision; the program's own test blocks run; the first step of each
+   decision is taken again with the rule plans off (vm_use_plans), and
+   must come out the same.  A program the verifier
    accepts but the VM cannot run safely crashes here (ASan, UBSan), and a
    decision that does not end within MAX_STEPS resumptions aborts.
 
@@ -134,6 +136,27 @@ static void decide(rv_vm *vm, const rv_program *p, uint32_t agent, const rv_requ
         abort();
 }
 
+/* Rule plans decide as the route code does (vm/plan.h): the first step
+   of every decision, by plan and by code, on VMs without an environment
+   (a shared ledger would see the first decision's reservation). */
+static void plans_agree(const rv_image *img, const rv_program *p)
+{
+    rv_vm *a = vm_new(img, NULL, NULL), *b = vm_new(img, NULL, NULL);
+    if (a && b) {
+        vm_use_plans(b, 0);
+        for (uint32_t ag = 0; ag < p->nagent && ag < MAX_AGENTS; ag++)
+            for (size_t r = 0; r < NREQ; r++) {
+                rv_status sa = vm_start(a, ag, reqs[r], NULL), sb = vm_start(b, ag, reqs[r], NULL);
+                const rv_result *x = vm_result(a), *y = vm_result(b);
+                if (sa != sb || x->rule != y->rule || x->model != y->model || x->error_pc != y->error_pc ||
+                    (x->error != y->error && (!x->error || !y->error || strcmp(x->error, y->error))))
+                    abort();                /* a plan that decides otherwise */
+            }
+    }
+    vm_free(a);
+    vm_free(b);
+}
+
 /* Run an accepted program the ways the tools do. */
 static void run(const rv_program *p, uint32_t seed)
 {
@@ -141,6 +164,7 @@ static void run(const rv_program *p, uint32_t seed)
     char err[256];
     if (vm_image_init(&img, p, err, sizeof err))
         return;                             /* (out of memory) */
+    plans_agree(&img, p);
     rv_memenv *env = memenv_new(p->nmodel);
     rv_vm *vm = env ? vm_new(&img, memenv_env(env), NULL) : NULL;
     ex_cache *cache = ex_cache_new(p);

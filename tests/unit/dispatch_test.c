@@ -9,12 +9,12 @@
    dispatched, and deciding a tenant near the end runs a handful of
    instructions, not 20,000 tests (counted with the observer: conditions
    evaluated per decision). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "compile_text.h"
+#include "gentext.h"
 #include "compiler.h"
 #include "opcodes.h"
 #include "verify.h"
@@ -23,36 +23,6 @@
 static int failures;
 #define CHECK(name, cond, ...) do { if (cond) printf("PASS %s\n", name); \
     else { printf("FAIL %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } } while (0)
-
-static uint64_t rng = 0x2545f4914f6cdd1dull;
-static uint32_t rnd(uint32_t n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng % n);
-}
-
-/* A growable text buffer. */
-typedef struct { char *s; size_t len, cap; } buf;
-static void put(buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (b->s && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->s = realloc(b->s, b->cap);
-        if (!b->s)
-            abort();
-    }
-}
 
 static rv_program *compile(const char *text, int no_dispatch)
 {

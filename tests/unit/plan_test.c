@@ -1,0 +1,236 @@
+/* Rule plans (vm/plan.h) against the interpreter.
+
+   Random policies whose rules are conjunctions of metadata tests (==, !=,
+   in, not in), numeric tests of request values (bytes(input), len(input),
+   bucket(user), turns, max_tokens) and request conditions (stream, not
+   stream) -- and now and then a rule the plans do not take (or, not (...))
+   -- are compiled with rule blocks dispatched where the compiler chooses
+   to and with every block linear.  Each program decides random requests
+   twice, by its plans and by its code (vm_use_plans off): the status, the
+   rule, the reason, the model and the error must be the same every time.
+   Requests have keys missing, values that are not strings, values sharing
+   their first bytes.  Then the check is shown to bite: a
+   plan whose value table is changed must disagree with the code. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "compile_text.h"
+#include "gentext.h"
+#include "compiler.h"
+#include "opcodes.h"
+#include "plan.h"
+#include "vm.h"
+
+static int failures;
+#define CHECK(name, cond, ...) do { if (cond) printf("PASS %s\n", name); \
+    else { printf("FAIL %s: ", name); printf(__VA_ARGS__); printf("\n"); failures++; } } while (0)
+
+static const char *const KEYS[] = { "task", "tier", "region", "lang" };
+#define NKEYS 4
+/* empty, short, 8 bytes, and longer values sharing their first 8; "5"
+   and "true" as a non-string value is written */
+static const char *const VALS[] = { "a", "b", "", "code", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghj",
+                                    "abcdefghijklmnopqrstuvwxyz", "5", "true" };
+#define NVALS (sizeof VALS / sizeof *VALS)
+
+static void term(buf *b, int plain)
+{
+    const char *k = KEYS[rnd(NKEYS)];
+    switch (rnd(plain ? 12 : 14)) {
+    case 0: case 1: case 2: put(b, "meta.%s == \"%s\"", k, VALS[rnd(NVALS)]); break;
+    case 3: put(b, "meta.%s in [\"%s\", \"%s\", \"%s\"]", k, VALS[rnd(NVALS)], VALS[rnd(NVALS)], VALS[rnd(NVALS)]); break;
+    case 4: put(b, "meta.%s != \"%s\"", k, VALS[rnd(NVALS)]); break;
+    case 5: put(b, "meta.%s not in [\"%s\", \"%s\"]", k, VALS[rnd(NVALS)], VALS[rnd(NVALS)]); break;
+    case 6: put(b, rnd(2) ? "stream" : "not stream"); break;
+    case 7: put(b, "bytes(input) %s %u", rnd(2) ? ">" : "<=", rnd(10)); break;
+    case 8: put(b, "bucket(user) < %u", rnd(100)); break;
+    case 9: put(b, "turns >= %u", rnd(3)); break;
+    case 10: put(b, "len(input) > %u", rnd(9)); break;
+    case 11: put(b, "max_tokens %s %u", rnd(2) ? "==" : "<", 100 * (1 + rnd(3))); break;
+    case 12: put(b, "(meta.%s == \"a\" or stream)", k); break;       /* no plan */
+    default: put(b, "not (meta.%s == \"%s\")", k, VALS[rnd(NVALS)]); break;
+    }
+}
+
+static void policy(buf *b, uint32_t nrules, int plain)
+{
+    put(b, "provider p { kind openai endpoint \"https://x.example/v1\" }\n");
+    for (int m = 0; m < 8; m++)
+        put(b, "model m%d from p { id \"m%d\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n", m, m);
+    put(b, "agent x { route {\n");
+    for (uint32_t i = 0; i < nrules; i++) {
+        put(b, "  when ");
+        for (uint32_t t = 0, n = 1 + rnd(4); t < n; t++) {
+            put(b, "%s", t ? " and " : "");
+            term(b, plain);
+        }
+        put(b, " -> m%u \"r%u\"\n", rnd(8), i);
+    }
+    put(b, "  otherwise -> m7 \"default\"\n} }\n");
+}
+
+static void request(buf *b)
+{
+    b->len = 0;
+    put(b, "{\"messages\":[");
+    for (uint32_t t = 0, n = rnd(3); t < n; t++)
+        put(b, "{\"role\":\"user\",\"content\":\"earlier\"},{\"role\":\"assistant\",\"content\":\"ok\"},");
+    put(b, "{\"role\":\"user\",\"content\":\"%.*s\"}]", (int)rnd(12), "xxxxxxxxxxxx");
+    if (rnd(2))
+        put(b, ",\"stream\":%s", rnd(3) ? "true" : "false");
+    if (rnd(2))
+        put(b, ",\"max_tokens\":%u", 100 * (1 + rnd(3)));
+    if (rnd(2))
+        put(b, ",\"user\":\"u-%u\"", rnd(50));
+    put(b, ",\"metadata\":{");
+    int first = 1;
+    for (int k = 0; k < NKEYS; k++) {
+        if (rnd(5) == 0)
+            continue;           /* a missing key */
+        put(b, "%s\"%s\":", first ? "" : ",", KEYS[k]);
+        first = 0;
+        switch (rnd(10)) {
+        case 0: put(b, "5"); break;                 /* not strings */
+        case 1: put(b, "true"); break;
+        case 2: put(b, "null"); break;
+        case 3: put(b, "\"zz\""); break;            /* listed nowhere */
+        default: put(b, "\"%s\"", VALS[rnd(NVALS)]); break;
+        }
+    }
+    put(b, "}}");
+}
+
+typedef struct {
+    rv_status st;
+    uint32_t rule, model;
+    const char *reason, *error;
+} decision;
+
+static decision decide(rv_vm *vm, const rv_program *p, const rv_request *r)
+{
+    decision d = { .st = vm_start(vm, 0, r, NULL) };
+    const rv_result *res = vm_result(vm);
+    d.rule = res->rule;
+    d.model = d.st == RV_CALL ? vm_call(vm)->model : RV_NONE;
+    d.reason = res->rule != RV_NONE ? rv_str(p, p->rules[res->rule].reason) : "";
+    d.error = res->error ? res->error : "";
+    return d;
+}
+
+static int same(const decision *a, const decision *b)
+{
+    return a->st == b->st && a->rule == b->rule && a->model == b->model && !strcmp(a->reason, b->reason) &&
+           !strcmp(a->error, b->error);
+}
+
+/* Counts of one differential run. */
+typedef struct { unsigned policies, planned, decisions, differ; char first[600]; } tally;
+
+/* Decide 'nreq' random requests with program 'p' by plan and by code;
+   'mutate' changes the plan's value table first. */
+static void compare(rv_program *p, const char *src, int nreq, int mutate, tally *t)
+{
+    rv_image img;
+    char err[200];
+    if (vm_image_init(&img, p, err, sizeof err)) {
+        printf("FAIL plan image: %s\n", err);
+        failures++;
+        return;
+    }
+    vm_plan *pl = img.plans[0];
+    t->policies++;
+    t->planned += pl != NULL;
+    if (mutate && pl)
+        for (uint32_t e = 0; e <= pl->vmask; e++)
+            pl->vals[e].kill = 0;   /* a value rules nothing out */
+    rv_vm *a = vm_new(&img, NULL, NULL), *b = vm_new(&img, NULL, NULL);
+    vm_use_plans(b, 0);
+    buf req = { 0 };
+    for (int q = 0; q < nreq && a && b; q++) {
+        request(&req);
+        rv_reqerr rerr;
+        rv_request *r = req_parse(req.s, req.len, NULL, &rerr);
+        if (!r) {
+            printf("FAIL plan request: %s: %s\n", req.s, rerr.msg);
+            failures++;
+            continue;
+        }
+        decision x = decide(a, p, r), y = decide(b, p, r);
+        t->decisions++;
+        if (!same(&x, &y) && !t->differ++)
+            snprintf(t->first, sizeof t->first, "request %s: status %d/%d rule %u/%u model %u/%u error '%s'/'%s'\n%.300s",
+                     req.s, (int)x.st, (int)y.st, x.rule, y.rule, x.model, y.model, x.error, y.error, src);
+        req_free(r);
+    }
+    free(req.s);
+    vm_free(a);
+    vm_free(b);
+    vm_image_free(&img);
+}
+
+int main(void)
+{
+    tally t = { 0 }, mut = { 0 };
+    gen_seed(0x9e3779b97f4a7c15ull);
+    buf src = { 0 };
+    for (int round = 0; round < 300; round++) {
+        src.len = 0;
+        int plain = rnd(4) != 0;
+        policy(&src, 1 + rnd(rnd(4) ? 24 : 70), plain);
+        for (int linear = 0; linear < 2; linear++) {
+            rv_program *p = test_compile("plan_test.route", src.s, linear);
+            if (!p) {
+                printf("FAIL plan differential: policy %d does not compile\n%s\n", round, src.s);
+                failures++;
+                break;
+            }
+            compare(p, src.s, 150, 0, &t);
+            if (round < 60)
+                compare(p, src.s, 150, 1, &mut);
+            rv_program_free(p);
+        }
+    }
+    CHECK("plans decide as the code (status, rule, reason, model, error)", t.differ == 0 && t.decisions > 0,
+          "%u of %u decisions differ; first: %s", t.differ, t.decisions, t.first);
+    CHECK("most random policies have a plan", t.planned * 2 > t.policies && t.planned < t.policies,
+          "%u of %u", t.planned, t.policies);
+    CHECK("a changed plan is caught", mut.differ > 0, "%u decisions of %u planned policies, none differ",
+          mut.decisions, mut.planned);
+
+    /* the benchmark's shape: a dispatch on meta.task, tests of other keys,
+       bytes(input), bucket(user), stream; and one with a regex: no plan */
+    static const char *const shapes[] = {
+        "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+        "model a from p { id \"a\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+        "model b from p { id \"b\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+        "agent x { route {\n"
+        "  when meta.tier == \"enterprise\" and meta.task == \"code\" -> a \"1\"\n"
+        "  when meta.intent in [\"legal\", \"medical\"] -> b \"2\"\n"
+        "  when bytes(input) / 4 > 3 -> a \"3\"\n"
+        "  when meta.task == \"code\" -> b \"4\"\n"
+        "  when meta.task == \"chat\" and bucket(user) < 10 -> a \"5\"\n"
+        "  when meta.task == \"sum\" -> a \"6\"\n"
+        "  when stream and meta.tier == \"pro\" -> b \"7\"\n"
+        "  otherwise -> a \"8\"\n} }\n",
+        "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+        "model a from p { id \"a\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+        "agent x { route {\n"
+        "  when input matches /secret/ -> a \"1\"\n"
+        "  otherwise -> a \"2\"\n} }\n",
+    };
+    for (int i = 0; i < 2; i++) {
+        rv_program *p = test_compile("plan_shape.route", shapes[i], 0);
+        rv_image img;
+        char err[200];
+        int ok = p && !vm_image_init(&img, p, err, sizeof err);
+        int has = ok && img.plans[0] != NULL;
+        CHECK(i == 0 ? "the benchmark's shape has a plan" : "a regex test keeps the interpreter", ok && has == !i,
+              "compiled %d, plan %d", p != NULL, has);
+        if (ok)
+            vm_image_free(&img);
+        rv_program_free(p);
+    }
+    free(src.s);
+    return failures ? 1 : 0;
+}

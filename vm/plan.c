@@ -1,0 +1,447 @@
+/* Rule plans: see plan.h for what they are and which functions get one.
+
+   The builder reads only verified code (vm_image_init calls it after the
+   verifier accepted the program), yet bounds everything it builds: at most
+   PLAN_MAX_RULES rules and PLAN_MAX_GROUPS groups (one bit of a mask
+   each), PLAN_MAX_CODE instructions, PLAN_MAX_VALUES strings and
+   PLAN_MAX_META metadata tests; beyond any of these the function keeps the
+   interpreter.  A shape it does not know is not an error either: no plan.
+
+   The runner shares every test's meaning with the interpreter: metadata
+   values come from the same per-request slots (vm_meta_at), request
+   values and their comparisons from interp.c (vm_req_test), and a
+   metadata test holds exactly when its JMT would, by the same bytes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mem.h"
+#include "opcodes.h"
+#include "plan.h"
+
+/* ---------------------------------------------------------------- building */
+
+/* A test of the rule being read: its group and where it jumps when it
+   does not hold. */
+typedef struct {
+    uint32_t group, target;
+    uint32_t mtest;             /* META: its JMT's mtest */
+} test;
+
+typedef struct {
+    const rv_image *img;
+    const rv_program *p;
+    struct vm_plan *pl;
+    uint32_t start[PLAN_MAX_RULES];         /* each rule's first pc */
+    struct { uint32_t mtest, group, rule; } meta[PLAN_MAX_META];
+    uint32_t nmeta;
+    uint64_t *ckill;                        /* per dispatch class: the rules it rules out */
+    uint32_t *stamp;                        /* per value slot: scratch marks */
+} builder;
+
+static void builder_free(builder *b)
+{
+    if (b) {
+        free(b->ckill);
+        free(b->stamp);
+    }
+    free(b);
+}
+
+static uint32_t meta_group(builder *b, uint32_t slot)
+{
+    struct vm_plan *pl = b->pl;
+    const rv_sv *key = &b->img->slot_key[slot];
+    for (uint32_t g = 0; g < pl->ngroup; g++)
+        if (pl->groups[g].kind == PG_META && pl->groups[g].key.s == key->s)
+            return g;
+    if (pl->ngroup == PLAN_MAX_GROUPS)
+        return RV_NONE;
+    pl->groups[pl->ngroup] = (plan_group){ .kind = PG_META, .key = b->img->slot_key[slot] };
+    return pl->ngroup++;
+}
+
+static uint32_t req_group(builder *b, const vm_reqtest *t)
+{
+    struct vm_plan *pl = b->pl;
+    const rv_program *p = b->p;
+    for (uint32_t g = 0; g < pl->ngroup; g++) {
+        const vm_reqtest *o = &pl->groups[g].t;
+        if (pl->groups[g].kind != PG_REQ || o->field != t->field || o->builtin != t->builtin || o->neg != t->neg ||
+            (o->mtest == RV_NONE) != (t->mtest == RV_NONE))
+            continue;
+        if (t->mtest == RV_NONE || (p->mtests[o->mtest].op == p->mtests[t->mtest].op &&
+                                    p->mtests[o->mtest].konst == p->mtests[t->mtest].konst))
+            return g;           /* the same test: its answer is shared */
+    }
+    if (pl->ngroup == PLAN_MAX_GROUPS)
+        return RV_NONE;
+    pl->groups[pl->ngroup] = (plan_group){ .kind = PG_REQ, .t = *t };
+    return pl->ngroup++;
+}
+
+/* The shortcut for test 't' (vm_reqtest.fast) where there is one: a
+   request field compared with a constant of its own type, which JKT
+   compares as integers; bytes(input) and bucket(user) likewise (both
+   are ints of a string that is never missing); a bool field as a
+   condition. */
+static void fast_test(const rv_program *p, vm_reqtest *t)
+{
+    static const uint8_t cmp[RV_MT__COUNT] = { [RV_MT_EQ] = 2, [RV_MT_NE] = 5, [RV_MT_LT] = 1, [RV_MT_LE] = 3,
+                                                [RV_MT_GT] = 4, [RV_MT_GE] = 6 };
+    rv_type ft = rv_reqfields[t->field].type;
+    if (t->mtest == RV_NONE) {
+        if (t->builtin == RV_NONE && ft == RV_T_BOOL)
+            t->fast = RQ_BOOL;
+        return;
+    }
+    const rv_mtest *m = &p->mtests[t->mtest];
+    const rv_const *k = &p->consts[m->konst];
+    if (m->op >= RV_MT__COUNT || !cmp[m->op])
+        return;
+    if (t->builtin == RV_NONE && (ft == RV_T_INT || ft == RV_T_TOKENS) && k->type == ft)
+        t->fast = RQ_INT;
+    else if (t->builtin == RV_BI_bytes && t->field == RV_REQ_INPUT && k->type == rv_builtins[RV_BI_bytes].ret)
+        t->fast = RQ_INPUT_BYTES;
+    else if (t->builtin == RV_BI_bucket && t->field == RV_REQ_USER && k->type == rv_builtins[RV_BI_bucket].ret)
+        t->fast = RQ_USER_BUCKET;
+    else
+        return;
+    t->cmp = cmp[m->op];
+    t->k = k->i;
+}
+
+/* Builtins a request test may apply: pure, and never failing. */
+static int pure_builtin(uint32_t b)
+{
+    return b == RV_BI_bytes || b == RV_BI_bucket || b == RV_BI_len || b == RV_BI_tokens || b == RV_BI_number ||
+           b == RV_BI_decimal;
+}
+
+/* Read one test at '*pc' (before 'end'): its group and failure target.
+   0, or -1 when the code there is not a test a plan admits. */
+static int read_test(builder *b, uint32_t *pc, uint32_t end, test *t)
+{
+    const rv_program *p = b->p;
+    uint32_t w = p->code[*pc];
+    if (INS_OP(w) == OP_JMT) {
+        const struct rv_jmt *j = &b->img->jmt[INS_ARG(w)];
+        if (j->slot == RV_NONE)
+            return -1;
+        t->group = meta_group(b, j->slot);
+        t->target = j->target;
+        t->mtest = INS_ARG(w);
+        ++*pc;
+        return t->group == RV_NONE ? -1 : 0;
+    }
+    if (INS_OP(w) != OP_LDREQ || *pc + 1 >= end)
+        return -1;
+    vm_reqtest rt = { .field = INS_ARG(w), .builtin = RV_NONE, .mtest = RV_NONE };
+    uint32_t at = *pc + 1;
+    w = p->code[at];
+    if (INS_OP(w) == OP_CALLB && pure_builtin(INS_ARG(w)) && at + 1 < end) {
+        rt.builtin = INS_ARG(w);
+        w = p->code[++at];
+    }
+    if (INS_OP(w) == OP_JKT) {
+        rt.mtest = INS_ARG(w);
+        t->target = p->mtests[rt.mtest].target;
+    } else {
+        if (INS_OP(w) == OP_NOT && rt.builtin == RV_NONE && at + 1 < end) {
+            rt.neg = 1;
+            w = p->code[++at];
+        }
+        if (INS_OP(w) != OP_JMPF)
+            return -1;
+        t->target = at + 1 + (uint32_t)INS_SARG(w);
+    }
+    fast_test(p, &rt);
+    t->group = req_group(b, &rt);
+    t->mtest = RV_NONE;
+    *pc = at + 1;
+    return t->group == RV_NONE ? -1 : 0;
+}
+
+/* The ex_result of a target instruction that ends the route, or -1. */
+static int target_ex(rv_opcode op)
+{
+    switch (op) {
+    case OP_DECIDE: return EX_DECIDE;
+    case OP_CHOOSE: return EX_CHOOSE;
+    case OP_CASCADE: return EX_CASCADE;
+    case OP_DELEGATE: return EX_DELEGATE;
+    default: return -1;
+    }
+}
+
+/* Read one rule at '*pc': tests, RULE, its target, and (dispatched) the
+   CHAIN its tests jump to.  0, or -1 when it is not of the plan's shape. */
+static int read_rule(builder *b, uint32_t *pc, uint32_t end, uint32_t dk)
+{
+    const rv_program *p = b->p;
+    struct vm_plan *pl = b->pl;
+    test tests[PLAN_MAX_GROUPS];
+    uint32_t ntest = 0, at = *pc;
+    if (pl->nrule == PLAN_MAX_RULES)
+        return -1;
+    while (at < end && INS_OP(p->code[at]) != OP_RULE) {
+        if (ntest == PLAN_MAX_GROUPS || read_test(b, &at, end, &tests[ntest]))
+            return -1;
+        ntest++;
+    }
+    if (at + 1 >= end || INS_OP(p->code[at]) != OP_RULE || target_ex(INS_OP(p->code[at + 1])) < 0)
+        return -1;
+    uint32_t rule = INS_ARG(p->code[at]), tw = p->code[at + 1], fail = at + 2;
+    at += 2;
+    if (dk != RV_NONE && at < end && INS_OP(p->code[at]) == OP_CHAIN && INS_ARG(p->code[at]) == dk)
+        at++;               /* the tests fail to the CHAIN */
+    else if (dk != RV_NONE && ntest)
+        return -1;
+    uint32_t r = pl->nrule;
+    pl->rules[r] = (plan_rule){ 0, rule, (uint32_t)target_ex(INS_OP(tw)), INS_ARG(tw) };
+    for (uint32_t i = 0; i < ntest; i++) {
+        if (tests[i].target != fail)
+            return -1;      /* an 'or', or a jump elsewhere */
+        uint32_t g = tests[i].group;
+        if (tests[i].mtest != RV_NONE) {
+            if (b->nmeta == PLAN_MAX_META)
+                return -1;
+            b->meta[b->nmeta].mtest = tests[i].mtest;
+            b->meta[b->nmeta].group = g;
+            b->meta[b->nmeta++].rule = r;
+        } else {
+            pl->groups[g].users |= 1ull << r;
+        }
+        pl->rules[r].need |= 1ull << g;
+    }
+    b->start[r] = *pc;
+    pl->nrule++;
+    pl->all |= 1ull << r;
+    *pc = at;
+    return 0;
+}
+
+/* Number the groups metadata first, in the order the code first tests
+   them, then the request tests likewise: the runner asks a rule's
+   lowest-numbered group first, and a lookup is cheaper than most request
+   tests (tokens(input) reads every message). */
+static void renumber(builder *b)
+{
+    vm_plan *pl = b->pl;
+    uint32_t to[PLAN_MAX_GROUPS], n = 0;
+    plan_group old[PLAN_MAX_GROUPS];
+    memcpy(old, pl->groups, pl->ngroup * sizeof *old);
+    for (int kind = PG_META; kind <= PG_REQ; kind++)
+        for (uint32_t g = 0; g < pl->ngroup; g++)
+            if (old[g].kind == kind) {
+                to[g] = n;
+                pl->groups[n++] = old[g];
+            }
+    for (uint32_t r = 0; r < pl->nrule; r++) {
+        uint64_t need = 0;
+        for (uint32_t g = 0; g < pl->ngroup; g++)
+            if (pl->rules[r].need >> g & 1)
+                need |= 1ull << to[g];
+        pl->rules[r].need = need;
+    }
+    for (uint32_t i = 0; i < b->nmeta; i++)
+        b->meta[i].group = to[b->meta[i].group];
+    if (pl->dgroup != RV_NONE)
+        pl->dgroup = to[pl->dgroup];
+}
+
+/* The rule starting at 'pc' (rules start in ascending order), or RV_NONE. */
+static uint32_t rule_at(const builder *b, uint32_t pc)
+{
+    uint32_t lo = 0, hi = b->pl->nrule;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (b->start[mid] < pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < b->pl->nrule && b->start[lo] == pc ? lo : RV_NONE;
+}
+
+/* Per class of dispatch 'dk', the rules it rules out (b->ckill).  0, or
+   -1 when a class lists a pc that starts no rule, or there are too many
+   classes. */
+static int class_kills(builder *b, uint32_t dk)
+{
+    const rv_program *p = b->p;
+    const rv_dispatch *d = &p->dispatches[dk];
+    if (d->ccount > PLAN_MAX_VALUES + 1 || !(b->ckill = mem_calloc(d->ccount, sizeof *b->ckill)))
+        return -1;
+    for (uint32_t c = 0; c < d->ccount; c++) {
+        const rv_dclass *cl = &p->dclasses[d->cfirst + c];
+        uint64_t in = 0;
+        for (uint32_t i = 0; i < cl->count; i++) {
+            uint32_t r = rule_at(b, p->dpcs[cl->first + i]);
+            if (r == RV_NONE)
+                return -1;
+            in |= 1ull << r;
+        }
+        b->ckill[c] = b->pl->all & ~in;
+    }
+    return 0;
+}
+
+/* Add string 's' to group 'g' (once).  0, or -1 when the table is full. */
+static int value_add(struct vm_plan *pl, uint32_t *nval, uint32_t g, const char *s, uint32_t n)
+{
+    if (plan_find(pl, g, s, n))
+        return 0;
+    if (*nval == PLAN_MAX_VALUES)
+        return -1;
+    uint64_t head = vm_head8(s, n);
+    uint32_t i = plan_hash(g, head, s, n) & pl->vmask;
+    while (pl->vals[i].group != RV_NONE)
+        i = (i + 1) & pl->vmask;
+    pl->vals[i] = (plan_value){ head, s, n, g, 0 };
+    ++*nval;
+    return 0;
+}
+
+/* The value table: every string a metadata group compares with, and what
+   each rules out -- and what a missing or unlisted value rules out.
+   0, or -1 (too many strings, out of memory). */
+static int value_table(builder *b, uint32_t dk)
+{
+    const rv_program *p = b->p;
+    struct vm_plan *pl = b->pl;
+    uint64_t nstr = 0;
+    for (uint32_t i = 0; i < b->nmeta; i++)
+        nstr += b->img->jmt[b->meta[i].mtest].nitems;
+    if (dk != RV_NONE)
+        nstr += p->dispatches[dk].vcount;
+    if (nstr > PLAN_MAX_VALUES)
+        return -1;
+    uint32_t cap = 8;
+    while (cap < 4 * nstr)
+        cap *= 2;
+    pl->vals = mem_calloc(cap, sizeof *pl->vals);
+    b->stamp = mem_calloc(cap, sizeof *b->stamp);
+    if (!pl->vals || !b->stamp)
+        return -1;
+    for (uint32_t e = 0; e < cap; e++)
+        pl->vals[e].group = RV_NONE;
+    pl->vmask = cap - 1;
+    uint32_t nval = 0;
+    for (uint32_t i = 0; i < b->nmeta; i++) {
+        const struct rv_jmt *j = &b->img->jmt[b->meta[i].mtest];
+        for (uint32_t k = 0; k < j->nitems; k++)
+            if (value_add(pl, &nval, b->meta[i].group, j->items[k].s, j->items[k].len))
+                return -1;
+    }
+    if (dk != RV_NONE) {
+        const rv_dispatch *d = &p->dispatches[dk];
+        for (uint32_t v = d->vfirst; v < d->vfirst + d->vcount; v++)
+            if (value_add(pl, &nval, pl->dgroup, rv_str(p, p->dvalues[v].value), p->str_len[p->dvalues[v].value]))
+                return -1;
+    }
+    /* each test: the strings it lists make it hit (as its JMT compares),
+       every other value and a missing key miss; it holds when that is
+       what it wants (== and in hit, != and not in miss) */
+    for (uint32_t i = 0; i < b->nmeta; i++) {
+        const struct rv_jmt *j = &b->img->jmt[b->meta[i].mtest];
+        uint32_t g = b->meta[i].group;
+        uint64_t bit = 1ull << b->meta[i].rule;
+        for (uint32_t k = 0; k < j->nitems; k++)
+            b->stamp[plan_find(pl, g, j->items[k].s, j->items[k].len) - pl->vals] = i + 1;
+        for (uint32_t e = 0; e <= pl->vmask; e++)
+            if (pl->vals[e].group == g && (b->stamp[e] == i + 1) != j->want)
+                pl->vals[e].kill |= bit;
+        if (j->want)
+            pl->groups[g].other |= bit;
+    }
+    if (dk == RV_NONE)
+        return 0;
+    /* the dispatch: a listed value's class is its first row's (as the
+       dispatch table keeps it), anything else is class 0 */
+    const rv_dispatch *d = &p->dispatches[dk];
+    memset(b->stamp, 0, cap * sizeof *b->stamp);
+    for (uint32_t r = d->vfirst; r < d->vfirst + d->vcount; r++) {
+        uint32_t str = p->dvalues[r].value;
+        uint32_t e = (uint32_t)(plan_find(pl, pl->dgroup, rv_str(p, str), p->str_len[str]) - pl->vals);
+        if (!b->stamp[e]) {
+            b->stamp[e] = 1;
+            pl->vals[e].kill |= b->ckill[p->dvalues[r].cls];
+        }
+    }
+    for (uint32_t e = 0; e <= pl->vmask; e++)
+        if (pl->vals[e].group == pl->dgroup && !b->stamp[e])
+            pl->vals[e].kill |= b->ckill[0];
+    pl->groups[pl->dgroup].other |= b->ckill[0];
+    return 0;
+}
+
+/* The plan of route function 'f', or NULL (not of the shape, too large,
+   out of memory). */
+static struct vm_plan *plan_of(const rv_image *img, const rv_func *f)
+{
+    const rv_program *p = img->p;
+    if (f->kind != RV_FN_ROUTE || f->end - f->start > PLAN_MAX_CODE)
+        return NULL;
+    builder *b = mem_calloc(1, sizeof *b);
+    struct vm_plan *pl = mem_calloc(1, sizeof *pl);
+    if (!b || !pl)
+        goto none;
+    b->img = img;
+    b->p = p;
+    b->pl = pl;
+    pl->dgroup = RV_NONE;
+    pl->fail_pc = RV_NONE;
+    uint32_t pc = f->start, end = f->end, dk = RV_NONE;
+    if (INS_OP(p->code[pc]) == OP_DISPATCH) {
+        dk = INS_ARG(p->code[pc]);
+        pl->dgroup = meta_group(b, img->meta_slot[p->dispatches[dk].key]);
+        end = p->dispatches[dk].end;        /* (after the DISPATCH, inside the function: verified) */
+        pc++;
+    }
+    while (pc < end && INS_OP(p->code[pc]) != OP_FAIL)
+        if (read_rule(b, &pc, end, dk))
+            goto none;
+    if (pc < f->end && INS_OP(p->code[pc]) == OP_FAIL && pc + 1 == f->end) {
+        pl->fail_pc = pc;
+        pl->fail_msg = rv_str(p, INS_ARG(p->code[pc]));
+    } else if (!(dk == RV_NONE && pc == f->end && pl->nrule && !pl->rules[pl->nrule - 1].need)) {
+        goto none;          /* neither FAIL nor a last rule that always matches */
+    }
+    if (dk != RV_NONE && (pl->fail_pc != p->dispatches[dk].end || class_kills(b, dk)))
+        goto none;
+    renumber(b);
+    if (value_table(b, dk))
+        goto none;
+    builder_free(b);
+    return pl;
+none:
+    if (pl)
+        free(pl->vals);
+    free(pl);
+    builder_free(b);
+    return NULL;
+}
+
+int plan_build(rv_image *img)
+{
+    const rv_program *p = img->p;
+    img->plans = mem_calloc(p->nfunc + 1, sizeof *img->plans);
+    if (!img->plans)
+        return -1;
+    for (uint32_t f = 0; f < p->nfunc; f++)
+        img->plans[f] = plan_of(img, &p->funcs[f]);
+    return 0;
+}
+
+void plan_free(rv_image *img)
+{
+    if (!img->plans)
+        return;
+    for (uint32_t f = 0; f < img->p->nfunc; f++)
+        if (img->plans[f]) {
+            free(img->plans[f]->vals);
+            free(img->plans[f]);
+        }
+    free(img->plans);
+    img->plans = NULL;
+}

@@ -1,0 +1,110 @@
+/* Rule plans (plan.c): a route function whose rules are conjunctions of
+   simple tests, decided by bit masks instead of by running its code.
+
+   Built once per image, after verification, for every route function of
+   the shape the code generator gives such rules (vm/program.h, DISPATCH;
+   compiler/codegen.c, cg_rule): an optional DISPATCH, then per rule a run
+   of tests that each jump to the rule's failure pc when they do not hold,
+   RULE and a target that ends the function (DECIDE, CHOOSE, CASCADE,
+   DELEGATE), then FAIL.  The tests a plan admits are pure and cannot fail:
+
+     meta.k == / != / in / not in constants       (JMT)
+     a request field, or one of a few builtins of it, compared with a
+     constant                                     (LDREQ [CALLB] JKT)
+     a request field as a condition, or its negation  (LDREQ [NOT] JMPF)
+
+   so the first rule all of whose tests hold can be found in any order of
+   evaluation.  Tests are grouped: all tests of one metadata key form one
+   group, answered by one lookup of the key's value in a table that gives
+   every rule the value rules out (the dispatch's class included); each
+   other test is a group of its own.  plan_run() takes the lowest rule
+   still possible, evaluates its first group not yet known -- in the
+   rule's order, so a test is never run before the tests the interpreter
+   runs ahead of it in the same rule -- rules out what that group's answer
+   rules out, and stops at the first rule whose groups are all known.
+   Anything else (or, nested blocks, regexes, hooks, splits, more than 64
+   rules or groups) has no plan and runs on the interpreter, as does every
+   decision with an observer. */
+#ifndef RV_PLAN_H
+#define RV_PLAN_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "vmstate.h"
+
+#define PLAN_MAX_RULES  64      /* one bit each */
+#define PLAN_MAX_GROUPS 64      /* one bit each */
+#define PLAN_MAX_CODE   16384   /* instructions of a planned function */
+#define PLAN_MAX_VALUES 4096    /* distinct (key, string) pairs of a plan */
+#define PLAN_MAX_META   1024    /* metadata tests of a plan */
+
+enum { PG_META, PG_REQ };
+
+/* A group: one metadata key (all tests of it), or one test of a request
+   value. */
+typedef struct {
+    uint8_t kind;               /* PG_META, PG_REQ */
+    rv_sv key;                  /* META: the key (the program's string) */
+    uint64_t other;             /* META: rules ruled out by a missing key or an unlisted value */
+    vm_reqtest t;               /* REQ: the test */
+    uint64_t users;             /* REQ: rules needing it to hold */
+} plan_group;
+
+/* A string a metadata group's tests (or its dispatch) compare with, and
+   the rules its value rules out. */
+typedef struct {
+    uint64_t head;              /* first 8 bytes, zero-padded (vm_head8) */
+    const char *s;              /* borrowed from the program */
+    uint32_t len, group;
+    uint64_t kill;
+} plan_value;
+
+typedef struct {
+    uint64_t need;              /* the groups its tests are in */
+    uint32_t rule;              /* RULE's operand */
+    uint32_t ex, arg;           /* the target: its ex_result and operand */
+} plan_rule;
+
+typedef struct vm_plan {
+    uint32_t nrule, ngroup;
+    uint64_t all;               /* every rule */
+    uint32_t dgroup;            /* the dispatch key's group, or RV_NONE */
+    uint32_t fail_pc;           /* FAIL when no rule matches, or RV_NONE (the last rule always does) */
+    const char *fail_msg;
+    plan_rule rules[PLAN_MAX_RULES];
+    plan_group groups[PLAN_MAX_GROUPS];
+    plan_value *vals;           /* open addressing, 'vmask' + 1 slots, at most a quarter full */
+    uint32_t vmask;
+} vm_plan;
+
+static inline uint32_t plan_hash(uint32_t group, uint64_t head, const char *s, uint32_t n)
+{
+    return vm_dhash(group ^ 0x5bd1e995u, head, s, n);
+}
+
+/* The entry of string 's' (n bytes) in group 'g', or NULL.  (An empty
+   slot's group is RV_NONE: it matches nothing.) */
+static inline const plan_value *plan_find(const struct vm_plan *pl, uint32_t g, const char *s, uint32_t n)
+{
+    uint64_t head = vm_head8(s, n);
+    for (uint32_t i = plan_hash(g, head, s, n) & pl->vmask;; i = (i + 1) & pl->vmask) {
+        const plan_value *e = &pl->vals[i];
+        if (e->head == head && e->len == n && e->group == g && (n <= 8 || !memcmp(e->s + 8, s + 8, n - 8)))
+            return e;
+        if (e->group == RV_NONE)
+            return NULL;
+    }
+}
+
+/* Plans for the route functions of 'img' (img->plans, one per function,
+   NULL where there is none).  0, or -1 when out of memory. */
+int plan_build(rv_image *img);
+void plan_free(rv_image *img);      /* accepts an image without plans */
+
+/* Decide with plan 'pl' as vm_exec() would from its function's start:
+   the same result, vm->res.rule and, on EX_FAIL, the same error
+   (interp.c, where the tests' meaning is). */
+ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg);
+
+#endif
