@@ -1066,7 +1066,10 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
             vm->mslot[i].gen = 0;
         vm->gen = 1;
     }
-    vm_feed_reset(vm);
+    if (vm->feed_dirty) {
+        vm_feed_reset(vm);
+        vm->feed_dirty = 0;
+    }
     if (!vm_mem_clean(vm))
         vm_mem_reset(vm);
     gd_begin(vm);

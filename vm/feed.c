@@ -251,6 +251,7 @@ static int release(struct vm_feed *f, rv_sv *out)
 int vm_feed(rv_vm *vm, const char *chunk, size_t len, rv_sv *out)
 {
     struct vm_feed *f = vm->feed;
+    vm->feed_dirty = 1;
     out->s = "";
     out->len = 0;
     if (vm->state != VS_CALL || !vm_call(vm)->may_stream || f->denied || f->failed)
@@ -271,6 +272,7 @@ int vm_feed(rv_vm *vm, const char *chunk, size_t len, rv_sv *out)
 int vm_feed_end(rv_vm *vm, rv_sv *out)
 {
     struct vm_feed *f = vm->feed;
+    vm->feed_dirty = 1;
     out->s = "";
     out->len = 0;
     if (!f->active)

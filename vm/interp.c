@@ -762,13 +762,22 @@ rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp
 /* The rules group 'g' of plan 'pl' rules out for this request.  (A
    metadata key is looked up here, not through the VM's slots: the plan
    asks each group once.) */
-static inline uint64_t group_kill(rv_vm *vm, const vm_plan *pl, uint32_t g)
+static inline __attribute__((always_inline)) uint64_t group_kill(rv_vm *vm, const vm_plan *pl, uint32_t g)
 {
     const plan_group *gr = &pl->groups[g];
     if (gr->kind == PG_REQ)
         return req_test(vm, &gr->t) ? 0 : gr->users;
     const rv_sv *m = req_meta(vm->req, gr->key.s, gr->key.len);
-    const plan_value *e = m ? plan_find(pl, g, m->s, m->len) : NULL;
+    if (!m)
+        return gr->other;
+    if (gr->mul) {                          /* a few strings: the one slot it can be in */
+        uint32_t n = m->len;
+        uint64_t head = vm_head8(m->s, n);
+        const plan_small *e = &pl->small[gr->sfirst + (uint32_t)(((head ^ n) * gr->mul) >> gr->shift)];
+        return e->head == head && e->len == n && (n <= 8 || !memcmp(e->s + 8, m->s + 8, n - 8)) ? e->kill
+                                                                                                 : gr->other;
+    }
+    const plan_value *e = plan_find(pl, g, m->s, m->len);
     return e ? e->kill : gr->other;
 }
 

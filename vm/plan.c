@@ -375,6 +375,69 @@ static int value_table(builder *b, uint32_t dk)
     return 0;
 }
 
+/* A multiplier that puts the 'n' strings 'e' in distinct slots of a
+   table of 1 << PLAN_SMALL_BITS, or 0 when the tries run out (or two
+   strings share their first 8 bytes and length). */
+static uint64_t small_mul(plan_value *const *e, uint32_t n)
+{
+    uint64_t m = 0x9e3779b97f4a7c15ull;
+    for (int tries = 0; tries < 256; tries++) {
+        uint32_t used = 0, i = 0;
+        for (; i < n; i++) {
+            uint32_t at = (uint32_t)(((e[i]->head ^ e[i]->len) * m) >> (64 - PLAN_SMALL_BITS));
+            if (used >> at & 1)
+                break;
+            used |= 1u << at;
+        }
+        if (i == n)
+            return m;
+        m = m * 0x5851f42d4c957f2dull + 0x14057b7ef767814full;
+        m |= 1;
+    }
+    return 0;
+}
+
+/* The groups with at most PLAN_SMALL strings get a small table of their
+   own ('small'), where a value is found by one multiplication and one
+   compare.  0, or -1 when out of memory. */
+static int small_groups(vm_plan *pl)
+{
+    const uint32_t size = 1u << PLAN_SMALL_BITS;
+    uint32_t count[PLAN_MAX_GROUPS] = { 0 }, n = 0;
+    for (uint32_t e = 0; e <= pl->vmask; e++)
+        if (pl->vals[e].group != RV_NONE)
+            count[pl->vals[e].group]++;
+    for (uint32_t g = 0; g < pl->ngroup; g++)
+        if (pl->groups[g].kind == PG_META && count[g] <= PLAN_SMALL)
+            n += size;
+    if (!n || !(pl->small = mem_malloc(n * sizeof *pl->small)))
+        return n ? -1 : 0;
+    for (uint32_t i = 0; i < n; i++)
+        pl->small[i] = (plan_small){ .len = UINT32_MAX };
+    n = 0;
+    for (uint32_t g = 0; g < pl->ngroup; g++) {
+        plan_value *mine[PLAN_SMALL];
+        uint32_t k = 0;
+        if (pl->groups[g].kind != PG_META || count[g] > PLAN_SMALL)
+            continue;
+        for (uint32_t e = 0; e <= pl->vmask; e++)
+            if (pl->vals[e].group == g)
+                mine[k++] = &pl->vals[e];
+        uint64_t m = small_mul(mine, k);
+        if (!m)
+            continue;
+        for (uint32_t i = 0; i < k; i++) {
+            uint32_t at = (uint32_t)(((mine[i]->head ^ mine[i]->len) * m) >> (64 - PLAN_SMALL_BITS));
+            pl->small[n + at] = (plan_small){ mine[i]->head, mine[i]->kill, mine[i]->s, mine[i]->len };
+        }
+        pl->groups[g].mul = m;
+        pl->groups[g].sfirst = n;
+        pl->groups[g].shift = 64 - PLAN_SMALL_BITS;
+        n += size;
+    }
+    return 0;
+}
+
 /* The plan of route function 'f', or NULL (not of the shape, too large,
    out of memory). */
 static struct vm_plan *plan_of(const rv_image *img, const rv_func *f)
@@ -410,13 +473,15 @@ static struct vm_plan *plan_of(const rv_image *img, const rv_func *f)
     if (dk != RV_NONE && (pl->fail_pc != p->dispatches[dk].end || class_kills(b, dk)))
         goto none;
     renumber(b);
-    if (value_table(b, dk))
+    if (value_table(b, dk) || small_groups(pl))
         goto none;
     builder_free(b);
     return pl;
 none:
-    if (pl)
+    if (pl) {
         free(pl->vals);
+        free(pl->small);
+    }
     free(pl);
     builder_free(b);
     return NULL;
@@ -440,6 +505,7 @@ void plan_free(rv_image *img)
     for (uint32_t f = 0; f < img->p->nfunc; f++)
         if (img->plans[f]) {
             free(img->plans[f]->vals);
+            free(img->plans[f]->small);
             free(img->plans[f]);
         }
     free(img->plans);

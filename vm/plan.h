@@ -38,6 +38,8 @@
 #define PLAN_MAX_CODE   16384   /* instructions of a planned function */
 #define PLAN_MAX_VALUES 4096    /* distinct (key, string) pairs of a plan */
 #define PLAN_MAX_META   1024    /* metadata tests of a plan */
+#define PLAN_SMALL      8       /* strings of a group given a table of its own */
+#define PLAN_SMALL_BITS 4       /* its size: 16 slots */
 
 enum { PG_META, PG_REQ };
 
@@ -47,6 +49,12 @@ typedef struct {
     uint8_t kind;               /* PG_META, PG_REQ */
     rv_sv key;                  /* META: the key (the program's string) */
     uint64_t other;             /* META: rules ruled out by a missing key or an unlisted value */
+    /* META with at most PLAN_SMALL strings, told apart by their first 8
+       bytes and length: a table of its own in 'small', where string 's'
+       (n bytes) can only be at sfirst + ((head8(s) ^ n) * mul >> shift)
+       (mul 0: look the value up in 'vals') */
+    uint64_t mul;
+    uint32_t sfirst, shift;
     vm_reqtest t;               /* REQ: the test */
     uint64_t users;             /* REQ: rules needing it to hold */
 } plan_group;
@@ -59,6 +67,13 @@ typedef struct {
     uint32_t len, group;
     uint64_t kill;
 } plan_value;
+
+/* A string of a small group; an empty slot has len UINT32_MAX. */
+typedef struct {
+    uint64_t head, kill;        /* its first 8 bytes, zero-padded; the rules it rules out */
+    const char *s;              /* borrowed from the program */
+    uint32_t len;
+} plan_small;
 
 typedef struct {
     uint64_t need;              /* the groups its tests are in */
@@ -76,6 +91,7 @@ typedef struct vm_plan {
     plan_group groups[PLAN_MAX_GROUPS];
     plan_value *vals;           /* open addressing, 'vmask' + 1 slots, at most a quarter full */
     uint32_t vmask;
+    plan_small *small;          /* the strings of the small groups, a group's together */
 } vm_plan;
 
 static inline uint32_t plan_hash(uint32_t group, uint64_t head, const char *s, uint32_t n)

@@ -84,8 +84,11 @@ struct rv_vm {
     int64_t in_tokens;          /* estimated tokens of the conversation, -1 until needed */
     uint64_t rand_state;
 
-    /* streaming (feed.c); allocated with the VM */
+    /* streaming (feed.c); allocated with the VM; 'feed_dirty' is set by
+       every vm_feed and vm_feed_end, so that vm_start resets only a
+       stream that was fed */
     struct vm_feed *feed;
+    int feed_dirty;
 
     /* per-request memory: copies of what the VM keeps, derived strings
        (redactions, lower(), templates); reset by vm_start */
