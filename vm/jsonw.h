@@ -73,8 +73,11 @@ void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
 void jw_int(jw_writer *w, int64_t v);
 void jw_bool(jw_writer *w, int v);
 void jw_null(jw_writer *w);
-/* A JSON text 'json' that the caller vouches for (a literal of the
-   caller's, never input) as the next value. */
+/* A JSON text 'json' that the caller vouches for as the next value: a
+   literal of the caller's, or a value a strict parser has already
+   validated (the span of a client's value in a parsed request,
+   vm/request.h: valid UTF-8, well-formed, no NUL), never unchecked
+   input.  It is copied as it is (no re-indenting). */
 void jw_raw(jw_writer *w, const char *json, size_t n);
 /* A jansson value (any type, any depth below JW_MAX_DEPTH). */
 void jw_value(jw_writer *w, const json_t *v);

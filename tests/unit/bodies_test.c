@@ -3,7 +3,8 @@
    chat, tools and tool calls and results, every tool_choice, images by
    data: URL and by https URL, audio parts, stop sequences, sampling
    parameters, fields passed through, merged turns, empty turns, escapes
-   and non-ASCII text -- through plain models and models with a system
+   and non-ASCII text, the client's values as written (exponents,
+   escapes, spaces, values jansson could not hold) -- through plain models and models with a system
    template and parameters of their own, streamed or not, each body (or
    the error that refuses it) must equal tests/unit/golden/bodies.txt
    byte for byte.  The bodies were recorded from the jansson-tree writers
@@ -107,6 +108,29 @@ static const struct { const char *name, *body; } REQUESTS[] = {
       "{\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9 \\\"q\\\" back\\\\slash \\n\\t\\u0001 \\ud83d\\ude00 "
       "\\u2028 </script> \xc3\xa9\"}]}" },
     { "assistant_last", "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}" },
+    /* the client's values as written: numbers with exponents and
+       fractions, escapes kept as escapes, spaces inside a schema, a
+       stop string Anthropic and Bedrock take as a list */
+    { "as_written",
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"temperature\":2e-1,\"top_p\":1.0,\"seed\":-9223372036854775808,\"presence_penalty\":-0,"
+      "\"frequency_penalty\":1E+0,\"stop\":\"caf\\u00e9\","
+      "\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\",\"parameters\": {\"type\" : \"object\",\n"
+      " \"properties\": {\"q\": {\"type\":\"string\",\"description\":\"\\ud83d\\ude00 \\\"q\\\"\",\"maxLength\":1e3}}}}}],"
+      "\"user\":\"\\u0075\",\"x_str\":\"\\u00e9\\n\\u2028\\/ \\\"\",\"x_num\":[0.1e-7,-2E10,100.000]}" },
+    { "audio_as_written",
+      "{\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"hi\"},"
+      "{ \"type\": \"input_audio\", \"input_audio\": {\"data\":\"AA\\u002fA\\/\", \"format\":\"wav\"} }]}]}" },
+    /* pass-through fields jansson could not hold (an integer beyond 64
+       bits, a number beyond a double, nesting deeper than the writer's
+       64 levels) and a key beyond 255 bytes: all passed as written */
+    { "pass_through",
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"x_big\":123456789012345678901234567890,"
+      "\"x_huge\":1e400,\"x_nested\":{\"a\":[1,{\"b\":[true,false,null,{\"c\":{}}]}],\"d\":[]},\"x_null\":null,"
+      "\"x_deep\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+      "1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+      "],\"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+      "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+      "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\":1}" },
 };
 
 static rv_program *compile(void)

@@ -2,7 +2,8 @@
 
    Bodies are written with the one JSON writer (vm/jsonw.h) straight into
    memory; only tool-call arguments are parsed (jansson), to be sent as
-   the object Anthropic wants.  Answers and stream events are parsed with
+   the object Anthropic wants.  The client's sampling parameters and tool
+   schemas are copied as written (conv.h).  Answers and stream events are parsed with
    yajl's callbacks into the answer's reusable node table (jview.h). */
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,8 @@ static void tools_of(jw_writer *w, const cv_conv *cv)
             str(w, t->desc);
         }
         jw_key(w, "input_schema");
-        if (t->params && json_is_object(t->params))
-            jw_value(w, t->params);
+        if (cv_is_object(&t->params))
+            cv_put_val(w, &t->params);
         else
             jw_raw(w, "{\"type\":\"object\"}", 17);
         jw_end(w);
@@ -154,11 +155,11 @@ static void tool_choice_of(jw_writer *w, const cv_conv *cv)
     jw_end(w);
 }
 
-static void param(jw_writer *w, const char *k, const json_t *v)
+static void param(jw_writer *w, const char *k, const cv_val *v)
 {
-    if (v) {
+    if (cv_has(v)) {
         jw_key(w, k);
-        jw_value(w, v);
+        cv_put_val(w, v);
     }
 }
 
@@ -185,17 +186,12 @@ char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, cha
         tools_of(&w, cv);
     if (cv->tool_choice.len)
         tool_choice_of(&w, cv);
-    param(&w, "temperature", cv->temperature);
-    param(&w, "top_p", cv->top_p);
-    param(&w, "top_k", cv->top_k);
-    if (cv->stop) {
+    param(&w, "temperature", &cv->temperature);
+    param(&w, "top_p", &cv->top_p);
+    param(&w, "top_k", &cv->top_k);
+    if (cv_has(&cv->stop)) {
         jw_key(&w, "stop_sequences");
-        if (json_is_string(cv->stop)) {
-            jw_array(&w);
-            jw_value(&w, cv->stop);
-            jw_end(&w);
-        } else
-            jw_value(&w, cv->stop);
+        cv_put_list(&w, &cv->stop);
     }
     if (stream) {
         jw_key(&w, "stream");

@@ -2,7 +2,8 @@
 
    Bodies are written with the one JSON writer (vm/jsonw.h) straight into
    memory; only tool-call arguments are parsed (jansson), to be sent as
-   the object Bedrock wants.  Answers and stream payloads are parsed with
+   the object Bedrock wants.  The client's sampling parameters and tool
+   schemas are copied as written (conv.h).  Answers and stream payloads are parsed with
    yajl's callbacks into the answer's reusable node table (jview.h). */
 #include <stdlib.h>
 #include <string.h>
@@ -134,8 +135,8 @@ static void tool_config(jw_writer *w, const cv_conv *cv)
         jw_key(w, "inputSchema");
         jw_object(w);
         jw_key(w, "json");
-        if (t->params && json_is_object(t->params))
-            jw_value(w, t->params);
+        if (cv_is_object(&t->params))
+            cv_put_val(w, &t->params);
         else
             jw_raw(w, "{\"type\":\"object\"}", 17);
         jw_end(w);
@@ -170,7 +171,7 @@ static void tool_config(jw_writer *w, const cv_conv *cv)
 /* "inferenceConfig", when there is anything to configure. */
 static void inference_config(jw_writer *w, const cv_conv *cv)
 {
-    if (cv->max_tokens <= 0 && !cv->temperature && !cv->top_p && !cv->stop)
+    if (cv->max_tokens <= 0 && !cv_has(&cv->temperature) && !cv_has(&cv->top_p) && !cv_has(&cv->stop))
         return;
     jw_key(w, "inferenceConfig");
     jw_object(w);
@@ -178,22 +179,17 @@ static void inference_config(jw_writer *w, const cv_conv *cv)
         jw_key(w, "maxTokens");
         jw_int(w, cv->max_tokens);
     }
-    if (cv->temperature) {
+    if (cv_has(&cv->temperature)) {
         jw_key(w, "temperature");
-        jw_value(w, cv->temperature);
+        cv_put_val(w, &cv->temperature);
     }
-    if (cv->top_p) {
+    if (cv_has(&cv->top_p)) {
         jw_key(w, "topP");
-        jw_value(w, cv->top_p);
+        cv_put_val(w, &cv->top_p);
     }
-    if (cv->stop) {
+    if (cv_has(&cv->stop)) {
         jw_key(w, "stopSequences");
-        if (json_is_string(cv->stop)) {
-            jw_array(w);
-            jw_value(w, cv->stop);
-            jw_end(w);
-        } else
-            jw_value(w, cv->stop);
+        cv_put_list(w, &cv->stop);
     }
     jw_end(w);
 }

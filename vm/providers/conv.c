@@ -3,8 +3,10 @@
    Every text comes from the call's slot texts (rv_call.texts), indexed
    like the request's slots, so a redaction made by an input guardrail is
    what every provider receives.  The tables come from a list of blocks
-   the conversation owns; JSON values read from the request's spans are
-   kept in one array ('owned') and released together. */
+   the conversation owns.  The client's JSON values are views of their
+   spans in the request's body, never parsed here; the model's values
+   are jansson values kept in one array ('owned') and released
+   together. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +32,11 @@ void cv_free(cv_conv *cv)
         free(b);
     }
     json_decref(cv->owned);
-    json_decref(cv->extra);
     memset(cv, 0, sizeof *cv);
 }
 
-/* Keep 'v' alive until cv_free; returns it (NULL stays NULL). */
+/* Keep 'v' alive until cv_free; returns it (NULL when 'v' is NULL or
+   out of memory). */
 static json_t *own(cv_conv *cv, json_t *v)
 {
     if (v && json_array_append_new(cv->owned, v))
@@ -42,12 +44,48 @@ static json_t *own(cv_conv *cv, json_t *v)
     return v;
 }
 
-/* The JSON value at 'sp' of the request's body (NULL when absent). */
-static json_t *span_json(cv_conv *cv, const rv_request *r, rv_span sp)
+/* The JSON text at 'sp' of the request's body ("" when absent). */
+static rv_sv span_text(const rv_request *r, rv_span sp)
 {
     if (!sp.len || (size_t)sp.off + sp.len > r->body_len)
-        return NULL;
-    return own(cv, json_loadb(r->body + sp.off, sp.len, JSON_DECODE_ANY, NULL));
+        return (rv_sv){ "", 0 };
+    return (rv_sv){ r->body + sp.off, sp.len };
+}
+
+/* ---------------------------------------------------------------- values */
+
+int cv_has(const cv_val *v)
+{
+    return v->j || v->raw.len;
+}
+
+int cv_is_string(const cv_val *v)
+{
+    return v->j ? json_is_string(v->j) : v->raw.len && v->raw.s[0] == '"';
+}
+
+int cv_is_object(const cv_val *v)
+{
+    return v->j ? json_is_object(v->j) : v->raw.len && v->raw.s[0] == '{';
+}
+
+void cv_put_val(jw_writer *w, const cv_val *v)
+{
+    if (v->j || !v->raw.len)
+        jw_value(w, v->j);
+    else
+        jw_raw(w, v->raw.s, v->raw.len);
+}
+
+void cv_put_list(jw_writer *w, const cv_val *v)
+{
+    if (!cv_is_string(v)) {
+        cv_put_val(w, v);
+        return;
+    }
+    jw_array(w);
+    cv_put_val(w, v);
+    jw_end(w);
 }
 
 static int add_system(cv_conv *cv, rv_sv add, const char *sep)
@@ -139,8 +177,7 @@ static int parts_of(cv_conv *cv, const rv_call *c, const rv_msg *m, cv_msg *d)
             q->text = slot_text(c, p->slot);
         } else {
             q->kind = CV_RAW;
-            if (!(q->raw = span_json(cv, r, p->raw)))
-                return -1;
+            q->raw = span_text(r, p->raw);
         }
     }
     return 0;
@@ -180,7 +217,7 @@ static int tools_of(cv_conv *cv, const rv_call *c)
         cv_tool *d = &cv->tools[cv->ntools++];
         d->name = t->name;
         d->desc = slot_text(c, t->desc);
-        d->params = span_json(cv, r, t->parameters);
+        d->params.raw = span_text(r, t->parameters);
     }
     return 0;
 }
@@ -197,11 +234,38 @@ static json_t *param_json(const rv_call *c, rv_param k)
 }
 
 /* The model's value of parameter 'k' when it states one, else the
-   client's. */
-static json_t *param(cv_conv *cv, const rv_call *c, rv_param k, rv_span client)
+   client's as written.  -1 when out of memory. */
+static int param(cv_conv *cv, const rv_call *c, rv_param k, rv_span client, cv_val *out)
 {
-    json_t *v = param_json(c, k);
-    return v ? own(cv, v) : span_json(cv, c->req, client);
+    if (c->params_set & (1u << k))
+        return (out->j = own(cv, param_json(c, k))) ? 0 : -1;
+    out->raw = span_text(c->req, client);
+    return 0;
+}
+
+/* The request's fields passed through: every unmodelled one, in order,
+   then the modelled ones an OpenAI-compatible server takes as they are. */
+static int extra_of(cv_conv *cv, const rv_request *r)
+{
+    static const struct { const char *name; size_t off; } passed[] = {
+        { "response_format", offsetof(rv_reqparams, response_format) }, { "n", offsetof(rv_reqparams, n) },
+        { "parallel_tool_calls", offsetof(rv_reqparams, parallel_tool_calls) }, { "user", offsetof(rv_reqparams, user) },
+        { "top_logprobs", offsetof(rv_reqparams, top_logprobs) },
+    };
+    size_t np = sizeof passed / sizeof *passed;
+    if (!(cv->extra = cv_alloc(cv, (r->nextra + np) * sizeof *cv->extra)))
+        return -1;
+    for (uint32_t i = 0; i < r->nextra; i++) {
+        rv_sv v = span_text(r, r->extra[i].val);
+        if (v.len)
+            cv->extra[cv->nextra++] = (cv_field){ r->extra[i].key, v };
+    }
+    for (size_t i = 0; i < np; i++) {
+        rv_sv v = span_text(r, *(const rv_span *)((const char *)&r->params + passed[i].off));
+        if (v.len)
+            cv->extra[cv->nextra++] = (cv_field){ { passed[i].name, (uint32_t)strlen(passed[i].name) }, v };
+    }
+    return 0;
 }
 
 static int params_of(cv_conv *cv, const rv_call *c)
@@ -209,52 +273,28 @@ static int params_of(cv_conv *cv, const rv_call *c)
     const rv_request *r = c->req;
     const rv_reqparams *q = &r->params;
     static const rv_span none = { 0, 0 };
-    cv->temperature = param(cv, c, RV_PARAM_TEMPERATURE, q->temperature);
-    cv->top_p = param(cv, c, RV_PARAM_TOP_P, q->top_p);
-    cv->top_k = param(cv, c, RV_PARAM_TOP_K, none);
-    cv->seed = param(cv, c, RV_PARAM_SEED, q->seed);
-    cv->presence = param(cv, c, RV_PARAM_PRESENCE, q->presence_penalty);
-    cv->frequency = param(cv, c, RV_PARAM_FREQUENCY, q->frequency_penalty);
+    if (param(cv, c, RV_PARAM_TEMPERATURE, q->temperature, &cv->temperature) ||
+        param(cv, c, RV_PARAM_TOP_P, q->top_p, &cv->top_p) || param(cv, c, RV_PARAM_TOP_K, none, &cv->top_k) ||
+        param(cv, c, RV_PARAM_SEED, q->seed, &cv->seed) ||
+        param(cv, c, RV_PARAM_PRESENCE, q->presence_penalty, &cv->presence) ||
+        param(cv, c, RV_PARAM_FREQUENCY, q->frequency_penalty, &cv->frequency))
+        return -1;
     if (c->nstop) {
         json_t *arr = own(cv, json_array());
-        for (uint32_t i = 0; arr && i < c->nstop; i++)
+        if (!arr)
+            return -1;
+        for (uint32_t i = 0; i < c->nstop; i++)
             if (json_array_append_new(arr, json_stringn(c->stop[i].s, c->stop[i].len)))
                 return -1;
-        cv->stop = arr;
+        cv->stop.j = arr;
     } else
-        cv->stop = span_json(cv, r, q->stop);
+        cv->stop.raw = span_text(r, q->stop);
     cv->tool_choice = q->tool_choice_mode;
     cv->tool_choice_name = q->tool_choice_name;
     if (q->tool_choice_name.len)
         cv->tool_choice = (rv_sv){ "function", 8 };
     cv->max_tokens = c->max_output > 0 ? c->max_output : r->max_tokens;
-    /* every other field, as written, for OpenAI-compatible servers */
-    for (uint32_t i = 0; i < r->nextra; i++) {
-        json_t *v = span_json(cv, r, r->extra[i].val);
-        if (!v)
-            continue;
-        char key[256];
-        snprintf(key, sizeof key, "%.*s", (int)r->extra[i].key.len, r->extra[i].key.s);
-        if (!cv->extra && !(cv->extra = json_object()))
-            return -1;
-        if (json_object_set(cv->extra, key, v))
-            return -1;
-    }
-    static const struct { const char *name; size_t off; } passed[] = {
-        { "response_format", offsetof(rv_reqparams, response_format) }, { "n", offsetof(rv_reqparams, n) },
-        { "parallel_tool_calls", offsetof(rv_reqparams, parallel_tool_calls) }, { "user", offsetof(rv_reqparams, user) },
-        { "top_logprobs", offsetof(rv_reqparams, top_logprobs) },
-    };
-    for (size_t i = 0; i < sizeof passed / sizeof *passed; i++) {
-        json_t *v = span_json(cv, r, *(const rv_span *)((const char *)q + passed[i].off));
-        if (!v)
-            continue;
-        if (!cv->extra && !(cv->extra = json_object()))
-            return -1;
-        if (json_object_set(cv->extra, passed[i].name, v))
-            return -1;
-    }
-    return 0;
+    return extra_of(cv, r);
 }
 
 static int from_request(cv_conv *cv, const rv_call *c)

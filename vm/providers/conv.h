@@ -13,9 +13,13 @@
    guardrail redacted), the model's system template first, the output
    limit and the model's generation parameters over the client's; or, for
    a judge, from the messages the VM built itself.  The request is not
-   parsed again: only the raw JSON values a translation must carry as JSON
-   (tool schemas, parts with no translation, fields this model does not
-   know) are read from their spans.
+   parsed again, and the client's JSON values a translation carries as
+   JSON (sampling parameters, tool schemas, parts with no translation,
+   fields this model does not know) are not parsed at all: each is the
+   text of its span (cv_val), which the request's strict parse has
+   already validated (vm/request.h: valid UTF-8, no duplicate keys, no
+   NUL), written as the client wrote it.  Only the model's own values,
+   set by the policy, are jansson values.
 
    Ownership: views point into the request and the VM, borrowed until the
    VM's next vm_resume/vm_feed: build, translate, then drop.  The JSON
@@ -28,6 +32,17 @@
 #include "jsonw.h"
 #include "vm.h"
 
+/* A JSON value a body carries: the model's, set by the policy, as a
+   jansson value ('j', owned by the conversation), or the client's, as the
+   JSON text of its span in the request's body ('raw', a borrowed view:
+   the value exactly as written, already validated by the request's
+   parse).  Neither: absent. */
+typedef struct { json_t *j; rv_sv raw; } cv_val;
+
+/* A top-level field of the request passed through to OpenAI-compatible
+   servers: its decoded key and its value's JSON text, both borrowed. */
+typedef struct { rv_sv key, val; } cv_field;
+
 typedef enum { CV_TEXT, CV_IMAGE, CV_RAW } cv_partkind;
 
 typedef struct {
@@ -36,8 +51,8 @@ typedef struct {
     rv_sv url;          /* IMAGE: an https URL, or a data: URL (base64) */
     rv_sv media_type;   /* IMAGE from a data: URL: e.g. "image/png", else "" */
     rv_sv data;         /* IMAGE from a data: URL: the base64 payload, else "" */
-    json_t *raw;        /* RAW: a part with no translation (audio, files ...), as the
-                           client wrote it; only OpenAI-compatible servers take it */
+    rv_sv raw;          /* RAW: a part with no translation (audio, files ...): its JSON
+                           text as the client wrote it; only OpenAI-compatible servers take it */
 } cv_part;
 
 typedef struct { rv_sv id, name, args; } cv_call;   /* args: JSON text */
@@ -52,7 +67,7 @@ typedef struct {
 
 typedef struct {
     rv_sv name, desc;
-    json_t *params;     /* the JSON schema, or NULL */
+    cv_val params;      /* the JSON schema as written, or absent */
 } cv_tool;
 
 typedef struct {
@@ -61,12 +76,15 @@ typedef struct {
     cv_tool *tools;     uint32_t ntools;
     rv_sv tool_choice;  /* "auto", "none", "required", "function" or "" */
     rv_sv tool_choice_name;
-    /* generation parameters, the model's over the client's; NULL when neither
-       gives one */
-    json_t *temperature, *top_p, *top_k, *stop, *seed, *presence, *frequency;
+    /* generation parameters, the model's over the client's; absent when
+       neither gives one */
+    cv_val temperature, top_p, top_k, stop, seed, presence, frequency;
     int64_t max_tokens; /* 0 = none */
-    json_t *extra;      /* the request's fields modelled nowhere above (OpenAI pass-through), or NULL */
-    json_t *owned;      /* every JSON value above, held for cv_free */
+    /* the request's fields modelled nowhere above, in the order of the
+       request, then response_format, n, parallel_tool_calls, user and
+       top_logprobs when given (OpenAI pass-through) */
+    cv_field *extra;    uint32_t nextra;
+    json_t *owned;      /* every jansson value above, held for cv_free */
     void *mem;          /* owned blocks */
 } cv_conv;
 
@@ -75,6 +93,17 @@ typedef struct {
 int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen);
 
 void cv_free(cv_conv *cv);
+
+/* Questions about a value, and its one writer: the jansson value, or the
+   client's JSON text unchanged (an absent value is written as null, as
+   jw_value writes NULL; callers ask cv_has first). */
+int cv_has(const cv_val *v);
+int cv_is_string(const cv_val *v);
+int cv_is_object(const cv_val *v);
+void cv_put_val(jw_writer *w, const cv_val *v);
+/* The value as a list: a string as a one-element list (Anthropic's and
+   Bedrock's stop sequences), anything else as it is. */
+void cv_put_list(jw_writer *w, const cv_val *v);
 
 /* Writing the Anthropic and Bedrock bodies, whose turns have the same
    shape.  cv_put_args writes tool-call arguments as the object both want

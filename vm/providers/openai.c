@@ -4,7 +4,9 @@
    memory, from the conversation: the system prompt as the first message,
    each turn's parts (a lone text part as a plain string, as clients
    usually send it), tool calls and results, tools, then the client's
-   other fields unchanged.  Answers and stream events are parsed with
+   other fields unchanged.  The client's JSON values (parameters, tool
+   schemas, parts with no translation, other fields) are copied as the
+   client wrote them, the text of their spans (conv.h).  Answers and stream events are parsed with
    yajl's callbacks into the answer's reusable node table (jview.h), no
    tree per event; every field is optional and type-checked, so a
    surprising answer is a malformed one, never a crash. */
@@ -37,7 +39,7 @@ static void content_of(jw_writer *w, const cv_msg *m)
     for (uint32_t i = 0; i < m->nparts; i++) {
         const cv_part *p = &m->parts[i];
         if (p->kind == CV_RAW) {
-            jw_value(w, p->raw);
+            jw_raw(w, p->raw.s, p->raw.len);
             continue;
         }
         jw_object(w);
@@ -115,9 +117,9 @@ static void tools_of(jw_writer *w, const cv_conv *cv)
             jw_key(w, "description");
             str(w, t->desc);
         }
-        if (t->params) {
+        if (cv_has(&t->params)) {
             jw_key(w, "parameters");
-            jw_value(w, t->params);
+            cv_put_val(w, &t->params);
         }
         jw_end(w);
         jw_end(w);
@@ -135,18 +137,18 @@ static void member(jw_writer *w, written *wr, const char *k)
     wr->k[wr->n++] = k;
 }
 
-static void param(jw_writer *w, written *wr, const char *k, const json_t *v)
+static void param(jw_writer *w, written *wr, const char *k, const cv_val *v)
 {
-    if (v) {
+    if (cv_has(v)) {
         member(w, wr, k);
-        jw_value(w, v);
+        cv_put_val(w, v);
     }
 }
 
-static int was_written(const written *wr, const char *k)
+static int was_written(const written *wr, rv_sv k)
 {
     for (int i = 0; i < wr->n; i++)
-        if (!strcmp(wr->k[i], k))
+        if (strlen(wr->k[i]) == k.len && !memcmp(wr->k[i], k.s, k.len))
             return 1;
     return 0;
 }
@@ -195,13 +197,13 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
         member(&w, &wr, "max_tokens");
         jw_int(&w, cv->max_tokens);
     }
-    param(&w, &wr, "temperature", cv->temperature);
-    param(&w, &wr, "top_p", cv->top_p);
-    param(&w, &wr, "stop", cv->stop);
-    param(&w, &wr, "seed", cv->seed);
-    param(&w, &wr, "presence_penalty", cv->presence);
-    param(&w, &wr, "frequency_penalty", cv->frequency);
-    param(&w, &wr, "top_k", cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
+    param(&w, &wr, "temperature", &cv->temperature);
+    param(&w, &wr, "top_p", &cv->top_p);
+    param(&w, &wr, "stop", &cv->stop);
+    param(&w, &wr, "seed", &cv->seed);
+    param(&w, &wr, "presence_penalty", &cv->presence);
+    param(&w, &wr, "frequency_penalty", &cv->frequency);
+    param(&w, &wr, "top_k", &cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
     if (opt->logprobs) {
         member(&w, &wr, "logprobs");
         jw_bool(&w, 1);
@@ -212,15 +214,11 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
         member(&w, &wr, "stream_options");
         jw_raw(&w, "{\"include_usage\":true}", 22);
     }
-    if (cv->extra) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(cv->extra, k, v)
-            if (!was_written(&wr, k)) {
-                jw_key(&w, k);
-                jw_value(&w, v);
-            }
-    }
+    for (uint32_t i = 0; i < cv->nextra; i++)    /* the client's other fields, as written */
+        if (!was_written(&wr, cv->extra[i].key)) {
+            jw_keyn(&w, cv->extra[i].key.s, cv->extra[i].key.len);
+            jw_raw(&w, cv->extra[i].val.s, cv->extra[i].val.len);
+        }
     jw_end(&w);
     return jw_take(&w, len);
 }
