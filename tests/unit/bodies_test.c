@@ -108,6 +108,18 @@ static const struct { const char *name, *body; } REQUESTS[] = {
       "{\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9 \\\"q\\\" back\\\\slash \\n\\t\\u0001 \\ud83d\\ude00 "
       "\\u2028 </script> \xc3\xa9\"}]}" },
     { "assistant_last", "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}" },
+    /* more tables than the conversation holds in itself: the rest in
+       blocks of their own */
+    { "long_chat",
+      "{\"messages\":[{\"role\":\"user\",\"content\":\"turn 1\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 2\"},{\"role\":\"user\",\"content\":\"turn 3\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 4\"},{\"role\":\"user\",\"content\":\"turn 5\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 6\"},{\"role\":\"user\",\"content\":\"turn 7\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 8\"},{\"role\":\"user\",\"content\":\"turn 9\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 10\"},{\"role\":\"user\",\"content\":\"turn 11\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 12\"},{\"role\":\"user\",\"content\":\"turn 13\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 14\"},{\"role\":\"user\",\"content\":\"turn 15\"},"
+      "{\"role\":\"assistant\",\"content\":\"turn 16\"}]}" },
     /* the client's values as written: numbers with exponents and
        fractions, escapes kept as escapes, spaces inside a schema, a
        stop string Anthropic and Bedrock take as a list */

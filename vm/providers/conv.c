@@ -3,11 +3,13 @@
    Every text comes from the call's slot texts (rv_call.texts), indexed
    like the request's slots, so a redaction made by an input guardrail is
    what every provider receives.  The tables come from a list of blocks
-   the conversation owns.  The client's JSON values are views of their
+   the conversation owns, the first of them in the conversation itself.
+   The client's JSON values are views of their
    spans in the request's body, never parsed here; the model's values
    are jansson values kept in one array ('owned') and released
    together. */
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,14 +17,28 @@
 
 typedef struct blk { struct blk *next; _Alignas(16) char data[]; } blk;
 
+/* n zeroed bytes, 16-aligned: from the conversation's room while it
+   lasts, then a block of their own. */
 static void *cv_alloc(cv_conv *cv, size_t n)
 {
+    size_t left = sizeof cv->room - cv->used;  /* a multiple of 16, as 'used' is */
+    if (n && n <= left) {
+        char *p = cv->room + cv->used;
+        cv->used += (n + 15) & ~(size_t)15;
+        return memset(p, 0, n);
+    }
     blk *b = calloc(1, sizeof *b + (n ? n : 1));
     if (!b)
         return NULL;
     b->next = cv->mem;
     cv->mem = b;
     return b->data;
+}
+
+/* Empty the conversation; 'room' is zeroed as it is handed out. */
+static void cv_reset(cv_conv *cv)
+{
+    memset(cv, 0, offsetof(cv_conv, room));
 }
 
 void cv_free(cv_conv *cv)
@@ -32,14 +48,20 @@ void cv_free(cv_conv *cv)
         free(b);
     }
     json_decref(cv->owned);
-    memset(cv, 0, sizeof *cv);
+    cv_reset(cv);
 }
 
 /* Keep 'v' alive until cv_free; returns it (NULL when 'v' is NULL or
    out of memory). */
 static json_t *own(cv_conv *cv, json_t *v)
 {
-    if (v && json_array_append_new(cv->owned, v))
+    if (!v)
+        return NULL;
+    if (!cv->owned && !(cv->owned = json_array())) {
+        json_decref(v);
+        return NULL;
+    }
+    if (json_array_append_new(cv->owned, v))
         return NULL;
     return v;
 }
@@ -353,8 +375,9 @@ static int from_chat(cv_conv *cv, const rv_call *c)
 
 int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen)
 {
-    memset(cv, 0, sizeof *cv);
-    if (!(cv->owned = json_array()) || (c->req ? from_request(cv, c) : from_chat(cv, c))) {
+    cv_reset(cv);
+    if (c->req ? from_request(cv, c) : from_chat(cv, c)) {
+        cv_free(cv);
         snprintf(err, errlen, "out of memory");
         return -1;
     }

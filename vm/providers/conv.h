@@ -23,7 +23,9 @@
 
    Ownership: views point into the request and the VM, borrowed until the
    VM's next vm_resume/vm_feed: build, translate, then drop.  The JSON
-   values and tables are owned; cv_free() releases everything. */
+   values and tables are owned; cv_free() releases everything.  Tables
+   may point into the conversation itself (its 'room'): a conversation is
+   used where it was built, never copied or moved. */
 #ifndef RV_CONV_H
 #define RV_CONV_H
 
@@ -44,6 +46,8 @@ typedef struct { json_t *j; rv_sv raw; } cv_val;
 typedef struct { rv_sv key, val; } cv_field;
 
 typedef enum { CV_TEXT, CV_IMAGE, CV_RAW } cv_partkind;
+
+#define CV_ROOM 1024    /* bytes of tables and texts held in the conversation itself */
 
 typedef struct {
     uint8_t kind;       /* cv_partkind */
@@ -84,12 +88,15 @@ typedef struct {
        request, then response_format, n, parallel_tool_calls, user and
        top_logprobs when given (OpenAI pass-through) */
     cv_field *extra;    uint32_t nextra;
-    json_t *owned;      /* every jansson value above, held for cv_free */
-    void *mem;          /* owned blocks */
+    json_t *owned;      /* every jansson value above (NULL while none), held for cv_free */
+    void *mem;          /* owned blocks, for what 'room' cannot hold */
+    size_t used;        /* bytes of 'room' handed out */
+    _Alignas(16) char room[CV_ROOM];   /* the first tables and texts: a usual request allocates nothing */
 } cv_conv;
 
 /* Build the conversation of the call 'c' describes (an answer's or a
-   judge's).  0, or -1 with a message in 'err'. */
+   judge's).  0, or -1 with a message in 'err' (and nothing held: a
+   cv_free after it is harmless). */
 int cv_from_call(cv_conv *cv, const rv_call *c, char *err, size_t errlen);
 
 void cv_free(cv_conv *cv);
