@@ -854,13 +854,8 @@ static step try_step(rv_vm *vm)
     vm->call_backoff = backoff;
     vm->call_reserved = vm->cur.nticket ? worst : 0;
     rv_attempt *at = &vm->attempts[vm->res.nattempts++];
-    memset(at, 0, sizeof *at);
-    at->model = m;
-    at->purpose = (uint8_t)vm->cur.purpose;
-    at->attempt = vm->cur.attempt;
-    at->made = 1;
-    at->backoff_us = backoff;
-    at->latency_us = at->ttft_us = -1;
+    *at = (rv_attempt){ .model = m, .purpose = (uint8_t)vm->cur.purpose, .attempt = vm->cur.attempt, .made = 1,
+                        .backoff_us = backoff, .latency_us = -1, .ttft_us = -1 };
     vm->res.ncalls++;
     return ST_CALL;
 }
@@ -1075,16 +1070,12 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     gd_begin(vm);
     vm->lang_text = NULL;
     vm->in_tokens = -1;
-    memset(&vm->res, 0, sizeof vm->res);
-    rv_result *r = &vm->res;
-    r->first_agent = r->agent = agent;
-    r->rule = r->hook = r->model = r->denied_by = RV_NONE;
-    r->via_index = r->split = r->arm = RV_NONE;
-    r->answer.s = r->deny_reason.s = "";
-    r->error_pc = r->error_loc = RV_NONE;
-    r->attempts = vm->attempts = vm->attempt_inline;
+    vm->attempts = vm->attempt_inline;
+    vm->res = (rv_result){ .first_agent = agent, .agent = agent, .rule = RV_NONE, .hook = RV_NONE,
+                           .model = RV_NONE, .denied_by = RV_NONE, .via_index = RV_NONE, .split = RV_NONE,
+                           .arm = RV_NONE, .answer.s = "", .deny_reason.s = "", .error_pc = RV_NONE,
+                           .error_loc = RV_NONE, .attempts = vm->attempt_inline, .guardacts = vm->guardacts };
     vm->attempt_cap = VM_INLINE_ATTEMPTS;
-    r->guardacts = vm->guardacts;
     memset(&vm->cur, 0, offsetof(__typeof__(vm->cur), ticket));    /* nticket 0: 'ticket' is not read */
     vm->cur.model = RV_NONE;
     vm->cur.cascade = RV_NONE;
