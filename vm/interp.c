@@ -374,6 +374,19 @@ static rv_value dec_field(rv_vm *vm, uint32_t f)
 /* ---------------------------------------------------------------- the loop */
 
 
+/* The request's value of the metadata key in slot 'slot' (image.c),
+   looked up once per request; NULL when absent. */
+static inline const rv_sv *vm_meta_at(rv_vm *vm, uint32_t slot)
+{
+    struct vm_mslot *m = &vm->mslot[slot];
+    if (__builtin_expect(m->gen != vm->gen, 0)) {
+        const rv_sv *k = &vm->img->slot_key[slot];
+        m->val = req_meta(vm->req, k->s, k->len);
+        m->gen = vm->gen;
+    }
+    return m->val;
+}
+
 /* Does metadata value 'm' hit JMT record 't': equal to one of its
    strings? */
 static inline int jmt_hit(const struct rv_jmt *t, const rv_sv *m)

@@ -7,10 +7,12 @@
    PLAN_MAX_META metadata tests; beyond any of these the function keeps the
    interpreter.  A shape it does not know is not an error either: no plan.
 
-   The runner shares every test's meaning with the interpreter: metadata
-   values come from the same per-request slots (vm_meta_at), request
-   values and their comparisons from interp.c (vm_req_test), and a
-   metadata test holds exactly when its JMT would, by the same bytes. */
+   The runner (vm_exec_plan, in interp.c) shares every test's meaning
+   with the interpreter: metadata values come from req_meta() as JMT's
+   do, and a metadata test holds exactly when its JMT would, by the same
+   bytes; request values are read and compared by the interpreter's own
+   functions (req_field, callb, jkt_test), or by a shortcut (fast_test
+   below) only where the types make it the same comparison. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -16,12 +16,13 @@
    so the first rule all of whose tests hold can be found in any order of
    evaluation.  Tests are grouped: all tests of one metadata key form one
    group, answered by one lookup of the key's value in a table that gives
-   every rule the value rules out (the dispatch's class included); each
-   other test is a group of its own.  plan_run() takes the lowest rule
-   still possible, evaluates its first group not yet known -- in the
-   rule's order, so a test is never run before the tests the interpreter
-   runs ahead of it in the same rule -- rules out what that group's answer
-   rules out, and stops at the first rule whose groups are all known.
+   the rules the value rules out (the dispatch's class included); each
+   other test is a group of its own.  vm_exec_plan() (interp.c) takes the
+   lowest rule still possible, answers its lowest-numbered group not yet
+   known -- metadata keys are numbered before request tests, as a lookup
+   costs less than, say, tokens(input) -- rules out what the answer rules
+   out, and stops at the first rule whose groups are all known.  No group
+   is asked for before every rule above the one that needs it is decided.
    Anything else (or, nested blocks, regexes, hooks, splits, more than 64
    rules or groups) has no plan and runs on the interpreter, as does every
    decision with an observer. */

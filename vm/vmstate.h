@@ -219,19 +219,6 @@ static inline rv_sv vm_view_system(const rv_vm *vm)
     return vm->ov.loaded ? vm->ov.system : vm->req ? vm->req->system : (rv_sv){ "", 0 };
 }
 
-/* The request's value of the metadata key in slot 'slot' (image.c),
-   looked up once per request; NULL when absent. */
-static inline const rv_sv *vm_meta_at(rv_vm *vm, uint32_t slot)
-{
-    struct vm_mslot *m = &vm->mslot[slot];
-    if (__builtin_expect(m->gen != vm->gen, 0)) {
-        const rv_sv *k = &vm->img->slot_key[slot];
-        m->val = req_meta(vm->req, k->s, k->len);
-        m->gen = vm->gen;
-    }
-    return m->val;
-}
-
 /* A test of a request value (plan.h): request field 'field', through
    builtin 'builtin' (RV_NONE: none), compared as JKT 'mtest' does, or
    (mtest RV_NONE) taken as a condition, negated when 'neg' -- as LDREQ
