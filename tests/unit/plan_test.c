@@ -10,7 +10,11 @@
    rule, the reason, the model and the error must be the same every time.
    Requests have keys missing, values that are not strings, values sharing
    their first bytes.  Then the check is shown to bite: a
-   plan whose value table is changed must disagree with the code. */
+   plan whose value table is changed must disagree with the code.  A
+   block's FAIL (no rule matches), which a compiled policy with an
+   'otherwise' never reaches, is reached by a program changed after
+   compiling (and verified again): the plan must fail with the code's
+   message at the code's pc. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +107,7 @@ static void request(buf *b)
 
 typedef struct {
     rv_status st;
-    uint32_t rule, model;
+    uint32_t rule, model, error_pc;
     const char *reason, *error;
 } decision;
 
@@ -115,17 +119,18 @@ static decision decide(rv_vm *vm, const rv_program *p, const rv_request *r)
     d.model = d.st == RV_CALL ? vm_call(vm)->model : RV_NONE;
     d.reason = res->rule != RV_NONE ? rv_str(p, p->rules[res->rule].reason) : "";
     d.error = res->error ? res->error : "";
+    d.error_pc = res->error_pc;
     return d;
 }
 
 static int same(const decision *a, const decision *b)
 {
     return a->st == b->st && a->rule == b->rule && a->model == b->model && !strcmp(a->reason, b->reason) &&
-           !strcmp(a->error, b->error);
+           !strcmp(a->error, b->error) && a->error_pc == b->error_pc;
 }
 
 /* Counts of one differential run. */
-typedef struct { unsigned policies, planned, decisions, differ; char first[600]; } tally;
+typedef struct { unsigned policies, planned, decisions, differ, failed; char first[600]; } tally;
 
 /* Decide 'nreq' random requests with program 'p' by plan and by code;
    'mutate' changes the plan's value table first. */
@@ -158,6 +163,7 @@ static void compare(rv_program *p, const char *src, int nreq, int mutate, tally 
         }
         decision x = decide(a, p, r), y = decide(b, p, r);
         t->decisions++;
+        t->failed += x.st == RV_FAILED;
         if (!same(&x, &y) && !t->differ++)
             snprintf(t->first, sizeof t->first, "request %s: status %d/%d rule %u/%u model %u/%u error '%s'/'%s'\n%.300s",
                      req.s, (int)x.st, (int)y.st, x.rule, y.rule, x.model, y.model, x.error, y.error, src);
@@ -197,6 +203,36 @@ int main(void)
           "%u of %u", t.planned, t.policies);
     CHECK("a changed plan is caught", mut.differ > 0, "%u decisions of %u planned policies, none differ",
           mut.decisions, mut.planned);
+
+    /* no rule matches: a dispatched block whose class 0 is made to end
+       before 'otherwise' (still reached from class "x"), so that values
+       of no class and one turn reach the block's FAIL */
+    {
+        static const char fp[] =
+            "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+            "model a from p { id \"a\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+            "model b from p { id \"b\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+            "agent x { route {\n"
+            "  when meta.task == \"x\" and stream -> a \"x\"\n"
+            "  when meta.task == \"y\" -> b \"y\"\n"
+            "  when meta.task == \"z\" -> b \"z\"\n"
+            "  when meta.task == \"w\" -> b \"w\"\n"
+            "  when turns > 1 -> a \"t\"\n"
+            "  otherwise -> b \"o\"\n} }\n";
+        rv_program *p = test_compile("plan_fail.route", fp, 0);
+        tally f = { 0 };
+        rv_err err;
+        int ok = p && p->ndispatch == 1 && p->dclasses[p->dispatches[0].cfirst].count == 2;
+        if (ok) {
+            p->dclasses[p->dispatches[0].cfirst].count = 1;
+            ok = !ver_program(p, &err);
+        }
+        if (ok)
+            compare(p, fp, 300, 0, &f);
+        CHECK("a block's FAIL: the same error at the same pc", ok && f.planned == 1 && f.failed > 0 && !f.differ,
+              "built %d, planned %u, %u failed, %u differ: %s", ok, f.planned, f.failed, f.differ, f.first);
+        rv_program_free(p);
+    }
 
     /* the benchmark's shape: a dispatch on meta.task, tests of other keys,
        bytes(input), bucket(user), stream; and one with a regex: no plan */
