@@ -4,8 +4,11 @@
    verifier accepted the program), yet bounds everything it builds: at most
    PLAN_MAX_RULES rules and PLAN_MAX_GROUPS groups (one bit of a mask
    each), PLAN_MAX_CODE instructions, PLAN_MAX_VALUES strings and
-   PLAN_MAX_META metadata tests; beyond any of these the function keeps the
-   interpreter.  A shape it does not know is not an error either: no plan.
+   PLAN_MAX_META metadata tests per plan, and PLAN_WORK steps and
+   PLAN_ROOM (+ PLAN_ROOM_CODE per instruction) bytes for all the plans
+   of an image, so that a small crafted file cannot make loading slow or
+   large; beyond any of these a function keeps the interpreter.  A shape
+   it does not know is not an error either: no plan.
 
    The runner (vm_exec_plan, in interp.c) shares every test's meaning
    with the interpreter: metadata values come from req_meta() as JMT's
@@ -38,15 +41,20 @@ typedef struct {
     uint32_t nmeta;
     uint64_t *ckill;                        /* per dispatch class: the rules it rules out */
     uint32_t *stamp;                        /* per value slot: scratch marks */
+    vm_plan scratch;                        /* the plan being built ('pl'), its rules and groups here */
+    plan_rule rules[PLAN_MAX_RULES];
+    plan_group groups[PLAN_MAX_GROUPS];
+    uint64_t work;                          /* steps left to all the image's plans (PLAN_WORK) */
+    size_t room;                            /* bytes left to them */
 } builder;
 
-static void builder_free(builder *b)
+/* Take 'n' steps of the builder's work, or -1 when they are not left. */
+static int spend(builder *b, uint64_t n)
 {
-    if (b) {
-        free(b->ckill);
-        free(b->stamp);
-    }
-    free(b);
+    if (n > b->work)
+        return -1;
+    b->work -= n;
+    return 0;
 }
 
 static uint32_t meta_group(builder *b, uint32_t slot)
@@ -272,7 +280,8 @@ static int class_kills(builder *b, uint32_t dk)
 {
     const rv_program *p = b->p;
     const rv_dispatch *d = &p->dispatches[dk];
-    if (d->ccount > PLAN_MAX_VALUES + 1 || !(b->ckill = mem_calloc(d->ccount, sizeof *b->ckill)))
+    if (d->ccount > PLAN_MAX_VALUES + 1 || spend(b, (uint64_t)d->ccount * 8 * PLAN_MAX_RULES) ||
+        !(b->ckill = mem_calloc(d->ccount, sizeof *b->ckill)))
         return -1;
     for (uint32_t c = 0; c < d->ccount; c++) {
         const rv_dclass *cl = &p->dclasses[d->cfirst + c];
@@ -321,6 +330,11 @@ static int value_table(builder *b, uint32_t dk)
     uint32_t cap = 8;
     while (cap < 4 * nstr)
         cap *= 2;
+    size_t bytes = sizeof *pl + pl->nrule * sizeof *pl->rules + pl->ngroup * sizeof *pl->groups +
+                   cap * sizeof *pl->vals + pl->ngroup * (sizeof *pl->small << PLAN_SMALL_BITS);
+    if (spend(b, (uint64_t)(b->nmeta + 2) * cap + nstr) || bytes > b->room)
+        return -1;
+    b->room -= bytes;
     pl->vals = mem_calloc(cap, sizeof *pl->vals);
     b->stamp = mem_calloc(cap, sizeof *b->stamp);
     if (!pl->vals || !b->stamp)
@@ -441,21 +455,20 @@ static int small_groups(vm_plan *pl)
 }
 
 /* The plan of route function 'f', or NULL (not of the shape, too large,
-   out of memory). */
-static struct vm_plan *plan_of(const rv_image *img, const rv_func *f)
+   the image's budget spent, out of memory).  'b' is the image's builder:
+   its work and room carry over, the rest is this function's. */
+static vm_plan *plan_of(builder *b, const rv_func *f)
 {
+    const rv_image *img = b->img;
     const rv_program *p = img->p;
-    if (f->kind != RV_FN_ROUTE || f->end - f->start > PLAN_MAX_CODE)
+    if (f->kind != RV_FN_ROUTE || f->end - f->start > PLAN_MAX_CODE || spend(b, f->end - f->start))
         return NULL;
-    builder *b = mem_calloc(1, sizeof *b);
-    struct vm_plan *pl = mem_calloc(1, sizeof *pl);
-    if (!b || !pl)
-        goto none;
-    b->img = img;
-    b->p = p;
+    vm_plan *pl = &b->scratch, *out = NULL;
+    *pl = (vm_plan){ .rules = b->rules, .groups = b->groups, .dgroup = RV_NONE, .fail_pc = RV_NONE };
     b->pl = pl;
-    pl->dgroup = RV_NONE;
-    pl->fail_pc = RV_NONE;
+    b->nmeta = 0;
+    b->ckill = NULL;
+    b->stamp = NULL;
     uint32_t pc = f->start, end = f->end, dk = RV_NONE;
     if (INS_OP(p->code[pc]) == OP_DISPATCH) {
         dk = INS_ARG(p->code[pc]);
@@ -465,38 +478,53 @@ static struct vm_plan *plan_of(const rv_image *img, const rv_func *f)
     }
     while (pc < end && INS_OP(p->code[pc]) != OP_FAIL)
         if (read_rule(b, &pc, end, dk))
-            goto none;
+            goto done;
     if (pc < f->end && INS_OP(p->code[pc]) == OP_FAIL && pc + 1 == f->end) {
         pl->fail_pc = pc;
         pl->fail_msg = rv_str(p, INS_ARG(p->code[pc]));
     } else if (!(dk == RV_NONE && pc == f->end && pl->nrule && !pl->rules[pl->nrule - 1].need)) {
-        goto none;          /* neither FAIL nor a last rule that always matches */
+        goto done;          /* neither FAIL nor a last rule that always matches */
     }
     if (dk != RV_NONE && (pl->fail_pc != p->dispatches[dk].end || class_kills(b, dk)))
-        goto none;
+        goto done;
     renumber(b);
     if (value_table(b, dk) || small_groups(pl))
-        goto none;
-    builder_free(b);
-    return pl;
-none:
-    if (pl) {
-        free(pl->vals);
-        free(pl->small);
+        goto done;
+    /* the plan, its rules and groups in one block of their size */
+    out = mem_malloc(sizeof *out + pl->nrule * sizeof *pl->rules + pl->ngroup * sizeof *pl->groups);
+    if (out) {
+        *out = *pl;
+        out->rules = (plan_rule *)(out + 1);
+        out->groups = (plan_group *)(out->rules + pl->nrule);
+        memcpy(out->rules, pl->rules, pl->nrule * sizeof *pl->rules);
+        memcpy(out->groups, pl->groups, pl->ngroup * sizeof *pl->groups);
+        pl->vals = NULL;                    /* (now the plan's) */
+        pl->small = NULL;
     }
-    free(pl);
-    builder_free(b);
-    return NULL;
+done:
+    free(pl->vals);
+    free(pl->small);
+    free(b->ckill);
+    free(b->stamp);
+    return out;
 }
 
 int plan_build(rv_image *img)
 {
     const rv_program *p = img->p;
     img->plans = mem_calloc(p->nfunc + 1, sizeof *img->plans);
-    if (!img->plans)
+    builder *b = mem_malloc(sizeof *b);
+    if (!img->plans || !b) {
+        free(b);
         return -1;
+    }
+    b->img = img;
+    b->p = p;
+    b->work = PLAN_WORK;
+    b->room = PLAN_ROOM + (size_t)PLAN_ROOM_CODE * p->ncode;
     for (uint32_t f = 0; f < p->nfunc; f++)
-        img->plans[f] = plan_of(img, &p->funcs[f]);
+        img->plans[f] = plan_of(b, &p->funcs[f]);
+    free(b);
     return 0;
 }
 

@@ -41,6 +41,13 @@
 #define PLAN_MAX_META   1024    /* metadata tests of a plan */
 #define PLAN_SMALL      8       /* strings of a group given a table of its own */
 #define PLAN_SMALL_BITS 4       /* its size: 16 slots */
+/* What all the plans of one image may cost to build (simple steps) and
+   hold (bytes, on top of PLAN_ROOM_CODE per instruction of the program):
+   a program crafted to make many costly plans gets plans until these run
+   out, and the interpreter for the rest. */
+#define PLAN_WORK       (1ull << 26)
+#define PLAN_ROOM       (4u << 20)
+#define PLAN_ROOM_CODE  256u
 
 enum { PG_META, PG_REQ };
 
@@ -88,8 +95,8 @@ typedef struct vm_plan {
     uint32_t dgroup;            /* the dispatch key's group, or RV_NONE */
     uint32_t fail_pc;           /* FAIL when no rule matches, or RV_NONE (the last rule always does) */
     const char *fail_msg;
-    plan_rule rules[PLAN_MAX_RULES];
-    plan_group groups[PLAN_MAX_GROUPS];
+    plan_rule *rules;           /* nrule, in code order */
+    plan_group *groups;         /* ngroup */
     plan_value *vals;           /* open addressing, 'vmask' + 1 slots, at most a quarter full */
     uint32_t vmask;
     plan_small *small;          /* the strings of the small groups, a group's together */

@@ -14,7 +14,8 @@
    block's FAIL (no rule matches), which a compiled policy with an
    'otherwise' never reaches, is reached by a program changed after
    compiling (and verified again): the plan must fail with the code's
-   message at the code's pc. */
+   message at the code's pc.  An image of many plannable agents gets
+   plans only until its budget is spent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -231,6 +232,51 @@ int main(void)
             compare(p, fp, 300, 0, &f);
         CHECK("a block's FAIL: the same error at the same pc", ok && f.planned == 1 && f.failed > 0 && !f.differ,
               "built %d, planned %u, %u failed, %u differ: %s", ok, f.planned, f.failed, f.differ, f.first);
+        rv_program_free(p);
+    }
+
+    /* an image's plans have a budget: 1,200 agents, each with a plan of
+       eight keys and 64 strings, get plans until the room runs out; the
+       rest decide by code, the same decisions */
+    {
+        src.len = 0;
+        put(&src, "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+                  "model m0 from p { id \"m0\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+                  "model m1 from p { id \"m1\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n");
+        for (int a = 0; a < 1200; a++) {
+            put(&src, "agent a%d { route {\n", a);
+            for (int k = 0; k < 8; k++)
+                put(&src, "  when meta.k%d in [\"v0\", \"v1\", \"v2\", \"v3\", \"v4\", \"v5\", \"v6\", \"v%d\"] -> m%d\n",
+                    k, 7 + a % 50, k % 2);
+            put(&src, "  otherwise -> m1\n} }\n");
+        }
+        rv_program *p = test_compile("plan_room.route", src.s, 1);
+        rv_image img;
+        char err[200];
+        int ok = p && !vm_image_init(&img, p, err, sizeof err);
+        uint32_t planned = 0, differ = 0;
+        if (ok) {
+            for (uint32_t a = 0; a < p->nagent; a++)
+                planned += img.plans[p->agents[a].func] != NULL;
+            rv_vm *x = vm_new(&img, NULL, NULL), *y = vm_new(&img, NULL, NULL);
+            vm_use_plans(y, 0);
+            static const char rq[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],"
+                                     "\"metadata\":{\"k3\":\"v9\",\"k5\":\"v2\"}}";
+            rv_reqerr rerr;
+            rv_request *r = req_parse(rq, strlen(rq), NULL, &rerr);
+            for (uint32_t a = 0; r && x && y && a < p->nagent; a += 7) {
+                vm_start(x, a, r, NULL);
+                vm_start(y, a, r, NULL);
+                differ += vm_result(x)->rule != vm_result(y)->rule || vm_result(x)->model != vm_result(y)->model;
+            }
+            req_free(r);
+            vm_free(x);
+            vm_free(y);
+            vm_image_free(&img);
+        }
+        CHECK("an image's plans stop at its budget, the rest run the code", ok && planned > 100 &&
+              planned < p->nagent && !differ, "image %d, %u of %u agents planned, %u differ", ok, planned,
+              p ? p->nagent : 0, differ);
         rv_program_free(p);
     }
 
