@@ -66,9 +66,7 @@ static void condition(buf *b)
 
 static void policy(buf *b, uint32_t nrules)
 {
-    put(b, "provider p { kind openai endpoint \"https://x.example/v1\" }\n");
-    for (int m = 0; m < 8; m++)
-        put(b, "model m%d from p { id \"m%d\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n", m, m);
+    gen_models(b, 8);
     put(b, "agent x { route {\n");
     for (uint32_t i = 0; i < nrules; i++) {
         put(b, "  when ");
@@ -138,13 +136,9 @@ int main(void)
         rv_vm *vd = vm_new(&id, NULL, NULL), *vl = vm_new(&il, NULL, NULL);
         for (int q = 0; q < 200; q++) {
             request(&req);
-            rv_reqerr rerr;
-            rv_request *r = req_parse(req.s, req.len, NULL, &rerr);
-            if (!r) {
-                printf("FAIL dispatch request: %s: %s\n", req.s, rerr.msg);
-                failures++;
+            rv_request *r = gen_request(&req, "dispatch", &failures);
+            if (!r)
                 continue;
-            }
             rv_status sd = vm_start(vd, 0, r, NULL), sl = vm_start(vl, 0, r, NULL);
             const rv_result *a = vm_result(vd), *b = vm_result(vl);
             uint32_t md = sd == RV_CALL ? vm_call(vd)->model : RV_NONE, ml = sl == RV_CALL ? vm_call(vl)->model : RV_NONE;

@@ -60,9 +60,7 @@ static void term(buf *b, int plain)
 
 static void policy(buf *b, uint32_t nrules, int plain)
 {
-    put(b, "provider p { kind openai endpoint \"https://x.example/v1\" }\n");
-    for (int m = 0; m < 8; m++)
-        put(b, "model m%d from p { id \"m%d\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n", m, m);
+    gen_models(b, 8);
     put(b, "agent x { route {\n");
     for (uint32_t i = 0; i < nrules; i++) {
         put(b, "  when ");
@@ -155,13 +153,9 @@ static void compare(rv_program *p, const char *src, int nreq, int mutate, tally 
     buf req = { 0 };
     for (int q = 0; q < nreq && a && b; q++) {
         request(&req);
-        rv_reqerr rerr;
-        rv_request *r = req_parse(req.s, req.len, NULL, &rerr);
-        if (!r) {
-            printf("FAIL plan request: %s: %s\n", req.s, rerr.msg);
-            failures++;
+        rv_request *r = gen_request(&req, "plan", &failures);
+        if (!r)
             continue;
-        }
         decision x = decide(a, p, r), y = decide(b, p, r);
         t->decisions++;
         t->failed += x.st == RV_FAILED;
