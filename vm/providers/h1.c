@@ -294,12 +294,27 @@ static void park(h1_pool *p, h1_conn *c)
 
 /* ---------------------------------------------------------------- ending */
 
+static void free_req(h1_req *r)
+{
+    free(r->head);
+    free(r->line);
+    free(r);
+}
+
+/* Free a list of requests linked by 'next'. */
+static void free_reqs(h1_req *r)
+{
+    while (r) {
+        h1_req *next = r->next;
+        free_req(r);
+        r = next;
+    }
+}
+
 static void recycle(h1_pool *p, h1_req *r)
 {
     if (p->nspare >= H1_SPARE_MAX || r->lcap > 4096) {
-        free(r->head);
-        free(r->line);
-        free(r);
+        free_req(r);
         return;
     }
     r->next = p->spare;
@@ -364,6 +379,25 @@ static h1_req *req_of(http_parser *hp)
     return hp->data;
 }
 
+/* Append [s, s + n) to buffer '*buf' of '*len' bytes in '*cap'
+   (doubled from 256 as needed).  -1 when out of memory. */
+static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
+{
+    if (*len + n > *cap) {
+        size_t c = *cap ? *cap : 256;
+        while (c < *len + n)
+            c *= 2;
+        char *b = mem_realloc(*buf, c);
+        if (!b)
+            return -1;
+        *buf = b;
+        *cap = c;
+    }
+    memcpy(*buf + *len, s, n);
+    *len += n;
+    return 0;
+}
+
 /* Append [at, at + n) to the header line being gathered, within the caps. */
 static int gather(h1_req *r, const char *at, size_t n)
 {
@@ -372,20 +406,10 @@ static int gather(h1_req *r, const char *at, size_t n)
         r->cb_error = "the response head is larger than 32 KiB";
         return -1;
     }
-    if (r->llen + n > r->lcap) {
-        size_t cap = r->lcap ? r->lcap : 256;
-        while (cap < r->llen + n)
-            cap *= 2;
-        char *b = mem_realloc(r->line, cap);
-        if (!b) {
-            r->cb_error = "out of memory";
-            return -1;
-        }
-        r->line = b;
-        r->lcap = cap;
+    if (append(&r->line, &r->llen, &r->lcap, at, n)) {
+        r->cb_error = "out of memory";
+        return -1;
     }
-    memcpy(r->line + r->llen, at, n);
-    r->llen += n;
     return 0;
 }
 
@@ -710,19 +734,7 @@ static h1_host *find_host(h1_pool *p, const h1_url *u)
 /* Append [s, s + n) to the head. */
 static int put(h1_req *r, const char *s, size_t n)
 {
-    if (r->head_len + n > r->head_cap) {
-        size_t cap = r->head_cap ? r->head_cap : 512;
-        while (cap < r->head_len + n)
-            cap *= 2;
-        char *b = mem_realloc(r->head, cap);
-        if (!b)
-            return -1;
-        r->head = b;
-        r->head_cap = cap;
-    }
-    memcpy(r->head + r->head_len, s, n);
-    r->head_len += n;
-    return 0;
+    return append(&r->head, &r->head_len, &r->head_cap, s, n);
 }
 
 static int is_tchar(char c)
@@ -912,20 +924,8 @@ void h1_free(h1_pool *p)
         free(h->authority);
         free(h);
     }
-    while (p->due) {
-        h1_req *r = p->due;
-        p->due = r->next;
-        free(r->head);
-        free(r->line);
-        free(r);
-    }
-    while (p->spare) {
-        h1_req *r = p->spare;
-        p->spare = r->next;
-        free(r->head);
-        free(r->line);
-        free(r);
-    }
+    free_reqs(p->due);
+    free_reqs(p->spare);
     free(p->byfd);
     free(p);
 }
