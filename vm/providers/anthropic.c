@@ -22,25 +22,25 @@ static void str(jw_writer *w, rv_sv s)
 static void block(jw_writer *w, const char *type)
 {
     jw_object(w);
-    jw_key(w, "type");
+    JW_KEY(w, "type");
     jw_cstring(w, type);
 }
 
 static void image_block(jw_writer *w, const cv_part *p)
 {
     block(w, "image");
-    jw_key(w, "source");
+    JW_KEY(w, "source");
     jw_object(w);
-    jw_key(w, "type");
+    JW_KEY(w, "type");
     if (p->data.len) {
         jw_string(w, "base64", 6);
-        jw_key(w, "media_type");
+        JW_KEY(w, "media_type");
         str(w, p->media_type);
-        jw_key(w, "data");
+        JW_KEY(w, "data");
         str(w, p->data);
     } else {
         jw_string(w, "url", 3);
-        jw_key(w, "url");
+        JW_KEY(w, "url");
         str(w, p->url);
     }
     jw_end(w);
@@ -62,7 +62,7 @@ static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         }
         if (p->kind == CV_TEXT) {
             block(w, "text");
-            jw_key(w, "text");
+            JW_KEY(w, "text");
             str(w, p->text);
             jw_end(w);
         } else
@@ -79,9 +79,9 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
     int n = 0, bad = 0;
     if (m->role == RV_ROLE_TOOL) {
         block(w, "tool_result");
-        jw_key(w, "tool_use_id");
+        JW_KEY(w, "tool_use_id");
         str(w, m->tool_call_id);
-        jw_key(w, "content");
+        JW_KEY(w, "content");
         jw_array(w);
         bad = add_parts(w, m, err, errlen) < 0;
         jw_end(w);
@@ -93,11 +93,11 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         n = k > 0 ? k : 0;
         for (uint32_t i = 0; i < m->ncalls; i++, n++) {
             block(w, "tool_use");
-            jw_key(w, "id");
+            JW_KEY(w, "id");
             str(w, m->calls[i].id);
-            jw_key(w, "name");
+            JW_KEY(w, "name");
             str(w, m->calls[i].name);
-            jw_key(w, "input");
+            JW_KEY(w, "input");
             if (cv_put_args(w, m->calls[i].args, err, errlen))
                 return -1;
             jw_end(w);
@@ -105,7 +105,7 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
     }
     if (!n) {                   /* an empty turn: Anthropic wants some content */
         block(w, "text");
-        jw_key(w, "text");
+        JW_KEY(w, "text");
         jw_string(w, "(empty)", 7);
         jw_end(w);
     }
@@ -114,18 +114,18 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
 
 static void tools_of(jw_writer *w, const cv_conv *cv)
 {
-    jw_key(w, "tools");
+    JW_KEY(w, "tools");
     jw_array(w);
     for (uint32_t i = 0; i < cv->ntools; i++) {
         const cv_tool *t = &cv->tools[i];
         jw_object(w);
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         str(w, t->name);
         if (t->desc.len) {
-            jw_key(w, "description");
+            JW_KEY(w, "description");
             str(w, t->desc);
         }
-        jw_key(w, "input_schema");
+        JW_KEY(w, "input_schema");
         if (cv_is_object(&t->params))
             cv_put_val(w, &t->params);
         else
@@ -146,22 +146,23 @@ static void tool_choice_of(jw_writer *w, const cv_conv *cv)
                      : cv->tool_choice_name.len ? "tool" : NULL;
     if (!type || !cv->ntools)
         return;
-    jw_key(w, "tool_choice");
+    JW_KEY(w, "tool_choice");
     block(w, type);
     if (type[0] == 't') {
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         str(w, cv->tool_choice_name);
     }
     jw_end(w);
 }
 
-static void param(jw_writer *w, const char *k, const cv_val *v)
-{
-    if (cv_has(v)) {
-        jw_key(w, k);
-        cv_put_val(w, v);
-    }
-}
+/* A parameter's member when the conversation has a value. */
+#define PARAM(w, lit, v)                                                       \
+    do {                                                                       \
+        if (cv_has(v)) {                                                       \
+            JW_KEY(w, lit);                                                    \
+            cv_put_val(w, v);                                                  \
+        }                                                                      \
+    } while (0)
 
 char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, char *err, size_t errlen)
 {
@@ -169,32 +170,32 @@ char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, cha
     jw_init_mem(&w, 0);
     err[0] = 0;
     jw_object(&w);
-    jw_key(&w, "model");
+    JW_KEY(&w, "model");
     jw_cstring(&w, model);
-    jw_key(&w, "max_tokens");
+    JW_KEY(&w, "max_tokens");
     jw_int(&w, cv->max_tokens > 0 ? cv->max_tokens : AN_DEFAULT_MAX_TOKENS);
-    jw_key(&w, "messages");
+    JW_KEY(&w, "messages");
     if (cv_put_turns(&w, cv, blocks_of, err, errlen)) {
         jw_discard(&w);
         return NULL;
     }
     if (cv->system.len) {
-        jw_key(&w, "system");
+        JW_KEY(&w, "system");
         str(&w, cv->system);
     }
     if (cv->ntools)
         tools_of(&w, cv);
     if (cv->tool_choice.len)
         tool_choice_of(&w, cv);
-    param(&w, "temperature", &cv->temperature);
-    param(&w, "top_p", &cv->top_p);
-    param(&w, "top_k", &cv->top_k);
+    PARAM(&w, "temperature", &cv->temperature);
+    PARAM(&w, "top_p", &cv->top_p);
+    PARAM(&w, "top_k", &cv->top_k);
     if (cv_has(&cv->stop)) {
-        jw_key(&w, "stop_sequences");
+        JW_KEY(&w, "stop_sequences");
         cv_put_list(&w, &cv->stop);
     }
     if (stream) {
-        jw_key(&w, "stream");
+        JW_KEY(&w, "stream");
         jw_bool(&w, 1);
     }
     jw_end(&w);

@@ -22,7 +22,7 @@ static void str(jw_writer *w, rv_sv s)
 static void text_block(jw_writer *w, rv_sv s)
 {
     jw_object(w);
-    jw_key(w, "text");
+    JW_KEY(w, "text");
     str(w, s);
     jw_end(w);
 }
@@ -38,13 +38,13 @@ static int image_block(jw_writer *w, const cv_part *p, char *err, size_t errlen)
     if (fmt.len == 3 && !memcmp(fmt.s, "jpg", 3))
         fmt = (rv_sv){ "jpeg", 4 };
     jw_object(w);
-    jw_key(w, "image");
+    JW_KEY(w, "image");
     jw_object(w);
-    jw_key(w, "format");
+    JW_KEY(w, "format");
     str(w, fmt);
-    jw_key(w, "source");
+    JW_KEY(w, "source");
     jw_object(w);
-    jw_key(w, "bytes");
+    JW_KEY(w, "bytes");
     str(w, p->data);
     jw_end(w);
     jw_end(w);
@@ -79,11 +79,11 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
     int n;
     if (m->role == RV_ROLE_TOOL) {
         jw_object(w);
-        jw_key(w, "toolResult");
+        JW_KEY(w, "toolResult");
         jw_object(w);
-        jw_key(w, "toolUseId");
+        JW_KEY(w, "toolUseId");
         str(w, m->tool_call_id);
-        jw_key(w, "content");
+        JW_KEY(w, "content");
         jw_array(w);
         int k = add_parts(w, m, err, errlen);
         if (k < 0)
@@ -91,7 +91,7 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         if (!k)
             text_block(w, (rv_sv){ "", 0 });
         jw_end(w);
-        jw_key(w, "status");
+        JW_KEY(w, "status");
         jw_string(w, "success", 7);
         jw_end(w);
         jw_end(w);
@@ -101,13 +101,13 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
             return -1;
         for (uint32_t i = 0; i < m->ncalls; i++, n++) {
             jw_object(w);
-            jw_key(w, "toolUse");
+            JW_KEY(w, "toolUse");
             jw_object(w);
-            jw_key(w, "toolUseId");
+            JW_KEY(w, "toolUseId");
             str(w, m->calls[i].id);
-            jw_key(w, "name");
+            JW_KEY(w, "name");
             str(w, m->calls[i].name);
-            jw_key(w, "input");
+            JW_KEY(w, "input");
             if (cv_put_args(w, m->calls[i].args, err, errlen))
                 return -1;
             jw_end(w);
@@ -121,27 +121,27 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
 
 static void tool_config(jw_writer *w, const cv_conv *cv)
 {
-    jw_key(w, "toolConfig");
+    JW_KEY(w, "toolConfig");
     jw_object(w);
-    jw_key(w, "tools");
+    JW_KEY(w, "tools");
     jw_array(w);
     for (uint32_t i = 0; i < cv->ntools; i++) {
         const cv_tool *t = &cv->tools[i];
         jw_object(w);
-        jw_key(w, "toolSpec");
+        JW_KEY(w, "toolSpec");
         jw_object(w);
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         str(w, t->name);
-        jw_key(w, "inputSchema");
+        JW_KEY(w, "inputSchema");
         jw_object(w);
-        jw_key(w, "json");
+        JW_KEY(w, "json");
         if (cv_is_object(&t->params))
             cv_put_val(w, &t->params);
         else
             jw_raw(w, "{\"type\":\"object\"}", 17);
         jw_end(w);
         if (t->desc.len) {
-            jw_key(w, "description");
+            JW_KEY(w, "description");
             str(w, t->desc);
         }
         jw_end(w);
@@ -150,17 +150,17 @@ static void tool_config(jw_writer *w, const cv_conv *cv)
     jw_end(w);
     rv_sv c = cv->tool_choice;
     if (c.len == 4 && !memcmp(c.s, "auto", 4)) {
-        jw_key(w, "toolChoice");
+        JW_KEY(w, "toolChoice");
         jw_raw(w, "{\"auto\":{}}", 11);
     } else if (c.len == 8 && !memcmp(c.s, "required", 8)) {
-        jw_key(w, "toolChoice");
+        JW_KEY(w, "toolChoice");
         jw_raw(w, "{\"any\":{}}", 10);
     } else if (cv->tool_choice_name.len) {
-        jw_key(w, "toolChoice");
+        JW_KEY(w, "toolChoice");
         jw_object(w);
-        jw_key(w, "tool");
+        JW_KEY(w, "tool");
         jw_object(w);
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         str(w, cv->tool_choice_name);
         jw_end(w);
         jw_end(w);
@@ -173,22 +173,22 @@ static void inference_config(jw_writer *w, const cv_conv *cv)
 {
     if (cv->max_tokens <= 0 && !cv_has(&cv->temperature) && !cv_has(&cv->top_p) && !cv_has(&cv->stop))
         return;
-    jw_key(w, "inferenceConfig");
+    JW_KEY(w, "inferenceConfig");
     jw_object(w);
     if (cv->max_tokens > 0) {
-        jw_key(w, "maxTokens");
+        JW_KEY(w, "maxTokens");
         jw_int(w, cv->max_tokens);
     }
     if (cv_has(&cv->temperature)) {
-        jw_key(w, "temperature");
+        JW_KEY(w, "temperature");
         cv_put_val(w, &cv->temperature);
     }
     if (cv_has(&cv->top_p)) {
-        jw_key(w, "topP");
+        JW_KEY(w, "topP");
         cv_put_val(w, &cv->top_p);
     }
     if (cv_has(&cv->stop)) {
-        jw_key(w, "stopSequences");
+        JW_KEY(w, "stopSequences");
         cv_put_list(w, &cv->stop);
     }
     jw_end(w);
@@ -200,13 +200,13 @@ char *br_body(const cv_conv *cv, size_t *len, char *err, size_t errlen)
     jw_init_mem(&w, 0);
     err[0] = 0;
     jw_object(&w);
-    jw_key(&w, "messages");
+    JW_KEY(&w, "messages");
     if (cv_put_turns(&w, cv, blocks_of, err, errlen)) {
         jw_discard(&w);
         return NULL;
     }
     if (cv->system.len) {
-        jw_key(&w, "system");
+        JW_KEY(&w, "system");
         jw_array(&w);
         text_block(&w, cv->system);
         jw_end(&w);

@@ -416,9 +416,9 @@ int cv_put_turns(jw_writer *w, const cv_conv *cv, cv_blocks_fn blocks_of, char *
                 jw_end(w);
             }
             jw_object(w);
-            jw_key(w, "role");
+            JW_KEY(w, "role");
             jw_cstring(w, role);
-            jw_key(w, "content");
+            JW_KEY(w, "content");
             jw_array(w);
             open = role;
         }

@@ -43,16 +43,16 @@ static void content_of(jw_writer *w, const cv_msg *m)
             continue;
         }
         jw_object(w);
-        jw_key(w, "type");
+        JW_KEY(w, "type");
         if (p->kind == CV_TEXT) {
             jw_string(w, "text", 4);
-            jw_key(w, "text");
+            JW_KEY(w, "text");
             str(w, p->text);
         } else {
             jw_string(w, "image_url", 9);
-            jw_key(w, "image_url");
+            JW_KEY(w, "image_url");
             jw_object(w);
-            jw_key(w, "url");
+            JW_KEY(w, "url");
             str(w, p->url);
             jw_end(w);
         }
@@ -65,32 +65,32 @@ static void message_of(jw_writer *w, const cv_msg *m)
 {
     static const char *const roles[] = { "system", "user", "assistant", "tool" };
     jw_object(w);
-    jw_key(w, "role");
+    JW_KEY(w, "role");
     jw_cstring(w, roles[m->role & 3]);
-    jw_key(w, "content");
+    JW_KEY(w, "content");
     content_of(w, m);
     if (m->name.len && m->role != RV_ROLE_TOOL) {
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         str(w, m->name);
     }
     if (m->role == RV_ROLE_TOOL) {
-        jw_key(w, "tool_call_id");
+        JW_KEY(w, "tool_call_id");
         str(w, m->tool_call_id);
     }
     if (m->ncalls) {
-        jw_key(w, "tool_calls");
+        JW_KEY(w, "tool_calls");
         jw_array(w);
         for (uint32_t i = 0; i < m->ncalls; i++) {
             jw_object(w);
-            jw_key(w, "id");
+            JW_KEY(w, "id");
             str(w, m->calls[i].id);
-            jw_key(w, "type");
+            JW_KEY(w, "type");
             jw_string(w, "function", 8);
-            jw_key(w, "function");
+            JW_KEY(w, "function");
             jw_object(w);
-            jw_key(w, "name");
+            JW_KEY(w, "name");
             str(w, m->calls[i].name);
-            jw_key(w, "arguments");
+            JW_KEY(w, "arguments");
             str(w, m->calls[i].args);
             jw_end(w);
             jw_end(w);
@@ -102,23 +102,23 @@ static void message_of(jw_writer *w, const cv_msg *m)
 
 static void tools_of(jw_writer *w, const cv_conv *cv)
 {
-    jw_key(w, "tools");
+    JW_KEY(w, "tools");
     jw_array(w);
     for (uint32_t i = 0; i < cv->ntools; i++) {
         const cv_tool *t = &cv->tools[i];
         jw_object(w);
-        jw_key(w, "type");
+        JW_KEY(w, "type");
         jw_string(w, "function", 8);
-        jw_key(w, "function");
+        JW_KEY(w, "function");
         jw_object(w);
-        jw_key(w, "name");
+        JW_KEY(w, "name");
         str(w, t->name);
         if (t->desc.len) {
-            jw_key(w, "description");
+            JW_KEY(w, "description");
             str(w, t->desc);
         }
         if (cv_has(&t->params)) {
-            jw_key(w, "parameters");
+            JW_KEY(w, "parameters");
             cv_put_val(w, &t->params);
         }
         jw_end(w);
@@ -131,19 +131,16 @@ static void tools_of(jw_writer *w, const cv_conv *cv)
    (cv->extra) does not repeat one. */
 typedef struct { const char *k[24]; int n; } written;
 
-static void member(jw_writer *w, written *wr, const char *k)
-{
-    jw_key(w, k);
-    wr->k[wr->n++] = k;
-}
-
-static void param(jw_writer *w, written *wr, const char *k, const cv_val *v)
-{
-    if (cv_has(v)) {
-        member(w, wr, k);
-        cv_put_val(w, v);
-    }
-}
+/* A member's key, a literal written as it is (JW_KEY), recorded in
+   'wr'; a parameter's member when the conversation has a value. */
+#define MEMBER(w, wr, lit) (JW_KEY(w, lit), (void)((wr)->k[(wr)->n++] = (lit)))
+#define PARAM(w, wr, lit, v)                                                   \
+    do {                                                                       \
+        if (cv_has(v)) {                                                       \
+            MEMBER(w, wr, lit);                                                \
+            cv_put_val(w, v);                                                  \
+        }                                                                      \
+    } while (0)
 
 static int was_written(const written *wr, rv_sv k)
 {
@@ -159,15 +156,15 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
     written wr = { .n = 0 };
     jw_init_mem(&w, 0);
     jw_object(&w);
-    member(&w, &wr, "model");
+    MEMBER(&w, &wr, "model");
     jw_cstring(&w, model);
-    member(&w, &wr, "messages");
+    MEMBER(&w, &wr, "messages");
     jw_array(&w);
     if (cv->system.len) {
         jw_object(&w);
-        jw_key(&w, "role");
+        JW_KEY(&w, "role");
         jw_string(&w, "system", 6);
-        jw_key(&w, "content");
+        JW_KEY(&w, "content");
         str(&w, cv->system);
         jw_end(&w);
     }
@@ -179,14 +176,14 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
         wr.k[wr.n++] = "tools";
     }
     if (cv->tool_choice.len) {
-        member(&w, &wr, "tool_choice");
+        MEMBER(&w, &wr, "tool_choice");
         if (cv->tool_choice_name.len) {
             jw_object(&w);
-            jw_key(&w, "type");
+            JW_KEY(&w, "type");
             jw_string(&w, "function", 8);
-            jw_key(&w, "function");
+            JW_KEY(&w, "function");
             jw_object(&w);
-            jw_key(&w, "name");
+            JW_KEY(&w, "name");
             str(&w, cv->tool_choice_name);
             jw_end(&w);
             jw_end(&w);
@@ -194,24 +191,24 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
             str(&w, cv->tool_choice);
     }
     if (cv->max_tokens > 0) {
-        member(&w, &wr, "max_tokens");
+        MEMBER(&w, &wr, "max_tokens");
         jw_int(&w, cv->max_tokens);
     }
-    param(&w, &wr, "temperature", &cv->temperature);
-    param(&w, &wr, "top_p", &cv->top_p);
-    param(&w, &wr, "stop", &cv->stop);
-    param(&w, &wr, "seed", &cv->seed);
-    param(&w, &wr, "presence_penalty", &cv->presence);
-    param(&w, &wr, "frequency_penalty", &cv->frequency);
-    param(&w, &wr, "top_k", &cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
+    PARAM(&w, &wr, "temperature", &cv->temperature);
+    PARAM(&w, &wr, "top_p", &cv->top_p);
+    PARAM(&w, &wr, "stop", &cv->stop);
+    PARAM(&w, &wr, "seed", &cv->seed);
+    PARAM(&w, &wr, "presence_penalty", &cv->presence);
+    PARAM(&w, &wr, "frequency_penalty", &cv->frequency);
+    PARAM(&w, &wr, "top_k", &cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
     if (opt->logprobs) {
-        member(&w, &wr, "logprobs");
+        MEMBER(&w, &wr, "logprobs");
         jw_bool(&w, 1);
     }
     if (opt->stream) {
-        member(&w, &wr, "stream");
+        MEMBER(&w, &wr, "stream");
         jw_bool(&w, 1);
-        member(&w, &wr, "stream_options");
+        MEMBER(&w, &wr, "stream_options");
         jw_raw(&w, "{\"include_usage\":true}", 22);
     }
     for (uint32_t i = 0; i < cv->nextra; i++)    /* the client's other fields, as written */
