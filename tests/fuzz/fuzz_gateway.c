@@ -17,7 +17,10 @@
 
    Properties, any failure an abort(): every request is answered or the
    connection closed within 20 s (retries with backoff and the
-   policy's timeouts are real time); everything written back is a
+   policy's timeouts are real time); every body the upstream receives
+   whole (with a Content-Length, under 64 KiB) is one valid JSON text,
+   whatever the client wrote (the client's values are copied into it as
+   written: vm/providers/conv.h); everything written back is a
    sequence of HTTP/1.1 responses with documented statuses
    (tests/fuzz/httpcheck.h, shared with fuzz_serve); no open reservation is left
    in the ledger; no sanitizer report, no leak.
@@ -38,6 +41,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
+#include <yajl/yajl_parse.h>
 
 #include "api.h"
 #include "curlev.h"
@@ -69,8 +73,24 @@ static void up_flushed(struct bufferevent *bev, void *ud)
         bufferevent_free(bev);
 }
 
+/* A provider's request body: one valid JSON text (yajl with no
+   callbacks checks the syntax and the UTF-8, and nothing else). */
+static void check_body(const unsigned char *b, size_t n)
+{
+    yajl_handle y = yajl_alloc(NULL, NULL, NULL);
+    if (!y)
+        return;
+    int ok = yajl_parse(y, b, n) == yajl_status_ok && yajl_complete_parse(y) == yajl_status_ok;
+    yajl_free(y);
+    if (!ok) {
+        fprintf(stderr, "fuzz_gateway: the upstream was sent a body that is not JSON: %.*s\n", (int)(n < 400 ? n : 400),
+                (const char *)b);
+        abort();
+    }
+}
+
 /* The request has arrived (its head, and the body its Content-Length
-   announces): answer with the input's bytes, close. */
+   announces): check the body, answer with the input's bytes, close. */
 static void up_read(struct bufferevent *bev, void *ud)
 {
     struct evbuffer *in = bufferevent_get_input(bev);
@@ -84,6 +104,8 @@ static void up_read(struct bufferevent *bev, void *ud)
         size_t body = cl ? strtoul(cl + 18, NULL, 10) : 0;
         if (have < (size_t)e.pos + 4 + body)
             return;
+        if (cl)
+            check_body(evbuffer_pullup(in, e.pos + 4 + (ssize_t)body) + e.pos + 4, body);
     }
     evbuffer_drain(in, have);
     bufferevent_setcb(bev, NULL, up_flushed, up_event, NULL);
