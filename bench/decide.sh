@@ -14,7 +14,8 @@
 # variant (the four message scans off), and reports min and median per
 # request; end-to-end = parse + median decision.  routevm's loop
 # (bench/decide_vm.c) is vm_start() per request until RV_CALL on .rbc files
-# loaded and verified, with requests parsed by req_parse().
+# loaded and verified, with requests parsed by req_parse_pooled() into one
+# pool, as the gateway parses into a pool per worker.
 #
 # Targets (exit 1 if one is missed):
 #   full policy: routevm >= 5x faster than Lua, within 1.2x of hand C (medians)

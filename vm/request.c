@@ -8,8 +8,9 @@
    request is read in one pass by a state machine, without a tree and
    without recursion.  What they find goes into growable tables in the
    parser's scratch space; at the end the tables are copied into the
-   request's own memory, the small ones a decision reads first (metadata,
-   messages) right after the struct.
+   request's own memory, and what a decision reads first -- the metadata
+   table, short metadata keys and values and "user", the struct -- into
+   one hot region (see memory, and request.h).
 
    Strings without escapes are views of the request's copy of the body;
    strings with escapes are decoded by yajl and copied.  yajl's own UTF-8
@@ -44,7 +45,16 @@
 
 /* A request's memory is a chain of blocks: unpooled, blocks of its own;
    pooled, shared blocks of the pool, each counting the requests that use
-   it, plus blocks of their own for allocations too big to share. */
+   it, plus blocks of their own for allocations too big to share.
+
+   Hot and cold.  What a decision over metadata and the request's scalars
+   reads -- the metadata table, copies of short metadata keys and values
+   and of a short "user", and the struct itself -- is one region, laid out
+   when the parse ends (hot_region() below); everything else (the body's
+   copy, decoded strings, the other tables) is cold.  A pool fills two
+   blocks at a time, one for cold and one for hot allocations, so the hot
+   regions of requests parsed in a row lie one after another and deciding
+   them in that order reads memory in order. */
 #define BLOCK_SIZE (256u << 10)
 #define BIG_ALLOC (BLOCK_SIZE / 4)
 #define POOL_KEEP 64u               /* free blocks a pool keeps for later */
@@ -58,7 +68,7 @@ typedef struct block {
     _Alignas(16) char data[];
 } block;
 
-/* Pooled: a block a request uses (allocated in the pool's current block). */
+/* Pooled: a block a request uses (kept in the pool's current cold block). */
 typedef struct bref { struct bref *next; block *b; } bref;
 
 /* The parser's scratch space: yajl's allocations, bump-allocated in
@@ -74,7 +84,8 @@ typedef struct {
 } scratch;
 
 struct rv_reqpool {
-    block *cur;             /* the block being filled */
+    block *cur;             /* the cold block being filled (it holds the brefs) */
+    block *hot;             /* the hot block being filled: requests' hot regions */
     block *free;
     uint32_t nfree;
     size_t nblocks;
@@ -112,15 +123,16 @@ static void pool_release(rv_reqpool *pool, block *b)
     free(b);
 }
 
-/* Make 'n' bytes (plus a bref) available in the pool's current block. */
-static block *pool_room(rv_reqpool *pool, size_t n)
+/* Make 'n' bytes (plus two brefs) available in the pool's current block
+   '*curp' (pool->cur or pool->hot). */
+static block *pool_room(rv_reqpool *pool, block **curp, size_t n)
 {
-    block *c = pool->cur;
-    if (c && c->used + n + sizeof(bref) <= c->cap)
+    block *c = *curp;
+    if (c && c->used + n + 2 * sizeof(bref) <= c->cap)
         return c;
     if (c && c->refs == 0)
         pool_release(pool, c);
-    pool->cur = NULL;
+    *curp = NULL;
     if (pool->free) {
         c = pool->free;
         pool->free = c->next;
@@ -132,7 +144,7 @@ static block *pool_room(rv_reqpool *pool, size_t n)
     }
     c->next = NULL;
     c->refs = 0;
-    return pool->cur = c;
+    return *curp = c;
 }
 
 /* Record that the request whose brefs start at '*head' uses 'b'. */
@@ -147,29 +159,35 @@ static void pool_ref(block *c, bref **head, block *b)
     b->refs++;
 }
 
-static void *pool_alloc(rv_request *r, size_t n)
+/* A block of the pool with 'n' free bytes for 'r', recorded in its
+   brefs: the current cold or hot block, or one of its own when 'n' is too
+   big to share. */
+static block *pool_block(rv_request *r, size_t n, int hot)
 {
     rv_reqpool *pool = r->pool;
     bref **head = (bref **)&r->mem;
+    int shared_cold = !hot && n <= BIG_ALLOC;
+    block *c = pool_room(pool, &pool->cur, shared_cold ? n : 0);
+    if (!c)
+        return NULL;
+    pool_ref(c, head, c);           /* the request's brefs live in 'c' */
+    if (shared_cold)
+        return c;
+    block *b;
     if (n > BIG_ALLOC) {
-        block *c = pool_room(pool, 0), *b = c ? block_new(n) : NULL;
-        if (!b)
+        if (!(b = block_new(n)))
             return NULL;
         pool->nblocks++;
         b->own = 1;
-        b->used = n;
-        pool_ref(c, head, c);       /* the bref lives in 'c' */
-        pool_ref(c, head, b);
-        return b->data;
-    }
-    block *c = pool_room(pool, n + sizeof(bref));
-    if (!c)
+    } else if (!(b = pool_room(pool, &pool->hot, n))) {
         return NULL;
-    pool_ref(c, head, c);
-    return bump(c, n);
+    }
+    pool_ref(c, head, b);
+    return b;
 }
 
-static void *own_alloc(rv_request *r, size_t n)
+/* The request's own block with 'n' free bytes (unpooled). */
+static block *own_block(rv_request *r, size_t n)
 {
     block *b = r->mem;
     if (b->used + n > b->cap) {
@@ -180,56 +198,63 @@ static void *own_alloc(rv_request *r, size_t n)
         nb->next = b;
         r->mem = b = nb;
     }
-    return bump(b, n);
+    return b;
 }
 
-/* 'n' bytes of the request's memory, 8-aligned; NULL when out of memory
-   or past the request's memory limit (r->mem_bytes > r->mem_limit). */
+/* 'n' bytes of the request's cold memory, 8-aligned; NULL when out of
+   memory or past the request's memory limit (r->mem_bytes > r->mem_limit). */
 static void *req_mem(rv_request *r, size_t n)
 {
     n = (n + 7) & ~(size_t)7;
     r->mem_bytes += n;
     if (r->mem_bytes > r->mem_limit)
         return NULL;
-    return r->pool ? pool_alloc(r, n) : own_alloc(r, n);
+    block *b = r->pool ? pool_block(r, n, 0) : own_block(r, n);
+    return b ? bump(b, n) : NULL;
 }
 
-/* What decisions read is in the request's first two cache lines
+/* What decisions read first is in the struct's first two cache lines
    (request.h); the struct starts on a line. */
 _Static_assert(offsetof(rv_request, ntool) + sizeof(uint32_t) <= 128, "rv_request's hot fields fit two lines");
+_Static_assert(sizeof(rv_request) % 8 == 0 && sizeof(rv_meta) % 8 == 0, "the hot region's parts stay 8-aligned");
 
-/* Bytes to skip in 'b' so that the next allocation starts on a cache line. */
-static size_t line_pad(const block *b)
+/* The hot region: 'head' bytes (the metadata table and the short copies,
+   a multiple of 8) then, on the next cache line, the struct.  Returns the
+   struct's place, '*headp' the head's; NULL when out of memory or past
+   the memory limit.  Only the padding the address needs is taken, so in
+   a pool one request's region follows the last's with no gap. */
+static rv_request *hot_alloc(rv_request *r, size_t head, char **headp)
 {
-    return (size_t)(-(uintptr_t)(b->data + b->used) & 63);
+    size_t most = head + 63 + sizeof(rv_request);
+    if (r->mem_bytes + most > r->mem_limit + 63) {
+        r->mem_bytes += most;
+        return NULL;
+    }
+    block *b = r->pool ? pool_block(r, most, 1) : own_block(r, most);
+    if (!b)
+        return NULL;
+    char *p = b->data + b->used;
+    char *q = (char *)(((uintptr_t)(p + head) + 63) & ~(uintptr_t)63);
+    size_t n = (size_t)(q - p) + sizeof(rv_request);
+    r->mem_bytes += n;
+    if (r->mem_bytes > r->mem_limit)
+        return NULL;
+    bump(b, n);
+    *headp = p;
+    return (rv_request *)q;
 }
 
-/* A new, zeroed request whose memory limit is 'limit'. */
-static rv_request *request_new(rv_reqpool *pool, size_t first, size_t limit)
+/* A request being parsed (the caller's struct, zeroed) whose memory
+   limit is 'limit'; 0 when out of memory.  Its struct moves into its hot
+   region when the parse ends. */
+static int request_init(rv_request *r, rv_reqpool *pool, size_t first, size_t limit)
 {
-    rv_request *r;
-    size_t sz = (sizeof *r + 7) & ~(size_t)7;
-    if (pool) {
-        block *c = pool_room(pool, sz + 64 + sizeof(bref));
-        if (!c)
-            return NULL;
-        bump(c, line_pad(c));
-        r = bump(c, sz);
-        memset(r, 0, sizeof *r);
-        r->pool = pool;
-        pool_ref(c, (bref **)&r->mem, c);
-    } else {
-        block *b = block_new(sz + 64 + first);
-        if (!b)
-            return NULL;
-        bump(b, line_pad(b));
-        r = bump(b, sz);
-        memset(r, 0, sizeof *r);
-        r->mem = b;
-    }
-    r->mem_bytes = sz;
+    memset(r, 0, sizeof *r);
+    r->pool = pool;
     r->mem_limit = limit;
-    return r;
+    if (!pool && !(r->mem = block_new(first)))
+        return 0;
+    return 1;
 }
 
 void req_free(rv_request *r)
@@ -238,11 +263,12 @@ void req_free(rv_request *r)
         return;
     rv_reqpool *pool = r->pool;
     if (pool) {
-        /* newest first: a bref is always read before the block holding it goes */
+        /* newest first: a bref is always read before the block holding it
+           goes ('r' itself may be in one of them: it is not read again) */
         for (bref *f = r->mem, *next; f; f = next) {
             next = f->next;
             block *b = f->b;
-            if (--b->refs == 0 && b != pool->cur)
+            if (--b->refs == 0 && b != pool->cur && b != pool->hot)
                 pool_release(pool, b);
         }
         return;
@@ -264,8 +290,8 @@ void req_pool_free(rv_reqpool *pool)
 {
     if (!pool)
         return;
-    if (pool->cur)
-        free(pool->cur);
+    free(pool->cur);
+    free(pool->hot);
     for (block *b = pool->free, *next; b; b = next) {
         next = b->next;
         free(b);
@@ -1582,8 +1608,7 @@ static int finish(parser *P)
         pr->max_tokens_key.s = mct ? "max_completion_tokens" : "max_tokens";
     }
     pr->max_tokens_key.len = pr->max_tokens_key.s ? (uint32_t)strlen(pr->max_tokens_key.s) : 0;
-    /* metadata first: it lands right after the struct, where decisions look */
-    r->nmeta = sc->meta.n;
+    r->nmeta = sc->meta.n;     /* (its table goes into the hot region: hot_region()) */
     r->nmsg = sc->msgs.n;
     r->nslot = sc->slots.n;
     r->npart = sc->parts.n;
@@ -1591,8 +1616,7 @@ static int finish(parser *P)
     r->ntooldef = sc->tools.n;
     r->nextra = sc->extra.n;
     pr->nstop = sc->stops.n;
-    if ((sc->meta.n && !(r->meta = table(P, &sc->meta, sizeof(rv_meta)))) ||
-        !(r->msgs = req_mem(r, (size_t)r->nmsg * sizeof *r->msgs)) ||
+    if (!(r->msgs = req_mem(r, (size_t)r->nmsg * sizeof *r->msgs)) ||
         !(r->texts = req_mem(r, (size_t)r->nmsg * sizeof *r->texts)) ||
         (sc->slots.n && !(r->slots = table(P, &sc->slots, sizeof(rv_slot)))) ||
         (sc->slots.n && !(r->slot_texts = table(P, &sc->stexts, sizeof(rv_sv)))) ||
@@ -1656,6 +1680,57 @@ static int finish(parser *P)
     return 1;
 }
 
+/* Is 'v' copied into the hot region (short, and not empty)? */
+static int hot_copy(rv_sv v)
+{
+    return v.len > 0 && v.len <= RV_REQ_HOT_STR;
+}
+
+/* Copy 'v' to '*at' (advanced) when it is short; the view of the copy. */
+static rv_sv hot_text(rv_sv v, char **at)
+{
+    if (!hot_copy(v))
+        return v;
+    memcpy(*at, v.s, v.len);
+    rv_sv c = { *at, v.len };
+    *at += v.len;
+    return c;
+}
+
+/* The parse is complete: lay out the request's hot region -- the
+   metadata table, the short keys, values and "user" copied after it, then
+   the struct on the next cache line (request.h) -- and move the struct
+   there.  The request, or NULL (out of memory) with the error set. */
+static rv_request *hot_region(parser *P)
+{
+    rv_request *t = P->r;
+    const vec *mv = &P->sc->meta;
+    size_t text = hot_copy(t->user) ? t->user.len : 0;
+    for (uint32_t i = 0; i < mv->n; i++) {
+        const rv_meta *m = AT(mv, rv_meta, i);
+        text += (hot_copy(m->key) ? m->key.len : 0) + (hot_copy(m->val) ? m->val.len : 0);
+    }
+    size_t table = (size_t)mv->n * sizeof(rv_meta);
+    char *head;
+    rv_request *r = hot_alloc(t, table + ((text + 7) & ~(size_t)7), &head);
+    if (!r) {
+        no_memory(P);
+        return NULL;
+    }
+    rv_meta *meta = (rv_meta *)head;
+    char *at = head + table;
+    for (uint32_t i = 0; i < mv->n; i++) {
+        const rv_meta *m = AT(mv, rv_meta, i);
+        meta[i].key = hot_text(m->key, &at);
+        meta[i].val = hot_text(m->val, &at);
+    }
+    t->meta = mv->n ? meta : NULL;
+    t->user = hot_text(t->user, &at);
+    t->scratch_bytes = P->sc->bytes;
+    memcpy(r, t, sizeof *r);
+    return r;
+}
+
 /* ---------------------------------------------------------------- the public API */
 
 /* yajl over the body; 0 with the error set on failure.  A failed
@@ -1709,35 +1784,33 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
         return NULL;
     }
     size_t limit = RV_REQ_MEM_FACTOR * len + RV_REQ_MEM_BASE;
-    rv_request *r = request_new(pool, len + 1024, limit);
-    char *body = r ? req_mem(r, len + 1) : NULL;
+    /* parsed into 't'; the struct moves into its hot region at the end */
+    rv_request t, *r = NULL;
+    char *body = request_init(&t, pool, len + 1024 + 64 + sizeof t, limit) ? req_mem(&t, len + 1) : NULL;
     if (!body) {
-        req_free(r);
+        req_free(&t);
         snprintf(err->msg, sizeof err->msg, "out of memory");
         return NULL;
     }
     memcpy(body, buf, len);
     body[len] = 0;
-    r->body = body;
-    r->body_len = (uint32_t)len;
+    t.body = body;
+    t.body_len = (uint32_t)len;
     scratch local = { 0 }, *sc = pool ? &pool->sc : &local;
     scratch_reset(sc, limit);
-    parser P = { .r = r, .sc = sc, .body = body, .len = (uint32_t)len, .lim = lim, .err = err,
+    parser P = { .r = &t, .sc = sc, .body = body, .len = (uint32_t)len, .lim = lim, .err = err,
                  .cur_msg = RV_REQ_NONE };
     size_t bad_at = bi_utf8_invalid(body, len);
     if (bad_at < len)
         bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
-    else if (run_yajl(&P))
-        finish(&P);
-    r->scratch_bytes = sc->bytes;
+    else if (run_yajl(&P) && finish(&P))
+        r = hot_region(&P);
     if (pool)
         scratch_reset(sc, 0);   /* keep one chunk and the tables' room */
     else
         scratch_free(sc);
-    if (P.failed) {
-        req_free(r);
-        return NULL;
-    }
+    if (!r)
+        req_free(&t);
     return r;
 }
 

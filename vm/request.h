@@ -70,6 +70,20 @@
    the caller's message count (10,000 by default), RV_REQ_MAX_META metadata
    entries, RV_REQ_MAX_TOOLS tools, RV_REQ_MAX_STOP stop sequences.
 
+   Layout.  What a decision over metadata and the request's scalars reads
+   is in one region of the request's memory, apart from the body's copy
+   and everything else: the metadata table, copies of the metadata keys
+   and values of at most RV_REQ_HOT_STR bytes and of a "user" of at most
+   as many, and then, from the next cache line, the struct itself, whose
+   first line holds what rules read (see rv_request; its later lines,
+   what drivers, providers and guardrails read, are not read by such a
+   decision).  Longer keys and values stay views into the body (or
+   decoded copies, as above).  In a pool the hot regions of requests
+   parsed one after another are adjacent (a request with five short
+   entries takes about 900 bytes, five lines of them read by a decision),
+   so deciding them in that order reads memory in order, and req_meta()
+   asks the processor for the next region ahead of its use.
+
    Memory: a request holds at most RV_REQ_MEM_FACTOR times its body size
    plus RV_REQ_MEM_BASE bytes (the copy of the body included:
    'mem_bytes'), and parsing allocates at most as much again in scratch
@@ -93,6 +107,7 @@ typedef struct { uint32_t off, len; } rv_span;
 #define RV_REQ_MAX_META 1024         /* metadata entries */
 #define RV_REQ_MAX_TOOLS 1024        /* tool and function definitions */
 #define RV_REQ_MAX_STOP 64           /* stop sequences */
+#define RV_REQ_HOT_STR 32            /* metadata keys, values and "user" up to this long are copied into the hot region */
 
 /* Roles as routing sees them (developer is system, function is tool). */
 typedef enum { RV_ROLE_SYSTEM, RV_ROLE_USER, RV_ROLE_ASSISTANT, RV_ROLE_TOOL } rv_role;
@@ -202,15 +217,17 @@ typedef struct {
 } rv_reqparams;
 
 typedef struct rv_request {
-    /* What decisions read, in the first two cache lines (the request
-       is 64-byte aligned): the first line holds what rules read, the
-       second what a decision's set-up reads (the texts an overlay starts
-       from).  The order is deliberate; a field added here costs every
-       decision a line. */
-    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text */
+    /* What decisions read, in the first two cache lines (the struct is
+       64-byte aligned, the last part of its request's hot region, right
+       after the metadata table and the short copies it points to): the
+       first line holds what rules read, the second what a decision's
+       set-up reads (the texts an overlay starts from).  The order is
+       deliberate; a field added here costs every decision a line. */
+    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text (in the hot region
+                                              when short) */
     int stream;
     rv_sv input;         /* text of the last user message */
-    rv_sv user;          /* the "user" field */
+    rv_sv user;          /* the "user" field (in the hot region when short) */
     uint32_t images, turns;
     int64_t max_tokens;  /* 0 = not given */
     /* (64) */
@@ -264,8 +281,9 @@ void req_free(rv_request *r);
 
 /* A pool for the requests of one thread (a batch, a worker's requests in
    flight): requests take their memory from the pool's blocks, packed one
-   after another, so deciding requests in a row reads memory in order,
-   and the pool keeps the parser's scratch space between parses.  Requests
+   after another -- their hot regions (above) in one block, the rest in
+   another -- so deciding requests in a row reads memory in order, and
+   the pool keeps the parser's scratch space between parses.  Requests
    may be freed in any order (a gateway's requests finish out of order):
    a block returns to the pool when every request that used it is freed,
    so a long-lived request keeps at most the blocks it shares.  A pool and

@@ -3,6 +3,7 @@
    or facts about the model), the memory bound on adversarial shapes, pools
    whose requests are freed out of order, and splices that re-parse to the
    same structure. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,12 +249,19 @@ static buf shape(int kind, size_t size)
         while (b.n < size)
             put(&b, "\\u00e9\\n");
         put(&b, "\"}]}");
+    } else if (kind == 7) {     /* metadata keys and values at the hot-copy limit */
+        put(&b, "\"x\"}],\"metadata\":{");
+        for (size_t i = 0; i < RV_REQ_MAX_META && b.n < size; i++) {
+            snprintf(item, sizeof item, "%s\"%0*zx\":\"%0*zx\"", i ? "," : "", RV_REQ_HOT_STR, i, RV_REQ_HOT_STR, i);
+            put(&b, item);
+        }
+        put(&b, "}}");
     } else if (kind == 5) {     /* tool calls */
         put(&b, "null,\"tool_calls\":[");
         for (size_t i = 0; b.n < size; i++)
             put(&b, i ? ",{\"function\":{\"arguments\":\"\"}}" : "{\"function\":{\"arguments\":\"\"}}");
         put(&b, "]}]}");
-    } else {                    /* stop strings */
+    } else if (kind == 6) {     /* stop strings */
         put(&b, "\"x\"}],\"stop\":[");
         for (size_t i = 0; i < RV_REQ_MAX_STOP && b.n < size; i++)
             put(&b, i ? ",\"\"" : "\"\"");
@@ -265,8 +273,8 @@ static buf shape(int kind, size_t size)
 static void test_memory(void)
 {
     static const char *const names[] = { "text-parts", "messages", "metadata", "passthrough-keys", "escapes",
-                                         "tool-calls", "stop-strings" };
-    for (int k = 0; k < 7; k++) {
+                                         "tool-calls", "stop-strings", "metadata-hot-copies" };
+    for (int k = 0; k < 8; k++) {
         size_t size = k == 0 ? (16u << 20) - 64 : (2u << 20);
         buf b = shape(k, size);
         rv_reqerr err;
@@ -311,6 +319,183 @@ static void test_pool(void)
         }
     }
     CHECK("pool/out-of-order", ok && req_pool_blocks(pool) <= 65, "blocks held %zu", req_pool_blocks(pool));
+    free(rs);
+    req_pool_free(pool);
+}
+
+/* ---------------------------------------------------------------- the hot region */
+
+/* Where a view lies: in the request's hot region (between its metadata
+   table and its struct), in its body, or elsewhere (a decoded copy). */
+enum { IN_HOT, IN_BODY, IN_OTHER };
+
+static int where(const rv_request *r, rv_sv v)
+{
+    const char *lo = r->meta ? (const char *)r->meta : (const char *)r - 64 - RV_REQ_HOT_STR, *hi = (const char *)r;
+    if (v.s >= lo && v.s + v.len <= hi)
+        return IN_HOT;
+    if (v.s >= r->body && v.s + v.len <= r->body + r->body_len)
+        return IN_BODY;
+    return IN_OTHER;
+}
+
+/* A string of 'n' letters, starting at letter 'c' (0 = 'a'). */
+static void filler(char *d, size_t n, size_t c)
+{
+    for (size_t i = 0; i < n; i++)
+        d[i] = (char)('a' + (c + i) % 26);
+}
+
+/* Metadata keys and values around RV_REQ_HOT_STR: each case's JSON text,
+   its decoded text, and where the request must keep it. */
+typedef struct { char json[160], text[160]; int at; } hotcase;
+
+static int hot_cases(hotcase *hc)
+{
+    static const int lens[] = { 1, 3, 4, 7, 8, 9, 16, 17, 24, RV_REQ_HOT_STR - 1, RV_REQ_HOT_STR, RV_REQ_HOT_STR + 1, 100 };
+    int n = 0;
+    for (size_t i = 0; i < sizeof lens / sizeof *lens; i++, n++) {
+        memset(&hc[n], 0, sizeof hc[n]);
+        filler(hc[n].text, (size_t)lens[i], i);
+        memcpy(hc[n].json, hc[n].text, (size_t)lens[i]);
+        hc[n].at = lens[i] <= RV_REQ_HOT_STR ? IN_HOT : IN_BODY;
+    }
+    /* escaped: decoded, short ones copied into the hot region, long ones
+       decoded elsewhere; "é" is 2 bytes decoded, 6 escaped */
+    static const struct { const char *json, *text; } esc[] = {
+        { "caf\\u00e9", "caf\xc3\xa9" },
+        { "a\\\"b\\\\c\\n", "a\"b\\c\n" },
+        { "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9",
+          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9" },
+        { "\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9x",
+          "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9x" },
+    };
+    for (size_t i = 0; i < sizeof esc / sizeof *esc; i++, n++) {
+        memset(&hc[n], 0, sizeof hc[n]);
+        strcpy(hc[n].json, esc[i].json);
+        strcpy(hc[n].text, esc[i].text);
+        hc[n].at = strlen(esc[i].text) <= RV_REQ_HOT_STR ? IN_HOT : IN_OTHER;
+    }
+    return n;
+}
+
+/* A request whose metadata has every case as a value (keys "v0", "v1",
+   ...) and as a key (value "k"), and whose "user" is case 'u'. */
+static int hot_request(char *out, size_t cap, const hotcase *hc, int n, int u, int serial)
+{
+    size_t len = (size_t)snprintf(out, cap, "{\"messages\":[{\"role\":\"user\",\"content\":\"request %d\"}],\"user\":\"%s\","
+                                            "\"metadata\":{", serial, hc[u].json);
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s\"v%d\":\"%s\",\"%s\":\"k\"", i ? "," : "", i, hc[i].json, hc[i].json);
+    len += (size_t)snprintf(out + len, cap - len, ",\"n\":1.50}}");
+    return len < cap ? (int)len : -1;
+}
+
+/* Every key, value and the user of 'r' (from hot_request) read back:
+   their text, and where they are kept. */
+static int hot_check(const rv_request *r, const hotcase *hc, int n, int u, int serial, char *why, size_t whylen)
+{
+    char want[64];
+    snprintf(want, sizeof want, "request %d", serial);
+    if (!sv_is(r->input, want))
+        return snprintf(why, whylen, "input '%.*s', want '%s'", (int)r->input.len, r->input.s, want), 0;
+    if (((uintptr_t)r & 63) || r->nmeta != 2u * (uint32_t)n + 1)
+        return snprintf(why, whylen, "struct at %p, %u entries", (void *)r, r->nmeta), 0;
+    if (!sv_is(r->user, hc[u].text) || where(r, r->user) != hc[u].at)
+        return snprintf(why, whylen, "user of case %d: '%.*s', where %d", u, (int)r->user.len, r->user.s, where(r, r->user)), 0;
+    for (int i = 0; i < n; i++) {
+        char key[16];
+        int kl = snprintf(key, sizeof key, "v%d", i);
+        const rv_sv *v = req_meta(r, key, (uint32_t)kl);
+        if (!v || !sv_is(*v, hc[i].text) || where(r, *v) != hc[i].at)
+            return snprintf(why, whylen, "value of case %d: %s, where %d", i, v ? "wrong text or place" : "absent", v ? where(r, *v) : -1), 0;
+        v = req_meta(r, hc[i].text, (uint32_t)strlen(hc[i].text));
+        const rv_meta *m = &r->meta[2 * i + 1];
+        if (!v || !sv_is(*v, "k") || !sv_is(m->key, hc[i].text) || where(r, m->key) != hc[i].at)
+            return snprintf(why, whylen, "key of case %d: %s, where %d", i, v ? "wrong entry" : "absent", where(r, m->key)), 0;
+    }
+    const rv_sv *v = req_meta(r, "n", 1);
+    if (!v || !sv_is(*v, "1.50") || where(r, *v) != IN_HOT)
+        return snprintf(why, whylen, "number value"), 0;
+    return 1;
+}
+
+static void test_hot(void)
+{
+    hotcase hc[32];
+    int n = hot_cases(hc);
+    static char json[16384];
+    char why[256] = "";
+    /* unpooled: each case as value, key and user */
+    int ok = 1;
+    for (int u = 0; u < n && ok; u++) {
+        int len = hot_request(json, sizeof json, hc, n, u, u);
+        rv_reqerr err;
+        rv_request *r = len > 0 ? req_parse(json, (size_t)len, NULL, &err) : NULL;
+        ok = r && hot_check(r, hc, n, u, u, why, sizeof why);
+        if (!r)
+            snprintf(why, sizeof why, "%.200s", len > 0 ? err.msg : "request too long");
+        req_free(r);
+    }
+    CHECK("hot/lengths-and-escapes", ok, "%s", why);
+    /* no metadata, no user: the struct alone */
+    static const char bare[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}";
+    rv_reqerr err;
+    rv_request *r = req_parse(bare, sizeof bare - 1, NULL, &err);
+    CHECK("hot/bare", r && !r->meta && !r->nmeta && !r->user.len && !((uintptr_t)r & 63) && !req_meta(r, "tier", 4), "-");
+    req_free(r);
+
+    /* pooled: many requests, decoded and read back while others are
+       freed out of order; consecutive hot regions adjacent */
+    enum { N = 2000 };
+    rv_reqpool *pool = req_pool_new();
+    rv_request **rs = calloc(N, sizeof *rs);
+    ok = 1;
+    int adjacent = 0;
+    for (int round = 0; round < 2 && ok; round++) {
+        for (int i = 0; i < N && ok; i++) {
+            int len = hot_request(json, sizeof json, hc, n, (i + round) % n, i);
+            ok = len > 0 && (rs[i] = req_parse_pooled(json, (size_t)len, NULL, &err, pool)) != NULL;
+            if (!ok)
+                snprintf(why, sizeof why, "request %d: %.200s", i, len > 0 ? err.msg : "too long");
+            /* the next region starts where the last struct ended */
+            adjacent += ok && i && (const char *)rs[i]->meta == (const char *)rs[i - 1] + sizeof(rv_request);
+        }
+        for (int i = 0, j = 0; i < N && ok; i++, j = (j + 773) % N) {
+            ok = hot_check(rs[j], hc, n, (j + round) % n, j, why, sizeof why);
+            req_free(rs[j]);
+            rs[j] = NULL;
+            if (i % 3 == 0 && ok) {     /* a new request while others are still held */
+                int len = hot_request(json, sizeof json, hc, n, 0, j);
+                rv_request *q = len > 0 ? req_parse_pooled(json, (size_t)len, NULL, &err, pool) : NULL;
+                ok = q && hot_check(q, hc, n, 0, j, why, sizeof why);
+                req_free(q);
+            }
+        }
+        for (int i = 0; i < N; i++)
+            req_free(rs[i]), rs[i] = NULL;
+    }
+    CHECK("hot/pool-out-of-order", ok, "%s", why);
+    /* a region starts a new block now and then (so 2 per round in 256 KB
+       blocks of ~5 KB regions would be ~40 per round): most follow the last */
+    CHECK("hot/pool-adjacent", adjacent >= 2 * (N - 1) * 9 / 10, "%d of %d regions follow the last", adjacent, 2 * (N - 1));
+    /* a region too big to share a block (1,024 entries at the copy
+       limit), between two small ones */
+    buf big = shape(7, 2u << 20);
+    int len = hot_request(json, sizeof json, hc, n, 0, 1);
+    rv_request *a = req_parse_pooled(json, (size_t)len, NULL, &err, pool);
+    rv_request *b = req_parse_pooled(big.s, big.n, NULL, &err, pool);
+    rv_request *c = req_parse_pooled(json, (size_t)len, NULL, &err, pool);
+    char key[RV_REQ_HOT_STR + 1];
+    snprintf(key, sizeof key, "%0*x", RV_REQ_HOT_STR, 1023);
+    const rv_sv *v = b ? req_meta(b, key, RV_REQ_HOT_STR) : NULL;
+    ok = a && b && c && b->nmeta == RV_REQ_MAX_META && v && sv_is(*v, key) && where(b, *v) == IN_HOT;
+    req_free(b);
+    ok = ok && hot_check(a, hc, n, 0, 1, why, sizeof why) && hot_check(c, hc, n, 0, 1, why, sizeof why);
+    CHECK("hot/pool-big-region", ok, "%s", b ? why : err.msg);
+    req_free(a);
+    req_free(c);
+    free(big.s);
     free(rs);
     req_pool_free(pool);
 }
@@ -369,6 +554,7 @@ int main(void)
     test_model();
     test_memory();
     test_pool();
+    test_hot();
     test_forward();
     printf("%d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
