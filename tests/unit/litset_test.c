@@ -15,6 +15,21 @@ static int failures;
 static uint32_t rng = 12345;
 static uint32_t next(void) { rng = rng * 1103515245u + 12345u; return rng >> 8; }
 
+/* Appends up to 'words' words drawn from alphabet[from .. na) to text[0..*n)
+   while they fit in 'cap' bytes. */
+static void add_words(char *text, size_t cap, size_t *n, const char *const *alphabet, size_t from, size_t na,
+                      size_t words)
+{
+    for (size_t w = 0; w < words; w++) {
+        const char *a = alphabet[from + next() % (na - from)];
+        size_t l = strlen(a);
+        if (*n + l >= cap)
+            break;
+        memcpy(text + *n, a, l);
+        *n += l;
+    }
+}
+
 /* A start filter may say 'maybe' where PCRE2 finds nothing, never 'no'
    where it finds a match; and it must decide many texts on its own. */
 static void start_filters(void)
@@ -60,16 +75,9 @@ static void start_filters(void)
             for (int t = 0; t < 20000 && agree; t++) {
                 char text[512];
                 size_t n = 0, words = next() % (t % 2 ? 6 : 60);
-                for (size_t w = 0; w < words; w++) {
-                    /* half the texts without the first half of the alphabet (digits, '+', '@') */
-                    size_t na = sizeof alphabet / sizeof *alphabet;
-                    const char *a = alphabet[t % 4 < 2 ? 15 + next() % (na - 15) : next() % na];
-                    size_t l = strlen(a);
-                    if (n + l >= sizeof text)
-                        break;
-                    memcpy(text + n, a, l);
-                    n += l;
-                }
+                /* half the texts without the first half of the alphabet (digits, '+', '@') */
+                add_words(text, sizeof text, &n, alphabet, t % 4 < 2 ? 15 : 0, sizeof alphabet / sizeof *alphabet,
+                          words);
                 int want = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) >= 0;
                 int got = ls_search(ls, text, n), starts = 0;
                 for (size_t i = 0; i < n && !starts; i++)    /* the filter's own answer, from PCRE2's bitmap */
@@ -157,15 +165,8 @@ int main(void)
                     n += l;
                 }
             } else {
-                size_t words = next() % (t % 2 ? 12 : 60);
-                for (size_t w = 0; w < words; w++) {
-                    const char *a = alphabet[next() % (sizeof alphabet / sizeof *alphabet)];
-                    size_t l = strlen(a);
-                    if (n + l >= sizeof text)
-                        break;
-                    memcpy(text + n, a, l);
-                    n += l;
-                }
+                add_words(text, sizeof text, &n, alphabet, 0, sizeof alphabet / sizeof *alphabet,
+                          next() % (t % 2 ? 12 : 60));
             }
             int want = pcre2_match(re, (PCRE2_SPTR)text, n, 0, 0, md, NULL) >= 0;
             int got = ls_search(ls, text, n);
