@@ -803,6 +803,37 @@ int main(void)
           res->failure == RV_FAIL_STREAMED, "st=%d failure=%d", st, res->failure);
     req_free(r);
 
+    /* a stream that ran out of memory at any allocation fails that
+       request only: the next request on the same VM streams */
+    int oom_ok = 1, oom_hit = 0;
+    for (long fa = 0; fa < 24 && oom_ok; fa++) {
+        rv_vm *fv = vm;         /* and on a fresh VM */
+        if (fa & 1 && !(fv = vm_new(&img, memenv_env(env), NULL)))
+            break;
+        r = request("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}");
+        vm_start(fv, AG("streamer"), r, NULL);
+        mem_fail_after(fa >> 1);
+        int stop = vm_feed(fv, "my number is 123-45-6789", 24, &rel);
+        stop |= vm_feed_end(fv, &rel);
+        mem_fail_after(-1);
+        oom_hit |= stop;
+        vm_resume(fv, &streamed);
+        req_free(r);
+        r = request("{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"stream\":true}");
+        vm_start(fv, AG("streamer"), r, NULL);
+        seen_text[0] = 0;
+        stop = vm_feed(fv, "fine", 4, &rel);
+        strncat(seen_text, rel.s, rel.len);
+        stop |= vm_feed_end(fv, &rel);
+        strncat(seen_text, rel.s, rel.len);
+        oom_ok = !stop && !strcmp(seen_text, "fine") && vm_resume(fv, &streamed) == RV_DONE;
+        req_free(r);
+        if (fv != vm)
+            vm_free(fv);
+    }
+    CHECK("a stream out of memory fails alone: the VM's next stream is fed", oom_ok && oom_hit,
+          "ok=%d hit=%d", oom_ok, oom_hit);
+
     /* rules and traces (the observer) */
     condlog log = { 0 };
     rv_observer obs = { on_cond, NULL };
