@@ -32,7 +32,7 @@ MAN5_FILES := $(wildcard docs/man/*.5)
 ALL_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter $(CFLAGS) \
               -Ivm -Ivm/providers -Ivm/serve -Icompiler -I$(BUILD)/gen \
               -DRV_STDLIB_SRC='"$(CURDIR)/stdlib"' -DRV_STDLIB_INSTALL='"$(STDLIB_INSTALL)"'
-LDLIBS  := -lpcre2-8 -lcurl -lhttp_parser -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
+LDLIBS  := -lpcre2-8 -lcurl -lhttp_parser -lssl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS += -fsanitize=address,undefined

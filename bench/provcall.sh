@@ -25,7 +25,7 @@ trap 'rm -rf "$WORK"' EXIT INT TERM
 cc -std=gnu11 -O2 -g -I"$ROOT/vm" -I"$ROOT/vm/providers" -I"$ROOT/compiler" -I"$BUILD/gen" \
    -DRV_STDLIB_SRC="\"$ROOT/stdlib\"" -DRV_STDLIB_INSTALL="\"/usr/local/share/routevm/stdlib\"" \
    -o "$WORK/provcall" "$ROOT/bench/provcall.c" "$BUILD/libcompiler.a" "$BUILD/libproviders.a" "$BUILD/libvm.a" \
-   -lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
+   -lpcre2-8 -lcurl -lssl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm
 i=0
 while [ $i -lt "$RUNS" ]; do
     ROUTEC_STDLIB="$ROOT/stdlib" "$WORK/provcall" "$ITERS" >> "$WORK/out" 2>> "$WORK/steps" ||

@@ -35,7 +35,7 @@ if [ -z "$FUZZ_VM_ONLY" ]; then
 fi
 CFLAGS="-std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
  -Ivm -Ivm/providers -Ivm/serve -Icompiler -Ibuild/gen -DRV_STDLIB_SRC=\"$ROOT/stdlib\" -DRV_STDLIB_INSTALL=\"/usr/local/share/routevm/stdlib\""
-LIBS="-lyaml -levent_pthreads -levent -lhttp_parser -lsqlite3 -lpthread -lpcre2-8 -lcurl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm"
+LIBS="-lyaml -levent_pthreads -levent -lhttp_parser -lsqlite3 -lpthread -lpcre2-8 -lcurl -lssl -lcrypto -ljansson -lyajl -lexttextcat-2.0 -lz -lm"
 
 status=0
 for h in tests/fuzz/fuzz_*.c; do

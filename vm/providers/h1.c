@@ -39,6 +39,7 @@
 
 #include "h1.h"
 #include "mem.h"
+#include "tls.h"
 
 #define H1_HEAD_MAX (32u << 10)         /* a response head's header bytes */
 #define H1_HEADERS_MAX 100              /* a response head's header lines */
@@ -46,14 +47,18 @@
 #define H1_IDLE_MAX_US 50000000         /* a connection parked longer is not used again */
 #define H1_READ (16u << 10)             /* bytes read per recv() */
 #define H1_SPARE_MAX 32                 /* ended requests kept for their buffers */
+#define H1_TLS_JOIN (64u << 10)         /* a body up to this is copied after the head over TLS */
 
-enum { CONNECTING, SENDING, READING, IDLE };
+enum { CONNECTING, HANDSHAKING, SENDING, READING, IDLE };
 
 typedef struct h1_host h1_host;
 typedef struct h1_conn h1_conn;
 
 struct h1_host {
-    char *authority;            /* the key: "host[:port]" as the URL writes it */
+    char *authority;            /* the key: "host[:port]" as the URL writes it, and 'tls' */
+    int tls;
+    char *name;                 /* https: the host the certificate must name */
+    tls_slot slot;              /* https: the session to resume */
     struct sockaddr_storage addr;
     socklen_t addr_len;
     h1_conn *idle;              /* parked connections, the last parked first */
@@ -66,6 +71,8 @@ struct h1_conn {
     int state;
     int watching;               /* what the loop was last told (HC_IN/HC_OUT) */
     int used;                   /* it carried a whole response: a failure before an answer may be a close race */
+    int send_wait;              /* SENDING: the readiness the write waits for */
+    tls_conn *tls;              /* https; NULL for plain text */
     int64_t parked_at;
     h1_host *host;
     h1_req *req;                /* the request it carries; NULL when parked */
@@ -114,6 +121,8 @@ struct h1_pool {
     unsigned nspare;
     unsigned long opened;
     int in_start;               /* inside h1_start: ends wait for h1_run_due */
+    tls_ctx *tls;               /* made at the first https:// connection */
+    char *ca_file, *ca_dir;     /* what it trusts (h1_set_trust) */
     char rbuf[H1_READ];
 };
 
@@ -171,9 +180,13 @@ static int host_address(const char *h, size_t n, int bracketed, long port, h1_ur
 
 int h1_parse_url(const char *url, h1_url *u)
 {
-    if (strncasecmp(url, "http://", 7))
+    if (!strncasecmp(url, "http://", 7))
+        u->tls = 0;
+    else if (!strncasecmp(url, "https://", 8))
+        u->tls = 1;
+    else
         return -1;
-    const char *a = url + 7, *e = a;
+    const char *a = url + 7 + u->tls, *e = a;
     while (!ends_authority(*e)) {
         if (*e == '@' || (unsigned char)*e <= 0x20 || (unsigned char)*e >= 0x7f)
             return -1;
@@ -196,9 +209,11 @@ int h1_parse_url(const char *url, h1_url *u)
         colon = memchr(a, ':', (size_t)(e - a));
         hend = colon ? colon : e;
     }
-    long port = colon ? parse_port(colon + 1, e) : 80;
+    long port = colon ? parse_port(colon + 1, e) : u->tls ? 443 : 80;
     if (port < 0 || host_address(host, (size_t)(hend - host), bracketed, port, u))
         return -1;
+    u->host = host;
+    u->host_len = (size_t)(hend - host);
     u->authority = a;
     u->authority_len = (size_t)(e - a);
     const char *p = e, *pe = p;
@@ -225,6 +240,7 @@ static void tell(h1_pool *p, h1_conn *c, int what)
 static void close_conn(h1_pool *p, h1_conn *c)
 {
     p->watch(p->ud, c->fd, 0);
+    tls_conn_free(c->tls, 1);
     if ((size_t)c->fd < p->nbyfd)
         p->byfd[c->fd] = NULL;
     close(c->fd);
@@ -313,7 +329,7 @@ static void free_reqs(h1_req *r)
 
 static void recycle(h1_pool *p, h1_req *r)
 {
-    if (p->nspare >= H1_SPARE_MAX || r->lcap > 4096) {
+    if (p->nspare >= H1_SPARE_MAX || r->lcap > 4096 || r->head_cap > 2 * H1_TLS_JOIN) {
         free_req(r);
         return;
     }
@@ -551,36 +567,112 @@ static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
 
 /* ---------------------------------------------------------------- I/O */
 
+/* What conn_recv returns besides a byte count (0 is a clean end). */
+enum { RD_WAIT = -1, RD_FAIL = -2, RD_CUT = -3 };
+
+/* Bytes of the response into the pool's buffer: their count; 0 when the
+   peer ended the connection cleanly (a FIN, or TLS close_notify);
+   RD_WAIT when none are there yet; RD_CUT when a TLS connection ended
+   without close_notify (what came may be cut short); RD_FAIL with
+   'r->msg' set. */
+static ssize_t conn_recv(h1_pool *p, h1_conn *c, h1_req *r)
+{
+    if (c->tls) {
+        ssize_t n = tls_read(c->tls, p->rbuf, sizeof p->rbuf, r->msg, sizeof r->msg);
+        if (n >= 0)
+            return n;
+        if (n == TLS_WANT_READ || n == TLS_WANT_WRITE) {
+            tell(p, c, n == TLS_WANT_READ ? HC_IN : HC_IN | HC_OUT);
+            return RD_WAIT;
+        }
+        return n == TLS_CLOSED ? 0 : n == TLS_EOF ? RD_CUT : RD_FAIL;
+    }
+    for (;;) {
+        ssize_t n = recv(c->fd, p->rbuf, sizeof p->rbuf, 0);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return RD_WAIT;
+        snprintf(r->msg, sizeof r->msg, "the connection was reset: %s", strerror(errno));
+        return RD_FAIL;
+    }
+}
+
 /* Read what the connection has and parse it. */
 static void read_conn(h1_pool *p, h1_conn *c)
 {
     h1_req *r = c->req;
     for (;;) {
-        ssize_t n = recv(c->fd, p->rbuf, sizeof p->rbuf, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return;
-            snprintf(r->msg, sizeof r->msg, "the connection was reset: %s", strerror(errno));
+        ssize_t n = conn_recv(p, c, r);
+        if (n == RD_WAIT)
+            return;
+        if (n == RD_FAIL) {
+            conn_failed(p, r, HC_RESET);
+            return;
+        }
+        if (n <= 0 && !r->got_bytes) {
+            snprintf(r->msg, sizeof r->msg, "the connection closed before a response");
+            conn_failed(p, r, HC_RESET);
+            return;
+        }
+        if (n == RD_CUT) {      /* a close-delimited body cannot be told from one cut short */
+            snprintf(r->msg, sizeof r->msg, "the connection closed without TLS close_notify before the response ended");
             conn_failed(p, r, HC_RESET);
             return;
         }
         if (n == 0) {
-            if (!r->got_bytes) {
-                snprintf(r->msg, sizeof r->msg, "the connection closed before a response");
-                conn_failed(p, r, HC_RESET);
-                return;
-            }
             http_parser_execute(&r->hp, &settings, NULL, 0);
             after_parse(p, r, 0, 0, 1);
             return;
         }
+        tell(p, c, HC_IN);      /* a TLS read that waited to write waits no more */
         r->got_bytes = 1;
         r->ev.bytes(r->ud);
         size_t parsed = http_parser_execute(&r->hp, &settings, p->rbuf, (size_t)n);
-        if (after_parse(p, r, parsed, (size_t)n, 0) || (size_t)n < sizeof p->rbuf)
+        if (after_parse(p, r, parsed, (size_t)n, 0))
             return;
+        /* a short read emptied the socket; TLS may hold a record read ahead */
+        if ((size_t)n < sizeof p->rbuf && !(c->tls && tls_pending(c->tls)))
+            return;
+    }
+}
+
+/* Write some of the request from offset 'r->sent' (head, then body):
+   the bytes taken, or -1 with '*wait' the readiness to wait for, or -1
+   with '*wait' 0 and 'r->msg' set when the connection failed. */
+static ssize_t conn_send(h1_conn *c, h1_req *r, int *wait)
+{
+    *wait = 0;
+    if (c->tls) {               /* one piece at a time: records do not span the two */
+        const char *b = r->sent < r->head_len ? r->head + r->sent : r->body + (r->sent - r->head_len);
+        size_t n = r->sent < r->head_len ? r->head_len - r->sent : r->body_len - (r->sent - r->head_len);
+        ssize_t w = tls_write(c->tls, b, n, r->msg, sizeof r->msg);
+        if (w == TLS_WANT_READ || w == TLS_WANT_WRITE)
+            *wait = w == TLS_WANT_READ ? HC_IN : HC_OUT;
+        return w < 0 ? -1 : w;
+    }
+    struct iovec v[2];
+    int nv = 0;
+    if (r->sent < r->head_len)
+        v[nv++] = (struct iovec){ r->head + r->sent, r->head_len - r->sent };
+    if (r->body_len) {
+        size_t off = r->sent > r->head_len ? r->sent - r->head_len : 0;
+        v[nv++] = (struct iovec){ (char *)r->body + off, r->body_len - off };
+    }
+    struct msghdr m = { .msg_iov = v, .msg_iovlen = (size_t)nv };
+    for (;;) {
+        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
+        if (n >= 0)
+            return n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            *wait = HC_OUT;
+        else
+            snprintf(r->msg, sizeof r->msg, "the connection was reset while sending: %s", strerror(errno));
+        return -1;
     }
 }
 
@@ -590,25 +682,15 @@ static void send_conn(h1_pool *p, h1_conn *c)
     h1_req *r = c->req;
     size_t total = r->head_len + r->body_len;
     while (r->sent < total) {
-        struct iovec v[2];
-        int nv = 0;
-        if (r->sent < r->head_len)
-            v[nv++] = (struct iovec){ r->head + r->sent, r->head_len - r->sent };
-        if (r->body_len) {
-            size_t off = r->sent > r->head_len ? r->sent - r->head_len : 0;
-            v[nv++] = (struct iovec){ (char *)r->body + off, r->body_len - off };
+        int wait;
+        ssize_t n = conn_send(c, r, &wait);
+        if (n < 0 && wait) {
+            c->state = SENDING;
+            c->send_wait = wait;
+            tell(p, c, wait);
+            return;
         }
-        struct msghdr m = { .msg_iov = v, .msg_iovlen = (size_t)nv };
-        ssize_t n = sendmsg(c->fd, &m, MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                c->state = SENDING;
-                tell(p, c, HC_OUT);
-                return;
-            }
-            snprintf(r->msg, sizeof r->msg, "the connection was reset while sending: %s", strerror(errno));
             conn_failed(p, r, HC_RESET);
             return;
         }
@@ -618,21 +700,65 @@ static void send_conn(h1_pool *p, h1_conn *c)
     tell(p, c, HC_IN);
 }
 
+/* The connection failed to come up: closed, and the request ends with
+   'st' ('r->msg' holds the message). */
+static void setup_failed(h1_pool *p, h1_conn *c, hc_status st)
+{
+    h1_req *r = c->req;
+    close_conn(p, c);
+    r->conn = NULL;
+    end_req(p, r, st, r->msg);
+}
+
+/* Go on with the TLS handshake; once it is done the connection counts
+   as made and the request is sent. */
+static void handshake(h1_pool *p, h1_conn *c)
+{
+    h1_req *r = c->req;
+    int st = tls_handshake(c->tls, r->msg, sizeof r->msg);
+    if (st == TLS_WANT_READ || st == TLS_WANT_WRITE) {
+        c->state = HANDSHAKING;
+        tell(p, c, st == TLS_WANT_READ ? HC_IN : HC_OUT);
+        return;
+    }
+    if (st) {
+        setup_failed(p, c, HC_REFUSED);
+        return;
+    }
+    r->ev.connecting(r->ud, 1);
+    send_conn(p, c);
+}
+
+/* The socket is connected: the TLS handshake starts, or the request is
+   sent. */
+static void connected(h1_pool *p, h1_conn *c)
+{
+    h1_req *r = c->req;
+    if (!c->host->tls) {
+        r->ev.connecting(r->ud, 1);
+        send_conn(p, c);
+        return;
+    }
+    if ((!p->tls && !(p->tls = tls_ctx_new(p->ca_file, p->ca_dir, r->msg, sizeof r->msg))) ||
+        !(c->tls = tls_conn_new(p->tls, c->fd, c->host->name, &c->host->slot, r->msg, sizeof r->msg))) {
+        setup_failed(p, c, HC_REFUSED);
+        return;
+    }
+    handshake(p, c);
+}
+
 /* A connect() in progress: asked again, it says how it went. */
 static void finish_connect(h1_pool *p, h1_conn *c)
 {
     h1_req *r = c->req;
     if (connect(c->fd, (struct sockaddr *)&c->host->addr, c->host->addr_len) == 0 || errno == EISCONN) {
-        r->ev.connecting(r->ud, 1);
-        send_conn(p, c);
+        connected(p, c);
         return;
     }
     if (errno == EALREADY || errno == EINPROGRESS || errno == EINTR)
         return;
     snprintf(r->msg, sizeof r->msg, "cannot connect to %s: %s", c->host->authority, strerror(errno));
-    close_conn(p, c);
-    r->conn = NULL;
-    end_req(p, r, HC_REFUSED, r->msg);
+    setup_failed(p, c, HC_REFUSED);
 }
 
 /* A new connection for 'r', connecting; the request is sent once it is
@@ -671,8 +797,7 @@ static int open_conn(h1_pool *p, h1_req *r)
     r->hp.data = r;
     r->ev.connecting(r->ud, 0);
     if (connect(fd, (struct sockaddr *)&h->addr, h->addr_len) == 0) {
-        r->ev.connecting(r->ud, 1);
-        send_conn(p, c);
+        connected(p, c);
         return 0;
     }
     if (errno == EINPROGRESS || errno == EINTR) {
@@ -686,6 +811,15 @@ static int open_conn(h1_pool *p, h1_req *r)
     return -1;
 }
 
+/* A parked TLS connection turned readable: a session ticket or a
+   partial record leaves it parked (1); data out of turn, an end or an
+   error do not (0). */
+static int idle_quiet(h1_pool *p, h1_conn *c)
+{
+    char msg[8];
+    return c->tls && tls_read(c->tls, p->rbuf, sizeof p->rbuf, msg, sizeof msg) == TLS_WANT_READ;
+}
+
 int h1_on_socket(h1_pool *p, int fd, int what)
 {
     if (fd < 0 || (size_t)fd >= p->nbyfd || !p->byfd[fd])
@@ -693,14 +827,19 @@ int h1_on_socket(h1_pool *p, int fd, int what)
     h1_conn *c = p->byfd[fd];
     switch (c->state) {
     case IDLE:                  /* closed by the peer, or bytes out of turn: not to be used */
+        if (idle_quiet(p, c))
+            break;
         unpark(c->host, c);
         close_conn(p, c);
         break;
     case CONNECTING:
         finish_connect(p, c);
         break;
+    case HANDSHAKING:
+        handshake(p, c);
+        break;
     case SENDING:
-        if (what & HC_OUT)
+        if ((what & HC_OUT) || c->send_wait == HC_IN)
             send_conn(p, c);
         else
             read_conn(p, c);    /* an early answer, or a reset */
@@ -714,16 +853,28 @@ int h1_on_socket(h1_pool *p, int fd, int what)
 
 /* ---------------------------------------------------------------- requests */
 
+static void free_host(h1_host *h)
+{
+    tls_slot_clear(&h->slot);
+    free(h->authority);
+    free(h->name);
+    free(h);
+}
+
 static h1_host *find_host(h1_pool *p, const h1_url *u)
 {
     for (h1_host *h = p->hosts; h; h = h->next)
-        if (!strncmp(h->authority, u->authority, u->authority_len) && !h->authority[u->authority_len])
+        if (!strncmp(h->authority, u->authority, u->authority_len) && !h->authority[u->authority_len] &&
+            h->tls == u->tls)
             return h;
     h1_host *h = mem_calloc(1, sizeof *h);
-    if (!h || !(h->authority = mem_strndup(u->authority, u->authority_len))) {
-        free(h);
+    if (!h || !(h->authority = mem_strndup(u->authority, u->authority_len)) ||
+        (u->tls && !(h->name = mem_strndup(u->host, u->host_len)))) {
+        if (h)
+            free_host(h);
         return NULL;
     }
+    h->tls = u->tls;
     h->addr = u->addr;
     h->addr_len = u->addr_len;
     h->next = p->hosts;
@@ -790,6 +941,20 @@ static const char *build_head(h1_req *r, const h1_url *u, const char *method, co
     return bad ? "out of memory" : NULL;
 }
 
+/* Over TLS a small body follows the head in its buffer, so that both
+   leave in one record and one system call (a body of its own would be a
+   second record); a large one is sent from the caller's memory. */
+static int join_body(h1_req *r)
+{
+    if (!r->body_len || r->body_len > H1_TLS_JOIN)
+        return 0;
+    if (put(r, r->body, r->body_len))
+        return -1;
+    r->body = NULL;
+    r->body_len = 0;
+    return 0;
+}
+
 static h1_req *new_req(h1_pool *p)
 {
     h1_req *r = p->spare;
@@ -829,6 +994,8 @@ h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *co
         method = body ? "POST" : "GET";
     r->head_only = !strcmp(method, "HEAD");
     const char *why = build_head(r, u, method, headers, nheaders, body != NULL);
+    if (!why && u->tls && join_body(r))
+        why = "out of memory";
     if (why) {
         snprintf(err, errlen, "%s", why);
         recycle(p, r);
@@ -921,11 +1088,31 @@ void h1_free(h1_pool *p)
             h->idle = c->next;
             close_conn(p, c);
         }
-        free(h->authority);
-        free(h);
+        free_host(h);
     }
     free_reqs(p->due);
     free_reqs(p->spare);
+    tls_ctx_free(p->tls);
+    free(p->ca_file);
+    free(p->ca_dir);
     free(p->byfd);
     free(p);
+}
+
+int h1_set_trust(h1_pool *p, const char *ca_file, const char *ca_dir)
+{
+    char *f = ca_file ? mem_strndup(ca_file, strlen(ca_file)) : NULL;
+    char *d = ca_dir ? mem_strndup(ca_dir, strlen(ca_dir)) : NULL;
+    if ((ca_file && !f) || (ca_dir && !d)) {
+        free(f);
+        free(d);
+        return -1;
+    }
+    free(p->ca_file);
+    free(p->ca_dir);
+    p->ca_file = f;
+    p->ca_dir = d;
+    tls_ctx_free(p->tls);       /* made again with these at the next https:// connection */
+    p->tls = NULL;
+    return 0;
 }

@@ -1,8 +1,10 @@
 /* The HTTP client engine's own HTTP/1.1 transport (vm/providers/httpc.h
-   chooses it): plain-text HTTP/1.1 over non-blocking sockets, for URLs
-   whose host is an address written out (127.0.0.1, [::1]) or
-   "localhost", so no name has to be resolved and the loop never blocks.
-   Everything else (https, names, proxies) stays with libcurl.
+   chooses it): HTTP/1.1 over non-blocking sockets, for URLs whose host
+   is an address written out (127.0.0.1, [::1]) or "localhost", so no
+   name has to be resolved and the loop never blocks; https:// through
+   TLS (tls.h: verified, the session resumed per host and port, the
+   handshake counted in the connect deadline).  Names and proxies stay
+   with libcurl.
 
    A request's head is written into one buffer and sent with the body in
    one sendmsg(); the response is read with http_parser into one buffer
@@ -45,6 +47,9 @@ typedef struct h1_req h1_req;
 typedef struct {
     const char *authority;      /* "host[:port]" as written: the pool's key and the Host line */
     size_t authority_len;
+    const char *host;           /* the host without brackets: TLS checks the certificate for it */
+    size_t host_len;
+    int tls;                    /* https:// */
     const char *path;           /* from the first '/' or '?', without the fragment; "" for "/" */
     size_t path_len;
     struct sockaddr_storage addr;
@@ -65,9 +70,9 @@ typedef struct {
     void (*end)(void *ud, hc_status st, int http_status, const char *message);
 } h1_events;
 
-/* 0 when this transport carries 'url' (http://, the host an IPv4 or
-   IPv6 address or "localhost", no user name), with its parts in 'u';
-   -1 when libcurl should. */
+/* 0 when this transport carries 'url' (http:// or https://, the host
+   an IPv4 or IPv6 address or "localhost", no user name), with its parts
+   in 'u'; -1 when libcurl should. */
 int h1_parse_url(const char *url, h1_url *u);
 
 /* A pool telling the engine's loop about its sockets through 'watch'
@@ -76,6 +81,10 @@ h1_pool *h1_new(void (*watch)(void *ud, int fd, int what), void *ud);
 /* Closes every connection and frees the pool; requests not ended must
    have been cancelled.  Accepts NULL. */
 void h1_free(h1_pool *p);
+/* The CA certificates https:// connections trust (tls.h): a file and a
+   directory, either NULL; copied.  Read when the first https://
+   connection is made.  0, or -1 when out of memory. */
+int h1_set_trust(h1_pool *p, const char *ca_file, const char *ca_dir);
 
 /* Start a request ('method' NULL: POST when there is a body, else GET).
    NULL with a message in 'err' when it cannot be made (a header line

@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -115,6 +116,7 @@ struct hc_engine {
     size_t nurls;
     int env_proxy;              /* the environment names a proxy: libcurl reads it */
     int curl_only;              /* ROUTEVM_HTTP_CLIENT=curl: never the own transport */
+    char *ca_file, *ca_dir;     /* the CA certificates https:// calls trust, both clients */
     h1_pool *h1;                /* the own transport's connections */
 };
 
@@ -462,9 +464,15 @@ static void report(hc_engine *e, hc_xfer *x, hc_status st, int http_status, cons
    engine stopped). */
 static void finish(hc_engine *e, hc_xfer *x, CURLcode rc)
 {
-    curl_off_t connect_us = 0;
+    /* connected: over https, once the TLS handshake is done, as for the
+       own transport (the connect timeout covers the handshake in both) */
+    curl_off_t connect_us = 0, tls_us = 0;
+    char *scheme = NULL;
     curl_easy_getinfo(x->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
-    hc_status st = classify(x, rc, connect_us > 0);
+    curl_easy_getinfo(x->easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+    curl_easy_getinfo(x->easy, CURLINFO_SCHEME, &scheme);
+    int https = scheme && !strcasecmp(scheme, "https");
+    hc_status st = classify(x, rc, connect_us > 0 && (!https || tls_us > 0));
     long code = 0;
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     const char *message;
@@ -591,11 +599,30 @@ static int configure(hc_engine *e, hc_xfer *x)
     bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK;
     bad |= curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CAINFO, e->ca_file) != CURLE_OK;
+    bad |= curl_easy_setopt(c, CURLOPT_CAPATH, e->ca_dir) != CURLE_OK;
     if (!e->env_proxy) {        /* "": no proxy, whatever the environment says */
         bad |= curl_easy_setopt(c, CURLOPT_PROXY, "") != CURLE_OK;
         bad |= curl_easy_setopt(c, CURLOPT_NOPROXY, "") != CURLE_OK;
     }
     return bad;
+}
+
+/* The CA certificates https:// calls trust, the same for both clients:
+   $SSL_CERT_FILE and $SSL_CERT_DIR when set (OpenSSL's names for them,
+   which the curl tool reads too), else the file and directory libcurl
+   was built with (Debian: /etc/ssl/certs/ca-certificates.crt and
+   /etc/ssl/certs).  -1 when out of memory. */
+static int set_trust(hc_engine *e)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    const char *f = getenv("SSL_CERT_FILE"), *d = getenv("SSL_CERT_DIR");
+    f = f && *f ? f : v->cainfo;
+    d = d && *d ? d : v->capath;
+    if ((f && !(e->ca_file = strdup(f))) || (d && !(e->ca_dir = strdup(d))))
+        return -1;
+    return h1_set_trust(e->h1, e->ca_file, e->ca_dir);
 }
 
 /* Does the environment name a proxy libcurl would use for http or https
@@ -1016,7 +1043,10 @@ hc_engine *hc_new(const hc_loop *loop)
     e->env_proxy = proxy_in_environment();
     const char *client = getenv("ROUTEVM_HTTP_CLIENT");
     e->curl_only = client && !strcmp(client, "curl");
-    if (!(e->h1 = h1_new(nat_watch, e))) {
+    if (!(e->h1 = h1_new(nat_watch, e)) || set_trust(e)) {
+        h1_free(e->h1);
+        free(e->ca_file);
+        free(e->ca_dir);
         curl_multi_cleanup(e->multi);
         free(e);
         return NULL;
@@ -1053,6 +1083,8 @@ void hc_free(hc_engine *e)
     curl_multi_cleanup(e->multi);     /* closes the connections: the loop hears of each */
     h1_free(e->h1);                   /* the same for the own transport's */
     free_urls(e);
+    free(e->ca_file);
+    free(e->ca_dir);
     if (e->user && e->drop_user)
         e->drop_user(e->user);
     free(e->fds);
