@@ -23,10 +23,11 @@
 #   bev, bev-now      a bufferevent writing the request, http_parser
 #                     reading the answer (bev-now: written at once)
 # and over TLS to the same nginx (NAME+tls; a self-signed certificate
-# made for the run, verified): by default curl-multi-url, curl-multi-keep
-# and bev (through bufferevent_openssl); any libcurl candidate can.
-# routevm's engine takes no CA file, evhttp and bev-now are not set up
-# for TLS here.  About 6 minutes on a busy 2-core machine.
+# made for the run, verified): by default curl-multi-url, curl-multi-keep,
+# bev (through bufferevent_openssl), routevm (its own transport over
+# OpenSSL) and routevm-curl; any libcurl candidate can.  evhttp and
+# bev-now are not set up for TLS here.  About 7 minutes on a busy 2-core
+# machine.
 # Measured for each, client process only, start-up and the first WARM
 # requests excluded:
 #   instructions per request  callgrind, --toggle-collect=up_measured
@@ -43,7 +44,7 @@
 # usage: sh bench/upstream.sh [BUILD]     (make bench runs it through bench/run.sh)
 # env:   CG_N (2000)  ST_N1 (100)  ST_N2 (1100)  WALL_N (20000)  REPEAT (5)
 #        WARM (10)  CANDS (all, and curl-multi-url+tls curl-multi-keep+tls
-#        bev+tls)  PORT_BASE (27580: it and the next two)  RESULTS
+#        bev+tls routevm+tls routevm-curl+tls)  PORT_BASE (27580: it and the next two)  RESULTS
 # Exit status: 0 done, 2 an error, 3 cannot run here (no nginx).
 set -u
 BUILD=${1:-build}
@@ -51,7 +52,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 CG_N=${CG_N:-2000}; ST_N1=${ST_N1:-100}; ST_N2=${ST_N2:-1100}
 WALL_N=${WALL_N:-20000}; REPEAT=${REPEAT:-5}; WARM=${WARM:-10}
-CANDS=${CANDS:-curl-easy curl-multi-url curl-multi-curlu curl-multi-keep routevm routevm-curl evhttp bev bev-now curl-multi-url+tls curl-multi-keep+tls bev+tls}
+CANDS=${CANDS:-curl-easy curl-multi-url curl-multi-curlu curl-multi-keep routevm routevm-curl evhttp bev bev-now curl-multi-url+tls curl-multi-keep+tls bev+tls routevm+tls routevm-curl+tls}
 PORT_BASE=${PORT_BASE:-27580}
 RESULTS=${RESULTS:-$ROOT/bench/RESULTS.md}
 PORT=$PORT_BASE

@@ -6,7 +6,10 @@
    http://127.0.0.1 URL: its own HTTP/1.1 transport (vm/providers/h1.c);
    "routevm-curl" is the engine held to libcurl's multi interface
    (ROUTEVM_HTTP_CLIENT=curl), whose difference to "curl-multi-url" is
-   the engine's own bookkeeping. */
+   the engine's own bookkeeping.  Over TLS (+tls) the upstream's
+   certificate is given to the engine as SSL_CERT_FILE, which both of
+   its clients trust; "routevm+tls" is then the own transport with
+   OpenSSL (vm/providers/tls.c). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,10 +70,10 @@ static void *open_engine(const up_conf *c, int curl, char *err, size_t errlen)
         setenv("ROUTEVM_HTTP_CLIENT", "curl", 1);
     else
         unsetenv("ROUTEVM_HTTP_CLIENT");
-    if (c->ca_file) {
-        snprintf(err, errlen, "routevm's engine takes no CA file: TLS is not measured for it");
-        return NULL;
-    }
+    if (c->ca_file)             /* trusted as the engine trusts CAs: both of its clients read it */
+        setenv("SSL_CERT_FILE", c->ca_file, 1);
+    else
+        unsetenv("SSL_CERT_FILE");
     rvm *s = calloc(1, sizeof *s);
     if (!s || !(s->base = event_base_new()) || !(s->loop = ce_new(s->base))) {
         snprintf(err, errlen, "the engine would not start");

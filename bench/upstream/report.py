@@ -34,6 +34,8 @@ WHAT = {
     "curl-easy+tls": "curl-easy over TLS (OpenSSL)",
     "curl-multi-curlu+tls": "curl-multi-curlu over TLS (OpenSSL)",
     "bev+tls": "bev over TLS: bufferevent_openssl + http_parser",
+    "routevm+tls": "routevm's engine over TLS: its own transport with OpenSSL (vm/providers/tls.c)",
+    "routevm-curl+tls": "routevm's engine over TLS held to libcurl (ROUTEVM_HTTP_CLIENT=curl)",
 }
 
 

@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <signal.h>
@@ -73,6 +74,7 @@ static char *big_body;
 
 typedef struct {
     int lfd, port;
+    const char *host;           /* the Host line's host */
     int big;
     const step *steps;
     int accepts;
@@ -146,8 +148,8 @@ static int read_request(server *s, int fd)
         buf[len] = 0;
         end = strstr(buf, "\r\n\r\n");
     }
-    char host[64];
-    snprintf(host, sizeof host, "\r\nHost: 127.0.0.1:%d\r\n", s->port);
+    char host[320];
+    snprintf(host, sizeof host, "\r\nHost: %s:%d\r\n", s->host, s->port);
     const char *why = NULL;
     if (strncmp(buf, "POST /v1/chat?x=1 HTTP/1.1\r\n", 28))
         why = "the request line";
@@ -283,7 +285,12 @@ typedef struct {
     const char *headers;        /* the final response's headers as "name=value;" each, in order; NULL: not checked */
     int tls;                    /* https:// with the server's certificate (T_GOOD...); 0: http:// */
     int hs_full, hs_resumed;    /* TLS handshakes the server must have made in full and resumed; both 0: not checked */
+    const char *host;           /* the URL's host; NULL: 127.0.0.1; H_HOSTS: a loopback name from /etc/hosts */
+    int v6;                     /* the server listens on ::1 only */
 } tcase;
+
+#define H_HOSTS "(hosts)"
+static char hosts_name[256];    /* a name /etc/hosts gives a loopback address, other than localhost; "" none */
 
 /* The server's certificate in a TLS case; T_NO_CA: the good one, and the
    clients are told to trust a CA file that does not exist. */
@@ -310,145 +317,163 @@ enum { T_PLAIN, T_GOOD, T_WRONG_NAME, T_EXPIRED, T_SELF, T_NO_CA };
 #define PART10 "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
 
 static const tcase cases[] = {
-    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "chunked_body",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n"),
         WAITEOF },
-      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
-    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "keepalive_reuse", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "connection_close_honoured",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "idle_closed_then_request", { ACC, RD, SEND(HELLO), CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* the server takes the second request on the kept-alive connection
        and closes it unanswered: sent again once, on a new connection */
     { "reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* the same on a fresh connection: no second try */
-    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
-    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* retried once, and the new connection is reset too: no third try */
     { "retry_once_only", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, RESET, SLEEP(300) },
-      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "interim_1xx",
       { ACC, RD, SEND("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "header_count_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\n"
 #define H10 "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n" \
             "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n"
                       H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 "Content-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "header_size_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nA: secretvalue"), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4),
         SEND(K4), SEND(K4), SEND(K4), SEND("\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* a head and body in pieces across reads */
     { "split_across_reads",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Le"), SLEEP(30), SEND("ngth: 5\r\nX-A: 1"), SLEEP(30),
         SEND("2\r\n\r\nhel"), SLEEP(30), SEND("lo"), WAITEOF },
-      { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* libcurl reads these as HTTP/0.9 (refused) and a receive error (reset) */
     { "malformed_status_line", { ACC, RD, SEND("garbage\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "bad_chunk", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "switching_protocols", { ACC, RD, SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "closed_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), CLOSE },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "reset_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), RESET },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE },
-      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "idle_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(400), CLOSE },
-      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* nobody listens on the port (its listener closed) */
-    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* cancelled with its body half read: the connection is closed, and
        the next request to the host makes a new one */
     { "cancel_mid_body_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "abort_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* bytes out of turn on a parked connection: it is dropped, not read
        as the next answer (libcurl 7.88 reads them as the answer) */
     { "idle_bytes_out_of_turn", { ACC, RD, SEND(HELLO), SLEEP(50), SEND("HTTP/1.1 500 Junk\r\n\r\n"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* answers longer than one read */
     { "large_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"), SENDX(100000), RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* a request larger than the socket takes at once, twice on one connection */
-    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0, NULL, T_PLAIN, 0, 0 },
+    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "total_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\na"), SLEEP(60), SEND("b"), SLEEP(60),
         SEND("c"), SLEEP(60), SEND("d"), SLEEP(60), SEND("e"), SLEEP(400), CLOSE },
-      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
     { "connect_timeout", { { S_END, NULL, 0 } }, { { HC_CONNECT_TIMEOUT, 0, NULL, 0, 0, 0, 0, 0, 0, 150000, 0 } },
-      0, 1, NULL, 0, 1, NULL, T_PLAIN, 0, 0 },
+      0, 1, NULL, 0, 1, NULL, T_PLAIN, 0, 0, NULL, 0 },
     /* names and values trimmed, an empty value, a value in pieces */
     { "headers",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Next:   1 2 \t\r\nRetry-"), SLEEP(30), SEND("After: 3"), SLEEP(30),
         SEND("0\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
-      { OK200("") }, 1, 1, NULL, 0, 0, "X-Empty=;X-Next=1 2;Retry-After=30;Content-Length=0;", T_PLAIN, 0, 0 },
+      { OK200("") }, 1, 1, NULL, 0, 0, "X-Empty=;X-Next=1 2;Retry-After=30;Content-Length=0;", T_PLAIN, 0, 0, NULL, 0 },
     /* a chunked body's trailers come after its body, as headers */
     { "trailers",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nT-One: 1\r\nT-Two: 2\r\n\r\n"),
         WAITEOF },
-      { OK200("ok") }, 1, 1, NULL, 0, 0, "Transfer-Encoding=chunked;T-One=1;T-Two=2;", T_PLAIN, 0, 0 },
+      { OK200("ok") }, 1, 1, NULL, 0, 0, "Transfer-Encoding=chunked;T-One=1;T-Two=2;", T_PLAIN, 0, 0, NULL, 0 },
     /* more bytes than the response: the connection is not trusted again */
     { "extra_bytes_not_reused",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0 },
+      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
 
     /* ---- TLS: three calls on one connection, then a new connection
        (the server said Connection: close) that resumes the session */
     { "tls_keepalive_resumed",
       { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(CLOSE_OK), CLOSE, ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello"), OK200("ok"), OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1 },
+      { OK200("hello"), OK200("hello"), OK200("ok"), OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0 },
     { "tls_chunked",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
         WAITEOF },
-      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0 },
+      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
     { "tls_large_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"), SENDX(100000), RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0 },
+      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
     { "tls_large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") },
-      1, 1, NULL, 1, 0, NULL, T_GOOD, 1, 0 },
+      1, 1, NULL, 1, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
     /* the server closes a kept-alive connection as the second call
        arrives: sent again on a new connection, which resumes */
     { "tls_reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1 },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0 },
     { "tls_eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") },
-      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0 },
+      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
     /* the refusals: the server's handshake fails when the client leaves */
     { "tls_wrong_name", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate of 127.0.0.1 is not trusted", 0, 0, NULL,
-      T_WRONG_NAME, 0, 0 },
-    { "tls_expired", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate has expired", 0, 0, NULL, T_EXPIRED, 0, 0 },
-    { "tls_self_signed", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "not trusted", 0, 0, NULL, T_SELF, 0, 0 },
-    { "tls_no_ca_file", { ACC }, { FAILED(HC_REFUSED, 0) }, 0, 1, "cannot load the CA certificates", 0, 0, NULL, T_NO_CA, 0, 0 },
+      T_WRONG_NAME, 0, 0, NULL, 0 },
+    { "tls_expired", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate has expired", 0, 0, NULL, T_EXPIRED, 0, 0, NULL, 0 },
+    { "tls_self_signed", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "not trusted", 0, 0, NULL, T_SELF, 0, 0, NULL, 0 },
+    { "tls_no_ca_file", { ACC }, { FAILED(HC_REFUSED, 0) }, 0, 1, "cannot load the CA certificates", 0, 0, NULL, T_NO_CA, 0, 0, NULL, 0 },
     /* accepted, never a byte back: the connect timeout covers the handshake */
     { "tls_handshake_timeout", { ACCR, SLEEP(600) }, { { HC_CONNECT_TIMEOUT, 0, NULL, 0, 0, 0, 0, 0, 0, 150000, 0 } },
-      1, 1, NULL, 0, 0, NULL, T_GOOD, 0, 0 },
+      1, 1, NULL, 0, 0, NULL, T_GOOD, 0, 0, NULL, 0 },
     { "tls_reset_mid_handshake", { ACCR, RDR, RESET, SLEEP(300) }, { FAILED(HC_REFUSED, 0) }, 1, 1, "TLS handshake", 0, 0, NULL,
-      T_GOOD, 0, 0 },
+      T_GOOD, 0, 0, NULL, 0 },
     { "tls_close_notify_mid_body", { ACC, RD, SEND(PART10), SLEEP(50), CLOSE }, { FAILED(HC_RESET, 200) }, 1, 1, NULL, 0, 0,
-      NULL, T_GOOD, 1, 0 },
+      NULL, T_GOOD, 1, 0, NULL, 0 },
     { "tls_reset_mid_body", { ACC, RD, SEND(PART10), SLEEP(50), RESET }, { FAILED(HC_RESET, 200) }, 1, 1, NULL, 0, 0, NULL,
-      T_GOOD, 1, 0 },
+      T_GOOD, 1, 0, NULL, 0 },
     { "tls_cut_mid_body", { ACC, RD, SEND(PART10), SLEEP(50), CLOSER }, { FAILED(HC_RESET, 200) }, 1, 1, NULL, 0, 0, NULL,
-      T_GOOD, 1, 0 },
+      T_GOOD, 1, 0, NULL, 0 },
     /* a body read until the close, which comes without close_notify:
        it may have been cut short, so it is not an answer (libcurl 7.88
        takes it as whole) */
     { "tls_eof_body_cut", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSER },
-      { FAILED(HC_RESET, 200) }, 1, 0, "close_notify", 0, 0, NULL, T_GOOD, 1, 0 },
+      { FAILED(HC_RESET, 200) }, 1, 0, "close_notify", 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+    /* ---- names and addresses: localhost is 127.0.0.1, then ::1 */
+    { "localhost_then_ipv6", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") },
+      1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, "localhost", 1 },
+    { "ipv6_address", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, "[::1]", 1 },
+    /* a name looked up (in /etc/hosts), twice from the kept answer */
+    { "name_lookup", { ACC, RD, SEND(CLOSE_OK), CLOSE, ACC, RD, SEND(HELLO), WAITEOF }, { OK200("ok"), OK200("hello") },
+      2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, H_HOSTS, 0 },
+    /* the certificate names localhost (SNI, a DNS entry), and ::1 */
+    { "tls_localhost", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0,
+      "localhost", 0 },
+    { "tls_localhost_ipv6", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0,
+      "localhost", 1 },
+    { "tls_ipv6_address", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0,
+      "[::1]", 1 },
+    { "tls_localhost_wrong_name", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate of localhost is not trusted", 0, 0,
+      NULL, T_WRONG_NAME, 0, 0, "localhost", 0 },
+    { "tls_name_not_in_certificate", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "not trusted", 0, 0, NULL, T_GOOD, 0, 0,
+      H_HOSTS, 0 },
     { "tls_first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE }, { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } },
-      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0 },
+      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
 };
 
 typedef struct {
@@ -505,16 +530,19 @@ static void spin(hc_engine *e, int ms, const int *until)
    connections made here and never accepted ('held', closed by the
    caller), so that the next connect gets no answer: Linux drops a SYN
    when the accept queue is full. */
-static int listener(int *port, int full, int *held, int nheld)
+static int listener(int *port, int full, int *held, int nheld, int v6)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0), one = 1;
     struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t al = sizeof a;
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
+    socklen_t al = v6 ? sizeof a6 : sizeof a;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, full ? 0 : 16) ||
-        getsockname(fd, (struct sockaddr *)&a, &al))
+    if (v6)                     /* ::1 only: 127.0.0.1 on the port refuses */
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    if (fd < 0 || bind(fd, sa, al) || listen(fd, full ? 0 : 16) || getsockname(fd, sa, &al))
         return -1;
-    *port = ntohs(a.sin_port);
+    *port = ntohs(v6 ? a6.sin6_port : a.sin_port);
     for (int i = 0; full && i < nheld; i++) {
         held[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
         connect(held[i], (struct sockaddr *)&a, sizeof a);
@@ -543,12 +571,42 @@ static int set_tls(server *s, int kind)
     return 0;
 }
 
+/* The host case 't''s URL names. */
+static const char *url_host(const tcase *t)
+{
+    if (!t->host)
+        return "127.0.0.1";
+    return strcmp(t->host, H_HOSTS) ? t->host : hosts_name;
+}
+
+/* A name other than localhost that /etc/hosts maps to 127.0.0.1, read
+   from the file (no lookup): looking it up exercises the resolver with
+   no network.  "" when there is none. */
+static void find_hosts_name(void)
+{
+    FILE *f = fopen("/etc/hosts", "r");
+    char line[512];
+    while (f && !hosts_name[0] && fgets(line, sizeof line, f)) {
+        char *save = NULL, *addr = strtok_r(line, " \t\r\n", &save);
+        if (!addr || addr[0] == '#' || strcmp(addr, "127.0.0.1"))
+            continue;
+        for (char *n = strtok_r(NULL, " \t\r\n", &save); n && n[0] != '#'; n = strtok_r(NULL, " \t\r\n", &save))
+            if (strcasecmp(n, "localhost") && strchr(n, '.') == NULL && strlen(n) < sizeof hosts_name &&
+                ((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z'))) {
+                snprintf(hosts_name, sizeof hosts_name, "%s", n);
+                break;
+            }
+    }
+    if (f)
+        fclose(f);
+}
+
 /* One request of case 't'; 0 when it ended as it must. */
 static int one_request(const tcase *t, const request *rq, hc_engine *e, int port, char *why, size_t whylen,
                        int *first_failure_checked)
 {
-    char url[128];
-    snprintf(url, sizeof url, "%s://127.0.0.1:%d/v1/chat?x=1#frag", t->tls ? "https" : "http", port);
+    char url[400];
+    snprintf(url, sizeof url, "%s://%s:%d/v1/chat?x=1#frag", t->tls ? "https" : "http", url_host(t), port);
     static const char *const hdrs[] = { "X-Test: a b", "Authorization: Bearer k", "Accept:" };
     hc_spec s = { .url = url, .headers = hdrs, .nheaders = 3, .body = "{\"a\":1}", .body_len = 7,
                   .first_byte_timeout_us = rq->first_byte_us, .idle_timeout_us = rq->idle_us,
@@ -618,14 +676,18 @@ static void run_case(const tcase *t, int curl)
     snprintf(name, sizeof name, "httpc/%s/%s", curl ? "curl" : "h1", t->name);
     setenv("ROUTEVM_HTTP_CLIENT", curl ? "curl" : "", 1);
     curl_run = curl;
-    server s = { .steps = t->server, .big = t->big };
+    if (t->host && !strcmp(t->host, H_HOSTS) && !hosts_name[0]) {
+        printf("skip %s: /etc/hosts maps no name but localhost to 127.0.0.1\n", name);
+        return;
+    }
+    server s = { .steps = t->server, .big = t->big, .host = url_host(t) };
     if (t->tls && set_tls(&s, t->tls)) {
         printf("FAIL %s: no TLS server\n", name);
         failures++;
         return;
     }
     int held[4] = { -1, -1, -1, -1 };
-    s.lfd = listener(&s.port, t->full, held, 4);
+    s.lfd = listener(&s.port, t->full, held, 4, t->v6);
     hc_engine *e = hc_new(NULL);
     pthread_t th;
     int started = 0, rc = 0, checked = 0;
@@ -701,6 +763,7 @@ int main(void)
         printf("FAIL httpc/tls: cannot make the certificates\n");
         return 1;
     }
+    find_hosts_name();
     refused_lines();
     if (!(big_body = malloc(BIG_BODY)))
         return 1;

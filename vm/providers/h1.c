@@ -37,6 +37,7 @@
 
 #include <http_parser.h>
 
+#include "dns.h"
 #include "h1.h"
 #include "mem.h"
 #include "tls.h"
@@ -48,6 +49,7 @@
 #define H1_READ (16u << 10)             /* bytes read per recv() */
 #define H1_SPARE_MAX 32                 /* ended requests kept for their buffers */
 #define H1_TLS_JOIN (64u << 10)         /* a body up to this is copied after the head over TLS */
+#define H1_NAME_TTL_US 60000000         /* a name's addresses are looked up again after this */
 
 enum { CONNECTING, HANDSHAKING, SENDING, READING, IDLE };
 
@@ -57,10 +59,14 @@ typedef struct h1_conn h1_conn;
 struct h1_host {
     char *authority;            /* the key: "host[:port]" as the URL writes it, and 'tls' */
     int tls;
-    char *name;                 /* https: the host the certificate must name */
+    char *name;                 /* the host without brackets and port: looked up, named to TLS */
     tls_slot slot;              /* https: the session to resume */
-    struct sockaddr_storage addr;
-    socklen_t addr_len;
+    uint16_t port;
+    int named;                  /* 'name' is looked up (not an address, not localhost) */
+    int resolving;              /* a lookup of 'name' is under way */
+    int64_t resolved_at;        /* when 'addrs' came */
+    dns_addrs addrs;            /* tried in order; none when a name's lookup failed or is due */
+    h1_req *waiting, **waiting_tail;    /* requests waiting for the lookup, first come first */
     h1_conn *idle;              /* parked connections, the last parked first */
     unsigned nidle;
     h1_host *next;
@@ -72,6 +78,7 @@ struct h1_conn {
     int watching;               /* what the loop was last told (HC_IN/HC_OUT) */
     int used;                   /* it carried a whole response: a failure before an answer may be a close race */
     int send_wait;              /* SENDING: the readiness the write waits for */
+    unsigned ai;                /* the host's address it connects to */
     tls_conn *tls;              /* https; NULL for plain text */
     int64_t parked_at;
     h1_host *host;
@@ -93,6 +100,7 @@ struct h1_req {
     int head_only;              /* HEAD: no body comes back */
     int got_bytes;              /* a response byte arrived on this connection */
     int retried;
+    int waits_name;             /* in its host's list of requests waiting for a lookup */
     int complete;               /* the final response ended */
     int aborted;                /* the 'data' event asked to stop */
     http_parser hp;
@@ -122,6 +130,7 @@ struct h1_pool {
     unsigned long opened;
     int in_start;               /* inside h1_start: ends wait for h1_run_due */
     tls_ctx *tls;               /* made at the first https:// connection */
+    dns_resolver *dns;          /* made at the first name to look up */
     char *ca_file, *ca_dir;     /* what it trusts (h1_set_trust) */
     char rbuf[H1_READ];
 };
@@ -178,6 +187,30 @@ static int host_address(const char *h, size_t n, int bracketed, long port, h1_ur
     return 0;
 }
 
+/* Is [h, h + n) a DNS name this transport looks up: letters, digits,
+   '-', '_' and '.', at most 253 bytes, the last label starting with a
+   letter (so that nothing an address parser might take, "127.1" or
+   "0x7f.1", is looked up as a name)? */
+static int dns_name(const char *h, size_t n)
+{
+    if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-')
+        return 0;
+    size_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        if (c == '.') {
+            if (i + 1 < n && h[i + 1] == '.')
+                return 0;
+            if (i + 1 < n)
+                last = i + 1;
+        } else if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') && c != '-' &&
+                   c != '_')
+            return 0;
+    }
+    char c = h[last];
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 int h1_parse_url(const char *url, h1_url *u)
 {
     if (!strncasecmp(url, "http://", 7))
@@ -210,8 +243,15 @@ int h1_parse_url(const char *url, h1_url *u)
         hend = colon ? colon : e;
     }
     long port = colon ? parse_port(colon + 1, e) : u->tls ? 443 : 80;
-    if (port < 0 || host_address(host, (size_t)(hend - host), bracketed, port, u))
+    if (port < 0)
         return -1;
+    u->named = 0;
+    if (host_address(host, (size_t)(hend - host), bracketed, port, u)) {
+        if (bracketed || !dns_name(host, (size_t)(hend - host)))
+            return -1;
+        u->named = 1;
+    }
+    u->port = (unsigned)port;
     u->host = host;
     u->host_len = (size_t)(hend - host);
     u->authority = a;
@@ -366,7 +406,7 @@ static void end_req(h1_pool *p, h1_req *r, hc_status st, const char *msg)
     recycle(p, r);
 }
 
-static int open_conn(h1_pool *p, h1_req *r);
+static int open_conn(h1_pool *p, h1_req *r, unsigned ai, int first);
 
 /* The connection failed with 'st': close it, and send the request again
    on a new one when it may have been a close race on a reused
@@ -380,7 +420,7 @@ static void conn_failed(h1_pool *p, h1_req *r, hc_status st)
     r->conn = NULL;
     if (again) {
         r->retried = 1;
-        if (open_conn(p, r) == 0)
+        if (open_conn(p, r, 0, 1) == 0)
             return;
         end_later(p, r, HC_REFUSED);
         return;
@@ -747,26 +787,35 @@ static void connected(h1_pool *p, h1_conn *c)
     handshake(p, c);
 }
 
-/* A connect() in progress: asked again, it says how it went. */
+/* A connect() in progress turned writable: the socket's error says how
+   it went.  A failure goes on to the host's next address, if any. */
 static void finish_connect(h1_pool *p, h1_conn *c)
 {
     h1_req *r = c->req;
-    if (connect(c->fd, (struct sockaddr *)&c->host->addr, c->host->addr_len) == 0 || errno == EISCONN) {
+    int err = 0;
+    socklen_t el = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0)
+        err = errno;
+    if (!err) {
         connected(p, c);
         return;
     }
-    if (errno == EALREADY || errno == EINPROGRESS || errno == EINTR)
-        return;
-    snprintf(r->msg, sizeof r->msg, "cannot connect to %s: %s", c->host->authority, strerror(errno));
-    setup_failed(p, c, HC_REFUSED);
+    snprintf(r->msg, sizeof r->msg, "cannot connect to %s: %s", c->host->authority, strerror(err));
+    unsigned next = c->ai + 1;
+    close_conn(p, c);
+    r->conn = NULL;
+    if (open_conn(p, r, next, 0))
+        end_req(p, r, HC_REFUSED, r->msg);
 }
 
-/* A new connection for 'r', connecting; the request is sent once it is
-   connected.  -1 with 'r->msg' set when it failed at once. */
-static int open_conn(h1_pool *p, h1_req *r)
+/* A new connection for 'r' to the host's address 'ai', connecting; the
+   request is sent once it is connected.  -1 with 'r->msg' set when it
+   failed at once. */
+static int open_addr(h1_pool *p, h1_req *r, unsigned ai)
 {
     h1_host *h = r->host;
-    int fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const struct sockaddr_storage *sa = &h->addrs.addr[ai];
+    int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || reserve_fd(p, fd)) {
         snprintf(r->msg, sizeof r->msg, "cannot make a socket: %s", fd < 0 ? strerror(errno) : "out of memory");
         if (fd >= 0)
@@ -785,6 +834,7 @@ static int open_conn(h1_pool *p, h1_req *r)
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     c->fd = fd;
     c->host = h;
+    c->ai = ai;
     c->req = r;
     p->byfd[fd] = c;
     p->opened++;
@@ -795,8 +845,7 @@ static int open_conn(h1_pool *p, h1_req *r)
     r->complete = 0;
     http_parser_init(&r->hp, HTTP_RESPONSE);
     r->hp.data = r;
-    r->ev.connecting(r->ud, 0);
-    if (connect(fd, (struct sockaddr *)&h->addr, h->addr_len) == 0) {
+    if (connect(fd, (const struct sockaddr *)sa, h->addrs.len[ai]) == 0) {
         connected(p, c);
         return 0;
     }
@@ -811,6 +860,113 @@ static int open_conn(h1_pool *p, h1_req *r)
     return -1;
 }
 
+/* A new connection for 'r' to the first of the host's addresses from
+   'ai' on that does not fail at once; with 'first', a new connect
+   deadline starts (not for the next address of the same attempt, nor
+   after a lookup, which counts in it).  -1 with 'r->msg' set when every
+   one failed, or there are none. */
+static int open_conn(h1_pool *p, h1_req *r, unsigned ai, int first)
+{
+    if (first)
+        r->ev.connecting(r->ud, 0);
+    for (; ai < r->host->addrs.n; ai++)
+        if (open_addr(p, r, ai) == 0)
+            return 0;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- names */
+
+/* Does a new connection to 'h' wait for its name to be looked up? */
+static int needs_lookup(const h1_host *h)
+{
+    return h->named && (h->resolving || !h->addrs.n || hc_now_us() - h->resolved_at >= H1_NAME_TTL_US);
+}
+
+/* 'r' waits for its host's name, asked of the resolver unless a lookup
+   is under way; the connect deadline, which the lookup counts in,
+   starts now.  -1 with 'r->msg' set when it cannot be asked. */
+static int wait_for_name(h1_pool *p, h1_req *r)
+{
+    h1_host *h = r->host;
+    if (!h->resolving) {
+        if (!p->dns && !(p->dns = dns_new())) {
+            snprintf(r->msg, sizeof r->msg, "out of memory");
+            return -1;
+        }
+        int fresh = dns_fd(p->dns) < 0;
+        if (dns_ask(p->dns, h->name, r->msg, sizeof r->msg))
+            return -1;
+        if (fresh) {            /* the resolver's descriptor, watched from now on */
+            p->watch(p->ud, dns_fd(p->dns), 0);
+            p->watch(p->ud, dns_fd(p->dns), HC_IN);
+        }
+        h->resolving = 1;
+    }
+    r->ev.connecting(r->ud, 0);
+    r->waits_name = 1;
+    r->next = NULL;
+    *h->waiting_tail = r;
+    h->waiting_tail = &r->next;
+    return 0;
+}
+
+static void unwait(h1_host *h, h1_req *r)
+{
+    for (h1_req **pp = &h->waiting; *pp; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            if (!*pp)
+                h->waiting_tail = pp;
+            break;
+        }
+    r->waits_name = 0;
+    r->next = NULL;
+}
+
+/* The answer for 'h''s name: kept, and the requests that waited for it
+   connect, or end 'refused' when there is no address.  Only those
+   waiting now: a request an 'end' starts that needs a lookup waits for
+   one of its own. */
+static void name_found(h1_pool *p, h1_host *h, const dns_answer *a)
+{
+    h->resolving = 0;
+    h->addrs.n = 0;
+    if (!a->error) {
+        h->addrs = a->addrs;
+        for (unsigned i = 0; i < h->addrs.n; i++) {
+            struct sockaddr_storage *sa = &h->addrs.addr[i];
+            if (sa->ss_family == AF_INET)
+                ((struct sockaddr_in *)sa)->sin_port = htons(h->port);
+            else
+                ((struct sockaddr_in6 *)sa)->sin6_port = htons(h->port);
+        }
+        h->resolved_at = hc_now_us();
+    }
+    size_t n = 0;
+    for (const h1_req *r = h->waiting; r; r = r->next)
+        n++;
+    while (n-- && h->waiting) {
+        h1_req *r = h->waiting;
+        unwait(h, r);
+        if (a->error)
+            snprintf(r->msg, sizeof r->msg, "cannot resolve %s: %s", h->name, dns_error(a->error));
+        if (a->error || open_conn(p, r, 0, 0))
+            end_req(p, r, HC_REFUSED, r->msg);
+    }
+}
+
+/* The resolver's descriptor turned readable: the lookups that ended. */
+static void names_ready(h1_pool *p)
+{
+    dns_answer *list = dns_take(p->dns);
+    for (const dns_answer *a = list; a; a = a->next)
+        for (h1_host *h = p->hosts; h; h = h->next)
+            if (h->named && h->resolving && !strcasecmp(h->name, a->name))
+                name_found(p, h, a);
+    dns_answers_free(list);
+}
+
 /* A parked TLS connection turned readable: a session ticket or a
    partial record leaves it parked (1); data out of turn, an end or an
    error do not (0). */
@@ -822,6 +978,10 @@ static int idle_quiet(h1_pool *p, h1_conn *c)
 
 int h1_on_socket(h1_pool *p, int fd, int what)
 {
+    if (p->dns && fd >= 0 && fd == dns_fd(p->dns)) {
+        names_ready(p);
+        return 1;
+    }
     if (fd < 0 || (size_t)fd >= p->nbyfd || !p->byfd[fd])
         return 0;
     h1_conn *c = p->byfd[fd];
@@ -869,14 +1029,29 @@ static h1_host *find_host(h1_pool *p, const h1_url *u)
             return h;
     h1_host *h = mem_calloc(1, sizeof *h);
     if (!h || !(h->authority = mem_strndup(u->authority, u->authority_len)) ||
-        (u->tls && !(h->name = mem_strndup(u->host, u->host_len)))) {
+        !(h->name = mem_strndup(u->host, u->host_len))) {
         if (h)
             free_host(h);
         return NULL;
     }
     h->tls = u->tls;
-    h->addr = u->addr;
-    h->addr_len = u->addr_len;
+    h->port = (uint16_t)u->port;
+    h->named = u->named;
+    h->waiting_tail = &h->waiting;
+    if (!u->named) {
+        h->addrs.addr[0] = u->addr;
+        h->addrs.len[0] = u->addr_len;
+        h->addrs.n = 1;
+        if (!strcasecmp(h->name, "localhost")) {   /* 127.0.0.1, then ::1 */
+            struct sockaddr_in6 *a = (struct sockaddr_in6 *)&h->addrs.addr[1];
+            memset(a, 0, sizeof h->addrs.addr[1]);
+            a->sin6_family = AF_INET6;
+            a->sin6_addr = in6addr_loopback;
+            a->sin6_port = htons(h->port);
+            h->addrs.len[1] = sizeof *a;
+            h->addrs.n = 2;
+        }
+    }
     h->next = p->hosts;
     p->hosts = h;
     return h;
@@ -1004,7 +1179,7 @@ h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *co
     p->in_start = 1;
     h1_conn *c = take_idle(p, h);
     if (!c) {
-        if (open_conn(p, r))
+        if (needs_lookup(h) ? wait_for_name(p, r) : open_conn(p, r, 0, 1))
             end_later(p, r, HC_REFUSED);
     } else {
         c->req = r;
@@ -1028,6 +1203,8 @@ void h1_cancel(h1_pool *p, h1_req *r)
             *pp = r->next;
             break;
         }
+    if (r->waits_name)
+        unwait(r->host, r);
     if (r->conn)
         close_conn(p, r->conn);     /* never parked half read */
     r->conn = NULL;
@@ -1092,6 +1269,9 @@ void h1_free(h1_pool *p)
     }
     free_reqs(p->due);
     free_reqs(p->spare);
+    if (p->dns && dns_fd(p->dns) >= 0)
+        p->watch(p->ud, dns_fd(p->dns), 0);
+    dns_free(p->dns);
     tls_ctx_free(p->tls);
     free(p->ca_file);
     free(p->ca_dir);

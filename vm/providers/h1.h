@@ -1,10 +1,11 @@
 /* The HTTP client engine's own HTTP/1.1 transport (vm/providers/httpc.h
    chooses it): HTTP/1.1 over non-blocking sockets, for URLs whose host
-   is an address written out (127.0.0.1, [::1]) or "localhost", so no
-   name has to be resolved and the loop never blocks; https:// through
-   TLS (tls.h: verified, the session resumed per host and port, the
-   handshake counted in the connect deadline).  Names and proxies stay
-   with libcurl.
+   is an address written out (127.0.0.1, [::1]), "localhost" (127.0.0.1,
+   then ::1) or a name, looked up on a thread of its own (dns.h) so that
+   the loop never blocks, its addresses kept a minute and tried in turn
+   within the connect deadline; https:// through TLS (tls.h: verified,
+   the session resumed per host and port, the handshake counted in the
+   connect deadline).  Proxies stay with libcurl.
 
    A request's head is written into one buffer and sent with the body in
    one sendmsg(); the response is read with http_parser into one buffer
@@ -50,9 +51,11 @@ typedef struct {
     const char *host;           /* the host without brackets: TLS checks the certificate for it */
     size_t host_len;
     int tls;                    /* https:// */
+    int named;                  /* the host is a name to look up ('addr' unset) */
+    unsigned port;
     const char *path;           /* from the first '/' or '?', without the fragment; "" for "/" */
     size_t path_len;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr;   /* an address written out, or localhost's 127.0.0.1 (then ::1) */
     socklen_t addr_len;
 } h1_url;
 
@@ -71,8 +74,9 @@ typedef struct {
 } h1_events;
 
 /* 0 when this transport carries 'url' (http:// or https://, the host
-   an IPv4 or IPv6 address or "localhost", no user name), with its parts
-   in 'u'; -1 when libcurl should. */
+   an IPv4 or IPv6 address, "localhost", or a DNS name of letters,
+   digits, '-', '_' and '.' whose last label starts with a letter; no
+   user name), with its parts in 'u'; -1 when libcurl should. */
 int h1_parse_url(const char *url, h1_url *u);
 
 /* A pool telling the engine's loop about its sockets through 'watch'

@@ -3,9 +3,10 @@
    the same engine runs under its own small poll() loop ('routevm run') or
    inside another event loop (the gateway's libevent loop) through
    hc_loop.  Two transports sit behind it: its own HTTP/1.1 client
-   (h1.h, with TLS for https:// in tls.h) for URLs whose host is an
-   address or "localhost" when no proxy is set, and libcurl's multi
-   interface for everything else (host names, proxies).  Both trust the
+   (h1.h, with TLS for https:// in tls.h and names looked up in dns.h)
+   when no proxy is set, and libcurl's multi interface for proxies and
+   the URLs the own transport does not take (a user name, a host that
+   is neither an address nor a plain DNS name).  Both trust the
    same CA certificates (SSL_CERT_FILE, SSL_CERT_DIR, else libcurl's).
    ROUTEVM_HTTP_CLIENT=curl in the environment when an engine is made
    sends all its calls to libcurl.
