@@ -27,7 +27,15 @@
    client trusts, a CA file that does not exist, a server that accepts
    and never speaks (the connect timeout covers the handshake), one that
    resets the connection during the handshake, and close_notify, a reset
-   or a close without close_notify in the middle of a body. */
+   or a close without close_notify in the middle of a body.
+
+   Hosts: localhost falls back to ::1 when 127.0.0.1 refuses, and when
+   127.0.0.1 does not answer at all (a full accept queue on the same
+   port); [::1]; a name /etc/hosts gives 127.0.0.1 (read from the file,
+   so no network is asked; the cases are skipped, with a line saying so,
+   when there is none) looked up and its answer reused; over TLS, the
+   certificate checked against localhost's DNS entry, ::1's IP entry,
+   and a name it does not hold. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -287,6 +295,7 @@ typedef struct {
     int hs_full, hs_resumed;    /* TLS handshakes the server must have made in full and resumed; both 0: not checked */
     const char *host;           /* the URL's host; NULL: 127.0.0.1; H_HOSTS: a loopback name from /etc/hosts */
     int v6;                     /* the server listens on ::1 only */
+    int v4_silent;              /* with 'v6': 127.0.0.1 on the port takes no connection (a full queue) */
 } tcase;
 
 #define H_HOSTS "(hosts)"
@@ -317,163 +326,167 @@ enum { T_PLAIN, T_GOOD, T_WRONG_NAME, T_EXPIRED, T_SELF, T_NO_CA };
 #define PART10 "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"
 
 static const tcase cases[] = {
-    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+    { "length_body", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "chunked_body",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n"),
         WAITEOF },
-      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
-    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
+    { "eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "keepalive_reuse", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello"), OK200("hello"), OK200("hello"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "connection_close_honoured",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("ok"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "idle_closed_then_request", { ACC, RD, SEND(HELLO), CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* the server takes the second request on the kept-alive connection
        and closes it unanswered: sent again once, on a new connection */
     { "reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* the same on a fresh connection: no second try */
-    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
-    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+    { "fresh_reset_not_retried", { ACC, RD, RESET, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
+    { "fresh_closed_not_retried", { ACC, RD, CLOSE, SLEEP(300) }, { { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* retried once, and the new connection is reset too: no third try */
     { "retry_once_only", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, RESET, SLEEP(300) },
-      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello"), { HC_RESET, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "interim_1xx",
       { ACC, RD, SEND("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
                       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("ok"), OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "header_count_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\n"
 #define H10 "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n" \
             "A: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\nA: secretvalue\r\n"
                       H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 H10 "Content-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "100 header lines", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "header_size_cap",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nA: secretvalue"), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4), SEND(K4),
         SEND(K4), SEND(K4), SEND(K4), SEND("\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "32 KiB", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* a head and body in pieces across reads */
     { "split_across_reads",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Le"), SLEEP(30), SEND("ngth: 5\r\nX-A: 1"), SLEEP(30),
         SEND("2\r\n\r\nhel"), SLEEP(30), SEND("lo"), WAITEOF },
-      { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* libcurl reads these as HTTP/0.9 (refused) and a receive error (reset) */
     { "malformed_status_line", { ACC, RD, SEND("garbage\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, "not valid HTTP", 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "bad_chunk", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_MALFORMED, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "switching_protocols", { ACC, RD, SEND("HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n"), WAITEOF },
-      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_MALFORMED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "closed_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), CLOSE },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "reset_mid_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(50), RESET },
-      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_RESET, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE },
-      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "idle_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(400), CLOSE },
-      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_IDLE_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* nobody listens on the port (its listener closed) */
-    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+    { "refused", { { S_END, NULL, 0 } }, { { HC_REFUSED, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 } }, 0, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* cancelled with its body half read: the connection is closed, and
        the next request to the host makes a new one */
     { "cancel_mid_body_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_OK, 0, NULL, 5, 0, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "abort_then_request",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_ABORTED, 200, NULL, 0, 5, 0, 0, 0, 0, 0, 0 }, OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* bytes out of turn on a parked connection: it is dropped, not read
        as the next answer (libcurl 7.88 reads them as the answer) */
     { "idle_bytes_out_of_turn", { ACC, RD, SEND(HELLO), SLEEP(50), SEND("HTTP/1.1 500 Junk\r\n\r\n"), ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("hello"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* answers longer than one read */
     { "large_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"), SENDX(100000), RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* a request larger than the socket takes at once, twice on one connection */
-    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+    { "large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") }, 1, 1, NULL, 1, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "total_timeout", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\na"), SLEEP(60), SEND("b"), SLEEP(60),
         SEND("c"), SLEEP(60), SEND("d"), SLEEP(60), SEND("e"), SLEEP(400), CLOSE },
-      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { { HC_TIMEOUT, 200, NULL, 0, 0, 0, 0, 100000, 150000, 0, 0 } }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     { "connect_timeout", { { S_END, NULL, 0 } }, { { HC_CONNECT_TIMEOUT, 0, NULL, 0, 0, 0, 0, 0, 0, 150000, 0 } },
-      0, 1, NULL, 0, 1, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      0, 1, NULL, 0, 1, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
     /* names and values trimmed, an empty value, a value in pieces */
     { "headers",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nX-Empty:\r\nX-Next:   1 2 \t\r\nRetry-"), SLEEP(30), SEND("After: 3"), SLEEP(30),
         SEND("0\r\nContent-Length: 0\r\n\r\n"), WAITEOF },
-      { OK200("") }, 1, 1, NULL, 0, 0, "X-Empty=;X-Next=1 2;Retry-After=30;Content-Length=0;", T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("") }, 1, 1, NULL, 0, 0, "X-Empty=;X-Next=1 2;Retry-After=30;Content-Length=0;", T_PLAIN, 0, 0, NULL, 0, 0 },
     /* a chunked body's trailers come after its body, as headers */
     { "trailers",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nT-One: 1\r\nT-Two: 2\r\n\r\n"),
         WAITEOF },
-      { OK200("ok") }, 1, 1, NULL, 0, 0, "Transfer-Encoding=chunked;T-One=1;T-Two=2;", T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("ok") }, 1, 1, NULL, 0, 0, "Transfer-Encoding=chunked;T-One=1;T-Two=2;", T_PLAIN, 0, 0, NULL, 0, 0 },
     /* more bytes than the response: the connection is not trusted again */
     { "extra_bytes_not_reused",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0 },
+      { OK200("ok"), OK200("hello") }, 2, 0, NULL, 0, 0, NULL, T_PLAIN, 0, 0, NULL, 0, 0 },
 
     /* ---- TLS: three calls on one connection, then a new connection
        (the server said Connection: close) that resumes the session */
     { "tls_keepalive_resumed",
       { ACC, RD, SEND(HELLO), RD, SEND(HELLO), RD, SEND(CLOSE_OK), CLOSE, ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello"), OK200("ok"), OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0 },
+      { OK200("hello"), OK200("hello"), OK200("ok"), OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0, 0 },
     { "tls_chunked",
       { ACC, RD, SEND("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
         WAITEOF },
-      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+      { OK200("hello world") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     { "tls_large_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n"), SENDX(100000), RD, SEND(HELLO), WAITEOF },
-      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+      { { HC_OK, 200, NULL, 0, 0, 0, 0, 0, 0, 0, 100000 }, OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     { "tls_large_request", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") },
-      1, 1, NULL, 1, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+      1, 1, NULL, 1, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     /* the server closes a kept-alive connection as the second call
        arrives: sent again on a new connection, which resumes */
     { "tls_reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
-      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0 },
+      { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0, 0 },
     { "tls_eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") },
-      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     /* the refusals: the server's handshake fails when the client leaves */
     { "tls_wrong_name", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate of 127.0.0.1 is not trusted", 0, 0, NULL,
-      T_WRONG_NAME, 0, 0, NULL, 0 },
-    { "tls_expired", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate has expired", 0, 0, NULL, T_EXPIRED, 0, 0, NULL, 0 },
-    { "tls_self_signed", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "not trusted", 0, 0, NULL, T_SELF, 0, 0, NULL, 0 },
-    { "tls_no_ca_file", { ACC }, { FAILED(HC_REFUSED, 0) }, 0, 1, "cannot load the CA certificates", 0, 0, NULL, T_NO_CA, 0, 0, NULL, 0 },
+      T_WRONG_NAME, 0, 0, NULL, 0, 0 },
+    { "tls_expired", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate has expired", 0, 0, NULL, T_EXPIRED, 0, 0, NULL, 0, 0 },
+    { "tls_self_signed", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "not trusted", 0, 0, NULL, T_SELF, 0, 0, NULL, 0, 0 },
+    { "tls_no_ca_file", { ACC }, { FAILED(HC_REFUSED, 0) }, 0, 1, "cannot load the CA certificates", 0, 0, NULL, T_NO_CA, 0, 0, NULL, 0, 0 },
     /* accepted, never a byte back: the connect timeout covers the handshake */
     { "tls_handshake_timeout", { ACCR, SLEEP(600) }, { { HC_CONNECT_TIMEOUT, 0, NULL, 0, 0, 0, 0, 0, 0, 150000, 0 } },
-      1, 1, NULL, 0, 0, NULL, T_GOOD, 0, 0, NULL, 0 },
+      1, 1, NULL, 0, 0, NULL, T_GOOD, 0, 0, NULL, 0, 0 },
     { "tls_reset_mid_handshake", { ACCR, RDR, RESET, SLEEP(300) }, { FAILED(HC_REFUSED, 0) }, 1, 1, "TLS handshake", 0, 0, NULL,
-      T_GOOD, 0, 0, NULL, 0 },
+      T_GOOD, 0, 0, NULL, 0, 0 },
     { "tls_close_notify_mid_body", { ACC, RD, SEND(PART10), SLEEP(50), CLOSE }, { FAILED(HC_RESET, 200) }, 1, 1, NULL, 0, 0,
-      NULL, T_GOOD, 1, 0, NULL, 0 },
+      NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     { "tls_reset_mid_body", { ACC, RD, SEND(PART10), SLEEP(50), RESET }, { FAILED(HC_RESET, 200) }, 1, 1, NULL, 0, 0, NULL,
-      T_GOOD, 1, 0, NULL, 0 },
+      T_GOOD, 1, 0, NULL, 0, 0 },
     { "tls_cut_mid_body", { ACC, RD, SEND(PART10), SLEEP(50), CLOSER }, { FAILED(HC_RESET, 200) }, 1, 1, NULL, 0, 0, NULL,
-      T_GOOD, 1, 0, NULL, 0 },
+      T_GOOD, 1, 0, NULL, 0, 0 },
     /* a body read until the close, which comes without close_notify:
        it may have been cut short, so it is not an answer (libcurl 7.88
        takes it as whole) */
     { "tls_eof_body_cut", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSER },
-      { FAILED(HC_RESET, 200) }, 1, 0, "close_notify", 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+      { FAILED(HC_RESET, 200) }, 1, 0, "close_notify", 0, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     /* ---- names and addresses: localhost is 127.0.0.1, then ::1 */
     { "localhost_then_ipv6", { ACC, RD, SEND(HELLO), RD, SEND(HELLO), WAITEOF }, { OK200("hello"), OK200("hello") },
-      1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, "localhost", 1 },
-    { "ipv6_address", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, "[::1]", 1 },
+      1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, "localhost", 1, 0 },
+    { "ipv6_address", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, "[::1]", 1, 0 },
     /* a name looked up (in /etc/hosts), twice from the kept answer */
     { "name_lookup", { ACC, RD, SEND(CLOSE_OK), CLOSE, ACC, RD, SEND(HELLO), WAITEOF }, { OK200("ok"), OK200("hello") },
-      2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, H_HOSTS, 0 },
+      2, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0, H_HOSTS, 0, 0 },
     /* the certificate names localhost (SNI, a DNS entry), and ::1 */
     { "tls_localhost", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0,
-      "localhost", 0 },
+      "localhost", 0, 0 },
     { "tls_localhost_ipv6", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0,
-      "localhost", 1 },
+      "localhost", 1, 0 },
     { "tls_ipv6_address", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0,
-      "[::1]", 1 },
+      "[::1]", 1, 0 },
+    /* 127.0.0.1 takes no connection (its accept queue is full): after a
+       second without an answer ::1 is tried, within the connect timeout */
+    { "localhost_silent_ipv4", { ACC, RD, SEND(HELLO), WAITEOF }, { OK200("hello") }, 1, 1, NULL, 0, 0, NULL, T_PLAIN, 0, 0,
+      "localhost", 1, 1 },
     { "tls_localhost_wrong_name", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "certificate of localhost is not trusted", 0, 0,
-      NULL, T_WRONG_NAME, 0, 0, "localhost", 0 },
+      NULL, T_WRONG_NAME, 0, 0, "localhost", 0, 0 },
     { "tls_name_not_in_certificate", { ACC }, { FAILED(HC_REFUSED, 0) }, 1, 1, "not trusted", 0, 0, NULL, T_GOOD, 0, 0,
-      H_HOSTS, 0 },
+      H_HOSTS, 0, 0 },
     { "tls_first_byte_timeout", { ACC, RD, SLEEP(400), CLOSE }, { { HC_FIRST_BYTE_TIMEOUT, 0, NULL, 0, 0, 0, 100000, 0, 0, 0, 0 } },
-      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0 },
+      1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
 };
 
 typedef struct {
@@ -526,15 +539,18 @@ static void spin(hc_engine *e, int ms, const int *until)
         hc_run_once(e, 10000);
 }
 
-/* A listener on 127.0.0.1; with 'full', one whose queue is filled by
+/* A listener on 127.0.0.1 (with 'v6' on ::1 only) at port 'at' (0: any);
+   with 'full', one whose queue is filled by
    connections made here and never accepted ('held', closed by the
    caller), so that the next connect gets no answer: Linux drops a SYN
    when the accept queue is full. */
-static int listener(int *port, int full, int *held, int nheld, int v6)
+static int listener_at(int *port, int full, int *held, int nheld, int v6, int at)
 {
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons((uint16_t)at) };
+    struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+                               .sin6_port = htons((uint16_t)at) };
     struct sockaddr *sa = v6 ? (struct sockaddr *)&a6 : (struct sockaddr *)&a;
     socklen_t al = v6 ? sizeof a6 : sizeof a;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -544,11 +560,16 @@ static int listener(int *port, int full, int *held, int nheld, int v6)
         return -1;
     *port = ntohs(v6 ? a6.sin6_port : a.sin_port);
     for (int i = 0; full && i < nheld; i++) {
-        held[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        connect(held[i], (struct sockaddr *)&a, sizeof a);
+        held[i] = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(held[i], sa, al);
         usleep(20000);
     }
     return fd;
+}
+
+static int listener(int *port, int full, int *held, int nheld, int v6)
+{
+    return listener_at(port, full, held, nheld, v6, 0);
 }
 
 /* The server's TLS context with certificate 'kind', and what the
@@ -691,6 +712,11 @@ static void run_case(const tcase *t, int curl)
     hc_engine *e = hc_new(NULL);
     pthread_t th;
     int started = 0, rc = 0, checked = 0;
+    int silent = -1, sport;
+    if (s.lfd >= 0 && t->v4_silent && (silent = listener_at(&sport, 1, held, 4, 0, s.port)) < 0) {
+        snprintf(why, sizeof why, "no silent listener on 127.0.0.1:%d", s.port);
+        rc = -1;
+    }
     if (s.lfd < 0 || !e) {
         snprintf(why, sizeof why, "no listener or engine");
         rc = -1;
@@ -710,6 +736,8 @@ static void run_case(const tcase *t, int curl)
     for (int i = 0; i < 4; i++)
         if (held[i] >= 0)
             close(held[i]);
+    if (silent >= 0)
+        close(silent);
     if (!rc && s.bad_request) {
         snprintf(why, sizeof why, "the server read a wrong request: %s", s.why);
         rc = -1;

@@ -1,13 +1,23 @@
 /* The engine's HTTP/1.1 transport; see h1.h.
 
-   A connection is in one of four states: CONNECTING (a non-blocking
-   connect() in progress, watched for writing), SENDING (part of the
-   request still to write, watched for writing), READING (watched for
-   reading) and IDLE (parked in its host's list, still watched for
+   A connection is in one of five states: CONNECTING (a non-blocking
+   connect() in progress, watched for writing), HANDSHAKING (https: the
+   TLS handshake, watched for what OpenSSL waits for), SENDING (part of
+   the request still to write, watched for writing), READING (watched
+   for reading) and IDLE (parked in its host's list, still watched for
    reading so that a close by the peer is seen).  On a kept-alive
    connection a request goes from hc_start to READING in one sendmsg()
-   and no change to the loop's registration: the socket was watched for
-   reading while it was parked.
+   (or one TLS record) and no change to the loop's registration: the
+   socket was watched for reading while it was parked.  The bytes go
+   through conn_send and conn_recv, plain or TLS.
+
+   Each host (scheme, host and port) holds its addresses: the one
+   written in the URL, localhost's two, or a name's, looked up by the
+   pool's resolver (dns.h) when a connection is needed and none is kept
+   or younger than H1_NAME_TTL_US; requests wait in the host's list
+   meanwhile.  A connection tries the addresses in order: a failure
+   moves on at once, silence after H1_ATTEMPT_US (h1_run_due), within
+   the engine's connect deadline.
 
    Response bytes are read into the pool's buffer (one per engine: a
    request's bytes are parsed before the next read) and parsed in place
@@ -50,6 +60,7 @@
 #define H1_SPARE_MAX 32                 /* ended requests kept for their buffers */
 #define H1_TLS_JOIN (64u << 10)         /* a body up to this is copied after the head over TLS */
 #define H1_NAME_TTL_US 60000000         /* a name's addresses are looked up again after this */
+#define H1_ATTEMPT_US 1000000           /* a connect with no answer this long gives way to the next address */
 
 enum { CONNECTING, HANDSHAKING, SENDING, READING, IDLE };
 
@@ -79,6 +90,7 @@ struct h1_conn {
     int used;                   /* it carried a whole response: a failure before an answer may be a close race */
     int send_wait;              /* SENDING: the readiness the write waits for */
     unsigned ai;                /* the host's address it connects to */
+    int64_t attempt_until;      /* CONNECTING with another address to try: when to give way; 0 otherwise */
     tls_conn *tls;              /* https; NULL for plain text */
     int64_t parked_at;
     h1_host *host;
@@ -131,6 +143,7 @@ struct h1_pool {
     int in_start;               /* inside h1_start: ends wait for h1_run_due */
     tls_ctx *tls;               /* made at the first https:// connection */
     dns_resolver *dns;          /* made at the first name to look up */
+    int64_t attempt_at;         /* no connection gives way to the next address before; INT64_MAX: none */
     char *ca_file, *ca_dir;     /* what it trusts (h1_set_trust) */
     char rbuf[H1_READ];
 };
@@ -851,6 +864,11 @@ static int open_addr(h1_pool *p, h1_req *r, unsigned ai)
     }
     if (errno == EINPROGRESS || errno == EINTR) {
         c->state = CONNECTING;
+        if (ai + 1 < h->addrs.n) {  /* silence moves on to the next address (h1_run_due) */
+            c->attempt_until = hc_now_us() + H1_ATTEMPT_US;
+            if (c->attempt_until < p->attempt_at)
+                p->attempt_at = c->attempt_until;
+        }
         tell(p, c, HC_OUT);
         return 0;
     }
@@ -1221,11 +1239,47 @@ int h1_due(const h1_pool *p)
     return p->due != NULL;
 }
 
+int64_t h1_attempt_due(const h1_pool *p)
+{
+    return p->attempt_at == INT64_MAX ? -1 : p->attempt_at;
+}
+
+/* Connections that had no answer within H1_ATTEMPT_US and have another
+   address to try: closed, and the next address tried, within the same
+   connect deadline.  'attempt_at' is made exact again. */
+static void move_on(h1_pool *p)
+{
+    if (p->attempt_at == INT64_MAX)
+        return;
+    int64_t now = hc_now_us();
+    if (now < p->attempt_at)
+        return;
+    p->attempt_at = INT64_MAX;
+    for (size_t fd = 0; fd < p->nbyfd; fd++) {
+        h1_conn *c = p->byfd[fd];
+        if (!c || c->state != CONNECTING || !c->attempt_until)
+            continue;
+        if (c->attempt_until > now) {
+            if (c->attempt_until < p->attempt_at)
+                p->attempt_at = c->attempt_until;
+            continue;
+        }
+        h1_req *r = c->req;
+        unsigned next = c->ai + 1;
+        snprintf(r->msg, sizeof r->msg, "no answer from %s's address %u", c->host->authority, c->ai + 1);
+        close_conn(p, c);
+        r->conn = NULL;
+        if (open_conn(p, r, next, 0))   /* a new one gives way no sooner than 'now' + H1_ATTEMPT_US */
+            end_req(p, r, HC_REFUSED, r->msg);
+    }
+}
+
 /* Only those due when called: an 'end' that starts a call refused at
    once adds one for the next turn (a caller retrying without a pause
    cannot hold the loop here).  An 'end' may cancel the others. */
 void h1_run_due(h1_pool *p)
 {
+    move_on(p);
     size_t n = 0;
     for (const h1_req *r = p->due; r; r = r->next)
         n++;
@@ -1250,6 +1304,7 @@ h1_pool *h1_new(void (*watch)(void *ud, int fd, int what), void *ud)
         return NULL;
     p->watch = watch;
     p->ud = ud;
+    p->attempt_at = INT64_MAX;
     return p;
 }
 

@@ -36,6 +36,7 @@
 #define RV_H1_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "httpc.h"
@@ -106,8 +107,12 @@ int h1_http_status(const h1_req *r);
 int h1_on_socket(h1_pool *p, int fd, int what);
 /* Requests whose end is due at once (a connection refused inside
    h1_start) are reported by h1_run_due; h1_due says whether there are
-   any. */
+   any.  h1_run_due also moves a connection attempt that has had no
+   answer for H1_ATTEMPT_US to the host's next address, when there is
+   one; h1_attempt_due says when the next such move may be due (-1:
+   none), for the engine's timer. */
 int h1_due(const h1_pool *p);
+int64_t h1_attempt_due(const h1_pool *p);
 void h1_run_due(h1_pool *p);
 
 /* Test hook: connections the pool opened so far. */

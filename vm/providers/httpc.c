@@ -261,7 +261,9 @@ static int64_t next_due(const hc_engine *e)
 {
     if (h1_due(e->h1))
         return hc_now_us();
-    int64_t at = e->curl_at;
+    int64_t at = e->curl_at, h1_at = h1_attempt_due(e->h1);
+    if (h1_at >= 0 && (at < 0 || h1_at < at))
+        at = h1_at;
     if (e->low != INT64_MAX && (at < 0 || e->low < at))
         at = e->low;
     for (const hc_timer *t = e->timers; t; t = t->next)
