@@ -118,8 +118,9 @@ $(BUILD)/mock/%.o: tests/mock/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
+# libevent_openssl: the mock's TLS listener (--tls-cert, --tls-key)
 $(BUILD)/mockprov: $(MOCK_OBJ) $(BUILD)/libproviders.a $(BUILD)/libvm.a
-	$(CC) $(LDFLAGS) -o $@ $^ -levent $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -levent_openssl -levent $(LDLIBS)
 
 # The lexer's tokens of a file, for the TextMate grammar's test
 # (tests/suites/textmate.sh); outside $(BUILD)/tests, which holds unit tests.

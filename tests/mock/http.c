@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <linux/sockios.h>
@@ -23,6 +24,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <openssl/ssl.h>
 
 #include "http.h"
 
@@ -453,7 +456,17 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 {
     http_server *s = arg;
     conn *c = s->nconns < s->lim.max_conns ? calloc(1, sizeof *c) : NULL;
-    struct bufferevent *bev = c ? bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE) : NULL;
+    struct bufferevent *bev = NULL;
+    SSL *ssl = NULL;
+    if (c && !s->lim.tls)
+        bev = bufferevent_socket_new(s->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    else if (c && (ssl = SSL_new(s->lim.tls))) {   /* the handshake first; the bufferevent frees 'ssl' */
+        bev = bufferevent_openssl_socket_new(s->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+        if (bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        else
+            SSL_free(ssl);
+    }
     if (!bev) {
         free(c);
         evutil_closesocket(fd);

@@ -49,6 +49,7 @@ typedef struct {
     size_t max_body;           /* bytes; larger requests get 413 */
     unsigned max_conns;        /* further connections are closed at once */
     unsigned request_ms;       /* deadline for one request's head and body */
+    struct ssl_ctx_st *tls;    /* an SSL_CTX: every connection speaks TLS; NULL: plain; borrowed */
 } http_limits;
 
 typedef struct http_server http_server;

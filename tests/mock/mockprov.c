@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "anthropic.h"
 #include "bedrock.h"
 #include "dialect.h"
@@ -35,7 +37,7 @@ static const char usage[] =
     "                [--max-seconds N] [--openai-key K] [--anthropic-key K]\n"
     "                [--aws-access-key ID --aws-secret-key KEY [--aws-region R]]\n"
     "                [--openai-prefix /v1] [--max-body BYTES] [--max-conns N]\n"
-    "                [--request-ms N]\n"
+    "                [--request-ms N] [--tls-cert FILE --tls-key FILE]\n"
     "Serves the scripted OpenAI, Anthropic and Bedrock dialects on 127.0.0.1 and prints\n"
     "the port on stdout (and into --port-file).  See tests/mock/README.md.\n";
 
@@ -192,6 +194,7 @@ static int write_port_file(const char *path, int port)
 typedef struct {
     const char *script, *port_file, *log;
     long port, max_seconds, max_body, max_conns, request_ms;
+    const char *tls_cert, *tls_key;     /* PEM files: TLS on every connection */
 } options;
 
 static int number(const char *s, long lo, long hi, long *out)
@@ -228,6 +231,8 @@ static int parse_args(int argc, char **argv, options *o, dl_config *cfg)
         else if (!strcmp(a, "--max-body")) ok = ok && !number(v, 1, 1L << 30, &o->max_body);
         else if (!strcmp(a, "--max-conns")) ok = ok && !number(v, 1, 100000, &o->max_conns);
         else if (!strcmp(a, "--request-ms")) ok = ok && !number(v, 1, 3600000, &o->request_ms);
+        else if (!strcmp(a, "--tls-cert")) o->tls_cert = v;
+        else if (!strcmp(a, "--tls-key")) o->tls_key = v;
         else {
             fprintf(stderr, "mockprov: unknown option '%s'\n%s", a, usage);
             return -1;
@@ -240,6 +245,10 @@ static int parse_args(int argc, char **argv, options *o, dl_config *cfg)
     }
     if (!o->script) {
         fprintf(stderr, "mockprov: --script is required\n%s", usage);
+        return -1;
+    }
+    if (!o->tls_cert != !o->tls_key) {
+        fprintf(stderr, "mockprov: --tls-cert and --tls-key go together\n");
         return -1;
     }
     return 0;
@@ -266,9 +275,25 @@ static int check_aws(const dl_config *cfg)
     return 0;
 }
 
+/* The TLS context of --tls-cert and --tls-key; NULL with a message. */
+static SSL_CTX *tls_context(const options *o)
+{
+    SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+    if (!c || SSL_CTX_use_certificate_chain_file(c, o->tls_cert) != 1 ||
+        SSL_CTX_use_PrivateKey_file(c, o->tls_key, SSL_FILETYPE_PEM) != 1 ||
+        !SSL_CTX_set_session_id_context(c, (const unsigned char *)"mockprov", 8)) {
+        fprintf(stderr, "mockprov: cannot use %s and %s for TLS\n", o->tls_cert, o->tls_key);
+        SSL_CTX_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 static int serve(mock *m, const options *o)
 {
-    http_limits lim = { (size_t)o->max_body, (unsigned)o->max_conns, (unsigned)o->request_ms };
+    http_limits lim = { (size_t)o->max_body, (unsigned)o->max_conns, (unsigned)o->request_ms, NULL };
+    if (o->tls_cert && !(lim.tls = tls_context(o)))
+        return 1;
     int port = 0, rc = 1;
     struct timeval life = { o->max_seconds, 0 };
     m->base = event_base_new();
@@ -295,6 +320,7 @@ static int serve(mock *m, const options *o)
     http_server_free(srv);
     if (m->base)
         event_base_free(m->base);
+    SSL_CTX_free(lim.tls);
     return rc;
 }
 

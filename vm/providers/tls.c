@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -131,6 +132,11 @@ tls_ctx *tls_ctx_new(const char *ca_file, const char *ca_dir, char *err, size_t 
     SSL_CTX_sess_set_new_cb(x, on_new_session);
     if (SSL_CTX_set_alpn_protos(x, alpn, sizeof alpn - 1)) {
         snprintf(err, errlen, "out of memory");
+        tls_ctx_free(t);
+        return NULL;
+    }
+    if (ca_file && access(ca_file, R_OK)) {
+        snprintf(err, errlen, "cannot load the CA certificates from %s: %s", ca_file, strerror(errno));
         tls_ctx_free(t);
         return NULL;
     }
