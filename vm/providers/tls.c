@@ -178,6 +178,8 @@ tls_conn *tls_conn_new(tls_ctx *t, int fd, const char *host, tls_slot *slot, cha
 {
     ERR_clear_error();
     size_t hl = strlen(host);
+    if (hl > 1 && host[hl - 1] == '.')
+        hl--;                   /* "api.example.com.": SNI and the certificate name it without the dot */
     tls_conn *c = mem_malloc(sizeof *c + hl + 1);
     BIO *b = NULL;
     if (!c || !(c->ssl = SSL_new(t->ctx)) || !(b = BIO_new(t->bio))) {
@@ -187,18 +189,19 @@ tls_conn *tls_conn_new(tls_ctx *t, int fd, const char *host, tls_slot *slot, cha
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    memcpy(c->host, host, hl + 1);
+    memcpy(c->host, host, hl);
+    c->host[hl] = 0;
     c->slot = slot;
     c->done = 0;
     BIO_set_data(b, (void *)(intptr_t)fd);
     SSL_set_bio(c->ssl, b, b);
     SSL_set_app_data(c->ssl, c);
     int ok;
-    if (is_address(host))       /* no SNI for an address (RFC 6066); its IP entries must match */
-        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host);
+    if (is_address(c->host))    /* no SNI for an address (RFC 6066); its IP entries must match */
+        ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
     else {
         SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-        ok = SSL_set1_host(c->ssl, host) && SSL_set_tlsext_host_name(c->ssl, host);
+        ok = SSL_set1_host(c->ssl, c->host) && SSL_set_tlsext_host_name(c->ssl, c->host);
     }
     if (ok && slot->session)
         ok = SSL_set_session(c->ssl, slot->session);

@@ -56,7 +56,8 @@ tls_ctx *tls_ctx_new(const char *ca_file, const char *ca_dir, char *err, size_t 
 void tls_ctx_free(tls_ctx *c);
 
 /* TLS on connected socket 'fd' to 'host' (a name or an address, without
-   brackets), resuming the session in 'slot' when there is one.  The
+   brackets; a name's final dot is dropped for SNI and the certificate
+   check), resuming the session in 'slot' when there is one.  The
    handshake starts at the first tls_handshake.  NULL with a message
    when out of memory. */
 tls_conn *tls_conn_new(tls_ctx *c, int fd, const char *host, tls_slot *slot, char *err, size_t errlen);
