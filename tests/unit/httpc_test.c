@@ -439,6 +439,12 @@ static const tcase cases[] = {
        arrives: sent again on a new connection, which resumes */
     { "tls_reused_closed_retried", { ACC, RD, SEND(HELLO), RD, CLOSE, ACC, RD, SEND(HELLO), WAITEOF },
       { OK200("hello"), OK200("hello") }, 2, 1, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0, 0 },
+    /* a second record right after the answer, read ahead with it or
+       seen while parked: the connection is not used again */
+    { "tls_extra_record_not_reused",
+      { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), SEND("HTTP/1.1 200 OK\r\n"), WAITEOF, ACC, RD,
+        SEND(HELLO), WAITEOF },
+      { OK200("ok"), { HC_OK, 200, "hello", 0, 0, 100, 0, 0, 0, 0, 0 } }, 2, 0, NULL, 0, 0, NULL, T_GOOD, 1, 1, NULL, 0, 0 },
     { "tls_eof_body", { ACC, RD, SEND("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc"), CLOSE }, { OK200("abc") },
       1, 1, NULL, 0, 0, NULL, T_GOOD, 1, 0, NULL, 0, 0 },
     /* the refusals: the server's handshake fails when the client leaves */

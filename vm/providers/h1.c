@@ -578,6 +578,24 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* Read what TLS has: 1 when it was handshake messages only (a session
+   ticket), taken, and nothing is left over; 0 for application bytes, an
+   end, an error or part of a record. */
+static int only_handshake(h1_pool *p, h1_conn *c)
+{
+    char msg[8];
+    return tls_read(c->tls, p->rbuf, sizeof p->rbuf, msg, sizeof msg) == TLS_WANT_READ && !tls_pending(c->tls);
+}
+
+/* Did nothing but TLS handshake messages (a session ticket) follow the
+   response in what TLS read ahead?  Those are taken now; application
+   bytes, or part of a record, are not the next answer (0).  The pool's
+   read buffer is free again when this is asked. */
+static int tls_quiet(h1_pool *p, h1_conn *c)
+{
+    return !c->tls || !tls_pending(c->tls) || only_handshake(p, c);
+}
+
 /* After a parse: 1 when the request ended (reported), 0 to read on. */
 static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
 {
@@ -594,7 +612,10 @@ static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
         return 1;
     }
     if (r->complete) {
-        if (!eof && parsed == n && http_should_keep_alive(&r->hp) && r->sent == r->head_len + r->body_len)
+        /* bytes after the response, in this read or read ahead by TLS, are
+           not the next answer: the connection is not trusted again */
+        if (!eof && parsed == n && tls_quiet(p, c) && http_should_keep_alive(&r->hp) &&
+            r->sent == r->head_len + r->body_len)
             park(p, c);
         else
             close_conn(p, c);
@@ -985,13 +1006,12 @@ static void names_ready(h1_pool *p)
     dns_answers_free(list);
 }
 
-/* A parked TLS connection turned readable: a session ticket or a
-   partial record leaves it parked (1); data out of turn, an end or an
-   error do not (0). */
+/* A parked TLS connection turned readable: a session ticket leaves it
+   parked (1); data out of turn, part of a record, an end or an error do
+   not (0). */
 static int idle_quiet(h1_pool *p, h1_conn *c)
 {
-    char msg[8];
-    return c->tls && tls_read(c->tls, p->rbuf, sizeof p->rbuf, msg, sizeof msg) == TLS_WANT_READ;
+    return c->tls && only_handshake(p, c);
 }
 
 int h1_on_socket(h1_pool *p, int fd, int what)
