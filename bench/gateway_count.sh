@@ -19,8 +19,12 @@
 # counted.  Timed figures wander on a shared machine: only the pair's
 # ratio, measured in one run, means much.
 #
+# KINDS tls and tls-curl: JSON requests whose upstream is https:// (the
+# same nginx over TLS, a certificate made for the run and trusted through
+# SSL_CERT_FILE), through the engine's own transport and held to libcurl.
+#
 # usage: sh bench/gateway_count.sh [BUILD]
-# env:   N1 (100)  N2 (1100)  MODES ("callgrind strace"; or "cpu")  KINDS ("json sse")
+# env:   N1 (100)  N2 (1100)  MODES ("callgrind strace"; or "cpu")  KINDS ("json sse"; also tls, tls-curl)
 #        PORT_BASE (27380: it and the next three)  KEEP (keep the callgrind files in this directory)
 #        DUR (5)  ROUNDS (3)  (MODES=cpu)
 # Prints one line per (tool, kind): instructions or syscalls per request,
@@ -34,7 +38,7 @@ G=$ROOT/bench/gateway
 N1=${N1:-100}; N2=${N2:-1100}
 MODES=${MODES:-callgrind strace}; KINDS=${KINDS:-json sse}
 PORT_BASE=${PORT_BASE:-27380}
-MOCK_PORT=$PORT_BASE SSE_PORT=$((PORT_BASE + 1)) RV_PORT=$((PORT_BASE + 2))
+MOCK_PORT=$PORT_BASE SSE_PORT=$((PORT_BASE + 1)) RV_PORT=$((PORT_BASE + 2)) TLS_PORT=$((PORT_BASE + 4))
 KEEP=${KEEP:-}
 
 say() { echo "gateway_count: $*"; }
@@ -61,7 +65,13 @@ sed "s|@MOCK_PORT@|$MOCK_PORT|" "$G/policy.route.in" > "$WORK/policy-json.route"
 sed "s|@MOCK_PORT@|$SSE_PORT|" "$G/policy.route.in" > "$WORK/policy-sse.route"
 sed 's/"model":"gpt-4o-mini"/"model":"support"/' "$G/body.json" > "$WORK/body-json.json"
 sed 's/"model":"gpt-4o-mini"/"model":"support","stream":true/' "$G/body.json" > "$WORK/body-sse.json"
-bench_mock_start "$WORK" $MOCK_PORT $SSE_PORT; rc=$?
+sed "s|http://127.0.0.1:@MOCK_PORT@|https://127.0.0.1:$TLS_PORT|" "$G/policy.route.in" > "$WORK/policy-tls.route"
+cp "$WORK/body-json.json" "$WORK/body-tls.json"
+case " $KINDS " in
+*" tls"*) bench_mock_start "$WORK" $MOCK_PORT $SSE_PORT $TLS_PORT; rc=$?
+          export SSL_CERT_FILE="$WORK/tls.crt" ;;     # both HTTP clients trust nginx's certificate
+*) bench_mock_start "$WORK" $MOCK_PORT $SSE_PORT; rc=$? ;;
+esac
 PIDS="$PIDS $BENCH_MOCK_PID"
 [ $rc = 0 ] || { say "ERROR: the mock upstream did not start" >&2; exit 2; }
 export LLM_GATEWAY_KEY=sk-mock
@@ -75,8 +85,10 @@ one_run() {
     esac
     tool=$1 kind=$2 n=$3
     shift 3
-    "$@" "$BUILD/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$RV_PORT --workers 1 \
-        2> "$out.log" &
+    pol=${kind%-curl} client=
+    case $kind in *-curl) client=curl ;; esac
+    ROUTEVM_HTTP_CLIENT=$client "$@" "$BUILD/routevm" serve "$WORK/policy-$pol.route" --listen 127.0.0.1:$RV_PORT \
+        --workers 1 2> "$out.log" &
     pid=$!
     wait_port $RV_PORT
     # the server itself: under strace, the tracer's child (strace does not
@@ -89,7 +101,7 @@ one_run() {
     : > "$out.urls"
     while [ $i -lt "$n" ]; do printf 'url = "%s"\noutput = "/dev/null"\n' "$url"; i=$((i + 1)); done > "$out.urls"
     curl -s -w '%{http_code}\n' -K "$out.urls" -H 'Content-Type: application/json' \
-        -H 'Authorization: Bearer sk-mock' --data-binary @"$WORK/body-$kind.json" > "$out.codes"
+        -H 'Authorization: Bearer sk-mock' --data-binary @"$WORK/body-$pol.json" > "$out.codes"
     kill -TERM $srv
     wait $pid
     : > "$WORK/server.pid"
