@@ -5,8 +5,9 @@
    usage: decide_vm FULL.rbc META.rbc REQS.jsonl [REPEAT] [OUTFILE]
 
    Loads and verifies both compiled policies (rbc_load), parses every line
-   of REQS.jsonl with req_parse_pooled() into one pool first (timed:
-   parse_ns_per_req; decide.c likewise fills one array), then
+   of REQS.jsonl with req_parse_dict() into one pool first, with the
+   metadata-only policy's routing dictionary (timed: parse_ns_per_req;
+   decide.c likewise fills one array, mapping strings to enums), then
    REPEAT times runs the decision loop over all requests -- vm_start() until
    RV_CALL, the rule number read from vm_result() -- for the full policy and
    for the metadata-only one, and prints decide.c's key=value line (same
@@ -18,7 +19,8 @@
                        per decision (counted by the malloc below)
 
    Env DECIDE_VM_LOOP=full or =meta times only that policy (the other's
-   figures are then 0), for profiling one loop.
+   figures are then 0), for profiling one loop; DECIDE_VM_VIEW=0 parses
+   without the dictionary (no routing views: every key looked up).
 
    With OUTFILE, writes the full policy's rule numbers to OUTFILE and the
    metadata-only policy's to OUTFILE.meta, one per line like decide.c.  The
@@ -173,12 +175,19 @@ int main(int argc, char **argv)
     size_t lcap = 0;
     ssize_t ll;
     rv_reqlimits lim = { 16u << 20, 10000 };
-    /* all requests in one pool, as decide.c keeps all of its in one array */
+    /* all requests in one pool, as decide.c keeps all of its in one array;
+       each with its routing view against the metadata-only policy's
+       dictionary (request.h; the full policy has no rule plan, so no
+       dictionary: it looks its keys up), as a gateway parses for the
+       policy it runs -- and as decide.c maps strings to enums while
+       parsing */
     rv_reqpool *pool = req_pool_new();
+    const char *view = getenv("DECIDE_VM_VIEW");
+    const rv_reqdict *dict = view && !strcmp(view, "0") ? NULL : meta.img.dict;
     double t0 = now();
     while ((ll = getline(&line, &lcap, f)) > 0) {
         rv_reqerr err;
-        rv_request *r = req_parse_pooled(line, (size_t)ll, &lim, &err, pool);
+        rv_request *r = req_parse_dict(line, (size_t)ll, &lim, &err, pool, dict);
         if (!r) {
             fprintf(stderr, "line %zu: %s\n", n + 1, err.msg);
             return 1;

@@ -442,8 +442,11 @@ static inline int jkt_test(const rv_program *p, const struct rv_jmt *t, uint32_t
 
 /* Does request test 't' (a plan's, vmstate.h) hold?  Its shortcut, where
    it has one, reads what req_field() and callb() would and compares as
-   jkt_test() does when types agree. */
-static inline int req_test(rv_vm *vm, const vm_reqtest *t)
+   jkt_test() does when types agree.  'v' is the request's routing view
+   when it is the plan's (plan.h), else NULL: its input bytes are the
+   request's own input's, so they stand for the input only while no
+   guardrail has loaded an overlay. */
+static inline int req_test(rv_vm *vm, const vm_reqtest *t, const rv_reqview *v)
 {
     int64_t x;
     switch (t->fast) {
@@ -453,20 +456,20 @@ static inline int req_test(rv_vm *vm, const vm_reqtest *t)
         x = req_field(vm, t->field).u.i;
         return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
     case RQ_INPUT_BYTES:
-        x = vm_view_input(vm).len;
+        x = v && !vm->ov.loaded ? v->input_bytes : vm_view_input(vm).len;
         return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
     case RQ_USER_BUCKET:
-        x = bi_bucket(vm->req->user.s, vm->req->user.len);
+        x = v ? v->bucket : bi_bucket(vm->req->user.s, vm->req->user.len);
         return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
     default:
         break;
     }
-    rv_value v = req_field(vm, t->field);
+    rv_value val = req_field(vm, t->field);
     if (t->builtin != RV_NONE)
-        callb(vm, t->builtin, &v);
+        callb(vm, t->builtin, &val);
     if (t->mtest == RV_NONE)
-        return vm_truthy(&v) != t->neg;
-    return jkt_test(vm->img->p, &vm->img->jmt[t->mtest], t->mtest, &v);
+        return vm_truthy(&val) != t->neg;
+    return jkt_test(vm->img->p, &vm->img->jmt[t->mtest], t->mtest, &val);
 }
 
 /* An error in the route code at 'pc': the message and where it is. */
@@ -772,14 +775,20 @@ rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp
 
 /* ---------------------------------------------------------------- plans */
 
-/* The rules group 'g' of plan 'pl' rules out for this request.  (A
-   metadata key is looked up here, not through the VM's slots: the plan
-   asks each group once.) */
-static inline __attribute__((always_inline)) uint64_t group_kill(rv_vm *vm, const vm_plan *pl, uint32_t g)
+/* The rules group 'g' of plan 'pl' rules out for this request: by the
+   request's routing view 'v' when it is the plan's (NULL otherwise) and
+   holds the group's key, else by a lookup.  (A metadata key is looked up
+   here, not through the VM's slots: the plan asks each group once.) */
+static inline __attribute__((always_inline)) uint64_t group_kill(rv_vm *vm, const vm_plan *pl, uint32_t g,
+                                                                 const rv_reqview *v)
 {
     const plan_group *gr = &pl->groups[g];
     if (gr->kind == PG_REQ)
-        return req_test(vm, &gr->t) ? 0 : gr->users;
+        return req_test(vm, &gr->t, v) ? 0 : gr->users;
+    if (v && gr->vkey != RV_NONE) {
+        uint32_t id = v->id[gr->vkey];
+        return id < gr->nid ? pl->idkill[gr->idfirst + id] : gr->other;
+    }
     const rv_sv *m = req_meta(vm->req, gr->key.s, gr->key.len);
     if (!m)
         return gr->other;
@@ -799,9 +808,11 @@ static inline __attribute__((always_inline)) uint64_t group_kill(rv_vm *vm, cons
    first rule whose groups are all known holds (plan.h). */
 ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
 {
+    const rv_request *rq = vm->req;
+    const rv_reqview *v = rq && req_view_is(rq, pl->dict, pl->stamp) ? &rq->view : NULL;
     uint64_t alive = pl->all, known = 0;
     if (pl->dgroup != RV_NONE) {            /* DISPATCH looks the key up first, whatever follows */
-        alive &= ~group_kill(vm, pl, pl->dgroup);
+        alive &= ~group_kill(vm, pl, pl->dgroup, v);
         known = 1ull << pl->dgroup;
     }
     while (alive) {
@@ -814,7 +825,7 @@ ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
         }
         uint32_t g = (uint32_t)__builtin_ctzll(todo);
         known |= 1ull << g;
-        alive &= ~group_kill(vm, pl, g);
+        alive &= ~group_kill(vm, pl, g, v);
     }
     vm_runtime_error(vm, pl->fail_pc, pl->fail_msg);
     return EX_FAIL;

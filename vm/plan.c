@@ -15,7 +15,9 @@
    do, and a metadata test holds exactly when its JMT would, by the same
    bytes; request values are read and compared by the interpreter's own
    functions (req_field, callb, jkt_test), or by a shortcut (fast_test
-   below) only where the types make it the same comparison. */
+   below) only where the types make it the same comparison.  A request's
+   routing view answers a metadata group exactly as its lookup would: the
+   kills by id are the value table's entries (dict_kills below). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -509,6 +511,91 @@ done:
     return out;
 }
 
+/* Register the strings of plan 'pl''s metadata groups with dictionary
+   'd' (each group's 'vkey': its key's index, or RV_NONE). */
+static void dict_add(rv_reqdict *d, vm_plan *pl)
+{
+    for (uint32_t g = 0; g < pl->ngroup; g++) {
+        plan_group *gr = &pl->groups[g];
+        gr->vkey = RV_NONE;
+        if (gr->kind == PG_REQ) {
+            if (gr->t.fast == RQ_USER_BUCKET)
+                req_dict_want_bucket(d);
+            continue;
+        }
+        int k = req_dict_key(d, gr->key.s, gr->key.len);
+        if (k < 0)
+            continue;
+        gr->vkey = (uint32_t)k;
+        for (uint32_t e = 0; e <= pl->vmask; e++)
+            if (pl->vals[e].group == g)
+                req_dict_str(d, k, pl->vals[e].s, pl->vals[e].len);
+    }
+}
+
+/* Plan 'pl''s kills by id for its groups whose keys are live in sealed
+   dictionary 'd': id 0 (missing) and n + 1 (another value) rule out what
+   the group's 'other' does, a string's id what its entry does -- the
+   string's own when the group compares with it, else 'other'.  Within
+   the builder's room; a group left without (RV_NONE) is looked up. */
+static void dict_kills(builder *b, rv_reqdict *d, vm_plan *pl)
+{
+    size_t n = 0;
+    for (uint32_t g = 0; g < pl->ngroup; g++)
+        if (pl->groups[g].vkey != RV_NONE && req_dict_live(d, (int)pl->groups[g].vkey))
+            n += req_dict_nstr(d, (int)pl->groups[g].vkey) + 2;
+        else
+            pl->groups[g].vkey = RV_NONE;
+    pl->dict = d;
+    pl->stamp = req_dict_stamp(d);
+    if (!n || n * sizeof *pl->idkill > b->room || spend(b, n) || !(pl->idkill = mem_malloc(n * sizeof *pl->idkill))) {
+        for (uint32_t g = 0; g < pl->ngroup; g++)
+            pl->groups[g].vkey = RV_NONE;
+        return;
+    }
+    b->room -= n * sizeof *pl->idkill;
+    n = 0;
+    for (uint32_t g = 0; g < pl->ngroup; g++) {
+        plan_group *gr = &pl->groups[g];
+        if (gr->vkey == RV_NONE)
+            continue;
+        gr->idfirst = (uint32_t)n;
+        gr->nid = req_dict_nstr(d, (int)gr->vkey) + 2;
+        for (uint32_t i = 0; i < gr->nid; i++)
+            pl->idkill[n + i] = gr->other;
+        for (uint32_t e = 0; e <= pl->vmask; e++)
+            if (pl->vals[e].group == g) {
+                int id = req_dict_str(d, (int)gr->vkey, pl->vals[e].s, pl->vals[e].len);
+                if (id > 0)         /* (always: it was added) */
+                    pl->idkill[n + (uint32_t)id] = pl->vals[e].kill;
+            }
+        n += gr->nid;
+    }
+}
+
+/* The image's routing dictionary: the keys and strings of every plan's
+   metadata groups.  Without it (no plan tests metadata or bucket(user),
+   out of memory) requests get no views and plans look keys up. */
+static void plan_dict(builder *b, rv_image *img)
+{
+    const rv_program *p = img->p;
+    rv_reqdict *d = req_dict_new();
+    uint32_t used = 0;
+    for (uint32_t f = 0; d && f < p->nfunc; f++)
+        if (img->plans[f]) {
+            dict_add(d, img->plans[f]);
+            used = 1;
+        }
+    if (!d || !used || req_dict_seal(d)) {
+        req_dict_free(d);
+        return;
+    }
+    img->dict = d;
+    for (uint32_t f = 0; f < p->nfunc; f++)
+        if (img->plans[f])
+            dict_kills(b, d, img->plans[f]);
+}
+
 int plan_build(rv_image *img)
 {
     const rv_program *p = img->p;
@@ -524,6 +611,7 @@ int plan_build(rv_image *img)
     b->room = PLAN_ROOM + (size_t)PLAN_ROOM_CODE * p->ncode;
     for (uint32_t f = 0; f < p->nfunc; f++)
         img->plans[f] = plan_of(b, &p->funcs[f]);
+    plan_dict(b, img);
     free(b);
     return 0;
 }
@@ -536,8 +624,11 @@ void plan_free(rv_image *img)
         if (img->plans[f]) {
             free(img->plans[f]->vals);
             free(img->plans[f]->small);
+            free(img->plans[f]->idkill);
             free(img->plans[f]);
         }
     free(img->plans);
     img->plans = NULL;
+    req_dict_free(img->dict);
+    img->dict = NULL;
 }

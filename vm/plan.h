@@ -25,7 +25,18 @@
    is asked for before every rule above the one that needs it is decided.
    Anything else (or, nested blocks, regexes, hooks, splits, more than 64
    rules or groups) has no plan and runs on the interpreter, as does every
-   decision with an observer. */
+   decision with an observer.
+
+   The routing view (request.h).  The plans of an image share one routing
+   dictionary (rv_image.dict): every metadata key a plan's group tests
+   and every string the group compares it with.  A group whose key has
+   ids in views keeps, per id, the rules that value rules out ('idkill':
+   a string of its own gives that string's kill, every other id the
+   group's 'other'), so that for a request parsed with the dictionary the
+   answer is one byte of the request's first line and one load of the
+   plan; bytes(input) and bucket(user) come from that line too.  A
+   request whose view is not the plan's dictionary's (tag and
+   fingerprint) is looked up as before. */
 #ifndef RV_PLAN_H
 #define RV_PLAN_H
 
@@ -65,6 +76,10 @@ typedef struct {
     uint32_t sfirst, shift;
     vm_reqtest t;               /* REQ: the test */
     uint64_t users;             /* REQ: rules needing it to hold */
+    /* META: the key's index in the image's dictionary, RV_NONE when views
+       do not hold it; its kills by id in vm_plan.idkill[idfirst ..
+       idfirst + nid) */
+    uint32_t vkey, idfirst, nid;
 } plan_group;
 
 /* A string a metadata group's tests (or its dispatch) compare with, and
@@ -100,6 +115,12 @@ typedef struct vm_plan {
     plan_value *vals;           /* open addressing, 'vmask' + 1 slots, at most a quarter full */
     uint32_t vmask;
     plan_small *small;          /* the strings of the small groups, a group's together */
+    /* the routing view: the image's dictionary (borrowed from the image)
+       and its fingerprint, the tag a request's view must carry; the META
+       groups' kills by id */
+    const struct rv_reqdict *dict;
+    uint64_t stamp;
+    uint64_t *idkill;
 } vm_plan;
 
 static inline uint32_t plan_hash(uint32_t group, uint64_t head, const char *s, uint32_t n)
@@ -122,7 +143,9 @@ static inline const plan_value *plan_find(const struct vm_plan *pl, uint32_t g, 
 }
 
 /* Plans for the route functions of 'img' (img->plans, one per function,
-   NULL where there is none).  0, or -1 when out of memory. */
+   NULL where there is none) and the routing dictionary of their keys
+   (img->dict, owned by the image; NULL when no plan tests metadata or
+   out of memory for it: no views).  0, or -1 when out of memory. */
 int plan_build(rv_image *img);
 void plan_free(rv_image *img);      /* accepts an image without plans */
 

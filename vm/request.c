@@ -20,7 +20,7 @@
    (no \u0000, no unpaired surrogate) before its decoded text is trusted.
 
    Sections: memory · errors · strings · keys · values · yajl callbacks ·
-   finishing · the public API. */
+   finishing · routing dictionaries and views · the public API. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
@@ -215,7 +215,11 @@ static void *req_mem(rv_request *r, size_t n)
 
 /* What decisions read first is in the struct's first two cache lines
    (request.h); the struct starts on a line. */
-_Static_assert(offsetof(rv_request, ntool) + sizeof(uint32_t) <= 128, "rv_request's hot fields fit two lines");
+_Static_assert(sizeof(rv_reqview) + sizeof(int) + 2 * sizeof(uint32_t) + sizeof(int64_t) <= 64 &&
+               offsetof(rv_request, max_tokens) + sizeof(int64_t) <= 64,
+               "the routing view and the scalars rules test fit the first line");
+_Static_assert(offsetof(rv_request, system) + sizeof(rv_sv) <= 128, "what rules read without a view fits the second");
+_Static_assert(offsetof(rv_request, ntool) + sizeof(uint32_t) <= 192, "rv_request's hot fields fit three lines");
 _Static_assert(sizeof(rv_request) % 8 == 0 && sizeof(rv_meta) % 8 == 0, "the hot region's parts stay 8-aligned");
 
 /* The hot region: 'head' bytes (the metadata table and the short copies,
@@ -1731,6 +1735,213 @@ static rv_request *hot_region(parser *P)
     return r;
 }
 
+/* ---------------------------------------------------------------- routing dictionaries and views */
+
+/* A dictionary: up to RV_REQ_VIEW_KEYS keys, each with up to
+   RV_REQ_VIEW_STRS strings numbered from 1 in the order they were added,
+   and, once sealed, one open-addressing table of every (key, string)
+   pair, at most half full.  Building is the image loader's (small sets,
+   bounded: a string is compared with at most RV_REQ_VIEW_STRS others of
+   its key); lookups are the parser's, once per metadata entry of a
+   request. */
+typedef struct {
+    uint64_t head;          /* the string's first 8 bytes, zero-padded */
+    const char *s;          /* borrowed */
+    uint32_t len;
+    uint8_t key, id;        /* id 0: an empty table slot */
+} dstr;
+
+struct rv_reqdict {
+    struct { rv_sv s; uint64_t head; uint32_t nstr; uint8_t live; } key[RV_REQ_VIEW_KEYS];
+    uint32_t nkey;
+    dstr *strs;             /* building: every string, in order */
+    uint32_t nstrs, cap;
+    dstr *tab;              /* sealed: the table, 'mask' + 1 slots */
+    uint32_t mask;
+    uint64_t stamp;         /* 0 until sealed */
+    uint8_t bucket, sealed;
+};
+
+static uint32_t dict_hash(uint32_t key, uint64_t head, const char *s, uint32_t n)
+{
+    const uint64_t m = 0x9e3779b97f4a7c15ull;
+    uint64_t h = (head ^ ((uint64_t)n << 8 | key)) * m;
+    for (uint32_t i = 8; i < n; i += 8) {
+        uint64_t w = 0;
+        memcpy(&w, s + i, n - i < 8 ? n - i : 8);
+        h = (h ^ w) * m;
+        h ^= h >> 29;
+    }
+    return (uint32_t)(h >> 32);
+}
+
+static int same_str(uint64_t ha, const char *a, uint32_t na, uint64_t hb, const char *b, uint32_t nb)
+{
+    return ha == hb && na == nb && (na <= 8 || !memcmp(a + 8, b + 8, na - 8));
+}
+
+rv_reqdict *req_dict_new(void)
+{
+    return mem_calloc(1, sizeof(rv_reqdict));
+}
+
+void req_dict_free(rv_reqdict *d)
+{
+    if (!d)
+        return;
+    free(d->strs);
+    free(d->tab);
+    free(d);
+}
+
+int req_dict_key(rv_reqdict *d, const char *key, uint32_t len)
+{
+    uint64_t h = req_head8(key, len);
+    for (uint32_t k = 0; k < d->nkey; k++)
+        if (same_str(d->key[k].head, d->key[k].s.s, d->key[k].s.len, h, key, len))
+            return (int)k;
+    if (d->sealed || d->nkey == RV_REQ_VIEW_KEYS)
+        return -1;
+    d->key[d->nkey].s = (rv_sv){ key, len };
+    d->key[d->nkey].head = h;
+    d->key[d->nkey].nstr = 0;
+    d->key[d->nkey].live = 1;
+    return (int)d->nkey++;
+}
+
+/* The slot of string 's' of key 'k' in the sealed table: its entry, or
+   the empty slot where it would go. */
+static const dstr *dict_slot(const rv_reqdict *d, uint32_t k, uint64_t h, const char *s, uint32_t n)
+{
+    for (uint32_t i = dict_hash(k, h, s, n) & d->mask;; i = (i + 1) & d->mask) {
+        const dstr *e = &d->tab[i];
+        if (!e->id || (e->key == k && same_str(e->head, e->s, e->len, h, s, n)))
+            return e;
+    }
+}
+
+int req_dict_str(rv_reqdict *d, int k, const char *s, uint32_t len)
+{
+    if (k < 0 || (uint32_t)k >= d->nkey)
+        return -1;
+    uint64_t h = req_head8(s, len);
+    if (d->sealed) {
+        const dstr *e = d->tab ? dict_slot(d, (uint32_t)k, h, s, len) : NULL;
+        return e && e->id ? e->id : -1;
+    }
+    for (uint32_t i = 0; i < d->nstrs; i++)
+        if (d->strs[i].key == k && same_str(d->strs[i].head, d->strs[i].s, d->strs[i].len, h, s, len))
+            return d->strs[i].id;
+    if (d->key[k].nstr == RV_REQ_VIEW_STRS) {
+        d->key[k].live = 0;     /* too many to tell apart in a byte: looked up instead */
+        return -1;
+    }
+    if (d->nstrs == d->cap) {
+        uint32_t cap = d->cap ? 2 * d->cap : 16;
+        dstr *n = mem_reallocarray(d->strs, cap, sizeof *n);
+        if (!n)
+            return -1;
+        d->strs = n;
+        d->cap = cap;
+    }
+    d->strs[d->nstrs] = (dstr){ h, s, len, (uint8_t)k, (uint8_t)++d->key[k].nstr };
+    return d->strs[d->nstrs++].id;
+}
+
+void req_dict_want_bucket(rv_reqdict *d)
+{
+    if (!d->sealed)
+        d->bucket = 1;
+}
+
+/* FNV-1a, 64 bits, over 'n' bytes into 'h'. */
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *u = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ u[i]) * 0x100000001b3ull;
+    return h;
+}
+
+int req_dict_seal(rv_reqdict *d)
+{
+    if (d->sealed)
+        return d->stamp ? 0 : -1;
+    d->sealed = 1;
+    uint32_t cap = 16;
+    while (cap < 2 * d->nstrs)
+        cap *= 2;
+    if (!(d->tab = mem_calloc(cap, sizeof *d->tab)))
+        return -1;
+    d->mask = cap - 1;
+    for (uint32_t i = 0; i < d->nstrs; i++) {
+        const dstr *e = &d->strs[i];
+        *(dstr *)dict_slot(d, e->key, e->head, e->s, e->len) = *e;
+    }
+    /* the fingerprint: every key, whether it is live, its strings in id
+       order, and the bucket flag -- what the ids of a view mean */
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = fnv(h, &d->nkey, sizeof d->nkey);
+    for (uint32_t k = 0; k < d->nkey; k++) {
+        h = fnv(h, &d->key[k].s.len, sizeof d->key[k].s.len);
+        h = fnv(h, d->key[k].s.s, d->key[k].s.len);
+        h = fnv(h, &d->key[k].live, 1);
+    }
+    for (uint32_t i = 0; i < d->nstrs; i++) {
+        h = fnv(h, &d->strs[i].key, 1);
+        h = fnv(h, &d->strs[i].len, sizeof d->strs[i].len);
+        h = fnv(h, d->strs[i].s, d->strs[i].len);
+    }
+    h = fnv(h, &d->bucket, 1);
+    d->stamp = h ? h : 1;
+    return 0;
+}
+
+int req_dict_live(const rv_reqdict *d, int k)
+{
+    return d && d->stamp && k >= 0 && (uint32_t)k < d->nkey && d->key[k].live;
+}
+
+uint32_t req_dict_nstr(const rv_reqdict *d, int k)
+{
+    return k >= 0 && (uint32_t)k < d->nkey ? d->key[k].nstr : 0;
+}
+
+uint64_t req_dict_stamp(const rv_reqdict *d)
+{
+    return d ? d->stamp : 0;
+}
+
+/* The view of 'r' against 'd' (none when 'd' is NULL or not sealed):
+   each live key's id from its first entry in the metadata, as req_meta()
+   finds it. */
+static void view_build(rv_request *r, const rv_reqdict *d)
+{
+    memset(&r->view, 0, sizeof r->view);
+    r->view.input_bytes = r->input.len;
+    if (!d || !d->stamp)
+        return;
+    uint32_t seen = 0, all = d->nkey == 32 ? UINT32_MAX : (1u << d->nkey) - 1;
+    for (uint32_t i = 0; i < r->nmeta && seen != all; i++) {
+        const rv_sv *key = &r->meta[i].key, *val = &r->meta[i].val;
+        uint64_t h = req_head8(key->s, key->len);
+        uint32_t k = 0;
+        while (k < d->nkey && !same_str(d->key[k].head, d->key[k].s.s, d->key[k].s.len, h, key->s, key->len))
+            k++;
+        if (k == d->nkey || seen >> k & 1)
+            continue;
+        seen |= 1u << k;
+        if (!d->key[k].live)
+            continue;
+        const dstr *e = dict_slot(d, k, req_head8(val->s, val->len), val->s, val->len);
+        r->view.id[k] = e->id ? e->id : (uint8_t)(d->key[k].nstr + 1);
+    }
+    if (d->bucket)
+        r->view.bucket = (uint8_t)bi_bucket(r->user.s, r->user.len);
+    r->view.stamp = d->stamp;
+    r->view.dict = d;
+}
+
 /* ---------------------------------------------------------------- the public API */
 
 /* yajl over the body; 0 with the error set on failure.  A failed
@@ -1768,7 +1979,8 @@ static int run_yajl(parser *P)
     return !P->failed;
 }
 
-static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool)
+static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool,
+                         const rv_reqdict *dict)
 {
     rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
     memset(err, 0, sizeof *err);
@@ -1803,8 +2015,8 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
     size_t bad_at = bi_utf8_invalid(body, len);
     if (bad_at < len)
         bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
-    else if (run_yajl(&P) && finish(&P))
-        r = hot_region(&P);
+    else if (run_yajl(&P) && finish(&P) && (r = hot_region(&P)))
+        view_build(r, dict);
     if (pool)
         scratch_reset(sc, 0);   /* keep one chunk and the tables' room */
     else
@@ -1816,13 +2028,31 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
 
 rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err)
 {
-    return parse(buf, len, lim, err, NULL);
+    return parse(buf, len, lim, err, NULL, NULL);
 }
 
 rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
                              rv_reqpool *pool)
 {
-    return parse(buf, len, lim, err, pool);
+    return parse(buf, len, lim, err, pool, NULL);
+}
+
+rv_request *req_parse_dict(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
+                           rv_reqpool *pool, const rv_reqdict *dict)
+{
+    return parse(buf, len, lim, err, pool, dict);
+}
+
+void req_view(rv_request *r, const rv_reqdict *dict)
+{
+    view_build(r, dict);
+}
+
+void req_set_meta(rv_request *r, rv_meta *meta, uint32_t n, const rv_reqdict *dict)
+{
+    r->meta = n ? meta : NULL;
+    r->nmeta = n;
+    view_build(r, dict);
 }
 
 /* Do 'a' and 'b' (n bytes each, 4 <= n <= 16) hold the same bytes?  Two

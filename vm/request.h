@@ -70,19 +70,32 @@
    the caller's message count (10,000 by default), RV_REQ_MAX_META metadata
    entries, RV_REQ_MAX_TOOLS tools, RV_REQ_MAX_STOP stop sequences.
 
-   Layout.  What a decision over metadata and the request's scalars reads
-   is in one region of the request's memory, apart from the body's copy
-   and everything else: the metadata table, copies of the metadata keys
-   and values of at most RV_REQ_HOT_STR bytes and of a "user" of at most
-   as many, and then, from the next cache line, the struct itself, whose
-   first line holds what rules read (see rv_request; its later lines,
-   what drivers, providers and guardrails read, are not read by such a
-   decision).  Longer keys and values stay views into the body (or
-   decoded copies, as above).  In a pool the hot regions of requests
-   parsed one after another are adjacent (a request with five short
-   entries takes about 900 bytes, five lines of them read by a decision),
-   so deciding them in that order reads memory in order, and req_meta()
-   asks the processor for the next region ahead of its use.
+   Layout.  What a decision over metadata and the request's scalars
+   reads is in one region of the request's memory, apart from the body's
+   copy and everything else: the metadata table, copies of the metadata
+   keys and values of at most RV_REQ_HOT_STR bytes and of a "user" of at
+   most as many, and then, from the next cache line, the struct itself,
+   whose first line is the routing view and the scalars rules test, and
+   whose second line holds what a decision without a view reads (see
+   rv_request; its later lines, what drivers, providers and guardrails
+   read, are not read by such a decision).  Longer keys and values stay
+   views into the body (or decoded copies, as above).  In a pool the hot
+   regions of requests parsed one after another are adjacent.
+
+   The routing view.  A parser given a routing dictionary (rv_reqdict:
+   the metadata keys a program's rule plans test and the strings they
+   compare each with, built from the program's image when it is loaded,
+   vm.h) records in the struct's first line, for each such key, which of
+   those strings the request's value is (an id: RV_VIEW_ABSENT when the
+   key is missing or null, 1..n for the key's n strings, n + 1 for any
+   other value -- compared as req_meta() and the rules compare, on the
+   decoded bytes; a number or bool by its text), the bytes of the input
+   and, when the program tests it, bucket(user).  A decision by a rule
+   plan then reads that line and nothing else of the request.  The view
+   belongs to the dictionary it was built with: a reader takes it only
+   when its tag (the dictionary's address and fingerprint) is its own
+   program's, and otherwise looks keys up as before, so a request parsed
+   for another program, or with none, decides the same, only slower.
 
    Memory: a request holds at most RV_REQ_MEM_FACTOR times its body size
    plus RV_REQ_MEM_BASE bytes (the copy of the body included:
@@ -96,6 +109,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct { const char *s; uint32_t len; } rv_sv;
 typedef struct { uint32_t off, len; } rv_span;
@@ -216,28 +230,46 @@ typedef struct {
     rv_span user, metadata, tools, functions, messages;
 } rv_reqparams;
 
+/* The routing view (see "The routing view" above): filled by the parser
+   when it is given a dictionary, else 'dict' is NULL. */
+#define RV_REQ_VIEW_KEYS 19          /* keys a view holds ids of (the dictionary's first) */
+#define RV_REQ_VIEW_STRS 253         /* strings of one key a view tells apart */
+#define RV_VIEW_ABSENT 0             /* the id of a missing (or null) key */
+typedef struct {
+    const struct rv_reqdict *dict;  /* the dictionary it was built with (a tag: never read through) */
+    uint64_t stamp;                 /* and that dictionary's fingerprint */
+    uint32_t input_bytes;           /* input.len */
+    uint8_t bucket;                 /* bucket(user) when the dictionary asks for it, else 0 */
+    uint8_t id[RV_REQ_VIEW_KEYS];   /* per dictionary key: its value's id */
+} rv_reqview;
+
 typedef struct rv_request {
-    /* What decisions read, in the first two cache lines (the struct is
+    /* What decisions read, in the first three cache lines (the struct is
        64-byte aligned, the last part of its request's hot region, right
        after the metadata table and the short copies it points to): the
-       first line holds what rules read, the second what a decision's
-       set-up reads (the texts an overlay starts from).  The order is
-       deliberate; a field added here costs every decision a line. */
-    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text (in the hot region
-                                              when short) */
+       first line holds the routing view and the scalars rules test -- all
+       a decision by a rule plan reads when the view is its program's --
+       the second what rules read without a view, the third what a
+       decision's set-up reads (the texts an overlay starts from).  The
+       order is deliberate; a field added here costs every decision a
+       line. */
+    rv_reqview view;
     int stream;
-    rv_sv input;         /* text of the last user message */
-    rv_sv user;          /* the "user" field (in the hot region when short) */
     uint32_t images, turns;
     int64_t max_tokens;  /* 0 = not given */
     /* (64) */
+    rv_meta *meta;       uint32_t nmeta;   /* metadata, in order; values as text (in the hot region
+                                              when short) */
+    rv_sv input;         /* text of the last user message */
+    rv_sv user;          /* the "user" field (in the hot region when short) */
     rv_sv system;        /* system and developer messages' texts joined with "\n" */
+    /* (128) */
     rv_sv *texts;        /* nmsg views: every message's text (the 'messages' list) */
     rv_sv *slot_texts;   /* nslot views: each slot's decoded text */
     uint32_t nmsg, nslot;
     uint32_t body_len;   /* the request's copy of the body: 'body' */
     rv_sv *tools;        uint32_t ntool;   /* function names: tools, then legacy functions */
-    /* (128) */
+    /* (192) */
 
     rv_sv model;         /* the agent the client addressed ("" if none) */
     rv_msg *msgs;        /* nmsg messages */
@@ -297,6 +329,82 @@ rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *li
                              rv_reqpool *pool);
 /* Blocks the pool holds (in use or free), for tests. */
 size_t req_pool_blocks(const rv_reqpool *pool);
+
+/* Routing dictionaries (see "The routing view" above).  A dictionary is
+   built once -- keys, then their strings -- and sealed; from then on it is
+   read-only, may be shared by any number of threads, and lives until
+   req_dict_free() (its owner, an image, frees it with itself).  The key
+   and string bytes are borrowed: they must outlive the dictionary.  A
+   request's view keeps the dictionary's address only as a tag: freeing
+   the dictionary leaves such requests valid (their views no longer
+   match any dictionary but a new one at the same address with the same
+   contents, whose ids are the same). */
+typedef struct rv_reqdict rv_reqdict;
+rv_reqdict *req_dict_new(void);
+void req_dict_free(rv_reqdict *d);      /* accepts NULL */
+/* The index of key 'key' (added once), or -1 when RV_REQ_VIEW_KEYS keys
+   are there or out of memory. */
+int req_dict_key(rv_reqdict *d, const char *key, uint32_t len);
+/* The id (1..) of string 's' for key 'k' (added once while building), or
+   -1: not there once sealed, or the key reached RV_REQ_VIEW_STRS strings
+   (the key is then left out of views: req_dict_live) or out of memory. */
+int req_dict_str(rv_reqdict *d, int k, const char *s, uint32_t len);
+void req_dict_want_bucket(rv_reqdict *d);   /* views fill 'bucket' */
+/* No more keys or strings; the fingerprint is taken.  0, or -1 when out
+   of memory (the dictionary then makes no views). */
+int req_dict_seal(rv_reqdict *d);
+int req_dict_live(const rv_reqdict *d, int k);          /* is key 'k' in views? */
+uint32_t req_dict_nstr(const rv_reqdict *d, int k);     /* its strings: ids 1..n, other n + 1 */
+uint64_t req_dict_stamp(const rv_reqdict *d);           /* the fingerprint (0 until sealed) */
+
+/* The first 8 bytes of 's' (n bytes), zero-padded, read without a call
+   and never past the end: two overlapping loads for 4..7 bytes, three
+   bytes for 1..3.  (The dictionaries' and the VM's string tables compare
+   these before any other byte.) */
+static inline uint64_t req_head8(const char *s, uint32_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint64_t h;
+    uint32_t lo, hi;
+    if (n >= 8) {
+        memcpy(&h, s, 8);
+        return h;
+    }
+    if (n >= 4) {
+        memcpy(&lo, s, 4);
+        memcpy(&hi, s + n - 4, 4);
+        return (uint64_t)lo | (uint64_t)hi << 8 * (n - 4);
+    }
+    if (n == 0)
+        return 0;
+    return (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
+}
+
+/* Is the view of 'r' built with sealed dictionary 'd' (whose stamp is
+   'stamp')? */
+static inline int req_view_is(const rv_request *r, const rv_reqdict *d, uint64_t stamp)
+{
+    return d && r->view.dict == d && r->view.stamp == stamp;
+}
+
+/* req_parse / req_parse_pooled ('pool' may be NULL) with a routing view
+   built against 'dict' (borrowed for the call; NULL: no view). */
+rv_request *req_parse_dict(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
+                           rv_reqpool *pool, const rv_reqdict *dict);
+
+/* Build the view of parsed request 'r' again, against 'dict' (NULL: no
+   view): for a driver that parsed requests before it knew the program
+   (simulate reads its records once and replays them under each program
+   of a sweep).  Not while the request is being decided. */
+void req_view(rv_request *r, const rv_reqdict *dict);
+
+/* Replace the metadata of parsed request 'r' by 'meta' ('n' entries,
+   borrowed: they must outlive the request; the first of a key is the one
+   routing reads) and build its view again against 'dict' (NULL: no
+   view).  The one sanctioned change to a parsed request: a driver that
+   adds metadata (the gateway's X-Route-* headers) calls this before the
+   request is decided, so the view never tells of a table that is gone. */
+void req_set_meta(rv_request *r, rv_meta *meta, uint32_t n, const rv_reqdict *dict);
 
 /* The metadata value for 'key', or NULL. */
 const rv_sv *req_meta(const rv_request *r, const char *key, uint32_t keylen);

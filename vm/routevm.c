@@ -104,7 +104,7 @@ static int one(ctx *x, const char *buf, size_t len)
 {
     rv_reqerr rerr;
     rv_reqlimits lim = { MAX_REQUEST, 10000 };
-    rv_request *req = req_parse_pooled(buf, len, &lim, &rerr, x->pool);
+    rv_request *req = req_parse_dict(buf, len, &lim, &rerr, x->pool, vm_image(x->vm)->dict);
     if (!req) {
         print_json(ex_error(rerr.msg, rerr.line, rerr.column));
         return 1;

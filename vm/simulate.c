@@ -59,6 +59,10 @@ sim_ctx *sim_new(const rv_program *p, const rp_set *data, uint32_t strong, uint3
         return NULL;
     }
     memenv_set_time(x->env, 0);     /* replays are not in real time */
+    /* the records were parsed before the program was known: their routing
+       views are built for this image (request.h), replayed one run at a time */
+    for (size_t i = 0; i < data->nrec; i++)
+        req_view(data->recs[i].req, x->img.dict);
     for (uint32_t m = 0; m < p->nmodel; m++)
         x->data_of[m] = rp_model(data, rv_str(p, p->models[m].id), p->str_len[p->models[m].id]);
     return x;

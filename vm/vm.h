@@ -120,6 +120,11 @@ typedef struct rv_image {
     int request_budgets;        /* does any agent have a per-request budget? */
     int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */
     struct vm_plan **plans;     /* per function: its rule plan (vm/plan.h), or NULL */
+    /* the routing dictionary of the plans' metadata keys (request.h), or
+       NULL: a driver that parses requests for this image passes it to
+       req_parse_dict() so that its plans read the requests' views; owned
+       by the image, valid until vm_image_free() */
+    struct rv_reqdict *dict;
 } rv_image;
 
 /* Returns 0, or -1 with a message (a regex that will not compile).  'p' is

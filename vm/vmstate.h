@@ -126,26 +126,10 @@ struct rv_vm {
 
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
 
-/* The first 8 bytes of 's' (n bytes), zero-padded, read without a call
-   and never past the end: two overlapping loads for 4..7 bytes, three
-   bytes for 1..3. */
+/* The first 8 bytes of 's' (n bytes), zero-padded (request.h). */
 static inline uint64_t vm_head8(const char *s, uint32_t n)
 {
-    const unsigned char *u = (const unsigned char *)s;
-    uint64_t h;
-    uint32_t lo, hi;
-    if (n >= 8) {
-        memcpy(&h, s, 8);
-        return h;
-    }
-    if (n >= 4) {
-        memcpy(&lo, s, 4);
-        memcpy(&hi, s + n - 4, 4);
-        return (uint64_t)lo | (uint64_t)hi << 8 * (n - 4);
-    }
-    if (n == 0)
-        return 0;
-    return (uint64_t)u[0] | (uint64_t)u[n / 2] << 8 * (n / 2) | (uint64_t)u[n - 1] << 8 * (n - 1);
+    return req_head8(s, n);
 }
 
 /* Where a dispatch's value hashes: its first 8 bytes (already read for

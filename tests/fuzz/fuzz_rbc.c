@@ -13,7 +13,9 @@
    failures and confidences drawn from the input; explain describes one
    decision; the program's own test blocks run; the first step of each
    decision is taken again with the rule plans off (vm_use_plans), and
-   must come out the same.  A program the verifier
+   with the requests parsed with the program's routing dictionary (their
+   views: vm/request.h) and without, and all four must come out the same;
+   the full decisions alternate between the two parses.  A program the verifier
    accepts but the VM cannot run safely crashes here (ASan, UBSan), and a
    decision that does not end within MAX_STEPS resumptions aborts.
 
@@ -136,22 +138,33 @@ static void decide(rv_vm *vm, const rv_program *p, uint32_t agent, const rv_requ
         abort();
 }
 
-/* Rule plans decide as the route code does (vm/plan.h): the first step
-   of every decision, by plan and by code, on VMs without an environment
-   (a shared ledger would see the first decision's reservation). */
-static void plans_agree(const rv_image *img, const rv_program *p)
+/* Do two results of a first step agree? */
+static int same_step(rv_status sa, const rv_result *x, rv_status sb, const rv_result *y)
+{
+    return sa == sb && x->rule == y->rule && x->model == y->model && x->error_pc == y->error_pc &&
+           (x->error == y->error || (x->error && y->error && !strcmp(x->error, y->error)));
+}
+
+/* Rule plans decide as the route code does (vm/plan.h), with the
+   requests' routing views and without: the first step of every decision,
+   by plan and by code, on requests parsed with the image's dictionary
+   ('vreqs') and without, on VMs without an environment (a shared ledger
+   would see the first decision's reservation). */
+static void plans_agree(const rv_image *img, const rv_program *p, rv_request *const *vreqs)
 {
     rv_vm *a = vm_new(img, NULL, NULL), *b = vm_new(img, NULL, NULL);
     if (a && b) {
         vm_use_plans(b, 0);
         for (uint32_t ag = 0; ag < p->nagent && ag < MAX_AGENTS; ag++)
-            for (size_t r = 0; r < NREQ; r++) {
-                rv_status sa = vm_start(a, ag, reqs[r], NULL), sb = vm_start(b, ag, reqs[r], NULL);
-                const rv_result *x = vm_result(a), *y = vm_result(b);
-                if (sa != sb || x->rule != y->rule || x->model != y->model || x->error_pc != y->error_pc ||
-                    (x->error != y->error && (!x->error || !y->error || strcmp(x->error, y->error))))
-                    abort();                /* a plan that decides otherwise */
-            }
+            for (size_t r = 0; r < NREQ; r++)
+                for (int k = 0; k < 3; k++) {   /* plan, plan with view, code with view; against code */
+                    rv_vm *vm = k == 2 ? b : a;
+                    rv_status sa = vm_start(vm, ag, k ? vreqs[r] : reqs[r], NULL);
+                    rv_result x = *vm_result(vm);
+                    rv_status sb = vm_start(b, ag, reqs[r], NULL);
+                    if (!same_step(sa, &x, sb, vm_result(b)))
+                        abort();            /* a plan (or a view) that decides otherwise */
+                }
     }
     vm_free(a);
     vm_free(b);
@@ -164,7 +177,13 @@ static void run(const rv_program *p, uint32_t seed)
     char err[256];
     if (vm_image_init(&img, p, err, sizeof err))
         return;                             /* (out of memory) */
-    plans_agree(&img, p);
+    rv_request *vreqs[NREQ] = { 0 };
+    for (size_t r = 0; r < NREQ; r++) {
+        rv_reqerr rerr;
+        if (!(vreqs[r] = req_parse_dict(requests[r], strlen(requests[r]), NULL, &rerr, NULL, img.dict)))
+            vreqs[r] = reqs[r];             /* (out of memory) */
+    }
+    plans_agree(&img, p, vreqs);
     rv_memenv *env = memenv_new(p->nmodel);
     rv_vm *vm = env ? vm_new(&img, memenv_env(env), NULL) : NULL;
     ex_cache *cache = ex_cache_new(p);
@@ -175,7 +194,7 @@ static void run(const rv_program *p, uint32_t seed)
                              (rv_circuit)((seed + m) % 5 == 0 ? RV_CIRCUIT_OPEN : RV_CIRCUIT_CLOSED), 0);
         for (uint32_t a = 0; a < p->nagent && a < MAX_AGENTS; a++)
             for (size_t r = 0; r < NREQ; r++)
-                decide(vm, p, a, reqs[r], seed + (uint32_t)r);
+                decide(vm, p, a, (seed >> r) & 1 ? vreqs[r] : reqs[r], seed + (uint32_t)r);
         if (p->nagent) {
             json_t *j = ex_explain(vm, cache, seed % p->nagent, reqs[seed % NREQ]);
             char *s = json_dumps(j, JSON_COMPACT);
@@ -186,6 +205,9 @@ static void run(const rv_program *p, uint32_t seed)
     ex_cache_free(cache);
     vm_free(vm);
     memenv_free(env);
+    for (size_t r = 0; r < NREQ; r++)
+        if (vreqs[r] != reqs[r])
+            req_free(vreqs[r]);
     vm_image_free(&img);
     tr_stats ts;
     tr_run(p, 1, devnull, &ts);

@@ -6,11 +6,17 @@
    stream) -- and now and then a rule the plans do not take (or, not (...))
    -- are compiled with rule blocks dispatched where the compiler chooses
    to and with every block linear.  Each program decides random requests
-   twice, by its plans and by its code (vm_use_plans off): the status, the
-   rule, the reason, the model and the error must be the same every time.
-   Requests have keys missing, values that are not strings, values sharing
-   their first bytes.  Then the check is shown to bite: a
-   plan whose value table is changed must disagree with the code.  A
+   by its plans and by its code (vm_use_plans off), each request parsed
+   three ways -- with the image's routing dictionary (its view, request.h),
+   without one, and with another program's -- the plans deciding all three
+   and the code the first two: the status, the rule, the reason, the
+   model and the error must be the same every time.  Requests have keys
+   missing, values that are not strings, values sharing their first
+   bytes, values longer than the hot region's copies, values written with
+   escapes (equal to a compared string only once decoded, or not at all).
+   Then the check is shown to bite: a plan whose value table (and kills
+   by id) is changed must disagree with the code, and so must one whose
+   kills by id alone are changed, on the requests with views.  A
    block's FAIL (no rule matches), which a compiled policy with an
    'otherwise' never reaches, is reached by a program changed after
    compiling (and verified again): the plan must fail with the code's
@@ -33,10 +39,12 @@ static int failures;
 
 static const char *const KEYS[] = { "task", "tier", "region", "lang" };
 #define NKEYS 4
-/* empty, short, 8 bytes, and longer values sharing their first 8; "5"
-   and "true" as a non-string value is written */
+/* empty, short, 8 bytes, and longer values sharing their first 8, one
+   longer than RV_REQ_HOT_STR; "5" and "true" as a non-string value is
+   written */
 static const char *const VALS[] = { "a", "b", "", "code", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghj",
-                                    "abcdefghijklmnopqrstuvwxyz", "5", "true" };
+                                    "abcdefghijklmnopqrstuvwxyz", "5", "true",
+                                    "abcdefghijklmnopqrstuvwxyz0123456789-long" };
 #define NVALS (sizeof VALS / sizeof *VALS)
 
 static void term(buf *b, int plain)
@@ -98,6 +106,11 @@ static void request(buf *b)
         case 1: put(b, "true"); break;
         case 2: put(b, "null"); break;
         case 3: put(b, "\"zz\""); break;            /* listed nowhere */
+        case 4: {                                   /* escaped: "\u0063ode" is "code" */
+            const char *v = VALS[rnd(NVALS)];
+            put(b, *v ? "\"\\u%04x%s\"" : "\"\\\\u0063ode\"", (unsigned)*v, *v ? v + 1 : "");
+            break;
+        }
         default: put(b, "\"%s\"", VALS[rnd(NVALS)]); break;
         }
     }
@@ -128,11 +141,28 @@ static int same(const decision *a, const decision *b)
            !strcmp(a->error, b->error) && a->error_pc == b->error_pc;
 }
 
-/* Counts of one differential run. */
-typedef struct { unsigned policies, planned, decisions, differ, failed; char first[600]; } tally;
+/* Counts of one differential run: decisions of requests with views the
+   plan read ('viewed'). */
+typedef struct { unsigned policies, planned, decisions, viewed, differ, failed; char first[600]; } tally;
+
+/* Another program's image, whose dictionary parses some requests: their
+   views are not the plans' to read. */
+static rv_image other_img;
+
+static rv_request *parse_with(const buf *b, const rv_reqdict *d)
+{
+    rv_reqerr err;
+    rv_request *r = req_parse_dict(b->s, b->len, NULL, &err, NULL, d);
+    if (!r) {
+        printf("FAIL plan request with a dictionary: %s: %s\n", b->s, err.msg);
+        failures++;
+    }
+    return r;
+}
 
 /* Decide 'nreq' random requests with program 'p' by plan and by code;
-   'mutate' changes the plan's value table first. */
+   'mutate' 1 changes the plan's value table and kills by id first, 2
+   only its kills by id. */
 static void compare(rv_program *p, const char *src, int nreq, int mutate, tally *t)
 {
     rv_image img;
@@ -145,24 +175,34 @@ static void compare(rv_program *p, const char *src, int nreq, int mutate, tally 
     vm_plan *pl = img.plans[0];
     t->policies++;
     t->planned += pl != NULL;
-    if (mutate && pl)
-        for (uint32_t e = 0; e <= pl->vmask; e++)
+    if (mutate && pl) {
+        for (uint32_t e = 0; e <= pl->vmask && mutate == 1; e++)
             pl->vals[e].kill = 0;   /* a value rules nothing out */
+        for (uint32_t g = 0; g < pl->ngroup; g++)
+            for (uint32_t i = 0; pl->groups[g].vkey != RV_NONE && i < pl->groups[g].nid; i++)
+                pl->idkill[pl->groups[g].idfirst + i] = 0;
+    }
     rv_vm *a = vm_new(&img, NULL, NULL), *b = vm_new(&img, NULL, NULL);
     vm_use_plans(b, 0);
     buf req = { 0 };
     for (int q = 0; q < nreq && a && b; q++) {
         request(&req);
-        rv_request *r = gen_request(&req, "plan", &failures);
-        if (!r)
-            continue;
-        decision x = decide(a, p, r), y = decide(b, p, r);
-        t->decisions++;
-        t->failed += x.st == RV_FAILED;
-        if (!same(&x, &y) && !t->differ++)
-            snprintf(t->first, sizeof t->first, "request %s: status %d/%d rule %u/%u model %u/%u error '%s'/'%s'\n%.300s",
-                     req.s, (int)x.st, (int)y.st, x.rule, y.rule, x.model, y.model, x.error, y.error, src);
-        req_free(r);
+        rv_request *r[3] = { gen_request(&req, "plan", &failures), parse_with(&req, img.dict),
+                             parse_with(&req, other_img.dict) };
+        if (r[0] && r[1] && r[2]) {
+            decision y = decide(b, p, r[0]);
+            for (int k = 0; k < 5; k++) {
+                decision x = decide(k < 3 ? a : b, p, r[k % 3]);
+                t->decisions++;
+                t->viewed += k == 1 && pl && img.dict && req_view_is(r[1], pl->dict, pl->stamp);
+                t->failed += x.st == RV_FAILED;
+                if (!same(&x, &y) && !t->differ++)
+                    snprintf(t->first, sizeof t->first, "request %s (way %d): status %d/%d rule %u/%u model %u/%u error '%s'/'%s'\n%.300s",
+                             req.s, k, (int)x.st, (int)y.st, x.rule, y.rule, x.model, y.model, x.error, y.error, src);
+            }
+        }
+        for (int k = 0; k < 3; k++)
+            req_free(r[k]);
     }
     free(req.s);
     vm_free(a);
@@ -172,9 +212,22 @@ static void compare(rv_program *p, const char *src, int nreq, int mutate, tally 
 
 int main(void)
 {
-    tally t = { 0 }, mut = { 0 };
+    tally t = { 0 }, mut = { 0 }, mutid = { 0 };
     gen_seed(0x9e3779b97f4a7c15ull);
     buf src = { 0 };
+    static const char other[] =
+        "provider p { kind openai endpoint \"https://x.example/v1\" }\n"
+        "model a from p { id \"a\" price in $1/Mtok, out $1/Mtok context 8k tokens }\n"
+        "agent y { route {\n"
+        "  when meta.lang == \"a\" and meta.task in [\"b\", \"code\"] -> a\n"
+        "  when meta.tier == \"zz\" and bucket(user) < 7 -> a\n"
+        "  otherwise -> a\n} }\n";
+    rv_program *op = test_compile("plan_other.route", other, 0);
+    char oerr[200];
+    if (!op || vm_image_init(&other_img, op, oerr, sizeof oerr) || !other_img.dict) {
+        printf("FAIL plan: the other program has no dictionary\n");
+        return 1;
+    }
     for (int round = 0; round < 300; round++) {
         src.len = 0;
         int plain = rnd(4) != 0;
@@ -187,17 +240,22 @@ int main(void)
                 break;
             }
             compare(p, src.s, 150, 0, &t);
-            if (round < 60)
+            if (round < 60) {
                 compare(p, src.s, 150, 1, &mut);
+                compare(p, src.s, 150, 2, &mutid);
+            }
             rv_program_free(p);
         }
     }
-    CHECK("plans decide as the code (status, rule, reason, model, error)", t.differ == 0 && t.decisions > 0,
-          "%u of %u decisions differ; first: %s", t.differ, t.decisions, t.first);
+    CHECK("plans decide as the code (status, rule, reason, model, error), with views and without",
+          t.differ == 0 && t.decisions > 0, "%u of %u decisions differ; first: %s", t.differ, t.decisions, t.first);
+    CHECK("the plans read views", t.viewed * 4 > t.decisions / 5, "%u of %u requests", t.viewed, t.decisions / 5);
     CHECK("most random policies have a plan", t.planned * 2 > t.policies && t.planned < t.policies,
           "%u of %u", t.planned, t.policies);
     CHECK("a changed plan is caught", mut.differ > 0, "%u decisions of %u planned policies, none differ",
           mut.decisions, mut.planned);
+    CHECK("a plan whose kills by id are changed is caught", mutid.differ > 0,
+          "%u decisions of %u planned policies, none differ", mutid.decisions, mutid.planned);
 
     /* no rule matches: a dispatched block whose class 0 is made to end
        before 'otherwise' (still reached from class "x"), so that values
@@ -308,5 +366,7 @@ int main(void)
         rv_program_free(p);
     }
     free(src.s);
+    vm_image_free(&other_img);
+    rv_program_free(op);
     return failures ? 1 : 0;
 }

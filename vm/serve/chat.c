@@ -357,8 +357,8 @@ static int route_hints(ch_req *x, hs_req *r)
     }
     if (x->req->nmeta)
         memcpy(x->meta + k, x->req->meta, x->req->nmeta * sizeof *x->meta);
-    x->req->meta = x->meta;     /* the request's own array stays in its memory, freed with it */
-    x->req->nmeta = k + x->req->nmeta;
+    /* (the request's own array stays in its memory, freed with it) */
+    req_set_meta(x->req, x->meta, k + x->req->nmeta, x->wp->sp->img.dict);
     return 0;
 }
 
@@ -366,7 +366,8 @@ static int route_hints(ch_req *x, hs_req *r)
 static int parse(ch_req *x, hs_req *r, const ky_key *key)
 {
     rv_reqerr rerr;
-    if (!(x->req = req_parse_pooled(r->body ? r->body : "", r->body_len, NULL, &rerr, x->w->reqpool))) {
+    if (!(x->req = req_parse_dict(r->body ? r->body : "", r->body_len, NULL, &rerr, x->w->reqpool,
+                                  x->wp->sp->img.dict))) {
         const char *code = strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request";
         refuse(x->w, r, 400, "invalid_request_error", code, rerr.msg, x->reqid);
         return -1;
