@@ -440,13 +440,25 @@ static inline int jkt_test(const rv_program *p, const struct rv_jmt *t, uint32_t
     return jkt_holds(&p->mtests[k], v, c);
 }
 
-/* Does request test 't' (a plan's, vmstate.h) hold?  Its shortcut, where
-   it has one, reads what req_field() and callb() would and compares as
-   jkt_test() does when types agree.  'v' is the request's routing view
-   when it is the plan's (plan.h), else NULL: its input bytes are the
-   request's own input's, so they stand for the input only while no
-   guardrail has loaded an overlay. */
-static inline int req_test(rv_vm *vm, const vm_reqtest *t, const rv_reqview *v)
+/* Does request test 't' (a plan's, vmstate.h) hold, read and compared as
+   the code would (LDREQ [CALLB] JKT, LDREQ [NOT] JMPF)? */
+static __attribute__((noinline)) int req_test_code(rv_vm *vm, const vm_reqtest *t)
+{
+    rv_value v = req_field(vm, t->field);
+    if (t->builtin != RV_NONE)
+        callb(vm, t->builtin, &v);
+    if (t->mtest == RV_NONE)
+        return vm_truthy(&v) != t->neg;
+    return jkt_test(vm->img->p, &vm->img->jmt[t->mtest], t->mtest, &v);
+}
+
+/* Does request test 't' hold?  Its shortcut, where it has one, reads what
+   req_field() and callb() would and compares as jkt_test() does when
+   types agree.  'v' is the request's routing view when it is the plan's
+   (plan.h), else NULL: its input bytes are the request's own input's, so
+   they stand for the input only while no guardrail has loaded an
+   overlay. */
+static inline __attribute__((always_inline)) int req_test(rv_vm *vm, const vm_reqtest *t, const rv_reqview *v)
 {
     int64_t x;
     switch (t->fast) {
@@ -454,22 +466,17 @@ static inline int req_test(rv_vm *vm, const vm_reqtest *t, const rv_reqview *v)
         return (req_field(vm, t->field).u.i != 0) != t->neg;
     case RQ_INT:
         x = req_field(vm, t->field).u.i;
-        return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
+        break;
     case RQ_INPUT_BYTES:
         x = v && !vm->ov.loaded ? v->input_bytes : vm_view_input(vm).len;
-        return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
+        break;
     case RQ_USER_BUCKET:
         x = v ? v->bucket : bi_bucket(vm->req->user.s, vm->req->user.len);
-        return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
-    default:
         break;
+    default:
+        return req_test_code(vm, t);
     }
-    rv_value val = req_field(vm, t->field);
-    if (t->builtin != RV_NONE)
-        callb(vm, t->builtin, &val);
-    if (t->mtest == RV_NONE)
-        return vm_truthy(&val) != t->neg;
-    return jkt_test(vm->img->p, &vm->img->jmt[t->mtest], t->mtest, &val);
+    return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
 }
 
 /* An error in the route code at 'pc': the message and where it is. */
