@@ -109,6 +109,10 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
         return NULL;
     }
     vm_mem_reset(vm);
+    vm->res0 = (rv_result){ .rule = RV_NONE, .hook = RV_NONE, .model = RV_NONE, .denied_by = RV_NONE,
+                            .via_index = RV_NONE, .split = RV_NONE, .arm = RV_NONE, .answer.s = "",
+                            .deny_reason.s = "", .error_pc = RV_NONE, .error_loc = RV_NONE,
+                            .attempts = vm->attempt_inline, .guardacts = vm->guardacts };
     return vm;
 }
 
@@ -1054,6 +1058,10 @@ static rv_status run(rv_vm *vm, step st)
 rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts)
 {
     const rv_program *p = vm->img->p;
+    /* the request's first line (its routing view, the scalars rules
+       test) is what a planned decision reads of it: asked for now, it
+       arrives while the state below is reset */
+    __builtin_prefetch(req);
     abandon(vm);
     vm->req = req;
     if (++vm->gen == 0) {   /* after 2^32 requests: forget every slot's */
@@ -1071,10 +1079,8 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     vm->lang_text = NULL;
     vm->in_tokens = -1;
     vm->attempts = vm->attempt_inline;
-    vm->res = (rv_result){ .first_agent = agent, .agent = agent, .rule = RV_NONE, .hook = RV_NONE,
-                           .model = RV_NONE, .denied_by = RV_NONE, .via_index = RV_NONE, .split = RV_NONE,
-                           .arm = RV_NONE, .answer.s = "", .deny_reason.s = "", .error_pc = RV_NONE,
-                           .error_loc = RV_NONE, .attempts = vm->attempt_inline, .guardacts = vm->guardacts };
+    vm->res = vm->res0;
+    vm->res.first_agent = vm->res.agent = agent;
     vm->attempt_cap = VM_INLINE_ATTEMPTS;
     memset(&vm->cur, 0, offsetof(__typeof__(vm->cur), ticket));    /* nticket 0: 'ticket' is not read */
     vm->cur.model = RV_NONE;
