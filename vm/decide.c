@@ -468,7 +468,7 @@ static void aim(rv_vm *vm, uint32_t m, rv_via via, uint32_t via_index)
 
 /* Add 'agent' to the path: its input guardrails run on the text as the
    agents before it left it (docs/language.md, delegation). */
-static step enter_agent(rv_vm *vm, uint32_t agent)
+static inline __attribute__((always_inline)) step enter_agent(rv_vm *vm, uint32_t agent)
 {
     const rv_program *p = vm->img->p;
     if (vm->nchain >= RV_MAX_CHAIN) {

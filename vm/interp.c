@@ -818,9 +818,19 @@ ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
     const rv_request *rq = vm->req;
     const rv_reqview *v = rq && req_view_is(rq, pl->dict, pl->stamp) ? &rq->view : NULL;
     uint64_t alive = pl->all, known = 0;
-    if (pl->dgroup != RV_NONE) {            /* DISPATCH looks the key up first, whatever follows */
+    if (v) {                                /* the eager groups at once (plan.h) */
+        uint64_t kill = 0;
+        for (uint32_t i = 0; i < pl->neager; i++) {
+            const struct plan_eager *e = &pl->eagers[i];
+            uint32_t id = v->id[e->vkey];
+            kill |= pl->idkill[e->idfirst + (id < e->nid ? id : RV_VIEW_ABSENT)];
+        }
+        alive &= ~kill;
+        known = pl->eager;
+    }
+    if (pl->dgroup != RV_NONE && !(known >> pl->dgroup & 1)) {   /* DISPATCH looks the key up first */
         alive &= ~group_kill(vm, pl, pl->dgroup, v);
-        known = 1ull << pl->dgroup;
+        known |= 1ull << pl->dgroup;
     }
     while (alive) {
         const plan_rule *r = &pl->rules[__builtin_ctzll(alive)];

@@ -569,6 +569,10 @@ static void dict_kills(builder *b, rv_reqdict *d, vm_plan *pl)
                 if (id > 0)         /* (always: it was added) */
                     pl->idkill[n + (uint32_t)id] = pl->vals[e].kill;
             }
+        if (pl->neager < PLAN_EAGER) {
+            pl->eagers[pl->neager++] = (struct plan_eager){ gr->idfirst, gr->nid, gr->vkey };
+            pl->eager |= 1ull << g;
+        }
         n += gr->nid;
     }
 }

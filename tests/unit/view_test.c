@@ -9,9 +9,9 @@
    Requests the parser refuses must be refused with the same message with
    a dictionary and without.  Then the edges of a dictionary: a view built
    again after the metadata is replaced (the first of a key wins), a
-   second image of the same program (its own tag), a key past
-   RV_REQ_VIEW_KEYS and a key of more than RV_REQ_VIEW_STRS strings (both
-   looked up, the same decisions). */
+   second image of the same program (its own tag), keys past the plan's
+   eager ones, a key past RV_REQ_VIEW_KEYS and a key of more than
+   RV_REQ_VIEW_STRS strings (the same decisions). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,7 +210,9 @@ static void twice(const rv_program *p, const rv_image *img)
 }
 
 /* A dictionary's limits: keys past RV_REQ_VIEW_KEYS and a key of more
-   than RV_REQ_VIEW_STRS strings are left out of views and looked up. */
+   than RV_REQ_VIEW_STRS strings are left out of views and looked up;
+   viewed keys past the plan's PLAN_EAGER are asked from the view as
+   rules need them. */
 static void limits(void)
 {
     buf src = { 0 }, rq = { 0 };
@@ -235,7 +237,7 @@ static void limits(void)
         snprintf(key, sizeof key, "k%d", RV_REQ_VIEW_KEYS + 2);
         last = req_dict_key(img.dict, key, (uint32_t)strlen(key));
         big = req_dict_key(img.dict, "big", 3);
-        for (int k = RV_REQ_VIEW_KEYS - 2; k < RV_REQ_VIEW_KEYS + 3; k++)
+        for (int k = PLAN_EAGER - 3; k < RV_REQ_VIEW_KEYS + 3; k++)     /* eager, asked, looked up */
             for (int s = RV_REQ_VIEW_STRS - 2; s < RV_REQ_VIEW_STRS + 3; s++) {
                 rq.len = 0;
                 put(&rq, "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"metadata\":{\"k%d\":\"%s\",\"big\":\"s%d\"}}",
