@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "jsonw.h"
 
@@ -154,6 +157,24 @@ static int plain(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
+#ifdef __SSE2__
+    /* sixteen bytes at a time where SSE2 is (x86-64 always has it), the
+       last sixteen overlapping the ones before: a signed compare finds
+       the bytes below 0x20 and those from 0x80 at once */
+    if (n >= 16) {
+        const __m128i sp = _mm_set1_epi8(0x20), q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+        for (;;) {
+            if (n - i < 16)
+                i = n - 16;
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, sp), _mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)));
+            if (_mm_movemask_epi8(m))
+                return 0;
+            if ((i += 16) == n)
+                return 1;
+        }
+    }
+#endif
     if (n >= 8) {
         for (; n - i >= 8; i += 8)
             if (!plain8(s + i))
@@ -277,7 +298,7 @@ static void member(jw_writer *w)
         newline(w);
 }
 
-static void open_container(jw_writer *w, char open, char close)
+void jw_open(jw_writer *w, char open, char close)
 {
     member(w);
     put1(w, open);
@@ -289,10 +310,7 @@ static void open_container(jw_writer *w, char open, char close)
     w->state[w->depth++] = 0;
 }
 
-void jw_object(jw_writer *w) { open_container(w, '{', '}'); }
-void jw_array(jw_writer *w) { open_container(w, '[', ']'); }
-
-void jw_end(jw_writer *w)
+void jw_close(jw_writer *w)
 {
     if (w->depth == 0) {
         w->err = -1;
@@ -337,11 +355,22 @@ void jw_key_quoted(jw_writer *w, const char *quoted, size_t n)
 
 void jw_string(jw_writer *w, const char *s, size_t n)
 {
-    member(w);
-    if (!s)
+    if (!s) {
+        s = "";
         n = 0;
-    if (quoted_fast(w, s ? s : "", n, "", 0))
-        quoted(w, s ? s : "", n);
+    }
+    char *b;
+    if (n <= 4096 && (b = jw_fast_room(w, n + 3)) && plain(s, n)) {
+        char *at = jw_fast_member(w, b);
+        at[0] = '"';
+        memcpy(at + 1, s, n);
+        at[n + 1] = '"';
+        w->len += (size_t)(at - b) + n + 2;
+        return;
+    }
+    member(w);
+    if (quoted_fast(w, s, n, "", 0))
+        quoted(w, s, n);
 }
 
 void jw_cstring(jw_writer *w, const char *s) { jw_string(w, s, s ? strlen(s) : 0); }
@@ -358,20 +387,28 @@ void jw_int(jw_writer *w, int64_t v)
     while (u /= 10);
     if (v < 0)
         *--p = '-';
+    char *b = jw_fast_room(w, sizeof buf + 1);
+    if (b) {
+        char *at = jw_fast_member(w, b);
+        memcpy(at, p, (size_t)(e - p));
+        w->len += (size_t)(at - b) + (size_t)(e - p);
+        return;
+    }
     member(w);
     put(w, p, (size_t)(e - p));
 }
 
 void jw_bool(jw_writer *w, int v)
 {
-    member(w);
-    put(w, v ? "true" : "false", v ? 4 : 5);
+    if (v)
+        jw_raw_lit(w, "true", 4);
+    else
+        jw_raw_lit(w, "false", 5);
 }
 
 void jw_null(jw_writer *w)
 {
-    member(w);
-    put(w, "null", 4);
+    jw_raw_lit(w, "null", 4);
 }
 
 void jw_raw(jw_writer *w, const char *json, size_t n)

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -57,17 +58,23 @@ const char *jw_data(const jw_writer *w, size_t *len);
    such as server-sent events' "data: "): only between documents, never
    inside one (that sets 'err'). */
 void jw_bytes(jw_writer *w, const char *s, size_t n);
-void jw_object(jw_writer *w);
-void jw_array(jw_writer *w);
-void jw_end(jw_writer *w);              /* closes the innermost object or array */
+/* Containers and members.  jw_object, jw_array, jw_end, JW_KEY and JW_STR
+   are inline (below): on a compact writer into memory with room -- the
+   answers and provider bodies written per request and per stream event
+   -- each is a few stores; anything else takes the general path. */
+void jw_open(jw_writer *w, char open, char close);     /* through jw_object / jw_array */
+void jw_close(jw_writer *w);                            /* through jw_end */
 void jw_key(jw_writer *w, const char *k);
 void jw_keyn(jw_writer *w, const char *k, size_t n);    /* k[0..n), any bytes */
 /* A key that is a string literal of the caller's with nothing to escape
    (printable ASCII without '"' or '\\'), written without looking at it:
    for the fixed members of documents written per request.  Only a literal
    compiles. */
-#define JW_KEY(w, lit) jw_key_quoted((w), "\"" lit "\":", sizeof(lit) + 2)
+#define JW_KEY(w, lit) jw_key_lit((w), "\"" lit "\":", sizeof(lit) + 2)
 void jw_key_quoted(jw_writer *w, const char *quoted, size_t n);    /* through JW_KEY only */
+/* A string value that is a literal of the caller's with nothing to escape
+   (as JW_KEY's). */
+#define JW_STR(w, lit) jw_raw_lit((w), "\"" lit "\"", sizeof(lit) + 1)
 void jw_string(jw_writer *w, const char *s, size_t n);
 void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
 void jw_int(jw_writer *w, int64_t v);
@@ -92,5 +99,96 @@ int jw_print(FILE *out, const json_t *v, int indent);
 /* A jansson string of any bytes (NULL only when out of memory); jw_*
    escapes it on the way out. */
 json_t *jw_jstring(const char *s, size_t n);
+
+/* ---------------------------------------------------------------- inline paths
+
+   Where 'n' more bytes (and the NUL jw_take adds) go in a compact memory
+   writer, or NULL when the general path must write them. */
+static inline char *jw_fast_room(const jw_writer *w, size_t n)
+{
+    return !w->out && !w->indent && w->cap - w->len > n ? w->buf + w->len : NULL;
+}
+
+/* Before a value or a key at 'b', in a compact writer: the comma after a
+   member; a value after a key follows it directly.  Returns where the
+   value or key starts. */
+static inline char *jw_fast_member(jw_writer *w, char *b)
+{
+    if (w->depth) {
+        uint8_t *st = &w->state[w->depth - 1];
+        if (*st == 1)
+            *b++ = ',';
+        *st = 1;
+    }
+    return b;
+}
+
+static inline void jw_object(jw_writer *w)
+{
+    char *b = jw_fast_room(w, 2);
+    if (!b || w->depth == JW_MAX_DEPTH) {
+        jw_open(w, '{', '}');
+        return;
+    }
+    char *e = jw_fast_member(w, b);
+    *e++ = '{';
+    w->len += (size_t)(e - b);
+    w->close[w->depth] = '}';
+    w->state[w->depth++] = 0;
+}
+
+static inline void jw_array(jw_writer *w)
+{
+    char *b = jw_fast_room(w, 2);
+    if (!b || w->depth == JW_MAX_DEPTH) {
+        jw_open(w, '[', ']');
+        return;
+    }
+    char *e = jw_fast_member(w, b);
+    *e++ = '[';
+    w->len += (size_t)(e - b);
+    w->close[w->depth] = ']';
+    w->state[w->depth++] = 0;
+}
+
+/* Closes the innermost object or array. */
+static inline void jw_end(jw_writer *w)
+{
+    char *b = jw_fast_room(w, 1);
+    if (!b || !w->depth) {
+        jw_close(w);
+        return;
+    }
+    *b = w->close[--w->depth];
+    w->len++;
+}
+
+/* JW_KEY's: '"key":', n bytes. */
+static inline void jw_key_lit(jw_writer *w, const char *quoted, size_t n)
+{
+    char *b = jw_fast_room(w, n + 1);
+    if (!b || !w->depth) {
+        jw_key_quoted(w, quoted, n);
+        return;
+    }
+    char *e = jw_fast_member(w, b);
+    memcpy(e, quoted, n);
+    w->len += (size_t)(e - b) + n;
+    w->state[w->depth - 1] = 2;
+}
+
+/* JW_STR's, and the fixed words null, true and false: n bytes of JSON
+   written as one value. */
+static inline void jw_raw_lit(jw_writer *w, const char *json, size_t n)
+{
+    char *b = jw_fast_room(w, n + 1);
+    if (!b) {
+        jw_raw(w, json, n);
+        return;
+    }
+    char *e = jw_fast_member(w, b);
+    memcpy(e, json, n);
+    w->len += (size_t)(e - b) + n;
+}
 
 #endif

@@ -45,8 +45,8 @@
 typedef struct {
     uint8_t type;               /* jv_type */
     uint8_t flags;              /* K_INPUT, S_INPUT */
-    char k0;                    /* a member's key's first byte (0 for an empty key) */
     jv parent, first, last, next;
+    uint64_t kw;                /* a member's key's jv_keyword */
     uint32_t key, klen;         /* member of an object: its key (offset in the input or 'str') */
     uint32_t n;                 /* container: children */
     union {
@@ -67,7 +67,7 @@ struct jv_parser {
     uint32_t depth;
     uint32_t pkey, pklen;       /* the key the next value belongs to */
     int pkin;                   /* ... in the input (else in 'str') */
-    char pk0;                   /* ... its first byte */
+    uint64_t pkw;               /* ... its jv_keyword */
     jv root;
     int dups;                   /* duplicate keys taken */
     int oom;
@@ -120,14 +120,11 @@ static const char *str_of(const jv_parser *p, const node *x)
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
 }
 
-/* Are a[0..n) and b[0..n) the same bytes?  Keys are short: a loop
-   beats a call to memcmp. */
-static inline int same(const char *a, const char *b, size_t n)
+/* Is member 'm' the key s[0..n) whose jv_keyword is 'kw'?  The length
+   and the first eight bytes as numbers; a longer key's rest after. */
+static inline int key_is(const jv_parser *p, const node *m, const char *s, size_t n, uint64_t kw)
 {
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
+    return m->klen == n && m->kw == kw && (n <= 8 || !memcmp(key_of(p, m) + 8, s + 8, n - 8));
 }
 
 /* Where yajl's bytes are: 1 with their offset in the input when they are
@@ -185,7 +182,7 @@ static node *add(jv_parser *p, jv_type type)
     node *x = &p->nodes[id];
     x->type = (uint8_t)type;
     x->flags = 0;
-    x->k0 = 0;
+    x->kw = 0;
     x->parent = p->open;
     x->first = x->last = x->next = 0;
     x->key = x->klen = x->n = 0;
@@ -196,7 +193,7 @@ static node *add(jv_parser *p, jv_type type)
             x->key = p->pkey;
             x->klen = p->pklen;
             x->flags = p->pkin ? K_INPUT : 0;
-            x->k0 = p->pk0;
+            x->kw = p->pkw;
         }
         if (c->last)
             p->nodes[c->last].next = id;
@@ -215,54 +212,46 @@ static node *add(jv_parser *p, jv_type type)
 static int on_null(void *ud) { return add(ud, JV_NULL) != NULL; }
 static int on_bool(void *ud, int b) { return add(ud, b ? JV_TRUE : JV_FALSE) != NULL; }
 
-/* An integer as yajl lexed it (-?(0|[1-9][0-9]*)); 0 when it does not
-   fit in int64 (jansson's "too big integer"). */
-static int integer_of(const char *s, size_t n, int64_t *out)
-{
-    int neg = n && s[0] == '-';
-    uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-    for (size_t k = (size_t)neg; k < n; k++) {
-        uint64_t d = (uint64_t)(s[k] - '0');
-        if (acc > (lim - d) / 10)
-            return 0;
-        acc = acc * 10 + d;
-    }
-    *out = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
-    return 1;
-}
-
+/* A number as yajl lexed it (-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?):
+   an integer when it is digits only, which must fit in int64 (jansson's
+   "too big integer"), else a real, which must be finite. */
 static int on_number(void *ud, const char *s, size_t n)
 {
     jv_parser *p = ud;
-    int real = 0;
-    for (size_t k = 0; k < n && !real; k++)
-        real = s[k] == '.' || s[k] == 'e' || s[k] == 'E';
-    int64_t i = 0;
-    double r = 0;
-    if (!real) {
-        if (!integer_of(s, n, &i))
-            return fail(p, "too big integer");
-    } else {
-        char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
-        if (!copy) {
-            p->oom = 1;
-            return 0;
-        }
-        memcpy(copy, s, n);
-        copy[n] = 0;
-        r = strtod(copy, NULL);
-        if (copy != buf)
-            free(copy);
-        if (!isfinite(r))
-            return fail(p, "real number overflow");
+    int neg = n && s[0] == '-', over = 0;
+    uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    size_t k = (size_t)neg;
+    for (; k < n && s[k] >= '0' && s[k] <= '9'; k++) {
+        uint64_t d = (uint64_t)(s[k] - '0');
+        if (k - (size_t)neg >= 18 && (over || acc > (lim - d) / 10))
+            over = 1;           /* 18 digits cannot overflow; past them, each is checked */
+        else
+            acc = acc * 10 + d;
     }
-    node *x = add(p, real ? JV_REAL : JV_INTEGER);
-    if (!x)
+    if (k == n && over)
+        return fail(p, "too big integer");
+    node *x;
+    if (k == n) {
+        if (!(x = add(p, JV_INTEGER)))
+            return 0;
+        x->v.i = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
+        return 1;
+    }
+    char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
+    if (!copy) {
+        p->oom = 1;
         return 0;
-    if (real)
-        x->v.r = r;
-    else
-        x->v.i = i;
+    }
+    memcpy(copy, s, n);
+    copy[n] = 0;
+    double r = strtod(copy, NULL);
+    if (copy != buf)
+        free(copy);
+    if (!isfinite(r))
+        return fail(p, "real number overflow");
+    if (!(x = add(p, JV_REAL)))
+        return 0;
+    x->v.r = r;
     return 1;
 }
 
@@ -282,6 +271,21 @@ static int on_string(void *ud, const unsigned char *s, size_t n)
     return 1;
 }
 
+/* jv_keyword of the key s[0..n) yajl passed: one load where eight bytes
+   of the text are there to read (a key in the text is followed by at
+   least '":' and a value), masked to the key. */
+static uint64_t keyword_of(const jv_parser *p, const unsigned char *s, size_t n, int in)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (in && (size_t)((const char *)s - p->in) + 8 <= p->inlen) {
+        uint64_t w;
+        memcpy(&w, s, 8);
+        return n >= 8 ? w : w & ((UINT64_C(1) << (8 * n)) - 1);
+    }
+#endif
+    return jv_keyword((const char *)s, n);
+}
+
 static int on_key(void *ud, const unsigned char *s, size_t n)
 {
     jv_parser *p = ud;
@@ -289,17 +293,16 @@ static int on_key(void *ud, const unsigned char *s, size_t n)
     int in = in_input(p, s, n, &off);
     if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
+    uint64_t kw = keyword_of(p, s, n, in);
     const node *o = &p->nodes[p->open];
     if (o->n < PAIRWISE_KEYS && !p->dups)
-        for (jv c = o->first; c; c = p->nodes[c].next) {
-            const node *m = &p->nodes[c];
-            if (m->klen == n && (!n || m->k0 == (char)s[0]) && same(key_of(p, m), (const char *)s, n))
+        for (jv c = o->first; c; c = p->nodes[c].next)
+            if (key_is(p, &p->nodes[c], (const char *)s, n, kw))
                 return fail(p, "duplicate object key");
-        }
     p->pkey = off;
     p->pklen = (uint32_t)n;
     p->pkin = in;
-    p->pk0 = n ? (char)s[0] : 0;
+    p->pkw = kw;
     return 1;
 }
 
@@ -545,20 +548,18 @@ jv_type jv_typeof(const jv_parser *p, jv v)
     return x ? (jv_type)x->type : JV_NONE;
 }
 
-jv jv_getn(const jv_parser *p, jv o, const char *key, size_t n)
+jv jv_getk(const jv_parser *p, jv o, const char *key, size_t n, uint64_t kw)
 {
     const node *x = at(p, o);
     if (!x || x->type != JV_OBJECT)
         return 0;
     jv found = 0;
-    for (jv c = x->first; c; c = p->nodes[c].next) {
-        const node *m = &p->nodes[c];
-        if (m->klen == n && (!n || m->k0 == key[0]) && same(key_of(p, m), key, n)) {
+    for (jv c = x->first; c; c = p->nodes[c].next)
+        if (key_is(p, &p->nodes[c], key, n, kw)) {
             if (!p->dups)
                 return c;
             found = c;          /* the last of duplicates, as jansson */
         }
-    }
     return found;
 }
 

@@ -44,7 +44,7 @@ static void tool_calls(jw_writer *w, const rv_toolcall *t, uint32_t n, int strea
         JW_KEY(w, "id");
         jw_string(w, t[i].id.s, t[i].id.len);
         JW_KEY(w, "type");
-        jw_cstring(w, "function");
+        JW_STR(w, "function");
         JW_KEY(w, "function");
         jw_object(w);
         JW_KEY(w, "name");
@@ -61,14 +61,16 @@ static void tool_calls(jw_writer *w, const rv_toolcall *t, uint32_t n, int strea
     jw_end(w);
 }
 
-/* {"id", "object", "created", "model", then "choices": [ -- left open */
-static void head(jw_writer *w, const rp_head *h, const char *object)
+/* {"id", "object" (a JW_STR literal), "created", "model", then "choices": [
+   -- left open */
+#define head(w, h, object) head_((w), (h), "\"" object "\"", sizeof(object) + 1)
+static void head_(jw_writer *w, const rp_head *h, const char *object, size_t n)
 {
     jw_object(w);
     JW_KEY(w, "id");
     jw_cstring(w, h->id);
     JW_KEY(w, "object");
-    jw_cstring(w, object);
+    jw_raw_lit(w, object, n);
     JW_KEY(w, "created");
     jw_int(w, h->created);
     JW_KEY(w, "model");
@@ -87,7 +89,7 @@ void rp_completion(jw_writer *w, const rp_head *h, rv_sv text, const rv_toolcall
     JW_KEY(w, "message");
     jw_object(w);
     JW_KEY(w, "role");
-    jw_cstring(w, "assistant");
+    JW_STR(w, "assistant");
     JW_KEY(w, "content");
     jw_string(w, text.s, text.len);
     if (ntools)
@@ -132,9 +134,9 @@ void rp_chunk_role(jw_writer *w, const rp_head *h)
 {
     chunk_open(w, h);
     JW_KEY(w, "role");
-    jw_cstring(w, "assistant");
+    JW_STR(w, "assistant");
     JW_KEY(w, "content");
-    jw_cstring(w, "");
+    JW_STR(w, "");
     chunk_close(w, NULL);
 }
 
