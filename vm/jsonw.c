@@ -377,23 +377,53 @@ void jw_cstring(jw_writer *w, const char *s) { jw_string(w, s, s ? strlen(s) : 0
 
 /* Decimal digits by hand: integers are written for every answer and
    every stream chunk, where printf's format parsing costs more than the
-   rest of the number. */
+   rest of the number.  Two digits at a time from a table, backwards from
+   'end'; returns where they start. */
+static char *decimal(char *end, uint64_t u)
+{
+    static const char pairs[] =
+        "0001020304050607080910111213141516171819202122232425262728293031323334353637383940414243444546474849"
+        "5051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
+    while (u >= 100) {
+        uint64_t r = u % 100;
+        u /= 100;
+        end -= 2;
+        memcpy(end, pairs + 2 * r, 2);
+    }
+    if (u >= 10) {
+        end -= 2;
+        memcpy(end, pairs + 2 * u, 2);
+    } else
+        *--end = (char)('0' + u);
+    return end;
+}
+
+/* How many decimal digits 'u' has. */
+static size_t ndigits(uint64_t u)
+{
+    size_t n = 1;
+    for (uint64_t t = 10; u >= t && n < 20; t *= 10)
+        if (++n == 20)
+            break;              /* 10^20 does not fit: u >= 10^19 has 20 digits */
+    return n;
+}
+
 void jw_int(jw_writer *w, int64_t v)
 {
-    char buf[24], *e = buf + sizeof buf, *p = e;
     uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do
-        *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0)
-        *--p = '-';
-    char *b = jw_fast_room(w, sizeof buf + 1);
+    size_t n = ndigits(u) + (v < 0);
+    char *b = jw_fast_room(w, n + 1);
     if (b) {
         char *at = jw_fast_member(w, b);
-        memcpy(at, p, (size_t)(e - p));
-        w->len += (size_t)(at - b) + (size_t)(e - p);
+        decimal(at + n, u);
+        if (v < 0)
+            at[0] = '-';
+        w->len += (size_t)(at - b) + n;
         return;
     }
+    char buf[24], *e = buf + sizeof buf, *p = decimal(e, u);
+    if (v < 0)
+        *--p = '-';
     member(w);
     put(w, p, (size_t)(e - p));
 }
@@ -415,6 +445,18 @@ void jw_raw(jw_writer *w, const char *json, size_t n)
 {
     member(w);
     put(w, json, n);
+}
+
+void jw_splice(jw_writer *w, const jw_writer *src)
+{
+    if (w->depth || w->indent || src->out || src->indent || src->err || !src->buf) {
+        w->err = -1;
+        return;
+    }
+    put(w, src->buf, src->len);
+    memcpy(w->close, src->close, (size_t)src->depth);
+    memcpy(w->state, src->state, (size_t)src->depth);
+    w->depth = src->depth;
 }
 
 void jw_value(jw_writer *w, const json_t *v)

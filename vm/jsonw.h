@@ -80,6 +80,13 @@ void jw_cstring(jw_writer *w, const char *s);   /* NUL-terminated */
 void jw_int(jw_writer *w, int64_t v);
 void jw_bool(jw_writer *w, int v);
 void jw_null(jw_writer *w);
+/* Go on in 'w' with a document 'src' began: 'src' is a compact memory
+   writer (borrowed) holding the start of one document, containers still
+   open, and 'w' takes its bytes and the state of those containers, as if
+   it had written them itself -- a start many documents share (a
+   stream's chunks) is written once.  'w' must be compact and between
+   documents (depth 0), and 'src' must not have failed; else 'w' fails. */
+void jw_splice(jw_writer *w, const jw_writer *src);
 /* A JSON text 'json' that the caller vouches for as the next value: a
    literal of the caller's, or a value a strict parser has already
    validated (the span of a client's value in a parsed request,

@@ -74,6 +74,25 @@ static json_t *random_tree(int depth)
     }
 }
 
+/* What a memory writer (jw_init_mem, jw_take) holds after writing 'v',
+   with the newline jw_print adds, as a string the caller frees: the
+   inline paths of jsonw.h (compact, in memory, with room) and the general
+   ones as the buffer grows. */
+static char *written(const json_t *v, int indent)
+{
+    jw_writer w;
+    jw_init_mem(&w, indent);
+    jw_value(&w, v);
+    size_t n;
+    char *doc = jw_take(&w, &n), *out = doc ? malloc(n + 2) : NULL;
+    if (!out)
+        exit(2);
+    memcpy(out, doc, n);
+    memcpy(out + n, "\n", 2);
+    free(doc);
+    return out;
+}
+
 /* What jw_print writes for 'v', as a string the caller frees. */
 static char *printed(const json_t *v, int indent)
 {
@@ -86,14 +105,14 @@ static char *printed(const json_t *v, int indent)
     return buf;
 }
 
-static void differential(void)
+static void differential(int mem)
 {
     int bad_compact = 0, bad_indent = 0;
     char first[600] = "";
     for (int i = 0; i < 2000; i++) {
         json_t *t = random_tree(0);
         for (int indent = 0; indent <= 2; indent += 2) {
-            char *mine = printed(t, indent);
+            char *mine = mem ? written(t, indent) : printed(t, indent);
             char *theirs = json_dumps(t, JSON_ENCODE_ANY | JSON_PRESERVE_ORDER | (indent ? JSON_INDENT(indent) : JSON_COMPACT));
             size_t tl = theirs ? strlen(theirs) : 0;
             int same = theirs && strlen(mine) == tl + 1 && !memcmp(mine, theirs, tl) && mine[tl] == '\n';
@@ -107,8 +126,10 @@ static void differential(void)
         }
         json_decref(t);
     }
-    check("2000 random trees print as jansson does, compact", !bad_compact, first, "the same");
-    check("2000 random trees print as jansson does, indented", !bad_indent, first, "the same");
+    check(mem ? "2000 random trees in memory as jansson prints them, compact"
+              : "2000 random trees print as jansson does, compact", !bad_compact, first, "the same");
+    check(mem ? "2000 random trees in memory as jansson prints them, indented"
+              : "2000 random trees print as jansson does, indented", !bad_indent, first, "the same");
 }
 
 static const struct { const char *name, *in, *want; } bytes[] = {
@@ -260,12 +281,157 @@ static void literal_keys(void)
 #undef KEY
 }
 
+/* JW_STR writes what jw_cstring writes, in memory (compact and
+   indented) and to a stream. */
+static void literal_strings(void)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        char *doc[2] = { NULL, NULL };
+        for (int lit = 0; lit <= 1; lit++) {
+            size_t len = 0;
+            FILE *f = mode == 2 ? open_memstream(&doc[lit], &len) : NULL;
+            jw_writer w;
+            if (f)
+                jw_init(&w, f, 0);
+            else
+                jw_init_mem(&w, mode);
+            jw_array(&w);
+            if (lit) {
+                JW_STR(&w, "chat.completion");
+                JW_STR(&w, "");
+            } else {
+                jw_cstring(&w, "chat.completion");
+                jw_cstring(&w, "");
+            }
+            jw_object(&w);
+            JW_KEY(&w, "k");
+            if (lit)
+                JW_STR(&w, "function");
+            else
+                jw_cstring(&w, "function");
+            jw_end(&w);
+            jw_end(&w);
+            if (f) {
+                jw_finish(&w);
+                fclose(f);
+            } else
+                doc[lit] = jw_take(&w, &len);
+        }
+        char name[80];
+        snprintf(name, sizeof name, "JW_STR as jw_cstring, %s", mode == 2 ? "stream" : mode ? "indented" : "compact");
+        check(name, doc[0] && doc[1] && !strcmp(doc[0], doc[1]), doc[1] ? doc[1] : "(null)",
+              doc[0] ? doc[0] : "(null)");
+        free(doc[0]);
+        free(doc[1]);
+    }
+}
+
+/* jw_splice: a shared start written once, then each document finished
+   from it, equals the document written whole; a writer inside a
+   document, an indenting one, or a failed start is refused. */
+static void spliced(void)
+{
+    jw_writer pre, w;
+    jw_init_mem(&pre, 0);
+    jw_object(&pre);
+    JW_KEY(&pre, "id");
+    jw_cstring(&pre, "c-1");
+    JW_KEY(&pre, "choices");
+    jw_array(&pre);
+    jw_object(&pre);
+    JW_KEY(&pre, "delta");
+    jw_object(&pre);
+    jw_init_mem(&w, 0);
+    const char *want = "data: {\"id\":\"c-1\",\"choices\":[{\"delta\":{\"content\":\"x\"},\"finish_reason\":null}]}";
+    int ok = 1;
+    size_t n;
+    const char *p = NULL;
+    for (int i = 0; i < 2; i++) {
+        jw_clear(&w);
+        jw_bytes(&w, "data: ", 6);
+        jw_splice(&w, &pre);
+        JW_KEY(&w, "content");
+        jw_cstring(&w, "x");
+        jw_end(&w);
+        JW_KEY(&w, "finish_reason");
+        jw_null(&w);
+        jw_end(&w);
+        jw_end(&w);
+        jw_end(&w);
+        p = jw_data(&w, &n);
+        ok &= p && w.depth == 0 && n == strlen(want) && !memcmp(p, want, n);
+    }
+    check("splice: a shared start, two documents", ok, p ? p : "(null)", want);
+    jw_clear(&w);
+    jw_array(&w);
+    jw_splice(&w, &pre);
+    check("splice: refused inside a document", jw_data(&w, &n) == NULL, "a document", "(null)");
+    jw_writer ind;
+    jw_init_mem(&ind, 2);
+    jw_splice(&ind, &pre);
+    check("splice: refused by an indenting writer", jw_data(&ind, &n) == NULL, "a document", "(null)");
+    jw_discard(&ind);
+    jw_clear(&pre);
+    jw_end(&pre);           /* nothing open: the start failed */
+    jw_clear(&w);
+    jw_splice(&w, &pre);
+    check("splice: a failed start is refused", jw_data(&w, &n) == NULL, "a document", "(null)");
+    jw_discard(&pre);
+    jw_discard(&w);
+}
+
+/* jw_int at every change of length (9, 10, 99, 100 ... up to 20 digits)
+   and both signs, in memory and to a stream, as printf writes them. */
+static void integers(void)
+{
+    int64_t vals[64];
+    int n = 0;
+    vals[n++] = INT64_MIN;
+    vals[n++] = INT64_MAX;
+    for (int64_t t = 1; n < 60; t *= 10) {
+        vals[n++] = t - 1;
+        vals[n++] = t;
+        vals[n++] = -t;
+        if (t > INT64_MAX / 10)
+            break;
+    }
+    for (int mem = 0; mem <= 1; mem++) {
+        char want[2048] = "[", *got = NULL;
+        size_t len = 0, wl = 1;
+        FILE *f = mem ? NULL : open_memstream(&got, &len);
+        jw_writer w;
+        if (mem)
+            jw_init_mem(&w, 0);
+        else
+            jw_init(&w, f, 0);
+        jw_array(&w);
+        for (int i = 0; i < n; i++) {
+            jw_int(&w, vals[i]);
+            wl += (size_t)snprintf(want + wl, sizeof want - wl, "%s%lld", i ? "," : "", (long long)vals[i]);
+        }
+        jw_end(&w);
+        snprintf(want + wl, sizeof want - wl, "]");
+        if (mem)
+            got = jw_take(&w, &len);
+        else {
+            fclose(f);
+        }
+        check(mem ? "integers at every length, in memory" : "integers at every length, to a stream",
+              got && !strcmp(got, want), got ? got : "(null)", want);
+        free(got);
+    }
+}
+
 int main(void)
 {
-    differential();
+    differential(0);
+    differential(1);
     not_utf8();
     streaming();
     reused();
     literal_keys();
+    literal_strings();
+    spliced();
+    integers();
     return failures ? 1 : 0;
 }

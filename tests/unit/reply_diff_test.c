@@ -64,16 +64,12 @@ typedef struct {
     rv_usage usage;
 } answer;
 
-/* Every document of answer 'a', through both builders.  The writer is
-   reused from one document to the next, as the driver reuses its own. */
-static void compare(const char *name, const answer *a, jw_writer *w)
+/* The chunks of answer 'a' under head 'h'. */
+static void compare_chunks(const char *name, const answer *a, const rp_head *hp, jw_writer *w)
 {
-    rp_head h = { a->id, a->created, a->model };
+    rp_head h = *hp;
     size_t n = 0;
     char *r;
-    r = ref_completion(a->id, a->created, a->model, a->text, a->tools, a->ntools, a->finish, &a->usage, &n);
-    rp_completion(w, &h, a->text, a->tools, a->ntools, a->finish, &a->usage);
-    same(name, "chat.completion", r, n, w);
     r = ref_chunk_role(a->id, a->created, a->model, &n);
     rp_chunk_role(w, &h);
     same(name, "role chunk", r, n, w);
@@ -91,12 +87,40 @@ static void compare(const char *name, const answer *a, jw_writer *w)
     r = ref_chunk_usage(a->id, a->created, a->model, &a->usage, &n);
     rp_chunk_usage(w, &h, &a->usage);
     same(name, "usage chunk", r, n, w);
-    /* the error object, with the answer's text as its message (a C string) */
+}
+
+/* The error object, with the answer's text as its message (a C string). */
+static void compare_error(const char *name, const answer *a, jw_writer *w)
+{
+    size_t n = 0;
+    char *r;
     char msg[400];
     snprintf(msg, sizeof msg, "%.*s", (int)(a->text.len < 399 ? a->text.len : 399), a->text.s ? a->text.s : "");
     r = ref_error(msg, "upstream_error", a->finish, &n);
     rp_error(w, msg, "upstream_error", a->finish);
     same(name, "error", r, n, w);
+}
+
+/* Every document of answer 'a', through both builders.  The writer is
+   reused from one document to the next, as the driver reuses its own. */
+static void compare(const char *name, const answer *a, jw_writer *w)
+{
+    rp_head h = { a->id, a->created, a->model, NULL };
+    size_t n = 0;
+    char *r;
+    r = ref_completion(a->id, a->created, a->model, a->text, a->tools, a->ntools, a->finish, &a->usage, &n);
+    rp_completion(w, &h, a->text, a->tools, a->ntools, a->finish, &a->usage);
+    same(name, "chat.completion", r, n, w);
+    compare_chunks(name, a, &h, w);
+    /* again with the chunks' shared start written once (rp_chunk_prefix),
+       as the driver streams them */
+    jw_writer pre;
+    jw_init_mem(&pre, 0);
+    rp_chunk_prefix(&pre, &h);
+    h.prefix = &pre;
+    compare_chunks(name, a, &h, w);
+    jw_discard(&pre);
+    compare_error(name, a, w);
 }
 
 /* A parsed provider answer as the driver hands it on (pcall.c's

@@ -43,6 +43,8 @@ struct dr_req {
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
     int sent_head, sent_text, out_failed;
+    int pre_set;                /* 'pre' holds the chunks' start for model 'pre_model' */
+    uint32_t pre_model;
     /* the call in flight */
     pc_call *call;
     rl_ticket ticket;           /* what the rate limiter counted for it */
@@ -62,6 +64,7 @@ struct dr_req {
     trace_call tcalls[RV_MAX_ATTEMPTS];
     char (*tstr[RV_MAX_ATTEMPTS])[160]; /* TSTR strings per call, made on first use (most requests make one call) */
     jw_writer out;              /* the stream's events are written here, one at a time */
+    jw_writer pre;              /* what the stream's chunks share (rp_chunk_prefix) */
     pc_call *spare;             /* a call ended, whose buffers the next call takes */
     ans_buf hook_body;
     dr_req *next_spare;         /* in the engine's spare drivers */
@@ -129,7 +132,24 @@ static const char *model_id(const dr_req *d, uint32_t m)
 /* What every document of the answer shares: our id, the answering model. */
 static rp_head head_of(const dr_req *d)
 {
-    return (rp_head){ d->reqid, d->created, model_id(d, vm_result(d->o.vm)->model) };
+    return (rp_head){ d->reqid, d->created, model_id(d, vm_result(d->o.vm)->model), NULL };
+}
+
+/* head_of for a stream's chunks, with their shared start written once
+   per answering model (a fallback before any text may change it). */
+static rp_head chunk_head(dr_req *d)
+{
+    rp_head h = head_of(d);
+    uint32_t m = vm_result(d->o.vm)->model;
+    size_t n;
+    if (!d->pre_set || d->pre_model != m) {
+        rp_chunk_prefix(&d->pre, &h);
+        d->pre_set = 1;
+        d->pre_model = m;
+    }
+    if (jw_data(&d->pre, &n))
+        h.prefix = &d->pre;
+    return h;
 }
 
 /* The driver's writer, emptied and framed for one SSE event; NULL when
@@ -161,7 +181,7 @@ static void stream_head(dr_req *d)
     d->sent_head = 1;
     jw_writer *w = event_begin(d);
     if (w) {
-        rp_head h = head_of(d);
+        rp_head h = chunk_head(d);
         rp_chunk_role(w, &h);
         event_end(d);
     }
@@ -177,7 +197,7 @@ static void stream_text(dr_req *d, rv_sv t)
     d->sent_text = 1;
     jw_writer *w = event_begin(d);
     if (w) {
-        rp_head h = head_of(d);
+        rp_head h = chunk_head(d);
         rp_chunk_text(w, &h, t);
         event_end(d);
     }
@@ -208,7 +228,7 @@ static void stream_answer(dr_req *d)
     if (!d->sent_text)                  /* a buffered answer (a cascade's): sent whole now */
         stream_text(d, r->answer);
     stream_head(d);
-    rp_head h = head_of(d);
+    rp_head h = chunk_head(d);
     jw_writer *w;
     if (r->ntool_calls && (w = event_begin(d))) {
         rp_chunk_tools(w, &h, r->tool_calls, r->ntool_calls);
@@ -700,6 +720,7 @@ static void destroy(dr_req *d)
     pc_free(d->spare);
     free(d->hook_body.p);
     jw_discard(&d->out);
+    jw_discard(&d->pre);
     for (size_t i = 0; i < RV_MAX_ATTEMPTS; i++)
         free(d->tstr[i]);
     free(d);
@@ -744,8 +765,10 @@ dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud)
         sp->head = d->next_spare;
         sp->n--;
         reset(d);
-    } else if ((d = calloc(1, sizeof *d)))
+    } else if ((d = calloc(1, sizeof *d))) {
         jw_init_mem(&d->out, 0);
+        jw_init_mem(&d->pre, 0);
+    }
     else
         return NULL;
     d->o = *o;

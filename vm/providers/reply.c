@@ -107,8 +107,23 @@ void rp_completion(jw_writer *w, const rp_head *h, rv_sv text, const rv_toolcall
 
 /* A chunk's one choice: "delta" opened by the caller's 'open' step, then
    closed here with the finish reason (null when NULL). */
+void rp_chunk_prefix(jw_writer *pre, const rp_head *h)
+{
+    jw_clear(pre);
+    head(pre, h, "chat.completion.chunk");
+    jw_object(pre);
+    JW_KEY(pre, "index");
+    jw_int(pre, 0);
+    JW_KEY(pre, "delta");
+    jw_object(pre);
+}
+
 static void chunk_open(jw_writer *w, const rp_head *h)
 {
+    if (h->prefix) {
+        jw_splice(w, h->prefix);
+        return;
+    }
     head(w, h, "chat.completion.chunk");
     jw_object(w);
     JW_KEY(w, "index");

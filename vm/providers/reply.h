@@ -31,6 +31,7 @@ typedef struct {
     const char *id;             /* the request id, "id" of the answer */
     int64_t created;            /* seconds since the epoch */
     const char *model;          /* the answering model's id */
+    const jw_writer *prefix;    /* rp_chunk_prefix's for this head, or NULL */
 } rp_head;
 
 /* The chat.completion: the message ('text' and the tool calls), the
@@ -41,6 +42,11 @@ void rp_completion(jw_writer *w, const rp_head *h, rv_sv text, const rv_toolcall
 /* Stream chunks: the assistant's role (with empty content), a piece of
    text, the tool calls (each with its index), the finish reason (an
    empty delta), and the usage (no choices). */
+/* What the chunks with a choice share -- the head, up to and including
+   the opening of "delta" -- written once into 'pre' (a compact memory
+   writer, emptied first): with it as the head's 'prefix', the chunks
+   below copy it (jw_splice) instead of writing it again. */
+void rp_chunk_prefix(jw_writer *pre, const rp_head *h);
 void rp_chunk_role(jw_writer *w, const rp_head *h);
 void rp_chunk_text(jw_writer *w, const rp_head *h, rv_sv text);
 void rp_chunk_tools(jw_writer *w, const rp_head *h, const rv_toolcall *tools, uint32_t ntools);
