@@ -45,8 +45,8 @@
 typedef struct {
     uint8_t type;               /* jv_type */
     uint8_t flags;              /* K_INPUT, S_INPUT */
+    char k0;                    /* a member's key's first byte (0 for an empty key) */
     jv parent, first, last, next;
-    uint64_t kw;                /* a member's key's jv_keyword */
     uint32_t key, klen;         /* member of an object: its key (offset in the input or 'str') */
     uint32_t n;                 /* container: children */
     union {
@@ -67,7 +67,7 @@ struct jv_parser {
     uint32_t depth;
     uint32_t pkey, pklen;       /* the key the next value belongs to */
     int pkin;                   /* ... in the input (else in 'str') */
-    uint64_t pkw;               /* ... its jv_keyword */
+    char pk0;                   /* ... its first byte */
     jv root;
     int dups;                   /* duplicate keys taken */
     int oom;
@@ -120,11 +120,14 @@ static const char *str_of(const jv_parser *p, const node *x)
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
 }
 
-/* Is member 'm' the key s[0..n) whose jv_keyword is 'kw'?  The length
-   and the first eight bytes as numbers; a longer key's rest after. */
-static inline int key_is(const jv_parser *p, const node *m, const char *s, size_t n, uint64_t kw)
+/* Are a[0..n) and b[0..n) the same bytes?  Keys are short: a loop
+   beats a call to memcmp. */
+static inline int same(const char *a, const char *b, size_t n)
 {
-    return m->klen == n && m->kw == kw && (n <= 8 || !memcmp(key_of(p, m) + 8, s + 8, n - 8));
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
 }
 
 /* Where yajl's bytes are: 1 with their offset in the input when they are
@@ -182,7 +185,7 @@ static node *add(jv_parser *p, jv_type type)
     node *x = &p->nodes[id];
     x->type = (uint8_t)type;
     x->flags = 0;
-    x->kw = 0;
+    x->k0 = 0;
     x->parent = p->open;
     x->first = x->last = x->next = 0;
     x->key = x->klen = x->n = 0;
@@ -193,7 +196,7 @@ static node *add(jv_parser *p, jv_type type)
             x->key = p->pkey;
             x->klen = p->pklen;
             x->flags = p->pkin ? K_INPUT : 0;
-            x->kw = p->pkw;
+            x->k0 = p->pk0;
         }
         if (c->last)
             p->nodes[c->last].next = id;
@@ -271,21 +274,6 @@ static int on_string(void *ud, const unsigned char *s, size_t n)
     return 1;
 }
 
-/* jv_keyword of the key s[0..n) yajl passed: one load where eight bytes
-   of the text are there to read (a key in the text is followed by at
-   least '":' and a value), masked to the key. */
-static uint64_t keyword_of(const jv_parser *p, const unsigned char *s, size_t n, int in)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (in && (size_t)((const char *)s - p->in) + 8 <= p->inlen) {
-        uint64_t w;
-        memcpy(&w, s, 8);
-        return n >= 8 ? w : w & ((UINT64_C(1) << (8 * n)) - 1);
-    }
-#endif
-    return jv_keyword((const char *)s, n);
-}
-
 static int on_key(void *ud, const unsigned char *s, size_t n)
 {
     jv_parser *p = ud;
@@ -293,16 +281,17 @@ static int on_key(void *ud, const unsigned char *s, size_t n)
     int in = in_input(p, s, n, &off);
     if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
-    uint64_t kw = keyword_of(p, s, n, in);
     const node *o = &p->nodes[p->open];
     if (o->n < PAIRWISE_KEYS && !p->dups)
-        for (jv c = o->first; c; c = p->nodes[c].next)
-            if (key_is(p, &p->nodes[c], (const char *)s, n, kw))
+        for (jv c = o->first; c; c = p->nodes[c].next) {
+            const node *m = &p->nodes[c];
+            if (m->klen == n && (!n || m->k0 == (char)s[0]) && same(key_of(p, m), (const char *)s, n))
                 return fail(p, "duplicate object key");
+        }
     p->pkey = off;
     p->pklen = (uint32_t)n;
     p->pkin = in;
-    p->pkw = kw;
+    p->pk0 = n ? (char)s[0] : 0;
     return 1;
 }
 
@@ -548,18 +537,20 @@ jv_type jv_typeof(const jv_parser *p, jv v)
     return x ? (jv_type)x->type : JV_NONE;
 }
 
-jv jv_getk(const jv_parser *p, jv o, const char *key, size_t n, uint64_t kw)
+jv jv_getn(const jv_parser *p, jv o, const char *key, size_t n)
 {
     const node *x = at(p, o);
     if (!x || x->type != JV_OBJECT)
         return 0;
     jv found = 0;
-    for (jv c = x->first; c; c = p->nodes[c].next)
-        if (key_is(p, &p->nodes[c], key, n, kw)) {
+    for (jv c = x->first; c; c = p->nodes[c].next) {
+        const node *m = &p->nodes[c];
+        if (m->klen == n && (!n || m->k0 == key[0]) && same(key_of(p, m), key, n)) {
             if (!p->dups)
                 return c;
             found = c;          /* the last of duplicates, as jansson */
         }
+    }
     return found;
 }
 

@@ -48,24 +48,8 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups);
 const char *jv_error(const jv_parser *p);
 
 jv_type jv_typeof(const jv_parser *p, jv v);
-/* The first eight bytes of a key as a number (zero past its end): the
-   parser keeps it for every member, so that finding a member compares
-   numbers, and only a key longer than eight bytes compares the rest.
-   Folded at compile time for a literal. */
-#define JV_KEYBYTE(s, n, i) ((i) < (n) ? (uint64_t)(unsigned char)(s)[i] << (8 * (i)) : 0)
-static inline uint64_t jv_keyword(const char *s, size_t n)
-{
-    return JV_KEYBYTE(s, n, 0) | JV_KEYBYTE(s, n, 1) | JV_KEYBYTE(s, n, 2) | JV_KEYBYTE(s, n, 3) |
-           JV_KEYBYTE(s, n, 4) | JV_KEYBYTE(s, n, 5) | JV_KEYBYTE(s, n, 6) | JV_KEYBYTE(s, n, 7);
-}
-/* An object's member s[0..n) whose jv_keyword is 'word' (0 when 'o' is
-   not an object or has none). */
-jv jv_getk(const jv_parser *p, jv o, const char *s, size_t n, uint64_t word);
-/* An object's member s[0..n). */
-static inline jv jv_getn(const jv_parser *p, jv o, const char *s, size_t n)
-{
-    return jv_getk(p, o, s, n, jv_keyword(s, n));
-}
+/* An object's member s[0..n) (0 when 'o' is not an object or has none). */
+jv jv_getn(const jv_parser *p, jv o, const char *s, size_t n);
 /* An object's member 'key' (NUL-terminated; its length is folded at
    compile time for a literal). */
 static inline jv jv_get(const jv_parser *p, jv o, const char *key)
