@@ -130,33 +130,23 @@ static inline char *jw_fast_member(jw_writer *w, char *b)
     return b;
 }
 
-static inline void jw_object(jw_writer *w)
+/* jw_object's and jw_array's. */
+static inline void jw_fast_open(jw_writer *w, char open, char close)
 {
     char *b = jw_fast_room(w, 2);
     if (!b || w->depth == JW_MAX_DEPTH) {
-        jw_open(w, '{', '}');
+        jw_open(w, open, close);
         return;
     }
     char *e = jw_fast_member(w, b);
-    *e++ = '{';
+    *e++ = open;
     w->len += (size_t)(e - b);
-    w->close[w->depth] = '}';
+    w->close[w->depth] = close;
     w->state[w->depth++] = 0;
 }
 
-static inline void jw_array(jw_writer *w)
-{
-    char *b = jw_fast_room(w, 2);
-    if (!b || w->depth == JW_MAX_DEPTH) {
-        jw_open(w, '[', ']');
-        return;
-    }
-    char *e = jw_fast_member(w, b);
-    *e++ = '[';
-    w->len += (size_t)(e - b);
-    w->close[w->depth] = ']';
-    w->state[w->depth++] = 0;
-}
+static inline void jw_object(jw_writer *w) { jw_fast_open(w, '{', '}'); }
+static inline void jw_array(jw_writer *w) { jw_fast_open(w, '[', ']'); }
 
 /* Closes the innermost object or array. */
 static inline void jw_end(jw_writer *w)
