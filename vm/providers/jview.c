@@ -53,6 +53,7 @@ typedef struct {
         struct { uint32_t off, len; } s;
         int64_t i;
         double r;
+        uint64_t keys;          /* an object: the key_bit of each member's key */
     } v;
 } node;
 
@@ -168,19 +169,24 @@ static uint32_t keep_str(jv_parser *p, const unsigned char *s, size_t n)
 }
 
 /* A new node of 'type' as the next value: linked under the open container
-   with the pending key. */
-static node *add(jv_parser *p, jv_type type)
+   with the pending key.  Inline: one is made for every value. */
+static __attribute__((noinline)) int grow_nodes(jv_parser *p)
 {
-    if (p->nnode == p->capnode) {
-        uint32_t cap = p->capnode ? p->capnode * 2 : 256;
-        node *b = p->capnode > UINT32_MAX / 4 ? NULL : realloc(p->nodes, cap * sizeof *b);
-        if (!b) {
-            p->oom = 1;
-            return NULL;
-        }
-        p->nodes = b;
-        p->capnode = cap;
+    uint32_t cap = p->capnode ? p->capnode * 2 : 256;
+    node *b = p->capnode > UINT32_MAX / 4 ? NULL : realloc(p->nodes, cap * sizeof *b);
+    if (!b) {
+        p->oom = 1;
+        return 0;
     }
+    p->nodes = b;
+    p->capnode = cap;
+    return 1;
+}
+
+static inline __attribute__((always_inline)) node *add(jv_parser *p, jv_type type)
+{
+    if (p->nnode == p->capnode && !grow_nodes(p))
+        return NULL;
     jv id = p->nnode++;
     node *x = &p->nodes[id];
     x->type = (uint8_t)type;
@@ -258,36 +264,67 @@ static int on_number(void *ud, const char *s, size_t n)
     return 1;
 }
 
-static int on_string(void *ud, const unsigned char *s, size_t n)
+/* A string yajl unescaped: copied into 'str'. */
+static __attribute__((noinline)) int string_copied(jv_parser *p, const unsigned char *s, size_t n)
 {
-    jv_parser *p = ud;
-    uint32_t off;
-    int in = in_input(p, s, n, &off);
-    if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
-        return 0;
-    node *x = add(p, JV_STRING);
+    uint32_t off = keep_str(p, s, n);
+    node *x = off == UINT32_MAX ? NULL : add(p, JV_STRING);
     if (!x)
         return 0;
-    x->flags |= in ? S_INPUT : 0;
     x->v.s.off = off;
     x->v.s.len = (uint32_t)n;
     return 1;
 }
 
-static int on_key(void *ud, const unsigned char *s, size_t n)
+static int on_string(void *ud, const unsigned char *s, size_t n)
 {
     jv_parser *p = ud;
+    uint32_t off;
+    if (!in_input(p, s, n, &off))
+        return string_copied(p, s, n);
+    node *x = add(p, JV_STRING);
+    if (!x)
+        return 0;
+    x->flags |= S_INPUT;
+    x->v.s.off = off;
+    x->v.s.len = (uint32_t)n;
+    return 1;
+}
+
+/* A bit of 64 for key s[0..n) (n > 0), from its length and its first and
+   last bytes: an object keeps the bits of its keys (in its node's 'v',
+   which a container does not use), and only a new key whose bit is
+   already set is compared with the keys before it. */
+static inline uint64_t key_bit(const unsigned char *s, size_t n)
+{
+    return UINT64_C(1) << ((n * 7 + s[0] * 3 + s[n - 1]) & 63);
+}
+
+/* Is key s[0..n) already a member of the open object 'o'? */
+static int repeated(const jv_parser *p, const node *o, const unsigned char *s, size_t n)
+{
+    for (jv c = o->first; c; c = p->nodes[c].next) {
+        const node *m = &p->nodes[c];
+        if (m->klen == n && (!n || m->k0 == (char)s[0]) && same(key_of(p, m), (const char *)s, n))
+            return 1;
+    }
+    return 0;
+}
+
+/* on_key's every case: a key yajl unescaped (copied into 'str'), an
+   empty key, a key whose bit its object has already seen. */
+static __attribute__((noinline)) int key_slow(jv_parser *p, const unsigned char *s, size_t n)
+{
     uint32_t off;
     int in = in_input(p, s, n, &off);
     if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
-    const node *o = &p->nodes[p->open];
-    if (o->n < PAIRWISE_KEYS && !p->dups)
-        for (jv c = o->first; c; c = p->nodes[c].next) {
-            const node *m = &p->nodes[c];
-            if (m->klen == n && (!n || m->k0 == (char)s[0]) && same(key_of(p, m), (const char *)s, n))
-                return fail(p, "duplicate object key");
-        }
+    node *o = &p->nodes[p->open];
+    if (o->n < PAIRWISE_KEYS && !p->dups) {
+        if (repeated(p, o, s, n))
+            return fail(p, "duplicate object key");
+        o->v.keys |= n ? key_bit(s, n) : 1;
+    }
     p->pkey = off;
     p->pklen = (uint32_t)n;
     p->pkin = in;
@@ -295,7 +332,29 @@ static int on_key(void *ud, const unsigned char *s, size_t n)
     return 1;
 }
 
-static int open_container(jv_parser *p, jv_type t)
+/* The common key -- a view of the text, its bit new to its object --
+   without a call (key_slow takes the rest). */
+static int on_key(void *ud, const unsigned char *s, size_t n)
+{
+    jv_parser *p = ud;
+    uintptr_t d = (uintptr_t)s - (uintptr_t)p->in;
+    if (!n || d > p->inlen || n > p->inlen - d)
+        return key_slow(p, s, n);
+    node *o = &p->nodes[p->open];
+    if (o->n < PAIRWISE_KEYS && !p->dups) {
+        uint64_t bit = key_bit(s, n);
+        if (o->v.keys & bit)
+            return key_slow(p, s, n);
+        o->v.keys |= bit;
+    }
+    p->pkey = (uint32_t)d;
+    p->pklen = (uint32_t)n;
+    p->pkin = 1;
+    p->pk0 = (char)s[0];
+    return 1;
+}
+
+static inline int open_container(jv_parser *p, jv_type t)
 {
     if (p->depth == JV_MAX_DEPTH)
         return fail(p, "maximum parsing depth reached");
