@@ -44,9 +44,11 @@ static const char *POLICY =
     "model tb from b { id \"meta.llama3-70b\" price in $1/Mtok, out $2/Mtok context 200k tokens\n"
     "  system \"You are {agent}.\" temperature 0.7 top_p 0.5 max_tokens 64 stop \"STOP\" }\n"
     "agent a_mo { route -> mo }\nagent a_ma { route -> ma }\nagent a_mb { route -> mb }\n"
-    "agent a_to { route -> to }\nagent a_ta { route -> ta }\nagent a_tb { route -> tb }\n";
+    "agent a_to { route -> to }\nagent a_ta { route -> ta }\nagent a_tb { route -> tb }\n"
+    "guardrail gr { redact input matches /secret/ with \"[x]\" }\n"
+    "agent a_gr { guard gr route -> mo }\n";
 
-static const char *const AGENTS[] = { "a_mo", "a_ma", "a_mb", "a_to", "a_ta", "a_tb" };
+static const char *const AGENTS[] = { "a_mo", "a_ma", "a_mb", "a_to", "a_ta", "a_tb", "a_gr" };
 
 static const struct { const char *name, *body; } REQUESTS[] = {
     { "chat",
@@ -107,6 +109,14 @@ static const struct { const char *name, *body; } REQUESTS[] = {
     { "escapes",
       "{\"messages\":[{\"role\":\"user\",\"content\":\"caf\\u00e9 \\\"q\\\" back\\\\slash \\n\\t\\u0001 \\ud83d\\ude00 "
       "\\u2028 </script> \xc3\xa9\"}]}" },
+    /* texts an input guardrail redacts (a_gr) are written by the writer;
+       the others, and every text elsewhere, as the client wrote them */
+    { "redacted",
+      "{\"messages\":[{\"role\":\"system\",\"content\":\"Keep the \\u0073ecret \\\"s\\\"\"},"
+      "{\"role\":\"user\",\"content\":\"my secret is \\ud83d\\ude00 \\u00e9\"},"
+      "{\"role\":\"assistant\",\"content\":\"caf\\u00e9 \\/ ok\"},"
+      "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":\"a \\\"secret\\\"\"},"
+      "{\"type\":\"text\",\"text\":\"plain \\u2028\"}]}]}" },
     { "assistant_last", "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}" },
     /* more tables than the conversation holds in itself: the rest in
        blocks of their own */

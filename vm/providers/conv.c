@@ -99,6 +99,14 @@ void cv_put_val(jw_writer *w, const cv_val *v)
         jw_raw(w, v->raw.s, v->raw.len);
 }
 
+void cv_put_text(jw_writer *w, rv_sv text, rv_sv json)
+{
+    if (json.len)
+        jw_raw(w, json.s, json.len);
+    else
+        jw_string(w, text.s ? text.s : "", text.len);
+}
+
 void cv_put_list(jw_writer *w, const cv_val *v)
 {
     if (!cv_is_string(v)) {
@@ -150,6 +158,29 @@ static rv_sv slot_text(const rv_call *c, uint32_t slot)
     return c->texts ? c->texts[slot] : c->req->slot_texts[slot];
 }
 
+/* The JSON string token of 'slot' as the client wrote it, when the
+   call's text for it is the request's own (an input guardrail that
+   redacted it gave another); "" otherwise. */
+static rv_sv slot_json(const rv_call *c, uint32_t slot)
+{
+    const rv_request *r = c->req;
+    static const rv_sv none = { "", 0 };
+    if (slot == RV_REQ_NONE || slot >= r->nslot)
+        return none;
+    if (c->texts && (c->texts[slot].s != r->slot_texts[slot].s || c->texts[slot].len != r->slot_texts[slot].len))
+        return none;
+    rv_sv j = span_text(r, r->slots[slot].raw);
+    return j.len >= 2 && j.s[0] == '"' ? j : none;
+}
+
+/* A text part from slot 'slot'. */
+static void text_part(cv_part *q, const rv_call *c, uint32_t slot)
+{
+    q->kind = CV_TEXT;
+    q->text = slot_text(c, slot);
+    q->json = slot_json(c, slot);
+}
+
 /* A message's slot of 'kind', RV_REQ_NONE if none. */
 static uint32_t find_slot(const rv_request *r, const rv_msg *m, uint8_t kind)
 {
@@ -165,8 +196,7 @@ static int parts_of(cv_conv *cv, const rv_call *c, const rv_msg *m, cv_msg *d)
     if (m->content == RV_CONTENT_STRING) {
         if (!(d->parts = cv_alloc(cv, sizeof *d->parts)))
             return -1;
-        d->parts[0].kind = CV_TEXT;
-        d->parts[0].text = slot_text(c, find_slot(r, m, RV_SLOT_CONTENT));
+        text_part(&d->parts[0], c, find_slot(r, m, RV_SLOT_CONTENT));
         d->nparts = 1;
         return 0;
     }
@@ -176,8 +206,7 @@ static int parts_of(cv_conv *cv, const rv_call *c, const rv_msg *m, cv_msg *d)
             return 0;
         if (!(d->parts = cv_alloc(cv, sizeof *d->parts)))
             return -1;
-        d->parts[0].kind = CV_TEXT;             /* an assistant's refusal is what it said */
-        d->parts[0].text = slot_text(c, refusal);
+        text_part(&d->parts[0], c, refusal);   /* an assistant's refusal is what it said */
         d->nparts = 1;
         return 0;
     }
@@ -187,16 +216,14 @@ static int parts_of(cv_conv *cv, const rv_call *c, const rv_msg *m, cv_msg *d)
         const rv_part *p = &r->parts[i];
         cv_part *q = &d->parts[d->nparts++];
         if (p->kind == RV_PART_TEXT || p->kind == RV_PART_REFUSAL) {
-            q->kind = CV_TEXT;
-            q->text = slot_text(c, p->slot);
+            text_part(q, c, p->slot);
         } else if (p->kind == RV_PART_IMAGE) {
             q->kind = CV_IMAGE;
             q->url = p->a;
             data_url(q);
         } else if (p->slot != RV_REQ_NONE) {
             /* an unknown part with text: a text part (its text screened like any) */
-            q->kind = CV_TEXT;
-            q->text = slot_text(c, p->slot);
+            text_part(q, c, p->slot);
         } else {
             q->kind = CV_RAW;
             q->raw = span_text(r, p->raw);
@@ -326,6 +353,7 @@ static int from_request(cv_conv *cv, const rv_call *c)
         return -1;
     if (!(cv->msgs = cv_alloc(cv, (r->nmsg ? r->nmsg : 1) * sizeof *cv->msgs)))
         return -1;
+    uint32_t nsystem = 0, system_slot = RV_REQ_NONE;     /* the client's nonempty system texts */
     for (uint32_t i = 0; i < r->nmsg; i++) {
         const rv_msg *m = &r->msgs[i];
         if (m->role == RV_ROLE_SYSTEM) {
@@ -333,8 +361,11 @@ static int from_request(cv_conv *cv, const rv_call *c)
             const char *sep = "\n\n";
             for (uint32_t k = m->slot; k < m->slot + m->nslots && k < r->nslot; k++)
                 if (r->slots[k].kind == RV_SLOT_CONTENT || r->slots[k].kind == RV_SLOT_PART) {
-                    if (add_system(cv, slot_text(c, k), sep))
+                    rv_sv t = slot_text(c, k);
+                    if (add_system(cv, t, sep))
                         return -1;
+                    if (t.len && !nsystem++)
+                        system_slot = k;
                     sep = "\n";
                 }
             continue;
@@ -348,6 +379,8 @@ static int from_request(cv_conv *cv, const rv_call *c)
         if (parts_of(cv, c, m, d) || calls_of(cv, c, m, d))
             return -1;
     }
+    if (nsystem == 1 && !c->system.len)     /* one text of the client's, no template */
+        cv->system_json = slot_json(c, system_slot);
     return tools_of(cv, c) || params_of(cv, c);
 }
 

@@ -52,6 +52,9 @@ typedef enum { CV_TEXT, CV_IMAGE, CV_RAW } cv_partkind;
 typedef struct {
     uint8_t kind;       /* cv_partkind */
     rv_sv text;         /* TEXT */
+    rv_sv json;         /* TEXT that is the client's own (no guardrail changed it): its JSON
+                           string token as written, quotes included, which the request's
+                           strict parse validated; "" otherwise (write 'text') */
     rv_sv url;          /* IMAGE: an https URL, or a data: URL (base64) */
     rv_sv media_type;   /* IMAGE from a data: URL: e.g. "image/png", else "" */
     rv_sv data;         /* IMAGE from a data: URL: the base64 payload, else "" */
@@ -76,6 +79,8 @@ typedef struct {
 
 typedef struct {
     rv_sv system;       /* template, then the client's system/developer texts, joined with "\n\n" */
+    rv_sv system_json;  /* when 'system' is one text of the client's, unchanged: its JSON string
+                           token as written (as cv_part.json); "" otherwise */
     cv_msg *msgs;       uint32_t nmsgs;
     cv_tool *tools;     uint32_t ntools;
     rv_sv tool_choice;  /* "auto", "none", "required", "function" or "" */
@@ -108,6 +113,10 @@ int cv_has(const cv_val *v);
 int cv_is_string(const cv_val *v);
 int cv_is_object(const cv_val *v);
 void cv_put_val(jw_writer *w, const cv_val *v);
+/* A text as a JSON string: its token as the client wrote it when 'json'
+   holds one (cv_part.json, cv_conv.system_json), else 'text' escaped by
+   the writer. */
+void cv_put_text(jw_writer *w, rv_sv text, rv_sv json);
 /* The value as a list: a string as a one-element list (Anthropic's and
    Bedrock's stop sequences), anything else as it is. */
 void cv_put_list(jw_writer *w, const cv_val *v);

@@ -25,7 +25,7 @@ static void str(jw_writer *w, rv_sv s)
 static void content_of(jw_writer *w, const cv_msg *m)
 {
     if (m->nparts == 1 && m->parts[0].kind == CV_TEXT) {
-        str(w, m->parts[0].text);
+        cv_put_text(w, m->parts[0].text, m->parts[0].json);
         return;
     }
     if (!m->nparts) {
@@ -45,11 +45,11 @@ static void content_of(jw_writer *w, const cv_msg *m)
         jw_object(w);
         JW_KEY(w, "type");
         if (p->kind == CV_TEXT) {
-            jw_string(w, "text", 4);
+            JW_STR(w, "text");
             JW_KEY(w, "text");
-            str(w, p->text);
+            cv_put_text(w, p->text, p->json);
         } else {
-            jw_string(w, "image_url", 9);
+            JW_STR(w, "image_url");
             JW_KEY(w, "image_url");
             jw_object(w);
             JW_KEY(w, "url");
@@ -63,10 +63,14 @@ static void content_of(jw_writer *w, const cv_msg *m)
 
 static void message_of(jw_writer *w, const cv_msg *m)
 {
-    static const char *const roles[] = { "system", "user", "assistant", "tool" };
     jw_object(w);
     JW_KEY(w, "role");
-    jw_cstring(w, roles[m->role & 3]);
+    switch (m->role & 3) {
+    case RV_ROLE_SYSTEM: JW_STR(w, "system"); break;
+    case RV_ROLE_USER: JW_STR(w, "user"); break;
+    case RV_ROLE_ASSISTANT: JW_STR(w, "assistant"); break;
+    default: JW_STR(w, "tool"); break;
+    }
     JW_KEY(w, "content");
     content_of(w, m);
     if (m->name.len && m->role != RV_ROLE_TOOL) {
@@ -85,7 +89,7 @@ static void message_of(jw_writer *w, const cv_msg *m)
             JW_KEY(w, "id");
             str(w, m->calls[i].id);
             JW_KEY(w, "type");
-            jw_string(w, "function", 8);
+            JW_STR(w, "function");
             JW_KEY(w, "function");
             jw_object(w);
             JW_KEY(w, "name");
@@ -108,7 +112,7 @@ static void tools_of(jw_writer *w, const cv_conv *cv)
         const cv_tool *t = &cv->tools[i];
         jw_object(w);
         JW_KEY(w, "type");
-        jw_string(w, "function", 8);
+        JW_STR(w, "function");
         JW_KEY(w, "function");
         jw_object(w);
         JW_KEY(w, "name");
@@ -163,9 +167,9 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
     if (cv->system.len) {
         jw_object(&w);
         JW_KEY(&w, "role");
-        jw_string(&w, "system", 6);
+        JW_STR(&w, "system");
         JW_KEY(&w, "content");
-        str(&w, cv->system);
+        cv_put_text(&w, cv->system, cv->system_json);
         jw_end(&w);
     }
     for (uint32_t i = 0; i < cv->nmsgs; i++)
@@ -180,7 +184,7 @@ char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *
         if (cv->tool_choice_name.len) {
             jw_object(&w);
             JW_KEY(&w, "type");
-            jw_string(&w, "function", 8);
+            JW_STR(&w, "function");
             JW_KEY(&w, "function");
             jw_object(&w);
             JW_KEY(&w, "name");
