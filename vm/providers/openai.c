@@ -6,7 +6,9 @@
    usually send it), tool calls and results, tools, then the client's
    other fields unchanged.  The client's JSON values (parameters, tool
    schemas, parts with no translation, other fields) are copied as the
-   client wrote them, the text of their spans (conv.h).  Answers and stream events are parsed with
+   client wrote them, the text of their spans (conv.h), and so are the
+   texts no input guardrail changed: their JSON string tokens, escapes as
+   the client chose them (cv_put_text).  Answers and stream events are parsed with
    yajl's callbacks into the answer's reusable node table (jview.h), no
    tree per event; every field is optional and type-checked, so a
    surprising answer is a malformed one, never a crash. */
