@@ -1,0 +1,148 @@
+/* The answer parser's node table (vm/providers/jview.c), case by case:
+   each case is a JSON text, whether duplicate keys are taken, and either
+   the error it must be refused with or one top-level member and the value
+   it must read back (type, and the bytes, integer or real).  The cases
+   cover what the callbacks decide themselves: strings as views of the
+   text and as yajl's unescaped copies (escapes, \u escapes and surrogate
+   pairs), keys likewise, the checks before yajl (invalid UTF-8, \u0000,
+   unpaired surrogates, vertical tab), numbers as written (integers at the
+   edges of 64 bits and past them, reals, overflow), and duplicate keys in
+   small objects (keys sharing the per-object key bit and keys that do
+   not), in large ones (sorted when they close), escaped against plain,
+   empty keys, and with duplicates taken (the last one read).  The
+   differential test against jansson (answers_diff_test.c) covers the
+   rest at scale. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jview.h"
+
+static int failures;
+
+typedef struct {
+    const char *name;
+    const char *json;
+    int dups;
+    const char *err;            /* a part of the message it is refused with; NULL: accepted */
+    const char *key;            /* accepted: the member read back */
+    jv_type type;
+    const char *str;            /* JV_STRING: its bytes */
+    size_t slen;
+    int64_t i;                  /* JV_INTEGER */
+    double r;                   /* JV_REAL */
+} jcase;
+
+#define S(name, json, key, bytes) { name, json, 0, NULL, key, JV_STRING, bytes, sizeof(bytes) - 1, 0, 0 }
+#define I(name, json, key, v) { name, json, 0, NULL, key, JV_INTEGER, NULL, 0, v, 0 }
+#define R(name, json, key, v) { name, json, 0, NULL, key, JV_REAL, NULL, 0, 0, v }
+#define BAD(name, json, err) { name, json, 0, err, NULL, JV_NONE, NULL, 0, 0, 0 }
+
+static const jcase cases[] = {
+    /* strings: views of the text, and unescaped copies */
+    S("plain string", "{\"a\":\"hello\"}", "a", "hello"),
+    S("escaped quote, backslash, solidus", "{\"a\":\"x\\\"y\\\\z\\/\"}", "a", "x\"y\\z/"),
+    S("control escapes", "{\"a\":\"\\b\\f\\n\\r\\t\"}", "a", "\b\f\n\r\t"),
+    S("\\u escape, two bytes", "{\"a\":\"caf\\u00e9\"}", "a", "caf\xc3\xa9"),
+    S("\\u escape, three bytes", "{\"a\":\"\\u2028\"}", "a", "\xe2\x80\xa8"),
+    S("surrogate pair", "{\"a\":\"\\ud83d\\ude00!\"}", "a", "\xf0\x9f\x98\x80!"),
+    S("raw UTF-8", "{\"a\":\"\xc3\xa9\xf0\x9f\x98\x80\"}", "a", "\xc3\xa9\xf0\x9f\x98\x80"),
+    S("escaped key", "{\"\\u0061b\":\"v\"}", "ab", "v"),
+    S("empty string", "{\"a\":\"\"}", "a", ""),
+    BAD("\\u0000", "{\"a\":\"x\\u0000\"}", "NUL"),
+    BAD("lone high surrogate", "{\"a\":\"\\ud83d\"}", "unpaired surrogate"),
+    BAD("lone low surrogate", "{\"a\":\"\\ude00\"}", "unpaired surrogate"),
+    BAD("high surrogate then a letter", "{\"a\":\"\\ud83dx\"}", "unpaired surrogate"),
+    BAD("invalid UTF-8 byte", "{\"a\":\"\xff\"}", "invalid UTF-8"),
+    BAD("overlong slash", "{\"a\":\"\xc0\xaf\"}", "invalid UTF-8"),
+    BAD("encoded surrogate", "{\"a\":\"\xed\xa0\x80\"}", "invalid UTF-8"),
+    BAD("cut sequence", "{\"a\":\"\xe2\x80\"}", "invalid UTF-8"),
+    BAD("vertical tab outside a string", "{\"a\":1,\v\"b\":2}", "control character"),
+    /* numbers as written */
+    I("zero", "{\"n\":0}", "n", 0),
+    I("minus zero", "{\"n\":-0}", "n", 0),
+    I("18 digits", "{\"n\":123456789012345678}", "n", 123456789012345678),
+    I("int64 max", "{\"n\":9223372036854775807}", "n", INT64_MAX),
+    I("int64 min", "{\"n\":-9223372036854775808}", "n", INT64_MIN),
+    BAD("int64 max + 1", "{\"n\":9223372036854775808}", "too big integer"),
+    BAD("int64 min - 1", "{\"n\":-9223372036854775809}", "too big integer"),
+    BAD("20 digits", "{\"n\":12345678901234567890}", "too big integer"),
+    R("fraction", "{\"n\":1.5}", "n", 1.5),
+    R("exponent", "{\"n\":1E2}", "n", 100),
+    R("negative exponent", "{\"n\":-25e-1}", "n", -2.5),
+    R("23 digits and a fraction", "{\"n\":12345678901234567890123.5}", "n", 12345678901234567890123.5),
+    R("20 digits and an exponent", "{\"n\":12345678901234567890e0}", "n", 12345678901234567890e0),
+    BAD("real overflow", "{\"n\":1e400}", "overflow"),
+    /* duplicate keys */
+    I("keys sharing a key bit ('ab', 'b_')", "{\"ab\":1,\"b_\":2}", "b_", 2),
+    BAD("a repeat after a key sharing its bit", "{\"ab\":1,\"b_\":2,\"ab\":3}", "duplicate"),
+    BAD("a plain repeat", "{\"a\":1,\"b\":2,\"a\":3}", "duplicate"),
+    BAD("an escaped repeat of a plain key", "{\"a\":1,\"\\u0061\":2}", "duplicate"),
+    BAD("a repeated empty key", "{\"\":1,\"\":2}", "duplicate"),
+    I("one empty key", "{\"\":7}", "", 7),
+    I("the same key in two objects", "{\"x\":{\"a\":1},\"a\":{\"a\":2},\"b\":3}", "b", 3),
+    I("16 keys", "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,"
+      "\"ka\":10,\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,\"kf\":15}", "kf", 15),
+    BAD("a repeat among 16 keys", "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,\"k6\":6,\"k7\":7,"
+        "\"k8\":8,\"k9\":9,\"ka\":10,\"kb\":11,\"kc\":12,\"kd\":13,\"k3\":14}", "duplicate"),
+    BAD("a repeat among 20 keys (sorted at the end)", "{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,"
+        "\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"ka\":10,\"kb\":11,\"kc\":12,\"kd\":13,\"ke\":14,\"kf\":15,\"kg\":16,"
+        "\"kh\":17,\"ki\":18,\"k0\":19}", "duplicate"),
+    { "duplicates taken: the last one", "{\"a\":1,\"b\":2,\"a\":3}", 1, NULL, "a", JV_INTEGER, NULL, 0, 3, 0 },
+    /* the document */
+    BAD("a word after the value", "{\"a\":1} x", ""),
+    BAD("two values", "{\"a\":1} {}", ""),
+    BAD("a scalar at the top", "1", ""),
+    BAD("nothing", " ", ""),
+};
+
+static void check(const jcase *c, jv_parser *p)
+{
+    jv root = jv_parse(p, c->json, strlen(c->json), c->dups);
+    char why[200] = "";
+    if (c->err) {
+        if (root)
+            snprintf(why, sizeof why, "accepted, want an error with '%s'", c->err);
+        else if (!strstr(jv_error(p), c->err))
+            snprintf(why, sizeof why, "refused with '%s', want '%s'", jv_error(p), c->err);
+    } else if (!root)
+        snprintf(why, sizeof why, "refused: %s", jv_error(p));
+    else {
+        jv v = jv_getn(p, root, c->key, strlen(c->key));
+        size_t n = 0;
+        const char *s = jv_str(p, v, &n);
+        if (jv_typeof(p, v) != c->type)
+            snprintf(why, sizeof why, "type %d, want %d", (int)jv_typeof(p, v), (int)c->type);
+        else if (c->type == JV_STRING && (n != c->slen || memcmp(s, c->str, n)))
+            snprintf(why, sizeof why, "'%.*s', want '%s'", (int)n, s, c->str);
+        else if (c->type == JV_INTEGER && jv_int(p, v) != c->i)
+            snprintf(why, sizeof why, "%lld, want %lld", (long long)jv_int(p, v), (long long)c->i);
+        else if (c->type == JV_REAL && jv_number(p, v) != c->r)
+            snprintf(why, sizeof why, "%.17g, want %.17g", jv_number(p, v), c->r);
+    }
+    if (why[0]) {
+        printf("FAIL jview %s: %s\n", c->name, why);
+        failures++;
+    } else
+        printf("PASS jview %s\n", c->name);
+}
+
+int main(void)
+{
+    jv_parser *p = jv_new();
+    if (!p)
+        return 2;
+    /* twice through one parser: a parser is reused for every answer and
+       event, and a refused text must leave it ready for the next */
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            if (round == 0)
+                check(&cases[i], p);
+            else if (!cases[i].err && !jv_parse(p, cases[i].json, strlen(cases[i].json), cases[i].dups)) {
+                printf("FAIL jview again %s: %s\n", cases[i].name, jv_error(p));
+                failures++;
+            }
+    jv_free(p);
+    return failures ? 1 : 0;
+}
