@@ -121,10 +121,31 @@ static const char *str_of(const jv_parser *p, const node *x)
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
 }
 
-/* Are a[0..n) and b[0..n) the same bytes?  Keys are short: a loop
-   beats a call to memcmp. */
+/* Are a[0..n) and b[0..n) the same bytes?  Keys are short: eight bytes
+   at a time (the last eight overlapping), four for a key of four to
+   seven, bytes below that -- never reading outside either. */
 static inline int same(const char *a, const char *b, size_t n)
 {
+    if (n >= 8) {
+        uint64_t x, y;
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return x == y && u == v;
+    }
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i])
             return 0;
@@ -291,13 +312,14 @@ static int on_string(void *ud, const unsigned char *s, size_t n)
     return 1;
 }
 
-/* A bit of 64 for key s[0..n) (n > 0), from its length and its first and
-   last bytes: an object keeps the bits of its keys (in its node's 'v',
-   which a container does not use), and only a new key whose bit is
-   already set is compared with the keys before it. */
+/* A bit of 64 for key s[0..n), from its length and its first and last
+   bytes.  Every object keeps the bits of its keys (in its node's 'v',
+   which a container does not use): a lookup of a key whose bit is not
+   set is answered without a walk, and in a small object only a new key
+   whose bit is already set is compared with the keys before it. */
 static inline uint64_t key_bit(const unsigned char *s, size_t n)
 {
-    return UINT64_C(1) << ((n * 7 + s[0] * 3 + s[n - 1]) & 63);
+    return n ? UINT64_C(1) << ((n * 7 + s[0] * 3 + s[n - 1]) & 63) : 1;
 }
 
 /* Is key s[0..n) already a member of the open object 'o'? */
@@ -320,11 +342,9 @@ static __attribute__((noinline)) int key_slow(jv_parser *p, const unsigned char 
     if (!in && (off = keep_str(p, s, n)) == UINT32_MAX)
         return 0;
     node *o = &p->nodes[p->open];
-    if (o->n < PAIRWISE_KEYS && !p->dups) {
-        if (repeated(p, o, s, n))
-            return fail(p, "duplicate object key");
-        o->v.keys |= n ? key_bit(s, n) : 1;
-    }
+    if (o->n < PAIRWISE_KEYS && !p->dups && repeated(p, o, s, n))
+        return fail(p, "duplicate object key");
+    o->v.keys |= key_bit(s, n);
     p->pkey = off;
     p->pklen = (uint32_t)n;
     p->pkin = in;
@@ -341,12 +361,10 @@ static int on_key(void *ud, const unsigned char *s, size_t n)
     if (!n || d > p->inlen || n > p->inlen - d)
         return key_slow(p, s, n);
     node *o = &p->nodes[p->open];
-    if (o->n < PAIRWISE_KEYS && !p->dups) {
-        uint64_t bit = key_bit(s, n);
-        if (o->v.keys & bit)
-            return key_slow(p, s, n);
-        o->v.keys |= bit;
-    }
+    uint64_t bit = key_bit(s, n);
+    if ((o->v.keys & bit) && o->n < PAIRWISE_KEYS && !p->dups)
+        return key_slow(p, s, n);
+    o->v.keys |= bit;
     p->pkey = (uint32_t)d;
     p->pklen = (uint32_t)n;
     p->pkin = 1;
@@ -599,7 +617,7 @@ jv_type jv_typeof(const jv_parser *p, jv v)
 jv jv_getn(const jv_parser *p, jv o, const char *key, size_t n)
 {
     const node *x = at(p, o);
-    if (!x || x->type != JV_OBJECT)
+    if (!x || x->type != JV_OBJECT || !(x->v.keys & key_bit((const unsigned char *)key, n)))
         return 0;
     jv found = 0;
     for (jv c = x->first; c; c = p->nodes[c].next) {
