@@ -121,31 +121,12 @@ static const char *str_of(const jv_parser *p, const node *x)
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
 }
 
-/* Are a[0..n) and b[0..n) the same bytes?  Keys are short: eight bytes
-   at a time (the last eight overlapping), four for a key of four to
-   seven, bytes below that -- never reading outside either. */
+/* Are a[0..n) and b[0..n) the same bytes?  A key of a few bytes by a
+   loop, longer ones by memcmp. */
 static inline int same(const char *a, const char *b, size_t n)
 {
-    if (n >= 8) {
-        uint64_t x, y;
-        for (size_t i = 0; i + 8 < n; i += 8) {
-            memcpy(&x, a + i, 8);
-            memcpy(&y, b + i, 8);
-            if (x != y)
-                return 0;
-        }
-        memcpy(&x, a + n - 8, 8);
-        memcpy(&y, b + n - 8, 8);
-        return x == y;
-    }
-    if (n >= 4) {
-        uint32_t x, y, u, v;
-        memcpy(&x, a, 4);
-        memcpy(&y, b, 4);
-        memcpy(&u, a + n - 4, 4);
-        memcpy(&v, b + n - 4, 4);
-        return x == y && u == v;
-    }
+    if (n > 4)
+        return !memcmp(a, b, n);
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i])
             return 0;
