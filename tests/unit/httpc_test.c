@@ -35,7 +35,10 @@
    so no network is asked; the cases are skipped, with a line saying so,
    when there is none) looked up and its answer reused; over TLS, the
    certificate checked against localhost's DNS entry, ::1's IP entry,
-   and a name it does not hold. */
+   and a name it does not hold.
+
+   Outside the table: a call that ends in time never makes the engine
+   walk its transfers for due deadlines. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -790,6 +793,46 @@ static void refused_lines(void)
     }
 }
 
+/* No deadline is due in a call that ends in time, so the engine never
+   walks its transfers looking for one: the first byte moves the deadline
+   from the first-byte limit to the idle gap without making it look due
+   (each walk visits every call in flight). */
+static void no_needless_scans(int curl)
+{
+    static const tcase t = { "no_deadline_scans",
+                             { ACC, RD, SEND("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"), SLEEP(100),
+                               SEND("defghij"), WAITEOF },
+                             { { HC_OK, 200, "abcdefghij", 0, 0, 0, 2000000, 2000000, 0, 0, 0 } }, 1, 1, NULL, 0, 0, NULL,
+                             T_PLAIN, 0, 0, NULL, 0, 0 };
+    char name[96], why[400] = "";
+    snprintf(name, sizeof name, "httpc/%s/%s", curl ? "curl" : "h1", t.name);
+    setenv("ROUTEVM_HTTP_CLIENT", curl ? "curl" : "", 1);
+    curl_run = curl;
+    server s = { .steps = t.server, .host = url_host(&t) };
+    s.lfd = listener(&s.port, 0, NULL, 0, 0);
+    hc_engine *e = hc_new(NULL);
+    pthread_t th;
+    int started = 0, rc = -1, checked = 0;
+    if (s.lfd >= 0 && e && pthread_create(&th, NULL, serve, &s) == 0)
+        started = 1;
+    if (!started)
+        snprintf(why, sizeof why, "no listener, engine or server");
+    else if (!(rc = one_request(&t, &t.req[0], e, s.port, why, sizeof why, &checked)) && hc_scans(e)) {
+        snprintf(why, sizeof why, "the transfers were walked %lu times", hc_scans(e));
+        rc = -1;
+    }
+    hc_free(e);
+    if (started)
+        pthread_join(th, NULL);
+    if (s.lfd >= 0)
+        close(s.lfd);
+    if (rc) {
+        printf("FAIL %s: %s\n", name, why);
+        failures++;
+    } else
+        printf("PASS %s\n", name);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);   /* the test server writes through OpenSSL's socket BIO */
@@ -799,6 +842,8 @@ int main(void)
     }
     find_hosts_name();
     refused_lines();
+    no_needless_scans(0);
+    no_needless_scans(1);
     if (!(big_body = malloc(BIG_BODY)))
         return 1;
     memset(big_body, 'a', BIG_BODY);

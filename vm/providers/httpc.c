@@ -91,7 +91,7 @@ struct hc_xfer {
     uint64_t body_bytes;
     hc_status why;              /* set when the engine stops it (deadline) */
     int aborted;                /* the data callback asked to stop */
-    hc_xfer *next;
+    hc_xfer *prev, *next;       /* in the engine's running list ('next' alone in its spare list) */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -104,6 +104,7 @@ struct hc_engine {
     hc_xfer *xfers;
     hc_timer *timers;
     int64_t low;                /* no transfer's deadline is earlier; INT64_MAX: none */
+    unsigned long scans;        /* walks of 'xfers' for due deadlines (hc_scans) */
     int64_t curl_at;            /* when libcurl wants hc_on_timer, -1 none */
     watched *fds;               /* built-in loop: sockets to poll */
     size_t nfds, capfds;
@@ -248,6 +249,21 @@ static void lower(hc_engine *e, int64_t at)
         e->low = at;
 }
 
+/* Response bytes arrived: the idle gap starts again, and at the first
+   byte the deadline changes kind (first byte -> idle), which may bring it
+   sooner, so 'low' is lowered -- from the deadline as it now stands,
+   with 'last_byte_at' already set (before it, the idle deadline would
+   read as 'idle_timeout' after time zero, in the past: every turn would
+   then scan all transfers). */
+static void got_bytes(hc_xfer *x)
+{
+    x->last_byte_at = hc_now_us();
+    if (x->first_byte_at < 0) {
+        x->first_byte_at = x->last_byte_at;
+        lower(x->e, xfer_deadline(x));
+    }
+}
+
 /* 'low' made exact: the earliest transfer deadline. */
 static void recompute_low(hc_engine *e)
 {
@@ -357,13 +373,29 @@ static void free_urls(hc_engine *e)
 
 /* ---------------------------------------------------------------- transfers */
 
+/* The running list is doubly linked: a transfer leaves it without a walk
+   (with many calls in flight, a walk over them all per call). */
+static void link_xfer(hc_engine *e, hc_xfer *x)
+{
+    x->prev = NULL;
+    x->next = e->xfers;
+    if (e->xfers)
+        e->xfers->prev = x;
+    e->xfers = x;
+}
+
+/* Off the running list; a transfer not on it is left alone. */
 static void unlink_xfer(hc_engine *e, hc_xfer *x)
 {
-    for (hc_xfer **pp = &e->xfers; *pp; pp = &(*pp)->next)
-        if (*pp == x) {
-            *pp = x->next;
-            return;
-        }
+    if (x->prev)
+        x->prev->next = x->next;
+    else if (e->xfers == x)
+        e->xfers = x->next;
+    else
+        return;
+    if (x->next)
+        x->next->prev = x->prev;
+    x->prev = x->next = NULL;
 }
 
 /* Free a transfer for good. */
@@ -522,12 +554,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
     hc_xfer *x = ud;
     size_t len = size * n;
-    int64_t now = hc_now_us();
-    if (x->first_byte_at < 0) {
-        x->first_byte_at = now;
-        lower(x->e, xfer_deadline(x));      /* the idle deadline may come sooner */
-    }
-    x->last_byte_at = now;
+    got_bytes(x);
     if (len >= 5 && !memcmp(p, "HTTP/", 5)) {
         /* a status line: "HTTP/1.1 200 OK" */
         const char *s = memchr(p, ' ', len);
@@ -557,12 +584,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *ud)
 {
     hc_xfer *x = ud;
     size_t len = size * n;
-    int64_t now = hc_now_us();
-    if (x->first_byte_at < 0) {
-        x->first_byte_at = now;
-        lower(x->e, xfer_deadline(x));      /* the idle deadline may come sooner */
-    }
-    x->last_byte_at = now;
+    got_bytes(x);
     x->body_bytes += len;
     if (x->h.data && x->h.data(x->ud, p, len)) {
         x->aborted = 1;
@@ -720,13 +742,7 @@ static void nat_connecting(void *ud, int connected)
 
 static void nat_bytes(void *ud)
 {
-    hc_xfer *x = nat_xfer(ud);
-    int64_t now = hc_now_us();
-    if (x->first_byte_at < 0) {
-        x->first_byte_at = now;
-        lower(x->e, xfer_deadline(x));      /* the idle deadline may come sooner */
-    }
-    x->last_byte_at = now;
+    got_bytes(nat_xfer(ud));
 }
 
 static void nat_header(void *ud, int status, const char *name, size_t nlen, const char *value, size_t vlen)
@@ -761,8 +777,7 @@ static int start_native(hc_engine *e, hc_xfer *x, const hc_spec *s, const h1_url
     x->connect_timeout = s->connect_timeout_us > 0 ? s->connect_timeout_us : 10000000;
     x->start_us = hc_now_us();
     /* linked first: the transport's events find it in the engine */
-    x->next = e->xfers;
-    e->xfers = x;
+    link_xfer(e, x);
     x->nat = h1_start(e->h1, u, s->method, s->headers, s->nheaders, s->body, s->body_len, &nat_events, x, err,
                       errlen);
     if (!x->nat) {
@@ -836,8 +851,7 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
         destroy_xfer(x);
         return NULL;
     }
-    x->next = e->xfers;
-    e->xfers = x;
+    link_xfer(e, x);
     lower(e, xfer_deadline(x));
     arm(e);
     return x;
@@ -921,6 +935,7 @@ static void run_due(hc_engine *e)
     h1_run_due(e->h1);          /* connections refused when their calls started */
     int64_t now = hc_now_us();
     if (now >= e->low) {
+        e->scans++;
         for (hc_xfer *x = e->xfers, *next; x; x = next) {
             next = x->next;
             int64_t d = xfer_deadline(x);
@@ -978,6 +993,11 @@ void hc_on_socket(hc_engine *e, int fd, int what)
     curl_action(e, fd, ev);
     run_due(e);
     arm(e);
+}
+
+unsigned long hc_scans(const hc_engine *e)
+{
+    return e->scans;
 }
 
 int hc_run_once(hc_engine *e, int64_t max_wait_us)

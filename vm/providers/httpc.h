@@ -169,4 +169,8 @@ void hc_on_timer(hc_engine *e);
 /* The engine's monotonic clock, microseconds. */
 int64_t hc_now_us(void);
 
+/* Test hook: how many times the engine walked its transfers because a
+   deadline might be due (once the clock passes 'low', httpc.c). */
+unsigned long hc_scans(const hc_engine *e);
+
 #endif
