@@ -38,7 +38,8 @@
    and a name it does not hold.
 
    Outside the table: a call that ends in time never makes the engine
-   walk its transfers for due deadlines. */
+   walk its transfers for due deadlines, and 40 calls at once to one
+   host, twice, use 40 connections (all parked, all reused). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -833,6 +834,118 @@ static void no_needless_scans(int curl)
         printf("PASS %s\n", name);
 }
 
+/* ---------------------------------------------------------------- many calls at once */
+
+/* A server for many connections at once (poll): each request read (head
+   and Content-Length body) is answered HELLO; it counts the connections
+   it accepts, until 'stop'. */
+typedef struct {
+    int lfd, accepts;
+    volatile int stop;
+} many_server;
+
+#define MANY 40
+
+static void *serve_many(void *arg)
+{
+    many_server *m = arg;
+    struct pollfd pf[MANY + 8];
+    char buf[MANY + 8][1024];
+    size_t len[MANY + 8];
+    int n = 1;
+    pf[0] = (struct pollfd){ m->lfd, POLLIN, 0 };
+    while (!m->stop) {
+        if (poll(pf, (nfds_t)n, 20) <= 0)
+            continue;
+        if ((pf[0].revents & POLLIN) && n < MANY + 8) {
+            int fd = accept(m->lfd, NULL, NULL);
+            if (fd >= 0) {
+                m->accepts++;
+                len[n] = 0;
+                pf[n++] = (struct pollfd){ fd, POLLIN, 0 };
+            }
+        }
+        for (int i = 1; i < n; i++) {
+            if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            ssize_t r = recv(pf[i].fd, buf[i] + len[i], sizeof buf[i] - 1 - len[i], 0);
+            if (r <= 0) {
+                close(pf[i].fd);
+                pf[i] = pf[--n];
+                len[i] = len[n];
+                memcpy(buf[i], buf[n], len[i]);
+                i--;
+                continue;
+            }
+            len[i] += (size_t)r;
+            buf[i][len[i]] = 0;
+            const char *end = strstr(buf[i], "\r\n\r\n"), *cl = strstr(buf[i], "Content-Length: ");
+            if (end && cl && len[i] >= (size_t)(end + 4 - buf[i]) + (size_t)atoi(cl + 16)) {
+                len[i] = 0;
+                if (send(pf[i].fd, HELLO, strlen(HELLO), MSG_NOSIGNAL) < 0)
+                    continue;
+            }
+        }
+    }
+    for (int i = 1; i < n; i++)
+        close(pf[i].fd);
+    return NULL;
+}
+
+/* MANY calls at once to one host, then MANY more: the second round runs
+   on the connections the first one parked (none closed for want of room,
+   none opened again). */
+static void many_at_once(void)
+{
+    const char *name = "httpc/h1/many_at_once_reuse";
+    char why[300] = "";
+    setenv("ROUTEVM_HTTP_CLIENT", "", 1);
+    many_server m = { 0 };
+    int port = 0;
+    m.lfd = listener(&port, 0, NULL, 0, 0);
+    hc_engine *e = hc_new(NULL);
+    pthread_t th;
+    int started = m.lfd >= 0 && e && pthread_create(&th, NULL, serve_many, &m) == 0;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    static const request ok = OK200("hello");
+    for (int round = 0; started && round < 2 && !why[0]; round++) {
+        call c[MANY];
+        memset(c, 0, sizeof c);
+        for (int i = 0; i < MANY && !why[0]; i++) {
+            hc_spec s = { .url = url, .body = "{}", .body_len = 2, .total_timeout_us = 5000000 };
+            hc_handler h = { on_header, on_data, on_done };
+            char err[200];
+            c[i].e = e;
+            c[i].rq = &ok;
+            if (!hc_start(e, &s, &h, &c[i], err, sizeof err))
+                snprintf(why, sizeof why, "hc_start: %s", err);
+        }
+        int64_t end = hc_now_us() + 4000000;
+        while (hc_pending(e) && hc_now_us() < end)
+            hc_run_once(e, 10000);
+        for (int i = 0; i < MANY && !why[0]; i++)
+            if (!c[i].ended || c[i].d.status != HC_OK || c[i].len != 5)
+                snprintf(why, sizeof why, "round %d call %d: %s", round, i,
+                         c[i].ended ? hc_status_name(c[i].d.status) : "no end");
+    }
+    hc_free(e);
+    if (started) {
+        m.stop = 1;
+        pthread_join(th, NULL);
+    } else
+        snprintf(why, sizeof why, "no listener, engine or server");
+    if (m.lfd >= 0)
+        close(m.lfd);
+    if (!why[0] && m.accepts != MANY)
+        snprintf(why, sizeof why, "%d connections for %d calls at once, twice", m.accepts, MANY);
+    if (why[0]) {
+        printf("FAIL %s: %s\n", name, why);
+        failures++;
+    } else
+        printf("PASS %s\n", name);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);   /* the test server writes through OpenSSL's socket BIO */
@@ -844,6 +957,7 @@ int main(void)
     refused_lines();
     no_needless_scans(0);
     no_needless_scans(1);
+    many_at_once();
     if (!(big_body = malloc(BIG_BODY)))
         return 1;
     memset(big_body, 'a', BIG_BODY);

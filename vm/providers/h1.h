@@ -10,7 +10,7 @@
    A request's head is written into one buffer and sent with the body in
    one sendmsg(); the response is read with http_parser into one buffer
    the pool owns, and handed on as header and body callbacks.  Each
-   (host, port) keeps its idle connections (H1_IDLE_PER_HOST at most),
+   (host, port) keeps its idle connections (H1_IDLE_PER_HOST, 256, at most),
    watched for reading while parked: a parked connection the peer closes
    or writes to out of turn is closed at once.  A request sent on a
    kept-alive connection that fails before any response byte (the peer
