@@ -73,10 +73,13 @@ struct dr_req {
 /* The drivers dr_free keeps for dr_new, per engine (hc_set_user): a
    gateway worker's requests reuse a few drivers -- their trace table,
    event buffer and provider call buffers -- instead of allocating them
-   each.  The spares only bridge one request's end and the next one's
-   start, so a few serve any number of concurrent requests; what each
-   keeps is bounded (pcall.c, reset()). */
-#define DR_SPARES 16
+   each.  Requests end and start in bursts (one loop round answers many
+   calls, the next reads many requests), so the spares cover the requests
+   a worker runs at once: with 16 kept and 64 clients, most requests
+   allocated and zeroed a driver and its call (5 k instructions, some
+   80 cache lines written cold).  What each keeps is bounded (pcall.c,
+   reset()). */
+#define DR_SPARES 64
 typedef struct {
     dr_req *head;
     uint32_t n;

@@ -61,7 +61,7 @@
 #define H1_IDLE_PER_HOST 256
 #define H1_IDLE_MAX_US 50000000         /* a connection parked longer is not used again */
 #define H1_READ (16u << 10)             /* bytes read per recv() */
-#define H1_SPARE_MAX 32                 /* ended requests kept for their buffers */
+#define H1_SPARE_MAX 64                 /* ended requests kept for their buffers (as httpc.c keeps transfers) */
 #define H1_TLS_JOIN (64u << 10)         /* a body up to this is copied after the head over TLS */
 #define H1_NAME_TTL_US 60000000         /* a name's addresses are looked up again after this */
 #define H1_ATTEMPT_US 1000000           /* a connect with no answer this long gives way to the next address */

@@ -124,9 +124,10 @@ struct hc_engine {
 /* Ended transfers kept per engine.  An easy handle is a few kilobytes
    that libcurl allocates and fills on curl_easy_init; reset, it is ready
    for the next call at a fraction of that.  Connections, DNS and TLS
-   sessions live in the multi handle either way.  The bound keeps what
-   a burst of calls leaves behind small. */
-#define HC_SPARE_MAX 32
+   sessions live in the multi handle either way.  The bound covers the
+   calls a gateway worker runs at once (calls end in bursts and start in
+   bursts: fewer spares than that, and the burst allocates afresh). */
+#define HC_SPARE_MAX 64
 
 static const char *const status_names[] = {
     "ok", "connect_timeout", "first_byte_timeout", "idle_timeout", "timeout",
