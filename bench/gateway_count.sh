@@ -13,11 +13,15 @@
 #
 # MODES=cpu times instead, side by side: two gateways, one with the
 # engine's own HTTP/1.1 transport for its upstream calls and one held to
-# libcurl (ROUTEVM_HTTP_CLIENT=curl), each loaded in turn by wrk -t2 -c64
-# for DUR seconds, ROUNDS rounds; CPU per request is the server's utime +
-# stime (/proc/PID/stat) over the run divided by the requests wrk
-# counted.  Timed figures wander on a shared machine: only the pair's
-# ratio, measured in one run, means much.
+# libcurl (ROUTEVM_HTTP_CLIENT=curl) -- or, with VS=OTHER_BUILD, this
+# build against OTHER_BUILD's routevm, both on the own transport -- each
+# loaded in turn by wrk -t2 -c64 for DUR seconds, ROUNDS rounds; CPU per
+# request is the server's utime + stime (/proc/PID/stat) over the run
+# divided by the requests wrk counted, printed with its split (user,
+# system), and the upstream's (the nginx mock's worker) the same way: a
+# gateway that opens upstream connections it could have kept shows there.
+# Timed figures wander on a shared machine: only the pair's ratio,
+# measured in one run, means much.
 #
 # KINDS tls and tls-curl: JSON requests whose upstream is https:// (the
 # same nginx over TLS, a certificate made for the run and trusted through
@@ -26,7 +30,7 @@
 # usage: sh bench/gateway_count.sh [BUILD]
 # env:   N1 (100)  N2 (1100)  MODES ("callgrind strace"; or "cpu")  KINDS ("json sse"; also tls, tls-curl)
 #        PORT_BASE (27380: it and the next three)  KEEP (keep the callgrind files in this directory)
-#        DUR (5)  ROUNDS (3)  (MODES=cpu)
+#        DUR (5)  ROUNDS (3)  VS (MODES=cpu)
 # Prints one line per (tool, kind): instructions or syscalls per request,
 # and for strace the per-request count of each system call; for cpu, each
 # round's requests per second and CPU microseconds per request of both.
@@ -123,25 +127,37 @@ cpu_runs() {
     curl_port=$((PORT_BASE + 3))
     "$BUILD/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$RV_PORT --workers 1 2> "$WORK/own.log" &
     own=$!
-    ROUTEVM_HTTP_CLIENT=curl "$BUILD/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$curl_port \
-        --workers 1 2> "$WORK/curl.log" &
+    if [ -n "${VS:-}" ]; then
+        other=$VS
+        case $other in /*) ;; *) other=$ROOT/$other ;; esac
+        "$other/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$curl_port --workers 1 \
+            2> "$WORK/curl.log" &
+        b=vs
+    else
+        ROUTEVM_HTTP_CLIENT=curl "$BUILD/routevm" serve "$WORK/policy-$kind.route" --listen 127.0.0.1:$curl_port \
+            --workers 1 2> "$WORK/curl.log" &
+        b=curl
+    fi
     lib=$!
     PIDS="$PIDS $own $lib"
     wait_port $RV_PORT
     wait_port $curl_port
+    up=$(ps -o pid= --ppid "$BENCH_MOCK_PID" | tr -d ' ' | head -1)
     r=1
     while [ $r -le "$rounds" ]; do
-        for which in own curl; do
+        for which in own $b; do
             if [ $which = own ]; then pid=$own port=$RV_PORT; else pid=$lib port=$curl_port; fi
-            t0=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+            u0=$(awk '{print $14}' "/proc/$pid/stat") s0=$(awk '{print $15}' "/proc/$pid/stat")
+            m0=$(awk '{print $14 + $15}' "/proc/$up/stat")
             BODY_FILE=$WORK/body-$kind.json timeout $((dur + 10)) wrk -t2 -c64 -d${dur}s -s "$G/post.lua" \
                 "http://127.0.0.1:$port/v1/chat/completions" > "$WORK/wrk.out" 2>&1
-            t1=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+            u1=$(awk '{print $14}' "/proc/$pid/stat") s1=$(awk '{print $15}' "/proc/$pid/stat")
+            m1=$(awk '{print $14 + $15}' "/proc/$up/stat")
             n=$(awk '/requests in/ {print $1}' "$WORK/wrk.out")
             bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.out")
             [ -n "$n" ] && [ "$n" -gt 0 ] && [ -z "$bad" ] || { say "ERROR: wrk against $which:" >&2; cat "$WORK/wrk.out" >&2; exit 2; }
-            awk -v k="$kind" -v w=$which -v r=$r -v n="$n" -v d="$dur" -v t=$((t1 - t0)) -v hz="$hz" \
-                'BEGIN {printf "gateway_count: cpu %s round %d %-4s %8.0f requests/s %6.1f us CPU per request\n", k, r, w, n / d, t * 1e6 / hz / n}'
+            awk -v k="$kind" -v w=$which -v r=$r -v n="$n" -v d="$dur" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v m=$((m1 - m0)) \
+                -v hz="$hz" 'BEGIN {f = 1e6 / hz / n; printf "gateway_count: cpu %s round %d %-4s %8.0f requests/s %6.1f us CPU per request (user %.1f, system %.1f; upstream %.1f)\n", k, r, w, n / d, (u + s) * f, u * f, s * f, m * f}'
         done
         r=$((r + 1))
     done
