@@ -93,14 +93,20 @@ def openai_error(body, code=None):
         return False
 
 
-def expect(name, raw, status, code=None, then_closed=True):
+def expect(name, raw, status, code=None, then_closed=True, pause=0):
+    """Send 'raw' (or each of a list of parts, 'pause' seconds apart, so
+    that each is its own read for the gateway) and check the answer: its
+    status, an OpenAI error with 'code' unless it is a 200, and then
+    (then_closed) the connection closed."""
     s = conn()
     try:
-        s.sendall(raw)
+        for part in raw if isinstance(raw, list) else [raw]:
+            s.sendall(part)
+            time.sleep(pause)
     except (BrokenPipeError, ConnectionResetError):
         pass
     st, h, body = read_response(s)
-    ok = st == status and openai_error(body, code)
+    ok = st == status and (status == 200 or openai_error(body, code))
     why = f"status {st}, body {body[:200]!r}"
     if ok and then_closed:
         ok = closed(s)
@@ -226,6 +232,20 @@ expect("downstream-09-control-in-header-value", b"GET /healthz HTTP/1.1\r\nHost:
 expect("downstream-09-underscore-in-header-name", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX_Route_Tier: a\r\n\r\n",
        400, "invalid_header_name")
 expect("downstream-09-obs-fold", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n", 400, None)
+expect("downstream-09-bare-lf-request-line", b"GET /healthz HTTP/1.1\nHost: x\r\n\r\n", 400, "bare_lf")
+expect("downstream-09-bare-lf-after-header", b"GET /healthz HTTP/1.1\r\nHost: x\nX-A: b\r\n\r\n", 400, "bare_lf")
+expect("downstream-09-bare-lf-ends-head", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\n", 400, "bare_lf")
+expect("downstream-09-bare-cr-in-line", b"GET /healthz HTTP/1.1\r\nHost: x\rY: z\r\n\r\n", 400, "bare_cr")
+expect("downstream-09-bare-cr-ends-head", b"GET /healthz HTTP/1.1\r\nHost: x\r\n\rX", 400, "bare_cr")
+# line ends, folds and stray CR/LF split between two reads
+expect("downstream-09-crlf-split-across-reads", [b"GET /healthz HTTP/1.1\r", b"\nHost: x\r\n\r", b"\n"], 200,
+       then_closed=False, pause=0.05)
+expect("downstream-09-obs-fold-across-reads", [b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\r\n", b" b\r\n\r\n"],
+       400, "obs_fold", pause=0.05)
+expect("downstream-09-bare-lf-across-reads", [b"GET /healthz HTTP/1.1\r\nHost: x", b"\n\r\n"], 400, "bare_lf",
+       pause=0.05)
+expect("downstream-09-bare-cr-across-reads", [b"GET /healthz HTTP/1.1\r\nHost: x\r", b"X\r\n\r\n"], 400, "bare_cr",
+       pause=0.05)
 expect("downstream-09-two-hosts", b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, "invalid_host")
 expect("downstream-09-no-host", b"GET /healthz HTTP/1.1\r\n\r\n", 400, "invalid_host")
 

@@ -33,6 +33,7 @@
 #include <event2/util.h>
 #include <http_parser.h>
 
+#include "hfield.h"
 #include "http.h"
 #include "jsonw.h"
 #include "mem.h"
@@ -99,6 +100,8 @@ struct hs_server {
     uint32_t nconns, nbusy;
     time_t date_at;
     char date[40];
+    char head200[80];           /* "HTTP/1.1 200 OK\r\nDate: ...\r\n", made with 'date' */
+    size_t head200_len;
 };
 
 static const http_parser_settings settings;
@@ -227,13 +230,20 @@ char *hs_error_body(const char *message, const char *type, const char *code, con
     return buf;
 }
 
+/* The Date header's value, made once a second, and with it the start of
+   every 200 response up to that header's end. */
 static const char *date_header(hs_server *s)
 {
     time_t now = time(NULL);
     if (now != s->date_at) {
         struct tm tm;
         gmtime_r(&now, &tm);
-        strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        size_t n = strftime(s->date, sizeof s->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        static const char ok[] = "HTTP/1.1 200 OK\r\nDate: ";
+        memcpy(s->head200, ok, sizeof ok - 1);
+        memcpy(s->head200 + sizeof ok - 1, s->date, n);
+        memcpy(s->head200 + sizeof ok - 1 + n, "\r\n", 2);
+        s->head200_len = sizeof ok - 1 + n + 2;
         s->date_at = now;
     }
     return s->date;
@@ -392,18 +402,6 @@ static int on_value(http_parser *hp, const char *at, size_t n)
     return arena_put(c, at, n);
 }
 
-/* Bytes a header value may not hold (RFC 9110 section 5.5): CR, LF, NUL
-   and the other controls but HTAB. */
-static int bad_value(const char *v, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)v[i];
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
-            return 1;
-    }
-    return 0;
-}
-
 static int ieq(const char *a, size_t n, const char *lit)
 {
     return strlen(lit) == n && !strncasecmp(a, lit, n);
@@ -472,7 +470,7 @@ static int check_headers(hs_conn *c, int *expect)
             fail(c, 400, "invalid_header_name", "header names may not contain '_'");
             return -1;
         }
-        if (bad_value(val, h->vlen)) {
+        if (hf_bad(val, h->vlen)) {   /* CR, LF, NUL, other controls but HTAB (RFC 9110 section 5.5) */
             fail(c, 400, "invalid_header_value", "a header value holds CR, LF, NUL or another control character");
             return -1;
         }
@@ -703,13 +701,18 @@ static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const
                      size_t nheaders, long long clen)
 {
     char num[NF_MAX];
-    ob_put(o, "HTTP/1.1 ", 9);
-    ob_put(o, num, nf_u64(num, (uint64_t)status));
-    ob_put(o, " ", 1);
-    ob_str(o, hs_reason(status));
-    ob_put(o, "\r\nDate: ", 8);
-    ob_str(o, date_header(c->srv));
-    ob_put(o, "\r\n", 2);
+    if (status == 200) {
+        date_header(c->srv);
+        ob_put(o, c->srv->head200, c->srv->head200_len);
+    } else {
+        ob_put(o, "HTTP/1.1 ", 9);
+        ob_put(o, num, nf_u64(num, (uint64_t)status));
+        ob_put(o, " ", 1);
+        ob_str(o, hs_reason(status));
+        ob_put(o, "\r\nDate: ", 8);
+        ob_str(o, date_header(c->srv));
+        ob_put(o, "\r\n", 2);
+    }
     if (ctype) {
         ob_put(o, "Content-Type: ", 14);
         ob_str(o, ctype);
@@ -951,44 +954,46 @@ static void dispatch(hs_conn *c)
    line end and joins obs-fold continuation lines; a gateway that other
    hops may parse differently refuses both.  States: 0 in a line, 1 after
    CR, 2 at a line start, 3 after an empty line's CR, 4 the head is over.
-   Returns how many bytes it scanned, or -1 after failing the request. */
+   Inside a line the scan goes straight to its CR with memchr (and makes
+   sure no LF comes before it); the states around a line end go byte by
+   byte.  0, or -1 after failing the request. */
 static int scan_head(hs_conn *c, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n && c->scan != 4; i++) {
-        char ch = p[i];
-        switch (c->scan) {
-        case 0:
-            if (ch == '\n') {
+    size_t i = 0;
+    while (i < n && c->scan != 4) {
+        if (c->scan == 0) {
+            const char *cr = memchr(p + i, '\r', n - i);
+            size_t end = cr ? (size_t)(cr - p) : n;
+            if (memchr(p + i, '\n', end - i)) {
                 fail(c, 400, "bare_lf", "a line of the request head ends in LF without CR");
                 return -1;
             }
-            if (ch == '\r')
-                c->scan = 1;
-            break;
+            if (!cr)
+                return 0;
+            c->scan = 1;
+            i = end + 1;
+            continue;
+        }
+        char ch = p[i++];
+        switch (c->scan) {
         case 1:
+        case 3:
             if (ch != '\n') {
                 fail(c, 400, "bare_cr", "a CR in the request head is not followed by LF");
                 return -1;
             }
-            c->scan = 2;
+            c->scan = c->scan == 1 ? 2 : 4;
             break;
         case 2:
             if (ch == ' ' || ch == '\t') {
                 fail(c, 400, "obs_fold", "folded header lines (obs-fold) are not accepted");
                 return -1;
             }
-            c->scan = ch == '\r' ? 3 : ch == '\n' ? 5 : 0;
-            if (c->scan == 5) {
+            if (ch == '\n') {
                 fail(c, 400, "bare_lf", "a line of the request head ends in LF without CR");
                 return -1;
             }
-            break;
-        case 3:
-            if (ch != '\n') {
-                fail(c, 400, "bare_cr", "a CR in the request head is not followed by LF");
-                return -1;
-            }
-            c->scan = 4;
+            c->scan = ch == '\r' ? 3 : 0;
             break;
         }
     }

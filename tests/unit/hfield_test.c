@@ -1,0 +1,67 @@
+/* Header field bytes (vm/providers/hfield.c) against a byte-at-a-time
+   reference: every byte value at every position of strings of 0 to 24
+   bytes (bytes one by one, a word, words with an overlapping last one),
+   on backgrounds that mix what the word test must tell apart -- the
+   bytes around 0x20 and DEL, HTAB, and UTF-8 bytes from 0x80 up: hf_bad
+   must say whether a control byte other than HTAB, or DEL, is there. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hfield.h"
+
+static int failures;
+
+static int ref_bad(const unsigned char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
+            return 1;
+    return 0;
+}
+
+static void check(const char *name, int ok, const char *why)
+{
+    if (ok)
+        printf("PASS hfield/%s\n", name);
+    else {
+        printf("FAIL hfield/%s: %s\n", name, why);
+        failures++;
+    }
+}
+
+int main(void)
+{
+    static const char backgrounds[][25] = {     /* 24 bytes each */
+        "aaaaaaaaaaaaaaaaaaaaaaaa",
+        "Content-Type: X-Route-AZ",
+        "@[`{^]\x7e\x5e\x40\x5b\x60\x7b AZaz09-.:;/",
+        "\t \t v\t\tw \xc3\xa9\xe2\x82\xac\xff\x80\xc0\xdf\xa0\xbf\t~!\x7e",
+    };
+    char why_bad[200] = "";
+    int bad_ok = 1;
+    for (size_t b = 0; b < sizeof backgrounds / sizeof *backgrounds; b++)
+        for (size_t len = 0; len <= 24; len++)
+            for (size_t pos = 0; pos < (len ? len : 1); pos++)
+                for (int v = 0; v < 256; v++) {
+                    unsigned char s[32];
+                    memcpy(s, backgrounds[b], 24);
+                    if (len)
+                        s[pos] = (unsigned char)v;
+                    /* in a block of exactly 'len' bytes: a read past the end
+                       is an error under the sanitizers */
+                    unsigned char *exact = malloc(len ? len : 1);
+                    if (!exact)
+                        return 1;
+                    memcpy(exact, s, len);
+                    int want = ref_bad(s, len), got = hf_bad((const char *)exact, len);
+                    free(exact);
+                    if (bad_ok && got != want) {
+                        bad_ok = 0;
+                        snprintf(why_bad, sizeof why_bad, "background %zu, length %zu, byte 0x%02x at %zu", b, len,
+                                 (unsigned)v, pos);
+                    }
+                }
+    check("bad_every_byte_every_position", bad_ok, why_bad);
+    return failures != 0;
+}

@@ -1,0 +1,62 @@
+/* Header field bytes; see hfield.h.
+
+   Eight bytes are tested at once, with the test of Bit Twiddling Hacks
+   "determine if a word has a byte less than n": for a word w,
+   (w - 0x2020..) & ~w & 0x8080.. is nonzero exactly when some byte is
+   below 0x20 (bytes from 0x80 up are masked out by ~w), and the same
+   test for a zero byte on w ^ 0x7f7f.. finds DEL.  A
+   string of eight bytes or more ends with a word that overlaps the one
+   before; a shorter one goes byte by byte (the word tests would not pay
+   for themselves there). */
+#include <stdint.h>
+#include <string.h>
+
+#include "hfield.h"
+
+#define ONES 0x0101010101010101ull
+#define HIGH 0x8080808080808080ull
+
+/* The high bit of each byte of 'w' below 0x80 that is zero. */
+static uint64_t zero_bytes(uint64_t w)
+{
+    return (w - ONES) & ~w & HIGH;
+}
+
+/* Control bytes (below 0x20, or DEL) of 'w', HTAB included. */
+static uint64_t ctl_bytes(uint64_t w)
+{
+    return (((w - ONES * 0x20) & ~w) & HIGH) | zero_bytes(w ^ (ONES * 0x7f));
+}
+
+static int bad_byte(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+static uint64_t load(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+int hf_bad(const char *s, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if (bad_byte((unsigned char)s[i]))
+                return 1;
+        return 0;
+    }
+    /* whole words, the last one ending with the string (it may overlap
+       the one before: a byte tested twice is no harm) */
+    for (size_t i = 0;; i += 8) {
+        size_t at = i + 8 <= n ? i : n - 8;
+        if (ctl_bytes(load(s + at)))            /* HTAB, or a control byte: look closer */
+            for (size_t j = at; j < at + 8; j++)
+                if (bad_byte((unsigned char)s[j]))
+                    return 1;
+        if (at + 8 == n)
+            return 0;
+    }
+}
