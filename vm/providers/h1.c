@@ -49,6 +49,7 @@
 
 #include "dns.h"
 #include "h1.h"
+#include "hfield.h"
 #include "mem.h"
 #include "tls.h"
 
@@ -452,20 +453,29 @@ static h1_req *req_of(http_parser *hp)
     return hp->data;
 }
 
+/* Room for 'n' bytes in buffer '*buf' of '*cap' (doubled from 256 as
+   needed).  -1 when out of memory. */
+static int room(char **buf, size_t *cap, size_t n)
+{
+    if (n <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c < n)
+        c *= 2;
+    char *b = mem_realloc(*buf, c);
+    if (!b)
+        return -1;
+    *buf = b;
+    *cap = c;
+    return 0;
+}
+
 /* Append [s, s + n) to buffer '*buf' of '*len' bytes in '*cap'
    (doubled from 256 as needed).  -1 when out of memory. */
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
-    if (*len + n > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < *len + n)
-            c *= 2;
-        char *b = mem_realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
+    if (room(buf, cap, *len + n))
+        return -1;
     memcpy(*buf + *len, s, n);
     *len += n;
     return 0;
@@ -1111,9 +1121,18 @@ static int is_tchar(char c)
            (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
+/* Copy [s, s + n) to 'w'; the byte after. */
+static char *cpy(char *w, const char *s, size_t n)
+{
+    memcpy(w, s, n);
+    return w + n;
+}
+
 /* The request head: request line, Host, the caller's lines, the body's
    length.  A line "Name:" with no value is left out (libcurl's way of
-   removing a header it would add).  NULL, or a message. */
+   removing a header it would add).  Every line is checked before any is
+   written, and the head's size is known then: it is written into a
+   buffer grown once.  NULL, or a message. */
 static const char *build_head(h1_req *r, const h1_url *u, const char *method, const char *const *headers,
                               size_t nheaders, int has_body)
 {
@@ -1123,39 +1142,56 @@ static const char *build_head(h1_req *r, const h1_url *u, const char *method, co
     for (size_t i = 0; i < mlen; i++)
         if (!is_tchar(method[i]))
             return "the request method is not a token";
-    r->head_len = 0;
-    int bad = put(r, method, mlen) || put(r, " ", 1);
-    bad = bad || (u->path_len && u->path[0] == '/' ? 0 : put(r, "/", 1)) || put(r, u->path, u->path_len);
-    bad = bad || put(r, " HTTP/1.1\r\n", 11);
-    int own_host = 0;
-    for (size_t i = 0; i < nheaders && !bad; i++) {
-        const char *l = headers[i], *colon = strchr(l, ':');
+    /* request line, Host, Content-Length (20 digits at most), blank line */
+    size_t need = mlen + 2 + u->path_len + 11 + 6 + u->authority_len + 2 + 16 + 20 + 2 + 2;
+    for (size_t i = 0; i < nheaders; i++) {
+        const char *l = headers[i];
+        size_t n = strlen(l);
+        const char *colon = memchr(l, ':', n);
         if (!colon || colon == l)
             return "a request header line has no name";
-        for (const char *s = l; *s; s++)
-            if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f)
-                return "a request header line holds a control character";
-        const char *v = colon + 1;
+        if (hf_bad(l, n))
+            return "a request header line holds a control character";
+        need += n + 2;
+    }
+    if (room(&r->head, &r->head_cap, need))
+        return "out of memory";
+    char *w = cpy(r->head, method, mlen);
+    *w++ = ' ';
+    if (!u->path_len || u->path[0] != '/')
+        *w++ = '/';
+    w = cpy(w, u->path, u->path_len);
+    w = cpy(w, " HTTP/1.1\r\n", 11);
+    int own_host = 0;
+    for (size_t i = 0; i < nheaders; i++) {
+        const char *l = headers[i], *colon = strchr(l, ':'), *v = colon + 1;
         while (is_space(*v))
             v++;
         if (!*v)
             continue;
         if (colon - l == 4 && !strncasecmp(l, "host", 4))
             own_host = 1;
-        bad = put(r, l, strlen(l)) || put(r, "\r\n", 2);
+        w = cpy(w, l, (size_t)(colon - l) + 1 + strlen(colon + 1));
+        w = cpy(w, "\r\n", 2);
     }
-    if (!own_host)
-        bad = bad || put(r, "Host: ", 6) || put(r, u->authority, u->authority_len) || put(r, "\r\n", 2);
+    if (!own_host) {
+        w = cpy(w, "Host: ", 6);
+        w = cpy(w, u->authority, u->authority_len);
+        w = cpy(w, "\r\n", 2);
+    }
     if (has_body) {             /* the digits, without snprintf's 1 k instructions */
         char d[24];
         size_t n = 0, v = r->body_len;
         do
             d[sizeof d - ++n] = (char)('0' + v % 10);
         while ((v /= 10));
-        bad = bad || put(r, "Content-Length: ", 16) || put(r, d + sizeof d - n, n) || put(r, "\r\n", 2);
+        w = cpy(w, "Content-Length: ", 16);
+        w = cpy(w, d + sizeof d - n, n);
+        w = cpy(w, "\r\n", 2);
     }
-    bad = bad || put(r, "\r\n", 2);
-    return bad ? "out of memory" : NULL;
+    w = cpy(w, "\r\n", 2);
+    r->head_len = (size_t)(w - r->head);
+    return NULL;
 }
 
 /* Over TLS a small body follows the head in its buffer, so that both
