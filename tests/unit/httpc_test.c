@@ -38,8 +38,9 @@
    and a name it does not hold.
 
    Outside the table: a call that ends in time never makes the engine
-   walk its transfers for due deadlines, and 40 calls at once to one
-   host, twice, use 40 connections (all parked, all reused). */
+   walk its transfers for due deadlines; 40 calls at once to one host,
+   twice, use 40 connections (all parked, all reused); calls to more
+   URLs than the engine keeps parsed each reach their own path. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -842,6 +843,7 @@ static void no_needless_scans(int curl)
 typedef struct {
     int lfd, accepts;
     volatile int stop;
+    char last[64];              /* the request line of the last request answered, up to " HTTP" */
 } many_server;
 
 #define MANY 40
@@ -882,6 +884,8 @@ static void *serve_many(void *arg)
             const char *end = strstr(buf[i], "\r\n\r\n"), *cl = strstr(buf[i], "Content-Length: ");
             if (end && cl && len[i] >= (size_t)(end + 4 - buf[i]) + (size_t)atoi(cl + 16)) {
                 len[i] = 0;
+                const char *sp = strstr(buf[i], " HTTP/");
+                snprintf(m->last, sizeof m->last, "%.*s", sp ? (int)(sp - buf[i]) : 0, buf[i]);
                 if (send(pf[i].fd, HELLO, strlen(HELLO), MSG_NOSIGNAL) < 0)
                     continue;
             }
@@ -892,12 +896,9 @@ static void *serve_many(void *arg)
     return NULL;
 }
 
-/* MANY calls at once to one host, then MANY more: the second round runs
-   on the connections the first one parked (none closed for want of room,
-   none opened again). */
-static void many_at_once(void)
+/* Run 'body' against a many_server on the own transport, and report. */
+static void with_many_server(const char *name, void (*body)(hc_engine *e, many_server *m, int port, char *why, size_t n))
 {
-    const char *name = "httpc/h1/many_at_once_reuse";
     char why[300] = "";
     setenv("ROUTEVM_HTTP_CLIENT", "", 1);
     many_server m = { 0 };
@@ -905,45 +906,77 @@ static void many_at_once(void)
     m.lfd = listener(&port, 0, NULL, 0, 0);
     hc_engine *e = hc_new(NULL);
     pthread_t th;
-    int started = m.lfd >= 0 && e && pthread_create(&th, NULL, serve_many, &m) == 0;
-    char url[64];
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
-    static const request ok = OK200("hello");
-    for (int round = 0; started && round < 2 && !why[0]; round++) {
-        call c[MANY];
-        memset(c, 0, sizeof c);
-        for (int i = 0; i < MANY && !why[0]; i++) {
-            hc_spec s = { .url = url, .body = "{}", .body_len = 2, .total_timeout_us = 5000000 };
-            hc_handler h = { on_header, on_data, on_done };
-            char err[200];
-            c[i].e = e;
-            c[i].rq = &ok;
-            if (!hc_start(e, &s, &h, &c[i], err, sizeof err))
-                snprintf(why, sizeof why, "hc_start: %s", err);
-        }
-        int64_t end = hc_now_us() + 4000000;
-        while (hc_pending(e) && hc_now_us() < end)
-            hc_run_once(e, 10000);
-        for (int i = 0; i < MANY && !why[0]; i++)
-            if (!c[i].ended || c[i].d.status != HC_OK || c[i].len != 5)
-                snprintf(why, sizeof why, "round %d call %d: %s", round, i,
-                         c[i].ended ? hc_status_name(c[i].d.status) : "no end");
-    }
-    hc_free(e);
-    if (started) {
+    if (m.lfd >= 0 && e && pthread_create(&th, NULL, serve_many, &m) == 0) {
+        body(e, &m, port, why, sizeof why);
         m.stop = 1;
         pthread_join(th, NULL);
     } else
         snprintf(why, sizeof why, "no listener, engine or server");
+    hc_free(e);
     if (m.lfd >= 0)
         close(m.lfd);
-    if (!why[0] && m.accepts != MANY)
-        snprintf(why, sizeof why, "%d connections for %d calls at once, twice", m.accepts, MANY);
     if (why[0]) {
         printf("FAIL %s: %s\n", name, why);
         failures++;
     } else
         printf("PASS %s\n", name);
+}
+
+static const request ok_hello = OK200("hello");
+
+/* Start a call of 'c' to 'url'; 0, or -1 with 'why' set. */
+static int start_call(hc_engine *e, const char *url, call *c, char *why, size_t n)
+{
+    hc_spec s = { .url = url, .body = "{}", .body_len = 2, .total_timeout_us = 5000000 };
+    hc_handler h = { on_header, on_data, on_done };
+    char err[200];
+    *c = (call){ .e = e, .rq = &ok_hello };
+    if (hc_start(e, &s, &h, c, err, sizeof err))
+        return 0;
+    snprintf(why, n, "hc_start: %s", err);
+    return -1;
+}
+
+/* MANY calls at once to one host, then MANY more: the second round runs
+   on the connections the first one parked (none closed for want of room,
+   none opened again). */
+static void many_at_once(hc_engine *e, many_server *m, int port, char *why, size_t n)
+{
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1", port);
+    for (int round = 0; round < 2 && !why[0]; round++) {
+        call c[MANY];
+        for (int i = 0; i < MANY && !why[0]; i++)
+            start_call(e, url, &c[i], why, n);
+        int64_t end = hc_now_us() + 4000000;
+        while (hc_pending(e) && hc_now_us() < end)
+            hc_run_once(e, 10000);
+        for (int i = 0; i < MANY && !why[0]; i++)
+            if (!c[i].ended || c[i].d.status != HC_OK || c[i].len != 5)
+                snprintf(why, n, "round %d call %d: %s", round, i, c[i].ended ? hc_status_name(c[i].d.status) : "no end");
+    }
+    if (!why[0] && m->accepts != MANY)
+        snprintf(why, n, "%d connections for %d calls at once, twice", m->accepts, MANY);
+}
+
+/* Calls to more URLs than the engine keeps parsed (16), twice round:
+   each arrives with its own path, whether its URL was parsed afresh,
+   kept, or put in the place of another. */
+static void many_urls(hc_engine *e, many_server *m, int port, char *why, size_t n)
+{
+    for (int i = 0; i < 44 && !why[0]; i++) {
+        char url[80], want[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d/u%d?q=%d", port, i % 22, i % 22);
+        snprintf(want, sizeof want, "POST /u%d?q=%d", i % 22, i % 22);
+        call c;
+        if (start_call(e, url, &c, why, n))
+            break;
+        spin(e, 4000, &c.ended);
+        if (!c.ended || c.d.status != HC_OK)
+            snprintf(why, n, "call %d: %s", i, c.ended ? hc_status_name(c.d.status) : "no end");
+        else if (strcmp(m->last, want))
+            snprintf(why, n, "call %d arrived as '%s', not '%s'", i, m->last, want);
+    }
 }
 
 int main(void)
@@ -957,7 +990,8 @@ int main(void)
     refused_lines();
     no_needless_scans(0);
     no_needless_scans(1);
-    many_at_once();
+    with_many_server("httpc/h1/many_at_once_reuse", many_at_once);
+    with_many_server("httpc/h1/urls_past_the_cache", many_urls);
     if (!(big_body = malloc(BIG_BODY)))
         return 1;
     memset(big_body, 'a', BIG_BODY);

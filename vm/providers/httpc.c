@@ -44,7 +44,14 @@
    URLs: libcurl parses a transfer's URL on every transfer it is given as
    a string.  The engine parses each URL once into a CURLU handle (a few
    endpoints per policy; HC_URL_MAX of them) and gives libcurl that
-   (CURLOPT_CURLU), which it copies instead of parsing. */
+   (CURLOPT_CURLU), which it copies instead of parsing.  For the own
+   transport the same: each URL is parsed once (h1_parse_url), its parts
+   and address kept for the calls after (HC_URL_MAX of them, the oldest
+   replaced), and so is the answer "not for the own transport".
+
+   The loop's timer is set only when the time it must fire changes: most
+   socket events leave the earliest deadline where it was, and setting
+   it again cost the loop a timer-heap removal and insertion each. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
@@ -66,6 +73,14 @@
    met when every entry is in use by running transfers is parsed by
    libcurl as before. */
 #define HC_URL_MAX 16
+
+/* A URL as the own transport parsed it ('own' 0: libcurl's), its
+   parts pointing into 'url'. */
+typedef struct {
+    char *url;
+    h1_url u;
+    int own;
+} nat_url;
 
 /* A parsed URL kept by the engine; 'users' transfers were given it. */
 typedef struct {
@@ -106,6 +121,7 @@ struct hc_engine {
     int64_t low;                /* no transfer's deadline is earlier; INT64_MAX: none */
     unsigned long scans;        /* walks of 'xfers' for due deadlines (hc_scans) */
     int64_t curl_at;            /* when libcurl wants hc_on_timer, -1 none */
+    int64_t armed_at;           /* what the loop's timer was last set for (next_due), -1 none; INT64_MIN unknown */
     watched *fds;               /* built-in loop: sockets to poll */
     size_t nfds, capfds;
     int in_curl;                /* inside a libcurl call (no add/remove) */
@@ -115,6 +131,8 @@ struct hc_engine {
     void (*drop_user)(void *);
     url_entry urls[HC_URL_MAX]; /* parsed URLs */
     size_t nurls;
+    nat_url nurl[HC_URL_MAX];   /* URLs the own transport parsed */
+    size_t nnurl, nurl_next;    /* entries used, the next to replace */
     int env_proxy;              /* the environment names a proxy: libcurl reads it */
     int curl_only;              /* ROUTEVM_HTTP_CLIENT=curl: never the own transport */
     char *ca_file, *ca_dir;     /* the CA certificates https:// calls trust, both clients */
@@ -294,6 +312,9 @@ static void arm(hc_engine *e)
     if (e->builtin)
         return;
     int64_t at = next_due(e);
+    if (at == e->armed_at)
+        return;                 /* set for that time already */
+    e->armed_at = at;
     e->loop.timer(e->loop.ud, at < 0 ? -1 : at > hc_now_us() ? at - hc_now_us() : 0);
 }
 
@@ -370,6 +391,28 @@ static void free_urls(hc_engine *e)
         free(e->urls[i].url);
     }
     e->nurls = 0;
+    for (size_t i = 0; i < e->nnurl; i++)
+        free(e->nurl[i].url);
+    e->nnurl = 0;
+}
+
+/* 'url' as the own transport reads it: its parts, or NULL when libcurl
+   carries it.  Parsed once per URL; out of memory, parsed each time
+   into 'tmp'.  The parts stay valid until the next call. */
+static const h1_url *own_url(hc_engine *e, const char *url, h1_url *tmp)
+{
+    for (size_t i = 0; i < e->nnurl; i++)
+        if (!strcmp(e->nurl[i].url, url))
+            return e->nurl[i].own ? &e->nurl[i].u : NULL;
+    char *copy = strdup(url);
+    if (!copy)
+        return h1_parse_url(url, tmp) == 0 ? tmp : NULL;
+    size_t i = e->nnurl < HC_URL_MAX ? e->nnurl++ : e->nurl_next++ % HC_URL_MAX;
+    nat_url *n = &e->nurl[i];
+    free(n->url);
+    n->url = copy;
+    n->own = h1_parse_url(copy, &n->u) == 0;
+    return n->own ? &n->u : NULL;
 }
 
 /* ---------------------------------------------------------------- transfers */
@@ -804,9 +847,10 @@ hc_xfer *hc_start(hc_engine *e, const hc_spec *s, const hc_handler *h, void *ud,
     x->first_byte_timeout = s->first_byte_timeout_us;
     x->idle_timeout = s->idle_timeout_us;
     x->total_timeout = s->total_timeout_us;
-    h1_url u;
-    if (!e->curl_only && !e->env_proxy && h1_parse_url(s->url, &u) == 0) {
-        if (start_native(e, x, s, &u, err, errlen) == 0)
+    h1_url tmp;
+    const h1_url *u = e->curl_only || e->env_proxy ? NULL : own_url(e, s->url, &tmp);
+    if (u) {
+        if (start_native(e, x, s, u, err, errlen) == 0)
             return x;
         x->native = 1;          /* not in the multi handle */
         release_xfer(e, x);
@@ -975,6 +1019,7 @@ static void run_due(hc_engine *e)
 
 void hc_on_timer(hc_engine *e)
 {
+    e->armed_at = INT64_MIN;    /* it fired: set it again whatever is due */
     if (e->curl_at >= 0 && e->curl_at <= hc_now_us()) {
         e->curl_at = -1;
         curl_action(e, CURL_SOCKET_TIMEOUT, 0);
@@ -1062,6 +1107,7 @@ hc_engine *hc_new(const hc_loop *loop)
     if (loop)
         e->loop = *loop;
     e->curl_at = -1;
+    e->armed_at = -1;
     e->low = INT64_MAX;
     e->env_proxy = proxy_in_environment();
     const char *client = getenv("ROUTEVM_HTTP_CLIENT");
