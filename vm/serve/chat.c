@@ -57,14 +57,20 @@ static void count_error(sv_worker *w, int status, const char *type)
    Truncated to 'size' - 1 bytes. */
 static const char *header(char *buf, size_t size, const char *name, const char *value)
 {
-    size_t at = 0;
-    for (const char *n = name; *n && at + 3 < size; n++)
-        buf[at++] = *n;
-    buf[at++] = ':';
-    buf[at++] = ' ';
-    for (const char *v = value; *v && at + 1 < size; v++)
-        buf[at++] = (*v >= 0x20 && *v < 0x7f) ? *v : '?';
-    buf[at] = 0;
+    size_t nl = strlen(name), vl = strlen(value);
+    if (nl > size - 3)
+        nl = size - 3;
+    if (vl > size - 3 - nl)
+        vl = size - 3 - nl;
+    memcpy(buf, name, nl);      /* the gateway's own names */
+    char *v = buf + nl;
+    *v++ = ':';
+    *v++ = ' ';
+    for (size_t i = 0; i < vl; i++) {
+        unsigned char c = (unsigned char)value[i];
+        v[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    v[vl] = 0;
     return buf;
 }
 
