@@ -20,6 +20,8 @@
 # divided by the requests wrk counted, printed with its split (user,
 # system), and the upstream's (the nginx mock's worker) the same way: a
 # gateway that opens upstream connections it could have kept shows there.
+# WITH_NGINX=1 adds nginx proxy_pass (bench/gateway/nginx-proxy.conf.in, one
+# worker, JSON only) to each round, against the same mock, as the anchor.
 # Timed figures wander on a shared machine: only the pair's ratio,
 # measured in one run, means much.
 #
@@ -30,7 +32,7 @@
 # usage: sh bench/gateway_count.sh [BUILD]
 # env:   N1 (100)  N2 (1100)  MODES ("callgrind strace"; or "cpu")  KINDS ("json sse"; also tls, tls-curl)
 #        PORT_BASE (27380: it and the next three)  KEEP (keep the callgrind files in this directory)
-#        DUR (5)  ROUNDS (3)  VS (MODES=cpu)
+#        DUR (5)  ROUNDS (3)  VS  WITH_NGINX (MODES=cpu)
 # Prints one line per (tool, kind): instructions or syscalls per request,
 # and for strace the per-request count of each system call; for cpu, each
 # round's requests per second and CPU microseconds per request of both.
@@ -143,13 +145,30 @@ cpu_runs() {
     wait_port $RV_PORT
     wait_port $curl_port
     up=$(ps -o pid= --ppid "$BENCH_MOCK_PID" | tr -d ' ' | head -1)
+    ngx=
+    if [ "${WITH_NGINX:-}" = 1 ] && [ "$kind" = json ]; then
+        ngx_port=$((PORT_BASE + 4))
+        mkdir -p "$WORK/proxy_body" "$WORK/proxy_tmp"
+        sed -e "s|@TMP@|$WORK|g" -e "s|@MOCK_PORT@|$MOCK_PORT|g" -e "s|@NGX_PORT@|$ngx_port|g" \
+            "$G/nginx-proxy.conf.in" > "$WORK/proxy.conf"
+        nginx -p "$WORK" -c "$WORK/proxy.conf" -e "$WORK/proxy.err" &
+        ngx_master=$!
+        PIDS="$PIDS $ngx_master"
+        wait_port $ngx_port
+        ngx_pid=$(ps -o pid= --ppid $ngx_master | tr -d ' ' | head -1)
+        ngx=nginx
+    fi
     r=1
     while [ $r -le "$rounds" ]; do
-        for which in own $b; do
-            if [ $which = own ]; then pid=$own port=$RV_PORT; else pid=$lib port=$curl_port; fi
+        for which in $ngx own $b; do
+            case $which in
+            own) pid=$own port=$RV_PORT body=$WORK/body-$kind.json ;;
+            nginx) pid=$ngx_pid port=$ngx_port body=$G/body.json ;;
+            *) pid=$lib port=$curl_port body=$WORK/body-$kind.json ;;
+            esac
             u0=$(awk '{print $14}' "/proc/$pid/stat") s0=$(awk '{print $15}' "/proc/$pid/stat")
             m0=$(awk '{print $14 + $15}' "/proc/$up/stat")
-            BODY_FILE=$WORK/body-$kind.json timeout $((dur + 10)) wrk -t2 -c64 -d${dur}s -s "$G/post.lua" \
+            BODY_FILE=$body timeout $((dur + 10)) wrk -t2 -c64 -d${dur}s -s "$G/post.lua" \
                 "http://127.0.0.1:$port/v1/chat/completions" > "$WORK/wrk.out" 2>&1
             u1=$(awk '{print $14}' "/proc/$pid/stat") s1=$(awk '{print $15}' "/proc/$pid/stat")
             m1=$(awk '{print $14 + $15}' "/proc/$up/stat")
@@ -157,12 +176,12 @@ cpu_runs() {
             bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.out")
             [ -n "$n" ] && [ "$n" -gt 0 ] && [ -z "$bad" ] || { say "ERROR: wrk against $which:" >&2; cat "$WORK/wrk.out" >&2; exit 2; }
             awk -v k="$kind" -v w=$which -v r=$r -v n="$n" -v d="$dur" -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v m=$((m1 - m0)) \
-                -v hz="$hz" 'BEGIN {f = 1e6 / hz / n; printf "gateway_count: cpu %s round %d %-4s %8.0f requests/s %6.1f us CPU per request (user %.1f, system %.1f; upstream %.1f)\n", k, r, w, n / d, (u + s) * f, u * f, s * f, m * f}'
+                -v hz="$hz" 'BEGIN {f = 1e6 / hz / n; printf "gateway_count: cpu %s round %d %-5s %8.0f requests/s %6.1f us CPU per request (user %.1f, system %.1f; upstream %.1f)\n", k, r, w, n / d, (u + s) * f, u * f, s * f, m * f}'
         done
         r=$((r + 1))
     done
-    kill $own $lib 2> /dev/null
-    wait $own $lib 2> /dev/null
+    kill $own $lib ${ngx:+$ngx_master} 2> /dev/null
+    wait $own $lib ${ngx:+$ngx_master} 2> /dev/null
 }
 
 for tool in $MODES; do
