@@ -366,4 +366,20 @@ report("downstream-11-capacity-returns", st == 200, f"status {st} once the flood
 report("downstream-11-idle-keepalive-closed", closed(s), "an idle keep-alive connection stayed open")
 s.close()
 
+# each request starts the keep-alive wait (1.5 s) again: three requests
+# 1 s apart on one connection are all answered, and it closes after the last
+s = conn()
+got = []
+for i in range(3):
+    if i:
+        time.sleep(1.0)
+    try:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        break
+    got += statuses(s, 1)
+report("downstream-11-keepalive-renewed", got == [200, 200, 200] and closed(s),
+       f"statuses {got} on one connection, 1 s apart (keep-alive wait 1.5 s)")
+s.close()
+
 sys.exit(1 if failed else 0)

@@ -64,6 +64,7 @@ typedef struct hs_conn {
     int scan;                   /* the line-ending scanner of the head (scan_head) */
     int te_trailers;            /* the request's TE names "trailers" (hs_accepts_trailers) */
     int64_t deadline, body_deadline;
+    int64_t timer_at;           /* when 'timer' is set to fire (arm_timer); 0: not set */
     /* the request being read: URL and headers in one arena */
     char *arena;
     size_t alen, acap;
@@ -1051,23 +1052,30 @@ static void parse_input(hs_conn *c)
     read_more(c);
 }
 
+/* The timer is set lazily: one already set to fire no later than the
+   state's deadline is left as it is (on_timer finds the deadline not
+   reached yet and sets it again), and one set while the application has
+   the request is left to fire for nothing.  A request that comes and is
+   answered within the keep-alive wait thus costs no change to libevent's
+   timer heap (it was a removal and an insertion per request, touching the
+   heap of every connection's timer). */
 static void arm_timer(hs_conn *c)
 {
     int64_t d = c->state == C_APP || c->state == C_CLOSING ? 0 : c->deadline;
-    if (!d) {
-        event_del(c->timer);
+    if (!d || (c->timer_at && c->timer_at <= d))
         return;
-    }
     int64_t left = d - hs_now_us();
     if (left < 0)
         left = 0;
     struct timeval tv = { (time_t)(left / 1000000), (suseconds_t)(left % 1000000) };
     event_add(c->timer, &tv);
+    c->timer_at = d;
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
+    c->timer_at = 0;            /* a run event is no longer pending (libevent deletes it first) */
     if (c->resume) {
         c->resume = 0;
         parse_input(c);
