@@ -209,6 +209,40 @@ done
 st=$(get $chat_port /healthz)
 check chat/alive-after-cases "$([ "$st" = 200 ]; echo $?)" "/healthz: status $st"
 
+# ---- two chat requests pipelined in one write: the second waits in the
+# connection's input while the first is answered from the upstream, then
+# is read from there and answered in turn, on the same connection
+python3 - "$chat_port" > "$T/pipe.out" 2>&1 <<'PY'
+import json, socket, sys
+body = json.dumps({"model": "support", "messages": [{"role": "user", "content": "hello"}]}).encode()
+req = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer sk-all\r\n"
+       b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.settimeout(10)
+s.sendall(req + req)
+buf, got = b"", []
+while len(got) < 2:
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    if b"\r\n\r\n" not in buf:
+        break
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    cl = int([ln.split(":", 1)[1] for ln in lines if ln.lower().startswith("content-length:")][0])
+    while len(buf) < cl:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    got.append(lines[0].split()[1] + ("" if b'"choices"' in buf[:cl] else "-no-answer"))
+    buf = buf[cl:]
+print(" ".join(got))
+PY
+check chat/pipelined-two-in-one-write "$([ "$(cat "$T/pipe.out")" = "200 200" ]; echo $?)" "statuses $(head -c 300 "$T/pipe.out")"
+
 # ---- a client that goes away mid-stream: the upstream call is cancelled, its
 # reservation released, nothing billed (the provider reports usage only at
 # the end of a stream, and this one never got there)

@@ -103,6 +103,7 @@ struct hs_server {
     char date[40];
     char head200[80];           /* "HTTP/1.1 200 OK\r\nDate: ...\r\n", made with 'date' */
     size_t head200_len;
+    char *rbuf;                 /* reads of connections with nothing buffered (input_cap bytes; NULL: none) */
 };
 
 static const http_parser_settings settings;
@@ -116,6 +117,13 @@ static void read_stop(hs_conn *c);
 static void on_event(struct bufferevent *bev, short what, void *arg);
 
 /* ---------------------------------------------------------------- small helpers */
+
+/* The most input a connection holds unparsed, and reads at once
+   (input_cap, on_readable). */
+static size_t read_cap(const hs_limits *l)
+{
+    return l->max_head + 4096;
+}
 
 int64_t hs_now_us(void)
 {
@@ -1001,47 +1009,54 @@ static int scan_head(hs_conn *c, const char *p, size_t n)
     return 0;
 }
 
-static void parse_input(hs_conn *c)
+/* What one step of parsing did (feed). */
+enum { FEED_ON, FEED_STOP, FEED_FAILED, FEED_MESSAGE };
+
+/* One step of parsing [p, p + n), the connection's next input bytes:
+   a new request begins, a head goes to the parser in pieces of at most
+   HEAD_PIECE bytes (http-parser reports a URL only when it ends or its
+   input does, so a URL longer than the URL cap (414) would otherwise run
+   into the parser's own head limit first (431)), its line ends checked
+   first (scan_head, over the bytes the parser is given: those and no
+   others, so none is scanned twice).  '*used' gets the bytes consumed.
+   FEED_MESSAGE: a whole request, to dispatch once the consumed bytes are
+   dropped from the input; FEED_STOP: stop reading input for now;
+   FEED_FAILED: the request failed (answer_error). */
+static int feed(hs_conn *c, const char *p, size_t n, size_t *used)
 {
-    struct evbuffer *in = bufferevent_get_input(c->bev);
-    c->in_parse = 1;
-    while ((c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY) && evbuffer_get_length(in) > 0) {
-        if (c->state == C_IDLE) {
-            if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->lim.max_output) {
-                c->out_wait = 1;    /* a pipelining client that does not read: wait for it (or the write timeout) */
-                break;
-            }
-            c->scan = 0;
-            enter(c, C_HEAD);
-        } else if (c->state == C_BODY)
-            body_progress(c, hs_now_us());
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        if (c->scan != 4 && scan_head(c, v.iov_base, v.iov_len)) {
-            c->in_parse = 0;
-            answer_error(c);
-            return;
+    *used = 0;
+    if (c->state == C_IDLE) {
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->lim.max_output) {
+            c->out_wait = 1;    /* a pipelining client that does not read: wait for it (or the write timeout) */
+            return FEED_STOP;
         }
-        /* a head goes to the parser in pieces of at most HEAD_PIECE bytes:
-           http-parser reports a URL only when it ends or its input does, so
-           a URL longer than the URL cap (414) would otherwise run into the
-           parser's own head limit first (431) */
-        size_t len = c->state == C_HEAD && v.iov_len > HEAD_PIECE ? HEAD_PIECE : v.iov_len;
-        size_t n = http_parser_execute(&c->hp, &settings, v.iov_base, len);
-        evbuffer_drain(in, n);
-        enum http_errno e = HTTP_PARSER_ERRNO(&c->hp);
-        if (e == HPE_PAUSED && c->state == C_APP) {
-            dispatch(c);
-            continue;               /* answered at once: the loop goes on with pipelined input */
-        }
-        if (e != HPE_OK) {
-            parser_status(c, e);
-            c->in_parse = 0;
-            answer_error(c);
-            return;
-        }
+        c->scan = 0;
+        enter(c, C_HEAD);
+    } else if (c->state == C_BODY)
+        body_progress(c, hs_now_us());
+    size_t len = c->state == C_HEAD && n > HEAD_PIECE ? HEAD_PIECE : n;
+    if (c->scan != 4 && scan_head(c, p, len))
+        return FEED_FAILED;
+    *used = http_parser_execute(&c->hp, &settings, p, len);
+    enum http_errno e = HTTP_PARSER_ERRNO(&c->hp);
+    if (e == HPE_PAUSED && c->state == C_APP)
+        return FEED_MESSAGE;    /* answered at once, the caller's loop goes on with pipelined input */
+    if (e != HPE_OK) {
+        parser_status(c, e);
+        return FEED_FAILED;
     }
+    return FEED_ON;
+}
+
+static int parsing(const hs_conn *c)
+{
+    return c->state == C_IDLE || c->state == C_HEAD || c->state == C_BODY;
+}
+
+/* After parsing: a connection closed meanwhile is freed; else its timer
+   and reading follow its state. */
+static void parse_done(hs_conn *c)
+{
     c->in_parse = 0;
     if (c->dead) {              /* a response closed it (conn_close) */
         conn_free(c);
@@ -1050,6 +1065,62 @@ static void parse_input(hs_conn *c)
     if (c->state != C_CLOSING && c->state != C_LINGER)
         arm_timer(c);
     read_more(c);
+}
+
+/* Parse what the connection's input buffer holds. */
+static void parse_input(hs_conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    c->in_parse = 1;
+    while (parsing(c) && evbuffer_get_length(in) > 0) {
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t used;
+        int r = feed(c, v.iov_base, v.iov_len, &used);
+        evbuffer_drain(in, used);
+        if (r == FEED_STOP)
+            break;
+        if (r == FEED_FAILED) {
+            c->in_parse = 0;
+            answer_error(c);
+            return;
+        }
+        if (r == FEED_MESSAGE)
+            dispatch(c);
+    }
+    parse_done(c);
+}
+
+/* Parse [p, n) just read into the server's read buffer, the connection's
+   input buffer being empty; what is not parsed now (a pipelined request
+   waiting for the response before it, a client that does not read) is
+   kept in the input buffer for parse_input. */
+static void parse_read(hs_conn *c, const char *p, size_t n)
+{
+    size_t off = 0;
+    c->in_parse = 1;
+    while (parsing(c) && off < n) {
+        size_t used;
+        int r = feed(c, p + off, n - off, &used);
+        off += used;
+        if (r == FEED_STOP)
+            break;
+        if (r == FEED_FAILED) {
+            c->in_parse = 0;
+            answer_error(c);    /* the rest is dropped, as from the input buffer */
+            return;
+        }
+        if (r == FEED_MESSAGE)
+            dispatch(c);
+    }
+    if (off < n && !c->dead && c->state != C_CLOSING && c->state != C_LINGER &&
+        evbuffer_add(bufferevent_get_input(c->bev), p + off, n - off)) {
+        c->in_parse = 0;
+        conn_close(c, 1);       /* out of memory: the input is lost, and so is the connection */
+        return;
+    }
+    parse_done(c);
 }
 
 /* The timer is set lazily: one already set to fire no later than the
@@ -1125,10 +1196,15 @@ static void on_read(hs_conn *c)
    not fit is refused anyway, and pipelined requests wait in the buffer,
    http.h); past the cap reading pauses until parsing drains the buffer
    (read_more).  EOF and errors end the connection as the bufferevent's
-   would (on_event). */
+   would (on_event).  A connection whose input buffer is empty -- nearly
+   every read: a request arrives whole and is parsed at once -- reads
+   into the server's one read buffer instead (parse_read), which the
+   last read left in the cache, and copies into its own buffer only what
+   has to wait; the request's head and body are copied out by the
+   parser's callbacks either way. */
 static size_t input_cap(const hs_conn *c)
 {
-    return c->srv->lim.max_head + 4096;
+    return read_cap(&c->srv->lim);
 }
 
 static void read_stop(hs_conn *c)
@@ -1149,11 +1225,32 @@ static void read_more(hs_conn *c)
     }
 }
 
+/* A read failed ('n' < 0, errno set) or met EOF ('n' == 0): nothing
+   more to do now (EAGAIN), or the connection ends. */
+static void read_failed(hs_conn *c, ssize_t n)
+{
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    on_event(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
+    hs_server *s = c->srv;
     struct evbuffer *in = bufferevent_get_input(c->bev);
     size_t have = evbuffer_get_length(in), cap = input_cap(c);
+    if (have == 0 && s->rbuf && parsing(c)) {
+        /* the usual case: read into the server's buffer, warm from the
+           last connection read, and parse from there; only what waits
+           goes to the connection's own input buffer */
+        ssize_t n = recv(fd, s->rbuf, cap, 0);
+        if (n <= 0)
+            read_failed(c, n);
+        else
+            parse_read(c, s->rbuf, (size_t)n);
+        return;
+    }
     if (have >= cap) {
         read_stop(c);
         return;
@@ -1175,9 +1272,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     ssize_t n = readv(fd, iov, ni);
     if (n <= 0) {
         evbuffer_commit_space(in, v, 0);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-            return;
-        on_event(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
+        read_failed(c, n);
         return;
     }
     int nc = 0;
@@ -1382,6 +1477,7 @@ hs_server *hs_new(struct event_base *base, const char *host, int port, const hs_
         s->lim = *lim;
         s->shared = shared;
         s->app = *app;
+        s->rbuf = mem_malloc(read_cap(lim));    /* NULL: reads go to each connection's buffer */
         return s;
     }
     char spec[300];
@@ -1422,12 +1518,14 @@ hs_server *hs_new(struct event_base *base, const char *host, int port, const hs_
     s->lim = *lim;
     s->shared = shared;
     s->app = *app;
+    s->rbuf = mem_malloc(read_cap(lim));            /* as above */
     s->relisten = evtimer_new(base, on_relisten, s);
     s->lis = s->relisten ? evconnlistener_new(base, on_accept, s, LEV_OPT_CLOSE_ON_FREE, -1, fd) : NULL;
     if (!s->lis) {
         close(fd);
         if (s->relisten)
             event_free(s->relisten);
+        free(s->rbuf);
         free(s);
         snprintf(err, errlen, "out of memory");
         return NULL;
@@ -1480,5 +1578,6 @@ void hs_free(hs_server *s)
         evconnlistener_free(s->lis);
     if (s->relisten)
         event_free(s->relisten);
+    free(s->rbuf);
     free(s);
 }
