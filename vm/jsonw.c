@@ -69,6 +69,7 @@ static int grow(jw_writer *w, size_t n)
     }
     w->buf = b;
     w->cap = cap;
+    w->fast = w->out || w->indent ? 0 : cap;
     return 0;
 }
 
@@ -97,7 +98,7 @@ char *jw_take(jw_writer *w, size_t *len)
     b[w->len] = 0;
     *len = w->len;
     w->buf = NULL;
-    w->len = w->cap = 0;
+    w->len = w->cap = w->fast = 0;
     return b;
 }
 
@@ -105,7 +106,7 @@ void jw_discard(jw_writer *w)
 {
     free(w->buf);
     w->buf = NULL;
-    w->len = w->cap = 0;
+    w->len = w->cap = w->fast = 0;
 }
 
 void jw_clear(jw_writer *w)

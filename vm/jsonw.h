@@ -27,6 +27,7 @@ typedef struct {
     FILE *out;                  /* the stream, or NULL: the memory buffer below */
     char *buf;                  /* jw_init_mem: the document so far (owned until jw_take) */
     size_t len, cap;
+    size_t fast;                /* 'cap' of a compact memory writer, else 0: the inline paths' one test */
     int indent;                 /* spaces per level; 0: compact */
     int depth;
     char close[JW_MAX_DEPTH];   /* per open container: '}' or ']' */
@@ -113,7 +114,7 @@ json_t *jw_jstring(const char *s, size_t n);
    writer, or NULL when the general path must write them. */
 static inline char *jw_fast_room(const jw_writer *w, size_t n)
 {
-    return !w->out && !w->indent && w->cap - w->len > n ? w->buf + w->len : NULL;
+    return w->len + n < w->fast ? w->buf + w->len : NULL;
 }
 
 /* Before a value or a key at 'b', in a compact writer: the comma after a

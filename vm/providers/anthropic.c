@@ -63,7 +63,7 @@ static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         if (p->kind == CV_TEXT) {
             block(w, "text");
             JW_KEY(w, "text");
-            str(w, p->text);
+            cv_put_text(w, p->text, p->json);
             jw_end(w);
         } else
             image_block(w, p);
@@ -181,7 +181,7 @@ char *an_body(const cv_conv *cv, const char *model, int stream, size_t *len, cha
     }
     if (cv->system.len) {
         JW_KEY(&w, "system");
-        str(&w, cv->system);
+        cv_put_text(&w, cv->system, cv->system_json);
     }
     if (cv->ntools)
         tools_of(&w, cv);

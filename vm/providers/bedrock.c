@@ -19,11 +19,13 @@ static void str(jw_writer *w, rv_sv s)
 }
 
 /* {"text": s} */
-static void text_block(jw_writer *w, rv_sv s)
+/* {"text": s}; 'json' is the text's JSON string as the client wrote it,
+   when it is one (cv_put_text), else "" */
+static void text_block(jw_writer *w, rv_sv s, rv_sv json)
 {
     jw_object(w);
     JW_KEY(w, "text");
-    str(w, s);
+    cv_put_text(w, s, json);
     jw_end(w);
 }
 
@@ -65,7 +67,7 @@ static int add_parts(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
             return -1;
         }
         if (p->kind == CV_TEXT)
-            text_block(w, p->text);
+            text_block(w, p->text, p->json);
         else if (image_block(w, p, err, errlen))
             return -1;
         n++;
@@ -89,7 +91,7 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         if (k < 0)
             return -1;
         if (!k)
-            text_block(w, (rv_sv){ "", 0 });
+            text_block(w, (rv_sv){ "", 0 }, (rv_sv){ "", 0 });
         jw_end(w);
         JW_KEY(w, "status");
         jw_string(w, "success", 7);
@@ -115,7 +117,7 @@ static int blocks_of(jw_writer *w, const cv_msg *m, char *err, size_t errlen)
         }
     }
     if (!n)
-        text_block(w, (rv_sv){ "(empty)", 7 });
+        text_block(w, (rv_sv){ "(empty)", 7 }, (rv_sv){ "", 0 });
     return 0;
 }
 
@@ -208,7 +210,7 @@ char *br_body(const cv_conv *cv, size_t *len, char *err, size_t errlen)
     if (cv->system.len) {
         JW_KEY(&w, "system");
         jw_array(&w);
-        text_block(&w, cv->system);
+        text_block(&w, cv->system, cv->system_json);
         jw_end(&w);
     }
     inference_config(&w, cv);
