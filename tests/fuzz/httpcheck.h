@@ -65,11 +65,21 @@ static int httpcheck_known(int s, const int *ok, size_t nok)
     return 0;
 }
 
+/* Does out[at..n) begin with a status line of one of the 'nok' statuses? */
+static int httpcheck_status_at(const char *out, size_t n, size_t at, const int *ok, size_t nok)
+{
+    return n - at >= 12 && !memcmp(out + at, "HTTP/1.1 ", 9) && httpcheck_known(atoi(out + at + 9), ok, nok);
+}
+
 /* Walk the responses in 'out': each a status line with one of the 'nok'
    statuses in 'ok', headers, and a body framed by Content-Length or
    chunked coding (trailers allowed).  The last may be cut short (a
-   connection closed over its output cap).  abort() on anything else. */
-static void httpcheck_responses(const char *out, size_t n, const int *ok, size_t nok)
+   connection closed over its output cap).  abort() on anything else.
+   'heads': the client sent HEAD somewhere, so a response may declare a
+   Content-Length and carry no body (RFC 9110 9.3.2); it is taken as
+   such only where the next response starts right after its head and
+   not after the declared length. */
+static void httpcheck_responses(const char *out, size_t n, const int *ok, size_t nok, int heads)
 {
     size_t at = 0;
     while (at < n) {
@@ -90,7 +100,9 @@ static void httpcheck_responses(const char *out, size_t n, const int *ok, size_t
         }
         if (cl && !te) {
             size_t len = strtoul(cl + 18, NULL, 10);
-            at = hend + len;
+            int bodiless = heads && len && (hend == n || httpcheck_status_at(out, n, hend, ok, nok)) &&
+                           (hend + len >= n || !httpcheck_status_at(out, n, hend + len, ok, nok));
+            at = bodiless ? hend : hend + len;
             continue;
         }
         if (!te)
