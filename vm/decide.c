@@ -109,14 +109,18 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
         return NULL;
     }
     vm_mem_reset(vm);
-    vm->res0 = (rv_result){ .rule = RV_NONE, .hook = RV_NONE, .model = RV_NONE, .denied_by = RV_NONE,
-                            .via_index = RV_NONE, .split = RV_NONE, .arm = RV_NONE, .answer.s = "",
-                            .deny_reason.s = "", .error_pc = RV_NONE, .error_loc = RV_NONE,
-                            .attempts = vm->attempt_inline, .guardacts = vm->guardacts };
     return vm;
 }
 
 static void settle_day(rv_vm *vm, int64_t actual);
+
+/* What vm_start resets the result to, but for the agent and the two
+   tables that live in the VM (a constant, so that the VM stays small). */
+static const rv_result res_blank = {
+    .rule = RV_NONE, .hook = RV_NONE, .model = RV_NONE, .denied_by = RV_NONE, .via_index = RV_NONE,
+    .split = RV_NONE, .arm = RV_NONE, .answer.s = "", .deny_reason.s = "", .error_pc = RV_NONE,
+    .error_loc = RV_NONE,
+};
 
 /* A decision left at RV_CALL (the driver moved on without resuming): its
    call was not made as far as the VM knows, so nothing stays reserved
@@ -1079,7 +1083,9 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     vm->lang_text = NULL;
     vm->in_tokens = -1;
     vm->attempts = vm->attempt_inline;
-    vm->res = vm->res0;
+    vm->res = res_blank;
+    vm->res.attempts = vm->attempt_inline;
+    vm->res.guardacts = vm->guardacts;
     vm->res.first_agent = vm->res.agent = agent;
     vm->attempt_cap = VM_INLINE_ATTEMPTS;
     memset(&vm->cur, 0, offsetof(__typeof__(vm->cur), ticket));    /* nticket 0: 'ticket' is not read */

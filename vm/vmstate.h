@@ -69,7 +69,6 @@ struct rv_vm {
     rv_hookcall hookcall;
     rv_chatmsg judge_msgs[2];
     rv_result res;
-    rv_result res0;             /* what vm_start resets 'res' to, but for the agents (vm_new) */
     /* the request's call records: the first VM_INLINE_ATTEMPTS here, more
        in per-request memory (up to RV_MAX_ATTEMPTS), so that the VM stays
        small for the common request of one or two calls */
