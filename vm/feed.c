@@ -83,7 +83,7 @@ static int fb_add(fbuf *b, const char *s, size_t n)
 void vm_feed_reset(rv_vm *vm)
 {
     struct vm_feed *f = vm->feed;
-    if (!f || (!f->active && !f->nst && !f->out.s && !f->denied && !f->failed && !f->total))
+    if (!f || (!f->active && !f->nst && !f->out.s && !f->failed))
         return;         /* nothing to forget (a stream that failed to open left 'failed') */
     for (uint32_t i = 0; i < f->nst; i++)
         free(f->st[i].in.s);
