@@ -22,7 +22,7 @@
    Sections: memory · errors · strings · keys · values · yajl callbacks ·
    finishing · routing dictionaries and views · the public API. */
 #define _GNU_SOURCE
-#include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -32,6 +32,9 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "builtins.h"
 #include "mem.h"
@@ -351,8 +354,13 @@ static void ya_free(void *ctx, void *p)
 /* Tables larger than this are given back after a parse rather than kept. */
 #define KEEP_TABLE (1u << 20)
 
-/* Ready for a parse: the tables empty, one chunk kept. */
-static void scratch_reset(scratch *sc, size_t limit)
+/* Ready for the next parse (a pool's scratch after each parse): the
+   tables empty, one chunk kept, and tables grown past KEEP_TABLE given
+   back.  Only a parse that allocated about a third of that can have
+   grown one there (a table grows by half, the growth counted in 'bytes';
+   a table kept from before is smaller), so a parse that allocated less
+   than a quarter only empties the tables. */
+static void scratch_reset(scratch *sc)
 {
     block *c = sc->chunks;
     if (c) {
@@ -363,18 +371,20 @@ static void scratch_reset(scratch *sc, size_t limit)
         c->next = NULL;
         c->used = 0;
     }
-    vec *v[] = { &sc->frames, &sc->keys, &sc->msgs, &sc->parts, &sc->slots, &sc->stexts, &sc->calls,
-                 &sc->tools, &sc->meta, &sc->extra, &sc->stops };
-    for (size_t i = 0; i < sizeof v / sizeof *v; i++) {
-        v[i]->n = 0;
-        if ((size_t)v[i]->cap * v[i]->esz > KEEP_TABLE) {
-            free(v[i]->v);
-            v[i]->v = NULL;
-            v[i]->cap = 0;
-        }
+    sc->frames.n = sc->keys.n = sc->msgs.n = sc->parts.n = sc->slots.n = sc->stexts.n = sc->calls.n = 0;
+    sc->tools.n = sc->meta.n = sc->extra.n = sc->stops.n = 0;
+    if (sc->bytes >= KEEP_TABLE / 4) {
+        vec *v[] = { &sc->frames, &sc->keys, &sc->msgs, &sc->parts, &sc->slots, &sc->stexts, &sc->calls,
+                     &sc->tools, &sc->meta, &sc->extra, &sc->stops };
+        for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+            if ((size_t)v[i]->cap * v[i]->esz > KEEP_TABLE) {
+                free(v[i]->v);
+                v[i]->v = NULL;
+                v[i]->cap = 0;
+            }
     }
     sc->bytes = 0;
-    sc->limit = limit;
+    sc->limit = 0;
 }
 
 static void scratch_free(scratch *sc)
@@ -390,24 +400,32 @@ static void scratch_free(scratch *sc)
     memset(sc, 0, sizeof *sc);
 }
 
-/* Room for one more element of 'elem' bytes; its index, or RV_REQ_NONE. */
-static uint32_t vec_push(scratch *sc, vec *v, size_t elem)
+/* Room for 'v' to take one more element of 'elem' bytes; 0 when out of
+   memory or over the scratch limit. */
+static __attribute__((noinline)) int vec_grow(scratch *sc, vec *v, size_t elem)
 {
-    if (v->n == v->cap) {
-        /* grow by half: the room allocated and never used stays small */
-        uint32_t cap = v->cap ? v->cap + v->cap / 2 : 16;
-        if (v->cap > UINT32_MAX / 2)
-            return RV_REQ_NONE;
-        sc->bytes += (size_t)(cap - v->cap) * elem;     /* (room a pool kept from before is free) */
-        if (sc->bytes > sc->limit)
-            return RV_REQ_NONE;
-        void *nv = mem_reallocarray(v->v, cap, elem);
-        if (!nv)
-            return RV_REQ_NONE;
-        v->v = nv;
-        v->cap = cap;
-        v->esz = (uint32_t)elem;
-    }
+    /* grow by half: the room allocated and never used stays small */
+    uint32_t cap = v->cap ? v->cap + v->cap / 2 : 16;
+    if (v->cap > UINT32_MAX / 2)
+        return 0;
+    sc->bytes += (size_t)(cap - v->cap) * elem;     /* (room a pool kept from before is free) */
+    if (sc->bytes > sc->limit)
+        return 0;
+    void *nv = mem_reallocarray(v->v, cap, elem);
+    if (!nv)
+        return 0;
+    v->v = nv;
+    v->cap = cap;
+    v->esz = (uint32_t)elem;
+    return 1;
+}
+
+/* One more element of 'elem' bytes, zeroed; its index, or RV_REQ_NONE.
+   Inline: with 'elem' a constant the zeroing is a few stores. */
+static inline __attribute__((always_inline)) uint32_t vec_push(scratch *sc, vec *v, size_t elem)
+{
+    if (v->n == v->cap && !vec_grow(sc, v, elem))
+        return RV_REQ_NONE;
     memset((char *)v->v + (size_t)v->n * elem, 0, elem);
     return v->n++;
 }
@@ -461,10 +479,13 @@ typedef struct {
     uint32_t idx;       /* its record (message, part, tool call, tool, extra field) */
     uint32_t start;     /* offset of its '{' or '[' */
     uint32_t key0;      /* objects: its first key on the key stack */
-    rv_sv key;          /* objects: the key being read, decoded */
+    const char *key;    /* objects: the key being read, decoded ('klen' bytes) */
+    uint32_t klen;
+    uint32_t kbits;     /* objects: a bit for each key read (key_bit): a new key whose bit
+                           is not set repeats none */
 } frame;
 
-typedef struct { rv_sv s; uint32_t hash, off; } keyref;
+static rv_sv key_of(const frame *f) { return (rv_sv){ f->key, f->klen }; }
 
 /* A message while it is parsed. */
 typedef struct {
@@ -484,6 +505,7 @@ typedef struct {
     int failed;
     int started;            /* the root object was opened */
     uint32_t cur_msg;       /* the message being parsed, RV_REQ_NONE outside one */
+    frame *top;             /* the innermost open frame (the last of sc->frames), NULL outside the root */
     rv_span max_tokens, max_completion_tokens;
     rv_span max_tokens_null, max_completion_tokens_null;    /* given as null */
     int64_t max_tokens_v, max_completion_tokens_v;
@@ -579,17 +601,30 @@ static int check_escapes(parser *P, uint32_t q, uint32_t end)
 /* The decoded view and the token span of the string yajl just handed
    over ('s', 'n'): a view of the body when it has no escape, else its
    escapes checked and its decoded bytes copied into the request. */
-static int string_of(parser *P, const unsigned char *s, size_t n, rv_sv *v, rv_span *raw)
+static __attribute__((noinline)) int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v,
+                                                     rv_span *raw);
+
+static inline __attribute__((always_inline)) int string_of(parser *P, const unsigned char *s, size_t n, rv_sv *v,
+                                                           rv_span *raw)
 {
     const char *b = P->body, *p = (const char *)s;
-    uint32_t end = consumed(P);     /* just past the closing quote */
     if (p >= b && p + n <= b + P->len) {
+        /* yajl passes a view of the text only for a string without
+           escapes: its token is the bytes and two quotes */
         v->s = p;
         v->len = (uint32_t)n;
         raw->off = (uint32_t)(p - b) - 1;
-        raw->len = end - raw->off;
+        raw->len = (uint32_t)n + 2;
         return 1;
     }
+    return string_decoded(P, s, n, v, raw);
+}
+
+/* string_of for a string yajl decoded (it had escapes). */
+static int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v, rv_span *raw)
+{
+    const char *b = P->body;
+    uint32_t end = consumed(P);     /* just past the closing quote */
     /* the opening quote: the nearest '"' before the closing one that is
        not escaped (preceded by an even number of backslashes) */
     uint32_t q = end - 1;
@@ -626,10 +661,21 @@ static uint32_t fnv1a(const char *s, uint32_t n)
     return h;
 }
 
+/* The last 8 bytes of 's' (n >= 8 bytes). */
+static inline uint64_t tail8(const char *s, uint32_t n)
+{
+    uint64_t w;
+    memcpy(&w, s + n - 8, 8);
+    return w;
+}
+
 /* The known keys by their first byte and length (filled once, then only
-   read): a key is compared with the one or two names that can match. */
+   read): a key is compared with the one or two names that can match, a
+   word or two at a time -- its first 8 bytes (req_head8), for a name
+   longer than 8 its last 8, and only past 16 the bytes between. */
 #define FIELD_BUCKETS 256
 static uint8_t field_bucket[FIELD_BUCKETS][4];
+static uint64_t field_head[F__COUNT], field_tail[F__COUNT];
 static pthread_once_t field_once = PTHREAD_ONCE_INIT;
 
 static unsigned bucket_of(const char *s, uint32_t n)
@@ -640,48 +686,71 @@ static unsigned bucket_of(const char *s, uint32_t n)
 static void field_init(void)
 {
     for (int f = 1; f < F__COUNT; f++) {
-        uint8_t *b = field_bucket[bucket_of(field_names[f].s, field_names[f].len)];
+        const char *s = field_names[f].s;
+        uint32_t n = field_names[f].len;
+        uint8_t *b = field_bucket[bucket_of(s, n)];
         int i = 0;
         while (i < 3 && b[i])
             i++;
         b[i] = (uint8_t)f;      /* (three at most share a bucket; request_test reads them all) */
+        field_head[f] = req_head8(s, n);
+        field_tail[f] = n > 8 ? tail8(s, n) : 0;
     }
 }
 
-static field field_of(const char *s, uint32_t n)
+/* The field of key s[0..n), whose req_head8 is 'head'. */
+static field field_of(const char *s, uint32_t n, uint64_t head)
 {
     if (!n)
         return F_OTHER;
     const uint8_t *b = field_bucket[bucket_of(s, n)];
-    for (int i = 0; i < 4 && b[i]; i++)
-        if (field_names[b[i]].len == n && !memcmp(field_names[b[i]].s, s, n))
-            return (field)b[i];
+    for (int i = 0; i < 4 && b[i]; i++) {
+        unsigned f = b[i];
+        if (field_names[f].len != n || field_head[f] != head)
+            continue;
+        if (n <= 8 || (field_tail[f] == tail8(s, n) && (n <= 16 || !memcmp(field_names[f].s + 8, s + 8, n - 16))))
+            return (field)f;
+    }
     return F_OTHER;
 }
 
-static int key_equal(const keyref *a, const keyref *b)
+/* A key of an open object: its decoded text, where its token starts,
+   and its first 8 bytes (req_head8) -- replaced by its hash when a large
+   object closes.  (24 bytes: the key stack is part of the scratch a
+   parse may take.) */
+typedef struct { const char *s; uint32_t len, off; uint64_t head; } keyref;
+
+/* One of 32 bits for a key, from its first 8 bytes and its length. */
+static inline uint32_t key_bit(const keyref *k)
 {
-    return a->hash == b->hash && a->s.len == b->s.len && !memcmp(a->s.s, b->s.s, a->s.len);
+    return 1u << (((k->head ^ k->len) * 0x9e3779b97f4a7c15ull) >> 59);
 }
 
+static inline int key_same(const keyref *a, const keyref *b)
+{
+    return a->head == b->head && a->len == b->len && (a->len <= 8 || !memcmp(a->s + 8, b->s + 8, a->len - 8));
+}
+
+/* By hash (in 'head'), length, bytes and place. */
 static int key_cmp(const void *x, const void *y)
 {
     const keyref *a = x, *b = y;
-    if (a->hash != b->hash)
-        return a->hash < b->hash ? -1 : 1;
-    if (a->s.len != b->s.len)
-        return a->s.len < b->s.len ? -1 : 1;
-    int c = memcmp(a->s.s, b->s.s, a->s.len);
+    if (a->head != b->head)
+        return a->head < b->head ? -1 : 1;
+    if (a->len != b->len)
+        return a->len < b->len ? -1 : 1;
+    int c = memcmp(a->s, b->s, a->len);
     return c ? c : (a->off > b->off) - (a->off < b->off);
 }
 
 static int duplicate(parser *P, const keyref *k)
 {
-    return bad(P, k->off, "invalid JSON: duplicate key \"%.*s\" in an object", k->s.len > 64 ? 64 : (int)k->s.len, k->s.s);
+    return bad(P, k->off, "invalid JSON: duplicate key \"%.*s\" in an object", k->len > 64 ? 64 : (int)k->len, k->s);
 }
 
 /* Small objects check each new key against the earlier ones; a larger one
-   is sorted when it closes. */
+   is sorted when it closes (by hash, length and bytes: of several
+   repeated keys, the one reported is the first in that order). */
 #define PAIRWISE_KEYS 16
 
 static int object_keys_done(parser *P, frame *f)
@@ -690,9 +759,11 @@ static int object_keys_done(parser *P, frame *f)
     uint32_t n = ks->n - f->key0;
     if (n > PAIRWISE_KEYS) {
         keyref *k = AT(ks, keyref, f->key0);
+        for (uint32_t i = 0; i < n; i++)
+            k[i].head = fnv1a(k[i].s, k[i].len);
         qsort(k, n, sizeof *k, key_cmp);
         for (uint32_t i = 1; i < n; i++)
-            if (key_equal(&k[i - 1], &k[i]))
+            if (k[i - 1].head == k[i].head && k[i - 1].len == k[i].len && !memcmp(k[i - 1].s, k[i].s, k[i].len))
                 return duplicate(P, &k[i]);
     }
     ks->n = f->key0;
@@ -707,7 +778,7 @@ static const char *const vnames[] = { "a string", "a number", "a bool", "null", 
 
 static frame *top(parser *P)
 {
-    return P->sc->frames.n ? AT(&P->sc->frames, frame, P->sc->frames.n - 1) : NULL;
+    return P->top;
 }
 
 /* One more stop sequence. */
@@ -741,31 +812,87 @@ static uint32_t new_slot(parser *P, rv_slotkind kind, rv_sv text, rv_span raw)
 
 static pmsg *cur_msg(parser *P) { return AT(&P->sc->msgs, pmsg, P->cur_msg); }
 
-/* An integer literal within [lo, hi] (no fraction, no exponent). */
+/* An integer literal within [lo, hi] (no fraction, no exponent): the
+   value strtoll reads from a JSON number -- its digits, which must not
+   overflow 64 bits -- without the call and the copy. */
 static int int_literal(const char *s, uint32_t n, int64_t lo, int64_t hi, int64_t *out)
 {
-    if (!n || memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n) || n > 24)
+    uint32_t k = n && s[0] == '-';
+    if (k == n || n > 24)
         return 0;
-    char buf[32];
-    memcpy(buf, s, n);
-    buf[n] = 0;
-    errno = 0;
-    long long v = strtoll(buf, NULL, 10);
-    if (errno == ERANGE || v < lo || v > hi)
+    uint64_t acc = 0;
+    for (; k < n; k++) {
+        unsigned d = (unsigned char)s[k] - '0';
+        if (d > 9 || acc > (UINT64_MAX - d) / 10)
+            return 0;       /* a fraction, an exponent, or out of range */
+        acc = acc * 10 + d;
+    }
+    int64_t v;
+    if (s[0] == '-') {
+        if (acc > (uint64_t)INT64_MAX + 1)
+            return 0;
+        v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+    } else {
+        if (acc > (uint64_t)INT64_MAX)
+            return 0;
+        v = (int64_t)acc;
+    }
+    if (v < lo || v > hi)
         return 0;
     *out = v;
     return 1;
+}
+
+/* A JSON number without an exponent and with at most 15 digits in all
+   (so its digits are an integer below 2^53) and 22 after the point (so
+   the power of ten is a double exactly): digits / 10^fraction, one
+   correctly rounded division, is the double nearest the number -- what
+   strtod gives (Clinger's fast path).  0 when it is not such a number. */
+static int short_decimal(const char *s, uint32_t n, double *out)
+{
+    static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+    uint32_t k = n && s[0] == '-', digits = 0, frac = 0, point = 0;
+    uint64_t m = 0;
+    for (; k < n; k++) {
+        unsigned d = (unsigned char)s[k] - '0';
+        if (d <= 9) {
+            m = m * 10 + d;
+            frac += point;
+            if (++digits > 15)
+                return 0;
+        } else if (s[k] == '.' && !point) {
+            point = 1;
+        } else {
+            return 0;       /* an exponent */
+        }
+    }
+    if (!digits || frac >= sizeof pow10 / sizeof *pow10)
+        return 0;
+    double d = (double)m / pow10[frac];
+    *out = s[0] == '-' ? -d : d;
+    return 1;
+#else
+    (void)s, (void)n, (void)out, (void)pow10;
+    return 0;
+#endif
 }
 
 /* A finite number; -0 is 0. */
 static int finite_number(const char *s, uint32_t n, double *out)
 {
     char buf[64];
+    double d;
+    if (short_decimal(s, n, &d)) {
+        *out = d == 0 ? 0 : d;
+        return 1;
+    }
     if (n >= sizeof buf) {
         /* a long literal: digits past the 17th do not change a double,
            but its exponent must be read; strtod reads it from the body */
         char *end;
-        double d = strtod(s, &end);
+        d = strtod(s, &end);
         if (!isfinite(d))
             return 0;
         *out = d == 0 ? 0 : d;
@@ -773,7 +900,7 @@ static int finite_number(const char *s, uint32_t n, double *out)
     }
     memcpy(buf, s, n);
     buf[n] = 0;
-    double d = strtod(buf, NULL);
+    d = strtod(buf, NULL);
     if (!isfinite(d))
         return 0;
     *out = d == 0 ? 0 : d;
@@ -799,13 +926,13 @@ static int meta_value(parser *P, frame *f, int kind, rv_sv str, rv_span sp)
     if (i == RV_REQ_NONE)
         return no_memory(P);
     rv_meta *m = AT(&P->sc->meta, rv_meta, i);
-    m->key = f->key;
+    m->key = key_of(f);
     m->val = kind == V_STRING ? str : raw_text(P, sp);
     return 1;
 }
 
 /* The root's field 'fd' has a scalar value (containers: see open_child). */
-static int root_scalar(parser *P, field fd, int kind, rv_sv str, rv_span sp)
+static __attribute__((noinline)) int root_scalar(parser *P, field fd, int kind, rv_sv str, rv_span sp)
 {
     rv_request *r = P->r;
     rv_reqparams *pr = &r->params;
@@ -931,7 +1058,7 @@ static int root_scalar(parser *P, field fd, int kind, rv_sv str, rv_span sp)
         if (i == RV_REQ_NONE)
             return no_memory(P);
         rv_field *x = AT(&P->sc->extra, rv_field, i);
-        x->key = top(P)->key;
+        x->key = key_of(top(P));
         x->val = sp;
         return 1;
     }
@@ -940,13 +1067,13 @@ static int root_scalar(parser *P, field fd, int kind, rv_sv str, rv_span sp)
 
 static int role_of(rv_sv s, uint8_t *role, uint8_t *wrole)
 {
-    static const struct { const char *s; uint8_t role, wrole; } roles[] = {
-        { "system", RV_ROLE_SYSTEM, RV_WROLE_SYSTEM },       { "developer", RV_ROLE_SYSTEM, RV_WROLE_DEVELOPER },
-        { "user", RV_ROLE_USER, RV_WROLE_USER },             { "assistant", RV_ROLE_ASSISTANT, RV_WROLE_ASSISTANT },
-        { "tool", RV_ROLE_TOOL, RV_WROLE_TOOL },             { "function", RV_ROLE_TOOL, RV_WROLE_FUNCTION },
+    static const struct { const char *s; uint8_t len, role, wrole; } roles[] = {
+        { "system", 6, RV_ROLE_SYSTEM, RV_WROLE_SYSTEM },          { "developer", 9, RV_ROLE_SYSTEM, RV_WROLE_DEVELOPER },
+        { "user", 4, RV_ROLE_USER, RV_WROLE_USER },                { "assistant", 9, RV_ROLE_ASSISTANT, RV_WROLE_ASSISTANT },
+        { "tool", 4, RV_ROLE_TOOL, RV_WROLE_TOOL },                { "function", 8, RV_ROLE_TOOL, RV_WROLE_FUNCTION },
     };
     for (size_t i = 0; i < sizeof roles / sizeof *roles; i++)
-        if (strlen(roles[i].s) == s.len && !memcmp(roles[i].s, s.s, s.len)) {
+        if (roles[i].len == s.len && !memcmp(roles[i].s, s.s, s.len)) {
             *role = roles[i].role;
             *wrole = roles[i].wrole;
             return 1;
@@ -963,7 +1090,7 @@ static int want_string(parser *P, int kind, rv_span sp, const char *what)
 }
 
 /* A scalar value inside frame 'f' (the root excepted). */
-static int scalar_in(parser *P, frame *f, int kind, rv_sv str, rv_span sp)
+static __attribute__((noinline)) int scalar_in(parser *P, frame *f, int kind, rv_sv str, rv_span sp)
 {
     scratch *sc = P->sc;
     switch (f->ctx) {
@@ -1166,7 +1293,7 @@ static int scalar_in(parser *P, frame *f, int kind, rv_sv str, rv_span sp)
 }
 
 /* A scalar value: check and record it where its frame says. */
-static int scalar(parser *P, int kind, rv_sv str, rv_span sp)
+static inline __attribute__((always_inline)) int scalar(parser *P, int kind, rv_sv str, rv_span sp)
 {
     frame *f = top(P);
     if (!f)
@@ -1338,7 +1465,7 @@ static int open_value(parser *P, int kind, uint32_t off)
         if (f && f->ctx == C_ROOT && f->field == F_OTHER) {
             if ((idx = vec_push(sc, &sc->extra, sizeof(rv_field))) == RV_REQ_NONE)
                 return no_memory(P);
-            AT(&sc->extra, rv_field, idx)->key = f->key;
+            AT(&sc->extra, rv_field, idx)->key = key_of(f);
         }
         break;
     default:
@@ -1348,6 +1475,7 @@ static int open_value(parser *P, int kind, uint32_t off)
     if (fi == RV_REQ_NONE)
         return no_memory(P);
     frame *nf = AT(&sc->frames, frame, fi);
+    P->top = nf;
     nf->ctx = (uint8_t)child;
     nf->idx = idx;
     nf->start = off;
@@ -1449,8 +1577,8 @@ static int close_value(parser *P)
     if (!record_done(P, f, sp))
         return 0;
     frame fc = *f;
-    sc->frames.n--;
-    frame *parent = top(P);
+    frame *parent = --sc->frames.n ? AT(&sc->frames, frame, sc->frames.n - 1) : NULL;
+    P->top = parent;
     if (parent)
         span_done(P, parent, &fc, sp);
     else
@@ -1508,15 +1636,19 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
     if (i == RV_REQ_NONE)
         return no_memory(P);
     keyref *k = AT(&sc->keys, keyref, i);
-    k->s = v;
-    k->hash = fnv1a(v.s, v.len);
+    k->s = v.s;
+    k->len = v.len;
+    k->head = req_head8(v.s, v.len);
     k->off = sp.off;
-    if (i - f->key0 < PAIRWISE_KEYS)
+    uint32_t bit = key_bit(k);
+    if (i - f->key0 < PAIRWISE_KEYS && (f->kbits & bit))
         for (uint32_t j = f->key0; j < i; j++)
-            if (key_equal(AT(&sc->keys, keyref, j), k))
+            if (key_same(AT(&sc->keys, keyref, j), k))
                 return duplicate(P, k);
-    f->key = v;
-    f->field = f->ctx == C_SKIP || f->ctx == C_META ? F_OTHER : (uint8_t)field_of(v.s, v.len);
+    f->kbits |= bit;
+    f->key = v.s;
+    f->klen = v.len;
+    f->field = f->ctx == C_SKIP || f->ctx == C_META ? F_OTHER : (uint8_t)field_of(v.s, v.len, k->head);
     return 1;
 }
 
@@ -1530,15 +1662,48 @@ static const yajl_callbacks callbacks = {
 
 /* ---------------------------------------------------------------- finishing */
 
-/* Copy table 'v' ('elem' bytes per element) into the request. */
-static void *table(parser *P, const vec *v, size_t elem)
+/* The next 'bytes' of '*at' (advanced to the next multiple of 8), with
+   a copy of 'src' when it is not NULL; NULL when 'bytes' is 0. */
+static void *carve(char **at, const void *src, size_t bytes)
 {
-    if (!v->n)
+    if (!bytes)
         return NULL;
-    void *d = req_mem(P->r, (size_t)v->n * elem);
-    if (d)
-        memcpy(d, v->v, (size_t)v->n * elem);
+    void *d = *at;
+    if (src)
+        memcpy(d, src, bytes);
+    *at += (bytes + 7) & ~(size_t)7;
     return d;
+}
+
+/* The request's tables, copied from the scratch in one allocation (the
+   bytes of one allocation each, as req_mem rounds them); 0 when out of
+   memory. */
+static int tables(parser *P)
+{
+    rv_request *r = P->r;
+    scratch *sc = P->sc;
+    size_t msgs = (size_t)r->nmsg * sizeof *r->msgs, texts = (size_t)r->nmsg * sizeof *r->texts;
+    size_t slots = (size_t)sc->slots.n * sizeof(rv_slot), stexts = (size_t)sc->slots.n * sizeof(rv_sv);
+    size_t parts = (size_t)sc->parts.n * sizeof(rv_part), calls = (size_t)sc->calls.n * sizeof(rv_reqcall);
+    size_t tools = (size_t)sc->tools.n * sizeof(rv_tooldef), extra = (size_t)sc->extra.n * sizeof(rv_field);
+    size_t stops = (size_t)sc->stops.n * sizeof(rv_sv);
+    const size_t r8 = 7;
+    size_t total = ((msgs + r8) & ~r8) + ((texts + r8) & ~r8) + ((slots + r8) & ~r8) + ((stexts + r8) & ~r8) +
+                   ((parts + r8) & ~r8) + ((calls + r8) & ~r8) + ((tools + r8) & ~r8) + ((extra + r8) & ~r8) +
+                   ((stops + r8) & ~r8);
+    char *at = req_mem(r, total);
+    if (!at)
+        return 0;
+    r->msgs = carve(&at, NULL, msgs);
+    r->texts = carve(&at, NULL, texts);
+    r->slots = carve(&at, sc->slots.v, slots);
+    r->slot_texts = carve(&at, sc->stexts.v, stexts);
+    r->parts = carve(&at, sc->parts.v, parts);
+    r->calls = carve(&at, sc->calls.v, calls);
+    r->tooldefs = carve(&at, sc->tools.v, tools);
+    r->extra = carve(&at, sc->extra.v, extra);
+    r->params.stop_v = carve(&at, sc->stops.v, stops);
+    return 1;
 }
 
 /* Join 'n' views with "\n" into the request ('*out' is the one view
@@ -1620,15 +1785,7 @@ static int finish(parser *P)
     r->ntooldef = sc->tools.n;
     r->nextra = sc->extra.n;
     pr->nstop = sc->stops.n;
-    if (!(r->msgs = req_mem(r, (size_t)r->nmsg * sizeof *r->msgs)) ||
-        !(r->texts = req_mem(r, (size_t)r->nmsg * sizeof *r->texts)) ||
-        (sc->slots.n && !(r->slots = table(P, &sc->slots, sizeof(rv_slot)))) ||
-        (sc->slots.n && !(r->slot_texts = table(P, &sc->stexts, sizeof(rv_sv)))) ||
-        (sc->parts.n && !(r->parts = table(P, &sc->parts, sizeof(rv_part)))) ||
-        (sc->calls.n && !(r->calls = table(P, &sc->calls, sizeof(rv_reqcall)))) ||
-        (sc->tools.n && !(r->tooldefs = table(P, &sc->tools, sizeof(rv_tooldef)))) ||
-        (sc->extra.n && !(r->extra = table(P, &sc->extra, sizeof(rv_field)))) ||
-        (sc->stops.n && !(pr->stop_v = table(P, &sc->stops, sizeof(rv_sv)))))
+    if (!tables(P))
         return no_memory(P);
     /* routing's views: each message's text, input, system, turns, images */
     const rv_sv **tmp = NULL;
@@ -1640,7 +1797,10 @@ static int finish(parser *P)
         nsys += pm->m.role == RV_ROLE_SYSTEM;
     }
     size_t ntmp = (maxparts > nsys ? maxparts : nsys) + 1;
-    if (!(tmp = mem_reallocarray(NULL, ntmp, sizeof *tmp)))    /* freed below */
+    const rv_sv *few[16];
+    if (ntmp <= 16)
+        tmp = few;
+    else if (!(tmp = mem_reallocarray(NULL, ntmp, sizeof *tmp)))    /* freed below */
         return no_memory(P);
     int ok = 1;
     for (uint32_t i = 0; i < r->nmsg && ok; i++) {
@@ -1660,7 +1820,8 @@ static int finish(parser *P)
             tmp[nsys++] = &r->msgs[i].text;
     if (ok && nsys)
         ok = join(P, tmp, nsys, &r->system);
-    free(tmp);
+    if (tmp != few)
+        free(tmp);
     if (!ok)
         return 0;
     /* the tools' names: tools, then legacy functions */
@@ -1944,6 +2105,15 @@ static void view_build(rv_request *r, const rv_reqdict *d)
 
 /* ---------------------------------------------------------------- the public API */
 
+/* Only JSON's whitespace in s[0..n)? */
+static int blank(const char *s, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (s[k] != ' ' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r')
+            return 0;
+    return 1;
+}
+
 /* yajl over the body; 0 with the error set on failure.  A failed
    allocation inside yajl comes back here through longjmp. */
 static int run_yajl(parser *P)
@@ -1963,7 +2133,10 @@ static int run_yajl(parser *P)
     P->h = h;
     yajl_config(h, yajl_dont_validate_strings, 1);  /* the body was checked as a whole */
     yajl_status st = yajl_parse(h, (const unsigned char *)P->body, P->len);
-    if (st == yajl_status_ok)
+    /* yajl_complete_parse() after a closed root and only whitespace would
+       find the end of the text and nothing more; it judges anything else
+       (a token cut by the end, no root) */
+    if (st == yajl_status_ok && !(P->r->root_end && blank(P->body + P->r->root_end + 1, P->len - P->r->root_end - 1)))
         st = yajl_complete_parse(h);
     if (st == yajl_status_error && !P->failed) {
         uint32_t at = consumed(P);
@@ -1979,11 +2152,41 @@ static int run_yajl(parser *P)
     return !P->failed;
 }
 
+/* Is s[0..n) all ASCII (so valid UTF-8 without a closer look)?  Sixteen
+   bytes at a time where SSE2 is (x86-64 always has it), four vectors a
+   step; elsewhere the answer is "maybe not", and the UTF-8 check runs. */
+static int ascii(const char *s, size_t n)
+{
+#ifdef __SSE2__
+    size_t k = 0;
+    for (; k + 64 <= n; k += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k)),
+                b = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 16)),
+                c = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 32)),
+                d = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 48));
+        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))))
+            return 0;
+    }
+    for (; k + 16 <= n; k += 16)
+        if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + k))))
+            return 0;
+    for (; k < n; k++)
+        if ((unsigned char)s[k] >= 0x80)
+            return 0;
+    return 1;
+#else
+    (void)s;
+    (void)n;
+    return 0;
+#endif
+}
+
 static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool,
                          const rv_reqdict *dict)
 {
     rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
-    memset(err, 0, sizeof *err);
+    err->msg[0] = 0;
+    err->line = err->column = 0;
     if (lim && lim->max_bytes)
         use.max_bytes = lim->max_bytes;
     if (lim && lim->max_messages)
@@ -2008,17 +2211,21 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
     body[len] = 0;
     t.body = body;
     t.body_len = (uint32_t)len;
-    scratch local = { 0 }, *sc = pool ? &pool->sc : &local;
-    scratch_reset(sc, limit);
+    scratch local, *sc = &local;
+    if (pool)
+        sc = &pool->sc;     /* (empty: reset after the last parse) */
+    else
+        memset(&local, 0, sizeof local);
+    sc->limit = limit;
     parser P = { .r = &t, .sc = sc, .body = body, .len = (uint32_t)len, .lim = lim, .err = err,
                  .cur_msg = RV_REQ_NONE };
-    size_t bad_at = bi_utf8_invalid(body, len);
+    size_t bad_at = ascii(body, len) ? len : bi_utf8_invalid(body, len);
     if (bad_at < len)
         bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
     else if (run_yajl(&P) && finish(&P) && (r = hot_region(&P)))
         view_build(r, dict);
     if (pool)
-        scratch_reset(sc, 0);   /* keep one chunk and the tables' room */
+        scratch_reset(sc);      /* keep one chunk and the tables' room */
     else
         scratch_free(sc);
     if (!r)
