@@ -420,14 +420,23 @@ static __attribute__((noinline)) int vec_grow(scratch *sc, vec *v, size_t elem)
     return 1;
 }
 
+/* One more element of 'elem' bytes, not zeroed (the caller fills all of
+   it); its index, or RV_REQ_NONE. */
+static inline __attribute__((always_inline)) uint32_t vec_add(scratch *sc, vec *v, size_t elem)
+{
+    if (v->n == v->cap && !vec_grow(sc, v, elem))
+        return RV_REQ_NONE;
+    return v->n++;
+}
+
 /* One more element of 'elem' bytes, zeroed; its index, or RV_REQ_NONE.
    Inline: with 'elem' a constant the zeroing is a few stores. */
 static inline __attribute__((always_inline)) uint32_t vec_push(scratch *sc, vec *v, size_t elem)
 {
-    if (v->n == v->cap && !vec_grow(sc, v, elem))
-        return RV_REQ_NONE;
-    memset((char *)v->v + (size_t)v->n * elem, 0, elem);
-    return v->n++;
+    uint32_t i = vec_add(sc, v, elem);
+    if (i != RV_REQ_NONE)
+        memset((char *)v->v + (size_t)i * elem, 0, elem);
+    return i;
 }
 
 #define AT(vecp, type, i) (&((type *)(vecp)->v)[i])
@@ -1471,15 +1480,12 @@ static int open_value(parser *P, int kind, uint32_t off)
     default:
         break;
     }
-    uint32_t fi = vec_push(sc, &sc->frames, sizeof(frame));
+    uint32_t fi = vec_add(sc, &sc->frames, sizeof(frame));
     if (fi == RV_REQ_NONE)
         return no_memory(P);
     frame *nf = AT(&sc->frames, frame, fi);
     P->top = nf;
-    nf->ctx = (uint8_t)child;
-    nf->idx = idx;
-    nf->start = off;
-    nf->key0 = sc->keys.n;
+    *nf = (frame){ .ctx = (uint8_t)child, .idx = idx, .start = off, .key0 = sc->keys.n };
     return 1;
 }
 
@@ -1632,7 +1638,7 @@ static int on_key(void *ctx, const unsigned char *s, size_t n)
     if (!string_of(P, s, n, &v, &sp))
         return 0;
     frame *f = top(P);
-    uint32_t i = vec_push(sc, &sc->keys, sizeof(keyref));
+    uint32_t i = vec_add(sc, &sc->keys, sizeof(keyref));
     if (i == RV_REQ_NONE)
         return no_memory(P);
     keyref *k = AT(&sc->keys, keyref, i);
@@ -1851,12 +1857,35 @@ static int hot_copy(rv_sv v)
     return v.len > 0 && v.len <= RV_REQ_HOT_STR;
 }
 
+/* memcpy for 1 <= n <= 32 bytes, without the call: two overlapping
+   copies of the largest power of two not above n. */
+static inline void copy_short(char *d, const char *s, uint32_t n)
+{
+    if (n >= 16) {
+        char a[16], b[16];
+        memcpy(a, s, 16), memcpy(b, s + n - 16, 16);
+        memcpy(d, a, 16), memcpy(d + n - 16, b, 16);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8), memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8), memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4), memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4), memcpy(d + n - 4, &b, 4);
+    } else {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 /* Copy 'v' to '*at' (advanced) when it is short; the view of the copy. */
 static rv_sv hot_text(rv_sv v, char **at)
 {
     if (!hot_copy(v))
         return v;
-    memcpy(*at, v.s, v.len);
+    copy_short(*at, v.s, v.len);
     rv_sv c = { *at, v.len };
     *at += v.len;
     return c;

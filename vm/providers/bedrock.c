@@ -225,7 +225,7 @@ char *br_body(const cv_conv *cv, size_t *len, char *err, size_t errlen)
 
 /* ---------------------------------------------------------------- answers */
 
-static int64_t count(const jv_parser *J, jv o, const char *k)
+static inline __attribute__((always_inline)) int64_t count(const jv_parser *J, jv o, const char *k)
 {
     jv v = jv_get(J, o, k);
     return jv_typeof(J, v) == JV_INTEGER && jv_int(J, v) >= 0 ? jv_int(J, v) : -1;

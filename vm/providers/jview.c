@@ -121,12 +121,33 @@ static const char *str_of(const jv_parser *p, const node *x)
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
 }
 
-/* Are a[0..n) and b[0..n) the same bytes?  A key of a few bytes by a
-   loop, longer ones by memcmp. */
+static inline uint64_t load8(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+static inline uint32_t load4(const char *s)
+{
+    uint32_t w;
+    memcpy(&w, s, 4);
+    return w;
+}
+
+/* Are a[0..n) and b[0..n) the same bytes?  A key of up to 24 bytes by
+   word loads that stay inside both (overlapping ones), a key of less
+   than 4 by a loop, longer ones by memcmp. */
 static inline int same(const char *a, const char *b, size_t n)
 {
-    if (n > 4)
-        return !memcmp(a, b, n);
+    if (n >= 8) {
+        if (n > 24)
+            return !memcmp(a, b, n);
+        return load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8) &&
+               (n <= 16 || load8(a + 8) == load8(b + 8));
+    }
+    if (n >= 4)
+        return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
     for (size_t i = 0; i < n; i++)
         if (a[i] != b[i])
             return 0;
@@ -232,6 +253,23 @@ static int on_number(void *ud, const char *s, size_t n)
     int neg = n && s[0] == '-', over = 0;
     uint64_t acc = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     size_t k = (size_t)neg;
+    if (n - k <= 18) {          /* the common integer: 18 digits cannot overflow */
+        for (; k < n; k++) {
+            unsigned d = (unsigned char)s[k] - '0';
+            if (d > 9)
+                break;
+            acc = acc * 10 + d;
+        }
+        if (k == n) {
+            node *x = add(p, JV_INTEGER);
+            if (!x)
+                return 0;
+            x->v.i = neg ? -(int64_t)acc : (int64_t)acc;
+            return 1;
+        }
+        k = (size_t)neg;
+        acc = 0;
+    }
     for (; k < n && s[k] >= '0' && s[k] <= '9'; k++) {
         uint64_t d = (uint64_t)(s[k] - '0');
         if (k - (size_t)neg >= 18 && (over || acc > (lim - d) / 10))
@@ -468,6 +506,18 @@ static int plain(const char *s, size_t n)
 #ifdef __SSE2__
     const __m128i bs = _mm_set1_epi8('\\'), vt = _mm_set1_epi8('\v'), ff = _mm_set1_epi8('\f');
     size_t k = 0;
+    for (; k + 32 <= n; k += 32) {     /* two vectors a step */
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        __m128i u = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 16));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, bs), _mm_cmpeq_epi8(v, vt)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, ff), v));
+        __m128i l = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(u, bs), _mm_cmpeq_epi8(u, vt)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(u, ff), u));
+        if (_mm_movemask_epi8(_mm_or_si128(m, l)))
+            return 0;
+    }
+    if (k == n)
+        return 1;
     for (;;) {
         if (n - k < 16) {
             if (n < 16)
