@@ -90,7 +90,69 @@ static const struct { const char *name, *json, *error; } cases[] = {
     { "stop-number", "{\"messages\":[{\"role\":\"user\"}],\"stop\":[1]}", "\"stop\" must be a string or an array of strings" },
     { "model-array", "{\"messages\":[{\"role\":\"user\"}],\"model\":[]}", "\"model\" must be a string" },
     { "passthrough-1e999", "{\"messages\":[{\"role\":\"user\"}],\"logit_bias\":{\"1\":1e999}}", "" },
+    { "seed-max", "{\"messages\":[{\"role\":\"user\"}],\"seed\":9223372036854775807}", "" },
+    { "seed-max-plus-one", "{\"messages\":[{\"role\":\"user\"}],\"seed\":9223372036854775808}", "\"seed\" must be an integer within 64 bits" },
+    { "seed-min-minus-one", "{\"messages\":[{\"role\":\"user\"}],\"seed\":-9223372036854775809}", "\"seed\" must be an integer within 64 bits" },
+    { "seed-2^64", "{\"messages\":[{\"role\":\"user\"}],\"seed\":18446744073709551616}", "\"seed\" must be an integer within 64 bits" },
+    { "seed-exponent", "{\"messages\":[{\"role\":\"user\"}],\"seed\":1e3}", "\"seed\" must be an integer within 64 bits" },
+    { "max-tokens-2^53-1", "{\"messages\":[{\"role\":\"user\"}],\"max_tokens\":9007199254740991}", "" },
+    { "top-logprobs-zero", "{\"messages\":[{\"role\":\"user\"}],\"top_logprobs\":0}", "" },
+    { "top-p-minus-1e400", "{\"messages\":[{\"role\":\"user\"}],\"top_p\":-1e400}", "\"top_p\" must be a finite number" },
+    { "trailing-whitespace", "{\"messages\":[{\"role\":\"user\"}]} \r\n\t ", "" },
+    { "trailing-number", "{\"messages\":[{\"role\":\"user\"}]} 1", "invalid JSON: parse error: trailing garbage" },
+    { "trailing-after-newline", "{\"messages\":[{\"role\":\"user\"}]}\n}", "invalid JSON: parse error: trailing garbage" },
+    /* of several repeated keys of a large object, the first in the order
+       of the keys' hashes is reported, whichever repeats first */
+    { "dups-in-large-object", "{\"messages\":[{\"role\":\"user\"}],\"x\":{\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":3,\"k4\":4,\"k5\":5,"
+      "\"k6\":6,\"k7\":7,\"k8\":8,\"k9\":9,\"k10\":0,\"k11\":1,\"k12\":2,\"k13\":3,\"k14\":4,\"k15\":5,\"k16\":6,\"k17\":7,\"k3\":3,"
+      "\"k9\":9}}", "invalid JSON: duplicate key \"k9\"" },
+    { "dup-long-key", "{\"messages\":[{\"role\":\"user\"}],\"parallel_tool_calls_x\":1,\"parallel_tool_calls_y\":1,"
+      "\"parallel_tool_calls_x\":2}", "invalid JSON: duplicate key \"parallel_tool_calls_x\"" },
 };
+
+/* Numbers routing reads are read as strtod reads them, to the bit (short
+   decimals take a fast path, the rest strtod itself); integer literals as
+   strtoll; and keys that differ from a known one in any byte are other
+   fields, passed through. */
+static void test_numbers(void)
+{
+    static const char *const reals[] = {
+        "0", "-0", "0.0", "-0.0", "1", "-1", "0.2", "0.7", "0.1", "0.3", "1.5", "-1.25", "2", "0.30000000000000004",
+        "123456789012345", "1234567890123456", "999999999999999", "0.000000000000001", "0.0000000000000000000001",
+        "0.00000000000000000000001", "12.000", "3.141592653589793", "3.14159265358979", "1e2", "1E-2", "2.5e+3",
+        "5e-324", "2.2250738585072014e-308", "1.7976931348623157e308", "-0.5e0", "100000000000000000000000",
+        "0.1234567890123456789", "7.0000000000001", "9007199254740993", "0.9999999999999999",
+    };
+    for (size_t i = 0; i < sizeof reals / sizeof *reals; i++) {
+        char json[160], name[96];
+        snprintf(json, sizeof json, "{\"messages\":[{\"role\":\"user\"}],\"temperature\":%s}", reals[i]);
+        rv_reqerr err;
+        rv_request *r = req_parse(json, strlen(json), NULL, &err);
+        double want = strtod(reals[i], NULL);
+        if (want == 0)
+            want = 0;       /* -0 is 0 */
+        snprintf(name, sizeof name, "numbers/temperature=%s", reals[i]);
+        CHECK(name, r && !memcmp(&r->params.temperature_v, &want, sizeof want), "got %a, want %a",
+              r ? r->params.temperature_v : 0.0, want);
+        req_free(r);
+    }
+    static const struct { const char *key; int known; } keys[] = {
+        { "max_completion_tokens", 1 }, { "max_completion_tokenz", 0 }, { "max_completion_tokens_", 0 },
+        { "nax_completion_tokens", 0 }, { "max_completion_tokenss", 0 }, { "max_tokens", 1 }, { "max_tokenz", 0 },
+        { "max_token", 0 }, { "n", 1 }, { "o", 0 }, { "seed", 1 }, { "seee", 0 },
+    };
+    for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+        char json[160], name[96];
+        snprintf(json, sizeof json, "{\"messages\":[{\"role\":\"user\"}],\"%s\":5}", keys[i].key);
+        rv_reqerr err;
+        rv_request *r = req_parse(json, strlen(json), NULL, &err);
+        snprintf(name, sizeof name, "numbers/key-%s", keys[i].key);
+        CHECK(name, r && (r->nextra == 0) == keys[i].known && (!keys[i].known || r->params.n_v == 5 || r->max_tokens == 5 ||
+                                                               r->params.seed_v == 5),
+              "%s", r ? "read as the wrong field" : err.msg);
+        req_free(r);
+    }
+}
 
 static void test_errors(void)
 {
@@ -551,6 +613,7 @@ static void test_forward(void)
 int main(void)
 {
     test_errors();
+    test_numbers();
     test_model();
     test_memory();
     test_pool();
