@@ -32,11 +32,9 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "builtins.h"
+#include "jsonscan.h"
 #include "mem.h"
 #include "request.h"
 
@@ -2134,15 +2132,6 @@ static void view_build(rv_request *r, const rv_reqdict *d)
 
 /* ---------------------------------------------------------------- the public API */
 
-/* Only JSON's whitespace in s[0..n)? */
-static int blank(const char *s, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (s[k] != ' ' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r')
-            return 0;
-    return 1;
-}
-
 /* yajl over the body; 0 with the error set on failure.  A failed
    allocation inside yajl comes back here through longjmp. */
 static int run_yajl(parser *P)
@@ -2165,7 +2154,7 @@ static int run_yajl(parser *P)
     /* yajl_complete_parse() after a closed root and only whitespace would
        find the end of the text and nothing more; it judges anything else
        (a token cut by the end, no root) */
-    if (st == yajl_status_ok && !(P->r->root_end && blank(P->body + P->r->root_end + 1, P->len - P->r->root_end - 1)))
+    if (st == yajl_status_ok && !(P->r->root_end && js_blank(P->body + P->r->root_end + 1, P->len - P->r->root_end - 1)))
         st = yajl_complete_parse(h);
     if (st == yajl_status_error && !P->failed) {
         uint32_t at = consumed(P);
@@ -2179,35 +2168,6 @@ static int run_yajl(parser *P)
     }
     /* yajl's memory is the scratch's: nothing to free here */
     return !P->failed;
-}
-
-/* Is s[0..n) all ASCII (so valid UTF-8 without a closer look)?  Sixteen
-   bytes at a time where SSE2 is (x86-64 always has it), four vectors a
-   step; elsewhere the answer is "maybe not", and the UTF-8 check runs. */
-static int ascii(const char *s, size_t n)
-{
-#ifdef __SSE2__
-    size_t k = 0;
-    for (; k + 64 <= n; k += 64) {
-        __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + k)),
-                b = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 16)),
-                c = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 32)),
-                d = _mm_loadu_si128((const __m128i *)(const void *)(s + k + 48));
-        if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))))
-            return 0;
-    }
-    for (; k + 16 <= n; k += 16)
-        if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + k))))
-            return 0;
-    for (; k < n; k++)
-        if ((unsigned char)s[k] >= 0x80)
-            return 0;
-    return 1;
-#else
-    (void)s;
-    (void)n;
-    return 0;
-#endif
 }
 
 static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool,
@@ -2248,7 +2208,7 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
     sc->limit = limit;
     parser P = { .r = &t, .sc = sc, .body = body, .len = (uint32_t)len, .lim = lim, .err = err,
                  .cur_msg = RV_REQ_NONE };
-    size_t bad_at = ascii(body, len) ? len : bi_utf8_invalid(body, len);
+    size_t bad_at = js_ascii(body, len) ? len : bi_utf8_invalid(body, len);
     if (bad_at < len)
         bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
     else if (run_yajl(&P) && finish(&P) && (r = hot_region(&P)))

@@ -35,6 +35,7 @@
 #endif
 
 #include "builtins.h"
+#include "jsonscan.h"
 #include "jview.h"
 
 #define PAIRWISE_KEYS 16
@@ -545,15 +546,6 @@ static int plain(const char *s, size_t n)
 #endif
 }
 
-/* Only whitespace in s[0..n)? */
-static int blank(const char *s, size_t n)
-{
-    for (size_t k = 0; k < n; k++)
-        if (s[k] != ' ' && s[k] != '\t' && s[k] != '\n' && s[k] != '\r')
-            return 0;
-    return 1;
-}
-
 jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
 {
     p->err[0] = 0;
@@ -606,11 +598,11 @@ checked:
     /* yajl_complete_parse() after a closed root and only whitespace would
        find the end of the text and nothing more; anything else it is
        asked to judge (a cut token, another value, no root) */
-    if (st == yajl_status_ok && !(p->root_end && blank(s + p->root_end, n - p->root_end)))
+    if (st == yajl_status_ok && !(p->root_end && js_blank(s + p->root_end, n - p->root_end)))
         st = yajl_complete_parse(h);
     /* After the root only whitespace: yajl, told to take several values,
        would keep a token cut by the end of this text for the next one. */
-    if (st == yajl_status_ok && p->root && !blank(s + p->root_end, n - p->root_end))
+    if (st == yajl_status_ok && p->root && !js_blank(s + p->root_end, n - p->root_end))
         fail(p, "trailing garbage");
     if (st != yajl_status_ok || p->err[0] || p->oom) {
         if (p->oom)
