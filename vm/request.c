@@ -19,6 +19,16 @@
    strict UTF-8 first and every escaped string's escapes are checked here
    (no \u0000, no unpaired surrogate) before its decoded text is trusted.
 
+   What the callbacks do per token is kept small, as yajl itself is most
+   of a parse: a key is told by its length, first byte and a word or two
+   (not a string compare), and compared with the object's earlier keys
+   only when a 32-bit filter of them says it may repeat one; a string
+   without escapes is a view whose span needs no call into yajl; the
+   numbers routing reads are converted without a library call where that
+   is exact (integer literals by their digits, decimals of at most 15
+   digits and no exponent by one division, Clinger's fast path) and by
+   strtod otherwise; an all-ASCII body skips the byte-by-byte UTF-8 check.
+
    Sections: memory · errors · strings · keys · values · yajl callbacks ·
    finishing · routing dictionaries and views · the public API. */
 #define _GNU_SOURCE
