@@ -98,6 +98,7 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
     vm->lang = lang;
     vm->stack_cap = cap;
     vm->rand_state = 0x9e3779b97f4a7c15ull;
+    vm->budgets = img->request_budgets || (env && env->reserve);
     vm->md = pcre2_match_data_create(img->max_match, NULL);
     vm->feed = vm_feed_new();
     vm->mslot = mem_calloc(img->nmeta_slot + 1, sizeof *vm->mslot);
@@ -134,12 +135,14 @@ static void abandon(rv_vm *vm)
 
 void vm_release(rv_vm *vm)
 {
+    vm->plain = 0;
     abandon(vm);
     vm_feed_reset(vm);
     vm_mem_reset(vm);
     vm->req = NULL;
     vm->obs = NULL;
     vm->obs_ud = NULL;
+    vm->plans_off = vm->no_plans;
 }
 
 void vm_free(rv_vm *vm)
@@ -162,9 +165,14 @@ void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud)
 {
     vm->obs = obs;
     vm->obs_ud = ud;
+    vm->plans_off = vm->obs || vm->no_plans;
 }
 
-void vm_use_plans(rv_vm *vm, int on) { vm->no_plans = !on; }
+void vm_use_plans(rv_vm *vm, int on)
+{
+    vm->no_plans = !on;
+    vm->plans_off = vm->obs || vm->no_plans;
+}
 
 static void describe_call(rv_vm *vm);
 
@@ -188,6 +196,7 @@ uint32_t vm_next_fallback(const rv_vm *vm) { return vm->cur.fallback; }
 rv_value vm_run_expect(rv_vm *vm, uint32_t fn)
 {
     fn_ctx ctx = { .cand = RV_NONE };
+    vm->plain = 0;
     return vm_run(vm, fn, &ctx);
 }
 
@@ -486,7 +495,7 @@ static inline __attribute__((always_inline)) step enter_agent(rv_vm *vm, uint32_
     uint32_t fn = p->agents[agent].func;
     vm->pc = p->funcs[fn].start;
     /* the plan decides the function as its code would; an observer sees the code run */
-    vm->plan = vm->obs || vm->no_plans ? NULL : vm->img->plans[fn];
+    vm->plan = vm->plans_off ? NULL : vm->img->plans[fn];
     if (p->agents[agent].guard_count && gd_input(vm, agent))
         return ST_DENIED;
     return ST_ROUTE;
@@ -528,16 +537,25 @@ static uint32_t choose(rv_vm *vm, uint32_t c)
     return best;
 }
 
+static step routed(rv_vm *vm, ex_result ex, uint32_t arg);
+
 static step route_step(rv_vm *vm)
 {
-    const rv_program *p = vm->img->p;
     uint32_t arg = 0;
     rv_value ret;
     fn_ctx ctx = { .cand = RV_NONE };
     const struct vm_plan *plan = vm->plan;
     vm->plan = NULL;        /* (a function with a plan has no hook to come back from) */
     vm->sp = 0;
-    switch (plan ? vm_exec_plan(vm, plan, &arg) : vm_exec(vm, vm->pc, &ctx, &ret, &arg)) {
+    ex_result ex = plan ? vm_exec_plan(vm, plan, &arg) : vm_exec(vm, vm->pc, &ctx, &ret, &arg);
+    return routed(vm, ex, arg);
+}
+
+/* What follows the route code's end 'ex' (operand 'arg'). */
+static step routed(rv_vm *vm, ex_result ex, uint32_t arg)
+{
+    const rv_program *p = vm->img->p;
+    switch (ex) {
     case EX_DECIDE:
         vm->cur.cascade = RV_NONE;
         aim(vm, arg, RV_VIA_MODEL, RV_NONE);
@@ -666,6 +684,8 @@ static int day_budgeted(const rv_vm *vm)
         return 0;
     if (vm->caller.budget_day)
         return 1;
+    if (!vm->img->day_budgets)
+        return 0;
     for (uint32_t i = 0; i < vm->nchain; i++)
         if (p->agents[vm->chain[i]].budget_day)
             return 1;
@@ -793,36 +813,16 @@ static int grow_attempts(rv_vm *vm)
     return 0;
 }
 
-/* Try the current target: check what may stop the call before it is made,
-   record it as made and suspend (vm_call() describes it when asked). */
-static step try_step(rv_vm *vm)
+/* The budgets a call must fit before it is made: per request, the
+   estimate of this call on top of what was spent (estimated only when a
+   budget asks: tokens() reads every message) against the path's agents'
+   (when some agent has such a budget), then the caller's; per day, the
+   worst case, reserved before the call (*worst) and settled after.
+   ST_CALL when it fits, else what not_made() returns. */
+static step budgets(rv_vm *vm, int judge, int64_t *worst)
 {
     const rv_program *p = vm->img->p;
     uint32_t m = vm->cur.model;
-    if (vm->res.nattempts >= RV_MAX_ATTEMPTS) {
-        fail_msg(vm, vm->res.failure, "too many model calls for one request (limit " RV_STR(RV_MAX_ATTEMPTS) ")");
-        return ST_FAILED;
-    }
-    if (vm->res.nattempts == vm->attempt_cap && grow_attempts(vm)) {
-        fail_msg(vm, vm->res.failure, "out of memory for this request");
-        return ST_FAILED;
-    }
-    vm->cur.attempt++;
-    int64_t backoff = vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt, vm_call_settings(vm, m).backoff_us) : 0;
-    if (vm->deadline_us && now_us(vm) + backoff >= vm->deadline_us)
-        return not_made(vm, RV_FAIL_DEADLINE, "the request's deadline has passed");
-    rv_modelstate ms;
-    model_state(vm, m, &ms);
-    if (ms.circuit == RV_CIRCUIT_OPEN)
-        return not_made(vm, RV_FAIL_UNAVAILABLE, "the model's circuit is open");
-    if (ms.saturated)
-        return not_made(vm, RV_FAIL_UNAVAILABLE, "the model's rate limit is used up");
-    int judge = vm->cur.purpose == RV_PURPOSE_JUDGE;
-    if (judge && judge_conversation(vm))
-        return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
-    /* per request: the estimate of this call on top of what was spent
-       (estimated only when a budget asks: tokens() reads every message) */
-    /* the path's agents (when some agent has such a budget), then the caller */
     for (uint32_t i = vm->img->request_budgets ? 0 : vm->nchain; i <= vm->nchain; i++) {
         int64_t b = i < vm->nchain ? p->agents[vm->chain[i]].budget_request : vm->caller.budget_request;
         if (!b)
@@ -834,24 +834,68 @@ static step try_step(rv_vm *vm)
             return not_made(vm, RV_FAIL_BUDGET, i < vm->nchain ? "the call would exceed the per-request budget"
                                                                : "the call would exceed the caller's per-request budget");
     }
-    /* per day: the worst case, reserved before the call and settled after */
-    int64_t worst = 0;
     if (day_budgeted(vm)) {
-        worst = judge ? vm_call_worst(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, JUDGE_OUTPUT)
-                      : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
-        int refused = reserve_day(vm, worst);
+        *worst = judge ? vm_call_worst(p, m, (int64_t)vm->judge_msgs[1].text.len + 64 + sizeof JUDGE_SYSTEM, JUDGE_OUTPUT)
+                       : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
+        int refused = reserve_day(vm, *worst);
         if (refused)
             return not_made(vm, RV_FAIL_BUDGET, refused == -2 ? "the caller's daily budget is used up"
                                                               : "the daily budget is used up");
     }
+    return ST_CALL;
+}
+
+/* Try the current target: check what may stop the call before it is made,
+   record it as made and suspend (vm_call() describes it when asked).
+   'first': the decision's first call, for an answer (no attempt before
+   it: none to count, no backoff); 'plain': and the last decision was
+   plain, so its record of the same shape is in place but for the model
+   (decide.c, "Plain decisions"). */
+static inline __attribute__((always_inline)) step try_call(rv_vm *vm, int first, int plain)
+{
+    uint32_t m = vm->cur.model;
+    if (!first && vm->res.nattempts >= RV_MAX_ATTEMPTS) {
+        fail_msg(vm, vm->res.failure, "too many model calls for one request (limit " RV_STR(RV_MAX_ATTEMPTS) ")");
+        return ST_FAILED;
+    }
+    if (!first && vm->res.nattempts == vm->attempt_cap && grow_attempts(vm)) {
+        fail_msg(vm, vm->res.failure, "out of memory for this request");
+        return ST_FAILED;
+    }
+    vm->cur.attempt = first ? 1 : vm->cur.attempt + 1;
+    int64_t backoff = !first && vm->cur.attempt > 1 ? backoff_for(vm, vm->cur.attempt, vm_call_settings(vm, m).backoff_us) : 0;
+    if (vm->deadline_us && now_us(vm) + backoff >= vm->deadline_us)
+        return not_made(vm, RV_FAIL_DEADLINE, "the request's deadline has passed");
+    if (vm->env && vm->env->model_state) {     /* (without, every circuit is closed) */
+        rv_modelstate ms;
+        model_state(vm, m, &ms);
+        if (ms.circuit == RV_CIRCUIT_OPEN)
+            return not_made(vm, RV_FAIL_UNAVAILABLE, "the model's circuit is open");
+        if (ms.saturated)
+            return not_made(vm, RV_FAIL_UNAVAILABLE, "the model's rate limit is used up");
+    }
+    int judge = !first && vm->cur.purpose == RV_PURPOSE_JUDGE;
+    if (judge && judge_conversation(vm))
+        return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
+    int64_t reserved = 0;           /* (nothing is reserved without a budget to ask: nticket 0) */
+    if (vm->budgets || vm->caller.budget_request) {
+        int64_t worst = 0;
+        step st = budgets(vm, judge, &worst);
+        if (st != ST_CALL)
+            return st;
+        reserved = vm->cur.nticket ? worst : 0;
+    }
     /* the system prompt now: building it may fail (out of memory), and
        that must be known before the call counts as made */
-    vm->call_system.s = "";
-    vm->call_system.len = 0;
-    if (!judge) {
+    if (judge) {
+        vm->call_system = (rv_sv){ "", 0 };
+    } else if (vm->img->msys[m].s) {
+        vm->call_system = vm->img->msys[m];     /* sent as written */
+    } else {
         uint32_t sl;
         const char *s = system_template(vm, m, &sl);
         if (!s) {
+            vm->call_system = (rv_sv){ "", 0 };
             settle_day(vm, 0);
             return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
         }
@@ -859,14 +903,22 @@ static step try_step(rv_vm *vm)
         vm->call_system.len = sl;
     }
     vm->call_ready = 0;
-    vm->call_backoff = backoff;
-    vm->call_reserved = vm->cur.nticket ? worst : 0;
-    rv_attempt *at = &vm->attempts[vm->res.nattempts++];
-    *at = (rv_attempt){ .model = m, .purpose = (uint8_t)vm->cur.purpose, .attempt = vm->cur.attempt, .made = 1,
-                        .backoff_us = backoff, .latency_us = -1, .ttft_us = -1 };
-    vm->res.ncalls++;
+    if (!plain)                     /* (a plain decision's is 0, as a first call's) */
+        vm->call_backoff = backoff;
+    if (!plain || reserved)         /* (and it reserved nothing) */
+        vm->call_reserved = reserved;
+    rv_attempt *at = &vm->attempts[first ? 0 : vm->res.nattempts];
+    vm->res.nattempts = first ? 1 : vm->res.nattempts + 1;
+    if (plain)
+        at->model = m;
+    else
+        *at = (rv_attempt){ .model = m, .purpose = (uint8_t)vm->cur.purpose, .attempt = vm->cur.attempt, .made = 1,
+                            .backoff_us = backoff, .latency_us = -1, .ttft_us = -1 };
+    vm->res.ncalls = first ? 1 : vm->res.ncalls + 1;
     return ST_CALL;
 }
+
+static step try_step(rv_vm *vm) { return try_call(vm, 0, 0); }
 
 /* Fill the descriptor of the call in flight (vm_call): nothing it reads
    has changed since try_step() let the call be made. */
@@ -1059,20 +1111,26 @@ static rv_status run(rv_vm *vm, step st)
     }
 }
 
-rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts)
+/* Plain decisions.  Most decisions go from vm_start to their first call
+   the same way: an agent without guardrails, its route decided by a plan
+   (plan.h) that names a model, a call nothing stops, no caller budget,
+   no memory taken, nothing reserved.  Such a decision is plain: it writes
+   only what start_planned, aim and try_call write on that way -- the
+   result's agents, rule, model, via, counts and status; the target's
+   model, purpose, attempt, rule, retry_after, fallback and cascade; the
+   path; the first attempt record; the call's system prompt, backoff and
+   reservation; the clock -- and the next decision that is plain again
+   (vm_start) need not reset the rest: it writes what differs (the
+   agents, the rule, the model, the record's model), and resets the rest
+   of those (undo_plain) only when it turns out not to be plain after all.
+   Whatever else touches the VM clears 'plain' first: vm_resume,
+   vm_run_expect, vm_run_fn (interp.c), vm_release, a decision that is
+   not plain; vm_feed and vm_feed_end set 'feed_dirty', which counts as
+   not plain. */
+
+/* The decision's state as a new request finds it; 'agent' addressed. */
+static void reset(rv_vm *vm, uint32_t agent)
 {
-    const rv_program *p = vm->img->p;
-    /* the request's first line (its routing view, the scalars rules
-       test) is what a planned decision reads of it: asked for now, it
-       arrives while the state below is reset */
-    __builtin_prefetch(req);
-    abandon(vm);
-    vm->req = req;
-    if (++vm->gen == 0) {   /* after 2^32 requests: forget every slot's */
-        for (uint32_t i = 0; i < vm->img->nmeta_slot; i++)
-            vm->mslot[i].gen = 0;
-        vm->gen = 1;
-    }
     if (vm->feed_dirty) {
         vm_feed_reset(vm);
         vm->feed_dirty = 0;
@@ -1094,10 +1152,95 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
     vm->cur.rule = RV_NONE;
     vm->nonfail_used = 0;
     vm->cur.retry_after = -1;
-    vm->start_us = now_us(vm);
-    vm->deadline_us = opts ? opts->deadline_us : 0;
     vm->nchain = 0;
     memset(&vm->caller, 0, sizeof vm->caller);
+}
+
+/* A decision that looked plain and is not (its plan did not name a
+   model): what the last plain decision wrote and this one has not, back
+   to what reset() leaves. */
+static void undo_plain(rv_vm *vm)
+{
+    vm->res.model = RV_NONE;
+    vm->res.via = res_blank.via;
+    vm->res.via_index = RV_NONE;
+    memset(&vm->cur, 0, offsetof(__typeof__(vm->cur), ticket));
+    vm->cur.model = RV_NONE;
+    vm->cur.cascade = RV_NONE;
+    vm->cur.rule = RV_NONE;
+    vm->cur.retry_after = -1;
+}
+
+/* The route of 'agent', which has no guardrails, decided by its plan
+   'pl', after reset(), or after a plain decision when 'plain' (vm_start
+   reset the request's fields and the result's agents, rule and counts);
+   a decision that reaches its first call this way is plain. */
+static inline __attribute__((always_inline)) rv_status start_planned(rv_vm *vm, uint32_t agent,
+                                                                    const struct vm_plan *pl, int plain)
+{
+    uint32_t arg = 0;
+    vm->chain[0] = agent;           /* enter_agent, but for the guardrails it has none of */
+    vm->nchain = 1;
+    vm->res.agent = agent;
+    if (!plain) {                   /* (a plain decision left these so) */
+        vm->cur.fallback = 0;
+        vm->cur.cascade = RV_NONE;
+        vm->plan = NULL;            /* (what route_step would leave) */
+        vm->sp = 0;
+    }
+    ex_result ex = plan_run(vm, pl, &arg);
+    if (__builtin_expect(ex != EX_DECIDE, 0)) {
+        if (plain)
+            undo_plain(vm);
+        return run(vm, routed(vm, ex, arg));
+    }
+    if (plain) {                    /* aim, but for what is as it left it */
+        vm->cur.rule = rule_in_force(vm);
+        vm->cur.model = arg;
+        vm->cur.attempt = 0;
+        vm->res.model = arg;
+    } else {
+        aim(vm, arg, RV_VIA_MODEL, RV_NONE);
+    }
+    step st = plain ? try_call(vm, 1, 1) : try_call(vm, 1, 0);
+    if (__builtin_expect(st != ST_CALL, 0))
+        return run(vm, st);
+    vm->plain = !vm->mem_used && !vm->cur.nticket;
+    vm->state = VS_CALL;
+    return vm->res.status = RV_CALL;
+}
+
+rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_startopts *opts)
+{
+    const rv_image *img = vm->img;
+    /* the request's first line (its routing view, the scalars rules
+       test) is what a planned decision reads of it: asked for now, it
+       arrives while the state below is reset */
+    __builtin_prefetch(req);
+    const struct vm_plan *pl = agent < img->p->nagent && !vm->plans_off ? img->aplans[agent] : NULL;
+    int plain = vm->plain && !vm->feed_dirty && pl &&
+                !(opts && opts->caller && (opts->caller->budget_day > 0 || opts->caller->budget_request > 0));
+    vm->plain = 0;
+    vm->req = req;
+    if (++vm->gen == 0) {   /* after 2^32 requests: forget every slot's */
+        for (uint32_t i = 0; i < img->nmeta_slot; i++)
+            vm->mslot[i].gen = 0;
+        vm->gen = 1;
+    }
+    if (plain) {            /* (it reserved nothing: nothing to abandon) */
+        vm->in_tokens = -1;
+        vm->res.first_agent = agent;
+        vm->res.rule = RV_NONE;
+        vm->res.nattempts = 0;
+        vm->res.ncalls = 0;
+        vm->start_us = now_us(vm);
+        vm->deadline_us = opts ? opts->deadline_us : 0;
+        return start_planned(vm, agent, pl, 1);
+    }
+    abandon(vm);
+    reset(vm, agent);
+    vm->start_us = now_us(vm);
+    vm->deadline_us = opts ? opts->deadline_us : 0;
     if (opts && opts->caller && (opts->caller->budget_day > 0 || opts->caller->budget_request > 0)) {
         const rv_caller *c = opts->caller;
         vm->caller = *c;
@@ -1109,10 +1252,12 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
             return run(vm, ST_FAILED);
         }
     }
-    if (agent >= p->nagent) {
+    if (agent >= img->p->nagent) {
         fail_msg(vm, RV_FAIL_NONE, "no such agent");
         return run(vm, ST_FAILED);
     }
+    if (pl)
+        return start_planned(vm, agent, pl, 0);
     return run(vm, enter_agent(vm, agent));
 }
 
@@ -1168,6 +1313,7 @@ static int64_t rating(rv_sv t)
 rv_status vm_resume(rv_vm *vm, const rv_outcome *o)
 {
     const rv_program *p = vm->img->p;
+    vm->plain = 0;
     if (vm->state == VS_HOOK) {
         vm->state = VS_ROUTE;
         if (o->ok)

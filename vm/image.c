@@ -20,6 +20,7 @@
 #include "vmstate.h"
 
 static int dispatch_table(rv_image *img);
+static int call_tables(rv_image *img);
 
 /* Each slot's key, and each mtest's record (rv_image.jmt). */
 static int jmt_records(rv_image *img)
@@ -139,15 +140,39 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     }
     for (uint32_t a = 0; a < p->nagent; a++)
         img->out_limit[a] = gd_output_limit(p, a);
-    for (uint32_t a = 0; a < p->nagent; a++)
+    for (uint32_t a = 0; a < p->nagent; a++) {
         img->request_budgets |= p->agents[a].budget_request != 0;
+        img->day_budgets |= p->agents[a].budget_day != 0;
+    }
     for (uint32_t r = 0; r < p->nrule && !img->rule_settings; r++)
         img->rule_settings = p->rules[r].timeout || p->rules[r].backoff || p->rules[r].retry != RV_NONE ||
                              p->rules[r].retry_on;
-    if (dispatch_table(img) || plan_build(img)) {
+    if (dispatch_table(img) || plan_build(img) || call_tables(img)) {
         snprintf(err, errlen, "out of memory");
         vm_image_free(img);
         return -1;
+    }
+    return 0;
+}
+
+/* What a decision's first call reads, once per image: each agent's plan
+   when nothing runs before it (no guardrails), each model's system
+   prompt when it is sent as written.  0, or -1 when out of memory. */
+static int call_tables(rv_image *img)
+{
+    const rv_program *p = img->p;
+    img->aplans = mem_calloc(p->nagent + 1, sizeof *img->aplans);
+    img->msys = mem_calloc(p->nmodel + 1, sizeof *img->msys);
+    if (!img->aplans || !img->msys)
+        return -1;
+    for (uint32_t a = 0; a < p->nagent; a++)
+        img->aplans[a] = p->agents[a].guard_count ? NULL : img->plans[p->agents[a].func];
+    for (uint32_t m = 0; m < p->nmodel; m++) {
+        uint32_t sys = p->models[m].system;
+        if (sys == RV_NONE)
+            img->msys[m] = (rv_sv){ "", 0 };
+        else if (!memchr(rv_str(p, sys), '{', p->str_len[sys]))
+            img->msys[m] = (rv_sv){ rv_str(p, sys), p->str_len[sys] };
     }
     return 0;
 }
@@ -225,6 +250,8 @@ void vm_image_free(rv_image *img)
     free(img->dentry);
     free(img->dtab);
     free(img->out_limit);
+    free(img->aplans);
+    free(img->msys);
     plan_free(img);
     memset(img, 0, sizeof *img);    /* freeing it again is harmless */
 }

@@ -777,6 +777,7 @@ rv_value vm_run(rv_vm *vm, uint32_t fn, const fn_ctx *ctx)
 rv_value vm_run_fn(rv_vm *vm, uint32_t fn, uint32_t cand, const rv_outcome *resp)
 {
     fn_ctx ctx = { .cand = cand, .resp = resp };
+    vm->plain = 0;          /* (decide.c, "Plain decisions") */
     return vm_run(vm, fn, &ctx);
 }
 
@@ -813,21 +814,9 @@ static inline __attribute__((always_inline)) uint64_t group_kill(rv_vm *vm, cons
 /* The lowest rule still possible names the next group to ask (its
    lowest-numbered one not yet known); each answer rules rules out; the
    first rule whose groups are all known holds (plan.h). */
-ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
+ex_result vm_plan_rest(rv_vm *vm, const vm_plan *pl, const rv_reqview *v, uint64_t alive, uint64_t known,
+                       uint32_t *arg)
 {
-    const rv_request *rq = vm->req;
-    const rv_reqview *v = rq && req_view_is(rq, pl->dict, pl->stamp) ? &rq->view : NULL;
-    uint64_t alive = pl->all, known = 0;
-    if (v) {                                /* the eager groups at once (plan.h) */
-        uint64_t kill = 0;
-        for (uint32_t i = 0; i < pl->neager; i++) {
-            const struct plan_eager *e = &pl->eagers[i];
-            uint32_t id = v->id[e->vkey];
-            kill |= pl->idkill[e->idfirst + (id < e->nid ? id : RV_VIEW_ABSENT)];
-        }
-        alive &= ~kill;
-        known = pl->eager;
-    }
     if (pl->dgroup != RV_NONE && !(known >> pl->dgroup & 1)) {   /* DISPATCH looks the key up first */
         alive &= ~group_kill(vm, pl, pl->dgroup, v);
         known |= 1ull << pl->dgroup;
@@ -846,4 +835,9 @@ ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
     }
     vm_runtime_error(vm, pl->fail_pc, pl->fail_msg);
     return EX_FAIL;
+}
+
+ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
+{
+    return plan_run(vm, pl, arg);
 }

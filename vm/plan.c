@@ -18,6 +18,7 @@
    below) only where the types make it the same comparison.  A request's
    routing view answers a metadata group exactly as its lookup would: the
    kills by id are the value table's entries (dict_kills below). */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -492,6 +493,7 @@ static vm_plan *plan_of(builder *b, const rv_func *f)
     renumber(b);
     if (value_table(b, dk) || small_groups(pl))
         goto done;
+    pl->dmask = pl->dgroup != RV_NONE ? 1ull << pl->dgroup : 0;
     /* the plan, its rules and groups in one block of their size */
     out = mem_malloc(sizeof *out + pl->nrule * sizeof *pl->rules + pl->ngroup * sizeof *pl->groups);
     if (out) {
@@ -533,6 +535,153 @@ static void dict_add(rv_reqdict *d, vm_plan *pl)
     }
 }
 
+/* The entries of a group's kills by id: its 'nid' ids, rounded up to a
+   power of two (plan.h, eager groups). */
+static uint32_t id_room(uint32_t nid)
+{
+    uint32_t n = 1;
+    while (n < nid)
+        n *= 2;
+    return n;
+}
+
+/* An eager test's value is a scalar of the request's first line: the
+   routing view's, or one after it, read as the 8 bytes at its offset. */
+_Static_assert(offsetof(rv_request, view.input_bytes) + 8 <= 64 && offsetof(rv_request, view.bucket) + 8 <= 64 &&
+               offsetof(rv_request, stream) + 8 <= 64 && offsetof(rv_request, images) + 8 <= 64 &&
+               offsetof(rv_request, turns) + 8 <= 64 && offsetof(rv_request, max_tokens) + 8 <= 64,
+               "an eager test's value is in the request's first line");
+
+/* The value test 't' reads, when it is a scalar of the request's first
+   line: its offset and mask (an int and the u32s masked to 32 bits: 0
+   stays 0 and the u32s their value; the u8 to 8; max_tokens whole).
+   0, or -1 when it is not such a test. */
+static int eager_source(const vm_reqtest *t, uint32_t *off, uint64_t *mask)
+{
+    const uint64_t u8 = 0xff, u32 = 0xffffffffu, all = ~0ull;
+    switch (t->fast) {
+    case RQ_INPUT_BYTES: *off = offsetof(rv_request, view.input_bytes); *mask = u32; return 0;
+    case RQ_USER_BUCKET: *off = offsetof(rv_request, view.bucket); *mask = u8; return 0;
+    case RQ_BOOL:
+        if (t->field != RV_REQ_STREAM)
+            return -1;
+        *off = offsetof(rv_request, stream);
+        *mask = u32;
+        return 0;
+    case RQ_INT:
+        switch (t->field) {
+        case RV_REQ_IMAGES: *off = offsetof(rv_request, images); *mask = u32; return 0;
+        case RV_REQ_TURNS: *off = offsetof(rv_request, turns); *mask = u32; return 0;
+        case RV_REQ_MAXTOK: *off = offsetof(rv_request, max_tokens); *mask = all; return 0;
+        default: return -1;
+        }
+    default:
+        return -1;
+    }
+}
+
+/* Does test 't' hold for value x (as req_test() decides it)? */
+static int eager_holds(const vm_reqtest *t, int64_t x)
+{
+    if (t->fast == RQ_BOOL)
+        return (x != 0) != t->neg;
+    return t->cmp >> ((x > t->k) - (x < t->k) + 1) & 1;
+}
+
+/* Add point 'c' to source 'e' (sorted, once; while building, points are
+   kept as they are, signed) if a value can be on both sides of it
+   (lo < c <= hi).  0, or -1 when it has PLAN_CUTS. */
+static int cut_add(struct plan_src *e, int64_t c, int64_t lo, int64_t hi)
+{
+    if (c <= lo || c > hi)
+        return 0;
+    uint32_t i = 0;
+    while (i < e->ncut && (int64_t)e->cut[i] < c)
+        i++;
+    if (i < e->ncut && (int64_t)e->cut[i] == c)
+        return 0;
+    if (e->ncut == PLAN_CUTS)
+        return -1;
+    memmove(e->cut + i + 1, e->cut + i, (e->ncut - i) * sizeof *e->cut);
+    e->cut[i] = (uint64_t)c;
+    e->ncut++;
+    return 0;
+}
+
+/* The plan's eager request tests (vm_plan.src).  A test holds for all
+   values below its k, or all from k + 1 on, or k alone, or their
+   complements (or for none, or all), so it can change only at k and
+   k + 1 (RQ_BOOL: compared with 0 as != or ==): between two
+   successive points every test of the value is decided, and what its
+   tests rule out there is the kill for the number of points below.  A
+   test whose points do not fit stays to be asked.  A plan without a
+   dictionary has none: its requests have no views, nothing says their
+   first line is there to read before a rule needs it.  0, or -1 when out
+   of room or memory (its tests are asked). */
+static int eager_tests(builder *b, vm_plan *pl)
+{
+    struct plan_src src[PLAN_SOURCES];
+    uint32_t n = 0;
+    for (uint32_t g = 0; g < pl->ngroup; g++) {
+        const plan_group *gr = &pl->groups[g];
+        uint32_t off;
+        uint64_t mask;
+        if (gr->kind != PG_REQ || eager_source(&gr->t, &off, &mask))
+            continue;
+        uint32_t i = 0;
+        while (i < n && src[i].off != off)
+            i++;
+        if (i == n) {
+            if (n == PLAN_SOURCES)
+                continue;
+            src[n++] = (struct plan_src){ .mask = mask, .off = off };
+        }
+        struct plan_src *e = &src[i], keep = *e;
+        int64_t lo = mask == ~0ull ? INT64_MIN : 0, hi = mask == ~0ull ? INT64_MAX : (int64_t)mask;
+        /* where it changes: at k when x < k and x == k differ, at k + 1
+           when x == k and x > k do */
+        int64_t k = gr->t.fast == RQ_BOOL ? 0 : gr->t.k;
+        uint32_t cmp = gr->t.fast == RQ_BOOL ? (gr->t.neg ? 2 : 5) : gr->t.cmp;
+        if (((cmp & 1) != (cmp >> 1 & 1) && cut_add(e, k, lo, hi)) ||
+            ((cmp >> 1 & 1) != (cmp >> 2 & 1) && k < INT64_MAX && cut_add(e, k + 1, lo, hi))) {
+            *e = keep;          /* (its points do not fit: it is asked) */
+            continue;
+        }
+        pl->eager_req |= 1ull << g;
+    }
+    if (!pl->eager_req)
+        return 0;
+    if (n * sizeof *pl->src > b->room || !(pl->src = mem_malloc(n * sizeof *pl->src))) {
+        pl->eager_req = 0;
+        return -1;
+    }
+    b->room -= n * sizeof *pl->src;
+    for (uint32_t i = 0; i < n; i++) {
+        struct plan_src *e = &src[i];
+        int64_t lo = e->mask == ~0ull ? INT64_MIN : 0;
+        struct plan_src *o = &pl->src[i];
+        *o = (struct plan_src){ .mask = e->mask, .off = e->off, .ncut = e->ncut };
+        for (uint32_t r = 0; r <= e->ncut; r++) {
+            /* a value with r points at or below it: the lowest, or the
+               r-th point; the others are above it */
+            int64_t x = r == 0 ? lo : (int64_t)e->cut[r - 1];
+            uint64_t *kill = &o->kill[e->ncut - r];
+            for (uint32_t g = 0; g < pl->ngroup; g++) {
+                const plan_group *gr = &pl->groups[g];
+                uint32_t off;
+                uint64_t mask;
+                if ((pl->eager_req >> g & 1) && !eager_source(&gr->t, &off, &mask) && off == e->off &&
+                    !eager_holds(&gr->t, x))
+                    *kill |= gr->users;
+            }
+        }
+        for (uint32_t c = 0; c < e->ncut; c++)
+            o->cut[c] = e->cut[c] ^ (1ull << 63);      /* (the rest stay 0) */
+    }
+    pl->nsrc = n;
+    return 0;
+}
+
 /* Plan 'pl''s kills by id for its groups whose keys are live in sealed
    dictionary 'd': id 0 (missing) and n + 1 (another value) rule out what
    the group's 'other' does, a string's id what its entry does -- the
@@ -543,11 +692,12 @@ static void dict_kills(builder *b, rv_reqdict *d, vm_plan *pl)
     size_t n = 0;
     for (uint32_t g = 0; g < pl->ngroup; g++)
         if (pl->groups[g].vkey != RV_NONE && req_dict_live(d, (int)pl->groups[g].vkey))
-            n += req_dict_nstr(d, (int)pl->groups[g].vkey) + 2;
+            n += id_room(req_dict_nstr(d, (int)pl->groups[g].vkey) + 2);
         else
             pl->groups[g].vkey = RV_NONE;
     pl->dict = d;
     pl->stamp = req_dict_stamp(d);
+    eager_tests(b, pl);         /* (without: its tests are asked) */
     if (!n || n * sizeof *pl->idkill > b->room || spend(b, n) || !(pl->idkill = mem_malloc(n * sizeof *pl->idkill))) {
         for (uint32_t g = 0; g < pl->ngroup; g++)
             pl->groups[g].vkey = RV_NONE;
@@ -561,7 +711,7 @@ static void dict_kills(builder *b, rv_reqdict *d, vm_plan *pl)
             continue;
         gr->idfirst = (uint32_t)n;
         gr->nid = req_dict_nstr(d, (int)gr->vkey) + 2;
-        for (uint32_t i = 0; i < gr->nid; i++)
+        for (uint32_t i = 0; i < id_room(gr->nid); i++)
             pl->idkill[n + i] = gr->other;
         for (uint32_t e = 0; e <= pl->vmask; e++)
             if (pl->vals[e].group == g) {
@@ -570,10 +720,10 @@ static void dict_kills(builder *b, rv_reqdict *d, vm_plan *pl)
                     pl->idkill[n + (uint32_t)id] = pl->vals[e].kill;
             }
         if (pl->neager < PLAN_EAGER) {
-            pl->eagers[pl->neager++] = (struct plan_eager){ gr->idfirst, gr->nid, gr->vkey };
+            pl->eagers[pl->neager++] = (struct plan_eager){ pl->idkill + n, id_room(gr->nid) - 1, gr->vkey };
             pl->eager |= 1ull << g;
         }
-        n += gr->nid;
+        n += id_room(gr->nid);
     }
 }
 
@@ -629,6 +779,7 @@ void plan_free(rv_image *img)
             free(img->plans[f]->vals);
             free(img->plans[f]->small);
             free(img->plans[f]->idkill);
+            free(img->plans[f]->src);
             free(img->plans[f]);
         }
     free(img->plans);

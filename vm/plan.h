@@ -38,7 +38,13 @@
    first PLAN_EAGER such groups are answered at once, before any rule is
    looked at: asking a group no rule needed yet changes nothing (its
    answer is exact and cannot fail), and eight loads cost less than the
-   choosing.  A request whose view is not the plan's dictionary's (tag
+   choosing.  So are the request tests that compare a scalar of that
+   line (bytes(input), bucket(user), stream, images, turns, max_tokens)
+   with constants, while no guardrail has loaded an overlay: per value, a
+   compare with each point where one of its tests may change picks what
+   they all rule out.  A request whose every test is eager is decided in
+   one step, without a branch on what it holds (plan_run, inline in
+   vm_start).  A request whose view is not the plan's dictionary's (tag
    and fingerprint) is looked up as before. */
 #ifndef RV_PLAN_H
 #define RV_PLAN_H
@@ -56,6 +62,8 @@
 #define PLAN_SMALL      8       /* strings of a group given a table of its own */
 #define PLAN_EAGER      8       /* metadata groups answered at once from a view */
 #define PLAN_SMALL_BITS 4       /* its size: 16 slots */
+#define PLAN_SOURCES    6       /* request values an eager test may read */
+#define PLAN_CUTS       4       /* points of one value its eager tests are decided by */
 /* What all the plans of one image may cost to build (simple steps) and
    hold (bytes, on top of PLAN_ROOM_CODE per instruction of the program):
    a program crafted to make many costly plans gets plans until these run
@@ -128,10 +136,32 @@ typedef struct vm_plan {
     /* the first PLAN_EAGER groups with kills by id ('eager', a mask of
        groups): a request with a view has them all answered before the
        first rule is looked at -- a byte and a load each, cheaper than
-       choosing which to ask -- the rest are asked as rules need them */
+       choosing which to ask -- the rest are asked as rules need them.
+       Each group's kills by id take a power of two of entries ('mask' + 1;
+       those past its ids rule out what 'other' does), so that an id is
+       masked, not compared */
     uint64_t eager;
     uint32_t neager;
-    struct plan_eager { uint32_t idfirst, nid, vkey; } eagers[PLAN_EAGER];
+    struct plan_eager { const uint64_t *kill; uint32_t mask, vkey; } eagers[PLAN_EAGER];
+    /* and the request tests with a shortcut that reads a scalar of the
+       request's first line, answered at once as well when no overlay is
+       loaded ('eager_req', a mask of groups): each such value ('src',
+       at most PLAN_SOURCES) is compared with the points where one of its
+       tests may change ('cut', ascending, at most PLAN_CUTS), and the
+       number of points above it gives what all its tests rule out --
+       a load and a compare per point, where asking the tests as rules
+       need them costs a branch the processor cannot guess each */
+    uint64_t eager_req;
+    uint32_t nsrc;
+    struct plan_src {
+        uint64_t mask;          /* the value: the 8 bytes at 'off' of the request, masked */
+        uint32_t off, ncut;
+        uint64_t cut[PLAN_CUTS];        /* the points, their sign bit flipped (so that they
+                                           compare as the value does, unsigned); past
+                                           'ncut', 0: no value is below it */
+        uint64_t kill[PLAN_CUTS + 1];   /* by the number of points above the value */
+    } *src;
+    uint64_t dmask;             /* the dispatch key's group (a mask), 0 when none */
 } vm_plan;
 
 static inline uint32_t plan_hash(uint32_t group, uint64_t head, const char *s, uint32_t n)
@@ -153,6 +183,74 @@ static inline const plan_value *plan_find(const struct vm_plan *pl, uint32_t g, 
     }
 }
 
+/* What the eager groups of plan 'pl' rule out for request 'rq', whose
+   view is the plan's; with its eager request tests when 'reqs' (no
+   overlay loaded).  Unrolled by hand: the groups' loop by a jump on
+   their count, which is the plan's and the same every time; the points'
+   loop in full, so that the jumps taken do not depend on the request. */
+static inline __attribute__((always_inline)) uint64_t plan_eager_kill(const vm_plan *pl, const rv_request *rq,
+                                                                      int reqs)
+{
+    const struct plan_eager *e = pl->eagers;
+    const uint8_t *id = rq->view.id;
+    uint64_t kill = 0;
+#define K(i) kill |= e[i].kill[id[e[i].vkey] & e[i].mask]
+    switch (pl->neager) {
+    case 8: K(7); /* fall through */
+    case 7: K(6); /* fall through */
+    case 6: K(5); /* fall through */
+    case 5: K(4); /* fall through */
+    case 4: K(3); /* fall through */
+    case 3: K(2); /* fall through */
+    case 2: K(1); /* fall through */
+    case 1: K(0); /* fall through */
+    default: break;
+    }
+#undef K
+    _Static_assert(PLAN_EAGER == 8 && PLAN_CUTS == 4, "the unrolled loops");
+    for (uint32_t i = 0; reqs && i < pl->nsrc; i++) {
+        const struct plan_src *s = &pl->src[i];
+        uint64_t w;
+        memcpy(&w, (const char *)rq + s->off, sizeof w);
+        uint64_t x = (w & s->mask) ^ (1ull << 63);
+        kill |= s->kill[(x < s->cut[0]) + (x < s->cut[1]) + (x < s->cut[2]) + (x < s->cut[3])];
+    }
+    return kill;
+}
+
+/* Plan 'pl' once its eager groups have answered ('v' the request's view
+   when it is the plan's, else NULL; 'alive' the rules still possible,
+   'known' the groups answered): the rest of the groups as rules need
+   them (interp.c). */
+ex_result vm_plan_rest(rv_vm *vm, const vm_plan *pl, const rv_reqview *v, uint64_t alive, uint64_t known,
+                       uint32_t *arg);
+
+/* Decide with plan 'pl' as vm_exec() would from its function's start:
+   the same result, vm->res.rule and, on EX_FAIL, the same error
+   (interp.c, where the tests' meaning is).  Inline: a request with the
+   plan's view whose lowest rule left after the eager groups has no other
+   test is decided here. */
+static inline __attribute__((always_inline)) ex_result plan_run(rv_vm *vm, const vm_plan *pl, uint32_t *arg)
+{
+    const rv_request *rq = vm->req;
+    const rv_reqview *v = rq && req_view_is(rq, pl->dict, pl->stamp) ? &rq->view : NULL;
+    uint64_t alive = pl->all, known = 0;
+    if (v) {
+        int reqs = !vm->ov.loaded;          /* (an overlay's input is not the view's) */
+        alive &= ~plan_eager_kill(pl, rq, reqs);
+        known = pl->eager | (reqs ? pl->eager_req : 0);
+        if (alive) {
+            const plan_rule *r = &pl->rules[__builtin_ctzll(alive)];
+            if (!((r->need | pl->dmask) & ~known)) {
+                vm->res.rule = r->rule;
+                *arg = r->arg;
+                return (ex_result)r->ex;
+            }
+        }
+    }
+    return vm_plan_rest(vm, pl, v, alive, known, arg);
+}
+
 /* Plans for the route functions of 'img' (img->plans, one per function,
    NULL where there is none) and the routing dictionary of their keys
    (img->dict, owned by the image; NULL when no plan tests metadata or
@@ -160,9 +258,7 @@ static inline const plan_value *plan_find(const struct vm_plan *pl, uint32_t g, 
 int plan_build(rv_image *img);
 void plan_free(rv_image *img);      /* accepts an image without plans */
 
-/* Decide with plan 'pl' as vm_exec() would from its function's start:
-   the same result, vm->res.rule and, on EX_FAIL, the same error
-   (interp.c, where the tests' meaning is). */
+/* plan_run, out of line (interp.c). */
 ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg);
 
 #endif

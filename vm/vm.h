@@ -118,6 +118,7 @@ typedef struct rv_image {
     struct rv_jstr *jstr;       /* every JMT's 'items' */
     int rule_settings;          /* does any rule state a timeout, backoff or retry? */
     int request_budgets;        /* does any agent have a per-request budget? */
+    int day_budgets;            /* does any agent have a per-day budget? */
     int64_t *out_limit;         /* per agent: its guardrails' tightest 'limit output', 0 if none */
     struct vm_plan **plans;     /* per function: its rule plan (vm/plan.h), or NULL */
     /* the routing dictionary of the plans' metadata keys (request.h), or
@@ -125,6 +126,14 @@ typedef struct rv_image {
        req_parse_dict() so that its plans read the requests' views; owned
        by the image, valid until vm_image_free() */
     struct rv_reqdict *dict;
+    /* per agent: the plan of its route function when it has one and the
+       agent no guardrails -- its decisions go straight to the plan
+       (vm_start) -- else NULL */
+    struct vm_plan **aplans;
+    /* per model: its system prompt as sent when it needs no substitution
+       ("" when it has none), so that a call need not build it; 's' NULL
+       when it names {agent} or {model} */
+    rv_sv *msys;
 } rv_image;
 
 /* Returns 0, or -1 with a message (a regex that will not compile).  'p' is

@@ -89,6 +89,10 @@ struct rv_vm {
        stream that was fed */
     struct vm_feed *feed;
     int feed_dirty;
+    /* the last decision was plain (decide.c, "Plain decisions"): it went
+       from vm_start to its first call through a plan, and nothing has
+       touched the VM since but vm_call and vm_result */
+    int plain;
 
     /* per-request memory: copies of what the VM keeps, derived strings
        (redactions, lower(), templates); reset by vm_start */
@@ -116,9 +120,13 @@ struct rv_vm {
     uint32_t gen;
 
     /* the plan that decides the route function entered (plan.h), NULL to
-       run its code; 'no_plans' keeps every function on the interpreter */
+       run its code; 'no_plans' keeps every function on the interpreter,
+       as an observer does ('plans_off': either) */
     const struct vm_plan *plan;
-    int no_plans;
+    int no_plans, plans_off;
+    /* can a call need a budget checked whatever the caller's: does an
+       agent have a per-request budget, or the env a ledger? */
+    int budgets;
 
     uint32_t sp, stack_cap;
     rv_value stack[];

@@ -2,7 +2,7 @@
 
    Random policies whose rules are conjunctions of metadata tests (==, !=,
    in, not in), numeric tests of request values (bytes(input), len(input),
-   bucket(user), turns, max_tokens) and request conditions (stream, not
+   bucket(user), turns, images, max_tokens; every comparison) and request conditions (stream, not
    stream) -- and now and then a rule the plans do not take (or, not (...))
    -- are compiled with rule blocks dispatched where the compiler chooses
    to and with every block linear.  Each program decides random requests
@@ -16,7 +16,10 @@
    escapes (equal to a compared string only once decoded, or not at all).
    Then the check is shown to bite: a plan whose value table (and kills
    by id) is changed must disagree with the code, and so must one whose
-   kills by id alone are changed, on the requests with views.  A
+   kills by id alone are changed, on the requests with views, and one
+   whose eager request tests (bytes(input), bucket(user), stream, turns,
+   max_tokens, answered from the request's first line) rule nothing
+   out.  A
    block's FAIL (no rule matches), which a compiled policy with an
    'otherwise' never reaches, is reached by a program changed after
    compiling (and verified again): the plan must fail with the code's
@@ -47,6 +50,8 @@ static const char *const VALS[] = { "a", "b", "", "code", "abcdefg", "abcdefgh",
                                     "abcdefghijklmnopqrstuvwxyz0123456789-long" };
 #define NVALS (sizeof VALS / sizeof *VALS)
 
+static const char *const OPS[] = { "==", "!=", "<", "<=", ">", ">=" };
+
 static void term(buf *b, int plain)
 {
     const char *k = KEYS[rnd(NKEYS)];
@@ -56,11 +61,11 @@ static void term(buf *b, int plain)
     case 4: put(b, "meta.%s != \"%s\"", k, VALS[rnd(NVALS)]); break;
     case 5: put(b, "meta.%s not in [\"%s\", \"%s\"]", k, VALS[rnd(NVALS)], VALS[rnd(NVALS)]); break;
     case 6: put(b, rnd(2) ? "stream" : "not stream"); break;
-    case 7: put(b, "bytes(input) %s %u", rnd(2) ? ">" : "<=", rnd(10)); break;
+    case 7: put(b, "bytes(input) %s %u", OPS[rnd(6)], rnd(10)); break;
     case 8: put(b, "bucket(user) < %u", rnd(100)); break;
-    case 9: put(b, "turns >= %u", rnd(3)); break;
+    case 9: put(b, "%s %s %u", rnd(2) ? "turns" : "images", OPS[rnd(6)], rnd(3)); break;
     case 10: put(b, "len(input) > %u", rnd(9)); break;
-    case 11: put(b, "max_tokens %s %u", rnd(2) ? "==" : "<", 100 * (1 + rnd(3))); break;
+    case 11: put(b, "max_tokens %s %u", OPS[rnd(6)], rnd(4) ? 100 * (1 + rnd(3)) : 0); break;
     case 12: put(b, "(meta.%s == \"a\" or stream)", k); break;       /* no plan */
     default: put(b, "not (meta.%s == \"%s\")", k, VALS[rnd(NVALS)]); break;
     }
@@ -86,7 +91,10 @@ static void request(buf *b)
     b->len = 0;
     put(b, "{\"messages\":[");
     for (uint32_t t = 0, n = rnd(3); t < n; t++)
-        put(b, "{\"role\":\"user\",\"content\":\"earlier\"},{\"role\":\"assistant\",\"content\":\"ok\"},");
+        put(b, "{\"role\":\"user\",\"content\":%s},{\"role\":\"assistant\",\"content\":\"ok\"},",
+            rnd(3) ? "\"earlier\""
+                   : "[{\"type\":\"image_url\",\"image_url\":{\"url\":\"https://x.example/i.png\"}},"
+                     "{\"type\":\"text\",\"text\":\"this\"}]");
     put(b, "{\"role\":\"user\",\"content\":\"%.*s\"}]", (int)rnd(12), "xxxxxxxxxxxx");
     if (rnd(2))
         put(b, ",\"stream\":%s", rnd(3) ? "true" : "false");
@@ -162,7 +170,7 @@ static rv_request *parse_with(const buf *b, const rv_reqdict *d)
 
 /* Decide 'nreq' random requests with program 'p' by plan and by code;
    'mutate' 1 changes the plan's value table and kills by id first, 2
-   only its kills by id. */
+   only its kills by id, 3 what its eager request tests rule out. */
 static void compare(rv_program *p, const char *src, int nreq, int mutate, tally *t)
 {
     rv_image img;
@@ -175,6 +183,11 @@ static void compare(rv_program *p, const char *src, int nreq, int mutate, tally 
     vm_plan *pl = img.plans[0];
     t->policies++;
     t->planned += pl != NULL;
+    if (mutate == 3 && pl) {
+        for (uint32_t i = 0; i < pl->nsrc; i++)
+            memset(pl->src[i].kill, 0, sizeof pl->src[i].kill);    /* eager request tests rule nothing out */
+        mutate = 0;
+    }
     if (mutate && pl) {
         for (uint32_t e = 0; e <= pl->vmask && mutate == 1; e++)
             pl->vals[e].kill = 0;   /* a value rules nothing out */
@@ -212,7 +225,7 @@ static void compare(rv_program *p, const char *src, int nreq, int mutate, tally 
 
 int main(void)
 {
-    tally t = { 0 }, mut = { 0 }, mutid = { 0 };
+    tally t = { 0 }, mut = { 0 }, mutid = { 0 }, mutsrc = { 0 };
     gen_seed(0x9e3779b97f4a7c15ull);
     buf src = { 0 };
     static const char other[] =
@@ -243,6 +256,7 @@ int main(void)
             if (round < 60) {
                 compare(p, src.s, 150, 1, &mut);
                 compare(p, src.s, 150, 2, &mutid);
+                compare(p, src.s, 150, 3, &mutsrc);
             }
             rv_program_free(p);
         }
@@ -256,6 +270,8 @@ int main(void)
           mut.decisions, mut.planned);
     CHECK("a plan whose kills by id are changed is caught", mutid.differ > 0,
           "%u decisions of %u planned policies, none differ", mutid.decisions, mutid.planned);
+    CHECK("a plan whose eager request tests' kills are changed is caught", mutsrc.differ > 0,
+          "%u decisions of %u planned policies, none differ", mutsrc.decisions, mutsrc.planned);
 
     /* no rule matches: a dispatched block whose class 0 is made to end
        before 'otherwise' (still reached from class "x"), so that values
