@@ -1113,9 +1113,11 @@ static rv_status run(rv_vm *vm, step st)
 
 /* Plain decisions.  Most decisions go from vm_start to their first call
    the same way: an agent without guardrails, its route decided by a plan
-   (plan.h) that names a model, a call nothing stops, no caller budget,
-   no memory taken, nothing reserved.  Such a decision is plain: it writes
-   only what start_planned, aim and try_call write on that way -- the
+   (plan.h) or by code that changes nothing but the rule it records
+   (image.c, plain_code), naming a model, a call nothing stops, no caller
+   budget, no memory taken, nothing reserved.  Such a decision is plain:
+   it writes only what start_plain, aim and try_call write on that way
+   (and the metadata slots, which are the request's by 'gen') -- the
    result's agents, rule, model, via, counts and status; the target's
    model, purpose, attempt, rule, retry_after, fallback and cascade; the
    path; the first attempt record; the call's system prompt, backoff and
@@ -1171,12 +1173,30 @@ static void undo_plain(rv_vm *vm)
     vm->cur.retry_after = -1;
 }
 
-/* The route of 'agent', which has no guardrails, decided by its plan
-   'pl', after reset(), or after a plain decision when 'plain' (vm_start
-   reset the request's fields and the result's agents, rule and counts);
-   a decision that reaches its first call this way is plain. */
-static inline __attribute__((always_inline)) rv_status start_planned(rv_vm *vm, uint32_t agent,
-                                                                    const struct vm_plan *pl, int plain)
+/* Does the DISPATCH that starts the code of 'as' decide at once, as the
+   interpreter's would (interp.c, OP_DISPATCH: a value whose slot holds
+   'RULE r; DECIDE m'): the rule recorded, the model in *arg? */
+static inline __attribute__((always_inline)) int dispatch_decides(rv_vm *vm, const struct vm_astart *as,
+                                                                  uint32_t *arg)
+{
+    if (as->dk == RV_NONE || !vm->req)
+        return 0;
+    const rv_sv *m = req_meta(vm->req, as->dkey.s, as->dkey.len);
+    const struct rv_dslot *e = m ? vm_dispatch_find(vm->img, as->dk, m->s, m->len) : NULL;
+    if (!e || e->model == RV_DSLOT_CODE)
+        return 0;
+    vm->res.rule = e->rule;
+    *arg = e->model;
+    return 1;
+}
+
+/* The route of 'agent', which has no guardrails, decided by its plan or
+   by code that changes nothing but the rule ('as'), after reset(), or
+   after a plain decision when 'plain' (vm_start reset the request's
+   fields and the result's agents, rule and counts); a decision that
+   reaches its first call this way is plain. */
+static inline __attribute__((always_inline)) rv_status start_plain(rv_vm *vm, uint32_t agent,
+                                                                  const struct vm_astart *as, int plain)
 {
     uint32_t arg = 0;
     vm->chain[0] = agent;           /* enter_agent, but for the guardrails it has none of */
@@ -1188,7 +1208,16 @@ static inline __attribute__((always_inline)) rv_status start_planned(rv_vm *vm, 
         vm->plan = NULL;            /* (what route_step would leave) */
         vm->sp = 0;
     }
-    ex_result ex = plan_run(vm, pl, &arg);
+    ex_result ex;
+    if (as->plan) {
+        ex = plan_run(vm, as->plan, &arg);
+    } else if (!dispatch_decides(vm, as, &arg)) {
+        fn_ctx ctx = { .cand = RV_NONE };
+        rv_value ret;
+        ex = vm_exec(vm, as->pc, &ctx, &ret, &arg);
+    } else {
+        ex = EX_DECIDE;
+    }
     if (__builtin_expect(ex != EX_DECIDE, 0)) {
         if (plain)
             undo_plain(vm);
@@ -1217,8 +1246,9 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
        test) is what a planned decision reads of it: asked for now, it
        arrives while the state below is reset */
     __builtin_prefetch(req);
-    const struct vm_plan *pl = agent < img->p->nagent && !vm->plans_off ? img->aplans[agent] : NULL;
-    int plain = vm->plain && !vm->feed_dirty && pl &&
+    const struct vm_astart *as = agent < img->p->nagent && !vm->plans_off && img->astart[agent].plain
+                               ? &img->astart[agent] : NULL;
+    int plain = vm->plain && !vm->feed_dirty && as &&
                 !(opts && opts->caller && (opts->caller->budget_day > 0 || opts->caller->budget_request > 0));
     vm->plain = 0;
     vm->req = req;
@@ -1235,7 +1265,7 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
         vm->res.ncalls = 0;
         vm->start_us = now_us(vm);
         vm->deadline_us = opts ? opts->deadline_us : 0;
-        return start_planned(vm, agent, pl, 1);
+        return start_plain(vm, agent, as, 1);
     }
     abandon(vm);
     reset(vm, agent);
@@ -1256,8 +1286,8 @@ rv_status vm_start(rv_vm *vm, uint32_t agent, const rv_request *req, const rv_st
         fail_msg(vm, RV_FAIL_NONE, "no such agent");
         return run(vm, ST_FAILED);
     }
-    if (pl)
-        return start_planned(vm, agent, pl, 0);
+    if (as)
+        return start_plain(vm, agent, as, 0);
     return run(vm, enter_agent(vm, agent));
 }
 

@@ -155,18 +155,54 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
     return 0;
 }
 
-/* What a decision's first call reads, once per image: each agent's plan
-   when nothing runs before it (no guardrails), each model's system
-   prompt when it is sent as written.  0, or -1 when out of memory. */
+/* Does route code [start, end) change nothing in the VM but the rule it
+   records (RULE)?  Tests of metadata and request values, arithmetic and
+   comparisons, the builtins a plan admits (pure, never failing), jumps
+   and the targets; not a regex (its match data, the guardrails' timing),
+   another builtin (lang() keeps what it found, lower() takes memory), a
+   split (the result's split and arm) or a hook (where to resume). */
+static int plain_code(const rv_program *p, uint32_t start, uint32_t end)
+{
+    for (uint32_t pc = start; pc < end; pc++)
+        switch (INS_OP(p->code[pc])) {
+        case OP_PUSHK: case OP_PUSHB: case OP_LDREQ: case OP_LDMETA: case OP_POP: case OP_NOT: case OP_NEG:
+        case OP_ADD: case OP_SUB: case OP_MUL: case OP_DIV: case OP_EQ: case OP_NE: case OP_LT: case OP_LE:
+        case OP_GT: case OP_GE: case OP_INK: case OP_INL: case OP_JMP: case OP_JMPF: case OP_JMPFK:
+        case OP_JMPTK: case OP_RULE: case OP_DECIDE: case OP_DELEGATE: case OP_CHOOSE: case OP_CASCADE:
+        case OP_FAIL: case OP_EQK: case OP_NEK: case OP_JMT: case OP_JKT: case OP_DISPATCH: case OP_CHAIN:
+            break;
+        case OP_CALLB:
+            if (!plan_pure_builtin(INS_ARG(p->code[pc])))
+                return 0;
+            break;
+        default:
+            return 0;
+        }
+    return 1;
+}
+
+/* What a decision's start and first call read, once per image: how each
+   agent's decisions start, each model's system prompt when it is sent
+   as written.  0, or -1 when out of memory. */
 static int call_tables(rv_image *img)
 {
     const rv_program *p = img->p;
-    img->aplans = mem_calloc(p->nagent + 1, sizeof *img->aplans);
+    img->astart = mem_calloc(p->nagent + 1, sizeof *img->astart);
     img->msys = mem_calloc(p->nmodel + 1, sizeof *img->msys);
-    if (!img->aplans || !img->msys)
+    if (!img->astart || !img->msys)
         return -1;
-    for (uint32_t a = 0; a < p->nagent; a++)
-        img->aplans[a] = p->agents[a].guard_count ? NULL : img->plans[p->agents[a].func];
+    for (uint32_t a = 0; a < p->nagent; a++) {
+        const rv_func *f = &p->funcs[p->agents[a].func];
+        struct vm_astart *as = &img->astart[a];
+        as->plan = img->plans[p->agents[a].func];
+        as->pc = f->start;
+        as->plain = !p->agents[a].guard_count && (as->plan || plain_code(p, f->start, f->end));
+        as->dk = RV_NONE;
+        if (!as->plan && f->start < f->end && INS_OP(p->code[f->start]) == OP_DISPATCH) {
+            as->dk = INS_ARG(p->code[f->start]);
+            as->dkey = img->slot_key[img->meta_slot[p->dispatches[as->dk].key]];
+        }
+    }
     for (uint32_t m = 0; m < p->nmodel; m++) {
         uint32_t sys = p->models[m].system;
         if (sys == RV_NONE)
@@ -250,7 +286,7 @@ void vm_image_free(rv_image *img)
     free(img->dentry);
     free(img->dtab);
     free(img->out_limit);
-    free(img->aplans);
+    free(img->astart);
     free(img->msys);
     plan_free(img);
     memset(img, 0, sizeof *img);    /* freeing it again is harmless */

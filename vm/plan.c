@@ -123,8 +123,7 @@ static void fast_test(const rv_program *p, vm_reqtest *t)
     t->k = k->i;
 }
 
-/* Builtins a request test may apply: pure, and never failing. */
-static int pure_builtin(uint32_t b)
+int plan_pure_builtin(uint32_t b)
 {
     return b == RV_BI_bytes || b == RV_BI_bucket || b == RV_BI_len || b == RV_BI_tokens || b == RV_BI_number ||
            b == RV_BI_decimal;
@@ -151,7 +150,7 @@ static int read_test(builder *b, uint32_t *pc, uint32_t end, test *t)
     vm_reqtest rt = { .field = INS_ARG(w), .builtin = RV_NONE, .mtest = RV_NONE };
     uint32_t at = *pc + 1;
     w = p->code[at];
-    if (INS_OP(w) == OP_CALLB && pure_builtin(INS_ARG(w)) && at + 1 < end) {
+    if (INS_OP(w) == OP_CALLB && plan_pure_builtin(INS_ARG(w)) && at + 1 < end) {
         rt.builtin = INS_ARG(w);
         w = p->code[++at];
     }

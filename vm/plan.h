@@ -258,6 +258,9 @@ static inline __attribute__((always_inline)) ex_result plan_run(rv_vm *vm, const
 int plan_build(rv_image *img);
 void plan_free(rv_image *img);      /* accepts an image without plans */
 
+/* Builtins a request test may apply: pure, and never failing. */
+int plan_pure_builtin(uint32_t b);
+
 /* plan_run, out of line (interp.c). */
 ex_result vm_exec_plan(rv_vm *vm, const vm_plan *pl, uint32_t *arg);
 

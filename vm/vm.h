@@ -126,10 +126,9 @@ typedef struct rv_image {
        req_parse_dict() so that its plans read the requests' views; owned
        by the image, valid until vm_image_free() */
     struct rv_reqdict *dict;
-    /* per agent: the plan of its route function when it has one and the
-       agent no guardrails -- its decisions go straight to the plan
-       (vm_start) -- else NULL */
-    struct vm_plan **aplans;
+    /* per agent: how its decisions may start straight at its route
+       (vm_start, plain decisions: vm/decide.c) */
+    struct vm_astart *astart;
     /* per model: its system prompt as sent when it needs no substitution
        ("" when it has none), so that a call need not build it; 's' NULL
        when it names {agent} or {model} */
@@ -451,9 +450,11 @@ void vm_free(rv_vm *vm);
 void vm_release(rv_vm *vm);
 void vm_set_observer(rv_vm *vm, const rv_observer *obs, void *ud);
 /* Decide route functions that have a rule plan (vm/plan.h) by it (on,
-   the default) or always by running their code (off): the decisions are
-   the same either way; tests compare the two.  A VM with an observer
-   runs the code. */
+   the default) or always by running their code (off; then every
+   decision also resets the VM's state in full, never only what the last
+   one wrote: vm/decide.c, "Plain decisions"): the decisions are the same
+   either way; tests compare the two.  A VM with an observer runs the
+   code. */
 void vm_use_plans(rv_vm *vm, int on);
 
 /* Start deciding 'req' for 'agent' (an agent index).  'opts' may be NULL. */

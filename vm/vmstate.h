@@ -132,6 +132,23 @@ struct rv_vm {
     rv_value stack[];
 };
 
+/* How an agent's decisions may start (rv_image.astart, image.c): 'plain'
+   when it has no guardrails and its route is decided by its plan, or by
+   code that changes nothing in the VM but the rule it records -- tests
+   of metadata and request values with pure builtins, and the targets --
+   so that a decision may be plain (decide.c); then straight at 'plan',
+   else at 'pc' on the interpreter. */
+struct vm_astart {
+    const struct vm_plan *plan;
+    uint32_t pc;
+    int plain;
+    /* code that starts with a DISPATCH: its index (else RV_NONE) and its
+       key, looked up at once -- a value whose slot decides is decided
+       without entering the interpreter */
+    uint32_t dk;
+    rv_sv dkey;
+};
+
 static inline int vm_truthy(const rv_value *v) { return v->t == RV_T_BOOL && v->u.i; }
 
 /* The first 8 bytes of 's' (n bytes), zero-padded (request.h). */
