@@ -60,6 +60,8 @@ replay sse "$B/replay/fuzz_sse"
 replay sigv4 "$B/replay/fuzz_sigv4"
 # answers from a fake upstream on 127.0.0.1 through the engine's own HTTP/1.1 transport
 replay h1 "$B/replay/fuzz_h1"
+# the one-pass head reader held to http-parser (an abort is a disagreement)
+replay hhead "$B/replay/fuzz_hhead"
 # HTTP bytes through the gateway's server to a decision (the harness compiles
 # tests/serve/policy.route.in, found through ROUTEVM_ROOT)
 ROUTEVM_ROOT="$ROOT" replay serve "$B/replay/fuzz_serve"

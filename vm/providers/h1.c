@@ -20,8 +20,10 @@
    the engine's connect deadline.
 
    Response bytes are read into the pool's buffer (one per engine: a
-   request's bytes are parsed before the next read) and parsed in place
-   by http_parser.  A header's name and value may arrive in pieces across
+   request's bytes are parsed before the next read) and parsed in place:
+   a plain head that comes whole in the first read, with a Content-Length
+   body, by hh_response (hhead.h), the body then counted here; anything
+   else by http_parser.  A header's name and value may arrive in pieces across
    reads; they are gathered in the request's line buffer, within the caps
    on the head's size and line count, and handed on when the next header
    or the end of the head shows the value complete.  Interim responses
@@ -50,6 +52,7 @@
 #include "dns.h"
 #include "h1.h"
 #include "hfield.h"
+#include "hhead.h"
 #include "mem.h"
 #include "tls.h"
 
@@ -66,6 +69,7 @@
 #define H1_TLS_JOIN (64u << 10)         /* a body up to this is copied after the head over TLS */
 #define H1_NAME_TTL_US 60000000         /* a name's addresses are looked up again after this */
 #define H1_ATTEMPT_US 1000000           /* a connect with no answer this long gives way to the next address */
+#define H1_FAST_FIELDS 32               /* header lines of a head read by hhead.h; more go to http_parser */
 
 enum { CONNECTING, HANDSHAKING, SENDING, READING, IDLE };
 
@@ -121,6 +125,10 @@ struct h1_req {
     int complete;               /* the final response ended */
     int aborted;                /* the 'data' event asked to stop */
     http_parser hp;
+    int fresh;                  /* no response byte parsed yet: the first read may go to hh_response */
+    int fast;                   /* the response's head was read by hh_response: its body is ours */
+    int fast_keep;              /* ... and it lets the connection be kept */
+    uint64_t fast_left;         /* ... body bytes still to come */
     int status;                 /* the final response's status; 0 before its head */
     /* the header being gathered: name then value in 'line' */
     char *line;
@@ -592,6 +600,63 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* Ready to read a response from its first byte. */
+static void parse_init(h1_req *r)
+{
+    http_parser_init(&r->hp, HTTP_RESPONSE);
+    r->hp.data = r;
+    r->fresh = 1;
+    r->fast = 0;
+}
+
+/* Body bytes of a response whose head hh_response read: to the 'data'
+   event, up to its length.  The bytes taken. */
+static size_t fast_body(h1_req *r, const char *b, size_t n)
+{
+    size_t take = n < r->fast_left ? n : (size_t)r->fast_left;
+    if (take && r->ev.data(r->ud, b, take)) {
+        r->aborted = 1;
+        return take;
+    }
+    r->fast_left -= take;
+    r->complete = r->fast_left == 0;
+    return take;
+}
+
+/* The first bytes of a response, when hh_response takes its head: the
+   headers handed on as on_headers_complete would, then what came of the
+   body.  The bytes taken, or 0 when it declines (http_parser reads them). */
+static size_t fast_head(h1_req *r, const char *b, size_t n)
+{
+    hh_field f[H1_FAST_FIELDS];
+    hh_head h;
+    size_t len = r->head_only ? 0 : hh_response(b, n, f, H1_FAST_FIELDS, &h);
+    if (!len)
+        return 0;
+    r->fast = 1;
+    r->fast_keep = !h.close;
+    r->fast_left = h.length;
+    r->status = h.status;
+    if (r->ev.header)
+        for (uint32_t i = 0; i < h.nfield; i++)
+            r->ev.header(r->ud, h.status, b + f[i].noff, f[i].nlen, b + f[i].voff, f[i].vlen);
+    return len + fast_body(r, b + len, n - len);
+}
+
+/* Parse [b, b + n), the response's next bytes: the bytes taken. */
+static size_t parse(h1_req *r, const char *b, size_t n)
+{
+    if (r->fast)
+        return fast_body(r, b, n);
+    if (r->fresh) {
+        r->fresh = 0;
+        size_t used = fast_head(r, b, n);
+        if (r->fast)
+            return used;
+    }
+    return http_parser_execute(&r->hp, &settings, b, n);
+}
+
 /* Read what TLS has: 1 when it was handshake messages only (a session
    ticket), taken, and nothing is left over; 0 for application bytes, an
    end, an error or part of a record. */
@@ -614,13 +679,13 @@ static int tls_quiet(h1_pool *p, h1_conn *c)
 static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
 {
     h1_conn *c = r->conn;
-    enum http_errno en = HTTP_PARSER_ERRNO(&r->hp);
+    enum http_errno en = r->fast ? HPE_OK : HTTP_PARSER_ERRNO(&r->hp);
     if (r->aborted) {
         close_conn(p, c);
         end_req(p, r, HC_ABORTED, "stopped by the reader");
         return 1;
     }
-    if (r->complete && r->hp.status_code == 101) {     /* never asked for */
+    if (r->complete && !r->fast && r->hp.status_code == 101) {     /* never asked for */
         close_conn(p, c);
         end_req(p, r, HC_MALFORMED, "the upstream switched protocols");
         return 1;
@@ -628,7 +693,7 @@ static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
     if (r->complete) {
         /* bytes after the response, in this read or read ahead by TLS, are
            not the next answer: the connection is not trusted again */
-        if (!eof && parsed == n && tls_quiet(p, c) && http_should_keep_alive(&r->hp) &&
+        if (!eof && parsed == n && tls_quiet(p, c) && (r->fast ? r->fast_keep : http_should_keep_alive(&r->hp)) &&
             r->sent == r->head_len + r->body_len)
             park(p, c);
         else
@@ -711,14 +776,15 @@ static void read_conn(h1_pool *p, h1_conn *c)
             return;
         }
         if (n == 0) {
-            http_parser_execute(&r->hp, &settings, NULL, 0);
+            if (!r->fast)
+                http_parser_execute(&r->hp, &settings, NULL, 0);
             after_parse(p, r, 0, 0, 1);
             return;
         }
         tell(p, c, HC_IN);      /* a TLS read that waited to write waits no more */
         r->got_bytes = 1;
         r->ev.bytes(r->ud);
-        size_t parsed = http_parser_execute(&r->hp, &settings, p->rbuf, (size_t)n);
+        size_t parsed = parse(r, p->rbuf, (size_t)n);
         if (after_parse(p, r, parsed, (size_t)n, 0))
             return;
         /* a short read emptied the socket; TLS may hold a record read ahead */
@@ -891,8 +957,7 @@ static int open_addr(h1_pool *p, h1_req *r, unsigned ai)
     r->got_bytes = 0;
     r->status = 0;
     r->complete = 0;
-    http_parser_init(&r->hp, HTTP_RESPONSE);
-    r->hp.data = r;
+    parse_init(r);
     if (connect(fd, (const struct sockaddr *)sa, h->addrs.len[ai]) == 0) {
         connected(p, c);
         return 0;
@@ -1263,8 +1328,7 @@ h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *co
         c->req = r;
         c->state = SENDING;
         r->conn = c;
-        http_parser_init(&r->hp, HTTP_RESPONSE);
-        r->hp.data = r;
+        parse_init(r);
         r->ev.connecting(r->ud, 1);
         send_conn(p, c);
     }

@@ -8,6 +8,7 @@ typedef struct {
     uint32_t fails;             /* consecutive failures that count */
     uint8_t circuit;            /* rv_circuit */
     uint8_t saturated;          /* at the last refresh */
+    uint8_t limited;            /* the limiter counts its calls (hl_limit): only then can it saturate */
     int64_t open_until;
 } hl_model;
 
@@ -45,11 +46,13 @@ void hl_free(hl_health *h)
 void hl_limit(hl_health *h, rl_limiter *rl)
 {
     h->rl = rl;
+    for (uint32_t i = 0; i < h->n; i++)
+        h->m[i].limited = (uint8_t)rl_limited(rl, i);
 }
 
 int hl_limited(const hl_health *h, uint32_t model)
 {
-    return h && rl_limited(h->rl, model);
+    return h && model < h->n && h->m[model].limited;
 }
 
 int hl_take(hl_health *h, uint32_t model, int64_t est_tokens, int64_t now_us, rl_ticket *t)
@@ -80,7 +83,7 @@ void hl_refresh(hl_health *h, int64_t now_us)
         hl_model *m = &h->m[i];
         if (m->circuit == RV_CIRCUIT_OPEN && now_us >= m->open_until)
             m->circuit = RV_CIRCUIT_HALF_OPEN;
-        m->saturated = (uint8_t)rl_saturated(h->rl, i, now_us);
+        m->saturated = m->limited && rl_saturated(h->rl, i, now_us);
         memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, m->saturated);
     }
 }

@@ -58,6 +58,11 @@ struct pc_call {
     int64_t start_us, first_text_us;
     rv_outcome out;
     rv_toolcall *tools;
+    /* the last key read (key_of), kept for the calls this one is reused
+       for: the variable's name, and its value where getenv found it (in
+       the environment, never copied) */
+    char key_var[64];
+    const char *key_val;
 };
 
 /* Add the line "name: prefix value" to the list; its parts are
@@ -373,13 +378,20 @@ static const char *endpoint_of(const pc_spec *s, const rv_provider *pr)
 }
 
 /* The provider's key, from the variable it names ('*none' when it names
-   none); NULL with a message when the variable is unset or unusable. */
-static const char *key_of(const rv_program *p, const rv_provider *pr, int *none, char *err, size_t errlen)
+   none); NULL with a message when the variable is unset or unusable.
+   The environment is read once per variable and call structure: the
+   calls a driver makes one after another (pc_start's 'reuse') mostly
+   name the same one, and the process does not change its environment. */
+static const char *key_of(pc_call *c, const rv_program *p, const rv_provider *pr, int *none, char *err,
+                          size_t errlen)
 {
     *none = pr->key_env == RV_NONE;
     if (*none)
         return NULL;
-    const char *var = rv_str(p, pr->key_env), *key = getenv(var);
+    const char *var = rv_str(p, pr->key_env);
+    if (c->key_val && !strcmp(var, c->key_var))
+        return c->key_val;
+    const char *key = getenv(var);
     if (!key || !*key) {
         snprintf(err, errlen, "the environment variable %s (provider '%s') is not set", var, rv_str(p, pr->name));
         return NULL;
@@ -387,6 +399,11 @@ static const char *key_of(const rv_program *p, const rv_provider *pr, int *none,
     if (!header_safe(key)) {
         snprintf(err, errlen, "the environment variable %s holds a control character", var);
         return NULL;
+    }
+    size_t vl = strlen(var);
+    if (vl < sizeof c->key_var) {
+        memcpy(c->key_var, var, vl + 1);
+        c->key_val = key;
     }
     return key;
 }
@@ -401,7 +418,7 @@ static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, cha
 {
     const rv_program *p = s->p;
     int none;
-    const char *key = key_of(p, pr, &none, err, errlen);
+    const char *key = key_of(c, p, pr, &none, err, errlen);
     if (make_url(c, endpoint_of(s, pr), "/chat/completions", err, errlen) || (!key && !none))
         return -1;
     if (key && strlen(key) >= 4096 - 7) {
@@ -422,7 +439,7 @@ static int build_anthropic(pc_call *c, const pc_spec *s, const rv_provider *pr, 
 {
     const rv_program *p = s->p;
     int none;
-    const char *key = key_of(p, pr, &none, err, errlen);
+    const char *key = key_of(c, p, pr, &none, err, errlen);
     if (make_url(c, endpoint_of(s, pr), "/messages", err, errlen) || (!key && !none))
         return -1;
     if ((key && add_header(c, "x-api-key", key)) || add_header(c, "anthropic-version", AN_VERSION) ||

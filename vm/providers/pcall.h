@@ -9,7 +9,10 @@
 
    Keys are read from the environment variable the provider names (and
    the AWS variables for Bedrock, whose requests are signed with SigV4)
-   when the call is built; they go into
+   when the call is built -- a provider's variable once per call
+   structure, which keeps the environment's own copy for the calls it is
+   reused for (the process's environment does not change while calls
+   run); they go into
    request headers and nowhere else: no message this module produces
    contains a header value, and a provider's error text is dropped for
    401/403 answers, where providers echo parts of the key.

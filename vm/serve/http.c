@@ -34,6 +34,7 @@
 #include <http_parser.h>
 
 #include "hfield.h"
+#include "hhead.h"
 #include "http.h"
 #include "jsonw.h"
 #include "mem.h"
@@ -42,6 +43,7 @@
 #define LINGER_US 2000000       /* keep reading after an error response, at most this long */
 #define LINGER_BYTES (1u << 20) /* ... and this many bytes */
 #define HEAD_PIECE 4096         /* bytes of a head per http_parser_execute (parse_input) */
+#define FAST_FIELDS 32          /* header fields of a head read by hh_request; more go to http_parser */
 
 typedef enum { C_IDLE, C_HEAD, C_BODY, C_APP, C_CLOSING, C_LINGER } cstate;
 
@@ -63,6 +65,14 @@ typedef struct hs_conn {
     int dead;                   /* closed while parse_input was running: it frees the connection */
     int scan;                   /* the line-ending scanner of the head (scan_head) */
     int te_trailers;            /* the request's TE names "trailers" (hs_accepts_trailers) */
+    /* the request's head, as read (by http_parser or hh_request) */
+    int method;                 /* enum http_method */
+    int v11;                    /* HTTP/1.1 or later */
+    int has_len, chunked;       /* Content-Length came; chunked Transfer-Encoding */
+    uint64_t clen;              /* the Content-Length */
+    int ka;                     /* the request lets the connection be kept (known at its end) */
+    int fast;                   /* hh_request read the head: the body is counted here */
+    uint64_t fast_left;         /* ... body bytes still to come */
     int64_t deadline, body_deadline;
     int64_t timer_at;           /* when 'timer' is set to fire (arm_timer); 0: not set */
     /* the request being read: URL and headers in one arena */
@@ -479,7 +489,8 @@ static int check_headers(hs_conn *c, int *expect)
             fail(c, 400, "invalid_header_name", "header names may not contain '_'");
             return -1;
         }
-        if (hf_bad(val, h->vlen)) {   /* CR, LF, NUL, other controls but HTAB (RFC 9110 section 5.5) */
+        /* CR, LF, NUL, other controls but HTAB (RFC 9110 section 5.5); hh_request checked them already */
+        if (!c->fast && hf_bad(val, h->vlen)) {
             fail(c, 400, "invalid_header_value", "a header value holds CR, LF, NUL or another control character");
             return -1;
         }
@@ -506,7 +517,7 @@ static int check_headers(hs_conn *c, int *expect)
         fail(c, 400, "request_smuggling", "a request may have only one Content-Length or Transfer-Encoding");
         return -1;
     }
-    if (nhost > 1 || (nhost == 0 && c->hp.http_major == 1 && c->hp.http_minor >= 1)) {
+    if (nhost > 1 || (nhost == 0 && c->v11)) {
         fail(c, 400, "invalid_host", "an HTTP/1.1 request must have exactly one Host header");
         return -1;
     }
@@ -530,23 +541,24 @@ static int make_views(hs_conn *c)
     return 0;
 }
 
-static int on_headers(http_parser *hp)
+/* The head is read ('method' to 'clen' set): checked, and the body
+   comes next.  0, or -1 after failing the request. */
+static int head_done(hs_conn *c)
 {
-    hs_conn *c = hp->data;
     int expect;
     if (c->nhdr == 0 && arena_put(c, "", 1))
         return -1;
     if (end_value(c) || check_headers(c, &expect) || make_views(c))
         return -1;
-    if (hp->method != HTTP_GET && hp->method != HTTP_POST && hp->method != HTTP_HEAD) {
+    if (c->method != HTTP_GET && c->method != HTTP_POST && c->method != HTTP_HEAD) {
         fail(c, 405, "method_not_allowed", "the gateway answers GET and POST only");
         return -1;
     }
-    if ((hp->flags & F_CONTENTLENGTH) && hp->content_length > c->srv->lim.max_body) {
+    if (c->has_len && c->clen > c->srv->lim.max_body) {
         fail(c, 413, "request_too_large", "the request body is larger than the gateway accepts");
         return -1;
     }
-    if (hp->method == HTTP_POST && !(hp->flags & (F_CONTENTLENGTH | F_CHUNKED))) {
+    if (c->method == HTTP_POST && !c->has_len && !c->chunked) {
         fail(c, 411, "length_required", "a POST needs Content-Length or chunked Transfer-Encoding");
         return -1;
     }
@@ -561,6 +573,17 @@ static int on_headers(http_parser *hp)
     }
     enter(c, C_BODY);
     return 0;
+}
+
+static int on_headers(http_parser *hp)
+{
+    hs_conn *c = hp->data;
+    c->method = hp->method;
+    c->v11 = hp->http_major > 1 || (hp->http_major == 1 && hp->http_minor >= 1);
+    c->has_len = !!(hp->flags & F_CONTENTLENGTH);
+    c->chunked = !!(hp->flags & F_CHUNKED);
+    c->clen = hp->content_length;
+    return head_done(c);
 }
 
 static int on_body(http_parser *hp, const char *at, size_t n)
@@ -591,6 +614,7 @@ static int on_complete(http_parser *hp)
 {
     hs_conn *c = hp->data;
     c->state = C_APP;
+    c->ka = http_should_keep_alive(hp);
     http_parser_pause(hp, 1);
     return 0;
 }
@@ -946,10 +970,10 @@ static void dispatch(hs_conn *c)
         *q = 0;
     if (c->body)
         c->body[c->blen] = 0;
-    c->keep_alive = http_should_keep_alive(&c->hp) && !s->draining;
+    c->keep_alive = c->ka && !s->draining;
     c->abort = NULL;
     c->req = (hs_req){
-        .method = c->hp.method == HTTP_GET ? HS_GET : c->hp.method == HTTP_POST ? HS_POST : HS_HEAD,
+        .method = c->method == HTTP_GET ? HS_GET : c->method == HTTP_POST ? HS_POST : HS_HEAD,
         .path = url, .path_len = plen, .headers = c->hview, .nheaders = c->nhdr,
         .body = c->body ? c->body : "", .body_len = c->blen,
         .start_us = c->req.start_us, .head_us = hs_now_us(), .spare = c->spare, .conn = c,
@@ -1012,6 +1036,53 @@ static int scan_head(hs_conn *c, const char *p, size_t n)
 /* What one step of parsing did (feed). */
 enum { FEED_ON, FEED_STOP, FEED_FAILED, FEED_MESSAGE };
 
+/* Body bytes of a request whose head hh_request read: to on_body, up to
+   its length; '*used' grows by the bytes taken.  FEED_* as feed. */
+static int fast_body(hs_conn *c, const char *p, size_t n, size_t *used)
+{
+    size_t take = n < c->fast_left ? n : (size_t)c->fast_left;
+    if (take && on_body(&c->hp, p, take))
+        return FEED_FAILED;
+    *used += take;
+    c->fast_left -= take;
+    if (c->fast_left)
+        return FEED_ON;
+    c->fast = 0;
+    c->state = C_APP;
+    return FEED_MESSAGE;
+}
+
+/* A request at the start of [p, p + n) whose head hh_request takes
+   whole (hhead.h), within the caps (else http_parser gives the status):
+   the callbacks http_parser would make, in its order, then the body as
+   far as it came.  FEED_* as feed, or -1 when declined. */
+static int fast_request(hs_conn *c, const char *p, size_t n, size_t *used)
+{
+    static const int methods[] = { [HH_GET] = HTTP_GET, [HH_POST] = HTTP_POST, [HH_HEAD] = HTTP_HEAD };
+    const hs_limits *l = &c->srv->lim;
+    hh_field f[FAST_FIELDS];
+    hh_head h;
+    size_t len = hh_request(p, n, f, FAST_FIELDS, &h);
+    if (!len || len > l->max_head || h.target_len > l->max_url || h.nfield > l->max_headers)
+        return -1;
+    on_begin(&c->hp);
+    int bad = on_url(&c->hp, p + h.target_off, h.target_len);
+    for (uint32_t i = 0; !bad && i < h.nfield; i++)
+        bad = on_field(&c->hp, p + f[i].noff, f[i].nlen) || on_value(&c->hp, p + f[i].voff, f[i].vlen);
+    c->method = methods[h.method];
+    c->v11 = 1;
+    c->has_len = h.has_length;
+    c->chunked = 0;
+    c->clen = h.length;
+    c->ka = !h.close;
+    c->fast = 1;
+    if (bad || head_done(c))
+        return FEED_FAILED;
+    c->fast_left = h.has_length ? h.length : 0;
+    *used = len;
+    return fast_body(c, p + len, n - len, used);
+}
+
 /* One step of parsing [p, p + n), the connection's next input bytes:
    a new request begins, a head goes to the parser in pieces of at most
    HEAD_PIECE bytes (http-parser reports a URL only when it ends or its
@@ -1031,9 +1102,16 @@ static int feed(hs_conn *c, const char *p, size_t n, size_t *used)
             return FEED_STOP;
         }
         c->scan = 0;
+        c->fast = 0;
         enter(c, C_HEAD);
-    } else if (c->state == C_BODY)
+        int r = fast_request(c, p, n, used);
+        if (r >= 0)
+            return r;
+    } else if (c->state == C_BODY) {
         body_progress(c, hs_now_us());
+        if (c->fast)
+            return fast_body(c, p, n, used);
+    }
     size_t len = c->state == C_HEAD && n > HEAD_PIECE ? HEAD_PIECE : n;
     if (c->scan != 4 && scan_head(c, p, len))
         return FEED_FAILED;

@@ -13,8 +13,12 @@
    every read), and the bytes go to http-parser, which does the framing
    right (request line, header
    tokens, chunked decoding, Content-Length, RFC 9112 section 6 smuggling
-   rules in 2.9.4); this file adds the limits and the checks the library
-   leaves to its user, each with its status:
+   rules in 2.9.4).  A plain head that comes whole in one piece is read
+   by hh_request instead (vm/providers/hhead.h: the same result, in a
+   fraction of the instructions; anything it does not take, http-parser
+   reads), its Content-Length body counted here.  This file adds the
+   limits and the checks the library leaves to its user, each with its
+   status:
 
      what                               cap (default; hs_limits)        status
      request line + headers, bytes      16 KiB                          431

@@ -1,0 +1,152 @@
+/* Whole plain HTTP/1.1 heads in one pass; see hhead.h.
+
+   A line is walked once: a name through a table of token characters, a
+   value found with memchr (its CR) and checked eight bytes at a time
+   (hf_bad).  The fields http-parser treats apart from the rest
+   (Content-Length, Transfer-Encoding, Connection, Upgrade,
+   Proxy-Connection: the ones that frame a message or change the
+   connection) are recognised by length first, so that an ordinary field
+   costs one switch. */
+#include <string.h>
+#include <strings.h>
+
+#include "hfield.h"
+#include "hhead.h"
+
+/* RFC 9110 section 5.6.2: tchar */
+static const unsigned char tchar[256] = {
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
+};
+
+/* Target bytes taken: visible ASCII but '#' (a fragment is declined) */
+static const unsigned char tgchar[256] = {
+    [0x21 ... 0x22] = 1, [0x24 ... 0x7e] = 1,
+};
+
+static int ieq(const char *s, size_t n, const char *lit, size_t ln)
+{
+    return n == ln && !strncasecmp(s, lit, n);
+}
+
+#define IS(s, n, lit) ieq(s, n, lit, sizeof lit - 1)
+
+/* A field http-parser gives a meaning of its own: noted in '*h';
+   -1 to decline the head. */
+static int special(const char *name, size_t nl, const char *v, size_t vl, hh_head *h)
+{
+    switch (nl) {
+    case 7:
+        return IS(name, nl, "upgrade") ? -1 : 0;
+    case 10:
+        if (!IS(name, nl, "connection"))
+            return 0;
+        if (IS(v, vl, "close"))
+            h->close = 1;
+        else if (!IS(v, vl, "keep-alive"))
+            return -1;
+        return 0;
+    case 14:
+        if (!IS(name, nl, "content-length"))
+            return 0;
+        if (h->has_length || vl > 15)
+            return -1;
+        h->length = 0;
+        for (size_t i = 0; i < vl; i++) {
+            if (v[i] < '0' || v[i] > '9')
+                return -1;
+            h->length = h->length * 10 + (uint64_t)(v[i] - '0');
+        }
+        h->has_length = 1;
+        return 0;
+    case 16:
+        return IS(name, nl, "proxy-connection") ? -1 : 0;
+    case 17:
+        return IS(name, nl, "transfer-encoding") ? -1 : 0;
+    default:
+        return 0;
+    }
+}
+
+/* The field lines from offset 'i' to the empty line: the head's length,
+   or 0 to decline. */
+static size_t fields(const char *p, size_t i, size_t n, hh_field *f, uint32_t maxf, hh_head *h)
+{
+    for (;;) {
+        if (n - i < 2)
+            return 0;
+        if (p[i] == '\r')
+            return p[i + 1] == '\n' ? i + 2 : 0;
+        size_t b = i;
+        while (i < n && tchar[(unsigned char)p[i]])
+            i++;
+        if (i == b || i == n || p[i] != ':')
+            return 0;
+        size_t nl = i - b;
+        for (i++; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
+            ;
+        const char *cr = i < n ? memchr(p + i, '\r', n - i) : NULL;
+        if (!cr)
+            return 0;
+        size_t e = (size_t)(cr - p);
+        if (e + 1 == n || p[e + 1] != '\n' || e == i || p[e - 1] == ' ' || p[e - 1] == '\t' ||
+            hf_bad(p + i, e - i) || h->nfield == maxf)
+            return 0;
+        f[h->nfield++] = (hh_field){ (uint32_t)b, (uint32_t)nl, (uint32_t)i, (uint32_t)(e - i) };
+        if (special(p + b, nl, p + i, e - i, h))
+            return 0;
+        i = e + 2;
+    }
+}
+
+static void clear(hh_head *h)
+{
+    *h = (hh_head){ 0 };
+}
+
+size_t hh_request(const char *p, size_t n, hh_field *f, uint32_t maxf, hh_head *h)
+{
+    clear(h);
+    size_t i;
+    if (n > 5 && !memcmp(p, "POST ", 5))
+        h->method = HH_POST, i = 5;
+    else if (n > 4 && !memcmp(p, "GET ", 4))
+        h->method = HH_GET, i = 4;
+    else if (n > 5 && !memcmp(p, "HEAD ", 5))
+        h->method = HH_HEAD, i = 5;
+    else
+        return 0;
+    if (p[i] != '/')
+        return 0;
+    size_t b = i;
+    while (i < n && tgchar[(unsigned char)p[i]])
+        i++;
+    if (n - i < 11 || memcmp(p + i, " HTTP/1.1\r\n", 11))
+        return 0;
+    h->target_off = (uint32_t)b;
+    h->target_len = (uint32_t)(i - b);
+    return fields(p, i + 11, n, f, maxf, h);
+}
+
+size_t hh_response(const char *p, size_t n, hh_field *f, uint32_t maxf, hh_head *h)
+{
+    clear(h);
+    if (n < 13 || memcmp(p, "HTTP/1.1 ", 9) || p[12] != ' ')
+        return 0;
+    for (int i = 9; i < 12; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        h->status = h->status * 10 + (p[i] - '0');
+    }
+    if (h->status < 200 || h->status > 599 || h->status == 204 || h->status == 304)
+        return 0;
+    const char *cr = memchr(p + 13, '\r', n - 13);
+    if (!cr)
+        return 0;
+    size_t e = (size_t)(cr - p);
+    if (e + 1 == n || p[e + 1] != '\n' || hf_bad(p + 13, e - 13))
+        return 0;
+    size_t len = fields(p, e + 2, n, f, maxf, h);
+    return len && h->has_length ? len : 0;
+}
