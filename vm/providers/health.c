@@ -9,6 +9,7 @@ typedef struct {
     uint8_t circuit;            /* rv_circuit */
     uint8_t saturated;          /* at the last refresh */
     uint8_t limited;            /* the limiter counts its calls (hl_limit): only then can it saturate */
+    uint8_t synced;             /* the environment holds this state (hl_refresh) */
     int64_t open_until;
 } hl_model;
 
@@ -81,10 +82,14 @@ void hl_refresh(hl_health *h, int64_t now_us)
 {
     for (uint32_t i = 0; i < h->n; i++) {
         hl_model *m = &h->m[i];
+        uint8_t circuit = m->circuit, saturated = m->saturated;
         if (m->circuit == RV_CIRCUIT_OPEN && now_us >= m->open_until)
             m->circuit = RV_CIRCUIT_HALF_OPEN;
         m->saturated = m->limited && rl_saturated(h->rl, i, now_us);
-        memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, m->saturated);
+        if (!m->synced || m->circuit != circuit || m->saturated != saturated) {
+            memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, m->saturated);
+            m->synced = 1;
+        }
     }
 }
 
@@ -92,6 +97,7 @@ void hl_observe(hl_health *h, uint32_t model, const rv_outcome *o, int64_t now_u
 {
     if (model < h->n) {
         hl_model *m = &h->m[model];
+        m->synced = 0;
         if (o->ok) {
             if (o->latency_us >= 0)
                 m->latency = m->latency < 0 ? o->latency_us

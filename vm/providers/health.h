@@ -21,9 +21,10 @@
    with rl_take before sending it and rl_settle after it.
 
    The state lives in the environment (vm/envmem.h): hl_refresh() writes
-   it there; the driver calls it before it starts a decision and after
-   every call (hl_observe does).  One hl_health per environment and
-   thread. */
+   it there -- a model's when it changed since the last write, the health
+   being the one writer of its environment's model state; the driver
+   calls it before it starts a decision and after every call (hl_observe
+   does).  One hl_health per environment and thread. */
 #ifndef RV_HEALTH_H
 #define RV_HEALTH_H
 

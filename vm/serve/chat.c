@@ -92,6 +92,56 @@ static const char *model_name(const rv_program *p, uint32_t m)
     return m < p->nmodel ? rv_str(p, p->models[m].name) : "";
 }
 
+/* The header line naming agent, model or rule 'i' of line table entry
+   'k' (0 agents, 1 models, 2 rules), written into 'buf' (160 bytes). */
+static const char *policy_line(const rv_program *p, int k, uint32_t i, char *buf)
+{
+    char num[NF_MAX];
+    if (k == 0)
+        return header(buf, 160, "x-routevm-agent", rv_str(p, p->agents[i].name));
+    if (k == 1)
+        return header(buf, 160, "x-routevm-model", model_name(p, i));
+    nf_u64(num, p->rules[i].number);
+    return header(buf, 160, "x-routevm-rule", num);
+}
+
+/* The header lines naming each agent, model and rule of the policy,
+   made once per policy state (wp_state: lines, line_at) rather than for
+   every answer.  Without memory for them, answers make their own. */
+static void policy_lines(wp_state *s, const rv_program *p)
+{
+    const uint32_t count[3] = { p->nagent, p->nmodel, p->nrule };
+    uint32_t n = count[0] + count[1] + count[2];
+    char *buf = mem_malloc((size_t)n * 160 + 1);
+    uint32_t *at = mem_calloc(n + 1, sizeof *at);
+    if (!buf || !at) {
+        free(buf);
+        free(at);
+        return;
+    }
+    size_t len = 0;
+    uint32_t j = 0;
+    for (int k = 0; k < 3; k++)
+        for (uint32_t i = 0; i < count[k]; i++) {
+            at[j++] = (uint32_t)len;
+            len += strlen(policy_line(p, k, i, buf + len)) + 1;
+        }
+    s->lines = buf;
+    s->line_at = at;
+}
+
+/* Line 'i' of table entry 'k' (policy_line): the policy state's, or
+   made in 'buf'. */
+static const char *decision_line(ch_req *x, int k, uint32_t i, char *buf)
+{
+    if (!x->wp->lines)
+        policy_lines(x->wp, x->p);
+    if (!x->wp->lines)
+        return policy_line(x->p, k, i, buf);
+    uint32_t base = k == 0 ? 0 : k == 1 ? x->p->nagent : x->p->nagent + x->p->nmodel;
+    return x->wp->lines + x->wp->line_at[base + i];
+}
+
 /* The headers that name the request and the decision; 'cost' only when
    known (JSON answers; a stream's cost follows as a trailer).  Returns how many lines were set in 'h'. */
 static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int cost)
@@ -99,14 +149,11 @@ static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int 
     const rv_result *res = vm_result(x->vm);
     size_t n = 0;
     h[n] = header(buf[n], 160, "x-request-id", x->reqid), n++;
-    h[n] = header(buf[n], 160, "x-routevm-agent", rv_str(x->p, x->p->agents[x->agent].name)), n++;
+    h[n] = decision_line(x, 0, x->agent, buf[n]), n++;
     if (res->model < x->p->nmodel)
-        h[n] = header(buf[n], 160, "x-routevm-model", model_name(x->p, res->model)), n++;
-    if (res->rule < x->p->nrule) {
-        char num[NF_MAX];
-        nf_u64(num, x->p->rules[res->rule].number);
-        h[n] = header(buf[n], 160, "x-routevm-rule", num), n++;
-    }
+        h[n] = decision_line(x, 1, res->model, buf[n]), n++;
+    if (res->rule < x->p->nrule)
+        h[n] = decision_line(x, 2, res->rule, buf[n]), n++;
     if (cost) {
         char d[NF_MAX];
         nf_dollars(d, res->cost);

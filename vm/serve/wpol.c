@@ -25,6 +25,8 @@ static void wp_free(wp_state *s)
     bi_lang_free(s->lang);
     free(s->circuit);
     se_free(s->series);
+    free(s->lines);
+    free(s->line_at);
     sp_unref(s->sp);
     free(s);
 }

@@ -34,6 +34,10 @@ typedef struct wp_state {
     uint8_t *circuit;           /* per model: the circuit state last reported to metrics */
     struct se_cache *series;    /* the chat path's metric series (vm/serve/series.h), made by
                                    the first request; NULL before */
+    char *lines;                /* the answer's header lines that name the policy's agents, models
+                                   and rules (vm/serve/chat.c), each NUL-terminated, made by the
+                                   first answer; NULL before */
+    uint32_t *line_at;          /* where each starts in 'lines': agents, then models, then rules */
     struct wp_vm *pool;         /* idle VMs (wp_vm_get) and how many */
     uint32_t npool;
 } wp_state;
