@@ -315,7 +315,8 @@ static void arm(hc_engine *e)
     if (at == e->armed_at)
         return;                 /* set for that time already */
     e->armed_at = at;
-    e->loop.timer(e->loop.ud, at < 0 ? -1 : at > hc_now_us() ? at - hc_now_us() : 0);
+    int64_t now = at < 0 ? 0 : hc_now_us();     /* a clock read costs some 30 ns: once */
+    e->loop.timer(e->loop.ud, at < 0 ? -1 : at > now ? at - now : 0);
 }
 
 /* ---------------------------------------------------------------- URLs */
