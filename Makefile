@@ -57,7 +57,7 @@ PROV_OBJ := $(PROV_SRC:%.c=$(BUILD)/%.o)
 SERVE_OBJ := $(SERVE_SRC:%.c=$(BUILD)/%.o)
 # the gateway's libraries: libevent (loop, bufferevents), SQLite (http-parser,
 # which the gateway's server and the engine's own HTTP/1.1 transport use, is in LDLIBS)
-SERVE_LIBS := -levent_pthreads -levent -lsqlite3 -lpthread
+SERVE_LIBS := -levent -lsqlite3 -lpthread
 COMP_OBJ := $(COMP_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/parser.o $(BUILD)/gen/lexer.o
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)

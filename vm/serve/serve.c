@@ -13,11 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <event2/thread.h>
 
 #include "api.h"
 #include "curlev.h"
@@ -260,6 +260,9 @@ static void drain_check(evutil_socket_t fd, short what, void *arg)
 static void on_drain(evutil_socket_t fd, short what, void *arg)
 {
     sv_worker *w = arg;
+    uint64_t n;
+    if (read(fd, &n, sizeof n) < 0)
+        (void)0;                /* the event fires once: what it counted does not matter */
     hs_drain(w->http);
     struct timeval every = { 0, 20000 };
     event_add(w->drain_check, &every);
@@ -289,7 +292,16 @@ static int worker_init(sv_app *a, sv_worker *w, int id, int port, char *err, siz
         snprintf(err, errlen, "the HTTP client engine failed to start");
         return -1;
     }
-    w->drain_ev = event_new(w->base, -1, 0, on_drain, w);
+    /* the one word from another thread (sv_main, on SIGTERM) comes through
+       an eventfd, so that the loop itself needs no locks (libevent's
+       evthread: a mutex around every event_add and event_del, some 7 a
+       request) */
+    int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    w->drain_ev = fd >= 0 ? event_new(w->base, fd, EV_READ, on_drain, w) : NULL;
+    if (fd >= 0 && !w->drain_ev)
+        close(fd);
+    if (w->drain_ev)
+        event_add(w->drain_ev, NULL);
     w->drain_check = event_new(w->base, -1, EV_PERSIST, drain_check, w);
     hs_app app = { w, api_request };
     w->http = hs_new(w->base, a->o.host, port, &a->o.lim, a->shared, &app, err, errlen);
@@ -302,8 +314,10 @@ static void worker_free(sv_worker *w)
     ce_free(w->ce);
     wp_unref(w->wp);
     req_pool_free(w->reqpool);  /* after every request was freed (hs_free aborted the last) */
-    if (w->drain_ev)
+    if (w->drain_ev) {
+        close(event_get_fd(w->drain_ev));
         event_free(w->drain_ev);
+    }
     if (w->drain_check)
         event_free(w->drain_check);
     if (w->base)
@@ -443,7 +457,6 @@ int sv_main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    evthread_use_pthreads();
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
@@ -477,8 +490,11 @@ int sv_main(int argc, char **argv)
             break;
         }
     }
-    for (int i = 0; i < a.nstarted; i++)
-        event_active(a.workers[i].drain_ev, EV_READ, 0);
+    for (int i = 0; i < a.nstarted; i++) {
+        uint64_t one = 1;
+        if (write(event_get_fd(a.workers[i].drain_ev), &one, sizeof one) < 0)
+            lg_msg("error", "drain_failed", "a worker could not be told to drain");
+    }
     for (int i = 0; i < a.nstarted; i++)
         pthread_join(a.workers[i].thread, NULL);
     for (int i = 0; i < a.nworkers; i++)
