@@ -63,6 +63,7 @@ static const head_case cases[] = {
     REQ("length-sign", 0, "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +1\r\n\r\nx"),
     REQ("connection-upgrade", 0, "GET / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n"),
     REQ("connection-list", 0, "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, close\r\n\r\n"),
+    REQ("te-prefixed-name", 0, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encodingx: y\r\nContent-Length: 0\r\n\r\n"),
     REQ("nul-in-value", 0, "GET / HTTP/1.1\r\nHost: a\0b\r\n\r\n"),
     RES("nginx", 1, "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Wed, 02 Dec 2026 09:00:00 GMT\r\n"
                     "Content-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}"),

@@ -36,6 +36,11 @@ static int ieq(const char *s, size_t n, const char *lit, size_t ln)
    -1 to decline the head. */
 static int special(const char *name, size_t nl, const char *v, size_t vl, hh_head *h)
 {
+    /* http-parser 2.9.4 marks a message as having Transfer-Encoding as
+       soon as a name begins with it ("Transfer-Encodingx" too), and then
+       refuses a request that is not chunked */
+    if (nl > 17 && !strncasecmp(name, "transfer-encoding", 17))
+        return -1;
     switch (nl) {
     case 7:
         return IS(name, nl, "upgrade") ? -1 : 0;

@@ -14,7 +14,9 @@
                 control byte but HTAB (hfield.h); at most one
                 Content-Length, of digits only (at most 15);
                 Connection only "close" or "keep-alive"; no
-                Transfer-Encoding, Upgrade or Proxy-Connection;
+                Transfer-Encoding (nor a name that begins with it:
+                http-parser takes those for it), Upgrade or
+                Proxy-Connection;
      lines      each ending in CR LF, the head in an empty line.
    Anything else -- a head cut short, a chunked body, an interim
    response, an odd or invalid byte -- is declined (0) without a word,

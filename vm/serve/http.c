@@ -78,7 +78,7 @@ typedef struct hs_conn {
     /* the request being read: URL and headers in one arena */
     char *arena;
     size_t alen, acap;
-    uint32_t url_len;
+    uint32_t url_off, url_len;  /* the URL in the arena (at 0, but where hh_request's head put it) */
     hdr_off *hdr;
     uint32_t nhdr, hcap;
     int in_value;
@@ -348,7 +348,7 @@ static int arena_put(hs_conn *c, const char *p, size_t n)
 static int on_begin(http_parser *hp)
 {
     hs_conn *c = hp->data;
-    c->alen = c->url_len = c->nhdr = 0;
+    c->alen = c->url_off = c->url_len = c->nhdr = 0;
     c->blen = 0;
     c->te_trailers = 0;
     c->in_value = 0;
@@ -375,6 +375,24 @@ static int end_value(hs_conn *c)
     return arena_put(c, "", 1);
 }
 
+/* Room for 'n' header entries; 0, or -1 after failing the request. */
+static int hdr_room(hs_conn *c, uint32_t n)
+{
+    if (n <= c->hcap)
+        return 0;
+    uint32_t cap = c->hcap ? c->hcap * 2 : 16;
+    while (cap < n)
+        cap *= 2;
+    hdr_off *h = mem_reallocarray(c->hdr, cap, sizeof *h);
+    if (!h) {
+        fail(c, 503, "out_of_memory", "the gateway is out of memory");
+        return -1;
+    }
+    c->hdr = h;
+    c->hcap = cap;
+    return 0;
+}
+
 static int on_field(http_parser *hp, const char *at, size_t n)
 {
     hs_conn *c = hp->data;
@@ -387,16 +405,8 @@ static int on_field(http_parser *hp, const char *at, size_t n)
             fail(c, 431, "too_many_headers", "the request has more header fields than the gateway accepts");
             return -1;
         }
-        if (c->nhdr >= c->hcap) {
-            uint32_t cap = c->hcap ? c->hcap * 2 : 16;
-            hdr_off *h = mem_reallocarray(c->hdr, cap, sizeof *h);
-            if (!h) {
-                fail(c, 503, "out_of_memory", "the gateway is out of memory");
-                return -1;
-            }
-            c->hdr = h;
-            c->hcap = cap;
-        }
+        if (hdr_room(c, c->nhdr + 1))
+            return -1;
         c->hdr[c->nhdr++] = (hdr_off){ (uint32_t)c->alen, 0, 0, 0 };
     }
     size_t at0 = c->alen;
@@ -962,7 +972,7 @@ static int parser_status(hs_conn *c, enum http_errno e)
 static void dispatch(hs_conn *c)
 {
     hs_server *s = c->srv;
-    char *url = c->arena;
+    char *url = c->arena + c->url_off;
     url[c->url_len] = 0;
     char *q = memchr(url, '?', c->url_len);
     size_t plen = q ? (size_t)(q - url) : c->url_len;
@@ -1052,10 +1062,35 @@ static int fast_body(hs_conn *c, const char *p, size_t n, size_t *used)
     return FEED_MESSAGE;
 }
 
+/* The head hh_request read, into the arena as it is: one copy, names
+   lowercased and the URL's and each value's end made NULs in place --
+   the URL, names and values the callbacks would have gathered, where
+   the head holds them.  0, or -1 after failing the request. */
+static int fast_arena(hs_conn *c, const char *p, size_t len, const hh_head *h, const hh_field *f)
+{
+    on_begin(&c->hp);
+    if (arena_put(c, p, len) || hdr_room(c, h->nfield))
+        return -1;
+    char *a = c->arena;
+    c->url_off = h->target_off;
+    c->url_len = h->target_len;
+    a[h->target_off + h->target_len] = 0;      /* the space before "HTTP/1.1" */
+    for (uint32_t i = 0; i < h->nfield; i++) {
+        for (char *s = a + f[i].noff, *e = s + f[i].nlen; s < e; s++)
+            if ((unsigned char)(*s - 'A') < 26)
+                *s += 'a' - 'A';
+        a[f[i].voff + f[i].vlen] = 0;           /* the line's CR: values end with no blank */
+        c->hdr[i] = (hdr_off){ f[i].noff, f[i].nlen, f[i].voff, f[i].vlen };
+    }
+    c->nhdr = h->nfield;
+    return 0;
+}
+
 /* A request at the start of [p, p + n) whose head hh_request takes
    whole (hhead.h), within the caps (else http_parser gives the status):
-   the callbacks http_parser would make, in its order, then the body as
-   far as it came.  FEED_* as feed, or -1 when declined. */
+   the head as the callbacks would have kept it (fast_arena), checked as
+   theirs, then the body as far as it came.  FEED_* as feed, or -1 when
+   declined. */
 static int fast_request(hs_conn *c, const char *p, size_t n, size_t *used)
 {
     static const int methods[] = { [HH_GET] = HTTP_GET, [HH_POST] = HTTP_POST, [HH_HEAD] = HTTP_HEAD };
@@ -1063,12 +1098,9 @@ static int fast_request(hs_conn *c, const char *p, size_t n, size_t *used)
     hh_field f[FAST_FIELDS];
     hh_head h;
     size_t len = hh_request(p, n, f, FAST_FIELDS, &h);
-    if (!len || len > l->max_head || h.target_len > l->max_url || h.nfield > l->max_headers)
+    if (!len || len >= l->max_head || h.target_len > l->max_url || h.nfield > l->max_headers)
         return -1;
-    on_begin(&c->hp);
-    int bad = on_url(&c->hp, p + h.target_off, h.target_len);
-    for (uint32_t i = 0; !bad && i < h.nfield; i++)
-        bad = on_field(&c->hp, p + f[i].noff, f[i].nlen) || on_value(&c->hp, p + f[i].voff, f[i].vlen);
+    int bad = fast_arena(c, p, len, &h, f);
     c->method = methods[h.method];
     c->v11 = 1;
     c->has_len = h.has_length;
