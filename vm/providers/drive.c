@@ -63,6 +63,7 @@ struct dr_req {
     uint32_t tused;             /* tcalls[0..tused) may have been written; the rest are zero */
     trace_call tcalls[RV_MAX_ATTEMPTS];
     char (*tstr[RV_MAX_ATTEMPTS])[160]; /* TSTR strings per call, made on first use (most requests make one call) */
+    uint32_t ntstr;             /* tstr[ntstr..] are NULL */
     jw_writer out;              /* the stream's events are written here, one at a time */
     jw_writer pre;              /* what the stream's chunks share (rp_chunk_prefix) */
     pc_call *spare;             /* a call ended, whose buffers the next call takes */
@@ -322,6 +323,8 @@ static void keep(dr_req *d, uint32_t seq, int k, const char **dst, const char *s
         return;
     if (!d->tstr[seq] && !(d->tstr[seq] = calloc(TSTR, sizeof *d->tstr[seq])))
         return;                 /* out of memory: the trace goes without it */
+    if (seq >= d->ntstr)
+        d->ntstr = seq + 1;
     size_t n = strnlen(s, sizeof d->tstr[seq][k] - 1);
     memcpy(d->tstr[seq][k], s, n);
     d->tstr[seq][k][n] = 0;
@@ -749,10 +752,12 @@ static void reset(dr_req *d)
     memset(d, 0, offsetof(dr_req, tused));
     memset(d->tcalls, 0, d->tused * sizeof *d->tcalls);
     d->tused = 0;
-    for (size_t i = 2; i < RV_MAX_ATTEMPTS; i++) {      /* a long request's strings are not kept */
+    for (size_t i = 2; i < d->ntstr; i++) {     /* a long request's strings are not kept */
         free(d->tstr[i]);
         d->tstr[i] = NULL;
     }
+    if (d->ntstr > 2)
+        d->ntstr = 2;
     jw_clear(&d->out);
     if (d->out.cap > (16u << 10)) {     /* a large buffered answer's event is not kept */
         jw_discard(&d->out);
