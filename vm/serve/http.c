@@ -75,6 +75,8 @@ typedef struct hs_conn {
     uint64_t fast_left;         /* ... body bytes still to come */
     int64_t deadline, body_deadline;
     int64_t timer_at;           /* when 'timer' is set to fire (arm_timer); 0: not set */
+    int64_t fed_at;             /* when feed() last began: the clock of the state changes it makes
+                                   (a clock read is some 30 ns; a piece is parsed in microseconds) */
     /* the request being read: URL and headers in one arena */
     char *arena;
     size_t alen, acap;
@@ -283,10 +285,9 @@ static void body_progress(hs_conn *c, int64_t now)
    conn_new), a body's idle gap within its absolute deadline, the
    keep-alive wait, lingering after an error.  A request with the
    application or a closing connection has none (arm_timer). */
-static void enter(hs_conn *c, cstate st)
+static void enter_at(hs_conn *c, cstate st, int64_t now)
 {
     const hs_limits *l = &c->srv->lim;
-    int64_t now = hs_now_us();
     c->state = st;
     switch (st) {
     case C_IDLE:
@@ -308,6 +309,11 @@ static void enter(hs_conn *c, cstate st)
     default:
         break;
     }
+}
+
+static void enter(hs_conn *c, cstate st)
+{
+    enter_at(c, st, hs_now_us());
 }
 
 /* ---------------------------------------------------------------- parsing */
@@ -581,7 +587,7 @@ static int head_done(hs_conn *c)
         bufferevent_write(c->bev, cont, sizeof cont - 1);
         flush_out(c);
     }
-    enter(c, C_BODY);
+    enter_at(c, C_BODY, c->fed_at);   /* within feed(): http_parser's callback, or fast_request */
     return 0;
 }
 
@@ -986,7 +992,7 @@ static void dispatch(hs_conn *c)
         .method = c->method == HTTP_GET ? HS_GET : c->method == HTTP_POST ? HS_POST : HS_HEAD,
         .path = url, .path_len = plen, .headers = c->hview, .nheaders = c->nhdr,
         .body = c->body ? c->body : "", .body_len = c->blen,
-        .start_us = c->req.start_us, .head_us = hs_now_us(), .spare = c->spare, .conn = c,
+        .start_us = c->req.start_us, .spare = c->spare, .conn = c,
     };
     s->nbusy++;
     s->app.request(s->app.ud, &c->req);
@@ -1128,6 +1134,7 @@ static int fast_request(hs_conn *c, const char *p, size_t n, size_t *used)
 static int feed(hs_conn *c, const char *p, size_t n, size_t *used)
 {
     *used = 0;
+    c->fed_at = hs_now_us();
     if (c->state == C_IDLE) {
         if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->lim.max_output) {
             c->out_wait = 1;    /* a pipelining client that does not read: wait for it (or the write timeout) */
@@ -1135,12 +1142,12 @@ static int feed(hs_conn *c, const char *p, size_t n, size_t *used)
         }
         c->scan = 0;
         c->fast = 0;
-        enter(c, C_HEAD);
+        enter_at(c, C_HEAD, c->fed_at);
         int r = fast_request(c, p, n, used);
         if (r >= 0)
             return r;
     } else if (c->state == C_BODY) {
-        body_progress(c, hs_now_us());
+        body_progress(c, c->fed_at);
         if (c->fast)
             return fast_body(c, p, n, used);
     }

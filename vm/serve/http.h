@@ -107,7 +107,6 @@ struct hs_req {
     const char *body;           /* NUL-terminated for convenience; 'body_len' bytes */
     size_t body_len;
     int64_t start_us;           /* monotonic: the request's first byte */
-    int64_t head_us;            /* monotonic: its head and body read */
     int spare;                  /* arrived on a connection beyond max_conns */
     struct hs_conn *conn;
 };
