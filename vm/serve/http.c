@@ -727,14 +727,24 @@ static void ob_send(outbuf *o, hs_conn *c)
     o->n = 0;
 }
 
-static void ob_put(outbuf *o, const char *p, size_t n)
+/* ob_put when the bytes do not fit what is left of the buffer. */
+static void ob_spill(outbuf *o, const char *p, size_t n)
+{
+    ob_flush(o);
+    if (n > sizeof o->b) {
+        evbuffer_add(o->out, p, n);
+        return;
+    }
+    memcpy(o->b, p, n);
+    o->n = n;
+}
+
+/* Inline: a head is some 18 of these, most of a few constant bytes. */
+static inline void ob_put(outbuf *o, const char *p, size_t n)
 {
     if (o->n + n > sizeof o->b) {
-        ob_flush(o);
-        if (n > sizeof o->b) {
-            evbuffer_add(o->out, p, n);
-            return;
-        }
+        ob_spill(o, p, n);
+        return;
     }
     memcpy(o->b + o->n, p, n);
     o->n += n;
