@@ -3,8 +3,9 @@
    reported usage, stale tickets, models without limits, the ceiling on
    crafted usage, the model state the health module writes into the
    environment (the VM's 'saturated'), a decision that skips a saturated
-   model, and several threads sharing one limiter: exactly 'rpm' calls
-   are let through. */
+   model, several threads sharing one limiter: exactly 'rpm' calls are
+   let through -- and, without a limiter, the circuit states the health
+   module writes as calls end and time passes. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,6 +169,46 @@ static void test_decision(const rv_program *p)
     vm_image_free(&img);
 }
 
+/* The environment's model state after each observation and refresh,
+   without a limiter (where a refresh writes only what changed): five
+   failures open a circuit, another model's call leaves it open, time
+   turns it half-open, a success closes it, and latency is written. */
+static rv_modelstate env_state(rv_memenv *env, uint32_t m)
+{
+    rv_modelstate ms;
+    memenv_env(env)->model_state(memenv_env(env)->ud, m, &ms);
+    return ms;
+}
+
+static void test_circuit(const rv_program *p)
+{
+    rv_memenv *env = memenv_new(p->nmodel);
+    hl_health *h = hl_new(p, env);
+    rv_outcome fail = vm_outcome_init(0), ok = vm_outcome_init(1);
+    fail.failure = RV_FAIL_SERVER;
+    ok.latency_us = 5000;
+    hl_refresh(h, START);
+    for (int i = 0; i < HL_TRIP; i++)
+        hl_observe(h, R2, &fail, START + i);
+    int opened = env_state(env, R2).circuit == RV_CIRCUIT_OPEN;
+    hl_observe(h, FREE, &ok, START + SEC);
+    hl_refresh(h, START + 2 * SEC);
+    int still = env_state(env, R2).circuit == RV_CIRCUIT_OPEN && env_state(env, FREE).latency_us == 5000 &&
+                env_state(env, FREE).circuit == RV_CIRCUIT_CLOSED;
+    hl_refresh(h, START + HL_OPEN_US + SEC);
+    int half = env_state(env, R2).circuit == RV_CIRCUIT_HALF_OPEN;
+    hl_observe(h, FREE, &ok, START + HL_OPEN_US + 2 * SEC);
+    int half_kept = env_state(env, R2).circuit == RV_CIRCUIT_HALF_OPEN;
+    hl_observe(h, R2, &ok, START + HL_OPEN_US + 3 * SEC);
+    int closed = env_state(env, R2).circuit == RV_CIRCUIT_CLOSED && env_state(env, R2).latency_us == 5000;
+    CHECK("health_circuit_opens", opened, "not open after %d failures", HL_TRIP);
+    CHECK("health_circuit_stays_open", still, "another model's call changed it");
+    CHECK("health_circuit_half_open", half && half_kept, "not half-open after %lld s", HL_OPEN_US / SEC);
+    CHECK("health_circuit_closes", closed, "not closed by a success");
+    hl_free(h);
+    memenv_free(env);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 #define THREADS 4
@@ -218,6 +259,7 @@ int main(void)
     test_tpm(p);
     test_unlimited(p);
     test_decision(p);
+    test_circuit(p);
     test_threads(p);
     rv_program_free(p);
     return failures ? 1 : 0;

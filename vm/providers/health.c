@@ -1,4 +1,5 @@
 /* Model health; see health.h. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "health.h"
@@ -19,6 +20,12 @@ struct hl_health {
     rl_limiter *rl;             /* borrowed, or NULL */
     hl_model *m;
     uint32_t n;
+    /* when a refresh can change nothing, it does nothing: no model the
+       limiter counts, none changed since the last write, no open circuit
+       due to turn half-open */
+    uint32_t nlimited;          /* models the limiter counts */
+    int dirty;                  /* some model's state is not in the environment yet */
+    int64_t due;                /* the earliest end of an open circuit; INT64_MAX: none */
 };
 
 hl_health *hl_new(const rv_program *p, rv_memenv *env)
@@ -31,6 +38,8 @@ hl_health *hl_new(const rv_program *p, rv_memenv *env)
     h->p = p;
     h->env = env;
     h->n = p->nmodel;
+    h->dirty = 1;
+    h->due = INT64_MAX;
     for (uint32_t i = 0; i < h->n; i++)
         h->m[i].latency = -1;
     return h;
@@ -47,8 +56,9 @@ void hl_free(hl_health *h)
 void hl_limit(hl_health *h, rl_limiter *rl)
 {
     h->rl = rl;
+    h->nlimited = 0;
     for (uint32_t i = 0; i < h->n; i++)
-        h->m[i].limited = (uint8_t)rl_limited(rl, i);
+        h->nlimited += h->m[i].limited = (uint8_t)rl_limited(rl, i);
 }
 
 int hl_limited(const hl_health *h, uint32_t model)
@@ -80,6 +90,10 @@ static int counts(rv_failure f)
 
 void hl_refresh(hl_health *h, int64_t now_us)
 {
+    if (!h->nlimited && !h->dirty && now_us < h->due)
+        return;
+    h->dirty = 0;
+    h->due = INT64_MAX;
     for (uint32_t i = 0; i < h->n; i++) {
         hl_model *m = &h->m[i];
         uint8_t circuit = m->circuit, saturated = m->saturated;
@@ -90,14 +104,18 @@ void hl_refresh(hl_health *h, int64_t now_us)
             memenv_set_model(h->env, i, m->latency, (rv_circuit)m->circuit, m->saturated);
             m->synced = 1;
         }
+        if (m->circuit == RV_CIRCUIT_OPEN && m->open_until < h->due)
+            h->due = m->open_until;
     }
 }
 
 void hl_observe(hl_health *h, uint32_t model, const rv_outcome *o, int64_t now_us)
 {
+    int clean = !h->dirty;
     if (model < h->n) {
         hl_model *m = &h->m[model];
         m->synced = 0;
+        h->dirty = 1;
         if (o->ok) {
             if (o->latency_us >= 0)
                 m->latency = m->latency < 0 ? o->latency_us
@@ -110,6 +128,16 @@ void hl_observe(hl_health *h, uint32_t model, const rv_outcome *o, int64_t now_u
                 m->circuit = RV_CIRCUIT_OPEN;
                 m->open_until = now_us + HL_OPEN_US;
             }
+        }
+        /* no other model can have changed (hl_refresh's test): this one
+           written is the whole refresh */
+        if (clean && !h->nlimited && now_us < h->due) {
+            memenv_set_model(h->env, model, m->latency, (rv_circuit)m->circuit, 0);
+            m->synced = 1;
+            h->dirty = 0;
+            if (m->circuit == RV_CIRCUIT_OPEN && m->open_until < h->due)
+                h->due = m->open_until;
+            return;
         }
     }
     hl_refresh(h, now_us);
