@@ -29,6 +29,8 @@ static inline int js_ascii(const char *s, size_t n)
     for (; k + 16 <= n; k += 16)
         if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + k))))
             return 0;
+    if (k < n && n >= 16)      /* the last bytes: the last sixteen, overlapping */
+        return !_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
     for (; k < n; k++)
         if ((unsigned char)s[k] >= 0x80)
             return 0;

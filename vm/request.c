@@ -1960,13 +1960,12 @@ struct rv_reqdict {
     uint8_t bucket, sealed;
 };
 
-static uint32_t dict_hash(uint32_t key, uint64_t head, const char *s, uint32_t n)
+static inline uint32_t dict_hash(uint32_t key, uint64_t head, const char *s, uint32_t n)
 {
     const uint64_t m = 0x9e3779b97f4a7c15ull;
     uint64_t h = (head ^ ((uint64_t)n << 8 | key)) * m;
     for (uint32_t i = 8; i < n; i += 8) {
-        uint64_t w = 0;
-        memcpy(&w, s + i, n - i < 8 ? n - i : 8);
+        uint64_t w = req_head8(s + i, n - i);    /* the next 8 bytes, zero-padded */
         h = (h ^ w) * m;
         h ^= h >> 29;
     }
@@ -2009,7 +2008,7 @@ int req_dict_key(rv_reqdict *d, const char *key, uint32_t len)
 
 /* The slot of string 's' of key 'k' in the sealed table: its entry, or
    the empty slot where it would go. */
-static const dstr *dict_slot(const rv_reqdict *d, uint32_t k, uint64_t h, const char *s, uint32_t n)
+static inline const dstr *dict_slot(const rv_reqdict *d, uint32_t k, uint64_t h, const char *s, uint32_t n)
 {
     for (uint32_t i = dict_hash(k, h, s, n) & d->mask;; i = (i + 1) & d->mask) {
         const dstr *e = &d->tab[i];

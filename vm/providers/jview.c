@@ -332,14 +332,13 @@ static int on_string(void *ud, const unsigned char *s, size_t n)
     return 1;
 }
 
-/* A bit of 64 for key s[0..n), from its length and its first and last
-   bytes.  Every object keeps the bits of its keys (in its node's 'v',
-   which a container does not use): a lookup of a key whose bit is not
-   set is answered without a walk, and in a small object only a new key
-   whose bit is already set is compared with the keys before it. */
+/* Every object keeps the bits of its keys (jv_key_bit, in its node's
+   'v', which a container does not use): a lookup of a key whose bit is
+   not set is answered without a walk, and in a small object only a new
+   key whose bit is already set is compared with the keys before it. */
 static inline uint64_t key_bit(const unsigned char *s, size_t n)
 {
-    return n ? UINT64_C(1) << ((n * 7 + s[0] * 3 + s[n - 1]) & 63) : 1;
+    return jv_key_bit((const char *)s, n);
 }
 
 /* Is key s[0..n) already a member of the open object 'o'? */
@@ -637,10 +636,10 @@ jv_type jv_typeof(const jv_parser *p, jv v)
     return x ? (jv_type)x->type : JV_NONE;
 }
 
-jv jv_getn(const jv_parser *p, jv o, const char *key, size_t n)
+jv jv_getk(const jv_parser *p, jv o, const char *key, size_t n, uint64_t bit)
 {
     const node *x = at(p, o);
-    if (!x || x->type != JV_OBJECT || !(x->v.keys & key_bit((const unsigned char *)key, n)))
+    if (!x || x->type != JV_OBJECT || !(x->v.keys & bit))
         return 0;
     jv found = 0;
     for (jv c = x->first; c; c = p->nodes[c].next) {

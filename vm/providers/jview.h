@@ -48,8 +48,22 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups);
 const char *jv_error(const jv_parser *p);
 
 jv_type jv_typeof(const jv_parser *p, jv v);
-/* An object's member s[0..n) (0 when 'o' is not an object or has none). */
-jv jv_getn(const jv_parser *p, jv o, const char *s, size_t n);
+/* The bit of 64 an object keeps for each of its keys (from the key's
+   length and first and last bytes): a lookup of a key whose bit is not
+   set is answered without a walk.  Inline, so that a literal key's bit
+   is folded at compile time. */
+static inline uint64_t jv_key_bit(const char *s, size_t n)
+{
+    return n ? UINT64_C(1) << ((n * 7 + (unsigned char)s[0] * 3u + (unsigned char)s[n - 1]) & 63) : 1;
+}
+/* An object's member s[0..n) whose jv_key_bit is 'bit' (0 when 'o' is
+   not an object or has none). */
+jv jv_getk(const jv_parser *p, jv o, const char *s, size_t n, uint64_t bit);
+/* An object's member s[0..n). */
+static inline jv jv_getn(const jv_parser *p, jv o, const char *s, size_t n)
+{
+    return jv_getk(p, o, s, n, jv_key_bit(s, n));
+}
 /* An object's member 'key' (NUL-terminated; its length is folded at
    compile time for a literal). */
 static inline jv jv_get(const jv_parser *p, jv o, const char *key)
