@@ -40,6 +40,31 @@ static uint64_t load(const char *s)
     return w;
 }
 
+size_t hf_span(const char *s, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t m = ctl_bytes(load(s + i));
+        if (!m)
+            continue;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        /* the lowest flag of each test marks a real match (a borrow only
+           carries upwards): the first byte flagged is a control byte or
+           DEL, and unless it is HTAB, the one sought */
+        size_t j = i + (size_t)__builtin_ctzll(m) / 8;
+        if (s[j] != '\t')
+            return j;
+#endif
+        for (size_t j2 = i; j2 < i + 8; j2++)
+            if (bad_byte((unsigned char)s[j2]))
+                return j2;
+    }
+    for (; i < n; i++)
+        if (bad_byte((unsigned char)s[i]))
+            return i;
+    return n;
+}
+
 int hf_bad(const char *s, size_t n)
 {
     if (n < 8) {

@@ -15,4 +15,8 @@
 /* 1 when [s, s + n) holds a control byte other than HTAB, or DEL. */
 int hf_bad(const char *s, size_t n);
 
+/* Where the first such byte is in [s, s + n), or 'n' when none is: a
+   line's field bytes up to its CR in one pass (hhead.c). */
+size_t hf_span(const char *s, size_t n);
+
 #endif

@@ -1,8 +1,8 @@
 /* Whole plain HTTP/1.1 heads in one pass; see hhead.h.
 
    A line is walked once: a name through a table of token characters, a
-   value found with memchr (its CR) and checked eight bytes at a time
-   (hf_bad).  The fields http-parser treats apart from the rest
+   value's bytes checked eight at a time up to the first that is not a
+   field byte, which must be the line's CR (hf_span).  The fields http-parser treats apart from the rest
    (Content-Length, Transfer-Encoding, Connection, Upgrade,
    Proxy-Connection: the ones that frame a message or change the
    connection) are recognised by length first, so that an ordinary field
@@ -74,6 +74,14 @@ static int special(const char *name, size_t nl, const char *v, size_t vl, hh_hea
     }
 }
 
+/* The end of the field bytes from offset 'i' (hfield.h): the offset
+   of the line's CR LF, or 0 when something else ends them. */
+static size_t line_end(const char *p, size_t i, size_t n)
+{
+    size_t e = i + hf_span(p + i, n - i);
+    return e + 1 < n && p[e] == '\r' && p[e + 1] == '\n' ? e : 0;
+}
+
 /* The field lines from offset 'i' to the empty line: the head's length,
    or 0 to decline. */
 static size_t fields(const char *p, size_t i, size_t n, hh_field *f, uint32_t maxf, hh_head *h)
@@ -91,12 +99,8 @@ static size_t fields(const char *p, size_t i, size_t n, hh_field *f, uint32_t ma
         size_t nl = i - b;
         for (i++; i < n && (p[i] == ' ' || p[i] == '\t'); i++)
             ;
-        const char *cr = i < n ? memchr(p + i, '\r', n - i) : NULL;
-        if (!cr)
-            return 0;
-        size_t e = (size_t)(cr - p);
-        if (e + 1 == n || p[e + 1] != '\n' || e == i || p[e - 1] == ' ' || p[e - 1] == '\t' ||
-            hf_bad(p + i, e - i) || h->nfield == maxf)
+        size_t e = line_end(p, i, n);
+        if (!e || e == i || p[e - 1] == ' ' || p[e - 1] == '\t' || h->nfield == maxf)
             return 0;
         f[h->nfield++] = (hh_field){ (uint32_t)b, (uint32_t)nl, (uint32_t)i, (uint32_t)(e - i) };
         if (special(p + b, nl, p + i, e - i, h))
@@ -146,11 +150,8 @@ size_t hh_response(const char *p, size_t n, hh_field *f, uint32_t maxf, hh_head 
     }
     if (h->status < 200 || h->status > 599 || h->status == 204 || h->status == 304)
         return 0;
-    const char *cr = memchr(p + 13, '\r', n - 13);
-    if (!cr)
-        return 0;
-    size_t e = (size_t)(cr - p);
-    if (e + 1 == n || p[e + 1] != '\n' || hf_bad(p + 13, e - 13))
+    size_t e = line_end(p, 13, n);
+    if (!e)
         return 0;
     size_t len = fields(p, e + 2, n, f, maxf, h);
     return len && h->has_length ? len : 0;
