@@ -11,6 +11,9 @@
    taken alone. */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include <libexttextcat/textcat.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -390,6 +393,17 @@ size_t bi_utf8_invalid(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
+#ifdef __SSE2__
+        /* ASCII sixteen bytes at a time, on to the first byte that is not */
+        while (n - i >= 16) {
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            if (m) {
+                i += (unsigned)__builtin_ctz(m);
+                break;
+            }
+            i += 16;
+        }
+#endif
         while (i + 8 <= n) {    /* ASCII eight bytes at a time */
             uint64_t w;
             memcpy(&w, s + i, 8);

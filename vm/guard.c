@@ -169,18 +169,89 @@ static int run_match(rv_vm *vm, uint32_t re, const char *s, size_t n, size_t off
     return rc;
 }
 
-int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
+/* The start-set scans of a request's texts: for each text scanned (at
+   most GD_SCANS, the oldest forgotten first), the bytes known not to
+   occur in it -- the union of the start sets of the scans that found
+   none.  A filter whose set is inside that union needs no scan: the
+   guardrails and the route often test one text against filters with the
+   same set (\d) or a subset (card numbers' 2-6).  Lives in VM memory,
+   made with the first scan; only texts that do not change during the
+   request are remembered (not the scratch of JSON sent as written). */
+#define GD_SCANS 4
+struct gd_scans {
+    uint32_t n, next;
+    struct { const char *s; size_t len; uint64_t absent[4]; } e[GD_SCANS];
+};
+
+/* Is start set 'm' (32 bytes) inside 'absent'? */
+static int inside(const uint8_t *m, const uint64_t *absent)
+{
+    uint64_t w[4];
+    memcpy(w, m, sizeof w);
+    return !(w[0] & ~absent[0]) && !(w[1] & ~absent[1]) && !(w[2] & ~absent[2]) && !(w[3] & ~absent[3]);
+}
+
+/* A filter's answer for s[0, n) (litset.h): 0 no match, 1 maybe; the
+   start-set scan shared between filters when the text is 'stable'. */
+static int filter(rv_vm *vm, const ls_set *ls, const char *s, size_t n, int stable)
+{
+    const uint8_t *m = ls_start_set(ls);
+    if (!ls_required(ls, s, n))
+        return 0;
+    if (!m || !stable)
+        return ls_may_start(ls, s, n);
+    struct gd_scans *sc = vm->ov.scans;
+    uint32_t k = 0;
+    if (sc)
+        while (k < sc->n && (sc->e[k].s != s || sc->e[k].len != n))
+            k++;
+    if (sc && k < sc->n && inside(m, sc->e[k].absent))
+        return 0;
+    if (ls_may_start(ls, s, n))
+        return 1;
+    if (!sc) {
+        if (!(sc = vm_alloc(vm, sizeof *sc)))
+            return 0;   /* (only the remembering is lost) */
+        sc->n = sc->next = 0;
+        vm->ov.scans = sc;
+    }
+    if (k == sc->n) {
+        if (sc->n < GD_SCANS)
+            k = sc->n++;
+        else {
+            k = sc->next;
+            sc->next = (sc->next + 1) % GD_SCANS;
+        }
+        sc->e[k].s = s;
+        sc->e[k].len = n;
+        memset(sc->e[k].absent, 0, sizeof sc->e[k].absent);
+    }
+    uint64_t w[4];
+    memcpy(w, m, sizeof w);
+    for (int i = 0; i < 4; i++)
+        sc->e[k].absent[i] |= w[i];
+    return 0;
+}
+
+/* gd_match; 'stable': s[0, n) stays as it is until the request ends. */
+static int match(rv_vm *vm, uint32_t re, const char *s, size_t n, int stable)
 {
     const ls_set *ls = vm->img->lits[re];
     if (ls) {       /* a linear scan: needs no limit */
-        int hit = ls_search(ls, s, n);
-        if (!hit || ls_exact(ls))
-            return hit;
+        if (ls_exact(ls))
+            return ls_search(ls, s, n);
+        if (!filter(vm, ls, s, n, stable))
+            return 0;
     }
     if (vm->ov.re_error)
         return -1;      /* a stopped request stays stopped */
     int rc = run_match(vm, re, s, n, 0);
     return rc >= 0 ? 1 : rc == PCRE2_ERROR_NOMATCH ? 0 : -1;
+}
+
+int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
+{
+    return match(vm, re, s, n, 1);
 }
 
 /* Replace every match of 're' in 'in' with 'with', into the VM's memory:
@@ -266,8 +337,9 @@ static int apply(rv_vm *vm, uint32_t guard, uint32_t action, rv_sv *text)
         return 1;
     }
     rv_sv with = { rv_str(p, ga->text), p->str_len[ga->text] }, out;
-    if (vm->img->lits[ga->regex] && !ls_search(vm->img->lits[ga->regex], text->s, text->len))
-        return 0;   /* (literal sets and start filters only say whether; the regex finds where) */
+    const ls_set *ls = vm->img->lits[ga->regex];
+    if (ls && !(ls_exact(ls) ? ls_search(ls, text->s, text->len) : filter(vm, ls, text->s, text->len, 1)))
+        return 0;   /* (literal sets and filters only say whether; the regex finds where) */
     if (vm->ov.re_error)
         return refuse(vm, guard, action, stop_reason(&vm->ov));
     int n = redact(vm, ga->regex, *text, with, &out);
@@ -463,7 +535,7 @@ static int json_action(rv_vm *vm, uint32_t guard, uint32_t action, rv_span sp)
         const char *end;
         size_t n = json_string(s, lim, buf, &end);
         s = end;
-        int m = gd_match(vm, ga->regex, buf, n);
+        int m = match(vm, ga->regex, buf, n, 0);     /* (the scratch changes: nothing to remember) */
         if (m < 0)
             return refuse(vm, guard, action, stop_reason(&vm->ov));
         if (m == 0)
@@ -537,6 +609,7 @@ void gd_begin(rv_vm *vm)
     ov->matches = 0;
     ov->re_start_ns = 0;
     ov->re_error = NULL;
+    ov->scans = NULL;
 }
 
 int gd_input(rv_vm *vm, uint32_t agent)

@@ -56,6 +56,7 @@ typedef struct {
     uint32_t matches;           /* pcre2_match calls for this request */
     int64_t re_start_ns;        /* when the clock was first read, 0 before */
     const char *re_error;       /* why the last match stopped, NULL if none */
+    struct gd_scans *scans;     /* what the filters' scans found (guard.c; VM memory) */
 } gd_overlay;
 
 /* Set up a VM's overlay (vm_new): the PCRE2 match context with the limits

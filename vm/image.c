@@ -22,6 +22,17 @@
 static int dispatch_table(rv_image *img);
 static int call_tables(rv_image *img);
 
+/* Does an output deny or redact action use regex 're'?  Streamed answers
+   run it with PCRE2_PARTIAL_HARD (feed.c), which the JIT serves only when
+   compiled for it; without, PCRE2 falls back to its interpreter. */
+static int streamed_regex(const rv_program *p, uint32_t re)
+{
+    for (uint32_t i = 0; i < p->ngaction; i++)
+        if (p->gactions[i].regex == re && p->gactions[i].dir == RV_DIR_OUTPUT && p->gactions[i].kind != RV_GA_LIMIT)
+            return 1;
+    return 0;
+}
+
 /* Each slot's key, and each mtest's record (rv_image.jmt). */
 static int jmt_records(rv_image *img)
 {
@@ -93,7 +104,8 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
             vm_image_free(img);
             return -1;
         }
-        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);   /* falls back to the interpreter where unsupported */
+        /* falls back to the interpreter where unsupported */
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE | (streamed_regex(p, i) ? PCRE2_JIT_PARTIAL_HARD : 0));
         uint32_t cap = 0;
         pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &cap);
         if (cap + 1 > img->max_match)
@@ -101,8 +113,9 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         img->re[i] = re;
         img->lits[i] = ls_compile(rv_str(p, p->regexes[i].pattern), p->str_len[p->regexes[i].pattern],
                                   p->regexes[i].flags);
-        if (!img->lits[i])
-            img->lits[i] = ls_start_filter(re);     /* NULL (no filter) when out of memory too */
+        if (!img->lits[i])      /* NULL (no filter) when out of memory too */
+            img->lits[i] = ls_filter(re, rv_str(p, p->regexes[i].pattern), p->str_len[p->regexes[i].pattern],
+                                     p->regexes[i].flags);
     }
     img->kval = mem_malloc((p->nconst + 1) * sizeof *img->kval);
     if (!img->kval) {

@@ -3,7 +3,9 @@
    on longer texts against the counts of the real cl100k tokenizer; lang()
    on one paragraph per language in tests/builtins/lang/ (named by the
    expected code) and on texts too short to tell; djb2 against values
-   computed in Python; len() on multibyte and invalid text.  Every text is
+   computed in Python; len() on multibyte and invalid text;
+   bi_utf8_invalid() on tests/builtins/utf8.cases at every offset and
+   against a byte-at-a-time reader on random texts.  Every text is
    copied into a heap buffer of its exact size so the sanitizers see any
    read past its end.  Ends with two INFO lines: tokens() throughput and
    the time of one lang() on 16 KB.
@@ -476,6 +478,125 @@ static void measure(bi_langdet *d, const char *root)
     free(b);
 }
 
+/* The offset of the first byte of s[0..n) that begins no complete,
+   well-formed sequence (RFC 3629, table 3-7), read one byte at a time. */
+static size_t utf8_reference(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        size_t len = b < 0x80 ? 1 : b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 : b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+        if (!len || len > n - i)
+            return i;
+        for (size_t k = 1; k < len; k++) {
+            unsigned char lo = 0x80, hi = 0xBF;
+            if (k == 1) {
+                if (b == 0xE0) lo = 0xA0;
+                if (b == 0xED) hi = 0x9F;
+                if (b == 0xF0) lo = 0x90;
+                if (b == 0xF4) hi = 0x8F;
+            }
+            if (s[i + k] < lo || s[i + k] > hi)
+                return i;
+        }
+        i += len;
+    }
+    return n;
+}
+
+/* One case of utf8.cases: 'pad' ASCII bytes, the case, 'tail' more. */
+static int utf8_at(const unsigned char *bytes, size_t nb, long want, size_t pad, size_t tail)
+{
+    size_t n = pad + nb + tail;
+    char *t = mem_malloc(n ? n : 1);
+    if (!t)
+        exit(2);
+    memset(t, 'a', pad);
+    memcpy(t + pad, bytes, nb);
+    memset(t + pad + nb, 'b', tail);
+    size_t got = bi_utf8_invalid(t, n), exp = want < 0 ? n : pad + (size_t)want;
+    free(t);
+    return got == exp;
+}
+
+static void test_utf8_cases(const char *root)
+{
+    char path[4096], line[512];
+    snprintf(path, sizeof path, "%s/tests/builtins/utf8.cases", root);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        FAIL("utf8 cases", "cannot open %s", path);
+        return;
+    }
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        char *bar1 = strchr(line, '|'), *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+        if (line[0] == '#' || line[0] == '\n' || !bar2)
+            continue;
+        *bar1 = *bar2 = 0;
+        char name[128];
+        snprintf(name, sizeof name, "utf8 %.100s", line);
+        for (char *e = name + strlen(name); e > name && e[-1] == ' ';)
+            *--e = 0;
+        unsigned char bytes[64];
+        size_t nb = 0;
+        for (char *q = bar1 + 1; nb < sizeof bytes;) {
+            char *end;
+            unsigned long v = strtoul(q, &end, 16);
+            if (end == q)
+                break;
+            bytes[nb++] = (unsigned char)v;
+            q = end;
+        }
+        long want = strstr(bar2 + 1, "valid") ? -1 : strtol(bar2 + 1, NULL, 10);
+        int ok = utf8_reference(bytes, nb) == (want < 0 ? nb : (size_t)want);
+        for (size_t pad = 0; pad <= 40 && ok; pad++)
+            ok = utf8_at(bytes, nb, want, pad, 0) && utf8_at(bytes, nb, want, pad, 1) && utf8_at(bytes, nb, want, pad, 20);
+        if (ok && !utf8_at(bytes, nb, want, (4u << 20) - nb, 0))
+            ok = 0;
+        if (ok)
+            PASS(name);
+        else
+            FAIL(name, "bi_utf8_invalid disagrees with the case or the byte-at-a-time reader");
+        n++;
+    }
+    fclose(f);
+    if (n < 20)
+        FAIL("utf8 cases", "only %d cases read", n);
+}
+
+/* Random texts of ASCII runs and pieces of sequences, valid or not. */
+static void test_utf8_random(void)
+{
+    static const char *const pieces[] = { "a", "0123456789abcdef", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                                          "\x80", "\xc3", "\xe2\x82", "\xff", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                          "\xc0\xaf", "lorem ipsum dolor " };
+    uint32_t rng = 99;
+    for (int t = 0; t < 20000; t++) {
+        char buf[256];
+        size_t n = 0;
+        int words = (int)((rng = rng * 1103515245u + 12345u) >> 8) % 24;
+        for (int w = 0; w < words; w++) {
+            rng = rng * 1103515245u + 12345u;
+            /* mostly valid pieces, so that the invalid byte falls anywhere */
+            const char *p = pieces[(rng >> 8) % 13 >= 5 && (rng >> 20) % 8 ? (rng >> 8) % 5 : (rng >> 8) % 13];
+            size_t l = strlen(p);
+            if (n + l > sizeof buf)
+                break;
+            memcpy(buf + n, p, l);
+            n += l;
+        }
+        char *c = copy(buf, n);
+        size_t got = bi_utf8_invalid(c, n), want = utf8_reference((const unsigned char *)c, n);
+        free(c);
+        if (got != want) {
+            FAIL("utf8 random", "text %d: %zu, the reader says %zu", t, got, want);
+            return;
+        }
+    }
+    PASS("utf8 random: 20000 texts agree with the byte-at-a-time reader");
+}
+
 int main(int argc, char **argv)
 {
     const char *root = argc > 1 ? argv[1] : ".";
@@ -483,6 +604,8 @@ int main(int argc, char **argv)
     test_tokens_bound();
     test_cl100k(root);
     test_len();
+    test_utf8_cases(root);
+    test_utf8_random();
     test_djb2();
     test_numbers();
     test_decimal();
