@@ -175,13 +175,30 @@ static int run_match(rv_vm *vm, uint32_t re, const char *s, size_t n, size_t off
    none.  A filter whose set is inside that union needs no scan: the
    guardrails and the route often test one text against filters with the
    same set (\d) or a subset (card numbers' 2-6).  Lives in VM memory,
-   made with the first scan; only texts that do not change during the
-   request are remembered (not the scratch of JSON sent as written). */
+   made with the first scan.  Only texts that stay as they are until the
+   request ends are remembered ('stable': the request's and the VM's
+   memory, not the scratch of JSON sent as written nor a driver's
+   buffer); a remembered text's bytes are then held by it alone, so any
+   text found at its place with its length is it. */
 #define GD_SCANS 4
 struct gd_scans {
     uint32_t n, next;
     struct { const char *s; size_t len; uint64_t absent[4]; } e[GD_SCANS];
 };
+
+/* Does s[0, n) stay as it is until the request ends?  The request's own
+   copy of its body and its texts do, and the VM's memory; a driver's
+   buffer (a model's answer read by a check) need not. */
+static int stable_text(const rv_vm *vm, const char *s, size_t n)
+{
+    const rv_request *r = vm->req;
+    rv_sv in = vm_view_input(vm), sys = vm_view_system(vm);
+    if ((s == in.s && n == in.len) || (s == sys.s && n == sys.len))
+        return 1;
+    if (r && r->body && s >= r->body && n <= r->body_len && (size_t)(s - r->body) <= r->body_len - n)
+        return 1;
+    return vm_owns(vm, s);
+}
 
 /* Is start set 'm' (32 bytes) inside 'absent'? */
 static int inside(const uint8_t *m, const uint64_t *absent)
@@ -192,14 +209,15 @@ static int inside(const uint8_t *m, const uint64_t *absent)
 }
 
 /* A filter's answer for s[0, n) (litset.h): 0 no match, 1 maybe; the
-   start-set scan shared between filters when the text is 'stable'. */
+   start-set scan shared between filters, and remembered when the text is
+   'stable' (-1: to be found out, when there is something to remember). */
 static int filter(rv_vm *vm, const ls_set *ls, const char *s, size_t n, int stable)
 {
     const uint8_t *m = ls_start_set(ls);
     if (!ls_required(ls, s, n))
         return 0;
-    if (!m || !stable)
-        return ls_may_start(ls, s, n);
+    if (!m)
+        return 1;
     struct gd_scans *sc = vm->ov.scans;
     uint32_t k = 0;
     if (sc)
@@ -209,6 +227,8 @@ static int filter(rv_vm *vm, const ls_set *ls, const char *s, size_t n, int stab
         return 0;
     if (ls_may_start(ls, s, n))
         return 1;
+    if (!stable || (stable < 0 && !stable_text(vm, s, n)))
+        return 0;
     if (!sc) {
         if (!(sc = vm_alloc(vm, sizeof *sc)))
             return 0;   /* (only the remembering is lost) */
@@ -233,7 +253,7 @@ static int filter(rv_vm *vm, const ls_set *ls, const char *s, size_t n, int stab
     return 0;
 }
 
-/* gd_match; 'stable': s[0, n) stays as it is until the request ends. */
+/* gd_match; 'stable' as for filter(). */
 static int match(rv_vm *vm, uint32_t re, const char *s, size_t n, int stable)
 {
     const ls_set *ls = vm->img->lits[re];
@@ -251,7 +271,7 @@ static int match(rv_vm *vm, uint32_t re, const char *s, size_t n, int stable)
 
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n)
 {
-    return match(vm, re, s, n, 1);
+    return match(vm, re, s, n, -1);
 }
 
 /* Replace every match of 're' in 'in' with 'with', into the VM's memory:
@@ -322,13 +342,14 @@ static const char *stop_reason(const gd_overlay *ov)
     return stops[S_OTHER].reason;
 }
 
-/* A deny or redact action (index 'action') on one text: 1 when it refuses. */
+/* A deny or redact action (index 'action') on one text (the request's or
+   the VM's: stable): 1 when it refuses. */
 static int apply(rv_vm *vm, uint32_t guard, uint32_t action, rv_sv *text)
 {
     const rv_program *p = vm->img->p;
     const rv_gaction *ga = &p->gactions[action];
     if (ga->kind == RV_GA_DENY) {
-        int m = gd_match(vm, ga->regex, text->s, text->len);
+        int m = match(vm, ga->regex, text->s, text->len, 1);
         if (m < 0)
             return refuse(vm, guard, action, stop_reason(&vm->ov));
         if (m == 0)

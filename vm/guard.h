@@ -74,14 +74,17 @@ void gd_begin(rv_vm *vm);
    its caller's).  Returns 0 to go on, or 1 when a guardrail refused
    (vm_deny recorded). */
 int gd_input(rv_vm *vm, uint32_t agent);
-/* Apply the output actions to 'text'; may rewrite it (into the VM's
+/* Apply the output actions to 'text' (in the VM's memory, which stays
+   as it is until the request ends); may rewrite it (into the VM's
    memory) or refuse (returns 1). */
 int gd_output(rv_vm *vm, uint32_t agent, rv_sv *text);
 /* The tightest output limit of the agent's guardrails, 0 if none. */
 int64_t gd_output_limit(const rv_program *p, uint32_t agent);
 /* Does regex 're' match anywhere in 's'?  1 or 0; -1 when the match
    stopped (a PCRE2 limit or error, or the request's regex budget is
-   spent): vm->ov.re_error says why. */
+   spent): vm->ov.re_error says why.  What the filters' scans found in a
+   text of the request or the VM's memory is remembered until the next
+   gd_begin (guard.c). */
 int gd_match(rv_vm *vm, uint32_t re, const char *s, size_t n);
 /* Estimated input tokens of the conversation as the provider receives it:
    every text slot, plus 4 per message for its framing; and its bytes

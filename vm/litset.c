@@ -27,6 +27,9 @@ typedef struct {
 
 struct ls_set {
     int caseless;
+    int anchored;                 /* '^': a match starts at the text's start */
+    int has_class;                /* a literal is followed by a byte of 'cls' */
+    uint8_t cls[32];
     uint32_t nlit;
     uint64_t first[256];          /* bit k: literal k may start with this byte */
     struct { char *s; uint32_t n; } lit[LS_MAX];
@@ -106,11 +109,47 @@ static void literal_pairs(ls_set *ls, const unsigned char *l, uint32_t n)
         add_pair(ls, l[0], f0, l[1] == 's' ? 0xC5 : 0xE2, 0, 0);
 }
 
+/* The trailing class of a literal set, '[' members ']' at pat[*len - 1]:
+   its members as a bitmap (cls), and '*len' cut to what comes before.
+   -1 unless every member is a printable ASCII byte with no meaning in a
+   class, and no letter when caseless (a letter's fold is left to PCRE2). */
+static int trailing_class(const char *pat, size_t *len, int caseless, uint8_t *cls)
+{
+    const char *open = pat + *len - 1;
+    while (open > pat && *open != '[')
+        open--;
+    if (*open != '[' || open + 2 > pat + *len - 1)
+        return -1;
+    for (const char *q = open + 1; q < pat + *len - 1; q++) {
+        unsigned char c = (unsigned char)*q;
+        if (c < 0x20 || c >= 0x7f || strchr("\\^-[]", c) || (caseless && fold(c) >= 'a' && fold(c) <= 'z'))
+            return -1;
+        cls[c >> 3] |= (uint8_t)(1u << (c & 7));
+    }
+    *len = (size_t)(open - pat);
+    return 0;
+}
+
 ls_set *ls_compile(const char *pat, size_t len, uint32_t flags)
 {
+    int anchored = 0, has_class = 0, wrapped;
+    uint8_t cls[32] = { 0 };
     if (flags & RV_RE_EXTENDED)    /* whitespace would be ignored */
         return NULL;
-    if (len >= 2 && pat[0] == '(' && pat[len - 1] == ')') {
+    if (len && pat[0] == '^') {
+        if (flags & RV_RE_MULTILINE)    /* after every newline too */
+            return NULL;
+        anchored = 1;
+        pat++;
+        len--;
+    }
+    if (len && pat[len - 1] == ']') {
+        if (trailing_class(pat, &len, !!(flags & RV_RE_CASELESS), cls))
+            return NULL;
+        has_class = 1;
+    }
+    wrapped = len >= 2 && pat[0] == '(' && pat[len - 1] == ')';
+    if (wrapped) {
         pat++;
         len -= 2;
         if (len >= 2 && pat[0] == '?' && pat[1] == ':') {
@@ -118,12 +157,16 @@ ls_set *ls_compile(const char *pat, size_t len, uint32_t flags)
             len -= 2;
         }
     }
-    if (!len)
+    /* '^' and a class bind to the first and the last alternative only */
+    if (!len || (!wrapped && (anchored || has_class) && memchr(pat, '|', len)))
         return NULL;
     ls_set *ls = mem_calloc(1, sizeof *ls);
     if (!ls)
         return NULL;
     ls->caseless = !!(flags & RV_RE_CASELESS);
+    ls->anchored = anchored;
+    ls->has_class = has_class;
+    memcpy(ls->cls, cls, sizeof cls);
     size_t start = 0;
     for (size_t i = 0; i <= len; i++) {
         if (i < len && pat[i] != '|') {
@@ -184,8 +227,9 @@ static size_t fold_alt(unsigned char l, const unsigned char *s, size_t n)
     return 0;
 }
 
-/* Does literal 'l' (folded) occur caseless at s[0..n)? */
-static int caseless_at(const unsigned char *l, uint32_t ln, const unsigned char *s, size_t n)
+/* Does literal 'l' (folded) occur caseless at s[0..n)?  The bytes it
+   takes there, 0 if not. */
+static size_t caseless_at(const unsigned char *l, uint32_t ln, const unsigned char *s, size_t n)
 {
     size_t p = 0;
     for (uint32_t j = 0; j < ln; j++) {
@@ -197,7 +241,7 @@ static int caseless_at(const unsigned char *l, uint32_t ln, const unsigned char 
         else
             return 0;
     }
-    return 1;
+    return p;
 }
 
 /* ---------------------------------------------------------------- filters */
@@ -316,8 +360,9 @@ static int quantifier(const unsigned char *p, size_t len, size_t i, size_t *end,
         unsigned long v = 0;
         if (j >= len || p[j] < '0' || p[j] > '9')
             return -1;
-        while (j < len && p[j] >= '0' && p[j] <= '9')
-            v = v < 100000 ? v * 10 + (p[j++] - '0') : v;
+        for (; j < len && p[j] >= '0' && p[j] <= '9'; j++)
+            if (v < 100000)     /* (only whether it is 0 matters) */
+                v = v * 10 + (unsigned long)(p[j] - '0');
         if (j < len && p[j] == ',')
             for (j++; j < len && p[j] >= '0' && p[j] <= '9'; j++)
                 ;
@@ -529,7 +574,7 @@ const uint8_t *ls_start_set(const ls_set *ls)
     return ls->has_map ? ls->map : NULL;
 }
 
-/* Does some literal occur at s[i..n)? */
+/* Does some literal (and a byte of the class after it) occur at s[i..n)? */
 static int match_at(const ls_set *ls, const unsigned char *s, size_t n, size_t i)
 {
     uint64_t m = ls->first[s[i]];
@@ -538,17 +583,18 @@ static int match_at(const ls_set *ls, const unsigned char *s, size_t n, size_t i
         m &= m - 1;
         const unsigned char *l = (const unsigned char *)ls->lit[k].s;
         uint32_t ln = ls->lit[k].n;
+        size_t took = 0;
         if (ln > n - i)     /* every character of a literal takes a byte at least */
             continue;
         if (ls->caseless) {
-            if (caseless_at(l, ln, s + i, n - i))
-                return 1;
-            continue;
+            took = caseless_at(l, ln, s + i, n - i);
+        } else {
+            uint32_t j = 1;
+            while (j < ln && s[i + j] == l[j])
+                j++;
+            took = j == ln ? ln : 0;
         }
-        uint32_t j = 1;
-        while (j < ln && s[i + j] == l[j])
-            j++;
-        if (j == ln)
+        if (took && (!ls->has_class || (took < n - i && ls->cls[s[i + took] >> 3] >> (s[i + took] & 7) & 1)))
             return 1;
     }
     return 0;
@@ -573,6 +619,8 @@ int ls_search(const ls_set *ls, const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     if (ls->filter)
         return ls_required(ls, str, n) && ls_may_start(ls, str, n);
+    if (ls->anchored)
+        return n && match_at(ls, s, n, 0);
     size_t i = 0;
 #ifdef __SSE2__
     if (ls->npair)

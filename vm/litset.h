@@ -1,9 +1,9 @@
 /* Literal-set matching: regexes that are only an alternation of literal
-   words -- /(password|credit card|iban)/i -- answered without the regex
-   engine.  For 'does it match anywhere' this is exactly PCRE2's answer,
-   found the way a hand-written scanner would: one pass, a table of the
-   literals' first bytes, a comparison only where one starts.  Redaction,
-   which needs positions, still uses PCRE2.
+   words -- /(password|credit card|iban)/i, /^(hi|hello)[ ,.!]/i --
+   answered without the regex engine.  For 'does it match anywhere' this
+   is exactly PCRE2's answer, found the way a hand-written scanner would:
+   one pass, a table of the literals' first bytes, a comparison only
+   where one starts.  Redaction, which needs positions, still uses PCRE2.
 
    Filters: for any other regex, necessary conditions of a match, checked
    by scans that say 'no match' exactly when a condition fails and
@@ -29,7 +29,9 @@ typedef struct ls_set ls_set;
 
 /* A matcher for 'pattern' (with rv_regex flags), or NULL when the pattern
    is anything but ASCII literals separated by '|', optionally in one
-   group '(...)' or '(?:...)', with no other regex syntax. */
+   group '(...)' or '(?:...)', with no other regex syntax -- but for a
+   '^' before (not multiline) and a class of punctuation after:
+   /^(hi|hello|thanks)[ ,.!]/i. */
 ls_set *ls_compile(const char *pattern, size_t len, uint32_t flags);
 void ls_free(ls_set *ls);
 /* A filter for 'pcre2_code' (a pcre2_code *) compiled from 'pattern'

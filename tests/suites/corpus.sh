@@ -78,3 +78,6 @@ replay import "$B/replay/fuzz_import"
 # model answers through the equation scanner of arithmetic(), equations()
 # and last_result()
 replay equations "$B/replay/fuzz_equations"
+# regex patterns and texts through the literal-set and filter readers,
+# against PCRE2's own answer
+replay filter "$B/replay/fuzz_filter"

@@ -6,7 +6,8 @@
    marked 'maybe' must not be (a required byte is there, yet no match).
    Then the scans shared between filters (guard.c): texts that one filter
    found without digits, tested again with filters of the same start set,
-   a subset and a superset, in guardrails and routes of one request. */
+   a subset and a superset, in guardrails and routes of one request; and
+   a driver's buffer, which is not remembered. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <stdio.h>
@@ -399,7 +400,9 @@ static void shared_scans(void)
         "    when system matches /\\d\\d/ -> a \"system digits\"\n"
         "    otherwise -> b\n"
         "  }\n"
-        "}\n";
+        "}\n"
+        "model c from p { id \"c\" price in $1/Mtok, out $1/Mtok context 100M tokens }\n"
+        "agent checked { route -> cascade [a, b, c] until confidence >= 1 by check response.text matches /\\d\\d/ }\n";
     static const struct {
         const char *name, *system, *user;
         int denied;
@@ -445,6 +448,27 @@ static void shared_scans(void)
             req_free(r);
         }
     }
+    /* a driver's buffer is not remembered: two answers of one length
+       read by a check from the same place, the first without digits */
+    uint32_t ag = agent(pl.p, "checked");
+    const char *msgs[] = { "user", "hello there" };
+    size_t lens[] = { 11 };
+    rv_request *r = request(msgs, lens, 1);
+    char answer[32];
+    rv_outcome o = vm_outcome_init(1);
+    o.text.s = answer;
+    o.text.len = 14;
+    rv_status st = r ? vm_start(pl.vm, ag, r, NULL) : RV_FAILED;
+    memcpy(answer, "no digits here", 14);
+    if (st == RV_CALL)
+        st = vm_resume(pl.vm, &o);
+    memcpy(answer, "it is 42 today", 14);
+    if (st == RV_CALL)
+        st = vm_resume(pl.vm, &o);
+    CHECK("shared scans: a check reads two answers at one place", st == RV_DONE && !strcmp(model_name(pl.p, res->model), "b"),
+          "status %d, model %s", st, model_name(pl.p, res->model));
+    vm_release(pl.vm);
+    req_free(r);
     policy_close(&pl);
     free(src.s);
 }

@@ -125,14 +125,23 @@ int main(void)
         { "(q|zz|k)", RV_RE_CASELESS },                 /* one-byte literals */
         { "(a|b|c|d|e|f|g|h|i|j|k|l|m|n)", RV_RE_CASELESS },  /* more pairs than the scan's filter takes */
         { "(ab-|-x|x-ray|s s)", RV_RE_CASELESS },       /* non-letters in the first two bytes */
+        { "^(hi|hello|hey|thanks)[ ,.!]", RV_RE_CASELESS },   /* at the start, then a class */
+        { "^(?:s|sk)[!.]", RV_RE_CASELESS },            /* Unicode folds at the start */
+        { "^Case", 0 },
+        { "^(pass|word)", RV_RE_DOTALL },
+        { "(ab|a|b)[,@]", 0 },                         /* a class after a literal anywhere */
+        { "(secret|kelvin)[.!]", RV_RE_CASELESS },
+        { "x-ray[ ]", 0 },
     };
-    static const char *const declined[] = { "^(hi|hello)[ ,.!]", "[0-9]{3}-[0-9]{2}", "a|", "(a)(b)", "x*", "a.b",
-                                            "caf\xc3\xa9", "" };
+    static const char *const declined[] = { "[0-9]{3}-[0-9]{2}", "a|", "(a)(b)", "x*", "a.b", "caf\xc3\xa9", "",
+                                            "^a|b", "a|b[,]", "(a)[a]", "(a)[^,]", "(a)[,-.]", "(a)[\\d]", "(a)[]",
+                                            "^", "[,]", "(a)[,]]", "^(a)$" };
     const char *alphabet[] = { "a", "b", "c", "x", "-", "r", "y", " ", "pass", "word", "PASS", "iban", "IbAn",
                                "credit", " card", "stack", " trace", "Case", "case", "refund", "\xc3\xa9", "\xff",
                                "\n", "segfault", "exception", "ab", "x-ray", "X-RAY",
                                "\xc5\xbf", "\xe2\x84\xaa", "\xc5", "\xe2\x84", "secret", "ecret", "elvin", "s", "k", "S",
-                               "q", "zZ", "ZZ", "0123456789", "lorem ipsum dolor ", "....", "@`[{" };
+                               "q", "zZ", "ZZ", "0123456789", "lorem ipsum dolor ", "....", "@`[{",
+                               "hi", "Hello", "HEY", "thanks", ",", "!", ".", "sk", "-" };
     for (size_t k = 0; k < sizeof pats / sizeof *pats; k++) {
         ls_set *ls = ls_compile(pats[k].pat, strlen(pats[k].pat), pats[k].flags);
         int ec;
@@ -193,6 +202,14 @@ int main(void)
         } else {
             printf("PASS litset declines \"%s\"\n", declined[k]);
         }
+    }
+    ls_set *multi = ls_compile("^(hi|hey)", 9, RV_RE_MULTILINE);    /* '^' after each newline too */
+    if (multi) {
+        printf("FAIL litset declines ^(hi|hey) multiline\n");
+        failures++;
+        ls_free(multi);
+    } else {
+        printf("PASS litset declines ^(hi|hey) multiline\n");
     }
     start_filters();
     return failures ? 1 : 0;
