@@ -394,22 +394,25 @@ size_t bi_utf8_invalid(const char *str, size_t n)
     size_t i = 0;
     while (i < n) {
 #ifdef __SSE2__
-        /* ASCII 64 bytes at a time, then 16, on to the first byte that is not */
-        while (n - i >= 64) {
-            const __m128i *v = (const __m128i *)(const void *)(s + i);
-            __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
-                                       _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
-            if (_mm_movemask_epi8(any))
-                break;
-            i += 64;
-        }
-        while (n - i >= 16) {
-            unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
-            if (m) {
-                i += (unsigned)__builtin_ctz(m);
-                break;
+        /* ASCII 64 bytes at a time, then 16, on to the first byte that is
+           not (a short text goes straight to the eight-byte steps) */
+        if (n - i >= 16) {
+            while (n - i >= 64) {
+                const __m128i *v = (const __m128i *)(const void *)(s + i);
+                __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                                           _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+                if (_mm_movemask_epi8(any))
+                    break;
+                i += 64;
             }
-            i += 16;
+            while (n - i >= 16) {
+                unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+                if (m) {
+                    i += (unsigned)__builtin_ctz(m);
+                    break;
+                }
+                i += 16;
+            }
         }
 #endif
         while (i + 8 <= n) {    /* ASCII eight bytes at a time */
