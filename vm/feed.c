@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "builtins.h"
+#include "litset.h"
 #include "mem.h"
 #include "vmstate.h"
 
@@ -183,7 +184,11 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final)
                 opts = PCRE2_PARTIAL_HARD;
             }
         }
-        int rc = gd_pcre_match(vm, re, in, n, s->done, opts);
+        /* the last match, complete: a literal set or filter that rules
+           out any match in the whole text answers for PCRE2 (litset.h) */
+        const ls_set *ls = vm->img->lits[s->ga->regex];
+        int rc = final && ls && !ls_search(ls, in, s->in.len) ? PCRE2_ERROR_NOMATCH
+               : gd_pcre_match(vm, re, in, n, s->done, opts);
         /* (pass_on runs the next stage, which reuses the match data: keep the offsets) */
         PCRE2_SIZE *ovp = pcre2_get_ovector_pointer(vm->md);
         size_t m0 = rc >= 0 || rc == PCRE2_ERROR_PARTIAL ? ovp[0] : 0, m1 = rc >= 0 ? ovp[1] : m0;
