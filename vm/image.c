@@ -22,15 +22,15 @@
 static int dispatch_table(rv_image *img);
 static int call_tables(rv_image *img);
 
-/* Does an output deny or redact action use regex 're'?  Streamed answers
-   run it with PCRE2_PARTIAL_HARD (feed.c), which the JIT serves only when
-   compiled for it; without, PCRE2 falls back to its interpreter. */
-static int streamed_regex(const rv_program *p, uint32_t re)
+/* The regexes of output deny and redact actions, flagged in 'out' (one
+   byte per regex).  Streamed answers run them with PCRE2_PARTIAL_HARD
+   (feed.c), which the JIT serves only when compiled for it; without,
+   PCRE2 falls back to its interpreter. */
+static void streamed_regexes(const rv_program *p, uint8_t *out)
 {
     for (uint32_t i = 0; i < p->ngaction; i++)
-        if (p->gactions[i].regex == re && p->gactions[i].dir == RV_DIR_OUTPUT && p->gactions[i].kind != RV_GA_LIMIT)
-            return 1;
-    return 0;
+        if (p->gactions[i].dir == RV_DIR_OUTPUT && p->gactions[i].kind != RV_GA_LIMIT && p->gactions[i].regex < p->nregex)
+            out[p->gactions[i].regex] = 1;
 }
 
 /* Each slot's key, and each mtest's record (rv_image.jmt). */
@@ -92,6 +92,13 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
         return -1;
     }
     img->max_match = 1;
+    uint8_t *streamed = mem_calloc(p->nregex + 1, 1);
+    if (!streamed) {
+        snprintf(err, errlen, "out of memory");
+        vm_image_free(img);
+        return -1;
+    }
+    streamed_regexes(p, streamed);
     for (uint32_t i = 0; i < p->nregex; i++) {
         int code;
         PCRE2_SIZE off;
@@ -101,11 +108,12 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
             PCRE2_UCHAR msg[128];
             pcre2_get_error_message(code, msg, sizeof msg);
             snprintf(err, errlen, "regex %u: %s", i, (char *)msg);
+            free(streamed);
             vm_image_free(img);
             return -1;
         }
         /* falls back to the interpreter where unsupported */
-        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE | (streamed_regex(p, i) ? PCRE2_JIT_PARTIAL_HARD : 0));
+        pcre2_jit_compile(re, PCRE2_JIT_COMPLETE | (streamed[i] ? PCRE2_JIT_PARTIAL_HARD : 0));
         uint32_t cap = 0;
         pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &cap);
         if (cap + 1 > img->max_match)
@@ -117,6 +125,7 @@ int vm_image_init(rv_image *img, const rv_program *p, char *err, size_t errlen)
             img->lits[i] = ls_filter(re, rv_str(p, p->regexes[i].pattern), p->str_len[p->regexes[i].pattern],
                                      p->regexes[i].flags);
     }
+    free(streamed);
     img->kval = mem_malloc((p->nconst + 1) * sizeof *img->kval);
     if (!img->kval) {
         snprintf(err, errlen, "out of memory");
