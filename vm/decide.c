@@ -98,7 +98,7 @@ rv_vm *vm_new(const rv_image *img, const rv_env *env, bi_langdet *lang)
     vm->lang = lang;
     vm->stack_cap = cap;
     vm->rand_state = 0x9e3779b97f4a7c15ull;
-    vm->budgets = img->request_budgets || (env && env->reserve);
+    vm->budgets = img->request_budgets || (img->day_budgets && env && env->reserve);
     vm->md = pcre2_match_data_create(img->max_match, NULL);
     vm->feed = vm_feed_new();
     vm->mslot = mem_calloc(img->nmeta_slot + 1, sizeof *vm->mslot);
@@ -537,7 +537,7 @@ static uint32_t choose(rv_vm *vm, uint32_t c)
     return best;
 }
 
-static step routed(rv_vm *vm, ex_result ex, uint32_t arg);
+static inline __attribute__((always_inline)) step routed(rv_vm *vm, ex_result ex, uint32_t arg);
 
 static step route_step(rv_vm *vm)
 {
@@ -551,8 +551,10 @@ static step route_step(rv_vm *vm)
     return routed(vm, ex, arg);
 }
 
-/* What follows the route code's end 'ex' (operand 'arg'). */
-static step routed(rv_vm *vm, ex_result ex, uint32_t arg)
+/* What follows the route code's end 'ex' (operand 'arg'); inline in
+   route_step, out of line (routed_cold) where a plain start turns out
+   otherwise. */
+static inline __attribute__((always_inline)) step routed(rv_vm *vm, ex_result ex, uint32_t arg)
 {
     const rv_program *p = vm->img->p;
     switch (ex) {
@@ -596,6 +598,11 @@ static step routed(rv_vm *vm, ex_result ex, uint32_t arg)
         fail_msg(vm, RV_FAIL_NONE, "the route returned a value");
         return ST_FAILED;
     }
+}
+
+static __attribute__((noinline, cold)) step routed_cold(rv_vm *vm, ex_result ex, uint32_t arg)
+{
+    return routed(vm, ex, arg);
 }
 
 /* The wait before retry 'attempt' (2, 3, ...): exponential from the
@@ -878,7 +885,7 @@ static inline __attribute__((always_inline)) step try_call(rv_vm *vm, int first,
     if (judge && judge_conversation(vm))
         return not_made(vm, RV_FAIL_NONE, "out of memory for this request");
     int64_t reserved = 0;           /* (nothing is reserved without a budget to ask: nticket 0) */
-    if (vm->budgets || vm->caller.budget_request) {
+    if (vm->budgets || vm->caller.budget_request || vm->caller.budget_day) {
         int64_t worst = 0;
         step st = budgets(vm, judge, &worst);
         if (st != ST_CALL)
@@ -1221,7 +1228,7 @@ static inline __attribute__((always_inline)) rv_status start_plain(rv_vm *vm, ui
     if (__builtin_expect(ex != EX_DECIDE, 0)) {
         if (plain)
             undo_plain(vm);
-        return run(vm, routed(vm, ex, arg));
+        return run(vm, routed_cold(vm, ex, arg));
     }
     if (plain) {                    /* aim, but for what is as it left it */
         vm->cur.rule = rule_in_force(vm);

@@ -125,7 +125,8 @@ struct rv_vm {
     const struct vm_plan *plan;
     int no_plans, plans_off;
     /* can a call need a budget checked whatever the caller's: does an
-       agent have a per-request budget, or the env a ledger? */
+       agent have a per-request budget, or one a per-day budget and the
+       env a ledger? */
     int budgets;
 
     uint32_t sp, stack_cap;
