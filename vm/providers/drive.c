@@ -97,7 +97,7 @@ static void step(dr_req *d, rv_status st);
 
 /* The clock the decision's time is read on: nanoseconds, so that the
    short segments a request's decision is made of (vm_start, each
-   vm_resume and vm_feed) are summed before any rounding. */
+   vm_resume, vm_feed and vm_feed_end) are summed before any rounding. */
 static int64_t now_ns(void)
 {
     struct timespec ts;
@@ -504,7 +504,9 @@ static rv_status resume_call(dr_req *d, int ended)
         o = den;
     } else if (ended && o.ok && d->feeding) {
         rv_sv rel = { NULL, 0 };
+        int64_t t0 = now_ns();
         vm_feed_end(d->o.vm, &rel);
+        d->decide_ns += now_ns() - t0;
         stream_text(d, rel);
     }
     keep(d, seq, 1, &tc->response_model, a->model);
