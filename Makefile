@@ -66,7 +66,7 @@ TEST_BIN := $(TEST_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 # them over files (tests/suites/corpus.sh)
 REPLAY_SRC := tests/fuzz/fuzz_sse.c tests/fuzz/fuzz_eventstream.c tests/fuzz/fuzz_answers.c tests/fuzz/fuzz_rbc.c tests/fuzz/fuzz_sigv4.c tests/fuzz/fuzz_serve.c \
               tests/fuzz/fuzz_gateway.c tests/fuzz/fuzz_lsp.c tests/fuzz/fuzz_import.c tests/fuzz/fuzz_equations.c \
-              tests/fuzz/fuzz_h1.c tests/fuzz/fuzz_hhead.c tests/fuzz/fuzz_filter.c
+              tests/fuzz/fuzz_h1.c tests/fuzz/fuzz_hhead.c tests/fuzz/fuzz_filter.c tests/fuzz/fuzz_jsonfast.c
 REPLAY_BIN := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(wildcard $(REPLAY_SRC)))
 # The mock model provider (test infrastructure for end-to-end tests and the
 # demo; tests/mock/README.md).  Its objects live outside $(BUILD)/tests,

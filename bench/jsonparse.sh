@@ -57,10 +57,11 @@ for line in open(path):
     rows.append((name, kv))
 about = {
     "jansson": "tree, duplicate keys rejected (the request model's parser before)",
-    "yajl": "SAX callbacks, no tree (libyajl-dev): the request model's parser",
+    "yajl": "SAX callbacks, no tree (libyajl-dev): the request model's parser for what jsonfast declines",
     "cjson": "tree (libcjson-dev)", "jsonc": "tree, strict mode, UTF-8 checked (libjson-c-dev)",
     "jsonparser": "tree (libjsonparser-dev)", "jsmn": "tokens, no unescaping, lax (libjsmn-dev)",
-    "routevm": "req_parse(): yajl + every structure, text slot and check of vm/request.h",
+    "jsonfast": "the same callbacks through vm/jsonfast.c (one pass, yajl's calls; yajl for what it declines)",
+    "routevm": "req_parse(): jsonfast (else yajl) + every structure, text slot and check of vm/request.h",
 }
 def cpu():
     for line in open("/proc/cpuinfo"):
@@ -81,8 +82,11 @@ for name, kv in rows:
     out.append("| %s | %s | %s | %s | %s | %s |" % (name, about.get(name, ""), kv["ns_min"], kv["ns_med"], kv["mb_s"],
                                                  "yes" if kv["agree"] == "1" else "NO"))
 out.append("")
-out.append("yajl is the fastest strict parser here and builds no tree; jsmn is faster but does not check "
-           "escapes, UTF-8 or number syntax, and simdjson (C++) is outside a C11 project.")
+out.append("yajl is the fastest strict parser library here and builds no tree; jsmn is faster but does not check "
+           "escapes, UTF-8 or number syntax, and simdjson (C++) is outside a C11 project.  jsonfast is routevm's "
+           "own one-pass reader: it makes yajl's calls with yajl's arguments (tests/unit/jsonfast_test.c and "
+           "fuzz_jsonfast hold it to yajl) and hands every text it does not take -- any syntax error among them -- "
+           "to yajl, which judges it and words the error.")
 section = "<!-- bench:jsonparse begin -->\n" + "\n".join(out) + "\n<!-- bench:jsonparse end -->\n"
 text = open(results).read() if os.path.exists(results) else "# Benchmark results\n\n"
 pat = re.compile(r"<!-- bench:jsonparse begin -->.*?<!-- bench:jsonparse end -->\n?", re.S)

@@ -1,8 +1,11 @@
 /* Parsing OpenAI chat-completions requests into rv_request; see request.h.
 
-   yajl, a streaming parser (bench/RESULTS.md compares it with jansson,
-   cJSON, json-c, json-parser and jsmn on the benchmark's requests), calls
-   back for every token.  The callbacks keep a stack of frames, one per
+   The body is read by jsonfast (vm/jsonfast.h), a one-pass reader that
+   makes yajl's callback calls; a body it declines (a syntax error among
+   others) is parsed again from the start by yajl, a streaming parser
+   (bench/RESULTS.md, jsonparse, compares both with jansson, cJSON,
+   json-c, json-parser and jsmn on the benchmark's requests), which
+   judges it and words the error.  Either calls back for every token.  The callbacks keep a stack of frames, one per
    open array or object, each knowing what it is -- the root, a message, a
    content part, a tool call, a value kept only as a span -- so the
    request is read in one pass by a state machine, without a tree and
@@ -44,6 +47,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "builtins.h"
+#include "jsonfast.h"
 #include "jsonscan.h"
 #include "mem.h"
 #include "request.h"
@@ -514,7 +518,8 @@ typedef struct {
 typedef struct {
     rv_request *r;
     scratch *sc;
-    yajl_handle h;
+    yajl_handle h;          /* NULL while the one-pass reader reads (jf) */
+    jf_reader jf;
     const char *body;
     uint32_t len;
     const rv_reqlimits *lim;
@@ -573,7 +578,7 @@ static int no_memory(parser *P)
 
 static uint32_t consumed(parser *P)
 {
-    return (uint32_t)yajl_get_bytes_consumed(P->h);
+    return P->h ? (uint32_t)yajl_get_bytes_consumed(P->h) : (uint32_t)jf_consumed(&P->jf);
 }
 
 static int hex4(const char *s)
@@ -2179,8 +2184,23 @@ static int run_yajl(parser *P)
     return !P->failed;
 }
 
+/* The one-pass reader over the body (vm/jsonfast.h): 1 read, 0 failed
+   with the error set, -1 declined (the callbacks so far are a prefix of
+   yajl's, none failed: the caller starts over with yajl). */
+static int run_fast(parser *P)
+{
+    jf_result st = jf_parse(&P->jf, &callbacks, P, P->body, P->len);
+    if (st == JF_DECLINED)
+        return -1;
+    if (st == JF_STOPPED && !P->failed)
+        bad(P, consumed(P), "invalid JSON");
+    return !P->failed;
+}
+
+/* 'fast': read with jsonfast first; a text it declines is parsed again
+   from the start with yajl. */
 static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool,
-                         const rv_reqdict *dict)
+                         const rv_reqdict *dict, int fast)
 {
     rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
     err->msg[0] = 0;
@@ -2218,9 +2238,12 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
     parser P = { .r = &t, .sc = sc, .body = body, .len = (uint32_t)len, .lim = lim, .err = err,
                  .cur_msg = RV_REQ_NONE };
     size_t bad_at = js_ascii(body, len) ? len : bi_utf8_invalid(body, len);
+    int read;
     if (bad_at < len)
-        bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
-    else if (run_yajl(&P) && finish(&P) && (r = hot_region(&P)))
+        read = bad(&P, (uint32_t)bad_at, "invalid JSON: invalid UTF-8");
+    else
+        read = fast ? run_fast(&P) : run_yajl(&P);
+    if (read > 0 && finish(&P) && (r = hot_region(&P)))
         view_build(r, dict);
     if (pool)
         scratch_reset(sc);      /* keep one chunk and the tables' room */
@@ -2228,24 +2251,26 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
         scratch_free(sc);
     if (!r)
         req_free(&t);
+    if (read < 0)       /* declined: yajl reads it from the start */
+        return parse(buf, len, lim, err, pool, dict, 0);
     return r;
 }
 
 rv_request *req_parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err)
 {
-    return parse(buf, len, lim, err, NULL, NULL);
+    return parse(buf, len, lim, err, NULL, NULL, 1);
 }
 
 rv_request *req_parse_pooled(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
                              rv_reqpool *pool)
 {
-    return parse(buf, len, lim, err, pool, NULL);
+    return parse(buf, len, lim, err, pool, NULL, 1);
 }
 
 rv_request *req_parse_dict(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err,
                            rv_reqpool *pool, const rv_reqdict *dict)
 {
-    return parse(buf, len, lim, err, pool, dict);
+    return parse(buf, len, lim, err, pool, dict, 1);
 }
 
 void req_view(rv_request *r, const rv_reqdict *dict)

@@ -13,6 +13,7 @@
 
 size_t cand_jansson(const char *buf, size_t len);
 size_t cand_yajl(const char *buf, size_t len);
+size_t cand_jsonfast(const char *buf, size_t len);
 size_t cand_cjson(const char *buf, size_t len);
 size_t cand_jsonc(const char *buf, size_t len);
 size_t cand_jsonparser(const char *buf, size_t len);

@@ -1,10 +1,13 @@
 /* yajl (libyajl-dev): SAX callbacks, no tree; strings arrive as pointers
-   into the text unless they hold escapes. */
+   into the text unless they hold escapes.  jsonfast: the same callbacks
+   through routevm's one-pass reader (vm/jsonfast.h), yajl for a text it
+   declines. */
 #include <stdlib.h>
 #include <string.h>
 #include <yajl/yajl_parse.h>
 
 #include "cand.h"
+#include "jsonfast.h"
 
 typedef struct {
     int depth;
@@ -68,4 +71,14 @@ size_t cand_yajl(const char *buf, size_t len)
         r = yajl_complete_parse(h);
     yajl_free(h);
     return r == yajl_status_ok ? s.sum : (size_t)-1;
+}
+
+size_t cand_jsonfast(const char *buf, size_t len)
+{
+    st s = { 0 };
+    jf_reader rd;
+    jf_result r = jf_parse(&rd, &cb, &s, buf, len);
+    if (r == JF_DECLINED)
+        return cand_yajl(buf, len);
+    return r == JF_DONE ? s.sum : (size_t)-1;
 }

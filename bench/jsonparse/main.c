@@ -21,7 +21,7 @@
 #include "cand.h"
 
 static const struct { const char *name; size_t (*fn)(const char *, size_t); } cands[] = {
-    { "jansson", cand_jansson },     { "yajl", cand_yajl },   { "cjson", cand_cjson },
+    { "jansson", cand_jansson },     { "yajl", cand_yajl },   { "jsonfast", cand_jsonfast }, { "cjson", cand_cjson },
     { "jsonc", cand_jsonc },         { "jsonparser", cand_jsonparser }, { "jsmn", cand_jsmn },
     { "routevm", cand_routevm },
 };

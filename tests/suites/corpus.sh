@@ -62,6 +62,7 @@ replay sigv4 "$B/replay/fuzz_sigv4"
 replay h1 "$B/replay/fuzz_h1"
 # the one-pass head reader held to http-parser (an abort is a disagreement)
 replay hhead "$B/replay/fuzz_hhead"
+replay jsonfast "$B/replay/fuzz_jsonfast"
 # HTTP bytes through the gateway's server to a decision (the harness compiles
 # tests/serve/policy.route.in, found through ROUTEVM_ROOT)
 ROUTEVM_ROOT="$ROOT" replay serve "$B/replay/fuzz_serve"

@@ -1,4 +1,7 @@
-/* JSON answers through yajl callbacks; see jview.h.
+/* JSON answers through yajl callbacks; see jview.h.  The callbacks are
+   called by jsonfast (vm/jsonfast.h), the one-pass reader that makes
+   yajl's calls, and by yajl for a text jsonfast declines (read again
+   from the start: the node table is emptied first).
 
    Nodes live in one table, kept between parses so that a stream's
    hundredth event allocates nothing.  A key or string without escapes is
@@ -35,6 +38,7 @@
 #endif
 
 #include "builtins.h"
+#include "jsonfast.h"
 #include "jsonscan.h"
 #include "jview.h"
 
@@ -77,6 +81,7 @@ struct jv_parser {
     uint32_t *sortbuf;          /* duplicate keys of large objects */
     size_t capsort;
     yajl_handle h;              /* kept between documents while they parse cleanly */
+    jf_reader *fast;            /* the one-pass reader while it reads (then not yajl) */
     size_t root_end;            /* where the root's closing bracket ended */
 };
 
@@ -445,7 +450,7 @@ static int on_end(void *ud)
         return 0;
     p->open = o->parent;
     if (!--p->depth)
-        p->root_end = yajl_get_bytes_consumed(p->h);
+        p->root_end = p->fast ? jf_consumed(p->fast) : yajl_get_bytes_consumed(p->h);
     return 1;
 }
 
@@ -545,6 +550,36 @@ static int plain(const char *s, size_t n)
 #endif
 }
 
+/* An empty node table, for a new document or a new reading of one. */
+static void restart(jv_parser *p)
+{
+    memset(&p->nodes[0], 0, sizeof *p->nodes);     /* node 0 is "none" */
+    p->nnode = 1;
+    p->nstr = 0;
+    p->open = p->root = 0;
+    p->depth = 0;
+    p->oom = 0;
+}
+
+/* The one-pass reader (vm/jsonfast.h) over the text: 1 read (the root
+   or the error is settled), 0 declined (nothing kept: yajl reads it
+   from the start). */
+static int read_fast(jv_parser *p, const char *s, size_t n)
+{
+    jf_reader rd;
+    p->fast = &rd;
+    jf_result st = jf_parse(&rd, &callbacks, p, s, n);
+    p->fast = NULL;
+    if (st == JF_DONE && !p->err[0] && !p->oom)
+        return 1;
+    if (st != JF_DECLINED) {
+        fail(p, p->oom ? "out of memory" : "invalid JSON");
+        return 1;
+    }
+    restart(p);
+    return 0;
+}
+
 jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
 {
     p->err[0] = 0;
@@ -555,15 +590,10 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
         }
         p->capnode = 256;
     }
-    memset(&p->nodes[0], 0, sizeof *p->nodes);     /* node 0 is "none" */
-    p->nnode = 1;
-    p->nstr = 0;
     p->in = s;
     p->inlen = n;
-    p->open = p->root = 0;
-    p->depth = 0;
-    p->oom = 0;
     p->dups = dups;
+    restart(p);
     if (plain(s, n))
         goto checked;
     if (bi_utf8_invalid(s, n) != n) {
@@ -579,6 +609,8 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
     if (!escapes_ok(p, s, n))
         return 0;
 checked:
+    if (read_fast(p, s, n))
+        return p->err[0] ? 0 : p->root;
     /* One handle parses document after document (yajl_allow_multiple_values:
        after a complete value it takes the next; a second value in one
        text is refused by add(), and anything but whitespace after the
