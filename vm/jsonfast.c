@@ -46,6 +46,8 @@ static inline const char *str_stop(const char *p, const char *e)
 
 static inline const char *skip_ws(const char *p, const char *e)
 {
+    if (p < e && (unsigned char)*p > ' ')      /* most tokens: none */
+        return p;
     while (p < e && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
         p++;
     return p;

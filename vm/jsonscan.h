@@ -1,15 +1,52 @@
 /* Byte scans the JSON parsers share (the request model, vm/request.c,
    and the answers' node table, vm/providers/jview.c), run over a whole
-   text before or after yajl reads it: is it all ASCII (so valid UTF-8
+   text before or after it is read: is it all ASCII (so valid UTF-8
    without a closer look), and is what follows a value only JSON's
-   whitespace.  Header-only: each is a loop the callers inline. */
+   whitespace; and the word loads their key compares are made of.
+   Header-only: each is a loop the callers inline. */
 #ifndef RV_JSONSCAN_H
 #define RV_JSONSCAN_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+
+/* 8 and 4 bytes at s, unaligned, in the machine's order. */
+static inline uint64_t js_load8(const char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+
+static inline uint32_t js_load4(const char *s)
+{
+    uint32_t w;
+    memcpy(&w, s, 4);
+    return w;
+}
+
+/* Are a[0..n) and b[0..n) the same bytes?  For a key's length: up to 24
+   bytes by word loads that stay inside both (overlapping ones), a key
+   of less than 4 by a loop, longer ones by memcmp. */
+static inline int js_same(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        if (n > 24)
+            return !memcmp(a, b, n);
+        return js_load8(a) == js_load8(b) && js_load8(a + n - 8) == js_load8(b + n - 8) &&
+               (n <= 16 || js_load8(a + 8) == js_load8(b + 8));
+    }
+    if (n >= 4)
+        return js_load4(a) == js_load4(b) && js_load4(a + n - 4) == js_load4(b + n - 4);
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
 
 /* Is s[0..n) all ASCII?  Sixteen bytes at a time where SSE2 is (x86-64
    always has it), four vectors a step; elsewhere the answer is "maybe

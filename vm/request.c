@@ -683,14 +683,6 @@ static uint32_t fnv1a(const char *s, uint32_t n)
     return h;
 }
 
-/* The last 8 bytes of 's' (n >= 8 bytes). */
-static inline uint64_t tail8(const char *s, uint32_t n)
-{
-    uint64_t w;
-    memcpy(&w, s + n - 8, 8);
-    return w;
-}
-
 /* The known keys by their first byte and length (filled once, then only
    read): a key is compared with the one or two names that can match, a
    word or two at a time -- its first 8 bytes (req_head8), for a name
@@ -716,7 +708,7 @@ static void field_init(void)
             i++;
         b[i] = (uint8_t)f;      /* (three at most share a bucket; request_test reads them all) */
         field_head[f] = req_head8(s, n);
-        field_tail[f] = n > 8 ? tail8(s, n) : 0;
+        field_tail[f] = n > 8 ? js_load8(s + n - 8) : 0;
     }
 }
 
@@ -730,7 +722,7 @@ static field field_of(const char *s, uint32_t n, uint64_t head)
         unsigned f = b[i];
         if (field_names[f].len != n || field_head[f] != head)
             continue;
-        if (n <= 8 || (field_tail[f] == tail8(s, n) && (n <= 16 || !memcmp(field_names[f].s + 8, s + 8, n - 16))))
+        if (n <= 8 || (field_tail[f] == js_load8(s + n - 8) && (n <= 16 || !memcmp(field_names[f].s + 8, s + 8, n - 16))))
             return (field)f;
     }
     return F_OTHER;

@@ -248,6 +248,8 @@ typedef struct {
 
 static void put(buf *o, const char *s, size_t n)
 {
+    if (!n)
+        return;
     if (o->n + n > o->cap) {
         while (o->n + n > o->cap)
             o->cap = o->cap ? o->cap * 2 : 256;

@@ -127,39 +127,6 @@ static const char *str_of(const jv_parser *p, const node *x)
     return (x->flags & S_INPUT ? p->in : p->str) + x->v.s.off;
 }
 
-static inline uint64_t load8(const char *s)
-{
-    uint64_t w;
-    memcpy(&w, s, 8);
-    return w;
-}
-
-static inline uint32_t load4(const char *s)
-{
-    uint32_t w;
-    memcpy(&w, s, 4);
-    return w;
-}
-
-/* Are a[0..n) and b[0..n) the same bytes?  A key of up to 24 bytes by
-   word loads that stay inside both (overlapping ones), a key of less
-   than 4 by a loop, longer ones by memcmp. */
-static inline int same(const char *a, const char *b, size_t n)
-{
-    if (n >= 8) {
-        if (n > 24)
-            return !memcmp(a, b, n);
-        return load8(a) == load8(b) && load8(a + n - 8) == load8(b + n - 8) &&
-               (n <= 16 || load8(a + 8) == load8(b + 8));
-    }
-    if (n >= 4)
-        return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
-    for (size_t i = 0; i < n; i++)
-        if (a[i] != b[i])
-            return 0;
-    return 1;
-}
-
 /* Where yajl's bytes are: 1 with their offset in the input when they are
    a view of it (yajl passes those for strings without escapes; they
    live as long as the caller's text), else 0.  (Addresses compared as
@@ -351,7 +318,7 @@ static int repeated(const jv_parser *p, const node *o, const unsigned char *s, s
 {
     for (jv c = o->first; c; c = p->nodes[c].next) {
         const node *m = &p->nodes[c];
-        if (m->klen == n && (!n || m->k0 == (char)s[0]) && same(key_of(p, m), (const char *)s, n))
+        if (m->klen == n && (!n || m->k0 == (char)s[0]) && js_same(key_of(p, m), (const char *)s, n))
             return 1;
     }
     return 0;
@@ -676,7 +643,7 @@ jv jv_getk(const jv_parser *p, jv o, const char *key, size_t n, uint64_t bit)
     jv found = 0;
     for (jv c = x->first; c; c = p->nodes[c].next) {
         const node *m = &p->nodes[c];
-        if (m->klen == n && (!n || m->k0 == key[0]) && same(key_of(p, m), key, n)) {
+        if (m->klen == n && (!n || m->k0 == key[0]) && js_same(key_of(p, m), key, n)) {
             if (!p->dups)
                 return c;
             found = c;          /* the last of duplicates, as jansson */
