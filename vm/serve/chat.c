@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "chat.h"
+#include "clock.h"
 #include "curlev.h"
 #include "drive.h"
 #include "log.h"
@@ -507,9 +508,7 @@ void ch_request(sv_worker *w, hs_req *r)
     }
     x->r = r;
     hs_on_abort(r, on_abort, x);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    int64_t now = clk_wall_us();
     dr_start(x->d, x->agent, x->req, now + w->app->o.request_us, x->reqid);
     /* 'x' may be freed here already ('done' from inside dr_start) */
 }

@@ -11,7 +11,11 @@
    One timer per connection carries the deadline of its state; the same
    event, activated by hand, resumes parsing of pipelined input once an
    asynchronous response ends (never re-entering the application from
-   inside its own call). */
+   inside its own call).
+
+   Every callback of the loop holds the clock (clock.h) while it runs, so
+   the times it and the application read are one reading, taken at the
+   first ask. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <arpa/inet.h>
@@ -33,6 +37,7 @@
 #include <event2/util.h>
 #include <http_parser.h>
 
+#include "clock.h"
 #include "hfield.h"
 #include "hhead.h"
 #include "http.h"
@@ -139,9 +144,7 @@ static size_t read_cap(const hs_limits *l)
 
 int64_t hs_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clk_mono_us();
 }
 
 hs_limits hs_default_limits(void)
@@ -255,7 +258,7 @@ char *hs_error_body(const char *message, const char *type, const char *code, con
    every 200 response up to that header's end. */
 static const char *date_header(hs_server *s)
 {
-    time_t now = time(NULL);
+    time_t now = (time_t)(clk_wall_us() / 1000000);
     if (now != s->date_at) {
         struct tm tm;
         gmtime_r(&now, &tm);
@@ -680,11 +683,18 @@ static void flush_soon(hs_conn *c)
     }
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static void on_flush_held(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
     c->flush_on = 0;
     flush_out(c);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_flush_held(fd, what, arg);
+    clk_release();
 }
 
 /* A response is gathered here and handed to the output buffer in one
@@ -1270,7 +1280,7 @@ static void arm_timer(hs_conn *c)
     c->timer_at = d;
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer_held(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
     c->timer_at = 0;            /* a run event is no longer pending (libevent deletes it first) */
@@ -1297,6 +1307,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c, 0);
         break;
     }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_timer_held(fd, what, arg);
+    clk_release();
 }
 
 static void on_read(hs_conn *c)
@@ -1361,7 +1378,7 @@ static void read_failed(hs_conn *c, ssize_t n)
     on_event(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+static void on_readable_held(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
     hs_server *s = c->srv;
@@ -1413,7 +1430,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     on_read(c);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_readable_held(fd, what, arg);
+    clk_release();
+}
+
+static void on_write_held(struct bufferevent *bev, void *arg)
 {
     hs_conn *c = arg;
     /* drained: stop watching for writability until a write is refused again */
@@ -1428,7 +1452,14 @@ static void on_write(struct bufferevent *bev, void *arg)
         shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    clk_hold();
+    on_write_held(bev, arg);
+    clk_release();
+}
+
+static void on_event_held(struct bufferevent *bev, short what, void *arg)
 {
     hs_conn *c = arg;
     if (what & BEV_EVENT_EOF && c->state == C_LINGER) {
@@ -1438,6 +1469,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     /* EOF, an error or the write idle timeout (a slow reader): the
        connection is gone, and so is any request on it */
     conn_close(c, 1);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    clk_hold();
+    on_event_held(bev, what, arg);
+    clk_release();
 }
 
 /* The connection is over: its request, if the application has it, is
@@ -1548,7 +1586,7 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     arm_timer(c);
 }
 
-static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void on_accept_held(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     hs_server *s = arg;
     uint32_t n = atomic_fetch_add(&s->shared->conns, 1) + 1;
@@ -1561,6 +1599,13 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         return;
     }
     conn_new(s, fd, n);
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    clk_hold();
+    on_accept_held(lis, fd, sa, salen, arg);
+    clk_release();
 }
 
 void hs_adopt(hs_server *s, int fd)
