@@ -261,6 +261,17 @@ char *dr_answer_json(dr_req *d, size_t *len)
     return jw_take(&w, len);
 }
 
+const char *dr_answer_view(dr_req *d, size_t *len)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    rv_usage u = dr_answer_usage(d);
+    rp_head h = head_of(d);
+    jw_writer *w = &d->out;
+    jw_clear(w);
+    rp_completion(w, &h, r->answer, r->tool_calls, r->ntool_calls, answer_finish(d, r), &u);
+    return w->depth ? NULL : jw_data(w, len);
+}
+
 void dr_error(const dr_req *d, rv_status st, dr_err *e)
 {
     const rv_program *p = d->o.p;
