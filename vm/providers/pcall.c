@@ -37,8 +37,10 @@ struct pc_call {
     pc_handler h;
     void *ud;
     uint32_t kind;              /* rv_provkind */
-    char *body;                 /* request body (owned) */
+    char *body;                 /* request body (owned, or in 'bodyw' when 'body_in_w') */
     size_t body_len;
+    int body_in_w;
+    jw_writer bodyw;            /* OpenAI bodies are written here, kept for the calls after (up to PC_KEEP_MAX) */
     char url[2048];
     hpart hpart[PC_MAX_HEADERS];    /* the lines as added (borrowed parts) */
     char *hbuf;                 /* the lines packed, each NUL-terminated (owned; keys: wiped) */
@@ -430,8 +432,11 @@ static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, cha
         add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json") || pack_headers(c))
         return nomem(err, errlen);
     oa_opts o = { s->stream, s->logprobs };
-    if (!(c->body = oa_body(s->cv, rv_str(p, p->models[s->model].id), &o, &c->body_len)))
+    jw_clear(&c->bodyw);
+    if (oa_body_to(&c->bodyw, s->cv, rv_str(p, p->models[s->model].id), &o) ||
+        !(c->body = (char *)jw_data(&c->bodyw, &c->body_len)))
         return nomem(err, errlen);
+    c->body_in_w = 1;
     return 0;
 }
 
@@ -526,6 +531,7 @@ static void begin(pc_call *c, hc_engine *e, const pc_handler *h, void *ud, uint3
     c->kind = kind;
     c->body = NULL;
     c->body_len = 0;
+    c->body_in_w = 0;
     c->url[0] = 0;
     c->nhdr = 0;
     c->status = 0;
@@ -559,6 +565,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
             return NULL;
         }
         ans_init(&c->ans);
+        jw_init_mem(&c->bodyw, 0);
     }
     begin(c, e, h, ud, pr->kind);
     int rc = -1;
@@ -630,8 +637,13 @@ void pc_end(pc_call *c)
     if (c->hbuf)                /* keys and signatures were in these */
         memset(c->hbuf, 0, c->hlen);
     c->hlen = 0;
-    free(c->body);
+    if (!c->body_in_w)
+        free(c->body);
     c->body = NULL;
+    c->body_in_w = 0;
+    jw_clear(&c->bodyw);
+    if (c->bodyw.cap > PC_KEEP_MAX)     /* a long conversation's body is not kept */
+        jw_discard(&c->bodyw);
     free(c->tools);
     c->tools = NULL;
 }
@@ -642,6 +654,7 @@ void pc_free(pc_call *c)
         return;
     pc_end(c);
     free(c->hbuf);
+    jw_discard(&c->bodyw);
     free(c->raw.p);
     sse_decoder_free(c->sse);
     es_decoder_free(c->es);
