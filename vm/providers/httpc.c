@@ -823,8 +823,8 @@ static int start_native(hc_engine *e, hc_xfer *x, const hc_spec *s, const h1_url
     x->start_us = hc_now_us();
     /* linked first: the transport's events find it in the engine */
     link_xfer(e, x);
-    x->nat = h1_start(e->h1, u, s->method, s->headers, s->nheaders, s->body, s->body_len, &nat_events, x, err,
-                      errlen);
+    x->nat = h1_start(e->h1, u, s->method, s->headers, s->header_lens, s->nheaders, s->body, s->body_len,
+                      &nat_events, x, err, errlen);
     if (!x->nat) {
         unlink_xfer(e, x);
         return -1;

@@ -80,6 +80,7 @@ typedef struct {
     const char *url;
     const char *method;             /* NULL: POST when there is a body, else GET */
     const char *const *headers;     /* "Name: value" lines */
+    const size_t *header_lens;      /* NULL, or the lines' lengths (their strlen), read like them */
     size_t nheaders;
     const char *body;               /* borrowed until 'done' (see above) */
     size_t body_len;
