@@ -58,6 +58,7 @@ typedef struct hs_conn {
     hs_server *srv;
     struct hs_conn *prev, *next;
     struct bufferevent *bev;
+    int fd;                     /* bev's socket (bufferevent_getfd takes a lock and a call) */
     struct event *timer;
     struct event *flush;        /* activated by hand: write what the output holds (flush_soon) */
     struct event *rd;           /* the socket is readable (on_readable; the bufferevent only writes) */
@@ -665,7 +666,7 @@ static void flush_out(hs_conn *c)
     /* a socket bufferevent keeps its output's start frozen so that only it
        drains the buffer; it is unfrozen the same way for its own writes */
     evbuffer_unfreeze(out, 1);
-    evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_write(out, c->fd);
     evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) > 0) {
         c->write_on = 1;
@@ -728,7 +729,7 @@ static void ob_send(outbuf *o, hs_conn *c)
 {
     size_t sent = 0;
     if (o->n && !c->write_on && evbuffer_get_length(o->out) == 0) {
-        ssize_t w = send(bufferevent_getfd(c->bev), o->b, o->n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(c->fd, o->b, o->n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0)
             sent = (size_t)w;
     }
@@ -1092,6 +1093,40 @@ static int fast_body(hs_conn *c, const char *p, size_t n, size_t *used)
    lowercased and the URL's and each value's end made NULs in place --
    the URL, names and values the callbacks would have gathered, where
    the head holds them.  0, or -1 after failing the request. */
+/* ASCII upper case letters of the word 'w' in lower case, eight bytes at
+   once: per byte (its low seven bits, so that no sum carries into the
+   next), the high bit of b + (0x80 - 'A') is set from 'A' up and that of
+   b + (0x7f - 'Z') above 'Z'; where exactly the first is, and the byte is
+   ASCII, 0x20 is added. */
+static uint64_t lower_word(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80, low7 = w & ~high;
+    uint64_t upper = ((low7 + ones * (0x80 - 'A')) ^ (low7 + ones * (0x7f - 'Z'))) & ~w & high;
+    return w | upper >> 2;
+}
+
+/* A field name in lower case, in place (the name bytes http_parser's
+   path lowers one by one, on_field): whole words, the last one ending
+   with the name (lowering a byte twice is no harm). */
+static void lower_name(char *s, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)(s[i] - 'A') < 26)
+                s[i] += 'a' - 'A';
+        return;
+    }
+    for (size_t i = 0;; i += 8) {
+        size_t at = i + 8 <= n ? i : n - 8;
+        uint64_t w;
+        memcpy(&w, s + at, 8);
+        w = lower_word(w);
+        memcpy(s + at, &w, 8);
+        if (at + 8 == n)
+            return;
+    }
+}
+
 static int fast_arena(hs_conn *c, const char *p, size_t len, const hh_head *h, const hh_field *f)
 {
     on_begin(&c->hp);
@@ -1102,9 +1137,7 @@ static int fast_arena(hs_conn *c, const char *p, size_t len, const hh_head *h, c
     c->url_len = h->target_len;
     a[h->target_off + h->target_len] = 0;      /* the space before "HTTP/1.1" */
     for (uint32_t i = 0; i < h->nfield; i++) {
-        for (char *s = a + f[i].noff, *e = s + f[i].nlen; s < e; s++)
-            if ((unsigned char)(*s - 'A') < 26)
-                *s += 'a' - 'A';
+        lower_name(a + f[i].noff, f[i].nlen);
         a[f[i].voff + f[i].vlen] = 0;           /* the line's CR: values end with no blank */
         c->hdr[i] = (hdr_off){ f[i].noff, f[i].nlen, f[i].voff, f[i].vlen };
     }
@@ -1560,6 +1593,7 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     }
     c->srv = s;
     c->bev = bev;
+    c->fd = fd;
     c->timer = t;
     c->flush = fl;
     c->rd = rd;
