@@ -154,7 +154,7 @@ void vm_free(rv_vm *vm)
     gd_free(&vm->ov);
     if (vm->feed)
         vm_feed_reset(vm);
-    free(vm->feed);
+    vm_feed_free(vm->feed);
     vm_mem_free(vm);
     free(vm->mslot);
     free(vm->guardacts);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "envmem.h"
 #include "mem.h"
 
@@ -41,9 +42,7 @@ static int64_t env_now(void *ud)
     rv_memenv *e = ud;
     if (e->fixed_now >= 0)
         return e->fixed_now;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clk_wall_us();       /* held within a loop callback (clock.h) */
 }
 
 static uint64_t env_random(void *ud)

@@ -27,9 +27,13 @@
 
    A match error (match or depth limit, out of memory) fails closed: the
    answer is refused.  The buffers grow with the answer and are capped with
-   the rest of the request's memory. */
+   the rest of the request's memory; when the stream is forgotten, up to
+   FEED_KEEP of them (of FEED_KEEP_CAP bytes at most) are kept, emptied,
+   for the next stream's buffers to start from, so that a VM streaming
+   answer after answer does not allocate and free them each time. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +43,8 @@
 #include "vmstate.h"
 
 #define FEED_CAP ((size_t)64 << 20)     /* bytes of answer a stream may carry */
+#define FEED_KEEP 4                     /* buffers kept between streams */
+#define FEED_KEEP_CAP ((size_t)16 << 10)
 
 typedef struct { char *s; size_t len, cap; } fbuf;
 
@@ -57,14 +63,19 @@ struct vm_feed {
     size_t released;            /* bytes of 'out' handed to the driver */
     size_t total;               /* bytes fed */
     int denied, failed;
+    /* ---- kept between streams (vm_feed_reset clears what is above) */
+    fbuf spare[FEED_KEEP];      /* emptied buffers (owned), taken by a first fb_add */
+    uint32_t nspare;
 };
 
-static int fb_add(fbuf *b, const char *s, size_t n)
+static int fb_add(struct vm_feed *f, fbuf *b, const char *s, size_t n)
 {
     if (!n)
         return 0;
     if (b->len + n > FEED_CAP)
         return -1;
+    if (!b->cap && f->nspare)
+        *b = f->spare[--f->nspare];
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
@@ -81,15 +92,33 @@ static int fb_add(fbuf *b, const char *s, size_t n)
     return 0;
 }
 
+/* A stream's buffer, kept emptied for the next stream or freed. */
+static void park(struct vm_feed *f, fbuf *b)
+{
+    if (b->s && b->cap <= FEED_KEEP_CAP && f->nspare < FEED_KEEP)
+        f->spare[f->nspare++] = (fbuf){ b->s, 0, b->cap };
+    else
+        free(b->s);
+}
+
 void vm_feed_reset(rv_vm *vm)
 {
     struct vm_feed *f = vm->feed;
     if (!f || (!f->active && !f->nst && !f->out.s && !f->failed))
         return;         /* nothing to forget (a stream that failed to open left 'failed') */
     for (uint32_t i = 0; i < f->nst; i++)
-        free(f->st[i].in.s);
-    free(f->out.s);
-    memset(f, 0, sizeof *f);    /* the stage table was per-request memory */
+        park(f, &f->st[i].in);
+    park(f, &f->out);
+    memset(f, 0, offsetof(struct vm_feed, spare));  /* the stage table was per-request memory */
+}
+
+void vm_feed_free(struct vm_feed *f)
+{
+    if (!f)
+        return;
+    for (uint32_t i = 0; i < f->nspare; i++)
+        free(f->spare[i].s);
+    free(f);
 }
 
 struct vm_feed *vm_feed_new(void)
@@ -141,8 +170,8 @@ static int stage_run(rv_vm *vm, struct vm_feed *f, uint32_t k, int final);
 static int pass_on(rv_vm *vm, struct vm_feed *f, uint32_t k, const char *s, size_t n, int final)
 {
     if (k + 1 >= f->nst)
-        return fb_add(&f->out, s, n);
-    if (fb_add(&f->st[k + 1].in, s, n))
+        return fb_add(f, &f->out, s, n);
+    if (fb_add(f, &f->st[k + 1].in, s, n))
         return -1;
     return final ? 0 : stage_run(vm, f, k + 1, 0);
 }
@@ -267,8 +296,8 @@ int vm_feed(rv_vm *vm, const char *chunk, size_t len, rv_sv *out)
     }
     f->total += len;
     int rc = f->total > FEED_CAP ? -1
-           : f->nst ? (fb_add(&f->st[0].in, chunk, len) ? -1 : stage_run(vm, f, 0, 0))
-           : fb_add(&f->out, chunk, len);
+           : f->nst ? (fb_add(f, &f->st[0].in, chunk, len) ? -1 : stage_run(vm, f, 0, 0))
+           : fb_add(f, &f->out, chunk, len);
     if (rc && !f->denied)
         f->failed = 1;
     return release(f, out);

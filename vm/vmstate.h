@@ -290,7 +290,8 @@ int vm_owns(const rv_vm *vm, const char *s);
 
 /* Streaming (feed.c). */
 struct vm_feed *vm_feed_new(void);
-void vm_feed_reset(rv_vm *vm);      /* forget the stream (buffers freed) */
+void vm_feed_reset(rv_vm *vm);      /* forget the stream (buffers kept for the next, or freed) */
+void vm_feed_free(struct vm_feed *f);   /* after vm_feed_reset: the kept buffers and 'f'; accepts NULL */
 rv_sv vm_feed_text(rv_vm *vm);      /* the whole answer, guardrails applied, copied */
 int vm_feed_active(const rv_vm *vm);
 int vm_feed_denied(const rv_vm *vm);    /* an output deny refused it (vm_deny recorded) */

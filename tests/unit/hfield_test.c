@@ -1,6 +1,7 @@
 /* Header field bytes (vm/providers/hfield.c) against a byte-at-a-time
-   reference: every byte value at every position of strings of 0 to 24
-   bytes (bytes one by one, a word, words with an overlapping last one),
+   reference: every byte value at every position of strings of 0 to 48
+   bytes (bytes one by one, a word, words with an overlapping last one,
+   blocks of sixteen with an overlapping last one),
    on backgrounds that mix what the word test must tell apart -- the
    bytes around 0x20 and DEL, HTAB, and UTF-8 bytes from 0x80 up: hf_bad
    must say whether a control byte other than HTAB, or DEL, is there,
@@ -50,11 +51,12 @@ int main(void)
     char why_bad[200] = "", why_span[200] = "";
     int bad_ok = 1, span_ok = 1;
     for (size_t b = 0; b < sizeof backgrounds / sizeof *backgrounds; b++)
-        for (size_t len = 0; len <= 24; len++)
+        for (size_t len = 0; len <= 48; len++)     /* the background twice: past two blocks of 16 */
             for (size_t pos = 0; pos < (len ? len : 1); pos++)
                 for (int v = 0; v < 256; v++) {
-                    unsigned char s[32];
+                    unsigned char s[48];
                     memcpy(s, backgrounds[b], 24);
+                    memcpy(s + 24, backgrounds[b], 24);
                     if (len)
                         s[pos] = (unsigned char)v;
                     /* in a block of exactly 'len' bytes: a read past the end

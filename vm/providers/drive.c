@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "drive.h"
 #include "jsonw.h"
 #include "pcall.h"
@@ -88,21 +89,20 @@ typedef struct {
 
 static int64_t wall_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clk_wall_us();
 }
 
 static void step(dr_req *d, rv_status st);
 
 /* The clock the decision's time is read on: nanoseconds, so that the
    short segments a request's decision is made of (vm_start, each
-   vm_resume, vm_feed and vm_feed_end) are summed before any rounding. */
+   vm_resume, vm_feed and vm_feed_end) are summed before any rounding.
+   Always read, never held; a reading becomes the held time (clock.h), so
+   what the driver and the server time after the VM ran starts from its
+   end. */
 static int64_t now_ns(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    return clk_mono_ns();
 }
 
 /* vm_resume, timed: the decision's own time, apart from the calls'. */
@@ -259,6 +259,17 @@ char *dr_answer_json(dr_req *d, size_t *len)
     jw_init_mem(&w, 0);
     rp_completion(&w, &h, r->answer, r->tool_calls, r->ntool_calls, answer_finish(d, r), &u);
     return jw_take(&w, len);
+}
+
+const char *dr_answer_view(dr_req *d, size_t *len)
+{
+    const rv_result *r = vm_result(d->o.vm);
+    rv_usage u = dr_answer_usage(d);
+    rp_head h = head_of(d);
+    jw_writer *w = &d->out;
+    jw_clear(w);
+    rp_completion(w, &h, r->answer, r->tool_calls, r->ntool_calls, answer_finish(d, r), &u);
+    return w->depth ? NULL : jw_data(w, len);
 }
 
 void dr_error(const dr_req *d, rv_status st, dr_err *e)
@@ -796,14 +807,14 @@ void dr_start(dr_req *d, uint32_t agent, const rv_request *req, int64_t deadline
     size_t idn = strnlen(request_id, sizeof d->reqid - 1);
     memcpy(d->reqid, request_id, idn);
     d->reqid[idn] = 0;
-    d->created = (int64_t)time(NULL);
     d->start_wall = wall_us();
-    d->start_mono = hc_now_us();
+    d->created = d->start_wall / 1000000;
     d->include_usage = req->params.include_usage.len && req->params.include_usage_v;
     if (d->o.health)
-        hl_refresh(d->o.health, d->start_mono);
+        hl_refresh(d->o.health, hc_now_us());
     rv_startopts so = { deadline_us, d->o.caller };
     int64_t t0 = now_ns();
+    d->start_mono = t0 / 1000;
     rv_status st = vm_start(d->o.vm, agent, req, &so);
     d->o.caller = NULL;         /* borrowed until here; the VM keeps its copy */
     d->decide_ns += now_ns() - t0;

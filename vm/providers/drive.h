@@ -109,6 +109,10 @@ void dr_cancel(dr_req *d);
 /* After 'done' with RV_DONE, not streaming: the chat.completion body,
    malloc'd (the caller frees it), or NULL when out of memory. */
 char *dr_answer_json(dr_req *d, size_t *len);
+/* The same, written into the driver's own buffer (the one a stream's
+   events go through): borrowed until the driver's next call or dr_free,
+   not NUL-terminated.  NULL when out of memory. */
+const char *dr_answer_view(dr_req *d, size_t *len);
 
 /* How an ended request (RV_DENIED or RV_FAILED) is reported to the
    client: the HTTP status, the error's 'type' and 'code', a message:

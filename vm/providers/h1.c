@@ -1197,10 +1197,13 @@ static char *cpy(char *w, const char *s, size_t n)
    length.  A line "Name:" with no value is left out (libcurl's way of
    removing a header it would add).  Every line is checked before any is
    written, and the head's size is known then: it is written into a
-   buffer grown once.  NULL, or a message. */
+   buffer grown once; the first H1_LINES_KEPT lines' lengths and colons
+   found while checking are kept for the writing.  NULL, or a message. */
+#define H1_LINES_KEPT 16
 static const char *build_head(h1_req *r, const h1_url *u, const char *method, const char *const *headers,
-                              size_t nheaders, int has_body)
+                              const size_t *lens, size_t nheaders, int has_body)
 {
+    size_t len_of[H1_LINES_KEPT], colon_of[H1_LINES_KEPT];
     size_t mlen = strlen(method);
     if (!mlen)
         return "the request method is empty";
@@ -1211,13 +1214,17 @@ static const char *build_head(h1_req *r, const h1_url *u, const char *method, co
     size_t need = mlen + 2 + u->path_len + 11 + 6 + u->authority_len + 2 + 16 + 20 + 2 + 2;
     for (size_t i = 0; i < nheaders; i++) {
         const char *l = headers[i];
-        size_t n = strlen(l);
+        size_t n = lens ? lens[i] : strlen(l);
         const char *colon = memchr(l, ':', n);
         if (!colon || colon == l)
             return "a request header line has no name";
         if (hf_bad(l, n))
             return "a request header line holds a control character";
         need += n + 2;
+        if (i < H1_LINES_KEPT) {
+            len_of[i] = n;
+            colon_of[i] = (size_t)(colon - l);
+        }
     }
     if (room(&r->head, &r->head_cap, need))
         return "out of memory";
@@ -1229,14 +1236,16 @@ static const char *build_head(h1_req *r, const h1_url *u, const char *method, co
     w = cpy(w, " HTTP/1.1\r\n", 11);
     int own_host = 0;
     for (size_t i = 0; i < nheaders; i++) {
-        const char *l = headers[i], *colon = strchr(l, ':'), *v = colon + 1;
-        while (is_space(*v))
+        const char *l = headers[i];
+        size_t n = i < H1_LINES_KEPT ? len_of[i] : strlen(l);
+        const char *colon = i < H1_LINES_KEPT ? l + colon_of[i] : memchr(l, ':', n), *v = colon + 1;
+        while (v < l + n && is_space(*v))
             v++;
-        if (!*v)
+        if (v == l + n)
             continue;
         if (colon - l == 4 && !strncasecmp(l, "host", 4))
             own_host = 1;
-        w = cpy(w, l, (size_t)(colon - l) + 1 + strlen(colon + 1));
+        w = cpy(w, l, n);
         w = cpy(w, "\r\n", 2);
     }
     if (!own_host) {
@@ -1291,8 +1300,9 @@ static h1_req *new_req(h1_pool *p)
     return mem_calloc(1, sizeof *r);
 }
 
-h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *const *headers, size_t nheaders,
-                 const char *body, size_t body_len, const h1_events *ev, void *ud, char *err, size_t errlen)
+h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *const *headers,
+                 const size_t *header_lens, size_t nheaders, const char *body, size_t body_len, const h1_events *ev,
+                 void *ud, char *err, size_t errlen)
 {
     h1_req *r = new_req(p);
     h1_host *h = r ? find_host(p, u) : NULL;
@@ -1311,7 +1321,7 @@ h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *co
     if (!method)
         method = body ? "POST" : "GET";
     r->head_only = !strcmp(method, "HEAD");
-    const char *why = build_head(r, u, method, headers, nheaders, body != NULL);
+    const char *why = build_head(r, u, method, headers, header_lens, nheaders, body != NULL);
     if (!why && u->tls && join_body(r))
         why = "out of memory";
     if (why) {

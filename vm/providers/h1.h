@@ -92,11 +92,13 @@ void h1_free(h1_pool *p);
 int h1_set_trust(h1_pool *p, const char *ca_file, const char *ca_dir);
 
 /* Start a request ('method' NULL: POST when there is a body, else GET).
+   'header_lens' NULL, or the header lines' lengths (their strlen).
    NULL with a message in 'err' when it cannot be made (a header line
    with a control character, out of memory).  A failure to connect is
    reported through 'end' at the engine's next turn (h1_run_due). */
-h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *const *headers, size_t nheaders,
-                 const char *body, size_t body_len, const h1_events *ev, void *ud, char *err, size_t errlen);
+h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *const *headers,
+                 const size_t *header_lens, size_t nheaders, const char *body, size_t body_len, const h1_events *ev,
+                 void *ud, char *err, size_t errlen);
 /* Stop a request without 'end': its connection, if any, is closed. */
 void h1_cancel(h1_pool *p, h1_req *r);
 /* The HTTP status of the request's response so far, 0 when none. */

@@ -6,9 +6,18 @@
    (Content-Length, Transfer-Encoding, Connection, Upgrade,
    Proxy-Connection: the ones that frame a message or change the
    connection) are recognised by length first, so that an ordinary field
-   costs one switch. */
+   costs one switch, and then compared without regard to case a word at
+   a time: a byte ORed with 0x20 equals a lowercase letter exactly when
+   it is that letter in either case, and equals '-' when it is '-' or CR,
+   which a name (token characters) or a value (field bytes) never holds.
+   A name is walked first sixteen bytes at once with SSE2 over the token
+   characters most names are made of (letters, digits, '-'), then byte
+   by byte through the table from where that stopped. */
+#include <stdint.h>
 #include <string.h>
-#include <strings.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "hfield.h"
 #include "hhead.h"
@@ -25,9 +34,38 @@ static const unsigned char tgchar[256] = {
     [0x21 ... 0x22] = 1, [0x24 ... 0x7e] = 1,
 };
 
-static int ieq(const char *s, size_t n, const char *lit, size_t ln)
+#define LOWER64 0x2020202020202020ull
+#define LOWER32 0x20202020u
+
+static inline __attribute__((always_inline)) uint64_t word8(const char *s)
 {
-    return n == ln && !strncasecmp(s, lit, n);
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w | LOWER64;
+}
+
+static inline __attribute__((always_inline)) uint32_t word4(const char *s)
+{
+    uint32_t w;
+    memcpy(&w, s, 4);
+    return w | LOWER32;
+}
+
+/* [s, s + n), of token characters or field bytes (above), is 'lit' (a
+   literal of lowercase letters and '-', 4 bytes or more) in any case:
+   whole words, the last ending with the literal (it may overlap the one
+   before). */
+static inline __attribute__((always_inline)) int ieq(const char *s, size_t n, const char *lit, size_t ln)
+{
+    if (n != ln)
+        return 0;
+    if (ln >= 8) {
+        uint64_t d = word8(s + ln - 8) ^ word8(lit + ln - 8);
+        for (size_t i = 0; i + 8 < ln; i += 8)
+            d |= word8(s + i) ^ word8(lit + i);
+        return !d;
+    }
+    return !((word4(s) ^ word4(lit)) | (word4(s + ln - 4) ^ word4(lit + ln - 4)));
 }
 
 #define IS(s, n, lit) ieq(s, n, lit, sizeof lit - 1)
@@ -39,7 +77,7 @@ static int special(const char *name, size_t nl, const char *v, size_t vl, hh_hea
     /* http-parser 2.9.4 marks a message as having Transfer-Encoding as
        soon as a name begins with it ("Transfer-Encodingx" too), and then
        refuses a request that is not chunked */
-    if (nl > 17 && !strncasecmp(name, "transfer-encoding", 17))
+    if (nl > 17 && ieq(name, 17, "transfer-encoding", 17))
         return -1;
     switch (nl) {
     case 7:
@@ -74,6 +112,23 @@ static int special(const char *name, size_t nl, const char *v, size_t vl, hh_hea
     }
 }
 
+#ifdef __SSE2__
+/* How many of the sixteen bytes at 's' are, from the first, letters,
+   digits or '-' (token characters all).  Signed compares: a byte from
+   0x80 up is negative and in no range; ORed with 0x20, a byte is in
+   'a'..'z' exactly when it is a letter of either case. */
+static size_t common_run(const char *s)
+{
+    __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+    __m128i l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    __m128i letter = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)), _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+    __m128i digit = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)), _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i ok = _mm_or_si128(_mm_or_si128(letter, digit), _mm_cmpeq_epi8(x, _mm_set1_epi8('-')));
+    unsigned m = ~(unsigned)_mm_movemask_epi8(ok) & 0xffff;
+    return m ? (size_t)__builtin_ctz(m) : 16;
+}
+#endif
+
 /* The end of the field bytes from offset 'i' (hfield.h): the offset
    of the line's CR LF, or 0 when something else ends them. */
 static size_t line_end(const char *p, size_t i, size_t n)
@@ -92,6 +147,10 @@ static size_t fields(const char *p, size_t i, size_t n, hh_field *f, uint32_t ma
         if (p[i] == '\r')
             return p[i + 1] == '\n' ? i + 2 : 0;
         size_t b = i;
+#ifdef __SSE2__
+        if (n - i >= 16)
+            i += common_run(p + i);
+#endif
         while (i < n && tchar[(unsigned char)p[i]])
             i++;
         if (i == b || i == n || p[i] != ':')

@@ -66,6 +66,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "h1.h"
 #include "httpc.h"
 
@@ -121,6 +122,7 @@ struct hc_engine {
     int64_t low;                /* no transfer's deadline is earlier; INT64_MAX: none */
     unsigned long scans;        /* walks of 'xfers' for due deadlines (hc_scans) */
     int64_t curl_at;            /* when libcurl wants hc_on_timer, -1 none */
+    uint64_t timer_seq;         /* timers set so far (hc_timer.seq) */
     int64_t armed_at;           /* what the loop's timer was last set for (next_due), -1 none; INT64_MIN unknown */
     watched *fds;               /* built-in loop: sockets to poll */
     size_t nfds, capfds;
@@ -159,9 +161,7 @@ const char *hc_status_name(hc_status st)
 
 int64_t hc_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clk_mono_us();
 }
 
 /* ---------------------------------------------------------------- sockets */
@@ -823,8 +823,8 @@ static int start_native(hc_engine *e, hc_xfer *x, const hc_spec *s, const h1_url
     x->start_us = hc_now_us();
     /* linked first: the transport's events find it in the engine */
     link_xfer(e, x);
-    x->nat = h1_start(e->h1, u, s->method, s->headers, s->nheaders, s->body, s->body_len, &nat_events, x, err,
-                      errlen);
+    x->nat = h1_start(e->h1, u, s->method, s->headers, s->header_lens, s->nheaders, s->body, s->body_len,
+                      &nat_events, x, err, errlen);
     if (!x->nat) {
         unlink_xfer(e, x);
         return -1;
@@ -917,6 +917,7 @@ void hc_cancel(hc_engine *e, hc_xfer *x)
 static void put_timer(hc_engine *e, hc_timer *t, int64_t after_us, void (*cb)(void *), void *ud)
 {
     t->at = hc_now_us() + (after_us > 0 ? after_us : 0);
+    t->seq = ++e->timer_seq;
     t->cb = cb;
     t->ud = ud;
     t->next = e->timers;
@@ -999,11 +1000,13 @@ static void run_due(hc_engine *e)
         }
         recompute_low(e);
     }
-    /* timers due now; one started by a callback waits for the next turn */
+    /* timers due now; one started by a callback waits for the next turn
+       (by its number: the clock may be held, clock.h, and not move) */
+    uint64_t upto = e->timer_seq;
     for (;;) {
         hc_timer *due = NULL, **duep = NULL;
         for (hc_timer **pp = &e->timers; *pp; pp = &(*pp)->next)
-            if ((*pp)->at <= now && (!due || (*pp)->at < due->at)) {
+            if ((*pp)->at <= now && (*pp)->seq <= upto && (!due || (*pp)->at < due->at)) {
                 due = *pp;
                 duep = pp;
             }

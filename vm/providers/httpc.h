@@ -80,6 +80,7 @@ typedef struct {
     const char *url;
     const char *method;             /* NULL: POST when there is a body, else GET */
     const char *const *headers;     /* "Name: value" lines */
+    const size_t *header_lens;      /* NULL, or the lines' lengths (their strlen), read like them */
     size_t nheaders;
     const char *body;               /* borrowed until 'done' (see above) */
     size_t body_len;
@@ -123,6 +124,7 @@ typedef struct hc_timer {
     void (*cb)(void *);
     void *ud;
     struct hc_timer *next;
+    uint64_t seq;               /* set as the engine's how-manieth timer */
     int embedded;               /* the caller's memory: never freed by the engine */
 } hc_timer;
 
@@ -166,7 +168,8 @@ int hc_run_once(hc_engine *e, int64_t max_wait_us);
 void hc_on_socket(hc_engine *e, int fd, int what);
 void hc_on_timer(hc_engine *e);
 
-/* The engine's monotonic clock, microseconds. */
+/* The engine's monotonic clock, microseconds (clk_mono_us: held within
+   a loop callback that holds the clock, clock.h). */
 int64_t hc_now_us(void);
 
 /* Test hook: how many times the engine walked its transfers because a

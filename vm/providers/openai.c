@@ -156,73 +156,79 @@ static int was_written(const written *wr, rv_sv k)
     return 0;
 }
 
-char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *len)
+int oa_body_to(jw_writer *w, const cv_conv *cv, const char *model, const oa_opts *opt)
 {
-    jw_writer w;
     written wr = { .n = 0 };
-    jw_init_mem(&w, 0);
-    jw_object(&w);
-    MEMBER(&w, &wr, "model");
-    jw_cstring(&w, model);
-    MEMBER(&w, &wr, "messages");
-    jw_array(&w);
+    jw_object(w);
+    MEMBER(w, &wr, "model");
+    jw_cstring(w, model);
+    MEMBER(w, &wr, "messages");
+    jw_array(w);
     if (cv->system.len) {
-        jw_object(&w);
-        JW_KEY(&w, "role");
-        JW_STR(&w, "system");
-        JW_KEY(&w, "content");
-        cv_put_text(&w, cv->system, cv->system_json);
-        jw_end(&w);
+        jw_object(w);
+        JW_KEY(w, "role");
+        JW_STR(w, "system");
+        JW_KEY(w, "content");
+        cv_put_text(w, cv->system, cv->system_json);
+        jw_end(w);
     }
     for (uint32_t i = 0; i < cv->nmsgs; i++)
-        message_of(&w, &cv->msgs[i]);
-    jw_end(&w);
+        message_of(w, &cv->msgs[i]);
+    jw_end(w);
     if (cv->ntools) {
-        tools_of(&w, cv);
+        tools_of(w, cv);
         wr.k[wr.n++] = "tools";
     }
     if (cv->tool_choice.len) {
-        MEMBER(&w, &wr, "tool_choice");
+        MEMBER(w, &wr, "tool_choice");
         if (cv->tool_choice_name.len) {
-            jw_object(&w);
-            JW_KEY(&w, "type");
-            JW_STR(&w, "function");
-            JW_KEY(&w, "function");
-            jw_object(&w);
-            JW_KEY(&w, "name");
-            str(&w, cv->tool_choice_name);
-            jw_end(&w);
-            jw_end(&w);
+            jw_object(w);
+            JW_KEY(w, "type");
+            JW_STR(w, "function");
+            JW_KEY(w, "function");
+            jw_object(w);
+            JW_KEY(w, "name");
+            str(w, cv->tool_choice_name);
+            jw_end(w);
+            jw_end(w);
         } else
-            str(&w, cv->tool_choice);
+            str(w, cv->tool_choice);
     }
     if (cv->max_tokens > 0) {
-        MEMBER(&w, &wr, "max_tokens");
-        jw_int(&w, cv->max_tokens);
+        MEMBER(w, &wr, "max_tokens");
+        jw_int(w, cv->max_tokens);
     }
-    PARAM(&w, &wr, "temperature", &cv->temperature);
-    PARAM(&w, &wr, "top_p", &cv->top_p);
-    PARAM(&w, &wr, "stop", &cv->stop);
-    PARAM(&w, &wr, "seed", &cv->seed);
-    PARAM(&w, &wr, "presence_penalty", &cv->presence);
-    PARAM(&w, &wr, "frequency_penalty", &cv->frequency);
-    PARAM(&w, &wr, "top_k", &cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
+    PARAM(w, &wr, "temperature", &cv->temperature);
+    PARAM(w, &wr, "top_p", &cv->top_p);
+    PARAM(w, &wr, "stop", &cv->stop);
+    PARAM(w, &wr, "seed", &cv->seed);
+    PARAM(w, &wr, "presence_penalty", &cv->presence);
+    PARAM(w, &wr, "frequency_penalty", &cv->frequency);
+    PARAM(w, &wr, "top_k", &cv->top_k);        /* not OpenAI's, but vLLM's and llama.cpp's */
     if (opt->logprobs) {
-        MEMBER(&w, &wr, "logprobs");
-        jw_bool(&w, 1);
+        MEMBER(w, &wr, "logprobs");
+        jw_bool(w, 1);
     }
     if (opt->stream) {
-        MEMBER(&w, &wr, "stream");
-        jw_bool(&w, 1);
-        MEMBER(&w, &wr, "stream_options");
-        jw_raw(&w, "{\"include_usage\":true}", 22);
+        MEMBER(w, &wr, "stream");
+        jw_bool(w, 1);
+        MEMBER(w, &wr, "stream_options");
+        jw_raw(w, "{\"include_usage\":true}", 22);
     }
     for (uint32_t i = 0; i < cv->nextra; i++)    /* the client's other fields, as written */
         if (!was_written(&wr, cv->extra[i].key)) {
-            jw_keyn(&w, cv->extra[i].key.s, cv->extra[i].key.len);
-            jw_raw(&w, cv->extra[i].val.s, cv->extra[i].val.len);
+            jw_keyn(w, cv->extra[i].key.s, cv->extra[i].key.len);
+            jw_raw(w, cv->extra[i].val.s, cv->extra[i].val.len);
         }
-    jw_end(&w);
+    jw_end(w);
+    return w->err || w->depth ? -1 : 0;
+}
+
+char *oa_body(const cv_conv *cv, const char *model, const oa_opts *opt, size_t *len)
+{
+    jw_writer w;
+    jw_init_mem(&w, 0);
+    oa_body_to(&w, cv, model, opt);
     return jw_take(&w, len);
 }
 

@@ -15,7 +15,8 @@
    Confidence: with logprobs requested, each token's log-probability is
    recorded (ans_logprob) and ans_confidence() gives exp(mean logprob).
 
-   Ownership: oa_body() returns a heap string the caller frees; the
+   Ownership: oa_body() returns a heap string the caller frees (oa_body_to
+   writes into the caller's writer instead); the
    parsers copy what they keep into the answer. */
 #ifndef RV_OPENAI_H
 #define RV_OPENAI_H
@@ -31,6 +32,9 @@ typedef struct {
 /* The request body for 'model' (the provider's id); NULL when out of
    memory.  '*len' gets its length. */
 char *oa_body(const cv_conv *cv, const char *model, const oa_opts *o, size_t *len);
+/* The same, appended to a memory writer of the caller's ('w', compact);
+   0, or -1 when out of memory (the writer's 'err'). */
+int oa_body_to(jw_writer *w, const cv_conv *cv, const char *model, const oa_opts *o);
 
 /* A whole JSON answer (HTTP 2xx). */
 void oa_parse(ans_answer *a, const char *body, size_t n);

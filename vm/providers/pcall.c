@@ -29,7 +29,10 @@
 
 enum { BODY_WHOLE, BODY_SSE, BODY_ES };
 
-typedef struct { const char *name, *prefix, *value; } hpart;
+typedef struct {
+    const char *name, *prefix, *value;
+    size_t len[3];              /* theirs (strlen) */
+} hpart;
 
 struct pc_call {
     hc_engine *e;
@@ -37,13 +40,16 @@ struct pc_call {
     pc_handler h;
     void *ud;
     uint32_t kind;              /* rv_provkind */
-    char *body;                 /* request body (owned) */
+    char *body;                 /* request body (owned, or in 'bodyw' when 'body_in_w') */
     size_t body_len;
+    int body_in_w;
+    jw_writer bodyw;            /* OpenAI bodies are written here, kept for the calls after (up to PC_KEEP_MAX) */
     char url[2048];
     hpart hpart[PC_MAX_HEADERS];    /* the lines as added (borrowed parts) */
     char *hbuf;                 /* the lines packed, each NUL-terminated (owned; keys: wiped) */
     size_t hlen, hcap;
     const char *hdr[PC_MAX_HEADERS];    /* the lines in 'hbuf' */
+    size_t hdr_len[PC_MAX_HEADERS];     /* and their lengths */
     size_t nhdr;
     int status;
     int reading;                /* BODY_* */
@@ -66,16 +72,18 @@ struct pc_call {
 };
 
 /* Add the line "name: prefix value" to the list; its parts are
-   borrowed until pack_headers. */
-static int add_header2(pc_call *c, const char *name, const char *prefix, const char *value)
+   borrowed until pack_headers.  Inlined, so that the lengths of the
+   literal parts are the compiler's. */
+static inline __attribute__((always_inline)) int add_header2(pc_call *c, const char *name, const char *prefix,
+                                                             const char *value)
 {
     if (c->nhdr == PC_MAX_HEADERS)
         return -1;
-    c->hpart[c->nhdr++] = (hpart){ name, prefix, value };
+    c->hpart[c->nhdr++] = (hpart){ name, prefix, value, { strlen(name), strlen(prefix), strlen(value) } };
     return 0;
 }
 
-static int add_header(pc_call *c, const char *name, const char *value)
+static inline __attribute__((always_inline)) int add_header(pc_call *c, const char *name, const char *value)
 {
     return add_header2(c, name, "", value);
 }
@@ -85,12 +93,11 @@ static int add_header(pc_call *c, const char *name, const char *value)
    by a realloc).  0, or -1 when out of memory. */
 static int pack_headers(pc_call *c)
 {
-    size_t len[PC_MAX_HEADERS][3], total = 0;
+    size_t total = 0;
     for (size_t i = 0; i < c->nhdr; i++) {
-        len[i][0] = strlen(c->hpart[i].name);
-        len[i][1] = strlen(c->hpart[i].prefix);
-        len[i][2] = strlen(c->hpart[i].value);
-        total += len[i][0] + 2 + len[i][1] + len[i][2] + 1;
+        const size_t *len = c->hpart[i].len;
+        c->hdr_len[i] = len[0] + 2 + len[1] + len[2];
+        total += c->hdr_len[i] + 1;
     }
     if (total > c->hcap) {      /* a call before this one left a smaller buffer (wiped) */
         free(c->hbuf);
@@ -102,15 +109,16 @@ static int pack_headers(pc_call *c)
     c->hlen = total;
     char *at = c->hbuf;
     for (size_t i = 0; i < c->nhdr; i++) {
+        const size_t *len = c->hpart[i].len;
         c->hdr[i] = at;
-        memcpy(at, c->hpart[i].name, len[i][0]);
-        at += len[i][0];
+        memcpy(at, c->hpart[i].name, len[0]);
+        at += len[0];
         memcpy(at, ": ", 2);
         at += 2;
-        memcpy(at, c->hpart[i].prefix, len[i][1]);
-        at += len[i][1];
-        memcpy(at, c->hpart[i].value, len[i][2] + 1);
-        at += len[i][2] + 1;
+        memcpy(at, c->hpart[i].prefix, len[1]);
+        at += len[1];
+        memcpy(at, c->hpart[i].value, len[2] + 1);
+        at += len[2] + 1;
     }
     return 0;
 }
@@ -430,8 +438,11 @@ static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, cha
         add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json") || pack_headers(c))
         return nomem(err, errlen);
     oa_opts o = { s->stream, s->logprobs };
-    if (!(c->body = oa_body(s->cv, rv_str(p, p->models[s->model].id), &o, &c->body_len)))
+    jw_clear(&c->bodyw);
+    if (oa_body_to(&c->bodyw, s->cv, rv_str(p, p->models[s->model].id), &o) ||
+        !(c->body = (char *)jw_data(&c->bodyw, &c->body_len)))
         return nomem(err, errlen);
+    c->body_in_w = 1;
     return 0;
 }
 
@@ -526,6 +537,7 @@ static void begin(pc_call *c, hc_engine *e, const pc_handler *h, void *ud, uint3
     c->kind = kind;
     c->body = NULL;
     c->body_len = 0;
+    c->body_in_w = 0;
     c->url[0] = 0;
     c->nhdr = 0;
     c->status = 0;
@@ -559,6 +571,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
             return NULL;
         }
         ans_init(&c->ans);
+        jw_init_mem(&c->bodyw, 0);
     }
     begin(c, e, h, ud, pr->kind);
     int rc = -1;
@@ -575,7 +588,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
         return NULL;
     }
     hc_spec hs = {
-        .url = c->url, .headers = c->hdr, .nheaders = c->nhdr,
+        .url = c->url, .headers = c->hdr, .header_lens = c->hdr_len, .nheaders = c->nhdr,
         .body = c->body, .body_len = c->body_len,
         .connect_timeout_us = s->connect_timeout_us, .first_byte_timeout_us = s->first_byte_timeout_us,
         .idle_timeout_us = s->idle_timeout_us, .total_timeout_us = s->total_timeout_us,
@@ -630,8 +643,13 @@ void pc_end(pc_call *c)
     if (c->hbuf)                /* keys and signatures were in these */
         memset(c->hbuf, 0, c->hlen);
     c->hlen = 0;
-    free(c->body);
+    if (!c->body_in_w)
+        free(c->body);
     c->body = NULL;
+    c->body_in_w = 0;
+    jw_clear(&c->bodyw);
+    if (c->bodyw.cap > PC_KEEP_MAX)     /* a long conversation's body is not kept */
+        jw_discard(&c->bodyw);
     free(c->tools);
     c->tools = NULL;
 }
@@ -642,6 +660,7 @@ void pc_free(pc_call *c)
         return;
     pc_end(c);
     free(c->hbuf);
+    jw_discard(&c->bodyw);
     free(c->raw.p);
     sse_decoder_free(c->sse);
     es_decoder_free(c->es);

@@ -24,12 +24,17 @@
    armed with a zero timeout, which would cost the loop one more
    epoll_wait before running it; once per round, so that an engine
    asking again from its own timer callback cannot keep the loop from
-   its sockets. */
+   its sockets.
+
+   Each callback holds the clock (clock.h) while it runs: the engine's
+   deadlines, its timers and the request driver it calls back read the
+   time once. */
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "curlev.h"
 #include "mem.h"
 
@@ -49,7 +54,7 @@ struct ce_loop {
     int nfds;
 };
 
-static void on_socket(evutil_socket_t fd, short what, void *arg)
+static void on_socket_held(evutil_socket_t fd, short what, void *arg)
 {
     ce_loop *l = arg;
     fdwatch *w = &l->fds[fd];
@@ -61,12 +66,26 @@ static void on_socket(evutil_socket_t fd, short what, void *arg)
     hc_on_socket(l->eng, (int)fd, (what & EV_READ ? HC_IN : 0) | (what & EV_WRITE ? HC_OUT : 0));
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_socket(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_socket_held(fd, what, arg);
+    clk_release();
+}
+
+static void on_timer_held(evutil_socket_t fd, short what, void *arg)
 {
     ce_loop *l = arg;
     l->in_timer = 1;
     hc_on_timer(l->eng);
     l->in_timer = 0;
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_timer_held(fd, what, arg);
+    clk_release();
 }
 
 /* Forget socket 'fd' (it is about to be closed). */

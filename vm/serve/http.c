@@ -11,7 +11,11 @@
    One timer per connection carries the deadline of its state; the same
    event, activated by hand, resumes parsing of pipelined input once an
    asynchronous response ends (never re-entering the application from
-   inside its own call). */
+   inside its own call).
+
+   Every callback of the loop holds the clock (clock.h) while it runs, so
+   the times it and the application read are one reading, taken at the
+   first ask. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <arpa/inet.h>
@@ -33,6 +37,7 @@
 #include <event2/util.h>
 #include <http_parser.h>
 
+#include "clock.h"
 #include "hfield.h"
 #include "hhead.h"
 #include "http.h"
@@ -53,6 +58,7 @@ typedef struct hs_conn {
     hs_server *srv;
     struct hs_conn *prev, *next;
     struct bufferevent *bev;
+    int fd;                     /* bev's socket (bufferevent_getfd takes a lock and a call) */
     struct event *timer;
     struct event *flush;        /* activated by hand: write what the output holds (flush_soon) */
     struct event *rd;           /* the socket is readable (on_readable; the bufferevent only writes) */
@@ -139,9 +145,7 @@ static size_t read_cap(const hs_limits *l)
 
 int64_t hs_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return clk_mono_us();
 }
 
 hs_limits hs_default_limits(void)
@@ -255,7 +259,7 @@ char *hs_error_body(const char *message, const char *type, const char *code, con
    every 200 response up to that header's end. */
 static const char *date_header(hs_server *s)
 {
-    time_t now = time(NULL);
+    time_t now = (time_t)(clk_wall_us() / 1000000);
     if (now != s->date_at) {
         struct tm tm;
         gmtime_r(&now, &tm);
@@ -662,7 +666,7 @@ static void flush_out(hs_conn *c)
     /* a socket bufferevent keeps its output's start frozen so that only it
        drains the buffer; it is unfrozen the same way for its own writes */
     evbuffer_unfreeze(out, 1);
-    evbuffer_write(out, bufferevent_getfd(c->bev));
+    evbuffer_write(out, c->fd);
     evbuffer_freeze(out, 1);
     if (evbuffer_get_length(out) > 0) {
         c->write_on = 1;
@@ -680,11 +684,18 @@ static void flush_soon(hs_conn *c)
     }
 }
 
-static void on_flush(evutil_socket_t fd, short what, void *arg)
+static void on_flush_held(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
     c->flush_on = 0;
     flush_out(c);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_flush_held(fd, what, arg);
+    clk_release();
 }
 
 /* A response is gathered here and handed to the output buffer in one
@@ -718,7 +729,7 @@ static void ob_send(outbuf *o, hs_conn *c)
 {
     size_t sent = 0;
     if (o->n && !c->write_on && evbuffer_get_length(o->out) == 0) {
-        ssize_t w = send(bufferevent_getfd(c->bev), o->b, o->n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t w = send(c->fd, o->b, o->n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (w > 0)
             sent = (size_t)w;
     }
@@ -1082,6 +1093,40 @@ static int fast_body(hs_conn *c, const char *p, size_t n, size_t *used)
    lowercased and the URL's and each value's end made NULs in place --
    the URL, names and values the callbacks would have gathered, where
    the head holds them.  0, or -1 after failing the request. */
+/* ASCII upper case letters of the word 'w' in lower case, eight bytes at
+   once: per byte (its low seven bits, so that no sum carries into the
+   next), the high bit of b + (0x80 - 'A') is set from 'A' up and that of
+   b + (0x7f - 'Z') above 'Z'; where exactly the first is, and the byte is
+   ASCII, 0x20 is added. */
+static uint64_t lower_word(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80, low7 = w & ~high;
+    uint64_t upper = ((low7 + ones * (0x80 - 'A')) ^ (low7 + ones * (0x7f - 'Z'))) & ~w & high;
+    return w | upper >> 2;
+}
+
+/* A field name in lower case, in place (the name bytes http_parser's
+   path lowers one by one, on_field): whole words, the last one ending
+   with the name (lowering a byte twice is no harm). */
+static void lower_name(char *s, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)(s[i] - 'A') < 26)
+                s[i] += 'a' - 'A';
+        return;
+    }
+    for (size_t i = 0;; i += 8) {
+        size_t at = i + 8 <= n ? i : n - 8;
+        uint64_t w;
+        memcpy(&w, s + at, 8);
+        w = lower_word(w);
+        memcpy(s + at, &w, 8);
+        if (at + 8 == n)
+            return;
+    }
+}
+
 static int fast_arena(hs_conn *c, const char *p, size_t len, const hh_head *h, const hh_field *f)
 {
     on_begin(&c->hp);
@@ -1092,9 +1137,7 @@ static int fast_arena(hs_conn *c, const char *p, size_t len, const hh_head *h, c
     c->url_len = h->target_len;
     a[h->target_off + h->target_len] = 0;      /* the space before "HTTP/1.1" */
     for (uint32_t i = 0; i < h->nfield; i++) {
-        for (char *s = a + f[i].noff, *e = s + f[i].nlen; s < e; s++)
-            if ((unsigned char)(*s - 'A') < 26)
-                *s += 'a' - 'A';
+        lower_name(a + f[i].noff, f[i].nlen);
         a[f[i].voff + f[i].vlen] = 0;           /* the line's CR: values end with no blank */
         c->hdr[i] = (hdr_off){ f[i].noff, f[i].nlen, f[i].voff, f[i].vlen };
     }
@@ -1270,7 +1313,7 @@ static void arm_timer(hs_conn *c)
     c->timer_at = d;
 }
 
-static void on_timer(evutil_socket_t fd, short what, void *arg)
+static void on_timer_held(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
     c->timer_at = 0;            /* a run event is no longer pending (libevent deletes it first) */
@@ -1297,6 +1340,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c, 0);
         break;
     }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_timer_held(fd, what, arg);
+    clk_release();
 }
 
 static void on_read(hs_conn *c)
@@ -1361,7 +1411,7 @@ static void read_failed(hs_conn *c, ssize_t n)
     on_event(c->bev, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF : BEV_EVENT_ERROR), c);
 }
 
-static void on_readable(evutil_socket_t fd, short what, void *arg)
+static void on_readable_held(evutil_socket_t fd, short what, void *arg)
 {
     hs_conn *c = arg;
     hs_server *s = c->srv;
@@ -1413,7 +1463,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
     on_read(c);
 }
 
-static void on_write(struct bufferevent *bev, void *arg)
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    clk_hold();
+    on_readable_held(fd, what, arg);
+    clk_release();
+}
+
+static void on_write_held(struct bufferevent *bev, void *arg)
 {
     hs_conn *c = arg;
     /* drained: stop watching for writability until a write is refused again */
@@ -1428,7 +1485,14 @@ static void on_write(struct bufferevent *bev, void *arg)
         shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
-static void on_event(struct bufferevent *bev, short what, void *arg)
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    clk_hold();
+    on_write_held(bev, arg);
+    clk_release();
+}
+
+static void on_event_held(struct bufferevent *bev, short what, void *arg)
 {
     hs_conn *c = arg;
     if (what & BEV_EVENT_EOF && c->state == C_LINGER) {
@@ -1438,6 +1502,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
     /* EOF, an error or the write idle timeout (a slow reader): the
        connection is gone, and so is any request on it */
     conn_close(c, 1);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    clk_hold();
+    on_event_held(bev, what, arg);
+    clk_release();
 }
 
 /* The connection is over: its request, if the application has it, is
@@ -1522,6 +1593,7 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     }
     c->srv = s;
     c->bev = bev;
+    c->fd = fd;
     c->timer = t;
     c->flush = fl;
     c->rd = rd;
@@ -1548,7 +1620,7 @@ static void conn_new(hs_server *s, evutil_socket_t fd, uint32_t n)
     arm_timer(c);
 }
 
-static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void on_accept_held(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
     hs_server *s = arg;
     uint32_t n = atomic_fetch_add(&s->shared->conns, 1) + 1;
@@ -1561,6 +1633,13 @@ static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct soc
         return;
     }
     conn_new(s, fd, n);
+}
+
+static void on_accept(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+    clk_hold();
+    on_accept_held(lis, fd, sa, salen, arg);
+    clk_release();
 }
 
 void hs_adopt(hs_server *s, int fd)

@@ -184,7 +184,7 @@ void hs_respond_error(hs_req *r, int status, const char *code, const char *messa
 /* The reason phrase of a status. */
 const char *hs_reason(int status);
 
-/* Monotonic clock, microseconds. */
+/* Monotonic clock, microseconds: held within a loop callback (clock.h). */
 int64_t hs_now_us(void);
 
 #endif

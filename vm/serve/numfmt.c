@@ -17,19 +17,17 @@ size_t nf_u64(char *buf, uint64_t v)
     return n;
 }
 
+/* The digits' count from the highest bit set, then the digits from the
+   last (a chunk's size line is written for every event of a stream). */
 size_t nf_hex(char *buf, uint64_t v, unsigned width)
 {
     static const char dig[] = "0123456789abcdef";
-    char t[20];
-    size_t n = 0;
-    do {
-        t[n++] = dig[v & 15];
-        v >>= 4;
-    } while (v);
-    while (n < width && n < sizeof t)
-        t[n++] = '0';
-    for (size_t i = 0; i < n; i++)
-        buf[i] = t[n - 1 - i];
+    size_t n = v ? (size_t)(67 - __builtin_clzll(v)) / 4 : 1;
+    size_t w = width < 20 ? width : 20;
+    if (n < w)
+        n = w;
+    for (size_t i = n; i-- > 0; v >>= 4)
+        buf[i] = dig[v & 15];
     buf[n] = 0;
     return n;
 }
