@@ -106,19 +106,25 @@ static void message_of(jw_writer *w, const cv_msg *m)
     jw_end(w);
 }
 
+/* {"type":"function","function":{"name":NAME -- both objects left open. */
+static void function_open(jw_writer *w, rv_sv name)
+{
+    jw_object(w);
+    JW_KEY(w, "type");
+    JW_STR(w, "function");
+    JW_KEY(w, "function");
+    jw_object(w);
+    JW_KEY(w, "name");
+    str(w, name);
+}
+
 static void tools_of(jw_writer *w, const cv_conv *cv)
 {
     JW_KEY(w, "tools");
     jw_array(w);
     for (uint32_t i = 0; i < cv->ntools; i++) {
         const cv_tool *t = &cv->tools[i];
-        jw_object(w);
-        JW_KEY(w, "type");
-        JW_STR(w, "function");
-        JW_KEY(w, "function");
-        jw_object(w);
-        JW_KEY(w, "name");
-        str(w, t->name);
+        function_open(w, t->name);
         if (t->desc.len) {
             JW_KEY(w, "description");
             str(w, t->desc);
@@ -182,13 +188,7 @@ int oa_body_to(jw_writer *w, const cv_conv *cv, const char *model, const oa_opts
     if (cv->tool_choice.len) {
         MEMBER(w, &wr, "tool_choice");
         if (cv->tool_choice_name.len) {
-            jw_object(w);
-            JW_KEY(w, "type");
-            JW_STR(w, "function");
-            JW_KEY(w, "function");
-            jw_object(w);
-            JW_KEY(w, "name");
-            str(w, cv->tool_choice_name);
+            function_open(w, cv->tool_choice_name);
             jw_end(w);
             jw_end(w);
         } else
