@@ -5,11 +5,11 @@
    others) is parsed again from the start by yajl, a streaming parser
    (bench/RESULTS.md, jsonparse, compares both with jansson, cJSON,
    json-c, json-parser and jsmn on the benchmark's requests), which
-   judges it and words the error.  Either calls back for every token.  The callbacks keep a stack of frames, one per
-   open array or object, each knowing what it is -- the root, a message, a
-   content part, a tool call, a value kept only as a span -- so the
-   request is read in one pass by a state machine, without a tree and
-   without recursion.  What they find goes into growable tables in the
+   judges it and words the error.  Either calls back for every token.
+   The callbacks keep a stack of frames, one per open array or object,
+   each knowing what it is -- the root, a message, a content part, a
+   tool call, a value kept only as a span -- so the request is read in
+   one pass by a state machine, without a tree and without recursion.  What they find goes into growable tables in the
    parser's scratch space; at the end the tables are copied into the
    request's own memory, and what a decision reads first -- the metadata
    table, short metadata keys and values and "user", the struct -- into
