@@ -1,22 +1,23 @@
 /* Parsing OpenAI chat-completions requests into rv_request; see request.h.
 
-   The body is read by jsonfast (vm/jsonfast.h), a one-pass reader that
-   makes yajl's callback calls; a body it declines (a syntax error among
-   others) is parsed again from the start by yajl, a streaming parser
-   (bench/RESULTS.md, jsonparse, compares both with jansson, cJSON,
-   json-c, json-parser and jsmn on the benchmark's requests), which
-   judges it and words the error.  Either calls back for every token.
-   The callbacks keep a stack of frames, one per open array or object,
-   each knowing what it is -- the root, a message, a content part, a
-   tool call, a value kept only as a span -- so the request is read in
-   one pass by a state machine, without a tree and without recursion.  What they find goes into growable tables in the
+   The body is read by jsonfast (vm/jsonfast.h), a one-pass reader
+   that makes yajl's callback calls; a body it declines (a syntax
+   error among others) is parsed again from the start by yajl, a
+   streaming parser (bench/RESULTS.md, jsonparse, compares both with
+   jansson, cJSON, json-c, json-parser and jsmn on the benchmark's
+   requests), which judges it and words the error.  Either calls back
+   for every token.  The callbacks keep a stack of frames, one per open
+   array or object, each knowing what it is -- the root, a message, a
+   content part, a tool call, a value kept only as a span -- so the
+   request is read in one pass by a state machine, without a tree and
+   without recursion.  What they find goes into growable tables in the
    parser's scratch space; at the end the tables are copied into the
-   request's own memory, and what a decision reads first -- the metadata
-   table, short metadata keys and values and "user", the struct -- into
-   one hot region (see memory, and request.h).
+   request's own memory, and what a decision reads first -- the
+   metadata table, short metadata keys and values and "user", the
+   struct -- into one hot region (see memory, and request.h).
 
    Strings without escapes are views of the request's copy of the body;
-   strings with escapes are decoded by yajl and copied.  yajl's own UTF-8
+   strings with escapes are decoded by the reader and copied.  yajl's own UTF-8
    check is loose (it takes overlong forms and encoded surrogates) and it
    decodes unpaired \u surrogates lossily, so the whole body is checked as
    strict UTF-8 first and every escaped string's escapes are checked here
