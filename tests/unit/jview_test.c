@@ -146,6 +146,34 @@ static void check(const jcase *c, jv_parser *p)
         printf("PASS jview %s\n", c->name);
 }
 
+/* A text jsonfast declines half-way (nesting past its 1024 levels, within
+   jview's 2048) is read again from the start by yajl: the escaped strings
+   before and after the deep part read back, and no key is taken for a
+   duplicate of one read in the first pass. */
+static void deep_declined(jv_parser *p)
+{
+    const int levels = 1030;
+    size_t cap = (size_t)levels * 2 + 128, n = 0;
+    char *t = malloc(cap);
+    n += (size_t)sprintf(t + n, "{\"a\":\"x\\ny\",\"d\":");
+    for (int i = 0; i < levels; i++)
+        t[n++] = '[';
+    for (int i = 0; i < levels; i++)
+        t[n++] = ']';
+    n += (size_t)sprintf(t + n, ",\"z\":\"w\\tq\"}");
+    jv root = jv_parse(p, t, n, 0);
+    size_t la = 0, lz = 0;
+    const char *a = root ? jv_str(p, jv_getn(p, root, "a", 1), &la) : NULL;
+    const char *z = root ? jv_str(p, jv_getn(p, root, "z", 1), &lz) : NULL;
+    if (!root || !a || !z || la != 3 || memcmp(a, "x\ny", 3) || lz != 3 || memcmp(z, "w\tq", 3) ||
+        jv_typeof(p, jv_getn(p, root, "d", 1)) != JV_ARRAY) {
+        printf("FAIL jview deep text read again by yajl: %s\n", root ? "wrong values" : jv_error(p));
+        failures++;
+    } else
+        printf("PASS jview deep text read again by yajl\n");
+    free(t);
+}
+
 int main(void)
 {
     jv_parser *p = jv_new();
@@ -161,6 +189,8 @@ int main(void)
                 printf("FAIL jview again %s: %s\n", cases[i].name, jv_error(p));
                 failures++;
             }
+    deep_declined(p);
+    check(&cases[0], p);        /* and the parser reads the next text */
     jv_free(p);
     return failures ? 1 : 0;
 }

@@ -610,6 +610,63 @@ static void test_forward(void)
     req_free(r);
 }
 
+/* ---------------------------------------------------------------- declined by jsonfast */
+
+/* Texts the one-pass reader (vm/jsonfast.h) declines and yajl takes --
+   a vertical tab or form feed where JSON has whitespace -- are read
+   again from the start by yajl: the request is the one of the same text
+   with a space there, pooled or not, whether the reader declined at the
+   end or half-way, with tables already filled. */
+static char *with_at(const char *s, size_t at, char c)
+{
+    size_t n = strlen(s);
+    char *d = malloc(n + 2);
+    memcpy(d, s, at);
+    d[at] = c;
+    memcpy(d + at + 1, s + at, n - at + 1);
+    return d;
+}
+
+static int same_request(const rv_request *a, const rv_request *b)
+{
+    if (!a || !b || a->nmsg != b->nmsg || a->npart != b->npart || a->nslot != b->nslot || a->nextra != b->nextra ||
+        a->nmeta != b->nmeta || a->body_len != b->body_len || a->root_end != b->root_end ||
+        a->model.len != b->model.len || memcmp(a->model.s, b->model.s, a->model.len) ||
+        a->user.len != b->user.len || memcmp(a->user.s, b->user.s, a->user.len))
+        return 0;
+    for (uint32_t i = 0; i < a->nslot; i++)
+        if (a->slot_texts[i].len != b->slot_texts[i].len ||
+            memcmp(a->slot_texts[i].s, b->slot_texts[i].s, a->slot_texts[i].len))
+            return 0;
+    return 1;
+}
+
+static void test_declined(void)
+{
+    static const struct { const char *name, *after; } at[] = {
+        { "at-the-end", NULL },                 /* before the closing brace */
+        { "half-way", "{\"role\":\"developer\",\"content\":\"be brief\"}," },
+    };
+    rv_reqpool *pool = req_pool_new();
+    for (size_t i = 0; i < sizeof at / sizeof *at; i++)
+        for (int c = 0; c < 2; c++) {
+            size_t off = at[i].after ? (size_t)(strstr(full, at[i].after) - full) + strlen(at[i].after) : sizeof full - 2;
+            char *odd = with_at(full, off, c ? '\f' : '\v'), *plain = with_at(full, off, ' ');
+            rv_reqerr e1, e2, e3;
+            rv_request *a = req_parse(odd, strlen(odd), NULL, &e1), *b = req_parse(plain, strlen(plain), NULL, &e2);
+            rv_request *p = req_parse_pooled(odd, strlen(odd), NULL, &e3, pool);
+            char name[96];
+            snprintf(name, sizeof name, "declined/%s-%s", at[i].name, c ? "form-feed" : "vertical-tab");
+            CHECK(name, same_request(a, b) && same_request(p, b), "%s", a ? (p ? "not the same request" : e3.msg) : e1.msg);
+            req_free(a);
+            req_free(b);
+            req_free(p);
+            free(odd);
+            free(plain);
+        }
+    req_pool_free(pool);
+}
+
 int main(void)
 {
     test_errors();
@@ -619,6 +676,7 @@ int main(void)
     test_pool();
     test_hot();
     test_forward();
+    test_declined();
     printf("%d passed, %d failed\n", passes, failures);
     return failures ? 1 : 0;
 }
