@@ -22,6 +22,7 @@
 #endif
 
 #include "jsonfast.h"
+#include "jsonscan.h"
 
 /* The stop of a string's body: the first '"', '\\' or byte below 0x20
    at or after p, or e. */
@@ -53,27 +54,6 @@ static inline const char *skip_ws(const char *p, const char *e)
     return p;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Four hex digits at p (4 bytes there), or -1. */
-static long hex4(const char *p)
-{
-    long v = 0;
-    for (int i = 0; i < 4; i++) {
-        int d = hexval(p[i]);
-        if (d < 0)
-            return -1;
-        v = v << 4 | d;
-    }
-    return v;
-}
-
 /* The code point of the \u escape at p (p[0] == '\\', p[1] == 'u'),
    with its length in *len (6, or 12 for a surrogate pair); -1 to
    decline (bad hex, \u0000, an unpaired surrogate: yajl's to judge). */
@@ -81,7 +61,7 @@ static long uescape(const char *p, const char *e, int *len)
 {
     if (e - p < 6)
         return -1;
-    long cp = hex4(p + 2);
+    long cp = js_hex4(p + 2);
     if (cp <= 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
         return -1;
     *len = 6;
@@ -89,7 +69,7 @@ static long uescape(const char *p, const char *e, int *len)
         return cp;
     if (e - p < 12 || p[6] != '\\' || p[7] != 'u')
         return -1;
-    long lo = hex4(p + 8);
+    long lo = js_hex4(p + 8);
     if (lo < 0xDC00 || lo > 0xDFFF)
         return -1;
     *len = 12;

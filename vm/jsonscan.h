@@ -29,6 +29,23 @@ static inline uint32_t js_load4(const char *s)
     return w;
 }
 
+/* The four hex digits at s (4 bytes there) as a number, or -1 when one
+   is not a hex digit: a \u escape's code unit. */
+static inline int js_hex4(const char *s)
+{
+    int v = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = (unsigned char)s[i], l = c | 0x20;     /* 'A'-'F' as 'a'-'f' */
+        if (c >= '0' && c <= '9')
+            v = v << 4 | (c - '0');
+        else if (l >= 'a' && l <= 'f')
+            v = v << 4 | (l - 'a' + 10);
+        else
+            return -1;
+    }
+    return v;
+}
+
 /* Are a[0..n) and b[0..n) the same bytes?  For a key's length: up to 24
    bytes by word loads that stay inside both (overlapping ones), a key
    of less than 4 by a loop, longer ones by memcmp. */

@@ -582,18 +582,8 @@ static uint32_t consumed(parser *P)
     return P->h ? (uint32_t)yajl_get_bytes_consumed(P->h) : (uint32_t)jf_consumed(&P->jf);
 }
 
-static int hex4(const char *s)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        int c = (unsigned char)s[i];
-        v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-    }
-    return v;
-}
-
 /* The escapes of the string token at [q, end): no \u0000, no unpaired
-   surrogate.  (yajl has checked their syntax.) */
+   surrogate.  (The reader, jsonfast or yajl, has checked their syntax.) */
 static int check_escapes(parser *P, uint32_t q, uint32_t end)
 {
     const char *b = P->body;
@@ -605,13 +595,13 @@ static int check_escapes(parser *P, uint32_t q, uint32_t end)
             i++;
             continue;
         }
-        int cp = hex4(b + i + 2);
+        int cp = js_hex4(b + i + 2);
         if (cp == 0)
             return bad(P, i, "invalid JSON: a string holds NUL (\\u0000)");
         if (cp >= 0xDC00 && cp <= 0xDFFF)
             return bad(P, i, "invalid JSON: unpaired surrogate \\u%04X", (unsigned)cp);
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            int lo = i + 11 < last && b[i + 6] == '\\' && b[i + 7] == 'u' ? hex4(b + i + 8) : 0;
+            int lo = i + 11 < last && b[i + 6] == '\\' && b[i + 7] == 'u' ? js_hex4(b + i + 8) : 0;
             if (lo < 0xDC00 || lo > 0xDFFF)
                 return bad(P, i, "invalid JSON: unpaired surrogate \\u%04X", (unsigned)cp);
             i += 6;

@@ -427,19 +427,6 @@ static const yajl_callbacks callbacks = {
 
 /* ---------------------------------------------------------------- checks */
 
-static int hex4(const char *s)
-{
-    int v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-        if (d < 0)
-            return -1;
-        v = v << 4 | d;
-    }
-    return v;
-}
-
 /* Every \u escape of the text: no \u0000, no unpaired surrogate.  Other
    escape errors are yajl's to report. */
 static int escapes_ok(jv_parser *p, const char *s, size_t n)
@@ -452,13 +439,13 @@ static int escapes_ok(jv_parser *p, const char *s, size_t n)
             q += 2;
             continue;
         }
-        int cp = hex4(q + 2);
+        int cp = js_hex4(q + 2);
         if (cp == 0)
             return fail(p, "a string holds NUL (\\u0000)");
         if (cp >= 0xDC00 && cp <= 0xDFFF)
             return fail(p, "an unpaired surrogate");
         if (cp >= 0xD800 && cp <= 0xDBFF) {
-            int lo = e - q >= 12 && q[6] == '\\' && q[7] == 'u' ? hex4(q + 8) : -1;
+            int lo = e - q >= 12 && q[6] == '\\' && q[7] == 'u' ? js_hex4(q + 8) : -1;
             if (lo < 0xDC00 || lo > 0xDFFF)
                 return fail(p, "an unpaired surrogate");
             q += 6;
