@@ -22,7 +22,9 @@
 #   throughput, p50/p99, CPU us per request of the server process (utime
 #   + stime from /proc/PID/stat over the run / requests), RSS during the
 #   run and its peak; sequential latency (bench/gateway/seqlat.c, one
-#   connection) and what each path adds to the upstream alone; routevm's
+#   connection) and what each path adds to the upstream alone, then the
+#   same with every process pinned to one core (taskset; the proxies' own
+#   work without cross-CPU wake-ups, reported beside the targets); routevm's
 #   decision time from its own histogram (routevm_decision_seconds, the
 #   VM's time per request: routing, guardrails, budgets) scraped from
 #   /metrics around the runs; streams: the same for "stream": true through
@@ -224,6 +226,31 @@ while [ $r -le 3 ]; do
     done
     r=$((r + 1))
 done
+
+# The same on one core: every server's threads, the upstream's and seqlat
+# on CPU 0, so that no request waits for another CPU to wake up.  On a
+# virtual machine whose idle CPUs halt at once, waking a process on the
+# other CPU costs tens of microseconds, and where the scheduler puts the
+# three processes of a proxied request decides most of the unpinned
+# figures; on one core, what a path adds is its own work.  Affinities are
+# put back afterwards.
+CPUS=$(taskset -pc $$ 2> /dev/null | sed 's/.*: //')
+if command -v taskset > /dev/null 2>&1 && [ -n "$CPUS" ] && [ "$(nproc)" -gt 1 ]; then
+    say "sequential latency on one core"
+    pin() { for t in $TARGETS; do for p in $(tree "$(pid_of $t)"); do taskset -apc "$1" "$p" > /dev/null 2>&1; done; done; }
+    pin 0
+    r=1
+    while [ $r -le 3 ]; do
+        for t in $TARGETS; do
+            case $t in portkey) continue ;; esac
+            res=$(timeout 120 taskset -c 0 "$WORK/seqlat" "$(port_of $t)" "$(body_of $t)" "$SEQ_N" 500) || res="failed"
+            printf '%s\t%s\t%s\n' $r $t "$res" | tee -a "$WORK/seq1.tsv.tmp"
+        done
+        r=$((r + 1))
+    done
+    pin "$CPUS"
+    { printf 'run\ttarget\tresult\n'; cat "$WORK/seq1.tsv.tmp"; } > "$WORK/seq1.tsv"
+fi
 
 # ---------------------------------------------------------------- idle streams
 say "$STREAMS idle streams"

@@ -39,15 +39,23 @@ def ratio(a, b):
 
 
 # ---------------------------------------------------------------- sequential latency
-seq = {}
-for r in rows(os.path.join(work, "seq.tsv")):
-    m = dict(re.findall(r"(\w+)=([0-9.]+)", r["result"]))
-    if "p50_us" in m:
-        seq.setdefault(r["target"], {})[int(r["run"])] = (float(m["p50_us"]), float(m["p99_us"]),
-                                                        int(m.get("non200_or_err", 0)))
+def seq_rows(name):
+    """seqlat's figures by path and run; {} when the file is missing."""
+    out = {}
+    path = os.path.join(work, name)
+    for r in rows(path) if os.path.exists(path) else []:
+        m = dict(re.findall(r"(\w+)=([0-9.]+)", r["result"]))
+        if "p50_us" in m:
+            out.setdefault(r["target"], {})[int(r["run"])] = (float(m["p50_us"]), float(m["p99_us"]),
+                                                            int(m.get("non200_or_err", 0)))
+    return out
 
 
-def added(t, base):
+seq = seq_rows("seq.tsv")
+seq1 = seq_rows("seq1.tsv")     # every process on one core
+
+
+def added(t, base, seq=seq):
     """Median over runs of (t - base) for p50 and p99, same run."""
     a, b = seq.get(t, {}), seq.get(base, {})
     ks = [k for k in a if k in b]
@@ -172,17 +180,35 @@ t += ["",
       "Sequential latency (`bench/gateway/seqlat.c`, %s requests on one connection after 500, 3 interleaved runs), "
       "what each path adds to the upstream alone (median over runs of the same-run difference):" % seq_n, "",
       "| path | p50 us | p99 us | added p50 us | added p99 us |", "|---|---|---|---|---|"]
-for name, base in [("direct", None), ("nginx", "direct"), ("haproxy", "direct")] + \
-        ([("portkey", "direct")] if load.get("portkey") else []) + [("routevm", "direct"),
-                   ("direct-sse", None), ("routevm-sse", "direct-sse")]:
-    s = seq.get(name)
-    if not s:
-        t.append("| %s | failed | | | |" % name)
-        continue
-    p50 = med(x[0] for x in s.values())
-    p99 = med(x[1] for x in s.values())
-    d50, d99 = added(name, base) if base else (None, None)
-    t.append("| %s | %.1f | %.1f | %s | %s |" % (name, p50, p99, us(d50) if base else "", us(d99) if base else ""))
+
+
+def seq_table(seq, paths):
+    out = []
+    for name, base in paths:
+        s = seq.get(name)
+        if not s:
+            out.append("| %s | failed | | | |" % name)
+            continue
+        p50 = med(x[0] for x in s.values())
+        p99 = med(x[1] for x in s.values())
+        d50, d99 = added(name, base, seq) if base else (None, None)
+        out.append("| %s | %.1f | %.1f | %s | %s |" % (name, p50, p99, us(d50) if base else "", us(d99) if base else ""))
+    return out
+
+
+t += seq_table(seq, [("direct", None), ("nginx", "direct"), ("haproxy", "direct")] +
+               ([("portkey", "direct")] if load.get("portkey") else []) +
+               [("routevm", "direct"), ("direct-sse", None), ("routevm-sse", "direct-sse")])
+if seq1:
+    o50 = added("routevm", "direct", seq1)[0]
+    n50 = added("nginx", "direct", seq1)[0]
+    t += ["", "The same with every process on one core (the servers' threads, the upstream and seqlat pinned to CPU 0 "
+          "with taskset): no request waits for an idle CPU to wake up, so what a path adds is its own work. "
+          "The targets above are judged on the unpinned figures; these say how much of them is the proxy's own "
+          "(routevm %s us, nginx %s us at p50 here):" % (us(o50), us(n50)), "",
+          "| path | p50 us | p99 us | added p50 us | added p99 us |", "|---|---|---|---|---|"]
+    t += seq_table(seq1, [("direct", None), ("nginx", "direct"), ("haproxy", "direct"), ("routevm", "direct"),
+                          ("direct-sse", None), ("routevm-sse", "direct-sse")])
 t += ["", "routevm's own histograms over the load runs (scraped from /metrics before and after; bucket bounds, "
       "so a quantile reads as 'at most'):", "",
       "| histogram | requests | p50 <= us | p99 <= us | share <= 5 us |", "|---|---|---|---|---|"]
