@@ -8,8 +8,13 @@
    the resolver still exists, since the engine's thread closes the
    eventfd as it frees the resolver (a write to a closed, reused number
    would reach someone else's descriptor).  Whichever owner leaves last
-   frees the block.  The thread is detached: nothing waits for a lookup
-   that takes the resolver's full timeouts. */
+   frees the block.  Threads are detached: nothing waits for a lookup
+   that takes the resolver's full timeouts.
+
+   A name is queued; when no lookup thread is idle and fewer than
+   DNS_THREADS run, one more starts, so a name that takes the resolver's
+   full timeouts holds up only its own requests, not every other
+   provider's.  Threads stay until the resolver is freed. */
 #include <errno.h>
 #include <netdb.h>
 #include <pthread.h>
@@ -35,12 +40,13 @@ typedef struct {
     dns_answer *done;
     int fd;                     /* the eventfd; the engine's thread closes it */
     int freed;                  /* dns_free ran: no more writes to 'fd' */
-    int owners;                 /* the resolver and the thread */
+    int owners;                 /* the resolver and each thread */
+    int threads, idle;          /* lookup threads started, and waiting for a name */
+    int (*gai)(const char *, const char *, const struct addrinfo *, struct addrinfo **);
 } shared;
 
 struct dns_resolver {
     shared *s;
-    int started;                /* the thread runs */
 };
 
 static void free_queries(query *q)
@@ -105,7 +111,7 @@ static void interleave(const struct addrinfo *ai, dns_addrs *out)
             }
 }
 
-static dns_answer *look_up(const char *name)
+static dns_answer *look_up(shared *s, const char *name)
 {
     dns_answer *a = calloc(1, sizeof *a);
     if (!a || !(a->name = strdup(name))) {
@@ -117,7 +123,7 @@ static dns_answer *look_up(const char *name)
        them), and a family that cannot be reached fails at once */
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
     struct addrinfo *ai = NULL;
-    int rc = getaddrinfo(name, NULL, &hints, &ai);
+    int rc = s->gai(name, NULL, &hints, &ai);
     if (rc == 0) {
         interleave(ai, &a->addrs);
         if (!a->addrs.n)
@@ -134,8 +140,10 @@ static void *lookup_thread(void *arg)
     shared *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
+        s->idle++;
         while (!s->queue && !s->freed)
             pthread_cond_wait(&s->cv, &s->mu);
+        s->idle--;
         if (s->freed)
             break;
         query *q = s->queue;
@@ -143,7 +151,7 @@ static void *lookup_thread(void *arg)
         if (!s->queue)
             s->queue_tail = &s->queue;
         pthread_mutex_unlock(&s->mu);
-        dns_answer *a = look_up(q->name);
+        dns_answer *a = look_up(s, q->name);
         free(q);
         pthread_mutex_lock(&s->mu);
         if (s->freed) {
@@ -179,18 +187,20 @@ dns_resolver *dns_new(void)
     s->queue_tail = &s->queue;
     s->fd = -1;
     s->owners = 1;
+    s->gai = getaddrinfo;
     r->s = s;
     return r;
 }
 
-/* The eventfd and the thread, at the first lookup.  0, or -1. */
-static int start(dns_resolver *r, char *err, size_t errlen)
+void dns_set_lookup(dns_resolver *r, int (*gai)(const char *, const char *, const struct addrinfo *,
+                                                 struct addrinfo **))
 {
-    shared *s = r->s;
-    if (s->fd < 0 && (s->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
-        snprintf(err, errlen, "cannot make an eventfd for name lookups: %s", strerror(errno));
-        return -1;
-    }
+    r->s->gai = gai ? gai : getaddrinfo;
+}
+
+/* One more lookup thread, under the mutex.  0, or -1 with a message. */
+static int start(shared *s, char *err, size_t errlen)
+{
     pthread_attr_t at;
     pthread_t th;
     pthread_attr_init(&at);
@@ -201,17 +211,20 @@ static int start(dns_resolver *r, char *err, size_t errlen)
     pthread_attr_destroy(&at);
     if (rc) {
         s->owners--;
-        snprintf(err, errlen, "cannot start the name lookup thread: %s", strerror(rc));
+        snprintf(err, errlen, "cannot start a name lookup thread: %s", strerror(rc));
         return -1;
     }
-    r->started = 1;
+    s->threads++;
     return 0;
 }
 
 int dns_ask(dns_resolver *r, const char *name, char *err, size_t errlen)
 {
-    if (!r->started && start(r, err, errlen))
+    shared *s = r->s;
+    if (s->fd < 0 && (s->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
+        snprintf(err, errlen, "cannot make an eventfd for name lookups: %s", strerror(errno));
         return -1;
+    }
     size_t n = strlen(name);
     query *q = mem_malloc(sizeof *q + n + 1);
     if (!q) {
@@ -220,8 +233,17 @@ int dns_ask(dns_resolver *r, const char *name, char *err, size_t errlen)
     }
     memcpy(q->name, name, n + 1);
     q->next = NULL;
-    shared *s = r->s;
     pthread_mutex_lock(&s->mu);
+    /* names queued beyond the idle threads: one more thread, while fewer
+       than DNS_THREADS run (none at all: the name is refused) */
+    int queued = 1;
+    for (const query *o = s->queue; o; o = o->next)
+        queued++;
+    if (queued > s->idle && s->threads < DNS_THREADS && start(s, err, errlen) && !s->threads) {
+        pthread_mutex_unlock(&s->mu);
+        free(q);
+        return -1;
+    }
     *s->queue_tail = q;
     s->queue_tail = &q->next;
     pthread_cond_signal(&s->cv);
@@ -254,7 +276,7 @@ void dns_free(dns_resolver *r)
     shared *s = r->s;
     pthread_mutex_lock(&s->mu);
     s->freed = 1;
-    pthread_cond_signal(&s->cv);
+    pthread_cond_broadcast(&s->cv);
     if (s->fd >= 0)
         close(s->fd);           /* under the mutex: the thread writes to it only under it */
     s->fd = -1;

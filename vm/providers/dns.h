@@ -9,8 +9,10 @@
    and report by signal or by yet another thread.  getaddrinfo() on one
    thread reads /etc/hosts, nsswitch and resolv.conf as every other
    program on the machine does.  Lookups are rare (the transport keeps
-   what it learns for a minute, h1.c), so one thread per engine, made at
-   the first lookup, serves them one at a time.
+   what it learns for a minute, h1.c): a thread is made at the first
+   lookup, and another for a name asked while every thread is busy, up
+   to DNS_THREADS, so one name that takes the resolver's full timeouts
+   does not hold up the others.
 
    Addresses come back in the order getaddrinfo() sorts them (RFC 6724,
    /etc/gai.conf), the families interleaved so that a family that does
@@ -18,10 +20,10 @@
    DNS_ADDRS_MAX of them.
 
    Threads: a resolver belongs to one thread (the engine's); its lookup
-   thread touches only the queue and the answers, under a mutex.
-   dns_free returns at once even when a lookup is in progress: the
-   lookup thread finishes it, sees the resolver gone and frees what is
-   left.
+   threads touch only the queue and the answers, under a mutex.
+   dns_free returns at once even when lookups are in progress: each
+   lookup thread finishes its own, sees the resolver gone, and the last
+   to leave frees what is left.
 
    Ownership: dns_ask copies the name.  dns_take hands over a list of
    answers the caller frees with dns_answers_free. */
@@ -32,6 +34,7 @@
 #include <sys/socket.h>
 
 #define DNS_ADDRS_MAX 8
+#define DNS_THREADS 4           /* lookups in progress at once, per resolver */
 
 typedef struct dns_resolver dns_resolver;
 
@@ -58,6 +61,13 @@ void dns_free(dns_resolver *r);
    turns readable.  0, or -1 with a message (no thread, no eventfd, out
    of memory). */
 int dns_ask(dns_resolver *r, const char *name, char *err, size_t errlen);
+/* The function lookups call in place of getaddrinfo() (NULL: getaddrinfo
+   itself), before the first dns_ask; for tests.  It is called on the
+   lookup threads, and its list freed with freeaddrinfo(). */
+struct addrinfo;
+void dns_set_lookup(dns_resolver *r, int (*gai)(const char *, const char *, const struct addrinfo *,
+                                                 struct addrinfo **));
+
 /* The descriptor to watch for reading; -1 before the first dns_ask. */
 int dns_fd(const dns_resolver *r);
 /* The lookups finished so far (NULL: none), the descriptor drained. */
