@@ -767,8 +767,8 @@ static void ob_str(outbuf *o, const char *s)
 }
 
 /* The status line and headers; 'clen' < 0: chunked. */
-static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const char *const *headers,
-                     size_t nheaders, long long clen)
+static void put_head(hs_conn *c, outbuf *o, int status, hs_line ctype, const hs_line *headers, size_t nheaders,
+                     long long clen)
 {
     char num[NF_MAX];
     if (status == 200) {
@@ -783,9 +783,9 @@ static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const
         ob_str(o, date_header(c->srv));
         ob_put(o, "\r\n", 2);
     }
-    if (ctype) {
+    if (ctype.len) {
         ob_put(o, "Content-Type: ", 14);
-        ob_str(o, ctype);
+        ob_put(o, ctype.s, ctype.len);
         ob_put(o, "\r\n", 2);
     }
     if (clen >= 0) {
@@ -799,7 +799,7 @@ static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const
     if (!c->keep_alive)
         ob_put(o, "Connection: close\r\n", 19);
     for (size_t i = 0; i < nheaders; i++) {
-        ob_str(o, headers[i]);
+        ob_put(o, headers[i].s, headers[i].len);
         ob_put(o, "\r\n", 2);
     }
     ob_put(o, "\r\n", 2);
@@ -833,8 +833,8 @@ static void end_request(hs_conn *c)
     event_active(c->timer, EV_TIMEOUT, 0);
 }
 
-void hs_respond(hs_req *r, int status, const char *ctype, const char *const *headers, size_t nheaders,
-                const char *body, size_t len)
+void hs_respond(hs_req *r, int status, hs_line ctype, const hs_line *headers, size_t nheaders, const char *body,
+                size_t len)
 {
     hs_conn *c = r->conn;
     outbuf o;
@@ -846,16 +846,16 @@ void hs_respond(hs_req *r, int status, const char *ctype, const char *const *hea
     end_request(c);
 }
 
-void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const char *const *extra,
+void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const hs_line *extra,
                       size_t nextra)
 {
     size_t n = 0;
     char *b = hs_error_body(message, hs_error_type(status), code, NULL, &n);
-    hs_respond(r, status, "application/json", extra, nextra, b ? b : "", b ? n : 0);
+    hs_respond(r, status, HS_LINE("application/json"), extra, nextra, b ? b : "", b ? n : 0);
     free(b);
 }
 
-void hs_stream_start(hs_req *r, int status, const char *ctype, const char *const *headers, size_t nheaders)
+void hs_stream_start(hs_req *r, int status, hs_line ctype, const hs_line *headers, size_t nheaders)
 {
     hs_conn *c = r->conn;
     c->streaming = 1;
@@ -892,7 +892,7 @@ int hs_stream_write(hs_req *r, const char *data, size_t len)
     return 0;
 }
 
-void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers)
+void hs_stream_end(hs_req *r, const hs_line *trailers, size_t ntrailers)
 {
     hs_conn *c = r->conn;
     outbuf o;
@@ -901,7 +901,7 @@ void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers)
     if (!c->te_trailers)
         ntrailers = 0;          /* the client did not ask: it may not read them */
     for (size_t i = 0; i < ntrailers; i++) {
-        ob_str(&o, trailers[i]);
+        ob_put(&o, trailers[i].s, trailers[i].len);
         ob_put(&o, "\r\n", 2);
     }
     ob_put(&o, "\r\n", 2);
@@ -952,7 +952,7 @@ static void answer_error(hs_conn *c)
     c->keep_alive = 0;
     outbuf o;
     ob_init(&o, c);
-    put_head(c, &o, c->err_status, "application/json", NULL, 0, (long long)(b ? n : 0));
+    put_head(c, &o, c->err_status, HS_LINE("application/json"), NULL, 0, (long long)(b ? n : 0));
     if (b)
         ob_put(&o, b, n);
     ob_flush(&o);
