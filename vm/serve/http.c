@@ -78,6 +78,7 @@ typedef struct hs_conn {
     uint64_t clen;              /* the Content-Length */
     int ka;                     /* the request lets the connection be kept (known at its end) */
     int fast;                   /* hh_request read the head: the body is counted here */
+    int fast_underscore;        /* ... and found '_' in a field name */
     uint64_t fast_left;         /* ... body bytes still to come */
     int64_t deadline, body_deadline;
     int64_t timer_at;           /* when 'timer' is set to fire (arm_timer); 0: not set */
@@ -495,20 +496,29 @@ static int te_names_trailers(const char *v, size_t n)
 /* Is header name 'name' (lower case, 'n' bytes) the literal 'lit'? */
 #define NAME_IS(name, n, lit) ((n) == sizeof lit - 1 && !memcmp(name, lit, sizeof lit - 1))
 
+static int underscore_name(hs_conn *c)
+{
+    fail(c, 400, "invalid_header_name", "header names may not contain '_'");
+    return -1;
+}
+
 /* Every header once: the names and values RFC 9110 refuses, the framing
    headers counted (smuggling), TE's "trailers" noted, the last Expect
-   kept in '*expect' (index, or -1). */
+   kept in '*expect' (index, or -1).  A head hh_request read can fail in
+   the loop only by a name with '_' (it declines the heads that fail
+   otherwise), and it noted those: such a head is refused before the
+   loop, which skips the checks hh_request made. */
 static int check_headers(hs_conn *c, int *expect)
 {
     uint32_t ncl = 0, nte = 0, nhost = 0;
     *expect = -1;
+    if (c->fast && c->fast_underscore)
+        return underscore_name(c);
     for (uint32_t i = 0; i < c->nhdr; i++) {
         const hdr_off *h = &c->hdr[i];
         const char *name = c->arena + h->noff, *val = c->arena + h->voff;
-        if (memchr(name, '_', h->nlen)) {
-            fail(c, 400, "invalid_header_name", "header names may not contain '_'");
-            return -1;
-        }
+        if (!c->fast && memchr(name, '_', h->nlen))
+            return underscore_name(c);
         /* CR, LF, NUL, other controls but HTAB (RFC 9110 section 5.5); hh_request checked them already */
         if (!c->fast && hf_bad(val, h->vlen)) {
             fail(c, 400, "invalid_header_value", "a header value holds CR, LF, NUL or another control character");
@@ -1167,6 +1177,7 @@ static int fast_request(hs_conn *c, const char *p, size_t n, size_t *used)
     c->clen = h.length;
     c->ka = !h.close;
     c->fast = 1;
+    c->fast_underscore = h.underscore;
     if (bad || head_done(c))
         return FEED_FAILED;
     c->fast_left = h.has_length ? h.length : 0;
