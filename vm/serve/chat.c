@@ -470,6 +470,7 @@ static int start_vm(ch_req *x)
         return -1;
     x->vm = x->pv->vm;
     dr_opts o = { .p = x->p, .vm = x->vm, .eng = ce_engine(w->ce), .health = x->wp->health, .stream = x->stream,
+                  .trace = w->app->trace != NULL,
                   .caller = x->caller.budget_day || x->caller.budget_request ? &x->caller : NULL };
     dr_handler h = { on_out, on_call, on_call_end, on_done };
     return (x->d = dr_new(&o, &h, x)) ? 0 : -1;
