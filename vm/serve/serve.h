@@ -69,6 +69,8 @@ typedef struct sv_worker {
     pthread_t thread;
     struct event *drain_ev, *drain_check;
     uint64_t seq;
+    char idhead[4 + 12 + 2 + 1];    /* what its request ids begin with: "req-" PREFIX WORKER, NUL-terminated */
+    size_t idhead_len;
     struct ce_loop *ce;         /* the provider calls' HTTP engine on this loop */
     struct wp_state *wp;        /* run-time state for the current policy (vm/serve/wpol.h) */
     struct rv_reqpool *reqpool; /* the memory of the chat requests in flight (vm/request.h) */
