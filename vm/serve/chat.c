@@ -39,7 +39,11 @@ typedef struct {
     uint32_t agent;
     int stream, started;
     int64_t start_us, first_out_us;     /* monotonic */
-    char reqid[48];
+    /* the answer's "x-request-id: ID" line, the id written into it
+       (sv_request_id: nothing in it to screen) */
+    char idline[14 + 48];
+    size_t idline_len;
+    const char *reqid;          /* the id, in 'idline' */
     char keyname[32];
     rv_caller caller;           /* the key's budgets (name: caller_name), none when both 0 */
     char caller_name[32];
@@ -167,7 +171,7 @@ static size_t decision_headers(ch_req *x, char (*buf)[160], hs_line *h, int cost
 {
     const rv_result *res = vm_result(x->vm);
     size_t n = 0;
-    h[n] = header(buf[n], 160, "x-request-id", x->reqid), n++;
+    h[n++] = (hs_line){ x->idline, x->idline_len };
     h[n] = decision_line(x, 0, x->agent, buf[n]), n++;
     if (res->model < x->p->nmodel)
         h[n] = decision_line(x, 1, res->model, buf[n]), n++;
@@ -507,7 +511,9 @@ void ch_request(sv_worker *w, hs_req *r)
         refuse(w, r, 500, "api_error", "internal_error", "out of memory", NULL);
         return;
     }
-    sv_request_id(w, x->reqid, sizeof x->reqid);
+    memcpy(x->idline, "x-request-id: ", 14);
+    x->idline_len = 14 + sv_request_id(w, x->idline + 14, sizeof x->idline - 14);
+    x->reqid = x->idline + 14;
     if (key) {
         snprintf(x->keyname, sizeof x->keyname, "%s", ky_name(key));
         if (ky_caller(key, &x->caller)) {  /* the name is the key set's: keep a copy */

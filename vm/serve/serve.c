@@ -97,18 +97,19 @@ static void id_head(sv_worker *w)
     w->idhead_len = n;
 }
 
-void sv_request_id(sv_worker *w, char *buf, size_t size)
+size_t sv_request_id(sv_worker *w, char *buf, size_t size)
 {
     /* the worker's id_head, then SEQ (at least 8 hex): at most 4 + 12 + 2 + 16 bytes */
     char t[sizeof w->idhead + NF_MAX];
     memcpy(t, w->idhead, sizeof w->idhead);
     size_t n = w->idhead_len;
     n += nf_hex(t + n, ++w->seq, 8);
-    if (size) {
-        size_t k = n < size ? n : size - 1;
-        memcpy(buf, t, k);
-        buf[k] = 0;
-    }
+    if (!size)
+        return 0;
+    size_t k = n < size ? n : size - 1;
+    memcpy(buf, t, k);
+    buf[k] = 0;
+    return k;
 }
 
 /* ---------------------------------------------------------------- options */

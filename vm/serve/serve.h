@@ -81,8 +81,9 @@ typedef struct sv_worker {
 sv_keys *sv_keys_get(sv_app *a);
 void sv_keys_unref(sv_keys *k);
 
-/* A new request id into 'buf' (at least 40 bytes). */
-void sv_request_id(sv_worker *w, char *buf, size_t size);
+/* A new request id into 'buf' (at least 40 bytes): "req-" and hex
+   digits, NUL-terminated.  Returns its length. */
+size_t sv_request_id(sv_worker *w, char *buf, size_t size);
 
 /* 'routevm serve ARGS...' (argv[0] is "serve"); returns the exit status. */
 int sv_main(int argc, char **argv);
