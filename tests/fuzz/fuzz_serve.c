@@ -61,7 +61,7 @@ static void init(void)
 static void app_request(void *ud, hs_req *r)
 {
     if (r->path_len != 20 || memcmp(r->path, "/v1/chat/completions", 20)) {
-        hs_respond(r, 404, "application/json", NULL, 0, "{}", 2);
+        hs_respond(r, 404, HS_LINE("application/json"), NULL, 0, "{}", 2);
         return;
     }
     rv_reqerr rerr;
@@ -87,9 +87,9 @@ static void app_request(void *ud, hs_req *r)
     }
     const rv_result *res = vm_result(vm);
     if (st == RV_DONE && r->body_len % 2)
-        hs_respond(r, 200, "application/json", NULL, 0, res->answer.s ? res->answer.s : "", res->answer.len);
+        hs_respond(r, 200, HS_LINE("application/json"), NULL, 0, res->answer.s ? res->answer.s : "", res->answer.len);
     else if (st == RV_DONE) {
-        hs_stream_start(r, 200, "text/event-stream", NULL, 0);
+        hs_stream_start(r, 200, HS_LINE("text/event-stream"), NULL, 0);
         if (!hs_stream_write(r, res->answer.s ? res->answer.s : "", res->answer.len))
             hs_stream_end(r, NULL, 0);
     } else

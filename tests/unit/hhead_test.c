@@ -48,6 +48,8 @@ static const head_case cases[] = {
     REQ("head", 1, "HEAD /healthz HTTP/1.1\r\nHost: a\r\nX-Route-Tier:\tgold\r\n\r\n"),
     REQ("utf8-value", 1, "GET / HTTP/1.1\r\nHost: a\r\nX-Name: caf\xc3\xa9\r\n\r\n"),
     REQ("no-fields", 1, "GET / HTTP/1.1\r\n\r\n"),
+    REQ("underscore-names", 1, "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nX_A: b\r\n"
+                               "x-stainless-package_version: 4\r\nContent-Length: 2\r\n\r\n{}"),
     REQ("cut-short", 0, "POST /v1/chat/completions HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n"),
     REQ("chunked", 0, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"),
     REQ("http-1.0", 0, "GET / HTTP/1.0\r\nHost: a\r\n\r\n"),

@@ -4,7 +4,8 @@
    exactly where hhead says (and not one byte earlier), with the same
    method or status, target, fields (names as written, values without
    their leading blanks), Content-Length and keep-alive, and no chunked
-   body or upgrade.  A head hhead declines says nothing.  Shared by
+   body or upgrade; and hhead's 'underscore' must say whether a name
+   holds '_'.  A head hhead declines says nothing.  Shared by
    tests/unit/hhead_test.c and the fuzz harness tests/fuzz/fuzz_hhead.c. */
 #ifndef HHREF_H
 #define HHREF_H
@@ -134,6 +135,13 @@ static int hhref_agree(int response, const char *p, size_t n, int *took, char *w
     }
     if ((uint32_t)g.nfield != h.nfield) {
         snprintf(why, wl, "%d fields, hhead %u", g.nfield, h.nfield);
+        return 0;
+    }
+    int underscore = 0;
+    for (int i = 0; i < g.nfield; i++)
+        underscore |= memchr(g.text + g.noff[i], '_', g.nlen[i]) != NULL;
+    if (underscore != h.underscore) {
+        snprintf(why, wl, "'_' in a name: %d, hhead %d", underscore, h.underscore);
         return 0;
     }
     for (int i = 0; i < g.nfield; i++)

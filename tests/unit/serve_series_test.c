@@ -1,7 +1,8 @@
 /* The gateway's hot-path formatting (vm/serve/numfmt.c) and its metric
    series kept per program (vm/serve/series.c, on vm/serve/metrics.c's
-   counters), data-driven: numbers with the text they must give, series
-   getters with the exposition line they must produce. */
+   counters), data-driven: numbers with the text they must give (and
+   decimals and dollars swept against snprintf), series getters with the
+   exposition line they must produce. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,65 @@ static void numbers(void)
         snprintf(why, sizeof why, "got '%s' (%zu), want '%s'", b, n, nums[i].want);
         report(nums[i].name, !strcmp(b, nums[i].want) && n == strlen(nums[i].want), why);
     }
+}
+
+/* nf_dollars as snprintf writes it: the dollars, then the twelve
+   decimals without trailing zeros but the first. */
+static void ref_dollars(char *b, size_t size, int64_t pd)
+{
+    if (pd < 0)
+        pd = 0;
+    int n = snprintf(b, size, "%lld.%012lld", (long long)(pd / 1000000000000ll), (long long)(pd % 1000000000000ll));
+    while (n > 0 && b[n - 1] == '0' && b[n - 2] != '.')
+        b[--n] = 0;
+}
+
+/* One value through nf_u64 and nf_dollars, against snprintf; 0 with
+   'why' on a difference. */
+static int sweep_one(int64_t v, char *why, size_t wl)
+{
+    char got[NF_MAX], want[NF_MAX];
+    size_t n = nf_u64(got, (uint64_t)v);
+    snprintf(want, sizeof want, "%llu", (unsigned long long)v);
+    if (strcmp(got, want) || n != strlen(want)) {
+        snprintf(why, wl, "nf_u64(%llu): '%s'", (unsigned long long)v, got);
+        return 0;
+    }
+    n = nf_dollars(got, v);
+    ref_dollars(want, sizeof want, v);
+    if (strcmp(got, want) || n != strlen(want)) {
+        snprintf(why, wl, "nf_dollars(%lld): '%s', want '%s'", (long long)v, got, want);
+        return 0;
+    }
+    return 1;
+}
+
+/* Every power of ten and its neighbours, every value below 100000, each
+   value of one to twelve decimals at each place, and a pseudo-random
+   walk over all magnitudes. */
+static void sweep(void)
+{
+    char why[200] = "";
+    int ok = 1;
+    for (int64_t p = 1; ok; p *= 10) {
+        for (int64_t d = -1; d <= 1 && ok; d++)
+            ok = sweep_one(p + d, why, sizeof why);
+        if (p > INT64_MAX / 10)
+            break;
+    }
+    for (int64_t v = 0; v < 100000 && ok; v++)
+        ok = sweep_one(v, why, sizeof why);
+    for (int64_t p = 1; p <= 1000000000000ll && ok; p *= 10)
+        for (int64_t k = 1; k <= 99 && ok; k++)
+            ok = sweep_one(k * p, why, sizeof why) && sweep_one(k * p + 3000000000000ll, why, sizeof why);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < 200000 && ok; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        ok = sweep_one((int64_t)(x >> (x & 63)) & INT64_MAX, why, sizeof why);
+    }
+    ok = ok && sweep_one(INT64_MAX, why, sizeof why) && sweep_one(-1, why, sizeof why) &&
+         sweep_one(INT64_MIN, why, sizeof why);
+    report("decimals and dollars against snprintf", ok, why);
 }
 
 /* ---------------------------------------------------------------- series */
@@ -173,6 +233,7 @@ static void series(void)
 int main(void)
 {
     numbers();
+    sweep();
     series();
     return failed;
 }

@@ -406,7 +406,8 @@ static const char *endpoint_override(dr_req *d, uint32_t provider)
 /* A failure the driver detected before sending (no key, no memory). */
 static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const char *why)
 {
-    keep(d, c->seq, 0, &d->tcalls[c->seq < RV_MAX_ATTEMPTS ? c->seq : 0].error, why);
+    if (d->o.trace)
+        keep(d, c->seq, 0, &d->tcalls[c->seq < RV_MAX_ATTEMPTS ? c->seq : 0].error, why);
     rv_outcome o = vm_outcome_init(0);
     o.failure = f;
     o.detail = why;
@@ -520,11 +521,13 @@ static rv_status resume_call(dr_req *d, int ended)
         d->decide_ns += now_ns() - t0;
         stream_text(d, rel);
     }
-    keep(d, seq, 1, &tc->response_model, a->model);
-    keep(d, seq, 2, &tc->finish, o.ok ? a->finish : NULL);
-    keep(d, seq, 3, &tc->response_id, a->id);
-    if (!o.ok)
-        keep(d, seq, 0, &tc->error, o.detail);
+    keep(d, seq, 2, &tc->finish, o.ok ? a->finish : NULL);      /* the answer's finish_reason too */
+    if (d->o.trace) {           /* the rest only the trace record reads */
+        keep(d, seq, 1, &tc->response_model, a->model);
+        keep(d, seq, 3, &tc->response_id, a->id);
+        if (!o.ok)
+            keep(d, seq, 0, &tc->error, o.detail);
+    }
     tc->streamed = d->sent_text && !d->sent_before;
     hl_settle(d->o.health, c->model, &d->ticket, &a->usage);
     if (ended && d->o.health)

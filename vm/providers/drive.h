@@ -76,6 +76,9 @@ typedef struct {
                                    rate limiter (hl_limit) each call counted as it is sent
                                    and settled with its usage; may be NULL */
     int stream;                 /* the client asked for a stream */
+    int trace;                  /* a trace record will be written (dr_write_trace): the calls'
+                                   response model and id and their errors are kept for it; without
+                                   it the record goes without them */
     int64_t connect_timeout_us; /* 0: 10 s */
     int64_t first_byte_timeout_us;  /* 0: the attempt's timeout, else 60 s */
     int64_t idle_timeout_us;    /* gap between chunks of a stream; 0: 30 s */
@@ -145,8 +148,9 @@ int64_t dr_decide_us(const dr_req *d);
 rv_usage dr_answer_usage(const dr_req *d);
 
 /* Append the request's trace records (vm/trace.h) to 'out'; 'error' is a
-   failure outside the decision (the client went away), or NULL.
-   Returns 0 or -1. */
+   failure outside the decision (the client went away), or NULL.  The
+   calls' response models, ids and errors are in them only when the
+   driver was made with dr_opts.trace.  Returns 0 or -1. */
 int dr_write_trace(dr_req *d, FILE *out, const char *error);
 
 #endif

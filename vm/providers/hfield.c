@@ -9,11 +9,12 @@
    before; a shorter one goes byte by byte (the word tests would not pay
    for themselves there).
 
-   With SSE2 (every x86-64), hf_span tests sixteen bytes at once: a byte
+   With SSE2 (every x86-64), both test sixteen bytes at once: a byte
    is below 0x20 exactly when its unsigned minimum with 0x1f is itself;
    HTAB is taken out and DEL added by equality.  The bytes past the last
-   whole sixteen are tested by one more load ending with the string,
-   whose lanes already tested are masked off. */
+   whole sixteen are tested by one more load ending with the string
+   (hf_span masks off its lanes already tested; for hf_bad testing a
+   byte twice is no harm); shorter strings go by words as above. */
 #include <stdint.h>
 #include <string.h>
 #ifdef __SSE2__
@@ -102,6 +103,18 @@ size_t hf_span(const char *s, size_t n)
 
 int hf_bad(const char *s, size_t n)
 {
+#ifdef __SSE2__
+    /* blocks of sixteen, the last one ending with the string (it may
+       overlap the one before: a byte tested twice is no harm) */
+    if (n >= 16)
+        for (size_t i = 0;; i += 16) {
+            size_t at = i + 16 <= n ? i : n - 16;
+            if (bad16(s + at))
+                return 1;
+            if (at + 16 == n)
+                return 0;
+        }
+#endif
     if (n < 8) {
         for (size_t i = 0; i < n; i++)
             if (bad_byte((unsigned char)s[i]))

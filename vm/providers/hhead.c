@@ -22,10 +22,12 @@
 #include "hfield.h"
 #include "hhead.h"
 
-/* RFC 9110 section 5.6.2: tchar */
+/* RFC 9110 section 5.6.2: tchar; '_' with a bit of its own (TC_UNDERSCORE),
+   noted as the names are walked (hh_head's 'underscore') */
+#define TC_UNDERSCORE 2
 static const unsigned char tchar[256] = {
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1 | TC_UNDERSCORE, ['`'] = 1, ['|'] = 1, ['~'] = 1,
     ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
 };
 
@@ -147,12 +149,15 @@ static size_t fields(const char *p, size_t i, size_t n, hh_field *f, uint32_t ma
         if (p[i] == '\r')
             return p[i + 1] == '\n' ? i + 2 : 0;
         size_t b = i;
+        unsigned seen = 0;      /* the tchar bits of the bytes the table walked */
 #ifdef __SSE2__
         if (n - i >= 16)
             i += common_run(p + i);
 #endif
         while (i < n && tchar[(unsigned char)p[i]])
-            i++;
+            seen |= tchar[(unsigned char)p[i++]];
+        if (seen & TC_UNDERSCORE)
+            h->underscore = 1;
         if (i == b || i == n || p[i] != ':')
             return 0;
         size_t nl = i - b;

@@ -47,6 +47,7 @@ typedef struct {
     int has_length;             /* a Content-Length came */
     uint64_t length;            /* ... its value */
     int close;                  /* Connection: close */
+    int underscore;             /* a field name holds '_' (a token character the gateway refuses) */
     uint32_t nfield;            /* fields written to the caller's array */
 } hh_head;
 

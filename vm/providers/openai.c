@@ -141,11 +141,13 @@ static void tools_of(jw_writer *w, const cv_conv *cv)
 
 /* The members written so far, so that a client's field of the same name
    (cv->extra) does not repeat one. */
-typedef struct { const char *k[24]; int n; } written;
+typedef struct { rv_sv k[24]; int n; } written;
 
+/* Record the literal key 'lit' in 'wr'. */
+#define WRITTEN(wr, lit) (void)((wr)->k[(wr)->n++] = (rv_sv){ "" lit, sizeof lit - 1 })
 /* A member's key, a literal written as it is (JW_KEY), recorded in
    'wr'; a parameter's member when the conversation has a value. */
-#define MEMBER(w, wr, lit) (JW_KEY(w, lit), (void)((wr)->k[(wr)->n++] = (lit)))
+#define MEMBER(w, wr, lit) (JW_KEY(w, lit), WRITTEN(wr, lit))
 #define PARAM(w, wr, lit, v)                                                   \
     do {                                                                       \
         if (cv_has(v)) {                                                       \
@@ -157,7 +159,7 @@ typedef struct { const char *k[24]; int n; } written;
 static int was_written(const written *wr, rv_sv k)
 {
     for (int i = 0; i < wr->n; i++)
-        if (strlen(wr->k[i]) == k.len && !memcmp(wr->k[i], k.s, k.len))
+        if (wr->k[i].len == k.len && !memcmp(wr->k[i].s, k.s, k.len))
             return 1;
     return 0;
 }
@@ -183,7 +185,7 @@ int oa_body_to(jw_writer *w, const cv_conv *cv, const char *model, const oa_opts
     jw_end(w);
     if (cv->ntools) {
         tools_of(w, cv);
-        wr.k[wr.n++] = "tools";
+        WRITTEN(&wr, "tools");
     }
     if (cv->tool_choice.len) {
         MEMBER(w, &wr, "tool_choice");

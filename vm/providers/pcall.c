@@ -29,6 +29,8 @@
 
 enum { BODY_WHOLE, BODY_SSE, BODY_ES };
 
+/* A line "name: prefix value" to be packed, or a constant line whole
+   ('prefix' NULL: 'name' is the line, a literal of len[0] bytes). */
 typedef struct {
     const char *name, *prefix, *value;
     size_t len[3];              /* theirs (strlen) */
@@ -48,7 +50,7 @@ struct pc_call {
     hpart hpart[PC_MAX_HEADERS];    /* the lines as added (borrowed parts) */
     char *hbuf;                 /* the lines packed, each NUL-terminated (owned; keys: wiped) */
     size_t hlen, hcap;
-    const char *hdr[PC_MAX_HEADERS];    /* the lines in 'hbuf' */
+    const char *hdr[PC_MAX_HEADERS];    /* the lines: in 'hbuf', or constant ones where they are */
     size_t hdr_len[PC_MAX_HEADERS];     /* and their lengths */
     size_t nhdr;
     int status;
@@ -88,14 +90,36 @@ static inline __attribute__((always_inline)) int add_header(pc_call *c, const ch
     return add_header2(c, name, "", value);
 }
 
-/* The lines added, written into one buffer of the exact size (keys pass
-   through it: it is wiped when freed, and never outgrown and left behind
-   by a realloc).  0, or -1 when out of memory. */
+/* Add the constant line 'line' ("Name: value", a literal of 'n' bytes,
+   through ADD_LINE): sent from where it is, not packed. */
+static inline __attribute__((always_inline)) int add_line(pc_call *c, const char *line, size_t n)
+{
+    if (c->nhdr == PC_MAX_HEADERS)
+        return -1;
+    c->hpart[c->nhdr++] = (hpart){ line, NULL, NULL, { n, 0, 0 } };
+    return 0;
+}
+
+#define ADD_LINE(c, lit) add_line((c), "" lit, sizeof lit - 1)
+
+/* The Accept line of an OpenAI or Anthropic call. */
+#define ADD_ACCEPT(c, stream) \
+    ((stream) ? ADD_LINE(c, "Accept: text/event-stream") : ADD_LINE(c, "Accept: application/json"))
+
+/* The lines added, those made of parts written into one buffer of the
+   exact size (keys pass through it: it is wiped when freed, and never
+   outgrown and left behind by a realloc), the constant ones taken where
+   they are.  0, or -1 when out of memory. */
 static int pack_headers(pc_call *c)
 {
     size_t total = 0;
     for (size_t i = 0; i < c->nhdr; i++) {
         const size_t *len = c->hpart[i].len;
+        if (!c->hpart[i].prefix) {
+            c->hdr[i] = c->hpart[i].name;
+            c->hdr_len[i] = len[0];
+            continue;
+        }
         c->hdr_len[i] = len[0] + 2 + len[1] + len[2];
         total += c->hdr_len[i] + 1;
     }
@@ -110,6 +134,8 @@ static int pack_headers(pc_call *c)
     char *at = c->hbuf;
     for (size_t i = 0; i < c->nhdr; i++) {
         const size_t *len = c->hpart[i].len;
+        if (!c->hpart[i].prefix)
+            continue;
         c->hdr[i] = at;
         memcpy(at, c->hpart[i].name, len[0]);
         at += len[0];
@@ -433,9 +459,8 @@ static int build_openai(pc_call *c, const pc_spec *s, const rv_provider *pr, cha
         snprintf(err, errlen, "the key in %s is too long", rv_str(p, pr->key_env));
         return -1;
     }
-    if ((key && add_header2(c, "Authorization", "Bearer ", key)) ||
-        add_header(c, "Content-Type", "application/json") ||
-        add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json") || pack_headers(c))
+    if ((key && add_header2(c, "Authorization", "Bearer ", key)) || ADD_LINE(c, "Content-Type: application/json") ||
+        ADD_ACCEPT(c, s->stream) || pack_headers(c))
         return nomem(err, errlen);
     oa_opts o = { s->stream, s->logprobs };
     jw_clear(&c->bodyw);
@@ -453,9 +478,8 @@ static int build_anthropic(pc_call *c, const pc_spec *s, const rv_provider *pr, 
     const char *key = key_of(c, p, pr, &none, err, errlen);
     if (make_url(c, endpoint_of(s, pr), "/messages", err, errlen) || (!key && !none))
         return -1;
-    if ((key && add_header(c, "x-api-key", key)) || add_header(c, "anthropic-version", AN_VERSION) ||
-        add_header(c, "Content-Type", "application/json") ||
-        add_header(c, "Accept", s->stream ? "text/event-stream" : "application/json") || pack_headers(c))
+    if ((key && add_header(c, "x-api-key", key)) || ADD_LINE(c, "anthropic-version: " AN_VERSION) ||
+        ADD_LINE(c, "Content-Type: application/json") || ADD_ACCEPT(c, s->stream) || pack_headers(c))
         return nomem(err, errlen);
     an_stream_init(&c->an);
     c->body = an_body(s->cv, rv_str(p, p->models[s->model].id), s->stream, &c->body_len, err, errlen);

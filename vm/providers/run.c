@@ -124,7 +124,7 @@ int run_request(const rv_program *p, const char *body, size_t len, const run_opt
         hl_limit(health, limits);
     rv_vm *vm = health && limits ? vm_new(&img, memenv_env(env), lang) : NULL;
     hc_engine *eng = hc_new(NULL);
-    dr_opts dopt = { .p = p, .vm = vm, .eng = eng, .health = health, .stream = o->stream,
+    dr_opts dopt = { .p = p, .vm = vm, .eng = eng, .health = health, .stream = o->stream, .trace = o->trace != NULL,
                      .connect_timeout_us = o->connect_timeout_us, .first_byte_timeout_us = o->first_byte_timeout_us,
                      .idle_timeout_us = o->idle_timeout_us, .endpoints = o->endpoints, .nendpoints = o->nendpoints };
     dr_handler h = { out_bytes, NULL, NULL, on_done };

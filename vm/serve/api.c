@@ -12,7 +12,7 @@
 #include "jsonw.h"
 #include "log.h"
 
-static const char *const json_ct = "application/json";
+#define JSON_CT HS_LINE("application/json")
 
 void api_count(sv_worker *w, const char *endpoint, int status)
 {
@@ -61,7 +61,7 @@ int api_auth(sv_worker *w, hs_req *r, sv_keys **keys, const ky_key **key)
         return 0;
     sv_keys_unref(*keys);
     *keys = NULL;
-    static const char *const www[] = { "WWW-Authenticate: Bearer realm=\"routevm\"" };
+    const hs_line www[] = { HS_LINE("WWW-Authenticate: Bearer realm=\"routevm\"") };
     api_count(w, r->path_len == 10 ? "models" : "chat", 401);
     char s[160];
     mt_add(w->met, mt_series(s, sizeof s, "routevm_request_errors_total", "type", "authentication_error", NULL), 1);
@@ -79,7 +79,7 @@ static void healthz(sv_worker *w, hs_req *r)
                      p ? p->digest : "", p ? (unsigned long long)p->generation : 0ull, p ? p->p->nagent : 0);
     sp_unref(p);
     api_count(w, "healthz", 200);
-    hs_respond(r, 200, json_ct, NULL, 0, body, (size_t)n);
+    hs_respond(r, 200, JSON_CT, NULL, 0, body, (size_t)n);
 }
 
 static void models(sv_worker *w, hs_req *r)
@@ -129,7 +129,7 @@ static void models(sv_worker *w, hs_req *r)
         return;
     }
     api_count(w, "models", 200);
-    hs_respond(r, 200, json_ct, NULL, 0, buf, len);
+    hs_respond(r, 200, JSON_CT, NULL, 0, buf, len);
     free(buf);
 }
 
@@ -219,7 +219,7 @@ static void metrics(sv_worker *w, hs_req *r)
         error(w, r, "metrics", 500, "internal_error", "out of memory");
         return;
     }
-    hs_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8", NULL, 0, text, len);
+    hs_respond(r, 200, HS_LINE("text/plain; version=0.0.4; charset=utf-8"), NULL, 0, text, len);
     free(text);
 }
 
@@ -250,7 +250,7 @@ void api_request(void *ud, hs_req *r)
         return;
     }
     if (r->spare) {
-        static const char *const retry[] = { "Retry-After: 1" };
+        const hs_line retry[] = { HS_LINE("Retry-After: 1") };
         api_count(w, "other", 503);
         hs_respond_error(r, 503, "too_many_connections",
                          "the gateway has too many connections; only /healthz and /metrics are answered on this one",

@@ -39,7 +39,11 @@ typedef struct {
     uint32_t agent;
     int stream, started;
     int64_t start_us, first_out_us;     /* monotonic */
-    char reqid[48];
+    /* the answer's "x-request-id: ID" line, the id written into it
+       (sv_request_id: nothing in it to screen) */
+    char idline[14 + 48];
+    size_t idline_len;
+    const char *reqid;          /* the id, in 'idline' */
     char keyname[32];
     rv_caller caller;           /* the key's budgets (name: caller_name), none when both 0 */
     char caller_name[32];
@@ -60,8 +64,8 @@ static void count_error(sv_worker *w, int status, const char *type)
    as they are when all are printable (no byte below 0x20, none from 0x7f
    up: the word tests of hfield.c), the rest one by one.  Inline, so
    that the names' lengths are the compiler's. */
-static inline __attribute__((always_inline)) const char *header(char *buf, size_t size, const char *name,
-                                                                const char *value)
+static inline __attribute__((always_inline)) hs_line header(char *buf, size_t size, const char *name,
+                                                            const char *value)
 {
     size_t nl = strlen(name), vl = strlen(value);
     if (nl > size - 3)
@@ -87,7 +91,7 @@ static inline __attribute__((always_inline)) const char *header(char *buf, size_
         v[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
     }
     v[vl] = 0;
-    return buf;
+    return (hs_line){ buf, nl + 2 + vl };
 }
 
 /* An error answered before a request was started, or by the driver. */
@@ -98,8 +102,8 @@ static void refuse(sv_worker *w, hs_req *r, int status, const char *type, const 
     size_t n = 0;
     char *b = hs_error_body(msg, type, code, NULL, &n);
     char h[80];
-    const char *hdrs[1] = { reqid ? header(h, sizeof h, "x-request-id", reqid) : NULL };
-    hs_respond(r, status, "application/json", hdrs, reqid ? 1 : 0, b ? b : "", b ? n : 0);
+    const hs_line hdrs[1] = { reqid ? header(h, sizeof h, "x-request-id", reqid) : (hs_line){ NULL, 0 } };
+    hs_respond(r, status, HS_LINE("application/json"), hdrs, reqid ? 1 : 0, b ? b : "", b ? n : 0);
     free(b);
 }
 
@@ -110,7 +114,7 @@ static const char *model_name(const rv_program *p, uint32_t m)
 
 /* The header line naming agent, model or rule 'i' of line table entry
    'k' (0 agents, 1 models, 2 rules), written into 'buf' (160 bytes). */
-static const char *policy_line(const rv_program *p, int k, uint32_t i, char *buf)
+static hs_line policy_line(const rv_program *p, int k, uint32_t i, char *buf)
 {
     char num[NF_MAX];
     if (k == 0)
@@ -123,7 +127,8 @@ static const char *policy_line(const rv_program *p, int k, uint32_t i, char *buf
 
 /* The header lines naming each agent, model and rule of the policy,
    made once per policy state (wp_state: lines, line_at) rather than for
-   every answer.  Without memory for them, answers make their own. */
+   every answer; line j runs from line_at[j] to its NUL, one byte before
+   line_at[j + 1].  Without memory for them, answers make their own. */
 static void policy_lines(wp_state *s, const rv_program *p)
 {
     const uint32_t count[3] = { p->nagent, p->nmodel, p->nrule };
@@ -140,31 +145,33 @@ static void policy_lines(wp_state *s, const rv_program *p)
     for (int k = 0; k < 3; k++)
         for (uint32_t i = 0; i < count[k]; i++) {
             at[j++] = (uint32_t)len;
-            len += strlen(policy_line(p, k, i, buf + len)) + 1;
+            len += policy_line(p, k, i, buf + len).len + 1;
         }
+    at[n] = (uint32_t)len;
     s->lines = buf;
     s->line_at = at;
 }
 
 /* Line 'i' of table entry 'k' (policy_line): the policy state's, or
    made in 'buf'. */
-static const char *decision_line(ch_req *x, int k, uint32_t i, char *buf)
+static hs_line decision_line(ch_req *x, int k, uint32_t i, char *buf)
 {
     if (!x->wp->lines)
         policy_lines(x->wp, x->p);
     if (!x->wp->lines)
         return policy_line(x->p, k, i, buf);
-    uint32_t base = k == 0 ? 0 : k == 1 ? x->p->nagent : x->p->nagent + x->p->nmodel;
-    return x->wp->lines + x->wp->line_at[base + i];
+    uint32_t j = (k == 0 ? 0 : k == 1 ? x->p->nagent : x->p->nagent + x->p->nmodel) + i;
+    const uint32_t *at = x->wp->line_at;
+    return (hs_line){ x->wp->lines + at[j], at[j + 1] - at[j] - 1 };
 }
 
 /* The headers that name the request and the decision; 'cost' only when
    known (JSON answers; a stream's cost follows as a trailer).  Returns how many lines were set in 'h'. */
-static size_t decision_headers(ch_req *x, char (*buf)[160], const char **h, int cost)
+static size_t decision_headers(ch_req *x, char (*buf)[160], hs_line *h, int cost)
 {
     const rv_result *res = vm_result(x->vm);
     size_t n = 0;
-    h[n] = header(buf[n], 160, "x-request-id", x->reqid), n++;
+    h[n++] = (hs_line){ x->idline, x->idline_len };
     h[n] = decision_line(x, 0, x->agent, buf[n]), n++;
     if (res->model < x->p->nmodel)
         h[n] = decision_line(x, 1, res->model, buf[n]), n++;
@@ -259,12 +266,12 @@ static void req_free_all(ch_req *x)
 static void start_stream(ch_req *x)
 {
     char buf[9][160];
-    const char *h[9];
+    hs_line h[9];
     size_t n = decision_headers(x, buf, h, 0);
     /* the cost is known at the end: it follows the body as a trailer */
     if (hs_accepts_trailers(x->r))
-        h[n++] = "Trailer: x-routevm-cost";
-    hs_stream_start(x->r, 200, "text/event-stream", h, n);
+        h[n++] = HS_LINE("Trailer: x-routevm-cost");
+    hs_stream_start(x->r, 200, HS_LINE("text/event-stream"), h, n);
     x->started = 1;
 }
 
@@ -275,7 +282,7 @@ static void end_stream(ch_req *x)
 {
     char d[NF_MAX], line[80];
     nf_dollars(d, vm_result(x->vm)->cost);
-    const char *t[1] = { header(line, sizeof line, "x-routevm-cost", d) };
+    const hs_line t[1] = { header(line, sizeof line, "x-routevm-cost", d) };
     hs_stream_end(x->r, t, 1);
 }
 
@@ -339,14 +346,14 @@ static void on_done(void *ud, rv_status st)
         const char *body = dr_answer_view(x->d, &n);     /* the driver's: borrowed */
         if (body) {
             char buf[8][160];
-            const char *h[8];
+            hs_line h[8];
             size_t nh = decision_headers(x, buf, h, 1);
-            hs_respond(r, 200, "application/json", h, nh, body, n);
+            hs_respond(r, 200, HS_LINE("application/json"), h, nh, body, n);
         } else {
             status = 500;
             size_t en = 0;
             char *b = hs_error_body("out of memory", "api_error", "internal_error", NULL, &en);
-            hs_respond(r, 500, "application/json", NULL, 0, b ? b : "", b ? en : 0);
+            hs_respond(r, 500, HS_LINE("application/json"), NULL, 0, b ? b : "", b ? en : 0);
             free(b);
         }
     } else {
@@ -356,11 +363,11 @@ static void on_done(void *ud, rv_status st)
         size_t n = 0;
         char *b = hs_error_body(e.message, e.type, e.code, NULL, &n);
         char buf[8][160];
-        const char *h[8];
+        hs_line h[8];
         size_t nh = decision_headers(x, buf, h, 1);
         char mtype[200];
         mt_add(x->w->met, mt_series(mtype, sizeof mtype, "routevm_request_errors_total", "type", e.type, NULL), 1);
-        hs_respond(r, e.status, "application/json", h, nh, b ? b : "", b ? n : 0);
+        hs_respond(r, e.status, HS_LINE("application/json"), h, nh, b ? b : "", b ? n : 0);
         free(b);
     }
     x->r = NULL;
@@ -467,6 +474,7 @@ static int start_vm(ch_req *x)
         return -1;
     x->vm = x->pv->vm;
     dr_opts o = { .p = x->p, .vm = x->vm, .eng = ce_engine(w->ce), .health = x->wp->health, .stream = x->stream,
+                  .trace = w->app->trace != NULL,
                   .caller = x->caller.budget_day || x->caller.budget_request ? &x->caller : NULL };
     dr_handler h = { on_out, on_call, on_call_end, on_done };
     return (x->d = dr_new(&o, &h, x)) ? 0 : -1;
@@ -503,7 +511,9 @@ void ch_request(sv_worker *w, hs_req *r)
         refuse(w, r, 500, "api_error", "internal_error", "out of memory", NULL);
         return;
     }
-    sv_request_id(w, x->reqid, sizeof x->reqid);
+    memcpy(x->idline, "x-request-id: ", 14);
+    x->idline_len = 14 + sv_request_id(w, x->idline + 14, sizeof x->idline - 14);
+    x->reqid = x->idline + 14;
     if (key) {
         snprintf(x->keyname, sizeof x->keyname, "%s", ky_name(key));
         if (ky_caller(key, &x->caller)) {  /* the name is the key set's: keep a copy */

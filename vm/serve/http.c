@@ -78,6 +78,7 @@ typedef struct hs_conn {
     uint64_t clen;              /* the Content-Length */
     int ka;                     /* the request lets the connection be kept (known at its end) */
     int fast;                   /* hh_request read the head: the body is counted here */
+    int fast_underscore;        /* ... and found '_' in a field name */
     uint64_t fast_left;         /* ... body bytes still to come */
     int64_t deadline, body_deadline;
     int64_t timer_at;           /* when 'timer' is set to fire (arm_timer); 0: not set */
@@ -495,20 +496,29 @@ static int te_names_trailers(const char *v, size_t n)
 /* Is header name 'name' (lower case, 'n' bytes) the literal 'lit'? */
 #define NAME_IS(name, n, lit) ((n) == sizeof lit - 1 && !memcmp(name, lit, sizeof lit - 1))
 
+static int underscore_name(hs_conn *c)
+{
+    fail(c, 400, "invalid_header_name", "header names may not contain '_'");
+    return -1;
+}
+
 /* Every header once: the names and values RFC 9110 refuses, the framing
    headers counted (smuggling), TE's "trailers" noted, the last Expect
-   kept in '*expect' (index, or -1). */
+   kept in '*expect' (index, or -1).  A head hh_request read can fail in
+   the loop only by a name with '_' (it declines the heads that fail
+   otherwise), and it noted those: such a head is refused before the
+   loop, which skips the checks hh_request made. */
 static int check_headers(hs_conn *c, int *expect)
 {
     uint32_t ncl = 0, nte = 0, nhost = 0;
     *expect = -1;
+    if (c->fast && c->fast_underscore)
+        return underscore_name(c);
     for (uint32_t i = 0; i < c->nhdr; i++) {
         const hdr_off *h = &c->hdr[i];
         const char *name = c->arena + h->noff, *val = c->arena + h->voff;
-        if (memchr(name, '_', h->nlen)) {
-            fail(c, 400, "invalid_header_name", "header names may not contain '_'");
-            return -1;
-        }
+        if (!c->fast && memchr(name, '_', h->nlen))
+            return underscore_name(c);
         /* CR, LF, NUL, other controls but HTAB (RFC 9110 section 5.5); hh_request checked them already */
         if (!c->fast && hf_bad(val, h->vlen)) {
             fail(c, 400, "invalid_header_value", "a header value holds CR, LF, NUL or another control character");
@@ -767,8 +777,8 @@ static void ob_str(outbuf *o, const char *s)
 }
 
 /* The status line and headers; 'clen' < 0: chunked. */
-static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const char *const *headers,
-                     size_t nheaders, long long clen)
+static void put_head(hs_conn *c, outbuf *o, int status, hs_line ctype, const hs_line *headers, size_t nheaders,
+                     long long clen)
 {
     char num[NF_MAX];
     if (status == 200) {
@@ -783,9 +793,9 @@ static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const
         ob_str(o, date_header(c->srv));
         ob_put(o, "\r\n", 2);
     }
-    if (ctype) {
+    if (ctype.len) {
         ob_put(o, "Content-Type: ", 14);
-        ob_str(o, ctype);
+        ob_put(o, ctype.s, ctype.len);
         ob_put(o, "\r\n", 2);
     }
     if (clen >= 0) {
@@ -799,7 +809,7 @@ static void put_head(hs_conn *c, outbuf *o, int status, const char *ctype, const
     if (!c->keep_alive)
         ob_put(o, "Connection: close\r\n", 19);
     for (size_t i = 0; i < nheaders; i++) {
-        ob_str(o, headers[i]);
+        ob_put(o, headers[i].s, headers[i].len);
         ob_put(o, "\r\n", 2);
     }
     ob_put(o, "\r\n", 2);
@@ -833,8 +843,8 @@ static void end_request(hs_conn *c)
     event_active(c->timer, EV_TIMEOUT, 0);
 }
 
-void hs_respond(hs_req *r, int status, const char *ctype, const char *const *headers, size_t nheaders,
-                const char *body, size_t len)
+void hs_respond(hs_req *r, int status, hs_line ctype, const hs_line *headers, size_t nheaders, const char *body,
+                size_t len)
 {
     hs_conn *c = r->conn;
     outbuf o;
@@ -846,16 +856,16 @@ void hs_respond(hs_req *r, int status, const char *ctype, const char *const *hea
     end_request(c);
 }
 
-void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const char *const *extra,
+void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const hs_line *extra,
                       size_t nextra)
 {
     size_t n = 0;
     char *b = hs_error_body(message, hs_error_type(status), code, NULL, &n);
-    hs_respond(r, status, "application/json", extra, nextra, b ? b : "", b ? n : 0);
+    hs_respond(r, status, HS_LINE("application/json"), extra, nextra, b ? b : "", b ? n : 0);
     free(b);
 }
 
-void hs_stream_start(hs_req *r, int status, const char *ctype, const char *const *headers, size_t nheaders)
+void hs_stream_start(hs_req *r, int status, hs_line ctype, const hs_line *headers, size_t nheaders)
 {
     hs_conn *c = r->conn;
     c->streaming = 1;
@@ -892,7 +902,7 @@ int hs_stream_write(hs_req *r, const char *data, size_t len)
     return 0;
 }
 
-void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers)
+void hs_stream_end(hs_req *r, const hs_line *trailers, size_t ntrailers)
 {
     hs_conn *c = r->conn;
     outbuf o;
@@ -901,7 +911,7 @@ void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers)
     if (!c->te_trailers)
         ntrailers = 0;          /* the client did not ask: it may not read them */
     for (size_t i = 0; i < ntrailers; i++) {
-        ob_str(&o, trailers[i]);
+        ob_put(&o, trailers[i].s, trailers[i].len);
         ob_put(&o, "\r\n", 2);
     }
     ob_put(&o, "\r\n", 2);
@@ -952,7 +962,7 @@ static void answer_error(hs_conn *c)
     c->keep_alive = 0;
     outbuf o;
     ob_init(&o, c);
-    put_head(c, &o, c->err_status, "application/json", NULL, 0, (long long)(b ? n : 0));
+    put_head(c, &o, c->err_status, HS_LINE("application/json"), NULL, 0, (long long)(b ? n : 0));
     if (b)
         ob_put(&o, b, n);
     ob_flush(&o);
@@ -1167,6 +1177,7 @@ static int fast_request(hs_conn *c, const char *p, size_t n, size_t *used)
     c->clen = h.length;
     c->ka = !h.close;
     c->fast = 1;
+    c->fast_underscore = h.underscore;
     if (bad || head_done(c))
         return FEED_FAILED;
     c->fast_left = h.has_length ? h.length : 0;

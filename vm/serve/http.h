@@ -146,24 +146,34 @@ const char *hs_header_get(const hs_req *r, const char *name, size_t *vlen, uint3
 /* Called when the connection dies before the response ends. */
 void hs_on_abort(hs_req *r, void (*abort)(void *ud), void *ud);
 
+/* A header line or a content type: 'len' bytes at 's' (no NUL is read).
+   Borrowed by the call it is given to. */
+typedef struct {
+    const char *s;
+    size_t len;
+} hs_line;
+
+/* An hs_line of a string literal. */
+#define HS_LINE(lit) ((hs_line){ "" lit, sizeof lit - 1 })
+
 /* A whole response.  'headers' are complete "Name: value" lines without
-   CRLF (the caller guarantees they hold no CR, LF or NUL).  The request
-   ends. */
-void hs_respond(hs_req *r, int status, const char *content_type, const char *const *headers, size_t nheaders,
+   CRLF (the caller guarantees they hold no CR, LF or NUL); the content
+   type may be empty ({ NULL, 0 }: none sent).  The request ends. */
+void hs_respond(hs_req *r, int status, hs_line content_type, const hs_line *headers, size_t nheaders,
                 const char *body, size_t len);
 
 /* A streamed response (chunked transfer coding).  hs_stream_write returns
    0, or -1 when the connection's output passed the cap: the connection is
    closed, 'r' is invalid, and its abort callback is NOT called (the
    caller learns it from the -1). */
-void hs_stream_start(hs_req *r, int status, const char *content_type, const char *const *headers, size_t nheaders);
+void hs_stream_start(hs_req *r, int status, hs_line content_type, const hs_line *headers, size_t nheaders);
 int hs_stream_write(hs_req *r, const char *data, size_t len);
 /* The last chunk, then 'ntrailers' trailer fields ("Name: value", no
    CRLF, the same guarantee as headers; 0 for none): what is known only
    once the body is sent.  They are sent only to a client that accepts
    trailers (hs_accepts_trailers), and dropped otherwise.  The request
    ends. */
-void hs_stream_end(hs_req *r, const char *const *trailers, size_t ntrailers);
+void hs_stream_end(hs_req *r, const hs_line *trailers, size_t ntrailers);
 /* Whether the client said it reads trailer fields: a TE header whose list
    names "trailers" (RFC 9110 section 10.1.4; case-insensitive, members
    may carry parameters).  A client that did not ask may not read them
@@ -178,7 +188,7 @@ char *hs_error_body(const char *message, const char *type, const char *code, con
 /* The OpenAI error type for an HTTP status. */
 const char *hs_error_type(int status);
 /* Respond with such an error ('extra' header lines may be NULL). */
-void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const char *const *extra,
+void hs_respond_error(hs_req *r, int status, const char *code, const char *message, const hs_line *extra,
                       size_t nextra);
 
 /* The reason phrase of a status. */

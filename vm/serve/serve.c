@@ -87,20 +87,29 @@ static void install_keys(sv_app *a, sv_keys *k)
     sv_keys_unref(old);
 }
 
-void sv_request_id(sv_worker *w, char *buf, size_t size)
+/* The start of the worker's request ids: "req-" PREFIX WORKER (2 hex). */
+static void id_head(sv_worker *w)
 {
-    /* "req-" PREFIX WORKER(2 hex) SEQ(at least 8 hex): at most 4 + 12 + 2 + 16 bytes */
-    char t[4 + sizeof w->app->idprefix + 2 + NF_MAX];
-    size_t pl = strlen(w->app->idprefix), n = 4 + pl;
-    memcpy(t, "req-", 4);
-    memcpy(t + 4, w->app->idprefix, pl);
-    n += nf_hex(t + n, (uint64_t)(w->id & 0xff), 2);
+    size_t pl = strnlen(w->app->idprefix, 12), n = 4 + pl;
+    memcpy(w->idhead, "req-", 4);
+    memcpy(w->idhead + 4, w->app->idprefix, pl);
+    n += nf_hex(w->idhead + n, (uint64_t)(w->id & 0xff), 2);
+    w->idhead_len = n;
+}
+
+size_t sv_request_id(sv_worker *w, char *buf, size_t size)
+{
+    /* the worker's id_head, then SEQ (at least 8 hex): at most 4 + 12 + 2 + 16 bytes */
+    char t[sizeof w->idhead + NF_MAX];
+    memcpy(t, w->idhead, sizeof w->idhead);
+    size_t n = w->idhead_len;
     n += nf_hex(t + n, ++w->seq, 8);
-    if (size) {
-        size_t k = n < size ? n : size - 1;
-        memcpy(buf, t, k);
-        buf[k] = 0;
-    }
+    if (!size)
+        return 0;
+    size_t k = n < size ? n : size - 1;
+    memcpy(buf, t, k);
+    buf[k] = 0;
+    return k;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -281,6 +290,7 @@ static int worker_init(sv_app *a, sv_worker *w, int id, int port, char *err, siz
 {
     w->app = a;
     w->id = id;
+    id_head(w);
     w->base = event_base_new();
     w->met = mt_new();
     w->reqpool = req_pool_new();

@@ -69,6 +69,8 @@ typedef struct sv_worker {
     pthread_t thread;
     struct event *drain_ev, *drain_check;
     uint64_t seq;
+    char idhead[4 + 12 + 2 + 1];    /* what its request ids begin with: "req-" PREFIX WORKER, NUL-terminated */
+    size_t idhead_len;
     struct ce_loop *ce;         /* the provider calls' HTTP engine on this loop */
     struct wp_state *wp;        /* run-time state for the current policy (vm/serve/wpol.h) */
     struct rv_reqpool *reqpool; /* the memory of the chat requests in flight (vm/request.h) */
@@ -79,8 +81,9 @@ typedef struct sv_worker {
 sv_keys *sv_keys_get(sv_app *a);
 void sv_keys_unref(sv_keys *k);
 
-/* A new request id into 'buf' (at least 40 bytes). */
-void sv_request_id(sv_worker *w, char *buf, size_t size);
+/* A new request id into 'buf' (at least 40 bytes): "req-" and hex
+   digits, NUL-terminated.  Returns its length. */
+size_t sv_request_id(sv_worker *w, char *buf, size_t size);
 
 /* 'routevm serve ARGS...' (argv[0] is "serve"); returns the exit status. */
 int sv_main(int argc, char **argv);
