@@ -520,7 +520,7 @@ static void restart(jv_parser *p)
    from the start). */
 static int read_fast(jv_parser *p, const char *s, size_t n)
 {
-    jf_reader rd;
+    jf_reader rd = { 0 };
     p->fast = &rd;
     jf_result st = jf_parse(&rd, &callbacks, p, s, n);
     p->fast = NULL;
