@@ -566,12 +566,24 @@ static int bad(parser *P, uint32_t off, const char *fmt, ...)
     return 0;
 }
 
+/* The refusal of a request past its memory limit, into msg[0..cap). */
+static void over_limit(char *msg, size_t cap, const rv_reqlimits *lim)
+{
+    if (lim->max_mem)
+        snprintf(msg, cap, "the request is too complex: its parsed form would take more than %zu bytes", lim->max_mem);
+    else
+        snprintf(msg, cap, "the request is too complex: its parsed form would take more than %d times its size",
+                 RV_REQ_MEM_FACTOR);
+}
+
 /* Out of memory, or over the request's memory limit. */
 static int no_memory(parser *P)
 {
-    if (P->r->mem_bytes > P->r->mem_limit || P->sc->bytes > P->sc->limit)
-        return bad(P, RV_REQ_NONE, "the request is too complex: its parsed form would take more than %d times its size",
-                   RV_REQ_MEM_FACTOR);
+    if (P->r->mem_bytes > P->r->mem_limit || P->sc->bytes > P->sc->limit) {
+        char msg[sizeof P->err->msg];
+        over_limit(msg, sizeof msg, P->lim);
+        return bad(P, RV_REQ_NONE, "%s", msg);
+    }
     return bad(P, RV_REQ_NONE, "out of memory");
 }
 
@@ -2180,18 +2192,33 @@ static int run_fast(parser *P)
     return !P->failed;
 }
 
+/* A request 't' that could not hold its body's copy: freed, NULL with the
+   error set.  (Apart from parse(), which every request runs, to keep its
+   registers for the rest.) */
+static __attribute__((cold, noinline)) rv_request *no_body(rv_request *t, const rv_reqlimits *lim, rv_reqerr *err)
+{
+    if (t->mem_bytes > t->mem_limit)
+        over_limit(err->msg, sizeof err->msg, lim);
+    else
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    req_free(t);
+    return NULL;
+}
+
 /* 'fast': read with jsonfast first; a text it declines is parsed again
    from the start with yajl. */
 static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool,
                          const rv_reqdict *dict, int fast)
 {
-    rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
+    rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES, 0 };
     err->msg[0] = 0;
     err->line = err->column = 0;
     if (lim && lim->max_bytes)
         use.max_bytes = lim->max_bytes;
     if (lim && lim->max_messages)
         use.max_messages = lim->max_messages;
+    if (lim && lim->max_mem)
+        use.max_mem = lim->max_mem;
     lim = &use;
     pthread_once(&field_once, field_init);
     size_t max = lim->max_bytes < UINT32_MAX ? lim->max_bytes : UINT32_MAX - 1;
@@ -2199,15 +2226,12 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
         snprintf(err->msg, sizeof err->msg, "request too large: %zu bytes (the limit is %zu)", len, max);
         return NULL;
     }
-    size_t limit = RV_REQ_MEM_FACTOR * len + RV_REQ_MEM_BASE;
+    size_t limit = lim->max_mem ? lim->max_mem : RV_REQ_MEM_FACTOR * len + RV_REQ_MEM_BASE;
     /* parsed into 't'; the struct moves into its hot region at the end */
     rv_request t, *r = NULL;
     char *body = request_init(&t, pool, len + 1024 + 64 + sizeof t, limit) ? req_mem(&t, len + 1) : NULL;
-    if (!body) {
-        req_free(&t);
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-        return NULL;
-    }
+    if (!body)
+        return no_body(&t, lim, err);
     memcpy(body, buf, len);
     body[len] = 0;
     t.body = body;
