@@ -17,11 +17,13 @@
    struct -- into one hot region (see memory, and request.h).
 
    Strings without escapes are views of the request's copy of the body;
-   strings with escapes are decoded by the reader and copied.  yajl's own UTF-8
-   check is loose (it takes overlong forms and encoded surrogates) and it
-   decodes unpaired \u surrogates lossily, so the whole body is checked as
-   strict UTF-8 first and every escaped string's escapes are checked here
-   (no \u0000, no unpaired surrogate) before its decoded text is trusted.
+   strings with escapes are decoded into the request's memory (by
+   jsonfast in place, through its room hook; by yajl into its decode
+   buffer, and copied).  yajl's own UTF-8 check is loose (it takes
+   overlong forms and encoded surrogates) and it decodes unpaired \u
+   surrogates lossily, so the whole body is checked as strict UTF-8 first
+   and every escaped string's escapes are checked here (no \u0000, no
+   unpaired surrogate) before its decoded text is trusted.
 
    What the callbacks do per token is kept small, as yajl itself is most
    of a parse: a key is told by its length, first byte and a word or two
@@ -521,6 +523,7 @@ typedef struct {
     scratch *sc;
     yajl_handle h;          /* NULL while the one-pass reader reads (jf) */
     jf_reader jf;
+    const char *room;       /* the string jf is decoding into the request's memory (jf_room) */
     const char *body;
     uint32_t len;
     const rv_reqlimits *lim;
@@ -625,7 +628,8 @@ static int check_escapes(parser *P, uint32_t q, uint32_t end)
 
 /* The decoded view and the token span of the string yajl just handed
    over ('s', 'n'): a view of the body when it has no escape, else its
-   escapes checked and its decoded bytes copied into the request. */
+   escapes checked and its decoded bytes in the request's memory (where
+   jsonfast decoded them, or copied from yajl's buffer). */
 static __attribute__((noinline)) int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v,
                                                      rv_span *raw);
 
@@ -645,7 +649,7 @@ static inline __attribute__((always_inline)) int string_of(parser *P, const unsi
     return string_decoded(P, s, n, v, raw);
 }
 
-/* string_of for a string yajl decoded (it had escapes). */
+/* string_of for a string the reader decoded (it had escapes). */
 static int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v, rv_span *raw)
 {
     const char *b = P->body;
@@ -667,13 +671,33 @@ static int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v,
     raw->len = end - q;
     if (!check_escapes(P, q, end))
         return 0;
-    char *d = req_mem(P->r, n);
-    if (!d)
-        return no_memory(P);
-    memcpy(d, s, n);
+    const char *d = (const char *)s;
+    if (d != P->room) {     /* yajl's decode buffer, which it reuses */
+        char *c = req_mem(P->r, n);
+        if (!c)
+            return no_memory(P);
+        memcpy(c, s, n);
+        d = c;
+    }
+    P->room = NULL;
     v->s = d;
     v->len = (uint32_t)n;
     return 1;
+}
+
+/* jsonfast's room (vm/jsonfast.h): the request's memory for the string
+   it decodes next, which string_decoded keeps where it is; NULL, the
+   parse failed, past the memory limit or out of memory. */
+static char *jf_room(void *ctx, size_t n)
+{
+    parser *P = ctx;
+    char *d = req_mem(P->r, n);
+    if (!d) {
+        no_memory(P);
+        return NULL;
+    }
+    P->room = d;
+    return d;
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -2184,6 +2208,7 @@ static int run_yajl(parser *P)
    yajl's, none failed: the caller starts over with yajl). */
 static int run_fast(parser *P)
 {
+    P->jf.room = jf_room;
     jf_result st = jf_parse(&P->jf, &callbacks, P, P->body, P->len);
     if (st == JF_DECLINED)
         return -1;
