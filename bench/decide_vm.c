@@ -174,7 +174,7 @@ int main(int argc, char **argv)
     char *line = NULL;
     size_t lcap = 0;
     ssize_t ll;
-    rv_reqlimits lim = { 16u << 20, 10000 };
+    rv_reqlimits lim = { 16u << 20, 10000, 0 };
     /* all requests in one pool, as decide.c keeps all of its in one array;
        each with its routing view against the metadata-only policy's
        dictionary (request.h; the full policy has no rule plan, so no

@@ -77,15 +77,19 @@ static long uescape(const char *p, const char *e, int *len)
 }
 
 /* An escaped string's body from p (just past the opening quote) to its
-   closing quote: checked, the quote's address in *end; 0 to decline. */
-static int escaped_end(const char *p, const char *e, const char **end)
+   closing quote: checked, the quote's address in *end and the bytes its
+   escapes save in *less (its decoded length is (*end - p) - *less); 0 to
+   decline. */
+static int escaped_end(const char *p, const char *e, const char **end, size_t *less)
 {
+    size_t saved = 0;
     for (;;) {
         p = str_stop(p, e);
         if (p == e || (unsigned char)*p < 0x20)
             return 0;
         if (*p == '"') {
             *end = p;
+            *less = saved;
             return 1;
         }
         if (e - p < 2)
@@ -93,12 +97,16 @@ static int escaped_end(const char *p, const char *e, const char **end)
         switch (p[1]) {
         case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
             p += 2;
+            saved++;
             break;
         case 'u': {
             int len;
-            if (uescape(p, e, &len) < 0)
+            long cp = uescape(p, e, &len);
+            if (cp < 0)
                 return 0;
             p += len;
+            /* six bytes for one to three, twelve (a pair) for four */
+            saved += len == 12 ? 8 : cp < 0x80 ? 5 : cp < 0x800 ? 4 : 3;
             break;
         }
         default:
@@ -107,12 +115,13 @@ static int escaped_end(const char *p, const char *e, const char **end)
     }
 }
 
-/* Decodes the checked body [p, end) into d (room for end - p bytes: no
-   escape is shorter than what it stands for); the decoded length. */
+/* Decodes the checked body [p, end), which holds an escape (so is not
+   empty), into d, which has room for its decoded length (escaped_end's);
+   that length. */
 static size_t decode(const char *p, const char *end, char *d)
 {
     char *d0 = d;
-    while (p < end) {
+    do {
         const char *b = memchr(p, '\\', (size_t)(end - p));
         if (!b)
             b = end;
@@ -145,7 +154,7 @@ static size_t decode(const char *p, const char *end, char *d)
         }
         *d++ = c == 'b' ? '\b' : c == 'f' ? '\f' : c == 'n' ? '\n' : c == 'r' ? '\r' : c == 't' ? '\t' : c;
         p += 2;
-    }
+    } while (p < end);
     return (size_t)(d - d0);
 }
 
@@ -180,6 +189,38 @@ static const char *number_end(const char *p, const char *e)
     return p < e ? p : NULL;
 }
 
+/* The string (a key when is_key) whose opening quote is at *pp, which
+   has an escape: checked, decoded into the caller's memory (rd->room),
+   or else into a buffer on this frame or, when longer, one of its own
+   freed once the call returns, and its call made, *pp then just past
+   it; JF_DONE when the read goes on.  Apart from jf_parse, whose
+   registers are then all its loop's: most strings have no escape. */
+static __attribute__((noinline)) jf_result escaped(jf_reader *rd, const yajl_callbacks *cb, void *ctx,
+                                                    const char *s, const char *e, const char **pp, int is_key)
+{
+    const char *b = *pp + 1, *q;
+    size_t less;
+    if (!escaped_end(b, e, &q, &less))
+        return JF_DECLINED;
+    size_t dn = (size_t)(q - b) - less;
+    int (*f)(void *, const unsigned char *, size_t) = is_key ? cb->yajl_map_key : cb->yajl_string;
+    *pp = q + 1;
+    rd->pos = (size_t)(q + 1 - s);
+    if (!f)     /* only a call that is made needs the string decoded */
+        return JF_DONE;
+    char small[256], *d;
+    if (rd->room) {
+        if (!(d = rd->room(ctx, dn)))
+            return JF_STOPPED;      /* refused: as a callback's 0, before the call */
+    } else if (!(d = dn <= sizeof small ? small : malloc(dn))) {
+        return JF_DECLINED;
+    }
+    int ok = f(ctx, (const unsigned char *)d, decode(b, q, d));
+    if (d != small && !rd->room)
+        free(d);
+    return ok ? JF_DONE : JF_STOPPED;
+}
+
 #define OBJ 1
 #define ARR 0
 
@@ -188,7 +229,7 @@ jf_result jf_parse(jf_reader *rd, const yajl_callbacks *cb, void *ctx, const cha
     const char *p = s, *e = s + n;
     uint8_t stack[JF_MAX_DEPTH];
     size_t depth = 0;
-    char small[256];
+    jf_result st;
 
 /* a call yajl makes at this token, p just past it */
 #define CALL(f, ...)                                      \
@@ -325,34 +366,14 @@ after:
     }
     goto after;
 
-    /* Strings with escapes, decoded into 'small' or, when longer, a
-       buffer of their own that is freed once the call returns. */
-    int is_key;
+    /* strings with escapes (escaped() above) */
 escaped_key:
-    is_key = 1;
-    goto escaped;
+    if ((st = escaped(rd, cb, ctx, s, e, &p, 1)) != JF_DONE)
+        return st;
+    goto colon;
 escaped_value:
-    is_key = 0;
-escaped: {
-        const char *b = p + 1, *q;
-        if (!escaped_end(b, e, &q))
-            return JF_DECLINED;
-        size_t room = (size_t)(q - b);
-        char *d = room <= sizeof small ? small : malloc(room);
-        if (!d)
-            return JF_DECLINED;
-        size_t dn = decode(b, q, d);
-        p = q + 1;
-        rd->pos = (size_t)(p - s);
-        int (*f)(void *, const unsigned char *, size_t) = is_key ? cb->yajl_map_key : cb->yajl_string;
-        int ok = !f || f(ctx, (const unsigned char *)d, dn);
-        if (d != small)
-            free(d);
-        if (!ok)
-            return JF_STOPPED;
-        if (is_key)
-            goto colon;
-        goto after;
-    }
+    if ((st = escaped(rd, cb, ctx, s, e, &p, 0)) != JF_DONE)
+        return st;
+    goto after;
 #undef CALL
 }

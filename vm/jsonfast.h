@@ -10,9 +10,10 @@
    same arguments:
 
    - strings and keys without escapes as views of the text, the others
-     decoded into a buffer of jf_parse's own that lives only during the
-     callback (as yajl's decode buffer does: a callback copies what it
-     keeps);
+     decoded: into memory of the caller's when it gives jf_reader a room
+     hook (below), else into a buffer of jf_parse's own that lives only
+     during the callback (as yajl's decode buffer does: a callback copies
+     what it keeps);
    - numbers (yajl_number; jf_parse never calls yajl_integer or
      yajl_double) as views of their text;
    - jf_consumed() during a callback is what yajl_get_bytes_consumed()
@@ -27,7 +28,8 @@
    declines, having made only calls yajl makes too, in the same order,
    before it would stop: the caller then starts over with yajl, which
    judges the text and words the error.  A callback that returns 0 stops
-   the read (JF_STOPPED), as it stops yajl.
+   the read (JF_STOPPED), as it stops yajl; so does a room hook's refusal
+   (below).
 
    Strings are not checked as UTF-8 (as yajl_dont_validate_strings):
    both callers check the whole text first.  Bytes >= 0x20 other than
@@ -51,12 +53,30 @@ typedef enum {
     JF_DECLINED,    /* not taken: read it with yajl (calls so far are a prefix of yajl's) */
 } jf_result;
 
+/* Where decoded strings go.  With 'room' NULL, into jf_parse's own
+   buffer (a stack buffer, or one malloc'd for a long string and freed
+   when its call returns): the bytes are the callback's to read during
+   the call only, and are counted against no limit of the caller's.
+
+   With 'room' set, every decoded string is written into memory the
+   caller gives and accounts for: room(ctx, n) -- ctx the callbacks' --
+   returns n bytes (n >= 1, the string's decoded length, no terminator)
+   for the string whose call (yajl_string or yajl_map_key) is the next
+   one jf_parse makes, with exactly those n bytes at that address; they
+   are the caller's from then on (jf_parse neither frees nor touches them
+   again), so a callback that keeps the string need not copy it.  NULL
+   refuses: jf_parse stops as if that call had returned 0 (JF_STOPPED,
+   the call not made; the caller knows why and reports it).  room is
+   asked only for a call that is made (a NULL callback's string is not
+   decoded), and jf_consumed() during it is already the call's. */
 typedef struct {
-    size_t pos;     /* during a callback: just past its token */
+    size_t pos;     /* during a callback: just past its token (set by jf_parse) */
+    char *(*room)(void *ctx, size_t n);     /* the caller's, or NULL (see above) */
 } jf_reader;
 
 /* Reads s[0..n) (no terminator needed), calling cb's non-NULL members
-   with ctx.  cb->yajl_number must be set (numbers go nowhere else). */
+   with ctx.  cb->yajl_number must be set (numbers go nowhere else).
+   rd->room must be set (or NULL) before the call. */
 jf_result jf_parse(jf_reader *rd, const yajl_callbacks *cb, void *ctx, const char *s, size_t n);
 
 /* During a callback: the offset just past the token it reports. */

@@ -17,11 +17,13 @@
    struct -- into one hot region (see memory, and request.h).
 
    Strings without escapes are views of the request's copy of the body;
-   strings with escapes are decoded by the reader and copied.  yajl's own UTF-8
-   check is loose (it takes overlong forms and encoded surrogates) and it
-   decodes unpaired \u surrogates lossily, so the whole body is checked as
-   strict UTF-8 first and every escaped string's escapes are checked here
-   (no \u0000, no unpaired surrogate) before its decoded text is trusted.
+   strings with escapes are decoded into the request's memory (by
+   jsonfast in place, through its room hook; by yajl into its decode
+   buffer, and copied).  yajl's own UTF-8 check is loose (it takes
+   overlong forms and encoded surrogates) and it decodes unpaired \u
+   surrogates lossily, so the whole body is checked as strict UTF-8 first
+   and every escaped string's escapes are checked here (no \u0000, no
+   unpaired surrogate) before its decoded text is trusted.
 
    What the callbacks do per token is kept small, as yajl itself is most
    of a parse: a key is told by its length, first byte and a word or two
@@ -521,6 +523,7 @@ typedef struct {
     scratch *sc;
     yajl_handle h;          /* NULL while the one-pass reader reads (jf) */
     jf_reader jf;
+    const char *room;       /* the string jf is decoding into the request's memory (jf_room) */
     const char *body;
     uint32_t len;
     const rv_reqlimits *lim;
@@ -566,12 +569,24 @@ static int bad(parser *P, uint32_t off, const char *fmt, ...)
     return 0;
 }
 
+/* The refusal of a request past its memory limit, into msg[0..cap). */
+static void over_limit(char *msg, size_t cap, const rv_reqlimits *lim)
+{
+    if (lim->max_mem)
+        snprintf(msg, cap, "the request is too complex: its parsed form would take more than %zu bytes", lim->max_mem);
+    else
+        snprintf(msg, cap, "the request is too complex: its parsed form would take more than %d times its size",
+                 RV_REQ_MEM_FACTOR);
+}
+
 /* Out of memory, or over the request's memory limit. */
 static int no_memory(parser *P)
 {
-    if (P->r->mem_bytes > P->r->mem_limit || P->sc->bytes > P->sc->limit)
-        return bad(P, RV_REQ_NONE, "the request is too complex: its parsed form would take more than %d times its size",
-                   RV_REQ_MEM_FACTOR);
+    if (P->r->mem_bytes > P->r->mem_limit || P->sc->bytes > P->sc->limit) {
+        char msg[sizeof P->err->msg];
+        over_limit(msg, sizeof msg, P->lim);
+        return bad(P, RV_REQ_NONE, "%s", msg);
+    }
     return bad(P, RV_REQ_NONE, "out of memory");
 }
 
@@ -613,7 +628,8 @@ static int check_escapes(parser *P, uint32_t q, uint32_t end)
 
 /* The decoded view and the token span of the string yajl just handed
    over ('s', 'n'): a view of the body when it has no escape, else its
-   escapes checked and its decoded bytes copied into the request. */
+   escapes checked and its decoded bytes in the request's memory (where
+   jsonfast decoded them, or copied from yajl's buffer). */
 static __attribute__((noinline)) int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v,
                                                      rv_span *raw);
 
@@ -633,7 +649,7 @@ static inline __attribute__((always_inline)) int string_of(parser *P, const unsi
     return string_decoded(P, s, n, v, raw);
 }
 
-/* string_of for a string yajl decoded (it had escapes). */
+/* string_of for a string the reader decoded (it had escapes). */
 static int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v, rv_span *raw)
 {
     const char *b = P->body;
@@ -655,13 +671,33 @@ static int string_decoded(parser *P, const unsigned char *s, size_t n, rv_sv *v,
     raw->len = end - q;
     if (!check_escapes(P, q, end))
         return 0;
-    char *d = req_mem(P->r, n);
-    if (!d)
-        return no_memory(P);
-    memcpy(d, s, n);
+    const char *d = (const char *)s;
+    if (d != P->room) {     /* yajl's decode buffer, which it reuses */
+        char *c = req_mem(P->r, n);
+        if (!c)
+            return no_memory(P);
+        memcpy(c, s, n);
+        d = c;
+    }
+    P->room = NULL;
     v->s = d;
     v->len = (uint32_t)n;
     return 1;
+}
+
+/* jsonfast's room (vm/jsonfast.h): the request's memory for the string
+   it decodes next, which string_decoded keeps where it is; NULL, the
+   parse failed, past the memory limit or out of memory. */
+static char *jf_room(void *ctx, size_t n)
+{
+    parser *P = ctx;
+    char *d = req_mem(P->r, n);
+    if (!d) {
+        no_memory(P);
+        return NULL;
+    }
+    P->room = d;
+    return d;
 }
 
 /* ---------------------------------------------------------------- keys */
@@ -2172,6 +2208,7 @@ static int run_yajl(parser *P)
    yajl's, none failed: the caller starts over with yajl). */
 static int run_fast(parser *P)
 {
+    P->jf.room = jf_room;
     jf_result st = jf_parse(&P->jf, &callbacks, P, P->body, P->len);
     if (st == JF_DECLINED)
         return -1;
@@ -2180,18 +2217,33 @@ static int run_fast(parser *P)
     return !P->failed;
 }
 
+/* A request 't' that could not hold its body's copy: freed, NULL with the
+   error set.  (Apart from parse(), which every request runs, to keep its
+   registers for the rest.) */
+static __attribute__((cold, noinline)) rv_request *no_body(rv_request *t, const rv_reqlimits *lim, rv_reqerr *err)
+{
+    if (t->mem_bytes > t->mem_limit)
+        over_limit(err->msg, sizeof err->msg, lim);
+    else
+        snprintf(err->msg, sizeof err->msg, "out of memory");
+    req_free(t);
+    return NULL;
+}
+
 /* 'fast': read with jsonfast first; a text it declines is parsed again
    from the start with yajl. */
 static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, rv_reqerr *err, rv_reqpool *pool,
                          const rv_reqdict *dict, int fast)
 {
-    rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES };
+    rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES, 0 };
     err->msg[0] = 0;
     err->line = err->column = 0;
     if (lim && lim->max_bytes)
         use.max_bytes = lim->max_bytes;
     if (lim && lim->max_messages)
         use.max_messages = lim->max_messages;
+    if (lim && lim->max_mem)
+        use.max_mem = lim->max_mem;
     lim = &use;
     pthread_once(&field_once, field_init);
     size_t max = lim->max_bytes < UINT32_MAX ? lim->max_bytes : UINT32_MAX - 1;
@@ -2199,15 +2251,12 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
         snprintf(err->msg, sizeof err->msg, "request too large: %zu bytes (the limit is %zu)", len, max);
         return NULL;
     }
-    size_t limit = RV_REQ_MEM_FACTOR * len + RV_REQ_MEM_BASE;
+    size_t limit = lim->max_mem ? lim->max_mem : RV_REQ_MEM_FACTOR * len + RV_REQ_MEM_BASE;
     /* parsed into 't'; the struct moves into its hot region at the end */
     rv_request t, *r = NULL;
     char *body = request_init(&t, pool, len + 1024 + 64 + sizeof t, limit) ? req_mem(&t, len + 1) : NULL;
-    if (!body) {
-        req_free(&t);
-        snprintf(err->msg, sizeof err->msg, "out of memory");
-        return NULL;
-    }
+    if (!body)
+        return no_body(&t, lim, err);
     memcpy(body, buf, len);
     body[len] = 0;
     t.body = body;

@@ -98,12 +98,15 @@
    for another program, or with none, decides the same, only slower.
 
    Memory: a request holds at most RV_REQ_MEM_FACTOR times its body size
-   plus RV_REQ_MEM_BASE bytes (the copy of the body included:
-   'mem_bytes'), and parsing allocates at most as much again in scratch
-   space ('scratch_bytes'); a request that would need more is refused
-   with an error.  (tests/unit/request_test.c parses the worst shapes:
-   a 16 MiB request of 645,000 text parts holds 4.7 times its size and
-   its parse allocates 5.1 times in scratch.) */
+   plus RV_REQ_MEM_BASE bytes, or rv_reqlimits.max_mem (the copy of the
+   body and the decoded bytes of every string with escapes included --
+   jsonfast decodes them there, yajl into a buffer of its own they are
+   copied from: 'mem_bytes'), and parsing allocates at most as much again
+   in scratch space (the tables, and yajl's own memory when yajl reads:
+   'scratch_bytes'); a request that would need more is refused with one
+   error, whichever reader reads it.  (tests/unit/request_test.c parses
+   the worst shapes: a 16 MiB request of 645,000 text parts holds 4.7
+   times its size and its parse allocates 5.1 times in scratch.) */
 #ifndef RV_REQUEST_H
 #define RV_REQUEST_H
 
@@ -298,6 +301,9 @@ typedef struct rv_request {
 typedef struct {
     size_t max_bytes;       /* default 16 MiB; at most 4 GiB - 1 */
     uint32_t max_messages;  /* default 10,000 */
+    size_t max_mem;         /* bytes the request may hold, and its parse allocate in scratch
+                               (each); default (0) RV_REQ_MEM_FACTOR times the body's size
+                               plus RV_REQ_MEM_BASE */
 } rv_reqlimits;
 
 typedef struct {

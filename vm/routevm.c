@@ -103,7 +103,7 @@ typedef struct {
 static int one(ctx *x, const char *buf, size_t len)
 {
     rv_reqerr rerr;
-    rv_reqlimits lim = { MAX_REQUEST, 10000 };
+    rv_reqlimits lim = { MAX_REQUEST, 10000, 0 };
     rv_request *req = req_parse_dict(buf, len, &lim, &rerr, x->pool, vm_image(x->vm)->dict);
     if (!req) {
         print_json(ex_error(rerr.msg, rerr.line, rerr.column));

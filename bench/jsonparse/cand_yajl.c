@@ -76,7 +76,7 @@ size_t cand_yajl(const char *buf, size_t len)
 size_t cand_jsonfast(const char *buf, size_t len)
 {
     st s = { 0 };
-    jf_reader rd;
+    jf_reader rd = { 0 };
     jf_result r = jf_parse(&rd, &cb, &s, buf, len);
     if (r == JF_DECLINED)
         return cand_yajl(buf, len);

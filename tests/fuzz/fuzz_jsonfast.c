@@ -2,7 +2,9 @@
    first input byte, when not 0, numbers the callback that stops the
    read; the rest is the text.  Property, any failure an abort(): the
    reader makes yajl's calls with yajl's arguments and offsets for every
-   text it reads, and a prefix of them for every text it declines
+   text it reads, and a prefix of them for every text it declines, both
+   with its own buffers for decoded strings and with a room hook; for a
+   first byte N it also reads the text with its N-th room refused
    (tests/unit/jfref.h).  Seeds: tests/fuzz/corpus/jsonfast/.
    tests/suites/corpus.sh replays them through this harness
    (tests/fuzz/replay.c). */

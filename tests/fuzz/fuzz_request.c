@@ -8,7 +8,12 @@
    non-ASCII) and the model, output limit and stream_options changed
    through vm/forward.c, and the result must parse again to the same
    structure (messages, parts, tool calls, tools, metadata, pass-through
-   fields, slot kinds and roles) with exactly the replaced texts.  Then
+   fields, slot kinds and roles) with exactly the replaced texts.  Its
+   memory limit is where it says: with as much memory as the request
+   held and its parse allocated in scratch (give or take the hot
+   region's alignment, 63 bytes) it parses again, with 64 bytes less it
+   is refused with the memory error, wherever the limit is met (a string
+   jsonfast would decode, a table, yajl's own memory).  Then
    every agent of a policy that uses every strategy and guardrails
    (tests/compile/clean.route, compiled once) decides it twice: explain,
    and a decision whose model and hook calls are answered with alternating
@@ -71,6 +76,24 @@ static void check_slots(const rv_request *r)
     }
 }
 
+/* The body of 'r' again under a memory limit just big enough, and just
+   too small. */
+static void check_limit(const rv_request *r, const uint8_t *data, size_t size)
+{
+    size_t need = r->mem_bytes > r->scratch_bytes ? r->mem_bytes : r->scratch_bytes;
+    rv_reqlimits lim = { 0, 0, need + 63 };
+    rv_reqerr err;
+    rv_request *q = req_parse((const char *)data, size, &lim, &err);
+    if (!q)
+        fprintf(stderr, "fuzz_request: refused with %zu bytes, after %zu held and %zu scratch: %s\n", lim.max_mem,
+                r->mem_bytes, r->scratch_bytes, err.msg);
+    ASSERT(q && q->nslot == r->nslot && q->nmeta == r->nmeta);
+    req_free(q);
+    lim.max_mem = need - 64;
+    q = req_parse((const char *)data, size, &lim, &err);
+    ASSERT(!q && !strncmp(err.msg, "the request is too complex", 26) && !err.line);
+}
+
 /* Splice a replacement into every slot and parse the result again. */
 static void check_splice(const rv_request *r)
 {
@@ -86,7 +109,7 @@ static void check_splice(const rv_request *r)
     char *out = fw_openai_body(r, &e, &n, NULL);
     ASSERT(out);
     rv_reqerr err;
-    rv_reqlimits lim = { 64u << 20, 10000 };
+    rv_reqlimits lim = { 64u << 20, 10000, 0 };
     rv_request *q = req_parse(out, n, &lim, &err);
     if (!q)
         fprintf(stderr, "fuzz_request: the spliced request does not parse: %s\n", err.msg);
@@ -120,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ASSERT(r->mem_bytes <= RV_REQ_MEM_FACTOR * size + RV_REQ_MEM_BASE);
     ASSERT(r->scratch_bytes <= RV_REQ_MEM_FACTOR * size + RV_REQ_MEM_BASE);
     check_slots(r);
+    check_limit(r, data, size);
     check_splice(r);
     for (uint32_t a = 0; a < prog->nagent; a++) {
         json_t *j = ex_explain(vm, cache, a, r);

@@ -195,7 +195,7 @@ static rv_request *request(const char *const *msgs, const size_t *lens, int n)
     jw_end(&w);
     size_t len;
     char *json = jw_take(&w, &len);
-    rv_reqlimits lim = { 64u << 20, 10000 };
+    rv_reqlimits lim = { 64u << 20, 10000, 0 };
     rv_reqerr err;
     rv_request *r = json ? req_parse(json, len, &lim, &err) : NULL;
     if (!r)

@@ -4,9 +4,11 @@
    n_ file), every seed with each of its calls in turn stopping the read,
    every one-byte mutant of the seeds -- each byte replaced by each of a
    set of bytes, deleted, or with one of them inserted before it, the
-   text cut at each length -- and random documents.  Each text is copied
-   into a heap buffer of its own length, so that a read past its end is
-   the sanitizer's to see. */
+   text cut at each length -- and random documents; each read with
+   jsonfast's own buffers for decoded strings and with a room hook (with
+   a stop, also with the room of that number refused).  Each text is
+   copied into a heap buffer of its own length, so that a read past its
+   end is the sanitizer's to see. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,14 +9,16 @@
    edges of 64 bits and past them, reals, overflow), and duplicate keys in
    small objects (keys sharing the per-object key bit and keys that do
    not), in large ones (sorted when they close), escaped against plain,
-   empty keys, and with duplicates taken (the last one read).  The
-   differential test against jansson (answers_diff_test.c) covers the
-   rest at scale. */
+   empty keys, and with duplicates taken (the last one read); long
+   strings and keys with escapes, read by jsonfast and by yajl, decoded
+   once, into the parser's own string buffer.  The differential test
+   against jansson (answers_diff_test.c) covers the rest at scale. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "heappeak.h"
 #include "jview.h"
 
 static int failures;
@@ -174,6 +176,93 @@ static void deep_declined(jv_parser *p)
     free(t);
 }
 
+typedef struct { char *s; size_t n, cap; } text;
+
+static void add(text *t, const char *s, size_t n)
+{
+    if (t->n + n + 1 > t->cap) {
+        t->cap = (t->n + n + 1) * 2;
+        t->s = realloc(t->s, t->cap);
+    }
+    memcpy(t->s + t->n, s, n);
+    t->n += n;
+    t->s[t->n] = 0;
+}
+
+static void adds(text *t, const char *s) { add(t, s, strlen(s)); }
+
+/* A document with long strings with escapes (a string of 'size' bytes
+   of lines, a key and another string of \u escapes) and, with 'deep',
+   nesting past jsonfast's depth so that yajl reads it again from the
+   start; the decoded string, key and second string in out[0..2]. */
+static text long_escaped_doc(size_t size, int deep, text out[3])
+{
+    text d = { 0 };
+    char line[128];
+    memset(out, 0, 3 * sizeof *out);
+    adds(&d, "{\"a\":\"");
+    for (int i = 0; d.n < size; i++) {
+        snprintf(line, sizeof line, "line %d: \\\"caf\\u00e9\\\"\\tand \\ud83d\\ude00\\n", i);
+        adds(&d, line);
+        snprintf(line, sizeof line, "line %d: \"caf\xc3\xa9\"\tand \xf0\x9f\x98\x80\n", i);
+        adds(&out[0], line);
+    }
+    adds(&d, "\",\"");
+    for (int i = 0; i < 100; i++) {
+        adds(&d, "k\\u00e9y\\/");
+        adds(&out[1], "k\xc3\xa9y/");
+    }
+    adds(&d, "\":\"");
+    for (int i = 0; i < 300; i++) {
+        adds(&d, "\\u4e2d");
+        adds(&out[2], "\xe4\xb8\xad");
+    }
+    adds(&d, "\",\"d\":");
+    for (int i = 0; i < (deep ? 1030 : 1); i++)
+        adds(&d, "[");
+    for (int i = 0; i < (deep ? 1030 : 1); i++)
+        adds(&d, "]");
+    adds(&d, "}");
+    return d;
+}
+
+/* Long strings with escapes read back, by jsonfast and by yajl; where
+   the heap can be measured, a parse through a parser whose buffers are
+   already big enough allocates nothing: jsonfast decodes each string
+   where the parser keeps it, not into a buffer of its own first. */
+static void long_escaped(jv_parser *p)
+{
+    for (int deep = 0; deep <= 1; deep++) {
+        text want[3], d = long_escaped_doc(256u << 10, deep, want);
+        jv root = jv_parse(p, d.s, d.n, 0);
+        size_t la = 0, lb = 0;
+        const char *a = root ? jv_str(p, jv_getn(p, root, "a", 1), &la) : NULL;
+        const char *b = root ? jv_str(p, jv_getn(p, root, want[1].s, want[1].n), &lb) : NULL;
+        const char *name = deep ? "long escaped strings read by yajl" : "long escaped strings read by jsonfast";
+        if (!a || !b || la != want[0].n || memcmp(a, want[0].s, la) || lb != want[2].n || memcmp(b, want[2].s, lb)) {
+            printf("FAIL jview %s: %s\n", name, root ? "wrong values" : jv_error(p));
+            failures++;
+        } else
+            printf("PASS jview %s\n", name);
+        if (!deep && !hp_available()) {
+            printf("INFO jview long escaped strings, the heap: not measured (no sanitizer allocator here)\n");
+        } else if (!deep) {
+            long long before = hp_start();
+            root = jv_parse(p, d.s, d.n, 0);
+            long long most = hp_peak() - before, after = hp_live() - before;
+            if (!root || most > (16 << 10) || after > 0) {
+                printf("FAIL jview long escaped strings, the heap: %lld bytes at most during a parse, %lld after "
+                       "(the first string decodes to %zu)\n", most, after, want[0].n);
+                failures++;
+            } else
+                printf("PASS jview long escaped strings, the heap\n");
+        }
+        for (int i = 0; i < 3; i++)
+            free(want[i].s);
+        free(d.s);
+    }
+}
+
 int main(void)
 {
     jv_parser *p = jv_new();
@@ -190,6 +279,7 @@ int main(void)
                 failures++;
             }
     deep_declined(p);
+    long_escaped(p);
     check(&cases[0], p);        /* and the parser reads the next text */
     jv_free(p);
     return failures ? 1 : 0;

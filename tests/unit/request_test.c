@@ -1,14 +1,16 @@
 /* The request model (vm/request.h) and the OpenAI writer (vm/forward.h):
    a table of requests and what parsing them must give (an error message,
-   or facts about the model), the memory bound on adversarial shapes, pools
-   whose requests are freed out of order, and splices that re-parse to the
-   same structure. */
+   or facts about the model), the memory bound on adversarial shapes, long
+   strings with escapes against the memory limit, pools whose requests
+   are freed out of order, and splices that re-parse to the same
+   structure. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "forward.h"
+#include "heappeak.h"
 #include "request.h"
 
 static int failures, passes;
@@ -355,6 +357,126 @@ static void test_memory(void)
     }
 }
 
+/* ---------------------------------------------------------------- escaped strings and the memory limit */
+
+/* A request whose user message is 'size' bytes of prose in lines (each
+   ending in an escaped newline, with an escaped quote and an e acute
+   among its words) and whose metadata key is a run of \u escapes, so
+   that both a string and a key decode past jsonfast's own small buffer;
+   the decoded content and key in 'text' and 'key' (the caller frees all
+   three).  It starts "{ ": the text with a vertical tab for that space
+   (whitespace to yajl, not to jsonfast) is read by yajl, from the start,
+   and has the same length. */
+static buf escaped_request(size_t size, buf *text, buf *key)
+{
+    buf b = { 0 };
+    char line[160];
+    *text = (buf){ 0 };
+    *key = (buf){ 0 };
+    put(&b, "{ \"messages\":[{\"role\":\"user\",\"content\":\"");
+    for (int i = 0; b.n < size; i++) {
+        snprintf(line, sizeof line, "Line %d of the prompt, with a \\\"quote\\\" and caf\\u00e9 in it.\\n", i);
+        put(&b, line);
+        snprintf(line, sizeof line, "Line %d of the prompt, with a \"quote\" and caf\xc3\xa9 in it.\n", i);
+        put(text, line);
+    }
+    put(&b, "\"}],\"metadata\":{\"");
+    for (int i = 0; i < 200; i++) {
+        put(&b, "\\u00e9t\\u00e9 ");
+        put(key, "\xc3\xa9t\xc3\xa9 ");
+    }
+    put(&b, "\":\"summer\"}}");
+    return b;
+}
+
+/* Does 'r' hold the decoded text and key of escaped_request()? */
+static int escaped_read(const rv_request *r, const buf *text, const buf *key)
+{
+    return r && r->nmeta == 1 && r->input.len == text->n && !memcmp(r->input.s, text->s, text->n) &&
+           r->meta[0].key.len == key->n && !memcmp(r->meta[0].key.s, key->s, key->n) && sv_is(r->meta[0].val, "summer");
+}
+
+/* A string with escapes is decoded once, into the request's memory,
+   and counted there against its limit on either reader's path: with the
+   limit just under what the request holds it is refused, by jsonfast and
+   by yajl alike, with the same error (yajl, whose decode buffer doubles
+   in scratch, needs more); with just that much it is read.  ("Just":
+   within 64 bytes, as the padding that puts the hot region's struct on a
+   cache line depends on where the block lies, and so may differ from one
+   parse to the next by up to 63 bytes.)  And, where
+   the heap can be measured, nothing is decoded outside the memory the
+   parse counts: its high-water mark above what it keeps is its scratch
+   (the tables), not the decoded string again; and a limit with room for
+   the body's copy but not the decoded text refuses the request before
+   the text is decoded anywhere. */
+static void test_escaped_memory(void)
+{
+    buf text, key, b = escaped_request(1u << 20, &text, &key);
+    char *slow = malloc(b.n);      /* the same request for yajl */
+    memcpy(slow, b.s, b.n);
+    slow[1] = '\v';
+    rv_reqerr err, e2;
+    rv_request *r = req_parse(b.s, b.n, NULL, &err);
+    CHECK("escaped/decoded", escaped_read(r, &text, &key), "%s", r ? "not the decoded text" : err.msg);
+    rv_request *y = req_parse(slow, b.n, NULL, &e2);
+    CHECK("escaped/decoded-by-yajl", escaped_read(y, &text, &key) && r && y->mem_bytes == r->mem_bytes,
+          "%s", y ? "not the decoded text, or not the same memory" : e2.msg);
+    req_free(y);
+    rv_reqpool *pool = req_pool_new();
+    rv_request *p = req_parse_pooled(b.s, b.n, NULL, &err, pool);
+    CHECK("escaped/decoded-pooled", escaped_read(p, &text, &key), "%s", p ? "not the decoded text" : err.msg);
+    req_free(p);
+    req_pool_free(pool);
+    size_t need = r ? r->mem_bytes : 0;
+    req_free(r);
+
+    rv_reqlimits lim = { 0, 0, need - 64 };
+    char want[160];
+    snprintf(want, sizeof want, "the request is too complex: its parsed form would take more than %zu bytes", need - 64);
+    r = req_parse(b.s, b.n, &lim, &err);
+    y = req_parse(slow, b.n, &lim, &e2);
+    CHECK("escaped/limit-just-too-small", !r && !y && !strcmp(err.msg, want) && !strcmp(e2.msg, want) && !err.line &&
+          !e2.line, "jsonfast: %s; yajl: %s", r ? "read" : err.msg, y ? "read" : e2.msg);
+    req_free(r);
+    req_free(y);
+    lim.max_mem = need + 63;
+    r = req_parse(b.s, b.n, &lim, &err);
+    CHECK("escaped/limit-just-enough", escaped_read(r, &text, &key) && r->mem_bytes + 63 >= need &&
+          r->mem_bytes <= need + 63, "%s", r ? "not the decoded text, or not the memory it held before" : err.msg);
+    req_free(r);
+
+    if (!hp_available()) {
+        printf("INFO request/escaped/heap: not measured (no sanitizer allocator here)\n");
+    } else {
+        long long before = hp_start();
+        r = req_parse(b.s, b.n, NULL, &err);
+        long long over = hp_peak() - hp_live(), kept = hp_live() - before;
+        size_t scratch = r ? r->scratch_bytes : 0;
+        CHECK("escaped/heap", r && over <= 2 * (long long)scratch + (64 << 10),
+              "%lld bytes allocated and given back during the parse (scratch %zu, kept %lld; the text decodes to %zu)",
+              over, scratch, kept, text.n);
+        req_free(r);
+        /* the body's copy (in the first block, with room to spare) fits,
+           the decoded text does not */
+        lim.max_mem = b.n + text.n / 2;
+        snprintf(want, sizeof want, "the request is too complex: its parsed form would take more than %zu bytes",
+                 lim.max_mem);
+        before = hp_start();
+        r = req_parse(b.s, b.n, &lim, &err);
+        long long most = hp_peak() - before;
+        y = req_parse(slow, b.n, &lim, &e2);
+        CHECK("escaped/heap-refused-before-decoding", !r && !y && !strcmp(err.msg, want) && !strcmp(e2.msg, want) &&
+              most <= (long long)b.n + (128 << 10), "jsonfast: %s; yajl: %s; %lld bytes at most (the body is %zu)",
+              r ? "read" : err.msg, y ? "read" : e2.msg, most, b.n);
+        req_free(r);
+        req_free(y);
+    }
+    free(slow);
+    free(b.s);
+    free(text.s);
+    free(key.s);
+}
+
 /* ---------------------------------------------------------------- pools */
 
 static void test_pool(void)
@@ -673,6 +795,7 @@ int main(void)
     test_numbers();
     test_model();
     test_memory();
+    test_escaped_memory();
     test_pool();
     test_hot();
     test_forward();

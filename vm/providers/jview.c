@@ -5,9 +5,11 @@
 
    Nodes live in one table, kept between parses so that a stream's
    hundredth event allocates nothing.  A key or string without escapes is
-   a view of the caller's text (yajl hands those over in place); one that
-   yajl unescaped is copied into a buffer that is kept likewise.  Children are linked in order (first, next), with a
-   parent link so that walking a document needs no recursion.
+   a view of the caller's text (yajl hands those over in place); one with
+   escapes is in a buffer that is kept likewise ('str'): jsonfast decodes
+   it there (str_room), and what yajl decoded is copied there.  Children
+   are linked in order (first, next), with a parent link so that walking
+   a document needs no recursion.
 
    What yajl does not check and jansson did is checked here: no vertical
    tab or form feed (yajl's whitespace, not JSON's), the whole text as
@@ -67,7 +69,7 @@ struct jv_parser {
     uint32_t nnode, capnode;
     const char *in;             /* the text being read (the caller's, borrowed) */
     size_t inlen;
-    char *str;                  /* copies of the strings yajl unescaped */
+    char *str;                  /* the strings with escapes, decoded, each NUL-terminated */
     size_t nstr, capstr;
     jv open;                    /* the innermost open container, 0 at the top */
     uint32_t depth;
@@ -116,7 +118,7 @@ static int fail(jv_parser *p, const char *msg)
 }
 
 /* A key's or string's bytes: a view of the input when yajl passed one (no
-   escapes), else its unescaped copy in 'str'. */
+   escapes), else its decoded bytes in 'str'. */
 static const char *key_of(const jv_parser *p, const node *x)
 {
     return (x->flags & K_INPUT ? p->in : p->str) + x->key;
@@ -143,22 +145,43 @@ static inline int in_input(const jv_parser *p, const unsigned char *s, size_t n,
 
 /* ---------------------------------------------------------------- building */
 
+/* Room in 'str' for a string of 'n' bytes and its NUL, at p->str +
+   p->nstr; 0 out of memory (or past 4 GiB: offsets are 32 bits). */
+static int str_grow(jv_parser *p, size_t n)
+{
+    if (p->nstr + n + 1 <= p->capstr)
+        return 1;
+    size_t cap = p->capstr ? p->capstr : 4096;
+    while (cap < p->nstr + n + 1)
+        cap *= 2;
+    char *b = cap > UINT32_MAX ? NULL : realloc(p->str, cap);
+    if (!b) {
+        p->oom = 1;
+        return 0;
+    }
+    p->str = b;
+    p->capstr = cap;
+    return 1;
+}
+
+/* jsonfast's room (vm/jsonfast.h): the place in 'str' where the next
+   string is kept, for jsonfast to decode the string into. */
+static char *str_room(void *ud, size_t n)
+{
+    jv_parser *p = ud;
+    return str_grow(p, n) ? p->str + p->nstr : NULL;
+}
+
+/* The string s[0..n) kept in 'str' (where it already is when jsonfast
+   decoded it there); its offset, or UINT32_MAX out of memory. */
 static uint32_t keep_str(jv_parser *p, const unsigned char *s, size_t n)
 {
-    if (p->nstr + n + 1 > p->capstr) {
-        size_t cap = p->capstr ? p->capstr : 4096;
-        while (cap < p->nstr + n + 1)
-            cap *= 2;
-        char *b = cap > UINT32_MAX ? NULL : realloc(p->str, cap);
-        if (!b) {
-            p->oom = 1;
-            return UINT32_MAX;
-        }
-        p->str = b;
-        p->capstr = cap;
-    }
     uint32_t off = (uint32_t)p->nstr;
-    memcpy(p->str + off, s, n);
+    if (!p->str || (const char *)s != p->str + off) {     /* not in its room: yajl's */
+        if (!str_grow(p, n))
+            return UINT32_MAX;
+        memcpy(p->str + off, s, n);
+    }
     p->str[off + n] = 0;
     p->nstr += n + 1;
     return off;
@@ -277,7 +300,7 @@ static int on_number(void *ud, const char *s, size_t n)
     return 1;
 }
 
-/* A string yajl unescaped: copied into 'str'. */
+/* A string with escapes: kept in 'str'. */
 static __attribute__((noinline)) int string_copied(jv_parser *p, const unsigned char *s, size_t n)
 {
     uint32_t off = keep_str(p, s, n);
@@ -324,8 +347,8 @@ static int repeated(const jv_parser *p, const node *o, const unsigned char *s, s
     return 0;
 }
 
-/* on_key's every case: a key yajl unescaped (copied into 'str'), an
-   empty key, a key whose bit its object has already seen. */
+/* on_key's every case: a key with escapes (kept in 'str'), an empty
+   key, a key whose bit its object has already seen. */
 static __attribute__((noinline)) int key_slow(jv_parser *p, const unsigned char *s, size_t n)
 {
     uint32_t off;
@@ -520,7 +543,7 @@ static void restart(jv_parser *p)
    from the start). */
 static int read_fast(jv_parser *p, const char *s, size_t n)
 {
-    jf_reader rd;
+    jf_reader rd = { .room = str_room };
     p->fast = &rd;
     jf_result st = jf_parse(&rd, &callbacks, p, s, n);
     p->fast = NULL;
