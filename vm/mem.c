@@ -91,6 +91,11 @@ char *mem_strndup(const char *s, size_t n)
     return d;
 }
 
+char *mem_strdup(const char *s)
+{
+    return mem_strndup(s, strlen(s));
+}
+
 int mem_grow(void **arr, size_t *cap, size_t elem)
 {
     size_t ncap = *cap ? *cap * 2 : 8;

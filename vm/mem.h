@@ -13,6 +13,8 @@ void *mem_realloc(void *p, size_t n);
 /* realloc to count*size bytes, NULL on overflow or failure ('p' stays valid) */
 void *mem_reallocarray(void *p, size_t count, size_t size);
 char *mem_strndup(const char *s, size_t n);
+/* a copy of NUL-terminated 's' (strdup through the wrapper), NULL on failure */
+char *mem_strdup(const char *s);
 
 /* Large zeroed regions straight from the kernel, pre-faulted in one call
    (a page fault per 4 KiB page is what a big compile would otherwise

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "drive.h"
 #include "jsonw.h"
+#include "mem.h"
 #include "pcall.h"
 #include "reply.h"
 #include "trace.h"
@@ -332,7 +333,7 @@ static void keep(dr_req *d, uint32_t seq, int k, const char **dst, const char *s
 {
     if (!s || !*s || seq >= RV_MAX_ATTEMPTS)
         return;
-    if (!d->tstr[seq] && !(d->tstr[seq] = calloc(TSTR, sizeof *d->tstr[seq])))
+    if (!d->tstr[seq] && !(d->tstr[seq] = mem_calloc(TSTR, sizeof *d->tstr[seq])))
         return;                 /* out of memory: the trace goes without it */
     if (seq >= d->ntstr)
         d->ntstr = seq + 1;
@@ -791,7 +792,7 @@ dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud)
         sp->head = d->next_spare;
         sp->n--;
         reset(d);
-    } else if ((d = calloc(1, sizeof *d))) {
+    } else if ((d = mem_calloc(1, sizeof *d))) {
         jw_init_mem(&d->out, 0);
         jw_init_mem(&d->pre, 0);
     }
@@ -851,7 +852,7 @@ void dr_free(dr_req *d)
     d->hook_req = NULL;
     hc_engine *e = d->o.eng;
     dr_spares *sp = hc_user(e);
-    if (!sp && (sp = calloc(1, sizeof *sp)))
+    if (!sp && (sp = mem_calloc(1, sizeof *sp)))
         hc_set_user(e, sp, drop_spares);
     if (!sp || sp->n >= DR_SPARES) {
         destroy(d);
