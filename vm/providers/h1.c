@@ -144,7 +144,7 @@ struct h1_req {
 };
 
 struct h1_pool {
-    void (*watch)(void *ud, int fd, int what);
+    int (*watch)(void *ud, int fd, int what);
     void *ud;
     h1_host *hosts;
     h1_conn **byfd;             /* connection per descriptor */
@@ -937,12 +937,15 @@ static int open_addr(h1_pool *p, h1_req *r, unsigned ai)
         return -1;
     }
     h1_conn *c = mem_calloc(1, sizeof *c);
-    if (!c) {
+    /* 0: a number the loop still knows was closed behind its back; and
+       room for it in the loop, which a socket it cannot watch would
+       leave waiting for the connect deadline */
+    if (!c || p->watch(p->ud, fd, 0)) {
         snprintf(r->msg, sizeof r->msg, "out of memory");
+        free(c);
         close(fd);
         return -1;
     }
-    p->watch(p->ud, fd, 0);     /* a number the loop still knows was closed behind its back */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
@@ -1012,13 +1015,25 @@ static int wait_for_name(h1_pool *p, h1_req *r)
             snprintf(r->msg, sizeof r->msg, "out of memory");
             return -1;
         }
+        /* the resolver's descriptor, made by its first question, is
+           watched from then on; a resolver whose descriptor is not (its
+           first question failed, or the loop had no room) is dropped,
+           else its answers would never be heard */
         int fresh = dns_fd(p->dns) < 0;
-        if (dns_ask(p->dns, h->name, r->msg, sizeof r->msg))
-            return -1;
-        if (fresh) {            /* the resolver's descriptor, watched from now on */
-            p->watch(p->ud, dns_fd(p->dns), 0);
-            p->watch(p->ud, dns_fd(p->dns), HC_IN);
+        int bad = dns_ask(p->dns, h->name, r->msg, sizeof r->msg);
+        if (!bad && fresh && p->watch(p->ud, dns_fd(p->dns), 0)) {
+            snprintf(r->msg, sizeof r->msg, "out of memory");
+            bad = 1;
         }
+        if (bad) {
+            if (fresh) {
+                dns_free(p->dns);
+                p->dns = NULL;
+            }
+            return -1;
+        }
+        if (fresh)
+            p->watch(p->ud, dns_fd(p->dns), HC_IN);
         h->resolving = 1;
     }
     r->ev.connecting(r->ud, 0);
@@ -1431,7 +1446,7 @@ unsigned long h1_opened(const h1_pool *p)
 
 /* ---------------------------------------------------------------- pool */
 
-h1_pool *h1_new(void (*watch)(void *ud, int fd, int what), void *ud)
+h1_pool *h1_new(int (*watch)(void *ud, int fd, int what), void *ud)
 {
     h1_pool *p = mem_calloc(1, sizeof *p);
     if (!p)

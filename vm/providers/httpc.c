@@ -193,19 +193,19 @@ static int builtin_watch(hc_engine *e, int fd, int what)
     return 0;
 }
 
-/* Tell the loop about socket 'fd' (hc_loop's 'watch' values). */
+/* Tell the loop about socket 'fd' (hc_loop's 'watch' values).  0, or -1
+   when it cannot watch it (out of memory). */
 static int tell_loop(hc_engine *e, int fd, int w)
 {
     if (e->builtin)     /* its poll set is rebuilt per call: an idle socket simply leaves it */
         return builtin_watch(e, fd, w & HC_IDLE ? 0 : w);
-    e->loop.watch(e->loop.ud, fd, w);
-    return 0;
+    return e->loop.watch(e->loop.ud, fd, w);
 }
 
 /* The own transport's sockets: what it asks of the loop goes through. */
-static void nat_watch(void *ud, int fd, int what)
+static int nat_watch(void *ud, int fd, int what)
 {
-    tell_loop(ud, fd, what);
+    return tell_loop(ud, fd, what);
 }
 
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -224,8 +224,10 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
-    if (fd != CURL_SOCKET_BAD)
-        tell_loop(ud, fd, 0);
+    if (fd != CURL_SOCKET_BAD && tell_loop(ud, fd, 0)) {     /* no room in the loop: the connect fails now */
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
     return fd;
 }
 
