@@ -45,6 +45,8 @@ struct dr_req {
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
     int sent_head, sent_text, out_failed;
+    int sent_out;               /* an event reached the client */
+    int out_lost;               /* an event could not be made (out of memory): the stream stopped there */
     int pre_set;                /* 'pre' holds the chunks' start for model 'pre_model' */
     uint32_t pre_model;
     /* the call in flight */
@@ -168,15 +170,34 @@ static jw_writer *event_begin(dr_req *d)
     return &d->out;
 }
 
-/* The event event_begin opened, to the client (dropped when a write
-   failed: memory ran out). */
+/* An event that could not be made (memory ran out) would leave a hole
+   in the client's answer, so the stream stops there as if the client
+   had gone (the call in flight is stopped, nothing more is sent) and
+   the request fails: a stream the client has seen part of ends with
+   this constant error event (made without memory), one it has seen
+   nothing of is answered with dr_error's 500. */
+static void event_lost(dr_req *d)
+{
+    static const char ev[] = "data: {\"error\":{\"message\":\"out of memory\",\"type\":\"api_error\",\"param\":null,"
+                             "\"code\":\"internal_error\"}}\n\n";
+    if (d->sent_out && !d->out_failed)
+        d->h.out(d->ud, ev, sizeof ev - 1);
+    d->out_lost = 1;
+    d->out_failed = 1;
+}
+
+/* The event event_begin opened, to the client. */
 static void event_end(dr_req *d)
 {
     size_t n;
     jw_bytes(&d->out, "\n\n", 2);
     const char *p = jw_data(&d->out, &n);
-    if (p && d->h.out(d->ud, p, n))
+    if (!p)
+        event_lost(d);
+    else if (d->h.out(d->ud, p, n))
         d->out_failed = 1;
+    else
+        d->sent_out = 1;
 }
 
 static void stream_head(dr_req *d)
@@ -277,6 +298,13 @@ void dr_error(const dr_req *d, rv_status st, dr_err *e)
 {
     const rv_program *p = d->o.p;
     const rv_result *r = vm_result(d->o.vm);
+    if (d->out_lost) {
+        e->status = 500;
+        e->type = "api_error";
+        e->code = "internal_error";
+        snprintf(e->message, sizeof e->message, "out of memory");
+        return;
+    }
     if (st == RV_DENIED) {
         e->status = 400;
         e->type = "content_filter";
@@ -504,7 +532,7 @@ static rv_status resume_call(dr_req *d, int ended)
     else {
         o = vm_outcome_init(0);
         o.failure = RV_FAIL_ERROR;
-        o.detail = "the client went away";
+        o.detail = d->out_lost ? "out of memory for the client's stream" : "the client went away";
         o.usage = a->usage;
     }
     if (ended && d->feed_denied) {
@@ -734,6 +762,8 @@ static void step(dr_req *d, rv_status st)
             }
         }
     }
+    if (d->out_lost)
+        st = RV_FAILED;         /* the client's stream has a hole: not an answer */
     d->finished = 1;
     if (d->h.done)
         d->h.done(d->ud, st);
