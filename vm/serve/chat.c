@@ -443,8 +443,11 @@ static int parse(ch_req *x, hs_req *r, const ky_key *key)
     rv_reqerr rerr;
     if (!(x->req = req_parse_dict(r->body ? r->body : "", r->body_len, NULL, &rerr, x->w->reqpool,
                                   x->wp->sp->img.dict))) {
-        const char *code = strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request";
-        refuse(x->w, r, 400, "invalid_request_error", code, rerr.msg, x->reqid);
+        if (rerr.nomem)         /* the gateway's failure, not the request's */
+            refuse(x->w, r, 500, "api_error", "internal_error", "out of memory", x->reqid);
+        else
+            refuse(x->w, r, 400, "invalid_request_error", strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request",
+                   rerr.msg, x->reqid);
         return -1;
     }
     const rv_request *q = x->req;
