@@ -359,6 +359,13 @@ static void on_done(void *ud, rv_status st)
     } else {
         dr_err e;
         dr_error(x->d, st, &e);
+        if (e.status == 429 && x->pv->env.ledger_failed) {
+            /* no budget refused: the ledger could not reserve (fail closed) */
+            e.status = 500;
+            e.type = "api_error";
+            e.code = "internal_error";
+            snprintf(e.message, sizeof e.message, "the spend ledger could not reserve the call's cost: it was not made");
+        }
         status = e.status;
         size_t n = 0;
         char *b = hs_error_body(e.message, e.type, e.code, NULL, &n);
