@@ -28,6 +28,10 @@ void mem_fail_after(long n);
 /* Test hook: allocations the calling thread made through these wrappers
    so far. */
 unsigned long mem_count(void);
+/* Allocations of the calling thread that failed so far (injected or
+   real): code that sees an operation fail can tell whether memory ran
+   out on its thread meanwhile. */
+unsigned long mem_failures(void);
 
 /* Growable arrays: ensure room for one more element in 'arr' with 'len'
    used and 'cap' allocated.  Evaluates to 0 on success, -1 on failure. */

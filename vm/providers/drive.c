@@ -51,6 +51,8 @@ struct dr_req {
     uint32_t pre_model;
     /* the call in flight */
     pc_call *call;
+    unsigned long mem_failed;   /* mem_failures() when it was begun */
+    int call_nomem;             /* memory ran out while the last call ran (nomem_outcome) */
     rl_ticket ticket;           /* what the rate limiter counted for it */
     int call_ended, feeding, feed_denied, sent_before;
     /* the hook in flight */
@@ -298,7 +300,10 @@ void dr_error(const dr_req *d, rv_status st, dr_err *e)
 {
     const rv_program *p = d->o.p;
     const rv_result *r = vm_result(d->o.vm);
-    if (d->out_lost) {
+    /* out of memory: a stream's event, or the last call (which failed, or
+       whose streamed answer the VM could not keep) */
+    if (d->out_lost ||
+        (st == RV_FAILED && (r->failure == RV_FAIL_ERROR || r->failure == RV_FAIL_STREAMED) && d->call_nomem)) {
         e->status = 500;
         e->type = "api_error";
         e->code = "internal_error";
@@ -432,6 +437,24 @@ static const char *endpoint_override(dr_req *d, uint32_t provider)
     return NULL;
 }
 
+/* Did memory run out on this thread while the call ran (an allocation
+   failed between its start and its end)?  Noted in 'call_nomem'.  A
+   call that failed then failed for the gateway's lack of memory (its
+   own allocation, most likely, reported in whatever words and class
+   its layer chose), not for its model: its outcome becomes the class
+   'error', "out of memory", the model's health does not count it, and
+   a request that ends with it is answered 500 (dr_error).  (Memory that
+   ran out for another request meanwhile is taken the same way: the
+   gateway was out of memory.) */
+static void nomem_outcome(dr_req *d, rv_outcome *o)
+{
+    d->call_nomem = mem_failures() != d->mem_failed;
+    if (d->call_nomem && !o->ok) {
+        o->failure = RV_FAIL_ERROR;
+        o->detail = "out of memory";
+    }
+}
+
 /* A failure the driver detected before sending (no key, no memory). */
 static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const char *why)
 {
@@ -440,6 +463,7 @@ static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const 
     rv_outcome o = vm_outcome_init(0);
     o.failure = f;
     o.detail = why;
+    nomem_outcome(d, &o);
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);
     return resume(d, &o);
@@ -450,6 +474,7 @@ static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const 
 static rv_status send_call(dr_req *d)
 {
     const rv_call *c = vm_call(d->o.vm);
+    d->mem_failed = mem_failures();
     uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
     trace_call *tc = &d->tcalls[seq];
     cv_conv cv;
@@ -550,6 +575,7 @@ static rv_status resume_call(dr_req *d, int ended)
         d->decide_ns += now_ns() - t0;
         stream_text(d, rel);
     }
+    nomem_outcome(d, &o);
     keep(d, seq, 2, &tc->finish, o.ok ? a->finish : NULL);      /* the answer's finish_reason too */
     if (d->o.trace) {           /* the rest only the trace record reads */
         keep(d, seq, 1, &tc->response_model, a->model);
@@ -559,7 +585,7 @@ static rv_status resume_call(dr_req *d, int ended)
     }
     tc->streamed = d->sent_text && !d->sent_before;
     hl_settle(d->o.health, c->model, &d->ticket, &a->usage);
-    if (ended && d->o.health)
+    if (ended && d->o.health && (o.ok || !d->call_nomem))
         hl_observe(d->o.health, c->model, &o, hc_now_us());
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);

@@ -127,7 +127,8 @@ const char *dr_answer_view(dr_req *d, size_t *len);
      the deadline passed       504  upstream_error      deadline or timeout
      a stream broke            502  stream_error        stream_broken
      a stream's event could    500  api_error           internal_error
-       not be made (out of memory; before any reached the client)
+       not be made (out of memory; before any reached the client),
+       or the last call failed while memory ran out
      no model answered         502  upstream_error      the last failure's class */
 typedef struct {
     int status;
