@@ -30,8 +30,8 @@
 
 static const struct {
     const char *seed;
-    int status;                 /* the answer with every allocation made */
-    const char *text;           /* the answer's text, when 200 */
+    int status;                 /* the (first) answer with every allocation made */
+    const char *text;           /* the (first) answer's text, when 200 */
     const char *redacted;       /* what the policy's output guardrail takes out, or NULL */
     const char *what;
 } inputs[] = {
@@ -40,14 +40,17 @@ static const struct {
     { "guardrail-deny", 400, NULL, NULL, "a request a guardrail refuses" },
     { "rate-limited", 502, NULL, NULL, "an upstream 429 to every call" },
     { "server-error", 502, NULL, NULL, "an upstream 500 to every call of a streamed request" },
+    { "keepalive-two", 200, "Hi there [ssn]", "123-45-6789", "two requests on one connection, a JSON answer and a stream" },
+    { "key-budget", 200, "Hi there 123-45-6789", NULL, "a key with a daily budget of its own (a second ledger row)" },
+    { "models-and-metrics", 200, NULL, NULL, "GET /v1/models, /metrics and /healthz on one connection" },
 };
 
 /* What the client got in the last run: the first response's status (0:
    none); whether an error response's body is not an OpenAI error; the
-   text of a 200 answer (the "content" strings of a JSON answer or of a
-   stream's events, which here have no escapes) and whether it was whole
-   (a JSON answer, or a stream up to its [DONE]); whether it holds
-   'redacted' (the run's input's). */
+   text of the first response when a 200 answer (the "content" strings
+   of a JSON answer or of a stream's events, which here have no escapes)
+   and whether it was whole (a JSON answer, or a stream up to its
+   [DONE]); whether any holds 'redacted' (the run's input's). */
 static const char *redacted;
 static int got_status, got_bad_error, got_whole, got_redacted;
 static char got_why[200], got_text[4096], got_error[120];
@@ -108,13 +111,14 @@ static void seen(const char *out, size_t n)
             at = body;
             continue;
         }
-        if (!got_status)
+        int first = !got_status;
+        if (first)
             got_status = st;
         const char *cl = memmem(out + at, body - at, "\r\nContent-Length: ", 18);
         if (!cl) {              /* a stream (the harness checked its chunks) */
             size_t len;
             char *d = dechunk(out, n, body, &len);
-            if (d && st == 200) {
+            if (d && st == 200 && first) {
                 contents(d, len);
                 got_whole = memmem(d, len, "data: [DONE]\n\n", 14) != NULL;
             }
@@ -130,7 +134,7 @@ static void seen(const char *out, size_t n)
             snprintf(got_why, sizeof got_why, "a %d answer's body is not an OpenAI error: '%.*s'", st,
                      (int)(len < 80 ? len : 80), out + body);
         }
-        if (st == 200) {
+        if (st == 200 && first) {
             contents(out + body, len);
             got_whole = 1;
         }
