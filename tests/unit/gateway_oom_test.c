@@ -18,7 +18,8 @@
 
    Inputs: seeds of tests/fuzz/corpus/gateway/ (their format: the
    harness's comment), with the status each is answered with when no
-   allocation fails.  To look at one run: GATEWAY_OOM_ONLY="SEED N"
+   allocation fails; two of them again with the upstream calls made
+   through libcurl instead of the engine's own transport.  To look at one run: GATEWAY_OOM_ONLY="SEED N"
    (allocation N failing), with FUZZ_GATEWAY_SHOW=1 for what the client
    got; GATEWAY_OOM_SHOW=1 prints a line per run. */
 #include "../fuzz/fuzz_gateway.c"
@@ -29,7 +30,7 @@
 #endif
 
 static const struct {
-    const char *seed;
+    const char *name;           /* the seed's, and "/libcurl" for the engine's libcurl transport */
     int status;                 /* the (first) answer with every allocation made */
     const char *text;           /* the (first) answer's text, when 200 */
     const char *redacted;       /* what the policy's output guardrail takes out, or NULL */
@@ -43,6 +44,10 @@ static const struct {
     { "keepalive-two", 200, "Hi there [ssn]", "123-45-6789", "two requests on one connection, a JSON answer and a stream" },
     { "key-budget", 200, "Hi there 123-45-6789", NULL, "a key with a daily budget of its own (a second ledger row)" },
     { "models-and-metrics", 200, NULL, NULL, "GET /v1/models, /metrics and /healthz on one connection" },
+    /* the upstream calls through libcurl (ROUTEVM_HTTP_CLIENT=curl), as
+       https:// endpoints and proxies are */
+    { "json-answer/libcurl", 200, "Hi there [ssn]", "123-45-6789", "a JSON answer through libcurl" },
+    { "stream-answer/libcurl", 200, "one two 123-45 -6789 ", NULL, "a stream through libcurl" },
 };
 
 /* What the client got in the last run: the first response's status (0:
@@ -164,10 +169,11 @@ static void on_abort_signal(int sig)     /* the harness's checks abort() */
     raise(sig);
 }
 
+/* The seed input 'name' names (up to a '/'). */
 static unsigned char *read_seed(const char *root, const char *name, size_t *len)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/gateway/%s", root, name);
+    snprintf(path, sizeof path, "%s/tests/fuzz/corpus/gateway/%.*s", root, (int)strcspn(name, "/"), name);
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
@@ -186,7 +192,7 @@ static unsigned char *read_seed(const char *root, const char *name, size_t *len)
    never reaches the client.  0, or -1 with a FAIL line printed. */
 static int run(size_t i, const unsigned char *b, size_t len, long n)
 {
-    const char *name = inputs[i].seed;
+    const char *name = inputs[i].name;
     snprintf(context, sizeof context, "gateway_oom: died on input %s with allocation %ld failing\n", name, n + 1);
     redacted = inputs[i].redacted;
     fuzz_gateway_fail_at = n;
@@ -228,7 +234,7 @@ int main(int argc, char **argv)
     int failed = 0;
     const char *only = getenv("GATEWAY_OOM_ONLY");
     for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
-        const char *name = inputs[i].seed;
+        const char *name = inputs[i].name;
         size_t len;
         if (only && (strncmp(only, name, strlen(name)) || only[strlen(name)] != ' '))
             continue;
@@ -238,6 +244,10 @@ int main(int argc, char **argv)
             failed = 1;
             continue;
         }
+        if (strstr(name, "/libcurl"))   /* read when each run's engine is made */
+            setenv("ROUTEVM_HTTP_CLIENT", "curl", 1);
+        else
+            unsetenv("ROUTEVM_HTTP_CLIENT");
         if (only) {
             failed |= run(i, b, len, atol(only + strlen(name) + 1) - 1);
             free(b);
