@@ -11,9 +11,11 @@
    its own thread is not disturbed by others, and threads share nothing
    here. */
 static _Thread_local long fail_after = -1;
+static _Thread_local int fail_once;     /* only the one allocation fails */
 static _Thread_local unsigned long nalloc, nfailed;
 
-void mem_fail_after(long n) { fail_after = n; }
+void mem_fail_after(long n) { fail_after = n; fail_once = 0; }
+void mem_fail_nth(long n) { fail_after = n; fail_once = 1; }
 unsigned long mem_count(void) { return nalloc; }
 unsigned long mem_failures(void) { return nfailed; }
 
@@ -30,8 +32,11 @@ static int should_fail(void)
     nalloc++;
     if (fail_after < 0)
         return 0;
-    if (fail_after == 0)
+    if (fail_after == 0) {
+        if (fail_once)
+            fail_after = -1;
         return 1;
+    }
     fail_after--;
     return 0;
 }

@@ -25,6 +25,10 @@ void mem_unmap(void *p, size_t n);
 /* Test hook: make every allocation of the calling thread after its next
    'n' fail (-1 disables). */
 void mem_fail_after(long n);
+/* Test hook: make only the allocation after the calling thread's next
+   'n' fail, and the ones after it succeed again (a transient failure;
+   mem_fail_after(-1) disables). */
+void mem_fail_nth(long n);
 /* Test hook: allocations the calling thread made through these wrappers
    so far. */
 unsigned long mem_count(void);

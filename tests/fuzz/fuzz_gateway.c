@@ -31,8 +31,9 @@
    The allocation-failure sweep (tests/unit/gateway_oom_test.c) includes
    this file and runs inputs with fuzz_gateway_fail_at set: the same
    run and checks, with every allocation after the first fail_at made
-   from the connection's arrival on failing (mem_fail_after), and no
-   failing from the checks on. */
+   from the connection's arrival on failing (mem_fail_after; with
+   fuzz_gateway_fail_once, only the one after them: mem_fail_nth), and
+   no failing from the checks on. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -66,10 +67,11 @@ static struct evconnlistener *upstream;
 static const uint8_t *answer;       /* the provider's bytes for this input */
 static size_t answer_len;
 /* The sweep's mode: >= 0, the allocations after the first this many fail
-   while the client's bytes are handled.  fuzz_gateway_allocs gets how
+   while the client's bytes are handled (fail_once: only the next one).  fuzz_gateway_allocs gets how
    many allocations the last input made there; fuzz_gateway_seen, when
    set, is shown what the client got (after the checks above). */
 static long fuzz_gateway_fail_at = -1;
+static int fuzz_gateway_fail_once;
 static unsigned long fuzz_gateway_allocs;
 static void (*fuzz_gateway_seen)(const char *out, size_t n);
 
@@ -229,7 +231,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int big = 1 << 20;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
     setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    if (fuzz_gateway_fail_at >= 0)
+    if (fuzz_gateway_fail_at >= 0 && fuzz_gateway_fail_once)
+        mem_fail_nth(fuzz_gateway_fail_at);
+    else if (fuzz_gateway_fail_at >= 0)
         mem_fail_after(fuzz_gateway_fail_at);
     unsigned long allocs = mem_count();
     hs_adopt(w.http, sv[1]);

@@ -4,8 +4,8 @@
    fuzz_gateway_fail_at sets mem_fail_after just before the client's
    bytes are handled and clears it before the checks and the teardown)
    answers a few fixed inputs with the N-th allocation made after the
-   connection arrives failing, and every one after it, for N = 1, 2, ...
-   until a run makes fewer allocations than that.  Every run must end
+   connection arrives failing (and every one after it, or only that
+   one), for N = 1, 2, ... until a run makes fewer allocations than that.  Every run must end
    cleanly: the harness's checks (an answer with a documented status, or
    the connection closed, within 20 s; valid HTTP framing; no reservation
    left open in the ledger; no sanitizer report, no leak), and here
@@ -19,7 +19,10 @@
    Inputs: seeds of tests/fuzz/corpus/gateway/ (their format: the
    harness's comment), with the status each is answered with when no
    allocation fails; two of them again with the upstream calls made
-   through libcurl instead of the engine's own transport.  To look at one run: GATEWAY_OOM_ONLY="SEED N"
+   through libcurl instead of the engine's own transport.  Each is swept
+   twice: with the N-th allocation and every one after it failing
+   (memory stays short), and with only the N-th failing ("/once":
+   memory comes back, and nothing must use what was not made).  To look at one run: GATEWAY_OOM_ONLY="SEED N"
    (allocation N failing), with FUZZ_GATEWAY_SHOW=1 for what the client
    got; GATEWAY_OOM_SHOW=1 prints a line per run. */
 #include "../fuzz/fuzz_gateway.c"
@@ -154,6 +157,7 @@ static double seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static char label[80];         /* the input running: its name, and "/once" for a transient failure */
 static char context[200];       /* what runs, for a crash or an abort */
 
 static void say_context(void)
@@ -192,7 +196,7 @@ static unsigned char *read_seed(const char *root, const char *name, size_t *len)
    never reaches the client.  0, or -1 with a FAIL line printed. */
 static int run(size_t i, const unsigned char *b, size_t len, long n)
 {
-    const char *name = inputs[i].name;
+    const char *name = label;
     snprintf(context, sizeof context, "gateway_oom: died on input %s with allocation %ld failing\n", name, n + 1);
     redacted = inputs[i].redacted;
     fuzz_gateway_fail_at = n;
@@ -222,6 +226,47 @@ static int run(size_t i, const unsigned char *b, size_t len, long n)
     return -1;
 }
 
+/* Input 'i' ('b', 'len') with allocation 1, 2, ... failing, then with
+   none; 0 and a PASS line, or -1 after a FAIL line. */
+static int sweep(size_t i, const unsigned char *b, size_t len)
+{
+    double t0 = seconds();
+    long n = 0;
+    int bad = 0;
+    /* a new ledger for each input: what the runs before spent would use
+       up a day's budget (and its rows would not be made again); the
+       first input's is the harness's, made by its set-up at its first run */
+    if (base) {
+        char err[256];
+        ld_ledger *l = ld_open(NULL, err, sizeof err);
+        if (!l) {
+            printf("FAIL gateway_oom/%s: %s\n", label, err);
+            return -1;
+        }
+        ld_close(app.ledger);
+        app.ledger = l;
+    }
+    /* run n fails the (n+1)-th allocation; done when a run makes no
+       more than n (its failure was never reached).  No run with none
+       failing comes first: what the first request of a process makes
+       once (the ledger's row for the agent and day) fails too. */
+    for (;; n++) {
+        if ((bad = run(i, b, len, n)) || fuzz_gateway_allocs <= (unsigned long)n)
+            break;
+        if (n == 100000) {
+            printf("FAIL gateway_oom/%s: a run with allocation %ld failing still made more\n", label, n + 1);
+            return -1;
+        }
+    }
+    /* the same input with nothing failing: answered as it should be
+       (nothing a failure left behind changes the next request) */
+    if (bad || run(i, b, len, -1))
+        return -1;
+    printf("PASS gateway_oom/%s: %s; each of %ld allocations failed in turn (%lu with none failing), %.1f s\n", label,
+           inputs[i].what, n, fuzz_gateway_allocs, seconds() - t0);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *root = argc > 1 ? argv[1] : ".";
@@ -231,55 +276,37 @@ int main(int argc, char **argv)
     __sanitizer_set_death_callback(say_context);    /* a sanitizer's report */
 #endif
     fuzz_gateway_seen = seen;
+    setvbuf(stdout, NULL, _IOLBF, 0);      /* each line out before a crash or a leak report */
     int failed = 0;
     const char *only = getenv("GATEWAY_OOM_ONLY");
-    for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
-        const char *name = inputs[i].name;
-        size_t len;
-        if (only && (strncmp(only, name, strlen(name)) || only[strlen(name)] != ' '))
-            continue;
-        unsigned char *b = read_seed(root, name, &len);
-        if (!b) {
-            printf("FAIL gateway_oom/%s: cannot read the seed\n", name);
-            failed = 1;
-            continue;
-        }
-        if (strstr(name, "/libcurl"))   /* read when each run's engine is made */
-            setenv("ROUTEVM_HTTP_CLIENT", "curl", 1);
-        else
-            unsetenv("ROUTEVM_HTTP_CLIENT");
-        if (only) {
-            failed |= run(i, b, len, atol(only + strlen(name) + 1) - 1);
-            free(b);
-            continue;
-        }
-        double t0 = seconds();
-        long n = 0;
-        int bad = 0;
-        /* run n fails the (n+1)-th allocation; done when a run makes no
-           more than n (its failure was never reached).  No run with none
-           failing comes first: what the first request of a process makes
-           once (the ledger's row for the agent and day) fails too. */
-        for (;; n++) {
-            if ((bad = run(i, b, len, n)) || fuzz_gateway_allocs <= (unsigned long)n)
-                break;
-            if (n == 100000) {
-                printf("FAIL gateway_oom/%s: a run with allocation %ld failing still made more\n", name, n + 1);
-                bad = 1;
-                break;
+    /* first every allocation from the N-th on fails (memory stays short),
+       then only the N-th (it comes back: what failed must not be used) */
+    for (int once = 0; once < 2; once++)
+        for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+            const char *name = inputs[i].name;
+            if (once && strstr(name, "/libcurl"))
+                continue;
+            snprintf(label, sizeof label, "%s%s", name, once ? "/once" : "");
+            if (only && (strncmp(only, label, strlen(label)) || only[strlen(label)] != ' '))
+                continue;
+            size_t len;
+            unsigned char *b = read_seed(root, name, &len);
+            if (!b) {
+                printf("FAIL gateway_oom/%s: cannot read the seed\n", label);
+                failed = 1;
+                continue;
             }
+            if (strstr(name, "/libcurl"))   /* read when each run's engine is made */
+                setenv("ROUTEVM_HTTP_CLIENT", "curl", 1);
+            else
+                unsetenv("ROUTEVM_HTTP_CLIENT");
+            fuzz_gateway_fail_once = once;
+            if (only)
+                failed |= run(i, b, len, atol(only + strlen(label) + 1) - 1);
+            else
+                failed |= sweep(i, b, len);
+            free(b);
         }
-        /* the same input with nothing failing: answered as it should be
-           (nothing a failure left behind changes the next request) */
-        if (!bad)
-            bad = run(i, b, len, -1);
-        if (!bad)
-            printf("PASS gateway_oom/%s: %s; each of %ld allocations failed in turn (%lu with none failing), "
-                   "%.1f s\n",
-                   name, inputs[i].what, n, fuzz_gateway_allocs, seconds() - t0);
-        failed |= bad;
-        free(b);
-    }
     context[0] = 0;             /* (a leak is reported at exit, after every run) */
     return failed;
 }
