@@ -127,9 +127,12 @@ $(BUILD)/mockprov: $(MOCK_OBJ) $(BUILD)/libproviders.a $(BUILD)/libvm.a
 $(BUILD)/lexdump: tests/textmate/lexdump.c $(BUILD)/gen/parser.h $(BUILD)/gen/lexer.h $(BUILD)/libcompiler.a $(BUILD)/libvm.a
 	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LDLIBS)
 
+# (only the test's own source is compiled: a .c file it includes, such as
+# the fuzz harness tests/unit/gateway_oom_test.c runs, is a prerequisite
+# through its .d file, not a second unit)
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libserve.a $(BUILD)/libcompiler.a $(BUILD)/libproviders.a $(BUILD)/libvm.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(SERVE_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -MMD -MP $(LDFLAGS) -o $@ $< $(filter %.a,$^) $(SERVE_LIBS) $(LDLIBS)
 
 # the HTTP server and whole-gateway harnesses also need the gateway and the compiler
 $(BUILD)/replay/fuzz_serve $(BUILD)/replay/fuzz_gateway: $(BUILD)/replay/%: tests/fuzz/%.c tests/fuzz/replay.c \

@@ -31,6 +31,7 @@
 
 #include "builtins.h"
 #include "compiler.h"
+#include "mem.h"
 #include "vm.h"
 
 #define UNBOUNDED RV_COST_UNBOUNDED
@@ -92,7 +93,7 @@ static int64_t system_tokens(coster *k, const sym *s)
         n += w < 0 ? 1 : strlen(names[w]);
         i += w < 0 ? 1 : 7;
     }
-    char *d = malloc(n + 1), *q = d;
+    char *d = mem_malloc(n + 1), *q = d;
     if (!d) {
         k->c->oom = 1;
         return 0;

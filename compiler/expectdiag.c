@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "expectdiag.h"
+#include "mem.h"
 
 typedef struct {
     diag_sev sev;
@@ -92,7 +93,7 @@ int xdiag_verify(rv_compiler *c, const char *name, FILE *out)
             continue;
         if (nex == cap) {
             cap = cap ? cap * 2 : 8;
-            expectation *n = realloc(ex, cap * sizeof *ex);
+            expectation *n = mem_realloc(ex, cap * sizeof *ex);
             if (!n) { free(ex); return -1; }
             ex = n;
         }

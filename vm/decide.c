@@ -636,17 +636,19 @@ static step not_made(rv_vm *vm, rv_failure f, const char *why)
     return f == RV_FAIL_DEADLINE ? ST_FAILED : ST_NEXT;
 }
 
-/* One reservation of the call in flight; 0, or non-zero when refused (the
-   others are released, nothing stays reserved). */
+/* One reservation of the call in flight; 0, or non-zero when refused: 1
+   by the budget, -1 for the ledger's error (the others are released,
+   nothing stays reserved). */
 static int reserve_one(rv_vm *vm, const rv_spendkey *k, int64_t worst, int64_t limit)
 {
     uint64_t t = 0;
-    if (vm->env->reserve(vm->env->ud, k, worst, limit, &t) != 0) {
+    int rc = vm->env->reserve(vm->env->ud, k, worst, limit, &t);
+    if (rc != 0) {
         for (uint32_t n = 0; n < vm->cur.nticket; n++)
             if (vm->env->settle)
                 vm->env->settle(vm->env->ud, vm->cur.ticket[n], 0);
         vm->cur.nticket = 0;
-        return -1;
+        return rc < 0 ? -1 : 1;
     }
     vm->cur.ticket[vm->cur.nticket++] = t;
     return 0;
@@ -656,7 +658,7 @@ static int reserve_one(rv_vm *vm, const rv_spendkey *k, int64_t worst, int64_t l
    on the request's path -- the one addressed, those it delegated or fell
    back to, the one deciding -- each once, then against the caller's.  0
    when reserved (or no budget); -1 when an agent's refused, -2 when the
-   caller's did (nothing stays reserved). */
+   caller's did, -3 when the ledger failed (nothing stays reserved). */
 static int reserve_day(rv_vm *vm, int64_t worst)
 {
     const rv_program *p = vm->img->p;
@@ -671,13 +673,15 @@ static int reserve_day(rv_vm *vm, int64_t worst)
         if (!a->budget_day || j < i)
             continue;
         rv_spendkey k = spend_key(vm, who);
-        if (reserve_one(vm, &k, worst, a->budget_day))
-            return -1;
+        int rc = reserve_one(vm, &k, worst, a->budget_day);
+        if (rc)
+            return rc < 0 ? -3 : -1;
     }
     if (vm->caller.budget_day) {
         rv_spendkey k = { vm->caller.name, vm->caller.name_len, request_day(vm) };
-        if (reserve_one(vm, &k, worst, vm->caller.budget_day))
-            return -2;
+        int rc = reserve_one(vm, &k, worst, vm->caller.budget_day);
+        if (rc)
+            return rc < 0 ? -3 : -2;
     }
     return 0;
 }
@@ -846,8 +850,9 @@ static step budgets(rv_vm *vm, int judge, int64_t *worst)
                        : vm_call_worst(p, m, worst_input(vm, m), worst_output(vm, m));
         int refused = reserve_day(vm, *worst);
         if (refused)
-            return not_made(vm, RV_FAIL_BUDGET, refused == -2 ? "the caller's daily budget is used up"
-                                                              : "the daily budget is used up");
+            return not_made(vm, RV_FAIL_BUDGET, refused == -3   ? "the spend ledger failed: the budget cannot be checked"
+                                                : refused == -2 ? "the caller's daily budget is used up"
+                                                                : "the daily budget is used up");
     }
     return ST_CALL;
 }

@@ -23,6 +23,7 @@
 
 #include "jsonfast.h"
 #include "jsonscan.h"
+#include "mem.h"
 
 /* The stop of a string's body: the first '"', '\\' or byte below 0x20
    at or after p, or e. */
@@ -212,7 +213,7 @@ static __attribute__((noinline)) jf_result escaped(jf_reader *rd, const yajl_cal
     if (rd->room) {
         if (!(d = rd->room(ctx, dn)))
             return JF_STOPPED;      /* refused: as a callback's 0, before the call */
-    } else if (!(d = dn <= sizeof small ? small : malloc(dn))) {
+    } else if (!(d = dn <= sizeof small ? small : mem_malloc(dn))) {
         return JF_DECLINED;
     }
     int ok = f(ctx, (const unsigned char *)d, decode(b, q, d));

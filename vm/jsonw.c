@@ -12,6 +12,7 @@
 #endif
 
 #include "jsonw.h"
+#include "mem.h"
 
 void jw_init(jw_writer *w, FILE *out, int indent)
 {
@@ -62,7 +63,7 @@ static int grow(jw_writer *w, size_t n)
     size_t cap = w->cap ? w->cap : 1024;
     while (cap < w->len + n + 1)
         cap *= 2;
-    char *b = realloc(w->buf, cap);
+    char *b = mem_realloc(w->buf, cap);
     if (!b) {
         w->err = -1;
         return -1;

@@ -13,6 +13,8 @@ void *mem_realloc(void *p, size_t n);
 /* realloc to count*size bytes, NULL on overflow or failure ('p' stays valid) */
 void *mem_reallocarray(void *p, size_t count, size_t size);
 char *mem_strndup(const char *s, size_t n);
+/* a copy of NUL-terminated 's' (strdup through the wrapper), NULL on failure */
+char *mem_strdup(const char *s);
 
 /* Large zeroed regions straight from the kernel, pre-faulted in one call
    (a page fault per 4 KiB page is what a big compile would otherwise
@@ -23,9 +25,17 @@ void mem_unmap(void *p, size_t n);
 /* Test hook: make every allocation of the calling thread after its next
    'n' fail (-1 disables). */
 void mem_fail_after(long n);
+/* Test hook: make only the allocation after the calling thread's next
+   'n' fail, and the ones after it succeed again (a transient failure;
+   mem_fail_after(-1) disables). */
+void mem_fail_nth(long n);
 /* Test hook: allocations the calling thread made through these wrappers
    so far. */
 unsigned long mem_count(void);
+/* Allocations of the calling thread that failed so far (injected or
+   real): code that sees an operation fail can tell whether memory ran
+   out on its thread meanwhile. */
+unsigned long mem_failures(void);
 
 /* Growable arrays: ensure room for one more element in 'arr' with 'len'
    used and 'cap' allocated.  Evaluates to 0 on success, -1 on failure. */

@@ -117,7 +117,7 @@ static uint32_t intern(rpt_set *s, const char *name, int *full)
         *full = 1;
         return RPT_NONE;
     }
-    char *copy = strdup(name);
+    char *copy = mem_strdup(name);
     if (!copy || grow((void **)&s->names, &s->capname, s->nname + 1, sizeof *s->names) ||
         json_object_set_new_nocheck(s->name_ids, name, json_integer((json_int_t)s->nname))) {
         free(copy);

@@ -587,6 +587,8 @@ static int no_memory(parser *P)
         over_limit(msg, sizeof msg, P->lim);
         return bad(P, RV_REQ_NONE, "%s", msg);
     }
+    if (!P->failed)
+        P->err->nomem = 1;
     return bad(P, RV_REQ_NONE, "out of memory");
 }
 
@@ -2224,8 +2226,10 @@ static __attribute__((cold, noinline)) rv_request *no_body(rv_request *t, const 
 {
     if (t->mem_bytes > t->mem_limit)
         over_limit(err->msg, sizeof err->msg, lim);
-    else
+    else {
         snprintf(err->msg, sizeof err->msg, "out of memory");
+        err->nomem = 1;
+    }
     req_free(t);
     return NULL;
 }
@@ -2238,6 +2242,7 @@ static rv_request *parse(const char *buf, size_t len, const rv_reqlimits *lim, r
     rv_reqlimits use = { DEFAULT_MAX_BYTES, DEFAULT_MAX_MESSAGES, 0 };
     err->msg[0] = 0;
     err->line = err->column = 0;
+    err->nomem = 0;
     if (lim && lim->max_bytes)
         use.max_bytes = lim->max_bytes;
     if (lim && lim->max_messages)

@@ -309,6 +309,7 @@ typedef struct {
 typedef struct {
     char msg[256];
     int line, column;    /* where in the body (1-based), 0 when not tied to a place */
+    int nomem;           /* the parser ran out of memory ("out of memory"): not the request's fault */
 } rv_reqerr;
 
 /* Parse 'len' bytes (borrowed: copied, and not used after return).

@@ -26,7 +26,14 @@
    in the ledger; no sanitizer report, no leak.
 
    Seeds: tests/fuzz/corpus/gateway/ (FUZZ_GATEWAY_SHOW=1 prints what the
-   client got for each input). */
+   client got for each input).
+
+   The allocation-failure sweep (tests/unit/gateway_oom_test.c) includes
+   this file and runs inputs with fuzz_gateway_fail_at set: the same
+   run and checks, with every allocation after the first fail_at made
+   from the connection's arrival on failing (mem_fail_after; with
+   fuzz_gateway_fail_once, only the one after them: mem_fail_nth), and
+   no failing from the checks on. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdint.h>
@@ -49,6 +56,7 @@
 #include "keys.h"
 #include "ledger.h"
 #include "log.h"
+#include "mem.h"
 #include "policy.h"
 #include "serve.h"
 #include "wpol.h"
@@ -58,6 +66,14 @@ static struct event_base *base;
 static struct evconnlistener *upstream;
 static const uint8_t *answer;       /* the provider's bytes for this input */
 static size_t answer_len;
+/* The sweep's mode: >= 0, the allocations after the first this many fail
+   while the client's bytes are handled (fail_once: only the next one).  fuzz_gateway_allocs gets how
+   many allocations the last input made there; fuzz_gateway_seen, when
+   set, is shown what the client got (after the checks above). */
+static long fuzz_gateway_fail_at = -1;
+static int fuzz_gateway_fail_once;
+static unsigned long fuzz_gateway_allocs;
+static void (*fuzz_gateway_seen)(const char *out, size_t n);
 
 /* ---------------------------------------------------------------- the upstream */
 
@@ -215,6 +231,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int big = 1 << 20;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
     setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    if (fuzz_gateway_fail_at >= 0 && fuzz_gateway_fail_once)
+        mem_fail_nth(fuzz_gateway_fail_at);
+    else if (fuzz_gateway_fail_at >= 0)
+        mem_fail_after(fuzz_gateway_fail_at);
+    unsigned long allocs = mem_count();
     hs_adopt(w.http, sv[1]);
     size_t off = 0;
     char *out = NULL;
@@ -258,12 +279,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         }
     }
+    fuzz_gateway_allocs = mem_count() - allocs;
+    mem_fail_after(-1);
     static const int documented[] = { 100, 200, 400, 401, 403, 404, 405, 408, 411, 413, 414, 417, 429, 431,
                                       500, 501, 502, 503, 504, 505 };
     if (getenv("FUZZ_GATEWAY_SHOW"))       /* what the client got, to write seeds */
         fprintf(stderr, "%.*s\n----\n", (int)olen, out ? out : "");
     httpcheck_responses(out, olen, documented, sizeof documented / sizeof *documented,
                         memmem(client, client_len, "HEAD", 4) != NULL);
+    if (fuzz_gateway_seen)
+        fuzz_gateway_seen(out ? out : "", olen);
     free(out);
     if (!closed)
         close(sv[0]);

@@ -10,6 +10,7 @@
 
 #include "answer.h"
 #include "jview.h"
+#include "mem.h"
 
 void ans_init(ans_answer *a)
 {
@@ -61,7 +62,7 @@ int ans_put(ans_buf *b, const char *s, size_t n)
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
             cap *= 2;
-        char *p = realloc(b->p, cap);
+        char *p = mem_realloc(b->p, cap);
         if (!p)
             return -1;
         b->p = p;
@@ -92,7 +93,7 @@ ans_tool *ans_tool_at(ans_answer *a, uint32_t index)
         uint32_t cap = a->captools ? a->captools * 2 : 4;
         while (cap <= index)
             cap *= 2;
-        ans_tool *t = realloc(a->tools, cap * sizeof *t);
+        ans_tool *t = mem_realloc(a->tools, cap * sizeof *t);
         if (!t) {
             ans_fail(a, RV_FAIL_MALFORMED, "out of memory for the tool calls");
             return NULL;

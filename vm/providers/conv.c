@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "conv.h"
+#include "mem.h"
 
 typedef struct blk { struct blk *next; _Alignas(16) char data[]; } blk;
 
@@ -27,7 +28,7 @@ static void *cv_alloc(cv_conv *cv, size_t n)
         cv->used += (n + 15) & ~(size_t)15;
         return memset(p, 0, n);
     }
-    blk *b = calloc(1, sizeof *b + (n ? n : 1));
+    blk *b = mem_calloc(1, sizeof *b + (n ? n : 1));
     if (!b)
         return NULL;
     b->next = cv->mem;

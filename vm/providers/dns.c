@@ -111,6 +111,8 @@ static void interleave(const struct addrinfo *ai, dns_addrs *out)
             }
 }
 
+/* Runs on a lookup thread: plain libc, since mem.h's failure hook is per
+   thread and no test could fail these (dns_answers_free frees them). */
 static dns_answer *look_up(shared *s, const char *name)
 {
     dns_answer *a = calloc(1, sizeof *a);

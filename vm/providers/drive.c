@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "drive.h"
 #include "jsonw.h"
+#include "mem.h"
 #include "pcall.h"
 #include "reply.h"
 #include "trace.h"
@@ -44,10 +45,14 @@ struct dr_req {
     int finished;               /* 'done' was called, or cancelled */
     /* the client's stream */
     int sent_head, sent_text, out_failed;
+    int sent_out;               /* an event reached the client */
+    int out_lost;               /* an event could not be made (out of memory): the stream stopped there */
     int pre_set;                /* 'pre' holds the chunks' start for model 'pre_model' */
     uint32_t pre_model;
     /* the call in flight */
     pc_call *call;
+    unsigned long mem_failed;   /* mem_failures() when it was begun */
+    int call_nomem;             /* memory ran out while the last call ran (nomem_outcome) */
     rl_ticket ticket;           /* what the rate limiter counted for it */
     int call_ended, feeding, feed_denied, sent_before;
     /* the hook in flight */
@@ -167,15 +172,34 @@ static jw_writer *event_begin(dr_req *d)
     return &d->out;
 }
 
-/* The event event_begin opened, to the client (dropped when a write
-   failed: memory ran out). */
+/* An event that could not be made (memory ran out) would leave a hole
+   in the client's answer, so the stream stops there as if the client
+   had gone (the call in flight is stopped, nothing more is sent) and
+   the request fails: a stream the client has seen part of ends with
+   this constant error event (made without memory), one it has seen
+   nothing of is answered with dr_error's 500. */
+static void event_lost(dr_req *d)
+{
+    static const char ev[] = "data: {\"error\":{\"message\":\"out of memory\",\"type\":\"api_error\",\"param\":null,"
+                             "\"code\":\"internal_error\"}}\n\n";
+    if (d->sent_out && !d->out_failed)
+        d->h.out(d->ud, ev, sizeof ev - 1);
+    d->out_lost = 1;
+    d->out_failed = 1;
+}
+
+/* The event event_begin opened, to the client. */
 static void event_end(dr_req *d)
 {
     size_t n;
     jw_bytes(&d->out, "\n\n", 2);
     const char *p = jw_data(&d->out, &n);
-    if (p && d->h.out(d->ud, p, n))
+    if (!p)
+        event_lost(d);
+    else if (d->h.out(d->ud, p, n))
         d->out_failed = 1;
+    else
+        d->sent_out = 1;
 }
 
 static void stream_head(dr_req *d)
@@ -276,6 +300,16 @@ void dr_error(const dr_req *d, rv_status st, dr_err *e)
 {
     const rv_program *p = d->o.p;
     const rv_result *r = vm_result(d->o.vm);
+    /* out of memory: a stream's event, or the last call (which failed, or
+       whose streamed answer the VM could not keep) */
+    if (d->out_lost ||
+        (st == RV_FAILED && (r->failure == RV_FAIL_ERROR || r->failure == RV_FAIL_STREAMED) && d->call_nomem)) {
+        e->status = 500;
+        e->type = "api_error";
+        e->code = "internal_error";
+        snprintf(e->message, sizeof e->message, "out of memory");
+        return;
+    }
     if (st == RV_DENIED) {
         e->status = 400;
         e->type = "content_filter";
@@ -332,7 +366,7 @@ static void keep(dr_req *d, uint32_t seq, int k, const char **dst, const char *s
 {
     if (!s || !*s || seq >= RV_MAX_ATTEMPTS)
         return;
-    if (!d->tstr[seq] && !(d->tstr[seq] = calloc(TSTR, sizeof *d->tstr[seq])))
+    if (!d->tstr[seq] && !(d->tstr[seq] = mem_calloc(TSTR, sizeof *d->tstr[seq])))
         return;                 /* out of memory: the trace goes without it */
     if (seq >= d->ntstr)
         d->ntstr = seq + 1;
@@ -403,6 +437,24 @@ static const char *endpoint_override(dr_req *d, uint32_t provider)
     return NULL;
 }
 
+/* Did memory run out on this thread while the call ran (an allocation
+   failed between its start and its end)?  Noted in 'call_nomem'.  A
+   call that failed then failed for the gateway's lack of memory (its
+   own allocation, most likely, reported in whatever words and class
+   its layer chose), not for its model: its outcome becomes the class
+   'error', "out of memory", the model's health does not count it, and
+   a request that ends with it is answered 500 (dr_error).  (Memory that
+   ran out for another request meanwhile is taken the same way: the
+   gateway was out of memory.) */
+static void nomem_outcome(dr_req *d, rv_outcome *o)
+{
+    d->call_nomem = mem_failures() != d->mem_failed;
+    if (d->call_nomem && !o->ok) {
+        o->failure = RV_FAIL_ERROR;
+        o->detail = "out of memory";
+    }
+}
+
 /* A failure the driver detected before sending (no key, no memory). */
 static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const char *why)
 {
@@ -411,6 +463,7 @@ static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const 
     rv_outcome o = vm_outcome_init(0);
     o.failure = f;
     o.detail = why;
+    nomem_outcome(d, &o);
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);
     return resume(d, &o);
@@ -421,6 +474,7 @@ static rv_status resume_unsent(dr_req *d, const rv_call *c, rv_failure f, const 
 static rv_status send_call(dr_req *d)
 {
     const rv_call *c = vm_call(d->o.vm);
+    d->mem_failed = mem_failures();
     uint32_t seq = c->seq < RV_MAX_ATTEMPTS ? c->seq : RV_MAX_ATTEMPTS - 1;
     trace_call *tc = &d->tcalls[seq];
     cv_conv cv;
@@ -503,7 +557,7 @@ static rv_status resume_call(dr_req *d, int ended)
     else {
         o = vm_outcome_init(0);
         o.failure = RV_FAIL_ERROR;
-        o.detail = "the client went away";
+        o.detail = d->out_lost ? "out of memory for the client's stream" : "the client went away";
         o.usage = a->usage;
     }
     if (ended && d->feed_denied) {
@@ -521,6 +575,7 @@ static rv_status resume_call(dr_req *d, int ended)
         d->decide_ns += now_ns() - t0;
         stream_text(d, rel);
     }
+    nomem_outcome(d, &o);
     keep(d, seq, 2, &tc->finish, o.ok ? a->finish : NULL);      /* the answer's finish_reason too */
     if (d->o.trace) {           /* the rest only the trace record reads */
         keep(d, seq, 1, &tc->response_model, a->model);
@@ -530,7 +585,7 @@ static rv_status resume_call(dr_req *d, int ended)
     }
     tc->streamed = d->sent_text && !d->sent_before;
     hl_settle(d->o.health, c->model, &d->ticket, &a->usage);
-    if (ended && d->o.health)
+    if (ended && d->o.health && (o.ok || !d->call_nomem))
         hl_observe(d->o.health, c->model, &o, hc_now_us());
     if (d->h.call_end)
         d->h.call_end(d->ud, c, &o);
@@ -733,6 +788,8 @@ static void step(dr_req *d, rv_status st)
             }
         }
     }
+    if (d->out_lost)
+        st = RV_FAILED;         /* the client's stream has a hole: not an answer */
     d->finished = 1;
     if (d->h.done)
         d->h.done(d->ud, st);
@@ -791,7 +848,7 @@ dr_req *dr_new(const dr_opts *o, const dr_handler *h, void *ud)
         sp->head = d->next_spare;
         sp->n--;
         reset(d);
-    } else if ((d = calloc(1, sizeof *d))) {
+    } else if ((d = mem_calloc(1, sizeof *d))) {
         jw_init_mem(&d->out, 0);
         jw_init_mem(&d->pre, 0);
     }
@@ -851,7 +908,7 @@ void dr_free(dr_req *d)
     d->hook_req = NULL;
     hc_engine *e = d->o.eng;
     dr_spares *sp = hc_user(e);
-    if (!sp && (sp = calloc(1, sizeof *sp)))
+    if (!sp && (sp = mem_calloc(1, sizeof *sp)))
         hc_set_user(e, sp, drop_spares);
     if (!sp || sp->n >= DR_SPARES) {
         destroy(d);

@@ -16,7 +16,8 @@
    the decision ends, a stream gets its closing events (the finish chunk,
    the usage chunk when the client asked for it, 'data: [DONE]') or, when
    part of the answer was already sent, a terminal error event and no
-   '[DONE]'; then 'done' is called.  What the client gets otherwise -- a
+   '[DONE]' (so too when an event cannot be made for lack of memory: a
+   stream is never sent with a hole in it); then 'done' is called.  What the client gets otherwise -- a
    chat.completion body (dr_answer_json) or an error (dr_error) -- is
    the caller's to send, so that a gateway can put it in an HTTP response
    with its own status and headers.
@@ -125,6 +126,9 @@ const char *dr_answer_view(dr_req *d, size_t *len);
        (open circuits, rate limits used up)
      the deadline passed       504  upstream_error      deadline or timeout
      a stream broke            502  stream_error        stream_broken
+     a stream's event could    500  api_error           internal_error
+       not be made (out of memory; before any reached the client),
+       or the last call failed while memory ran out
      no model answered         502  upstream_error      the last failure's class */
 typedef struct {
     int status;

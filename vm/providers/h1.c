@@ -137,6 +137,8 @@ struct h1_req {
     size_t head_bytes;
     unsigned nlines;
     const char *cb_error;       /* a cap an http_parser callback hit */
+    int nomem;                  /* memory ran out here: the request ends HC_ERROR, not refused or
+                                   malformed (not the upstream's failure) */
     /* a failure reported at the next turn (h1_run_due) */
     hc_status due_st;
     h1_req *next;               /* in the pool's due list, or its spare list */
@@ -144,7 +146,7 @@ struct h1_req {
 };
 
 struct h1_pool {
-    void (*watch)(void *ud, int fd, int what);
+    int (*watch)(void *ud, int fd, int what);
     void *ud;
     h1_host *hosts;
     h1_conn **byfd;             /* connection per descriptor */
@@ -434,6 +436,12 @@ static void end_req(h1_pool *p, h1_req *r, hc_status st, const char *msg)
 
 static int open_conn(h1_pool *p, h1_req *r, unsigned ai, int first);
 
+/* How 'r' ends when no connection could be set up for it. */
+static hc_status refused(const h1_req *r)
+{
+    return r->nomem ? HC_ERROR : HC_REFUSED;
+}
+
 /* The connection failed with 'st': close it, and send the request again
    on a new one when it may have been a close race on a reused
    connection (nothing of the answer came, not retried yet); else the
@@ -448,7 +456,7 @@ static void conn_failed(h1_pool *p, h1_req *r, hc_status st)
         r->retried = 1;
         if (open_conn(p, r, 0, 1) == 0)
             return;
-        end_later(p, r, HC_REFUSED);
+        end_later(p, r, refused(r));
         return;
     }
     end_req(p, r, st, r->msg);
@@ -499,6 +507,7 @@ static int gather(h1_req *r, const char *at, size_t n)
     }
     if (append(&r->line, &r->llen, &r->lcap, at, n)) {
         r->cb_error = "out of memory";
+        r->nomem = 1;
         return -1;
     }
     return 0;
@@ -712,7 +721,7 @@ static int after_parse(h1_pool *p, h1_req *r, size_t parsed, size_t n, int eof)
         else
             snprintf(r->msg, sizeof r->msg, "the response is not valid HTTP: %s", http_errno_description(en));
         close_conn(p, c);
-        end_req(p, r, HC_MALFORMED, r->msg);
+        end_req(p, r, r->nomem ? HC_ERROR : HC_MALFORMED, r->msg);
         return 1;
     }
     return 0;
@@ -919,7 +928,7 @@ static void finish_connect(h1_pool *p, h1_conn *c)
     close_conn(p, c);
     r->conn = NULL;
     if (open_conn(p, r, next, 0))
-        end_req(p, r, HC_REFUSED, r->msg);
+        end_req(p, r, refused(r), r->msg);
 }
 
 /* A new connection for 'r' to the host's address 'ai', connecting; the
@@ -932,17 +941,22 @@ static int open_addr(h1_pool *p, h1_req *r, unsigned ai)
     int fd = socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0 || reserve_fd(p, fd)) {
         snprintf(r->msg, sizeof r->msg, "cannot make a socket: %s", fd < 0 ? strerror(errno) : "out of memory");
+        r->nomem = fd >= 0;
         if (fd >= 0)
             close(fd);
         return -1;
     }
     h1_conn *c = mem_calloc(1, sizeof *c);
-    if (!c) {
+    /* 0: a number the loop still knows was closed behind its back; and
+       room for it in the loop, which a socket it cannot watch would
+       leave waiting for the connect deadline */
+    if (!c || p->watch(p->ud, fd, 0)) {
         snprintf(r->msg, sizeof r->msg, "out of memory");
+        r->nomem = 1;
+        free(c);
         close(fd);
         return -1;
     }
-    p->watch(p->ud, fd, 0);     /* a number the loop still knows was closed behind its back */
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
@@ -1010,15 +1024,28 @@ static int wait_for_name(h1_pool *p, h1_req *r)
     if (!h->resolving) {
         if (!p->dns && !(p->dns = dns_new())) {
             snprintf(r->msg, sizeof r->msg, "out of memory");
+            r->nomem = 1;
             return -1;
         }
+        /* the resolver's descriptor, made by its first question, is
+           watched from then on; a resolver whose descriptor is not (its
+           first question failed, or the loop had no room) is dropped,
+           else its answers would never be heard */
         int fresh = dns_fd(p->dns) < 0;
-        if (dns_ask(p->dns, h->name, r->msg, sizeof r->msg))
-            return -1;
-        if (fresh) {            /* the resolver's descriptor, watched from now on */
-            p->watch(p->ud, dns_fd(p->dns), 0);
-            p->watch(p->ud, dns_fd(p->dns), HC_IN);
+        int bad = dns_ask(p->dns, h->name, r->msg, sizeof r->msg);
+        if (!bad && fresh && p->watch(p->ud, dns_fd(p->dns), 0)) {
+            snprintf(r->msg, sizeof r->msg, "out of memory");
+            r->nomem = bad = 1;
         }
+        if (bad) {
+            if (fresh) {
+                dns_free(p->dns);
+                p->dns = NULL;
+            }
+            return -1;
+        }
+        if (fresh)
+            p->watch(p->ud, dns_fd(p->dns), HC_IN);
         h->resolving = 1;
     }
     r->ev.connecting(r->ud, 0);
@@ -1070,7 +1097,7 @@ static void name_found(h1_pool *p, h1_host *h, const dns_answer *a)
         if (a->error)
             snprintf(r->msg, sizeof r->msg, "cannot resolve %s: %s", h->name, dns_error(a->error));
         if (a->error || open_conn(p, r, 0, 0))
-            end_req(p, r, HC_REFUSED, r->msg);
+            end_req(p, r, refused(r), r->msg);
     }
 }
 
@@ -1333,7 +1360,7 @@ h1_req *h1_start(h1_pool *p, const h1_url *u, const char *method, const char *co
     h1_conn *c = take_idle(p, h);
     if (!c) {
         if (needs_lookup(h) ? wait_for_name(p, r) : open_conn(p, r, 0, 1))
-            end_later(p, r, HC_REFUSED);
+            end_later(p, r, refused(r));
     } else {
         c->req = r;
         c->state = SENDING;
@@ -1404,7 +1431,7 @@ static void move_on(h1_pool *p)
         close_conn(p, c);
         r->conn = NULL;
         if (open_conn(p, r, next, 0))   /* a new one gives way no sooner than 'now' + H1_ATTEMPT_US */
-            end_req(p, r, HC_REFUSED, r->msg);
+            end_req(p, r, refused(r), r->msg);
     }
 }
 
@@ -1431,7 +1458,7 @@ unsigned long h1_opened(const h1_pool *p)
 
 /* ---------------------------------------------------------------- pool */
 
-h1_pool *h1_new(void (*watch)(void *ud, int fd, int what), void *ud)
+h1_pool *h1_new(int (*watch)(void *ud, int fd, int what), void *ud)
 {
     h1_pool *p = mem_calloc(1, sizeof *p);
     if (!p)

@@ -81,8 +81,9 @@ typedef struct {
 int h1_parse_url(const char *url, h1_url *u);
 
 /* A pool telling the engine's loop about its sockets through 'watch'
-   (hc_loop's values; 0 before each close).  NULL when out of memory. */
-h1_pool *h1_new(void (*watch)(void *ud, int fd, int what), void *ud);
+   (hc_loop's values and return: 0 when each is opened and before each
+   close).  NULL when out of memory. */
+h1_pool *h1_new(int (*watch)(void *ud, int fd, int what), void *ud);
 /* Closes every connection and frees the pool; requests not ended must
    have been cancelled.  Accepts NULL. */
 void h1_free(h1_pool *p);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "health.h"
+#include "mem.h"
 
 typedef struct {
     int64_t latency;            /* EWMA, -1 before the first success */
@@ -30,8 +31,8 @@ struct hl_health {
 
 hl_health *hl_new(const rv_program *p, rv_memenv *env)
 {
-    hl_health *h = calloc(1, sizeof *h);
-    if (!h || !(h->m = calloc(p->nmodel ? p->nmodel : 1, sizeof *h->m))) {
+    hl_health *h = mem_calloc(1, sizeof *h);
+    if (!h || !(h->m = mem_calloc(p->nmodel ? p->nmodel : 1, sizeof *h->m))) {
         free(h);
         return NULL;
     }

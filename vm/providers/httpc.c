@@ -69,6 +69,7 @@
 #include "clock.h"
 #include "h1.h"
 #include "httpc.h"
+#include "mem.h"
 
 /* Parsed URLs kept per engine: a policy's endpoints, a handful.  A URL
    met when every entry is in use by running transfers is parsed by
@@ -180,7 +181,7 @@ static int builtin_watch(hc_engine *e, int fd, int what)
         return 0;
     if (e->nfds == e->capfds) {
         size_t cap = e->capfds ? e->capfds * 2 : 8;
-        watched *n = realloc(e->fds, cap * sizeof *n);
+        watched *n = mem_realloc(e->fds, cap * sizeof *n);
         if (!n)
             return -1;
         e->fds = n;
@@ -192,19 +193,19 @@ static int builtin_watch(hc_engine *e, int fd, int what)
     return 0;
 }
 
-/* Tell the loop about socket 'fd' (hc_loop's 'watch' values). */
+/* Tell the loop about socket 'fd' (hc_loop's 'watch' values).  0, or -1
+   when it cannot watch it (out of memory). */
 static int tell_loop(hc_engine *e, int fd, int w)
 {
     if (e->builtin)     /* its poll set is rebuilt per call: an idle socket simply leaves it */
         return builtin_watch(e, fd, w & HC_IDLE ? 0 : w);
-    e->loop.watch(e->loop.ud, fd, w);
-    return 0;
+    return e->loop.watch(e->loop.ud, fd, w);
 }
 
 /* The own transport's sockets: what it asks of the loop goes through. */
-static void nat_watch(void *ud, int fd, int what)
+static int nat_watch(void *ud, int fd, int what)
 {
-    tell_loop(ud, fd, what);
+    return tell_loop(ud, fd, what);
 }
 
 static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
@@ -223,8 +224,10 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
 {
     curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
-    if (fd != CURL_SOCKET_BAD)
-        tell_loop(ud, fd, 0);
+    if (fd != CURL_SOCKET_BAD && tell_loop(ud, fd, 0)) {     /* no room in the loop: the connect fails now */
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
     return fd;
 }
 
@@ -340,7 +343,7 @@ static url_entry *url_parsed(hc_engine *e, const char *url)
         return NULL;
     /* the flags libcurl parses CURLOPT_URL with */
     CURLU *h = curl_url();
-    char *copy = strdup(url);
+    char *copy = mem_strdup(url);
     if (!h || !copy || curl_url_set(h, CURLUPART_URL, url, CURLU_GUESS_SCHEME | CURLU_NON_SUPPORT_SCHEME)) {
         curl_url_cleanup(h);
         free(copy);
@@ -405,7 +408,7 @@ static const h1_url *own_url(hc_engine *e, const char *url, h1_url *tmp)
     for (size_t i = 0; i < e->nnurl; i++)
         if (!strcmp(e->nurl[i].url, url))
             return e->nurl[i].own ? &e->nurl[i].u : NULL;
-    char *copy = strdup(url);
+    char *copy = mem_strdup(url);
     if (!copy)
         return h1_parse_url(url, tmp) == 0 ? tmp : NULL;
     size_t i = e->nnurl < HC_URL_MAX ? e->nnurl++ : e->nurl_next++ % HC_URL_MAX;
@@ -689,7 +692,7 @@ static int set_trust(hc_engine *e)
     const char *f = getenv("SSL_CERT_FILE"), *d = getenv("SSL_CERT_DIR");
     f = f && *f ? f : v->cainfo;
     d = d && *d ? d : v->capath;
-    if ((f && !(e->ca_file = strdup(f))) || (d && !(e->ca_dir = strdup(d))))
+    if ((f && !(e->ca_file = mem_strdup(f))) || (d && !(e->ca_dir = mem_strdup(d))))
         return -1;
     return h1_set_trust(e->h1, e->ca_file, e->ca_dir);
 }
@@ -733,7 +736,7 @@ static hc_xfer *take_xfer(hc_engine *e)
         x->easy = easy;
         return x;
     }
-    return calloc(1, sizeof *x);
+    return mem_calloc(1, sizeof *x);
 }
 
 /* Does list 'l' hold exactly the lines 'h[0..n)' and then "Expect:"? */
@@ -927,7 +930,7 @@ static void put_timer(hc_engine *e, hc_timer *t, int64_t after_us, void (*cb)(vo
 
 hc_timer *hc_after(hc_engine *e, int64_t after_us, void (*cb)(void *), void *ud)
 {
-    hc_timer *t = malloc(sizeof *t);
+    hc_timer *t = mem_malloc(sizeof *t);
     if (!t)
         return NULL;
     t->embedded = 0;
@@ -1102,7 +1105,7 @@ hc_engine *hc_new(const hc_loop *loop)
     pthread_once(&curl_once, curl_init_once);     /* engines may be made on several threads at once */
     if (curl_init_rc != CURLE_OK)
         return NULL;
-    hc_engine *e = calloc(1, sizeof *e);
+    hc_engine *e = mem_calloc(1, sizeof *e);
     if (!e || !(e->multi = curl_multi_init())) {
         free(e);
         return NULL;

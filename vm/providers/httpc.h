@@ -105,13 +105,18 @@ typedef struct {
                               again until asked (a peer closing an idle
                               connection makes it readable for good);
      0                        the socket is about to be closed: forget it
-                              now, before the descriptor can be reused.
+                              now, before the descriptor can be reused;
+                              or it was just opened (below).
    Every socket the engine closes is told 0 first, whatever it was told
-   before. */
+   before, and so is every socket it opens, before it is used: 'watch'
+   returns -1 when the loop has no room to watch 'fd' (out of memory),
+   and the engine then closes the socket and fails its call at once
+   rather than leave it to a deadline; else 0 (for a socket that was
+   told 0 when opened, 'watch' never fails). */
 enum { HC_IN = 1, HC_OUT = 2, HC_IDLE = 4 };
 typedef struct {
     void *ud;
-    void (*watch)(void *ud, int fd, int what);    /* what: HC_IN|HC_OUT, HC_IDLE, or 0 (above) */
+    int (*watch)(void *ud, int fd, int what);     /* what: HC_IN|HC_OUT, HC_IDLE, or 0 (above) */
     void (*timer)(void *ud, int64_t after_us);    /* -1 = disarm */
 } hc_loop;
 

@@ -43,6 +43,7 @@
 #include "jsonfast.h"
 #include "jsonscan.h"
 #include "jview.h"
+#include "mem.h"
 
 #define PAIRWISE_KEYS 16
 
@@ -89,7 +90,7 @@ struct jv_parser {
 
 jv_parser *jv_new(void)
 {
-    return calloc(1, sizeof(jv_parser));
+    return mem_calloc(1, sizeof(jv_parser));
 }
 
 void jv_free(jv_parser *p)
@@ -154,7 +155,7 @@ static int str_grow(jv_parser *p, size_t n)
     size_t cap = p->capstr ? p->capstr : 4096;
     while (cap < p->nstr + n + 1)
         cap *= 2;
-    char *b = cap > UINT32_MAX ? NULL : realloc(p->str, cap);
+    char *b = cap > UINT32_MAX ? NULL : mem_realloc(p->str, cap);
     if (!b) {
         p->oom = 1;
         return 0;
@@ -192,7 +193,7 @@ static uint32_t keep_str(jv_parser *p, const unsigned char *s, size_t n)
 static __attribute__((noinline)) int grow_nodes(jv_parser *p)
 {
     uint32_t cap = p->capnode ? p->capnode * 2 : 256;
-    node *b = p->capnode > UINT32_MAX / 4 ? NULL : realloc(p->nodes, cap * sizeof *b);
+    node *b = p->capnode > UINT32_MAX / 4 ? NULL : mem_realloc(p->nodes, cap * sizeof *b);
     if (!b) {
         p->oom = 1;
         return 0;
@@ -282,7 +283,7 @@ static int on_number(void *ud, const char *s, size_t n)
         x->v.i = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc) : (int64_t)acc;
         return 1;
     }
-    char buf[64], *copy = n < sizeof buf ? buf : malloc(n + 1);
+    char buf[64], *copy = n < sizeof buf ? buf : mem_malloc(n + 1);
     if (!copy) {
         p->oom = 1;
         return 0;
@@ -414,7 +415,7 @@ static int key_cmp(const void *x, const void *y, void *ctx)
 static int large_object_keys(jv_parser *p, const node *o)
 {
     if (o->n > p->capsort) {
-        uint32_t *b = realloc(p->sortbuf, o->n * sizeof *b);
+        uint32_t *b = mem_realloc(p->sortbuf, o->n * sizeof *b);
         if (!b) {
             p->oom = 1;
             return 0;
@@ -561,7 +562,7 @@ jv jv_parse(jv_parser *p, const char *s, size_t n, int dups)
 {
     p->err[0] = 0;
     if (!p->nodes) {
-        if (!(p->nodes = malloc(256 * sizeof *p->nodes))) {
+        if (!(p->nodes = mem_malloc(256 * sizeof *p->nodes))) {
             fail(p, "out of memory");
             return 0;
         }

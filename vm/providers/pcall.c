@@ -18,6 +18,7 @@
 #include "anthropic.h"
 #include "bedrock.h"
 #include "eventstream.h"
+#include "mem.h"
 #include "openai.h"
 #include "pcall.h"
 #include "sigv4.h"
@@ -126,7 +127,7 @@ static int pack_headers(pc_call *c)
     if (total > c->hcap) {      /* a call before this one left a smaller buffer (wiped) */
         free(c->hbuf);
         c->hcap = 0;
-        if (!(c->hbuf = malloc(total)))
+        if (!(c->hbuf = mem_malloc(total)))
             return -1;
         c->hcap = total;
     }
@@ -352,7 +353,7 @@ static void make_outcome(pc_call *c, const hc_done *d)
     o->confidence = ans_confidence(a, &o->logprob);
     if (!a->ntools)
         return;
-    if (!(c->tools = calloc(a->ntools, sizeof *c->tools))) {
+    if (!(c->tools = mem_calloc(a->ntools, sizeof *c->tools))) {
         *o = vm_outcome_init(0);
         o->failure = RV_FAIL_ERROR;
         o->detail = "out of memory for the tool calls";
@@ -590,7 +591,7 @@ pc_call *pc_start(hc_engine *e, const pc_spec *s, const pc_handler *h, void *ud,
     const rv_provider *pr = &p->providers[p->models[s->model].provider];
     pc_call *c = reuse;
     if (!c) {
-        if (!(c = calloc(1, sizeof *c))) {
+        if (!(c = mem_calloc(1, sizeof *c))) {
             snprintf(err, errlen, "out of memory");
             return NULL;
         }

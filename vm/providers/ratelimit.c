@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "mem.h"
 #include "ratelimit.h"
 
 typedef struct {
@@ -29,8 +30,8 @@ struct rl_limiter {
 
 rl_limiter *rl_new(const rv_program *p)
 {
-    rl_limiter *l = calloc(1, sizeof *l);
-    if (!l || !(l->m = calloc(p->nmodel ? p->nmodel : 1, sizeof *l->m)))
+    rl_limiter *l = mem_calloc(1, sizeof *l);
+    if (!l || !(l->m = mem_calloc(p->nmodel ? p->nmodel : 1, sizeof *l->m)))
         goto fail;
     l->n = p->nmodel;
     for (uint32_t i = 0; i < l->n; i++) {
@@ -39,7 +40,7 @@ rl_limiter *rl_new(const rv_program *p)
         m->tpm = p->models[i].tpm > 0 ? p->models[i].tpm : 0;
         if (!m->rpm && !m->tpm)
             continue;
-        if (!(m->slots = malloc(RL_SLOTS * sizeof *m->slots)))
+        if (!(m->slots = mem_malloc(RL_SLOTS * sizeof *m->slots)))
             goto fail;
         for (int s = 0; s < RL_SLOTS; s++)
             m->slots[s] = (rl_slot){ -1, 0, 0 };

@@ -359,6 +359,13 @@ static void on_done(void *ud, rv_status st)
     } else {
         dr_err e;
         dr_error(x->d, st, &e);
+        if (e.status == 429 && x->pv->env.ledger_failed) {
+            /* no budget refused: the ledger could not reserve (fail closed) */
+            e.status = 500;
+            e.type = "api_error";
+            e.code = "internal_error";
+            snprintf(e.message, sizeof e.message, "the spend ledger could not reserve the call's cost: it was not made");
+        }
         status = e.status;
         size_t n = 0;
         char *b = hs_error_body(e.message, e.type, e.code, NULL, &n);
@@ -443,8 +450,11 @@ static int parse(ch_req *x, hs_req *r, const ky_key *key)
     rv_reqerr rerr;
     if (!(x->req = req_parse_dict(r->body ? r->body : "", r->body_len, NULL, &rerr, x->w->reqpool,
                                   x->wp->sp->img.dict))) {
-        const char *code = strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request";
-        refuse(x->w, r, 400, "invalid_request_error", code, rerr.msg, x->reqid);
+        if (rerr.nomem)         /* the gateway's failure, not the request's */
+            refuse(x->w, r, 500, "api_error", "internal_error", "out of memory", x->reqid);
+        else
+            refuse(x->w, r, 400, "invalid_request_error", strstr(rerr.msg, "UTF-8") ? "invalid_utf8" : "invalid_request",
+                   rerr.msg, x->reqid);
         return -1;
     }
     const rv_request *q = x->req;

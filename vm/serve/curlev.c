@@ -143,21 +143,25 @@ static int reserve(ce_loop *l, int fd)
     return 0;
 }
 
-/* hc_loop's watch (httpc.h).  A socket that cannot be watched (out of
-   memory) is left to the transfer's own deadlines, which end it with a
-   timeout. */
-static void watch(void *ud, int fd, int what)
+/* hc_loop's watch (httpc.h).  The table's room for 'fd' is made when the
+   engine first names it (the 0 it says of each socket it opens), so a
+   socket that cannot be watched (out of memory) fails there, at once,
+   and not at its deadline. */
+static int watch(void *ud, int fd, int what)
 {
     ce_loop *l = ud;
     if (fd < 0)
-        return;
+        return 0;
+    if (reserve(l, fd))
+        return -1;
     if (!what)
         drop(l, fd);
     else if (what & HC_IDLE) {
-        if (fd < l->nfds && l->fds[fd].ev)
+        if (l->fds[fd].ev)
             park(l, fd);
-    } else if (reserve(l, fd) == 0)
+    } else
         want(l, fd, what & (HC_IN | HC_OUT));
+    return 0;
 }
 
 static void timer(void *ud, int64_t after_us)

@@ -81,7 +81,11 @@ static int64_t e_now(void *ud)
 
 static int e_reserve(void *ud, const rv_spendkey *k, int64_t amount, int64_t limit, uint64_t *ticket)
 {
-    return ld_reserve(((wp_env *)ud)->ledger, k, amount, limit, ticket);
+    wp_env *e = ud;
+    int rc = ld_reserve(e->ledger, k, amount, limit, ticket);
+    if (rc < 0)
+        e->ledger_failed = 1;
+    return rc;
 }
 
 static void e_settle(void *ud, uint64_t ticket, int64_t actual)
@@ -115,6 +119,7 @@ void wp_env_init(wp_env *e, wp_state *s, ld_ledger *ledger, const char *request_
     e->ledger = ledger;
     e->request_id = request_id;
     e->model = NULL;
+    e->ledger_failed = 0;
 }
 
 /* ---------------------------------------------------------------- the VM pool */

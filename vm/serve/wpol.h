@@ -58,6 +58,8 @@ typedef struct {
     ld_ledger *ledger;
     const char *request_id;     /* borrowed */
     const char *model;          /* the model whose call is being settled; borrowed */
+    int ledger_failed;          /* a reservation failed for the ledger's own error (out of memory,
+                                   a broken ledger), not a budget: the VM refused the call */
 } wp_env;
 
 void wp_env_init(wp_env *e, wp_state *s, ld_ledger *ledger, const char *request_id);
